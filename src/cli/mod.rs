@@ -1,0 +1,123 @@
+//! The command line: clap definitions and the mapping from parsed options to library calls.
+//!
+//! Parsing lives here; validation lives in [`crate::plan`]; the work lives in the library. Errors
+//! come back as [`CliError`]: bad usage or input is exit status 2 with one line on stderr, a
+//! failure while measuring (a worker that died, a wrong answer) is exit status 1.
+
+use std::ffi::OsString;
+use std::io::Write;
+
+use clap::{Parser, Subcommand};
+
+use crate::strategy::Strategy;
+use crate::workload::WORKLOADS;
+
+pub mod run;
+
+/// concbench: measure the difference between concurrency and parallelism on this machine.
+#[derive(Debug, Parser)]
+#[command(name = "concbench", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)]
+pub enum Command {
+    /// Run a workload under the strategies for each core count and print a speedup table.
+    Run(run::RunArgs),
+    /// List the workloads and strategies.
+    List,
+}
+
+/// Why a command failed, and so which exit status it gets.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Bad usage or input: exit status 2.
+    #[error("{0}")]
+    Usage(String),
+    /// A failure while working: exit status 1.
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
+impl CliError {
+    /// The process exit status for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Usage(_) => 2,
+            CliError::Failed(_) => 1,
+        }
+    }
+}
+
+/// Parse `args` and run; returns the process exit status. Errors are printed to stderr as one
+/// line (`concbench: ...`).
+pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind::*;
+            if matches!(
+                e.kind(),
+                DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                let _ = e.print();
+                return if e.kind() == DisplayHelpOnMissingArgumentOrSubcommand {
+                    2
+                } else {
+                    0
+                };
+            }
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("bad usage");
+            eprintln!("concbench: {}", first.trim_start_matches("error: "));
+            return 2;
+        }
+    };
+    match run_command(cli.command) {
+        Ok(()) => 0,
+        Err(e) => {
+            match &e {
+                CliError::Usage(m) => eprintln!("concbench: {m}"),
+                CliError::Failed(err) => {
+                    let chain: Vec<String> = err.chain().map(|c| c.to_string()).collect();
+                    eprintln!("concbench: {}", chain.join(": "));
+                }
+            }
+            e.exit_code()
+        }
+    }
+}
+
+/// Run one parsed subcommand.
+pub fn run_command(command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Run(args) => run::cmd_run(args),
+        Command::List => {
+            print_stdout(&list_text());
+            Ok(())
+        }
+    }
+}
+
+fn list_text() -> String {
+    let mut s = String::from("workloads:\n");
+    for (name, about) in WORKLOADS {
+        s.push_str(&format!("  {name:<22} {about}\n"));
+    }
+    s.push_str("\nstrategies:\n");
+    for st in Strategy::ALL {
+        s.push_str(&format!("  {:<22} {}\n", st.name(), st.description()));
+    }
+    s
+}
+
+pub(crate) fn print_stdout(s: &str) {
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (`concbench ... | head`) is not an error worth a panic.
+    let _ = out.write_all(s.as_bytes()).and_then(|_| out.flush());
+}

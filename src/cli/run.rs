@@ -1,0 +1,184 @@
+//! `concbench run`: sweep a workload over strategies and core counts, print a speedup table.
+
+use std::io::IsTerminal;
+
+use clap::ValueEnum;
+
+use super::{print_stdout, CliError};
+use crate::analysis;
+use crate::machine::Machine;
+use crate::plan::{RawRun, RunPlan};
+use crate::report::{json::JsonReporter, table::TerminalReporter, Method, Reporter, RunReport};
+use crate::runner;
+use crate::strategy::process::{Fault, FaultKind};
+use crate::strategy::ExecOptions;
+use crate::workload;
+
+/// Output formats of `run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned table for the terminal.
+    Table,
+    /// One JSON document (the complete result).
+    Json,
+}
+
+/// Options of `concbench run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Workload: mergesort, matmul or io (see `concbench list`).
+    #[arg(long, short)]
+    pub workload: String,
+    /// Comma list of core counts N to sweep; each row splits the work into N parts run by N
+    /// workers. Counts above the physical cores run anyway and are marked oversubscribed.
+    #[arg(long, short, default_value = "1,2,4,8", allow_hyphen_values = true)]
+    pub cores: String,
+    /// Comma list of strategies (default: all four): sequential, single-core-threaded,
+    /// multi-threaded, multi-process.
+    #[arg(long, short)]
+    pub strategy: Option<String>,
+    /// Problem size: keys (mergesort, default 4000000), matrix order n (matmul, default 1024),
+    /// tasks (io, default 64).
+    #[arg(long, allow_negative_numbers = true)]
+    pub size: Option<i64>,
+    /// Timed repetitions per row (the median is reported).
+    #[arg(long, default_value_t = 5, allow_negative_numbers = true)]
+    pub reps: i64,
+    /// Untimed warm-up runs per row.
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
+    pub warmup: i64,
+    /// Seed of the generated input (the same seed gives the same input in every process).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// io: length of one task in milliseconds (default 10).
+    #[arg(long, allow_negative_numbers = true)]
+    pub wait_ms: Option<f64>,
+    /// io: share of each task that is CPU work, 0.0 (pure waiting) to 1.0 (pure CPU); default 0.
+    #[arg(long, allow_negative_numbers = true)]
+    pub cpu_share: Option<f64>,
+    /// matmul: `blocked` (packed SIMD, default) or `naive` (triple loop, memory-bound).
+    #[arg(long)]
+    pub kernel: Option<String>,
+    /// Output format on stdout.
+    #[arg(long, short, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// No progress display on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Testing aid: make the worker of this part fail (multi-process and thread strategies).
+    #[arg(long, hide = true)]
+    pub fault_part: Option<usize>,
+    /// Testing aid: how the faulty part fails (crash or wrong-answer).
+    #[arg(long, hide = true, default_value = "crash")]
+    pub fault_kind: String,
+}
+
+/// Run `concbench run` with parsed options.
+pub fn cmd_run(args: RunArgs) -> Result<(), CliError> {
+    let raw = RawRun {
+        workload: args.workload.clone(),
+        cores: args.cores.clone(),
+        strategy: args.strategy.clone(),
+        size: args.size,
+        reps: args.reps,
+        warmup: args.warmup,
+        seed: args.seed,
+        wait_ms: args.wait_ms,
+        cpu_share: args.cpu_share,
+        kernel: args.kernel.clone(),
+    };
+    let plan = RunPlan::from_raw(&raw).map_err(|e| CliError::Usage(e.0))?;
+    let fault = match args.fault_part {
+        None => None,
+        Some(part) => Some(Fault {
+            part,
+            kind: match args.fault_kind.as_str() {
+                "crash" => FaultKind::Crash,
+                "wrong-answer" => FaultKind::WrongAnswer,
+                other => return Err(CliError::Usage(format!("unknown fault kind '{other}'"))),
+            },
+        }),
+    };
+    let options = ExecOptions {
+        worker: None,
+        fault,
+    };
+    let report = run_report(&plan, &options, !args.quiet)?;
+    let reporter: Box<dyn Reporter> = match args.format {
+        Format::Table => Box::new(TerminalReporter),
+        Format::Json => Box::new(JsonReporter),
+    };
+    print_stdout(&reporter.render(&report));
+    Ok(())
+}
+
+/// Run a plan with a progress bar on stderr (when it is a terminal and `progress` is on) and
+/// build its report.
+pub fn run_report(
+    plan: &RunPlan,
+    options: &ExecOptions,
+    progress: bool,
+) -> Result<RunReport, CliError> {
+    let machine = Machine::describe();
+    let bar = progress_bar(progress);
+    let mut on_progress = |p: runner::Progress| {
+        if let Some(bar) = &bar {
+            bar.set_length(p.total as u64);
+            bar.set_position(p.done as u64);
+            bar.set_message(format!("{} x{}", p.strategy, p.cores));
+        }
+    };
+    let measurements = runner::run_plan(plan, options, &mut on_progress).map_err(|e| {
+        CliError::Failed(anyhow::Error::new(e).context(format!("running {}", plan.spec.name)))
+    })?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let units = workload::build(&plan.spec)
+        .map_err(|e| CliError::Usage(e.to_string()))?
+        .work_units();
+    let switch_cost_ns = None;
+    let rows = analysis::rows(&plan.spec.name, units, &measurements, switch_cost_ns);
+    let amdahl_serial_fraction = plan
+        .strategies
+        .iter()
+        .filter(|s| !s.is_sequential())
+        .filter_map(|s| {
+            let pts: Vec<(usize, f64)> = rows
+                .iter()
+                .filter(|r| r.strategy == *s && !r.oversubscribed)
+                .map(|r| (r.cores, r.speedup))
+                .collect();
+            analysis::amdahl_fit(&pts).map(|f| crate::report::AmdahlFit {
+                strategy: s.to_string(),
+                serial_fraction: f,
+            })
+        })
+        .collect();
+    Ok(RunReport {
+        machine,
+        workload: plan.spec.clone(),
+        method: Method {
+            reps: plan.reps,
+            warmup: plan.warmup,
+            timing: "wall time of each repetition on CLOCK_MONOTONIC, from the first worker spawn to the last worker collected; median, min, max and a seeded bootstrap 95% CI (2000 resamples) of the median".into(),
+            switches: "getrusage deltas of this process (all threads) and its waited-for worker processes; switch_overhead = switches x same-core switch cost / wall time".into(),
+            switch_cost_ns,
+        },
+        rows,
+        amdahl_serial_fraction,
+    })
+}
+
+fn progress_bar(enabled: bool) -> Option<indicatif::ProgressBar> {
+    if !enabled || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(1);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} runs  {msg}  ({elapsed})")
+            .expect("valid template"),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    Some(bar)
+}

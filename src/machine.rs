@@ -1,0 +1,163 @@
+//! The machine a result was measured on: what every report prints beside its numbers.
+//!
+//! A speedup table is only citable with its CPU, core count, affinity mask, memory, kernel and the
+//! exact command that produced it; this module gathers all of that once per invocation.
+
+use serde::{Deserialize, Serialize};
+
+use crate::topology::{format_cpu_list, Topology};
+
+/// Description of the machine and of the invocation that produced a result.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Machine {
+    /// CPU model name from /proc/cpuinfo, e.g. "AMD EPYC".
+    pub cpu_model: String,
+    /// Physical cores among the allowed CPUs (from /sys topology).
+    pub physical_cores: usize,
+    /// Logical CPUs this process may use.
+    pub logical_cpus_allowed: usize,
+    /// Logical CPUs the machine has online (`num_cpus::get`, capped by the mask).
+    pub logical_cpus_online: usize,
+    /// The affinity mask at start-up, kernel list syntax (`0-3`).
+    pub affinity_mask: String,
+    /// Total memory in bytes (/proc/meminfo MemTotal).
+    pub memory_bytes: u64,
+    /// Kernel release (`uname -r`).
+    pub kernel: String,
+    /// OS name from /etc/os-release.
+    pub os: String,
+    /// Hypervisor, if /proc/cpuinfo says the CPU is virtual.
+    pub virtualized: bool,
+    /// rustc that compiled concbench.
+    pub rustc: String,
+    /// concbench version.
+    pub concbench_version: String,
+    /// Git commit concbench was built from, if known.
+    pub git_commit: Option<String>,
+    /// When the result was produced, UTC, RFC 3339.
+    pub date: String,
+    /// The full command line.
+    pub command: String,
+}
+
+impl Machine {
+    /// Describe this machine and the current invocation.
+    pub fn describe() -> Machine {
+        let topo = Topology::get();
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu_model = cpuinfo
+            .lines()
+            .find(|l| l.starts_with("model name"))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        let virtualized = cpuinfo
+            .lines()
+            .any(|l| l.starts_with("flags") && l.contains(" hypervisor"));
+        let os = std::fs::read_to_string("/etc/os-release")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("PRETTY_NAME="))
+                    .map(|l| l["PRETTY_NAME=".len()..].trim_matches('"').to_string())
+            })
+            .unwrap_or_else(|| std::env::consts::OS.to_string());
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|_| "unknown".into());
+        let commit = env!("CONCBENCH_GIT_COMMIT");
+        Machine {
+            cpu_model,
+            physical_cores: topo.physical_core_count(),
+            logical_cpus_allowed: topo.allowed.len(),
+            logical_cpus_online: num_cpus::get(),
+            affinity_mask: format_cpu_list(&topo.allowed),
+            memory_bytes: meminfo_bytes("MemTotal").unwrap_or(0),
+            kernel,
+            os,
+            virtualized,
+            rustc: env!("CONCBENCH_RUSTC_VERSION").to_string(),
+            concbench_version: env!("CARGO_PKG_VERSION").to_string(),
+            git_commit: (!commit.is_empty()).then(|| commit.to_string()),
+            date: utc_now_rfc3339(),
+            command: std::env::args().collect::<Vec<_>>().join(" "),
+        }
+    }
+
+    /// One line for report headers: "AMD EPYC, 2 physical cores (CPUs 0-1), 23.4 GiB, Linux 6.1".
+    pub fn summary(&self) -> String {
+        format!(
+            "{}, {} physical core{} (CPUs {}), {:.1} GiB, Linux {}{}",
+            self.cpu_model,
+            self.physical_cores,
+            if self.physical_cores == 1 { "" } else { "s" },
+            self.affinity_mask,
+            self.memory_bytes as f64 / (1u64 << 30) as f64,
+            self.kernel,
+            if self.virtualized {
+                ", virtual machine"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+/// A field of /proc/meminfo in bytes (`MemTotal`, `MemAvailable`, ...).
+pub fn meminfo_bytes(field: &str) -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = s.lines().find(|l| l.starts_with(&format!("{field}:")))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Current UTC time as RFC 3339 (`2026-11-23T18:20:39Z`), without a date crate.
+pub fn utc_now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format_unix_utc(secs)
+}
+
+/// Format seconds since the Unix epoch as RFC 3339 UTC (civil-from-days algorithm).
+pub fn format_unix_utc(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_format_as_rfc3339() {
+        assert_eq!(format_unix_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_unix_utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(format_unix_utc(1_795_459_239), "2026-11-23T18:40:39Z");
+    }
+
+    #[test]
+    fn describes_this_machine() {
+        let m = Machine::describe();
+        assert!(m.physical_cores >= 1);
+        assert!(m.logical_cpus_allowed >= m.physical_cores);
+        assert!(m.memory_bytes > 0);
+        assert!(m.summary().contains(&m.cpu_model));
+    }
+}

@@ -1,0 +1,6 @@
+//! Measurement primitives: clocks, resource usage, and (in submodules) the costs and ceilings
+//! concbench reports beside its run times.
+
+pub mod clock;
+pub mod rusage;
+pub mod stats;

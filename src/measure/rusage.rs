@@ -1,0 +1,99 @@
+//! Context switches and CPU time from `getrusage`, the portable source on these machines
+//! (hardware perf counters are absent in the VMs, software events need root).
+//!
+//! A run's usage is the delta of `RUSAGE_SELF` (every thread of this process) plus the delta of
+//! `RUSAGE_CHILDREN` (worker processes, counted once they have been waited for).
+
+use serde::{Deserialize, Serialize};
+
+/// Switch counts and CPU time over some stretch of execution.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Voluntary context switches (the thread blocked: sleep, pipe read, futex wait).
+    pub voluntary_switches: u64,
+    /// Involuntary context switches (the scheduler preempted a runnable thread).
+    pub involuntary_switches: u64,
+    /// User CPU seconds.
+    pub user_s: f64,
+    /// System CPU seconds.
+    pub sys_s: f64,
+}
+
+impl Usage {
+    /// Usage so far of `who` (`libc::RUSAGE_SELF`, `RUSAGE_CHILDREN` or `RUSAGE_THREAD`).
+    pub fn of(who: libc::c_int) -> Usage {
+        // SAFETY: zeroed rusage is valid; getrusage fills it.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        unsafe { libc::getrusage(who, &mut ru) };
+        let secs = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+        Usage {
+            voluntary_switches: ru.ru_nvcsw as u64,
+            involuntary_switches: ru.ru_nivcsw as u64,
+            user_s: secs(ru.ru_utime),
+            sys_s: secs(ru.ru_stime),
+        }
+    }
+
+    /// This process and its waited-for children, together.
+    pub fn process_and_children() -> Usage {
+        Usage::of(libc::RUSAGE_SELF) + Usage::of(libc::RUSAGE_CHILDREN)
+    }
+
+    /// The calling thread only.
+    pub fn this_thread() -> Usage {
+        Usage::of(libc::RUSAGE_THREAD)
+    }
+
+    /// Usage between an earlier snapshot `before` and this one.
+    pub fn since(&self, before: &Usage) -> Usage {
+        Usage {
+            voluntary_switches: self
+                .voluntary_switches
+                .saturating_sub(before.voluntary_switches),
+            involuntary_switches: self
+                .involuntary_switches
+                .saturating_sub(before.involuntary_switches),
+            user_s: (self.user_s - before.user_s).max(0.0),
+            sys_s: (self.sys_s - before.sys_s).max(0.0),
+        }
+    }
+
+    /// Voluntary plus involuntary switches.
+    pub fn switches(&self) -> u64 {
+        self.voluntary_switches + self.involuntary_switches
+    }
+}
+
+impl std::ops::Add for Usage {
+    type Output = Usage;
+    fn add(self, o: Usage) -> Usage {
+        Usage {
+            voluntary_switches: self.voluntary_switches + o.voluntary_switches,
+            involuntary_switches: self.involuntary_switches + o.involuntary_switches,
+            user_s: self.user_s + o.user_s,
+            sys_s: self.sys_s + o.sys_s,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sleeping_counts_voluntary_switches() {
+        let before = Usage::this_thread();
+        for _ in 0..5 {
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+        let d = Usage::this_thread().since(&before);
+        assert!(d.voluntary_switches >= 5, "{d:?}");
+    }
+
+    #[test]
+    fn deltas_never_go_negative() {
+        let a = Usage::process_and_children();
+        let b = Usage::default();
+        assert_eq!(b.since(&a), Usage::default());
+    }
+}

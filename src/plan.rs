@@ -1,0 +1,347 @@
+//! Validated plans: what the user asked for, checked before any work starts.
+//!
+//! The CLI hands over raw strings and numbers; everything that can be wrong with them is caught
+//! here with a message that names the bad value (the binary turns a [`PlanError`] into exit
+//! status 2). A plan that exists is runnable: its sizes fit in memory, its worker counts are sane.
+
+use crate::machine::meminfo_bytes;
+use crate::strategy::Strategy;
+use crate::workload::{self, matmul::MatMul, mergesort, WorkloadSpec};
+
+/// Most workers (threads or processes) one row may ask for.
+pub const MAX_WORKERS: usize = 4096;
+
+/// A bad request, named precisely.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct PlanError(pub String);
+
+fn bad(msg: impl Into<String>) -> PlanError {
+    PlanError(msg.into())
+}
+
+/// A checked `concbench run` request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunPlan {
+    /// The workload and its parameters.
+    pub spec: WorkloadSpec,
+    /// Sweep values N: parts and workers per row, ascending, distinct.
+    pub cores: Vec<usize>,
+    /// Strategies in report order (sequential first when present).
+    pub strategies: Vec<Strategy>,
+    /// Timed repetitions per row.
+    pub reps: usize,
+    /// Untimed warm-up runs per row.
+    pub warmup: usize,
+}
+
+/// Default problem size of each workload: a whole `--cores 1,2,4,8` sweep of all four strategies
+/// stays under a minute on two cores.
+pub fn default_size(workload: &str) -> usize {
+    match workload {
+        "mergesort" => 4_000_000,
+        "matmul" => 1024,
+        _ => 64,
+    }
+}
+
+/// Parse a `--cores` list such as `1,2,4,8`: positive integers up to [`MAX_WORKERS`], no empty
+/// items. Returns them ascending without duplicates.
+pub fn parse_cores(list: &str) -> Result<Vec<usize>, PlanError> {
+    if list.trim().is_empty() {
+        return Err(bad("--cores is empty: give a list such as 1,2,4,8"));
+    }
+    let mut cores = Vec::new();
+    for item in list.split(',') {
+        let item = item.trim();
+        if item.is_empty() {
+            return Err(bad(format!(
+                "--cores '{list}' has an empty item: give a list such as 1,2,4,8"
+            )));
+        }
+        let n: i64 = item.parse().map_err(|_| {
+            bad(format!(
+                "--cores item '{item}' is not a whole number (in '{list}')"
+            ))
+        })?;
+        if n < 1 {
+            return Err(bad(format!("--cores item '{item}' must be at least 1")));
+        }
+        if n as u64 > MAX_WORKERS as u64 {
+            return Err(bad(format!(
+                "--cores item '{item}' exceeds the limit of {MAX_WORKERS} workers"
+            )));
+        }
+        cores.push(n as usize);
+    }
+    cores.sort_unstable();
+    cores.dedup();
+    Ok(cores)
+}
+
+/// Parse a `--strategy` list; `None` means all four.
+pub fn parse_strategies(list: Option<&str>) -> Result<Vec<Strategy>, PlanError> {
+    let Some(list) = list else {
+        return Ok(Strategy::ALL.to_vec());
+    };
+    let mut out = Vec::new();
+    for item in list.split(',') {
+        let item = item.trim();
+        if item.is_empty() {
+            return Err(bad(format!("--strategy '{list}' has an empty item")));
+        }
+        let s: Strategy = item.parse().map_err(|e: String| bad(e))?;
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Raw `concbench run` options, as parsed from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct RawRun {
+    /// `--workload`
+    pub workload: String,
+    /// `--cores`
+    pub cores: String,
+    /// `--strategy`
+    pub strategy: Option<String>,
+    /// `--size`
+    pub size: Option<i64>,
+    /// `--reps`
+    pub reps: i64,
+    /// `--warmup`
+    pub warmup: i64,
+    /// `--seed`
+    pub seed: u64,
+    /// `--wait-ms`
+    pub wait_ms: Option<f64>,
+    /// `--cpu-share`
+    pub cpu_share: Option<f64>,
+    /// `--kernel`
+    pub kernel: Option<String>,
+}
+
+/// Bytes of memory `workload` of `size` needs (shared region plus a copy for checks).
+pub fn memory_needed(workload: &str, size: usize) -> u128 {
+    match workload {
+        "mergesort" => size as u128 * mergesort::BYTES_PER_KEY as u128 + size as u128 * 8,
+        "matmul" => MatMul::bytes_for(size),
+        _ => size as u128 * 8,
+    }
+}
+
+impl RunPlan {
+    /// Check raw options and build the plan.
+    pub fn from_raw(raw: &RawRun) -> Result<RunPlan, PlanError> {
+        if !workload::WORKLOADS.iter().any(|(n, _)| *n == raw.workload) {
+            return Err(bad(format!(
+                "unknown workload '{}' (known: {})",
+                raw.workload,
+                workload::WORKLOADS
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let cores = parse_cores(&raw.cores)?;
+        let strategies = parse_strategies(raw.strategy.as_deref())?;
+        let size = match raw.size {
+            None => default_size(&raw.workload),
+            Some(s) if s < 1 => return Err(bad(format!("--size {s} must be at least 1"))),
+            Some(s) => s as usize,
+        };
+        let need = memory_needed(&raw.workload, size);
+        let have = meminfo_bytes("MemAvailable")
+            .or_else(|| meminfo_bytes("MemTotal"))
+            .unwrap_or(u64::MAX);
+        if need > have as u128 {
+            return Err(bad(format!(
+                "--size {size} needs {:.1} GiB for {}, but only {:.1} GiB of memory is available",
+                need as f64 / (1u64 << 30) as f64,
+                raw.workload,
+                have as f64 / (1u64 << 30) as f64
+            )));
+        }
+        if raw.reps < 1 {
+            return Err(bad(format!("--reps {} must be at least 1", raw.reps)));
+        }
+        if raw.warmup < 0 {
+            return Err(bad(format!("--warmup {} must not be negative", raw.warmup)));
+        }
+        let mut spec = WorkloadSpec::new(&raw.workload, size, raw.seed);
+        if let Some(w) = raw.wait_ms {
+            if !(w.is_finite() && (0.0..=60_000.0).contains(&w)) {
+                return Err(bad(format!("--wait-ms {w} must be between 0 and 60000")));
+            }
+            spec = spec.with("wait_ms", w);
+        }
+        if let Some(c) = raw.cpu_share {
+            if !(0.0..=1.0).contains(&c) {
+                return Err(bad(format!("--cpu-share {c} must be between 0.0 and 1.0")));
+            }
+            spec = spec.with("cpu_share", c);
+        }
+        if let Some(k) = &raw.kernel {
+            spec = spec.with("kernel", k);
+        }
+        // Build once so workload-specific checks (e.g. an unknown kernel) fail here, not mid-run.
+        workload::build(&spec).map_err(|e| bad(e.to_string()))?;
+        Ok(RunPlan {
+            spec,
+            cores,
+            strategies,
+            reps: raw.reps as usize,
+            warmup: raw.warmup as usize,
+        })
+    }
+
+    /// Rows this plan produces, in order: (strategy, cores); sequential once, with cores 1.
+    pub fn rows(&self) -> Vec<(Strategy, usize)> {
+        let mut rows = Vec::new();
+        for &s in &self.strategies {
+            if s.is_sequential() {
+                rows.push((s, 1));
+            } else {
+                rows.extend(self.cores.iter().map(|&c| (s, c)));
+            }
+        }
+        rows
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(workload: &str, cores: &str) -> RawRun {
+        RawRun {
+            workload: workload.into(),
+            cores: cores.into(),
+            reps: 5,
+            warmup: 1,
+            seed: 1,
+            ..RawRun::default()
+        }
+    }
+
+    #[test]
+    fn cores_lists_parse_sorted_and_distinct() {
+        assert_eq!(parse_cores("8,1,2,2,4").unwrap(), vec![1, 2, 4, 8]);
+        assert_eq!(parse_cores(" 3 , 7 ").unwrap(), vec![3, 7]);
+    }
+
+    #[test]
+    fn bad_cores_lists_name_the_bad_item() {
+        for (list, needle) in [
+            ("0", "'0'"),
+            ("1,,2", "empty item"),
+            ("abc", "'abc'"),
+            ("-1", "'-1'"),
+            ("", "empty"),
+            ("5000", "4096"),
+            ("1,2,", "empty item"),
+        ] {
+            let e = parse_cores(list).unwrap_err().0;
+            assert!(e.contains(needle), "{list}: {e}");
+        }
+    }
+
+    #[test]
+    fn strategies_parse_in_report_order() {
+        assert_eq!(
+            parse_strategies(Some("multi-process,sequential")).unwrap(),
+            vec![Strategy::Sequential, Strategy::MultiProcess]
+        );
+        assert_eq!(parse_strategies(None).unwrap().len(), 4);
+        assert!(parse_strategies(Some("fast"))
+            .unwrap_err()
+            .0
+            .contains("'fast'"));
+        assert!(parse_strategies(Some("sequential,")).is_err());
+    }
+
+    #[test]
+    fn plans_reject_bad_values() {
+        let check = |r: RawRun, needle: &str| {
+            let e = RunPlan::from_raw(&r).unwrap_err().0;
+            assert!(e.contains(needle), "{e}");
+        };
+        check(raw("bogus", "1"), "'bogus'");
+        check(
+            RawRun {
+                size: Some(0),
+                ..raw("mergesort", "1")
+            },
+            "--size 0",
+        );
+        check(
+            RawRun {
+                size: Some(-5),
+                ..raw("io", "1")
+            },
+            "--size -5",
+        );
+        check(
+            RawRun {
+                reps: 0,
+                ..raw("io", "1")
+            },
+            "--reps 0",
+        );
+        check(
+            RawRun {
+                warmup: -1,
+                ..raw("io", "1")
+            },
+            "--warmup -1",
+        );
+        check(
+            RawRun {
+                wait_ms: Some(-1.0),
+                ..raw("io", "1")
+            },
+            "--wait-ms -1",
+        );
+        check(
+            RawRun {
+                cpu_share: Some(2.0),
+                ..raw("io", "1")
+            },
+            "--cpu-share 2",
+        );
+        check(
+            RawRun {
+                size: Some(i64::MAX / 32),
+                ..raw("mergesort", "1")
+            },
+            "available",
+        );
+        check(
+            RawRun {
+                size: Some(10_000_000),
+                ..raw("matmul", "1")
+            },
+            "available",
+        );
+        check(
+            RawRun {
+                kernel: Some("turbo".into()),
+                ..raw("matmul", "1")
+            },
+            "turbo",
+        );
+    }
+
+    #[test]
+    fn rows_put_sequential_once() {
+        let p = RunPlan::from_raw(&raw("io", "1,2")).unwrap();
+        let rows = p.rows();
+        assert_eq!(rows[0], (Strategy::Sequential, 1));
+        assert_eq!(rows.len(), 1 + 3 * 2);
+        assert_eq!(p.spec.size, 64);
+    }
+}

@@ -1,0 +1,98 @@
+//! Reports: one result document, many renderings.
+//!
+//! A run produces a [`RunReport`] (machine, method, rows). Each output format is a [`Reporter`]
+//! that turns the document into text; the CLI picks one for stdout, and `--out DIR` writes
+//! several. Every number a renderer prints is a field of the JSON rendering, so any table can be
+//! explained from `results.json`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::Row;
+use crate::machine::Machine;
+use crate::workload::WorkloadSpec;
+
+pub mod json;
+pub mod table;
+
+/// How the figures were obtained, stated in every report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Method {
+    /// Timed repetitions per row.
+    pub reps: usize,
+    /// Untimed warm-up runs per row.
+    pub warmup: usize,
+    /// One sentence on timing and statistics.
+    pub timing: String,
+    /// One sentence on how switches and their overhead are counted.
+    pub switches: String,
+    /// Same-core context-switch cost used for `switch_overhead`, ns (None if not measured).
+    pub switch_cost_ns: Option<f64>,
+}
+
+/// A whole `concbench run` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// Where and when it was measured.
+    pub machine: Machine,
+    /// The workload and its parameters.
+    pub workload: WorkloadSpec,
+    /// How.
+    pub method: Method,
+    /// One row per strategy × cores; sequential first.
+    pub rows: Vec<Row>,
+    /// Least-squares Amdahl serial fraction per strategy over its sweep (strategies with a row
+    /// for p > 1 only).
+    pub amdahl_serial_fraction: Vec<AmdahlFit>,
+}
+
+/// Fitted Amdahl serial fraction of one strategy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AmdahlFit {
+    /// Strategy name.
+    pub strategy: String,
+    /// Fitted serial fraction f in S(p) = 1 / (f + (1 − f)/p).
+    pub serial_fraction: f64,
+}
+
+/// Renders a [`RunReport`] in one format. The CLI calls [`Reporter::render`] once per report and
+/// prints it or writes it to `DIR/`[`Reporter::file_name`].
+pub trait Reporter {
+    /// Format name as given to `--format`.
+    fn name(&self) -> &'static str;
+    /// File name used by `--out DIR`.
+    fn file_name(&self) -> &'static str;
+    /// The rendering.
+    fn render(&self, report: &RunReport) -> String;
+}
+
+/// Format a duration in seconds with a unit that keeps 3–4 significant digits.
+pub fn format_seconds(s: f64) -> String {
+    if !s.is_finite() {
+        "-".into()
+    } else if s >= 1.0 {
+        format!("{s:.3} s")
+    } else if s >= 1e-3 {
+        format!("{:.2} ms", s * 1e3)
+    } else {
+        format!("{:.1} µs", s * 1e6)
+    }
+}
+
+/// The oversubscribed sweep values of a report, and the physical core count they exceed.
+pub fn oversubscription_note(report: &RunReport) -> Option<String> {
+    let mut over: Vec<usize> = report
+        .rows
+        .iter()
+        .filter(|r| r.oversubscribed)
+        .map(|r| r.cores)
+        .collect();
+    over.sort_unstable();
+    over.dedup();
+    (!over.is_empty()).then(|| {
+        format!(
+            "oversubscribed: cores {} exceed the {} physical core(s) this process may use; their workers share cores (they wrap around), so those rows measure time slicing, not more parallelism",
+            over.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", "),
+            report.machine.physical_cores
+        )
+    })
+}

@@ -1,0 +1,146 @@
+//! The runner: warm-up, repetitions and the sweep over cores, producing raw measurements.
+//!
+//! For each row of a [`RunPlan`] (sequential once, then every strategy × cores) the runner resets
+//! the workload (untimed), executes it, and verifies the answer (untimed) — warm-up runs first,
+//! then the timed repetitions. All rows share one shared-memory region and one workload instance,
+//! and the sequential baseline is measured in the same invocation as the rows it divides.
+
+use serde::Serialize;
+
+use crate::plan::RunPlan;
+use crate::shm::SharedRegion;
+use crate::strategy::{self, ExecOptions, Execution, Strategy, StrategyError};
+use crate::topology::Topology;
+use crate::workload::{self, Workload};
+
+/// The repetitions of one row.
+#[derive(Debug, Clone, Serialize)]
+pub struct Measurement {
+    /// Strategy of the row.
+    pub strategy: Strategy,
+    /// Sweep value N (1 for sequential).
+    pub cores: usize,
+    /// More cores asked for than the process has physical cores.
+    pub oversubscribed: bool,
+    /// The timed repetitions (warm-ups are not kept).
+    pub runs: Vec<Execution>,
+}
+
+/// Where the runner is, for progress displays.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    /// Row being measured.
+    pub strategy: Strategy,
+    /// Its cores.
+    pub cores: usize,
+    /// Executions finished so far in the whole plan (warm-ups included).
+    pub done: usize,
+    /// Executions in the whole plan.
+    pub total: usize,
+}
+
+/// A run that could not produce trustworthy rows.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The workload could not be built.
+    #[error(transparent)]
+    Workload(#[from] workload::WorkloadError),
+    /// Shared memory could not be allocated.
+    #[error("allocating shared memory: {0}")]
+    Shm(#[from] std::io::Error),
+    /// An execution failed.
+    #[error("{strategy} with {cores} cores: {source}")]
+    Execution {
+        /// Row strategy.
+        strategy: Strategy,
+        /// Row cores.
+        cores: usize,
+        /// What failed.
+        source: StrategyError,
+    },
+    /// An execution gave a wrong answer.
+    #[error("{strategy} with {cores} cores gave a wrong answer: {message}")]
+    WrongAnswer {
+        /// Row strategy.
+        strategy: Strategy,
+        /// Row cores.
+        cores: usize,
+        /// What verification found.
+        message: String,
+    },
+}
+
+/// Whether a sweep value exceeds the physical cores this process may use.
+pub fn is_oversubscribed(cores: usize) -> bool {
+    cores > Topology::get().physical_core_count()
+}
+
+/// Execute every row of `plan` with the built-in workloads.
+pub fn run_plan(
+    plan: &RunPlan,
+    options: &ExecOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Vec<Measurement>, RunError> {
+    let workload = workload::build(&plan.spec)?;
+    run_workload(&*workload, plan, options, progress)
+}
+
+/// Execute every row of `plan` with an already-built workload (a user's, for instance).
+pub fn run_workload(
+    workload: &dyn Workload,
+    plan: &RunPlan,
+    options: &ExecOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Vec<Measurement>, RunError> {
+    let region = SharedRegion::new(workload.shared_bytes())?;
+    let mem = region.mem();
+    workload.init(&mem);
+    let rows = plan.rows();
+    let per_row = plan.warmup + plan.reps;
+    let total = rows.len() * per_row;
+    let mut done = 0;
+    let mut out = Vec::with_capacity(rows.len());
+    for (strategy, cores) in rows {
+        let mut runs = Vec::with_capacity(plan.reps);
+        for rep in 0..per_row {
+            progress(Progress {
+                strategy,
+                cores,
+                done,
+                total,
+            });
+            workload.reset(&mem);
+            let exec = strategy::execute(strategy, workload, mem, region.raw_fd(), cores, options)
+                .map_err(|source| RunError::Execution {
+                    strategy,
+                    cores,
+                    source,
+                })?;
+            let parts = (!strategy.is_sequential()).then_some(cores);
+            workload
+                .verify(&mem, parts)
+                .map_err(|message| RunError::WrongAnswer {
+                    strategy,
+                    cores,
+                    message,
+                })?;
+            if rep >= plan.warmup {
+                runs.push(exec);
+            }
+            done += 1;
+        }
+        out.push(Measurement {
+            strategy,
+            cores,
+            oversubscribed: is_oversubscribed(cores),
+            runs,
+        });
+    }
+    progress(Progress {
+        strategy: Strategy::Sequential,
+        cores: 1,
+        done,
+        total,
+    });
+    Ok(out)
+}

@@ -1,0 +1,186 @@
+//! Shared memory that threads and worker processes both see: the data plane of every strategy.
+//!
+//! A [`SharedRegion`] is a memfd mapped `MAP_SHARED`, so a worker process that inherits the fd and
+//! maps it sees the same pages (memmap2's `map_anon` is private: a child's writes would be lost).
+//! Thread strategies use the very same region, so every strategy sorts or multiplies the same bytes
+//! with the same page layout; only the execution differs.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+/// An owned shared mapping. Dropping it unmaps it and closes the memfd.
+#[derive(Debug)]
+pub struct SharedRegion {
+    fd: OwnedFd,
+    mem: SharedMem,
+}
+
+/// A raw view of a shared mapping, copied freely into worker threads.
+///
+/// Workloads cut it into typed slices; the decomposition guarantees that parts running at the
+/// same time write disjoint ranges, which is what makes the `unsafe` accessors sound in use.
+#[derive(Debug, Clone, Copy)]
+pub struct SharedMem {
+    ptr: *mut u8,
+    len: usize,
+}
+
+// SAFETY: SharedMem is a pointer to a mapping that lives as long as its SharedRegion (or the worker
+// process); concurrent access is coordinated by the workload's disjoint decomposition.
+unsafe impl Send for SharedMem {}
+// SAFETY: as above.
+unsafe impl Sync for SharedMem {}
+
+impl SharedRegion {
+    /// Create a zero-filled shared region of `len` bytes (at least one page).
+    pub fn new(len: usize) -> io::Result<SharedRegion> {
+        let name = c"concbench";
+        // SAFETY: memfd_create with a valid C string; no MFD_CLOEXEC so worker processes inherit it.
+        let raw = unsafe { libc::memfd_create(name.as_ptr(), 0) };
+        if raw < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: raw is a fresh fd we own.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let len = len.max(1);
+        // SAFETY: fd is valid; ftruncate sizes the memfd.
+        if unsafe { libc::ftruncate(fd.as_raw_fd(), len as libc::off_t) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mem = map_shared(fd.as_raw_fd(), len, false)?;
+        Ok(SharedRegion { fd, mem })
+    }
+
+    /// The memfd, inherited by worker processes (it is not close-on-exec).
+    pub fn raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    /// The mapping.
+    pub fn mem(&self) -> SharedMem {
+        self.mem
+    }
+}
+
+impl Drop for SharedRegion {
+    fn drop(&mut self) {
+        // SAFETY: ptr/len came from our own successful mmap.
+        unsafe {
+            libc::munmap(self.mem.ptr.cast(), self.mem.len);
+        }
+    }
+}
+
+fn map_shared(fd: RawFd, len: usize, populate: bool) -> io::Result<SharedMem> {
+    let flags = libc::MAP_SHARED | if populate { libc::MAP_POPULATE } else { 0 };
+    // SAFETY: mapping a valid fd of at least len bytes; the result is checked.
+    let ptr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            flags,
+            fd,
+            0,
+        )
+    };
+    if ptr == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(SharedMem {
+        ptr: ptr.cast(),
+        len,
+    })
+}
+
+impl SharedMem {
+    /// Map an inherited memfd in a worker process, pre-faulting its pages (`MAP_POPULATE`) so the
+    /// page-table work lands in the setup phase, not in the compute. The mapping lives until the
+    /// process exits.
+    pub fn map_inherited(fd: RawFd, len: usize) -> io::Result<SharedMem> {
+        map_shared(fd, len, true)
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when the mapping is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn check<T>(&self, offset: usize, count: usize) {
+        let bytes = count
+            .checked_mul(std::mem::size_of::<T>())
+            .and_then(|b| b.checked_add(offset))
+            .expect("shared slice size overflows");
+        assert!(bytes <= self.len, "shared slice out of bounds");
+        assert!(
+            (self.ptr as usize + offset) % std::mem::align_of::<T>() == 0,
+            "shared slice misaligned"
+        );
+    }
+
+    /// `count` values of `T` starting `offset` bytes into the region.
+    ///
+    /// # Safety
+    /// No other part may write this range while the slice is alive, and `T` must be plain data
+    /// (any bit pattern valid).
+    pub unsafe fn slice<T>(&self, offset: usize, count: usize) -> &[T] {
+        self.check::<T>(offset, count);
+        std::slice::from_raw_parts(self.ptr.add(offset).cast(), count)
+    }
+
+    /// Mutable `count` values of `T` starting `offset` bytes into the region.
+    ///
+    /// # Safety
+    /// The caller must be the only one touching this range while the slice is alive, and `T`
+    /// must be plain data.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn slice_mut<T>(&self, offset: usize, count: usize) -> &mut [T] {
+        self.check::<T>(offset, count);
+        std::slice::from_raw_parts_mut(self.ptr.add(offset).cast(), count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_is_zeroed_and_writable() {
+        let r = SharedRegion::new(4096 * 3).unwrap();
+        let m = r.mem();
+        // SAFETY: single-threaded test, only user of the region.
+        unsafe {
+            let s: &mut [u64] = m.slice_mut(0, 1536);
+            assert!(s.iter().all(|&x| x == 0));
+            s[1535] = 7;
+            assert_eq!(m.slice::<u64>(8 * 1535, 1)[0], 7);
+        }
+    }
+
+    #[test]
+    fn a_second_mapping_of_the_fd_sees_the_writes() {
+        let r = SharedRegion::new(4096).unwrap();
+        let other = SharedMem::map_inherited(r.raw_fd(), 4096).unwrap();
+        // SAFETY: single-threaded test.
+        unsafe {
+            r.mem().slice_mut::<u32>(0, 4)[2] = 42;
+            assert_eq!(other.slice::<u32>(0, 4)[2], 42);
+            libc::munmap(other.ptr.cast(), other.len);
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "out of bounds")]
+    fn out_of_bounds_slices_panic() {
+        let r = SharedRegion::new(64).unwrap();
+        // SAFETY: the call panics before creating a slice.
+        unsafe {
+            r.mem().slice::<u64>(0, 10_000);
+        }
+    }
+}

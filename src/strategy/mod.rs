@@ -1,0 +1,296 @@
+//! Strategies: how a workload's parts are executed.
+//!
+//! There are two mechanisms and four configurations of them:
+//!
+//! | strategy               | mechanism          | placement                               |
+//! |------------------------|--------------------|-----------------------------------------|
+//! | `sequential`           | the twin, in place | the calling thread, pinned to one core  |
+//! | `single-core-threaded` | [`threads`]        | N threads, all on ONE core              |
+//! | `multi-threaded`       | [`threads`]        | N threads, one per physical core        |
+//! | `multi-process`        | [`process`]        | N worker processes, one per physical core |
+//!
+//! Every execution returns an [`Execution`]: wall time, the phases it spent (spawn, setup,
+//! compute, combine), where each part ran, and the context switches it caused.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::measure::clock::{monotonic_ns, seconds_between};
+use crate::measure::rusage::Usage;
+use crate::shm::SharedMem;
+use crate::topology::{self, Topology};
+use crate::workload::Workload;
+
+pub mod process;
+pub mod threads;
+
+pub use process::WorkerCommand;
+
+/// How the parts of a workload are executed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    /// The sequential twin on one thread: the baseline of every speedup.
+    Sequential,
+    /// One thread per part, all pinned to the same core: concurrency without parallelism.
+    SingleCoreThreaded,
+    /// One thread per part, each pinned to its own physical core.
+    MultiThreaded,
+    /// One worker process per part, each pinned to its own physical core, over shared memory.
+    MultiProcess,
+}
+
+impl Strategy {
+    /// All four, in report order.
+    pub const ALL: [Strategy; 4] = [
+        Strategy::Sequential,
+        Strategy::SingleCoreThreaded,
+        Strategy::MultiThreaded,
+        Strategy::MultiProcess,
+    ];
+
+    /// The user's name for it (CLI, reports).
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::Sequential => "sequential",
+            Strategy::SingleCoreThreaded => "single-core-threaded",
+            Strategy::MultiThreaded => "multi-threaded",
+            Strategy::MultiProcess => "multi-process",
+        }
+    }
+
+    /// One line for `concbench list`.
+    pub fn description(self) -> &'static str {
+        match self {
+            Strategy::Sequential => "the workload's sequential twin on one thread, measured once per run: the baseline",
+            Strategy::SingleCoreThreaded => "N threads all pinned to ONE core: they take turns (concurrency without parallelism)",
+            Strategy::MultiThreaded => "N threads, each pinned to its own physical core: parts run at the same time (parallelism)",
+            Strategy::MultiProcess => "N worker processes, each pinned to its own physical core; data in shared memory, control over pipes",
+        }
+    }
+
+    /// Whether the strategy runs the twin rather than parts (its "cores" is always 1).
+    pub fn is_sequential(self) -> bool {
+        self == Strategy::Sequential
+    }
+}
+
+impl fmt::Display for Strategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Strategy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Strategy::ALL
+            .into_iter()
+            .find(|st| st.name() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown strategy '{s}' (known: {})",
+                    Strategy::ALL.map(Strategy::name).join(", ")
+                )
+            })
+    }
+}
+
+/// Where the workers of a thread or process execution are pinned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// All workers on the first allowed CPU.
+    OneCore,
+    /// Worker i on physical core i (wrapping around when there are more workers than cores).
+    Spread,
+}
+
+impl Placement {
+    /// The CPU worker `index` is pinned to.
+    pub fn cpu_for(self, index: usize) -> usize {
+        let topo = Topology::get();
+        match self {
+            Placement::OneCore => topo.first_cpu(),
+            Placement::Spread => topo.spread_cpu(index),
+        }
+    }
+}
+
+/// Where one execution spent its wall time, in seconds. The four add up to the wall time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Phases {
+    /// Creating the workers (thread spawn, or fork+exec of worker processes).
+    pub spawn_s: f64,
+    /// Until every worker is pinned and ready (processes: mapping the shared memory).
+    pub setup_s: f64,
+    /// The compute stages.
+    pub compute_s: f64,
+    /// The combine stages, and collecting the workers.
+    pub combine_s: f64,
+}
+
+impl Phases {
+    /// Sum of the four phases.
+    pub fn total(&self) -> f64 {
+        self.spawn_s + self.setup_s + self.compute_s + self.combine_s
+    }
+}
+
+/// When and where one part of one stage ran (clock: [`monotonic_ns`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartRecord {
+    /// Stage index.
+    pub stage: usize,
+    /// Part index.
+    pub part: usize,
+    /// CPU the part was on when it finished (`sched_getcpu`).
+    pub cpu: usize,
+    /// Start, ns on the monotonic clock.
+    pub start_ns: u64,
+    /// End, ns on the monotonic clock.
+    pub end_ns: u64,
+}
+
+/// What one timed execution of a workload produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Execution {
+    /// Wall time in seconds, from the first spawn to the last worker collected.
+    pub wall_s: f64,
+    /// Start of the execution on the monotonic clock (for timelines).
+    pub start_ns: u64,
+    /// Where the wall time went.
+    pub phases: Phases,
+    /// Every part of every stage.
+    pub parts: Vec<PartRecord>,
+    /// Switches and CPU time of this process and its (collected) children during the execution.
+    pub usage: Usage,
+}
+
+/// Errors executing a workload.
+#[derive(Debug, thiserror::Error)]
+pub enum StrategyError {
+    /// A worker could not be pinned where the placement wants it.
+    #[error("part {part}: {source}")]
+    Pin {
+        /// The part.
+        part: usize,
+        /// What the kernel said.
+        source: topology::TopologyError,
+    },
+    /// A part panicked in a worker thread.
+    #[error("part {part} panicked: {message}")]
+    PartPanicked {
+        /// The part.
+        part: usize,
+        /// The panic message.
+        message: String,
+    },
+    /// A worker process could not be started.
+    #[error("could not start the worker process for part {part} ({exe}): {source}")]
+    Spawn {
+        /// The part.
+        part: usize,
+        /// The executable.
+        exe: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A worker process died or broke the protocol.
+    #[error("worker process for part {part} failed ({status}){stderr}")]
+    WorkerDied {
+        /// The part.
+        part: usize,
+        /// Its exit status, or what went wrong.
+        status: String,
+        /// What it wrote on stderr, prefixed with ": " when non-empty.
+        stderr: String,
+    },
+    /// Shared memory could not be set up.
+    #[error("shared memory: {0}")]
+    Shm(#[from] std::io::Error),
+}
+
+/// Options of an execution that are not part of the workload.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOptions {
+    /// How to start worker processes (multi-process only).
+    pub worker: Option<WorkerCommand>,
+    /// Test hook: make this part fail (multi-process workers crash, threads panic).
+    pub fault: Option<process::Fault>,
+}
+
+/// Run `workload` once with `strategy` on `parts` parts over `mem`, which must hold an
+/// initialised and reset workload. `parts` is ignored for `sequential`.
+pub fn execute(
+    strategy: Strategy,
+    workload: &dyn Workload,
+    mem: SharedMem,
+    shm_fd: std::os::fd::RawFd,
+    parts: usize,
+    options: &ExecOptions,
+) -> Result<Execution, StrategyError> {
+    match strategy {
+        Strategy::Sequential => run_sequential(workload, mem),
+        Strategy::SingleCoreThreaded => {
+            threads::run(workload, mem, parts, Placement::OneCore, options)
+        }
+        Strategy::MultiThreaded => threads::run(workload, mem, parts, Placement::Spread, options),
+        Strategy::MultiProcess => process::run(workload, mem, shm_fd, parts, options),
+    }
+}
+
+/// The sequential twin on the calling thread, pinned to the first core for the duration.
+fn run_sequential(workload: &dyn Workload, mem: SharedMem) -> Result<Execution, StrategyError> {
+    let cpu = Placement::OneCore.cpu_for(0);
+    topology::pin_current_thread(cpu).map_err(|source| StrategyError::Pin { part: 0, source })?;
+    let before = Usage::process_and_children();
+    let start_ns = monotonic_ns();
+    workload.run_sequential(&mem);
+    let end_ns = monotonic_ns();
+    let usage = Usage::process_and_children().since(&before);
+    let cpu_seen = topology::current_cpu();
+    topology::unpin_current_thread().map_err(|source| StrategyError::Pin { part: 0, source })?;
+    let wall_s = seconds_between(start_ns, end_ns);
+    Ok(Execution {
+        wall_s,
+        start_ns,
+        phases: Phases {
+            compute_s: wall_s,
+            ..Phases::default()
+        },
+        parts: vec![PartRecord {
+            stage: 0,
+            part: 0,
+            cpu: cpu_seen,
+            start_ns,
+            end_ns,
+        }],
+        usage,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strategy_names_round_trip() {
+        for s in Strategy::ALL {
+            assert_eq!(s.name().parse::<Strategy>().unwrap(), s);
+        }
+        let e = "threads".parse::<Strategy>().unwrap_err();
+        assert!(e.contains("'threads'") && e.contains("multi-process"));
+    }
+
+    #[test]
+    fn one_core_placement_uses_one_cpu_and_spread_wraps() {
+        let n = Topology::get().physical_core_count();
+        assert_eq!(Placement::OneCore.cpu_for(0), Placement::OneCore.cpu_for(5));
+        assert_eq!(Placement::Spread.cpu_for(0), Placement::Spread.cpu_for(n));
+        if n > 1 {
+            assert_ne!(Placement::Spread.cpu_for(0), Placement::Spread.cpu_for(1));
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! The thread mechanism behind `single-core-threaded` and `multi-threaded`: the same code, with a
+//! different [`Placement`].
+//!
+//! N scoped threads (crossbeam) are spawned; each pins itself (pinning must happen inside the
+//! thread: the mask is per thread), waits at a barrier until all are ready, then runs its part of
+//! every stage with a barrier between stages. The calling thread takes part in the barriers only to
+//! read the clock, which is how the phases are measured. A panicking part is caught and reported,
+//! and its thread still passes the barriers so the others cannot hang.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Barrier;
+
+use super::{ExecOptions, Execution, PartRecord, Phases, Placement, StrategyError};
+use crate::measure::clock::{monotonic_ns, seconds_between};
+use crate::measure::rusage::Usage;
+use crate::shm::SharedMem;
+use crate::topology;
+use crate::workload::{StageKind, Workload};
+
+/// Stack size of worker threads: parts keep their data on the heap or in shared memory, and a
+/// small stack keeps spawning hundreds of oversubscribed threads cheap.
+const WORKER_STACK_BYTES: usize = 256 * 1024;
+
+/// What one worker thread brings back.
+struct WorkerReport {
+    records: Vec<PartRecord>,
+    error: Option<StrategyError>,
+}
+
+/// Run every stage of `workload` with `parts` threads placed by `placement`.
+pub fn run(
+    workload: &dyn Workload,
+    mem: SharedMem,
+    parts: usize,
+    placement: Placement,
+    options: &ExecOptions,
+) -> Result<super::Execution, StrategyError> {
+    let stages = workload.stages(parts);
+    let barrier = Barrier::new(parts + 1);
+    let fault_part = options.fault.map(|f| f.part);
+    let before = Usage::process_and_children();
+    let start_ns = monotonic_ns();
+    let mut marks = Vec::with_capacity(stages.len() + 3);
+
+    let reports = crossbeam::scope(|scope| {
+        let mut handles = Vec::with_capacity(parts);
+        for part in 0..parts {
+            let cpu = placement.cpu_for(part);
+            let (barrier, stages) = (&barrier, &stages);
+            let handle = scope
+                .builder()
+                .name(format!("concbench-part-{part}"))
+                .stack_size(WORKER_STACK_BYTES)
+                .spawn(move |_| {
+                    let mut report = WorkerReport {
+                        records: Vec::with_capacity(stages.len()),
+                        error: topology::pin_current_thread(cpu)
+                            .err()
+                            .map(|source| StrategyError::Pin { part, source }),
+                    };
+                    barrier.wait();
+                    for stage in 0..stages.len() {
+                        if report.error.is_none() {
+                            let t0 = monotonic_ns();
+                            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                                if fault_part == Some(part) {
+                                    panic!("fault injected into part {part}");
+                                }
+                                workload.run_part(&mem, stage, part, parts)
+                            }));
+                            let t1 = monotonic_ns();
+                            match outcome {
+                                Ok(()) => report.records.push(PartRecord {
+                                    stage,
+                                    part,
+                                    cpu: topology::current_cpu(),
+                                    start_ns: t0,
+                                    end_ns: t1,
+                                }),
+                                Err(payload) => {
+                                    report.error = Some(StrategyError::PartPanicked {
+                                        part,
+                                        message: panic_message(&payload),
+                                    })
+                                }
+                            }
+                        }
+                        barrier.wait();
+                    }
+                    report
+                })
+                .expect("spawning a worker thread failed");
+            handles.push(handle);
+        }
+        marks.push(monotonic_ns()); // all spawned
+        barrier.wait();
+        marks.push(monotonic_ns()); // all pinned and ready
+        for _ in &stages {
+            barrier.wait();
+            marks.push(monotonic_ns()); // stage done
+        }
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("worker thread panicked outside a part"))
+            .collect::<Vec<WorkerReport>>()
+    })
+    .expect("worker thread scope failed");
+    let end_ns = monotonic_ns();
+    let usage = Usage::process_and_children().since(&before);
+
+    let mut records = Vec::with_capacity(parts * stages.len());
+    for report in reports {
+        if let Some(e) = report.error {
+            return Err(e);
+        }
+        records.extend(report.records);
+    }
+    records.sort_by_key(|r| (r.stage, r.part));
+    Ok(Execution {
+        wall_s: seconds_between(start_ns, end_ns),
+        start_ns,
+        phases: phases_from_marks(start_ns, &marks, &stages, end_ns),
+        parts: records,
+        usage,
+    })
+}
+
+/// Turn clock marks `[spawned, ready, stage 0 done, stage 1 done, ...]` into phases; collecting
+/// the workers after the last stage counts as combine.
+pub(crate) fn phases_from_marks(
+    start_ns: u64,
+    marks: &[u64],
+    stages: &[crate::workload::Stage],
+    end_ns: u64,
+) -> Phases {
+    let mut p = Phases {
+        spawn_s: seconds_between(start_ns, marks[0]),
+        setup_s: seconds_between(marks[0], marks[1]),
+        ..Phases::default()
+    };
+    for (i, stage) in stages.iter().enumerate() {
+        let d = seconds_between(marks[1 + i], marks[2 + i]);
+        match stage.kind {
+            StageKind::Compute => p.compute_s += d,
+            StageKind::Combine => p.combine_s += d,
+        }
+    }
+    p.combine_s += seconds_between(*marks.last().unwrap(), end_ns);
+    p
+}
+
+fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shm::SharedRegion;
+    use crate::strategy::process::Fault;
+    use crate::topology::Topology;
+    use crate::workload::{build, WorkloadSpec};
+
+    fn setup(spec: WorkloadSpec) -> (Box<dyn Workload>, SharedRegion) {
+        let w = build(&spec).unwrap();
+        let r = SharedRegion::new(w.shared_bytes()).unwrap();
+        w.init(&r.mem());
+        w.reset(&r.mem());
+        (w, r)
+    }
+
+    #[test]
+    fn pinned_workers_report_the_cpu_they_were_pinned_to() {
+        let (w, r) = setup(WorkloadSpec::new("mergesort", 10_000, 1));
+        for placement in [Placement::OneCore, Placement::Spread] {
+            w.reset(&r.mem());
+            let e = run(&*w, r.mem(), 3, placement, &ExecOptions::default()).unwrap();
+            w.verify(&r.mem(), Some(3)).unwrap();
+            assert_eq!(e.parts.len(), 3 * 2, "two stages of three parts");
+            for rec in &e.parts {
+                assert_eq!(
+                    rec.cpu,
+                    placement.cpu_for(rec.part),
+                    "{placement:?} {rec:?}"
+                );
+            }
+        }
+        let one = Topology::get().first_cpu();
+        assert_eq!(Placement::OneCore.cpu_for(2), one);
+    }
+
+    #[test]
+    fn phases_add_up_to_the_wall_time() {
+        let (w, r) = setup(WorkloadSpec::new("matmul", 40, 1));
+        let e = run(&*w, r.mem(), 2, Placement::Spread, &ExecOptions::default()).unwrap();
+        assert!((e.phases.total() - e.wall_s).abs() < 1e-3 * e.wall_s.max(1e-3));
+    }
+
+    #[test]
+    fn a_panicking_part_is_an_error_naming_it() {
+        let (w, r) = setup(WorkloadSpec::new("mergesort", 1000, 1));
+        let opts = ExecOptions {
+            fault: Some(Fault {
+                part: 1,
+                kind: crate::strategy::process::FaultKind::Crash,
+            }),
+            ..ExecOptions::default()
+        };
+        let err = run(&*w, r.mem(), 3, Placement::OneCore, &opts).unwrap_err();
+        assert!(err.to_string().contains("part 1"), "{err}");
+    }
+}

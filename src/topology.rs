@@ -1,0 +1,321 @@
+//! Which CPUs this process may use, how they group into physical cores, and pinning.
+//!
+//! Every placement decision in concbench goes through this module. Two facts shape it (see
+//! DESIGN.md): `core_affinity` answers from the *calling thread's* mask, so the allowed list is read
+//! once, before anything is pinned, and cached; `num_cpus::get_physical()` ignores the mask, so
+//! physical cores are grouped from `/sys/devices/system/cpu/cpuN/topology` for the allowed CPUs only,
+//! keeping one CPU per core (SMT siblings are skipped).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use serde::Serialize;
+
+/// A pinning request the kernel refused, or a CPU that is not ours to use.
+#[derive(Debug, thiserror::Error)]
+pub enum TopologyError {
+    /// The CPU is not in the process's allowed set.
+    #[error("CPU {0} is not in this process's affinity mask")]
+    NotAllowed(usize),
+    /// `sched_setaffinity` failed.
+    #[error("pinning to CPU {cpu} failed: {reason}")]
+    PinFailed {
+        /// The CPU asked for.
+        cpu: usize,
+        /// The OS error.
+        reason: String,
+    },
+}
+
+/// One physical core: the allowed logical CPUs that share it (SMT siblings), lowest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PhysicalCore {
+    /// Socket (`physical_package_id`).
+    pub package: i64,
+    /// `core_id` within the package.
+    pub core: i64,
+    /// Allowed logical CPUs on this core; `cpus[0]` is the one workers are pinned to.
+    pub cpus: Vec<usize>,
+}
+
+/// The CPUs this process may use, grouped into physical cores.
+#[derive(Debug, Clone, Serialize)]
+pub struct Topology {
+    /// Logical CPUs in the process's affinity mask at start-up, ascending.
+    pub allowed: Vec<usize>,
+    /// Physical cores among them, in order of their first CPU.
+    pub cores: Vec<PhysicalCore>,
+}
+
+impl Topology {
+    /// The machine as this process sees it (cached after the first call).
+    pub fn get() -> &'static Topology {
+        static TOPOLOGY: OnceLock<Topology> = OnceLock::new();
+        TOPOLOGY.get_or_init(|| {
+            let allowed = allowed_cpus().to_vec();
+            let cores = group_physical_cores(Path::new("/sys/devices/system/cpu"), &allowed);
+            Topology { allowed, cores }
+        })
+    }
+
+    /// Number of physical cores a worker can be pinned to.
+    pub fn physical_core_count(&self) -> usize {
+        self.cores.len().max(1)
+    }
+
+    /// One CPU per physical core, in order: where spread workers go.
+    pub fn core_cpus(&self) -> Vec<usize> {
+        if self.cores.is_empty() {
+            return self.allowed.clone();
+        }
+        self.cores.iter().map(|c| c.cpus[0]).collect()
+    }
+
+    /// The CPU for worker `index` of a spread placement: distinct physical cores, wrapping around
+    /// when there are more workers than cores.
+    pub fn spread_cpu(&self, index: usize) -> usize {
+        let cpus = self.core_cpus();
+        cpus[index % cpus.len()]
+    }
+
+    /// The single CPU every worker of a one-core placement shares: the first allowed one.
+    pub fn first_cpu(&self) -> usize {
+        self.core_cpus()[0]
+    }
+}
+
+/// Logical CPUs in the process's affinity mask, read once (before any pinning) and cached.
+///
+/// Uses `core_affinity`, which reads the calling thread's mask: the first call must happen before
+/// the calling thread is pinned. `main` calls it at start-up for that reason.
+pub fn allowed_cpus() -> &'static [usize] {
+    static ALLOWED: OnceLock<Vec<usize>> = OnceLock::new();
+    ALLOWED.get_or_init(|| {
+        let mut cpus: Vec<usize> = core_affinity::get_core_ids()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        if cpus.is_empty() {
+            cpus = (0..num_cpus::get()).collect();
+        }
+        cpus.sort_unstable();
+        cpus.dedup();
+        cpus
+    })
+}
+
+/// Group `allowed` CPUs into physical cores using the `topology/` files under `sys_cpu_dir`
+/// (normally `/sys/devices/system/cpu`). A CPU whose files are unreadable counts as its own core.
+pub fn group_physical_cores(sys_cpu_dir: &Path, allowed: &[usize]) -> Vec<PhysicalCore> {
+    let read_id = |cpu: usize, file: &str| -> Option<i64> {
+        let p = sys_cpu_dir.join(format!("cpu{cpu}/topology/{file}"));
+        std::fs::read_to_string(p).ok()?.trim().parse().ok()
+    };
+    let mut by_core: BTreeMap<(i64, i64), Vec<usize>> = BTreeMap::new();
+    for &cpu in allowed {
+        let key = match (read_id(cpu, "physical_package_id"), read_id(cpu, "core_id")) {
+            (Some(p), Some(c)) => (p, c),
+            // Unknown topology: a unique key per CPU keeps it a core of its own.
+            _ => (-1, -(cpu as i64) - 1),
+        };
+        by_core.entry(key).or_default().push(cpu);
+    }
+    let mut cores: Vec<PhysicalCore> = by_core
+        .into_iter()
+        .map(|((package, core), mut cpus)| {
+            cpus.sort_unstable();
+            PhysicalCore {
+                package,
+                core,
+                cpus,
+            }
+        })
+        .collect();
+    cores.sort_by_key(|c| c.cpus[0]);
+    cores
+}
+
+/// Pin the calling thread to one CPU. Threads it spawns afterwards inherit the pin.
+pub fn pin_current_thread(cpu: usize) -> Result<(), TopologyError> {
+    if !allowed_cpus().contains(&cpu) {
+        return Err(TopologyError::NotAllowed(cpu));
+    }
+    if core_affinity::set_for_current(core_affinity::CoreId { id: cpu }) {
+        Ok(())
+    } else {
+        Err(TopologyError::PinFailed {
+            cpu,
+            reason: std::io::Error::last_os_error().to_string(),
+        })
+    }
+}
+
+/// Give the calling thread back the whole affinity mask the process started with.
+pub fn unpin_current_thread() -> Result<(), TopologyError> {
+    set_affinity(allowed_cpus())
+}
+
+fn set_affinity(cpus: &[usize]) -> Result<(), TopologyError> {
+    // SAFETY: cpu_set_t is plain data; CPU_ZERO/CPU_SET only write inside it; pid 0 = this thread.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_ZERO(&mut set);
+        for &c in cpus {
+            libc::CPU_SET(c, &mut set);
+        }
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return Err(TopologyError::PinFailed {
+                cpu: cpus.first().copied().unwrap_or(0),
+                reason: std::io::Error::last_os_error().to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The CPU the calling thread is running on right now (`sched_getcpu`).
+pub fn current_cpu() -> usize {
+    // SAFETY: sched_getcpu has no preconditions.
+    let c = unsafe { libc::sched_getcpu() };
+    c.max(0) as usize
+}
+
+/// The calling thread's current affinity mask, as CPU ids.
+pub fn current_affinity() -> Vec<usize> {
+    // SAFETY: the set is zeroed plain data, filled by the kernel for this thread (pid 0).
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return Vec::new();
+        }
+        (0..libc::CPU_SETSIZE as usize)
+            .filter(|&c| libc::CPU_ISSET(c, &set))
+            .collect()
+    }
+}
+
+/// Format CPU ids the way the kernel does in `Cpus_allowed_list`: `0-3,6,8-9`.
+pub fn format_cpu_list(cpus: &[usize]) -> String {
+    let mut sorted = cpus.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let start = sorted[i];
+        let mut end = start;
+        while i + 1 < sorted.len() && sorted[i + 1] == end + 1 {
+            i += 1;
+            end = sorted[i];
+        }
+        out.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
+        i += 1;
+    }
+    out.join(",")
+}
+
+/// Parse a kernel CPU list (`0-3,6`) into ids; `None` if malformed.
+pub fn parse_cpu_list(s: &str) -> Option<Vec<usize>> {
+    let mut out = Vec::new();
+    for part in s.trim().split(',').filter(|p| !p.is_empty()) {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (usize, usize) = (a.parse().ok()?, b.parse().ok()?);
+                if b < a {
+                    return None;
+                }
+                out.extend(a..=b);
+            }
+            None => out.push(part.parse().ok()?),
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fake_sys(layout: &[(usize, i64, i64)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for &(cpu, pkg, core) in layout {
+            let t = dir.path().join(format!("cpu{cpu}/topology"));
+            std::fs::create_dir_all(&t).unwrap();
+            std::fs::write(t.join("physical_package_id"), format!("{pkg}\n")).unwrap();
+            std::fs::write(t.join("core_id"), format!("{core}\n")).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn smt_siblings_share_a_core() {
+        // 4 logical CPUs, 2 cores with 2 threads each (Intel numbering: 0,2 and 1,3 siblings).
+        let d = fake_sys(&[(0, 0, 0), (1, 0, 1), (2, 0, 0), (3, 0, 1)]);
+        let cores = group_physical_cores(d.path(), &[0, 1, 2, 3]);
+        assert_eq!(cores.len(), 2);
+        assert_eq!(cores[0].cpus, vec![0, 2]);
+        assert_eq!(cores[1].cpus, vec![1, 3]);
+    }
+
+    #[test]
+    fn only_allowed_cpus_count() {
+        let d = fake_sys(&[(0, 0, 0), (1, 0, 1), (2, 1, 0), (3, 1, 1)]);
+        let cores = group_physical_cores(d.path(), &[1, 3]);
+        assert_eq!(
+            cores.iter().map(|c| c.cpus.clone()).collect::<Vec<_>>(),
+            vec![vec![1], vec![3]]
+        );
+        // Same core_id on two packages are two cores.
+        let cores = group_physical_cores(d.path(), &[0, 2]);
+        assert_eq!(cores.len(), 2);
+    }
+
+    #[test]
+    fn missing_topology_files_make_one_core_per_cpu() {
+        let d = tempfile::tempdir().unwrap();
+        let cores = group_physical_cores(d.path(), &[0, 1, 5]);
+        assert_eq!(cores.len(), 3);
+        assert_eq!(cores[2].cpus, vec![5]);
+    }
+
+    #[test]
+    fn cpu_lists_round_trip() {
+        assert_eq!(format_cpu_list(&[0, 1, 2, 3, 6, 8, 9]), "0-3,6,8-9");
+        assert_eq!(format_cpu_list(&[5]), "5");
+        assert_eq!(
+            parse_cpu_list("0-3,6,8-9").unwrap(),
+            vec![0, 1, 2, 3, 6, 8, 9]
+        );
+        assert_eq!(parse_cpu_list("3-1"), None);
+        assert_eq!(parse_cpu_list("x"), None);
+    }
+
+    #[test]
+    fn pinning_is_visible_and_reversible() {
+        let topo = Topology::get();
+        let cpu = *topo.allowed.last().unwrap();
+        std::thread::spawn(move || {
+            pin_current_thread(cpu).unwrap();
+            assert_eq!(current_affinity(), vec![cpu]);
+            assert_eq!(current_cpu(), cpu);
+            unpin_current_thread().unwrap();
+            assert_eq!(current_affinity(), allowed_cpus().to_vec());
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn pinning_outside_the_mask_is_an_error() {
+        assert!(matches!(
+            pin_current_thread(100_000),
+            Err(TopologyError::NotAllowed(100_000))
+        ));
+    }
+}

@@ -1,0 +1,201 @@
+//! `io`: simulated I/O — tasks that mostly wait, with a tunable share of CPU work.
+//!
+//! Each of `size` tasks lasts `wait_ms`: the first `cpu_share` of it is CPU work (a compute loop
+//! that runs until the *thread's CPU time* has advanced by that much, so two tasks sharing one core
+//! cannot overlap it), the rest is a real blocking sleep in the kernel (`clock_nanosleep`; nothing
+//! spins). Part p runs tasks `[p*T/P, (p+1)*T/P)` one after the other. At `cpu_share` 0 the job is
+//! I/O-bound and gains from threads even on one core; at 1 it is CPU-bound and needs cores.
+//! Every task stamps its slot in shared memory, and verification checks each ran exactly once.
+
+use std::time::Duration;
+
+use super::{part_range, Stage, StageKind, WorkUnits, Workload, WorkloadError, WorkloadSpec};
+use crate::shm::SharedMem;
+
+/// Default length of one task in milliseconds.
+pub const DEFAULT_WAIT_MS: f64 = 10.0;
+
+/// The simulated I/O workload.
+#[derive(Debug)]
+pub struct SimulatedIo {
+    spec: WorkloadSpec,
+    tasks: usize,
+    cpu: Duration,
+    sleep: Duration,
+}
+
+impl SimulatedIo {
+    /// Build from a spec; `size` is the task count; params `wait_ms` (≥ 0) and `cpu_share` (0–1).
+    pub fn new(spec: WorkloadSpec) -> Result<SimulatedIo, WorkloadError> {
+        if spec.size == 0 {
+            return Err(WorkloadError::BadSize("--size must be at least 1".into()));
+        }
+        let wait_ms: f64 = spec.param("wait_ms", DEFAULT_WAIT_MS)?;
+        if !(wait_ms.is_finite() && (0.0..=60_000.0).contains(&wait_ms)) {
+            return Err(WorkloadError::BadParam {
+                name: "--wait-ms (0 to 60000)".into(),
+                value: wait_ms.to_string(),
+            });
+        }
+        let share: f64 = spec.param("cpu_share", 0.0)?;
+        if !(0.0..=1.0).contains(&share) {
+            return Err(WorkloadError::BadParam {
+                name: "--cpu-share (0.0 to 1.0)".into(),
+                value: share.to_string(),
+            });
+        }
+        let total = Duration::from_secs_f64(wait_ms / 1e3);
+        let cpu = total.mul_f64(share);
+        Ok(SimulatedIo {
+            tasks: spec.size,
+            cpu,
+            sleep: total.saturating_sub(cpu),
+            spec,
+        })
+    }
+
+    fn run_task(&self, slots: &mut [u64], index: usize) {
+        if !self.cpu.is_zero() {
+            burn_cpu_time(self.cpu);
+        }
+        if !self.sleep.is_zero() {
+            sleep_in_kernel(self.sleep);
+        }
+        slots[index] += index as u64 + 1;
+    }
+
+    /// # Safety
+    /// Parts must only touch their own slots.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn slots<'m>(&self, mem: &'m SharedMem) -> &'m mut [u64] {
+        mem.slice_mut(0, self.tasks)
+    }
+}
+
+/// Spin on arithmetic until the calling thread has used `amount` of CPU time.
+pub fn burn_cpu_time(amount: Duration) {
+    let start = thread_cpu_time();
+    let mut x = 0x1234_5678_u64;
+    while thread_cpu_time().saturating_sub(start) < amount {
+        for _ in 0..2000 {
+            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+        }
+    }
+}
+
+/// CPU time used by the calling thread (`CLOCK_THREAD_CPUTIME_ID`).
+pub fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid clock id and out-pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Block in the kernel for `d` with a tight timer slack, so the wait is what was asked for.
+pub fn sleep_in_kernel(d: Duration) {
+    // SAFETY: PR_SET_TIMERSLACK takes a nanosecond value and affects only this thread.
+    unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1000 as libc::c_ulong) };
+    std::thread::sleep(d);
+}
+
+impl Workload for SimulatedIo {
+    fn spec(&self) -> &WorkloadSpec {
+        &self.spec
+    }
+
+    fn shared_bytes(&self) -> usize {
+        self.tasks * 8
+    }
+
+    fn stages(&self, _parts: usize) -> Vec<Stage> {
+        vec![Stage {
+            name: "tasks",
+            kind: StageKind::Compute,
+        }]
+    }
+
+    fn init(&self, _mem: &SharedMem) {}
+
+    fn reset(&self, mem: &SharedMem) {
+        // SAFETY: reset runs alone.
+        unsafe { self.slots(mem) }.fill(0);
+    }
+
+    fn run_sequential(&self, mem: &SharedMem) {
+        // SAFETY: the twin is alone.
+        let slots = unsafe { self.slots(mem) };
+        for i in 0..self.tasks {
+            self.run_task(slots, i);
+        }
+    }
+
+    fn run_part(&self, mem: &SharedMem, _stage: usize, part: usize, parts: usize) {
+        // SAFETY: each part touches only the slots of its own tasks (disjoint ranges).
+        let slots = unsafe { self.slots(mem) };
+        for i in part_range(self.tasks, part, parts) {
+            self.run_task(slots, i);
+        }
+    }
+
+    fn verify(&self, mem: &SharedMem, _parts: Option<usize>) -> Result<(), String> {
+        // SAFETY: verification runs alone.
+        let slots = unsafe { self.slots(mem) };
+        match slots.iter().enumerate().find(|(i, &s)| s != *i as u64 + 1) {
+            Some((i, &s)) => Err(format!(
+                "task {i} ran {} times instead of once",
+                s / (i as u64 + 1)
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn work_units(&self) -> WorkUnits {
+        WorkUnits {
+            count: self.tasks as f64,
+            unit: "tasks",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{run_staged, run_twin};
+    use super::*;
+
+    fn spec(tasks: usize, share: f64) -> WorkloadSpec {
+        WorkloadSpec::new("io", tasks, 1)
+            .with("wait_ms", 0.2)
+            .with("cpu_share", share)
+    }
+
+    #[test]
+    fn every_task_runs_once_for_awkward_counts() {
+        for tasks in [1, 2, 3, 10] {
+            for share in [0.0, 0.5, 1.0] {
+                let w = SimulatedIo::new(spec(tasks, share)).unwrap();
+                run_twin(&w).unwrap();
+                for parts in [1, 2, 3, 7] {
+                    run_staged(&w, parts).unwrap();
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bad_parameters_are_rejected() {
+        assert!(SimulatedIo::new(spec(4, 1.5)).is_err());
+        assert!(SimulatedIo::new(spec(4, -0.1)).is_err());
+        assert!(SimulatedIo::new(WorkloadSpec::new("io", 4, 1).with("wait_ms", -1)).is_err());
+        assert!(SimulatedIo::new(WorkloadSpec::new("io", 0, 1)).is_err());
+    }
+
+    #[test]
+    fn burning_cpu_time_uses_cpu_time() {
+        let before = thread_cpu_time();
+        burn_cpu_time(Duration::from_millis(3));
+        assert!(thread_cpu_time() - before >= Duration::from_millis(3));
+    }
+}

@@ -1,0 +1,187 @@
+//! `matmul`: dense f64 C = A·B of order n; part p owns the row block `[p*n/P, (p+1)*n/P)` of C.
+//!
+//! A and B are written once, shared read-only by every part; each part writes only its rows of C,
+//! so there is no combine stage. The result is checked after timing with Freivalds' method:
+//! C·r must equal A·(B·r) for a seeded vector r, which costs O(n²) and does not trust the kernel.
+//! The kernels (blocked SIMD and naive) live in [`super::matmul_kernel`].
+
+use super::matmul_kernel::{gemm_rows, Kernel};
+use super::{
+    part_range, Stage, StageKind, WorkUnits, Workload, WorkloadError, WorkloadSpec, XorShift,
+};
+use crate::shm::SharedMem;
+
+/// The matrix multiply workload.
+#[derive(Debug)]
+pub struct MatMul {
+    spec: WorkloadSpec,
+    n: usize,
+    kernel: Kernel,
+}
+
+impl MatMul {
+    /// Build from a spec; `size` is the matrix order n; param `kernel` is `blocked` (default) or
+    /// `naive`.
+    pub fn new(spec: WorkloadSpec) -> Result<MatMul, WorkloadError> {
+        if spec.size == 0 {
+            return Err(WorkloadError::BadSize("--size must be at least 1".into()));
+        }
+        let kernel = match spec.params.get("kernel").map(String::as_str) {
+            None | Some("blocked") => Kernel::Blocked,
+            Some("naive") => Kernel::Naive,
+            Some(other) => {
+                return Err(WorkloadError::BadParam {
+                    name: "--kernel (blocked, naive)".into(),
+                    value: other.into(),
+                })
+            }
+        };
+        Ok(MatMul {
+            n: spec.size,
+            spec,
+            kernel,
+        })
+    }
+
+    /// Bytes of shared memory for order `n`: A, B and C.
+    pub fn bytes_for(n: usize) -> u128 {
+        3 * (n as u128) * (n as u128) * 8
+    }
+
+    fn matrix_bytes(&self) -> usize {
+        (self.n * self.n * 8).next_multiple_of(4096)
+    }
+
+    /// Matrix 0 (A), 1 (B) or 2 (C), read-only.
+    ///
+    /// # Safety
+    /// No part may be writing the same matrix range.
+    unsafe fn matrix<'m>(&self, mem: &'m SharedMem, which: usize) -> &'m [f64] {
+        mem.slice(which * self.matrix_bytes(), self.n * self.n)
+    }
+}
+
+impl Workload for MatMul {
+    fn spec(&self) -> &WorkloadSpec {
+        &self.spec
+    }
+
+    fn shared_bytes(&self) -> usize {
+        3 * self.matrix_bytes()
+    }
+
+    fn stages(&self, _parts: usize) -> Vec<Stage> {
+        vec![Stage {
+            name: "multiply",
+            kind: StageKind::Compute,
+        }]
+    }
+
+    fn init(&self, mem: &SharedMem) {
+        let mut g = XorShift::new(self.spec.seed);
+        for which in 0..2 {
+            // SAFETY: init runs alone.
+            let m = unsafe { mem.slice_mut::<f64>(which * self.matrix_bytes(), self.n * self.n) };
+            for x in m.iter_mut() {
+                *x = (g.next() >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+            }
+        }
+    }
+
+    fn run_sequential(&self, mem: &SharedMem) {
+        self.run_part(mem, 0, 0, 1);
+    }
+
+    fn run_part(&self, mem: &SharedMem, _stage: usize, part: usize, parts: usize) {
+        let n = self.n;
+        let rows = part_range(n, part, parts);
+        // SAFETY: A and B are only read during the stage; rows of C are disjoint between parts.
+        let (a, b, c) = unsafe {
+            (
+                self.matrix(mem, 0),
+                self.matrix(mem, 1),
+                mem.slice_mut::<f64>(2 * self.matrix_bytes() + rows.start * n * 8, rows.len() * n),
+            )
+        };
+        gemm_rows(self.kernel, n, a, b, rows.start, c);
+    }
+
+    fn verify(&self, mem: &SharedMem, _parts: Option<usize>) -> Result<(), String> {
+        let n = self.n;
+        // SAFETY: verification runs alone.
+        let (a, b, c) = unsafe {
+            (
+                self.matrix(mem, 0),
+                self.matrix(mem, 1),
+                self.matrix(mem, 2),
+            )
+        };
+        let mut g = XorShift::new(self.spec.seed ^ 0xF7E1_D3A5);
+        let r: Vec<f64> = (0..n)
+            .map(|_| (g.next() % 1024) as f64 / 1024.0 + 0.5)
+            .collect();
+        let br: Vec<f64> = (0..n).map(|k| dot(&b[k * n..(k + 1) * n], &r)).collect();
+        for i in 0..n {
+            let want = dot(&a[i * n..(i + 1) * n], &br);
+            let got = dot(&c[i * n..(i + 1) * n], &r);
+            let scale: f64 = a[i * n..(i + 1) * n].iter().map(|x| x.abs()).sum::<f64>()
+                * br.iter().map(|x| x.abs()).fold(0.0, f64::max)
+                + 1.0;
+            let close = (got - want).abs() <= 1e-9 * scale;
+            if !close {
+                return Err(format!(
+                    "row {i} of C is wrong: checksum {got} but A·(B·r) gives {want}"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn work_units(&self) -> WorkUnits {
+        WorkUnits {
+            count: 2.0 * (self.n as f64).powi(3),
+            unit: "flop",
+        }
+    }
+}
+
+fn dot(x: &[f64], y: &[f64]) -> f64 {
+    x.iter().zip(y).map(|(a, b)| a * b).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{run_staged, run_twin};
+    use super::*;
+
+    #[test]
+    fn row_blocks_equal_the_twin_for_awkward_counts() {
+        for n in [1, 2, 3, 5, 17, 64, 100] {
+            for kernel in ["blocked", "naive"] {
+                let w =
+                    MatMul::new(WorkloadSpec::new("matmul", n, 9).with("kernel", kernel)).unwrap();
+                run_twin(&w).unwrap();
+                for parts in [1, 2, 3, 7] {
+                    run_staged(&w, parts).unwrap_or_else(|e| panic!("n {n} parts {parts}: {e}"));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_wrong_entry_fails_verification() {
+        let w = MatMul::new(WorkloadSpec::new("matmul", 16, 9)).unwrap();
+        let region = crate::shm::SharedRegion::new(w.shared_bytes()).unwrap();
+        let mem = region.mem();
+        w.init(&mem);
+        w.run_sequential(&mem);
+        // SAFETY: single-threaded test.
+        unsafe { mem.slice_mut::<f64>(2 * w.matrix_bytes(), 16 * 16)[37] += 1e-3 };
+        assert!(w.verify(&mem, None).unwrap_err().contains("row 2"));
+    }
+
+    #[test]
+    fn unknown_kernel_is_rejected() {
+        assert!(MatMul::new(WorkloadSpec::new("matmul", 4, 1).with("kernel", "fast")).is_err());
+    }
+}

@@ -1,0 +1,239 @@
+//! `mergesort`: a stable merge sort of random u64 keys, split into parts and merged in parallel.
+//!
+//! Shared memory holds the keys and a scratch buffer of the same length. Stage `sort`: part p
+//! merge-sorts its slice of the keys (using its slice of the scratch). Stage `merge` (a combine,
+//! only when there are two or more parts): part p owns the output range `[p*n/P, (p+1)*n/P)` of the
+//! final order, finds where that range starts and ends in every sorted run (a multiway split) and
+//! merges its pieces into the scratch buffer. The final merge is one parallel pass, so it does not
+//! cap the speedup the way a sequential merge would. The kernels live in [`super::sort_kernel`].
+
+use std::sync::OnceLock;
+
+use super::sort_kernel::{merge_sort, multiway_merge, multiway_split};
+use super::{
+    part_range, Stage, StageKind, WorkUnits, Workload, WorkloadError, WorkloadSpec, XorShift,
+};
+use crate::shm::SharedMem;
+
+/// Bytes of shared memory per key: the key and its scratch slot.
+pub const BYTES_PER_KEY: usize = 16;
+
+/// The merge sort workload.
+#[derive(Debug)]
+pub struct MergeSort {
+    spec: WorkloadSpec,
+    n: usize,
+    fingerprint: OnceLock<Fingerprint>,
+}
+
+/// An order-independent summary of a multiset of keys: equal for any permutation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fingerprint {
+    sum: u64,
+    xor: u64,
+    mixed: u64,
+}
+
+impl Fingerprint {
+    fn of(keys: &[u64]) -> Fingerprint {
+        let mut f = Fingerprint {
+            sum: 0,
+            xor: 0,
+            mixed: 0,
+        };
+        for &k in keys {
+            f.sum = f.sum.wrapping_add(k);
+            f.xor ^= k;
+            f.mixed = f
+                .mixed
+                .wrapping_add((k ^ 0x9E37_79B9_7F4A_7C15).wrapping_mul(0xBF58_476D_1CE4_E5B9));
+        }
+        f
+    }
+}
+
+impl MergeSort {
+    /// Build from a spec; `size` is the number of keys.
+    pub fn new(spec: WorkloadSpec) -> Result<MergeSort, WorkloadError> {
+        if spec.size == 0 {
+            return Err(WorkloadError::BadSize("--size must be at least 1".into()));
+        }
+        Ok(MergeSort {
+            n: spec.size,
+            spec,
+            fingerprint: OnceLock::new(),
+        })
+    }
+
+    fn scratch_offset(&self) -> usize {
+        (self.n * 8).next_multiple_of(4096)
+    }
+
+    /// Keys (`which = 0`) or scratch (`which = 1`), whole.
+    ///
+    /// # Safety
+    /// The caller must not create overlapping mutable slices in two parts at once.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn buf<'m>(&self, mem: &'m SharedMem, which: usize) -> &'m mut [u64] {
+        mem.slice_mut(if which == 0 { 0 } else { self.scratch_offset() }, self.n)
+    }
+
+    fn generate(&self, keys: &mut [u64]) {
+        let mut g = XorShift::new(self.spec.seed);
+        for k in keys.iter_mut() {
+            *k = g.next();
+        }
+    }
+}
+
+impl Workload for MergeSort {
+    fn spec(&self) -> &WorkloadSpec {
+        &self.spec
+    }
+
+    fn shared_bytes(&self) -> usize {
+        self.scratch_offset() + self.n * 8
+    }
+
+    fn stages(&self, parts: usize) -> Vec<Stage> {
+        let mut s = vec![Stage {
+            name: "sort",
+            kind: StageKind::Compute,
+        }];
+        if parts > 1 {
+            s.push(Stage {
+                name: "merge",
+                kind: StageKind::Combine,
+            });
+        }
+        s
+    }
+
+    fn init(&self, mem: &SharedMem) {
+        // SAFETY: init runs alone, before any part.
+        let keys = unsafe { self.buf(mem, 0) };
+        self.generate(keys);
+        self.fingerprint.get_or_init(|| Fingerprint::of(keys));
+    }
+
+    fn reset(&self, mem: &SharedMem) {
+        // SAFETY: reset runs alone, between repetitions.
+        self.generate(unsafe { self.buf(mem, 0) });
+    }
+
+    fn run_sequential(&self, mem: &SharedMem) {
+        // SAFETY: the twin is the only user of the region while it runs.
+        let (keys, scratch) = unsafe { (self.buf(mem, 0), self.buf(mem, 1)) };
+        merge_sort(keys, scratch);
+    }
+
+    fn run_part(&self, mem: &SharedMem, stage: usize, part: usize, parts: usize) {
+        let n = self.n;
+        let mine = part_range(n, part, parts);
+        match stage {
+            0 => {
+                // SAFETY: part ranges are disjoint, so each part owns its slice of both buffers.
+                let keys = unsafe { mem.slice_mut::<u64>(mine.start * 8, mine.len()) };
+                let scratch = unsafe {
+                    mem.slice_mut::<u64>(self.scratch_offset() + mine.start * 8, mine.len())
+                };
+                merge_sort(keys, scratch);
+            }
+            _ => {
+                // SAFETY: in the merge stage the keys are only read, and each part writes its own
+                // output range of the scratch buffer.
+                let keys: &[u64] = unsafe { mem.slice(0, n) };
+                let out = unsafe {
+                    mem.slice_mut::<u64>(self.scratch_offset() + mine.start * 8, mine.len())
+                };
+                let runs: Vec<&[u64]> =
+                    (0..parts).map(|p| &keys[part_range(n, p, parts)]).collect();
+                let lo = multiway_split(&runs, mine.start);
+                let hi = multiway_split(&runs, mine.end);
+                let pieces: Vec<&[u64]> = runs
+                    .iter()
+                    .zip(lo.iter().zip(&hi))
+                    .map(|(r, (&a, &b))| &r[a..b])
+                    .collect();
+                multiway_merge(&pieces, out);
+            }
+        }
+    }
+
+    fn verify(&self, mem: &SharedMem, parts: Option<usize>) -> Result<(), String> {
+        let which = match parts {
+            Some(p) if p > 1 => 1,
+            _ => 0,
+        };
+        // SAFETY: verification runs alone after the timed run.
+        let out = unsafe { self.buf(mem, which) };
+        if let Some(i) = out.windows(2).position(|w| w[0] > w[1]) {
+            return Err(format!(
+                "keys not sorted at index {i}: {} > {}",
+                out[i],
+                out[i + 1]
+            ));
+        }
+        let want = self.fingerprint.get_or_init(|| {
+            let mut v = vec![0; self.n];
+            self.generate(&mut v);
+            Fingerprint::of(&v)
+        });
+        if Fingerprint::of(out) != *want {
+            return Err("sorted keys are not a permutation of the input".into());
+        }
+        Ok(())
+    }
+
+    fn work_units(&self) -> WorkUnits {
+        WorkUnits {
+            count: self.n as f64,
+            unit: "keys",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{run_staged, run_twin};
+    use super::*;
+
+    #[test]
+    fn parts_and_merge_equal_the_twin_for_awkward_counts() {
+        for size in [1, 2, 3, 5, 6, 100, 1001, 20_000] {
+            let w = MergeSort::new(WorkloadSpec::new("mergesort", size, 3)).unwrap();
+            run_twin(&w).unwrap();
+            for parts in [1, 2, 3, 7] {
+                run_staged(&w, parts).unwrap_or_else(|e| panic!("size {size} parts {parts}: {e}"));
+            }
+        }
+    }
+
+    #[test]
+    fn an_unsorted_result_fails_verification() {
+        let w = MergeSort::new(WorkloadSpec::new("mergesort", 100, 3)).unwrap();
+        let region = crate::shm::SharedRegion::new(w.shared_bytes()).unwrap();
+        w.init(&region.mem());
+        assert!(w
+            .verify(&region.mem(), None)
+            .unwrap_err()
+            .contains("not sorted"));
+    }
+
+    #[test]
+    fn a_lost_key_fails_verification() {
+        let w = MergeSort::new(WorkloadSpec::new("mergesort", 100, 3)).unwrap();
+        let region = crate::shm::SharedRegion::new(w.shared_bytes()).unwrap();
+        let mem = region.mem();
+        w.init(&mem);
+        w.run_sequential(&mem);
+        // SAFETY: single-threaded test.
+        unsafe { w.buf(&mem, 0)[0] = 0 };
+        assert!(w.verify(&mem, None).unwrap_err().contains("permutation"));
+    }
+
+    #[test]
+    fn zero_size_is_rejected() {
+        assert!(MergeSort::new(WorkloadSpec::new("mergesort", 0, 1)).is_err());
+    }
+}

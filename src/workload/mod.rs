@@ -1,0 +1,278 @@
+//! Workloads: jobs with a sequential twin and a decomposition into parts.
+//!
+//! A workload lives in a [`SharedMem`] region so that threads and worker processes run the very
+//! same code on the very same bytes. Its parallel form is a list of [`Stage`]s; every stage is cut
+//! into `parts` independent pieces, and a barrier separates stages (merge sort: sort the parts,
+//! then merge them in parallel). Strategies decide *where* parts run; workloads decide *what* a
+//! part does. Who calls what, and when:
+//!
+//! 1. the runner builds a workload from a [`WorkloadSpec`] (a worker process rebuilds it from the
+//!    same spec with [`build`] or a user's factory), allocates [`Workload::shared_bytes`] and calls
+//!    [`Workload::init`] once;
+//! 2. before every repetition, untimed, [`Workload::reset`];
+//! 3. timed: either [`Workload::run_sequential`] (the twin) or, for each stage in order,
+//!    [`Workload::run_part`] for every part — possibly in different processes;
+//! 4. after timing, [`Workload::verify`]: a wrong answer is an error, never a speedup.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::shm::SharedMem;
+
+pub mod io;
+pub mod matmul;
+pub mod matmul_kernel;
+pub mod mergesort;
+pub mod sort_kernel;
+
+/// What a worker process needs to rebuild a workload: its name, size, seed and named parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadSpec {
+    /// Workload name (`mergesort`, `matmul`, `io`, or a user's).
+    pub name: String,
+    /// Problem size in the workload's own unit (keys, matrix order, tasks).
+    pub size: usize,
+    /// Seed of the deterministic input.
+    pub seed: u64,
+    /// Extra parameters by name (`wait_ms`, `cpu_share`, `kernel`).
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+}
+
+impl WorkloadSpec {
+    /// A spec with no extra parameters.
+    pub fn new(name: &str, size: usize, seed: u64) -> WorkloadSpec {
+        WorkloadSpec {
+            name: name.to_string(),
+            size,
+            seed,
+            params: BTreeMap::new(),
+        }
+    }
+
+    /// Add a parameter (builder style).
+    pub fn with(mut self, key: &str, value: impl ToString) -> WorkloadSpec {
+        self.params.insert(key.to_string(), value.to_string());
+        self
+    }
+
+    /// A parameter parsed as `T`, or `default` when absent.
+    pub fn param<T: std::str::FromStr>(&self, key: &str, default: T) -> Result<T, WorkloadError> {
+        match self.params.get(key) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| WorkloadError::BadParam {
+                name: key.to_string(),
+                value: v.clone(),
+            }),
+        }
+    }
+}
+
+/// Whether a stage computes the parts or combines their results (reported as separate phases).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StageKind {
+    /// Independent work on the parts.
+    Compute,
+    /// Putting the parts' results together (e.g. the parallel merge).
+    Combine,
+}
+
+/// One step of a workload's parallel form: every part runs it, then all wait for each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stage {
+    /// Short name ("sort", "merge", "multiply", "tasks").
+    pub name: &'static str,
+    /// Compute or combine.
+    pub kind: StageKind,
+}
+
+/// How much work one run does, for throughput figures (criterion, GFLOP/s).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct WorkUnits {
+    /// How many units one run processes.
+    pub count: f64,
+    /// Unit name: "keys", "flop", "tasks".
+    pub unit: &'static str,
+}
+
+/// Errors building or checking a workload.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkloadError {
+    /// No workload of that name.
+    #[error("unknown workload '{0}' (known: mergesort, matmul, io)")]
+    Unknown(String),
+    /// A parameter has a value the workload cannot use.
+    #[error("bad value '{value}' for {name}")]
+    BadParam {
+        /// Parameter name.
+        name: String,
+        /// The value given.
+        value: String,
+    },
+    /// The size is unusable (zero, or too big to fit in memory).
+    #[error("{0}")]
+    BadSize(String),
+}
+
+/// A job with a sequential twin and a decomposition into parts. See the module docs for the
+/// order in which the harness calls these methods.
+pub trait Workload: Send + Sync {
+    /// The spec this workload was built from (sent to worker processes).
+    fn spec(&self) -> &WorkloadSpec;
+
+    /// Bytes of shared memory needed (inputs, outputs, scratch).
+    fn shared_bytes(&self) -> usize;
+
+    /// The stages of the parallel form for `parts` parts, in order.
+    fn stages(&self, parts: usize) -> Vec<Stage>;
+
+    /// Write the inputs that never change between repetitions. Called once, untimed.
+    fn init(&self, mem: &SharedMem);
+
+    /// Restore the state a repetition starts from (e.g. unsorted keys). Called before every
+    /// repetition, untimed. The default does nothing.
+    fn reset(&self, _mem: &SharedMem) {}
+
+    /// The sequential twin: the whole job on the calling thread.
+    fn run_sequential(&self, mem: &SharedMem);
+
+    /// Part `part` of `parts` of stage `stage`. Parts of one stage may run at the same time, in
+    /// threads or processes; each must only write its own range of `mem`.
+    fn run_part(&self, mem: &SharedMem, stage: usize, part: usize, parts: usize);
+
+    /// Check the result after a timed run: `parts` is `None` after the sequential twin.
+    fn verify(&self, mem: &SharedMem, parts: Option<usize>) -> Result<(), String>;
+
+    /// Work done by one run.
+    fn work_units(&self) -> WorkUnits;
+}
+
+/// Names and one-line descriptions of the built-in workloads.
+pub const WORKLOADS: &[(&str, &str)] = &[
+    (
+        "mergesort",
+        "stable merge sort of --size random u64 keys; parts sort slices, then merge in parallel (memory-bound)",
+    ),
+    (
+        "matmul",
+        "dense f64 C = A*B of order --size; parts own row blocks of C (compute-bound; --kernel naive is memory-bound)",
+    ),
+    (
+        "io",
+        "--size simulated I/O tasks of --wait-ms each; the first --cpu-share of each is CPU work, the rest a blocking sleep",
+    ),
+];
+
+/// Build a built-in workload from its spec (also what a worker process calls).
+pub fn build(spec: &WorkloadSpec) -> Result<Box<dyn Workload>, WorkloadError> {
+    match spec.name.as_str() {
+        "mergesort" => Ok(Box::new(mergesort::MergeSort::new(spec.clone())?)),
+        "matmul" => Ok(Box::new(matmul::MatMul::new(spec.clone())?)),
+        "io" => Ok(Box::new(io::SimulatedIo::new(spec.clone())?)),
+        other => Err(WorkloadError::Unknown(other.to_string())),
+    }
+}
+
+/// The half-open range of items `0..n` that part `part` of `parts` owns: `[p*n/P, (p+1)*n/P)`.
+/// Parts may be empty when `n < parts`.
+pub fn part_range(n: usize, part: usize, parts: usize) -> std::ops::Range<usize> {
+    let lo = (n as u128 * part as u128 / parts as u128) as usize;
+    let hi = (n as u128 * (part as u128 + 1) / parts as u128) as usize;
+    lo..hi
+}
+
+/// Deterministic xorshift64* stream: every process regenerates the same input from a seed.
+#[derive(Debug, Clone)]
+pub struct XorShift(u64);
+
+impl XorShift {
+    /// A generator from `seed` (0 is replaced by a fixed non-zero constant).
+    pub fn new(seed: u64) -> XorShift {
+        XorShift(if seed == 0 {
+            0x9E37_79B9_7F4A_7C15
+        } else {
+            seed
+        })
+    }
+
+    /// Next 64 random bits.
+    #[inline]
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Runs a workload's parallel form in one thread, part after part, for decomposition tests.
+    use super::*;
+    use crate::shm::SharedRegion;
+
+    /// Run the staged form with `parts` parts sequentially and verify it.
+    pub fn run_staged(w: &dyn Workload, parts: usize) -> Result<(), String> {
+        let region = SharedRegion::new(w.shared_bytes()).unwrap();
+        let mem = region.mem();
+        w.init(&mem);
+        w.reset(&mem);
+        for (s, _) in w.stages(parts).iter().enumerate() {
+            for p in 0..parts {
+                w.run_part(&mem, s, p, parts);
+            }
+        }
+        w.verify(&mem, Some(parts))
+    }
+
+    /// Run the sequential twin and verify it.
+    pub fn run_twin(w: &dyn Workload) -> Result<(), String> {
+        let region = SharedRegion::new(w.shared_bytes()).unwrap();
+        let mem = region.mem();
+        w.init(&mem);
+        w.reset(&mem);
+        w.run_sequential(&mem);
+        w.verify(&mem, None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn part_ranges_tile_the_items() {
+        for n in [0, 1, 2, 3, 7, 10, 1000] {
+            for parts in [1, 2, 3, 7, 64] {
+                let mut next = 0;
+                for p in 0..parts {
+                    let r = part_range(n, p, parts);
+                    assert_eq!(r.start, next);
+                    next = r.end;
+                }
+                assert_eq!(next, n);
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_workload_is_an_error() {
+        let e = build(&WorkloadSpec::new("bogus", 10, 1)).err().unwrap();
+        assert!(e.to_string().contains("bogus"));
+    }
+
+    #[test]
+    fn xorshift_is_deterministic() {
+        let a: Vec<u64> = {
+            let mut g = XorShift::new(7);
+            (0..4).map(|_| g.next()).collect()
+        };
+        let mut g = XorShift::new(7);
+        assert_eq!(a, (0..4).map(|_| g.next()).collect::<Vec<_>>());
+    }
+}
