@@ -5,10 +5,9 @@ use std::io::IsTerminal;
 use clap::ValueEnum;
 
 use super::{print_stdout, CliError};
-use crate::analysis;
 use crate::machine::Machine;
 use crate::plan::{RawRun, RunPlan};
-use crate::report::{json::JsonReporter, table::TerminalReporter, Method, Reporter, RunReport};
+use crate::report::{json::JsonReporter, table::TerminalReporter, Reporter, RunReport};
 use crate::runner;
 use crate::strategy::process::{Fault, FaultKind};
 use crate::strategy::ExecOptions;
@@ -138,36 +137,13 @@ pub fn run_report(
         .map_err(|e| CliError::Usage(e.to_string()))?
         .work_units();
     let switch_cost_ns = None;
-    let rows = analysis::rows(&plan.spec.name, units, &measurements, switch_cost_ns);
-    let amdahl_serial_fraction = plan
-        .strategies
-        .iter()
-        .filter(|s| !s.is_sequential())
-        .filter_map(|s| {
-            let pts: Vec<(usize, f64)> = rows
-                .iter()
-                .filter(|r| r.strategy == *s && !r.oversubscribed)
-                .map(|r| (r.cores, r.speedup))
-                .collect();
-            analysis::amdahl_fit(&pts).map(|f| crate::report::AmdahlFit {
-                strategy: s.to_string(),
-                serial_fraction: f,
-            })
-        })
-        .collect();
-    Ok(RunReport {
+    Ok(RunReport::build(
         machine,
-        workload: plan.spec.clone(),
-        method: Method {
-            reps: plan.reps,
-            warmup: plan.warmup,
-            timing: "wall time of each repetition on CLOCK_MONOTONIC, from the first worker spawn to the last worker collected; median, min, max and a seeded bootstrap 95% CI (2000 resamples) of the median".into(),
-            switches: "getrusage deltas of this process (all threads) and its waited-for worker processes; switch_overhead = switches x same-core switch cost / wall time".into(),
-            switch_cost_ns,
-        },
-        rows,
-        amdahl_serial_fraction,
-    })
+        plan,
+        units,
+        &measurements,
+        switch_cost_ns,
+    ))
 }
 
 fn progress_bar(enabled: bool) -> Option<indicatif::ProgressBar> {

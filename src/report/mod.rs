@@ -7,9 +7,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::Row;
+use crate::analysis::{self, Row};
 use crate::machine::Machine;
-use crate::workload::WorkloadSpec;
+use crate::plan::RunPlan;
+use crate::runner::Measurement;
+use crate::workload::{WorkUnits, WorkloadSpec};
 
 pub mod json;
 pub mod table;
@@ -43,6 +45,73 @@ pub struct RunReport {
     /// Least-squares Amdahl serial fraction per strategy over its sweep (strategies with a row
     /// for p > 1 only).
     pub amdahl_serial_fraction: Vec<AmdahlFit>,
+}
+
+impl RunReport {
+    /// Assemble the report of a finished run: rows from the measurements, Amdahl fits per
+    /// strategy over its non-oversubscribed sweep points, and the method.
+    pub fn build(
+        machine: Machine,
+        plan: &RunPlan,
+        units: WorkUnits,
+        measurements: &[Measurement],
+        switch_cost_ns: Option<f64>,
+    ) -> RunReport {
+        let rows = analysis::rows(&plan.spec.name, units, measurements, switch_cost_ns);
+        let amdahl_serial_fraction = plan
+            .strategies
+            .iter()
+            .filter(|s| !s.is_sequential())
+            .filter_map(|s| {
+                let pts: Vec<(usize, f64)> = rows
+                    .iter()
+                    .filter(|r| r.strategy == *s && !r.oversubscribed)
+                    .map(|r| (r.cores, r.speedup))
+                    .collect();
+                analysis::amdahl_fit(&pts).map(|f| AmdahlFit {
+                    strategy: s.to_string(),
+                    serial_fraction: f,
+                })
+            })
+            .collect();
+        RunReport {
+            machine,
+            workload: plan.spec.clone(),
+            method: Method {
+                reps: plan.reps,
+                warmup: plan.warmup,
+                timing: "wall time of each repetition on CLOCK_MONOTONIC, from the first worker spawn to the last worker collected; median, min, max and a seeded bootstrap 95% CI (2000 resamples) of the median".into(),
+                switches: "getrusage deltas of this process (all threads) and its waited-for worker processes; switch_overhead = switches x same-core switch cost / wall time".into(),
+                switch_cost_ns,
+            },
+            rows,
+            amdahl_serial_fraction,
+        }
+    }
+}
+
+/// Write `contents` to `path` atomically: a temporary file in the same directory, then a rename,
+/// so a reader (or an interrupted run) never sees a half-written file.
+pub fn write_atomic(path: &std::path::Path, contents: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+    let tmp = dir.join(format!(".{name}.{}.pending", std::process::id()));
+    let result = std::fs::write(&tmp, contents).and_then(|_| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Make sure `dir` exists (creating it) and is writable, before any work is done; the error
+/// names the directory and the reason.
+pub fn prepare_out_dir(dir: &std::path::Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot create output directory {}: {e}", dir.display()))?;
+    let probe = dir.join(format!(".concbench-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"")
+        .and_then(|_| std::fs::remove_file(&probe))
+        .map_err(|e| format!("output directory {} is not writable: {e}", dir.display()))
 }
 
 /// Fitted Amdahl serial fraction of one strategy.
