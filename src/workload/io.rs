@@ -9,7 +9,9 @@
 
 use std::time::Duration;
 
-use super::{part_range, Stage, StageKind, WorkUnits, Workload, WorkloadError, WorkloadSpec};
+use super::{
+    owner_note, part_range, Stage, StageKind, WorkUnits, Workload, WorkloadError, WorkloadSpec,
+};
 use crate::shm::SharedMem;
 
 /// Default length of one task in milliseconds.
@@ -140,12 +142,13 @@ impl Workload for SimulatedIo {
         }
     }
 
-    fn verify(&self, mem: &SharedMem, _parts: Option<usize>) -> Result<(), String> {
+    fn verify(&self, mem: &SharedMem, parts: Option<usize>) -> Result<(), String> {
         // SAFETY: verification runs alone.
         let slots = unsafe { self.slots(mem) };
         match slots.iter().enumerate().find(|(i, &s)| s != *i as u64 + 1) {
             Some((i, &s)) => Err(format!(
-                "task {i} ran {} times instead of once",
+                "task {i}{} ran {} times instead of once",
+                owner_note(self.tasks, i, parts),
                 s / (i as u64 + 1)
             )),
             None => Ok(()),

@@ -7,7 +7,8 @@
 
 use super::matmul_kernel::{gemm_rows, Kernel};
 use super::{
-    part_range, Stage, StageKind, WorkUnits, Workload, WorkloadError, WorkloadSpec, XorShift,
+    owner_note, part_range, Stage, StageKind, WorkUnits, Workload, WorkloadError, WorkloadSpec,
+    XorShift,
 };
 use crate::shm::SharedMem;
 
@@ -106,7 +107,7 @@ impl Workload for MatMul {
         gemm_rows(self.kernel, n, a, b, rows.start, c);
     }
 
-    fn verify(&self, mem: &SharedMem, _parts: Option<usize>) -> Result<(), String> {
+    fn verify(&self, mem: &SharedMem, parts: Option<usize>) -> Result<(), String> {
         let n = self.n;
         // SAFETY: verification runs alone.
         let (a, b, c) = unsafe {
@@ -130,7 +131,8 @@ impl Workload for MatMul {
             let close = (got - want).abs() <= 1e-9 * scale;
             if !close {
                 return Err(format!(
-                    "row {i} of C is wrong: checksum {got} but A·(B·r) gives {want}"
+                    "row {i} of C is wrong{}: checksum {got} but A·(B·r) gives {want}",
+                    owner_note(n, i, parts)
                 ));
             }
         }

@@ -165,6 +165,18 @@ impl Workload for MergeSort {
             Some(p) if p > 1 => 1,
             _ => 0,
         };
+        if let Some(parts) = parts.filter(|&p| p > 1) {
+            // The sorted runs are still in the keys buffer: blame a bad run on the part that
+            // sorted it, before its effect on the merged output hides where it came from.
+            // SAFETY: verification runs alone after the timed run.
+            let keys = unsafe { self.buf(mem, 0) };
+            for p in 0..parts {
+                let run = &keys[part_range(self.n, p, parts)];
+                if run.windows(2).any(|w| w[0] > w[1]) {
+                    return Err(format!("part {p} returned an unsorted run"));
+                }
+            }
+        }
         // SAFETY: verification runs alone after the timed run.
         let out = unsafe { self.buf(mem, which) };
         if let Some(i) = out.windows(2).position(|w| w[0] > w[1]) {

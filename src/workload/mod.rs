@@ -183,6 +183,18 @@ pub fn part_range(n: usize, part: usize, parts: usize) -> std::ops::Range<usize>
     lo..hi
 }
 
+/// Which part of `parts` owns item `index` of `0..n` (the inverse of [`part_range`]), phrased for
+/// error messages: `" (part 3's range)"`, or `""` after the sequential twin.
+pub fn owner_note(n: usize, index: usize, parts: Option<usize>) -> String {
+    match parts {
+        Some(parts) if parts > 1 => (0..parts)
+            .find(|&p| part_range(n, p, parts).contains(&index))
+            .map(|p| format!(" (part {p}'s range)"))
+            .unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
 /// Deterministic xorshift64* stream: every process regenerates the same input from a seed.
 #[derive(Debug, Clone)]
 pub struct XorShift(u64);
@@ -258,6 +270,13 @@ mod tests {
                 assert_eq!(next, n);
             }
         }
+    }
+
+    #[test]
+    fn owner_notes_name_the_part() {
+        assert_eq!(owner_note(10, 9, Some(3)), " (part 2's range)");
+        assert_eq!(owner_note(10, 0, Some(3)), " (part 0's range)");
+        assert_eq!(owner_note(10, 5, None), "");
     }
 
     #[test]

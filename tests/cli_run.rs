@@ -1,0 +1,296 @@
+//! `concbench run` as a user sees it: bad input is exit 2 with one line naming the value; a tiny
+//! JSON run parses back with every documented field; a failing worker process is reported by
+//! part and leaves no process behind.
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn concbench() -> Command {
+    Command::cargo_bin("concbench").unwrap()
+}
+
+/// Run with `args`, expect exit 2, one stderr line containing `needle`, nothing on stdout.
+fn rejects(args: &[&str], needle: &str) {
+    let out = concbench().args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: stderr {stderr}");
+    assert!(out.stdout.is_empty(), "{args:?} printed on stdout");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "{args:?}: not one line: {stderr}"
+    );
+    assert!(
+        stderr.contains(needle),
+        "{args:?}: '{needle}' not in {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+}
+
+#[test]
+fn bad_input_is_exit_2_with_one_line_naming_it() {
+    let base = ["run", "--workload", "io", "--size", "2", "--wait-ms", "0"];
+    let with = |extra: &[&'static str]| -> Vec<&'static str> {
+        base.iter().copied().chain(extra.iter().copied()).collect()
+    };
+    rejects(&["run", "--workload", "bogus", "--cores", "1"], "bogus");
+    rejects(&with(&["--cores", "0"]), "'0'");
+    rejects(&with(&["--cores", "1,,2"]), "empty item");
+    rejects(&with(&["--cores", "abc"]), "'abc'");
+    rejects(&with(&["--cores", "-1"]), "'-1'");
+    rejects(&with(&["--cores", "5000"]), "4096");
+    rejects(&with(&["--strategy", "fastest"]), "fastest");
+    rejects(&with(&["--format", "yaml"]), "yaml");
+    rejects(&with(&["--reps", "0"]), "--reps 0");
+    rejects(&with(&["--warmup", "-2"]), "--warmup -2");
+    rejects(
+        &["run", "--workload", "io", "--wait-ms", "-5"],
+        "--wait-ms -5",
+    );
+    rejects(
+        &["run", "--workload", "io", "--cpu-share", "1.5"],
+        "--cpu-share 1.5",
+    );
+    rejects(
+        &["run", "--workload", "mergesort", "--size", "0"],
+        "--size 0",
+    );
+    rejects(
+        &["run", "--workload", "mergesort", "--size", "-3"],
+        "--size -3",
+    );
+    rejects(
+        &[
+            "run",
+            "--workload",
+            "mergesort",
+            "--size",
+            "1000000000000000",
+        ],
+        "available",
+    );
+    rejects(
+        &["run", "--workload", "matmul", "--size", "9000000"],
+        "available",
+    );
+    rejects(
+        &["run", "--workload", "matmul", "--kernel", "turbo"],
+        "turbo",
+    );
+    rejects(&["frobnicate"], "frobnicate");
+}
+
+#[test]
+fn a_tiny_json_run_parses_back_with_every_field() {
+    let out = concbench()
+        .args([
+            "run",
+            "--workload",
+            "mergesort",
+            "--size",
+            "5000",
+            "--cores",
+            "1,2,3",
+            "--reps",
+            "2",
+            "--warmup",
+            "0",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    let rows = doc["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1 + 3 * 3);
+    let physical = doc["machine"]["physical_cores"].as_u64().unwrap();
+    let seq = rows[0]["median_s"].as_f64().unwrap();
+    for r in rows {
+        for key in [
+            "workload",
+            "strategy",
+            "cores",
+            "median_s",
+            "min_s",
+            "max_s",
+            "speedup",
+            "efficiency",
+            "verified",
+            "oversubscribed",
+            "cpus",
+            "voluntary_switches",
+            "involuntary_switches",
+            "phases",
+        ] {
+            assert!(r.get(key).is_some(), "row lacks {key}: {r}");
+        }
+        assert_eq!(r["verified"], true);
+        let cores = r["cores"].as_u64().unwrap();
+        assert_eq!(r["oversubscribed"].as_bool().unwrap(), cores > physical);
+        let speedup = r["speedup"].as_f64().unwrap();
+        assert!((speedup - seq / r["median_s"].as_f64().unwrap()).abs() < 1e-9 * speedup.max(1.0));
+        assert!((r["efficiency"].as_f64().unwrap() - speedup / cores as f64).abs() < 1e-9);
+        let min = r["min_s"].as_f64().unwrap();
+        assert!(
+            min <= r["median_s"].as_f64().unwrap() && r["median_s"].as_f64() <= r["max_s"].as_f64()
+        );
+    }
+    let strategies: Vec<&str> = rows
+        .iter()
+        .map(|r| r["strategy"].as_str().unwrap())
+        .collect();
+    for s in [
+        "sequential",
+        "single-core-threaded",
+        "multi-threaded",
+        "multi-process",
+    ] {
+        assert!(strategies.contains(&s), "{s} missing");
+    }
+}
+
+#[test]
+fn single_core_rows_ran_on_one_cpu() {
+    let out = concbench()
+        .args([
+            "run",
+            "-w",
+            "io",
+            "--size",
+            "8",
+            "--wait-ms",
+            "1",
+            "--cores",
+            "4",
+            "--reps",
+            "1",
+            "--warmup",
+            "0",
+            "--strategy",
+            "single-core-threaded",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["rows"][0]["cpus"].as_array().unwrap().len(), 1);
+}
+
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(p) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) {
+            let after = &stat[stat.rfind(')').unwrap() + 2..];
+            let ppid: u32 = after.split(' ').nth(1).unwrap().parse().unwrap();
+            if ppid == pid {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_crashing_worker_is_named_and_leaves_no_process_behind() {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_concbench"));
+    cmd.args([
+        "run",
+        "-w",
+        "io",
+        "--size",
+        "6",
+        "--wait-ms",
+        "200",
+        "--cores",
+        "3",
+        "--reps",
+        "1",
+        "--warmup",
+        "0",
+        "--strategy",
+        "multi-process",
+        "--fault-part",
+        "1",
+    ]);
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("part 1"), "{stderr}");
+    assert!(
+        stderr.contains("fault injected"),
+        "the worker's stderr is passed on: {stderr}"
+    );
+    // The parent has exited; any worker it left would now be reparented, still named concbench
+    // and still holding our fault job. None may exist.
+    let me = std::process::id();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+            let cmdline = String::from_utf8_lossy(&cmdline);
+            assert!(
+                !(cmdline.contains("__worker") && cmdline.contains("\"wait_ms\":\"200\"")),
+                "a worker outlived concbench: {cmdline}"
+            );
+        }
+    }
+    assert!(children_of(me).is_empty());
+}
+
+#[test]
+fn a_wrong_answer_is_an_error_not_a_speedup() {
+    let out = concbench()
+        .args([
+            "run",
+            "-w",
+            "mergesort",
+            "--size",
+            "3000",
+            "--cores",
+            "3",
+            "--reps",
+            "1",
+            "--warmup",
+            "0",
+            "--strategy",
+            "multi-process",
+            "--fault-part",
+            "2",
+            "--fault-kind",
+            "wrong-answer",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("wrong answer") && stderr.contains("part 2"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn list_names_every_workload_and_strategy() {
+    let out = concbench().arg("list").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for name in [
+        "mergesort",
+        "matmul",
+        "io",
+        "sequential",
+        "single-core-threaded",
+        "multi-threaded",
+        "multi-process",
+    ] {
+        assert!(text.contains(name), "{name} missing from list");
+    }
+}
