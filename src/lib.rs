@@ -14,6 +14,7 @@
 
 pub mod analysis;
 pub mod cli;
+pub mod lab;
 pub mod machine;
 pub mod measure;
 pub mod plan;

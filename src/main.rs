@@ -7,5 +7,7 @@ fn main() {
     concbench::worker::serve_if_worker(|spec| {
         concbench::workload::build(spec).map_err(|e| e.to_string())
     });
+    // A child process of the lab's isolation experiment?
+    concbench::lab::claims::serve_lab_child_if_asked();
     std::process::exit(concbench::cli::main_with_args(std::env::args_os()));
 }

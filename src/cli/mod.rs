@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 use crate::strategy::Strategy;
 use crate::workload::WORKLOADS;
 
+pub mod lab;
 pub mod run;
 
 /// concbench: measure the difference between concurrency and parallelism on this machine.
@@ -31,6 +32,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// List the workloads and strategies.
     List,
+    /// Test each claim of a course on concurrency against this machine, with a verdict.
+    Lab(lab::LabArgs),
 }
 
 /// Why a command failed, and so which exit status it gets.
@@ -97,6 +100,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
 pub fn run_command(command: Command) -> Result<(), CliError> {
     match command {
         Command::Run(args) => run::cmd_run(args),
+        Command::Lab(args) => lab::cmd_lab(args),
         Command::List => {
             print_stdout(&list_text());
             Ok(())

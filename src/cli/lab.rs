@@ -1,0 +1,87 @@
+//! `concbench lab`: test each claim of the course on this machine and give it a verdict.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::ValueEnum;
+
+use super::{print_stdout, CliError};
+use crate::lab::{self, render, LabOptions};
+use crate::report::{prepare_out_dir, write_atomic};
+
+/// Output formats of `lab`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LabFormat {
+    /// Verdict table and explanations.
+    Table,
+    /// The whole report as JSON.
+    Json,
+    /// lab.md, the report a student hands in.
+    Markdown,
+}
+
+/// Options of `concbench lab`.
+#[derive(Debug, clap::Args)]
+pub struct LabArgs {
+    /// Comma list of claim ids to test (default: all twelve, in the course's order).
+    #[arg(long)]
+    pub claim: Option<String>,
+    /// Smaller experiments, fewer repetitions: about 3 minutes on 2 cores instead of 10.
+    #[arg(long)]
+    pub quick: bool,
+    /// Output format on stdout.
+    #[arg(long, short, value_enum, default_value_t = LabFormat::Table)]
+    pub format: LabFormat,
+    /// Also write lab.md and lab.json to this directory (atomically).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// No progress display on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Run `concbench lab`.
+pub fn cmd_lab(args: LabArgs) -> Result<(), CliError> {
+    let selected = lab::select(args.claim.as_deref()).map_err(CliError::Usage)?;
+    if let Some(dir) = &args.out {
+        prepare_out_dir(dir).map_err(CliError::Usage)?;
+    }
+    let options = LabOptions { quick: args.quick };
+    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(selected.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} claims  {msg}  ({elapsed})",
+            )
+            .expect("valid template"),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        bar
+    });
+    let report = lab::run_lab(&selected, &options, &mut |i, claim| {
+        if let Some(bar) = &bar {
+            bar.set_position(i as u64);
+            bar.set_message(claim.id);
+        }
+    })
+    .map_err(|e| CliError::Failed(anyhow::Error::new(e)))?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    if let Some(dir) = &args.out {
+        for (name, text) in [
+            ("lab.md", render::markdown(&report)),
+            ("lab.json", render::json(&report)),
+        ] {
+            write_atomic(&dir.join(name), text.as_bytes()).map_err(|e| {
+                CliError::Failed(anyhow::anyhow!("writing {}: {e}", dir.join(name).display()))
+            })?;
+        }
+    }
+    print_stdout(&match args.format {
+        LabFormat::Table => render::terminal(&report),
+        LabFormat::Json => render::json(&report),
+        LabFormat::Markdown => render::markdown(&report),
+    });
+    Ok(())
+}
