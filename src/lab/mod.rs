@@ -177,7 +177,7 @@ impl ClaimResult {
             let half = (spread[1] - spread[0]) / 2.0;
             let dist = expect.distance(measured).max(half * 0.05);
             let factor = (half / dist).powi(2);
-            ((reps as f64 * factor).ceil() as usize)
+            ((reps as f64 * factor - 1e-9).ceil() as usize)
                 .max(reps + 1)
                 .min(10_000)
         });
