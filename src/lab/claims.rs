@@ -467,9 +467,174 @@ fn context_switch(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String> {
     Err("context-switch needs the ping-pong benchmark".into())
 }
 
+/// Size of the message in the communication claim's bandwidth test.
+const MESSAGE_BYTES: usize = 1 << 20;
+/// Pipe transfers go in chunks no larger than a pipe's buffer, so writer and echo never both
+/// block.
+const PIPE_CHUNK: usize = 32 * 1024;
+
+fn lab_child(exe: &WorkerCommand, mode: &[&str]) -> Result<std::process::Child, String> {
+    Command::new(&exe.exe)
+        .args(&exe.args)
+        .arg(LAB_CHILD_ARG)
+        .args(mode)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("starting a lab child: {e}"))
+}
+
+/// Median seconds of `k` calls of `f` after one warm-up call.
+fn median_time(k: usize, mut f: impl FnMut() -> Result<(), String>) -> Result<f64, String> {
+    f()?;
+    let mut t = Vec::with_capacity(k);
+    for _ in 0..k {
+        let s = Instant::now();
+        f()?;
+        t.push(s.elapsed().as_secs_f64());
+    }
+    Ok(median(&t))
+}
+
 fn communication(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String> {
-    let _ = (c, o);
-    Err("communication is not wired yet".into())
+    use std::io::Read;
+    let exe = WorkerCommand::locate_concbench()?;
+    let k = if o.quick { 10 } else { 30 };
+    let message: Vec<u8> = (0..MESSAGE_BYTES).map(|i| (i * 31 % 251) as u8).collect();
+
+    // Threads: the message is written into shared memory, a peer thread copies it back into a
+    // second buffer; two channel messages carry the turn.
+    let shared = crate::shm::SharedRegion::new(2 * MESSAGE_BYTES).map_err(|e| e.to_string())?;
+    let mem = shared.mem();
+    let (to_peer, peer_in) = crossbeam::channel::bounded::<bool>(0);
+    let (peer_out, from_peer) = crossbeam::channel::bounded::<()>(0);
+    let peer = std::thread::spawn(move || {
+        while let Ok(copy) = peer_in.recv() {
+            if copy {
+                // SAFETY: the main thread waits for our reply before touching either buffer.
+                unsafe {
+                    let (a, b) = (
+                        mem.slice::<u8>(0, MESSAGE_BYTES),
+                        mem.slice_mut::<u8>(MESSAGE_BYTES, MESSAGE_BYTES),
+                    );
+                    b.copy_from_slice(a);
+                }
+            }
+            if peer_out.send(()).is_err() {
+                break;
+            }
+        }
+    });
+    let thread_round = |copy: bool| -> Result<(), String> {
+        if copy {
+            // SAFETY: the peer only touches the buffers between our send and its reply.
+            unsafe {
+                mem.slice_mut::<u8>(0, MESSAGE_BYTES)
+                    .copy_from_slice(&message)
+            };
+        }
+        to_peer.send(copy).map_err(|e| e.to_string())?;
+        from_peer.recv().map_err(|e| e.to_string())?;
+        // SAFETY: as above.
+        let back = unsafe { mem.slice::<u8>(MESSAGE_BYTES, MESSAGE_BYTES) };
+        if copy && back[MESSAGE_BYTES - 1] != message[MESSAGE_BYTES - 1] {
+            return Err("shared-memory copy came back wrong".into());
+        }
+        Ok(())
+    };
+
+    // Processes over a pipe: a child echoes what it reads.
+    let mut echo = lab_child(&exe, &["echo"])?;
+    let mut echo_in = echo.stdin.take().expect("piped");
+    let mut echo_out = echo.stdout.take().expect("piped");
+    let mut back = vec![0u8; MESSAGE_BYTES];
+    let mut pipe_round = |len: usize| -> Result<(), String> {
+        for (chunk, out) in message[..len]
+            .chunks(PIPE_CHUNK)
+            .zip(back.chunks_mut(PIPE_CHUNK))
+        {
+            echo_in
+                .write_all(chunk)
+                .and_then(|_| echo_in.flush())
+                .map_err(|e| e.to_string())?;
+            echo_out
+                .read_exact(&mut out[..chunk.len()])
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    };
+
+    // Processes over shared memory: a child maps the same memfd and copies on request.
+    let mut shm_child = lab_child(
+        &exe,
+        &[
+            "shm-copy",
+            &shared.raw_fd().to_string(),
+            &(2 * MESSAGE_BYTES).to_string(),
+        ],
+    )?;
+    let mut shm_in = shm_child.stdin.take().expect("piped");
+    let mut shm_out = BufReader::new(shm_child.stdout.take().expect("piped"));
+    let mut shm_round = |copy: bool| -> Result<(), String> {
+        if copy {
+            // SAFETY: the child touches the buffers only between our line and its reply.
+            unsafe {
+                mem.slice_mut::<u8>(0, MESSAGE_BYTES)
+                    .copy_from_slice(&message)
+            };
+        }
+        writeln!(shm_in, "{}", if copy { "copy" } else { "ping" })
+            .and_then(|_| shm_in.flush())
+            .map_err(|e| e.to_string())?;
+        let mut line = String::new();
+        shm_out.read_line(&mut line).map_err(|e| e.to_string())?;
+        (line.trim() == "ok")
+            .then_some(())
+            .ok_or_else(|| format!("shm child said '{}'", line.trim()))
+    };
+
+    let (mut ratios, mut rows) = (Vec::new(), Vec::new());
+    for _ in 0..o.reps() {
+        let thread_bw = median_time(k, || thread_round(true))?;
+        let pipe_bw = median_time(k, || pipe_round(MESSAGE_BYTES))?;
+        let shm_bw = median_time(k, || shm_round(true))?;
+        let thread_lat = median_time(k * 10, || thread_round(false))?;
+        let pipe_lat = median_time(k * 10, || pipe_round(1))?;
+        let shm_lat = median_time(k * 10, || shm_round(false))?;
+        ratios.push(pipe_bw / thread_bw);
+        rows.push([thread_bw, pipe_bw, shm_bw, thread_lat, pipe_lat, shm_lat]);
+    }
+    drop(to_peer);
+    let _ = peer.join();
+    drop(echo_in);
+    drop(shm_in);
+    let _ = echo.wait();
+    let _ = shm_child.wait();
+    let col = |i: usize| median(&rows.iter().map(|r| r[i]).collect::<Vec<_>>());
+    let gbs = |s: f64| 2.0 * MESSAGE_BYTES as f64 / s / 1e9;
+    let figs = figures(vec![
+        ("message_bytes", json!(MESSAGE_BYTES)),
+        ("threads_shared_memory_gb_s", json!(gbs(col(0)))),
+        ("processes_pipe_gb_s", json!(gbs(col(1)))),
+        ("processes_shared_memory_gb_s", json!(gbs(col(2)))),
+        ("threads_round_trip_us", json!(col(3) * 1e6)),
+        ("processes_pipe_round_trip_us", json!(col(4) * 1e6)),
+        ("processes_shared_memory_round_trip_us", json!(col(5) * 1e6)),
+    ]);
+    Ok(ClaimResult::from_samples(
+        c,
+        &ratios,
+        Expect::AtLeast(2.0),
+        figs,
+        |m, _| {
+            format!(
+            "Sending 1 MiB there and back took {} µs between threads through shared memory and {} µs between processes through a pipe ({}x): the pipe copies every byte into the kernel and out again. Processes that map shared memory instead took {} µs ({}x the threads' time): most of the cost is the channel, not the process. A 1-byte round trip took {} µs between threads, {} µs over a pipe and {} µs with shared memory plus a pipe signal.",
+            fmt_num(col(0) * 1e6), fmt_num(col(1) * 1e6), fmt_num(m), fmt_num(col(2) * 1e6),
+            fmt_num(col(2) / col(0)), fmt_num(col(3) * 1e6), fmt_num(col(4) * 1e6), fmt_num(col(5) * 1e6)
+        )
+        },
+    ))
 }
 
 fn oversubscription(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String> {
@@ -524,6 +689,8 @@ pub const LAB_CHILD_ARG: &str = "__lab-child";
 /// If this process was started as a lab child, act it out and exit; otherwise return.
 ///
 /// Modes: `sleeper` answers `alive` to every line on stdin until EOF; `crash` aborts at once;
+/// `echo` copies stdin to stdout; `shm-copy FD LEN` maps an inherited memfd and, for each `copy`
+/// line, copies its first half into its second half (answering `ok`, also to `ping`);
 /// `threads N` starts N threads of which thread 0 aborts after 30 ms while the others would
 /// print `thread K done` after 300 ms.
 pub fn serve_lab_child_if_asked() {
@@ -552,6 +719,43 @@ pub fn serve_lab_child_if_asked() {
             std::process::exit(0);
         }
         Some("crash") => std::process::abort(),
+        Some("echo") => {
+            use std::io::Read;
+            let (mut input, mut out) = (std::io::stdin().lock(), std::io::stdout().lock());
+            let mut buf = vec![0u8; PIPE_CHUNK];
+            loop {
+                match input.read(&mut buf) {
+                    Ok(0) | Err(_) => std::process::exit(0),
+                    Ok(n) => {
+                        if out.write_all(&buf[..n]).and_then(|_| out.flush()).is_err() {
+                            std::process::exit(0);
+                        }
+                    }
+                }
+            }
+        }
+        Some("shm-copy") => {
+            let fd: i32 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(-1);
+            let len: usize = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(0);
+            let Ok(mem) = crate::shm::SharedMem::map_inherited(fd, len) else {
+                std::process::exit(1)
+            };
+            let mut out = std::io::stdout().lock();
+            for line in std::io::stdin().lock().lines() {
+                let Ok(line) = line else { break };
+                if line == "copy" {
+                    // SAFETY: the parent waits for our reply before touching the buffers.
+                    unsafe {
+                        mem.slice_mut::<u8>(len / 2, len / 2)
+                            .copy_from_slice(mem.slice::<u8>(0, len / 2));
+                    }
+                }
+                if writeln!(out, "ok").and_then(|_| out.flush()).is_err() {
+                    break;
+                }
+            }
+            std::process::exit(0);
+        }
         Some("threads") => {
             let n: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(4);
             let handles: Vec<_> = (0..n)
@@ -578,17 +782,7 @@ pub fn serve_lab_child_if_asked() {
 fn isolation(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String> {
     let exe = WorkerCommand::locate_concbench()?;
     let siblings = 3;
-    let child = |mode: &[&str]| {
-        Command::new(&exe.exe)
-            .args(&exe.args)
-            .arg(LAB_CHILD_ARG)
-            .args(mode)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("starting a lab child: {e}"))
-    };
+    let child = |mode: &[&str]| lab_child(&exe, mode);
     let mut diffs = Vec::new();
     let (mut proc_alive, mut thread_alive) = (Vec::new(), Vec::new());
     for _ in 0..o.reps().min(3) {
