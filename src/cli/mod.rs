@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 use crate::strategy::Strategy;
 use crate::workload::WORKLOADS;
 
+pub mod compare;
 pub mod run;
 
 /// concbench: measure the difference between concurrency and parallelism on this machine.
@@ -31,6 +32,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// List the workloads and strategies.
     List,
+    /// Compare two results.json files row by row, with ratios B/A.
+    Compare(compare::CompareArgs),
 }
 
 /// Why a command failed, and so which exit status it gets.
@@ -97,6 +100,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
 pub fn run_command(command: Command) -> Result<(), CliError> {
     match command {
         Command::Run(args) => run::cmd_run(args),
+        Command::Compare(args) => compare::cmd_compare(args),
         Command::List => {
             print_stdout(&list_text());
             Ok(())
