@@ -178,7 +178,10 @@ pub fn reading(report: &RunReport) -> String {
         .filter(|r| !r.strategy.is_sequential())
         .collect();
 
-    if let Some(b) = best(&parallel) {
+    // The best speedup is read among rows that split the work (one worker is no parallelism),
+    // unless there are none.
+    let split: Vec<&Row> = parallel.iter().copied().filter(|r| r.cores > 1).collect();
+    if let Some(b) = best(if split.is_empty() { &parallel } else { &split }) {
         s.push(format!(
             "The best speedup was {:.2}x (95% CI {}x): {} with {} worker{}, {} against {} sequential, an efficiency of {:.0}%{}.",
             b.speedup,
@@ -197,6 +200,21 @@ pub fn reading(report: &RunReport) -> String {
         ));
     } else {
         s.push("Only the sequential baseline was measured, so there is no speedup to read.".into());
+    }
+
+    // One worker runs the same work as the sequential twin: how far those rows stray from 1x
+    // is the noise floor (or the cost of the decomposition) every other difference must beat.
+    let stray = parallel
+        .iter()
+        .filter(|r| r.cores == 1 && r.speedup.is_finite())
+        .max_by(|a, b| (a.speedup - 1.0).abs().total_cmp(&(b.speedup - 1.0).abs()));
+    if let Some(r) = stray.filter(|r| (r.speedup - 1.0).abs() > 0.1) {
+        s.push(format!(
+            "Caution: {} with one worker ran at {:.2}x, {:.0}% away from the sequential twin doing the same work, so this run is noisy (a busy machine) or the decomposition itself costs time; differences smaller than that should not be read as effects.",
+            r.strategy,
+            r.speedup,
+            (r.speedup - 1.0).abs() * 100.0
+        ));
     }
 
     let sct: Vec<&Row> = parallel
@@ -256,8 +274,20 @@ pub fn reading(report: &RunReport) -> String {
             plural(p)
         ));
     } else {
+        let top = rows
+            .iter()
+            .filter(|r| r.oversubscribed && r.speedup.is_finite())
+            .map(|r| r.speedup)
+            .fold(0.0f64, f64::max);
+        let then = if top > p as f64 * 1.1 {
+            format!(
+                "yet they reached up to {top:.2}x, so their workers spend most of their time waiting rather than computing"
+            )
+        } else {
+            format!("so computing parts cannot gain more than {p}x there (they reached at most {top:.2}x); those rows measure time slicing, not more parallelism")
+        };
         s.push(format!(
-            "The rows with {} cores ask for more than the {p} physical core{} this process may use, so their workers share cores and they cannot reach more than {p}x; they measure time slicing, not more parallelism.",
+            "The rows with {} cores ask for more than the {p} physical core{} this process may use: their workers share cores, {then}.",
             list(&over),
             plural(p)
         ));
@@ -329,6 +359,29 @@ mod tests {
         let text = reading(&report);
         assert!(text.contains("did help"), "{text}");
         assert!(text.contains("3.80x with 4 threads"), "{text}");
+    }
+
+    #[test]
+    fn reading_warns_when_one_worker_strays_from_the_baseline() {
+        let mut report = fixture::report();
+        report.rows[4].speedup = 1.45; // multi-threaded, 1 worker
+        let text = reading(&report);
+        assert!(
+            text.contains("Caution: multi-threaded with one worker ran at 1.45x, 45% away"),
+            "{text}"
+        );
+        assert!(
+            text.contains("The best speedup was 1.89x"),
+            "one worker is not the best: {text}"
+        );
+    }
+
+    #[test]
+    fn reading_says_when_oversubscribed_rows_gain_by_waiting() {
+        let mut report = fixture::report();
+        report.rows[6].speedup = 3.9; // multi-threaded, 4 workers, oversubscribed
+        let text = reading(&report);
+        assert!(text.contains("yet they reached up to 3.90x"), "{text}");
     }
 
     #[test]
