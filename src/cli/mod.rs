@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 use crate::strategy::Strategy;
 use crate::workload::WORKLOADS;
 
+pub mod compare;
 pub mod lab;
 pub mod run;
 
@@ -34,6 +35,8 @@ pub enum Command {
     List,
     /// Test each claim of a course on concurrency against this machine, with a verdict.
     Lab(lab::LabArgs),
+    /// Compare two results.json files row by row, with ratios B/A.
+    Compare(compare::CompareArgs),
 }
 
 /// Why a command failed, and so which exit status it gets.
@@ -101,6 +104,7 @@ pub fn run_command(command: Command) -> Result<(), CliError> {
     match command {
         Command::Run(args) => run::cmd_run(args),
         Command::Lab(args) => lab::cmd_lab(args),
+        Command::Compare(args) => compare::cmd_compare(args),
         Command::List => {
             print_stdout(&list_text());
             Ok(())

@@ -7,7 +7,10 @@ use clap::ValueEnum;
 use super::{print_stdout, CliError};
 use crate::machine::Machine;
 use crate::plan::{RawRun, RunPlan};
-use crate::report::{json::JsonReporter, table::TerminalReporter, Reporter, RunReport};
+use crate::report::{
+    csv::CsvReporter, json::JsonReporter, latex::LatexReporter, markdown::MarkdownReporter,
+    prepare_out_dir, table::TerminalReporter, write_out_dir, Reporter, RunReport,
+};
 use crate::runner;
 use crate::strategy::process::{Fault, FaultKind};
 use crate::strategy::ExecOptions;
@@ -20,6 +23,12 @@ pub enum Format {
     Table,
     /// One JSON document (the complete result).
     Json,
+    /// Markdown report: header, table, a reading of the numbers (report.md).
+    Markdown,
+    /// One CSV line per row, the JSON fields flattened (results.csv).
+    Csv,
+    /// A booktabs tabular (results.tex).
+    Latex,
 }
 
 /// Options of `concbench run`.
@@ -61,6 +70,10 @@ pub struct RunArgs {
     /// Output format on stdout.
     #[arg(long, short, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Also write report.md, results.csv, results.json, results.tex and speedup.svg into DIR
+    /// (created if missing; each file written atomically).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<std::path::PathBuf>,
     /// No progress display on stderr.
     #[arg(long, short)]
     pub quiet: bool,
@@ -87,6 +100,9 @@ pub fn cmd_run(args: RunArgs) -> Result<(), CliError> {
         kernel: args.kernel.clone(),
     };
     let plan = RunPlan::from_raw(&raw).map_err(|e| CliError::Usage(e.0))?;
+    if let Some(dir) = &args.out {
+        prepare_out_dir(dir).map_err(CliError::Usage)?;
+    }
     let fault = match args.fault_part {
         None => None,
         Some(part) => Some(Fault {
@@ -106,8 +122,23 @@ pub fn cmd_run(args: RunArgs) -> Result<(), CliError> {
     let reporter: Box<dyn Reporter> = match args.format {
         Format::Table => Box::new(TerminalReporter),
         Format::Json => Box::new(JsonReporter),
+        Format::Markdown => Box::new(MarkdownReporter),
+        Format::Csv => Box::new(CsvReporter),
+        Format::Latex => Box::new(LatexReporter),
     };
     print_stdout(&reporter.render(&report));
+    if let Some(dir) = &args.out {
+        let written = write_out_dir(dir, &report).map_err(|e| {
+            CliError::Failed(anyhow::Error::new(e).context("writing the result files"))
+        })?;
+        if !args.quiet {
+            eprintln!(
+                "concbench: wrote {} files to {}",
+                written.len(),
+                dir.display()
+            );
+        }
+    }
     Ok(())
 }
 

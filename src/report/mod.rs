@@ -13,7 +13,14 @@ use crate::plan::RunPlan;
 use crate::runner::Measurement;
 use crate::workload::{WorkUnits, WorkloadSpec};
 
+pub mod compare;
+pub mod csv;
+#[cfg(test)]
+pub(crate) mod fixture;
 pub mod json;
+pub mod latex;
+pub mod markdown;
+pub mod svg;
 pub mod table;
 
 /// How the figures were obtained, stated in every report.
@@ -164,4 +171,93 @@ pub fn oversubscription_note(report: &RunReport) -> Option<String> {
             report.machine.physical_cores
         )
     })
+}
+
+/// The workload and its parameters in one phrase: `mergesort (size=4000000, seed=42)`.
+pub fn workload_label(spec: &WorkloadSpec) -> String {
+    let mut params = vec![format!("size={}", spec.size)];
+    params.extend(spec.params.iter().map(|(k, v)| format!("{k}={v}")));
+    params.push(format!("seed={}", spec.seed));
+    format!("{} ({})", spec.name, params.join(", "))
+}
+
+/// The reporters whose files `--out DIR` writes: report.md, results.csv, results.json,
+/// results.tex and speedup.svg.
+pub fn file_reporters() -> Vec<Box<dyn Reporter>> {
+    vec![
+        Box::new(markdown::MarkdownReporter),
+        Box::new(csv::CsvReporter),
+        Box::new(json::JsonReporter),
+        Box::new(latex::LatexReporter),
+        Box::new(svg::SvgReporter),
+    ]
+}
+
+/// Write every [`file_reporters`] rendering of `report` into `dir` (which must exist), each file
+/// atomically; returns the paths written. The caller checks `dir` with [`prepare_out_dir`] before
+/// the run, so a failure here is an I/O error, not bad usage.
+pub fn write_out_dir(
+    dir: &std::path::Path,
+    report: &RunReport,
+) -> std::io::Result<Vec<std::path::PathBuf>> {
+    file_reporters()
+        .iter()
+        .map(|r| {
+            let path = dir.join(r.file_name());
+            write_atomic(&path, r.render(report).as_bytes())
+                .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+            Ok(path)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_terminal() {
+        insta::assert_snapshot!(table::TerminalReporter.render(&fixture::report()));
+    }
+
+    #[test]
+    fn snapshot_json() {
+        insta::assert_snapshot!(json::JsonReporter.render(&fixture::report()));
+    }
+
+    #[test]
+    fn json_round_trips() {
+        let report = fixture::report();
+        let back: RunReport = serde_json::from_str(&json::JsonReporter.render(&report)).unwrap();
+        assert_eq!(back, report);
+    }
+
+    #[test]
+    fn writes_every_file_and_no_temporary_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let written = write_out_dir(dir.path(), &fixture::report()).unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "report.md",
+                "results.csv",
+                "results.json",
+                "results.tex",
+                "speedup.svg"
+            ]
+        );
+        assert_eq!(written.len(), 5);
+    }
+
+    #[test]
+    fn workload_labels_name_every_parameter() {
+        let mut spec = WorkloadSpec::new("io", 64, 7);
+        spec.params.insert("wait_ms".into(), "10".into());
+        assert_eq!(workload_label(&spec), "io (size=64, wait_ms=10, seed=7)");
+    }
 }

@@ -1,0 +1,407 @@
+//! Comparing two result documents (`concbench compare A.json B.json`): before/after a change, or
+//! one machine against another, the way criterion baselines and hyperfine exports are used.
+//!
+//! Rows are matched by (workload, strategy, cores). Each matched row shows both medians and
+//! their ratio B/A (below 1: B is faster), both speedups and their ratio B/A (above 1: B scales
+//! better), and whether the two medians' bootstrap 95% CIs overlap (if they do, the difference
+//! is within the noise of the runs). Both machines are named, because a ratio across machines
+//! is only meaningful with them.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::table::{Align, Table};
+use super::{format_seconds, workload_label, RunReport};
+use crate::strategy::Strategy;
+
+/// Why two files cannot be compared; all are bad input (exit status 2).
+#[derive(Debug, thiserror::Error)]
+pub enum CompareError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The file is not a concbench `results.json`.
+    #[error("{path} is not a concbench results.json: {source}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// What the parser said.
+        source: serde_json::Error,
+    },
+    /// No row of one file has a counterpart in the other.
+    #[error("{a} ({a_what}) and {b} ({b_what}) have no (workload, strategy, cores) row in common")]
+    NothingInCommon {
+        /// First file.
+        a: String,
+        /// What it holds.
+        a_what: String,
+        /// Second file.
+        b: String,
+        /// What it holds.
+        b_what: String,
+    },
+}
+
+/// Read a `results.json` written by `concbench run --out` or `--format json`.
+pub fn read_report(path: &Path) -> Result<RunReport, CompareError> {
+    let text = std::fs::read_to_string(path).map_err(|source| CompareError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| CompareError::Parse {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// One side of a comparison: which file, measured where and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Side {
+    /// How the user named the file.
+    pub file: String,
+    /// Workload and parameters.
+    pub workload: String,
+    /// Machine summary line (CPU, cores, memory, kernel).
+    pub machine: String,
+    /// When it was measured.
+    pub date: String,
+    /// concbench version and commit that measured it.
+    pub concbench: String,
+    /// The command line that produced it.
+    pub command: String,
+}
+
+impl Side {
+    fn new(file: &str, r: &RunReport) -> Side {
+        let m = &r.machine;
+        Side {
+            file: file.to_string(),
+            workload: workload_label(&r.workload),
+            machine: m.summary(),
+            date: m.date.clone(),
+            concbench: match &m.git_commit {
+                Some(c) => format!("{} ({c})", m.concbench_version),
+                None => m.concbench_version.clone(),
+            },
+            command: m.command.clone(),
+        }
+    }
+}
+
+/// A row present in both files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompareRow {
+    /// Workload name.
+    pub workload: String,
+    /// Strategy.
+    pub strategy: Strategy,
+    /// Sweep value.
+    pub cores: usize,
+    /// Median time in A, seconds.
+    pub a_median_s: f64,
+    /// Median time in B, seconds.
+    pub b_median_s: f64,
+    /// B median / A median: below 1, B is faster.
+    pub time_ratio: f64,
+    /// Speedup in A.
+    pub a_speedup: f64,
+    /// Speedup in B.
+    pub b_speedup: f64,
+    /// B speedup / A speedup: above 1, B gains more from its strategy.
+    pub speedup_ratio: f64,
+    /// Whether the bootstrap 95% CIs of the two medians overlap (the difference may be noise).
+    pub cis_overlap: bool,
+    /// Oversubscribed in A.
+    pub a_oversubscribed: bool,
+    /// Oversubscribed in B.
+    pub b_oversubscribed: bool,
+}
+
+/// Two result documents side by side.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// The baseline.
+    pub a: Side,
+    /// The one compared with it.
+    pub b: Side,
+    /// Matched rows, in A's order.
+    pub rows: Vec<CompareRow>,
+    /// Rows of A with no counterpart in B.
+    pub only_in_a: usize,
+    /// Rows of B with no counterpart in A.
+    pub only_in_b: usize,
+    /// What a reader should know before trusting the ratios (different sizes, machines...).
+    pub notes: Vec<String>,
+}
+
+/// Match the rows of `a` and `b`; `a_file` and `b_file` name them in the output.
+pub fn compare(
+    a: &RunReport,
+    a_file: &str,
+    b: &RunReport,
+    b_file: &str,
+) -> Result<Comparison, CompareError> {
+    let key = |r: &crate::analysis::Row| (r.workload.clone(), r.strategy, r.cores);
+    let rows: Vec<CompareRow> = a
+        .rows
+        .iter()
+        .filter_map(|ra| {
+            let rb = b.rows.iter().find(|rb| key(rb) == key(ra))?;
+            Some(CompareRow {
+                workload: ra.workload.clone(),
+                strategy: ra.strategy,
+                cores: ra.cores,
+                a_median_s: ra.median_s,
+                b_median_s: rb.median_s,
+                time_ratio: rb.median_s / ra.median_s,
+                a_speedup: ra.speedup,
+                b_speedup: rb.speedup,
+                speedup_ratio: rb.speedup / ra.speedup,
+                cis_overlap: ra.ci95_s[0] <= rb.ci95_s[1] && rb.ci95_s[0] <= ra.ci95_s[1],
+                a_oversubscribed: ra.oversubscribed,
+                b_oversubscribed: rb.oversubscribed,
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        let what = |r: &RunReport| format!("{} rows of {}", r.rows.len(), r.workload.name);
+        return Err(CompareError::NothingInCommon {
+            a: a_file.to_string(),
+            a_what: what(a),
+            b: b_file.to_string(),
+            b_what: what(b),
+        });
+    }
+    let mut notes = Vec::new();
+    if a.workload != b.workload {
+        notes.push(format!(
+            "the workloads differ: A is {}, B is {}; time ratios compare different problems",
+            workload_label(&a.workload),
+            workload_label(&b.workload)
+        ));
+    }
+    if a.machine.cpu_model != b.machine.cpu_model
+        || a.machine.physical_cores != b.machine.physical_cores
+    {
+        notes.push(
+            "measured on different machines: time ratios compare the machines as much as the code"
+                .into(),
+        );
+    }
+    if a.method.reps != b.method.reps {
+        notes.push(format!(
+            "different repetition counts: A {} and B {}",
+            a.method.reps, b.method.reps
+        ));
+    }
+    Ok(Comparison {
+        a: Side::new(a_file, a),
+        b: Side::new(b_file, b),
+        only_in_a: a.rows.len() - rows.len(),
+        only_in_b: b.rows.len() - rows.len(),
+        rows,
+        notes,
+    })
+}
+
+impl Comparison {
+    /// The side-by-side table, shared by the terminal and Markdown renderings.
+    pub fn table(&self) -> Table {
+        use Align::*;
+        let cols = [
+            ("workload", Left),
+            ("strategy", Left),
+            ("cores", Right),
+            ("median A", Right),
+            ("median B", Right),
+            ("time B/A", Right),
+            ("speedup A", Right),
+            ("speedup B", Right),
+            ("speedup B/A", Right),
+            ("CIs overlap", Left),
+        ];
+        let over = |t: bool| if t { "*" } else { "" };
+        Table {
+            headers: cols.iter().map(|(h, _)| h.to_string()).collect(),
+            align: cols.iter().map(|(_, a)| *a).collect(),
+            rows: self
+                .rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.workload.clone(),
+                        r.strategy.to_string(),
+                        format!(
+                            "{}{}",
+                            r.cores,
+                            over(r.a_oversubscribed || r.b_oversubscribed)
+                        ),
+                        format_seconds(r.a_median_s),
+                        format_seconds(r.b_median_s),
+                        format!("{:.3}", r.time_ratio),
+                        format!("{:.2}x", r.a_speedup),
+                        format!("{:.2}x", r.b_speedup),
+                        format!("{:.3}", r.speedup_ratio),
+                        if r.cis_overlap { "yes" } else { "no" }.into(),
+                    ]
+                })
+                .collect(),
+        }
+    }
+
+    fn sides(&self) -> Vec<(&'static str, &Side)> {
+        vec![("A", &self.a), ("B", &self.b)]
+    }
+
+    fn footer(&self) -> Vec<String> {
+        let mut lines = vec![
+            "time B/A below 1: B is faster; speedup B/A above 1: B gains more from the strategy; CIs overlap: whether the bootstrap 95% CIs of the two medians overlap (yes: the difference may be noise).".to_string(),
+        ];
+        if self
+            .rows
+            .iter()
+            .any(|r| r.a_oversubscribed || r.b_oversubscribed)
+        {
+            lines.push("* oversubscribed in A or B: more workers than physical cores.".into());
+        }
+        if self.only_in_a + self.only_in_b > 0 {
+            lines.push(format!(
+                "unmatched rows: {} only in A, {} only in B.",
+                self.only_in_a, self.only_in_b
+            ));
+        }
+        lines.extend(self.notes.iter().map(|n| format!("note: {n}.")));
+        lines
+    }
+
+    /// For the terminal: both sides named, the aligned table, notes.
+    pub fn to_terminal(&self) -> String {
+        let mut out = String::new();
+        for (tag, s) in self.sides() {
+            out.push_str(&format!(
+                "{tag}: {}  {}, on {}, {}, concbench {}\n",
+                s.file, s.workload, s.machine, s.date, s.concbench
+            ));
+        }
+        out.push('\n');
+        out.push_str(&self.table().to_terminal());
+        out.push('\n');
+        for line in self.footer() {
+            out.push_str(&line);
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Markdown: both sides as a list, the table, notes.
+    pub fn to_markdown(&self) -> String {
+        let mut out = String::from("# concbench compare\n\n");
+        for (tag, s) in self.sides() {
+            out.push_str(&format!(
+                "- **{tag}:** `{}`: {}, on {}, {}, concbench {}\n",
+                s.file.replace('`', "'"),
+                s.workload,
+                s.machine,
+                s.date,
+                s.concbench
+            ));
+        }
+        out.push('\n');
+        out.push_str(&self.table().to_markdown());
+        out.push('\n');
+        for line in self.footer() {
+            out.push_str(&line.replace('*', "\\*"));
+            out.push_str("\n\n");
+        }
+        out.truncate(out.trim_end().len());
+        out.push('\n');
+        out
+    }
+
+    /// Pretty JSON of the whole comparison.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("comparison serialises");
+        s.push('\n');
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture;
+
+    /// B: the same run on another (faster, 4-core) machine, with the 4-core rows no longer
+    /// oversubscribed and the sequential baseline 20% faster.
+    fn pair() -> Comparison {
+        let a = fixture::report();
+        let mut b = fixture::report();
+        b.machine = fixture::machine(
+            "Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz",
+            "2026-01-03T10:00:00Z",
+        );
+        b.machine.physical_cores = 4;
+        b.machine.logical_cpus_allowed = 4;
+        b.machine.logical_cpus_online = 4;
+        b.machine.affinity_mask = "0-3".into();
+        for r in b.rows.iter_mut() {
+            let f = if r.cores == 4 && r.strategy != Strategy::SingleCoreThreaded {
+                0.45
+            } else {
+                0.8
+            };
+            r.median_s = (r.median_s * f * 1e6).round() / 1e6;
+            r.ci95_s = [r.median_s * 0.98, r.median_s * 1.03];
+            r.speedup = ((0.32 / r.median_s) * 1e4).round() / 1e4;
+            r.oversubscribed = false;
+        }
+        b.rows.pop(); // multi-process x4 only in A
+        compare(&a, "before.json", &b, "after.json").unwrap()
+    }
+
+    #[test]
+    fn snapshot_terminal() {
+        insta::assert_snapshot!(pair().to_terminal());
+    }
+
+    #[test]
+    fn snapshot_markdown() {
+        insta::assert_snapshot!(pair().to_markdown());
+    }
+
+    #[test]
+    fn snapshot_json() {
+        insta::assert_snapshot!(pair().to_json());
+    }
+
+    #[test]
+    fn ratios_are_b_over_a() {
+        let c = pair();
+        let r = &c.rows[0];
+        assert!((r.time_ratio - 0.8).abs() < 1e-9);
+        assert_eq!(c.only_in_a, 1);
+        assert_eq!(c.only_in_b, 0);
+        assert!(c.notes.iter().any(|n| n.contains("different machines")));
+    }
+
+    #[test]
+    fn different_workloads_have_nothing_in_common() {
+        let a = fixture::report();
+        let mut b = fixture::report();
+        for r in b.rows.iter_mut() {
+            r.workload = "matmul".into();
+        }
+        b.workload.name = "matmul".into();
+        let e = compare(&a, "a.json", &b, "b.json").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "a.json (10 rows of mergesort) and b.json (10 rows of matmul) have no (workload, strategy, cores) row in common"
+        );
+    }
+}

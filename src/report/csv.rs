@@ -1,0 +1,210 @@
+//! CSV rendering: one line per row of `results.json`, the same fields flattened for spreadsheets.
+//!
+//! Each field of a JSON row becomes a column: nested objects are flattened with `_`
+//! (`phases.spawn_s` → `phases_spawn_s`), two-ended confidence intervals become `_lo` and `_hi`
+//! columns (`speedup_ci95` → `speedup_ci95_lo`, `speedup_ci95_hi`), other lists become one cell
+//! of space-separated values (`cpus`, `samples_s`), and an absent value (`serial_fraction` of a
+//! one-core row) is an empty cell. Numbers are printed exactly as in the JSON, so the two agree
+//! value for value. Quoting follows RFC 4180.
+
+use serde_json::Value;
+
+use super::{Reporter, RunReport};
+
+/// Columns in the order people read them; fields not listed here (added to rows later) follow,
+/// flattened by the same rules, so the CSV never silently drops a field of the JSON.
+const COLUMN_ORDER: &[&str] = &[
+    "workload",
+    "strategy",
+    "cores",
+    "reps",
+    "median_s",
+    "min_s",
+    "max_s",
+    "mean_s",
+    "ci95_s_lo",
+    "ci95_s_hi",
+    "speedup",
+    "speedup_ci95_lo",
+    "speedup_ci95_hi",
+    "efficiency",
+    "serial_fraction",
+    "verified",
+    "oversubscribed",
+    "cpus",
+    "voluntary_switches",
+    "involuntary_switches",
+    "switches_per_s",
+    "switch_overhead",
+    "user_s",
+    "sys_s",
+    "phases_spawn_s",
+    "phases_setup_s",
+    "phases_compute_s",
+    "phases_combine_s",
+    "throughput",
+    "unit",
+    "samples_s",
+];
+
+/// `results.csv`: a header line, then one line per row.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CsvReporter;
+
+impl Reporter for CsvReporter {
+    fn name(&self) -> &'static str {
+        "csv"
+    }
+    fn file_name(&self) -> &'static str {
+        "results.csv"
+    }
+    fn render(&self, report: &RunReport) -> String {
+        let flat: Vec<Vec<(String, String)>> = report
+            .rows
+            .iter()
+            .map(|r| {
+                let mut cells = Vec::new();
+                flatten(
+                    "",
+                    &serde_json::to_value(r).expect("row serialises"),
+                    &mut cells,
+                );
+                cells
+            })
+            .collect();
+        let mut columns: Vec<String> = Vec::new();
+        for name in COLUMN_ORDER {
+            if flat
+                .iter()
+                .any(|cells| cells.iter().any(|(k, _)| k == name))
+            {
+                columns.push(name.to_string());
+            }
+        }
+        let mut extra: Vec<String> = flat
+            .iter()
+            .flatten()
+            .map(|(k, _)| k.clone())
+            .filter(|k| !columns.contains(k))
+            .collect();
+        extra.sort();
+        extra.dedup();
+        columns.extend(extra);
+
+        let mut out = csv_line(columns.iter().map(String::as_str));
+        for cells in &flat {
+            out.push_str(&csv_line(columns.iter().map(|c| {
+                cells
+                    .iter()
+                    .find(|(k, _)| k == c)
+                    .map(|(_, v)| v.as_str())
+                    .unwrap_or("")
+            })));
+        }
+        out
+    }
+}
+
+/// Flatten one JSON value into `(column, cell)` pairs.
+fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
+    let join = |k: &str| {
+        if prefix.is_empty() {
+            k.to_string()
+        } else {
+            format!("{prefix}_{k}")
+        }
+    };
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                flatten(&join(k), v, out);
+            }
+        }
+        Value::Array(items) if prefix.contains("ci95") && items.len() == 2 => {
+            out.push((format!("{prefix}_lo"), scalar(&items[0])));
+            out.push((format!("{prefix}_hi"), scalar(&items[1])));
+        }
+        Value::Array(items) => {
+            let cell: Vec<String> = items.iter().map(scalar).collect();
+            out.push((prefix.to_string(), cell.join(" ")));
+        }
+        v => out.push((prefix.to_string(), scalar(v))),
+    }
+}
+
+/// A scalar as a cell: strings unquoted, null empty, numbers and booleans as JSON writes them.
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Quote a cell when RFC 4180 requires it (a comma, a double quote, a line break, or spaces at
+/// either end), doubling inner quotes.
+pub fn csv_field(cell: &str) -> String {
+    let needs = cell.contains([',', '"', '\n', '\r']) || cell.trim() != cell;
+    if needs {
+        format!("\"{}\"", cell.replace('"', "\"\""))
+    } else {
+        cell.to_string()
+    }
+}
+
+fn csv_line<'a>(cells: impl Iterator<Item = &'a str>) -> String {
+    let mut line = cells.map(csv_field).collect::<Vec<_>>().join(",");
+    line.push('\n');
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture;
+
+    #[test]
+    fn snapshot() {
+        insta::assert_snapshot!(CsvReporter.render(&fixture::report()));
+    }
+
+    #[test]
+    fn quotes_only_what_needs_quoting() {
+        assert_eq!(csv_field("multi-threaded"), "multi-threaded");
+        assert_eq!(csv_field("0,1"), "\"0,1\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+        assert_eq!(csv_field(" padded"), "\" padded\"");
+        assert_eq!(csv_field(""), "");
+    }
+
+    #[test]
+    fn one_line_per_row_and_every_json_field_has_a_column() {
+        let report = fixture::report();
+        let text = CsvReporter.render(&report);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), report.rows.len() + 1);
+        let header: Vec<&str> = lines[0].split(',').collect();
+        // Every known column is present (the fixture's rows have every field)...
+        for c in COLUMN_ORDER {
+            assert!(header.contains(c), "missing column {c}");
+        }
+        // ...and no JSON field is left out.
+        let mut cells = Vec::new();
+        flatten(
+            "",
+            &serde_json::to_value(&report.rows[0]).unwrap(),
+            &mut cells,
+        );
+        assert_eq!(cells.len(), header.len());
+    }
+
+    #[test]
+    fn absent_values_are_empty_cells() {
+        let text = CsvReporter.render(&fixture::report());
+        let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+        let col = header.iter().position(|c| *c == "serial_fraction").unwrap();
+        let first_row: Vec<&str> = text.lines().nth(1).unwrap().split(',').collect();
+        assert_eq!(first_row[col], "", "sequential has no Karp-Flatt fraction");
+    }
+}

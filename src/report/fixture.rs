@@ -1,0 +1,148 @@
+//! A fixed, hand-written [`RunReport`] for snapshot tests of every renderer: a fixed machine, a
+//! fixed command line (with characters every format must escape), fixed numbers, and
+//! oversubscribed rows, so a change in any rendering shows up as a reviewed snapshot diff.
+
+use std::collections::BTreeMap;
+
+use super::{AmdahlFit, Method, RunReport};
+use crate::analysis::Row;
+use crate::machine::Machine;
+use crate::strategy::{Phases, Strategy};
+use crate::workload::WorkloadSpec;
+
+/// Round to 6 decimals so the fixture's derived figures print short.
+fn r6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+const SEQUENTIAL_MEDIAN: f64 = 0.4;
+
+/// One row with plausible, internally consistent figures derived from its median.
+fn row(strategy: Strategy, cores: usize, median: f64, oversubscribed: bool, cpus: &[usize]) -> Row {
+    let speedup = r6(SEQUENTIAL_MEDIAN / median);
+    let (spawn, setup) = match strategy {
+        Strategy::Sequential => (0.0, 0.0),
+        Strategy::MultiProcess => (0.004 * cores as f64, 0.002),
+        _ => (0.0001 * cores as f64, 0.00005),
+    };
+    let combine = if strategy == Strategy::Sequential {
+        0.0
+    } else {
+        0.01
+    };
+    let vol = 2 * cores as u64;
+    let invol = if strategy == Strategy::SingleCoreThreaded || oversubscribed {
+        40 * cores as u64
+    } else {
+        3
+    };
+    Row {
+        workload: "mergesort".into(),
+        strategy,
+        cores,
+        reps: 5,
+        median_s: median,
+        min_s: r6(median * 0.97),
+        max_s: r6(median * 1.06),
+        mean_s: r6(median * 1.01),
+        ci95_s: [r6(median * 0.98), r6(median * 1.03)],
+        speedup,
+        speedup_ci95: [r6(speedup * 0.96), r6(speedup * 1.03)],
+        efficiency: r6(speedup / cores as f64),
+        serial_fraction: crate::analysis::karp_flatt(speedup, cores).map(r6),
+        verified: true,
+        oversubscribed,
+        cpus: cpus.to_vec(),
+        voluntary_switches: vol,
+        involuntary_switches: invol,
+        switches_per_s: r6((vol + invol) as f64 / median),
+        switch_overhead: 0.0,
+        user_s: r6(median * cores.min(2) as f64 * 0.99),
+        sys_s: r6(0.002 * cores as f64),
+        phases: Phases {
+            spawn_s: r6(spawn),
+            setup_s: r6(setup),
+            compute_s: r6(median - spawn - setup - combine),
+            combine_s: combine,
+        },
+        throughput: r6(4_000_000.0 / median),
+        unit: "keys".into(),
+        samples_s: vec![
+            r6(median * 0.97),
+            r6(median * 0.99),
+            median,
+            r6(median * 1.02),
+            r6(median * 1.06),
+        ],
+    }
+}
+
+/// The fixed machine.
+pub(crate) fn machine(cpu_model: &str, date: &str) -> Machine {
+    Machine {
+        cpu_model: cpu_model.into(),
+        physical_cores: 2,
+        logical_cpus_allowed: 2,
+        logical_cpus_online: 2,
+        affinity_mask: "0-1".into(),
+        memory_bytes: 8 << 30,
+        kernel: "6.1.0-fixture-amd64".into(),
+        os: "Debian GNU/Linux 12 (bookworm)".into(),
+        virtualized: true,
+        rustc: "rustc 1.80.0 (051478957 2024-07-21)".into(),
+        concbench_version: "0.1.0".into(),
+        git_commit: Some("0123456789ab".into()),
+        date: date.into(),
+        command: "concbench run --workload mergesort --cores 1,2,4 --out \"results/sort & co\""
+            .into(),
+    }
+}
+
+/// The fixed report: mergesort of 4,000,000 keys on a 2-core machine, cores 1,2,4 (4 is
+/// oversubscribed), all four strategies.
+pub(crate) fn report() -> RunReport {
+    use Strategy::*;
+    let rows = vec![
+        row(Sequential, 1, SEQUENTIAL_MEDIAN, false, &[0]),
+        row(SingleCoreThreaded, 1, 0.402, false, &[0]),
+        row(SingleCoreThreaded, 2, 0.409, false, &[0]),
+        row(SingleCoreThreaded, 4, 0.421, false, &[0]),
+        row(MultiThreaded, 1, 0.401, false, &[0]),
+        row(MultiThreaded, 2, 0.212, false, &[0, 1]),
+        row(MultiThreaded, 4, 0.219, true, &[0, 1]),
+        row(MultiProcess, 1, 0.43, false, &[0]),
+        row(MultiProcess, 2, 0.236, false, &[0, 1]),
+        row(MultiProcess, 4, 0.247, true, &[0, 1]),
+    ];
+    RunReport {
+        machine: machine("AMD EPYC 9R14 96-Core Processor", "2026-01-02T03:04:05Z"),
+        workload: WorkloadSpec {
+            name: "mergesort".into(),
+            size: 4_000_000,
+            seed: 42,
+            params: BTreeMap::new(),
+        },
+        method: Method {
+            reps: 5,
+            warmup: 1,
+            timing: "wall time of each repetition; median, min, max and a seeded bootstrap 95% CI (2000 resamples) of the median".into(),
+            switches: "getrusage deltas of this process and its workers".into(),
+            switch_cost_ns: None,
+        },
+        rows,
+        amdahl_serial_fraction: vec![
+            AmdahlFit {
+                strategy: "single-core-threaded".into(),
+                serial_fraction: 1.0452,
+            },
+            AmdahlFit {
+                strategy: "multi-threaded".into(),
+                serial_fraction: 0.06,
+            },
+            AmdahlFit {
+                strategy: "multi-process".into(),
+                serial_fraction: 0.18,
+            },
+        ],
+    }
+}

@@ -1,0 +1,392 @@
+//! Markdown rendering (`report.md`): what was run and where, the speedup table, and a short
+//! reading of the numbers, ready to paste into coursework or a README.
+//!
+//! The table is the terminal's [`speedup_table`] drawn with [`Table::to_markdown`], with one
+//! more column for the speedup's confidence interval; the reading is generated from the rows by
+//! [`reading`], so it always agrees with them.
+
+use super::table::{speedup_table, Align, Table};
+use super::{format_seconds, oversubscription_note, workload_label, Reporter, RunReport};
+use crate::analysis::Row;
+use crate::measure::stats::BOOTSTRAP_RESAMPLES;
+use crate::strategy::Strategy;
+
+/// `report.md`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct MarkdownReporter;
+
+impl Reporter for MarkdownReporter {
+    fn name(&self) -> &'static str {
+        "markdown"
+    }
+    fn file_name(&self) -> &'static str {
+        "report.md"
+    }
+    fn render(&self, report: &RunReport) -> String {
+        let m = &report.machine;
+        let mut out = format!("# concbench: {}\n\n", workload_label(&report.workload));
+        out.push_str(&format!("- **Command:** {}\n", code_span(&m.command)));
+        out.push_str(&format!("- **Date:** {}\n", m.date));
+        out.push_str(&format!("- **Machine:** {}\n", md_text(&m.summary())));
+        out.push_str(&format!(
+            "- **CPUs:** {} physical core{} and {} logical CPU{} allowed (affinity mask {}), {} online\n",
+            m.physical_cores,
+            plural(m.physical_cores),
+            m.logical_cpus_allowed,
+            plural(m.logical_cpus_allowed),
+            code_span(&m.affinity_mask),
+            m.logical_cpus_online
+        ));
+        out.push_str(&format!(
+            "- **System:** {}, kernel {}\n",
+            md_text(&m.os),
+            md_text(&m.kernel)
+        ));
+        out.push_str(&format!(
+            "- **Built with:** concbench {}{}, {}\n",
+            m.concbench_version,
+            m.git_commit
+                .as_deref()
+                .map(|c| format!(" (commit {})", code_span(c)))
+                .unwrap_or_default(),
+            md_text(&m.rustc)
+        ));
+        out.push_str(&format!(
+            "- **Method:** {} timed repetitions per row after {} warm-up; {}. Switches: {}.{}\n",
+            report.method.reps,
+            report.method.warmup,
+            md_text(&report.method.timing),
+            md_text(&report.method.switches),
+            report
+                .method
+                .switch_cost_ns
+                .map(|c| format!(" Same-core switch cost: {c:.0} ns."))
+                .unwrap_or_default()
+        ));
+
+        out.push_str("\n## Speedup\n\n");
+        out.push_str(&markdown_table(report).to_markdown());
+        out.push_str(
+            "\nspeedup = sequential median / row median; efficiency = speedup / cores; 95% CI = seeded bootstrap interval of the speedup.\n",
+        );
+        if let Some(note) = oversubscription_note(report) {
+            out.push_str(&format!("\n*{}.*\n", md_text(&note)));
+        }
+        if !report.amdahl_serial_fraction.is_empty() {
+            out.push_str("\nFitted Amdahl serial fraction f (least squares of 1/S = f + (1 − f)/p over the non-oversubscribed rows):\n\n");
+            let t = Table {
+                headers: vec!["strategy".into(), "serial fraction f".into()],
+                align: vec![Align::Left, Align::Right],
+                rows: report
+                    .amdahl_serial_fraction
+                    .iter()
+                    .map(|f| vec![f.strategy.clone(), format!("{:.3}", f.serial_fraction)])
+                    .collect(),
+            };
+            out.push_str(&t.to_markdown());
+        }
+
+        out.push_str("\n## Reading\n\n");
+        out.push_str(&md_text(&reading(report)));
+        out.push('\n');
+        out
+    }
+}
+
+/// The shared speedup table with the speedup's 95% CI as an extra column after `speedup`.
+fn markdown_table(report: &RunReport) -> Table {
+    let mut t = speedup_table(report);
+    let at = t
+        .headers
+        .iter()
+        .position(|h| h == "speedup")
+        .map_or(t.headers.len(), |i| i + 1);
+    t.headers.insert(at, "speedup 95% CI".into());
+    t.align.insert(at, Align::Right);
+    for (cells, row) in t.rows.iter_mut().zip(&report.rows) {
+        cells.insert(at, format_range(row.speedup_ci95));
+    }
+    t
+}
+
+fn format_range([lo, hi]: [f64; 2]) -> String {
+    if lo.is_finite() && hi.is_finite() {
+        format!("{lo:.2}–{hi:.2}")
+    } else {
+        "-".into()
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// Inline code that survives backticks in its text.
+fn code_span(s: &str) -> String {
+    let fence = if s.contains('`') { "``" } else { "`" };
+    let pad = if s.starts_with('`') || s.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{s}{pad}{fence}")
+}
+
+/// Plain text made safe for Markdown: characters that would start emphasis, links or HTML
+/// are escaped.
+fn md_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if matches!(ch, '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '|') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn best(rows: &[&Row]) -> Option<Row> {
+    rows.iter()
+        .filter(|r| r.speedup.is_finite())
+        .max_by(|a, b| a.speedup.total_cmp(&b.speedup))
+        .map(|r| (*r).clone())
+}
+
+/// `2`, `2 and 4`, `2, 4 and 8`.
+fn list(values: &[usize]) -> String {
+    let v: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+    match v.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// One paragraph reading the numbers: the best speedup and where, whether threads on one core
+/// helped, processes against threads, oversubscription, the Amdahl fit and the method. Every
+/// figure it names is a field of the report.
+pub fn reading(report: &RunReport) -> String {
+    let rows = &report.rows;
+    let mut s: Vec<String> = Vec::new();
+    let seq = rows.iter().find(|r| r.strategy.is_sequential());
+    let parallel: Vec<&Row> = rows
+        .iter()
+        .filter(|r| !r.strategy.is_sequential())
+        .collect();
+
+    // The best speedup is read among rows that split the work (one worker is no parallelism),
+    // unless there are none.
+    let split: Vec<&Row> = parallel.iter().copied().filter(|r| r.cores > 1).collect();
+    if let Some(b) = best(if split.is_empty() { &parallel } else { &split }) {
+        s.push(format!(
+            "The best speedup was {:.2}x (95% CI {}x): {} with {} worker{}, {} against {} sequential, an efficiency of {:.0}%{}.",
+            b.speedup,
+            format_range(b.speedup_ci95),
+            b.strategy,
+            b.cores,
+            plural(b.cores),
+            format_seconds(b.median_s),
+            seq.map_or_else(|| "the first row's".to_string(), |q| format_seconds(q.median_s)),
+            b.efficiency * 100.0,
+            if b.oversubscribed {
+                ", in an oversubscribed row"
+            } else {
+                ""
+            }
+        ));
+    } else {
+        s.push("Only the sequential baseline was measured, so there is no speedup to read.".into());
+    }
+
+    // One worker runs the same work as the sequential twin: how far those rows stray from 1x
+    // is the noise floor (or the cost of the decomposition) every other difference must beat.
+    let stray = parallel
+        .iter()
+        .filter(|r| r.cores == 1 && r.speedup.is_finite())
+        .max_by(|a, b| (a.speedup - 1.0).abs().total_cmp(&(b.speedup - 1.0).abs()));
+    if let Some(r) = stray.filter(|r| (r.speedup - 1.0).abs() > 0.1) {
+        s.push(format!(
+            "Caution: {} with one worker ran at {:.2}x, {:.0}% away from the sequential twin doing the same work, so this run is noisy (a busy machine) or the decomposition itself costs time; differences smaller than that should not be read as effects.",
+            r.strategy,
+            r.speedup,
+            (r.speedup - 1.0).abs() * 100.0
+        ));
+    }
+
+    let sct: Vec<&Row> = parallel
+        .iter()
+        .copied()
+        .filter(|r| r.strategy == Strategy::SingleCoreThreaded && r.cores > 1)
+        .collect();
+    if let Some(top) = best(&sct) {
+        let low = sct.iter().map(|r| r.speedup).fold(f64::INFINITY, f64::min);
+        let counts: Vec<usize> = sct.iter().map(|r| r.cores).collect();
+        if top.speedup >= 1.1 && top.speedup_ci95[0] > 1.0 {
+            s.push(format!(
+                "Threads taking turns on one core did help: single-core-threaded reached {:.2}x with {} threads, so the parts spend much of their time waiting, which other threads fill (concurrency without parallelism).",
+                top.speedup, top.cores
+            ));
+        } else {
+            s.push(format!(
+                "Threads taking turns on one core did not help: single-core-threaded stayed between {:.2}x and {:.2}x with {} threads, as expected when the work is CPU-bound; extra threads on one core add switches, not speed.",
+                low,
+                top.speedup,
+                list(&counts)
+            ));
+        }
+    }
+
+    let at = |st: Strategy, n: usize| {
+        rows.iter()
+            .find(|r| r.strategy == st && r.cores == n && !r.oversubscribed)
+    };
+    let shared = parallel
+        .iter()
+        .filter(|r| r.strategy == Strategy::MultiProcess && r.cores > 1 && !r.oversubscribed)
+        .filter_map(|mp| at(Strategy::MultiThreaded, mp.cores).map(|mt| (mp, mt)))
+        .max_by_key(|(mp, _)| mp.cores);
+    if let Some((mp, mt)) = shared {
+        s.push(format!(
+            "With {} cores, multi-process took {:.2}x the time of multi-threaded ({} against {}), of which {} went to starting the worker processes.",
+            mp.cores,
+            mp.median_s / mt.median_s,
+            format_seconds(mp.median_s),
+            format_seconds(mt.median_s),
+            format_seconds(mp.phases.spawn_s)
+        ));
+    }
+
+    let mut over: Vec<usize> = rows
+        .iter()
+        .filter(|r| r.oversubscribed)
+        .map(|r| r.cores)
+        .collect();
+    over.sort_unstable();
+    over.dedup();
+    let p = report.machine.physical_cores;
+    if over.is_empty() {
+        s.push(format!(
+            "No row was oversubscribed: every sweep value fits the {p} physical core{} this process may use.",
+            plural(p)
+        ));
+    } else {
+        let top = rows
+            .iter()
+            .filter(|r| r.oversubscribed && r.speedup.is_finite())
+            .map(|r| r.speedup)
+            .fold(0.0f64, f64::max);
+        let then = if top > p as f64 * 1.1 {
+            format!(
+                "yet they reached up to {top:.2}x, so their workers spend most of their time waiting rather than computing"
+            )
+        } else {
+            format!("so computing parts cannot gain more than {p}x there (they reached at most {top:.2}x); those rows measure time slicing, not more parallelism")
+        };
+        s.push(format!(
+            "The rows with {} cores ask for more than the {p} physical core{} this process may use: their workers share cores, {then}.",
+            list(&over),
+            plural(p)
+        ));
+    }
+
+    let fits: Vec<String> = report
+        .amdahl_serial_fraction
+        .iter()
+        .filter(|f| f.strategy != Strategy::SingleCoreThreaded.name())
+        .map(|f| {
+            if f.serial_fraction > 0.0 && f.serial_fraction < 1.0 {
+                format!(
+                    "{} {:.3} (a limit of about {:.0}x on any number of cores)",
+                    f.strategy,
+                    f.serial_fraction,
+                    1.0 / f.serial_fraction
+                )
+            } else {
+                format!("{} {:.3}", f.strategy, f.serial_fraction)
+            }
+        })
+        .collect();
+    if !fits.is_empty() {
+        s.push(format!(
+            "The fitted Amdahl serial fraction is {}.",
+            fits.join("; ")
+        ));
+    }
+
+    let reps = report.method.reps;
+    s.push(format!(
+        "Each time is the median of {reps} repetition{} after {} warm-up run{}; the intervals are seeded bootstrap 95% confidence intervals ({BOOTSTRAP_RESAMPLES} resamples) of the median time and of the speedup{}, and {}.",
+        plural(reps),
+        report.method.warmup,
+        plural(report.method.warmup),
+        if reps < 5 {
+            ", rough with so few repetitions"
+        } else {
+            ""
+        },
+        if rows.iter().all(|r| r.verified) {
+            "every repetition's answer was verified"
+        } else {
+            "NOT every row's answer was verified"
+        }
+    ));
+    s.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture;
+
+    #[test]
+    fn snapshot() {
+        insta::assert_snapshot!(MarkdownReporter.render(&fixture::report()));
+    }
+
+    #[test]
+    fn reading_says_when_threads_on_one_core_help() {
+        let mut report = fixture::report();
+        for r in report.rows.iter_mut() {
+            if r.strategy == Strategy::SingleCoreThreaded && r.cores == 4 {
+                r.speedup = 3.8;
+                r.speedup_ci95 = [3.6, 3.9];
+            }
+        }
+        let text = reading(&report);
+        assert!(text.contains("did help"), "{text}");
+        assert!(text.contains("3.80x with 4 threads"), "{text}");
+    }
+
+    #[test]
+    fn reading_warns_when_one_worker_strays_from_the_baseline() {
+        let mut report = fixture::report();
+        report.rows[4].speedup = 1.45; // multi-threaded, 1 worker
+        let text = reading(&report);
+        assert!(
+            text.contains("Caution: multi-threaded with one worker ran at 1.45x, 45% away"),
+            "{text}"
+        );
+        assert!(
+            text.contains("The best speedup was 1.89x"),
+            "one worker is not the best: {text}"
+        );
+    }
+
+    #[test]
+    fn reading_says_when_oversubscribed_rows_gain_by_waiting() {
+        let mut report = fixture::report();
+        report.rows[6].speedup = 3.9; // multi-threaded, 4 workers, oversubscribed
+        let text = reading(&report);
+        assert!(text.contains("yet they reached up to 3.90x"), "{text}");
+    }
+
+    #[test]
+    fn code_spans_survive_backticks() {
+        assert_eq!(code_span("a b"), "`a b`");
+        assert_eq!(code_span("echo `x`"), "`` echo `x` ``");
+    }
+}

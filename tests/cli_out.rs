@@ -1,0 +1,257 @@
+//! `concbench run --out DIR`: the five result files, CSV and JSON agreeing row for row, an
+//! unwritable directory refused before any work; and `concbench compare` on real files.
+
+use std::path::Path;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn concbench() -> Command {
+    Command::cargo_bin("concbench").unwrap()
+}
+
+/// A minimal RFC 4180 reader: quoted fields, doubled quotes, commas and newlines inside quotes.
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut field)),
+            (false, '\n') => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    assert!(
+        !quoted && field.is_empty() && row.is_empty(),
+        "CSV ends mid-line"
+    );
+    rows
+}
+
+/// The JSON value a CSV column was flattened from.
+fn json_cell<'a>(row: &'a Value, column: &str) -> Option<&'a Value> {
+    if let Some(v) = row.get(column) {
+        return Some(v);
+    }
+    for (suffix, i) in [("_lo", 0), ("_hi", 1)] {
+        if let Some(base) = column.strip_suffix(suffix) {
+            if let Some(v) = row.get(base).and_then(|a| a.get(i)) {
+                return Some(v);
+            }
+        }
+    }
+    let (obj, field) = column.split_once('_')?;
+    row.get(obj)?.get(field)
+}
+
+fn agree(json: &Value, cell: &str) -> bool {
+    match json {
+        Value::Null => cell.is_empty(),
+        // serde_json's default float parser (no `float_roundtrip` feature) may land one ulp
+        // off the written digits, while `str::parse` is exact: allow a few ulps.
+        Value::Number(n) => match (cell.parse::<f64>(), n.as_f64()) {
+            (Ok(c), Some(j)) => {
+                c == j || (c - j).abs() <= 4.0 * f64::EPSILON * c.abs().max(j.abs())
+            }
+            _ => false,
+        },
+        Value::String(s) => s == cell,
+        Value::Bool(b) => cell == b.to_string(),
+        Value::Array(items) => {
+            let parts: Vec<&str> = cell.split(' ').filter(|p| !p.is_empty()).collect();
+            parts.len() == items.len() && items.iter().zip(parts).all(|(j, c)| agree(j, c))
+        }
+        Value::Object(_) => false,
+    }
+}
+
+#[test]
+fn out_writes_five_consistent_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("new/sub dir");
+    concbench()
+        .args([
+            "run",
+            "--workload",
+            "mergesort",
+            "--size",
+            "20000",
+            "--cores",
+            "1,2",
+            "--reps",
+            "2",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .timeout(Duration::from_secs(120))
+        .assert()
+        .success();
+    let read = |name: &str| std::fs::read_to_string(out.join(name)).unwrap();
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "report.md",
+            "results.csv",
+            "results.json",
+            "results.tex",
+            "speedup.svg"
+        ],
+        "exactly the five files, no temporary ones left"
+    );
+
+    let doc: Value = serde_json::from_str(&read("results.json")).unwrap();
+    let json_rows = doc["rows"].as_array().unwrap();
+    let csv = parse_csv(&read("results.csv"));
+    let (header, csv_rows) = csv.split_first().unwrap();
+    assert_eq!(csv_rows.len(), json_rows.len(), "one CSV line per JSON row");
+    assert!(csv_rows.len() >= 5, "sequential + 3 strategies x 2 cores");
+    for (j, c) in json_rows.iter().zip(csv_rows) {
+        assert_eq!(c.len(), header.len());
+        for (col, cell) in header.iter().zip(c) {
+            let v = json_cell(j, col).unwrap_or_else(|| panic!("CSV column {col} not in JSON"));
+            assert!(agree(v, cell), "{col}: JSON {v} against CSV {cell:?}");
+        }
+    }
+
+    let model = doc["machine"]["cpu_model"].as_str().unwrap();
+    let md = read("report.md");
+    assert!(md.contains(model) && md.contains("| speedup"));
+    assert!(read("results.tex").contains("\\begin{tabular}"));
+    let svg = read("speedup.svg");
+    let parsed = roxmltree::Document::parse(&svg).expect("speedup.svg is well-formed XML");
+    assert_eq!(parsed.root_element().tag_name().name(), "svg");
+}
+
+#[test]
+fn format_markdown_csv_latex_print_to_stdout() {
+    for (format, needle) in [
+        ("markdown", "## Speedup"),
+        ("csv", "workload,strategy,cores"),
+        ("latex", "\\toprule"),
+    ] {
+        let out = concbench()
+            .args([
+                "run",
+                "-w",
+                "mergesort",
+                "--size",
+                "5000",
+                "--cores",
+                "2",
+                "--strategy",
+                "sequential,multi-threaded",
+                "--reps",
+                "1",
+                "--format",
+                format,
+            ])
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{format}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(needle),
+            "{format}"
+        );
+    }
+}
+
+#[test]
+fn unwritable_out_is_exit_2_before_any_work() {
+    // 1000 repetitions of the default 4M-key sort would take minutes: a quick exit shows the
+    // directory was checked first.
+    let out = concbench()
+        .args([
+            "run",
+            "--workload",
+            "mergesort",
+            "--reps",
+            "1000",
+            "--out",
+            "/proc/concbench-nope",
+        ])
+        .timeout(Duration::from_secs(20))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/proc/concbench-nope"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(!err.contains("panicked"));
+}
+
+fn write_run(dir: &Path) -> std::path::PathBuf {
+    concbench()
+        .args([
+            "run",
+            "-w",
+            "mergesort",
+            "--size",
+            "5000",
+            "--cores",
+            "1,2",
+            "--reps",
+            "1",
+            "--quiet",
+            "--out",
+        ])
+        .arg(dir)
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success();
+    dir.join("results.json")
+}
+
+#[test]
+fn compare_matches_rows_and_refuses_bad_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write_run(&dir.path().join("a"));
+    let out = concbench()
+        .arg("compare")
+        .arg(&a)
+        .arg(&a)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let c: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = c["rows"].as_array().unwrap();
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|r| r["time_ratio"] == 1.0));
+
+    for bad in [
+        dir.path().join("missing.json"),
+        dir.path().join("a/results.csv"),
+    ] {
+        let out = concbench()
+            .arg("compare")
+            .arg(&a)
+            .arg(&bad)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", bad.display());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(err.contains(&bad.display().to_string()), "{err}");
+    }
+}
