@@ -13,6 +13,7 @@ use crate::strategy::Strategy;
 use crate::workload::WORKLOADS;
 
 pub mod run;
+pub mod timeline;
 
 /// concbench: measure the difference between concurrency and parallelism on this machine.
 #[derive(Debug, Parser)]
@@ -31,6 +32,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// List the workloads and strategies.
     List,
+    /// Record when each of K pinned workers ran: time slicing on one core, simultaneity spread.
+    Timeline(timeline::TimelineArgs),
 }
 
 /// Why a command failed, and so which exit status it gets.
@@ -97,6 +100,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
 pub fn run_command(command: Command) -> Result<(), CliError> {
     match command {
         Command::Run(args) => run::cmd_run(args),
+        Command::Timeline(args) => timeline::cmd_timeline(args),
         Command::List => {
             print_stdout(&list_text());
             Ok(())
