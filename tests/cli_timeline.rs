@@ -191,7 +191,7 @@ fn the_table_shows_one_lane_per_worker() {
     let text = String::from_utf8(out).unwrap();
     assert!(text.contains("3 threads pinned to one CPU"), "{text}");
     let lanes: Vec<&str> = text.lines().filter(|l| l.contains('▕')).collect();
-    assert_eq!(lanes.len(), 3, "{text}");
+    assert_eq!(lanes.len(), 4, "three workers and the overlap lane: {text}");
     assert!(lanes.iter().all(|l| l.chars().count() <= 100), "{text}");
     assert!(text.contains("overlap"));
 }

@@ -87,11 +87,8 @@ pub fn overlaps_any(intervals: &[(u64, u64)], a: u64, b: u64) -> bool {
         .any(|&(start, end)| end.min(b) > start.max(a))
 }
 
-/// Share of `wall_ns` during which two or more of the workers' intervals run at once.
-pub fn overlap_share(workers: &[Vec<(u64, u64)>], wall_ns: u64) -> f64 {
-    if wall_ns == 0 {
-        return 0.0;
-    }
+/// The stretches during which two or more of the workers' intervals run at once, sorted.
+pub fn overlap_spans(workers: &[Vec<(u64, u64)>]) -> Vec<(u64, u64)> {
     let mut events: Vec<(u64, i32)> = workers
         .iter()
         .flatten()
@@ -99,30 +96,58 @@ pub fn overlap_share(workers: &[Vec<(u64, u64)>], wall_ns: u64) -> f64 {
         .flat_map(|&(a, b)| [(a, 1), (b, -1)])
         .collect();
     events.sort_unstable();
-    let (mut running, mut last, mut both) = (0i32, 0u64, 0u64);
+    let (mut running, mut last) = (0i32, 0u64);
+    let mut out: Vec<(u64, u64)> = Vec::new();
     for (t, d) in events {
-        if running >= 2 {
-            both += t - last;
+        if running >= 2 && t > last {
+            match out.last_mut() {
+                Some(prev) if prev.1 == last => prev.1 = t,
+                _ => out.push((last, t)),
+            }
         }
         running += d;
         last = t;
     }
+    out
+}
+
+/// Share of `wall_ns` during which two or more of the workers' intervals run at once.
+pub fn overlap_share(workers: &[Vec<(u64, u64)>], wall_ns: u64) -> f64 {
+    if wall_ns == 0 {
+        return 0.0;
+    }
+    let both: u64 = overlap_spans(workers).iter().map(|(a, b)| b - a).sum();
     both as f64 / wall_ns as f64
+}
+
+/// The parts of `(a, b)` covered by the sorted, disjoint `intervals`.
+pub fn intersect(intervals: &[(u64, u64)], a: u64, b: u64) -> Vec<(u64, u64)> {
+    let i = intervals.partition_point(|&(_, end)| end <= a);
+    intervals[i..]
+        .iter()
+        .take_while(|&&(start, _)| start < b)
+        .map(|&(start, end)| (start.max(a), end.min(b)))
+        .filter(|(x, y)| y > x)
+        .collect()
+}
+
+/// `intervals` sorted and merged where they overlap or touch.
+pub fn merge(intervals: &[(u64, u64)]) -> Vec<(u64, u64)> {
+    let mut v: Vec<(u64, u64)> = intervals.iter().copied().filter(|(a, b)| b > a).collect();
+    v.sort_unstable();
+    let mut out: Vec<(u64, u64)> = Vec::with_capacity(v.len());
+    for (a, b) in v {
+        match out.last_mut() {
+            Some(prev) if a <= prev.1 => prev.1 = prev.1.max(b),
+            _ => out.push((a, b)),
+        }
+    }
+    out
 }
 
 /// Total length covered by `intervals` (in any order, overlapping or not).
 pub fn union_length(intervals: &[(u64, u64)]) -> u64 {
-    let mut v: Vec<(u64, u64)> = intervals.iter().copied().filter(|(a, b)| b > a).collect();
-    v.sort_unstable();
-    let (mut total, mut reach) = (0u64, 0u64);
-    for (a, b) in v {
-        let a = a.max(reach);
-        if b > a {
-            total += b - a;
-            reach = b;
-        }
-    }
-    total
+    merge(intervals).iter().map(|(a, b)| b - a).sum()
 }
 
 /// Jain's fairness index of `shares`: (Σx)² / (n·Σx²), 1 when all are equal, 1/n when one
@@ -417,6 +442,18 @@ mod tests {
         let w = vec![vec![(0, 10), (20, 30)], vec![(10, 20)]];
         assert_eq!(overlap_share(&w, 30), 0.0);
         assert_eq!(overlap_share(&[], 0), 0.0);
+    }
+
+    #[test]
+    fn overlap_spans_merge_and_intersections_clip() {
+        let w = vec![vec![(0, 50)], vec![(25, 100)], vec![(40, 60)]];
+        assert_eq!(overlap_spans(&w), vec![(25, 60)]);
+        assert_eq!(merge(&[(5, 8), (0, 5), (7, 9), (20, 20)]), vec![(0, 9)]);
+        assert_eq!(
+            intersect(&[(0, 10), (20, 30), (40, 50)], 5, 45),
+            vec![(5, 10), (20, 30), (40, 45)]
+        );
+        assert!(intersect(&[(0, 10)], 10, 20).is_empty());
     }
 
     #[test]

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use super::render::{us, Bar, Lane, LegendItem, SvgFrame};
 use super::Span;
+use crate::report::format_seconds;
 use crate::strategy::{Execution, PartRecord};
 use crate::workload::{Stage, StageKind};
 
@@ -103,6 +104,7 @@ fn stage_colour(row: &PartsRow, stage: usize) -> &'static str {
 /// stages coloured (compute blue/green, combine orange/purple), barrier waits hatched.
 pub fn parts_svg(rows: &[PartsRow]) -> String {
     let mut f = SvgFrame::new();
+    f.axis_title = "time since the execution started (ms)".into();
     let longest = rows.iter().map(|r| r.wall_ns).max().unwrap_or(1).max(1);
     f.title(
         "concbench run: when each part ran",
@@ -120,7 +122,7 @@ pub fn parts_svg(rows: &[PartsRow]) -> String {
                 let cpu = records.last().map(|p| p.cpu).unwrap_or(0);
                 Lane {
                     label: format!("part {part} · cpu {cpu}"),
-                    right: format!("{:.1} ms", busy as f64 / 1e6),
+                    right: format!("busy {}", format_seconds(busy as f64 / 1e9)),
                     bars: records
                         .iter()
                         .map(|p| Bar {
@@ -150,7 +152,11 @@ pub fn parts_svg(rows: &[PartsRow]) -> String {
             }
         }
         f.panel(
-            &format!("{}: wall {:.2} ms", row.label, row.wall_ns as f64 / 1e6),
+            &format!(
+                "{}: wall {}",
+                row.label,
+                format_seconds(row.wall_ns as f64 / 1e9)
+            ),
             &lanes,
             0,
             longest,
@@ -166,6 +172,7 @@ pub fn parts_svg(rows: &[PartsRow]) -> String {
     f.legend(&items);
     f.note(
         "Before a part's first bar its worker is being started and set up (threads: spawn and pin; processes: fork, exec, map shared memory); \
+         plain grey between bars: the barrier has passed but the part is not running yet (its core is busy, e.g. with its siblings on one core); \
          after its last bar, the parts are collected. Stage times are read on CLOCK_MONOTONIC inside each worker.",
     );
     f.finish()

@@ -8,7 +8,10 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
-use super::{Span, Timeline, WorkerTimeline};
+use super::{analyze, Span, Timeline, WorkerTimeline};
+
+/// Below this share of a CPU for the workers, the table says the machine is busy.
+const BUSY_BELOW: f64 = 0.8;
 
 /// Block characters for a column a worker ran 1/8 … 8/8 of.
 const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -109,6 +112,23 @@ pub fn strip_chart(t: &Timeline, from: u64, to: u64, width: usize) -> String {
             lane(&coverage(&w.intervals, from, to, columns))
         );
     }
+    if t.workers.len() > 1 {
+        let all: Vec<Vec<(u64, u64)>> = t
+            .workers
+            .iter()
+            .map(|w| w.intervals.iter().map(|&[a, b]| (a, b)).collect())
+            .collect();
+        let both: Vec<Span> = analyze::overlap_spans(&all)
+            .into_iter()
+            .map(|(a, b)| [a, b])
+            .collect();
+        let _ = writeln!(
+            s,
+            "{:<label_w$}▕{}▏",
+            " ≥2 at once",
+            lane(&coverage(&both, from, to, columns))
+        );
+    }
     s
 }
 
@@ -194,6 +214,19 @@ pub fn table(t: &Timeline, width: usize) -> String {
         t.chunk_ns as f64 / 1e3,
         t.gap_threshold_ns as f64 / 1e3
     );
+    if let Some(c) = t
+        .cpus
+        .iter()
+        .filter(|c| c.workers_share < BUSY_BELOW)
+        .min_by(|a, b| a.workers_share.total_cmp(&b.workers_share))
+    {
+        let _ = writeln!(
+            s,
+            "note      this machine is busy: other programs took {:.0}% of cpu {}, so the workers ran less than the picture of an idle machine shows; try again when it is quieter",
+            (1.0 - c.workers_share) * 100.0,
+            c.cpu
+        );
+    }
     if t.workers.iter().any(|w| w.truncated) {
         let _ = writeln!(
             s,
@@ -228,7 +261,7 @@ pub fn table(t: &Timeline, width: usize) -> String {
     }
     let _ = writeln!(
         s,
-        "key: █ ran the whole column, ▁▂▃▄▅▆▇ ran part of it, blank: did not run"
+        "key: █ ran the whole column, ▁▂▃▄▅▆▇ ran part of it, blank: did not run; ≥2 at once: two or more workers running"
     );
     if t.oversubscribed {
         let _ = writeln!(
@@ -258,20 +291,25 @@ fn zoom_window(t: &Timeline) -> u64 {
 pub fn svg(t: &Timeline) -> String {
     let mut f = SvgFrame::new();
     let title = format!("concbench timeline: {}", t.headline());
+    let slice = match t.observed_slice_ms {
+        Some(m) => format!(
+            "median slice {m:.2} ms (kernel setting: {})",
+            t.kernel_slice
+                .ns
+                .map(|n| format!("{:.2} ms", n as f64 / 1e6))
+                .unwrap_or_else(|| "not readable".into())
+        ),
+        None => "no worker was switched out for another".into(),
+    };
     let sub = format!(
-        "{} ms on {} · overlap {:.1}% · fairness {:.3} · median slice {} (kernel setting: {})",
+        "{} ms on {} · overlap {:.1}% (share of time with two or more running) · fairness {:.3} · {slice}",
         t.duration_ms,
         t.machine.cpu_model,
         t.overlap_share * 100.0,
         t.fairness,
-        fmt_ms(t.observed_slice_ms),
-        t.kernel_slice
-            .ns
-            .map(|n| format!("{:.2} ms", n as f64 / 1e6))
-            .unwrap_or_else(|| "not readable".into())
     );
     f.title(&title, &sub);
-    let lanes: Vec<Lane> = t
+    let mut lanes: Vec<Lane> = t
         .workers
         .iter()
         .map(|w| Lane {
@@ -291,6 +329,29 @@ pub fn svg(t: &Timeline) -> String {
             marks: w.interrupt_gap_spans.clone(),
         })
         .collect();
+    let any_switch = lanes.iter().any(|l| !l.hatched.is_empty());
+    if t.workers.len() > 1 {
+        let all: Vec<Vec<(u64, u64)>> = t
+            .workers
+            .iter()
+            .map(|w| w.intervals.iter().map(|&[a, b]| (a, b)).collect())
+            .collect();
+        lanes.push(Lane {
+            label: "two or more at once".into(),
+            right: format!("overlap {:.0}%", t.overlap_share * 100.0),
+            bars: analyze::overlap_spans(&all)
+                .into_iter()
+                .map(|(a, b)| Bar {
+                    start: a,
+                    end: b,
+                    fill: OVERLAP_COLOUR.into(),
+                    text: None,
+                })
+                .collect(),
+            hatched: Vec::new(),
+            marks: Vec::new(),
+        });
+    }
     f.panel(
         &format!("Whole run (0 to {})", fmt_span_ms(t.wall_ns)),
         &lanes,
@@ -316,23 +377,36 @@ pub fn svg(t: &Timeline) -> String {
         .iter()
         .map(|&c| LegendItem::Swatch(cpu_colour(c).into(), format!("running on cpu {c}")))
         .collect();
-    legend.push(LegendItem::Hatch(
-        "switched out: a sibling worker ran on the same CPU".into(),
-    ));
+    if any_switch {
+        legend.push(LegendItem::Hatch(
+            "switched out: a sibling worker is running on its CPU".into(),
+        ));
+    }
+    if t.workers.len() > 1 {
+        legend.push(LegendItem::Swatch(
+            OVERLAP_COLOUR.into(),
+            "two or more workers running at the same time".into(),
+        ));
+    }
     legend.push(LegendItem::Mark(format!(
-        "gap with no sibling running (interrupt, hypervisor, another program), over {:.1} µs",
+        "not running and no sibling was (another program, an interrupt, the hypervisor), gaps over {:.1} µs",
         t.gap_threshold_ns as f64 / 1e3
     )));
     f.legend(&legend);
-    for c in &t.cpus {
-        f.note(&format!(
-            "cpu {}: the workers ran {:.1}% of the wall time; the other {:.1}% went to other programs, interrupts and the kernel \
-             (plain grey: this worker was not running and no sibling was either).",
-            c.cpu,
-            c.workers_share * 100.0,
-            (1.0 - c.workers_share).max(0.0) * 100.0
-        ));
-    }
+    let shares: Vec<String> = t
+        .cpus
+        .iter()
+        .map(|c| format!("cpu {} {:.0}%", c.cpu, c.workers_share * 100.0))
+        .collect();
+    f.note(&format!(
+        "The workers had {} of the wall time; plain grey in a lane is time none of them ran on that CPU: other programs, interrupts, the kernel.{}",
+        shares.join(", "),
+        if t.cpus.iter().any(|c| c.workers_share < BUSY_BELOW) {
+            " This machine was busy while recording, so the workers ran less than on an idle machine."
+        } else {
+            ""
+        }
+    ));
     f.note(&format!(
         "Each worker spins in chunks of about {:.1} µs and reads CLOCK_MONOTONIC after each; a longer gap between readings means it was not running. \
          Overlap = share of the time with two or more workers running.",
@@ -341,38 +415,36 @@ pub fn svg(t: &Timeline) -> String {
     f.finish()
 }
 
-/// A worker's switch gaps: where it was not running between two of its intervals and the gap
-/// was not an interrupt gap; also before its first and after its last interval when a sibling
-/// on its CPU ran then (it was waiting for its turn).
+/// Where a worker was switched out for a sibling: the parts of its time off the CPU (between its
+/// intervals, before its first and after its last, interrupt gaps excluded) during which a
+/// sibling on its CPU was running.
 fn switch_spans(t: &Timeline, w: &WorkerTimeline) -> Vec<Span> {
+    let siblings: Vec<(u64, u64)> = t
+        .workers
+        .iter()
+        .filter(|o| o.id != w.id && o.cpu == w.cpu)
+        .flat_map(|o| o.intervals.iter().map(|&[a, b]| (a, b)))
+        .collect();
+    let siblings = analyze::merge(&siblings);
     let interrupts: std::collections::HashSet<u64> =
         w.interrupt_gap_spans.iter().map(|s| s[0]).collect();
-    let mut out: Vec<Span> = w
+    let mut off: Vec<(u64, u64)> = w
         .intervals
         .windows(2)
-        .map(|p| [p[0][1], p[1][0]])
-        .filter(|s| s[1] > s[0] && !interrupts.contains(&s[0]))
+        .map(|p| (p[0][1], p[1][0]))
+        .filter(|&(a, _)| !interrupts.contains(&a))
         .collect();
-    let sibling_ran = |a: u64, b: u64| {
-        t.workers
-            .iter()
-            .filter(|o| o.id != w.id && o.cpu == w.cpu)
-            .any(|o| {
-                let iv: Vec<(u64, u64)> = o.intervals.iter().map(|&[x, y]| (x, y)).collect();
-                super::analyze::overlaps_any(&iv, a, b)
-            })
-    };
-    let (first, last) = match (w.intervals.first(), w.intervals.last()) {
-        (Some(f), Some(l)) => (f[0], l[1]),
-        _ => (t.wall_ns, t.wall_ns),
-    };
-    if first > 0 && sibling_ran(0, first) {
-        out.insert(0, [0, first]);
+    match (w.intervals.first(), w.intervals.last()) {
+        (Some(f), Some(l)) => {
+            off.insert(0, (0, f[0]));
+            off.push((l[1], t.wall_ns));
+        }
+        _ => off.push((0, t.wall_ns)),
     }
-    if last < t.wall_ns && sibling_ran(last, t.wall_ns) {
-        out.push([last, t.wall_ns]);
-    }
-    out
+    off.into_iter()
+        .flat_map(|(a, b)| analyze::intersect(&siblings, a, b))
+        .map(|(a, b)| [a, b])
+        .collect()
 }
 
 /// The Chrome Trace Event document: one complete ("X") event per run interval, one per
@@ -512,15 +584,18 @@ pub(crate) enum LegendItem {
 
 pub(crate) const SVG_W: f64 = 1200.0;
 const LEFT: f64 = 170.0;
-const RIGHT: f64 = 80.0;
+const RIGHT: f64 = 116.0;
 const LANE_H: f64 = 22.0;
 const LANE_GAP: f64 = 12.0;
 const MARK_RED: &str = "#d62728";
+const OVERLAP_COLOUR: &str = "#333333";
 
 /// An SVG document laid out top to bottom.
 pub(crate) struct SvgFrame {
     body: String,
     y: f64,
+    /// Title of the time axis of every panel.
+    pub axis_title: String,
 }
 
 impl SvgFrame {
@@ -528,6 +603,7 @@ impl SvgFrame {
         SvgFrame {
             body: String::new(),
             y: 10.0,
+            axis_title: "time since the common start (ms)".into(),
         }
     }
 
@@ -642,9 +718,10 @@ impl SvgFrame {
         }
         let _ = write!(
             self.body,
-            r#"<text x="{:.1}" y="{:.1}" font-size="12" text-anchor="middle">time since the common start (ms)</text>"#,
+            r#"<text x="{:.1}" y="{:.1}" font-size="12" text-anchor="middle">{}</text>"#,
             LEFT + plot_w / 2.0,
-            axis_y + 36.0
+            axis_y + 36.0,
+            esc(&self.axis_title)
         );
         self.y = axis_y + 52.0;
     }
