@@ -22,6 +22,7 @@ pub mod report;
 pub mod runner;
 pub mod shm;
 pub mod strategy;
+pub mod timeline;
 pub mod topology;
 pub mod worker;
 pub mod workload;

@@ -3,6 +3,8 @@
 fn main() {
     // Read the affinity mask before anything pins a thread (core_affinity reads the caller's mask).
     concbench::topology::allowed_cpus();
+    // Started as a timeline worker process? Record for the parent and exit.
+    concbench::timeline::serve_if_worker();
     // Started as a worker process of the multi-process strategy? Serve the parent and exit.
     concbench::worker::serve_if_worker(|spec| {
         concbench::workload::build(spec).map_err(|e| e.to_string())

@@ -15,6 +15,7 @@ use crate::workload::WORKLOADS;
 pub mod compare;
 pub mod lab;
 pub mod run;
+pub mod timeline;
 
 /// concbench: measure the difference between concurrency and parallelism on this machine.
 #[derive(Debug, Parser)]
@@ -37,6 +38,8 @@ pub enum Command {
     Lab(lab::LabArgs),
     /// Compare two results.json files row by row, with ratios B/A.
     Compare(compare::CompareArgs),
+    /// Record when each of K pinned workers ran: time slicing on one core, simultaneity spread.
+    Timeline(timeline::TimelineArgs),
 }
 
 /// Why a command failed, and so which exit status it gets.
@@ -105,6 +108,7 @@ pub fn run_command(command: Command) -> Result<(), CliError> {
         Command::Run(args) => run::cmd_run(args),
         Command::Lab(args) => lab::cmd_lab(args),
         Command::Compare(args) => compare::cmd_compare(args),
+        Command::Timeline(args) => timeline::cmd_timeline(args),
         Command::List => {
             print_stdout(&list_text());
             Ok(())

@@ -1,0 +1,84 @@
+//! `concbench timeline`: record when each of K pinned workers ran, and draw it.
+
+use std::path::PathBuf;
+
+use clap::ValueEnum;
+
+use super::{print_stdout, CliError};
+use crate::report::{prepare_out_dir, write_atomic};
+use crate::timeline::{parse_placement, render, Kind, Timeline, TimelineConfig};
+
+/// Output formats of `timeline`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TimelineFormat {
+    /// Summary table and strip charts for the terminal.
+    Table,
+    /// One JSON document: intervals of every worker and the figures.
+    Json,
+}
+
+/// Options of `concbench timeline`.
+#[derive(Debug, clap::Args)]
+pub struct TimelineArgs {
+    /// Number of workers K (threads, or processes with `--kind process`).
+    #[arg(long, short, allow_negative_numbers = true)]
+    pub threads: i64,
+    /// `one-core`: all workers pinned to one CPU (they take turns); `spread`: one per physical
+    /// core (they run at the same time; wraps around, flagged oversubscribed, past the cores).
+    #[arg(long, short)]
+    pub placement: String,
+    /// `thread` or `process`.
+    #[arg(long, short, default_value = "thread")]
+    pub kind: String,
+    /// How long the workers record, in ms (1 to 60000).
+    #[arg(long, short, default_value_t = 500, allow_negative_numbers = true)]
+    pub duration_ms: i64,
+    /// Output format on stdout.
+    #[arg(long, short, value_enum, default_value_t = TimelineFormat::Table)]
+    pub format: TimelineFormat,
+    /// Also write timeline.json, timeline.svg (Gantt chart) and trace.json (Chrome trace, opens
+    /// in Perfetto) to this directory.
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+}
+
+/// Run `concbench timeline` with parsed options.
+pub fn cmd_timeline(args: TimelineArgs) -> Result<(), CliError> {
+    let placement = parse_placement(&args.placement).map_err(CliError::Usage)?;
+    let kind: Kind = args.kind.parse().map_err(CliError::Usage)?;
+    let config = TimelineConfig::new(args.threads, placement, kind, args.duration_ms)
+        .map_err(CliError::Usage)?;
+    if let Some(dir) = &args.out {
+        prepare_out_dir(dir).map_err(CliError::Usage)?;
+    }
+    let timeline = Timeline::record(&config)
+        .map_err(|e| CliError::Failed(anyhow::Error::new(e).context("recording the timeline")))?;
+    let json = serde_json::to_string_pretty(&timeline).expect("timeline serializes") + "\n";
+    if let Some(dir) = &args.out {
+        let files = [
+            ("timeline.json", json.clone()),
+            ("timeline.svg", render::svg(&timeline)),
+            ("trace.json", render::trace(&timeline)),
+        ];
+        for (name, contents) in files {
+            let path = dir.join(name);
+            write_atomic(&path, contents.as_bytes()).map_err(|e| {
+                CliError::Failed(anyhow::anyhow!("writing {}: {e}", path.display()))
+            })?;
+        }
+    }
+    match args.format {
+        TimelineFormat::Json => print_stdout(&json),
+        TimelineFormat::Table => {
+            let mut text = render::table(&timeline, render::terminal_width());
+            if let Some(dir) = &args.out {
+                text.push_str(&format!(
+                    "wrote {0}/timeline.json, {0}/timeline.svg and {0}/trace.json (open it in https://ui.perfetto.dev)\n",
+                    dir.display()
+                ));
+            }
+            print_stdout(&text);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,551 @@
+//! Time slicing and simultaneity, seen from user space: when did each worker actually run?
+//!
+//! `concbench timeline` starts K CPU-bound workers (threads or processes) pinned to one CPU or
+//! spread over physical cores, lets each read the monotonic clock after every small chunk of
+//! work, and turns the gaps in those readings into run intervals ([`record`], [`analyze`]). On one
+//! core the workers take turns — slices of a few milliseconds, `overlap_share` ≈ 0; spread, they
+//! run at the same time — `overlap_share` ≈ 1. [`render`] draws it for the terminal, as an SVG
+//! Gantt chart and as a Chrome trace; [`parts`] draws the part records of `concbench run` the same
+//! way.
+//!
+//! ```no_run
+//! use concbench::strategy::Placement;
+//! use concbench::timeline::{Kind, Timeline, TimelineConfig};
+//!
+//! let config = TimelineConfig::new(3, Placement::OneCore, Kind::Thread, 200).unwrap();
+//! let timeline = Timeline::record(&config).unwrap();
+//! println!("overlap {:.3}", timeline.overlap_share);
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::machine::Machine;
+use crate::strategy::{Placement, WorkerCommand};
+use crate::topology::{Topology, TopologyError};
+
+pub mod analyze;
+pub mod parts;
+pub mod record;
+pub mod render;
+
+pub use analyze::{KernelSlice, WorkerReadings};
+pub use record::serve_if_worker;
+
+/// Longest recording `timeline` accepts, ms.
+pub const MAX_DURATION_MS: u64 = 60_000;
+
+/// Most workers `timeline` accepts.
+pub const MAX_WORKERS: usize = 512;
+
+/// Whether the workers are threads of this process or worker processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// Threads of the concbench process.
+    Thread,
+    /// Re-executed concbench processes.
+    Process,
+}
+
+impl Kind {
+    /// The CLI name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Thread => "thread",
+            Kind::Process => "process",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Kind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Kind, String> {
+        match s {
+            "thread" | "threads" => Ok(Kind::Thread),
+            "process" | "processes" => Ok(Kind::Process),
+            _ => Err(format!("unknown kind '{s}' (known: thread, process)")),
+        }
+    }
+}
+
+/// The CLI name of a placement.
+pub fn placement_name(p: Placement) -> &'static str {
+    match p {
+        Placement::OneCore => "one-core",
+        Placement::Spread => "spread",
+    }
+}
+
+/// Parse a placement name (`one-core` or `spread`).
+pub fn parse_placement(s: &str) -> Result<Placement, String> {
+    match s {
+        "one-core" => Ok(Placement::OneCore),
+        "spread" => Ok(Placement::Spread),
+        _ => Err(format!("unknown placement '{s}' (known: one-core, spread)")),
+    }
+}
+
+/// Errors recording a timeline.
+#[derive(Debug, thiserror::Error)]
+pub enum TimelineError {
+    /// A worker could not be pinned.
+    #[error("worker {worker}: {source}")]
+    Pin {
+        /// The worker.
+        worker: usize,
+        /// What the kernel said.
+        source: TopologyError,
+    },
+    /// A worker thread or process could not be started.
+    #[error("could not start a worker: {0}")]
+    Spawn(String),
+    /// No concbench binary to run worker processes.
+    #[error("{0}")]
+    NoWorkerBinary(String),
+    /// A worker process died or broke the protocol.
+    #[error("timeline worker {worker} failed: {reason}")]
+    WorkerDied {
+        /// The worker.
+        worker: usize,
+        /// What happened, with its stderr.
+        reason: String,
+    },
+}
+
+/// A validated timeline request.
+#[derive(Debug, Clone)]
+pub struct TimelineConfig {
+    /// Number of workers, 1..=[`MAX_WORKERS`].
+    pub workers: usize,
+    /// Where they are pinned.
+    pub placement: Placement,
+    /// Threads or processes.
+    pub kind: Kind,
+    /// How long they record, ns.
+    pub duration_ns: u64,
+    /// How to start worker processes (default: [`WorkerCommand::locate_concbench`]).
+    pub worker_command: Option<WorkerCommand>,
+}
+
+impl TimelineConfig {
+    /// Check the request; the error is one line naming the bad value.
+    pub fn new(
+        workers: i64,
+        placement: Placement,
+        kind: Kind,
+        duration_ms: i64,
+    ) -> Result<TimelineConfig, String> {
+        if workers < 1 || workers > MAX_WORKERS as i64 {
+            return Err(format!(
+                "--threads {workers}: need 1 to {MAX_WORKERS} workers"
+            ));
+        }
+        if duration_ms < 1 || duration_ms > MAX_DURATION_MS as i64 {
+            return Err(format!(
+                "--duration-ms {duration_ms}: need 1 to {MAX_DURATION_MS} ms"
+            ));
+        }
+        Ok(TimelineConfig {
+            workers: workers as usize,
+            placement,
+            kind,
+            duration_ns: duration_ms as u64 * 1_000_000,
+            worker_command: None,
+        })
+    }
+
+    /// Whether the workers outnumber the physical cores they are spread over (they wrap around
+    /// and share cores). A one-core placement shares one core on purpose and is never flagged.
+    pub fn oversubscribed(&self) -> bool {
+        self.placement == Placement::Spread && self.workers > Topology::get().physical_core_count()
+    }
+}
+
+/// A stretch of time, `[start_ns, end_ns]` from the common start.
+pub type Span = [u64; 2];
+
+/// What the timeline shows about one worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkerTimeline {
+    /// Worker index.
+    pub id: usize,
+    /// CPU it was pinned to.
+    pub cpu: usize,
+    /// CPU it was on when it finished (`sched_getcpu`): evidence of the pin.
+    pub cpu_seen: usize,
+    /// Its thread id (thread workers) or process id (process workers).
+    pub os_id: u32,
+    /// When it ran: `[start_ns, end_ns]` from the common start, sorted, disjoint.
+    pub intervals: Vec<Span>,
+    /// Share of the wall time it ran: the intervals' total length / `wall_ns`.
+    pub run_share: f64,
+    /// Stretches of running between switches (interrupt gaps do not end one).
+    pub slices: usize,
+    /// Median length of its slices ended by a switch, ms (`null` if none: it was never switched
+    /// out for a sibling).
+    pub median_slice_ms: Option<f64>,
+    /// 10th percentile of those slices, ms.
+    pub p10_slice_ms: Option<f64>,
+    /// 90th percentile of those slices, ms.
+    pub p90_slice_ms: Option<f64>,
+    /// Gaps during which a sibling on its CPU ran.
+    pub switch_gaps: usize,
+    /// Involuntary context switches, from getrusage of the worker itself (thread or process):
+    /// should roughly match `switch_gaps`, plus preemptions by other programs.
+    pub involuntary_switches: u64,
+    /// Voluntary context switches (the worker never blocks on purpose while recording).
+    pub voluntary_switches: u64,
+    /// Gaps with no sibling running: interrupts, the hypervisor, other programs.
+    pub interrupt_gaps: usize,
+    /// Their total length, ms.
+    pub interrupt_gap_ms: f64,
+    /// Where they were, `[start_ns, end_ns]`.
+    pub interrupt_gap_spans: Vec<Span>,
+    /// Its gap buffer filled up and it stopped recording early.
+    pub truncated: bool,
+}
+
+/// How much of one CPU the workers pinned to it got.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CpuShare {
+    /// The CPU.
+    pub cpu: usize,
+    /// Workers pinned to it.
+    pub workers: Vec<usize>,
+    /// Share of the wall time at least one of them ran on it; the rest went to other programs,
+    /// interrupts, the kernel or the hypervisor.
+    pub workers_share: f64,
+}
+
+/// A recorded and analysed timeline: what `concbench timeline --format json` prints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Timeline {
+    /// `one-core` or `spread`.
+    pub placement: String,
+    /// `thread` or `process`.
+    pub kind: String,
+    /// Duration asked for, ms.
+    pub duration_ms: u64,
+    /// From the common start to the last reading of any worker, ns.
+    pub wall_ns: u64,
+    /// Median time of one chunk of work plus its clock reading, ns.
+    pub chunk_ns: u64,
+    /// A gap between readings longer than this means the worker did not run, ns.
+    pub gap_threshold_ns: u64,
+    /// Share of wall time with two or more workers running: ≈ 0 on one core, ≈ 1 spread.
+    pub overlap_share: f64,
+    /// Jain's fairness index of the run shares: 1 when equal, 1/K when one worker got all.
+    pub fairness: f64,
+    /// Median slice over all workers, ms (`null` if no worker was switched out for a sibling).
+    pub observed_slice_ms: Option<f64>,
+    /// The kernel's slice setting, if readable.
+    pub kernel_slice: KernelSlice,
+    /// More workers than physical cores with `spread`: they share cores.
+    pub oversubscribed: bool,
+    /// Physical cores this process may use.
+    pub physical_cores: usize,
+    /// One per worker.
+    pub workers: Vec<WorkerTimeline>,
+    /// One per CPU the workers were pinned to: how much of the wall time they had it.
+    pub cpus: Vec<CpuShare>,
+    /// Where it was measured.
+    pub machine: Machine,
+}
+
+fn ms(ns: f64) -> f64 {
+    ns / 1e6
+}
+
+impl Timeline {
+    /// Record `config` and analyse it.
+    pub fn record(config: &TimelineConfig) -> Result<Timeline, TimelineError> {
+        let recording = record::record(config)?;
+        Ok(Timeline::from_recording(
+            config,
+            &recording,
+            Machine::describe(),
+        ))
+    }
+
+    /// Analyse a finished recording (split from [`Timeline::record`] so it can be tested with
+    /// synthetic readings).
+    pub fn from_recording(
+        config: &TimelineConfig,
+        recording: &record::Recording,
+        machine: Machine,
+    ) -> Timeline {
+        let a = analyze::analyze(recording.start_ns, &recording.workers);
+        let mut all_slices = Vec::new();
+        let workers = recording
+            .workers
+            .iter()
+            .zip(&a.workers)
+            .map(|(r, w)| {
+                let lens = w.measured_slice_lengths();
+                all_slices.extend_from_slice(&lens);
+                let (interrupt_gaps, interrupt_ns) = w.interrupt_gaps();
+                WorkerTimeline {
+                    id: r.id,
+                    cpu: r.cpu,
+                    cpu_seen: r.cpu_seen,
+                    os_id: r.os_id,
+                    intervals: w.intervals.iter().map(|&(s, e)| [s, e]).collect(),
+                    run_share: w.run_share,
+                    slices: w.slices.len(),
+                    median_slice_ms: analyze::percentile(&lens, 0.5).map(ms),
+                    p10_slice_ms: analyze::percentile(&lens, 0.1).map(ms),
+                    p90_slice_ms: analyze::percentile(&lens, 0.9).map(ms),
+                    switch_gaps: w.switch_gaps(),
+                    involuntary_switches: r.involuntary_switches,
+                    voluntary_switches: r.voluntary_switches,
+                    interrupt_gaps,
+                    interrupt_gap_ms: ms(interrupt_ns as f64),
+                    interrupt_gap_spans: w
+                        .gaps
+                        .iter()
+                        .filter(|g| !g.switch)
+                        .map(|g| [g.start_ns, g.end_ns])
+                        .collect(),
+                    truncated: r.truncated,
+                }
+            })
+            .collect();
+        all_slices.sort_by(f64::total_cmp);
+        let mut cpu_ids: Vec<usize> = recording.workers.iter().map(|r| r.cpu).collect();
+        cpu_ids.sort_unstable();
+        cpu_ids.dedup();
+        let cpus = cpu_ids
+            .into_iter()
+            .map(|cpu| {
+                let on: Vec<usize> = (0..recording.workers.len())
+                    .filter(|&i| recording.workers[i].cpu == cpu)
+                    .collect();
+                let intervals: Vec<(u64, u64)> = on
+                    .iter()
+                    .flat_map(|&i| a.workers[i].intervals.iter().copied())
+                    .collect();
+                CpuShare {
+                    cpu,
+                    workers: on.iter().map(|&i| recording.workers[i].id).collect(),
+                    workers_share: if a.wall_ns == 0 {
+                        0.0
+                    } else {
+                        analyze::union_length(&intervals) as f64 / a.wall_ns as f64
+                    },
+                }
+            })
+            .collect();
+        Timeline {
+            placement: placement_name(config.placement).into(),
+            kind: config.kind.name().into(),
+            duration_ms: config.duration_ns / 1_000_000,
+            wall_ns: a.wall_ns,
+            chunk_ns: recording.calibration.chunk_ns,
+            gap_threshold_ns: recording.calibration.threshold_ns,
+            overlap_share: a.overlap_share,
+            fairness: a.fairness,
+            observed_slice_ms: analyze::percentile(&all_slices, 0.5).map(ms),
+            kernel_slice: analyze::kernel_slice(),
+            oversubscribed: config.oversubscribed(),
+            physical_cores: Topology::get().physical_core_count(),
+            workers,
+            cpus,
+            machine,
+        }
+    }
+
+    /// One line saying what was run: "3 threads pinned to one CPU (cpu 0)".
+    pub fn headline(&self) -> String {
+        let k = self.workers.len();
+        let noun = match (self.kind.as_str(), k) {
+            ("process", 1) => "process",
+            ("process", _) => "processes",
+            (_, 1) => "thread",
+            _ => "threads",
+        };
+        let mut cpus: Vec<usize> = self.workers.iter().map(|w| w.cpu).collect();
+        cpus.sort_unstable();
+        cpus.dedup();
+        let cpu_list = crate::topology::format_cpu_list(&cpus);
+        if self.placement == "one-core" {
+            format!("{k} {noun} pinned to one CPU (cpu {cpu_list})")
+        } else {
+            format!(
+                "{k} {noun} spread over physical cores (cpus {cpu_list}){}",
+                if self.oversubscribed {
+                    ", oversubscribed: more workers than cores"
+                } else {
+                    ""
+                }
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_requests_name_the_bad_value() {
+        let e = TimelineConfig::new(0, Placement::OneCore, Kind::Thread, 100).unwrap_err();
+        assert!(e.contains("--threads 0"), "{e}");
+        let e = TimelineConfig::new(2, Placement::OneCore, Kind::Thread, 0).unwrap_err();
+        assert!(e.contains("--duration-ms 0"), "{e}");
+        let e = TimelineConfig::new(2, Placement::OneCore, Kind::Thread, 60_001).unwrap_err();
+        assert!(e.contains("60001"), "{e}");
+        assert!(TimelineConfig::new(2, Placement::Spread, Kind::Process, 60_000).is_ok());
+        assert!(parse_placement("both").unwrap_err().contains("'both'"));
+        assert!("fiber".parse::<Kind>().unwrap_err().contains("'fiber'"));
+        assert_eq!(parse_placement("one-core").unwrap(), Placement::OneCore);
+    }
+
+    #[test]
+    fn one_core_is_never_oversubscribed() {
+        let c = TimelineConfig::new(7, Placement::OneCore, Kind::Thread, 10).unwrap();
+        assert!(!c.oversubscribed());
+        let n = Topology::get().physical_core_count() as i64;
+        let c = TimelineConfig::new(n + 1, Placement::Spread, Kind::Thread, 10).unwrap();
+        assert!(c.oversubscribed());
+    }
+
+    /// Two workers taking turns on cpu 0 (one interrupt gap), one alone on cpu 1.
+    fn synthetic() -> Timeline {
+        let w = |id, cpu, first, last, gaps: &[(u64, u64)]| WorkerReadings {
+            id,
+            cpu,
+            cpu_seen: cpu,
+            os_id: 100 + id as u32,
+            first_ns: Some(first),
+            last_ns: last,
+            gaps: gaps.to_vec(),
+            involuntary_switches: 1,
+            ..WorkerReadings::default()
+        };
+        let recording = record::Recording {
+            start_ns: 1_000,
+            calibration: record::Calibration {
+                chunk_iters: 10,
+                chunk_ns: 1_000,
+                threshold_ns: 10_000,
+            },
+            workers: vec![
+                w(
+                    0,
+                    0,
+                    1_000,
+                    5_001_000,
+                    &[(1_001_000, 2_001_000), (3_000_000, 3_020_000)],
+                ),
+                w(1, 0, 1_001_100, 2_000_900, &[]),
+                w(2, 1, 1_000, 5_001_000, &[]),
+            ],
+        };
+        let config = TimelineConfig::new(3, Placement::Spread, Kind::Thread, 5).unwrap();
+        Timeline::from_recording(&config, &recording, Machine::describe())
+    }
+
+    #[test]
+    fn a_synthetic_recording_adds_up() {
+        let t = synthetic();
+        assert_eq!(t.wall_ns, 5_000_000);
+        let w0 = &t.workers[0];
+        assert_eq!(
+            w0.intervals,
+            vec![
+                [0, 1_000_000],
+                [2_000_000, 2_999_000],
+                [3_019_000, 5_000_000]
+            ]
+        );
+        assert_eq!((w0.switch_gaps, w0.interrupt_gaps, w0.slices), (1, 1, 2));
+        assert_eq!(w0.interrupt_gap_spans, vec![[2_999_000, 3_019_000]]);
+        assert_eq!(w0.median_slice_ms, Some(1.0));
+        assert_eq!(t.workers[2].median_slice_ms, None);
+        let cpu0 = &t.cpus[0];
+        assert_eq!(cpu0.workers, vec![0, 1]);
+        assert!((cpu0.workers_share - (4_980_000.0 - 200.0) / 5e6).abs() < 1e-9);
+        let doc = serde_json::to_value(&t).unwrap();
+        for key in [
+            "placement",
+            "kind",
+            "wall_ns",
+            "gap_threshold_ns",
+            "overlap_share",
+            "fairness",
+            "workers",
+            "machine",
+        ] {
+            assert!(doc.get(key).is_some(), "{key}");
+        }
+        assert_eq!(
+            doc["workers"][0]["intervals"][0],
+            serde_json::json!([0, 1_000_000])
+        );
+    }
+
+    #[test]
+    fn the_trace_has_one_complete_event_per_interval() {
+        let t = synthetic();
+        let doc: serde_json::Value = serde_json::from_str(&render::trace(&t)).unwrap();
+        let evs = doc["traceEvents"].as_array().unwrap();
+        let runs: Vec<_> = evs
+            .iter()
+            .filter(|e| e["ph"] == "X" && e["cat"] == "run")
+            .collect();
+        let n: usize = t.workers.iter().map(|w| w.intervals.len()).sum();
+        assert_eq!(runs.len(), n);
+        let first = runs[0];
+        assert_eq!(
+            (first["ts"].as_f64(), first["dur"].as_f64()),
+            (Some(0.0), Some(1000.0))
+        );
+        assert_eq!(first["tid"], 100);
+        assert_eq!(first["pid"], std::process::id());
+        assert!(evs.iter().any(|e| e["ph"] == "M"
+            && e["name"] == "thread_name"
+            && e["args"]["name"] == "worker 2 (cpu 1)"));
+        assert_eq!(
+            evs.iter().filter(|e| e["cat"] == "gap").count(),
+            1,
+            "the interrupt gap"
+        );
+    }
+
+    #[test]
+    fn the_svg_has_a_legend_and_axes() {
+        let svg = render::svg(&synthetic());
+        assert!(svg.starts_with("<?xml") && svg.trim_end().ends_with("</svg>"));
+        for text in [
+            "running on cpu 0",
+            "running on cpu 1",
+            "switched out",
+            "time since the common start (ms)",
+            "worker 2 · cpu 1",
+        ] {
+            assert!(svg.contains(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn two_threads_on_one_cpu_never_overlap() {
+        let c = TimelineConfig::new(2, Placement::OneCore, Kind::Thread, 30).unwrap();
+        let t = Timeline::record(&c).unwrap();
+        assert_eq!(t.workers.len(), 2);
+        assert!(t.overlap_share < 0.03, "overlap {}", t.overlap_share);
+        for w in &t.workers {
+            assert_eq!(w.cpu_seen, w.cpu);
+            let sum: u64 = w.intervals.iter().map(|[a, b]| b - a).sum();
+            assert!((sum as f64 / t.wall_ns as f64 - w.run_share).abs() < 1e-9);
+        }
+    }
+}

@@ -1,0 +1,520 @@
+//! The recorder: K workers spin on the CPU in small chunks and read the clock after each chunk.
+//!
+//! Each worker is a thread or a re-executed concbench process ([`serve_if_worker`]), pinned where
+//! the placement says. All workers are made ready first (a barrier for threads, a `ready` line
+//! for processes); the coordinator then names a common start a few milliseconds ahead on
+//! `CLOCK_MONOTONIC`, which every process shares, and every worker records from that instant to
+//! the common end. While recording, a worker only computes, reads the clock through the vDSO and,
+//! when two readings are further apart than the gap threshold, stores the pair in a buffer
+//! allocated beforehand: no allocation, lock or I/O. A full buffer ends that worker's recording
+//! early, flagged `truncated`.
+//!
+//! Process workers speak a small line protocol on stdin/stdout:
+//!
+//! | who    | says                                   |
+//! |--------|----------------------------------------|
+//! | worker | `ready` (pinned, buffer allocated)     |
+//! | parent | `go START_NS END_NS`                   |
+//! | worker | one JSON line: its [`WorkerReadings`]  |
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+use super::analyze::WorkerReadings;
+use super::{Kind, TimelineConfig, TimelineError};
+use crate::measure::clock::monotonic_ns;
+use crate::measure::rusage::Usage;
+use crate::strategy::WorkerCommand;
+use crate::topology;
+
+/// The argument that marks a timeline worker process.
+pub const TIMELINE_WORKER_ARG: &str = "__timeline-worker";
+
+/// Chunk length the calibration aims for: short enough that a reading lands within about a
+/// microsecond of a switch, long enough that the clock read is a small part of it.
+pub const TARGET_CHUNK_NS: u64 = 1_000;
+
+/// The gap threshold is this many chunk times...
+pub const THRESHOLD_CHUNKS: u64 = 10;
+
+/// ...but never below this many ns (clock jitter, cache misses).
+pub const MIN_THRESHOLD_NS: u64 = 5_000;
+
+/// Gap buffer entries per millisecond of recording (one gap per 50 µs on average).
+pub const GAPS_PER_MS: u64 = 20;
+
+/// Memory all gap buffers together may take.
+pub const GAP_BUFFER_BUDGET_BYTES: u64 = 256 << 20;
+
+/// How the chunk was sized and the threshold chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// Loop iterations per chunk.
+    pub chunk_iters: u64,
+    /// Median time of one chunk including its clock reading, ns.
+    pub chunk_ns: u64,
+    /// A gap longer than this means the worker did not run, ns.
+    pub threshold_ns: u64,
+}
+
+/// One chunk of CPU work: `iters` rounds of a xorshift step, not optimisable away.
+#[inline(never)]
+pub fn spin_chunk(iters: u64, state: &mut u64) {
+    let mut x = *state | 1;
+    for _ in 0..iters {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+    }
+    *state = std::hint::black_box(x);
+}
+
+/// Size the chunk to about [`TARGET_CHUNK_NS`] on the calling thread and derive the threshold
+/// from the median chunk time: `max(THRESHOLD_CHUNKS × chunk, MIN_THRESHOLD_NS)`.
+pub fn calibrate() -> Calibration {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    // Iterations per ns: grow a batch until it takes about 50 µs, then keep the fastest of a few
+    // timings of it (a preempted timing is only ever slower, and the machine may be busy).
+    let mut iters = 64u64;
+    while iters < 1 << 30 {
+        let t0 = monotonic_ns();
+        spin_chunk(iters, &mut state);
+        if monotonic_ns() - t0 > 50_000 {
+            break;
+        }
+        iters *= 2;
+    }
+    let fastest = (0..15)
+        .map(|_| {
+            let t0 = monotonic_ns();
+            spin_chunk(iters, &mut state);
+            monotonic_ns() - t0
+        })
+        .min()
+        .unwrap_or(1)
+        .max(1);
+    let per_ns = iters as f64 / fastest as f64;
+    let chunk_iters = ((per_ns * TARGET_CHUNK_NS as f64) as u64).max(1);
+    let mut times = Vec::with_capacity(4001);
+    let mut prev = monotonic_ns();
+    for _ in 0..4000 {
+        spin_chunk(chunk_iters, &mut state);
+        let now = monotonic_ns();
+        times.push(now - prev);
+        prev = now;
+    }
+    times.sort_unstable();
+    let chunk_ns = times[times.len() / 2].max(1);
+    Calibration {
+        chunk_iters,
+        chunk_ns,
+        threshold_ns: (THRESHOLD_CHUNKS * chunk_ns).max(MIN_THRESHOLD_NS),
+    }
+}
+
+/// Gap buffer entries for one of `workers` workers recording `duration_ns`.
+pub fn gap_capacity(duration_ns: u64, workers: usize) -> usize {
+    let wanted = duration_ns / 1_000_000 * GAPS_PER_MS + 1024;
+    let budget = GAP_BUFFER_BUDGET_BYTES / 16 / workers.max(1) as u64;
+    wanted.min(budget).max(64) as usize
+}
+
+/// What a worker needs to record (also the JSON argument of a worker process).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkerPlan {
+    /// Worker index.
+    pub id: usize,
+    /// CPU to pin to.
+    pub cpu: usize,
+    /// Chunk size and threshold.
+    pub calibration: Calibration,
+    /// Gap buffer entries.
+    pub capacity: usize,
+    /// The parent's pid (process workers exit at once if it is gone).
+    pub parent_pid: u32,
+}
+
+/// A worker's gap buffer, allocated before the start so recording never allocates.
+pub struct Recorder {
+    plan: WorkerPlan,
+    gaps: Vec<(u64, u64)>,
+}
+
+impl Recorder {
+    /// Allocate the buffer for `plan`.
+    pub fn new(plan: WorkerPlan) -> Recorder {
+        let gaps = Vec::with_capacity(plan.capacity);
+        Recorder { plan, gaps }
+    }
+
+    /// Spin until `start_ns`, record until `end_ns`, and return the readings. Call it on the
+    /// pinned worker thread.
+    pub fn record(mut self, start_ns: u64, end_ns: u64, os_id: u32) -> WorkerReadings {
+        let Calibration {
+            chunk_iters,
+            threshold_ns,
+            ..
+        } = self.plan.calibration;
+        let mut state = self.plan.id as u64 + 1;
+        while monotonic_ns() < start_ns {
+            spin_chunk(chunk_iters, &mut state);
+        }
+        let before = Usage::this_thread();
+        let first = monotonic_ns();
+        let mut prev = first;
+        let mut truncated = false;
+        let cap = self.gaps.capacity();
+        while prev < end_ns {
+            spin_chunk(chunk_iters, &mut state);
+            let now = monotonic_ns();
+            if now - prev > threshold_ns {
+                if self.gaps.len() == cap {
+                    truncated = true;
+                    break;
+                }
+                self.gaps.push((prev, now));
+            }
+            prev = now;
+        }
+        let usage = Usage::this_thread().since(&before);
+        WorkerReadings {
+            id: self.plan.id,
+            cpu: self.plan.cpu,
+            cpu_seen: topology::current_cpu(),
+            os_id,
+            first_ns: Some(first),
+            last_ns: prev,
+            gaps: self.gaps,
+            involuntary_switches: usage.involuntary_switches,
+            voluntary_switches: usage.voluntary_switches,
+            truncated,
+        }
+    }
+}
+
+/// The calling thread's kernel id.
+pub fn gettid() -> u32 {
+    // SAFETY: gettid has no preconditions.
+    unsafe { libc::syscall(libc::SYS_gettid) as u32 }
+}
+
+/// The common start and every worker's readings.
+pub struct Recording {
+    /// Common start, ns on `CLOCK_MONOTONIC`.
+    pub start_ns: u64,
+    /// How the chunk was sized.
+    pub calibration: Calibration,
+    /// One per worker, in order.
+    pub workers: Vec<WorkerReadings>,
+}
+
+/// Record `config` with threads or processes.
+pub fn record(config: &TimelineConfig) -> Result<Recording, TimelineError> {
+    let calibration = calibrate();
+    let capacity = gap_capacity(config.duration_ns, config.workers);
+    let plans: Vec<WorkerPlan> = (0..config.workers)
+        .map(|id| WorkerPlan {
+            id,
+            cpu: config.placement.cpu_for(id),
+            calibration,
+            capacity,
+            parent_pid: std::process::id(),
+        })
+        .collect();
+    let (start_ns, workers) = match config.kind {
+        Kind::Thread => record_threads(plans, config.duration_ns)?,
+        Kind::Process => {
+            let cmd = match &config.worker_command {
+                Some(c) => c.clone(),
+                None => WorkerCommand::locate_concbench().map_err(TimelineError::NoWorkerBinary)?,
+            };
+            record_processes(plans, config.duration_ns, &cmd)?
+        }
+    };
+    Ok(Recording {
+        start_ns,
+        calibration,
+        workers,
+    })
+}
+
+/// How far ahead of "everyone is ready" the common start is set.
+const THREAD_LEAD_NS: u64 = 2_000_000;
+const PROCESS_LEAD_NS: u64 = 10_000_000;
+
+fn record_threads(
+    plans: Vec<WorkerPlan>,
+    duration_ns: u64,
+) -> Result<(u64, Vec<WorkerReadings>), TimelineError> {
+    // The barrier: each worker pins itself, allocates its buffer and checks in; once all have,
+    // the coordinator publishes the common start, which the workers wait for (yielding, so
+    // workers sharing a CPU let each other check in).
+    let ready = AtomicUsize::new(0);
+    let start = AtomicU64::new(0);
+    let workers = plans.len();
+    std::thread::scope(|scope| {
+        let mut handles = Vec::with_capacity(workers);
+        for plan in plans {
+            let (ready, start) = (&ready, &start);
+            let spawned = std::thread::Builder::new()
+                .name(format!("timeline-{}", plan.id))
+                .spawn_scoped(scope, move || {
+                    let (id, cpu) = (plan.id, plan.cpu);
+                    let pinned = topology::pin_current_thread(cpu);
+                    let recorder = Recorder::new(plan);
+                    ready.fetch_add(1, Ordering::AcqRel);
+                    let s = loop {
+                        match start.load(Ordering::Acquire) {
+                            0 => std::thread::yield_now(),
+                            s => break s,
+                        }
+                    };
+                    pinned.map_err(|source| TimelineError::Pin { worker: id, source })?;
+                    Ok(recorder.record(s, s + duration_ns, gettid()))
+                });
+            match spawned {
+                Ok(h) => handles.push(h),
+                Err(e) => {
+                    // Release the ones already waiting: a start in the past records nothing.
+                    start.store(1, Ordering::Release);
+                    return Err(TimelineError::Spawn(e.to_string()));
+                }
+            }
+        }
+        while ready.load(Ordering::Acquire) < workers {
+            std::thread::yield_now();
+        }
+        let s = monotonic_ns() + THREAD_LEAD_NS;
+        start.store(s, Ordering::Release);
+        let mut out = Vec::with_capacity(workers);
+        for h in handles {
+            match h.join() {
+                Ok(r) => out.push(r?),
+                Err(_) => return Err(TimelineError::Spawn("a worker thread panicked".into())),
+            }
+        }
+        Ok((s, out))
+    })
+}
+
+struct ChildWorker {
+    id: usize,
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+/// Live worker processes; dropping it kills and collects whoever is left.
+struct Children(Vec<ChildWorker>);
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for w in &mut self.0 {
+            let _ = w.child.kill();
+            let _ = w.child.wait();
+        }
+    }
+}
+
+impl Children {
+    fn died(&mut self, index: usize, what: String) -> TimelineError {
+        let w = &mut self.0[index];
+        let _ = w.child.kill();
+        let status = w
+            .child
+            .wait()
+            .map(|s| s.to_string())
+            .unwrap_or_else(|e| e.to_string());
+        let mut stderr = String::new();
+        if let Some(mut e) = w.child.stderr.take() {
+            let _ = e.read_to_string(&mut stderr);
+        }
+        let stderr = stderr.trim();
+        TimelineError::WorkerDied {
+            worker: w.id,
+            reason: if stderr.is_empty() {
+                format!("{what}; {status}")
+            } else {
+                format!("{what}; {status}: {stderr}")
+            },
+        }
+    }
+
+    fn receive(&mut self, index: usize) -> Result<String, TimelineError> {
+        let mut line = String::new();
+        match self.0[index].stdout.read_line(&mut line) {
+            Ok(0) => Err(self.died(index, "it exited".into())),
+            Ok(_) => Ok(line.trim_end().to_string()),
+            Err(e) => Err(self.died(index, format!("reading from it: {e}"))),
+        }
+    }
+}
+
+fn record_processes(
+    plans: Vec<WorkerPlan>,
+    duration_ns: u64,
+    cmd: &WorkerCommand,
+) -> Result<(u64, Vec<WorkerReadings>), TimelineError> {
+    let mut children = Children(Vec::with_capacity(plans.len()));
+    for plan in &plans {
+        let job = serde_json::to_string(plan).expect("plans serialize");
+        let mut child = Command::new(&cmd.exe)
+            .args(&cmd.args)
+            .arg(TIMELINE_WORKER_ARG)
+            .arg(job)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| {
+                TimelineError::Spawn(format!("worker {} ({}): {e}", plan.id, cmd.exe.display()))
+            })?;
+        let stdin = child.stdin.take().expect("piped stdin");
+        let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        children.0.push(ChildWorker {
+            id: plan.id,
+            child,
+            stdin,
+            stdout,
+        });
+    }
+    for i in 0..children.0.len() {
+        let line = children.receive(i)?;
+        if line != "ready" {
+            return Err(children.died(i, format!("said '{line}' instead of ready")));
+        }
+    }
+    let start = monotonic_ns() + PROCESS_LEAD_NS;
+    for i in 0..children.0.len() {
+        let w = &mut children.0[i];
+        let sent =
+            writeln!(w.stdin, "go {start} {}", start + duration_ns).and_then(|_| w.stdin.flush());
+        if let Err(e) = sent {
+            return Err(children.died(i, format!("could not send go: {e}")));
+        }
+    }
+    let mut out = Vec::with_capacity(plans.len());
+    for i in 0..children.0.len() {
+        let line = children.receive(i)?;
+        match serde_json::from_str::<WorkerReadings>(&line) {
+            Ok(r) => out.push(r),
+            Err(e) => return Err(children.died(i, format!("sent bad readings ({e})"))),
+        }
+    }
+    for i in 0..children.0.len() {
+        match children.0[i].child.wait() {
+            Ok(s) if s.success() => {}
+            Ok(s) => return Err(children.died(i, format!("exited {s}"))),
+            Err(e) => return Err(children.died(i, e.to_string())),
+        }
+    }
+    children.0.clear();
+    Ok((start, out))
+}
+
+/// If this process was started as a timeline worker (`concbench __timeline-worker PLAN_JSON`),
+/// record for the parent and exit; otherwise return at once. The concbench binary calls it first
+/// thing in `main`.
+pub fn serve_if_worker() {
+    let mut args = std::env::args();
+    if args.nth(1).as_deref() != Some(TIMELINE_WORKER_ARG) {
+        return;
+    }
+    let code = match args.next().map(|j| serde_json::from_str::<WorkerPlan>(&j)) {
+        None => {
+            eprintln!("concbench timeline worker: missing plan argument");
+            2
+        }
+        Some(Err(e)) => {
+            eprintln!("concbench timeline worker: bad plan: {e}");
+            2
+        }
+        Some(Ok(plan)) => {
+            let id = plan.id;
+            match serve(plan) {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("concbench timeline worker {id}: {e}");
+                    1
+                }
+            }
+        }
+    };
+    std::process::exit(code);
+}
+
+fn serve(plan: WorkerPlan) -> Result<(), String> {
+    // SAFETY: prctl/getppid have no memory-safety preconditions.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        if libc::getppid() as u32 != plan.parent_pid {
+            return Err("parent already gone".into());
+        }
+    }
+    topology::pin_current_thread(plan.cpu).map_err(|e| e.to_string())?;
+    let recorder = Recorder::new(plan);
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "ready")
+        .and_then(|_| out.flush())
+        .map_err(|e| format!("writing to parent: {e}"))?;
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("reading from parent: {e}"))?;
+    let mut words = line.split_ascii_whitespace();
+    let (start, end) = match (
+        words.next(),
+        words.next().and_then(|w| w.parse::<u64>().ok()),
+        words.next().and_then(|w| w.parse::<u64>().ok()),
+    ) {
+        (Some("go"), Some(s), Some(e)) => (s, e),
+        _ => return Err(format!("expected 'go START END', got '{}'", line.trim())),
+    };
+    let readings = recorder.record(start, end, std::process::id());
+    let json = serde_json::to_string(&readings).map_err(|e| e.to_string())?;
+    writeln!(out, "{json}")
+        .and_then(|_| out.flush())
+        .map_err(|e| format!("writing to parent: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calibration_gives_a_threshold_well_above_the_chunk() {
+        let c = calibrate();
+        assert!(c.chunk_iters >= 1);
+        assert!(c.threshold_ns >= MIN_THRESHOLD_NS);
+        assert!(c.threshold_ns >= THRESHOLD_CHUNKS * c.chunk_ns);
+    }
+
+    #[test]
+    fn gap_buffers_stay_within_budget() {
+        assert_eq!(gap_capacity(100_000_000, 1), 100 * 20 + 1024);
+        let per = gap_capacity(60_000_000_000, 512) as u64;
+        assert!(per * 16 * 512 <= GAP_BUFFER_BUDGET_BYTES);
+    }
+
+    #[test]
+    fn a_recorder_records_from_start_to_end_without_growing() {
+        let c = calibrate();
+        let plan = WorkerPlan {
+            id: 0,
+            cpu: topology::current_cpu(),
+            calibration: c,
+            capacity: 4,
+            parent_pid: std::process::id(),
+        };
+        let start = monotonic_ns() + 1_000_000;
+        let r = Recorder::new(plan).record(start, start + 5_000_000, gettid());
+        assert!(r.first_ns.unwrap() >= start);
+        assert!(r.truncated || r.last_ns >= start + 5_000_000);
+        assert!(r.gaps.len() <= 4 && r.gaps.capacity() == 4);
+        assert!(r.gaps.iter().all(|&(a, b)| b - a > c.threshold_ns));
+    }
+}
