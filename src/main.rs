@@ -7,5 +7,6 @@ fn main() {
     concbench::worker::serve_if_worker(|spec| {
         concbench::workload::build(spec).map_err(|e| e.to_string())
     });
+    concbench::measure::switch_cost::serve_if_pingpong();
     std::process::exit(concbench::cli::main_with_args(std::env::args_os()));
 }

@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 use crate::strategy::Strategy;
 use crate::workload::WORKLOADS;
 
+pub mod ctxswitch;
 pub mod run;
 
 /// concbench: measure the difference between concurrency and parallelism on this machine.
@@ -31,6 +32,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// List the workloads and strategies.
     List,
+    /// Measure the cost of one context switch by ping-pong (threads, processes; same core, across cores).
+    Ctxswitch(ctxswitch::CtxSwitchArgs),
 }
 
 /// Why a command failed, and so which exit status it gets.
@@ -97,6 +100,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
 pub fn run_command(command: Command) -> Result<(), CliError> {
     match command {
         Command::Run(args) => run::cmd_run(args),
+        Command::Ctxswitch(args) => ctxswitch::cmd_ctxswitch(args),
         Command::List => {
             print_stdout(&list_text());
             Ok(())
