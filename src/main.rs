@@ -11,5 +11,7 @@ fn main() {
     });
     // A child process of the lab's isolation experiment?
     concbench::lab::claims::serve_lab_child_if_asked();
+    // The peer process of the context-switch ping-pong?
+    concbench::measure::switch_cost::serve_if_pingpong();
     std::process::exit(concbench::cli::main_with_args(std::env::args_os()));
 }

@@ -13,6 +13,7 @@ use crate::strategy::Strategy;
 use crate::workload::WORKLOADS;
 
 pub mod compare;
+pub mod ctxswitch;
 pub mod lab;
 pub mod run;
 pub mod timeline;
@@ -40,6 +41,8 @@ pub enum Command {
     Compare(compare::CompareArgs),
     /// Record when each of K pinned workers ran: time slicing on one core, simultaneity spread.
     Timeline(timeline::TimelineArgs),
+    /// Measure the cost of one context switch by ping-pong (threads, processes; same core, across cores).
+    Ctxswitch(ctxswitch::CtxSwitchArgs),
 }
 
 /// Why a command failed, and so which exit status it gets.
@@ -109,6 +112,7 @@ pub fn run_command(command: Command) -> Result<(), CliError> {
         Command::Lab(args) => lab::cmd_lab(args),
         Command::Compare(args) => compare::cmd_compare(args),
         Command::Timeline(args) => timeline::cmd_timeline(args),
+        Command::Ctxswitch(args) => ctxswitch::cmd_ctxswitch(args),
         Command::List => {
             print_stdout(&list_text());
             Ok(())

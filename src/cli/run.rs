@@ -167,7 +167,7 @@ pub fn run_report(
     let units = workload::build(&plan.spec)
         .map_err(|e| CliError::Usage(e.to_string()))?
         .work_units();
-    let switch_cost_ns = None;
+    let switch_cost_ns = crate::measure::switch_cost::quick_same_core_switch_ns().ok();
     Ok(RunReport::build(
         machine,
         plan,

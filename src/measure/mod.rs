@@ -4,3 +4,4 @@
 pub mod clock;
 pub mod rusage;
 pub mod stats;
+pub mod switch_cost;

@@ -1,0 +1,239 @@
+//! `concbench ctxswitch`: the cost of one context switch, by ping-pong (see
+//! [`crate::measure::switch_cost`]), printed as a table or as one JSON document.
+//!
+//! Rows: thread and process × same-core and cross-core over pipes (comparable with
+//! `perf bench sched pipe`), then the futex variant for threads. A placement this process cannot
+//! make (cross-core with one physical core) is still listed, with null figures and the reason.
+
+use serde::Serialize;
+
+use super::{print_stdout, CliError};
+use crate::machine::Machine;
+use crate::measure::switch_cost::{
+    measure, Case, Kind, Mechanism, PingPlacement, PingPongPlan, SwitchCostError, SwitchCostRow,
+};
+use crate::report::table::{Align, Table};
+
+/// Output formats of `ctxswitch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned table for the terminal.
+    Table,
+    /// One JSON document.
+    Json,
+}
+
+/// Options of `concbench ctxswitch`.
+#[derive(Debug, clap::Args)]
+pub struct CtxSwitchArgs {
+    /// Round trips per timed repetition (each round trip is two switches).
+    #[arg(long, default_value_t = 20_000, allow_negative_numbers = true)]
+    pub round_trips: i64,
+    /// Timed repetitions per row (the median is reported, with min and max).
+    #[arg(long, default_value_t = 5, allow_negative_numbers = true)]
+    pub reps: i64,
+    /// Output format on stdout.
+    #[arg(long, short, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// A row that could not be measured here, listed with null figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnavailableRow {
+    /// `thread` or `process`.
+    pub kind: Kind,
+    /// `same-core` or `cross-core`.
+    pub placement: PingPlacement,
+    /// `pipe` or `futex`.
+    pub mechanism: Mechanism,
+    /// Always null.
+    pub round_trip_ns: Option<f64>,
+    /// Always null.
+    pub switch_ns: Option<f64>,
+    /// Why it was not measured.
+    pub unavailable: String,
+}
+
+/// One line of the ctxswitch report.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum CtxRow {
+    /// Measured.
+    Measured(SwitchCostRow),
+    /// Not measurable on this machine.
+    Unavailable(UnavailableRow),
+}
+
+/// The whole `concbench ctxswitch` result.
+#[derive(Debug, Clone, Serialize)]
+pub struct CtxSwitchReport {
+    /// Where and when.
+    pub machine: Machine,
+    /// How, in one paragraph.
+    pub method: String,
+    /// The rows, in [`Case::standard`] order.
+    pub rows: Vec<CtxRow>,
+}
+
+/// What the report says about the method, beside every figure.
+pub const METHOD: &str = "Two parties pass a 4-byte token back and forth; each blocks until the token returns, so on one CPU every round trip is two context switches. round_trip_ns = elapsed / round trips (CLOCK_MONOTONIC), median over reps; switch_ns = round_trip_ns / 2 and includes the system calls that cause the switch (as perf bench sched pipe and lmbench lat_ctx count it). cross-core rows measure wake-up latency across cores, not a switch away from a running task. switches_per_round_trip is counted by the kernel (/proc/PID/task/TID/status) for both parties.";
+
+/// Run `concbench ctxswitch` with parsed options.
+pub fn cmd_ctxswitch(args: CtxSwitchArgs) -> Result<(), CliError> {
+    let plan = PingPongPlan::new(args.round_trips, args.reps).map_err(CliError::Usage)?;
+    let report = ctxswitch_report(&plan)?;
+    let text = match args.format {
+        Format::Table => render_table(&report, &plan),
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(&report).expect("report serialises");
+            s.push('\n');
+            s
+        }
+    };
+    print_stdout(&text);
+    Ok(())
+}
+
+/// Measure every standard case.
+pub fn ctxswitch_report(plan: &PingPongPlan) -> Result<CtxSwitchReport, CliError> {
+    let machine = Machine::describe();
+    let mut rows = Vec::new();
+    for case in Case::standard() {
+        match measure(case, plan) {
+            Ok(r) => rows.push(CtxRow::Measured(r)),
+            Err(e @ SwitchCostError::NoSecondCore(_)) => {
+                rows.push(CtxRow::Unavailable(UnavailableRow {
+                    kind: case.kind,
+                    placement: case.placement,
+                    mechanism: case.mechanism,
+                    round_trip_ns: None,
+                    switch_ns: None,
+                    unavailable: e.to_string(),
+                }))
+            }
+            Err(e) => {
+                return Err(CliError::Failed(anyhow::Error::new(e).context(format!(
+                    "measuring {} {} {}",
+                    case.kind.name(),
+                    case.placement.name(),
+                    case.mechanism.name()
+                ))))
+            }
+        }
+    }
+    Ok(CtxSwitchReport {
+        machine,
+        method: METHOD.into(),
+        rows,
+    })
+}
+
+/// Nanoseconds as microseconds with two decimals.
+pub fn format_us(ns: f64) -> String {
+    format!("{:.2} µs", ns / 1000.0)
+}
+
+fn render_table(report: &CtxSwitchReport, plan: &PingPongPlan) -> String {
+    use Align::*;
+    let cols = [
+        ("kind", Left),
+        ("placement", Left),
+        ("mechanism", Left),
+        ("cpus", Left),
+        ("round trip", Right),
+        ("min", Right),
+        ("max", Right),
+        ("switch", Right),
+        ("switches/round trip", Right),
+        ("cpu/round trip", Right),
+        ("cpu share", Right),
+    ];
+    let rows = report
+        .rows
+        .iter()
+        .map(|r| match r {
+            CtxRow::Measured(r) => vec![
+                r.kind.name().into(),
+                r.placement.name().into(),
+                r.mechanism.name().into(),
+                format!("{},{}", r.cpus[0], r.cpus[1]),
+                format_us(r.round_trip_ns),
+                format_us(r.round_trip_min_ns),
+                format_us(r.round_trip_max_ns),
+                format_us(r.switch_ns),
+                format!("{:.2}", r.switches_per_round_trip),
+                format_us(r.cpu_ns_per_round_trip),
+                format!("{:.0}%", r.cpu_share * 100.0),
+            ],
+            CtxRow::Unavailable(u) => {
+                let mut v = vec![
+                    u.kind.name().into(),
+                    u.placement.name().into(),
+                    u.mechanism.name().into(),
+                ];
+                v.extend(std::iter::repeat("-".to_string()).take(8));
+                v
+            }
+        })
+        .collect();
+    let table = Table {
+        headers: cols.iter().map(|(h, _)| h.to_string()).collect(),
+        align: cols.iter().map(|(_, a)| *a).collect(),
+        rows,
+    };
+    let total = plan.round_trips * plan.reps as u64;
+    let mut out = format!(
+        "context-switch cost by ping-pong: {} reps of {} round trips per row, on {}\n\n",
+        plan.reps,
+        plan.round_trips,
+        report.machine.summary()
+    );
+    out.push_str(&table.to_terminal());
+    out.push_str(
+        "\nround trip: median over reps (min, max beside it); switch = round trip / 2, system calls included.\n\
+         same-core: both pinned to one CPU, two true switches per round trip; cross-core: wake-up latency across cores.\n",
+    );
+    for r in &report.rows {
+        if let CtxRow::Unavailable(u) = r {
+            out.push_str(&format!(
+                "{} {} {}: not measured: {}\n",
+                u.kind.name(),
+                u.placement.name(),
+                u.mechanism.name(),
+                u.unavailable
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "compare in the same minute: taskset -c 0 perf bench sched pipe -l {total} [-T for threads] (same-core), \
+         perf bench sched pipe -l {total} [-T] (cross-core; perf does not pin)\n"
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn microseconds_have_two_decimals() {
+        assert_eq!(format_us(12_345.0), "12.35 µs");
+        assert_eq!(format_us(0.0), "0.00 µs");
+    }
+
+    #[test]
+    fn unavailable_rows_serialise_with_null_figures() {
+        let r = CtxRow::Unavailable(UnavailableRow {
+            kind: Kind::Process,
+            placement: PingPlacement::CrossCore,
+            mechanism: Mechanism::Pipe,
+            round_trip_ns: None,
+            switch_ns: None,
+            unavailable: "one core".into(),
+        });
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["kind"], "process");
+        assert_eq!(v["placement"], "cross-core");
+        assert!(v["round_trip_ns"].is_null());
+    }
+}

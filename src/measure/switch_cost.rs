@@ -1,0 +1,985 @@
+//! The cost of one context switch, measured by ping-pong in the manner of `perf bench sched pipe`
+//! and lmbench's `lat_ctx`.
+//!
+//! Two parties pass a 4-byte token back and forth. Each waits in a blocking call (a pipe `read`,
+//! or a futex wait) until the token comes back, so when both are pinned to the same CPU every
+//! round trip forces two context switches: ping → pong → ping. The figures:
+//!
+//! - `round_trip_ns`: elapsed time of R repetitions of N round trips, divided by N; the median over
+//!   the repetitions, with min, max and a bootstrap 95% CI of the median as its spread;
+//! - `switch_ns` = `round_trip_ns / 2`: one switch, *including* the system calls that cause it
+//!   (a pipe write and read, or a futex wake and wait), as lmbench and perf count it;
+//! - `switches_per_round_trip`: the context switches the kernel counted for both parties
+//!   (`/proc/PID/task/TID/status`) divided by the round trips — ≈ 2 shows that every round trip
+//!   really switched.
+//!
+//! Rows: kind `thread` (two threads of this process) or `process` (this process and a peer
+//! process), placement `same-core` (both pinned to one CPU: true switches) or `cross-core` (pinned
+//! to two physical cores: what is measured is wake-up latency across cores, no switch away from a
+//! running task), mechanism `pipe` (both kinds, like perf) or `futex` (threads only: a bare
+//! `FUTEX_WAIT`/`FUTEX_WAKE` pair, the kernel half of a condvar, so users see what the pipe adds).
+//!
+//! The peer process is a new execution of the concbench binary with the hidden argument
+//! [`PINGPONG_ARG`] — never a `fork()` of a process that has threads. Its stdin and stdout are the
+//! two pipes; it asks the kernel to kill it when its parent dies (`PR_SET_PDEATHSIG`) and exits
+//! when its stdin is closed. Binaries that want process rows call [`serve_if_pingpong`] first
+//! thing in `main`, as concbench does.
+
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+use crate::measure::clock::monotonic_ns;
+use crate::measure::stats::summarize;
+use crate::strategy::WorkerCommand;
+use crate::topology::Topology;
+
+/// The argument (argv\[1\]) that makes concbench serve as the peer of a process ping-pong.
+pub const PINGPONG_ARG: &str = "__pingpong";
+
+/// Most round trips one repetition may ask for.
+pub const MAX_ROUND_TRIPS: u64 = 100_000_000;
+/// Most repetitions one row may ask for.
+pub const MAX_REPS: u64 = 10_000;
+
+/// Round trips between two clock readings inside a repetition.
+const CHUNK: u64 = 64;
+
+/// Seed of the bootstrap CI of the median round trip (fixed: same samples, same interval).
+const CI_SEED: u64 = 0x5717_C4C0;
+
+/// Who the two parties are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// Two threads of this process (same address space: no page-table switch).
+    Thread,
+    /// This process and a peer process (a different address space).
+    Process,
+}
+
+impl Kind {
+    /// The name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Thread => "thread",
+            Kind::Process => "process",
+        }
+    }
+}
+
+/// Where the two parties are pinned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PingPlacement {
+    /// Both on one CPU: each round trip is two true context switches.
+    SameCore,
+    /// On two distinct physical cores: each round trip is two cross-core wake-ups.
+    CrossCore,
+}
+
+impl PingPlacement {
+    /// The name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            PingPlacement::SameCore => "same-core",
+            PingPlacement::CrossCore => "cross-core",
+        }
+    }
+
+    /// The CPUs of ping and pong, or `None` when this process cannot place them so (cross-core
+    /// with a single physical core).
+    pub fn cpus(self) -> Option<[usize; 2]> {
+        let cores = Topology::get().core_cpus();
+        match self {
+            PingPlacement::SameCore => Some([cores[0], cores[0]]),
+            PingPlacement::CrossCore => (cores.len() >= 2).then(|| [cores[0], cores[1]]),
+        }
+    }
+}
+
+/// How the token travels and the waiting party blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mechanism {
+    /// Two pipes, 4-byte blocking `write`/`read`, as `perf bench sched pipe`.
+    Pipe,
+    /// One shared word, `FUTEX_WAKE` / `FUTEX_WAIT` (threads only).
+    Futex,
+}
+
+impl Mechanism {
+    /// The name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mechanism::Pipe => "pipe",
+            Mechanism::Futex => "futex",
+        }
+    }
+}
+
+/// One configuration of the ping-pong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Case {
+    /// Threads or processes.
+    pub kind: Kind,
+    /// Same core or across cores.
+    pub placement: PingPlacement,
+    /// Pipe or futex.
+    pub mechanism: Mechanism,
+}
+
+impl Case {
+    /// The rows of `concbench ctxswitch`, in report order: thread and process × same-core and
+    /// cross-core over pipes (the four rows to compare with perf), then the futex variant of the
+    /// thread rows.
+    pub fn standard() -> Vec<Case> {
+        let mut v = Vec::new();
+        for kind in [Kind::Thread, Kind::Process] {
+            for placement in [PingPlacement::SameCore, PingPlacement::CrossCore] {
+                v.push(Case {
+                    kind,
+                    placement,
+                    mechanism: Mechanism::Pipe,
+                });
+            }
+        }
+        for placement in [PingPlacement::SameCore, PingPlacement::CrossCore] {
+            v.push(Case {
+                kind: Kind::Thread,
+                placement,
+                mechanism: Mechanism::Futex,
+            });
+        }
+        v
+    }
+
+    /// The `perf bench sched pipe` command to compare this row with, if there is one.
+    pub fn perf_command(&self, round_trips_total: u64) -> Option<String> {
+        if self.mechanism != Mechanism::Pipe {
+            return None;
+        }
+        let t = if self.kind == Kind::Thread { " -T" } else { "" };
+        Some(match self.placement {
+            PingPlacement::SameCore => {
+                format!("taskset -c 0 perf bench sched pipe -l {round_trips_total}{t}")
+            }
+            PingPlacement::CrossCore => format!("perf bench sched pipe -l {round_trips_total}{t}"),
+        })
+    }
+}
+
+/// How much to measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PingPongPlan {
+    /// Round trips per timed repetition.
+    pub round_trips: u64,
+    /// Timed repetitions.
+    pub reps: usize,
+    /// Untimed round trips before the first repetition (caches, page faults, CPU frequency).
+    pub warmup_round_trips: u64,
+    /// A repetition stops early once it has run this long (ns), so slow placements (cross-core
+    /// wake-ups of idle virtual CPUs can take 100 µs) stay quick to ask for.
+    pub max_rep_ns: u64,
+}
+
+impl PingPongPlan {
+    /// Check raw CLI numbers: both at least 1 and below their limits. The warm-up is a tenth of
+    /// one repetition (at least 100 round trips); a repetition stops early after 0.5 s.
+    pub fn new(round_trips: i64, reps: i64) -> Result<PingPongPlan, String> {
+        if round_trips < 1 || round_trips as u64 > MAX_ROUND_TRIPS {
+            return Err(format!(
+                "--round-trips {round_trips} must be between 1 and {MAX_ROUND_TRIPS}"
+            ));
+        }
+        if reps < 1 || reps as u64 > MAX_REPS {
+            return Err(format!("--reps {reps} must be between 1 and {MAX_REPS}"));
+        }
+        Ok(PingPongPlan {
+            round_trips: round_trips as u64,
+            reps: reps as usize,
+            warmup_round_trips: (round_trips as u64 / 10).max(100),
+            max_rep_ns: 500_000_000,
+        })
+    }
+
+    /// The quick measurement `concbench run` makes once per invocation for its switch overhead:
+    /// 3 × 1000 same-core round trips, a few tens of milliseconds.
+    pub fn quick() -> PingPongPlan {
+        PingPongPlan {
+            round_trips: 1000,
+            reps: 3,
+            warmup_round_trips: 200,
+            max_rep_ns: 50_000_000,
+        }
+    }
+}
+
+/// One row of `concbench ctxswitch`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SwitchCostRow {
+    /// `thread` or `process`.
+    pub kind: Kind,
+    /// `same-core` or `cross-core`.
+    pub placement: PingPlacement,
+    /// `pipe` or `futex`.
+    pub mechanism: Mechanism,
+    /// CPUs ping and pong were pinned to (and seen on, checked with `sched_getcpu`).
+    pub cpus: [usize; 2],
+    /// Round trips asked for per repetition.
+    pub round_trips: u64,
+    /// Round trips made in all timed repetitions (fewer than asked when a repetition reached
+    /// its time cap).
+    pub round_trips_timed: u64,
+    /// Timed repetitions.
+    pub reps: usize,
+    /// Median over the repetitions of (elapsed / round trips), ns.
+    pub round_trip_ns: f64,
+    /// Fastest repetition's round trip, ns.
+    pub round_trip_min_ns: f64,
+    /// Slowest repetition's round trip, ns.
+    pub round_trip_max_ns: f64,
+    /// Bootstrap 95% CI of the median round trip, ns.
+    pub round_trip_ci95_ns: [f64; 2],
+    /// One switch: `round_trip_ns / 2`.
+    pub switch_ns: f64,
+    /// Context switches the kernel counted for both parties (voluntary + involuntary) per round
+    /// trip, over all timed repetitions.
+    pub switches_per_round_trip: f64,
+    /// On-CPU time of both parties per round trip, ns (`/proc/PID/task/TID/schedstat`): the
+    /// round trip without the time other tasks took from the pinned CPUs.
+    pub cpu_ns_per_round_trip: f64,
+    /// Share of the pinned CPUs' time (over the timed repetitions) that the two parties ran:
+    /// near 1 for same-core on an otherwise idle CPU. Lower means other tasks, or idle waits,
+    /// took the rest, and `round_trip_ns` includes that time (as perf's figure does).
+    pub cpu_share: f64,
+    /// Every repetition's round trip, ns.
+    pub samples_ns: Vec<f64>,
+    /// The `perf bench sched pipe` command that measures the same thing (pipe rows only).
+    pub compare_with: Option<String>,
+    /// How the figure was obtained, in one sentence.
+    pub method: String,
+}
+
+/// A measurement that could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum SwitchCostError {
+    /// The placement needs more physical cores than this process may use.
+    #[error("{0} needs two physical cores; this process may use one")]
+    NoSecondCore(&'static str),
+    /// The futex mechanism exists only between threads here.
+    #[error("the futex ping-pong is measured between threads only")]
+    FutexNeedsThreads,
+    /// A system call failed.
+    #[error("{what}: {source}")]
+    Os {
+        /// What was being done.
+        what: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The peer process could not be started or broke off.
+    #[error("ping-pong peer process: {0}")]
+    Peer(String),
+}
+
+fn os_err(what: impl Into<String>) -> SwitchCostError {
+    SwitchCostError::Os {
+        what: what.into(),
+        source: std::io::Error::last_os_error(),
+    }
+}
+
+/// `round_trips` round trips took `elapsed_ns`: the time of one.
+pub fn round_trip_ns(elapsed_ns: u64, round_trips: u64) -> f64 {
+    elapsed_ns as f64 / round_trips.max(1) as f64
+}
+
+/// One context switch from one round trip: each round trip is two switches.
+pub fn switch_ns_of_round_trip(round_trip_ns: f64) -> f64 {
+    round_trip_ns / 2.0
+}
+
+/// Share of `cpus` CPUs' time over `elapsed_ns` that `run_ns` of work filled, clamped to [0, 1].
+pub fn cpu_share(run_ns: u64, elapsed_ns: u64, cpus: usize) -> f64 {
+    if elapsed_ns == 0 || cpus == 0 {
+        return 0.0;
+    }
+    (run_ns as f64 / (elapsed_ns as f64 * cpus as f64)).clamp(0.0, 1.0)
+}
+
+fn distinct_cpus(cpus: [usize; 2]) -> usize {
+    if cpus[0] == cpus[1] {
+        1
+    } else {
+        2
+    }
+}
+
+/// Turn the timed repetitions into a row.
+fn row_of(case: Case, cpus: [usize; 2], plan: &PingPongPlan, timed: &Timed) -> SwitchCostRow {
+    let s = summarize(&timed.samples_ns, CI_SEED);
+    let total = timed.round_trips;
+    let method = format!(
+        "{} {}s pinned to CPUs {} and {}; {} reps of {} round trips (or {} s) of a 4-byte token ({}), after {} untimed; round trip = elapsed / round trips on CLOCK_MONOTONIC, median over reps; switch = round trip / 2 (system calls included)",
+        case.kind.name(),
+        case.kind.name(),
+        cpus[0],
+        cpus[1],
+        plan.reps,
+        plan.round_trips,
+        plan.max_rep_ns as f64 / 1e9,
+        match case.mechanism {
+            Mechanism::Pipe => "blocking write/read on two pipes, as perf bench sched pipe",
+            Mechanism::Futex => "FUTEX_WAKE/FUTEX_WAIT on one shared word",
+        },
+        plan.warmup_round_trips,
+    );
+    SwitchCostRow {
+        kind: case.kind,
+        placement: case.placement,
+        mechanism: case.mechanism,
+        cpus,
+        round_trips: plan.round_trips,
+        round_trips_timed: total,
+        reps: plan.reps,
+        round_trip_ns: s.median,
+        round_trip_min_ns: s.min,
+        round_trip_max_ns: s.max,
+        round_trip_ci95_ns: [s.ci_lo, s.ci_hi],
+        switch_ns: switch_ns_of_round_trip(s.median),
+        switches_per_round_trip: timed.stats.switches as f64 / total.max(1) as f64,
+        cpu_ns_per_round_trip: timed.stats.run_ns as f64 / total.max(1) as f64,
+        cpu_share: cpu_share(timed.stats.run_ns, timed.elapsed_ns, distinct_cpus(cpus)),
+        samples_ns: timed.samples_ns.clone(),
+        compare_with: case.perf_command(total),
+        method,
+    }
+}
+
+/// Measure one case. The calling thread's affinity is left alone: ping and pong run on threads
+/// of their own (and, for `process`, in a peer process).
+pub fn measure(case: Case, plan: &PingPongPlan) -> Result<SwitchCostRow, SwitchCostError> {
+    let cpus = case
+        .placement
+        .cpus()
+        .ok_or(SwitchCostError::NoSecondCore(case.placement.name()))?;
+    let timed = match (case.kind, case.mechanism) {
+        (Kind::Thread, Mechanism::Pipe) => thread_pipe(cpus, plan)?,
+        (Kind::Thread, Mechanism::Futex) => thread_futex(cpus, plan)?,
+        (Kind::Process, Mechanism::Pipe) => process_pipe(cpus, plan)?,
+        (Kind::Process, Mechanism::Futex) => return Err(SwitchCostError::FutexNeedsThreads),
+    };
+    Ok(row_of(case, cpus, plan, &timed))
+}
+
+/// The same-core thread pipe switch cost in ns, measured quickly ([`PingPongPlan::quick`], a few
+/// tens of milliseconds): what `concbench run` multiplies its switch counts by.
+///
+/// It is half the on-CPU time of both parties per round trip (`cpu_ns_per_round_trip / 2`), so
+/// time that other tasks on a shared machine take from the CPU is not counted as switching; where
+/// the kernel keeps no schedstat it falls back to `switch_ns`.
+pub fn quick_same_core_switch_ns() -> Result<f64, SwitchCostError> {
+    let case = Case {
+        kind: Kind::Thread,
+        placement: PingPlacement::SameCore,
+        mechanism: Mechanism::Pipe,
+    };
+    let row = measure(case, &PingPongPlan::quick())?;
+    Ok(if row.cpu_ns_per_round_trip > 0.0 {
+        switch_ns_of_round_trip(row.cpu_ns_per_round_trip.min(row.round_trip_ns))
+    } else {
+        row.switch_ns
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mechanics.
+
+/// Pin the calling thread to exactly `cpu` with `sched_setaffinity` (no check against the
+/// start-up mask: a peer process inherits its spawner's mask, which may be narrower).
+fn pin_exact(cpu: usize) -> Result<(), SwitchCostError> {
+    // SAFETY: cpu_set_t is plain data; CPU_SET writes inside it; pid 0 is the calling thread.
+    let rc = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_ZERO(&mut set);
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
+    };
+    if rc != 0 {
+        return Err(os_err(format!("pinning to CPU {cpu}")));
+    }
+    Ok(())
+}
+
+fn gettid() -> i32 {
+    // SAFETY: gettid has no preconditions.
+    unsafe { libc::syscall(libc::SYS_gettid) as i32 }
+}
+
+/// What the kernel counted for one task (thread) so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct TaskStats {
+    /// Context switches, voluntary + involuntary (`/proc/PID/task/TID/status`).
+    switches: u64,
+    /// Time on a CPU, ns (first field of `/proc/PID/task/TID/schedstat`).
+    run_ns: u64,
+}
+
+impl TaskStats {
+    /// Task `tid` of process `pid` (zeros if it cannot be read).
+    fn of(pid: u32, tid: i32) -> TaskStats {
+        let dir = format!("/proc/{pid}/task/{tid}");
+        let status = std::fs::read_to_string(format!("{dir}/status")).unwrap_or_default();
+        let switches = status
+            .lines()
+            .filter(|l| {
+                l.starts_with("voluntary_ctxt_switches")
+                    || l.starts_with("nonvoluntary_ctxt_switches")
+            })
+            .filter_map(|l| l.split_once(':')?.1.trim().parse::<u64>().ok())
+            .sum();
+        let run_ns = std::fs::read_to_string(format!("{dir}/schedstat"))
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0);
+        TaskStats { switches, run_ns }
+    }
+
+    fn since(&self, before: &TaskStats) -> TaskStats {
+        TaskStats {
+            switches: self.switches.saturating_sub(before.switches),
+            run_ns: self.run_ns.saturating_sub(before.run_ns),
+        }
+    }
+}
+
+impl std::ops::Add for TaskStats {
+    type Output = TaskStats;
+    fn add(self, o: TaskStats) -> TaskStats {
+        TaskStats {
+            switches: self.switches + o.switches,
+            run_ns: self.run_ns + o.run_ns,
+        }
+    }
+}
+
+/// What the timed repetitions of one case produced.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Timed {
+    /// Round trip of each repetition, ns.
+    samples_ns: Vec<f64>,
+    /// Elapsed ns of all timed repetitions together.
+    elapsed_ns: u64,
+    /// Round trips of all timed repetitions together.
+    round_trips: u64,
+    /// Both parties' kernel counts over the timed repetitions.
+    stats: TaskStats,
+}
+
+/// Run `reps` timed repetitions of `round(n)` and count what both parties did meanwhile.
+fn timed_reps(
+    plan: &PingPongPlan,
+    parties: &dyn Fn() -> TaskStats,
+    round: &mut dyn FnMut(u64) -> Result<(), SwitchCostError>,
+) -> Result<Timed, SwitchCostError> {
+    round(plan.warmup_round_trips)?;
+    let before = parties();
+    let mut samples_ns = Vec::with_capacity(plan.reps);
+    let (mut elapsed_ns, mut round_trips) = (0, 0);
+    for _ in 0..plan.reps {
+        let t0 = monotonic_ns();
+        let mut done = 0;
+        let mut t1 = t0;
+        // Chunks of round trips between clock readings: the reading (vDSO, tens of ns) is
+        // negligible beside a chunk, and a slow placement stops at the time cap.
+        while done < plan.round_trips && t1 - t0 < plan.max_rep_ns {
+            let chunk = (plan.round_trips - done).min(CHUNK);
+            round(chunk)?;
+            done += chunk;
+            t1 = monotonic_ns();
+        }
+        elapsed_ns += t1 - t0;
+        round_trips += done;
+        samples_ns.push(round_trip_ns(t1 - t0, done));
+    }
+    Ok(Timed {
+        samples_ns,
+        elapsed_ns,
+        round_trips,
+        stats: parties().since(&before),
+    })
+}
+
+/// Write the 4-byte token; `Ok(false)` if the other end is closed.
+fn write_token(fd: RawFd, token: u32) -> std::io::Result<bool> {
+    let buf = token.to_ne_bytes();
+    loop {
+        // SAFETY: buf is valid for 4 bytes.
+        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), 4) };
+        if n == 4 {
+            return Ok(true);
+        }
+        let e = std::io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EPIPE) => return Ok(false),
+            _ if n >= 0 => return Err(std::io::Error::other(format!("short write of {n}"))),
+            _ => return Err(e),
+        }
+    }
+}
+
+/// Read the 4-byte token (blocking); `Ok(None)` at end of file.
+fn read_token(fd: RawFd) -> std::io::Result<Option<u32>> {
+    let mut buf = [0u8; 4];
+    let mut got = 0usize;
+    while got < 4 {
+        // SAFETY: the destination lies inside buf.
+        let n = unsafe { libc::read(fd, buf[got..].as_mut_ptr().cast(), 4 - got) };
+        if n > 0 {
+            got += n as usize;
+        } else if n == 0 {
+            return Ok(None);
+        } else {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::EINTR) {
+                return Err(e);
+            }
+        }
+    }
+    Ok(Some(u32::from_ne_bytes(buf)))
+}
+
+/// A pipe, both ends close-on-exec: `[read, write]`.
+fn pipe() -> Result<[RawFd; 2], SwitchCostError> {
+    let mut fds = [0 as RawFd; 2];
+    // SAFETY: fds has room for two descriptors.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(os_err("creating a pipe"));
+    }
+    Ok(fds)
+}
+
+fn close(fd: RawFd) {
+    // SAFETY: fd is one this module opened and closes once.
+    unsafe { libc::close(fd) };
+}
+
+/// The ping side over pipes: warm-up, then timed repetitions. `peer` reads the other side's
+/// kernel counts (called before and after the timed repetitions).
+fn ping_pipe(
+    wfd: RawFd,
+    rfd: RawFd,
+    plan: &PingPongPlan,
+    peer: &dyn Fn() -> TaskStats,
+) -> Result<Timed, SwitchCostError> {
+    let (pid, tid) = (std::process::id(), gettid());
+    let io = |e: std::io::Error| SwitchCostError::Os {
+        what: "ping-pong over a pipe".into(),
+        source: e,
+    };
+    let closed = || SwitchCostError::Peer("the peer closed its pipe".into());
+    let mut token = 0u32;
+    let mut round = |n: u64| -> Result<(), SwitchCostError> {
+        for _ in 0..n {
+            if !write_token(wfd, token).map_err(io)? {
+                return Err(closed());
+            }
+            token = read_token(rfd)
+                .map_err(io)?
+                .ok_or_else(closed)?
+                .wrapping_add(1);
+        }
+        Ok(())
+    };
+    let parties = || TaskStats::of(pid, tid) + peer();
+    timed_reps(plan, &parties, &mut round)
+}
+
+fn check_cpu(cpu: usize, who: &str) -> Result<(), SwitchCostError> {
+    let seen = crate::topology::current_cpu();
+    if seen != cpu {
+        return Err(SwitchCostError::Peer(format!(
+            "{who} pinned to CPU {cpu} runs on CPU {seen}"
+        )));
+    }
+    Ok(())
+}
+
+fn thread_pipe(cpus: [usize; 2], plan: &PingPongPlan) -> Result<Timed, SwitchCostError> {
+    let to_pong = pipe()?;
+    let to_ping = match pipe() {
+        Ok(p) => p,
+        Err(e) => {
+            close(to_pong[0]);
+            close(to_pong[1]);
+            return Err(e);
+        }
+    };
+    let pong_tid = AtomicU32::new(0);
+    let result = std::thread::scope(|s| {
+        let pong = s.spawn(|| -> Result<(), SwitchCostError> {
+            let pinned = pin_exact(cpus[1]);
+            pong_tid.store(gettid() as u32, Ordering::Release);
+            // Serve even if pinning failed, so ping is not left waiting; report afterwards.
+            let served = serve_pipe(to_pong[0], to_ping[1]);
+            close(to_ping[1]);
+            pinned?;
+            served.map_err(|e| SwitchCostError::Os {
+                what: "pong side of the pipe".into(),
+                source: e,
+            })
+        });
+        let ping = s.spawn(|| {
+            let r = pin_exact(cpus[0])
+                .and_then(|_| check_cpu(cpus[0], "ping"))
+                .and_then(|_| {
+                    let pid = std::process::id();
+                    let peer = || TaskStats::of(pid, pong_tid.load(Ordering::Acquire) as i32);
+                    ping_pipe(to_pong[1], to_ping[0], plan, &peer)
+                });
+            // Closing our write end tells pong to stop.
+            close(to_pong[1]);
+            r
+        });
+        let ping = ping.join().expect("ping thread panicked");
+        let pong = pong.join().expect("pong thread panicked");
+        ping.and_then(|r| pong.map(|_| r))
+    });
+    close(to_pong[0]);
+    close(to_ping[0]);
+    result
+}
+
+/// The pong side: read the token, send it back, until the write end is closed.
+fn serve_pipe(rfd: RawFd, wfd: RawFd) -> std::io::Result<()> {
+    while let Some(t) = read_token(rfd)? {
+        if !write_token(wfd, t)? {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+// Futex ping-pong: one word; ping sets it to PINGED and wakes pong, then waits while it is still
+// PINGED; pong waits while it is IDLE, answers by setting IDLE and waking ping; STOP ends pong.
+const IDLE: u32 = 0;
+const PINGED: u32 = 1;
+const STOP: u32 = 2;
+
+fn futex_wait(word: &AtomicU32, expected: u32) {
+    // SAFETY: word is a valid aligned u32 for the duration; a spurious return is handled by the
+    // callers' loops.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
+            expected,
+            std::ptr::null::<libc::timespec>(),
+        );
+    }
+}
+
+fn futex_wake(word: &AtomicU32) {
+    // SAFETY: as above.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+            1,
+        );
+    }
+}
+
+fn thread_futex(cpus: [usize; 2], plan: &PingPongPlan) -> Result<Timed, SwitchCostError> {
+    let word = AtomicU32::new(IDLE);
+    let pong_tid = AtomicU32::new(0);
+    std::thread::scope(|s| {
+        let pong = s.spawn(|| {
+            let pinned = pin_exact(cpus[1]);
+            pong_tid.store(gettid() as u32, Ordering::Release);
+            loop {
+                match word.load(Ordering::Acquire) {
+                    IDLE => futex_wait(&word, IDLE),
+                    PINGED => {
+                        word.store(IDLE, Ordering::Release);
+                        futex_wake(&word);
+                    }
+                    _ => break,
+                }
+            }
+            pinned
+        });
+        let ping = s.spawn(|| {
+            let r = pin_exact(cpus[0])
+                .and_then(|_| check_cpu(cpus[0], "ping"))
+                .and_then(|_| {
+                    let mut round = |n: u64| -> Result<(), SwitchCostError> {
+                        for _ in 0..n {
+                            word.store(PINGED, Ordering::Release);
+                            futex_wake(&word);
+                            while word.load(Ordering::Acquire) == PINGED {
+                                futex_wait(&word, PINGED);
+                            }
+                        }
+                        Ok(())
+                    };
+                    let (pid, me) = (std::process::id(), gettid());
+                    let parties = || {
+                        TaskStats::of(pid, me)
+                            + TaskStats::of(pid, pong_tid.load(Ordering::Acquire) as i32)
+                    };
+                    timed_reps(plan, &parties, &mut round)
+                });
+            word.store(STOP, Ordering::Release);
+            futex_wake(&word);
+            r
+        });
+        let ping = ping.join().expect("ping thread panicked");
+        let pong = pong.join().expect("pong thread panicked");
+        ping.and_then(|r| pong.map(|_| r))
+    })
+}
+
+/// Kills and collects the peer process if the measurement ends early.
+struct PeerGuard(std::process::Child);
+
+impl Drop for PeerGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn process_pipe(cpus: [usize; 2], plan: &PingPongPlan) -> Result<Timed, SwitchCostError> {
+    let exe = WorkerCommand::locate_concbench().map_err(SwitchCostError::Peer)?;
+    let child = Command::new(&exe.exe)
+        .args(&exe.args)
+        .arg(PINGPONG_ARG)
+        .arg(cpus[1].to_string())
+        .arg(std::process::id().to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| SwitchCostError::Peer(format!("starting {}: {e}", exe.exe.display())))?;
+    let mut guard = PeerGuard(child);
+    let peer_pid = guard.0.id();
+    let mut stdin = guard.0.stdin.take().expect("piped stdin");
+    let mut stdout = guard.0.stdout.take().expect("piped stdout");
+    let (wfd, rfd) = (stdin.as_raw_fd(), stdout.as_raw_fd());
+    let peer_failed = |guard: &mut PeerGuard, what: String| {
+        let _ = guard.0.kill();
+        let mut err = String::new();
+        if let Some(mut e) = guard.0.stderr.take() {
+            let _ = e.read_to_string(&mut err);
+        }
+        let err = err.trim();
+        SwitchCostError::Peer(if err.is_empty() {
+            what
+        } else {
+            format!("{what}: {err}")
+        })
+    };
+
+    let measured = std::thread::scope(|s| {
+        s.spawn(|| -> Result<Timed, SwitchCostError> {
+            pin_exact(cpus[0])?;
+            check_cpu(cpus[0], "ping")?;
+            // The peer says it is pinned and ready by sending the first token.
+            match read_token(rfd) {
+                Ok(Some(_)) => {}
+                _ => return Err(SwitchCostError::Peer("it did not start".into())),
+            }
+            let peer = || TaskStats::of(peer_pid, peer_pid as i32);
+            ping_pipe(wfd, rfd, plan, &peer)
+        })
+        .join()
+        .expect("ping thread panicked")
+    });
+    let measured = match measured {
+        Ok(m) => m,
+        Err(e) => return Err(peer_failed(&mut guard, e.to_string())),
+    };
+    // End of file on its stdin tells the peer to exit.
+    let _ = stdin.flush();
+    drop(stdin);
+    let mut rest = Vec::new();
+    let _ = stdout.read_to_end(&mut rest);
+    match guard.0.wait() {
+        Ok(st) if st.success() => Ok(measured),
+        Ok(st) => Err(peer_failed(&mut guard, format!("it ended with {st}"))),
+        Err(e) => Err(peer_failed(&mut guard, format!("waiting for it: {e}"))),
+    }
+}
+
+/// If this process was started as the peer of a process ping-pong (`argv[1]` is
+/// [`PINGPONG_ARG`]), serve it and exit; otherwise return at once.
+///
+/// The peer is started as `PROGRAM __pingpong CPU PARENT_PID` with its stdin and stdout on the
+/// two pipes. It dies with its parent (`PR_SET_PDEATHSIG`), pins itself to `CPU`, sends one token
+/// to say it is ready, then returns every token it reads until its stdin is closed.
+pub fn serve_if_pingpong() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) != Some(PINGPONG_ARG) {
+        return;
+    }
+    let code = match serve_pingpong(&args[2..]) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("concbench ping-pong peer: {e}");
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+fn serve_pingpong(args: &[String]) -> Result<(), String> {
+    let (cpu, parent) = match args {
+        [cpu, parent] => (
+            cpu.parse::<usize>()
+                .map_err(|_| format!("bad CPU '{cpu}'"))?,
+            parent
+                .parse::<i32>()
+                .map_err(|_| format!("bad parent pid '{parent}'"))?,
+        ),
+        _ => return Err("usage: concbench __pingpong CPU PARENT_PID".into()),
+    };
+    // SAFETY: prctl/getppid have no memory-safety preconditions.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        if libc::getppid() != parent {
+            return Err("parent already gone".into());
+        }
+    }
+    pin_exact(cpu).map_err(|e| e.to_string())?;
+    let (rfd, wfd) = (0, 1);
+    if !write_token(wfd, 0).map_err(|e| e.to_string())? {
+        return Ok(());
+    }
+    serve_pipe(rfd, wfd).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_switch_arithmetic() {
+        assert_eq!(round_trip_ns(10_000_000, 1000), 10_000.0);
+        assert_eq!(switch_ns_of_round_trip(10_000.0), 5_000.0);
+        assert_eq!(round_trip_ns(500, 0), 500.0);
+    }
+
+    #[test]
+    fn rows_summarise_their_repetitions() {
+        let case = Case::standard()[0];
+        let plan = PingPongPlan::new(1000, 3).unwrap();
+        let timed = Timed {
+            samples_ns: vec![12_000.0, 10_000.0, 11_000.0],
+            elapsed_ns: 33_000_000,
+            round_trips: 3000,
+            stats: TaskStats {
+                switches: 6000,
+                run_ns: 30_000_000,
+            },
+        };
+        let row = row_of(case, [0, 0], &plan, &timed);
+        assert_eq!(row.round_trip_ns, 11_000.0);
+        assert_eq!(row.switch_ns, 5_500.0);
+        assert_eq!(
+            (row.round_trip_min_ns, row.round_trip_max_ns),
+            (10_000.0, 12_000.0)
+        );
+        assert_eq!(row.switches_per_round_trip, 2.0);
+        assert_eq!(row.cpu_ns_per_round_trip, 10_000.0);
+        assert!((row.cpu_share - 30.0 / 33.0).abs() < 1e-12);
+        assert!(row.round_trip_ci95_ns[0] <= 11_000.0 && row.round_trip_ci95_ns[1] >= 11_000.0);
+        assert!(
+            row.method.contains("3 reps of 1000 round trips"),
+            "{}",
+            row.method
+        );
+    }
+
+    #[test]
+    fn cpu_share_is_a_share_of_the_pinned_cpus() {
+        assert_eq!(cpu_share(500, 1000, 1), 0.5);
+        assert_eq!(cpu_share(1000, 1000, 2), 0.5);
+        assert_eq!(cpu_share(3000, 1000, 1), 1.0);
+        assert_eq!(cpu_share(5, 0, 1), 0.0);
+        assert_eq!(distinct_cpus([1, 1]), 1);
+        assert_eq!(distinct_cpus([0, 1]), 2);
+    }
+
+    #[test]
+    fn plans_reject_bad_numbers() {
+        assert!(PingPongPlan::new(0, 5)
+            .unwrap_err()
+            .contains("--round-trips 0"));
+        assert!(PingPongPlan::new(-3, 5).is_err());
+        assert!(PingPongPlan::new(10, 0).unwrap_err().contains("--reps 0"));
+        assert!(PingPongPlan::new(MAX_ROUND_TRIPS as i64 + 1, 1).is_err());
+        assert_eq!(PingPongPlan::new(10, 1).unwrap().warmup_round_trips, 100);
+        assert_eq!(
+            PingPongPlan::new(20_000, 1).unwrap().warmup_round_trips,
+            2000
+        );
+    }
+
+    #[test]
+    fn the_standard_cases_are_the_four_pipe_rows_then_futex() {
+        let c = Case::standard();
+        assert_eq!(c.len(), 6);
+        assert!(c[..4].iter().all(|c| c.mechanism == Mechanism::Pipe));
+        assert!(c[4..]
+            .iter()
+            .all(|c| c.mechanism == Mechanism::Futex && c.kind == Kind::Thread));
+        assert_eq!(
+            c[0].perf_command(100_000).unwrap(),
+            "taskset -c 0 perf bench sched pipe -l 100000 -T"
+        );
+        assert_eq!(c[4].perf_command(100_000), None);
+    }
+
+    #[test]
+    fn thread_rows_measure_and_switch_on_one_core() {
+        let plan = PingPongPlan {
+            round_trips: 200,
+            reps: 2,
+            warmup_round_trips: 20,
+            max_rep_ns: 1_000_000_000,
+        };
+        for mechanism in [Mechanism::Pipe, Mechanism::Futex] {
+            let case = Case {
+                kind: Kind::Thread,
+                placement: PingPlacement::SameCore,
+                mechanism,
+            };
+            let row = measure(case, &plan).unwrap();
+            assert!(row.round_trip_ns > 0.0, "{row:?}");
+            assert_eq!(row.samples_ns.len(), 2);
+            // On one CPU each round trip must block each side once.
+            assert!(row.switches_per_round_trip >= 1.5, "{row:?}");
+        }
+    }
+
+    #[test]
+    fn futex_between_processes_is_refused() {
+        let case = Case {
+            kind: Kind::Process,
+            placement: PingPlacement::SameCore,
+            mechanism: Mechanism::Futex,
+        };
+        assert!(matches!(
+            measure(case, &PingPongPlan::quick()),
+            Err(SwitchCostError::FutexNeedsThreads)
+        ));
+    }
+}
