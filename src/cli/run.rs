@@ -74,6 +74,10 @@ pub struct RunArgs {
     /// (created if missing; each file written atomically).
     #[arg(long, value_name = "DIR")]
     pub out: Option<std::path::PathBuf>,
+    /// Also draw when each part of each row ran (one repetition per row, the one with the median
+    /// time): writes timeline.svg (a Gantt chart) and trace.json (Chrome trace) into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub timeline: Option<std::path::PathBuf>,
     /// No progress display on stderr.
     #[arg(long, short)]
     pub quiet: bool,
@@ -100,7 +104,7 @@ pub fn cmd_run(args: RunArgs) -> Result<(), CliError> {
         kernel: args.kernel.clone(),
     };
     let plan = RunPlan::from_raw(&raw).map_err(|e| CliError::Usage(e.0))?;
-    if let Some(dir) = &args.out {
+    for dir in args.out.iter().chain(&args.timeline) {
         prepare_out_dir(dir).map_err(CliError::Usage)?;
     }
     let fault = match args.fault_part {
@@ -118,7 +122,7 @@ pub fn cmd_run(args: RunArgs) -> Result<(), CliError> {
         worker: None,
         fault,
     };
-    let report = run_report(&plan, &options, !args.quiet)?;
+    let (report, measurements) = run_report(&plan, &options, !args.quiet)?;
     let reporter: Box<dyn Reporter> = match args.format {
         Format::Table => Box::new(TerminalReporter),
         Format::Json => Box::new(JsonReporter),
@@ -127,6 +131,9 @@ pub fn cmd_run(args: RunArgs) -> Result<(), CliError> {
         Format::Latex => Box::new(LatexReporter),
     };
     print_stdout(&reporter.render(&report));
+    if let Some(dir) = &args.timeline {
+        write_parts_timeline(dir, &plan, &measurements)?;
+    }
     if let Some(dir) = &args.out {
         let written = write_out_dir(dir, &report).map_err(|e| {
             CliError::Failed(anyhow::Error::new(e).context("writing the result files"))
@@ -142,13 +149,56 @@ pub fn cmd_run(args: RunArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Write the parts' Gantt chart and Chrome trace of one repetition per row (the one whose wall
+/// time is the row's median) into `dir`.
+fn write_parts_timeline(
+    dir: &std::path::Path,
+    plan: &RunPlan,
+    measurements: &[runner::Measurement],
+) -> Result<(), CliError> {
+    use crate::timeline::parts::{parts_svg, parts_trace, PartsRow};
+    let workload = workload::build(&plan.spec).map_err(|e| CliError::Usage(e.to_string()))?;
+    let rows: Vec<PartsRow> = measurements
+        .iter()
+        .filter_map(|m| {
+            let mut by_time: Vec<_> = m.runs.iter().collect();
+            by_time.sort_by(|a, b| a.wall_s.total_cmp(&b.wall_s));
+            let exec = by_time.get(by_time.len() / 2)?;
+            let parts = if m.strategy.is_sequential() {
+                1
+            } else {
+                m.cores
+            };
+            let stages = if m.strategy.is_sequential() {
+                vec![crate::workload::Stage {
+                    name: "sequential twin",
+                    kind: crate::workload::StageKind::Compute,
+                }]
+            } else {
+                workload.stages(parts)
+            };
+            let label = format!("{} x{}", m.strategy, m.cores);
+            Some(PartsRow::from_execution(label, exec, &stages))
+        })
+        .collect();
+    for (name, text) in [
+        ("timeline.svg", parts_svg(&rows)),
+        ("trace.json", parts_trace(&rows)),
+    ] {
+        let path = dir.join(name);
+        crate::report::write_atomic(&path, text.as_bytes())
+            .map_err(|e| CliError::Failed(anyhow::anyhow!("writing {}: {e}", path.display())))?;
+    }
+    Ok(())
+}
+
 /// Run a plan with a progress bar on stderr (when it is a terminal and `progress` is on) and
-/// build its report.
+/// build its report; the raw measurements come back too (for timelines).
 pub fn run_report(
     plan: &RunPlan,
     options: &ExecOptions,
     progress: bool,
-) -> Result<RunReport, CliError> {
+) -> Result<(RunReport, Vec<runner::Measurement>), CliError> {
     let machine = Machine::describe();
     let bar = progress_bar(progress);
     let mut on_progress = |p: runner::Progress| {
@@ -167,14 +217,15 @@ pub fn run_report(
     let units = workload::build(&plan.spec)
         .map_err(|e| CliError::Usage(e.to_string()))?
         .work_units();
-    let switch_cost_ns = crate::measure::switch_cost::quick_same_core_switch_ns().ok();
-    Ok(RunReport::build(
-        machine,
-        plan,
-        units,
-        &measurements,
-        switch_cost_ns,
-    ))
+    let switch_cost_ns = match crate::measure::switch_cost::quick_same_core_switch_ns() {
+        Ok(ns) => Some(ns),
+        Err(e) => {
+            eprintln!("concbench: warning: no switch cost measured ({e}); switch_overhead is 0");
+            None
+        }
+    };
+    let report = RunReport::build(machine, plan, units, &measurements, switch_cost_ns);
+    Ok((report, measurements))
 }
 
 fn progress_bar(enabled: bool) -> Option<indicatif::ProgressBar> {
