@@ -17,6 +17,7 @@ pub mod cli;
 pub mod machine;
 pub mod measure;
 pub mod plan;
+pub mod refs;
 pub mod report;
 pub mod runner;
 pub mod shm;

@@ -7,5 +7,6 @@ fn main() {
     concbench::worker::serve_if_worker(|spec| {
         concbench::workload::build(spec).map_err(|e| e.to_string())
     });
+    concbench::refs::serve_if_ref_child(); // a `concbench refs` dgemm reference child?
     std::process::exit(concbench::cli::main_with_args(std::env::args_os()));
 }

@@ -12,6 +12,8 @@ use clap::{Parser, Subcommand};
 use crate::strategy::Strategy;
 use crate::workload::WORKLOADS;
 
+pub mod limits;
+pub mod refs;
 pub mod run;
 
 /// concbench: measure the difference between concurrency and parallelism on this machine.
@@ -31,6 +33,10 @@ pub enum Command {
     Run(run::RunArgs),
     /// List the workloads and strategies.
     List,
+    /// Measure this machine's ceilings: copy bandwidth for 1..P threads, peak FLOP/s per core.
+    Limits(limits::LimitsArgs),
+    /// Time the references (std and rayon sorts, matrixmultiply dgemm) beside concbench's kernels.
+    Refs(refs::RefsArgs),
 }
 
 /// Why a command failed, and so which exit status it gets.
@@ -97,6 +103,8 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
 pub fn run_command(command: Command) -> Result<(), CliError> {
     match command {
         Command::Run(args) => run::cmd_run(args),
+        Command::Limits(args) => limits::cmd_limits(args),
+        Command::Refs(args) => refs::cmd_refs(args),
         Command::List => {
             print_stdout(&list_text());
             Ok(())
