@@ -600,7 +600,9 @@ pub fn ratios(plan: &RefsPlan, rows: &[RefRow], ceilings: Option<&Ceilings>) -> 
         for &p in &plan.cores {
             pair(mt, p, "rayon par_sort", p);
             pair(mt, p, "rayon par_sort_unstable", p);
-            pair(mt, p, "std sort", 1);
+            if p > 1 {
+                pair(mt, p, "std sort", 1);
+            }
             pair(mp, p, mt, p);
         }
         pair(mt, 1, seq, 1);
