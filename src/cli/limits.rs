@@ -56,10 +56,18 @@ pub fn render_table(
     cached_at: Option<&std::path::Path>,
 ) -> String {
     let mut s = format!(
-        "concbench limits — {}\nmeasured {}{}\n\n",
+        "concbench limits — {}\nmeasured {}{}{}\n\n",
         machine.summary(),
         c.date,
-        if c.quick { " (--quick)" } else { "" }
+        if c.quick { " (--quick)" } else { "" },
+        match c.load_average {
+            Some(l) if l > c.physical_cores as f64 => format!(
+                ", load average {l:.1} on {} cores: other programs competed, figures are low",
+                c.physical_cores
+            ),
+            Some(l) => format!(", load average {l:.1}"),
+            None => String::new(),
+        }
     );
     s.push_str(&format!(
         "copy bandwidth: {} MiB buffer, read + written, one pinned thread per physical core, median of {}\n",

@@ -110,6 +110,10 @@ pub struct Ceilings {
     pub physical_cores: usize,
     /// Whether it was a `--quick` measurement (smaller buffer, shorter loops).
     pub quick: bool,
+    /// One-minute load average just before measuring (/proc/loadavg): above the core count,
+    /// other programs were competing for the cores and the figures are low.
+    #[serde(default)]
+    pub load_average: Option<f64>,
     /// Copy bandwidth for 1..P threads.
     pub copy: CopyCeiling,
     /// Peak FLOP/s.
@@ -169,6 +173,7 @@ impl Ceilings {
     pub fn measure(options: &LimitsOptions) -> Result<Ceilings, CeilingError> {
         let topo = Topology::get();
         let cpus = topo.core_cpus();
+        let load_average = load_average();
         let copy = measure_copy(&cpus, options.copy_bytes, options.reps)?;
         let flops = measure_flops(&cpus, options.flops_rep_s, options.reps)?;
         Ok(Ceilings {
@@ -176,6 +181,7 @@ impl Ceilings {
             cpu_model: cpu_model(),
             physical_cores: topo.physical_core_count(),
             quick: options.quick,
+            load_average,
             copy,
             flops,
         })
@@ -260,6 +266,16 @@ pub fn cache_path_from(xdg_cache_home: Option<PathBuf>, home: Option<PathBuf>) -
         None => home.filter(|p| !p.as_os_str().is_empty())?.join(".cache"),
     };
     Some(base.join("concbench").join("limits.json"))
+}
+
+/// The one-minute load average (/proc/loadavg), if readable.
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// CPU model name from /proc/cpuinfo ("unknown" if absent).
@@ -726,6 +742,7 @@ mod tests {
             cpu_model: "Test CPU".into(),
             physical_cores: 2,
             quick: true,
+            load_average: Some(0.5),
             copy: CopyCeiling {
                 method: "test".into(),
                 buffer_bytes: 1 << 20,
