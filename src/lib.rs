@@ -18,6 +18,7 @@ pub mod lab;
 pub mod machine;
 pub mod measure;
 pub mod plan;
+pub mod refs;
 pub mod report;
 pub mod runner;
 pub mod shm;

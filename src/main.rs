@@ -13,5 +13,7 @@ fn main() {
     concbench::lab::claims::serve_lab_child_if_asked();
     // The peer process of the context-switch ping-pong?
     concbench::measure::switch_cost::serve_if_pingpong();
+    // A matrixmultiply reference child of `concbench refs`?
+    concbench::refs::serve_if_ref_child();
     std::process::exit(concbench::cli::main_with_args(std::env::args_os()));
 }

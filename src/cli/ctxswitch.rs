@@ -7,21 +7,12 @@
 
 use serde::Serialize;
 
-use super::{print_stdout, CliError};
+use super::{print_stdout, CliError, PlainFormat as Format};
 use crate::machine::Machine;
 use crate::measure::switch_cost::{
     measure, Case, Kind, Mechanism, PingPlacement, PingPongPlan, SwitchCostError, SwitchCostRow,
 };
 use crate::report::table::{Align, Table};
-
-/// Output formats of `ctxswitch`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// Aligned table for the terminal.
-    Table,
-    /// One JSON document.
-    Json,
-}
 
 /// Options of `concbench ctxswitch`.
 #[derive(Debug, clap::Args)]

@@ -15,6 +15,8 @@ use crate::workload::WORKLOADS;
 pub mod compare;
 pub mod ctxswitch;
 pub mod lab;
+pub mod limits;
+pub mod refs;
 pub mod run;
 pub mod timeline;
 
@@ -43,6 +45,19 @@ pub enum Command {
     Timeline(timeline::TimelineArgs),
     /// Measure the cost of one context switch by ping-pong (threads, processes; same core, across cores).
     Ctxswitch(ctxswitch::CtxSwitchArgs),
+    /// Measure this machine's ceilings: copy bandwidth for 1..P threads, peak FLOP/s per core.
+    Limits(limits::LimitsArgs),
+    /// Time the references (std and rayon sorts, matrixmultiply dgemm) beside concbench's kernels.
+    Refs(refs::RefsArgs),
+}
+
+/// Output formats of the measurement subcommands that print one table (ctxswitch, limits, refs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlainFormat {
+    /// Aligned table for the terminal.
+    Table,
+    /// One JSON document.
+    Json,
 }
 
 /// Why a command failed, and so which exit status it gets.
@@ -113,6 +128,8 @@ pub fn run_command(command: Command) -> Result<(), CliError> {
         Command::Compare(args) => compare::cmd_compare(args),
         Command::Timeline(args) => timeline::cmd_timeline(args),
         Command::Ctxswitch(args) => ctxswitch::cmd_ctxswitch(args),
+        Command::Limits(args) => limits::cmd_limits(args),
+        Command::Refs(args) => refs::cmd_refs(args),
         Command::List => {
             print_stdout(&list_text());
             Ok(())

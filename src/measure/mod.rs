@@ -1,6 +1,7 @@
 //! Measurement primitives: clocks, resource usage, and (in submodules) the costs and ceilings
 //! concbench reports beside its run times.
 
+pub mod ceilings;
 pub mod clock;
 pub mod rusage;
 pub mod stats;

@@ -1,0 +1,155 @@
+//! `concbench limits`: measure this machine's ceilings (copy bandwidth for 1..P threads, peak
+//! FLOP/s per core and on all cores), print them and refresh the cache other commands read.
+
+use super::{print_stdout, CliError, PlainFormat as Format};
+use crate::machine::Machine;
+use crate::measure::ceilings::{Ceilings, LimitsOptions};
+use crate::report::table::{Align, Table};
+
+/// Options of `concbench limits`.
+#[derive(Debug, clap::Args)]
+pub struct LimitsArgs {
+    /// A quick look (smaller buffer, shorter loops, 3 repetitions): about a second.
+    #[arg(long)]
+    pub quick: bool,
+    /// Output format on stdout.
+    #[arg(long, short, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// Run `concbench limits`: measure, cache (a cache that cannot be written is a warning on
+/// stderr, not a failure), print.
+pub fn cmd_limits(args: LimitsArgs) -> Result<(), CliError> {
+    let options = if args.quick {
+        LimitsOptions::quick()
+    } else {
+        LimitsOptions::full()
+    };
+    let machine = Machine::describe();
+    let ceilings = Ceilings::measure(&options)
+        .map_err(|e| CliError::Failed(anyhow::Error::new(e).context("measuring the ceilings")))?;
+    let cached = match ceilings.save_cached() {
+        Ok(path) => Some(path),
+        Err(e) => {
+            eprintln!("concbench: warning: could not cache the ceilings: {e}");
+            None
+        }
+    };
+    let text = match args.format {
+        Format::Json => {
+            let doc = serde_json::json!({ "machine": machine, "ceilings": ceilings });
+            let mut s = serde_json::to_string_pretty(&doc).expect("ceilings serialise");
+            s.push('\n');
+            s
+        }
+        Format::Table => render_table(&machine, &ceilings, cached.as_deref()),
+    };
+    print_stdout(&text);
+    Ok(())
+}
+
+/// The terminal rendering of measured ceilings.
+pub fn render_table(
+    machine: &Machine,
+    c: &Ceilings,
+    cached_at: Option<&std::path::Path>,
+) -> String {
+    let mut s = format!(
+        "concbench limits — {}\nmeasured {}{}{}\n\n",
+        machine.summary(),
+        c.date,
+        if c.quick { " (--quick)" } else { "" },
+        match c.load_average {
+            Some(l) if l > c.physical_cores as f64 => format!(
+                ", load average {l:.1} on {} cores: other programs competed, figures are low",
+                c.physical_cores
+            ),
+            Some(l) => format!(", load average {l:.1}"),
+            None => String::new(),
+        }
+    );
+    s.push_str(&format!(
+        "copy bandwidth: {} MiB buffer, read + written, one pinned thread per physical core, median of {}\n",
+        c.copy.buffer_bytes >> 20,
+        c.copy.reps
+    ));
+    let bw = Table {
+        headers: ["threads", "CPUs", "GB/s", "min", "max", "scaling"]
+            .map(String::from)
+            .to_vec(),
+        align: vec![
+            Align::Right,
+            Align::Left,
+            Align::Right,
+            Align::Right,
+            Align::Right,
+            Align::Right,
+        ],
+        rows: c
+            .copy
+            .points
+            .iter()
+            .map(|p| {
+                vec![
+                    p.threads.to_string(),
+                    crate::topology::format_cpu_list(&p.cpus),
+                    format!("{:.1}", p.gb_s),
+                    format!("{:.1}", p.min_gb_s),
+                    format!("{:.1}", p.max_gb_s),
+                    format!("x{:.2}", c.bandwidth_scaling(p.threads).unwrap_or(f64::NAN)),
+                ]
+            })
+            .collect(),
+    };
+    s.push_str(&bw.to_terminal());
+    s.push_str(&format!(
+        "\npeak double-precision FLOP/s: FMA loop (portable: multiply + add), median of {}\n",
+        c.flops.reps
+    ));
+    let fl = Table {
+        headers: [
+            "instruction set",
+            "lanes",
+            "accumulators",
+            "GFLOP/s on one core",
+            "best rep",
+        ]
+        .map(String::from)
+        .to_vec(),
+        align: vec![
+            Align::Left,
+            Align::Right,
+            Align::Right,
+            Align::Right,
+            Align::Right,
+        ],
+        rows: c
+            .flops
+            .by_isa
+            .iter()
+            .map(|p| {
+                vec![
+                    p.isa.clone(),
+                    p.lanes.to_string(),
+                    p.accumulators.to_string(),
+                    format!("{:.1}", p.gflops),
+                    format!("{:.1}", p.best_gflops),
+                ]
+            })
+            .collect(),
+    };
+    s.push_str(&fl.to_terminal());
+    s.push_str(&format!(
+        "\npeak per core: {:.1} GFLOP/s ({}); all {} core{} at once: {:.1} GFLOP/s (x{:.2})\n",
+        c.flops.per_core_gflops,
+        c.flops.isa,
+        c.flops.all_cores,
+        if c.flops.all_cores == 1 { "" } else { "s" },
+        c.flops.all_cores_gflops,
+        c.flops.all_cores_gflops / c.flops.per_core_gflops
+    ));
+    if let Some(p) = cached_at {
+        s.push_str(&format!("cached in {}\n", p.display()));
+    }
+    s
+}

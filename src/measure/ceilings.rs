@@ -1,0 +1,898 @@
+//! Ceilings: what this machine allows, measured — copy bandwidth for 1..P threads and peak
+//! double-precision FLOP/s per core — so a speedup can be read against the hardware's own limit.
+//!
+//! Merge sort is memory-bound: its speedup from P cores cannot beat the bandwidth scaling from 1 to
+//! P threads. Matrix multiply is compute-bound: its GFLOP/s are read as a share of the FMA peak ×
+//! the cores it used. `concbench limits` measures both, prints them and refreshes a cache
+//! (`$XDG_CACHE_HOME/concbench/limits.json`, else `~/.cache/concbench/limits.json`), which is only
+//! trusted on a machine with the same CPU model and physical core count.
+//!
+//! Method:
+//! - **copy bandwidth**: STREAM-style copy of a buffer several times the size of the last-level
+//!   cache, split into T equal chunks, one per thread (T = 1..P). Each thread is pinned to its own
+//!   physical core, started before timing and released by a barrier, and copies its chunk with
+//!   `copy_from_slice` (the C library's `memcpy`). Bytes counted are read + written (2 × buffer),
+//!   as STREAM, likwid-bench and the acceptance checks' `refbench copy` count them. The wall time of
+//!   one repetition runs from the first thread's start to the last thread's end (each reads the
+//!   monotonic clock itself); the median of the repetitions is reported.
+//! - **peak FLOP/s**: a loop of fused multiply-adds into 12 independent vector accumulators
+//!   (FMA latency 4 cycles × 2 FMA pipes needs at least 8), written in inline assembly so the
+//!   compiler can neither drop nor reorder it, for each instruction set this CPU has (AVX-512F,
+//!   AVX2+FMA, detected at run time) plus a portable loop (separate multiply and add, whatever the
+//!   compiler vectorises it to). One FMA is 2 flops per lane. The best instruction set is then run
+//!   on all P cores at once.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Barrier, Mutex};
+
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::Row;
+use crate::measure::clock::monotonic_ns;
+use crate::measure::stats::median;
+use crate::strategy::Strategy;
+use crate::topology::{self, Topology};
+
+/// Independent accumulators of the FMA loop.
+pub const FMA_ACCUMULATORS: usize = 12;
+
+/// Bandwidth of one thread count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BandwidthPoint {
+    /// Threads copying at once, each on its own physical core.
+    pub threads: usize,
+    /// CPUs they were pinned to.
+    pub cpus: Vec<usize>,
+    /// Median bandwidth, GB/s (10⁹ bytes, read + written).
+    pub gb_s: f64,
+    /// Slowest repetition's bandwidth, GB/s.
+    pub min_gb_s: f64,
+    /// Fastest repetition's bandwidth, GB/s.
+    pub max_gb_s: f64,
+}
+
+/// Memory copy bandwidth for 1..P threads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CopyCeiling {
+    /// How the copy was done and counted, in one sentence.
+    pub method: String,
+    /// Bytes of the source buffer (the destination is as large).
+    pub buffer_bytes: u64,
+    /// Timed repetitions per thread count (after one warm-up).
+    pub reps: usize,
+    /// One point per thread count, 1..=P.
+    pub points: Vec<BandwidthPoint>,
+}
+
+/// Peak of one instruction set on one core.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IsaPeak {
+    /// `avx512f`, `avx2+fma` or `portable`.
+    pub isa: String,
+    /// f64 lanes per vector accumulator (8, 4; 1 for the portable scalar code).
+    pub lanes: usize,
+    /// Independent accumulators of the loop.
+    pub accumulators: usize,
+    /// Median GFLOP/s on one core.
+    pub gflops: f64,
+    /// Fastest repetition's GFLOP/s (the least disturbed by neighbours on a shared machine).
+    pub best_gflops: f64,
+}
+
+/// Peak double-precision FLOP/s.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlopsCeiling {
+    /// The instruction set with the highest single-core figure (used for the all-core run).
+    pub isa: String,
+    /// Independent accumulators in the FMA loop.
+    pub accumulators: usize,
+    /// Timed repetitions (after one warm-up).
+    pub reps: usize,
+    /// Best single-core GFLOP/s (the `isa`'s).
+    pub per_core_gflops: f64,
+    /// Cores in the all-core run (one thread pinned to each physical core).
+    pub all_cores: usize,
+    /// GFLOP/s of all those cores at once.
+    pub all_cores_gflops: f64,
+    /// Every instruction set measured, on one core.
+    pub by_isa: Vec<IsaPeak>,
+}
+
+/// What `concbench limits` measured, with where and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ceilings {
+    /// When it was measured, UTC, RFC 3339.
+    pub date: String,
+    /// CPU model name (/proc/cpuinfo); a cache is only used on the same model.
+    pub cpu_model: String,
+    /// Physical cores this process could use; a cache is only used with the same count.
+    pub physical_cores: usize,
+    /// Whether it was a `--quick` measurement (smaller buffer, shorter loops).
+    pub quick: bool,
+    /// One-minute load average just before measuring (/proc/loadavg): above the core count,
+    /// other programs were competing for the cores and the figures are low.
+    #[serde(default)]
+    pub load_average: Option<f64>,
+    /// Copy bandwidth for 1..P threads.
+    pub copy: CopyCeiling,
+    /// Peak FLOP/s.
+    pub flops: FlopsCeiling,
+}
+
+/// Sizes and repetitions of a measurement.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LimitsOptions {
+    /// Source buffer of the copy, bytes (the destination is as large).
+    pub copy_bytes: usize,
+    /// Timed repetitions of each figure.
+    pub reps: usize,
+    /// Target duration of one FMA repetition, seconds.
+    pub flops_rep_s: f64,
+    /// Marks the result as quick.
+    pub quick: bool,
+}
+
+impl LimitsOptions {
+    /// The full measurement: 512 MiB buffers (as `refbench copy 512`), 5 repetitions, 50 ms FMA
+    /// loops; a few seconds on two cores.
+    pub fn full() -> LimitsOptions {
+        LimitsOptions {
+            copy_bytes: 512 << 20,
+            reps: 5,
+            flops_rep_s: 0.05,
+            quick: false,
+        }
+    }
+
+    /// A quick look: 128 MiB buffers (still four times a 32 MiB L3), 3 repetitions, 10 ms loops.
+    pub fn quick() -> LimitsOptions {
+        LimitsOptions {
+            copy_bytes: 128 << 20,
+            reps: 3,
+            flops_rep_s: 0.01,
+            quick: true,
+        }
+    }
+}
+
+/// A measurement that could not be trusted.
+#[derive(Debug, thiserror::Error)]
+pub enum CeilingError {
+    /// A thread could not be pinned to its core.
+    #[error("pinning a measuring thread: {0}")]
+    Pin(#[from] topology::TopologyError),
+    /// The copy did not copy.
+    #[error("copy with {0} threads left the destination different from the source")]
+    WrongCopy(usize),
+}
+
+impl Ceilings {
+    /// Measure on this machine: copy bandwidth for 1..P threads and the FMA peaks, P being the
+    /// physical cores this process may use.
+    pub fn measure(options: &LimitsOptions) -> Result<Ceilings, CeilingError> {
+        let topo = Topology::get();
+        let cpus = topo.core_cpus();
+        let load_average = load_average();
+        let copy = measure_copy(&cpus, options.copy_bytes, options.reps)?;
+        let flops = measure_flops(&cpus, options.flops_rep_s, options.reps)?;
+        Ok(Ceilings {
+            date: crate::machine::utc_now_rfc3339(),
+            cpu_model: cpu_model(),
+            physical_cores: topo.physical_core_count(),
+            quick: options.quick,
+            load_average,
+            copy,
+            flops,
+        })
+    }
+
+    /// Median copy bandwidth with `threads` threads, GB/s (`None` if not measured).
+    pub fn bandwidth(&self, threads: usize) -> Option<f64> {
+        self.copy
+            .points
+            .iter()
+            .find(|p| p.threads == threads)
+            .map(|p| p.gb_s)
+    }
+
+    /// Bandwidth with `threads` threads over bandwidth with one: the most a memory-bound job can
+    /// gain from that many cores. Counts above the measured ones use the largest measured.
+    pub fn bandwidth_scaling(&self, threads: usize) -> Option<f64> {
+        let top = self.copy.points.iter().map(|p| p.threads).max()?;
+        let t = threads.clamp(1, top);
+        Some(self.bandwidth(t)? / self.bandwidth(1)?)
+    }
+
+    /// Peak GFLOP/s of `cores` cores: the single-core peak × min(cores, physical cores).
+    pub fn peak_gflops(&self, cores: usize) -> f64 {
+        self.flops.per_core_gflops * cores.clamp(1, self.physical_cores.max(1)) as f64
+    }
+
+    /// Save as pretty JSON to `path` (atomically; parent directories are created).
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut s = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        s.push('\n');
+        crate::report::write_atomic(path, s.as_bytes())
+    }
+
+    /// Load from `path` if it parses and was measured on a CPU of model `cpu_model` with
+    /// `physical_cores` cores; `None` otherwise (missing, unreadable, other machine).
+    pub fn load(path: &Path, cpu_model: &str, physical_cores: usize) -> Option<Ceilings> {
+        let text = std::fs::read_to_string(path).ok()?;
+        let c: Ceilings = serde_json::from_str(&text).ok()?;
+        (c.cpu_model == cpu_model && c.physical_cores == physical_cores).then_some(c)
+    }
+
+    /// The cached ceilings of this machine, if `concbench limits` has measured them here. Reports
+    /// should name their date: "cached from {date}".
+    pub fn load_cached() -> Option<Ceilings> {
+        Ceilings::load(
+            &cache_path()?,
+            &cpu_model(),
+            Topology::get().physical_core_count(),
+        )
+    }
+
+    /// Save to [`cache_path`]; returns where.
+    pub fn save_cached(&self) -> std::io::Result<PathBuf> {
+        let path = cache_path().ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "neither XDG_CACHE_HOME nor HOME is set",
+            )
+        })?;
+        self.save(&path)?;
+        Ok(path)
+    }
+}
+
+/// Where `limits` caches its figures: `$XDG_CACHE_HOME/concbench/limits.json`, else
+/// `$HOME/.cache/concbench/limits.json`; `None` if neither variable is set.
+pub fn cache_path() -> Option<PathBuf> {
+    cache_path_from(
+        std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from),
+        std::env::var_os("HOME").map(PathBuf::from),
+    )
+}
+
+/// [`cache_path`] from given variables (empty values count as unset, as the XDG spec says).
+pub fn cache_path_from(xdg_cache_home: Option<PathBuf>, home: Option<PathBuf>) -> Option<PathBuf> {
+    let base = match xdg_cache_home.filter(|p| p.is_absolute()) {
+        Some(p) => p,
+        None => home.filter(|p| !p.as_os_str().is_empty())?.join(".cache"),
+    };
+    Some(base.join("concbench").join("limits.json"))
+}
+
+/// The one-minute load average (/proc/loadavg), if readable.
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// CPU model name from /proc/cpuinfo ("unknown" if absent).
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Bandwidth in GB/s of a copy of `bytes` bytes taking `seconds`: read + written, 2 × bytes.
+pub fn copy_gb_s(bytes: u64, seconds: f64) -> f64 {
+    2.0 * bytes as f64 / seconds / 1e9
+}
+
+/// GFLOP/s of `iterations` loop trips of `accumulators` FMAs on `lanes`-wide vectors in `seconds`
+/// (one FMA = 2 flops per lane).
+pub fn fma_gflops(iterations: u64, accumulators: usize, lanes: usize, seconds: f64) -> f64 {
+    2.0 * iterations as f64 * accumulators as f64 * lanes as f64 / seconds / 1e9
+}
+
+/// Run `body(i)` on `cpus.len()` persistent threads, thread i pinned to `cpus[i]`, `1 + reps`
+/// times (the first untimed), all released together by a barrier. Returns the wall time of each
+/// timed round: the latest end minus the earliest start, as read by the threads themselves.
+fn min_of(v: &[f64]) -> f64 {
+    v.iter().copied().fold(f64::INFINITY, f64::min)
+}
+
+fn rounds<F>(cpus: &[usize], reps: usize, body: F) -> Result<Vec<f64>, CeilingError>
+where
+    F: Fn(usize) + Sync,
+{
+    let t = cpus.len();
+    let start = Barrier::new(t + 1);
+    let end = Barrier::new(t + 1);
+    let stop = AtomicBool::new(false);
+    let starts: Vec<AtomicU64> = (0..t).map(|_| AtomicU64::new(0)).collect();
+    let ends: Vec<AtomicU64> = (0..t).map(|_| AtomicU64::new(0)).collect();
+    let pin_error: Mutex<Option<topology::TopologyError>> = Mutex::new(None);
+    let mut walls = Vec::with_capacity(reps);
+    std::thread::scope(|s| {
+        for (i, &cpu) in cpus.iter().enumerate() {
+            let (start, end, stop, starts, ends, body, pin_error) =
+                (&start, &end, &stop, &starts, &ends, &body, &pin_error);
+            s.spawn(move || {
+                if let Err(e) = topology::pin_current_thread(cpu) {
+                    *pin_error.lock().unwrap() = Some(e);
+                }
+                loop {
+                    start.wait();
+                    if stop.load(Ordering::Acquire) {
+                        break;
+                    }
+                    starts[i].store(monotonic_ns(), Ordering::Relaxed);
+                    body(i);
+                    ends[i].store(monotonic_ns(), Ordering::Relaxed);
+                    end.wait();
+                }
+            });
+        }
+        for round in 0..=reps {
+            start.wait();
+            end.wait();
+            let first = starts.iter().map(|a| a.load(Ordering::Relaxed)).min();
+            let last = ends.iter().map(|a| a.load(Ordering::Relaxed)).max();
+            if round > 0 {
+                let ns = last.unwrap_or(0).saturating_sub(first.unwrap_or(0)).max(1);
+                walls.push(ns as f64 / 1e9);
+            }
+        }
+        stop.store(true, Ordering::Release);
+        start.wait();
+    });
+    match pin_error.into_inner().unwrap() {
+        Some(e) => Err(e.into()),
+        None => Ok(walls),
+    }
+}
+
+/// Copy bandwidth with 1..=cpus.len() threads over a `bytes`-byte buffer.
+fn measure_copy(cpus: &[usize], bytes: usize, reps: usize) -> Result<CopyCeiling, CeilingError> {
+    let words = (bytes / 8).max(1024);
+    let src: Vec<u64> = (0..words as u64)
+        .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        .collect();
+    let mut dst = vec![1u64; words]; // written, so its pages are mapped before timing
+    let mut points = Vec::new();
+    for t in 1..=cpus.len() {
+        dst.fill(0);
+        let chunk = words.div_ceil(t);
+        let pieces: Vec<Mutex<(&mut [u64], &[u64])>> = dst
+            .chunks_mut(chunk)
+            .zip(src.chunks(chunk))
+            .map(Mutex::new)
+            .collect();
+        let walls = rounds(&cpus[..t], reps, |i| {
+            let mut piece = pieces[i].lock().unwrap();
+            let (d, s) = &mut *piece;
+            d.copy_from_slice(s);
+        })?;
+        drop(pieces);
+        if dst != src {
+            return Err(CeilingError::WrongCopy(t));
+        }
+        let b = (words * 8) as u64;
+        let fastest = walls.iter().copied().fold(f64::INFINITY, f64::min);
+        let slowest = walls.iter().copied().fold(0.0, f64::max);
+        points.push(BandwidthPoint {
+            threads: t,
+            cpus: cpus[..t].to_vec(),
+            gb_s: copy_gb_s(b, median(&walls)),
+            min_gb_s: copy_gb_s(b, slowest),
+            max_gb_s: copy_gb_s(b, fastest),
+        });
+    }
+    Ok(CopyCeiling {
+        method: "STREAM-style copy (copy_from_slice = memcpy) of one buffer split into equal chunks, one pinned thread per physical core, started by a barrier; bytes read + written; median of the repetitions".into(),
+        buffer_bytes: (words * 8) as u64,
+        reps,
+        points,
+    })
+}
+
+/// An FMA loop this CPU can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Isa {
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+    #[cfg(target_arch = "x86_64")]
+    Avx2Fma,
+    Portable,
+}
+
+impl Isa {
+    fn name(self) -> &'static str {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => "avx512f",
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2Fma => "avx2+fma",
+            Isa::Portable => "portable",
+        }
+    }
+
+    /// Independent accumulators (each `lanes` wide) of the loop.
+    fn accumulators(self) -> usize {
+        match self {
+            Isa::Portable => PORTABLE_ACCUMULATORS,
+            #[allow(unreachable_patterns)]
+            _ => FMA_ACCUMULATORS,
+        }
+    }
+
+    fn lanes(self) -> usize {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => 8,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2Fma => 4,
+            Isa::Portable => 1,
+        }
+    }
+
+    /// Instruction sets available here, widest first (runtime detection).
+    fn available() -> Vec<Isa> {
+        let mut v = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            let fma = std::arch::is_x86_feature_detected!("fma");
+            if fma && std::arch::is_x86_feature_detected!("avx512f") {
+                v.push(Isa::Avx512);
+            }
+            if fma && std::arch::is_x86_feature_detected!("avx2") {
+                v.push(Isa::Avx2Fma);
+            }
+        }
+        v.push(Isa::Portable);
+        v
+    }
+
+    /// Run `iterations` trips of the loop ([`FMA_ACCUMULATORS`] FMAs, or multiply-adds, each).
+    fn run(self, iterations: u64) {
+        match self {
+            // SAFETY: only listed by `available` when the CPU has the features.
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => unsafe { fma_loop_avx512(iterations) },
+            // SAFETY: as above.
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2Fma => unsafe { fma_loop_avx2(iterations) },
+            Isa::Portable => fma_loop_portable(iterations),
+        }
+    }
+}
+
+const FMA_MUL: f64 = 1.000_000_001;
+const FMA_ADD: f64 = 1e-9;
+
+/// 12 independent `vfmadd231pd zmm` per trip.
+///
+/// AVX-512 intrinsics and `target_feature(enable = "avx512f")` need Rust 1.89, above the crate's
+/// MSRV, so the loop is assembly in an AVX function: it only touches zmm0–zmm13, whose low halves
+/// (ymm0–ymm13) are declared clobbered; code compiled without AVX-512 never keeps values in the
+/// upper halves, and `vzeroupper` clears them before returning.
+///
+/// # Safety
+/// The CPU must support AVX-512F and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx,fma")]
+unsafe fn fma_loop_avx512(iterations: u64) {
+    let consts = [FMA_MUL, FMA_ADD];
+    std::arch::asm!(
+        "vbroadcastsd zmm12, qword ptr [{c}]",
+        "vbroadcastsd zmm13, qword ptr [{c} + 8]",
+        "vmovapd zmm0, zmm13", "vmovapd zmm1, zmm13", "vmovapd zmm2, zmm13",
+        "vmovapd zmm3, zmm13", "vmovapd zmm4, zmm13", "vmovapd zmm5, zmm13",
+        "vmovapd zmm6, zmm13", "vmovapd zmm7, zmm13", "vmovapd zmm8, zmm13",
+        "vmovapd zmm9, zmm13", "vmovapd zmm10, zmm13", "vmovapd zmm11, zmm13",
+        "test {n}, {n}",
+        "jz 3f",
+        "2:",
+        "vfmadd231pd zmm0, zmm12, zmm13",
+        "vfmadd231pd zmm1, zmm12, zmm13",
+        "vfmadd231pd zmm2, zmm12, zmm13",
+        "vfmadd231pd zmm3, zmm12, zmm13",
+        "vfmadd231pd zmm4, zmm12, zmm13",
+        "vfmadd231pd zmm5, zmm12, zmm13",
+        "vfmadd231pd zmm6, zmm12, zmm13",
+        "vfmadd231pd zmm7, zmm12, zmm13",
+        "vfmadd231pd zmm8, zmm12, zmm13",
+        "vfmadd231pd zmm9, zmm12, zmm13",
+        "vfmadd231pd zmm10, zmm12, zmm13",
+        "vfmadd231pd zmm11, zmm12, zmm13",
+        "dec {n}",
+        "jnz 2b",
+        "3:",
+        "vzeroupper",
+        c = in(reg) consts.as_ptr(),
+        n = inout(reg) iterations => _,
+        out("ymm0") _, out("ymm1") _, out("ymm2") _, out("ymm3") _,
+        out("ymm4") _, out("ymm5") _, out("ymm6") _, out("ymm7") _,
+        out("ymm8") _, out("ymm9") _, out("ymm10") _, out("ymm11") _,
+        out("ymm12") _, out("ymm13") _,
+        options(nostack, readonly),
+    );
+}
+
+/// 12 independent `vfmadd231pd ymm` per trip (the loop of `likwid-bench -t peakflops_avx_fma`
+/// in spirit).
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn fma_loop_avx2(iterations: u64) {
+    let consts = [FMA_MUL, FMA_ADD];
+    std::arch::asm!(
+        "vbroadcastsd ymm12, qword ptr [{c}]",
+        "vbroadcastsd ymm13, qword ptr [{c} + 8]",
+        "vmovapd ymm0, ymm13", "vmovapd ymm1, ymm13", "vmovapd ymm2, ymm13",
+        "vmovapd ymm3, ymm13", "vmovapd ymm4, ymm13", "vmovapd ymm5, ymm13",
+        "vmovapd ymm6, ymm13", "vmovapd ymm7, ymm13", "vmovapd ymm8, ymm13",
+        "vmovapd ymm9, ymm13", "vmovapd ymm10, ymm13", "vmovapd ymm11, ymm13",
+        "test {n}, {n}",
+        "jz 3f",
+        "2:",
+        "vfmadd231pd ymm0, ymm12, ymm13",
+        "vfmadd231pd ymm1, ymm12, ymm13",
+        "vfmadd231pd ymm2, ymm12, ymm13",
+        "vfmadd231pd ymm3, ymm12, ymm13",
+        "vfmadd231pd ymm4, ymm12, ymm13",
+        "vfmadd231pd ymm5, ymm12, ymm13",
+        "vfmadd231pd ymm6, ymm12, ymm13",
+        "vfmadd231pd ymm7, ymm12, ymm13",
+        "vfmadd231pd ymm8, ymm12, ymm13",
+        "vfmadd231pd ymm9, ymm12, ymm13",
+        "vfmadd231pd ymm10, ymm12, ymm13",
+        "vfmadd231pd ymm11, ymm12, ymm13",
+        "dec {n}",
+        "jnz 2b",
+        "3:",
+        "vzeroupper",
+        c = in(reg) consts.as_ptr(),
+        n = inout(reg) iterations => _,
+        out("ymm0") _, out("ymm1") _, out("ymm2") _, out("ymm3") _,
+        out("ymm4") _, out("ymm5") _, out("ymm6") _, out("ymm7") _,
+        out("ymm8") _, out("ymm9") _, out("ymm10") _, out("ymm11") _,
+        out("ymm12") _, out("ymm13") _,
+        options(nostack, readonly),
+    );
+}
+
+/// Independent scalar accumulators of the portable loop (enough for any vector width the compiler
+/// picks: 16 two-lane SSE2 chains, or 8 four-lane ones).
+const PORTABLE_ACCUMULATORS: usize = 32;
+
+/// The fallback: [`PORTABLE_ACCUMULATORS`] independent multiply-adds per trip, as the compiler
+/// builds them for the baseline target (separate multiply and add: 2 flops each).
+fn fma_loop_portable(iterations: u64) {
+    let m = std::hint::black_box(FMA_MUL);
+    let a = std::hint::black_box(FMA_ADD);
+    let mut acc = [a; PORTABLE_ACCUMULATORS];
+    for _ in 0..iterations {
+        for x in acc.iter_mut() {
+            *x = *x * m + a;
+        }
+    }
+    std::hint::black_box(acc);
+}
+
+/// Trips of `isa`'s loop that take about `target_s` on one core (doubling until 5 ms, then
+/// scaling).
+fn calibrate(isa: Isa, target_s: f64) -> u64 {
+    let mut n: u64 = 10_000;
+    loop {
+        let t0 = monotonic_ns();
+        isa.run(n);
+        let s = (monotonic_ns() - t0) as f64 / 1e9;
+        if s >= 0.005 || n >= 1 << 40 {
+            return ((n as f64 * target_s / s.max(1e-9)) as u64).max(1);
+        }
+        n *= 2;
+    }
+}
+
+/// Peak per instruction set on the first core, then the best on every core at once.
+fn measure_flops(cpus: &[usize], rep_s: f64, reps: usize) -> Result<FlopsCeiling, CeilingError> {
+    let mut by_isa = Vec::new();
+    let mut best: Option<(Isa, f64, u64)> = None;
+    for isa in Isa::available() {
+        let n = {
+            // Calibrate on the core that will be measured.
+            let cpu = cpus[0];
+            std::thread::scope(|s| {
+                s.spawn(move || topology::pin_current_thread(cpu).map(|()| calibrate(isa, rep_s)))
+                    .join()
+                    .expect("calibration thread")
+            })?
+        };
+        let walls = rounds(&cpus[..1], reps, |_| isa.run(n))?;
+        let g = fma_gflops(n, isa.accumulators(), isa.lanes(), median(&walls));
+        let best_g = fma_gflops(n, isa.accumulators(), isa.lanes(), min_of(&walls));
+        by_isa.push(IsaPeak {
+            isa: isa.name().into(),
+            lanes: isa.lanes(),
+            accumulators: isa.accumulators(),
+            gflops: g,
+            best_gflops: best_g,
+        });
+        if best.map_or(true, |(_, b, _)| g > b) {
+            best = Some((isa, g, n));
+        }
+    }
+    let (isa, per_core, n) = best.expect("the portable loop is always available");
+    let walls = rounds(cpus, reps, |_| isa.run(n))?;
+    let all = cpus.len() as f64 * fma_gflops(n, isa.accumulators(), isa.lanes(), median(&walls));
+    Ok(FlopsCeiling {
+        isa: isa.name().into(),
+        accumulators: isa.accumulators(),
+        reps,
+        per_core_gflops: per_core,
+        all_cores: cpus.len(),
+        all_cores_gflops: all,
+        by_isa,
+    })
+}
+
+/// What the ceilings say about one row of a run (see [`row_ceilings`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RowCeiling {
+    /// The row's strategy.
+    pub strategy: Strategy,
+    /// The row's sweep value N.
+    pub cores: usize,
+    /// Physical cores the row could use at once: 1 for `sequential` and `single-core-threaded`,
+    /// min(N, physical cores) otherwise.
+    pub cores_used: usize,
+    /// matmul: the row's GFLOP/s.
+    pub gflops: Option<f64>,
+    /// matmul: single-core peak × `cores_used`, GFLOP/s.
+    pub peak_gflops: Option<f64>,
+    /// matmul: `gflops` / `peak_gflops`.
+    pub peak_share: Option<f64>,
+    /// mergesort: the row's speedup over the sequential twin.
+    pub speedup: Option<f64>,
+    /// mergesort: copy bandwidth with `cores_used` threads / with one thread.
+    pub bandwidth_scaling: Option<f64>,
+    /// mergesort: `speedup` / `bandwidth_scaling` (1.0 = the row scales as memory bandwidth).
+    pub speedup_over_bandwidth: Option<f64>,
+}
+
+/// Physical cores a row can use at once.
+pub fn cores_used(strategy: Strategy, cores: usize, physical_cores: usize) -> usize {
+    match strategy {
+        Strategy::Sequential | Strategy::SingleCoreThreaded => 1,
+        Strategy::MultiThreaded | Strategy::MultiProcess => cores.clamp(1, physical_cores.max(1)),
+    }
+}
+
+/// The ceiling figures of each run row, in the same order: for matmul rows (unit `flop`) GFLOP/s
+/// as a share of the FMA peak × the cores used; for mergesort rows the speedup beside the copy
+/// bandwidth scaling at the cores used. Other workloads get a row with only `cores_used`.
+pub fn row_ceilings(rows: &[Row], ceilings: &Ceilings) -> Vec<RowCeiling> {
+    rows.iter()
+        .map(|r| {
+            let used = cores_used(r.strategy, r.cores, ceilings.physical_cores);
+            let mut out = RowCeiling {
+                strategy: r.strategy,
+                cores: r.cores,
+                cores_used: used,
+                gflops: None,
+                peak_gflops: None,
+                peak_share: None,
+                speedup: None,
+                bandwidth_scaling: None,
+                speedup_over_bandwidth: None,
+            };
+            if r.unit == "flop" {
+                let g = r.throughput / 1e9;
+                let peak = ceilings.peak_gflops(used);
+                out.gflops = Some(g);
+                out.peak_gflops = Some(peak);
+                out.peak_share = (peak > 0.0).then(|| g / peak);
+            } else if r.workload == "mergesort" {
+                let scaling = ceilings.bandwidth_scaling(used);
+                out.speedup = Some(r.speedup);
+                out.bandwidth_scaling = scaling;
+                out.speedup_over_bandwidth = scaling.filter(|s| *s > 0.0).map(|s| r.speedup / s);
+            }
+            out
+        })
+        .collect()
+}
+
+/// One line naming where ceilings come from: measured in this invocation, or cached with a date.
+pub fn provenance(ceilings: &Ceilings, cached: bool) -> String {
+    format!(
+        "ceilings ({}, {} core{}) {} {}{}",
+        ceilings.cpu_model,
+        ceilings.physical_cores,
+        if ceilings.physical_cores == 1 {
+            ""
+        } else {
+            "s"
+        },
+        if cached { "cached from" } else { "measured at" },
+        ceilings.date,
+        if ceilings.quick { " (quick)" } else { "" }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategy::Phases;
+
+    fn sample() -> Ceilings {
+        Ceilings {
+            date: "2026-01-02T03:04:05Z".into(),
+            cpu_model: "Test CPU".into(),
+            physical_cores: 2,
+            quick: true,
+            load_average: Some(0.5),
+            copy: CopyCeiling {
+                method: "test".into(),
+                buffer_bytes: 1 << 20,
+                reps: 3,
+                points: vec![
+                    BandwidthPoint {
+                        threads: 1,
+                        cpus: vec![0],
+                        gb_s: 10.0,
+                        min_gb_s: 9.0,
+                        max_gb_s: 11.0,
+                    },
+                    BandwidthPoint {
+                        threads: 2,
+                        cpus: vec![0, 1],
+                        gb_s: 15.0,
+                        min_gb_s: 14.0,
+                        max_gb_s: 16.0,
+                    },
+                ],
+            },
+            flops: FlopsCeiling {
+                isa: "avx2+fma".into(),
+                accumulators: 12,
+                reps: 3,
+                per_core_gflops: 40.0,
+                all_cores: 2,
+                all_cores_gflops: 79.0,
+                by_isa: vec![],
+            },
+        }
+    }
+
+    fn row(workload: &str, strategy: Strategy, cores: usize, speedup: f64, thr: f64) -> Row {
+        Row {
+            workload: workload.into(),
+            strategy,
+            cores,
+            reps: 1,
+            median_s: 1.0,
+            min_s: 1.0,
+            max_s: 1.0,
+            mean_s: 1.0,
+            ci95_s: [1.0, 1.0],
+            speedup,
+            speedup_ci95: [speedup, speedup],
+            efficiency: speedup / cores as f64,
+            serial_fraction: None,
+            verified: true,
+            oversubscribed: false,
+            cpus: vec![0],
+            voluntary_switches: 0,
+            involuntary_switches: 0,
+            switches_per_s: 0.0,
+            switch_overhead: 0.0,
+            user_s: 0.0,
+            sys_s: 0.0,
+            phases: Phases::default(),
+            throughput: thr,
+            unit: if workload == "matmul" { "flop" } else { "keys" }.into(),
+            samples_s: vec![1.0],
+        }
+    }
+
+    #[test]
+    fn arithmetic_of_the_figures() {
+        // 1 GB copied in 0.1 s moves 2 GB: 20 GB/s.
+        assert!((copy_gb_s(1_000_000_000, 0.1) - 20.0).abs() < 1e-9);
+        // 1e6 trips × 12 FMAs × 4 lanes × 2 flops in 1 ms = 96 GFLOP/s.
+        assert!((fma_gflops(1_000_000, 12, 4, 1e-3) - 96.0).abs() < 1e-9);
+        let c = sample();
+        assert_eq!(c.bandwidth_scaling(1), Some(1.0));
+        assert_eq!(c.bandwidth_scaling(2), Some(1.5));
+        assert_eq!(c.bandwidth_scaling(8), Some(1.5), "capped at the measured");
+        assert_eq!(c.peak_gflops(1), 40.0);
+        assert_eq!(c.peak_gflops(4), 80.0, "capped at the physical cores");
+    }
+
+    #[test]
+    fn cores_used_follows_the_strategy() {
+        assert_eq!(cores_used(Strategy::Sequential, 1, 2), 1);
+        assert_eq!(cores_used(Strategy::SingleCoreThreaded, 8, 2), 1);
+        assert_eq!(cores_used(Strategy::MultiThreaded, 8, 2), 2);
+        assert_eq!(cores_used(Strategy::MultiProcess, 1, 2), 1);
+        assert_eq!(cores_used(Strategy::MultiThreaded, 3, 0), 1);
+    }
+
+    #[test]
+    fn rows_gain_peak_share_and_bandwidth_scaling() {
+        let c = sample();
+        let rows = vec![
+            row("matmul", Strategy::Sequential, 1, 1.0, 20e9),
+            row("matmul", Strategy::MultiThreaded, 4, 1.9, 60e9),
+            row("mergesort", Strategy::MultiThreaded, 2, 1.2, 1e6),
+            row("mergesort", Strategy::SingleCoreThreaded, 2, 0.9, 1e6),
+            row("io", Strategy::MultiThreaded, 2, 1.9, 1.0),
+        ];
+        let f = row_ceilings(&rows, &c);
+        assert_eq!(f.len(), rows.len());
+        assert!((f[0].peak_share.unwrap() - 0.5).abs() < 1e-12);
+        assert_eq!(f[1].cores_used, 2);
+        assert!((f[1].peak_share.unwrap() - 0.75).abs() < 1e-12);
+        assert_eq!(f[1].bandwidth_scaling, None);
+        assert!((f[2].speedup_over_bandwidth.unwrap() - 0.8).abs() < 1e-12);
+        assert_eq!(f[3].bandwidth_scaling, Some(1.0));
+        assert_eq!(f[4].peak_share, None);
+        assert_eq!(f[4].speedup, None);
+    }
+
+    #[test]
+    fn cache_round_trips_and_refuses_other_machines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/concbench/limits.json");
+        let c = sample();
+        c.save(&path).unwrap();
+        assert_eq!(Ceilings::load(&path, "Test CPU", 2), Some(c.clone()));
+        assert_eq!(Ceilings::load(&path, "Other CPU", 2), None);
+        assert_eq!(Ceilings::load(&path, "Test CPU", 4), None);
+        assert_eq!(
+            Ceilings::load(&dir.path().join("missing.json"), "Test CPU", 2),
+            None
+        );
+        std::fs::write(&path, "{not json").unwrap();
+        assert_eq!(Ceilings::load(&path, "Test CPU", 2), None);
+        assert!(provenance(&c, true).contains("cached from 2026-01-02T03:04:05Z"));
+    }
+
+    #[test]
+    fn cache_path_prefers_xdg() {
+        let p = cache_path_from(Some("/x/cache".into()), Some("/home/u".into())).unwrap();
+        assert_eq!(p, PathBuf::from("/x/cache/concbench/limits.json"));
+        let p = cache_path_from(Some("".into()), Some("/home/u".into())).unwrap();
+        assert_eq!(p, PathBuf::from("/home/u/.cache/concbench/limits.json"));
+        assert_eq!(cache_path_from(None, None), None);
+    }
+
+    #[test]
+    fn every_fma_loop_runs() {
+        for isa in Isa::available() {
+            isa.run(0);
+            isa.run(1000);
+        }
+        assert!(calibrate(Isa::Portable, 0.001) > 0);
+    }
+
+    #[test]
+    fn a_tiny_copy_measures_and_verifies() {
+        let cpus = Topology::get().core_cpus();
+        let c = measure_copy(&cpus, 1 << 16, 1).unwrap();
+        assert_eq!(c.points.len(), cpus.len());
+        assert!(c.points.iter().all(|p| p.gb_s > 0.0));
+    }
+}
