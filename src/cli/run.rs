@@ -78,6 +78,10 @@ pub struct RunArgs {
     /// time): writes timeline.svg (a Gantt chart) and trace.json (Chrome trace) into DIR.
     #[arg(long, value_name = "DIR")]
     pub timeline: Option<std::path::PathBuf>,
+    /// Measure the machine's ceilings (quick `concbench limits`) in this invocation and show each
+    /// row beside them; without it, ceilings cached by an earlier `concbench limits` are used.
+    #[arg(long)]
+    pub limits: bool,
     /// No progress display on stderr.
     #[arg(long, short)]
     pub quiet: bool,
@@ -122,7 +126,8 @@ pub fn cmd_run(args: RunArgs) -> Result<(), CliError> {
         worker: None,
         fault,
     };
-    let (report, measurements) = run_report(&plan, &options, !args.quiet)?;
+    let (mut report, measurements) = run_report(&plan, &options, !args.quiet)?;
+    report.ceilings = run_ceilings(&report, args.limits)?;
     let reporter: Box<dyn Reporter> = match args.format {
         Format::Table => Box::new(TerminalReporter),
         Format::Json => Box::new(JsonReporter),
@@ -190,6 +195,29 @@ fn write_parts_timeline(
             .map_err(|e| CliError::Failed(anyhow::anyhow!("writing {}: {e}", path.display())))?;
     }
     Ok(())
+}
+
+/// The ceilings of this machine beside the rows: measured now (`--limits`) or cached.
+fn run_ceilings(
+    report: &RunReport,
+    measure_now: bool,
+) -> Result<Option<crate::report::RunCeilings>, CliError> {
+    use crate::measure::ceilings::{provenance, row_ceilings, Ceilings, LimitsOptions};
+    let (ceilings, cached) = if measure_now {
+        let c = Ceilings::measure(&LimitsOptions::quick())
+            .map_err(|e| CliError::Failed(anyhow::Error::new(e).context("measuring ceilings")))?;
+        let _ = c.save_cached();
+        (c, false)
+    } else {
+        match Ceilings::load_cached() {
+            Some(c) => (c, true),
+            None => return Ok(None),
+        }
+    };
+    Ok(Some(crate::report::RunCeilings {
+        provenance: provenance(&ceilings, cached),
+        rows: row_ceilings(&report.rows, &ceilings),
+    }))
 }
 
 /// Run a plan with a progress bar on stderr (when it is a terminal and `progress` is on) and

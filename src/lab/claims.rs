@@ -956,8 +956,66 @@ fn isolation(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String> {
 }
 
 fn mergesort_scaling(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String> {
-    let _ = (c, o);
-    Err("mergesort-scaling needs the ceilings".into())
+    use crate::measure::ceilings::{Ceilings, LimitsOptions};
+    let p = physical_cores();
+    let expect = Expect::AtMost(1.1);
+    if p < 2 {
+        return Ok(ClaimResult::not_testable(
+            c,
+            expect,
+            format!("this process may use {p} physical core: there is no scaling to bound"),
+        ));
+    }
+    let limits = if o.quick {
+        LimitsOptions::quick()
+    } else {
+        LimitsOptions::full()
+    };
+    let ceilings = Ceilings::measure(&limits).map_err(|e| e.to_string())?;
+    let scaling = ceilings
+        .bandwidth_scaling(p)
+        .filter(|s| *s > 0.0)
+        .ok_or("no copy bandwidth measured for all cores")?;
+    let n = if o.quick { 2_000_000 } else { 4_000_000 };
+    let (rows, _) = measure(
+        WorkloadSpec::new("mergesort", n, 8),
+        &[Strategy::Sequential, Strategy::MultiThreaded],
+        &[p],
+        o.reps(),
+    )?;
+    let r = row(&rows, Strategy::MultiThreaded, p);
+    let figs = figures(vec![
+        ("cores", json!(p)),
+        ("keys", json!(n)),
+        ("speedup", json!(r.speedup)),
+        ("copy_bandwidth_1_thread_gb_s", json!(ceilings.bandwidth(1))),
+        (
+            "copy_bandwidth_all_cores_gb_s",
+            json!(ceilings.bandwidth(p)),
+        ),
+        ("bandwidth_scaling", json!(scaling)),
+        ("cores_bound", json!(p)),
+    ]);
+    let [lo, hi] = r.speedup_ci95;
+    Ok(ClaimResult::judged(
+        c,
+        r.speedup / scaling,
+        [lo / scaling, hi / scaling],
+        r.reps,
+        expect,
+        figs,
+        |m, v| {
+            format!(
+            "Sorting {n} keys on {p} cores gave a speedup of {}x. Copying memory with {p} threads instead of one was {}x faster on this machine, so bandwidth allows about {}x while the cores allow {p}x; the sort reached {} of the bandwidth bound. {}",
+            fmt_num(r.speedup), fmt_num(scaling), fmt_num(scaling.min(p as f64)), fmt_num(m),
+            if v == Verdict::NotSupported {
+                "It went beyond it: with its small sorted blocks in cache, merge sort is not purely bandwidth-bound here."
+            } else {
+                "Each merge pass streams all keys through memory, so the memory system, not the core count, sets the limit."
+            }
+        )
+        },
+    ))
 }
 
 /// Same-core switch cost for the overhead share of run rows (measured once per lab).

@@ -144,5 +144,6 @@ pub(crate) fn report() -> RunReport {
                 serial_fraction: 0.18,
             },
         ],
+        ceilings: None,
     }
 }

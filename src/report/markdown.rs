@@ -72,6 +72,13 @@ impl Reporter for MarkdownReporter {
         if let Some(note) = oversubscription_note(report) {
             out.push_str(&format!("\n*{}.*\n", md_text(&note)));
         }
+        let ceilings = super::ceiling_lines(report);
+        if let Some((head, rest)) = ceilings.split_first() {
+            out.push_str(&format!("\n{}\n\n", md_text(head)));
+            for line in rest {
+                out.push_str(&format!("- {}\n", md_text(line.trim())));
+            }
+        }
         if !report.amdahl_serial_fraction.is_empty() {
             out.push_str("\nFitted Amdahl serial fraction f (least squares of 1/S = f + (1 − f)/p over the non-oversubscribed rows):\n\n");
             let t = Table {

@@ -52,6 +52,49 @@ pub struct RunReport {
     /// Least-squares Amdahl serial fraction per strategy over its sweep (strategies with a row
     /// for p > 1 only).
     pub amdahl_serial_fraction: Vec<AmdahlFit>,
+    /// The machine's ceilings beside each row, when `concbench limits` was measured in this
+    /// invocation (`run --limits`) or cached for this machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ceilings: Option<RunCeilings>,
+}
+
+/// Ceiling figures of a run (see [`crate::measure::ceilings::row_ceilings`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunCeilings {
+    /// Where the ceilings come from: measured now, or cached with its date.
+    pub provenance: String,
+    /// One per run row, same order.
+    pub rows: Vec<crate::measure::ceilings::RowCeiling>,
+}
+
+/// Lines that set rows beside the machine's ceilings: matmul's GFLOP/s as a share of the peak of
+/// the cores it used, merge sort's speedup beside the copy-bandwidth scaling. Empty without
+/// ceilings.
+pub fn ceiling_lines(report: &RunReport) -> Vec<String> {
+    let Some(c) = &report.ceilings else {
+        return Vec::new();
+    };
+    let mut out = vec![format!("{}:", c.provenance)];
+    for r in &c.rows {
+        if let (Some(g), Some(peak), Some(share)) = (r.gflops, r.peak_gflops, r.peak_share) {
+            out.push(format!(
+                "  {} x{}: {g:.1} GFLOP/s = {:.0}% of the peak of {} core(s) ({peak:.1} GFLOP/s)",
+                r.strategy,
+                r.cores,
+                share * 100.0,
+                r.cores_used
+            ));
+        } else if let (Some(s), Some(bw)) = (r.speedup, r.bandwidth_scaling) {
+            out.push(format!(
+                "  {} x{}: speedup {s:.2}x beside copy-bandwidth scaling x{bw:.2} on {} core(s)",
+                r.strategy, r.cores, r.cores_used
+            ));
+        }
+    }
+    if out.len() == 1 {
+        return Vec::new();
+    }
+    out
 }
 
 impl RunReport {
@@ -93,6 +136,7 @@ impl RunReport {
             },
             rows,
             amdahl_serial_fraction,
+            ceilings: None,
         }
     }
 }

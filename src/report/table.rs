@@ -185,6 +185,10 @@ impl Reporter for TerminalReporter {
             out.push_str(&note);
             out.push('\n');
         }
+        for line in super::ceiling_lines(report) {
+            out.push_str(&line);
+            out.push('\n');
+        }
         out
     }
 }
