@@ -165,3 +165,82 @@ pub fn oversubscription_note(report: &RunReport) -> Option<String> {
         )
     })
 }
+
+/// Measure `plan` with an already-built `workload` and assemble its [`RunReport`]: the library
+/// equivalent of `concbench run` without the progress bar, for any
+/// [`Workload`](crate::workload::Workload) — a built-in one
+/// from [`crate::workload::build`] or a user's own.
+///
+/// Runs every row with [`crate::runner::run_workload`] (warm-up, repetitions, verification after
+/// each), describes this machine, and builds the report with no switch cost (so
+/// `switch_overhead` is 0). The report is labelled with `plan.spec`, which should be
+/// `workload.spec()`. For `multi-process` rows, `options.worker` must name a binary that serves
+/// this workload: [`WorkerCommand::this_executable`](crate::strategy::WorkerCommand::this_executable)
+/// when its `main` starts with [`crate::worker::serve_if_worker`] and a factory that knows it.
+///
+/// ```
+/// use concbench::plan::RunPlan;
+/// use concbench::report::{measure_report, table::speedup_table};
+/// use concbench::strategy::{ExecOptions, Strategy};
+/// use concbench::workload::{self, WorkloadSpec};
+///
+/// let spec = WorkloadSpec::new("io", 4, 1).with("wait_ms", 1);
+/// let plan = RunPlan {
+///     spec: spec.clone(),
+///     cores: vec![1, 2],
+///     strategies: vec![Strategy::Sequential, Strategy::SingleCoreThreaded],
+///     reps: 1,
+///     warmup: 0,
+/// };
+/// let workload = workload::build(&spec)?;
+/// let report = measure_report(&*workload, &plan, &ExecOptions::default())?;
+/// assert_eq!(report.rows.len(), 3);
+/// println!("{}", speedup_table(&report).to_markdown());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn measure_report(
+    workload: &dyn crate::workload::Workload,
+    plan: &RunPlan,
+    options: &crate::strategy::ExecOptions,
+) -> Result<RunReport, crate::runner::RunError> {
+    let machine = Machine::describe();
+    let measurements = crate::runner::run_workload(workload, plan, options, &mut |_| {})?;
+    Ok(RunReport::build(
+        machine,
+        plan,
+        workload.work_units(),
+        &measurements,
+        None,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategy::{ExecOptions, Strategy};
+
+    #[test]
+    fn measure_report_has_a_verified_row_per_strategy_and_cores() {
+        let spec = WorkloadSpec::new("io", 3, 7).with("wait_ms", 0);
+        let plan = RunPlan {
+            spec: spec.clone(),
+            cores: vec![1, 3],
+            strategies: vec![
+                Strategy::Sequential,
+                Strategy::SingleCoreThreaded,
+                Strategy::MultiThreaded,
+            ],
+            reps: 2,
+            warmup: 1,
+        };
+        let workload = crate::workload::build(&spec).unwrap();
+        let report = measure_report(&*workload, &plan, &ExecOptions::default()).unwrap();
+        let got: Vec<(Strategy, usize)> =
+            report.rows.iter().map(|r| (r.strategy, r.cores)).collect();
+        assert_eq!(got, plan.rows());
+        assert!(report.rows.iter().all(|r| r.verified && r.reps == 2));
+        assert_eq!(report.workload, spec);
+        assert_eq!(report.method.switch_cost_ns, None);
+        assert_eq!(report.rows[0].unit, "tasks");
+    }
+}
