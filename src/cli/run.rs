@@ -5,11 +5,11 @@ use std::io::IsTerminal;
 use clap::ValueEnum;
 
 use super::{print_stdout, CliError};
-use crate::machine::Machine;
 use crate::plan::{RawRun, RunPlan};
 use crate::report::{
     csv::CsvReporter, json::JsonReporter, latex::LatexReporter, markdown::MarkdownReporter,
-    prepare_out_dir, table::TerminalReporter, write_out_dir, Reporter, RunReport,
+    measure_report_with, prepare_out_dir, table::TerminalReporter, write_out_dir, Reporter,
+    RunReport,
 };
 use crate::runner;
 use crate::strategy::process::{Fault, FaultKind};
@@ -227,7 +227,14 @@ pub fn run_report(
     options: &ExecOptions,
     progress: bool,
 ) -> Result<(RunReport, Vec<runner::Measurement>), CliError> {
-    let machine = Machine::describe();
+    let workload = workload::build(&plan.spec).map_err(|e| CliError::Usage(e.to_string()))?;
+    let switch_cost_ns = match crate::measure::switch_cost::quick_same_core_switch_ns() {
+        Ok(ns) => Some(ns),
+        Err(e) => {
+            eprintln!("concbench: warning: no switch cost measured ({e}); switch_overhead is 0");
+            None
+        }
+    };
     let bar = progress_bar(progress);
     let mut on_progress = |p: runner::Progress| {
         if let Some(bar) = &bar {
@@ -236,24 +243,13 @@ pub fn run_report(
             bar.set_message(format!("{} x{}", p.strategy, p.cores));
         }
     };
-    let measurements = runner::run_plan(plan, options, &mut on_progress).map_err(|e| {
-        CliError::Failed(anyhow::Error::new(e).context(format!("running {}", plan.spec.name)))
-    })?;
+    let result = measure_report_with(&*workload, plan, options, switch_cost_ns, &mut on_progress);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let units = workload::build(&plan.spec)
-        .map_err(|e| CliError::Usage(e.to_string()))?
-        .work_units();
-    let switch_cost_ns = match crate::measure::switch_cost::quick_same_core_switch_ns() {
-        Ok(ns) => Some(ns),
-        Err(e) => {
-            eprintln!("concbench: warning: no switch cost measured ({e}); switch_overhead is 0");
-            None
-        }
-    };
-    let report = RunReport::build(machine, plan, units, &measurements, switch_cost_ns);
-    Ok((report, measurements))
+    result.map_err(|e| {
+        CliError::Failed(anyhow::Error::new(e).context(format!("running {}", plan.spec.name)))
+    })
 }
 
 fn progress_bar(enabled: bool) -> Option<indicatif::ProgressBar> {

@@ -1,0 +1,74 @@
+//! A sweep from code: one built-in workload under all four strategies, as a Markdown table.
+//!
+//! ```text
+//! cargo run --release --example speedup_table [WORKLOAD [SIZE]] > table.md
+//! ```
+//!
+//! WORKLOAD is `mergesort` (default, 500 000 keys), `matmul` (order 384) or `io` (32 tasks of
+//! 5 ms). The sweep runs 1 ..= the physical cores this process may use, plus one oversubscribed
+//! point. stdout gets the table and a caption naming the machine, ready to paste; the same run
+//! from the CLI is `concbench run -w WORKLOAD --size SIZE --cores 1,2,4`.
+//!
+//! `multi-process` re-executes this program as its workers: `main` starts with
+//! [`serve_if_worker`] and the built-in factory.
+
+use concbench::plan::RunPlan;
+use concbench::report::{measure_report, oversubscription_note, table::speedup_table};
+use concbench::strategy::{ExecOptions, Strategy, WorkerCommand};
+use concbench::topology::Topology;
+use concbench::worker::serve_if_worker;
+use concbench::workload::{self, WorkloadSpec};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Started as a worker of the multi-process strategy? Serve the parent and exit.
+    serve_if_worker(|spec| workload::build(spec).map_err(|e| e.to_string()));
+    // Read the affinity mask before anything pins the main thread.
+    concbench::topology::allowed_cpus();
+
+    let mut args = std::env::args().skip(1);
+    let name = args.next().unwrap_or_else(|| "mergesort".into());
+    let default_size = match name.as_str() {
+        "matmul" => 384,
+        "io" => 32,
+        _ => 500_000,
+    };
+    let size = match args.next() {
+        Some(s) => s.parse().map_err(|_| format!("bad size '{s}'"))?,
+        None => default_size,
+    };
+    let mut spec = WorkloadSpec::new(&name, size, 42);
+    if name == "io" {
+        spec = spec.with("wait_ms", 5);
+    }
+    let workload = workload::build(&spec)?;
+
+    let physical = Topology::get().physical_core_count();
+    let mut cores: Vec<usize> = (1..=physical).collect();
+    cores.push(2 * physical);
+    let plan = RunPlan {
+        spec,
+        cores,
+        strategies: Strategy::ALL.to_vec(),
+        reps: 3,
+        warmup: 1,
+    };
+    let options = ExecOptions {
+        worker: Some(WorkerCommand::this_executable()?),
+        fault: None,
+    };
+    let report = measure_report(&*workload, &plan, &options)?;
+
+    print!("{}", speedup_table(&report).to_markdown());
+    println!(
+        "\n{} (size {}), median of {} repetitions after {} warm-up, on {}. Speedup = sequential median / row median; every row verified.",
+        report.workload.name,
+        report.workload.size,
+        report.method.reps,
+        report.method.warmup,
+        report.machine.summary()
+    );
+    if let Some(note) = oversubscription_note(&report) {
+        println!("\n{note}.");
+    }
+    Ok(())
+}
