@@ -89,6 +89,13 @@ impl Workload for MatMul {
         }
     }
 
+    fn reset(&self, mem: &SharedMem) {
+        // C starts as NaN, so a part that skips its rows cannot pass on the last repetition's
+        // answer: the check after timing sees the NaN.
+        // SAFETY: reset runs alone.
+        unsafe { mem.slice_mut::<f64>(2 * self.matrix_bytes(), self.n * self.n) }.fill(f64::NAN);
+    }
+
     fn run_sequential(&self, mem: &SharedMem) {
         self.run_part(mem, 0, 0, 1);
     }
@@ -180,6 +187,20 @@ mod tests {
         // SAFETY: single-threaded test.
         unsafe { mem.slice_mut::<f64>(2 * w.matrix_bytes(), 16 * 16)[37] += 1e-3 };
         assert!(w.verify(&mem, None).unwrap_err().contains("row 2"));
+    }
+
+    #[test]
+    fn a_part_that_skips_its_rows_fails_verification_even_after_a_good_run() {
+        let w = MatMul::new(WorkloadSpec::new("matmul", 12, 9)).unwrap();
+        let region = crate::shm::SharedRegion::new(w.shared_bytes()).unwrap();
+        let mem = region.mem();
+        w.init(&mem);
+        w.reset(&mem);
+        w.run_sequential(&mem);
+        w.verify(&mem, None).unwrap();
+        w.reset(&mem);
+        w.run_part(&mem, 0, 0, 2); // part 1 never runs
+        assert!(w.verify(&mem, Some(2)).unwrap_err().contains("part 1"));
     }
 
     #[test]
