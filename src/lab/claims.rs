@@ -332,6 +332,17 @@ fn io_cpu_crossover(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String> {
         ("curve", Value::Array(curve.clone())),
         ("one_core_speedup_below_2_at_cpu_share", json!(crossover)),
     ]);
+    let points: Vec<(f64, f64, f64)> = curve
+        .iter()
+        .filter_map(|c| {
+            Some((
+                c["cpu_share"].as_f64()?,
+                c["one_core_speedup"].as_f64()?,
+                c["spread_speedup"].as_f64()?,
+            ))
+        })
+        .collect();
+    let picture = super::render::crossover_svg(&points, threads, p);
     Ok(ClaimResult::judged(
         c,
         measured,
@@ -348,7 +359,8 @@ fn io_cpu_crossover(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String> {
             fmt_num(one.speedup), fmt_num(spread.speedup), fmt_num(m)
         )
         },
-    ))
+    )
+    .with_picture(picture))
 }
 
 fn time_slicing(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String> {
@@ -360,6 +372,7 @@ fn time_slicing(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String> {
     let (mut overlaps, mut fairness, mut slices, mut shares) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut switch_gaps, mut involuntary) = (0usize, 0u64);
+    let mut last = None;
     for _ in 0..o.reps() {
         let t = Timeline::record(&config).map_err(|e| e.to_string())?;
         overlaps.push(t.overlap_share);
@@ -374,6 +387,7 @@ fn time_slicing(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String> {
             .iter()
             .map(|w| w.involuntary_switches)
             .sum::<u64>();
+        last = Some(t);
     }
     let slice = (!slices.is_empty()).then(|| median(&slices));
     let figs = figures(vec![
@@ -385,6 +399,7 @@ fn time_slicing(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String> {
         ("involuntary_switches_total", json!(involuntary)),
         ("cpu_share_of_workers_median", json!(median(&shares))),
     ]);
+    let picture = last.as_ref().map(crate::timeline::render::svg);
     Ok(ClaimResult::from_samples(
         c,
         &overlaps,
@@ -398,7 +413,8 @@ fn time_slicing(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String> {
             switch_gaps, involuntary, fmt_num(median(&fairness))
         )
         },
-    ))
+    )
+    .with_picture_opt(picture))
 }
 
 fn parallel_start_finish(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String> {
@@ -451,6 +467,17 @@ fn parallel_start_finish(c: &Claim, o: &LabOptions) -> Result<ClaimResult, Strin
             json!(median(&merge_gap) / 1e3),
         ),
     ]);
+    let mut by_time: Vec<_> = ms[0].runs.iter().collect();
+    by_time.sort_by(|a, b| a.wall_s.total_cmp(&b.wall_s));
+    let stages = workload::build(&WorkloadSpec::new("mergesort", n, 5))
+        .map_err(|e| e.to_string())?
+        .stages(p);
+    let picture =
+        crate::timeline::parts::parts_svg(&[crate::timeline::parts::PartsRow::from_execution(
+            format!("mergesort multi-threaded x{p} (the median repetition)"),
+            by_time[by_time.len() / 2],
+            &stages,
+        )]);
     Ok(ClaimResult::from_samples(
         c,
         &shares,
@@ -463,7 +490,8 @@ fn parallel_start_finish(c: &Claim, o: &LabOptions) -> Result<ClaimResult, Strin
             if merge_after_last { "every one" } else { "not all" }
         )
         },
-    ))
+    )
+    .with_picture(picture))
 }
 
 fn process_creation(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String> {

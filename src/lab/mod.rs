@@ -135,6 +135,22 @@ pub struct ClaimResult {
     pub decide_with_reps: Option<usize>,
     /// The other figures that matter, by name.
     pub figures: Map<String, Value>,
+    /// A picture of the experiment (SVG), written as `ID.svg` beside lab.md; not in lab.json.
+    #[serde(skip)]
+    pub picture: Option<String>,
+}
+
+impl ClaimResult {
+    /// Attach a picture (builder style).
+    pub fn with_picture(self, svg: String) -> ClaimResult {
+        self.with_picture_opt(Some(svg))
+    }
+
+    /// Attach a picture if there is one.
+    pub fn with_picture_opt(mut self, svg: Option<String>) -> ClaimResult {
+        self.picture = svg;
+        self
+    }
 }
 
 impl ClaimResult {
@@ -194,6 +210,7 @@ impl ClaimResult {
             reps,
             decide_with_reps,
             figures,
+            picture: None,
         }
     }
 
@@ -212,6 +229,7 @@ impl ClaimResult {
             reps: 0,
             decide_with_reps: None,
             figures: Map::new(),
+            picture: None,
         }
     }
 

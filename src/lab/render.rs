@@ -100,6 +100,9 @@ pub fn markdown(report: &LabReport) -> String {
             _ => out.push_str("**Measured.** not testable here.\n\n"),
         }
         out.push_str(&format!("{}\n", c.explanation));
+        if c.picture.is_some() {
+            out.push_str(&format!("\n![{}]({}.svg)\n", c.id, c.id));
+        }
         if let Some(n) = c.decide_with_reps {
             out.push_str(&format!(
                 "\nInconclusive with {} repetitions; about {n} would narrow the interval enough to decide.\n",
@@ -127,4 +130,93 @@ pub fn json(report: &LabReport) -> String {
     let mut s = serde_json::to_string_pretty(report).expect("lab report serialises");
     s.push('\n');
     s
+}
+
+/// A line chart of the io-cpu-crossover curve: speedup against CPU share, one line for threads on
+/// one core and one for threads spread over the cores.
+pub fn crossover_svg(curve: &[(f64, f64, f64)], threads: usize, cores: usize) -> String {
+    let (w, h, left, right, top, bottom) = (640.0, 400.0, 60.0, 170.0, 50.0, 50.0);
+    let (pw, ph) = (w - left - right, h - top - bottom);
+    let ymax = curve
+        .iter()
+        .map(|&(_, a, b)| a.max(b))
+        .fold(1.0f64, f64::max)
+        .ceil()
+        .max(2.0);
+    let x = |share: f64| left + share * pw;
+    let y = |s: f64| top + ph - s / ymax * ph;
+    let mut out = format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">
+<rect width="{w}" height="{h}" fill="white"/>
+<text x="{left}" y="22" font-size="15" font-weight="bold">Where concurrency stops paying: {threads} threads, io tasks</text>
+<text x="{left}" y="40" fill="#555">speedup over the sequential twin as each task's CPU share grows</text>
+"##
+    );
+    for i in 0..=ymax as usize {
+        let yy = y(i as f64);
+        out.push_str(&format!(
+            "<line x1=\"{left}\" x2=\"{}\" y1=\"{yy}\" y2=\"{yy}\" stroke=\"#ddd\"/><text x=\"{}\" y=\"{}\" text-anchor=\"end\">{i}</text>\n",
+            left + pw,
+            left - 6.0,
+            yy + 4.0
+        ));
+    }
+    for i in 0..=4 {
+        let share = i as f64 / 4.0;
+        out.push_str(&format!(
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{share}</text>\n",
+            x(share),
+            top + ph + 18.0
+        ));
+    }
+    out.push_str(&format!(
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">CPU share of each task (0 = pure waiting, 1 = pure CPU)</text>\n<text transform=\"translate(18 {}) rotate(-90)\" text-anchor=\"middle\">speedup</text>\n",
+        left + pw / 2.0,
+        h - 10.0,
+        top + ph / 2.0
+    ));
+    let one_core = format!("{threads} threads on one core");
+    let spread = format!("{threads} threads on {cores} cores");
+    for (label, colour, pick) in [
+        (one_core.as_str(), "#d55e00", 0usize),
+        (spread.as_str(), "#0072b2", 1usize),
+    ] {
+        let points: Vec<String> = curve
+            .iter()
+            .map(|&(s, a, b)| format!("{:.1},{:.1}", x(s), y(if pick == 0 { a } else { b })))
+            .collect();
+        out.push_str(&format!(
+            "<polyline points=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2.5\"/>\n",
+            points.join(" ")
+        ));
+        for p in &points {
+            let (px, py) = p.split_once(',').unwrap_or(("0", "0"));
+            out.push_str(&format!(
+                "<circle cx=\"{px}\" cy=\"{py}\" r=\"4\" fill=\"{colour}\"/>\n"
+            ));
+        }
+        let ly = top + 20.0 + pick as f64 * 22.0;
+        out.push_str(&format!(
+            "<line x1=\"{}\" x2=\"{}\" y1=\"{ly}\" y2=\"{ly}\" stroke=\"{colour}\" stroke-width=\"2.5\"/><text x=\"{}\" y=\"{}\">{}</text>\n",
+            left + pw + 12.0,
+            left + pw + 32.0,
+            left + pw + 38.0,
+            ly + 4.0,
+            crate::report::svg::xml_escape(label)
+        ));
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_crossover_chart_is_well_formed() {
+        let svg = crossover_svg(&[(0.0, 7.5, 7.6), (0.5, 2.0, 3.9), (1.0, 1.0, 2.0)], 8, 2);
+        roxmltree::Document::parse(&svg).expect("well-formed SVG");
+        assert!(svg.contains("8 threads on one core") && svg.contains("8 threads on 2 cores"));
+    }
 }
