@@ -1,6 +1,17 @@
 //! The concbench binary: a thin shell over the library (see `concbench::cli`).
 
 fn main() {
+    // A panic inside a part's worker thread is caught and reported as an error naming the part;
+    // the default hook would also dump it (with a backtrace) in the middle of the output.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let in_part = std::thread::current()
+            .name()
+            .is_some_and(|n| n.starts_with("concbench-part-"));
+        if !in_part {
+            default_hook(info);
+        }
+    }));
     // Read the affinity mask before anything pins a thread (core_affinity reads the caller's mask).
     concbench::topology::allowed_cpus();
     // Started as a timeline worker process? Record for the parent and exit.

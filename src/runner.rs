@@ -49,7 +49,7 @@ pub enum RunError {
     #[error("allocating shared memory: {0}")]
     Shm(#[from] std::io::Error),
     /// An execution failed.
-    #[error("{strategy} with {cores} cores: {source}")]
+    #[error("{strategy} with {cores} cores: {source}{}", .diagnosis.as_ref().map(|d| format!("; the shared memory shows a wrong answer: {d}")).unwrap_or_default())]
     Execution {
         /// Row strategy.
         strategy: Strategy,
@@ -57,6 +57,9 @@ pub enum RunError {
         cores: usize,
         /// What failed.
         source: StrategyError,
+        /// What verifying the shared memory found after the failure: an earlier part's wrong
+        /// answer is often why a later stage failed (a merge of an unsorted run).
+        diagnosis: Option<String>,
     },
     /// An execution gave a wrong answer.
     #[error("{strategy} with {cores} cores gave a wrong answer: {message}")]
@@ -111,10 +114,24 @@ pub fn run_workload(
             });
             workload.reset(&mem);
             let exec = strategy::execute(strategy, workload, mem, region.raw_fd(), cores, options)
-                .map_err(|source| RunError::Execution {
-                    strategy,
-                    cores,
-                    source,
+                .map_err(|source| {
+                    // Blame an earlier part's wrong answer when it, not the failing part, is the
+                    // cause (e.g. a merge that met an unsorted run).
+                    let diagnosis = workload
+                        .verify(&mem, (!strategy.is_sequential()).then_some(cores))
+                        .err()
+                        .filter(|d| {
+                            source.part().map_or(true, |p| {
+                                !d.contains(&format!("part {p} "))
+                                    && !d.contains(&format!("part {p}'"))
+                            })
+                        });
+                    RunError::Execution {
+                        strategy,
+                        cores,
+                        source,
+                        diagnosis,
+                    }
                 })?;
             let parts = (!strategy.is_sequential()).then_some(cores);
             workload

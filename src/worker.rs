@@ -59,6 +59,10 @@ where
     if args.nth(1).as_deref() != Some(WORKER_ARG) {
         return;
     }
+    // A panic in a worker becomes one line on its stderr, which the parent passes on.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("{}", info.to_string().replace('\n', " "))
+    }));
     let code = match args.next() {
         None => {
             eprintln!("concbench worker: missing job argument");

@@ -111,8 +111,18 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
             match &e {
                 CliError::Usage(m) => eprintln!("concbench: {m}"),
                 CliError::Failed(err) => {
-                    let chain: Vec<String> = err.chain().map(|c| c.to_string()).collect();
-                    eprintln!("concbench: {}", chain.join(": "));
+                    // Many errors print their cause inside their own message: show each
+                    // piece of the chain once.
+                    let mut line = String::new();
+                    for cause in err.chain().map(|c| c.to_string()) {
+                        if !line.contains(&cause) {
+                            if !line.is_empty() {
+                                line.push_str(": ");
+                            }
+                            line.push_str(&cause);
+                        }
+                    }
+                    eprintln!("concbench: {line}");
                 }
             }
             e.exit_code()

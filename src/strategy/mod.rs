@@ -212,6 +212,19 @@ pub enum StrategyError {
     Shm(#[from] std::io::Error),
 }
 
+impl StrategyError {
+    /// The part the error is about, if any.
+    pub fn part(&self) -> Option<usize> {
+        match self {
+            StrategyError::Pin { part, .. }
+            | StrategyError::PartPanicked { part, .. }
+            | StrategyError::Spawn { part, .. }
+            | StrategyError::WorkerDied { part, .. } => Some(*part),
+            StrategyError::Shm(_) => None,
+        }
+    }
+}
+
 /// Options of an execution that are not part of the workload.
 #[derive(Debug, Clone, Default)]
 pub struct ExecOptions {

@@ -8,6 +8,7 @@
 //! and its thread still passes the barriers so the others cannot hang.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Barrier;
 
 use super::{ExecOptions, Execution, PartRecord, Phases, Placement, StrategyError};
@@ -37,6 +38,9 @@ pub fn run(
 ) -> Result<super::Execution, StrategyError> {
     let stages = workload.stages(parts);
     let barrier = Barrier::new(parts + 1);
+    // Once a part fails, later stages are skipped by every part (they still pass the barriers):
+    // a combine stage must not run on a failed part's output.
+    let failed = AtomicBool::new(false);
     let fault_part = options.fault.map(|f| f.part);
     let before = Usage::process_and_children();
     let start_ns = monotonic_ns();
@@ -46,7 +50,7 @@ pub fn run(
         let mut handles = Vec::with_capacity(parts);
         for part in 0..parts {
             let cpu = placement.cpu_for(part);
-            let (barrier, stages) = (&barrier, &stages);
+            let (barrier, stages, failed) = (&barrier, &stages, &failed);
             let handle = scope
                 .builder()
                 .name(format!("concbench-part-{part}"))
@@ -60,7 +64,7 @@ pub fn run(
                     };
                     barrier.wait();
                     for stage in 0..stages.len() {
-                        if report.error.is_none() {
+                        if report.error.is_none() && !failed.load(Ordering::Acquire) {
                             let t0 = monotonic_ns();
                             let outcome = catch_unwind(AssertUnwindSafe(|| {
                                 if fault_part == Some(part) {
@@ -78,6 +82,7 @@ pub fn run(
                                     end_ns: t1,
                                 }),
                                 Err(payload) => {
+                                    failed.store(true, Ordering::Release);
                                     report.error = Some(StrategyError::PartPanicked {
                                         part,
                                         message: panic_message(&payload),
