@@ -179,6 +179,7 @@ pub fn rows(
                     setup_s: phase(|p| p.setup_s),
                     compute_s: phase(|p| p.compute_s),
                     combine_s: phase(|p| p.combine_s),
+                    collect_s: phase(|p| p.collect_s),
                 },
                 throughput: units.count / s.median,
                 unit: units.unit.to_string(),

@@ -64,6 +64,7 @@ fn row(strategy: Strategy, cores: usize, median: f64, oversubscribed: bool, cpus
             setup_s: r6(setup),
             compute_s: r6(median - spawn - setup - combine),
             combine_s: combine,
+            collect_s: 0.0,
         },
         throughput: r6(4_000_000.0 / median),
         unit: "keys".into(),

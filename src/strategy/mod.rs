@@ -118,7 +118,8 @@ impl Placement {
     }
 }
 
-/// Where one execution spent its wall time, in seconds. The four add up to the wall time.
+/// Where one execution spent its wall time, in seconds. spawn + setup + compute + combine is the
+/// wall time; `collect_s` comes after the clock stops.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Phases {
     /// Creating the workers (thread spawn, or fork+exec of worker processes).
@@ -127,12 +128,17 @@ pub struct Phases {
     pub setup_s: f64,
     /// The compute stages.
     pub compute_s: f64,
-    /// The combine stages, and collecting the workers.
+    /// The combine stages.
     pub combine_s: f64,
+    /// Collecting the workers once every result is in (joining threads; telling worker
+    /// processes to exit and reaping them, which includes the kernel tearing down their address
+    /// spaces). Measured after the clock stops: not part of the wall time.
+    #[serde(default)]
+    pub collect_s: f64,
 }
 
 impl Phases {
-    /// Sum of the four phases.
+    /// Sum of the four timed phases (the wall time; `collect_s` is not in it).
     pub fn total(&self) -> f64 {
         self.spawn_s + self.setup_s + self.compute_s + self.combine_s
     }
@@ -156,7 +162,7 @@ pub struct PartRecord {
 /// What one timed execution of a workload produced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Execution {
-    /// Wall time in seconds, from the first spawn to the last worker collected.
+    /// Wall time in seconds, from the first spawn until every part's last result is in.
     pub wall_s: f64,
     /// Start of the execution on the monotonic clock (for timelines).
     pub start_ns: u64,
@@ -164,7 +170,8 @@ pub struct Execution {
     pub phases: Phases,
     /// Every part of every stage.
     pub parts: Vec<PartRecord>,
-    /// Switches and CPU time of this process and its (collected) children during the execution.
+    /// Switches and CPU time of this process and its children during the execution, counted
+    /// once the workers are collected (the kernel adds a child's usage when it is reaped).
     pub usage: Usage,
 }
 

@@ -273,12 +273,13 @@ pub fn run(
         }
     }
     pool.workers.clear();
-    let end_ns = monotonic_ns();
+    let collected_ns = monotonic_ns();
     let usage = Usage::process_and_children().since(&before);
+    let end_ns = *marks.last().expect("stage marks");
     Ok(Execution {
         wall_s: seconds_between(start_ns, end_ns),
         start_ns,
-        phases: phases_from_marks(start_ns, &marks, &stages, end_ns),
+        phases: phases_from_marks(start_ns, &marks, &stages, collected_ns),
         parts: records,
         usage,
     })

@@ -110,8 +110,9 @@ pub fn run(
             .collect::<Vec<WorkerReport>>()
     })
     .expect("worker thread scope failed");
-    let end_ns = monotonic_ns();
+    let collected_ns = monotonic_ns();
     let usage = Usage::process_and_children().since(&before);
+    let end_ns = *marks.last().expect("stage marks");
 
     let mut records = Vec::with_capacity(parts * stages.len());
     for report in reports {
@@ -124,19 +125,19 @@ pub fn run(
     Ok(Execution {
         wall_s: seconds_between(start_ns, end_ns),
         start_ns,
-        phases: phases_from_marks(start_ns, &marks, &stages, end_ns),
+        phases: phases_from_marks(start_ns, &marks, &stages, collected_ns),
         parts: records,
         usage,
     })
 }
 
-/// Turn clock marks `[spawned, ready, stage 0 done, stage 1 done, ...]` into phases; collecting
-/// the workers after the last stage counts as combine.
+/// Turn clock marks `[spawned, ready, stage 0 done, stage 1 done, ...]` into phases; the wall
+/// time ends at the last mark, and collecting the workers until `collected_ns` is `collect_s`.
 pub(crate) fn phases_from_marks(
     start_ns: u64,
     marks: &[u64],
     stages: &[crate::workload::Stage],
-    end_ns: u64,
+    collected_ns: u64,
 ) -> Phases {
     let mut p = Phases {
         spawn_s: seconds_between(start_ns, marks[0]),
@@ -150,7 +151,7 @@ pub(crate) fn phases_from_marks(
             StageKind::Combine => p.combine_s += d,
         }
     }
-    p.combine_s += seconds_between(*marks.last().unwrap(), end_ns);
+    p.collect_s = seconds_between(*marks.last().unwrap(), collected_ns);
     p
 }
 
