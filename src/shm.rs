@@ -101,6 +101,43 @@ impl SharedMem {
         map_shared(fd, len, true)
     }
 
+    /// Map an inherited memfd in a worker process without touching its pages; follow with
+    /// [`SharedMem::prefault`] for the ranges the worker will use. The mapping lives until the
+    /// process exits.
+    pub fn map_inherited_lazily(fd: RawFd, len: usize) -> io::Result<SharedMem> {
+        map_shared(fd, len, false)
+    }
+
+    /// Fill the page tables for `range` of a mapping of `fd` now, so the first touch during the
+    /// compute costs nothing: the range is mapped again in place (`MAP_FIXED`) with
+    /// `MAP_POPULATE`, which on these VMs is about twice as fast per page as
+    /// `MADV_POPULATE_WRITE` or first-touch faults. Contents are unchanged (same file, same
+    /// offset).
+    pub fn prefault(&self, fd: RawFd, range: std::ops::Range<usize>) -> io::Result<()> {
+        const PAGE: usize = 4096;
+        let start = range.start.min(self.len) / PAGE * PAGE;
+        let end = range.end.min(self.len);
+        if end <= start {
+            return Ok(());
+        }
+        // SAFETY: the range lies inside our own mapping of `fd`, remapped at the same address to
+        // the same file offset, so every pointer into it stays valid and sees the same bytes.
+        let p = unsafe {
+            libc::mmap(
+                self.ptr.add(start).cast(),
+                end - start,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_FIXED | libc::MAP_POPULATE,
+                fd,
+                start as libc::off_t,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
     /// Length in bytes.
     pub fn len(&self) -> usize {
         self.len
@@ -170,6 +207,23 @@ mod tests {
         unsafe {
             r.mem().slice_mut::<u32>(0, 4)[2] = 42;
             assert_eq!(other.slice::<u32>(0, 4)[2], 42);
+            libc::munmap(other.ptr.cast(), other.len);
+        }
+    }
+
+    #[test]
+    fn prefaulting_keeps_the_contents() {
+        let r = SharedRegion::new(4096 * 4).unwrap();
+        // SAFETY: single-threaded test.
+        unsafe { r.mem().slice_mut::<u8>(0, 4096 * 4)[5000] = 9 };
+        let other = SharedMem::map_inherited_lazily(r.raw_fd(), 4096 * 4).unwrap();
+        other.prefault(r.raw_fd(), 100..4096 * 3).unwrap();
+        other.prefault(r.raw_fd(), 4096 * 3..usize::MAX).unwrap();
+        #[allow(clippy::reversed_empty_ranges)]
+        other.prefault(r.raw_fd(), 10..5).unwrap();
+        // SAFETY: single-threaded test.
+        unsafe {
+            assert_eq!(other.slice::<u8>(0, 4096 * 4)[5000], 9);
             libc::munmap(other.ptr.cast(), other.len);
         }
     }

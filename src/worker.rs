@@ -97,9 +97,14 @@ where
         }
     }
     topology::pin_current_thread(job.cpu).map_err(|e| e.to_string())?;
-    let mem = SharedMem::map_inherited(job.shm_fd, job.shm_len)
+    let mem = SharedMem::map_inherited_lazily(job.shm_fd, job.shm_len)
         .map_err(|e| format!("mapping shared memory fd {}: {e}", job.shm_fd))?;
     let workload = factory(&job.spec)?;
+    // Map what this part works on now, in the setup phase; the rest on first touch.
+    for range in workload.part_memory(job.part, job.parts) {
+        mem.prefault(job.shm_fd, range)
+            .map_err(|e| format!("mapping shared memory fd {}: {e}", job.shm_fd))?;
+    }
     let mut out = std::io::stdout().lock();
     let say = |out: &mut std::io::StdoutLock, line: String| -> Result<(), String> {
         writeln!(out, "{line}")

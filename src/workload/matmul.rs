@@ -146,6 +146,17 @@ impl Workload for MatMul {
         Ok(())
     }
 
+    fn part_memory(&self, part: usize, parts: usize) -> Vec<std::ops::Range<usize>> {
+        // Its rows of A and C, and all of B.
+        let rows = part_range(self.n, part, parts);
+        let (m, row) = (self.matrix_bytes(), self.n * 8);
+        vec![
+            rows.start * row..rows.end * row,
+            m..m + self.n * row,
+            2 * m + rows.start * row..2 * m + rows.end * row,
+        ]
+    }
+
     fn work_units(&self) -> WorkUnits {
         WorkUnits {
             count: 2.0 * (self.n as f64).powi(3),

@@ -197,6 +197,14 @@ impl Workload for MergeSort {
         Ok(())
     }
 
+    fn part_memory(&self, part: usize, parts: usize) -> Vec<std::ops::Range<usize>> {
+        // Its slice of the keys and of the scratch: written by the sort, and the scratch slice
+        // again by the merge (its output range is the same part range).
+        let r = part_range(self.n, part, parts);
+        let off = self.scratch_offset();
+        vec![r.start * 8..r.end * 8, off + r.start * 8..off + r.end * 8]
+    }
+
     fn work_units(&self) -> WorkUnits {
         WorkUnits {
             count: self.n as f64,

@@ -147,6 +147,13 @@ pub trait Workload: Send + Sync {
 
     /// Work done by one run.
     fn work_units(&self) -> WorkUnits;
+
+    /// Byte ranges of the shared memory that part `part` of `parts` touches most: a worker
+    /// process maps these into its page tables while it sets up, before the clock's compute
+    /// phase; anything else it reads is mapped on first touch. The default is the whole region.
+    fn part_memory(&self, _part: usize, _parts: usize) -> Vec<std::ops::Range<usize>> {
+        std::iter::once(0..self.shared_bytes()).collect()
+    }
 }
 
 /// Names and one-line descriptions of the built-in workloads.
