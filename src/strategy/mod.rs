@@ -23,6 +23,7 @@ use crate::shm::SharedMem;
 use crate::topology::{self, Topology};
 use crate::workload::Workload;
 
+pub mod barrier;
 pub mod process;
 pub mod threads;
 

@@ -9,8 +9,8 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Barrier;
 
+use super::barrier::FutexBarrier;
 use super::{ExecOptions, Execution, PartRecord, Phases, Placement, StrategyError};
 use crate::measure::clock::{monotonic_ns, seconds_between};
 use crate::measure::rusage::Usage;
@@ -20,7 +20,7 @@ use crate::workload::{StageKind, Workload};
 
 /// Stack size of worker threads: parts keep their data on the heap or in shared memory, and a
 /// small stack keeps spawning hundreds of oversubscribed threads cheap.
-const WORKER_STACK_BYTES: usize = 256 * 1024;
+const WORKER_STACK_BYTES: usize = 64 * 1024;
 
 /// What one worker thread brings back.
 struct WorkerReport {
@@ -37,7 +37,7 @@ pub fn run(
     options: &ExecOptions,
 ) -> Result<super::Execution, StrategyError> {
     let stages = workload.stages(parts);
-    let barrier = Barrier::new(parts + 1);
+    let barrier = FutexBarrier::new(parts + 1);
     // Once a part fails, later stages are skipped by every part (they still pass the barriers):
     // a combine stage must not run on a failed part's output.
     let failed = AtomicBool::new(false);
