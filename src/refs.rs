@@ -364,29 +364,9 @@ pub fn matmul_inputs(n: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
     (a, b)
 }
 
-fn restrict_to(cpus: &[usize]) -> Result<(), String> {
-    // SAFETY: cpu_set_t is plain data; CPU_SET writes inside it; pid 0 is this thread, whose mask
-    // threads created later inherit.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_ZERO(&mut set);
-        for &c in cpus {
-            libc::CPU_SET(c, &mut set);
-        }
-        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-            return Err(format!(
-                "restricting to CPUs {}: {}",
-                topology::format_cpu_list(cpus),
-                std::io::Error::last_os_error()
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// Run a dgemm job in this process (the child side) and return its samples.
 pub fn run_dgemm_job(job: &DgemmJob) -> Result<DgemmChildResult, String> {
-    restrict_to(&job.cpus)?;
+    topology::set_affinity(&job.cpus).map_err(|e| e.to_string())?;
     let n = job.n;
     let (a, b) = matmul_inputs(n, job.seed);
     let mut c = vec![0.0f64; n * n];

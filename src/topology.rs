@@ -157,7 +157,8 @@ pub fn unpin_current_thread() -> Result<(), TopologyError> {
     set_affinity(allowed_cpus())
 }
 
-fn set_affinity(cpus: &[usize]) -> Result<(), TopologyError> {
+/// Restrict the calling thread to `cpus` (threads it creates later inherit the mask).
+pub fn set_affinity(cpus: &[usize]) -> Result<(), TopologyError> {
     // SAFETY: cpu_set_t is plain data; CPU_ZERO/CPU_SET only write inside it; pid 0 = this thread.
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();

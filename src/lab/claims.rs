@@ -153,19 +153,25 @@ fn row(rows: &[Row], s: Strategy, cores: usize) -> &Row {
         .expect("row measured")
 }
 
+/// The sequential twin and one other row of `spec`, measured in the same run.
+fn versus_sequential(
+    spec: WorkloadSpec,
+    strategy: Strategy,
+    cores: usize,
+    reps: usize,
+) -> Result<(Row, Row), String> {
+    let (rows, _) = measure(spec, &[Strategy::Sequential, strategy], &[cores], reps)?;
+    Ok((
+        row(&rows, Strategy::Sequential, 1).clone(),
+        row(&rows, strategy, cores).clone(),
+    ))
+}
+
 fn one_core_concurrency(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String> {
     let (tasks, wait_ms, threads) = (if o.quick { 32 } else { 64 }, 10.0, 8);
     let spec = WorkloadSpec::new("io", tasks, 1).with("wait_ms", wait_ms);
-    let (rows, _) = measure(
-        spec,
-        &[Strategy::Sequential, Strategy::SingleCoreThreaded],
-        &[threads],
-        o.reps(),
-    )?;
-    let (seq, r) = (
-        row(&rows, Strategy::Sequential, 1),
-        row(&rows, Strategy::SingleCoreThreaded, threads),
-    );
+    let (seq, r) = versus_sequential(spec, Strategy::SingleCoreThreaded, threads, o.reps())?;
+    let (seq, r) = (&seq, &r);
     let figs = figures(vec![
         ("threads", json!(threads)),
         ("tasks", json!(tasks)),
@@ -197,16 +203,8 @@ fn cpu_bound_on_one_core(c: &Claim, o: &LabOptions) -> Result<ClaimResult, Strin
     let spec = WorkloadSpec::new("io", tasks, 2)
         .with("wait_ms", wait_ms)
         .with("cpu_share", 1.0);
-    let (rows, _) = measure(
-        spec,
-        &[Strategy::Sequential, Strategy::SingleCoreThreaded],
-        &[threads],
-        o.reps(),
-    )?;
-    let (seq, r) = (
-        row(&rows, Strategy::Sequential, 1),
-        row(&rows, Strategy::SingleCoreThreaded, threads),
-    );
+    let (seq, r) = versus_sequential(spec, Strategy::SingleCoreThreaded, threads, o.reps())?;
+    let (seq, r) = (&seq, &r);
     let figs = figures(vec![
         ("threads", json!(threads)),
         ("tasks", json!(tasks)),
@@ -242,16 +240,13 @@ fn parallelism_needs_cores(c: &Claim, o: &LabOptions) -> Result<ClaimResult, Str
         ));
     }
     let n = if o.quick { 512 } else { 1024 };
-    let (rows, _) = measure(
+    let (seq, r) = versus_sequential(
         WorkloadSpec::new("matmul", n, 3),
-        &[Strategy::Sequential, Strategy::MultiThreaded],
-        &[p],
+        Strategy::MultiThreaded,
+        p,
         o.reps(),
     )?;
-    let (seq, r) = (
-        row(&rows, Strategy::Sequential, 1),
-        row(&rows, Strategy::MultiThreaded, p),
-    );
+    let (seq, r) = (&seq, &r);
     let gflops = |row: &Row| row.throughput / 1e9;
     let figs = figures(vec![
         ("cores", json!(p)),
@@ -1008,13 +1003,13 @@ fn mergesort_scaling(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String> {
         .filter(|s| *s > 0.0)
         .ok_or("no copy bandwidth measured for all cores")?;
     let n = if o.quick { 2_000_000 } else { 4_000_000 };
-    let (rows, _) = measure(
+    let (_, r) = versus_sequential(
         WorkloadSpec::new("mergesort", n, 8),
-        &[Strategy::Sequential, Strategy::MultiThreaded],
-        &[p],
+        Strategy::MultiThreaded,
+        p,
         o.reps(),
     )?;
-    let r = row(&rows, Strategy::MultiThreaded, p);
+    let r = &r;
     let figs = figures(vec![
         ("cores", json!(p)),
         ("keys", json!(n)),

@@ -51,25 +51,8 @@ const CHUNK: u64 = 64;
 /// Seed of the bootstrap CI of the median round trip (fixed: same samples, same interval).
 const CI_SEED: u64 = 0x5717_C4C0;
 
-/// Who the two parties are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Kind {
-    /// Two threads of this process (same address space: no page-table switch).
-    Thread,
-    /// This process and a peer process (a different address space).
-    Process,
-}
-
-impl Kind {
-    /// The name in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Thread => "thread",
-            Kind::Process => "process",
-        }
-    }
-}
+/// Threads of this process, or worker processes (one type for the whole crate).
+pub use crate::strategy::WorkerKind as Kind;
 
 /// Where the two parties are pinned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -99,6 +99,26 @@ impl FromStr for Strategy {
     }
 }
 
+/// Whether workers are threads of this process or separate processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WorkerKind {
+    /// Threads of this process: one address space.
+    Thread,
+    /// Worker processes (the concbench binary re-executed): an address space each.
+    Process,
+}
+
+impl WorkerKind {
+    /// The name in the CLI and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            WorkerKind::Thread => "thread",
+            WorkerKind::Process => "process",
+        }
+    }
+}
+
 /// Where the workers of a thread or process execution are pinned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Placement {

@@ -40,25 +40,8 @@ pub const MAX_DURATION_MS: u64 = 60_000;
 /// Most workers `timeline` accepts.
 pub const MAX_WORKERS: usize = 512;
 
-/// Whether the workers are threads of this process or worker processes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Kind {
-    /// Threads of the concbench process.
-    Thread,
-    /// Re-executed concbench processes.
-    Process,
-}
-
-impl Kind {
-    /// The CLI name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Thread => "thread",
-            Kind::Process => "process",
-        }
-    }
-}
+/// Threads of this process, or worker processes (one type for the whole crate).
+pub use crate::strategy::WorkerKind as Kind;
 
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
