@@ -84,7 +84,10 @@ pub fn ceiling_lines(report: &RunReport) -> Vec<String> {
                 share * 100.0,
                 r.cores_used
             ));
-        } else if let (Some(s), Some(bw)) = (r.speedup, r.bandwidth_scaling) {
+        } else if let (Some(s), Some(bw), true) = (r.speedup, r.bandwidth_scaling, r.cores_used > 1)
+        {
+            // On one core the bandwidth scaling is 1 by definition: only multi-core rows say
+            // something.
             out.push(format!(
                 "  {} x{}: speedup {s:.2}x beside copy-bandwidth scaling x{bw:.2} on {} core(s)",
                 r.strategy, r.cores, r.cores_used

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Regenerate every committed reference result from the repository root:
+#   bash results/regenerate.sh            # full set (about 6 minutes on 2 cores)
+# Run it on a quiet machine: nothing else compiling or benchmarking. Each folder gets the
+# machine description inside its JSON (CPU model, cores, mask, memory, kernel, date, command).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release -q
+bin=target/release/concbench
+out=results
+
+echo "== ceilings first (cached, so the run tables show their rows beside them)"
+mkdir -p $out/limits
+$bin limits --format json > $out/limits/limits.json
+$bin limits > $out/limits/limits.txt
+
+for w in mergesort matmul io; do
+  echo "== $w"
+  $bin run --workload $w --cores 1,2,4,8 --quiet --out $out/$w --timeline $out/$w
+done
+echo "== matmul with the naive kernel (memory-bound)"
+$bin run --workload matmul --kernel naive --size 512 --cores 1,2,4 --quiet --out $out/matmul-naive
+echo "== io across the CPU share"
+for share in 0.5 1.0; do
+  $bin run --workload io --size 32 --cpu-share $share --cores 1,2,8 --quiet --out $out/io-cpu-share-$share
+done
+echo "== oversubscription on one core"
+$bin run --workload io --size 256 --wait-ms 4 --cpu-share 1 --strategy sequential,single-core-threaded \
+  --cores 1,4,16,64,256 --quiet --out $out/oversubscription
+
+echo "== references"
+mkdir -p $out/refs
+for w in mergesort matmul; do
+  $bin refs --workload $w --format json > $out/refs/$w.json
+  $bin refs --workload $w > $out/refs/$w.txt
+done
+
+echo "== context switches"
+mkdir -p $out/ctxswitch
+$bin ctxswitch --format json > $out/ctxswitch/ctxswitch.json
+$bin ctxswitch > $out/ctxswitch/ctxswitch.txt
+
+echo "== timelines"
+mkdir -p $out/timeline
+for p in one-core spread; do
+  for k in thread process; do
+    threads=3; [ $p = spread ] && threads=2
+    $bin timeline --threads $threads --placement $p --kind $k --duration-ms 300 --out $out/timeline/$p-$k > $out/timeline/$p-$k.txt
+  done
+done
+
+echo "== lab"
+mkdir -p $out/lab/quick $out/lab/full $out/timeline
+$bin lab --quick --quiet --out $out/lab/quick > $out/lab/quick/verdicts.txt
+$bin lab --quiet --out $out/lab/full > $out/lab/full/verdicts.txt
+echo "done: $(date -u +%FT%TZ)"
