@@ -32,7 +32,8 @@ pub struct LabArgs {
     /// Output format on stdout.
     #[arg(long, short, value_enum, default_value_t = LabFormat::Table)]
     pub format: LabFormat,
-    /// Also write lab.md and lab.json to this directory (atomically).
+    /// Also write lab.md, lab.json and a picture per claim that has one (ID.svg) to this
+    /// directory (atomically).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// No progress display on stderr.
@@ -69,12 +70,18 @@ pub fn cmd_lab(args: LabArgs) -> Result<(), CliError> {
         bar.finish_and_clear();
     }
     if let Some(dir) = &args.out {
-        for (name, text) in [
-            ("lab.md", render::markdown(&report)),
-            ("lab.json", render::json(&report)),
-        ] {
-            write_atomic(&dir.join(name), text.as_bytes()).map_err(|e| {
-                CliError::Failed(anyhow::anyhow!("writing {}: {e}", dir.join(name).display()))
+        let pictures = report
+            .claims
+            .iter()
+            .filter_map(|c| Some((format!("{}.svg", c.id), c.picture.clone()?)));
+        let files = [
+            ("lab.md".to_string(), render::markdown(&report)),
+            ("lab.json".to_string(), render::json(&report)),
+        ];
+        for (name, text) in files.into_iter().chain(pictures) {
+            let path = dir.join(&name);
+            write_atomic(&path, text.as_bytes()).map_err(|e| {
+                CliError::Failed(anyhow::anyhow!("writing {}: {e}", path.display()))
             })?;
         }
     }

@@ -135,7 +135,7 @@ pub fn json(report: &LabReport) -> String {
 /// A line chart of the io-cpu-crossover curve: speedup against CPU share, one line for threads on
 /// one core and one for threads spread over the cores.
 pub fn crossover_svg(curve: &[(f64, f64, f64)], threads: usize, cores: usize) -> String {
-    let (w, h, left, right, top, bottom) = (640.0, 400.0, 60.0, 170.0, 50.0, 50.0);
+    let (w, h, left, right, top, bottom) = (700.0, 400.0, 60.0, 200.0, 50.0, 50.0);
     let (pw, ph) = (w - left - right, h - top - bottom);
     let ymax = curve
         .iter()
