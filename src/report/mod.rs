@@ -133,7 +133,7 @@ impl RunReport {
             method: Method {
                 reps: plan.reps,
                 warmup: plan.warmup,
-                timing: "wall time of each repetition on CLOCK_MONOTONIC, from the first worker spawn to the last worker collected; median, min, max and a seeded bootstrap 95% CI (2000 resamples) of the median".into(),
+                timing: "wall time of each repetition on CLOCK_MONOTONIC, from the first worker spawn until every part's result is in (collecting the workers afterwards is reported as phases.collect_s); median, min, max and a seeded bootstrap 95% CI (2000 resamples) of the median".into(),
                 switches: "getrusage deltas of this process (all threads) and its waited-for worker processes; switch_overhead = switches x same-core switch cost / wall time".into(),
                 switch_cost_ns,
             },
