@@ -51,6 +51,21 @@ pub enum Command {
     Refs(refs::RefsArgs),
 }
 
+/// How often to measure, shared by `run` and `refs`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Repetitions {
+    /// Timed repetitions per row (the median is reported).
+    #[arg(long, default_value_t = 5, allow_negative_numbers = true)]
+    pub reps: i64,
+    /// Untimed warm-up runs per row.
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
+    pub warmup: i64,
+    /// Seed of the generated input (the same seed gives the same keys or matrices in every
+    /// process and every subcommand).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
 /// Output formats of the measurement subcommands that print one table (ctxswitch, limits, refs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PlainFormat {

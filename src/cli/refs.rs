@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 
-use super::{print_stdout, CliError, PlainFormat as Format};
+use super::{print_stdout, CliError, PlainFormat as Format, Repetitions};
 use crate::refs::{run_refs, Origin, RefsPlan, RefsReport};
 use crate::report::format_seconds;
 use crate::report::table::{Align, Table};
@@ -20,15 +20,9 @@ pub struct RefsArgs {
     /// Problem size: keys (mergesort, default 4000000) or matrix order n (matmul, default 1024).
     #[arg(long, allow_negative_numbers = true)]
     pub size: Option<i64>,
-    /// Timed repetitions per row (the median is reported).
-    #[arg(long, default_value_t = 5, allow_negative_numbers = true)]
-    pub reps: i64,
-    /// Untimed warm-up runs per row.
-    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
-    pub warmup: i64,
-    /// Seed of the input (the same keys or matrices as `concbench run` with this seed).
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
+    /// Repetitions, warm-up and seed.
+    #[command(flatten)]
+    pub repetitions: Repetitions,
     /// Output format on stdout.
     #[arg(long, short, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -43,9 +37,9 @@ pub fn cmd_refs(args: RefsArgs) -> Result<(), CliError> {
         &args.workload,
         args.cores.as_deref(),
         args.size,
-        args.reps,
-        args.warmup,
-        args.seed,
+        args.repetitions.reps,
+        args.repetitions.warmup,
+        args.repetitions.seed,
     )
     .map_err(|e| CliError::Usage(e.0))?;
     let show = !args.quiet && std::io::stderr().is_terminal();

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 
 use clap::ValueEnum;
 
-use super::{print_stdout, CliError};
+use super::{print_stdout, CliError, Repetitions};
 use crate::plan::{RawRun, RunPlan};
 use crate::report::{
     csv::CsvReporter, json::JsonReporter, latex::LatexReporter, markdown::MarkdownReporter,
@@ -49,15 +49,9 @@ pub struct RunArgs {
     /// tasks (io, default 64).
     #[arg(long, allow_negative_numbers = true)]
     pub size: Option<i64>,
-    /// Timed repetitions per row (the median is reported).
-    #[arg(long, default_value_t = 5, allow_negative_numbers = true)]
-    pub reps: i64,
-    /// Untimed warm-up runs per row.
-    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
-    pub warmup: i64,
-    /// Seed of the generated input (the same seed gives the same input in every process).
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
+    /// Repetitions, warm-up and seed.
+    #[command(flatten)]
+    pub repetitions: Repetitions,
     /// io: length of one task in milliseconds (default 10).
     #[arg(long, allow_negative_numbers = true)]
     pub wait_ms: Option<f64>,
@@ -100,9 +94,9 @@ pub fn cmd_run(args: RunArgs) -> Result<(), CliError> {
         cores: args.cores.clone(),
         strategy: args.strategy.clone(),
         size: args.size,
-        reps: args.reps,
-        warmup: args.warmup,
-        seed: args.seed,
+        reps: args.repetitions.reps,
+        warmup: args.repetitions.warmup,
+        seed: args.repetitions.seed,
         wait_ms: args.wait_ms,
         cpu_share: args.cpu_share,
         kernel: args.kernel.clone(),
