@@ -113,7 +113,8 @@ pub fn markdown(report: &LabReport) -> String {
             out.push_str("\n| figure | value |\n|:--|--:|\n");
             for (k, v) in &c.figures {
                 let text = match v {
-                    serde_json::Value::Number(n) => {
+                    // Counts stay whole numbers; measured figures get 3 significant digits.
+                    serde_json::Value::Number(n) if n.is_f64() => {
                         n.as_f64().map(fmt_num).unwrap_or_else(|| n.to_string())
                     }
                     other => other.to_string(),
