@@ -19,8 +19,9 @@ use std::time::Duration;
 
 use criterion::{criterion_group, BenchmarkId, Criterion, SamplingMode};
 
+use concbench::runner;
 use concbench::shm::SharedRegion;
-use concbench::strategy::{self, ExecOptions, Strategy, WorkerCommand};
+use concbench::strategy::{ExecOptions, Strategy, WorkerCommand};
 use concbench::topology::Topology;
 use concbench::workload::{self, WorkloadSpec};
 
@@ -66,8 +67,7 @@ fn empty_run(c: &mut Criterion) {
         .with("cpu_share", 0);
     let workload = workload::build(&spec).expect("valid spec");
     let region = SharedRegion::new(workload.shared_bytes()).expect("shared memory");
-    let mem = region.mem();
-    workload.init(&mem);
+    workload.init(&region.mem());
     let options = ExecOptions {
         worker: Some(WorkerCommand {
             exe: concbench_exe(),
@@ -87,19 +87,8 @@ fn empty_run(c: &mut Criterion) {
                 b.iter_custom(|iters| {
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
-                        workload.reset(&mem);
-                        let exec = strategy::execute(
-                            strategy,
-                            &*workload,
-                            mem,
-                            region.raw_fd(),
-                            cores,
-                            &options,
-                        )
-                        .unwrap_or_else(|e| panic!("{strategy} x{cores}: {e}"));
-                        workload
-                            .verify(&mem, Some(cores))
-                            .unwrap_or_else(|e| panic!("{strategy} x{cores}: {e}"));
+                        let exec = runner::run_once(&*workload, &region, strategy, cores, &options)
+                            .unwrap_or_else(|e| panic!("{e}"));
                         total += Duration::from_secs_f64(exec.wall_s);
                     }
                     total

@@ -27,8 +27,9 @@ use std::time::Duration;
 
 use criterion::{criterion_group, BenchmarkId, Criterion, SamplingMode, Throughput};
 
+use concbench::runner;
 use concbench::shm::SharedRegion;
-use concbench::strategy::{self, ExecOptions, Strategy, WorkerCommand};
+use concbench::strategy::{ExecOptions, Strategy, WorkerCommand};
 use concbench::topology::Topology;
 use concbench::workload::{self, WorkloadSpec};
 
@@ -72,8 +73,7 @@ fn rows() -> Vec<(Strategy, usize, bool)> {
 fn bench_workload(c: &mut Criterion, spec: WorkloadSpec) {
     let workload = workload::build(&spec).expect("bench workload spec is valid");
     let region = SharedRegion::new(workload.shared_bytes()).expect("shared memory");
-    let mem = region.mem();
-    workload.init(&mem);
+    workload.init(&region.mem());
     let options = ExecOptions {
         worker: Some(worker_command()),
         fault: None,
@@ -97,20 +97,8 @@ fn bench_workload(c: &mut Criterion, spec: WorkloadSpec) {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    workload.reset(&mem);
-                    let exec = strategy::execute(
-                        strategy,
-                        &*workload,
-                        mem,
-                        region.raw_fd(),
-                        cores,
-                        &options,
-                    )
-                    .unwrap_or_else(|e| panic!("{} {strategy} x{cores}: {e}", spec.name));
-                    let parts = (!strategy.is_sequential()).then_some(cores);
-                    if let Err(e) = workload.verify(&mem, parts) {
-                        panic!("{} {strategy} x{cores} gave a wrong answer: {e}", spec.name);
-                    }
+                    let exec = runner::run_once(&*workload, &region, strategy, cores, &options)
+                        .unwrap_or_else(|e| panic!("{}: {e}", spec.name));
                     total += Duration::from_secs_f64(exec.wall_s);
                 }
                 total

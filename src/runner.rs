@@ -78,6 +78,45 @@ pub fn is_oversubscribed(cores: usize) -> bool {
     cores > Topology::get().physical_core_count()
 }
 
+/// One verified execution: reset the workload (untimed), run it with `strategy` on `cores` parts,
+/// and check the answer (untimed). The step every repetition of the runner and every iteration
+/// of the criterion benches is made of. `region` must hold the initialised workload.
+pub fn run_once(
+    workload: &dyn Workload,
+    region: &SharedRegion,
+    strategy: Strategy,
+    cores: usize,
+    options: &ExecOptions,
+) -> Result<Execution, RunError> {
+    let mem = region.mem();
+    let parts = (!strategy.is_sequential()).then_some(cores);
+    workload.reset(&mem);
+    let exec = strategy::execute(strategy, workload, mem, region.raw_fd(), cores, options)
+        .map_err(|source| {
+            // Blame an earlier part's wrong answer when it, not the failing part, is the cause
+            // (e.g. a merge that met an unsorted run).
+            let diagnosis = workload.verify(&mem, parts).err().filter(|d| {
+                source.part().map_or(true, |p| {
+                    !d.contains(&format!("part {p} ")) && !d.contains(&format!("part {p}'"))
+                })
+            });
+            RunError::Execution {
+                strategy,
+                cores,
+                source,
+                diagnosis,
+            }
+        })?;
+    workload
+        .verify(&mem, parts)
+        .map_err(|message| RunError::WrongAnswer {
+            strategy,
+            cores,
+            message,
+        })?;
+    Ok(exec)
+}
+
 /// Execute every row of `plan` with the built-in workloads.
 pub fn run_plan(
     plan: &RunPlan,
@@ -112,35 +151,7 @@ pub fn run_workload(
                 done,
                 total,
             });
-            workload.reset(&mem);
-            let exec = strategy::execute(strategy, workload, mem, region.raw_fd(), cores, options)
-                .map_err(|source| {
-                    // Blame an earlier part's wrong answer when it, not the failing part, is the
-                    // cause (e.g. a merge that met an unsorted run).
-                    let diagnosis = workload
-                        .verify(&mem, (!strategy.is_sequential()).then_some(cores))
-                        .err()
-                        .filter(|d| {
-                            source.part().map_or(true, |p| {
-                                !d.contains(&format!("part {p} "))
-                                    && !d.contains(&format!("part {p}'"))
-                            })
-                        });
-                    RunError::Execution {
-                        strategy,
-                        cores,
-                        source,
-                        diagnosis,
-                    }
-                })?;
-            let parts = (!strategy.is_sequential()).then_some(cores);
-            workload
-                .verify(&mem, parts)
-                .map_err(|message| RunError::WrongAnswer {
-                    strategy,
-                    cores,
-                    message,
-                })?;
+            let exec = run_once(workload, &region, strategy, cores, options)?;
             if rep >= plan.warmup {
                 runs.push(exec);
             }
