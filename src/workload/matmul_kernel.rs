@@ -33,7 +33,7 @@
 //! Packing buffers are cached per thread (a few MiB for `n` in the
 //! thousands) and freed when the thread exits.
 
-use std::cell::Cell;
+use super::scratch;
 
 /// Which inner kernel computes the product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -279,34 +279,15 @@ fn balanced_step(len: usize, max: usize) -> usize {
     len.div_ceil(len.div_ceil(max))
 }
 
-thread_local! {
-    /// Packing buffers, kept per thread so that repeated calls on a thread do
-    /// not pay for allocating (and page-faulting in) megabytes every time.
-    static SCRATCH: Cell<Vec<f64>> = const { Cell::new(Vec::new()) };
-}
-
-/// Run `f` with two disjoint scratch slices of `len_a` and `len_b` values,
-/// both starting on a 64-byte boundary (when the allocator allows). Their
-/// contents are unspecified: the packing routines overwrite what they use.
+/// Run `f` with two disjoint scratch slices of `len_a` and `len_b` values, both starting on a
+/// 64-byte boundary. Their contents are unspecified: the packing routines overwrite what they
+/// use. The memory comes from [`scratch`](super::scratch) (huge pages, pooled across calls).
 fn with_scratch<R>(len_a: usize, len_b: usize, f: impl FnOnce(&mut [f64], &mut [f64]) -> R) -> R {
-    // Taking the buffer out of the cell (instead of borrowing it) keeps this
-    // correct even if it were re-entered; the thread-local may also be gone
-    // already when called from another thread-local's destructor.
-    let mut buf = SCRATCH.try_with(Cell::take).unwrap_or_default();
     let split = round_up(len_a, 8);
-    let need = split + len_b + 8;
-    if buf.len() < need {
-        buf = vec![0.0; need];
-    }
-    // `align_offset` may in principle give up (usize::MAX); alignment only
-    // affects speed, so fall back to the start of the buffer.
-    let offset = match buf.as_ptr().align_offset(64) {
-        o if o < 8 => o,
-        _ => 0,
-    };
-    let (pa, pb) = buf[offset..].split_at_mut(split);
-    let result = f(&mut pa[..len_a], &mut pb[..len_b]);
-    let _ = SCRATCH.try_with(|s| s.set(buf));
+    let mut buf = scratch::take((split + len_b) * 8);
+    let (pa, pb) = buf.as_f64_mut(split + len_b).split_at_mut(split);
+    let result = f(&mut pa[..len_a], pb);
+    scratch::give_back(buf);
     result
 }
 

@@ -24,6 +24,7 @@ pub mod io;
 pub mod matmul;
 pub mod matmul_kernel;
 pub mod mergesort;
+pub mod scratch;
 pub mod sort_kernel;
 
 /// What a worker process needs to rebuild a workload: its name, size, seed and named parameters.
