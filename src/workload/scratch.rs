@@ -1,14 +1,14 @@
 //! Scratch memory for kernels: page-aligned anonymous mappings, large ones backed by transparent
 //! huge pages, kept in a small process-wide pool between calls.
 //!
-//! Why not a `Vec`: a worker process of the `multi-process` strategy is new every repetition, so
-//! its packing buffers are new memory that must be faulted in. With 4 KiB pages a 4 MiB buffer is
-//! about a thousand page faults (about 2.2 ms in the 2-vCPU development VM, where each fault also
-//! exits to the hypervisor); with 2 MiB pages it is two (about 0.4 ms, mostly zeroing). Threads
-//! never paid this after the first repetition, because glibc hands a freed buffer straight back to
-//! the next thread; the pool makes that reuse explicit, so threads still skip the faults and
-//! processes pay only the huge-page price. Huge pages also cover a packed panel with a handful of
-//! TLB entries instead of hundreds.
+//! Users: matmul's packing buffers and the temporary of merge sort's multiway merge (three or
+//! more runs). Why not a `Vec`: a worker process of the `multi-process` strategy is new every
+//! repetition, so its buffers are new memory that must be faulted in. With 4 KiB pages a 4 MiB
+//! buffer is about a thousand page faults (2.2 ms on first touch in the 2-vCPU development VM);
+//! with 2 MiB pages it is two (0.4 ms, mostly zeroing). Threads never paid this after the first
+//! repetition, because glibc hands a freed buffer straight back to the next thread; the pool makes
+//! that reuse explicit, so threads still skip the faults and processes pay only the huge-page
+//! price. Huge pages also cover a packed panel with a handful of TLB entries instead of hundreds.
 //!
 //! Small buffers (below [`HUGE_FROM_BYTES`]) stay on 4 KiB pages: rounding each of hundreds of
 //! oversubscribed threads' small buffers up to 2 MiB of physical memory would waste far more than
@@ -91,9 +91,25 @@ impl ScratchBuf {
     /// The buffer as `len` values of `f64` (`len * 8 <= bytes()`); the contents are whatever the
     /// last user left (zero when new).
     pub fn as_f64_mut(&mut self, len: usize) -> &mut [f64] {
-        assert!(len * 8 <= self.bytes, "scratch buffer too small");
-        // SAFETY: page-aligned, in bounds, exclusively borrowed; every bit pattern is an f64.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr().cast::<f64>(), len) }
+        // SAFETY: every bit pattern is a valid f64.
+        unsafe { self.as_slice_mut(len) }
+    }
+
+    /// The buffer as `len` values of `u64`, like [`ScratchBuf::as_f64_mut`].
+    pub fn as_u64_mut(&mut self, len: usize) -> &mut [u64] {
+        // SAFETY: every bit pattern is a valid u64.
+        unsafe { self.as_slice_mut(len) }
+    }
+
+    /// # Safety
+    /// Every bit pattern must be a valid `T`, and `T`'s alignment at most a page.
+    unsafe fn as_slice_mut<T: Copy>(&mut self, len: usize) -> &mut [T] {
+        assert!(
+            len * std::mem::size_of::<T>() <= self.bytes,
+            "scratch buffer too small"
+        );
+        // SAFETY: page-aligned, in bounds, exclusively borrowed; the caller vouches for `T`.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr().cast::<T>(), len) }
     }
 }
 
@@ -104,33 +120,54 @@ impl Drop for ScratchBuf {
     }
 }
 
-static POOL: Mutex<Vec<ScratchBuf>> = Mutex::new(Vec::new());
+/// Idle buffers, best fit first, holding at most `limit_bytes` in all.
+#[derive(Debug)]
+struct Pool {
+    idle: Vec<ScratchBuf>,
+    limit_bytes: usize,
+}
 
-/// A buffer of at least `min_bytes`: the smallest idle one in the pool that fits, else a new one.
-pub fn take(min_bytes: usize) -> ScratchBuf {
-    let mut pool = POOL.lock().unwrap_or_else(|p| p.into_inner());
-    let best = pool
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| b.bytes >= min_bytes)
-        .min_by_key(|(_, b)| b.bytes)
-        .map(|(i, _)| i);
-    match best {
-        Some(i) => pool.swap_remove(i),
-        None => {
-            drop(pool);
-            ScratchBuf::new(min_bytes)
+impl Pool {
+    /// The smallest idle buffer of at least `min_bytes`, if any.
+    fn take(&mut self, min_bytes: usize) -> Option<ScratchBuf> {
+        let best = self
+            .idle
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.bytes >= min_bytes)
+            .min_by_key(|(_, b)| b.bytes)
+            .map(|(i, _)| i)?;
+        Some(self.idle.swap_remove(best))
+    }
+
+    /// Keep `buf` for later, or drop (unmap) it when that would exceed the limit.
+    fn give(&mut self, buf: ScratchBuf) {
+        let held: usize = self.idle.iter().map(ScratchBuf::bytes).sum();
+        if held + buf.bytes <= self.limit_bytes {
+            self.idle.push(buf);
         }
     }
 }
 
+static POOL: Mutex<Pool> = Mutex::new(Pool {
+    idle: Vec::new(),
+    limit_bytes: POOL_LIMIT_BYTES,
+});
+
+fn pool() -> std::sync::MutexGuard<'static, Pool> {
+    // The pool holds no invariant a panic could break half-way.
+    POOL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A buffer of at least `min_bytes`: the smallest idle one in the pool that fits, else a new one.
+pub fn take(min_bytes: usize) -> ScratchBuf {
+    let reused = pool().take(min_bytes);
+    reused.unwrap_or_else(|| ScratchBuf::new(min_bytes))
+}
+
 /// Return a buffer to the pool for the next caller (or unmap it if the pool is full).
 pub fn give_back(buf: ScratchBuf) {
-    let mut pool = POOL.lock().unwrap_or_else(|p| p.into_inner());
-    let held: usize = pool.iter().map(ScratchBuf::bytes).sum();
-    if held + buf.bytes <= POOL_LIMIT_BYTES {
-        pool.push(buf);
-    }
+    pool().give(buf);
 }
 
 #[cfg(test)]
@@ -156,21 +193,39 @@ mod tests {
     }
 
     #[test]
-    fn the_pool_hands_back_a_fitting_buffer() {
-        let mut b = take(3 << 20);
-        b.as_f64_mut(4)[3] = 7.0;
-        let addr = b.ptr.as_ptr() as usize;
+    fn the_pool_reuses_the_best_fit_and_respects_its_limit() {
+        let mut p = Pool {
+            idle: Vec::new(),
+            limit_bytes: 6 << 20,
+        };
+        assert!(p.take(1).is_none());
+        let mut big = ScratchBuf::new(4 << 20);
+        big.as_u64_mut(1)[0] = 7;
+        let small = ScratchBuf::new(8192);
+        let (big_at, small_at) = (big.ptr, small.ptr);
+        p.give(big);
+        p.give(small);
+        let got = p.take(100).unwrap();
+        assert_eq!(got.ptr, small_at, "best fit: the small one");
+        let mut got_big = p.take(4096 * 3).unwrap();
+        assert_eq!(got_big.ptr, big_at);
+        assert_eq!(
+            got_big.as_u64_mut(1)[0],
+            7,
+            "contents are kept, not cleared"
+        );
+        assert!(p.take(1).is_none());
+        p.give(got_big);
+        p.give(ScratchBuf::new(4 << 20)); // 4 + 4 MiB > 6 MiB: unmapped, not kept
+        assert_eq!(p.idle.len(), 1);
+        drop(got);
+    }
+
+    #[test]
+    fn the_global_pool_hands_out_big_enough_buffers() {
+        let b = take(3 << 20);
+        assert!(b.bytes() >= 3 << 20);
         give_back(b);
-        // Another test may take it in between; only check what we get is big enough.
-        let mut again = take(3 << 20);
-        assert!(again.bytes() >= 3 << 20);
-        if again.ptr.as_ptr() as usize == addr {
-            assert_eq!(
-                again.as_f64_mut(4)[3],
-                7.0,
-                "contents are kept, not cleared"
-            );
-        }
-        give_back(again);
+        assert!(take(10).bytes() >= 10);
     }
 }

@@ -665,15 +665,17 @@ fn select(c: bool, a: u64, b: u64) -> u64 {
 /// `out.len()` must equal the sum of the piece lengths (panics otherwise). One piece is a copy,
 /// two pieces use the branchless two-way merge of [`merge_sort`] (median split, four chains),
 /// and `k >= 3` pieces a balanced tournament of such two-way merges (`ceil(log2 k)` passes over
-/// the output range, which for `k >= 3` allocates a temporary buffer of `out.len()` keys; see
+/// the output range, which for `k >= 3` takes a temporary buffer of `out.len()` keys from the
+/// [`scratch`](super::scratch) pool; see
 /// [`multiway_merge_with_buffer`] to supply it). If a piece is not sorted the output is
 /// unspecified and the call may panic, but it stays memory-safe.
 pub fn multiway_merge(pieces: &[&[u64]], out: &mut [u64]) {
     if pieces.len() <= 2 {
         multiway_merge_with_buffer(pieces, out, &mut []);
     } else {
-        let mut tmp = vec![0u64; out.len()];
-        multiway_merge_with_buffer(pieces, out, &mut tmp);
+        let mut tmp = super::scratch::take(out.len() * 8);
+        multiway_merge_with_buffer(pieces, out, tmp.as_u64_mut(out.len()));
+        super::scratch::give_back(tmp);
     }
 }
 
