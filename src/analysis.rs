@@ -109,18 +109,33 @@ fn median_u64(v: impl Iterator<Item = u64>) -> u64 {
     median(&v).round() as u64
 }
 
+/// The measurement every speedup divides: the sequential one if present, else the first.
+fn speedup_base(measurements: &[Measurement]) -> Option<&Measurement> {
+    measurements
+        .iter()
+        .find(|m| m.strategy.is_sequential())
+        .or(measurements.first())
+}
+
+/// What the speedups of [`rows`] are relative to: `sequential`, or the first row's strategy and
+/// cores (`multi-threaded x1`) when the sequential twin was not run.
+pub fn speedup_baseline(measurements: &[Measurement]) -> String {
+    match speedup_base(measurements) {
+        Some(m) if m.strategy.is_sequential() => "sequential".into(),
+        Some(m) => format!("{} x{}", m.strategy, m.cores),
+        None => "sequential".into(),
+    }
+}
+
 /// Build table rows. The baseline is the sequential measurement if present; without one,
-/// speedups are relative to the first row (and say so through `strategy`).
+/// speedups are relative to the first row, which [`speedup_baseline`] names.
 pub fn rows(
     workload: &str,
     units: WorkUnits,
     measurements: &[Measurement],
     switch_cost_ns: Option<f64>,
 ) -> Vec<Row> {
-    let base = measurements
-        .iter()
-        .find(|m| m.strategy.is_sequential())
-        .or(measurements.first());
+    let base = speedup_base(measurements);
     let base_samples: Vec<f64> = base
         .map(|m| m.runs.iter().map(|r| r.wall_s).collect())
         .unwrap_or_default();

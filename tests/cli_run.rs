@@ -285,3 +285,65 @@ fn list_names_every_workload_and_strategy() {
         assert!(text.contains(name), "{name} missing from list");
     }
 }
+
+#[test]
+fn without_a_sequential_row_every_output_names_the_baseline() {
+    let args = [
+        "run",
+        "--workload",
+        "io",
+        "--size",
+        "8",
+        "--wait-ms",
+        "1",
+        "--strategy",
+        "multi-threaded",
+        "--cores",
+        "1,2",
+        "--reps",
+        "1",
+    ];
+    let out = concbench()
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["method"]["speedup_baseline"], "multi-threaded x1");
+    let first = &doc["rows"][0];
+    assert_eq!(
+        first["speedup"].as_f64(),
+        Some(1.0),
+        "the baseline row itself"
+    );
+
+    let out = concbench().args(args).output().unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("speedup = multi-threaded x1 median / row median (no sequential run"),
+        "{table}"
+    );
+    assert!(!table.contains("speedup = sequential median"), "{table}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = concbench()
+        .args(args)
+        .args(["--quiet", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(md.contains("multi-threaded x1 median / row median"), "{md}");
+    let svg = std::fs::read_to_string(dir.path().join("speedup.svg")).unwrap();
+    assert!(svg.contains("multi-threaded x1: S = 1"), "{svg}");
+}

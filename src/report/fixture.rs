@@ -129,6 +129,7 @@ pub(crate) fn report() -> RunReport {
             timing: "wall time of each repetition; median, min, max and a seeded bootstrap 95% CI (2000 resamples) of the median".into(),
             switches: "getrusage deltas of this process and its workers".into(),
             switch_cost_ns: None,
+            speedup_baseline: "sequential".into(),
         },
         rows,
         amdahl_serial_fraction: vec![

@@ -66,9 +66,10 @@ impl Reporter for MarkdownReporter {
 
         out.push_str("\n## Speedup\n\n");
         out.push_str(&markdown_table(report).to_markdown());
-        out.push_str(
-            "\nspeedup = sequential median / row median; efficiency = speedup / cores; 95% CI = seeded bootstrap interval of the speedup.\n",
-        );
+        out.push_str(&format!(
+            "\n{}; efficiency = speedup / cores; 95% CI = seeded bootstrap interval of the speedup.\n",
+            super::speedup_definition(report)
+        ));
         if let Some(note) = oversubscription_note(report) {
             out.push_str(&format!("\n*{}.*\n", md_text(&note)));
         }

@@ -36,6 +36,24 @@ pub struct Method {
     pub switches: String,
     /// Same-core context-switch cost used for `switch_overhead`, ns (None if not measured).
     pub switch_cost_ns: Option<f64>,
+    /// What every row's speedup divides: `sequential`, or the first row when the sequential twin
+    /// was not run.
+    #[serde(default = "sequential_baseline")]
+    pub speedup_baseline: String,
+}
+
+fn sequential_baseline() -> String {
+    "sequential".into()
+}
+
+/// The footer's definition of speedup, naming the baseline row.
+pub fn speedup_definition(report: &RunReport) -> String {
+    let base = &report.method.speedup_baseline;
+    if base == "sequential" {
+        "speedup = sequential median / row median".into()
+    } else {
+        format!("speedup = {base} median / row median (no sequential run in this invocation, so the first row is the baseline)")
+    }
 }
 
 /// A whole `concbench run` result.
@@ -136,6 +154,7 @@ impl RunReport {
                 timing: "wall time of each repetition on CLOCK_MONOTONIC, from the first worker spawn until every part's result is in (collecting the workers afterwards is reported as phases.collect_s); median, min, max and a seeded bootstrap 95% CI (2000 resamples) of the median".into(),
                 switches: "getrusage deltas of this process (all threads) and its waited-for worker processes; switch_overhead = switches x same-core switch cost / wall time".into(),
                 switch_cost_ns,
+                speedup_baseline: analysis::speedup_baseline(measurements),
             },
             rows,
             amdahl_serial_fraction,

@@ -289,8 +289,9 @@ impl Reporter for SvgReporter {
         );
         let _ = writeln!(
             o,
-            "<text transform=\"translate(24,{:.1}) rotate(-90)\" font-size=\"13\" text-anchor=\"middle\" fill=\"#222222\">speedup S (sequential median / median)</text>",
-            (TOP + BOTTOM) / 2.0
+            "<text transform=\"translate(24,{:.1}) rotate(-90)\" font-size=\"13\" text-anchor=\"middle\" fill=\"#222222\">speedup S ({} median / median)</text>",
+            (TOP + BOTTOM) / 2.0,
+            report.method.speedup_baseline
         );
 
         // Reference lines.
@@ -387,10 +388,11 @@ impl Reporter for SvgReporter {
         ly += 22.0;
         let _ = writeln!(
             o,
-            "<line x1=\"{LEGEND_X}\" y1=\"{ly:.1}\" x2=\"{:.1}\" y2=\"{ly:.1}\" stroke=\"#555555\" stroke-width=\"1.2\" stroke-dasharray=\"2 3\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" fill=\"#222222\">sequential: S = 1</text>",
+            "<line x1=\"{LEGEND_X}\" y1=\"{ly:.1}\" x2=\"{:.1}\" y2=\"{ly:.1}\" stroke=\"#555555\" stroke-width=\"1.2\" stroke-dasharray=\"2 3\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" fill=\"#222222\">{}: S = 1</text>",
             LEGEND_X + 28.0,
             LEGEND_X + 36.0,
-            ly + 4.0
+            ly + 4.0,
+            report.method.speedup_baseline
         );
         ly += 22.0;
         if first_over.is_some() {

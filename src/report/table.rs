@@ -178,9 +178,10 @@ impl Reporter for TerminalReporter {
             report.machine.summary()
         );
         out.push_str(&speedup_table(report).to_terminal());
-        out.push_str(
-            "\nspeedup = sequential median / row median; efficiency = speedup / cores; all rows verified.\n",
-        );
+        out.push_str(&format!(
+            "\n{}; efficiency = speedup / cores; all rows verified.\n",
+            super::speedup_definition(report)
+        ));
         if let Some(note) = oversubscription_note(report) {
             out.push_str(&note);
             out.push('\n');
