@@ -207,7 +207,10 @@ pub fn run(
     // threads would overlap the ~0.2 ms each `posix_spawn` waits for the child's exec, but
     // `PR_SET_PDEATHSIG` fires when the *thread* that created the child exits, so a worker
     // spawned from a short-lived helper is killed as soon as that helper returns (tried: every
-    // worker died of SIGKILL).
+    // worker died of SIGKILL). Helpers parked until the workers are collected do work, but on the
+    // 2-vCPU development VM they made the spawn phase slower (2 workers: 0.4 ms became 0.6-2.6 ms;
+    // 8 workers: 6 ms): they compete for the CPUs with the workers already starting up. On a
+    // machine with many idle cores they might pay; that is unmeasured.
     for part in 0..parts {
         let job = WorkerJob {
             spec: workload.spec().clone(),
