@@ -28,6 +28,10 @@ echo "== oversubscription on one core"
 $bin run --workload io --size 256 --wait-ms 4 --cpu-share 1 --strategy sequential,single-core-threaded \
   --cores 1,4,16,64,256 --quiet --out $out/oversubscription
 
+echo "== 1024 I/O tasks on one core: what creating threads costs when waits overlap"
+$bin run --workload io --size 1024 --wait-ms 10 --strategy single-core-threaded \
+  --cores 16,64,256,1024 --quiet --out $out/io-1024-tasks
+
 echo "== references"
 mkdir -p $out/refs
 for w in mergesort matmul; do
