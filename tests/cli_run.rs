@@ -34,6 +34,7 @@ fn bad_input_is_exit_2_with_one_line_naming_it() {
         base.iter().copied().chain(extra.iter().copied()).collect()
     };
     rejects(&["run", "--workload", "bogus", "--cores", "1"], "bogus");
+    rejects(&["run"], "not provided: --workload");
     rejects(&with(&["--cores", "0"]), "'0'");
     rejects(&with(&["--cores", "1,,2"]), "empty item");
     rejects(&with(&["--cores", "abc"]), "'abc'");

@@ -96,6 +96,24 @@ impl CliError {
     }
 }
 
+/// A clap error as one line: its first paragraph, whose first line may end in a colon with the
+/// missing arguments listed on the lines below it; the usage and tip paragraphs are dropped.
+fn clap_error_line(text: &str) -> String {
+    let pieces: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let line = match pieces.split_first() {
+        Some((first, rest)) if first.ends_with(':') && !rest.is_empty() => {
+            format!("{first} {}", rest.join(", "))
+        }
+        Some((first, _)) => first.to_string(),
+        None => "bad usage".into(),
+    };
+    line.trim_start_matches("error: ").to_string()
+}
+
 /// Parse `args` and run; returns the process exit status. Errors are printed to stderr as one
 /// line (`concbench: ...`).
 pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
@@ -114,9 +132,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
                     0
                 };
             }
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("bad usage");
-            eprintln!("concbench: {}", first.trim_start_matches("error: "));
+            eprintln!("concbench: {}", clap_error_line(&e.to_string()));
             return 2;
         }
     };

@@ -145,11 +145,13 @@ impl Placement {
 pub struct Phases {
     /// Creating the workers (thread spawn, or fork+exec of worker processes).
     pub spawn_s: f64,
-    /// Until every worker is pinned and ready (processes: mapping the shared memory).
+    /// Until every worker is pinned and ready (processes: mapping the shared memory) and the
+    /// first part has started its first stage.
     pub setup_s: f64,
-    /// The compute stages.
+    /// The compute stages, each until its last part has finished.
     pub compute_s: f64,
-    /// The combine stages.
+    /// The combine stages, each until its last part has finished; the last stage until the
+    /// parent has every result.
     pub combine_s: f64,
     /// Collecting the workers once every result is in (joining threads; telling worker
     /// processes to exit and reaping them, which includes the kernel tearing down their address

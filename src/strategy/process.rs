@@ -287,7 +287,7 @@ pub fn run(
     Ok(Execution {
         wall_s: seconds_between(start_ns, end_ns),
         start_ns,
-        phases: phases_from_marks(start_ns, &marks, &stages, collected_ns),
+        phases: phases_from_marks(start_ns, &marks, &stages, &records, collected_ns),
         parts: records,
         usage,
     })

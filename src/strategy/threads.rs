@@ -125,33 +125,73 @@ pub fn run(
     Ok(Execution {
         wall_s: seconds_between(start_ns, end_ns),
         start_ns,
-        phases: phases_from_marks(start_ns, &marks, &stages, collected_ns),
+        phases: phases_from_marks(start_ns, &marks, &stages, &records, collected_ns),
         parts: records,
         usage,
     })
 }
 
-/// Turn clock marks `[spawned, ready, stage 0 done, stage 1 done, ...]` into phases; the wall
-/// time ends at the last mark, and collecting the workers until `collected_ns` is `collect_s`.
+/// Turn the parent's clock marks `[spawned, ready, stage 0 done, stage 1 done, ...]` and the
+/// parts' own records into phases. The wall time runs from `start_ns` to the last mark, and the
+/// phases add up to it; collecting the workers until `collected_ns` is `collect_s`.
+///
+/// The parent's marks are taken when it wakes from a barrier or a pipe read, which can be long
+/// after the event when the parent shares a CPU with busy workers (a single-core-threaded run:
+/// the parent's "ready" mark can come after the whole compute stage). So the inner boundaries
+/// come from the parts' own readings of the same clock where they are earlier: setup ends when
+/// the first part starts stage 0, and a stage ends when its last part finishes. The spawn mark
+/// (the parent spawns, so it is on time) and the final mark (every result is in) stay.
 pub(crate) fn phases_from_marks(
     start_ns: u64,
     marks: &[u64],
     stages: &[crate::workload::Stage],
+    records: &[PartRecord],
     collected_ns: u64,
 ) -> Phases {
+    let first_start = |stage: usize| {
+        records
+            .iter()
+            .filter(|r| r.stage == stage)
+            .map(|r| r.start_ns)
+            .min()
+    };
+    let last_end = |stage: usize| {
+        records
+            .iter()
+            .filter(|r| r.stage == stage)
+            .map(|r| r.end_ns)
+            .max()
+    };
+    let end = *marks.last().expect("stage marks");
+    // Boundaries: start, spawned, ready, stage 0 done, ..., last stage done (= end).
+    let mut bounds = Vec::with_capacity(marks.len() + 1);
+    bounds.push(start_ns);
+    bounds.push(marks[0]);
+    bounds.push(first_start(0).map_or(marks[1], |t| t.min(marks[1])));
+    for (i, &mark) in marks[2..].iter().enumerate() {
+        let is_last = i + 1 == stages.len();
+        bounds.push(if is_last {
+            end
+        } else {
+            last_end(i).map_or(mark, |t| t.min(mark))
+        });
+    }
+    for i in 1..bounds.len() {
+        bounds[i] = bounds[i].clamp(bounds[i - 1], end.max(bounds[i - 1]));
+    }
     let mut p = Phases {
-        spawn_s: seconds_between(start_ns, marks[0]),
-        setup_s: seconds_between(marks[0], marks[1]),
+        spawn_s: seconds_between(bounds[0], bounds[1]),
+        setup_s: seconds_between(bounds[1], bounds[2]),
         ..Phases::default()
     };
     for (i, stage) in stages.iter().enumerate() {
-        let d = seconds_between(marks[1 + i], marks[2 + i]);
+        let d = seconds_between(bounds[2 + i], bounds[3 + i]);
         match stage.kind {
             StageKind::Compute => p.compute_s += d,
             StageKind::Combine => p.combine_s += d,
         }
     }
-    p.collect_s = seconds_between(*marks.last().unwrap(), collected_ns);
+    p.collect_s = seconds_between(end, collected_ns);
     p
 }
 
@@ -204,6 +244,55 @@ mod tests {
         let (w, r) = setup(WorkloadSpec::new("matmul", 40, 1));
         let e = run(&*w, r.mem(), 2, Placement::Spread, &ExecOptions::default()).unwrap();
         assert!((e.phases.total() - e.wall_s).abs() < 1e-3 * e.wall_s.max(1e-3));
+    }
+
+    #[test]
+    fn late_parent_marks_give_way_to_the_parts_own_clock_readings() {
+        use crate::workload::{Stage, StageKind};
+        let stages = [
+            Stage {
+                name: "sort",
+                kind: StageKind::Compute,
+            },
+            Stage {
+                name: "merge",
+                kind: StageKind::Combine,
+            },
+        ];
+        let rec = |stage, part, start_ns, end_ns| PartRecord {
+            stage,
+            part,
+            cpu: 0,
+            start_ns,
+            end_ns,
+        };
+        // Spawned at 10; the parts start stage 0 at 12 and 13 and end it at 50 and 60, but the
+        // parent, sharing their CPU, only marked "ready" at 61 and "stage 0 done" at 70.
+        let records = [
+            rec(0, 0, 12, 50),
+            rec(0, 1, 13, 60),
+            rec(1, 0, 71, 90),
+            rec(1, 1, 72, 95),
+        ];
+        let p = phases_from_marks(0, &[10, 61, 70, 100], &stages, &records, 130);
+        let ns = |s: f64| (s * 1e9).round() as u64;
+        assert_eq!(
+            (
+                ns(p.spawn_s),
+                ns(p.setup_s),
+                ns(p.compute_s),
+                ns(p.combine_s)
+            ),
+            (10, 2, 48, 40)
+        );
+        assert_eq!(ns(p.total()), 100, "the phases still make up the wall time");
+        assert_eq!(ns(p.collect_s), 30);
+        // A parent on time keeps its "ready" mark; a stage still ends with its last part (60).
+        let p = phases_from_marks(0, &[10, 11, 61, 100], &stages, &records, 100);
+        assert_eq!(
+            (ns(p.setup_s), ns(p.compute_s), ns(p.combine_s)),
+            (1, 49, 40)
+        );
     }
 
     #[test]
