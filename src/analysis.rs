@@ -34,8 +34,12 @@ pub struct Row {
     pub mean_s: f64,
     /// Bootstrap 95% CI of the median time: [lo, hi].
     pub ci95_s: [f64; 2],
-    /// Sequential median / this median.
+    /// Baseline median / this median; the baseline is `speedup_baseline`.
     pub speedup: f64,
+    /// The row every speedup divides: `sequential`, or e.g. `multi-threaded x1` when the
+    /// sequential twin was not run (see [`speedup_baseline`]).
+    #[serde(default = "crate::report::sequential_baseline")]
+    pub speedup_baseline: String,
     /// Bootstrap 95% CI of the speedup: [lo, hi].
     pub speedup_ci95: [f64; 2],
     /// Speedup / cores.
@@ -136,6 +140,7 @@ pub fn rows(
     switch_cost_ns: Option<f64>,
 ) -> Vec<Row> {
     let base = speedup_base(measurements);
+    let baseline = speedup_baseline(measurements);
     let base_samples: Vec<f64> = base
         .map(|m| m.runs.iter().map(|r| r.wall_s).collect())
         .unwrap_or_default();
@@ -176,6 +181,7 @@ pub fn rows(
                 ci95_s: [s.ci_lo, s.ci_hi],
                 speedup,
                 speedup_ci95: [sp_lo, sp_hi],
+                speedup_baseline: baseline.clone(),
                 efficiency: speedup / m.cores as f64,
                 serial_fraction: karp_flatt(speedup, m.cores),
                 verified: true,

@@ -345,6 +345,50 @@ fn without_a_sequential_row_every_output_names_the_baseline() {
     );
     let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     assert!(md.contains("multi-threaded x1 median / row median"), "{md}");
+    assert!(
+        md.contains("for the baseline multi-threaded x1 (no sequential run)"),
+        "{md}"
+    );
     let svg = std::fs::read_to_string(dir.path().join("speedup.svg")).unwrap();
     assert!(svg.contains("multi-threaded x1: S = 1"), "{svg}");
+    let tex = std::fs::read_to_string(dir.path().join("results.tex")).unwrap();
+    assert!(tex.contains("speedup against multi-threaded x1"), "{tex}");
+    let csv = std::fs::read_to_string(dir.path().join("results.csv")).unwrap();
+    assert!(
+        csv.lines().next().unwrap().contains("speedup_baseline"),
+        "{csv}"
+    );
+    assert_eq!(csv.matches(",multi-threaded x1,").count(), 2, "{csv}");
+
+    // Set beside a run against the sequential twin, the speedups are flagged as unlike.
+    let seq_dir = tempfile::tempdir().unwrap();
+    let with_seq = [
+        "--strategy",
+        "sequential,multi-threaded",
+        "--quiet",
+        "--out",
+    ];
+    let out = concbench()
+        .args(&args[..7])
+        .args(["--cores", "1,2", "--reps", "1"])
+        .args(with_seq)
+        .arg(seq_dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = concbench()
+        .arg("compare")
+        .arg(seq_dir.path().join("results.json"))
+        .arg(dir.path().join("results.json"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("the speedups divide different baselines"),
+        "{text}"
+    );
 }

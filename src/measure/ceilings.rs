@@ -789,6 +789,7 @@ mod tests {
             ci95_s: [1.0, 1.0],
             speedup,
             speedup_ci95: [speedup, speedup],
+            speedup_baseline: "sequential".into(),
             efficiency: speedup / cores as f64,
             serial_fraction: None,
             verified: true,

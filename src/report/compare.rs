@@ -194,6 +194,12 @@ pub fn compare(
                 .into(),
         );
     }
+    if a.method.speedup_baseline != b.method.speedup_baseline {
+        notes.push(format!(
+            "the speedups divide different baselines: A's {}, B's {}; speedup ratios compare different things (time ratios are still like for like)",
+            a.method.speedup_baseline, b.method.speedup_baseline
+        ));
+    }
     if a.method.reps != b.method.reps {
         notes.push(format!(
             "different repetition counts: A {} and B {}",

@@ -27,6 +27,7 @@ const COLUMN_ORDER: &[&str] = &[
     "speedup",
     "speedup_ci95_lo",
     "speedup_ci95_hi",
+    "speedup_baseline",
     "efficiency",
     "serial_fraction",
     "verified",

@@ -48,6 +48,7 @@ fn row(strategy: Strategy, cores: usize, median: f64, oversubscribed: bool, cpus
         ci95_s: [r6(median * 0.98), r6(median * 1.03)],
         speedup,
         speedup_ci95: [r6(speedup * 0.96), r6(speedup * 1.03)],
+        speedup_baseline: "sequential".into(),
         efficiency: r6(speedup / cores as f64),
         serial_fraction: crate::analysis::karp_flatt(speedup, cores).map(r6),
         verified: true,

@@ -77,6 +77,13 @@ impl Reporter for LatexReporter {
             out.push_str(" \\\\\n");
         }
         out.push_str("\\bottomrule\n");
+        if report.method.speedup_baseline != "sequential" {
+            out.push_str(&format!(
+                "\\multicolumn{{{}}}{{l}}{{\\footnotesize speedup against {} (no sequential run).}} \\\\\n",
+                HEADERS.len(),
+                escape(&report.method.speedup_baseline)
+            ));
+        }
         if report.rows.iter().any(|r| r.oversubscribed) {
             out.push_str(&format!(
                 "\\multicolumn{{{}}}{{l}}{{\\footnotesize \\textsuperscript{{\\dag}}oversubscribed: more workers than the {} physical core(s) allowed; they share cores.}} \\\\\n",

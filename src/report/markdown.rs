@@ -191,14 +191,21 @@ pub fn reading(report: &RunReport) -> String {
     let split: Vec<&Row> = parallel.iter().copied().filter(|r| r.cores > 1).collect();
     if let Some(b) = best(if split.is_empty() { &parallel } else { &split }) {
         s.push(format!(
-            "The best speedup was {:.2}x (95% CI {}x): {} with {} worker{}, {} against {} sequential, an efficiency of {:.0}%{}.",
+            "The best speedup was {:.2}x (95% CI {}x): {} with {} worker{}, {} against {}, an efficiency of {:.0}%{}.",
             b.speedup,
             format_range(b.speedup_ci95),
             b.strategy,
             b.cores,
             plural(b.cores),
             format_seconds(b.median_s),
-            seq.map_or_else(|| "the first row's".to_string(), |q| format_seconds(q.median_s)),
+            match seq {
+                Some(q) => format!("{} sequential", format_seconds(q.median_s)),
+                None => format!(
+                    "{} for the baseline {} (no sequential run)",
+                    format_seconds(rows[0].median_s),
+                    report.method.speedup_baseline
+                ),
+            },
             b.efficiency * 100.0,
             if b.oversubscribed {
                 ", in an oversubscribed row"
