@@ -26,7 +26,7 @@ pub struct LabArgs {
     /// Comma list of claim ids to test (default: all twelve, in the course's order).
     #[arg(long)]
     pub claim: Option<String>,
-    /// Smaller experiments, fewer repetitions: about 3 minutes on 2 cores instead of 10.
+    /// Smaller experiments, fewer repetitions: about 20 seconds on 2 cores instead of about a minute.
     #[arg(long)]
     pub quick: bool,
     /// Output format on stdout.

@@ -793,6 +793,7 @@ fn oversubscription(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String> {
         ("involuntary_switches_1", json!(one.involuntary_switches)),
         ("involuntary_switches_64", json!(mid.involuntary_switches)),
         ("involuntary_switches_256", json!(many.involuntary_switches)),
+        ("voluntary_switches_256", json!(many.voluntary_switches)),
         ("switch_overhead_256", json!(many.switch_overhead)),
         ("spawn_s_256", json!(many.phases.spawn_s)),
     ]);
@@ -806,9 +807,9 @@ fn oversubscription(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String> {
         figs,
         |m, v| {
             format!(
-            "{} ms of CPU work on one core took {} s with 1 thread, {} s with 64 and {} s with 256 threads ({}x). Involuntary switches rose from {} to {}; at the measured switch cost they take {}% of the wall time, and creating the 256 threads took another {}%. {}",
+            "{} ms of CPU work on one core took {} s with 1 thread, {} s with 64 and {} s with 256 threads ({}x). Involuntary switches (the scheduler taking the core away) rose from {} to {}; with the {} voluntary ones (threads blocking, as at the start and end barriers) they take {}% of the wall time at the measured switch cost, and creating the 256 threads took another {}%. {}",
             tasks as f64 * ms, fmt_num(one.median_s), fmt_num(mid.median_s), fmt_num(many.median_s), fmt_num(m),
-            one.involuntary_switches, many.involuntary_switches, fmt_num(many.switch_overhead * 100.0),
+            one.involuntary_switches, many.involuntary_switches, many.voluntary_switches, fmt_num(many.switch_overhead * 100.0),
             fmt_num(spawn_share * 100.0),
             if v == Verdict::Supported { "Extra threads do cost time, but less through switching itself than the slogan suggests." } else { "The scheduler keeps time slices of milliseconds, so a switch every few milliseconds costs little; the claim bites only when slices are short or the threads' data no longer fits in the caches." }
         )

@@ -242,7 +242,7 @@ impl ClaimResult {
 /// How much measuring the lab does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LabOptions {
-    /// Smaller sizes and fewer repetitions (about 3 minutes on 2 cores instead of 10).
+    /// Smaller sizes and fewer repetitions (about 20 seconds on 2 cores instead of about a minute).
     pub quick: bool,
 }
 
