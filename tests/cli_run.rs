@@ -35,6 +35,14 @@ fn bad_input_is_exit_2_with_one_line_naming_it() {
     };
     rejects(&["run", "--workload", "bogus", "--cores", "1"], "bogus");
     rejects(&["run"], "not provided: --workload");
+    rejects(
+        &["run", "--workload", "mergesort", "--kernel", "naive"],
+        "--kernel does not apply to mergesort",
+    );
+    rejects(
+        &["run", "--workload", "matmul", "--wait-ms", "3"],
+        "--wait-ms does not apply to matmul (it takes --kernel)",
+    );
     rejects(&with(&["--cores", "0"]), "'0'");
     rejects(&with(&["--cores", "1,,2"]), "empty item");
     rejects(&with(&["--cores", "abc"]), "'abc'");

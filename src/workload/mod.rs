@@ -115,6 +115,16 @@ pub enum WorkloadError {
     /// The size is unusable (zero, or too big to fit in memory).
     #[error("{0}")]
     BadSize(String),
+    /// A parameter the workload does not read (e.g. `--kernel` for mergesort).
+    #[error("--{flag} does not apply to {workload} ({takes})")]
+    UnusedParam {
+        /// The parameter as its command-line flag, without the dashes.
+        flag: String,
+        /// The workload.
+        workload: String,
+        /// What the workload does take.
+        takes: String,
+    },
 }
 
 /// A job with a sequential twin and a decomposition into parts. See the module docs for the
@@ -173,8 +183,36 @@ pub const WORKLOADS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Build a built-in workload from its spec (also what a worker process calls).
+/// The named parameters a built-in workload reads (`WorkloadSpec::params` keys).
+pub fn accepted_params(name: &str) -> &'static [&'static str] {
+    match name {
+        "matmul" => &["kernel"],
+        "io" => &["wait_ms", "cpu_share"],
+        _ => &[],
+    }
+}
+
+/// Build a built-in workload from its spec (also what a worker process calls). A parameter the
+/// workload would ignore is an error, so a mistyped run does not silently measure something else.
 pub fn build(spec: &WorkloadSpec) -> Result<Box<dyn Workload>, WorkloadError> {
+    let accepted = accepted_params(&spec.name);
+    if let Some(extra) = spec.params.keys().find(|k| !accepted.contains(&k.as_str())) {
+        if WORKLOADS.iter().any(|(n, _)| *n == spec.name) {
+            let flags: Vec<String> = accepted
+                .iter()
+                .map(|p| format!("--{}", p.replace('_', "-")))
+                .collect();
+            return Err(WorkloadError::UnusedParam {
+                flag: extra.replace('_', "-"),
+                workload: spec.name.clone(),
+                takes: if flags.is_empty() {
+                    "it takes only --size and --seed".into()
+                } else {
+                    format!("it takes {}", flags.join(" and "))
+                },
+            });
+        }
+    }
     match spec.name.as_str() {
         "mergesort" => Ok(Box::new(mergesort::MergeSort::new(spec.clone())?)),
         "matmul" => Ok(Box::new(matmul::MatMul::new(spec.clone())?)),
