@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerate every committed reference result from the repository root:
-#   bash results/regenerate.sh            # full set (about 6 minutes on 2 cores)
+#   bash results/regenerate.sh            # full set (about 5 minutes on 2 cores)
 # Run it on a quiet machine: nothing else compiling or benchmarking. Each folder gets the
 # machine description inside its JSON (CPU model, cores, mask, memory, kernel, date, command).
 set -euo pipefail
