@@ -136,8 +136,27 @@ pub struct Comparison {
     pub only_in_a: usize,
     /// Rows of B with no counterpart in A.
     pub only_in_b: usize,
+    /// Those rows of A, as `strategy xN`.
+    #[serde(default)]
+    pub only_in_a_rows: Vec<String>,
+    /// Those rows of B, as `strategy xN`.
+    #[serde(default)]
+    pub only_in_b_rows: Vec<String>,
     /// What a reader should know before trusting the ratios (different sizes, machines...).
     pub notes: Vec<String>,
+}
+
+/// The rows of `x` with no row of the same workload, strategy and cores in `y`.
+fn unmatched(x: &RunReport, y: &RunReport) -> Vec<String> {
+    x.rows
+        .iter()
+        .filter(|r| {
+            !y.rows
+                .iter()
+                .any(|o| o.workload == r.workload && o.strategy == r.strategy && o.cores == r.cores)
+        })
+        .map(|r| format!("{} x{}", r.strategy, r.cores))
+        .collect()
 }
 
 /// Match the rows of `a` and `b`; `a_file` and `b_file` name them in the output.
@@ -211,6 +230,8 @@ pub fn compare(
         b: Side::new(b_file, b),
         only_in_a: a.rows.len() - rows.len(),
         only_in_b: b.rows.len() - rows.len(),
+        only_in_a_rows: unmatched(a, b),
+        only_in_b_rows: unmatched(b, a),
         rows,
         notes,
     })
@@ -277,9 +298,19 @@ impl Comparison {
             lines.push("* oversubscribed in A or B: more workers than physical cores.".into());
         }
         if self.only_in_a + self.only_in_b > 0 {
+            let list = |rows: &[String]| {
+                if rows.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", rows.join(", "))
+                }
+            };
             lines.push(format!(
-                "unmatched rows: {} only in A, {} only in B.",
-                self.only_in_a, self.only_in_b
+                "unmatched rows: {} only in A{}, {} only in B{}.",
+                self.only_in_a,
+                list(&self.only_in_a_rows),
+                self.only_in_b,
+                list(&self.only_in_b_rows)
             ));
         }
         lines.extend(self.notes.iter().map(|n| format!("note: {n}.")));
@@ -393,6 +424,8 @@ mod tests {
         assert!((r.time_ratio - 0.8).abs() < 1e-9);
         assert_eq!(c.only_in_a, 1);
         assert_eq!(c.only_in_b, 0);
+        assert_eq!(c.only_in_a_rows.len(), 1);
+        assert!(c.only_in_b_rows.is_empty());
         assert!(c.notes.iter().any(|n| n.contains("different machines")));
     }
 
