@@ -5,7 +5,7 @@
 //! more column for the speedup's confidence interval; the reading is generated from the rows by
 //! [`reading`], so it always agrees with them.
 
-use super::table::{speedup_table, Align, Table};
+use super::table::{format_range, speedup_table, Align, Table};
 use super::{format_seconds, oversubscription_note, workload_label, Reporter, RunReport};
 use crate::analysis::Row;
 use crate::measure::stats::BOOTSTRAP_RESAMPLES;
@@ -65,7 +65,7 @@ impl Reporter for MarkdownReporter {
         ));
 
         out.push_str("\n## Speedup\n\n");
-        out.push_str(&markdown_table(report).to_markdown());
+        out.push_str(&speedup_table(report).to_markdown());
         out.push_str(&format!(
             "\n{}; efficiency = speedup / cores; 95% CI = seeded bootstrap interval of the speedup.\n",
             super::speedup_definition(report)
@@ -102,29 +102,6 @@ impl Reporter for MarkdownReporter {
 }
 
 /// The shared speedup table with the speedup's 95% CI as an extra column after `speedup`.
-fn markdown_table(report: &RunReport) -> Table {
-    let mut t = speedup_table(report);
-    let at = t
-        .headers
-        .iter()
-        .position(|h| h == "speedup")
-        .map_or(t.headers.len(), |i| i + 1);
-    t.headers.insert(at, "speedup 95% CI".into());
-    t.align.insert(at, Align::Right);
-    for (cells, row) in t.rows.iter_mut().zip(&report.rows) {
-        cells.insert(at, format_range(row.speedup_ci95));
-    }
-    t
-}
-
-fn format_range([lo, hi]: [f64; 2]) -> String {
-    if lo.is_finite() && hi.is_finite() {
-        format!("{lo:.2}–{hi:.2}")
-    } else {
-        "-".into()
-    }
-}
-
 fn plural(n: usize) -> &'static str {
     if n == 1 {
         ""

@@ -108,7 +108,16 @@ impl Table {
     }
 }
 
-/// The standard speedup table of a run report.
+/// A confidence interval as `lo–hi`, or `-` when it could not be computed (one repetition).
+pub fn format_range([lo, hi]: [f64; 2]) -> String {
+    if lo.is_finite() && hi.is_finite() {
+        format!("{lo:.2}–{hi:.2}")
+    } else {
+        "-".into()
+    }
+}
+
+/// The standard speedup table of a run report (terminal and Markdown alike).
 pub fn speedup_table(report: &RunReport) -> Table {
     use Align::*;
     let cols = [
@@ -118,6 +127,7 @@ pub fn speedup_table(report: &RunReport) -> Table {
         ("min", Right),
         ("max", Right),
         ("speedup", Right),
+        ("speedup 95% CI", Right),
         ("efficiency", Right),
         ("switches/s", Right),
         ("sw overhead", Right),
@@ -135,6 +145,7 @@ pub fn speedup_table(report: &RunReport) -> Table {
                 format_seconds(r.min_s),
                 format_seconds(r.max_s),
                 format!("{:.2}x", r.speedup),
+                format_range(r.speedup_ci95),
                 format!("{:.0}%", r.efficiency * 100.0),
                 format!("{:.0}", r.switches_per_s),
                 format!("{:.2}%", r.switch_overhead * 100.0),
@@ -179,7 +190,7 @@ impl Reporter for TerminalReporter {
         );
         out.push_str(&speedup_table(report).to_terminal());
         out.push_str(&format!(
-            "\n{}; efficiency = speedup / cores; all rows verified.\n",
+            "\n{}; efficiency = speedup / cores; 95% CI = seeded bootstrap interval of the speedup; all rows verified.\n",
             super::speedup_definition(report)
         ));
         if let Some(note) = oversubscription_note(report) {
