@@ -43,6 +43,26 @@ fn limits_quick_json_has_positive_ceilings_and_refreshes_the_cache() {
     let cached = std::fs::read_to_string(cache.path().join("concbench/limits.json")).unwrap();
     let cached: Value = serde_json::from_str(&cached).unwrap();
     assert_eq!(&cached, c);
+
+    // A full measurement in the cache is not replaced by a later quick one.
+    let file = cache.path().join("concbench/limits.json");
+    let mut full = cached.clone();
+    full["quick"] = Value::Bool(false);
+    full["date"] = Value::String("2000-01-01T00:00:00Z".into());
+    std::fs::write(&file, serde_json::to_string(&full).unwrap()).unwrap();
+    let out = concbench()
+        .args(["limits", "--quick"])
+        .env("XDG_CACHE_HOME", cache.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("not cached: the full measurement of 2000-01-01T00:00:00Z stays"),
+        "{text}"
+    );
+    let kept: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(kept, full);
 }
 
 #[test]

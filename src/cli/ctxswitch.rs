@@ -196,8 +196,9 @@ fn render_table(report: &CtxSwitchReport, plan: &PingPongPlan) -> String {
         }
     }
     out.push_str(&format!(
-        "compare in the same minute: taskset -c 0 perf bench sched pipe -l {total} [-T for threads] (same-core), \
-         perf bench sched pipe -l {total} [-T] (cross-core; perf does not pin)\n"
+        "compare in the same minute: taskset -c {cpu} perf bench sched pipe -l {total} [-T for threads] (same-core), \
+         perf bench sched pipe -l {total} [-T] (cross-core; perf does not pin)\n",
+        cpu = crate::topology::Topology::get().first_cpu()
     ));
     out
 }

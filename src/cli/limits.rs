@@ -29,7 +29,11 @@ pub fn cmd_limits(args: LimitsArgs) -> Result<(), CliError> {
     let ceilings = Ceilings::measure(&options)
         .map_err(|e| CliError::Failed(anyhow::Error::new(e).context("measuring the ceilings")))?;
     let cached = match ceilings.save_cached() {
-        Ok(path) => Some(path),
+        Ok(Ok(path)) => Some(format!("cached in {}", path.display())),
+        Ok(Err(full)) => Some(format!(
+            "not cached: the full measurement of {} stays (a --quick one never replaces it)",
+            full.date
+        )),
         Err(e) => {
             eprintln!("concbench: warning: could not cache the ceilings: {e}");
             None
@@ -49,11 +53,7 @@ pub fn cmd_limits(args: LimitsArgs) -> Result<(), CliError> {
 }
 
 /// The terminal rendering of measured ceilings.
-pub fn render_table(
-    machine: &Machine,
-    c: &Ceilings,
-    cached_at: Option<&std::path::Path>,
-) -> String {
+pub fn render_table(machine: &Machine, c: &Ceilings, cache_note: Option<&str>) -> String {
     let mut s = format!(
         "concbench limits — {}\nmeasured {}{}{}\n\n",
         machine.summary(),
@@ -148,8 +148,9 @@ pub fn render_table(
         c.flops.all_cores_gflops,
         c.flops.all_cores_gflops / c.flops.per_core_gflops
     ));
-    if let Some(p) = cached_at {
-        s.push_str(&format!("cached in {}\n", p.display()));
+    if let Some(note) = cache_note {
+        s.push_str(note);
+        s.push('\n');
     }
     s
 }

@@ -73,7 +73,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     pub timeline: Option<std::path::PathBuf>,
     /// Measure the machine's ceilings (quick `concbench limits`) in this invocation and show each
-    /// row beside them; without it, ceilings cached by an earlier `concbench limits` are used.
+    /// row beside them (and cache them, unless a full `concbench limits` is cached); without it,
+    /// ceilings cached by an earlier `concbench limits` are used.
     #[arg(long)]
     pub limits: bool,
     /// No progress display on stderr.

@@ -237,16 +237,23 @@ impl Ceilings {
         )
     }
 
-    /// Save to [`cache_path`]; returns where.
-    pub fn save_cached(&self) -> std::io::Result<PathBuf> {
+    /// Save to [`cache_path`] and return where, unless this is a quick measurement and the cache
+    /// already holds a full one of this machine: the better figures are kept and that one is
+    /// returned as `Err(kept)`, so the caller can say so.
+    pub fn save_cached(&self) -> std::io::Result<Result<PathBuf, Ceilings>> {
         let path = cache_path().ok_or_else(|| {
             std::io::Error::new(
                 std::io::ErrorKind::NotFound,
                 "neither XDG_CACHE_HOME nor HOME is set",
             )
         })?;
+        if self.quick {
+            if let Some(full) = Ceilings::load_cached().filter(|c| !c.quick) {
+                return Ok(Err(full));
+            }
+        }
         self.save(&path)?;
-        Ok(path)
+        Ok(Ok(path))
     }
 }
 

@@ -147,9 +147,10 @@ impl Case {
         }
         let t = if self.kind == Kind::Thread { " -T" } else { "" };
         Some(match self.placement {
-            PingPlacement::SameCore => {
-                format!("taskset -c 0 perf bench sched pipe -l {round_trips_total}{t}")
-            }
+            PingPlacement::SameCore => format!(
+                "taskset -c {} perf bench sched pipe -l {round_trips_total}{t}",
+                Topology::get().first_cpu()
+            ),
             PingPlacement::CrossCore => format!("perf bench sched pipe -l {round_trips_total}{t}"),
         })
     }
@@ -926,7 +927,10 @@ mod tests {
             .all(|c| c.mechanism == Mechanism::Futex && c.kind == Kind::Thread));
         assert_eq!(
             c[0].perf_command(100_000).unwrap(),
-            "taskset -c 0 perf bench sched pipe -l 100000 -T"
+            format!(
+                "taskset -c {} perf bench sched pipe -l 100000 -T",
+                Topology::get().first_cpu()
+            )
         );
         assert_eq!(c[4].perf_command(100_000), None);
     }

@@ -185,7 +185,12 @@ pub fn prepare_out_dir(dir: &std::path::Path) -> Result<(), String> {
     let probe = dir.join(format!(".concbench-probe-{}", std::process::id()));
     std::fs::write(&probe, b"")
         .and_then(|_| std::fs::remove_file(&probe))
-        .map_err(|e| format!("output directory {} is not writable: {e}", dir.display()))
+        .map_err(|e| {
+            format!(
+                "output directory {} is not writable (creating a file in it failed: {e})",
+                dir.display()
+            )
+        })
 }
 
 /// Fitted Amdahl serial fraction of one strategy.

@@ -181,10 +181,11 @@ impl Reporter for TerminalReporter {
         let mut params: Vec<String> = w.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
         params.insert(0, format!("size={}", w.size));
         let mut out = format!(
-            "{} ({}), {} reps after {} warm-up, on {}\n\n",
+            "{} ({}), {} rep{} after {} warm-up, on {}\n\n",
             w.name,
             params.join(", "),
             report.method.reps,
+            if report.method.reps == 1 { "" } else { "s" },
             report.method.warmup,
             report.machine.summary()
         );
