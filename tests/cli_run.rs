@@ -400,3 +400,30 @@ fn without_a_sequential_row_every_output_names_the_baseline() {
         "{text}"
     );
 }
+
+#[test]
+fn a_run_too_short_to_time_says_so() {
+    let out = concbench()
+        .args([
+            "run",
+            "--workload",
+            "mergesort",
+            "--size",
+            "1",
+            "--cores",
+            "2",
+            "--strategy",
+            "sequential,multi-threaded",
+            "--reps",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("too short to measure parallelism"), "{text}");
+}

@@ -73,6 +73,9 @@ impl Reporter for MarkdownReporter {
         if let Some(note) = oversubscription_note(report) {
             out.push_str(&format!("\n*{}.*\n", md_text(&note)));
         }
+        if let Some(note) = super::too_short_note(report) {
+            out.push_str(&format!("\n*{}.*\n", md_text(&note)));
+        }
         let ceilings = super::ceiling_lines(report);
         if let Some((head, rest)) = ceilings.split_first() {
             out.push_str(&format!("\n{}\n\n", md_text(head)));

@@ -221,8 +221,10 @@ pub fn format_seconds(s: f64) -> String {
         format!("{s:.3} s")
     } else if s >= 1e-3 {
         format!("{:.2} ms", s * 1e3)
-    } else {
+    } else if s >= 1e-6 || s == 0.0 {
         format!("{:.1} µs", s * 1e6)
+    } else {
+        format!("{:.0} ns", s * 1e9)
     }
 }
 
@@ -241,6 +243,21 @@ pub fn oversubscription_note(report: &RunReport) -> Option<String> {
             "oversubscribed: cores {} exceed the {} physical core(s) this process may use; their workers share cores (they wrap around), so those rows measure time slicing, not more parallelism",
             over.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", "),
             report.machine.physical_cores
+        )
+    })
+}
+
+/// Below this, a baseline run is too short to set against starting workers (tens of µs).
+const TOO_SHORT_S: f64 = 1e-4;
+
+/// A warning when the baseline run is so short that every speedup mostly measures the cost of
+/// starting workers (e.g. `--size 1`).
+pub fn too_short_note(report: &RunReport) -> Option<String> {
+    let base = report.rows.first()?;
+    (base.median_s < TOO_SHORT_S).then(|| {
+        format!(
+            "too short to measure parallelism: the baseline took {}, less than starting a worker; the speedups mostly measure that start-up (use a larger --size)",
+            format_seconds(base.median_s)
         )
     })
 }

@@ -198,6 +198,10 @@ impl Reporter for TerminalReporter {
             out.push_str(&note);
             out.push('\n');
         }
+        if let Some(note) = super::too_short_note(report) {
+            out.push_str(&note);
+            out.push('\n');
+        }
         for line in super::ceiling_lines(report) {
             out.push_str(&line);
             out.push('\n');
