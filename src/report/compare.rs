@@ -146,15 +146,16 @@ pub struct Comparison {
     pub notes: Vec<String>,
 }
 
-/// The rows of `x` with no row of the same workload, strategy and cores in `y`.
+/// What makes two rows counterparts: the same workload, strategy and cores.
+fn row_key(r: &crate::analysis::Row) -> (&str, crate::strategy::Strategy, usize) {
+    (&r.workload, r.strategy, r.cores)
+}
+
+/// The rows of `x` with no counterpart in `y`, as `strategy xN`.
 fn unmatched(x: &RunReport, y: &RunReport) -> Vec<String> {
     x.rows
         .iter()
-        .filter(|r| {
-            !y.rows
-                .iter()
-                .any(|o| o.workload == r.workload && o.strategy == r.strategy && o.cores == r.cores)
-        })
+        .filter(|r| !y.rows.iter().any(|o| row_key(o) == row_key(r)))
         .map(|r| format!("{} x{}", r.strategy, r.cores))
         .collect()
 }
@@ -166,12 +167,11 @@ pub fn compare(
     b: &RunReport,
     b_file: &str,
 ) -> Result<Comparison, CompareError> {
-    let key = |r: &crate::analysis::Row| (r.workload.clone(), r.strategy, r.cores);
     let rows: Vec<CompareRow> = a
         .rows
         .iter()
         .filter_map(|ra| {
-            let rb = b.rows.iter().find(|rb| key(rb) == key(ra))?;
+            let rb = b.rows.iter().find(|rb| row_key(rb) == row_key(ra))?;
             Some(CompareRow {
                 workload: ra.workload.clone(),
                 strategy: ra.strategy,

@@ -1,9 +1,9 @@
 //! Markdown rendering (`report.md`): what was run and where, the speedup table, and a short
 //! reading of the numbers, ready to paste into coursework or a README.
 //!
-//! The table is the terminal's [`speedup_table`] drawn with [`Table::to_markdown`], with one
-//! more column for the speedup's confidence interval; the reading is generated from the rows by
-//! [`reading`], so it always agrees with them.
+//! The table is the terminal's [`speedup_table`] (speedup confidence interval included) drawn
+//! with [`Table::to_markdown`]; the reading is generated from the rows by [`reading`], so it
+//! always agrees with them.
 
 use super::table::{format_range, speedup_table, Align, Table};
 use super::{format_seconds, oversubscription_note, workload_label, Reporter, RunReport};
@@ -104,7 +104,6 @@ impl Reporter for MarkdownReporter {
     }
 }
 
-/// The shared speedup table with the speedup's 95% CI as an extra column after `speedup`.
 fn plural(n: usize) -> &'static str {
     if n == 1 {
         ""
