@@ -16,12 +16,13 @@
 
 use std::sync::OnceLock;
 
+use concbench::child::part::serve_if_worker;
 use concbench::plan::RunPlan;
-use concbench::report::{measure_report, table::speedup_table};
+use concbench::report::table::speedup_table;
 use concbench::shm::SharedMem;
 use concbench::strategy::{ExecOptions, Strategy, WorkerCommand};
+use concbench::sweep::measure_report;
 use concbench::topology::Topology;
-use concbench::worker::serve_if_worker;
 use concbench::workload::{
     self, part_range, Stage, StageKind, WorkUnits, Workload, WorkloadError, WorkloadSpec, XorShift,
 };

@@ -12,11 +12,12 @@
 //! `multi-process` re-executes this program as its workers: `main` starts with
 //! [`serve_if_worker`] and the built-in factory.
 
+use concbench::child::part::serve_if_worker;
 use concbench::plan::RunPlan;
-use concbench::report::{measure_report, oversubscription_note, table::speedup_table};
+use concbench::report::{oversubscription_note, table::speedup_table};
 use concbench::strategy::{ExecOptions, Strategy, WorkerCommand};
+use concbench::sweep::measure_report;
 use concbench::topology::Topology;
-use concbench::worker::serve_if_worker;
 use concbench::workload::{self, WorkloadSpec};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

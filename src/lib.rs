@@ -19,7 +19,8 @@
 //!
 //! ```
 //! use concbench::plan::RunPlan;
-//! use concbench::report::{measure_report, table::speedup_table};
+//! use concbench::sweep::measure_report;
+//! use concbench::report::table::speedup_table;
 //! use concbench::strategy::{ExecOptions, Strategy};
 //! use concbench::workload::{self, WorkloadSpec};
 //!
@@ -62,17 +63,22 @@
 #![warn(missing_docs)]
 
 pub mod analysis;
+pub mod child;
 pub mod cli;
+pub mod experiment;
 pub mod lab;
 pub mod machine;
 pub mod measure;
+pub mod output;
 pub mod plan;
 pub mod refs;
 pub mod report;
+pub mod rng;
 pub mod runner;
 pub mod shm;
 pub mod strategy;
+pub mod sweep;
+pub mod text;
 pub mod timeline;
 pub mod topology;
-pub mod worker;
 pub mod workload;

@@ -17,13 +17,13 @@ fn main() {
     // Started as a timeline worker process? Record for the parent and exit.
     concbench::timeline::serve_if_worker();
     // Started as a worker process of the multi-process strategy? Serve the parent and exit.
-    concbench::worker::serve_if_worker(|spec| {
+    concbench::child::part::serve_if_worker(|spec| {
         concbench::workload::build(spec).map_err(|e| e.to_string())
     });
     // A child process of the lab's isolation experiment?
     concbench::lab::claims::serve_lab_child_if_asked();
     // The peer process of the context-switch ping-pong?
-    concbench::measure::switch_cost::serve_if_pingpong();
+    concbench::experiment::switch_cost::serve_if_pingpong();
     // A matrixmultiply reference child of `concbench refs`?
     concbench::refs::serve_if_ref_child();
     std::process::exit(concbench::cli::main_with_args(std::env::args_os()));

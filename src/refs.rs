@@ -20,15 +20,15 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
+use crate::experiment::ceilings::Ceilings;
 use crate::machine::Machine;
-use crate::measure::ceilings::Ceilings;
 use crate::measure::clock::monotonic_ns;
 use crate::measure::stats::median;
 use crate::plan::{PlanError, RawRun, RunPlan};
 use crate::runner::{self, Measurement};
 use crate::strategy::{ExecOptions, WorkerCommand};
 use crate::topology::{self, Topology};
-use crate::workload::XorShift;
+use crate::rng::XorShift;
 
 /// The hidden first argument that makes the concbench binary a dgemm reference child.
 pub const REF_DGEMM_ARG: &str = "__refdgemm";
@@ -554,7 +554,7 @@ fn finish(
         seed: plan.seed,
         rows,
         ratios,
-        ceilings: ceilings.map(|c| crate::measure::ceilings::provenance(c, true)),
+        ceilings: ceilings.map(|c| crate::experiment::ceilings::provenance(c, true)),
     })
 }
 

@@ -1,5 +1,5 @@
 //! `concbench ctxswitch`: the cost of one context switch, by ping-pong (see
-//! [`crate::measure::switch_cost`]), printed as a table or as one JSON document.
+//! [`crate::experiment::switch_cost`]), printed as a table or as one JSON document.
 //!
 //! Rows: thread and process × same-core and cross-core over pipes (comparable with
 //! `perf bench sched pipe`), then the futex variant for threads. A placement this process cannot
@@ -8,10 +8,10 @@
 use serde::Serialize;
 
 use super::{print_stdout, CliError, PlainFormat as Format};
-use crate::machine::Machine;
-use crate::measure::switch_cost::{
+use crate::experiment::switch_cost::{
     measure, Case, Kind, Mechanism, PingPlacement, PingPongPlan, SwitchCostError, SwitchCostRow,
 };
+use crate::machine::Machine;
 use crate::report::table::{Align, Table};
 
 /// Options of `concbench ctxswitch`.

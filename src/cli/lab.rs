@@ -7,7 +7,7 @@ use clap::ValueEnum;
 
 use super::{print_stdout, CliError};
 use crate::lab::{self, render, LabOptions};
-use crate::report::{prepare_out_dir, write_atomic};
+use crate::output::{prepare_out_dir, write_atomic};
 
 /// Output formats of `lab`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

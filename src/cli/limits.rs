@@ -2,8 +2,8 @@
 //! FLOP/s per core and on all cores), print them and refresh the cache other commands read.
 
 use super::{print_stdout, CliError, PlainFormat as Format};
+use crate::experiment::ceilings::{Ceilings, LimitsOptions};
 use crate::machine::Machine;
-use crate::measure::ceilings::{Ceilings, LimitsOptions};
 use crate::report::table::{Align, Table};
 
 /// Options of `concbench limits`.

@@ -5,15 +5,15 @@ use std::io::IsTerminal;
 use clap::ValueEnum;
 
 use super::{print_stdout, CliError, Repetitions};
+use crate::child::{Fault, FaultKind};
 use crate::plan::{RawRun, RunPlan};
 use crate::report::{
     csv::CsvReporter, json::JsonReporter, latex::LatexReporter, markdown::MarkdownReporter,
-    measure_report_with, prepare_out_dir, table::TerminalReporter, write_out_dir, Reporter,
-    RunReport,
+    prepare_out_dir, table::TerminalReporter, write_out_dir, Reporter, RunReport,
 };
 use crate::runner;
-use crate::strategy::process::{Fault, FaultKind};
 use crate::strategy::ExecOptions;
+use crate::sweep::measure_report_with;
 use crate::workload;
 
 /// Output formats of `run`.
@@ -197,7 +197,7 @@ fn run_ceilings(
     report: &RunReport,
     measure_now: bool,
 ) -> Result<Option<crate::report::RunCeilings>, CliError> {
-    use crate::measure::ceilings::{provenance, row_ceilings, Ceilings, LimitsOptions};
+    use crate::experiment::ceilings::{provenance, row_ceilings, Ceilings, LimitsOptions};
     let (ceilings, cached) = if measure_now {
         let c = Ceilings::measure(&LimitsOptions::quick())
             .map_err(|e| CliError::Failed(anyhow::Error::new(e).context("measuring ceilings")))?;
@@ -223,7 +223,7 @@ pub fn run_report(
     progress: bool,
 ) -> Result<(RunReport, Vec<runner::Measurement>), CliError> {
     let workload = workload::build(&plan.spec).map_err(|e| CliError::Usage(e.to_string()))?;
-    let switch_cost_ns = match crate::measure::switch_cost::quick_same_core_switch_ns() {
+    let switch_cost_ns = match crate::experiment::switch_cost::quick_same_core_switch_ns() {
         Ok(ns) => Some(ns),
         Err(e) => {
             eprintln!("concbench: warning: no switch cost measured ({e}); switch_overhead is 0");

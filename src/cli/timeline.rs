@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 
 use super::{print_stdout, CliError};
-use crate::report::{prepare_out_dir, write_atomic};
+use crate::output::{prepare_out_dir, write_atomic};
 use crate::timeline::{parse_placement, render, Kind, Timeline, TimelineConfig};
 
 /// Output formats of `timeline`.

@@ -539,7 +539,7 @@ fn process_creation(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String> {
 }
 
 fn context_switch(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String> {
-    use crate::measure::switch_cost::{
+    use crate::experiment::switch_cost::{
         measure, Case, Kind, Mechanism, PingPlacement, PingPongPlan,
     };
     let plan = PingPongPlan::new(if o.quick { 5_000 } else { 20_000 }, 1)?;
@@ -554,7 +554,7 @@ fn context_switch(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String> {
         let t = measure(case(Kind::Thread), &plan).map_err(|e| e.to_string())?;
         let p = measure(case(Kind::Process), &plan).map_err(|e| e.to_string())?;
         // On-CPU time per round trip leaves out what other programs took from the CPU.
-        let cpu = |r: &crate::measure::switch_cost::SwitchCostRow| {
+        let cpu = |r: &crate::experiment::switch_cost::SwitchCostRow| {
             if r.cpu_ns_per_round_trip > 0.0 {
                 r.cpu_ns_per_round_trip
             } else {
@@ -983,7 +983,7 @@ fn isolation(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String> {
 }
 
 fn mergesort_scaling(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String> {
-    use crate::measure::ceilings::{Ceilings, LimitsOptions};
+    use crate::experiment::ceilings::{Ceilings, LimitsOptions};
     let p = physical_cores();
     let expect = Expect::AtMost(1.1);
     if p < 2 {
@@ -1056,5 +1056,5 @@ fn mergesort_scaling(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String> {
 /// Same-core switch cost for the overhead share of run rows (measured once per lab).
 fn switch_cost_ns() -> Option<f64> {
     static COST: std::sync::OnceLock<Option<f64>> = std::sync::OnceLock::new();
-    *COST.get_or_init(|| crate::measure::switch_cost::quick_same_core_switch_ns().ok())
+    *COST.get_or_init(|| crate::experiment::switch_cost::quick_same_core_switch_ns().ok())
 }

@@ -203,7 +203,7 @@ pub fn crossover_svg(curve: &[(f64, f64, f64)], threads: usize, cores: usize) ->
             left + pw + 32.0,
             left + pw + 38.0,
             ly + 4.0,
-            crate::report::svg::xml_escape(label)
+            crate::text::xml_escape(label)
         ));
     }
     out.push_str("</svg>\n");

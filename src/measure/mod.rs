@@ -1,8 +1,6 @@
-//! Measurement primitives: clocks, resource usage, and (in submodules) the costs and ceilings
-//! concbench reports beside its run times.
+//! Measurement primitives: the clock, resource usage (switches, CPU time) and statistics. The
+//! experiments that measure whole things (ceilings, switch cost) live in `crate::experiment`.
 
-pub mod ceilings;
 pub mod clock;
 pub mod rusage;
 pub mod stats;
-pub mod switch_cost;

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::workload::XorShift;
+use crate::rng::XorShift;
 
 /// Number of bootstrap resamples.
 pub const BOOTSTRAP_RESAMPLES: usize = 2000;

@@ -9,8 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::{self, Row};
 use crate::machine::Machine;
+pub use crate::output::{prepare_out_dir, write_atomic};
 use crate::plan::RunPlan;
 use crate::runner::Measurement;
+pub use crate::text::format_seconds;
 use crate::workload::{WorkUnits, WorkloadSpec};
 
 pub mod compare;
@@ -38,13 +40,8 @@ pub struct Method {
     pub switch_cost_ns: Option<f64>,
     /// What every row's speedup divides: `sequential`, or the first row when the sequential twin
     /// was not run.
-    #[serde(default = "sequential_baseline")]
+    #[serde(default = "crate::analysis::sequential_baseline")]
     pub speedup_baseline: String,
-}
-
-/// The usual speedup baseline, also the default when reading files written before it was named.
-pub fn sequential_baseline() -> String {
-    "sequential".into()
 }
 
 /// The footer's definition of speedup, naming the baseline row.
@@ -77,13 +74,13 @@ pub struct RunReport {
     pub ceilings: Option<RunCeilings>,
 }
 
-/// Ceiling figures of a run (see [`crate::measure::ceilings::row_ceilings`]).
+/// Ceiling figures of a run (see [`crate::experiment::ceilings::row_ceilings`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunCeilings {
     /// Where the ceilings come from: measured now, or cached with its date.
     pub provenance: String,
     /// One per run row, same order.
-    pub rows: Vec<crate::measure::ceilings::RowCeiling>,
+    pub rows: Vec<crate::experiment::ceilings::RowCeiling>,
 }
 
 /// Lines that set rows beside the machine's ceilings: matmul's GFLOP/s as a share of the peak of
@@ -164,35 +161,6 @@ impl RunReport {
     }
 }
 
-/// Write `contents` to `path` atomically: a temporary file in the same directory, then a rename,
-/// so a reader (or an interrupted run) never sees a half-written file.
-pub fn write_atomic(path: &std::path::Path, contents: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(std::path::Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-    let tmp = dir.join(format!(".{name}.{}.pending", std::process::id()));
-    let result = std::fs::write(&tmp, contents).and_then(|_| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
-/// Make sure `dir` exists (creating it) and is writable, before any work is done; the error
-/// names the directory and the reason.
-pub fn prepare_out_dir(dir: &std::path::Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| format!("cannot create output directory {}: {e}", dir.display()))?;
-    let probe = dir.join(format!(".concbench-probe-{}", std::process::id()));
-    std::fs::write(&probe, b"")
-        .and_then(|_| std::fs::remove_file(&probe))
-        .map_err(|e| {
-            format!(
-                "output directory {} is not writable (creating a file in it failed: {e})",
-                dir.display()
-            )
-        })
-}
-
 /// Fitted Amdahl serial fraction of one strategy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AmdahlFit {
@@ -211,21 +179,6 @@ pub trait Reporter {
     fn file_name(&self) -> &'static str;
     /// The rendering.
     fn render(&self, report: &RunReport) -> String;
-}
-
-/// Format a duration in seconds with a unit that keeps 3–4 significant digits.
-pub fn format_seconds(s: f64) -> String {
-    if !s.is_finite() {
-        "-".into()
-    } else if s >= 1.0 {
-        format!("{s:.3} s")
-    } else if s >= 1e-3 {
-        format!("{:.2} ms", s * 1e3)
-    } else if s >= 1e-6 || s == 0.0 {
-        format!("{:.1} µs", s * 1e6)
-    } else {
-        format!("{:.0} ns", s * 1e9)
-    }
 }
 
 /// The oversubscribed sweep values of a report, and the physical core count they exceed.
@@ -300,73 +253,9 @@ pub fn write_out_dir(
         .collect()
 }
 
-/// Measure `plan` with an already-built `workload` and assemble its [`RunReport`]: the library
-/// equivalent of `concbench run` without the progress bar, for any
-/// [`Workload`](crate::workload::Workload) — a built-in one
-/// from [`crate::workload::build`] or a user's own.
-///
-/// Runs every row with [`crate::runner::run_workload`] (warm-up, repetitions, verification after
-/// each), describes this machine, and builds the report with no switch cost (so
-/// `switch_overhead` is 0; [`measure_report_with`] takes one). The report is labelled with `plan.spec`, which should be
-/// `workload.spec()`. For `multi-process` rows, `options.worker` must name a binary that serves
-/// this workload: [`WorkerCommand::this_executable`](crate::strategy::WorkerCommand::this_executable)
-/// when its `main` starts with [`crate::worker::serve_if_worker`] and a factory that knows it.
-///
-/// ```
-/// use concbench::plan::RunPlan;
-/// use concbench::report::{measure_report, table::speedup_table};
-/// use concbench::strategy::{ExecOptions, Strategy};
-/// use concbench::workload::{self, WorkloadSpec};
-///
-/// let spec = WorkloadSpec::new("io", 4, 1).with("wait_ms", 1);
-/// let plan = RunPlan {
-///     spec: spec.clone(),
-///     cores: vec![1, 2],
-///     strategies: vec![Strategy::Sequential, Strategy::SingleCoreThreaded],
-///     reps: 1,
-///     warmup: 0,
-/// };
-/// let workload = workload::build(&spec)?;
-/// let report = measure_report(&*workload, &plan, &ExecOptions::default())?;
-/// assert_eq!(report.rows.len(), 3);
-/// println!("{}", speedup_table(&report).to_markdown());
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub fn measure_report(
-    workload: &dyn crate::workload::Workload,
-    plan: &RunPlan,
-    options: &crate::strategy::ExecOptions,
-) -> Result<RunReport, crate::runner::RunError> {
-    measure_report_with(workload, plan, options, None, &mut |_| {}).map(|(report, _)| report)
-}
-
-/// [`measure_report`] with a progress callback, a same-core switch cost for the rows'
-/// `switch_overhead` (measure one with
-/// [`quick_same_core_switch_ns`](crate::measure::switch_cost::quick_same_core_switch_ns)), and the
-/// raw measurements returned beside the report (for timelines). What `concbench run` calls.
-pub fn measure_report_with(
-    workload: &dyn crate::workload::Workload,
-    plan: &RunPlan,
-    options: &crate::strategy::ExecOptions,
-    switch_cost_ns: Option<f64>,
-    progress: &mut dyn FnMut(crate::runner::Progress),
-) -> Result<(RunReport, Vec<Measurement>), crate::runner::RunError> {
-    let machine = Machine::describe();
-    let measurements = crate::runner::run_workload(workload, plan, options, progress)?;
-    let report = RunReport::build(
-        machine,
-        plan,
-        workload.work_units(),
-        &measurements,
-        switch_cost_ns,
-    );
-    Ok((report, measurements))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::strategy::{ExecOptions, Strategy};
 
     #[test]
     fn snapshot_terminal() {
@@ -412,30 +301,5 @@ mod tests {
         let mut spec = WorkloadSpec::new("io", 64, 7);
         spec.params.insert("wait_ms".into(), "10".into());
         assert_eq!(workload_label(&spec), "io (size=64, wait_ms=10, seed=7)");
-    }
-
-    #[test]
-    fn measure_report_has_a_verified_row_per_strategy_and_cores() {
-        let spec = WorkloadSpec::new("io", 3, 7).with("wait_ms", 0);
-        let plan = RunPlan {
-            spec: spec.clone(),
-            cores: vec![1, 3],
-            strategies: vec![
-                Strategy::Sequential,
-                Strategy::SingleCoreThreaded,
-                Strategy::MultiThreaded,
-            ],
-            reps: 2,
-            warmup: 1,
-        };
-        let workload = crate::workload::build(&spec).unwrap();
-        let report = measure_report(&*workload, &plan, &ExecOptions::default()).unwrap();
-        let got: Vec<(Strategy, usize)> =
-            report.rows.iter().map(|r| (r.strategy, r.cores)).collect();
-        assert_eq!(got, plan.rows());
-        assert!(report.rows.iter().all(|r| r.verified && r.reps == 2));
-        assert_eq!(report.workload, spec);
-        assert_eq!(report.method.switch_cost_ns, None);
-        assert_eq!(report.rows[0].unit, "tasks");
     }
 }

@@ -13,6 +13,7 @@ use std::fmt::Write as _;
 use super::{workload_label, Reporter, RunReport};
 use crate::analysis::Row;
 use crate::strategy::Strategy;
+use crate::text::{nice_step, xml_escape, STEPS_1_2_25_5};
 
 /// `speedup.svg`.
 #[derive(Debug, Default, Clone, Copy)]
@@ -77,34 +78,6 @@ fn marker(m: Marker, x: f64, y: f64, color: &str) -> String {
     }
 }
 
-/// Escape text for XML character data and attribute values.
-pub fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A round tick step giving about `target` intervals over [0, max].
-fn nice_step(max: f64, target: f64) -> f64 {
-    let raw = (max / target).max(1e-9);
-    let mag = 10f64.powf(raw.log10().floor());
-    [1.0, 2.0, 2.5, 5.0, 10.0]
-        .iter()
-        .map(|m| m * mag)
-        .find(|s| *s >= raw)
-        .unwrap_or(10.0 * mag)
-}
-
 fn fmt_tick(v: f64) -> String {
     let s = format!("{v:.2}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
@@ -164,7 +137,7 @@ impl Reporter for SvgReporter {
         let want = (data_hi * 1.08)
             .max(physical.min(max_cores) * 1.05)
             .max(1.2);
-        let y_step = nice_step(want, 5.0);
+        let y_step = nice_step((want / 5.0).max(1e-9), STEPS_1_2_25_5);
         let y_max = (want / y_step).ceil() * y_step;
         let sx = |c: f64| LEFT + c / x_max * (RIGHT - LEFT);
         let sy = |s: f64| BOTTOM - s / y_max * (BOTTOM - TOP);
@@ -485,9 +458,6 @@ mod tests {
 
     #[test]
     fn tick_steps_are_round() {
-        assert_eq!(nice_step(2.1, 5.0), 0.5);
-        assert_eq!(nice_step(8.5, 5.0), 2.0);
-        assert_eq!(nice_step(1.2, 5.0), 0.25);
         assert_eq!(fmt_tick(2.5), "2.5");
         assert_eq!(fmt_tick(2.0), "2");
     }

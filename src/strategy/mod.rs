@@ -27,7 +27,7 @@ pub mod barrier;
 pub mod process;
 pub mod threads;
 
-pub use process::WorkerCommand;
+pub use crate::child::WorkerCommand;
 
 /// How the parts of a workload are executed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -261,7 +261,7 @@ pub struct ExecOptions {
     /// How to start worker processes (multi-process only).
     pub worker: Option<WorkerCommand>,
     /// Test hook: make this part fail (multi-process workers crash, threads panic).
-    pub fault: Option<process::Fault>,
+    pub fault: Option<crate::child::Fault>,
 }
 
 /// Run `workload` once with `strategy` on `parts` parts over `mem`, which must hold an

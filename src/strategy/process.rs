@@ -1,6 +1,6 @@
 //! The `multi-process` strategy: one worker process per part, pinned to its own physical core.
 //!
-//! Workers are new executions of a binary that calls [`crate::worker::serve_if_worker`] first thing
+//! Workers are new executions of a binary that calls [`crate::child::part::serve_if_worker`] first thing
 //! in `main` — the concbench binary itself, or a user's program with its own workloads — never a
 //! `fork()` of a process that already has threads. Bulk data stays in the shared memfd the worker
 //! inherits and maps; only control travels over the worker's stdin/stdout pipes, one line per
@@ -9,90 +9,16 @@
 //! concbench dies (`PR_SET_PDEATHSIG`), so no process outlives a run, also on Ctrl-C.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-
-use serde::{Deserialize, Serialize};
 
 use super::threads::phases_from_marks;
 use super::{ExecOptions, Execution, PartRecord, Placement, StrategyError};
+use crate::child::part::{WorkerJob, WORKER_ARG};
+use crate::child::WorkerCommand;
 use crate::measure::clock::{monotonic_ns, seconds_between};
 use crate::measure::rusage::Usage;
 use crate::shm::SharedMem;
-use crate::worker::{WorkerJob, WORKER_ARG};
 use crate::workload::Workload;
-
-/// A test hook: make one part fail on purpose.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Fault {
-    /// Which part fails.
-    pub part: usize,
-    /// How it fails.
-    pub kind: FaultKind,
-}
-
-/// How an injected fault shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FaultKind {
-    /// The worker crashes (panics) when its first stage starts.
-    Crash,
-    /// The worker skips its work but reports success, so verification must catch it.
-    WrongAnswer,
-}
-
-/// How to start a worker process: an executable and the arguments before [`WORKER_ARG`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WorkerCommand {
-    /// The program to run.
-    pub exe: PathBuf,
-    /// Arguments placed before the worker marker.
-    pub args: Vec<String>,
-}
-
-impl WorkerCommand {
-    /// The running executable as its own worker: for programs (like the examples) whose `main`
-    /// starts with [`crate::worker::serve_if_worker`].
-    pub fn this_executable() -> std::io::Result<WorkerCommand> {
-        Ok(WorkerCommand {
-            exe: std::env::current_exe()?,
-            args: Vec::new(),
-        })
-    }
-
-    /// The concbench binary: `$CONCBENCH_EXE` if set; this executable if it is concbench; else a
-    /// `concbench` beside this executable or one directory up (where cargo puts it for tests and
-    /// benches, whose own binaries live in `target/*/deps`).
-    pub fn locate_concbench() -> Result<WorkerCommand, String> {
-        if let Some(p) = std::env::var_os("CONCBENCH_EXE") {
-            return Ok(WorkerCommand {
-                exe: p.into(),
-                args: Vec::new(),
-            });
-        }
-        let me =
-            std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
-        if me.file_name().is_some_and(|n| n == "concbench") {
-            return Ok(WorkerCommand {
-                exe: me,
-                args: Vec::new(),
-            });
-        }
-        let dir = me.parent().unwrap_or(Path::new("."));
-        for candidate in [dir.join("concbench"), dir.join("../concbench")] {
-            if candidate.is_file() {
-                return Ok(WorkerCommand {
-                    exe: candidate,
-                    args: Vec::new(),
-                });
-            }
-        }
-        Err(format!(
-            "no concbench binary found for worker processes near {} (set CONCBENCH_EXE)",
-            me.display()
-        ))
-    }
-}
 
 struct Worker {
     part: usize,

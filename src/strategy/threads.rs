@@ -206,8 +206,8 @@ fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::child::Fault;
     use crate::shm::SharedRegion;
-    use crate::strategy::process::Fault;
     use crate::topology::Topology;
     use crate::workload::{build, WorkloadSpec};
 
@@ -301,7 +301,7 @@ mod tests {
         let opts = ExecOptions {
             fault: Some(Fault {
                 part: 1,
-                kind: crate::strategy::process::FaultKind::Crash,
+                kind: crate::child::FaultKind::Crash,
             }),
             ..ExecOptions::default()
         };

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 
 use super::render::{us, Bar, Lane, LegendItem, SvgFrame};
 use super::Span;
-use crate::report::format_seconds;
 use crate::strategy::{Execution, PartRecord};
+use crate::text::format_seconds;
 use crate::workload::{Stage, StageKind};
 
 /// One chart row: the part records of one repetition of one strategy at one core count.

@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use serde_json::{json, Value};
 
 use super::{analyze, Span, Timeline, WorkerTimeline};
+use crate::text::{nice_step, xml_escape, STEPS_1_2_5};
 
 /// Below this share of a CPU for the workers, the table says the machine is busy.
 const BUSY_BELOW: f64 = 0.8;
@@ -535,27 +536,6 @@ pub fn cpu_colour(cpu: usize) -> &'static str {
     CPU_COLOURS[cpu % CPU_COLOURS.len()]
 }
 
-/// Escape text for SVG/XML.
-pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// A step of 1, 2 or 5 × 10^k at least `raw`.
-pub fn nice_step(raw: f64) -> f64 {
-    if raw <= 0.0 || !raw.is_finite() {
-        return 1.0;
-    }
-    let p = 10f64.powf(raw.log10().floor());
-    [1.0, 2.0, 5.0, 10.0]
-        .into_iter()
-        .map(|m| m * p)
-        .find(|&s| s >= raw)
-        .unwrap_or(10.0 * p)
-}
-
 /// A filled bar in a lane.
 pub(crate) struct Bar {
     pub start: u64,
@@ -612,9 +592,9 @@ impl SvgFrame {
             self.body,
             r##"<text x="16" y="{:.1}" font-size="17" font-weight="bold">{}</text><text x="16" y="{:.1}" font-size="12.5" fill="#333">{}</text>"##,
             self.y + 18.0,
-            esc(title),
+            xml_escape(title),
             self.y + 38.0,
-            esc(sub)
+            xml_escape(sub)
         );
         self.y += 56.0;
     }
@@ -628,7 +608,7 @@ impl SvgFrame {
             self.body,
             r#"<text x="16" y="{:.1}" font-size="14" font-weight="bold">{}</text>"#,
             self.y + 16.0,
-            esc(heading)
+            xml_escape(heading)
         );
         self.y += 26.0;
         let top = self.y;
@@ -639,7 +619,7 @@ impl SvgFrame {
                 r##"<text x="{:.1}" y="{:.1}" font-size="12" text-anchor="end">{}</text><rect x="{LEFT}" y="{y:.1}" width="{plot_w:.1}" height="{LANE_H}" fill="#f6f6f6" stroke="#ccc" stroke-width="0.5"/>"##,
                 LEFT - 8.0,
                 y + LANE_H * 0.68,
-                esc(&lane.label)
+                xml_escape(&lane.label)
             );
             for h in lane.hatched.iter().filter(|h| h[1] > from && h[0] < to) {
                 let (x0, x1) = (x(h[0]), x(h[1]));
@@ -666,7 +646,7 @@ impl SvgFrame {
                             r#"<text x="{:.1}" y="{:.1}" font-size="11" fill="white" text-anchor="middle">{}</text>"#,
                             (x0 + x1) / 2.0,
                             y + LANE_H * 0.68,
-                            esc(text)
+                            xml_escape(text)
                         );
                     }
                 }
@@ -686,14 +666,14 @@ impl SvgFrame {
                 r#"<text x="{:.1}" y="{:.1}" font-size="12">{}</text>"#,
                 LEFT + plot_w + 8.0,
                 y + LANE_H * 0.68,
-                esc(&lane.right)
+                xml_escape(&lane.right)
             );
             self.y += LANE_H + LANE_GAP;
         }
         // Axis: ticks in ms from `from`.
         let axis_y = self.y;
         let span_ms = span / 1e6;
-        let step = nice_step(span_ms / 10.0);
+        let step = nice_step(span_ms / 10.0, STEPS_1_2_5);
         let _ = write!(
             self.body,
             r##"<line x1="{LEFT}" y1="{axis_y:.1}" x2="{:.1}" y2="{axis_y:.1}" stroke="#333"/>"##,
@@ -721,7 +701,7 @@ impl SvgFrame {
             r#"<text x="{:.1}" y="{:.1}" font-size="12" text-anchor="middle">{}</text>"#,
             LEFT + plot_w / 2.0,
             axis_y + 36.0,
-            esc(&self.axis_title)
+            xml_escape(&self.axis_title)
         );
         self.y = axis_y + 52.0;
     }
@@ -758,7 +738,7 @@ impl SvgFrame {
                 r#"<text x="{:.1}" y="{:.1}" font-size="12">{}</text>"#,
                 x + 24.0,
                 y + 10.5,
-                esc(text)
+                xml_escape(text)
             );
             x += width;
         }
@@ -788,7 +768,7 @@ impl SvgFrame {
             self.body,
             r##"<text x="16" y="{:.1}" font-size="11.5" fill="#444">{}</text>"##,
             self.y + 12.0,
-            esc(line)
+            xml_escape(line)
         );
         self.y += 16.0;
     }
@@ -822,16 +802,7 @@ mod tests {
     }
 
     #[test]
-    fn nice_steps() {
-        assert_eq!(nice_step(0.7), 1.0);
-        assert_eq!(nice_step(30.0), 50.0);
-        assert_eq!(nice_step(3.0), 5.0);
-        assert_eq!(nice_step(0.0), 1.0);
-        assert!((nice_step(0.15) - 0.2).abs() < 1e-12);
-    }
-
-    #[test]
     fn escaping() {
-        assert_eq!(esc("a<b & \"c\">"), "a&lt;b &amp; &quot;c&quot;&gt;");
+        assert_eq!(xml_escape("a<b & \"c\">"), "a&lt;b &amp; &quot;c&quot;&gt;");
     }
 }

@@ -6,6 +6,8 @@
 //! cores; Karp–Flatt serial fraction e = (1/S − 1/p) / (1 − 1/p) for p > 1; switch overhead =
 //! median switches × switch cost / median wall time.
 
+pub mod ceilings;
+
 use serde::{Deserialize, Serialize};
 
 use crate::measure::stats::{bootstrap_ratio_ci, median, summarize};
@@ -38,7 +40,7 @@ pub struct Row {
     pub speedup: f64,
     /// The row every speedup divides: `sequential`, or e.g. `multi-threaded x1` when the
     /// sequential twin was not run (see [`speedup_baseline`]).
-    #[serde(default = "crate::report::sequential_baseline")]
+    #[serde(default = "sequential_baseline")]
     pub speedup_baseline: String,
     /// Bootstrap 95% CI of the speedup: [lo, hi].
     pub speedup_ci95: [f64; 2],
@@ -208,6 +210,11 @@ pub fn rows(
             }
         })
         .collect()
+}
+
+/// The usual speedup baseline, also the default when reading files written before it was named.
+pub fn sequential_baseline() -> String {
+    "sequential".into()
 }
 
 #[cfg(test)]

@@ -17,9 +17,9 @@ use std::io::{BufRead, Write};
 
 use serde::{Deserialize, Serialize};
 
+use crate::child::FaultKind;
 use crate::measure::clock::monotonic_ns;
 use crate::shm::SharedMem;
-use crate::strategy::process::FaultKind;
 use crate::topology;
 use crate::workload::{Workload, WorkloadSpec};
 

@@ -26,99 +26,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Barrier, Mutex};
 
-use serde::{Deserialize, Serialize};
-
-use crate::analysis::Row;
+pub use crate::analysis::ceilings::*;
 use crate::measure::clock::monotonic_ns;
 use crate::measure::stats::median;
-use crate::strategy::Strategy;
 use crate::topology::{self, Topology};
 
 /// Independent accumulators of the FMA loop.
 pub const FMA_ACCUMULATORS: usize = 12;
-
-/// Bandwidth of one thread count.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BandwidthPoint {
-    /// Threads copying at once, each on its own physical core.
-    pub threads: usize,
-    /// CPUs they were pinned to.
-    pub cpus: Vec<usize>,
-    /// Median bandwidth, GB/s (10⁹ bytes, read + written).
-    pub gb_s: f64,
-    /// Slowest repetition's bandwidth, GB/s.
-    pub min_gb_s: f64,
-    /// Fastest repetition's bandwidth, GB/s.
-    pub max_gb_s: f64,
-}
-
-/// Memory copy bandwidth for 1..P threads.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CopyCeiling {
-    /// How the copy was done and counted, in one sentence.
-    pub method: String,
-    /// Bytes of the source buffer (the destination is as large).
-    pub buffer_bytes: u64,
-    /// Timed repetitions per thread count (after one warm-up).
-    pub reps: usize,
-    /// One point per thread count, 1..=P.
-    pub points: Vec<BandwidthPoint>,
-}
-
-/// Peak of one instruction set on one core.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct IsaPeak {
-    /// `avx512f`, `avx2+fma` or `portable`.
-    pub isa: String,
-    /// f64 lanes per vector accumulator (8, 4; 1 for the portable scalar code).
-    pub lanes: usize,
-    /// Independent accumulators of the loop.
-    pub accumulators: usize,
-    /// Median GFLOP/s on one core.
-    pub gflops: f64,
-    /// Fastest repetition's GFLOP/s (the least disturbed by neighbours on a shared machine).
-    pub best_gflops: f64,
-}
-
-/// Peak double-precision FLOP/s.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FlopsCeiling {
-    /// The instruction set with the highest single-core figure (used for the all-core run).
-    pub isa: String,
-    /// Independent accumulators in the FMA loop.
-    pub accumulators: usize,
-    /// Timed repetitions (after one warm-up).
-    pub reps: usize,
-    /// Best single-core GFLOP/s (the `isa`'s).
-    pub per_core_gflops: f64,
-    /// Cores in the all-core run (one thread pinned to each physical core).
-    pub all_cores: usize,
-    /// GFLOP/s of all those cores at once.
-    pub all_cores_gflops: f64,
-    /// Every instruction set measured, on one core.
-    pub by_isa: Vec<IsaPeak>,
-}
-
-/// What `concbench limits` measured, with where and when.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Ceilings {
-    /// When it was measured, UTC, RFC 3339.
-    pub date: String,
-    /// CPU model name (/proc/cpuinfo); a cache is only used on the same model.
-    pub cpu_model: String,
-    /// Physical cores this process could use; a cache is only used with the same count.
-    pub physical_cores: usize,
-    /// Whether it was a `--quick` measurement (smaller buffer, shorter loops).
-    pub quick: bool,
-    /// One-minute load average just before measuring (/proc/loadavg): above the core count,
-    /// other programs were competing for the cores and the figures are low.
-    #[serde(default)]
-    pub load_average: Option<f64>,
-    /// Copy bandwidth for 1..P threads.
-    pub copy: CopyCeiling,
-    /// Peak FLOP/s.
-    pub flops: FlopsCeiling,
-}
 
 /// Sizes and repetitions of a measurement.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -187,28 +101,6 @@ impl Ceilings {
         })
     }
 
-    /// Median copy bandwidth with `threads` threads, GB/s (`None` if not measured).
-    pub fn bandwidth(&self, threads: usize) -> Option<f64> {
-        self.copy
-            .points
-            .iter()
-            .find(|p| p.threads == threads)
-            .map(|p| p.gb_s)
-    }
-
-    /// Bandwidth with `threads` threads over bandwidth with one: the most a memory-bound job can
-    /// gain from that many cores. Counts above the measured ones use the largest measured.
-    pub fn bandwidth_scaling(&self, threads: usize) -> Option<f64> {
-        let top = self.copy.points.iter().map(|p| p.threads).max()?;
-        let t = threads.clamp(1, top);
-        Some(self.bandwidth(t)? / self.bandwidth(1)?)
-    }
-
-    /// Peak GFLOP/s of `cores` cores: the single-core peak × min(cores, physical cores).
-    pub fn peak_gflops(&self, cores: usize) -> f64 {
-        self.flops.per_core_gflops * cores.clamp(1, self.physical_cores.max(1)) as f64
-    }
-
     /// Save as pretty JSON to `path` (atomically; parent directories are created).
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
         if let Some(dir) = path.parent() {
@@ -216,7 +108,7 @@ impl Ceilings {
         }
         let mut s = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
         s.push('\n');
-        crate::report::write_atomic(path, s.as_bytes())
+        crate::output::write_atomic(path, s.as_bytes())
     }
 
     /// Load from `path` if it parses and was measured on a CPU of model `cpu_model` with
@@ -654,94 +546,12 @@ fn measure_flops(cpus: &[usize], rep_s: f64, reps: usize) -> Result<FlopsCeiling
     })
 }
 
-/// What the ceilings say about one row of a run (see [`row_ceilings`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RowCeiling {
-    /// The row's strategy.
-    pub strategy: Strategy,
-    /// The row's sweep value N.
-    pub cores: usize,
-    /// Physical cores the row could use at once: 1 for `sequential` and `single-core-threaded`,
-    /// min(N, physical cores) otherwise.
-    pub cores_used: usize,
-    /// matmul: the row's GFLOP/s.
-    pub gflops: Option<f64>,
-    /// matmul: single-core peak × `cores_used`, GFLOP/s.
-    pub peak_gflops: Option<f64>,
-    /// matmul: `gflops` / `peak_gflops`.
-    pub peak_share: Option<f64>,
-    /// mergesort: the row's speedup over the sequential twin.
-    pub speedup: Option<f64>,
-    /// mergesort: copy bandwidth with `cores_used` threads / with one thread.
-    pub bandwidth_scaling: Option<f64>,
-    /// mergesort: `speedup` / `bandwidth_scaling` (1.0 = the row scales as memory bandwidth).
-    pub speedup_over_bandwidth: Option<f64>,
-}
-
-/// Physical cores a row can use at once.
-pub fn cores_used(strategy: Strategy, cores: usize, physical_cores: usize) -> usize {
-    match strategy {
-        Strategy::Sequential | Strategy::SingleCoreThreaded => 1,
-        Strategy::MultiThreaded | Strategy::MultiProcess => cores.clamp(1, physical_cores.max(1)),
-    }
-}
-
-/// The ceiling figures of each run row, in the same order: for matmul rows (unit `flop`) GFLOP/s
-/// as a share of the FMA peak × the cores used; for mergesort rows the speedup beside the copy
-/// bandwidth scaling at the cores used. Other workloads get a row with only `cores_used`.
-pub fn row_ceilings(rows: &[Row], ceilings: &Ceilings) -> Vec<RowCeiling> {
-    rows.iter()
-        .map(|r| {
-            let used = cores_used(r.strategy, r.cores, ceilings.physical_cores);
-            let mut out = RowCeiling {
-                strategy: r.strategy,
-                cores: r.cores,
-                cores_used: used,
-                gflops: None,
-                peak_gflops: None,
-                peak_share: None,
-                speedup: None,
-                bandwidth_scaling: None,
-                speedup_over_bandwidth: None,
-            };
-            if r.unit == "flop" {
-                let g = r.throughput / 1e9;
-                let peak = ceilings.peak_gflops(used);
-                out.gflops = Some(g);
-                out.peak_gflops = Some(peak);
-                out.peak_share = (peak > 0.0).then(|| g / peak);
-            } else if r.workload == "mergesort" {
-                let scaling = ceilings.bandwidth_scaling(used);
-                out.speedup = Some(r.speedup);
-                out.bandwidth_scaling = scaling;
-                out.speedup_over_bandwidth = scaling.filter(|s| *s > 0.0).map(|s| r.speedup / s);
-            }
-            out
-        })
-        .collect()
-}
-
-/// One line naming where ceilings come from: measured in this invocation, or cached with a date.
-pub fn provenance(ceilings: &Ceilings, cached: bool) -> String {
-    format!(
-        "ceilings ({}, {} core{}) {} {}{}",
-        ceilings.cpu_model,
-        ceilings.physical_cores,
-        if ceilings.physical_cores == 1 {
-            ""
-        } else {
-            "s"
-        },
-        if cached { "cached from" } else { "measured at" },
-        ceilings.date,
-        if ceilings.quick { " (quick)" } else { "" }
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::Row;
     use crate::strategy::Phases;
+    use crate::strategy::Strategy;
 
     fn sample() -> Ceilings {
         Ceilings {
