@@ -11,14 +11,14 @@
 //! can be checked against the sequential twin.
 //!
 //! `multi-process` re-executes this very program as its workers: `main` starts with
-//! [`serve_if_worker`] and a factory that knows the workload, and the plan runs with
+//! [`serve_if_child`] and a factory that knows the workload, and the plan runs with
 //! [`WorkerCommand::this_executable`].
 
 use std::sync::OnceLock;
 
-use concbench::child::part::serve_if_worker;
 use concbench::plan::RunPlan;
 use concbench::report::table::speedup_table;
+use concbench::serve_if_child;
 use concbench::shm::SharedMem;
 use concbench::strategy::{ExecOptions, Strategy, WorkerCommand};
 use concbench::sweep::measure_report;
@@ -165,7 +165,7 @@ fn factory(spec: &WorkloadSpec) -> Result<Box<dyn Workload>, String> {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Started as a worker of the multi-process strategy? Serve the parent and exit.
-    serve_if_worker(factory);
+    serve_if_child(factory);
     // Read the affinity mask before anything pins the main thread.
     concbench::topology::allowed_cpus();
 

@@ -10,11 +10,11 @@
 //! from the CLI is `concbench run -w WORKLOAD --size SIZE --cores 1,2,4`.
 //!
 //! `multi-process` re-executes this program as its workers: `main` starts with
-//! [`serve_if_worker`] and the built-in factory.
+//! [`serve_if_child`] and the built-in factory.
 
-use concbench::child::part::serve_if_worker;
 use concbench::plan::RunPlan;
 use concbench::report::{oversubscription_note, table::speedup_table};
+use concbench::serve_if_child;
 use concbench::strategy::{ExecOptions, Strategy, WorkerCommand};
 use concbench::sweep::measure_report;
 use concbench::topology::Topology;
@@ -22,7 +22,7 @@ use concbench::workload::{self, WorkloadSpec};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Started as a worker of the multi-process strategy? Serve the parent and exit.
-    serve_if_worker(|spec| workload::build(spec).map_err(|e| e.to_string()));
+    serve_if_child(workload::build);
     // Read the affinity mask before anything pins the main thread.
     concbench::topology::allowed_cpus();
 

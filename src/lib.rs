@@ -75,6 +75,7 @@ pub mod refs;
 pub mod report;
 pub mod rng;
 pub mod runner;
+pub mod serve;
 pub mod shm;
 pub mod strategy;
 pub mod sweep;
@@ -82,3 +83,5 @@ pub mod text;
 pub mod timeline;
 pub mod topology;
 pub mod workload;
+
+pub use serve::serve_if_child;

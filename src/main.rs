@@ -14,17 +14,8 @@ fn main() {
     }));
     // Read the affinity mask before anything pins a thread (core_affinity reads the caller's mask).
     concbench::topology::allowed_cpus();
-    // Started as a timeline worker process? Record for the parent and exit.
-    concbench::timeline::serve_if_worker();
-    // Started as a worker process of the multi-process strategy? Serve the parent and exit.
-    concbench::child::part::serve_if_worker(|spec| {
-        concbench::workload::build(spec).map_err(|e| e.to_string())
-    });
-    // A child process of the lab's isolation experiment?
-    concbench::lab::claims::serve_lab_child_if_asked();
-    // The peer process of the context-switch ping-pong?
-    concbench::experiment::switch_cost::serve_if_pingpong();
-    // A matrixmultiply reference child of `concbench refs`?
-    concbench::refs::serve_if_ref_child();
+    // Started as a child of concbench (a multi-process worker, a timeline worker, a ping-pong
+    // peer, a lab child, a reference dgemm)? Serve it and exit.
+    concbench::serve_if_child(concbench::workload::build);
     std::process::exit(concbench::cli::main_with_args(std::env::args_os()));
 }

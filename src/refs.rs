@@ -8,30 +8,28 @@
 //!   `mergesort` workload's, from the same seed) and is checked after timing.
 //! - `matmul`: the `matrixmultiply` crate's dgemm (f64, row-major, the workload's own A and B) on 1
 //!   and P threads. Its threading reads `MATMUL_NUM_THREADS` once per process, so each thread count
-//!   runs in a child: the concbench binary re-executed with the hidden argument [`REF_DGEMM_ARG`]
+//!   runs in a child: the concbench binary re-executed with the child job `RefDgemm` of [`crate::child`]
 //!   and that variable set, its affinity restricted to the first P physical cores. The child checks
 //!   a few entries of C against dot products and prints its samples as one JSON line.
 //!
 //! Every figure is a median of `reps` timed repetitions after `warmup` untimed ones. Ratios are
 //! speed ratios: reference time / concbench time, so above 1 means concbench is faster.
 
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::child::jobs::DgemmJob;
+use crate::child::{ChildJob, ChildSpec, Lines, WorkerCommand};
 use crate::experiment::ceilings::Ceilings;
 use crate::machine::Machine;
 use crate::measure::clock::monotonic_ns;
 use crate::measure::stats::median;
 use crate::plan::{PlanError, RawRun, RunPlan};
-use crate::runner::{self, Measurement};
-use crate::strategy::{ExecOptions, WorkerCommand};
-use crate::topology::{self, Topology};
 use crate::rng::XorShift;
-
-/// The hidden first argument that makes the concbench binary a dgemm reference child.
-pub const REF_DGEMM_ARG: &str = "__refdgemm";
+use crate::runner::{self, Measurement};
+use crate::strategy::ExecOptions;
+use crate::topology::{self, Topology};
 
 /// The workloads that have references.
 pub const REF_WORKLOADS: [&str; 2] = ["mergesort", "matmul"];
@@ -336,21 +334,6 @@ pub struct DgemmChildResult {
     pub cpus: Vec<usize>,
 }
 
-/// The job a dgemm child gets as its second argument (JSON).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DgemmJob {
-    /// Matrix order.
-    pub n: usize,
-    /// Timed repetitions.
-    pub reps: usize,
-    /// Untimed warm-ups.
-    pub warmup: usize,
-    /// Seed of A and B (the matmul workload's generator).
-    pub seed: u64,
-    /// CPUs the child restricts itself to before matrixmultiply starts its threads.
-    pub cpus: Vec<usize>,
-}
-
 /// The matmul workload's A and B for `seed`: uniform in [-0.5, 0.5).
 pub fn matmul_inputs(n: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
     let mut g = XorShift::new(seed);
@@ -414,29 +397,11 @@ pub fn run_dgemm_job(job: &DgemmJob) -> Result<DgemmChildResult, String> {
     })
 }
 
-/// If this process was started as a dgemm reference child (`concbench __refdgemm JOB_JSON`), run
-/// the job, print its result as one JSON line and exit (status 1 with a message on failure);
-/// otherwise return at once. The concbench binary calls it first thing in `main`.
-pub fn serve_if_ref_child() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) != Some(REF_DGEMM_ARG) {
-        return;
-    }
-    let result = args
-        .get(2)
-        .ok_or_else(|| "missing job".to_string())
-        .and_then(|j| serde_json::from_str::<DgemmJob>(j).map_err(|e| e.to_string()))
-        .and_then(|job| run_dgemm_job(&job));
-    match result {
-        Ok(r) => {
-            println!("{}", serde_json::to_string(&r).expect("result serialises"));
-            std::process::exit(0);
-        }
-        Err(e) => {
-            eprintln!("concbench {REF_DGEMM_ARG}: {e}");
-            std::process::exit(1);
-        }
-    }
+/// Serve the parent as a dgemm reference child (the child job [`ChildJob::RefDgemm`]): run the
+/// job and print its result as one JSON line.
+pub fn serve_ref_child(job: &DgemmJob) -> Result<(), String> {
+    let result = run_dgemm_job(job)?;
+    Lines::new().say(&serde_json::to_string(&result).map_err(|e| e.to_string())?)
 }
 
 /// Run a dgemm job in a child concbench with `MATMUL_NUM_THREADS=threads`.
@@ -456,10 +421,13 @@ fn dgemm_child(plan: &RefsPlan, threads: usize) -> Result<RefRow, RefsError> {
         cpus: cpus.clone(),
     };
     let exe = WorkerCommand::locate_concbench().map_err(RefsError::Reference)?;
-    let out = Command::new(&exe.exe)
-        .args(&exe.args)
-        .arg(REF_DGEMM_ARG)
-        .arg(serde_json::to_string(&job).expect("job serialises"))
+    let spec = ChildSpec {
+        parent_pid: std::process::id(),
+        cpu: None,
+        job: ChildJob::RefDgemm(job),
+    };
+    let out = exe
+        .command(&spec)
         .env("MATMUL_NUM_THREADS", threads.to_string())
         .output()
         .map_err(|e| RefsError::Reference(format!("starting {}: {e}", exe.exe.display())))?;

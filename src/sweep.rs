@@ -15,7 +15,7 @@ use crate::runner::Measurement;
 /// `switch_overhead` is 0; [`measure_report_with`] takes one). The report is labelled with `plan.spec`, which should be
 /// `workload.spec()`. For `multi-process` rows, `options.worker` must name a binary that serves
 /// this workload: [`WorkerCommand::this_executable`](crate::strategy::WorkerCommand::this_executable)
-/// when its `main` starts with [`crate::child::part::serve_if_worker`] and a factory that knows it.
+/// when its `main` starts with [`crate::serve_if_child`] and a factory that knows it.
 ///
 /// ```
 /// use concbench::plan::RunPlan;

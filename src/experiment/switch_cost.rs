@@ -19,26 +19,21 @@
 //! running task), mechanism `pipe` (both kinds, like perf) or `futex` (threads only: a bare
 //! `FUTEX_WAIT`/`FUTEX_WAKE` pair, the kernel half of a condvar, so users see what the pipe adds).
 //!
-//! The peer process is a new execution of the concbench binary with the hidden argument
-//! [`PINGPONG_ARG`] — never a `fork()` of a process that has threads. Its stdin and stdout are the
-//! two pipes; it asks the kernel to kill it when its parent dies (`PR_SET_PDEATHSIG`) and exits
-//! when its stdin is closed. Binaries that want process rows call [`serve_if_pingpong`] first
-//! thing in `main`, as concbench does.
+//! The peer process is a child of the one child protocol ([`crate::child`], job
+//! `PingPongPeer`) — never a `fork()` of a process that has threads. Its stdin and stdout are the
+//! two pipes; it dies with its parent and exits when its stdin is closed ([`serve_peer`]).
 
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+use crate::child::{ChildJob, ChildSpec, WorkerCommand};
 use crate::measure::clock::monotonic_ns;
 use crate::measure::stats::summarize;
-use crate::strategy::WorkerCommand;
 use crate::topology::Topology;
-
-/// The argument (argv\[1\]) that makes concbench serve as the peer of a process ping-pong.
-pub const PINGPONG_ARG: &str = "__pingpong";
 
 /// Most round trips one repetition may ask for.
 pub const MAX_ROUND_TRIPS: u64 = 100_000_000;
@@ -743,16 +738,18 @@ impl Drop for PeerGuard {
 
 fn process_pipe(cpus: [usize; 2], plan: &PingPongPlan) -> Result<Timed, SwitchCostError> {
     let exe = WorkerCommand::locate_concbench().map_err(SwitchCostError::Peer)?;
-    let child = Command::new(&exe.exe)
-        .args(&exe.args)
-        .arg(PINGPONG_ARG)
-        .arg(cpus[1].to_string())
-        .arg(std::process::id().to_string())
+    let spec = ChildSpec {
+        parent_pid: std::process::id(),
+        cpu: Some(cpus[1]),
+        job: ChildJob::PingPongPeer,
+    };
+    let child = exe
+        .command(&spec)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| SwitchCostError::Peer(format!("starting {}: {e}", exe.exe.display())))?;
+        .map_err(|e| SwitchCostError::Peer(format!("starting {}: {e}", exe.display())))?;
     let mut guard = PeerGuard(child);
     let peer_pid = guard.0.id();
     let mut stdin = guard.0.stdin.take().expect("piped stdin");
@@ -803,46 +800,11 @@ fn process_pipe(cpus: [usize; 2], plan: &PingPongPlan) -> Result<Timed, SwitchCo
     }
 }
 
-/// If this process was started as the peer of a process ping-pong (`argv[1]` is
-/// [`PINGPONG_ARG`]), serve it and exit; otherwise return at once.
-///
-/// The peer is started as `PROGRAM __pingpong CPU PARENT_PID` with its stdin and stdout on the
-/// two pipes. It dies with its parent (`PR_SET_PDEATHSIG`), pins itself to `CPU`, sends one token
-/// to say it is ready, then returns every token it reads until its stdin is closed.
-pub fn serve_if_pingpong() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) != Some(PINGPONG_ARG) {
-        return;
-    }
-    let code = match serve_pingpong(&args[2..]) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("concbench ping-pong peer: {e}");
-            1
-        }
-    };
-    std::process::exit(code);
-}
-
-fn serve_pingpong(args: &[String]) -> Result<(), String> {
-    let (cpu, parent) = match args {
-        [cpu, parent] => (
-            cpu.parse::<usize>()
-                .map_err(|_| format!("bad CPU '{cpu}'"))?,
-            parent
-                .parse::<i32>()
-                .map_err(|_| format!("bad parent pid '{parent}'"))?,
-        ),
-        _ => return Err("usage: concbench __pingpong CPU PARENT_PID".into()),
-    };
-    // SAFETY: prctl/getppid have no memory-safety preconditions.
-    unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-        if libc::getppid() != parent {
-            return Err("parent already gone".into());
-        }
-    }
-    pin_exact(cpu).map_err(|e| e.to_string())?;
+/// Serve the parent as the peer of a process ping-pong (the child job
+/// [`ChildJob::PingPongPeer`], already pinned to its CPU): its stdin and stdout are the two
+/// pipes; it sends one token to say it is ready, then returns every token it reads until its
+/// stdin is closed.
+pub fn serve_peer() -> Result<(), String> {
     let (rfd, wfd) = (0, 1);
     if !write_token(wfd, 0).map_err(|e| e.to_string())? {
         return Ok(());

@@ -12,10 +12,12 @@ use serde_json::{json, Map, Value};
 
 use super::{fmt_num, Claim, ClaimResult, Expect, LabOptions, Verdict};
 use crate::analysis::{self, Row};
+use crate::child::jobs::LabMode;
+use crate::child::{ChildJob, ChildSpec, Lines, WorkerCommand};
 use crate::measure::stats::{bootstrap_ratio_ci, median};
 use crate::plan::RunPlan;
 use crate::runner::{self, Measurement};
-use crate::strategy::{ExecOptions, Strategy, WorkerCommand};
+use crate::strategy::{ExecOptions, Strategy};
 use crate::topology::Topology;
 use crate::workload::{self, WorkloadSpec};
 
@@ -603,11 +605,13 @@ const MESSAGE_BYTES: usize = 1 << 20;
 /// block.
 const PIPE_CHUNK: usize = 32 * 1024;
 
-fn lab_child(exe: &WorkerCommand, mode: &[&str]) -> Result<std::process::Child, String> {
-    Command::new(&exe.exe)
-        .args(&exe.args)
-        .arg(LAB_CHILD_ARG)
-        .args(mode)
+fn lab_child(exe: &WorkerCommand, mode: LabMode) -> Result<std::process::Child, String> {
+    let spec = ChildSpec {
+        parent_pid: std::process::id(),
+        cpu: None,
+        job: ChildJob::LabChild(mode),
+    };
+    exe.command(&spec)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -675,7 +679,7 @@ fn communication(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String> {
     };
 
     // Processes over a pipe: a child echoes what it reads.
-    let mut echo = lab_child(&exe, &["echo"])?;
+    let mut echo = lab_child(&exe, LabMode::Echo)?;
     let mut echo_in = echo.stdin.take().expect("piped");
     let mut echo_out = echo.stdout.take().expect("piped");
     let mut back = vec![0u8; MESSAGE_BYTES];
@@ -698,11 +702,10 @@ fn communication(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String> {
     // Processes over shared memory: a child maps the same memfd and copies on request.
     let mut shm_child = lab_child(
         &exe,
-        &[
-            "shm-copy",
-            &shared.raw_fd().to_string(),
-            &(2 * MESSAGE_BYTES).to_string(),
-        ],
+        LabMode::ShmCopy {
+            fd: shared.raw_fd(),
+            len: 2 * MESSAGE_BYTES,
+        },
     )?;
     let mut shm_in = shm_child.stdin.take().expect("piped");
     let mut shm_out = BufReader::new(shm_child.stdout.take().expect("piped"));
@@ -817,66 +820,48 @@ fn oversubscription(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String> {
     ))
 }
 
-/// Hidden entry point of the isolation experiment's child processes (`__lab-child MODE`).
-pub const LAB_CHILD_ARG: &str = "__lab-child";
-
-/// If this process was started as a lab child, act it out and exit; otherwise return.
-///
-/// Modes: `sleeper` answers `alive` to every line on stdin until EOF; `crash` aborts at once;
-/// `echo` copies stdin to stdout; `shm-copy FD LEN` maps an inherited memfd and, for each `copy`
-/// line, copies its first half into its second half (answering `ok`, also to `ping`);
-/// `threads N` starts N threads of which thread 0 aborts after 30 ms while the others would
-/// print `thread K done` after 300 ms.
-pub fn serve_lab_child_if_asked() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) != Some(LAB_CHILD_ARG) {
-        return;
-    }
+/// Act out a lab child (the child job [`ChildJob::LabChild`]) and exit; see [`LabMode`].
+pub fn serve_lab_child(mode: LabMode) -> Result<(), String> {
     // No core dumps from the deliberate crashes.
     let no_core = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
-    // SAFETY: setrlimit with a valid struct; prctl as in the worker.
+    // SAFETY: setrlimit with a valid struct.
     unsafe {
         libc::setrlimit(libc::RLIMIT_CORE, &no_core);
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
     }
-    match args.get(2).map(String::as_str) {
-        Some("sleeper") => {
-            let mut out = std::io::stdout().lock();
-            for line in std::io::stdin().lock().lines() {
-                if line.is_err() || writeln!(out, "alive").and_then(|_| out.flush()).is_err() {
+    match mode {
+        LabMode::Sleeper => {
+            let mut lines = Lines::new();
+            while let Ok(Some(_)) = lines.next_line() {
+                if lines.say("alive").is_err() {
                     break;
                 }
             }
-            std::process::exit(0);
+            Ok(())
         }
-        Some("crash") => std::process::abort(),
-        Some("echo") => {
+        LabMode::Crash => std::process::abort(),
+        LabMode::Echo => {
             use std::io::Read;
             let (mut input, mut out) = (std::io::stdin().lock(), std::io::stdout().lock());
             let mut buf = vec![0u8; PIPE_CHUNK];
             loop {
                 match input.read(&mut buf) {
-                    Ok(0) | Err(_) => std::process::exit(0),
+                    Ok(0) | Err(_) => return Ok(()),
                     Ok(n) => {
                         if out.write_all(&buf[..n]).and_then(|_| out.flush()).is_err() {
-                            std::process::exit(0);
+                            return Ok(());
                         }
                     }
                 }
             }
         }
-        Some("shm-copy") => {
-            let fd: i32 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(-1);
-            let len: usize = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(0);
-            let Ok(mem) = crate::shm::SharedMem::map_inherited(fd, len) else {
-                std::process::exit(1)
-            };
-            let mut out = std::io::stdout().lock();
-            for line in std::io::stdin().lock().lines() {
-                let Ok(line) = line else { break };
+        LabMode::ShmCopy { fd, len } => {
+            let mem = crate::shm::SharedMem::map_inherited(fd, len)
+                .map_err(|e| format!("mapping shared memory fd {fd}: {e}"))?;
+            let mut lines = Lines::new();
+            while let Ok(Some(line)) = lines.next_line() {
                 if line == "copy" {
                     // SAFETY: the parent waits for our reply before touching the buffers.
                     unsafe {
@@ -884,14 +869,13 @@ pub fn serve_lab_child_if_asked() {
                             .copy_from_slice(mem.slice::<u8>(0, len / 2));
                     }
                 }
-                if writeln!(out, "ok").and_then(|_| out.flush()).is_err() {
+                if lines.say("ok").is_err() {
                     break;
                 }
             }
-            std::process::exit(0);
+            Ok(())
         }
-        Some("threads") => {
-            let n: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(4);
+        LabMode::Threads { n } => {
             let handles: Vec<_> = (0..n)
                 .map(|k| {
                     std::thread::spawn(move || {
@@ -907,24 +891,23 @@ pub fn serve_lab_child_if_asked() {
             for h in handles {
                 let _ = h.join();
             }
-            std::process::exit(0);
+            Ok(())
         }
-        _ => std::process::exit(2),
     }
 }
 
 fn isolation(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String> {
     let exe = WorkerCommand::locate_concbench()?;
     let siblings = 3;
-    let child = |mode: &[&str]| lab_child(&exe, mode);
+    let child = |mode: LabMode| lab_child(&exe, mode);
     let mut diffs = Vec::new();
     let (mut proc_alive, mut thread_alive) = (Vec::new(), Vec::new());
     for _ in 0..o.reps().min(3) {
         // Processes: siblings first, then the one that crashes.
         let mut sleepers = (0..siblings)
-            .map(|_| child(&["sleeper"]))
+            .map(|_| child(LabMode::Sleeper))
             .collect::<Result<Vec<_>, _>>()?;
-        let crash = child(&["crash"])?
+        let crash = child(LabMode::Crash)?
             .wait_with_output()
             .map_err(|e| e.to_string())?;
         if crash.status.success() {
@@ -944,8 +927,7 @@ fn isolation(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String> {
             let _ = s.wait();
         }
         // Threads: one process whose thread 0 crashes.
-        let n = (siblings + 1).to_string();
-        let out = child(&["threads", &n])?
+        let out = child(LabMode::Threads { n: siblings + 1 })?
             .wait_with_output()
             .map_err(|e| e.to_string())?;
         let done = String::from_utf8_lossy(&out.stdout)

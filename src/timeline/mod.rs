@@ -32,7 +32,6 @@ pub mod record;
 pub mod render;
 
 pub use analyze::{KernelSlice, WorkerReadings};
-pub use record::serve_if_worker;
 
 /// Longest recording `timeline` accepts, ms.
 pub const MAX_DURATION_MS: u64 = 60_000;

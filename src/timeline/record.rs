@@ -1,6 +1,6 @@
 //! The recorder: K workers spin on the CPU in small chunks and read the clock after each chunk.
 //!
-//! Each worker is a thread or a re-executed concbench process ([`serve_if_worker`]), pinned where
+//! Each worker is a thread or a re-executed concbench process (a child job of [`crate::child`]), pinned where
 //! the placement says. All workers are made ready first (a barrier for threads, a `ready` line
 //! for processes); the coordinator then names a common start a few milliseconds ahead on
 //! `CLOCK_MONOTONIC`, which every process shares, and every worker records from that instant to
@@ -17,21 +17,15 @@
 //! | parent | `go START_NS END_NS`                   |
 //! | worker | one JSON line: its [`WorkerReadings`]  |
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-
-use serde::{Deserialize, Serialize};
 
 use super::analyze::WorkerReadings;
 use super::{Kind, TimelineConfig, TimelineError};
+pub use crate::child::jobs::{Calibration, WorkerPlan};
+use crate::child::{ChildFailure, ChildJob, ChildSpec, Children, Lines, WorkerCommand};
 use crate::measure::clock::monotonic_ns;
 use crate::measure::rusage::Usage;
-use crate::strategy::WorkerCommand;
 use crate::topology;
-
-/// The argument that marks a timeline worker process.
-pub const TIMELINE_WORKER_ARG: &str = "__timeline-worker";
 
 /// Chunk length the calibration aims for: short enough that a reading lands within about a
 /// microsecond of a switch, long enough that the clock read is a small part of it.
@@ -48,17 +42,6 @@ pub const GAPS_PER_MS: u64 = 20;
 
 /// Memory all gap buffers together may take.
 pub const GAP_BUFFER_BUDGET_BYTES: u64 = 256 << 20;
-
-/// How the chunk was sized and the threshold chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Calibration {
-    /// Loop iterations per chunk.
-    pub chunk_iters: u64,
-    /// Median time of one chunk including its clock reading, ns.
-    pub chunk_ns: u64,
-    /// A gap longer than this means the worker did not run, ns.
-    pub threshold_ns: u64,
-}
 
 /// One chunk of CPU work: `iters` rounds of a xorshift step, not optimisable away.
 #[inline(never)]
@@ -120,21 +103,6 @@ pub fn gap_capacity(duration_ns: u64, workers: usize) -> usize {
     let wanted = duration_ns / 1_000_000 * GAPS_PER_MS + 1024;
     let budget = GAP_BUFFER_BUDGET_BYTES / 16 / workers.max(1) as u64;
     wanted.min(budget).max(64) as usize
-}
-
-/// What a worker needs to record (also the JSON argument of a worker process).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct WorkerPlan {
-    /// Worker index.
-    pub id: usize,
-    /// CPU to pin to.
-    pub cpu: usize,
-    /// Chunk size and threshold.
-    pub calibration: Calibration,
-    /// Gap buffer entries.
-    pub capacity: usize,
-    /// The parent's pid (process workers exit at once if it is gone).
-    pub parent_pid: u32,
 }
 
 /// A worker's gap buffer, allocated before the start so recording never allocates.
@@ -300,56 +268,15 @@ fn record_threads(
     })
 }
 
-struct ChildWorker {
-    id: usize,
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-}
-
-/// Live worker processes; dropping it kills and collects whoever is left.
-struct Children(Vec<ChildWorker>);
-
-impl Drop for Children {
-    fn drop(&mut self) {
-        for w in &mut self.0 {
-            let _ = w.child.kill();
-            let _ = w.child.wait();
-        }
-    }
-}
-
-impl Children {
-    fn died(&mut self, index: usize, what: String) -> TimelineError {
-        let w = &mut self.0[index];
-        let _ = w.child.kill();
-        let status = w
-            .child
-            .wait()
-            .map(|s| s.to_string())
-            .unwrap_or_else(|e| e.to_string());
-        let mut stderr = String::new();
-        if let Some(mut e) = w.child.stderr.take() {
-            let _ = e.read_to_string(&mut stderr);
-        }
-        let stderr = stderr.trim();
-        TimelineError::WorkerDied {
-            worker: w.id,
-            reason: if stderr.is_empty() {
-                format!("{what}; {status}")
-            } else {
-                format!("{what}; {status}: {stderr}")
-            },
-        }
-    }
-
-    fn receive(&mut self, index: usize) -> Result<String, TimelineError> {
-        let mut line = String::new();
-        match self.0[index].stdout.read_line(&mut line) {
-            Ok(0) => Err(self.died(index, "it exited".into())),
-            Ok(_) => Ok(line.trim_end().to_string()),
-            Err(e) => Err(self.died(index, format!("reading from it: {e}"))),
-        }
+/// A failed worker process as the timeline's error.
+fn died(f: ChildFailure) -> TimelineError {
+    TimelineError::WorkerDied {
+        worker: f.id,
+        reason: if f.stderr.is_empty() {
+            f.status
+        } else {
+            format!("{}: {}", f.status, f.stderr)
+        },
     }
 }
 
@@ -358,113 +285,46 @@ fn record_processes(
     duration_ns: u64,
     cmd: &WorkerCommand,
 ) -> Result<(u64, Vec<WorkerReadings>), TimelineError> {
-    let mut children = Children(Vec::with_capacity(plans.len()));
+    let mut children = Children::with_capacity(plans.len());
     for plan in &plans {
-        let job = serde_json::to_string(plan).expect("plans serialize");
-        let mut child = Command::new(&cmd.exe)
-            .args(&cmd.args)
-            .arg(TIMELINE_WORKER_ARG)
-            .arg(job)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| {
-                TimelineError::Spawn(format!("worker {} ({}): {e}", plan.id, cmd.exe.display()))
-            })?;
-        let stdin = child.stdin.take().expect("piped stdin");
-        let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
-        children.0.push(ChildWorker {
-            id: plan.id,
-            child,
-            stdin,
-            stdout,
-        });
+        let spec = ChildSpec {
+            parent_pid: plan.parent_pid,
+            cpu: Some(plan.cpu),
+            job: ChildJob::TimelineWorker(plan.clone()),
+        };
+        children.spawn(plan.id, cmd.command(&spec)).map_err(|e| {
+            TimelineError::Spawn(format!("worker {} ({}): {e}", plan.id, cmd.display()))
+        })?;
     }
-    for i in 0..children.0.len() {
-        let line = children.receive(i)?;
-        if line != "ready" {
-            return Err(children.died(i, format!("said '{line}' instead of ready")));
-        }
+    for i in 0..children.len() {
+        children.expect(i, "ready").map_err(died)?;
     }
     let start = monotonic_ns() + PROCESS_LEAD_NS;
-    for i in 0..children.0.len() {
-        let w = &mut children.0[i];
-        let sent =
-            writeln!(w.stdin, "go {start} {}", start + duration_ns).and_then(|_| w.stdin.flush());
-        if let Err(e) = sent {
-            return Err(children.died(i, format!("could not send go: {e}")));
-        }
+    for i in 0..children.len() {
+        children
+            .send(i, &format!("go {start} {}", start + duration_ns))
+            .map_err(died)?;
     }
     let mut out = Vec::with_capacity(plans.len());
-    for i in 0..children.0.len() {
-        let line = children.receive(i)?;
+    for i in 0..children.len() {
+        let line = children.receive(i).map_err(died)?;
         match serde_json::from_str::<WorkerReadings>(&line) {
             Ok(r) => out.push(r),
-            Err(e) => return Err(children.died(i, format!("sent bad readings ({e})"))),
+            Err(e) => return Err(died(children.fail(i, format!("sent bad readings ({e})")))),
         }
     }
-    for i in 0..children.0.len() {
-        match children.0[i].child.wait() {
-            Ok(s) if s.success() => {}
-            Ok(s) => return Err(children.died(i, format!("exited {s}"))),
-            Err(e) => return Err(children.died(i, e.to_string())),
-        }
-    }
-    children.0.clear();
+    children.wait_all().map_err(died)?;
     Ok((start, out))
 }
 
-/// If this process was started as a timeline worker (`concbench __timeline-worker PLAN_JSON`),
-/// record for the parent and exit; otherwise return at once. The concbench binary calls it first
-/// thing in `main`.
-pub fn serve_if_worker() {
-    let mut args = std::env::args();
-    if args.nth(1).as_deref() != Some(TIMELINE_WORKER_ARG) {
-        return;
-    }
-    let code = match args.next().map(|j| serde_json::from_str::<WorkerPlan>(&j)) {
-        None => {
-            eprintln!("concbench timeline worker: missing plan argument");
-            2
-        }
-        Some(Err(e)) => {
-            eprintln!("concbench timeline worker: bad plan: {e}");
-            2
-        }
-        Some(Ok(plan)) => {
-            let id = plan.id;
-            match serve(plan) {
-                Ok(()) => 0,
-                Err(e) => {
-                    eprintln!("concbench timeline worker {id}: {e}");
-                    1
-                }
-            }
-        }
-    };
-    std::process::exit(code);
-}
-
-fn serve(plan: WorkerPlan) -> Result<(), String> {
-    // SAFETY: prctl/getppid have no memory-safety preconditions.
-    unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-        if libc::getppid() as u32 != plan.parent_pid {
-            return Err("parent already gone".into());
-        }
-    }
-    topology::pin_current_thread(plan.cpu).map_err(|e| e.to_string())?;
+/// Serve the parent as a timeline worker process (the child job
+/// [`ChildJob::TimelineWorker`]; the worker is already pinned): say `ready`, wait for
+/// `go START END`, record, and send the readings as one JSON line.
+pub fn serve(plan: WorkerPlan) -> Result<(), String> {
     let recorder = Recorder::new(plan);
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "ready")
-        .and_then(|_| out.flush())
-        .map_err(|e| format!("writing to parent: {e}"))?;
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| format!("reading from parent: {e}"))?;
+    let mut lines = Lines::new();
+    lines.say("ready")?;
+    let line = lines.next_line()?.unwrap_or_default();
     let mut words = line.split_ascii_whitespace();
     let (start, end) = match (
         words.next(),
@@ -476,9 +336,7 @@ fn serve(plan: WorkerPlan) -> Result<(), String> {
     };
     let readings = recorder.record(start, end, std::process::id());
     let json = serde_json::to_string(&readings).map_err(|e| e.to_string())?;
-    writeln!(out, "{json}")
-        .and_then(|_| out.flush())
-        .map_err(|e| format!("writing to parent: {e}"))
+    lines.say(&json)
 }
 
 #[cfg(test)]

@@ -1,0 +1,72 @@
+//! The payloads of the child kinds that belong to the experiments (timeline workers, reference
+//! dgemm, lab children). They are plain data, kept here so that [`super::ChildJob`] can name
+//! them without the child protocol depending on the experiments that serve them.
+
+use serde::{Deserialize, Serialize};
+
+/// How the chunk was sized and the threshold chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// Loop iterations per chunk.
+    pub chunk_iters: u64,
+    /// Median time of one chunk including its clock reading, ns.
+    pub chunk_ns: u64,
+    /// A gap longer than this means the worker did not run, ns.
+    pub threshold_ns: u64,
+}
+
+/// What a worker needs to record (also the JSON argument of a worker process).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkerPlan {
+    /// Worker index.
+    pub id: usize,
+    /// CPU to pin to.
+    pub cpu: usize,
+    /// Chunk size and threshold.
+    pub calibration: Calibration,
+    /// Gap buffer entries.
+    pub capacity: usize,
+    /// The parent's pid (process workers exit at once if it is gone).
+    pub parent_pid: u32,
+}
+
+/// The job a dgemm child gets as its second argument (JSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DgemmJob {
+    /// Matrix order.
+    pub n: usize,
+    /// Timed repetitions.
+    pub reps: usize,
+    /// Untimed warm-ups.
+    pub warmup: usize,
+    /// Seed of A and B (the matmul workload's generator).
+    pub seed: u64,
+    /// CPUs the child restricts itself to before matrixmultiply starts its threads.
+    pub cpus: Vec<usize>,
+}
+
+/// What a lab child of the isolation and communication claims acts out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "mode")]
+pub enum LabMode {
+    /// Answers `alive` to every line on stdin until end of file.
+    Sleeper,
+    /// Aborts at once.
+    Crash,
+    /// Copies stdin to stdout.
+    Echo,
+    /// Maps the inherited memfd `fd` of `len` bytes and, for each `copy` line, copies its first
+    /// half into its second half, answering `ok` (also to any other line).
+    ShmCopy {
+        /// The inherited memfd.
+        fd: i32,
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// Starts `n` threads of which thread 0 aborts after 30 ms while the others would print
+    /// `thread K done` after 300 ms.
+    Threads {
+        /// Threads to start.
+        n: usize,
+    },
+}
