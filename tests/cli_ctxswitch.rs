@@ -101,8 +101,31 @@ fn bad_numbers_are_usage_errors() {
 }
 
 #[test]
-fn the_pingpong_peer_refuses_bad_arguments() {
-    let out = concbench().args(["__pingpong", "x"]).output().unwrap();
+fn a_child_with_a_bad_job_says_so_in_one_line() {
+    for job in ["x", r#"{"parent_pid":1,"cpu":null,"job":{"kind":"no-such-kind"}}"#] {
+        let out = concbench()
+            .args(["__concbench-child", job])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{job}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("concbench child: bad job"), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+}
+
+#[test]
+fn a_pingpong_peer_whose_parent_is_gone_exits_with_one_line() {
+    // pid 1 is never this test's pid: the peer must see that its parent is not the one named.
+    let job = r#"{"parent_pid":1,"cpu":null,"job":{"kind":"ping-pong-peer"}}"#;
+    let out = concbench()
+        .args(["__concbench-child", job])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("ping-pong peer"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ping-pong peer") && err.contains("parent already gone"),
+        "{err}"
+    );
 }

@@ -238,7 +238,7 @@ fn a_crashing_worker_is_named_and_leaves_no_process_behind() {
         if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
             let cmdline = String::from_utf8_lossy(&cmdline);
             assert!(
-                !(cmdline.contains("__worker") && cmdline.contains("\"wait_ms\":\"200\"")),
+                !(cmdline.contains("__concbench-child") && cmdline.contains("\"wait_ms\":\"200\"")),
                 "a worker outlived concbench: {cmdline}"
             );
         }
