@@ -102,7 +102,10 @@ fn bad_numbers_are_usage_errors() {
 
 #[test]
 fn a_child_with_a_bad_job_says_so_in_one_line() {
-    for job in ["x", r#"{"parent_pid":1,"cpu":null,"job":{"kind":"no-such-kind"}}"#] {
+    for job in [
+        "x",
+        r#"{"parent_pid":1,"cpu":null,"job":{"kind":"no-such-kind"}}"#,
+    ] {
         let out = concbench()
             .args(["__concbench-child", job])
             .output()

@@ -74,13 +74,13 @@ pub struct RunReport {
     pub ceilings: Option<RunCeilings>,
 }
 
-/// Ceiling figures of a run (see [`crate::experiment::ceilings::row_ceilings`]).
+/// Ceiling figures of a run (see [`crate::analysis::ceilings::row_ceilings`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunCeilings {
     /// Where the ceilings come from: measured now, or cached with its date.
     pub provenance: String,
     /// One per run row, same order.
-    pub rows: Vec<crate::experiment::ceilings::RowCeiling>,
+    pub rows: Vec<crate::analysis::ceilings::RowCeiling>,
 }
 
 /// Lines that set rows beside the machine's ceilings: matmul's GFLOP/s as a share of the peak of
