@@ -6,30 +6,34 @@
 //! with the same page layout; only the execution differs.
 
 use std::io;
+use std::marker::PhantomData;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 /// An owned shared mapping. Dropping it unmaps it and closes the memfd.
 #[derive(Debug)]
 pub struct SharedRegion {
     fd: OwnedFd,
-    mem: SharedMem,
+    mem: SharedMem<'static>,
 }
 
-/// A raw view of a shared mapping, copied freely into worker threads.
+/// A view of a shared mapping that lives for `'a`, copied freely into worker threads.
 ///
+/// The view borrows its [`SharedRegion`] (or, in a worker process, the mapping that lives until
+/// the process exits), so neither it nor any slice cut from it can outlive the mapping.
 /// Workloads cut it into typed slices; the decomposition guarantees that parts running at the
-/// same time write disjoint ranges, which is what makes the `unsafe` accessors sound in use.
+/// same time write disjoint ranges, which is what the `unsafe` accessors ask of their callers.
 #[derive(Debug, Clone, Copy)]
-pub struct SharedMem {
+pub struct SharedMem<'a> {
     ptr: *mut u8,
     len: usize,
+    mapping: PhantomData<&'a SharedRegion>,
 }
 
-// SAFETY: SharedMem is a pointer to a mapping that lives as long as its SharedRegion (or the worker
-// process); concurrent access is coordinated by the workload's disjoint decomposition.
-unsafe impl Send for SharedMem {}
+// SAFETY: SharedMem points into a mapping that outlives it (its lifetime says so); concurrent
+// access is coordinated by the workload's disjoint decomposition.
+unsafe impl Send for SharedMem<'_> {}
 // SAFETY: as above.
-unsafe impl Sync for SharedMem {}
+unsafe impl Sync for SharedMem<'_> {}
 
 impl SharedRegion {
     /// Create a zero-filled shared region of `len` bytes (at least one page).
@@ -56,8 +60,8 @@ impl SharedRegion {
         self.fd.as_raw_fd()
     }
 
-    /// The mapping.
-    pub fn mem(&self) -> SharedMem {
+    /// A view of the mapping, valid while the region is.
+    pub fn mem(&self) -> SharedMem<'_> {
         self.mem
     }
 }
@@ -71,7 +75,7 @@ impl Drop for SharedRegion {
     }
 }
 
-fn map_shared(fd: RawFd, len: usize, populate: bool) -> io::Result<SharedMem> {
+fn map_shared(fd: RawFd, len: usize, populate: bool) -> io::Result<SharedMem<'static>> {
     let flags = libc::MAP_SHARED | if populate { libc::MAP_POPULATE } else { 0 };
     // SAFETY: mapping a valid fd of at least len bytes; the result is checked.
     let ptr = unsafe {
@@ -90,21 +94,22 @@ fn map_shared(fd: RawFd, len: usize, populate: bool) -> io::Result<SharedMem> {
     Ok(SharedMem {
         ptr: ptr.cast(),
         len,
+        mapping: PhantomData,
     })
 }
 
-impl SharedMem {
+impl<'a> SharedMem<'a> {
     /// Map an inherited memfd in a worker process, pre-faulting its pages (`MAP_POPULATE`) so the
     /// page-table work lands in the setup phase, not in the compute. The mapping lives until the
     /// process exits.
-    pub fn map_inherited(fd: RawFd, len: usize) -> io::Result<SharedMem> {
+    pub fn map_inherited(fd: RawFd, len: usize) -> io::Result<SharedMem<'static>> {
         map_shared(fd, len, true)
     }
 
     /// Map an inherited memfd in a worker process without touching its pages; follow with
     /// [`SharedMem::prefault`] for the ranges the worker will use. The mapping lives until the
     /// process exits.
-    pub fn map_inherited_lazily(fd: RawFd, len: usize) -> io::Result<SharedMem> {
+    pub fn map_inherited_lazily(fd: RawFd, len: usize) -> io::Result<SharedMem<'static>> {
         map_shared(fd, len, false)
     }
 
@@ -165,7 +170,7 @@ impl SharedMem {
     /// # Safety
     /// No other part may write this range while the slice is alive, and `T` must be plain data
     /// (any bit pattern valid).
-    pub unsafe fn slice<T>(&self, offset: usize, count: usize) -> &[T] {
+    pub unsafe fn slice<T>(&self, offset: usize, count: usize) -> &'a [T] {
         self.check::<T>(offset, count);
         std::slice::from_raw_parts(self.ptr.add(offset).cast(), count)
     }
@@ -176,7 +181,7 @@ impl SharedMem {
     /// The caller must be the only one touching this range while the slice is alive, and `T`
     /// must be plain data.
     #[allow(clippy::mut_from_ref)]
-    pub unsafe fn slice_mut<T>(&self, offset: usize, count: usize) -> &mut [T] {
+    pub unsafe fn slice_mut<T>(&self, offset: usize, count: usize) -> &'a mut [T] {
         self.check::<T>(offset, count);
         std::slice::from_raw_parts_mut(self.ptr.add(offset).cast(), count)
     }

@@ -639,11 +639,15 @@ fn communication(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String> {
 
     // Threads: the message is written into shared memory, a peer thread copies it back into a
     // second buffer; two channel messages carry the turn.
-    let shared = crate::shm::SharedRegion::new(2 * MESSAGE_BYTES).map_err(|e| e.to_string())?;
+    let shared = std::sync::Arc::new(
+        crate::shm::SharedRegion::new(2 * MESSAGE_BYTES).map_err(|e| e.to_string())?,
+    );
     let mem = shared.mem();
     let (to_peer, peer_in) = crossbeam::channel::bounded::<bool>(0);
     let (peer_out, from_peer) = crossbeam::channel::bounded::<()>(0);
+    let peer_region = std::sync::Arc::clone(&shared);
     let peer = std::thread::spawn(move || {
+        let mem = peer_region.mem();
         while let Ok(copy) = peer_in.recv() {
             if copy {
                 // SAFETY: the main thread waits for our reply before touching either buffer.
