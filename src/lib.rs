@@ -78,6 +78,7 @@ pub mod runner;
 pub mod shm;
 pub mod strategy;
 pub mod sweep;
+pub mod sys;
 pub mod text;
 pub mod timeline;
 pub mod topology;
