@@ -89,13 +89,7 @@ fn serve<F>(job: &WorkerJob, factory: &F) -> Result<(), String>
 where
     F: Fn(&WorkloadSpec) -> Result<Box<dyn Workload>, String>,
 {
-    // SAFETY: prctl/getppid have no memory-safety preconditions.
-    unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-        if libc::getppid() as u32 != job.parent_pid {
-            return Err("parent already gone".into());
-        }
-    }
+    crate::sys::die_with_parent(job.parent_pid)?;
     topology::pin_current_thread(job.cpu).map_err(|e| e.to_string())?;
     let mem = SharedMem::map_inherited_lazily(job.shm_fd, job.shm_len)
         .map_err(|e| format!("mapping shared memory fd {}: {e}", job.shm_fd))?;

@@ -108,11 +108,7 @@ pub static ALL: [Claim; 12] = [
 ];
 
 fn cpu_has_flag(flag: &str) -> bool {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("flags"))
-        .is_some_and(|l| l.split_whitespace().any(|f| f == flag))
+    crate::sys::cpuinfo_flag(flag).unwrap_or(false)
 }
 
 fn physical_cores() -> usize {
@@ -832,16 +828,10 @@ pub fn serve_lab_child_if_asked() {
     if args.get(1).map(String::as_str) != Some(LAB_CHILD_ARG) {
         return;
     }
-    // No core dumps from the deliberate crashes.
-    let no_core = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: setrlimit with a valid struct; prctl as in the worker.
-    unsafe {
-        libc::setrlimit(libc::RLIMIT_CORE, &no_core);
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-    }
+    // No core dumps from the deliberate crashes; die with the parent (its pid is not passed,
+    // so only the signal is asked for: the check against the current parent always holds).
+    let _ = crate::sys::disable_core_dumps();
+    let _ = crate::sys::die_with_parent(crate::sys::parent_pid());
     match args.get(2).map(String::as_str) {
         Some("sleeper") => {
             let mut out = std::io::stdout().lock();

@@ -195,12 +195,6 @@ impl Recorder {
     }
 }
 
-/// The calling thread's kernel id.
-pub fn gettid() -> u32 {
-    // SAFETY: gettid has no preconditions.
-    unsafe { libc::syscall(libc::SYS_gettid) as u32 }
-}
-
 /// The common start and every worker's readings.
 pub struct Recording {
     /// Common start, ns on `CLOCK_MONOTONIC`.
@@ -273,7 +267,7 @@ fn record_threads(
                         }
                     };
                     pinned.map_err(|source| TimelineError::Pin { worker: id, source })?;
-                    Ok(recorder.record(s, s + duration_ns, gettid()))
+                    Ok(recorder.record(s, s + duration_ns, crate::sys::thread_id()))
                 });
             match spawned {
                 Ok(h) => handles.push(h),
@@ -447,13 +441,7 @@ pub fn serve_if_worker() {
 }
 
 fn serve(plan: WorkerPlan) -> Result<(), String> {
-    // SAFETY: prctl/getppid have no memory-safety preconditions.
-    unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-        if libc::getppid() as u32 != plan.parent_pid {
-            return Err("parent already gone".into());
-        }
-    }
+    crate::sys::die_with_parent(plan.parent_pid)?;
     topology::pin_current_thread(plan.cpu).map_err(|e| e.to_string())?;
     let recorder = Recorder::new(plan);
     let mut out = std::io::stdout().lock();
@@ -511,7 +499,7 @@ mod tests {
             parent_pid: std::process::id(),
         };
         let start = monotonic_ns() + 1_000_000;
-        let r = Recorder::new(plan).record(start, start + 5_000_000, gettid());
+        let r = Recorder::new(plan).record(start, start + 5_000_000, crate::sys::thread_id());
         assert!(r.first_ns.unwrap() >= start);
         assert!(r.truncated || r.last_ns >= start + 5_000_000);
         assert!(r.gaps.len() <= 4 && r.gaps.capacity() == 4);
