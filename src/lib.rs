@@ -79,6 +79,7 @@ pub mod serve;
 pub mod shm;
 pub mod strategy;
 pub mod sweep;
+pub mod sys;
 pub mod text;
 pub mod timeline;
 pub mod topology;

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::sys;
 use crate::topology::{format_cpu_list, Topology};
 
 /// Description of the machine and of the invocation that produced a result.
@@ -44,27 +45,10 @@ impl Machine {
     /// Describe this machine and the current invocation.
     pub fn describe() -> Machine {
         let topo = Topology::get();
-        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-        let cpu_model = cpuinfo
-            .lines()
-            .find(|l| l.starts_with("model name"))
-            .and_then(|l| l.split_once(':'))
-            .map(|(_, v)| v.trim().to_string())
-            .unwrap_or_else(|| "unknown".into());
-        let virtualized = cpuinfo
-            .lines()
-            .any(|l| l.starts_with("flags") && l.contains(" hypervisor"));
-        let os = std::fs::read_to_string("/etc/os-release")
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("PRETTY_NAME="))
-                    .map(|l| l["PRETTY_NAME=".len()..].trim_matches('"').to_string())
-            })
-            .unwrap_or_else(|| std::env::consts::OS.to_string());
-        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-            .map(|s| s.trim().to_string())
-            .unwrap_or_else(|_| "unknown".into());
+        let cpu_model = sys::cpu_model().unwrap_or_else(|| "unknown".into());
+        let virtualized = sys::cpuinfo_flag("hypervisor").unwrap_or(false);
+        let os = sys::os_name().unwrap_or_else(|| std::env::consts::OS.to_string());
+        let kernel = sys::kernel_release().unwrap_or_else(|| "unknown".into());
         let commit = env!("CONCBENCH_GIT_COMMIT");
         Machine {
             cpu_model,
@@ -105,10 +89,7 @@ impl Machine {
 
 /// A field of /proc/meminfo in bytes (`MemTotal`, `MemAvailable`, ...).
 pub fn meminfo_bytes(field: &str) -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = s.lines().find(|l| l.starts_with(&format!("{field}:")))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+    sys::meminfo_bytes(field)
 }
 
 /// Current UTC time as RFC 3339 (`2026-11-23T18:20:39Z`), without a date crate.

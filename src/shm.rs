@@ -7,7 +7,9 @@
 
 use std::io;
 use std::marker::PhantomData;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+use crate::sys;
 
 /// An owned shared mapping. Dropping it unmaps it and closes the memfd.
 #[derive(Debug)]
@@ -38,19 +40,9 @@ unsafe impl Sync for SharedMem<'_> {}
 impl SharedRegion {
     /// Create a zero-filled shared region of `len` bytes (at least one page).
     pub fn new(len: usize) -> io::Result<SharedRegion> {
-        let name = c"concbench";
-        // SAFETY: memfd_create with a valid C string; no MFD_CLOEXEC so worker processes inherit it.
-        let raw = unsafe { libc::memfd_create(name.as_ptr(), 0) };
-        if raw < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: raw is a fresh fd we own.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
         let len = len.max(1);
-        // SAFETY: fd is valid; ftruncate sizes the memfd.
-        if unsafe { libc::ftruncate(fd.as_raw_fd(), len as libc::off_t) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
+        // Not close-on-exec: worker processes inherit it.
+        let fd = sys::shm_create(len)?;
         let mem = map_shared(fd.as_raw_fd(), len, false)?;
         Ok(SharedRegion { fd, mem })
     }
@@ -69,30 +61,14 @@ impl SharedRegion {
 impl Drop for SharedRegion {
     fn drop(&mut self) {
         // SAFETY: ptr/len came from our own successful mmap.
-        unsafe {
-            libc::munmap(self.mem.ptr.cast(), self.mem.len);
-        }
+        unsafe { sys::unmap(self.mem.ptr, self.mem.len) };
     }
 }
 
 fn map_shared(fd: RawFd, len: usize, populate: bool) -> io::Result<SharedMem<'static>> {
-    let flags = libc::MAP_SHARED | if populate { libc::MAP_POPULATE } else { 0 };
-    // SAFETY: mapping a valid fd of at least len bytes; the result is checked.
-    let ptr = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            flags,
-            fd,
-            0,
-        )
-    };
-    if ptr == libc::MAP_FAILED {
-        return Err(io::Error::last_os_error());
-    }
+    let ptr = sys::map_shared(fd, len, populate)?;
     Ok(SharedMem {
-        ptr: ptr.cast(),
+        ptr,
         len,
         mapping: PhantomData,
     })
@@ -127,20 +103,7 @@ impl<'a> SharedMem<'a> {
         }
         // SAFETY: the range lies inside our own mapping of `fd`, remapped at the same address to
         // the same file offset, so every pointer into it stays valid and sees the same bytes.
-        let p = unsafe {
-            libc::mmap(
-                self.ptr.add(start).cast(),
-                end - start,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_FIXED | libc::MAP_POPULATE,
-                fd,
-                start as libc::off_t,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
+        unsafe { sys::remap_populate(self.ptr.add(start), end - start, fd, start) }
     }
 
     /// Length in bytes.
@@ -212,7 +175,7 @@ mod tests {
         unsafe {
             r.mem().slice_mut::<u32>(0, 4)[2] = 42;
             assert_eq!(other.slice::<u32>(0, 4)[2], 42);
-            libc::munmap(other.ptr.cast(), other.len);
+            sys::unmap(other.ptr, other.len);
         }
     }
 
@@ -229,7 +192,7 @@ mod tests {
         // SAFETY: single-threaded test.
         unsafe {
             assert_eq!(other.slice::<u8>(0, 4096 * 4)[5000], 9);
-            libc::munmap(other.ptr.cast(), other.len);
+            sys::unmap(other.ptr, other.len);
         }
     }
 

@@ -1,16 +1,19 @@
 //! Which CPUs this process may use, how they group into physical cores, and pinning.
 //!
 //! Every placement decision in concbench goes through this module. Two facts shape it (see
-//! DESIGN.md): `core_affinity` answers from the *calling thread's* mask, so the allowed list is read
+//! DESIGN.md): the affinity mask is read from the *calling thread*, so the allowed list is read
 //! once, before anything is pinned, and cached; `num_cpus::get_physical()` ignores the mask, so
-//! physical cores are grouped from `/sys/devices/system/cpu/cpuN/topology` for the allowed CPUs only,
-//! keeping one CPU per core (SMT siblings are skipped).
+//! physical cores are grouped from the per-CPU topology files ([`sys::cpu_topology_dir`], on Linux
+//! `/sys/devices/system/cpu/cpuN/topology`) for the allowed CPUs only, keeping one CPU per core
+//! (SMT siblings are skipped). The platform calls themselves live in [`crate::sys`].
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::OnceLock;
 
 use serde::Serialize;
+
+use crate::sys;
 
 /// A pinning request the kernel refused, or a CPU that is not ours to use.
 #[derive(Debug, thiserror::Error)]
@@ -54,7 +57,10 @@ impl Topology {
         static TOPOLOGY: OnceLock<Topology> = OnceLock::new();
         TOPOLOGY.get_or_init(|| {
             let allowed = allowed_cpus().to_vec();
-            let cores = group_physical_cores(Path::new("/sys/devices/system/cpu"), &allowed);
+            let cores = match sys::cpu_topology_dir() {
+                Some(dir) => group_physical_cores(dir, &allowed),
+                None => unknown_physical_cores(&allowed),
+            };
             Topology { allowed, cores }
         })
     }
@@ -87,19 +93,13 @@ impl Topology {
 
 /// Logical CPUs in the process's affinity mask, read once (before any pinning) and cached.
 ///
-/// Uses `core_affinity`, which reads the calling thread's mask: the first call must happen before
-/// the calling thread is pinned. `main` calls it at start-up for that reason.
+/// [`sys::allowed_cpus`] reads the calling thread's mask: the first call must happen before the
+/// calling thread is pinned. `main` calls it at start-up for that reason. Where no mask can be
+/// read, every online CPU (`num_cpus::get`) counts as allowed.
 pub fn allowed_cpus() -> &'static [usize] {
     static ALLOWED: OnceLock<Vec<usize>> = OnceLock::new();
     ALLOWED.get_or_init(|| {
-        let mut cpus: Vec<usize> = core_affinity::get_core_ids()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|c| c.id)
-            .collect();
-        if cpus.is_empty() {
-            cpus = (0..num_cpus::get()).collect();
-        }
+        let mut cpus = sys::allowed_cpus().unwrap_or_else(|| (0..num_cpus::get()).collect());
         cpus.sort_unstable();
         cpus.dedup();
         cpus
@@ -107,7 +107,7 @@ pub fn allowed_cpus() -> &'static [usize] {
 }
 
 /// Group `allowed` CPUs into physical cores using the `topology/` files under `sys_cpu_dir`
-/// (normally `/sys/devices/system/cpu`). A CPU whose files are unreadable counts as its own core.
+/// (normally [`sys::cpu_topology_dir`]). A CPU whose files are unreadable counts as its own core.
 pub fn group_physical_cores(sys_cpu_dir: &Path, allowed: &[usize]) -> Vec<PhysicalCore> {
     let read_id = |cpu: usize, file: &str| -> Option<i64> {
         let p = sys_cpu_dir.join(format!("cpu{cpu}/topology/{file}"));
@@ -137,19 +137,32 @@ pub fn group_physical_cores(sys_cpu_dir: &Path, allowed: &[usize]) -> Vec<Physic
     cores
 }
 
+/// Physical cores when the platform describes no per-CPU topology: the first
+/// [`sys::machine_physical_cores`] allowed CPUs (`num_cpus::get_physical`), each a core of its own.
+/// Which logical CPUs are SMT siblings is unknown then, so the others are left out rather than
+/// guessed.
+fn unknown_physical_cores(allowed: &[usize]) -> Vec<PhysicalCore> {
+    let physical = sys::machine_physical_cores().clamp(1, allowed.len().max(1));
+    allowed
+        .iter()
+        .take(physical)
+        .map(|&cpu| PhysicalCore {
+            package: -1,
+            core: -(cpu as i64) - 1,
+            cpus: vec![cpu],
+        })
+        .collect()
+}
+
 /// Pin the calling thread to one CPU. Threads it spawns afterwards inherit the pin.
 pub fn pin_current_thread(cpu: usize) -> Result<(), TopologyError> {
     if !allowed_cpus().contains(&cpu) {
         return Err(TopologyError::NotAllowed(cpu));
     }
-    if core_affinity::set_for_current(core_affinity::CoreId { id: cpu }) {
-        Ok(())
-    } else {
-        Err(TopologyError::PinFailed {
-            cpu,
-            reason: std::io::Error::last_os_error().to_string(),
-        })
-    }
+    sys::pin_thread_to_cpu(cpu).map_err(|e| TopologyError::PinFailed {
+        cpu,
+        reason: e.to_string(),
+    })
 }
 
 /// Give the calling thread back the whole affinity mask the process started with.
@@ -159,42 +172,20 @@ pub fn unpin_current_thread() -> Result<(), TopologyError> {
 
 /// Restrict the calling thread to `cpus` (threads it creates later inherit the mask).
 pub fn set_affinity(cpus: &[usize]) -> Result<(), TopologyError> {
-    // SAFETY: cpu_set_t is plain data; CPU_ZERO/CPU_SET only write inside it; pid 0 = this thread.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_ZERO(&mut set);
-        for &c in cpus {
-            libc::CPU_SET(c, &mut set);
-        }
-        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-            return Err(TopologyError::PinFailed {
-                cpu: cpus.first().copied().unwrap_or(0),
-                reason: std::io::Error::last_os_error().to_string(),
-            });
-        }
-    }
-    Ok(())
+    sys::set_thread_affinity(cpus).map_err(|e| TopologyError::PinFailed {
+        cpu: cpus.first().copied().unwrap_or(0),
+        reason: e.to_string(),
+    })
 }
 
-/// The CPU the calling thread is running on right now (`sched_getcpu`).
+/// The CPU the calling thread is running on right now (`sched_getcpu`; 0 where unknown).
 pub fn current_cpu() -> usize {
-    // SAFETY: sched_getcpu has no preconditions.
-    let c = unsafe { libc::sched_getcpu() };
-    c.max(0) as usize
+    sys::current_cpu().unwrap_or(0)
 }
 
-/// The calling thread's current affinity mask, as CPU ids.
+/// The calling thread's current affinity mask, as CPU ids (empty where it cannot be read).
 pub fn current_affinity() -> Vec<usize> {
-    // SAFETY: the set is zeroed plain data, filled by the kernel for this thread (pid 0).
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
-            return Vec::new();
-        }
-        (0..libc::CPU_SETSIZE as usize)
-            .filter(|&c| libc::CPU_ISSET(c, &set))
-            .collect()
-    }
+    sys::thread_affinity().unwrap_or_default()
 }
 
 /// Format CPU ids the way the kernel does in `Cpus_allowed_list`: `0-3,6,8-9`.

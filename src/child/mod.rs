@@ -183,7 +183,7 @@ pub fn take_job() -> Option<ChildSpec> {
         },
     };
     let label = spec.job.label();
-    if let Err(e) = die_with_parent(spec.parent_pid) {
+    if let Err(e) = crate::sys::die_with_parent(spec.parent_pid) {
         finish(Err(e), &label);
     }
     if let Some(cpu) = spec.cpu {
@@ -208,19 +208,6 @@ pub fn finish(result: Result<(), String>, label: &str) -> ! {
             std::process::exit(1)
         }
     }
-}
-
-/// Ask the kernel to kill this process when its parent dies, and fail if the parent that
-/// started it (`parent_pid`) is already gone.
-fn die_with_parent(parent_pid: u32) -> Result<(), String> {
-    // SAFETY: prctl/getppid have no memory-safety preconditions.
-    unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-        if libc::getppid() as u32 != parent_pid {
-            return Err("parent already gone".into());
-        }
-    }
-    Ok(())
 }
 
 /// The child's side of a line protocol: lines in on stdin, lines out on stdout, each flushed.

@@ -169,25 +169,12 @@ pub fn cache_path_from(xdg_cache_home: Option<PathBuf>, home: Option<PathBuf>) -
 
 /// The one-minute load average (/proc/loadavg), if readable.
 pub fn load_average() -> Option<f64> {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
+    crate::sys::load_average()
 }
 
 /// CPU model name from /proc/cpuinfo ("unknown" if absent).
 pub fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into())
+    crate::sys::cpu_model().unwrap_or_else(|| "unknown".into())
 }
 
 /// Bandwidth in GB/s of a copy of `bytes` bytes taking `seconds`: read + written, 2 × bytes.

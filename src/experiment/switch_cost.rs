@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use crate::child::{ChildJob, ChildSpec, WorkerCommand};
 use crate::measure::clock::monotonic_ns;
 use crate::measure::stats::summarize;
+use crate::sys;
 use crate::topology::Topology;
 
 /// Most round trips one repetition may ask for.
@@ -265,13 +266,6 @@ pub enum SwitchCostError {
     Peer(String),
 }
 
-fn os_err(what: impl Into<String>) -> SwitchCostError {
-    SwitchCostError::Os {
-        what: what.into(),
-        source: std::io::Error::last_os_error(),
-    }
-}
-
 /// `round_trips` round trips took `elapsed_ns`: the time of one.
 pub fn round_trip_ns(elapsed_ns: u64, round_trips: u64) -> f64 {
     elapsed_ns as f64 / round_trips.max(1) as f64
@@ -381,22 +375,10 @@ pub fn quick_same_core_switch_ns() -> Result<f64, SwitchCostError> {
 /// Pin the calling thread to exactly `cpu` with `sched_setaffinity` (no check against the
 /// start-up mask: a peer process inherits its spawner's mask, which may be narrower).
 fn pin_exact(cpu: usize) -> Result<(), SwitchCostError> {
-    // SAFETY: cpu_set_t is plain data; CPU_SET writes inside it; pid 0 is the calling thread.
-    let rc = unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_ZERO(&mut set);
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
-    };
-    if rc != 0 {
-        return Err(os_err(format!("pinning to CPU {cpu}")));
-    }
-    Ok(())
-}
-
-fn gettid() -> i32 {
-    // SAFETY: gettid has no preconditions.
-    unsafe { libc::syscall(libc::SYS_gettid) as i32 }
+    sys::set_thread_affinity(&[cpu]).map_err(|e| SwitchCostError::Os {
+        what: format!("pinning to CPU {cpu}"),
+        source: e,
+    })
 }
 
 /// What the kernel counted for one task (thread) so far.
@@ -410,22 +392,11 @@ struct TaskStats {
 
 impl TaskStats {
     /// Task `tid` of process `pid` (zeros if it cannot be read).
-    fn of(pid: u32, tid: i32) -> TaskStats {
-        let dir = format!("/proc/{pid}/task/{tid}");
-        let status = std::fs::read_to_string(format!("{dir}/status")).unwrap_or_default();
-        let switches = status
-            .lines()
-            .filter(|l| {
-                l.starts_with("voluntary_ctxt_switches")
-                    || l.starts_with("nonvoluntary_ctxt_switches")
-            })
-            .filter_map(|l| l.split_once(':')?.1.trim().parse::<u64>().ok())
-            .sum();
-        let run_ns = std::fs::read_to_string(format!("{dir}/schedstat"))
-            .ok()
-            .and_then(|s| s.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0);
-        TaskStats { switches, run_ns }
+    fn of(pid: u32, tid: u32) -> TaskStats {
+        TaskStats {
+            switches: sys::task_switches(pid, tid).unwrap_or(0),
+            run_ns: sys::task_run_ns(pid, tid).unwrap_or(0),
+        }
     }
 
     fn since(&self, before: &TaskStats) -> TaskStats {
@@ -497,17 +468,12 @@ fn timed_reps(
 fn write_token(fd: RawFd, token: u32) -> std::io::Result<bool> {
     let buf = token.to_ne_bytes();
     loop {
-        // SAFETY: buf is valid for 4 bytes.
-        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), 4) };
-        if n == 4 {
-            return Ok(true);
-        }
-        let e = std::io::Error::last_os_error();
-        match e.raw_os_error() {
-            Some(libc::EINTR) => continue,
-            Some(libc::EPIPE) => return Ok(false),
-            _ if n >= 0 => return Err(std::io::Error::other(format!("short write of {n}"))),
-            _ => return Err(e),
+        match sys::write_fd(fd, &buf) {
+            Ok(4) => return Ok(true),
+            Ok(n) => return Err(std::io::Error::other(format!("short write of {n}"))),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(false),
+            Err(e) => return Err(e),
         }
     }
 }
@@ -517,17 +483,11 @@ fn read_token(fd: RawFd) -> std::io::Result<Option<u32>> {
     let mut buf = [0u8; 4];
     let mut got = 0usize;
     while got < 4 {
-        // SAFETY: the destination lies inside buf.
-        let n = unsafe { libc::read(fd, buf[got..].as_mut_ptr().cast(), 4 - got) };
-        if n > 0 {
-            got += n as usize;
-        } else if n == 0 {
-            return Ok(None);
-        } else {
-            let e = std::io::Error::last_os_error();
-            if e.raw_os_error() != Some(libc::EINTR) {
-                return Err(e);
-            }
+        match sys::read_fd(fd, &mut buf[got..]) {
+            Ok(0) => return Ok(None),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(Some(u32::from_ne_bytes(buf)))
@@ -535,17 +495,15 @@ fn read_token(fd: RawFd) -> std::io::Result<Option<u32>> {
 
 /// A pipe, both ends close-on-exec: `[read, write]`.
 fn pipe() -> Result<[RawFd; 2], SwitchCostError> {
-    let mut fds = [0 as RawFd; 2];
-    // SAFETY: fds has room for two descriptors.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(os_err("creating a pipe"));
-    }
-    Ok(fds)
+    sys::pipe().map_err(|e| SwitchCostError::Os {
+        what: "creating a pipe".into(),
+        source: e,
+    })
 }
 
 fn close(fd: RawFd) {
-    // SAFETY: fd is one this module opened and closes once.
-    unsafe { libc::close(fd) };
+    // fd is one this module opened and closes once.
+    sys::close_fd(fd);
 }
 
 /// The ping side over pipes: warm-up, then timed repetitions. `peer` reads the other side's
@@ -556,7 +514,7 @@ fn ping_pipe(
     plan: &PingPongPlan,
     peer: &dyn Fn() -> TaskStats,
 ) -> Result<Timed, SwitchCostError> {
-    let (pid, tid) = (std::process::id(), gettid());
+    let (pid, tid) = (std::process::id(), sys::thread_id());
     let io = |e: std::io::Error| SwitchCostError::Os {
         what: "ping-pong over a pipe".into(),
         source: e,
@@ -603,7 +561,7 @@ fn thread_pipe(cpus: [usize; 2], plan: &PingPongPlan) -> Result<Timed, SwitchCos
     let result = std::thread::scope(|s| {
         let pong = s.spawn(|| -> Result<(), SwitchCostError> {
             let pinned = pin_exact(cpus[1]);
-            pong_tid.store(gettid() as u32, Ordering::Release);
+            pong_tid.store(sys::thread_id(), Ordering::Release);
             // Serve even if pinning failed, so ping is not left waiting; report afterwards.
             let served = serve_pipe(to_pong[0], to_ping[1]);
             close(to_ping[1]);
@@ -618,7 +576,7 @@ fn thread_pipe(cpus: [usize; 2], plan: &PingPongPlan) -> Result<Timed, SwitchCos
                 .and_then(|_| check_cpu(cpus[0], "ping"))
                 .and_then(|_| {
                     let pid = std::process::id();
-                    let peer = || TaskStats::of(pid, pong_tid.load(Ordering::Acquire) as i32);
+                    let peer = || TaskStats::of(pid, pong_tid.load(Ordering::Acquire));
                     ping_pipe(to_pong[1], to_ping[0], plan, &peer)
                 });
             // Closing our write end tells pong to stop.
@@ -650,30 +608,13 @@ const IDLE: u32 = 0;
 const PINGED: u32 = 1;
 const STOP: u32 = 2;
 
+/// A spurious return is handled by the callers' loops.
 fn futex_wait(word: &AtomicU32, expected: u32) {
-    // SAFETY: word is a valid aligned u32 for the duration; a spurious return is handled by the
-    // callers' loops.
-    unsafe {
-        libc::syscall(
-            libc::SYS_futex,
-            word.as_ptr(),
-            libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
-            expected,
-            std::ptr::null::<libc::timespec>(),
-        );
-    }
+    sys::wait_while_equal(word, expected);
 }
 
 fn futex_wake(word: &AtomicU32) {
-    // SAFETY: as above.
-    unsafe {
-        libc::syscall(
-            libc::SYS_futex,
-            word.as_ptr(),
-            libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
-            1,
-        );
-    }
+    sys::wake(word, 1);
 }
 
 fn thread_futex(cpus: [usize; 2], plan: &PingPongPlan) -> Result<Timed, SwitchCostError> {
@@ -682,7 +623,7 @@ fn thread_futex(cpus: [usize; 2], plan: &PingPongPlan) -> Result<Timed, SwitchCo
     std::thread::scope(|s| {
         let pong = s.spawn(|| {
             let pinned = pin_exact(cpus[1]);
-            pong_tid.store(gettid() as u32, Ordering::Release);
+            pong_tid.store(sys::thread_id(), Ordering::Release);
             loop {
                 match word.load(Ordering::Acquire) {
                     IDLE => futex_wait(&word, IDLE),
@@ -709,10 +650,10 @@ fn thread_futex(cpus: [usize; 2], plan: &PingPongPlan) -> Result<Timed, SwitchCo
                         }
                         Ok(())
                     };
-                    let (pid, me) = (std::process::id(), gettid());
+                    let (pid, me) = (std::process::id(), sys::thread_id());
                     let parties = || {
                         TaskStats::of(pid, me)
-                            + TaskStats::of(pid, pong_tid.load(Ordering::Acquire) as i32)
+                            + TaskStats::of(pid, pong_tid.load(Ordering::Acquire))
                     };
                     timed_reps(plan, &parties, &mut round)
                 });
@@ -778,7 +719,7 @@ fn process_pipe(cpus: [usize; 2], plan: &PingPongPlan) -> Result<Timed, SwitchCo
                 Ok(Some(_)) => {}
                 _ => return Err(SwitchCostError::Peer("it did not start".into())),
             }
-            let peer = || TaskStats::of(peer_pid, peer_pid as i32);
+            let peer = || TaskStats::of(peer_pid, peer_pid);
             ping_pipe(wfd, rfd, plan, &peer)
         })
         .join()

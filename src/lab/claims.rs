@@ -110,11 +110,7 @@ pub static ALL: [Claim; 12] = [
 ];
 
 fn cpu_has_flag(flag: &str) -> bool {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("flags"))
-        .is_some_and(|l| l.split_whitespace().any(|f| f == flag))
+    crate::sys::cpuinfo_flag(flag).unwrap_or(false)
 }
 
 fn physical_cores() -> usize {
@@ -827,14 +823,7 @@ fn oversubscription(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String> {
 /// Act out a lab child (the child job [`ChildJob::LabChild`]) and exit; see [`LabMode`].
 pub fn serve_lab_child(mode: LabMode) -> Result<(), String> {
     // No core dumps from the deliberate crashes.
-    let no_core = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: setrlimit with a valid struct.
-    unsafe {
-        libc::setrlimit(libc::RLIMIT_CORE, &no_core);
-    }
+    let _ = crate::sys::disable_core_dumps();
     match mode {
         LabMode::Sleeper => {
             let mut lines = Lines::new();

@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::sys::{self, UsageScope};
+
 /// Switch counts and CPU time over some stretch of execution.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Usage {
@@ -20,28 +22,26 @@ pub struct Usage {
 }
 
 impl Usage {
-    /// Usage so far of `who` (`libc::RUSAGE_SELF`, `RUSAGE_CHILDREN` or `RUSAGE_THREAD`).
-    pub fn of(who: libc::c_int) -> Usage {
-        // SAFETY: zeroed rusage is valid; getrusage fills it.
-        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-        unsafe { libc::getrusage(who, &mut ru) };
-        let secs = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    /// Usage so far of `scope` (the process, its waited-for children or the calling thread);
+    /// zero where the platform cannot tell.
+    pub fn of(scope: UsageScope) -> Usage {
+        let u = sys::resource_usage(scope).unwrap_or_default();
         Usage {
-            voluntary_switches: ru.ru_nvcsw as u64,
-            involuntary_switches: ru.ru_nivcsw as u64,
-            user_s: secs(ru.ru_utime),
-            sys_s: secs(ru.ru_stime),
+            voluntary_switches: u.voluntary_switches,
+            involuntary_switches: u.involuntary_switches,
+            user_s: u.user_s,
+            sys_s: u.sys_s,
         }
     }
 
     /// This process and its waited-for children, together.
     pub fn process_and_children() -> Usage {
-        Usage::of(libc::RUSAGE_SELF) + Usage::of(libc::RUSAGE_CHILDREN)
+        Usage::of(UsageScope::Process) + Usage::of(UsageScope::Children)
     }
 
     /// The calling thread only.
     pub fn this_thread() -> Usage {
-        Usage::of(libc::RUSAGE_THREAD)
+        Usage::of(UsageScope::Thread)
     }
 
     /// Usage between an earlier snapshot `before` and this one.

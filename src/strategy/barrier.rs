@@ -8,6 +8,8 @@
 
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
+use crate::sys;
+
 /// A reusable barrier for a fixed number of threads.
 #[derive(Debug)]
 pub struct FutexBarrier {
@@ -33,29 +35,13 @@ impl FutexBarrier {
             // Nobody can arrive for the next round before the generation moves on.
             self.arrived.store(0, Ordering::Relaxed);
             self.generation.fetch_add(1, Ordering::Release);
-            // SAFETY: FUTEX_WAKE on a live AtomicU32; no memory is written by the kernel.
-            unsafe {
-                libc::syscall(
-                    libc::SYS_futex,
-                    self.generation.as_ptr(),
-                    libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
-                    i32::MAX,
-                )
-            };
+            sys::wake(&self.generation, u32::MAX);
             return;
         }
         while self.generation.load(Ordering::Acquire) == generation {
-            // SAFETY: FUTEX_WAIT on a live AtomicU32 returns at once if it no longer holds
-            // `generation`; spurious wake-ups are handled by the loop.
-            unsafe {
-                libc::syscall(
-                    libc::SYS_futex,
-                    self.generation.as_ptr(),
-                    libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
-                    generation,
-                    std::ptr::null::<libc::timespec>(),
-                )
-            };
+            // Returns at once if the word no longer holds `generation`; spurious wake-ups are
+            // handled by the loop.
+            sys::wait_while_equal(&self.generation, generation);
         }
     }
 }

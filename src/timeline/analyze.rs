@@ -353,33 +353,22 @@ pub struct KernelSlice {
     pub note: String,
 }
 
-/// Files that hold the fair scheduler's slice: EEVDF's `base_slice_ns` (6.6+), CFS's
-/// `min_granularity_ns` (debugfs since 5.13, /proc before), each in ns.
-pub const KERNEL_SLICE_FILES: [&str; 4] = [
-    "/sys/kernel/debug/sched/base_slice_ns",
-    "/sys/kernel/debug/sched/min_granularity_ns",
-    "/proc/sys/kernel/sched_base_slice_ns",
-    "/proc/sys/kernel/sched_min_granularity_ns",
-];
+/// Files that hold the fair scheduler's slice (kept here for callers; read by [`crate::sys`]).
+pub use crate::sys::KERNEL_SLICE_FILES;
 
 /// Read the kernel's slice setting from the first readable of [`KERNEL_SLICE_FILES`].
 pub fn kernel_slice() -> KernelSlice {
-    for f in KERNEL_SLICE_FILES {
-        if let Some(ns) = std::fs::read_to_string(f)
-            .ok()
-            .and_then(|s| s.trim().parse::<u64>().ok())
-        {
-            return KernelSlice {
-                source: Some(f.to_string()),
-                ns: Some(ns),
-                note: format!("{:.2} ms (from {f})", ns as f64 / 1e6),
-            };
-        }
-    }
-    KernelSlice {
-        source: None,
-        ns: None,
-        note: "not readable (base_slice_ns lives in debugfs, which needs root)".into(),
+    match crate::sys::kernel_slice_ns() {
+        Some((f, ns)) => KernelSlice {
+            source: Some(f.to_string()),
+            ns: Some(ns),
+            note: format!("{:.2} ms (from {f})", ns as f64 / 1e6),
+        },
+        None => KernelSlice {
+            source: None,
+            ns: None,
+            note: "not readable (base_slice_ns lives in debugfs, which needs root)".into(),
+        },
     }
 }
 

@@ -163,12 +163,6 @@ impl Recorder {
     }
 }
 
-/// The calling thread's kernel id.
-pub fn gettid() -> u32 {
-    // SAFETY: gettid has no preconditions.
-    unsafe { libc::syscall(libc::SYS_gettid) as u32 }
-}
-
 /// The common start and every worker's readings.
 pub struct Recording {
     /// Common start, ns on `CLOCK_MONOTONIC`.
@@ -241,7 +235,7 @@ fn record_threads(
                         }
                     };
                     pinned.map_err(|source| TimelineError::Pin { worker: id, source })?;
-                    Ok(recorder.record(s, s + duration_ns, gettid()))
+                    Ok(recorder.record(s, s + duration_ns, crate::sys::thread_id()))
                 });
             match spawned {
                 Ok(h) => handles.push(h),
@@ -369,7 +363,7 @@ mod tests {
             parent_pid: std::process::id(),
         };
         let start = monotonic_ns() + 1_000_000;
-        let r = Recorder::new(plan).record(start, start + 5_000_000, gettid());
+        let r = Recorder::new(plan).record(start, start + 5_000_000, crate::sys::thread_id());
         assert!(r.first_ns.unwrap() >= start);
         assert!(r.truncated || r.last_ns >= start + 5_000_000);
         assert!(r.gaps.len() <= 4 && r.gaps.capacity() == 4);

@@ -25,14 +25,7 @@ pub fn terminal_width() -> usize {
     {
         return c.clamp(40, 400);
     }
-    // SAFETY: winsize is plain data the ioctl fills; fd 1 may be anything, errors are checked.
-    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    let ok = unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &mut ws) } == 0;
-    if ok && ws.ws_col > 0 {
-        (ws.ws_col as usize).clamp(40, 400)
-    } else {
-        100
-    }
+    crate::sys::terminal_columns().map_or(100, |c| c.clamp(40, 400))
 }
 
 /// Share of each of `columns` equal columns of `[from, to)` covered by `intervals`.

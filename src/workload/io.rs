@@ -85,15 +85,9 @@ pub fn burn_cpu_time(amount: Duration) {
     }
 }
 
-/// CPU time used by the calling thread (`CLOCK_THREAD_CPUTIME_ID`).
+/// CPU time used by the calling thread (`CLOCK_THREAD_CPUTIME_ID`; zero where unknown).
 pub fn thread_cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: valid clock id and out-pointer.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    crate::sys::thread_cpu_time().unwrap_or_default()
 }
 
 /// Block in the kernel for `d` (`nanosleep`). The thread's default timer slack (50 µs) is kept:

@@ -18,6 +18,8 @@
 use std::ptr::NonNull;
 use std::sync::Mutex;
 
+use crate::sys;
+
 const PAGE_BYTES: usize = 4096;
 const HUGE_PAGE_BYTES: usize = 2 << 20;
 /// Buffers at least this large are aligned to and advised for 2 MiB pages.
@@ -44,22 +46,11 @@ impl ScratchBuf {
         let bytes = min_bytes.max(1).next_multiple_of(align);
         // Over-map by one alignment unit, then cut the unaligned head and the tail away.
         let span = bytes + align - PAGE_BYTES;
-        // SAFETY: a fresh private anonymous mapping; no existing memory is touched.
-        let raw = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                span,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if raw == libc::MAP_FAILED {
+        let Ok(raw) = sys::map_anonymous(span) else {
             let layout = std::alloc::Layout::from_size_align(bytes, PAGE_BYTES)
                 .expect("scratch layout is valid");
             std::alloc::handle_alloc_error(layout);
-        }
+        };
         let raw = raw as usize;
         let start = raw.next_multiple_of(align);
         let head = start - raw;
@@ -67,14 +58,14 @@ impl ScratchBuf {
         // SAFETY: both pieces lie inside the mapping just made and are not used by anyone.
         unsafe {
             if head > 0 {
-                libc::munmap(raw as *mut libc::c_void, head);
+                sys::unmap(raw as *mut u8, head);
             }
             if tail > 0 {
-                libc::munmap((start + bytes) as *mut libc::c_void, tail);
+                sys::unmap((start + bytes) as *mut u8, tail);
             }
             if huge {
                 // Advice only: refused (THP off) means small pages, which is still correct.
-                libc::madvise(start as *mut libc::c_void, bytes, libc::MADV_HUGEPAGE);
+                sys::advise_huge_pages(start as *mut u8, bytes);
             }
         }
         ScratchBuf {
@@ -116,7 +107,7 @@ impl ScratchBuf {
 impl Drop for ScratchBuf {
     fn drop(&mut self) {
         // SAFETY: we own exactly this mapping.
-        unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.bytes) };
+        unsafe { sys::unmap(self.ptr.as_ptr(), self.bytes) };
     }
 }
 

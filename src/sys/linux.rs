@@ -1,0 +1,449 @@
+//! The Linux implementation of [`crate::sys`]: `libc` calls and `/proc`, `/sys` reads.
+
+use std::io;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::path::Path;
+use std::sync::atomic::AtomicU32;
+use std::time::Duration;
+
+use super::{
+    parse_cpu_flag, parse_cpu_model, parse_first_number, parse_meminfo, parse_status_switches,
+    ResourceUsage, UsageScope,
+};
+
+// ---------------------------------------------------------------------------------------------
+// CPUs and placement.
+
+/// Logical CPUs in the calling thread's affinity mask (`core_affinity`, which reads it with
+/// `sched_getaffinity`); `None` when the mask cannot be read or is empty. Read it before the
+/// thread is pinned: afterwards it is the pin.
+pub fn allowed_cpus() -> Option<Vec<usize>> {
+    let cpus: Vec<usize> = core_affinity::get_core_ids()?
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    (!cpus.is_empty()).then_some(cpus)
+}
+
+/// Pin the calling thread to one CPU (`core_affinity::set_for_current`). Threads it spawns
+/// afterwards inherit the pin.
+pub fn pin_thread_to_cpu(cpu: usize) -> io::Result<()> {
+    if core_affinity::set_for_current(core_affinity::CoreId { id: cpu }) {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Restrict the calling thread to `cpus` with `sched_setaffinity` (threads it creates later
+/// inherit the mask). A CPU id beyond the kernel's set size is an `InvalidInput` error.
+pub fn set_thread_affinity(cpus: &[usize]) -> io::Result<()> {
+    if let Some(&c) = cpus.iter().find(|&&c| c >= libc::CPU_SETSIZE as usize) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("CPU {c} is beyond the affinity set size"),
+        ));
+    }
+    // SAFETY: cpu_set_t is plain data; CPU_ZERO/CPU_SET only write inside it (ids checked above);
+    // pid 0 = this thread.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_ZERO(&mut set);
+        for &c in cpus {
+            libc::CPU_SET(c, &mut set);
+        }
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// The calling thread's current affinity mask as CPU ids (`sched_getaffinity`).
+pub fn thread_affinity() -> Option<Vec<usize>> {
+    // SAFETY: the set is zeroed plain data, filled by the kernel for this thread (pid 0).
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return None;
+        }
+        Some(
+            (0..libc::CPU_SETSIZE as usize)
+                .filter(|&c| libc::CPU_ISSET(c, &set))
+                .collect(),
+        )
+    }
+}
+
+/// The CPU the calling thread is running on right now (`sched_getcpu`).
+pub fn current_cpu() -> Option<usize> {
+    // SAFETY: sched_getcpu has no preconditions.
+    let c = unsafe { libc::sched_getcpu() };
+    usize::try_from(c).ok()
+}
+
+/// The directory whose `cpuN/topology/{physical_package_id,core_id}` files say which logical
+/// CPUs share a physical core: `/sys/devices/system/cpu`, when it exists.
+pub fn cpu_topology_dir() -> Option<&'static Path> {
+    let dir = Path::new("/sys/devices/system/cpu");
+    dir.is_dir().then_some(dir)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Threads, time and usage.
+
+/// The calling thread's kernel id (`gettid`).
+pub fn thread_id() -> u32 {
+    // SAFETY: gettid has no preconditions.
+    unsafe { libc::syscall(libc::SYS_gettid) as u32 }
+}
+
+/// Nanoseconds on `CLOCK_MONOTONIC` (through the vDSO; shared by all processes of the machine).
+#[inline]
+pub fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid clock id and out-pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// CPU time used by the calling thread (`CLOCK_THREAD_CPUTIME_ID`).
+pub fn thread_cpu_time() -> Option<Duration> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid clock id and out-pointer.
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
+        return None;
+    }
+    Some(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+}
+
+/// Switches and CPU time so far of `scope` (`getrusage`).
+pub fn resource_usage(scope: UsageScope) -> Option<ResourceUsage> {
+    let who = match scope {
+        UsageScope::Process => libc::RUSAGE_SELF,
+        UsageScope::Children => libc::RUSAGE_CHILDREN,
+        UsageScope::Thread => libc::RUSAGE_THREAD,
+    };
+    // SAFETY: zeroed rusage is valid; getrusage fills it.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(who, &mut ru) } != 0 {
+        return None;
+    }
+    let secs = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    Some(ResourceUsage {
+        voluntary_switches: ru.ru_nvcsw as u64,
+        involuntary_switches: ru.ru_nivcsw as u64,
+        user_s: secs(ru.ru_utime),
+        sys_s: secs(ru.ru_stime),
+    })
+}
+
+/// Context switches, voluntary + involuntary, of thread `tid` of process `pid` so far
+/// (`/proc/PID/task/TID/status`).
+pub fn task_switches(pid: u32, tid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/status")).ok()?;
+    Some(parse_status_switches(&status))
+}
+
+/// Time thread `tid` of process `pid` spent on a CPU so far, ns (first field of
+/// `/proc/PID/task/TID/schedstat`).
+pub fn task_run_ns(pid: u32, tid: u32) -> Option<u64> {
+    parse_first_number(&std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/schedstat")).ok()?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory.
+
+/// A new zero-filled shared-memory file of `len` bytes (`memfd_create` + `ftruncate`). It is not
+/// close-on-exec: worker processes inherit it.
+pub fn shm_create(len: usize) -> io::Result<OwnedFd> {
+    let name = c"concbench";
+    // SAFETY: memfd_create with a valid C string; no MFD_CLOEXEC so worker processes inherit it.
+    let raw = unsafe { libc::memfd_create(name.as_ptr(), 0) };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: raw is a fresh fd we own.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    // SAFETY: fd is valid; ftruncate sizes the memfd.
+    if unsafe { libc::ftruncate(raw, len as libc::off_t) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(fd)
+}
+
+/// Map `len` bytes of `fd` read-write and shared (`MAP_SHARED`); with `populate`, fault every page
+/// in now (`MAP_POPULATE`).
+pub fn map_shared(fd: RawFd, len: usize, populate: bool) -> io::Result<*mut u8> {
+    let flags = libc::MAP_SHARED | if populate { libc::MAP_POPULATE } else { 0 };
+    // SAFETY: a new mapping chosen by the kernel touches no existing memory; the result is checked.
+    let ptr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            flags,
+            fd,
+            0,
+        )
+    };
+    if ptr == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(ptr.cast())
+}
+
+/// Map `len` bytes of `fd` at `offset` again in place at `addr` (`MAP_FIXED`), faulting the pages
+/// in (`MAP_POPULATE`): the page tables are filled now, the contents stay the same.
+///
+/// # Safety
+/// `addr..addr + len` must lie inside an existing shared mapping of `fd` that maps file offset
+/// `offset` at `addr` (so every pointer into it stays valid and sees the same bytes); `addr` and
+/// `offset` page-aligned.
+pub unsafe fn remap_populate(
+    addr: *mut u8,
+    len: usize,
+    fd: RawFd,
+    offset: usize,
+) -> io::Result<()> {
+    let p = libc::mmap(
+        addr.cast(),
+        len,
+        libc::PROT_READ | libc::PROT_WRITE,
+        libc::MAP_SHARED | libc::MAP_FIXED | libc::MAP_POPULATE,
+        fd,
+        offset as libc::off_t,
+    );
+    if p == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// A fresh private anonymous read-write mapping of `len` bytes, zero-filled and page-aligned.
+pub fn map_anonymous(len: usize) -> io::Result<*mut u8> {
+    // SAFETY: a fresh private anonymous mapping; no existing memory is touched.
+    let raw = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if raw == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(raw.cast())
+}
+
+/// Unmap `len` bytes at `addr` (`munmap`).
+///
+/// # Safety
+/// The range must be (part of) a mapping the caller owns and nobody uses any more.
+pub unsafe fn unmap(addr: *mut u8, len: usize) {
+    libc::munmap(addr.cast(), len);
+}
+
+/// Advise transparent huge pages for `len` bytes at `addr` (`MADV_HUGEPAGE`). Advice only: `false`
+/// when refused (THP off), and the range simply keeps small pages.
+///
+/// # Safety
+/// The range must lie inside a private anonymous mapping the caller owns.
+pub unsafe fn advise_huge_pages(addr: *mut u8, len: usize) -> bool {
+    libc::madvise(addr.cast(), len, libc::MADV_HUGEPAGE) == 0
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waiting and waking.
+
+/// Sleep while `word` holds `expected` (`FUTEX_WAIT`, process-private). Returns at once if it no
+/// longer does; may also return spuriously, so call it in a loop that re-checks the word.
+pub fn wait_while_equal(word: &AtomicU32, expected: u32) {
+    // SAFETY: word is a live, aligned u32 for the duration of the call; the kernel only reads it.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
+            expected,
+            std::ptr::null::<libc::timespec>(),
+        );
+    }
+}
+
+/// Wake up to `count` threads sleeping in [`wait_while_equal`] on `word` (`FUTEX_WAKE`).
+pub fn wake(word: &AtomicU32, count: u32) {
+    let count = i32::try_from(count).unwrap_or(i32::MAX);
+    // SAFETY: FUTEX_WAKE on a live AtomicU32; no memory is written by the kernel.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+            count,
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes, pipes and descriptors.
+
+/// Ask the kernel to kill this process when its parent dies (`PR_SET_PDEATHSIG`, `SIGKILL`), then
+/// check that the parent is still `expected_parent_pid` (if it died first, the signal will never
+/// come): `Err("parent already gone")` then.
+pub fn die_with_parent(expected_parent_pid: u32) -> Result<(), String> {
+    // SAFETY: prctl/getppid have no memory-safety preconditions.
+    unsafe {
+        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+            return Err(format!(
+                "asking to die with the parent: {}",
+                io::Error::last_os_error()
+            ));
+        }
+        if libc::getppid() as u32 != expected_parent_pid {
+            return Err("parent already gone".into());
+        }
+    }
+    Ok(())
+}
+
+/// The parent process's id (`getppid`).
+pub fn parent_pid() -> u32 {
+    // SAFETY: getppid has no preconditions.
+    unsafe { libc::getppid() as u32 }
+}
+
+/// No core dumps from this process (`RLIMIT_CORE` = 0), for children that crash on purpose.
+pub fn disable_core_dumps() -> io::Result<()> {
+    let no_core = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: setrlimit with a valid struct.
+    if unsafe { libc::setrlimit(libc::RLIMIT_CORE, &no_core) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// A pipe with both ends close-on-exec: `[read, write]` (`pipe2`). The caller closes both with
+/// [`close_fd`].
+pub fn pipe() -> io::Result<[RawFd; 2]> {
+    let mut fds = [0 as RawFd; 2];
+    // SAFETY: fds has room for two descriptors.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(fds)
+}
+
+/// Close a descriptor the caller owns and closes once.
+pub fn close_fd(fd: RawFd) {
+    // SAFETY: closing a descriptor touches no memory; the caller owns it.
+    unsafe { libc::close(fd) };
+}
+
+/// One `read(2)` into `buf`: bytes read (0 at end of file). An interrupted call is an
+/// `Interrupted` error the caller retries.
+pub fn read_fd(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: the destination is buf, valid for buf.len() bytes.
+    let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
+/// One `write(2)` of `buf`: bytes written. A closed reading end is a `BrokenPipe` error, an
+/// interrupted call an `Interrupted` one.
+pub fn write_fd(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: the source is buf, valid for buf.len() bytes.
+    let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
+/// Columns of the terminal on stdout (`TIOCGWINSZ`); `None` when stdout is not a terminal.
+pub fn terminal_columns() -> Option<usize> {
+    // SAFETY: winsize is plain data the ioctl fills; fd 1 may be anything, errors are checked.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &mut ws) } == 0;
+    (ok && ws.ws_col > 0).then_some(ws.ws_col as usize)
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the kernel says about the machine.
+
+/// `/proc/cpuinfo`: the one place it is read.
+fn cpuinfo() -> Option<String> {
+    std::fs::read_to_string("/proc/cpuinfo").ok()
+}
+
+/// The CPU's model name (`model name` in `/proc/cpuinfo`).
+pub fn cpu_model() -> Option<String> {
+    parse_cpu_model(&cpuinfo()?)
+}
+
+/// Whether the CPU lists `flag` (`flags` in `/proc/cpuinfo`, e.g. `hypervisor`, `avx512f`);
+/// `None` when there is no such list to read.
+pub fn cpuinfo_flag(flag: &str) -> Option<bool> {
+    Some(parse_cpu_flag(&cpuinfo()?, flag))
+}
+
+/// A field of `/proc/meminfo` in bytes (`MemTotal`, `MemAvailable`, ...).
+pub fn meminfo_bytes(field: &str) -> Option<u64> {
+    parse_meminfo(&std::fs::read_to_string("/proc/meminfo").ok()?, field)
+}
+
+/// The one-minute load average (`/proc/loadavg`).
+pub fn load_average() -> Option<f64> {
+    parse_first_number(&std::fs::read_to_string("/proc/loadavg").ok()?)
+}
+
+/// The kernel release, as `uname -r` prints it (`/proc/sys/kernel/osrelease`).
+pub fn kernel_release() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+/// The distribution's name (`PRETTY_NAME` in `/etc/os-release`).
+pub fn os_name() -> Option<String> {
+    let s = std::fs::read_to_string("/etc/os-release").ok()?;
+    s.lines()
+        .find(|l| l.starts_with("PRETTY_NAME="))
+        .map(|l| l["PRETTY_NAME=".len()..].trim_matches('"').to_string())
+}
+
+/// Files that hold the fair scheduler's slice: EEVDF's `base_slice_ns` (6.6+), CFS's
+/// `min_granularity_ns` (debugfs since 5.13, /proc before), each in ns.
+pub const KERNEL_SLICE_FILES: [&str; 4] = [
+    "/sys/kernel/debug/sched/base_slice_ns",
+    "/sys/kernel/debug/sched/min_granularity_ns",
+    "/proc/sys/kernel/sched_base_slice_ns",
+    "/proc/sys/kernel/sched_min_granularity_ns",
+];
+
+/// The scheduler's slice in ns and the file it came from: the first readable of
+/// [`KERNEL_SLICE_FILES`] (debugfs needs root, so often none is).
+pub fn kernel_slice_ns() -> Option<(&'static str, u64)> {
+    KERNEL_SLICE_FILES.into_iter().find_map(|f| {
+        let ns = std::fs::read_to_string(f)
+            .ok()?
+            .trim()
+            .parse::<u64>()
+            .ok()?;
+        Some((f, ns))
+    })
+}

@@ -1,0 +1,161 @@
+//! The operating system, behind one door: every platform call concbench makes lives here.
+//!
+//! What it owns: CPU affinity and placement (the allowed CPUs, pinning a thread, the CPU a thread
+//! runs on, where the physical-core topology is described), thread ids, resource usage and
+//! per-thread CPU time, the monotonic clock, shared and anonymous memory mappings (memfd,
+//! `MAP_SHARED`, pre-faulting, huge-page advice), futex wait and wake, pipes and raw descriptor
+//! reads and writes, what a child process does when its parent dies, core-dump limits, the
+//! terminal's width, and every read of `/proc`, `/sys` and `/etc/os-release` (CPU model and flags,
+//! memory, load, kernel release and time slice, per-task switch counts).
+//!
+//! Linux is the one implementation today (`linux.rs`); everything else in the crate calls the
+//! functions re-exported here and never `libc` or a kernel file directly, so Windows and macOS can
+//! be added as sibling files without touching the callers. This module imports nothing from the
+//! rest of the crate: it is the bottom layer.
+//!
+//! What a platform may lack is never a panic. It is an `Option` or `Result` the caller decides
+//! about: [`allowed_cpus`], [`thread_affinity`], [`current_cpu`], [`cpu_topology_dir`],
+//! [`thread_cpu_time`], [`resource_usage`] (a per-thread scope in particular), [`task_switches`],
+//! [`task_run_ns`], [`cpu_model`], [`cpuinfo_flag`], [`meminfo_bytes`], [`load_average`],
+//! [`kernel_release`], [`os_name`], [`kernel_slice_ns`] and [`terminal_columns`] return `Option`;
+//! pinning, mappings, pipes, [`die_with_parent`] and [`disable_core_dumps`] return `Result`.
+//! Descriptor-shaped functions (shared memory, pipes) take Unix file descriptors; another
+//! platform supplies its own handle type beside them.
+//!
+//! The pure parsers of kernel text ([`parse_cpu_model`], [`parse_cpu_flag`], [`parse_meminfo`],
+//! [`parse_status_switches`], [`parse_first_number`]) are platform-neutral and tested here with
+//! fixed strings.
+
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(target_os = "linux")]
+pub use linux::*;
+
+/// Which execution a [`resource_usage`] reading covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsageScope {
+    /// Every thread of this process (`RUSAGE_SELF`).
+    Process,
+    /// Child processes that have been waited for (`RUSAGE_CHILDREN`).
+    Children,
+    /// The calling thread only (`RUSAGE_THREAD`).
+    Thread,
+}
+
+/// Context switches and CPU time the kernel counted for a [`UsageScope`].
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ResourceUsage {
+    /// Voluntary context switches.
+    pub voluntary_switches: u64,
+    /// Involuntary context switches.
+    pub involuntary_switches: u64,
+    /// User CPU seconds.
+    pub user_s: f64,
+    /// System CPU seconds.
+    pub sys_s: f64,
+}
+
+/// Physical cores of the whole machine from `num_cpus::get_physical()`: the portable fallback
+/// when no per-CPU topology ([`cpu_topology_dir`]) can be read. It ignores the affinity mask, so
+/// callers cap it by the CPUs they may use. (This is where the `num_cpus` dependency earns its
+/// place beside the Linux `/sys` reading.)
+pub fn machine_physical_cores() -> usize {
+    num_cpus::get_physical()
+}
+
+/// The `model name` of the first CPU in `/proc/cpuinfo` text.
+pub fn parse_cpu_model(cpuinfo: &str) -> Option<String> {
+    cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.trim().to_string())
+}
+
+/// Whether the first `flags` line of `/proc/cpuinfo` text lists `flag` (a whole word).
+pub fn parse_cpu_flag(cpuinfo: &str, flag: &str) -> bool {
+    cpuinfo
+        .lines()
+        .find(|l| l.starts_with("flags"))
+        .is_some_and(|l| l.split_whitespace().any(|f| f == flag))
+}
+
+/// A field of `/proc/meminfo` text (`MemTotal`, `MemAvailable`, ...) in bytes.
+pub fn parse_meminfo(meminfo: &str, field: &str) -> Option<u64> {
+    let line = meminfo
+        .lines()
+        .find(|l| l.starts_with(&format!("{field}:")))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Voluntary plus involuntary context switches in `/proc/PID/task/TID/status` text (0 when the
+/// lines are absent).
+pub fn parse_status_switches(status: &str) -> u64 {
+    status
+        .lines()
+        .filter(|l| {
+            l.starts_with("voluntary_ctxt_switches") || l.starts_with("nonvoluntary_ctxt_switches")
+        })
+        .filter_map(|l| l.split_once(':')?.1.trim().parse::<u64>().ok())
+        .sum()
+}
+
+/// The first whitespace-separated field of `text` as a number (`/proc/loadavg`'s one-minute
+/// load, `schedstat`'s on-CPU ns, a sysctl value).
+pub fn parse_first_number<T: std::str::FromStr>(text: &str) -> Option<T> {
+    text.split_whitespace().next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CPUINFO: &str = "processor\t: 0\nvendor_id\t: AuthenticAMD\n\
+        model name\t: AMD EPYC 9R14 96-Core Processor\n\
+        flags\t\t: fpu vme de pse avx2 hypervisor_x hypervisor lahf_lm\n\n\
+        processor\t: 1\nmodel name\t: other\nflags\t\t: fpu\n";
+
+    #[test]
+    fn cpuinfo_model_and_flags() {
+        assert_eq!(
+            parse_cpu_model(CPUINFO).as_deref(),
+            Some("AMD EPYC 9R14 96-Core Processor")
+        );
+        assert!(parse_cpu_flag(CPUINFO, "hypervisor"));
+        assert!(parse_cpu_flag(CPUINFO, "avx2"));
+        assert!(!parse_cpu_flag(CPUINFO, "avx512f"));
+        assert!(!parse_cpu_flag(CPUINFO, "hyper"), "whole words only");
+        assert_eq!(parse_cpu_model("processor : 0\n"), None);
+        assert!(!parse_cpu_flag("", "fpu"));
+    }
+
+    #[test]
+    fn meminfo_fields_in_bytes() {
+        let m = "MemTotal:       16384 kB\nMemFree:         1024 kB\nMemAvailable:    8192 kB\n";
+        assert_eq!(parse_meminfo(m, "MemTotal"), Some(16384 * 1024));
+        assert_eq!(parse_meminfo(m, "MemAvailable"), Some(8192 * 1024));
+        assert_eq!(parse_meminfo(m, "Mem"), None, "the whole field name");
+        assert_eq!(parse_meminfo(m, "SwapTotal"), None);
+    }
+
+    #[test]
+    fn status_switches_add_both_kinds() {
+        let s = "Name:\tconcbench\nvoluntary_ctxt_switches:\t120\n\
+                 nonvoluntary_ctxt_switches:\t7\n";
+        assert_eq!(parse_status_switches(s), 127);
+        assert_eq!(parse_status_switches("Name:\tx\n"), 0);
+    }
+
+    #[test]
+    fn first_numbers() {
+        assert_eq!(
+            parse_first_number::<f64>("0.52 0.58 0.59 1/234 5678\n"),
+            Some(0.52)
+        );
+        assert_eq!(parse_first_number::<u64>("123456 789 10\n"), Some(123_456));
+        assert_eq!(parse_first_number::<u64>("3000000\n"), Some(3_000_000));
+        assert_eq!(parse_first_number::<u64>(""), None);
+        assert_eq!(parse_first_number::<u64>("x 1"), None);
+    }
+}
