@@ -24,7 +24,8 @@ use concbench::strategy::{ExecOptions, Strategy, WorkerCommand};
 use concbench::sweep::measure_report;
 use concbench::topology::Topology;
 use concbench::workload::{
-    self, part_range, Stage, StageKind, WorkUnits, Workload, WorkloadError, WorkloadSpec, XorShift,
+    self, part_range, Stage, StageKind, VerifyError, WorkUnits, Workload, WorkloadError,
+    WorkloadSpec, XorShift,
 };
 
 /// The workload's name, as the worker factory sees it in the spec.
@@ -130,16 +131,21 @@ impl Workload for MonteCarloPi {
         }
     }
 
-    fn verify(&self, mem: &SharedMem, _parts: Option<usize>) -> Result<(), String> {
+    fn verify(&self, mem: &SharedMem, _parts: Option<usize>) -> Result<(), VerifyError> {
         // SAFETY: verification runs alone.
         let got = unsafe { self.slots(mem) }[0];
-        let want = *self.expected.get().ok_or("verify called before init")?;
+        let want = *self
+            .expected
+            .get()
+            .ok_or_else(|| VerifyError::new("verify called before init"))?;
         if got != want {
-            return Err(format!("counted {got} hits, the sequential twin {want}"));
+            return Err(VerifyError::new(format!(
+                "counted {got} hits, the sequential twin {want}"
+            )));
         }
         let pi = 4.0 * got as f64 / self.spec.size as f64;
         if self.spec.size >= 100_000 && (pi - std::f64::consts::PI).abs() > 0.05 {
-            return Err(format!("estimate {pi} is far from π"));
+            return Err(VerifyError::new(format!("estimate {pi} is far from π")));
         }
         Ok(())
     }

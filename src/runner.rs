@@ -11,7 +11,7 @@ use crate::plan::RunPlan;
 use crate::shm::SharedRegion;
 use crate::strategy::{self, ExecOptions, Execution, Strategy, StrategyError};
 use crate::topology::Topology;
-use crate::workload::{self, Workload};
+use crate::workload::{self, VerifyError, Workload};
 
 /// The repetitions of one row.
 #[derive(Debug, Clone, Serialize)]
@@ -59,17 +59,17 @@ pub enum RunError {
         source: StrategyError,
         /// What verifying the shared memory found after the failure: an earlier part's wrong
         /// answer is often why a later stage failed (a merge of an unsorted run).
-        diagnosis: Option<String>,
+        diagnosis: Option<VerifyError>,
     },
     /// An execution gave a wrong answer.
-    #[error("{strategy} with {cores} cores gave a wrong answer: {message}")]
+    #[error("{strategy} with {cores} cores gave a wrong answer: {source}")]
     WrongAnswer {
         /// Row strategy.
         strategy: Strategy,
         /// Row cores.
         cores: usize,
         /// What verification found.
-        message: String,
+        source: VerifyError,
     },
 }
 
@@ -95,11 +95,10 @@ pub fn run_once(
         .map_err(|source| {
             // Blame an earlier part's wrong answer when it, not the failing part, is the cause
             // (e.g. a merge that met an unsorted run).
-            let diagnosis = workload.verify(&mem, parts).err().filter(|d| {
-                source.part().map_or(true, |p| {
-                    !d.contains(&format!("part {p} ")) && !d.contains(&format!("part {p}'"))
-                })
-            });
+            let diagnosis = workload
+                .verify(&mem, parts)
+                .err()
+                .filter(|d| source.part().map_or(true, |p| d.part != Some(p)));
             RunError::Execution {
                 strategy,
                 cores,
@@ -109,10 +108,10 @@ pub fn run_once(
         })?;
     workload
         .verify(&mem, parts)
-        .map_err(|message| RunError::WrongAnswer {
+        .map_err(|source| RunError::WrongAnswer {
             strategy,
             cores,
-            message,
+            source,
         })?;
     Ok(exec)
 }

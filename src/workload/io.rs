@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use super::{
-    owner_note, part_range, Stage, StageKind, WorkUnits, Workload, WorkloadError, WorkloadSpec,
+    part_range, Stage, StageKind, VerifyError, WorkUnits, Workload, WorkloadError, WorkloadSpec,
 };
 use crate::shm::SharedMem;
 
@@ -136,15 +136,16 @@ impl Workload for SimulatedIo {
         }
     }
 
-    fn verify(&self, mem: &SharedMem, parts: Option<usize>) -> Result<(), String> {
+    fn verify(&self, mem: &SharedMem, parts: Option<usize>) -> Result<(), VerifyError> {
         // SAFETY: verification runs alone.
         let slots = unsafe { self.slots(mem) };
         match slots.iter().enumerate().find(|(i, &s)| s != *i as u64 + 1) {
-            Some((i, &s)) => Err(format!(
-                "task {i}{} ran {} times instead of once",
-                owner_note(self.tasks, i, parts),
-                s / (i as u64 + 1)
-            )),
+            Some((i, &s)) => Err(VerifyError::at_item(self.tasks, i, parts, |owner| {
+                format!(
+                    "task {i}{owner} ran {} times instead of once",
+                    s / (i as u64 + 1)
+                )
+            })),
             None => Ok(()),
         }
     }

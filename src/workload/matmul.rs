@@ -7,7 +7,7 @@
 
 use super::matmul_kernel::{gemm_rows, Kernel};
 use super::{
-    owner_note, part_range, Stage, StageKind, WorkUnits, Workload, WorkloadError, WorkloadSpec,
+    part_range, Stage, StageKind, VerifyError, WorkUnits, Workload, WorkloadError, WorkloadSpec,
     XorShift,
 };
 use crate::shm::SharedMem;
@@ -114,7 +114,7 @@ impl Workload for MatMul {
         gemm_rows(self.kernel, n, a, b, rows.start, c);
     }
 
-    fn verify(&self, mem: &SharedMem, parts: Option<usize>) -> Result<(), String> {
+    fn verify(&self, mem: &SharedMem, parts: Option<usize>) -> Result<(), VerifyError> {
         let n = self.n;
         // SAFETY: verification runs alone.
         let (a, b, c) = unsafe {
@@ -137,10 +137,9 @@ impl Workload for MatMul {
                 + 1.0;
             let close = (got - want).abs() <= 1e-9 * scale;
             if !close {
-                return Err(format!(
-                    "row {i} of C is wrong{}: checksum {got} but A·(B·r) gives {want}",
-                    owner_note(n, i, parts)
-                ));
+                return Err(VerifyError::at_item(n, i, parts, |owner| {
+                    format!("row {i} of C is wrong{owner}: checksum {got} but A·(B·r) gives {want}")
+                }));
             }
         }
         Ok(())
@@ -197,7 +196,8 @@ mod tests {
         w.run_sequential(&mem);
         // SAFETY: single-threaded test.
         unsafe { mem.slice_mut::<f64>(2 * w.matrix_bytes(), 16 * 16)[37] += 1e-3 };
-        assert!(w.verify(&mem, None).unwrap_err().contains("row 2"));
+        let e = w.verify(&mem, None).unwrap_err();
+        assert!(e.message.contains("row 2") && e.index == Some(2) && e.part.is_none());
     }
 
     #[test]
@@ -211,7 +211,8 @@ mod tests {
         w.verify(&mem, None).unwrap();
         w.reset(&mem);
         w.run_part(&mem, 0, 0, 2); // part 1 never runs
-        assert!(w.verify(&mem, Some(2)).unwrap_err().contains("part 1"));
+        let e = w.verify(&mem, Some(2)).unwrap_err();
+        assert!(e.message.contains("part 1") && e.part == Some(1));
     }
 
     #[test]

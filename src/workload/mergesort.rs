@@ -11,7 +11,8 @@ use std::sync::OnceLock;
 
 use super::sort_kernel::{merge_sort, multiway_merge, multiway_split};
 use super::{
-    part_range, Stage, StageKind, WorkUnits, Workload, WorkloadError, WorkloadSpec, XorShift,
+    part_range, Stage, StageKind, VerifyError, WorkUnits, Workload, WorkloadError, WorkloadSpec,
+    XorShift,
 };
 use crate::shm::SharedMem;
 
@@ -160,7 +161,7 @@ impl Workload for MergeSort {
         }
     }
 
-    fn verify(&self, mem: &SharedMem, parts: Option<usize>) -> Result<(), String> {
+    fn verify(&self, mem: &SharedMem, parts: Option<usize>) -> Result<(), VerifyError> {
         let which = match parts {
             Some(p) if p > 1 => 1,
             _ => 0,
@@ -173,18 +174,24 @@ impl Workload for MergeSort {
             for p in 0..parts {
                 let run = &keys[part_range(self.n, p, parts)];
                 if run.windows(2).any(|w| w[0] > w[1]) {
-                    return Err(format!("part {p} returned an unsorted run"));
+                    return Err(VerifyError::of_part(
+                        p,
+                        format!("part {p} returned an unsorted run"),
+                    ));
                 }
             }
         }
         // SAFETY: verification runs alone after the timed run.
         let out = unsafe { self.buf(mem, which) };
         if let Some(i) = out.windows(2).position(|w| w[0] > w[1]) {
-            return Err(format!(
-                "keys not sorted at index {i}: {} > {}",
-                out[i],
-                out[i + 1]
-            ));
+            return Err(VerifyError {
+                index: Some(i),
+                ..VerifyError::new(format!(
+                    "keys not sorted at index {i}: {} > {}",
+                    out[i],
+                    out[i + 1]
+                ))
+            });
         }
         let want = self.fingerprint.get_or_init(|| {
             let mut v = vec![0; self.n];
@@ -192,7 +199,9 @@ impl Workload for MergeSort {
             Fingerprint::of(&v)
         });
         if Fingerprint::of(out) != *want {
-            return Err("sorted keys are not a permutation of the input".into());
+            return Err(VerifyError::new(
+                "sorted keys are not a permutation of the input",
+            ));
         }
         Ok(())
     }
@@ -234,10 +243,8 @@ mod tests {
         let w = MergeSort::new(WorkloadSpec::new("mergesort", 100, 3)).unwrap();
         let region = crate::shm::SharedRegion::new(w.shared_bytes()).unwrap();
         w.init(&region.mem());
-        assert!(w
-            .verify(&region.mem(), None)
-            .unwrap_err()
-            .contains("not sorted"));
+        let e = w.verify(&region.mem(), None).unwrap_err();
+        assert!(e.message.contains("not sorted") && e.index.is_some());
     }
 
     #[test]
@@ -249,7 +256,8 @@ mod tests {
         w.run_sequential(&mem);
         // SAFETY: single-threaded test.
         unsafe { w.buf(&mem, 0)[0] = 0 };
-        assert!(w.verify(&mem, None).unwrap_err().contains("permutation"));
+        let e = w.verify(&mem, None).unwrap_err();
+        assert!(e.message.contains("permutation") && e.part.is_none());
     }
 
     #[test]

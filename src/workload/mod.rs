@@ -155,7 +155,7 @@ pub trait Workload: Send + Sync {
     fn run_part(&self, mem: &SharedMem, stage: usize, part: usize, parts: usize);
 
     /// Check the result after a timed run: `parts` is `None` after the sequential twin.
-    fn verify(&self, mem: &SharedMem, parts: Option<usize>) -> Result<(), String>;
+    fn verify(&self, mem: &SharedMem, parts: Option<usize>) -> Result<(), VerifyError>;
 
     /// Work done by one run.
     fn work_units(&self) -> WorkUnits;
@@ -230,15 +230,65 @@ pub fn part_range(n: usize, part: usize, parts: usize) -> std::ops::Range<usize>
     lo..hi
 }
 
-/// Which part of `parts` owns item `index` of `0..n` (the inverse of [`part_range`]), phrased for
-/// error messages: `" (part 3's range)"`, or `""` after the sequential twin.
-pub fn owner_note(n: usize, index: usize, parts: Option<usize>) -> String {
+/// Which part of `parts` owns item `index` of `0..n` (the inverse of [`part_range`]); `None`
+/// after the sequential twin (`parts` is `None`) or with a single part.
+pub fn owner_of(n: usize, index: usize, parts: Option<usize>) -> Option<usize> {
     match parts {
-        Some(parts) if parts > 1 => (0..parts)
-            .find(|&p| part_range(n, p, parts).contains(&index))
+        Some(parts) if parts > 1 => (0..parts).find(|&p| part_range(n, p, parts).contains(&index)),
+        _ => None,
+    }
+}
+
+/// A wrong answer found by [`Workload::verify`]: which part's range holds it (when the
+/// decomposition says so), at which item, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+#[non_exhaustive]
+pub struct VerifyError {
+    /// The part whose range holds the wrong item, or that returned a wrong intermediate result
+    /// (`None` when the error cannot be pinned on one part, e.g. after the sequential twin).
+    pub part: Option<usize>,
+    /// The item (key, row, task) where the answer is wrong, if it has an index.
+    pub index: Option<usize>,
+    /// What is wrong, in words; already names the part and the index.
+    pub message: String,
+}
+
+impl VerifyError {
+    /// A wrong answer that belongs to no one item or part (e.g. "not a permutation").
+    pub fn new(message: impl Into<String>) -> VerifyError {
+        VerifyError {
+            part: None,
+            index: None,
+            message: message.into(),
+        }
+    }
+
+    /// A wrong result returned by part `part`.
+    pub fn of_part(part: usize, message: impl Into<String>) -> VerifyError {
+        VerifyError {
+            part: Some(part),
+            ..VerifyError::new(message)
+        }
+    }
+
+    /// A wrong item `index` of `0..n`, blamed on the part whose range holds it; `describe` gets
+    /// the phrase naming that part (`" (part 3's range)"`, or `""`) and writes the message.
+    pub fn at_item(
+        n: usize,
+        index: usize,
+        parts: Option<usize>,
+        describe: impl FnOnce(&str) -> String,
+    ) -> VerifyError {
+        let part = owner_of(n, index, parts);
+        let note = part
             .map(|p| format!(" (part {p}'s range)"))
-            .unwrap_or_default(),
-        _ => String::new(),
+            .unwrap_or_default();
+        VerifyError {
+            part,
+            index: Some(index),
+            message: describe(&note),
+        }
     }
 }
 
@@ -249,7 +299,7 @@ pub(crate) mod testing {
     use crate::shm::SharedRegion;
 
     /// Run the staged form with `parts` parts sequentially and verify it.
-    pub fn run_staged(w: &dyn Workload, parts: usize) -> Result<(), String> {
+    pub fn run_staged(w: &dyn Workload, parts: usize) -> Result<(), VerifyError> {
         let region = SharedRegion::new(w.shared_bytes()).unwrap();
         let mem = region.mem();
         w.init(&mem);
@@ -263,7 +313,7 @@ pub(crate) mod testing {
     }
 
     /// Run the sequential twin and verify it.
-    pub fn run_twin(w: &dyn Workload) -> Result<(), String> {
+    pub fn run_twin(w: &dyn Workload) -> Result<(), VerifyError> {
         let region = SharedRegion::new(w.shared_bytes()).unwrap();
         let mem = region.mem();
         w.init(&mem);
@@ -293,10 +343,15 @@ mod tests {
     }
 
     #[test]
-    fn owner_notes_name_the_part() {
-        assert_eq!(owner_note(10, 9, Some(3)), " (part 2's range)");
-        assert_eq!(owner_note(10, 0, Some(3)), " (part 0's range)");
-        assert_eq!(owner_note(10, 5, None), "");
+    fn verify_errors_name_the_owning_part() {
+        assert_eq!(owner_of(10, 9, Some(3)), Some(2));
+        assert_eq!(owner_of(10, 0, Some(3)), Some(0));
+        assert_eq!(owner_of(10, 5, None), None);
+        let e = VerifyError::at_item(10, 9, Some(3), |note| format!("item 9{note} is wrong"));
+        assert_eq!((e.part, e.index), (Some(2), Some(9)));
+        assert_eq!(e.to_string(), "item 9 (part 2's range) is wrong");
+        let e = VerifyError::at_item(10, 9, None, |note| format!("item 9{note} is wrong"));
+        assert_eq!((e.part, e.to_string().as_str()), (None, "item 9 is wrong"));
     }
 
     #[test]
