@@ -68,13 +68,10 @@ fn empty_run(c: &mut Criterion) {
     let workload = workload::build(&spec).expect("valid spec");
     let region = SharedRegion::new(workload.shared_bytes()).expect("shared memory");
     workload.init(&region.mem());
-    let options = ExecOptions {
-        worker: Some(WorkerCommand {
-            exe: concbench_exe(),
-            args: Vec::new(),
-        }),
-        fault: None,
-    };
+    let options = ExecOptions::with_worker(WorkerCommand {
+        exe: concbench_exe(),
+        args: Vec::new(),
+    });
     let mut group = c.benchmark_group("empty-run");
     group
         .sampling_mode(SamplingMode::Flat)
@@ -102,8 +99,6 @@ fn empty_run(c: &mut Criterion) {
 criterion_group!(benches, spawn, empty_run);
 
 fn main() {
-    // Read the affinity mask before anything pins the main thread.
-    concbench::topology::allowed_cpus();
     benches();
     criterion::Criterion::default()
         .configure_from_args()

@@ -74,10 +74,7 @@ fn bench_workload(c: &mut Criterion, spec: WorkloadSpec) {
     let workload = workload::build(&spec).expect("bench workload spec is valid");
     let region = SharedRegion::new(workload.shared_bytes()).expect("shared memory");
     workload.init(&region.mem());
-    let options = ExecOptions {
-        worker: Some(worker_command()),
-        fault: None,
-    };
+    let options = ExecOptions::with_worker(worker_command());
 
     let mut group = c.benchmark_group(spec.name.as_str());
     group
@@ -131,8 +128,6 @@ fn io(c: &mut Criterion) {
 criterion_group!(benches, mergesort, matmul, io);
 
 fn main() {
-    // Read the affinity mask before anything pins the main thread (the sequential strategy does).
-    concbench::topology::allowed_cpus();
     benches();
     criterion::Criterion::default()
         .configure_from_args()

@@ -16,12 +16,11 @@
 
 use std::sync::OnceLock;
 
-use concbench::plan::RunPlan;
 use concbench::report::table::speedup_table;
 use concbench::serve_if_child;
 use concbench::shm::SharedMem;
-use concbench::strategy::{ExecOptions, Strategy, WorkerCommand};
-use concbench::sweep::measure_report;
+use concbench::strategy::{Strategy, WorkerCommand};
+use concbench::sweep::Sweep;
 use concbench::topology::Topology;
 use concbench::workload::{
     self, part_range, Stage, StageKind, VerifyError, WorkUnits, Workload, WorkloadError,
@@ -170,10 +169,8 @@ fn factory(spec: &WorkloadSpec) -> Result<Box<dyn Workload>, String> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // Started as a worker of the multi-process strategy? Serve the parent and exit.
+    // Started as a child of concbench (a multi-process worker)? Serve the parent and exit.
     serve_if_child(factory);
-    // Read the affinity mask before anything pins the main thread.
-    concbench::topology::allowed_cpus();
 
     let samples: usize = match std::env::args().nth(1) {
         Some(s) => s.parse().map_err(|_| format!("bad sample count '{s}'"))?,
@@ -186,18 +183,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let physical = Topology::get().physical_core_count();
     let mut cores: Vec<usize> = (1..=physical).collect();
     cores.push(2 * physical);
-    let plan = RunPlan {
-        spec,
-        cores,
-        strategies: Strategy::ALL.to_vec(),
-        reps: 5,
-        warmup: 1,
-    };
-    let options = ExecOptions {
-        worker: Some(WorkerCommand::this_executable()?),
-        fault: None,
-    };
-    let report = measure_report(&workload, &plan, &options)?;
+    let report = Sweep::new(&workload)
+        .cores(cores)
+        .strategies(Strategy::ALL)
+        .reps(5)
+        .warmup(1)
+        .worker(WorkerCommand::this_executable()?)
+        .run()?;
 
     let hits = *workload.expected.get().expect("init ran");
     println!(

@@ -12,19 +12,16 @@
 //! `multi-process` re-executes this program as its workers: `main` starts with
 //! [`serve_if_child`] and the built-in factory.
 
-use concbench::plan::RunPlan;
 use concbench::report::{oversubscription_note, table::speedup_table};
 use concbench::serve_if_child;
-use concbench::strategy::{ExecOptions, Strategy, WorkerCommand};
-use concbench::sweep::measure_report;
+use concbench::strategy::WorkerCommand;
+use concbench::sweep::Sweep;
 use concbench::topology::Topology;
 use concbench::workload::{self, WorkloadSpec};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // Started as a worker of the multi-process strategy? Serve the parent and exit.
+    // Started as a child of concbench (a multi-process worker)? Serve the parent and exit.
     serve_if_child(workload::build);
-    // Read the affinity mask before anything pins the main thread.
-    concbench::topology::allowed_cpus();
 
     let mut args = std::env::args().skip(1);
     let name = args.next().unwrap_or_else(|| "mergesort".into());
@@ -46,18 +43,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let physical = Topology::get().physical_core_count();
     let mut cores: Vec<usize> = (1..=physical).collect();
     cores.push(2 * physical);
-    let plan = RunPlan {
-        spec,
-        cores,
-        strategies: Strategy::ALL.to_vec(),
-        reps: 3,
-        warmup: 1,
-    };
-    let options = ExecOptions {
-        worker: Some(WorkerCommand::this_executable()?),
-        fault: None,
-    };
-    let report = measure_report(&*workload, &plan, &options)?;
+    let report = Sweep::new(&*workload)
+        .cores(cores)
+        .reps(3)
+        .warmup(1)
+        .worker(WorkerCommand::this_executable()?)
+        .run()?;
 
     print!("{}", speedup_table(&report).to_markdown());
     println!(

@@ -213,6 +213,47 @@ impl RunPlan {
     }
 }
 
+impl RunPlan {
+    /// A plan from values given in code (the [`crate::sweep::Sweep`] builder): cores between 1
+    /// and [`MAX_WORKERS`], at least one strategy, at least one repetition. Cores and strategies
+    /// come back sorted and without duplicates.
+    pub fn new(
+        spec: WorkloadSpec,
+        cores: &[usize],
+        strategies: &[Strategy],
+        reps: usize,
+        warmup: usize,
+    ) -> Result<RunPlan, PlanError> {
+        if cores.is_empty() {
+            return Err(bad("no cores to run: give at least one core count"));
+        }
+        if let Some(c) = cores.iter().find(|&&c| c < 1 || c > MAX_WORKERS) {
+            return Err(bad(format!(
+                "cores {c}: each core count must be at least 1 and at most {MAX_WORKERS}"
+            )));
+        }
+        if strategies.is_empty() {
+            return Err(bad("no strategies to run: give at least one"));
+        }
+        if reps < 1 {
+            return Err(bad("reps 0: at least one timed repetition is needed"));
+        }
+        let mut cores = cores.to_vec();
+        cores.sort_unstable();
+        cores.dedup();
+        let mut strategies = strategies.to_vec();
+        strategies.sort();
+        strategies.dedup();
+        Ok(RunPlan {
+            spec,
+            cores,
+            strategies,
+            reps,
+            warmup,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

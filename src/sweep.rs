@@ -1,82 +1,189 @@
-//! Running a sweep from code: the library's entry point for `concbench run`.
+//! Running a sweep from code: [`Sweep`], the library's one entry point for what `concbench run`
+//! does — warm-up and timed repetitions of every strategy × core count, every repetition
+//! verified, the rows analysed into a [`RunReport`] that any reporter renders.
+//!
+//! ```
+//! use concbench::strategy::Strategy;
+//! use concbench::sweep::Sweep;
+//! use concbench::workload::{self, WorkloadSpec};
+//!
+//! let workload = workload::build(&WorkloadSpec::new("io", 4, 1).with("wait_ms", 1))?;
+//! let report = Sweep::new(&*workload)
+//!     .cores([1, 2])
+//!     .strategies([Strategy::Sequential, Strategy::SingleCoreThreaded])
+//!     .reps(1)
+//!     .warmup(0)
+//!     .run()?;
+//! assert_eq!(report.rows.len(), 3);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
+use crate::child::WorkerCommand;
 use crate::machine::Machine;
-use crate::plan::RunPlan;
+use crate::plan::{PlanError, RunPlan};
 use crate::report::RunReport;
-use crate::runner::Measurement;
+use crate::runner::{self, Measurement, Progress, RunError};
+use crate::strategy::{ExecOptions, Strategy};
+use crate::topology::Topology;
+use crate::workload::Workload;
 
-/// Measure `plan` with an already-built `workload` and assemble its [`RunReport`]: the library
-/// equivalent of `concbench run` without the progress bar, for any
-/// [`Workload`](crate::workload::Workload) — a built-in one
-/// from [`crate::workload::build`] or a user's own.
-///
-/// Runs every row with [`crate::runner::run_workload`] (warm-up, repetitions, verification after
-/// each), describes this machine, and builds the report with no switch cost (so
-/// `switch_overhead` is 0; [`measure_report_with`] takes one). The report is labelled with `plan.spec`, which should be
-/// `workload.spec()`. For `multi-process` rows, `options.worker` must name a binary that serves
-/// this workload: [`WorkerCommand::this_executable`](crate::strategy::WorkerCommand::this_executable)
-/// when its `main` starts with [`crate::serve_if_child`] and a factory that knows it.
-///
-/// ```
-/// use concbench::plan::RunPlan;
-/// use concbench::sweep::measure_report;
-/// use concbench::report::table::speedup_table;
-/// use concbench::strategy::{ExecOptions, Strategy};
-/// use concbench::workload::{self, WorkloadSpec};
-///
-/// let spec = WorkloadSpec::new("io", 4, 1).with("wait_ms", 1);
-/// let plan = RunPlan {
-///     spec: spec.clone(),
-///     cores: vec![1, 2],
-///     strategies: vec![Strategy::Sequential, Strategy::SingleCoreThreaded],
-///     reps: 1,
-///     warmup: 0,
-/// };
-/// let workload = workload::build(&spec)?;
-/// let report = measure_report(&*workload, &plan, &ExecOptions::default())?;
-/// assert_eq!(report.rows.len(), 3);
-/// println!("{}", speedup_table(&report).to_markdown());
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub fn measure_report(
-    workload: &dyn crate::workload::Workload,
-    plan: &RunPlan,
-    options: &crate::strategy::ExecOptions,
-) -> Result<RunReport, crate::runner::RunError> {
-    measure_report_with(workload, plan, options, None, &mut |_| {}).map(|(report, _)| report)
+/// A sweep being set up: a workload, the core counts and strategies to run it with, and how
+/// often. Every setter has a default (see [`Sweep::new`]); [`Sweep::run`] validates, measures
+/// and analyses.
+pub struct Sweep<'w> {
+    workload: &'w dyn Workload,
+    cores: Vec<usize>,
+    strategies: Vec<Strategy>,
+    reps: usize,
+    warmup: usize,
+    options: ExecOptions,
+    switch_cost_ns: Option<f64>,
+    progress: Option<Box<dyn FnMut(Progress) + 'w>>,
 }
 
-/// [`measure_report`] with a progress callback, a same-core switch cost for the rows'
-/// `switch_overhead` (measure one with
-/// [`quick_same_core_switch_ns`](crate::experiment::switch_cost::quick_same_core_switch_ns)), and the
-/// raw measurements returned beside the report (for timelines). What `concbench run` calls.
-pub fn measure_report_with(
-    workload: &dyn crate::workload::Workload,
-    plan: &RunPlan,
-    options: &crate::strategy::ExecOptions,
-    switch_cost_ns: Option<f64>,
-    progress: &mut dyn FnMut(crate::runner::Progress),
-) -> Result<(RunReport, Vec<Measurement>), crate::runner::RunError> {
-    let machine = Machine::describe();
-    let measurements = crate::runner::run_workload(workload, plan, options, progress)?;
-    let report = RunReport::build(
-        machine,
-        plan,
-        workload.work_units(),
-        &measurements,
-        switch_cost_ns,
-    );
-    Ok((report, measurements))
+/// Why a sweep produced no report.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SweepError {
+    /// The sweep asked for something invalid (no cores, zero repetitions, ...).
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// A row could not be measured or gave a wrong answer.
+    #[error(transparent)]
+    Run(#[from] RunError),
+}
+
+impl<'w> Sweep<'w> {
+    /// A sweep of `workload` with the defaults of `concbench run`: cores 1 and every physical
+    /// core this process may use, all four strategies, 5 repetitions after 1 warm-up, worker
+    /// processes from the concbench binary, no switch cost (so `switch_overhead` is 0).
+    pub fn new(workload: &'w dyn Workload) -> Sweep<'w> {
+        let mut cores = vec![1, Topology::get().physical_core_count()];
+        cores.dedup();
+        Sweep {
+            workload,
+            cores,
+            strategies: Strategy::ALL.to_vec(),
+            reps: 5,
+            warmup: 1,
+            options: ExecOptions::default(),
+            switch_cost_ns: None,
+            progress: None,
+        }
+    }
+
+    /// A sweep of `workload` as `plan` describes it (cores, strategies, repetitions); what the
+    /// CLI does with the plan it validated. `plan.spec` should be `workload.spec()`.
+    pub fn from_plan(workload: &'w dyn Workload, plan: &RunPlan) -> Sweep<'w> {
+        Sweep::new(workload)
+            .cores(plan.cores.iter().copied())
+            .strategies(plan.strategies.iter().copied())
+            .reps(plan.reps)
+            .warmup(plan.warmup)
+    }
+
+    /// The sweep values N: parts and workers per row (any order; duplicates are dropped).
+    pub fn cores(mut self, cores: impl IntoIterator<Item = usize>) -> Sweep<'w> {
+        self.cores = cores.into_iter().collect();
+        self
+    }
+
+    /// The strategies (any order; reports put them in the usual order).
+    pub fn strategies(mut self, strategies: impl IntoIterator<Item = Strategy>) -> Sweep<'w> {
+        self.strategies = strategies.into_iter().collect();
+        self
+    }
+
+    /// Timed repetitions per row (at least 1).
+    pub fn reps(mut self, reps: usize) -> Sweep<'w> {
+        self.reps = reps;
+        self
+    }
+
+    /// Untimed warm-up runs per row.
+    pub fn warmup(mut self, warmup: usize) -> Sweep<'w> {
+        self.warmup = warmup;
+        self
+    }
+
+    /// How to start `multi-process` workers: for a workload of your own, the program that
+    /// serves it ([`WorkerCommand::this_executable`] when its `main` starts with
+    /// [`crate::serve_if_child`] and a factory that knows the workload).
+    pub fn worker(mut self, command: WorkerCommand) -> Sweep<'w> {
+        self.options.worker = Some(command);
+        self
+    }
+
+    /// Execution options beyond the worker command (the CLI's fault injection for tests).
+    pub(crate) fn options(mut self, options: ExecOptions) -> Sweep<'w> {
+        self.options = options;
+        self
+    }
+
+    /// The same-core context-switch cost, ns, that turns each row's switch count into its
+    /// `switch_overhead` (measure one with
+    /// [`quick_same_core_switch_ns`](crate::experiment::switch_cost::quick_same_core_switch_ns)).
+    pub fn switch_cost_ns(mut self, ns: f64) -> Sweep<'w> {
+        self.switch_cost_ns = Some(ns);
+        self
+    }
+
+    /// Called before every execution (warm-ups included) and once at the end, for a progress
+    /// display.
+    pub fn on_progress(mut self, progress: impl FnMut(Progress) + 'w) -> Sweep<'w> {
+        self.progress = Some(Box::new(progress));
+        self
+    }
+
+    /// The validated plan this sweep will run.
+    pub fn plan(&self) -> Result<RunPlan, PlanError> {
+        RunPlan::new(
+            self.workload.spec().clone(),
+            &self.cores,
+            &self.strategies,
+            self.reps,
+            self.warmup,
+        )
+    }
+
+    /// Validate, measure every row (each repetition verified) and analyse them.
+    pub fn run(self) -> Result<RunReport, SweepError> {
+        self.run_keeping_measurements().map(|(report, _)| report)
+    }
+
+    /// [`Sweep::run`], also returning the raw repetitions (for timelines of the parts).
+    pub fn run_keeping_measurements(
+        mut self,
+    ) -> Result<(RunReport, Vec<Measurement>), SweepError> {
+        let plan = self.plan()?;
+        let machine = Machine::describe();
+        let mut progress = self.progress.take();
+        let mut on_progress = |p: Progress| {
+            if let Some(f) = progress.as_mut() {
+                f(p)
+            }
+        };
+        let measurements =
+            runner::run_workload(self.workload, &plan, &self.options, &mut on_progress)?;
+        let report = RunReport::build(
+            machine,
+            &plan,
+            self.workload.work_units(),
+            &measurements,
+            self.switch_cost_ns,
+        );
+        Ok((report, measurements))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::strategy::{ExecOptions, Strategy};
+    use crate::strategy::Strategy;
     use crate::workload::WorkloadSpec;
 
     #[test]
-    fn measure_report_has_a_verified_row_per_strategy_and_cores() {
+    fn a_sweep_has_a_verified_row_per_strategy_and_cores() {
         let spec = WorkloadSpec::new("io", 3, 7).with("wait_ms", 0);
         let plan = RunPlan {
             spec: spec.clone(),
@@ -90,7 +197,7 @@ mod tests {
             warmup: 1,
         };
         let workload = crate::workload::build(&spec).unwrap();
-        let report = measure_report(&*workload, &plan, &ExecOptions::default()).unwrap();
+        let report = Sweep::from_plan(&*workload, &plan).run().unwrap();
         let got: Vec<(Strategy, usize)> =
             report.rows.iter().map(|r| (r.strategy, r.cores)).collect();
         assert_eq!(got, plan.rows());
@@ -98,5 +205,35 @@ mod tests {
         assert_eq!(report.workload, spec);
         assert_eq!(report.method.switch_cost_ns, None);
         assert_eq!(report.rows[0].unit, "tasks");
+    }
+
+    #[test]
+    fn a_sweep_rejects_what_cannot_run() {
+        let spec = WorkloadSpec::new("io", 3, 7).with("wait_ms", 0);
+        let workload = crate::workload::build(&spec).unwrap();
+        let check = |sweep: Sweep, needle: &str| {
+            let e = sweep.run().unwrap_err();
+            assert!(matches!(e, SweepError::Plan(_)), "{e}");
+            assert!(e.to_string().contains(needle), "{e}");
+        };
+        check(Sweep::new(&*workload).cores([]), "no cores");
+        check(Sweep::new(&*workload).cores([0, 2]), "at least 1");
+        check(Sweep::new(&*workload).cores([1, 5000]), "4096");
+        check(Sweep::new(&*workload).strategies([]), "no strategies");
+        check(Sweep::new(&*workload).reps(0), "reps");
+    }
+
+    #[test]
+    fn a_sweep_sorts_its_cores_and_strategies() {
+        let spec = WorkloadSpec::new("io", 3, 7).with("wait_ms", 0);
+        let workload = crate::workload::build(&spec).unwrap();
+        let plan = Sweep::new(&*workload)
+            .cores([3, 1, 3])
+            .strategies([Strategy::MultiThreaded, Strategy::Sequential])
+            .plan()
+            .unwrap();
+        assert_eq!(plan.cores, vec![1, 3]);
+        assert_eq!(plan.strategies, vec![Strategy::Sequential, Strategy::MultiThreaded]);
+        assert_eq!((plan.reps, plan.warmup), (5, 1));
     }
 }

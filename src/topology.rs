@@ -93,8 +93,10 @@ impl Topology {
 
 /// Logical CPUs in the process's affinity mask, read once (before any pinning) and cached.
 ///
-/// [`sys::allowed_cpus`] reads the calling thread's mask: the first call must happen before the
-/// calling thread is pinned. `main` calls it at start-up for that reason. Where no mask can be
+/// [`sys::allowed_cpus`] reads the calling thread's mask, so the first call must happen before
+/// that thread is pinned: every pinning function of this module calls it first, so the library
+/// reads the mask itself before it pins anything (`main` also calls it at start-up, before a
+/// child pins itself where its parent asked). Where no mask can be
 /// read, every online CPU (`num_cpus::get`) counts as allowed.
 pub fn allowed_cpus() -> &'static [usize] {
     static ALLOWED: OnceLock<Vec<usize>> = OnceLock::new();
@@ -172,6 +174,8 @@ pub fn unpin_current_thread() -> Result<(), TopologyError> {
 
 /// Restrict the calling thread to `cpus` (threads it creates later inherit the mask).
 pub fn set_affinity(cpus: &[usize]) -> Result<(), TopologyError> {
+    // The start-up mask is read before the first pin, whoever pins first.
+    allowed_cpus();
     sys::set_thread_affinity(cpus).map_err(|e| TopologyError::PinFailed {
         cpu: cpus.first().copied().unwrap_or(0),
         reason: e.to_string(),

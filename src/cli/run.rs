@@ -13,7 +13,7 @@ use crate::report::{
 };
 use crate::runner;
 use crate::strategy::ExecOptions;
-use crate::sweep::measure_report_with;
+use crate::sweep::Sweep;
 use crate::workload;
 
 /// Output formats of `run`.
@@ -231,14 +231,20 @@ pub fn run_report(
         }
     };
     let bar = progress_bar(progress);
-    let mut on_progress = |p: runner::Progress| {
+    let on_progress = |p: runner::Progress| {
         if let Some(bar) = &bar {
             bar.set_length(p.total as u64);
             bar.set_position(p.done as u64);
             bar.set_message(format!("{} x{}", p.strategy, p.cores));
         }
     };
-    let result = measure_report_with(&*workload, plan, options, switch_cost_ns, &mut on_progress);
+    let mut sweep = Sweep::from_plan(&*workload, plan)
+        .options(options.clone())
+        .on_progress(on_progress);
+    if let Some(ns) = switch_cost_ns {
+        sweep = sweep.switch_cost_ns(ns);
+    }
+    let result = sweep.run_keeping_measurements();
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

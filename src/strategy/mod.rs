@@ -257,11 +257,24 @@ impl StrategyError {
 
 /// Options of an execution that are not part of the workload.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct ExecOptions {
-    /// How to start worker processes (multi-process only).
+    /// How to start worker processes (multi-process only; `None`: the concbench binary).
     pub worker: Option<WorkerCommand>,
-    /// Test hook: make this part fail (multi-process workers crash, threads panic).
-    pub fault: Option<crate::child::Fault>,
+    /// Test hook: make this part fail (multi-process workers crash, threads panic). Set by the
+    /// CLI's hidden `--fault-part` and the lab, never by a user of the library.
+    pub(crate) fault: Option<crate::child::Fault>,
+}
+
+impl ExecOptions {
+    /// Options that start worker processes with `command` (a program that serves this
+    /// workload: see [`crate::serve_if_child`]).
+    pub fn with_worker(command: WorkerCommand) -> ExecOptions {
+        ExecOptions {
+            worker: Some(command),
+            fault: None,
+        }
+    }
 }
 
 /// Run `workload` once with `strategy` on `parts` parts over `mem`, which must hold an
