@@ -25,10 +25,10 @@ use crate::machine::Machine;
 use crate::measure::clock::monotonic_ns;
 use crate::measure::stats::median;
 use crate::plan::{PlanError, RawRun, RunPlan};
+use crate::rng::XorShift;
 use crate::runner::{self, Measurement};
 use crate::strategy::{ExecOptions, WorkerCommand};
 use crate::topology::{self, Topology};
-use crate::rng::XorShift;
 
 /// The hidden first argument that makes the concbench binary a dgemm reference child.
 pub const REF_DGEMM_ARG: &str = "__refdgemm";

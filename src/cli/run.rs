@@ -52,15 +52,10 @@ pub struct RunArgs {
     /// Repetitions, warm-up and seed.
     #[command(flatten)]
     pub repetitions: Repetitions,
-    /// io: length of one task in milliseconds (default 10).
-    #[arg(long, allow_negative_numbers = true)]
-    pub wait_ms: Option<f64>,
-    /// io: share of each task that is CPU work, 0.0 (pure waiting) to 1.0 (pure CPU); default 0.
-    #[arg(long, allow_negative_numbers = true)]
-    pub cpu_share: Option<f64>,
-    /// matmul: `blocked` (packed SIMD, default) or `naive` (triple loop, memory-bound).
-    #[arg(long)]
-    pub kernel: Option<String>,
+    /// The workloads' parameters (`--wait-ms`, `--cpu-share`, `--kernel`), one flag each, from
+    /// their descriptors.
+    #[command(flatten)]
+    pub params: super::params::WorkloadParams,
     /// Output format on stdout.
     #[arg(long, short, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -98,9 +93,7 @@ pub fn cmd_run(args: RunArgs) -> Result<(), CliError> {
         reps: args.repetitions.reps,
         warmup: args.repetitions.warmup,
         seed: args.repetitions.seed,
-        wait_ms: args.wait_ms,
-        cpu_share: args.cpu_share,
-        kernel: args.kernel.clone(),
+        params: args.params.0.clone(),
     };
     let plan = RunPlan::from_raw(&raw).map_err(|e| CliError::Usage(e.0))?;
     for dir in args.out.iter().chain(&args.timeline) {
