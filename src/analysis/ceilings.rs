@@ -144,10 +144,7 @@ pub struct RowCeiling {
 
 /// Physical cores a row can use at once.
 pub fn cores_used(strategy: Strategy, cores: usize, physical_cores: usize) -> usize {
-    match strategy {
-        Strategy::Sequential | Strategy::SingleCoreThreaded => 1,
-        Strategy::MultiThreaded | Strategy::MultiProcess => cores.clamp(1, physical_cores.max(1)),
-    }
+    strategy.cores_used(cores, physical_cores)
 }
 
 /// The ceiling figures of each run row, in the same order, by the [`Ceiling`] of the row's

@@ -9,7 +9,7 @@ use std::io::Write;
 
 use clap::{Parser, Subcommand};
 
-use crate::strategy::Strategy;
+use crate::strategy::STRATEGIES;
 use crate::workload::BUILT_IN;
 
 pub mod compare;
@@ -185,8 +185,8 @@ fn list_text() -> String {
         s.push_str(&format!("  {:<22} {}\n", d.name, d.description));
     }
     s.push_str("\nstrategies:\n");
-    for st in Strategy::ALL {
-        s.push_str(&format!("  {:<22} {}\n", st.name(), st.description()));
+    for d in STRATEGIES {
+        s.push_str(&format!("  {:<22} {}\n", d.name, d.description));
     }
     s
 }

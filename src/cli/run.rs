@@ -12,7 +12,7 @@ use crate::report::{
     prepare_out_dir, table::TerminalReporter, write_out_dir, Reporter, RunReport,
 };
 use crate::runner;
-use crate::strategy::ExecOptions;
+use crate::strategy::{ExecOptions, STRATEGIES};
 use crate::sweep::measure_report_with;
 use crate::workload;
 
@@ -34,20 +34,18 @@ pub enum Format {
 /// Options of `concbench run`.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// Workload: mergesort, matmul or io (see `concbench list`).
-    #[arg(long, short)]
+    /// Workload: one of the registry's (see `concbench list`).
+    #[arg(long, short, help = workload_help())]
     pub workload: String,
     /// Comma list of core counts N to sweep; each row splits the work into N parts run by N
     /// workers. Counts above the physical cores run anyway and are marked oversubscribed.
     #[arg(long, short, default_value = "1,2,4,8", allow_hyphen_values = true)]
     pub cores: String,
-    /// Comma list of strategies (default: all four): sequential, single-core-threaded,
-    /// multi-threaded, multi-process.
-    #[arg(long, short)]
+    /// Comma list of strategies (default: all of them).
+    #[arg(long, short, help = strategy_help())]
     pub strategy: Option<String>,
-    /// Problem size: keys (mergesort, default 4000000), matrix order n (matmul, default 1024),
-    /// tasks (io, default 64).
-    #[arg(long, allow_negative_numbers = true)]
+    /// Problem size, in each workload's unit (default: the workload's own).
+    #[arg(long, allow_negative_numbers = true, help = size_help())]
     pub size: Option<i64>,
     /// Repetitions, warm-up and seed.
     #[command(flatten)]
@@ -81,6 +79,50 @@ pub struct RunArgs {
     /// Testing aid: how the faulty part fails (crash or wrong-answer).
     #[arg(long, hide = true, default_value = "crash")]
     pub fault_kind: String,
+}
+
+/// `a`, `a or b`, `a, b or c`.
+fn one_of(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+/// Help of `--workload`, from the registry.
+fn workload_help() -> String {
+    let names: Vec<String> = workload::BUILT_IN
+        .iter()
+        .map(|d| d.name.to_string())
+        .collect();
+    format!("Workload: {} (see `concbench list`)", one_of(&names))
+}
+
+/// Help of `--size`: each workload's unit and default size, from the registry.
+fn size_help() -> String {
+    let sizes: Vec<String> = workload::BUILT_IN
+        .iter()
+        .map(|d| format!("{} ({}, default {})", d.size_unit, d.name, d.default_size))
+        .collect();
+    format!("Problem size: {}", sizes.join(", "))
+}
+
+/// Help of `--strategy`, from the strategy descriptors.
+fn strategy_help() -> String {
+    let all = match STRATEGIES.len() {
+        2 => "both".to_string(),
+        n @ 3..=9 => format!(
+            "all {}",
+            ["three", "four", "five", "six", "seven", "eight", "nine"][n - 3]
+        ),
+        n => format!("all {n}"),
+    };
+    let names: Vec<&str> = STRATEGIES.iter().map(|d| d.name).collect();
+    format!(
+        "Comma list of strategies (default: {all}): {}",
+        names.join(", ")
+    )
 }
 
 /// Run `concbench run` with parsed options.
