@@ -14,7 +14,8 @@
 //! 1. `src/workload/NAME.rs`: the type, its [`Workload`] impl, and a
 //!    `pub const DESCRIPTOR: WorkloadDescriptor` whose `name` is the name users type and whose
 //!    `build` makes the workload from a [`WorkloadSpec`] (the parameters are already checked
-//!    against `params` when it is called through [`WorkloadDescriptor::build`]);
+//!    against `params` when it is called through [`WorkloadDescriptor::build`]; a constructor
+//!    that others may call directly starts with `DESCRIPTOR.check_params(&spec)?`);
 //! 2. the line `pub mod NAME;` in the `built_in!` list of `src/workload/mod.rs`, which declares
 //!    the module and appends its `DESCRIPTOR` to [`BUILT_IN`](super::BUILT_IN).
 //!
@@ -25,9 +26,11 @@
 //!
 //! # A workload of your own
 //!
-//! A program that uses the library defines a `WorkloadDescriptor` for its workload the same way
-//! and builds through it ([`WorkloadDescriptor::build`], or [`build_with`] in the factory that
-//! worker processes call), so its parameters are checked like the built-in ones'
+//! A program that uses the library follows the same path without the registry line: it defines a
+//! `WorkloadDescriptor` for its workload, its constructor starts with
+//! [`WorkloadDescriptor::check_params`] (as the built-in constructors do), and the factory that
+//! its worker processes call builds with [`build_with`] (its own descriptors first, then the
+//! built-in ones), so its parameters are checked like the built-in ones'
 //! (`examples/custom_workload.rs` does this).
 
 use super::{Workload, WorkloadError, WorkloadSpec, BUILT_IN};
