@@ -44,6 +44,7 @@ built_in! {
     pub mod mergesort;
     pub mod matmul;
     pub mod io;
+    #[cfg(test)] pub mod sum_squares;
 }
 
 /// What a worker process needs to rebuild a workload: its name, size, seed and named parameters.
