@@ -53,10 +53,11 @@
 //!
 //! `multi-process` starts worker processes that rebuild the workload from its
 //! [`workload::WorkloadSpec`]. They are new executions of a binary whose `main` begins with
-//! [`worker::serve_if_worker`]: by default the `concbench` binary (found by
+//! [`child::part::serve_if_worker`]: by default the `concbench` binary (found by
 //! [`strategy::WorkerCommand::locate_concbench`]), which knows the built-in workloads. A program
-//! with its own [`workload::Workload`] serves its own workers: it calls
-//! `serve_if_worker` with a factory that knows its workload first thing in `main`, and passes
+//! with its own [`workload::Workload`] describes it with a [`workload::WorkloadDescriptor`] (see
+//! [`workload::registry`]) and serves its own workers: it calls `serve_if_worker` with a factory
+//! that builds through [`workload::registry::build_with`] first thing in `main`, and passes
 //! [`strategy::WorkerCommand::this_executable`] in [`strategy::ExecOptions::worker`]. See
 //! `examples/custom_workload.rs` (a Monte Carlo estimate of π) and `examples/speedup_table.rs`;
 //! `cargo bench` runs every built-in workload under every strategy with criterion.

@@ -17,7 +17,7 @@
 //!    against `params` when it is called through [`WorkloadDescriptor::build`]; a constructor
 //!    that others may call directly starts with `DESCRIPTOR.check_params(&spec)?`);
 //! 2. the line `pub mod NAME;` in the `built_in!` list of `src/workload/mod.rs`, which declares
-//!    the module and appends its `DESCRIPTOR` to [`BUILT_IN`](super::BUILT_IN).
+//!    the module and appends its `DESCRIPTOR` to [`BUILT_IN`].
 //!
 //! It then appears in `concbench list`, `concbench run --workload NAME` builds and validates it
 //! (in worker processes too), each of its parameters gets its `--flag` on `concbench run` (a flag
