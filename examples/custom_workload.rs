@@ -10,8 +10,14 @@
 //! each with its own seed, so every decomposition counts exactly the same points and the answer
 //! can be checked against the sequential twin.
 //!
+//! Like a built-in workload, it is described once by a [`WorkloadDescriptor`] (name, parameters,
+//! default size, memory, ceiling, how to build it) whose parameter checks its constructor runs
+//! first, so a spec with a parameter it does not take is refused the same way as for a built-in
+//! one (see `concbench::workload::registry`).
+//!
 //! `multi-process` re-executes this very program as its workers: `main` starts with
-//! [`serve_if_child`] and a factory that knows the workload, and the plan runs with
+//! [`serve_if_child`] and a factory that builds through [`registry::build_with`] (this
+//! descriptor first, then the built-in ones), and the plan runs with
 //! [`WorkerCommand::this_executable`].
 
 use std::sync::OnceLock;
@@ -23,12 +29,21 @@ use concbench::strategy::{Strategy, WorkerCommand};
 use concbench::sweep::Sweep;
 use concbench::topology::Topology;
 use concbench::workload::{
-    self, part_range, Stage, StageKind, VerifyError, WorkUnits, Workload, WorkloadError,
-    WorkloadSpec, XorShift,
+    part_range, registry, Ceiling, Stage, StageKind, VerifyError, WorkUnits, Workload,
+    WorkloadDescriptor, WorkloadError, WorkloadSpec, XorShift,
 };
 
-/// The workload's name, as the worker factory sees it in the spec.
-const NAME: &str = "monte-carlo-pi";
+/// The workload's descriptor: what concbench knows about it, and how to build it.
+const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
+    name: "monte-carlo-pi",
+    description: "Monte Carlo estimate of π from --size random points; parts count blocks of points, part 0 adds the counts",
+    size_unit: "samples",
+    params: &[],
+    default_size: 8_000_000,
+    memory_needed: |_| (1 + MAX_PARTS as u128) * 8,
+    ceiling: Ceiling::None,
+    build: |spec| Ok(Box::new(MonteCarloPi::new(spec.clone())?)),
+};
 /// Points per block: a block is the unit of decomposition and has its own seed.
 const BLOCK: usize = 4096;
 /// Most parts the shared layout has room for (one count slot each).
@@ -43,7 +58,10 @@ struct MonteCarloPi {
 }
 
 impl MonteCarloPi {
+    /// Build from a spec; its parameters are checked against [`DESCRIPTOR`] first, as the
+    /// built-in workloads check theirs.
     fn new(spec: WorkloadSpec) -> Result<MonteCarloPi, WorkloadError> {
+        DESCRIPTOR.check_params(&spec)?;
         if spec.size == 0 {
             return Err(WorkloadError::BadSize("samples must be at least 1".into()));
         }
@@ -157,15 +175,10 @@ impl Workload for MonteCarloPi {
     }
 }
 
-/// Rebuild a workload from its spec in a worker process: ours, or a built-in one.
+/// Rebuild a workload from its spec in a worker process: ours, or a built-in one, its
+/// parameters checked by its descriptor.
 fn factory(spec: &WorkloadSpec) -> Result<Box<dyn Workload>, String> {
-    if spec.name == NAME {
-        MonteCarloPi::new(spec.clone())
-            .map(|w| Box::new(w) as Box<dyn Workload>)
-            .map_err(|e| e.to_string())
-    } else {
-        workload::build(spec).map_err(|e| e.to_string())
-    }
+    registry::build_with(&[&DESCRIPTOR], spec).map_err(|e| e.to_string())
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -174,9 +187,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let samples: usize = match std::env::args().nth(1) {
         Some(s) => s.parse().map_err(|_| format!("bad sample count '{s}'"))?,
-        None => 8_000_000,
+        None => DESCRIPTOR.default_size,
     };
-    let spec = WorkloadSpec::new(NAME, samples, 42);
+    let spec = WorkloadSpec::new(DESCRIPTOR.name, samples, 42);
     let workload = MonteCarloPi::new(spec.clone())?;
 
     // 1 ..= physical cores, then one oversubscribed point.

@@ -6,10 +6,12 @@
 //! sequential twin and a decomposition into parts. A [`strategy::Strategy`] runs the parts:
 //! `sequential`, `single-core-threaded` (threads taking turns on one core), `multi-threaded`
 //! (threads on distinct physical cores) or `multi-process` (worker processes on distinct cores,
-//! over shared memory). The [`runner`] sweeps core counts, [`analysis`] turns the repetitions into
-//! speedup, efficiency and switch overhead, and [`report`] renders them.
+//! over shared memory). A [`sweep::Sweep`] runs a workload over core counts and strategies, every
+//! repetition verified, and returns a [`report::RunReport`] (speedup, efficiency, switch
+//! overhead per row) that any [`report::Reporter`] renders.
 //!
-//! Data flows one way: cli → plan → runner → strategy × workload → samples → analysis → report.
+//! Data flows one way: cli → plan → runner → strategy × workload → measurements → analysis →
+//! report; `ARCHITECTURE.md` lists the layers and a test enforces them.
 //!
 //! # Example: a speedup table from code
 //!
@@ -18,29 +20,21 @@
 //! any parallelism.
 //!
 //! ```
-//! use concbench::plan::RunPlan;
-//! use concbench::sweep::measure_report;
 //! use concbench::report::table::speedup_table;
-//! use concbench::strategy::{ExecOptions, Strategy};
+//! use concbench::strategy::Strategy;
+//! use concbench::sweep::Sweep;
 //! use concbench::workload::{self, WorkloadSpec};
 //!
-//! // Read the affinity mask before anything pins this thread (the sequential strategy does).
-//! concbench::topology::allowed_cpus();
-//!
-//! let spec = WorkloadSpec::new("io", 16, 42).with("wait_ms", 1);
-//! let plan = RunPlan {
-//!     spec: spec.clone(),
-//!     cores: vec![1, 4],
-//!     strategies: vec![
+//! let workload = workload::build(&WorkloadSpec::new("io", 16, 42).with("wait_ms", 1))?;
+//! let report = Sweep::new(&*workload)
+//!     .cores([1, 4])
+//!     .strategies([
 //!         Strategy::Sequential,
 //!         Strategy::SingleCoreThreaded,
 //!         Strategy::MultiThreaded,
-//!     ],
-//!     reps: 3,
-//!     warmup: 1,
-//! };
-//! let workload = workload::build(&spec)?;
-//! let report = measure_report(&*workload, &plan, &ExecOptions::default())?;
+//!     ])
+//!     .reps(3)
+//!     .run()?;
 //!
 //! // One row per strategy × cores, sequential once; every repetition was verified.
 //! assert_eq!(report.rows.len(), 1 + 2 * 2);
@@ -52,14 +46,15 @@
 //! # Multi-process and your own workloads
 //!
 //! `multi-process` starts worker processes that rebuild the workload from its
-//! [`workload::WorkloadSpec`]. They are new executions of a binary whose `main` begins with
-//! [`worker::serve_if_worker`]: by default the `concbench` binary (found by
-//! [`strategy::WorkerCommand::locate_concbench`]), which knows the built-in workloads. A program
-//! with its own [`workload::Workload`] serves its own workers: it calls
-//! `serve_if_worker` with a factory that knows its workload first thing in `main`, and passes
-//! [`strategy::WorkerCommand::this_executable`] in [`strategy::ExecOptions::worker`]. See
-//! `examples/custom_workload.rs` (a Monte Carlo estimate of π) and `examples/speedup_table.rs`;
-//! `cargo bench` runs every built-in workload under every strategy with criterion.
+//! [`workload::WorkloadSpec`]. Every process concbench starts speaks one protocol
+//! ([`child`]): it is a program whose `main` begins with [`serve_if_child`], by default the
+//! `concbench` binary (found by [`child::WorkerCommand::locate_concbench`]), which knows the
+//! built-in workloads. A program with its own [`workload::Workload`] serves its own children:
+//! it calls `serve_if_child` with a factory that knows its workload first thing in `main`, and
+//! gives the sweep [`child::WorkerCommand::this_executable`] through [`sweep::Sweep::worker`].
+//! Adding a workload is described in [`workload::registry`]. See `examples/custom_workload.rs`
+//! (a Monte Carlo estimate of π) and `examples/speedup_table.rs`; `cargo bench` runs every
+//! built-in workload under every strategy with criterion.
 #![warn(missing_docs)]
 
 pub mod analysis;

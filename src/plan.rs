@@ -6,7 +6,7 @@
 
 use crate::machine::meminfo_bytes;
 use crate::strategy::Strategy;
-use crate::workload::{self, matmul::MatMul, mergesort, WorkloadSpec};
+use crate::workload::{self, registry, WorkloadError, WorkloadSpec};
 
 /// Most workers (threads or processes) one row may ask for.
 pub const MAX_WORKERS: usize = 4096;
@@ -35,14 +35,9 @@ pub struct RunPlan {
     pub warmup: usize,
 }
 
-/// Default problem size of each workload: a whole `--cores 1,2,4,8` sweep of all four strategies
-/// stays under a minute on two cores.
+/// Default problem size of a workload (its descriptor's; 64 for a name that is not built in).
 pub fn default_size(workload: &str) -> usize {
-    match workload {
-        "mergesort" => 4_000_000,
-        "matmul" => 1024,
-        _ => 64,
-    }
+    registry::find(workload).map_or(64, |d| d.default_size)
 }
 
 /// Parse a `--cores` list such as `1,2,4,8`: positive integers up to [`MAX_WORKERS`], no empty
@@ -116,36 +111,47 @@ pub struct RawRun {
     pub warmup: i64,
     /// `--seed`
     pub seed: u64,
-    /// `--wait-ms`
-    pub wait_ms: Option<f64>,
-    /// `--cpu-share`
-    pub cpu_share: Option<f64>,
-    /// `--kernel`
-    pub kernel: Option<String>,
+    /// The workload parameters given on the command line, by key in [`WorkloadSpec::params`]
+    /// (`("wait_ms", "10")`), in the order of their flags.
+    pub params: Vec<(String, String)>,
 }
 
-/// Bytes of memory `workload` of `size` needs (shared region plus a copy for checks).
+/// Bytes of memory `workload` of `size` needs (shared region plus a copy for checks), from its
+/// descriptor; `size` × 8 for a name that is not built in.
 pub fn memory_needed(workload: &str, size: usize) -> u128 {
-    match workload {
-        "mergesort" => size as u128 * mergesort::BYTES_PER_KEY as u128 + size as u128 * 8,
-        "matmul" => MatMul::bytes_for(size),
-        _ => size as u128 * 8,
+    registry::find(workload).map_or(size as u128 * 8, |d| (d.memory_needed)(size))
+}
+
+/// A parameter's value checked against its flag's range, as every workload that takes the flag
+/// defines it: the message names the flag, the value and the range. Which workload takes which
+/// parameter, and words such as `--kernel`'s, are the workload's own check (when it is built).
+fn check_param_range(name: &str, value: &str) -> Result<(), PlanError> {
+    let Some((param, _)) = registry::all_params()
+        .into_iter()
+        .find(|(p, _)| p.name == name)
+    else {
+        return Ok(());
+    };
+    if let registry::ParamKind::Number { min, max } = param.kind {
+        match value.trim().parse::<f64>() {
+            Ok(v) if param.in_range(v) => {}
+            Ok(v) => {
+                return Err(bad(format!(
+                    "--{} {v} must be between {min} and {max}",
+                    param.flag
+                )))
+            }
+            Err(_) => return Err(bad(param.bad_value(value).to_string())),
+        }
     }
+    Ok(())
 }
 
 impl RunPlan {
     /// Check raw options and build the plan.
     pub fn from_raw(raw: &RawRun) -> Result<RunPlan, PlanError> {
-        if !workload::WORKLOADS.iter().any(|(n, _)| *n == raw.workload) {
-            return Err(bad(format!(
-                "unknown workload '{}' (known: {})",
-                raw.workload,
-                workload::WORKLOADS
-                    .iter()
-                    .map(|(n, _)| *n)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
+        if registry::find(&raw.workload).is_none() {
+            return Err(bad(WorkloadError::Unknown(raw.workload.clone()).to_string()));
         }
         let cores = parse_cores(&raw.cores)?;
         let strategies = parse_strategies(raw.strategy.as_deref())?;
@@ -173,20 +179,9 @@ impl RunPlan {
             return Err(bad(format!("--warmup {} must not be negative", raw.warmup)));
         }
         let mut spec = WorkloadSpec::new(&raw.workload, size, raw.seed);
-        if let Some(w) = raw.wait_ms {
-            if !(w.is_finite() && (0.0..=60_000.0).contains(&w)) {
-                return Err(bad(format!("--wait-ms {w} must be between 0 and 60000")));
-            }
-            spec = spec.with("wait_ms", w);
-        }
-        if let Some(c) = raw.cpu_share {
-            if !(0.0..=1.0).contains(&c) {
-                return Err(bad(format!("--cpu-share {c} must be between 0.0 and 1.0")));
-            }
-            spec = spec.with("cpu_share", c);
-        }
-        if let Some(k) = &raw.kernel {
-            spec = spec.with("kernel", k);
+        for (name, value) in &raw.params {
+            check_param_range(name, value)?;
+            spec = spec.with(name, value);
         }
         // Build once so workload-specific checks (e.g. an unknown kernel) fail here, not mid-run.
         workload::build(&spec).map_err(|e| bad(e.to_string()))?;
@@ -227,7 +222,7 @@ impl RunPlan {
         if cores.is_empty() {
             return Err(bad("no cores to run: give at least one core count"));
         }
-        if let Some(c) = cores.iter().find(|&&c| c < 1 || c > MAX_WORKERS) {
+        if let Some(c) = cores.iter().find(|&&c| !(1..=MAX_WORKERS).contains(&c)) {
             return Err(bad(format!(
                 "cores {c}: each core count must be at least 1 and at most {MAX_WORKERS}"
             )));
@@ -342,14 +337,14 @@ mod tests {
         );
         check(
             RawRun {
-                wait_ms: Some(-1.0),
+                params: vec![("wait_ms".into(), "-1".into())],
                 ..raw("io", "1")
             },
             "--wait-ms -1",
         );
         check(
             RawRun {
-                cpu_share: Some(2.0),
+                params: vec![("cpu_share".into(), "2".into())],
                 ..raw("io", "1")
             },
             "--cpu-share 2",
@@ -370,11 +365,44 @@ mod tests {
         );
         check(
             RawRun {
-                kernel: Some("turbo".into()),
+                params: vec![("kernel".into(), "turbo".into())],
                 ..raw("matmul", "1")
             },
             "turbo",
         );
+    }
+
+    #[test]
+    fn parameter_checks_come_from_the_descriptors() {
+        let with = |workload: &str, key: &str, value: &str| RawRun {
+            params: vec![(key.into(), value.into())],
+            ..raw(workload, "1")
+        };
+        let err = |r: RawRun| RunPlan::from_raw(&r).unwrap_err().0;
+        assert_eq!(
+            err(with("io", "wait_ms", "70000")),
+            "--wait-ms 70000 must be between 0 and 60000"
+        );
+        // A flag's range is checked before whether the workload takes it.
+        assert_eq!(
+            err(with("matmul", "cpu_share", "3")),
+            "--cpu-share 3 must be between 0.0 and 1.0"
+        );
+        assert_eq!(
+            err(with("io", "kernel", "naive")),
+            "--kernel does not apply to io (it takes --wait-ms and --cpu-share)"
+        );
+        assert_eq!(
+            err(with("matmul", "kernel", "turbo")),
+            "bad value 'turbo' for --kernel (blocked, naive)"
+        );
+        // Test builds list a test workload after the built-in ones.
+        assert!(err(raw("bogus", "1"))
+            .starts_with("unknown workload 'bogus' (known: mergesort, matmul, io"));
+        let p = RunPlan::from_raw(&with("io", "cpu_share", "0.5")).unwrap();
+        assert_eq!(p.spec.params["cpu_share"], "0.5");
+        assert_eq!(default_size("matmul"), 1024);
+        assert_eq!(memory_needed("mergesort", 10), 240);
     }
 
     #[test]

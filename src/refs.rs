@@ -30,6 +30,7 @@ use crate::rng::XorShift;
 use crate::runner::{self, Measurement};
 use crate::strategy::ExecOptions;
 use crate::topology::{self, Topology};
+use crate::workload::{registry, Ceiling};
 
 /// The workloads that have references.
 pub const REF_WORKLOADS: [&str; 2] = ["mergesort", "matmul"];
@@ -503,8 +504,9 @@ fn finish(
     ceilings: Option<&Ceilings>,
 ) -> Result<RefsReport, RefsError> {
     let n = plan.size as f64;
+    let compute_bound = ceiling_of(&plan.workload) == Ceiling::ComputeBound;
     for r in rows.iter_mut() {
-        if plan.workload == "matmul" {
+        if compute_bound {
             let g = 2.0 * n * n * n / r.median_s / 1e9;
             r.gflops = Some(g);
             r.peak_share = ceilings.map(|c| g / c.peak_gflops(r.threads));
@@ -524,6 +526,12 @@ fn finish(
         ratios,
         ceilings: ceilings.map(|c| crate::experiment::ceilings::provenance(c, true)),
     })
+}
+
+/// Which ceiling bounds a workload, from its descriptor (GFLOP/s for compute-bound rows, the
+/// bandwidth scaling beside memory-bound ratios).
+fn ceiling_of(workload: &str) -> Ceiling {
+    registry::find(workload).map_or(Ceiling::None, |d| d.ceiling)
 }
 
 /// The comparisons of a refs run: for each P, concbench's rows against the references that a
@@ -563,11 +571,12 @@ pub fn ratios(plan: &RefsPlan, rows: &[RefRow], ceilings: Option<&Ceilings>) -> 
         }
     }
     let physical = Topology::get().physical_core_count();
+    let memory_bound = ceiling_of(&plan.workload) == Ceiling::MemoryBound;
     pairs
         .into_iter()
         .filter_map(|(a, ta, b, tb)| {
             let (ra, rb) = (find(&a, ta)?, find(&b, tb)?);
-            let scaling = (plan.workload == "mergesort" && tb == 1 && ta > 1)
+            let scaling = (memory_bound && tb == 1 && ta > 1)
                 .then(|| ceilings.and_then(|c| c.bandwidth_scaling(ta.min(physical))))
                 .flatten();
             Some(RefRatio {

@@ -59,7 +59,7 @@ pub enum RunError {
         source: StrategyError,
         /// What verifying the shared memory found after the failure: an earlier part's wrong
         /// answer is often why a later stage failed (a merge of an unsorted run).
-        diagnosis: Option<VerifyError>,
+        diagnosis: Option<Box<VerifyError>>,
     },
     /// An execution gave a wrong answer.
     #[error("{strategy} with {cores} cores gave a wrong answer: {source}")]
@@ -69,7 +69,7 @@ pub enum RunError {
         /// Row cores.
         cores: usize,
         /// What verification found.
-        source: VerifyError,
+        source: Box<VerifyError>,
     },
 }
 
@@ -98,7 +98,8 @@ pub fn run_once(
             let diagnosis = workload
                 .verify(&mem, parts)
                 .err()
-                .filter(|d| source.part().map_or(true, |p| d.part != Some(p)));
+                .filter(|d| source.part().map_or(true, |p| d.part != Some(p)))
+                .map(Box::new);
             RunError::Execution {
                 strategy,
                 cores,
@@ -111,7 +112,7 @@ pub fn run_once(
         .map_err(|source| RunError::WrongAnswer {
             strategy,
             cores,
-            source,
+            source: Box::new(source),
         })?;
     Ok(exec)
 }

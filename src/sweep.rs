@@ -152,9 +152,7 @@ impl<'w> Sweep<'w> {
     }
 
     /// [`Sweep::run`], also returning the raw repetitions (for timelines of the parts).
-    pub fn run_keeping_measurements(
-        mut self,
-    ) -> Result<(RunReport, Vec<Measurement>), SweepError> {
+    pub fn run_keeping_measurements(mut self) -> Result<(RunReport, Vec<Measurement>), SweepError> {
         let plan = self.plan()?;
         let machine = Machine::describe();
         let mut progress = self.progress.take();
@@ -233,7 +231,10 @@ mod tests {
             .plan()
             .unwrap();
         assert_eq!(plan.cores, vec![1, 3]);
-        assert_eq!(plan.strategies, vec![Strategy::Sequential, Strategy::MultiThreaded]);
+        assert_eq!(
+            plan.strategies,
+            vec![Strategy::Sequential, Strategy::MultiThreaded]
+        );
         assert_eq!((plan.reps, plan.warmup), (5, 1));
     }
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Row;
 use crate::strategy::Strategy;
+use crate::workload::{registry, Ceiling};
 
 /// Bandwidth of one thread count.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -143,15 +144,14 @@ pub struct RowCeiling {
 
 /// Physical cores a row can use at once.
 pub fn cores_used(strategy: Strategy, cores: usize, physical_cores: usize) -> usize {
-    match strategy {
-        Strategy::Sequential | Strategy::SingleCoreThreaded => 1,
-        Strategy::MultiThreaded | Strategy::MultiProcess => cores.clamp(1, physical_cores.max(1)),
-    }
+    strategy.cores_used(cores, physical_cores)
 }
 
-/// The ceiling figures of each run row, in the same order: for matmul rows (unit `flop`) GFLOP/s
-/// as a share of the FMA peak × the cores used; for mergesort rows the speedup beside the copy
-/// bandwidth scaling at the cores used. Other workloads get a row with only `cores_used`.
+/// The ceiling figures of each run row, in the same order, by the [`Ceiling`] of the row's
+/// workload (its descriptor's): compute-bound rows (matmul) get GFLOP/s as a share of the FMA
+/// peak × the cores used; memory-bound rows (mergesort) the speedup beside the copy bandwidth
+/// scaling at the cores used. Other workloads, and names that are not built in, get a row with
+/// only `cores_used`.
 pub fn row_ceilings(rows: &[Row], ceilings: &Ceilings) -> Vec<RowCeiling> {
     rows.iter()
         .map(|r| {
@@ -167,13 +167,14 @@ pub fn row_ceilings(rows: &[Row], ceilings: &Ceilings) -> Vec<RowCeiling> {
                 bandwidth_scaling: None,
                 speedup_over_bandwidth: None,
             };
-            if r.unit == "flop" {
+            let ceiling = registry::find(&r.workload).map_or(Ceiling::None, |d| d.ceiling);
+            if ceiling == Ceiling::ComputeBound {
                 let g = r.throughput / 1e9;
                 let peak = ceilings.peak_gflops(used);
                 out.gflops = Some(g);
                 out.peak_gflops = Some(peak);
                 out.peak_share = (peak > 0.0).then(|| g / peak);
-            } else if r.workload == "mergesort" {
+            } else if ceiling == Ceiling::MemoryBound {
                 let scaling = ceilings.bandwidth_scaling(used);
                 out.speedup = Some(r.speedup);
                 out.bandwidth_scaling = scaling;

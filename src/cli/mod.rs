@@ -9,13 +9,14 @@ use std::io::Write;
 
 use clap::{Parser, Subcommand};
 
-use crate::strategy::Strategy;
-use crate::workload::WORKLOADS;
+use crate::strategy::STRATEGIES;
+use crate::workload::BUILT_IN;
 
 pub mod compare;
 pub mod ctxswitch;
 pub mod lab;
 pub mod limits;
+pub mod params;
 pub mod refs;
 pub mod run;
 pub mod timeline;
@@ -180,12 +181,12 @@ pub fn run_command(command: Command) -> Result<(), CliError> {
 
 fn list_text() -> String {
     let mut s = String::from("workloads:\n");
-    for (name, about) in WORKLOADS {
-        s.push_str(&format!("  {name:<22} {about}\n"));
+    for d in BUILT_IN {
+        s.push_str(&format!("  {:<22} {}\n", d.name, d.description));
     }
     s.push_str("\nstrategies:\n");
-    for st in Strategy::ALL {
-        s.push_str(&format!("  {:<22} {}\n", st.name(), st.description()));
+    for d in STRATEGIES {
+        s.push_str(&format!("  {:<22} {}\n", d.name, d.description));
     }
     s
 }

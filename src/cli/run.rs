@@ -12,7 +12,7 @@ use crate::report::{
     prepare_out_dir, table::TerminalReporter, write_out_dir, Reporter, RunReport,
 };
 use crate::runner;
-use crate::strategy::ExecOptions;
+use crate::strategy::{ExecOptions, STRATEGIES};
 use crate::sweep::Sweep;
 use crate::workload;
 
@@ -34,33 +34,26 @@ pub enum Format {
 /// Options of `concbench run`.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// Workload: mergesort, matmul or io (see `concbench list`).
-    #[arg(long, short)]
+    /// Workload: one of the registry's (see `concbench list`).
+    #[arg(long, short, help = workload_help())]
     pub workload: String,
     /// Comma list of core counts N to sweep; each row splits the work into N parts run by N
     /// workers. Counts above the physical cores run anyway and are marked oversubscribed.
     #[arg(long, short, default_value = "1,2,4,8", allow_hyphen_values = true)]
     pub cores: String,
-    /// Comma list of strategies (default: all four): sequential, single-core-threaded,
-    /// multi-threaded, multi-process.
-    #[arg(long, short)]
+    /// Comma list of strategies (default: all of them).
+    #[arg(long, short, help = strategy_help())]
     pub strategy: Option<String>,
-    /// Problem size: keys (mergesort, default 4000000), matrix order n (matmul, default 1024),
-    /// tasks (io, default 64).
-    #[arg(long, allow_negative_numbers = true)]
+    /// Problem size, in each workload's unit (default: the workload's own).
+    #[arg(long, allow_negative_numbers = true, help = size_help())]
     pub size: Option<i64>,
     /// Repetitions, warm-up and seed.
     #[command(flatten)]
     pub repetitions: Repetitions,
-    /// io: length of one task in milliseconds (default 10).
-    #[arg(long, allow_negative_numbers = true)]
-    pub wait_ms: Option<f64>,
-    /// io: share of each task that is CPU work, 0.0 (pure waiting) to 1.0 (pure CPU); default 0.
-    #[arg(long, allow_negative_numbers = true)]
-    pub cpu_share: Option<f64>,
-    /// matmul: `blocked` (packed SIMD, default) or `naive` (triple loop, memory-bound).
-    #[arg(long)]
-    pub kernel: Option<String>,
+    /// The workloads' parameters (`--wait-ms`, `--cpu-share`, `--kernel`), one flag each, from
+    /// their descriptors.
+    #[command(flatten)]
+    pub params: super::params::WorkloadParams,
     /// Output format on stdout.
     #[arg(long, short, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -88,6 +81,50 @@ pub struct RunArgs {
     pub fault_kind: String,
 }
 
+/// `a`, `a or b`, `a, b or c`.
+fn one_of(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+/// Help of `--workload`, from the registry.
+fn workload_help() -> String {
+    let names: Vec<String> = workload::BUILT_IN
+        .iter()
+        .map(|d| d.name.to_string())
+        .collect();
+    format!("Workload: {} (see `concbench list`)", one_of(&names))
+}
+
+/// Help of `--size`: each workload's unit and default size, from the registry.
+fn size_help() -> String {
+    let sizes: Vec<String> = workload::BUILT_IN
+        .iter()
+        .map(|d| format!("{} ({}, default {})", d.size_unit, d.name, d.default_size))
+        .collect();
+    format!("Problem size: {}", sizes.join(", "))
+}
+
+/// Help of `--strategy`, from the strategy descriptors.
+fn strategy_help() -> String {
+    let all = match STRATEGIES.len() {
+        2 => "both".to_string(),
+        n @ 3..=9 => format!(
+            "all {}",
+            ["three", "four", "five", "six", "seven", "eight", "nine"][n - 3]
+        ),
+        n => format!("all {n}"),
+    };
+    let names: Vec<&str> = STRATEGIES.iter().map(|d| d.name).collect();
+    format!(
+        "Comma list of strategies (default: {all}): {}",
+        names.join(", ")
+    )
+}
+
 /// Run `concbench run` with parsed options.
 pub fn cmd_run(args: RunArgs) -> Result<(), CliError> {
     let raw = RawRun {
@@ -98,9 +135,7 @@ pub fn cmd_run(args: RunArgs) -> Result<(), CliError> {
         reps: args.repetitions.reps,
         warmup: args.repetitions.warmup,
         seed: args.repetitions.seed,
-        wait_ms: args.wait_ms,
-        cpu_share: args.cpu_share,
-        kernel: args.kernel.clone(),
+        params: args.params.0.clone(),
     };
     let plan = RunPlan::from_raw(&raw).map_err(|e| CliError::Usage(e.0))?;
     for dir in args.out.iter().chain(&args.timeline) {

@@ -29,9 +29,11 @@ pub mod threads;
 
 pub use crate::child::WorkerCommand;
 
-/// How the parts of a workload are executed.
+/// How the parts of a workload are executed. Everything about each one (name, description,
+/// mechanism, placement) is in its [`StrategyDescriptor`], in [`STRATEGIES`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Strategy {
     /// The sequential twin on one thread: the baseline of every speedup.
     Sequential,
@@ -43,38 +45,116 @@ pub enum Strategy {
     MultiProcess,
 }
 
+/// What runs a strategy's work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mechanism {
+    /// The workload's sequential twin, on the calling thread (no parts).
+    Twin,
+    /// One thread of this process per part ([`threads`]).
+    Threads,
+    /// One worker process per part ([`process`]).
+    Processes,
+}
+
+/// Everything concbench knows about one strategy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StrategyDescriptor {
+    /// The strategy.
+    pub strategy: Strategy,
+    /// The user's name for it (CLI, reports).
+    pub name: &'static str,
+    /// What it shows, in one line (`concbench list`).
+    pub description: &'static str,
+    /// What runs the work.
+    pub mechanism: Mechanism,
+    /// Whether its workers (or the calling thread) are pinned to CPUs while they run.
+    pub pins: bool,
+    /// Where the workers are pinned.
+    pub placement: Placement,
+}
+
+impl StrategyDescriptor {
+    /// Whether it starts worker processes (re-executing the concbench binary).
+    pub fn needs_worker_processes(&self) -> bool {
+        self.mechanism == Mechanism::Processes
+    }
+}
+
+/// Every strategy, in report order.
+pub const STRATEGIES: [StrategyDescriptor; 4] = [
+    StrategyDescriptor {
+        strategy: Strategy::Sequential,
+        name: "sequential",
+        description: "the workload's sequential twin on one thread, measured once per run: the baseline",
+        mechanism: Mechanism::Twin,
+        pins: true,
+        placement: Placement::OneCore,
+    },
+    StrategyDescriptor {
+        strategy: Strategy::SingleCoreThreaded,
+        name: "single-core-threaded",
+        description: "N threads all pinned to ONE core: they take turns (concurrency without parallelism)",
+        mechanism: Mechanism::Threads,
+        pins: true,
+        placement: Placement::OneCore,
+    },
+    StrategyDescriptor {
+        strategy: Strategy::MultiThreaded,
+        name: "multi-threaded",
+        description: "N threads, each pinned to its own physical core: parts run at the same time (parallelism)",
+        mechanism: Mechanism::Threads,
+        pins: true,
+        placement: Placement::Spread,
+    },
+    StrategyDescriptor {
+        strategy: Strategy::MultiProcess,
+        name: "multi-process",
+        description: "N worker processes, each pinned to its own physical core; data in shared memory, control over pipes",
+        mechanism: Mechanism::Processes,
+        pins: true,
+        placement: Placement::Spread,
+    },
+];
+
 impl Strategy {
     /// All four, in report order.
     pub const ALL: [Strategy; 4] = [
-        Strategy::Sequential,
-        Strategy::SingleCoreThreaded,
-        Strategy::MultiThreaded,
-        Strategy::MultiProcess,
+        STRATEGIES[0].strategy,
+        STRATEGIES[1].strategy,
+        STRATEGIES[2].strategy,
+        STRATEGIES[3].strategy,
     ];
+
+    /// Its entry in [`STRATEGIES`].
+    pub fn descriptor(self) -> &'static StrategyDescriptor {
+        STRATEGIES
+            .iter()
+            .find(|d| d.strategy == self)
+            .expect("every strategy has a descriptor")
+    }
 
     /// The user's name for it (CLI, reports).
     pub fn name(self) -> &'static str {
-        match self {
-            Strategy::Sequential => "sequential",
-            Strategy::SingleCoreThreaded => "single-core-threaded",
-            Strategy::MultiThreaded => "multi-threaded",
-            Strategy::MultiProcess => "multi-process",
-        }
+        self.descriptor().name
     }
 
     /// One line for `concbench list`.
     pub fn description(self) -> &'static str {
-        match self {
-            Strategy::Sequential => "the workload's sequential twin on one thread, measured once per run: the baseline",
-            Strategy::SingleCoreThreaded => "N threads all pinned to ONE core: they take turns (concurrency without parallelism)",
-            Strategy::MultiThreaded => "N threads, each pinned to its own physical core: parts run at the same time (parallelism)",
-            Strategy::MultiProcess => "N worker processes, each pinned to its own physical core; data in shared memory, control over pipes",
-        }
+        self.descriptor().description
     }
 
     /// Whether the strategy runs the twin rather than parts (its "cores" is always 1).
     pub fn is_sequential(self) -> bool {
-        self == Strategy::Sequential
+        self.descriptor().mechanism == Mechanism::Twin
+    }
+
+    /// Physical cores its workers can use at once with `cores` workers: 1 when they all share
+    /// one core, min(`cores`, `physical_cores`) when they are spread.
+    pub fn cores_used(self, cores: usize, physical_cores: usize) -> usize {
+        match self.descriptor().placement {
+            Placement::OneCore => 1,
+            Placement::Spread => cores.clamp(1, physical_cores.max(1)),
+        }
     }
 }
 
@@ -87,13 +167,14 @@ impl fmt::Display for Strategy {
 impl FromStr for Strategy {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Strategy::ALL
-            .into_iter()
-            .find(|st| st.name() == s)
+        STRATEGIES
+            .iter()
+            .find(|d| d.name == s)
+            .map(|d| d.strategy)
             .ok_or_else(|| {
                 format!(
                     "unknown strategy '{s}' (known: {})",
-                    Strategy::ALL.map(Strategy::name).join(", ")
+                    STRATEGIES.map(|d| d.name).join(", ")
                 )
             })
     }
@@ -119,7 +200,7 @@ impl WorkerKind {
     }
 }
 
-/// Where the workers of a thread or process execution are pinned.
+/// Where the workers of an execution are pinned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Placement {
     /// All workers on the first allowed CPU.
@@ -287,19 +368,22 @@ pub fn execute(
     parts: usize,
     options: &ExecOptions,
 ) -> Result<Execution, StrategyError> {
-    match strategy {
-        Strategy::Sequential => run_sequential(workload, mem),
-        Strategy::SingleCoreThreaded => {
-            threads::run(workload, mem, parts, Placement::OneCore, options)
-        }
-        Strategy::MultiThreaded => threads::run(workload, mem, parts, Placement::Spread, options),
-        Strategy::MultiProcess => process::run(workload, mem, shm_fd, parts, options),
+    let d = strategy.descriptor();
+    match d.mechanism {
+        Mechanism::Twin => run_sequential(workload, mem, d.placement),
+        Mechanism::Threads => threads::run(workload, mem, parts, d.placement, options),
+        Mechanism::Processes => process::run(workload, mem, shm_fd, parts, options),
     }
 }
 
-/// The sequential twin on the calling thread, pinned to the first core for the duration.
-fn run_sequential(workload: &dyn Workload, mem: SharedMem) -> Result<Execution, StrategyError> {
-    let cpu = Placement::OneCore.cpu_for(0);
+/// The sequential twin on the calling thread, pinned where `placement` puts worker 0 (the first
+/// core) for the duration.
+fn run_sequential(
+    workload: &dyn Workload,
+    mem: SharedMem,
+    placement: Placement,
+) -> Result<Execution, StrategyError> {
+    let cpu = placement.cpu_for(0);
     topology::pin_current_thread(cpu).map_err(|source| StrategyError::Pin { part: 0, source })?;
     let before = Usage::process_and_children();
     let start_ns = monotonic_ns();
@@ -336,6 +420,10 @@ mod tests {
         for s in Strategy::ALL {
             assert_eq!(s.name().parse::<Strategy>().unwrap(), s);
         }
+        for (d, s) in STRATEGIES.iter().zip(Strategy::ALL) {
+            assert_eq!(s.descriptor(), d);
+        }
+        assert!(Strategy::MultiProcess.descriptor().needs_worker_processes());
         let e = "threads".parse::<Strategy>().unwrap_err();
         assert!(e.contains("'threads'") && e.contains("multi-process"));
     }

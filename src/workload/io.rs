@@ -9,13 +9,49 @@
 
 use std::time::Duration;
 
+use super::registry::{ParamDescriptor, ParamKind};
 use super::{
-    part_range, Stage, StageKind, VerifyError, WorkUnits, Workload, WorkloadError, WorkloadSpec,
+    part_range, Ceiling, Stage, StageKind, VerifyError, WorkUnits, Workload, WorkloadDescriptor,
+    WorkloadError, WorkloadSpec,
 };
 use crate::shm::SharedMem;
 
 /// Default length of one task in milliseconds.
 pub const DEFAULT_WAIT_MS: f64 = 10.0;
+
+/// `io` in the registry.
+pub const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
+    name: "io",
+    description: "--size simulated I/O tasks of --wait-ms each; the first --cpu-share of each is CPU work, the rest a blocking sleep",
+    size_unit: "tasks",
+    params: &[
+        ParamDescriptor {
+            name: "wait_ms",
+            flag: "wait-ms",
+            kind: ParamKind::Number {
+                min: "0",
+                max: "60000",
+            },
+            default: "10",
+            help: "length of one task in milliseconds (default 10)",
+        },
+        ParamDescriptor {
+            name: "cpu_share",
+            flag: "cpu-share",
+            kind: ParamKind::Number {
+                min: "0.0",
+                max: "1.0",
+            },
+            default: "0",
+            help: "share of each task that is CPU work, 0.0 (pure waiting) to 1.0 (pure CPU); default 0",
+        },
+    ],
+    default_size: 64,
+    // One stamp slot per task.
+    memory_needed: |size| size as u128 * 8,
+    ceiling: Ceiling::None,
+    build: |spec| Ok(Box::new(SimulatedIo::new(spec.clone())?)),
+};
 
 /// The simulated I/O workload.
 #[derive(Debug)]
@@ -32,20 +68,10 @@ impl SimulatedIo {
         if spec.size == 0 {
             return Err(WorkloadError::BadSize("--size must be at least 1".into()));
         }
+        // The descriptor checks both ranges: 0 ≤ wait_ms ≤ 60000, 0 ≤ cpu_share ≤ 1.
+        DESCRIPTOR.check_params(&spec)?;
         let wait_ms: f64 = spec.param("wait_ms", DEFAULT_WAIT_MS)?;
-        if !(wait_ms.is_finite() && (0.0..=60_000.0).contains(&wait_ms)) {
-            return Err(WorkloadError::BadParam {
-                name: "--wait-ms (0 to 60000)".into(),
-                value: wait_ms.to_string(),
-            });
-        }
         let share: f64 = spec.param("cpu_share", 0.0)?;
-        if !(0.0..=1.0).contains(&share) {
-            return Err(WorkloadError::BadParam {
-                name: "--cpu-share (0.0 to 1.0)".into(),
-                value: share.to_string(),
-            });
-        }
         let total = Duration::from_secs_f64(wait_ms / 1e3);
         let cpu = total.mul_f64(share);
         Ok(SimulatedIo {

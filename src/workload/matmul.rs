@@ -6,11 +6,30 @@
 //! The kernels (blocked SIMD and naive) live in [`super::matmul_kernel`].
 
 use super::matmul_kernel::{gemm_rows, Kernel};
+use super::registry::{ParamDescriptor, ParamKind};
 use super::{
-    part_range, Stage, StageKind, VerifyError, WorkUnits, Workload, WorkloadError, WorkloadSpec,
-    XorShift,
+    part_range, Ceiling, Stage, StageKind, VerifyError, WorkUnits, Workload, WorkloadDescriptor,
+    WorkloadError, WorkloadSpec, XorShift,
 };
 use crate::shm::SharedMem;
+
+/// `matmul` in the registry.
+pub const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
+    name: "matmul",
+    description: "dense f64 C = A*B of order --size; parts own row blocks of C (compute-bound; --kernel naive is memory-bound)",
+    size_unit: "matrix order n",
+    params: &[ParamDescriptor {
+        name: "kernel",
+        flag: "kernel",
+        kind: ParamKind::Choice(&["blocked", "naive"]),
+        default: "blocked",
+        help: "`blocked` (packed SIMD, default) or `naive` (triple loop, memory-bound)",
+    }],
+    default_size: 1024,
+    memory_needed: MatMul::bytes_for,
+    ceiling: Ceiling::ComputeBound,
+    build: |spec| Ok(Box::new(MatMul::new(spec.clone())?)),
+};
 
 /// The matrix multiply workload.
 #[derive(Debug)]
@@ -27,15 +46,10 @@ impl MatMul {
         if spec.size == 0 {
             return Err(WorkloadError::BadSize("--size must be at least 1".into()));
         }
+        DESCRIPTOR.check_params(&spec)?;
         let kernel = match spec.params.get("kernel").map(String::as_str) {
-            None | Some("blocked") => Kernel::Blocked,
             Some("naive") => Kernel::Naive,
-            Some(other) => {
-                return Err(WorkloadError::BadParam {
-                    name: "--kernel (blocked, naive)".into(),
-                    value: other.into(),
-                })
-            }
+            _ => Kernel::Blocked,
         };
         Ok(MatMul {
             n: spec.size,

@@ -11,13 +11,26 @@ use std::sync::OnceLock;
 
 use super::sort_kernel::{merge_sort, multiway_merge, multiway_split};
 use super::{
-    part_range, Stage, StageKind, VerifyError, WorkUnits, Workload, WorkloadError, WorkloadSpec,
-    XorShift,
+    part_range, Ceiling, Stage, StageKind, VerifyError, WorkUnits, Workload, WorkloadDescriptor,
+    WorkloadError, WorkloadSpec, XorShift,
 };
 use crate::shm::SharedMem;
 
 /// Bytes of shared memory per key: the key and its scratch slot.
 pub const BYTES_PER_KEY: usize = 16;
+
+/// `mergesort` in the registry.
+pub const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
+    name: "mergesort",
+    description: "stable merge sort of --size random u64 keys; parts sort slices, then merge in parallel (memory-bound)",
+    size_unit: "keys",
+    params: &[],
+    default_size: 4_000_000,
+    // The keys and their scratch in shared memory, plus the copy verification sorts.
+    memory_needed: |size| size as u128 * BYTES_PER_KEY as u128 + size as u128 * 8,
+    ceiling: Ceiling::MemoryBound,
+    build: |spec| Ok(Box::new(MergeSort::new(spec.clone())?)),
+};
 
 /// The merge sort workload.
 #[derive(Debug)]
@@ -56,6 +69,7 @@ impl Fingerprint {
 impl MergeSort {
     /// Build from a spec; `size` is the number of keys.
     pub fn new(spec: WorkloadSpec) -> Result<MergeSort, WorkloadError> {
+        DESCRIPTOR.check_params(&spec)?;
         if spec.size == 0 {
             return Err(WorkloadError::BadSize("--size must be at least 1".into()));
         }

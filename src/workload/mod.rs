@@ -21,12 +21,31 @@ use serde::{Deserialize, Serialize};
 pub use crate::rng::XorShift;
 use crate::shm::SharedMem;
 
-pub mod io;
-pub mod matmul;
 pub mod matmul_kernel;
-pub mod mergesort;
+pub mod registry;
 pub mod scratch;
 pub mod sort_kernel;
+
+pub use registry::{Ceiling, WorkloadDescriptor};
+
+/// Declares each built-in workload's module and lists its `DESCRIPTOR` in [`BUILT_IN`], in the
+/// order of `concbench list`.
+macro_rules! built_in {
+    ($($(#[$attr:meta])* $vis:vis mod $name:ident;)*) => {
+        $($(#[$attr])* $vis mod $name;)*
+
+        /// The built-in workloads, in the order of `concbench list` (see [`registry`]).
+        pub const BUILT_IN: &[&WorkloadDescriptor] = &[$($(#[$attr])* &$name::DESCRIPTOR,)*];
+    };
+}
+
+// The registry: one line per built-in workload (see the docs of `registry`).
+built_in! {
+    pub mod mergesort;
+    pub mod matmul;
+    pub mod io;
+    #[cfg(test)] pub mod sum_squares;
+}
 
 /// What a worker process needs to rebuild a workload: its name, size, seed and named parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -103,7 +122,7 @@ pub struct WorkUnits {
 #[derive(Debug, thiserror::Error)]
 pub enum WorkloadError {
     /// No workload of that name.
-    #[error("unknown workload '{0}' (known: mergesort, matmul, io)")]
+    #[error("unknown workload '{0}' (known: {known})", known = registry::names().join(", "))]
     Unknown(String),
     /// A parameter has a value the workload cannot use.
     #[error("bad value '{value}' for {name}")]
@@ -168,58 +187,13 @@ pub trait Workload: Send + Sync {
     }
 }
 
-/// Names and one-line descriptions of the built-in workloads.
-pub const WORKLOADS: &[(&str, &str)] = &[
-    (
-        "mergesort",
-        "stable merge sort of --size random u64 keys; parts sort slices, then merge in parallel (memory-bound)",
-    ),
-    (
-        "matmul",
-        "dense f64 C = A*B of order --size; parts own row blocks of C (compute-bound; --kernel naive is memory-bound)",
-    ),
-    (
-        "io",
-        "--size simulated I/O tasks of --wait-ms each; the first --cpu-share of each is CPU work, the rest a blocking sleep",
-    ),
-];
-
-/// The named parameters a built-in workload reads (`WorkloadSpec::params` keys).
-pub fn accepted_params(name: &str) -> &'static [&'static str] {
-    match name {
-        "matmul" => &["kernel"],
-        "io" => &["wait_ms", "cpu_share"],
-        _ => &[],
-    }
-}
-
-/// Build a built-in workload from its spec (also what a worker process calls). A parameter the
-/// workload would ignore is an error, so a mistyped run does not silently measure something else.
+/// Build a built-in workload from its spec (also what a worker process calls), through its
+/// [`WorkloadDescriptor`]: a parameter the workload would ignore, or a value it cannot use, is an
+/// error, so a mistyped run does not silently measure something else.
 pub fn build(spec: &WorkloadSpec) -> Result<Box<dyn Workload>, WorkloadError> {
-    let accepted = accepted_params(&spec.name);
-    if let Some(extra) = spec.params.keys().find(|k| !accepted.contains(&k.as_str())) {
-        if WORKLOADS.iter().any(|(n, _)| *n == spec.name) {
-            let flags: Vec<String> = accepted
-                .iter()
-                .map(|p| format!("--{}", p.replace('_', "-")))
-                .collect();
-            return Err(WorkloadError::UnusedParam {
-                flag: extra.replace('_', "-"),
-                workload: spec.name.clone(),
-                takes: if flags.is_empty() {
-                    "it takes only --size and --seed".into()
-                } else {
-                    format!("it takes {}", flags.join(" and "))
-                },
-            });
-        }
-    }
-    match spec.name.as_str() {
-        "mergesort" => Ok(Box::new(mergesort::MergeSort::new(spec.clone())?)),
-        "matmul" => Ok(Box::new(matmul::MatMul::new(spec.clone())?)),
-        "io" => Ok(Box::new(io::SimulatedIo::new(spec.clone())?)),
-        other => Err(WorkloadError::Unknown(other.to_string())),
-    }
+    registry::find(&spec.name)
+        .ok_or_else(|| WorkloadError::Unknown(spec.name.clone()))?
+        .build(spec)
 }
 
 /// The half-open range of items `0..n` that part `part` of `parts` owns: `[p*n/P, (p+1)*n/P)`.

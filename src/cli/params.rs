@@ -1,0 +1,63 @@
+//! The workload parameters of `concbench run` as flags, made from the workload descriptors.
+//!
+//! Every parameter of a built-in workload ([`crate::workload::registry::all_params`]) becomes one
+//! `--flag`: a number is parsed as `f64` by clap (so `--wait-ms abc` is a clap error), a word is
+//! taken as given. The values go to [`crate::plan::RawRun::params`], where the plan checks them
+//! against the descriptors.
+
+use clap::{Arg, ArgMatches, Args, Command, FromArgMatches};
+
+use crate::workload::registry::{all_params, ParamKind};
+
+/// The workload parameters given on the command line: `(key, value)` in flag order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WorkloadParams(pub Vec<(String, String)>);
+
+impl FromArgMatches for WorkloadParams {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut out = Vec::new();
+        for (p, _) in all_params() {
+            let value = match p.kind {
+                ParamKind::Number { .. } => matches.get_one::<f64>(p.name).map(f64::to_string),
+                ParamKind::Choice(_) => matches.get_one::<String>(p.name).cloned(),
+            };
+            if let Some(v) = value {
+                out.push((p.name.to_string(), v));
+            }
+        }
+        Ok(WorkloadParams(out))
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl Args for WorkloadParams {
+    fn augment_args(mut cmd: Command) -> Command {
+        for (p, users) in all_params() {
+            let arg = Arg::new(p.name)
+                .long(p.flag)
+                .value_name(value_name(p.name))
+                .help(format!("{}: {}", users.join(", "), p.help));
+            cmd = cmd.arg(match p.kind {
+                ParamKind::Number { .. } => arg
+                    .value_parser(clap::value_parser!(f64))
+                    .allow_negative_numbers(true),
+                ParamKind::Choice(_) => arg,
+            });
+        }
+        cmd
+    }
+
+    fn augment_args_for_update(cmd: Command) -> Command {
+        Self::augment_args(cmd)
+    }
+}
+
+/// `WAIT_MS` for `wait_ms`, as clap's derive would name it. clap takes only `&'static str` names
+/// without its `string` feature: the few bytes per flag live as long as the process anyway.
+fn value_name(name: &str) -> &'static str {
+    Box::leak(name.to_uppercase().into_boxed_str())
+}

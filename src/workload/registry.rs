@@ -1,0 +1,286 @@
+//! Workload descriptors: everything the rest of concbench knows about a workload, in one value.
+//!
+//! A [`WorkloadDescriptor`] names a workload, says what it does in one line, lists the parameters
+//! it takes (with their flags, defaults, help and valid values), its default size, how much
+//! memory a size needs, which ceiling of the machine bounds it, and how to build it. `concbench
+//! list`, the `run` flags and their checks, the plan's default size and memory check, and the
+//! ceiling figures beside a run all read the descriptors; nothing else matches on a workload's
+//! name.
+//!
+//! # Adding a built-in workload
+//!
+//! It takes one new file and one line:
+//!
+//! 1. `src/workload/NAME.rs`: the type, its [`Workload`] impl, and a
+//!    `pub const DESCRIPTOR: WorkloadDescriptor` whose `name` is the name users type and whose
+//!    `build` makes the workload from a [`WorkloadSpec`] (the parameters are already checked
+//!    against `params` when it is called through [`WorkloadDescriptor::build`]; a constructor
+//!    that others may call directly starts with `DESCRIPTOR.check_params(&spec)?`);
+//! 2. the line `pub mod NAME;` in the `built_in!` list of `src/workload/mod.rs`, which declares
+//!    the module and appends its `DESCRIPTOR` to [`BUILT_IN`].
+//!
+//! It then appears in `concbench list`, `concbench run --workload NAME` builds and validates it
+//! (in worker processes too), each of its parameters gets its `--flag` on `concbench run` (a flag
+//! that another workload already defines with the same name is shared), and its ceiling kind
+//! decides which figures `--limits` shows beside its rows.
+//!
+//! # A workload of your own
+//!
+//! A program that uses the library follows the same path without the registry line: it defines a
+//! `WorkloadDescriptor` for its workload, its constructor starts with
+//! [`WorkloadDescriptor::check_params`] (as the built-in constructors do), and the factory that
+//! its worker processes call builds with [`build_with`] (its own descriptors first, then the
+//! built-in ones), so its parameters are checked like the built-in ones'
+//! (`examples/custom_workload.rs` does this).
+
+use super::{Workload, WorkloadError, WorkloadSpec, BUILT_IN};
+
+/// Which ceiling of the machine bounds a workload: decides the figures shown beside its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ceiling {
+    /// Bound by arithmetic: rows show GFLOP/s as a share of the FMA peak of the cores used.
+    ComputeBound,
+    /// Bound by memory: rows show the speedup beside the copy bandwidth scaling.
+    MemoryBound,
+    /// Neither (e.g. waiting): rows show only the cores used.
+    None,
+}
+
+/// What values a parameter takes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ParamKind {
+    /// A finite number from `min` to `max` inclusive; the bounds are written as users see them
+    /// in messages (`"0.0"`, `"60000"`) and must parse as `f64`.
+    Number {
+        /// Smallest value.
+        min: &'static str,
+        /// Largest value.
+        max: &'static str,
+    },
+    /// One of these words.
+    Choice(&'static [&'static str]),
+}
+
+/// One named parameter of a workload (a key of [`WorkloadSpec::params`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParamDescriptor {
+    /// Key in [`WorkloadSpec::params`] (`wait_ms`).
+    pub name: &'static str,
+    /// Command-line flag without the dashes (`wait-ms`).
+    pub flag: &'static str,
+    /// The values it takes.
+    pub kind: ParamKind,
+    /// The value used when it is absent, as text.
+    pub default: &'static str,
+    /// One line of help for the flag (after the workload's name and a colon).
+    pub help: &'static str,
+}
+
+/// Why a parameter value was refused by [`ParamDescriptor::check`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamProblem {
+    /// A number outside its range, or not a number at all.
+    OutOfRange,
+    /// A word that is not one of the choices.
+    NotAChoice,
+}
+
+impl ParamDescriptor {
+    /// The allowed values as a short phrase: `0 to 60000`, `blocked, naive`.
+    pub fn allowed(&self) -> String {
+        match self.kind {
+            ParamKind::Number { min, max } => format!("{min} to {max}"),
+            ParamKind::Choice(words) => words.join(", "),
+        }
+    }
+
+    /// Check a value against [`ParamDescriptor::kind`].
+    pub fn check(&self, value: &str) -> Result<(), ParamProblem> {
+        match self.kind {
+            ParamKind::Number { .. } => match value.trim().parse::<f64>() {
+                Ok(v) if self.in_range(v) => Ok(()),
+                _ => Err(ParamProblem::OutOfRange),
+            },
+            ParamKind::Choice(words) if words.contains(&value) => Ok(()),
+            ParamKind::Choice(_) => Err(ParamProblem::NotAChoice),
+        }
+    }
+
+    /// Whether a number lies in a [`ParamKind::Number`] range (finite and within the bounds);
+    /// `false` for a choice.
+    pub fn in_range(&self, v: f64) -> bool {
+        match self.kind {
+            ParamKind::Number { min, max } => {
+                let bound = |b: &str| b.parse::<f64>().expect("descriptor bounds parse as f64");
+                v.is_finite() && (bound(min)..=bound(max)).contains(&v)
+            }
+            ParamKind::Choice(_) => false,
+        }
+    }
+
+    /// The error for a refused value: names the flag, its allowed values and the value.
+    pub fn bad_value(&self, value: &str) -> WorkloadError {
+        WorkloadError::BadParam {
+            name: format!("--{} ({})", self.flag, self.allowed()),
+            value: value.to_string(),
+        }
+    }
+}
+
+/// Everything concbench knows about one workload. See the module docs for how to add one.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkloadDescriptor {
+    /// The name users type (`--workload`) and specs carry.
+    pub name: &'static str,
+    /// One line for `concbench list`.
+    pub description: &'static str,
+    /// What `--size` counts (`keys`, `matrix order n`, `tasks`).
+    pub size_unit: &'static str,
+    /// The named parameters it reads, in the order of its flags.
+    pub params: &'static [ParamDescriptor],
+    /// Size when `--size` is not given: a whole `--cores 1,2,4,8` sweep of all four strategies
+    /// stays under a minute on two cores.
+    pub default_size: usize,
+    /// Bytes of memory a run of this size needs (shared region plus a copy for checks).
+    pub memory_needed: fn(usize) -> u128,
+    /// Which ceiling of the machine bounds it.
+    pub ceiling: Ceiling,
+    /// Make the workload from a spec (parameters not yet checked: call
+    /// [`WorkloadDescriptor::build`], which checks them first).
+    pub build: fn(&WorkloadSpec) -> Result<Box<dyn Workload>, WorkloadError>,
+}
+
+impl WorkloadDescriptor {
+    /// The parameter with this key, if the workload takes it.
+    pub fn param(&self, name: &str) -> Option<&'static ParamDescriptor> {
+        self.params.iter().find(|p| p.name == name)
+    }
+
+    /// Check a spec's parameters: one the workload does not read is
+    /// [`WorkloadError::UnusedParam`] (so a mistyped run does not silently measure something
+    /// else); a value it cannot use is [`WorkloadError::BadParam`] naming the value.
+    pub fn check_params(&self, spec: &WorkloadSpec) -> Result<(), WorkloadError> {
+        if let Some(extra) = spec.params.keys().find(|k| self.param(k).is_none()) {
+            let flags: Vec<String> = self
+                .params
+                .iter()
+                .map(|p| format!("--{}", p.flag))
+                .collect();
+            return Err(WorkloadError::UnusedParam {
+                flag: extra.replace('_', "-"),
+                workload: self.name.to_string(),
+                takes: if flags.is_empty() {
+                    "it takes only --size and --seed".into()
+                } else {
+                    format!("it takes {}", flags.join(" and "))
+                },
+            });
+        }
+        for p in self.params {
+            if let Some(value) = spec.params.get(p.name) {
+                p.check(value).map_err(|_| p.bad_value(value))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Check the spec's parameters, then build the workload.
+    pub fn build(&self, spec: &WorkloadSpec) -> Result<Box<dyn Workload>, WorkloadError> {
+        self.check_params(spec)?;
+        (self.build)(spec)
+    }
+}
+
+/// The built-in workload of this name.
+pub fn find(name: &str) -> Option<&'static WorkloadDescriptor> {
+    BUILT_IN.iter().copied().find(|d| d.name == name)
+}
+
+/// The names of the built-in workloads, in registry order.
+pub fn names() -> Vec<&'static str> {
+    BUILT_IN.iter().map(|d| d.name).collect()
+}
+
+/// Every parameter of the built-in workloads once (the first descriptor that defines a name
+/// wins), each with the names of the workloads that take it: the `concbench run` flags.
+pub fn all_params() -> Vec<(&'static ParamDescriptor, Vec<&'static str>)> {
+    let mut out: Vec<(&'static ParamDescriptor, Vec<&'static str>)> = Vec::new();
+    for d in BUILT_IN {
+        for p in d.params {
+            match out.iter_mut().find(|(q, _)| q.name == p.name) {
+                Some((_, users)) => users.push(d.name),
+                None => out.push((p, vec![d.name])),
+            }
+        }
+    }
+    out
+}
+
+/// Build from a spec with the user's own descriptors first, then the built-in ones; the
+/// parameters are checked either way. What a worker process's factory calls.
+pub fn build_with(
+    own: &[&WorkloadDescriptor],
+    spec: &WorkloadSpec,
+) -> Result<Box<dyn Workload>, WorkloadError> {
+    match own.iter().find(|d| d.name == spec.name) {
+        Some(d) => d.build(spec),
+        None => super::build(spec),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_distinct_and_bounds_parse() {
+        let names = names();
+        for (i, n) in names.iter().enumerate() {
+            assert!(!names[i + 1..].contains(n), "{n} twice");
+        }
+        for (p, _) in all_params() {
+            if let ParamKind::Number { min, max } = p.kind {
+                assert!(min.parse::<f64>().is_ok() && max.parse::<f64>().is_ok());
+            }
+            assert!(p.check(p.default).is_ok(), "{}: default refused", p.name);
+            assert_eq!(p.flag, p.name.replace('_', "-"));
+        }
+    }
+
+    #[test]
+    fn every_built_in_builds_at_a_small_size() {
+        for d in BUILT_IN {
+            let spec = WorkloadSpec::new(d.name, 3, 1);
+            assert!(d.build(&spec).is_ok(), "{}", d.name);
+            assert!((d.memory_needed)(d.default_size) > 0);
+        }
+    }
+
+    #[test]
+    fn parameters_are_checked() {
+        let io = find("io").unwrap();
+        let e = io
+            .build(&WorkloadSpec::new("io", 2, 1).with("wait_ms", -1))
+            .err()
+            .unwrap();
+        assert_eq!(e.to_string(), "bad value '-1' for --wait-ms (0 to 60000)");
+        let e = find("matmul")
+            .unwrap()
+            .build(&WorkloadSpec::new("matmul", 2, 1).with("kernel", "turbo"))
+            .err()
+            .unwrap();
+        assert_eq!(
+            e.to_string(),
+            "bad value 'turbo' for --kernel (blocked, naive)"
+        );
+        let e = find("mergesort")
+            .unwrap()
+            .build(&WorkloadSpec::new("mergesort", 2, 1).with("kernel", "naive"))
+            .err()
+            .unwrap();
+        assert_eq!(
+            e.to_string(),
+            "--kernel does not apply to mergesort (it takes only --size and --seed)"
+        );
+    }
+}
