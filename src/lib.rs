@@ -59,7 +59,6 @@
 
 pub mod analysis;
 pub mod child;
-pub mod cli;
 pub mod experiment;
 pub mod lab;
 pub mod machine;

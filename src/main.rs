@@ -1,4 +1,7 @@
-//! The concbench binary: a thin shell over the library (see `concbench::cli`).
+//! The concbench binary: the command line (`cli/`), a thin user of the library's public API.
+
+#[path = "cli/mod.rs"]
+mod cli;
 
 fn main() {
     // A panic inside a part's worker thread is caught and reported as an error naming the part;
@@ -17,5 +20,5 @@ fn main() {
     // Started as a child of concbench (a multi-process worker, a timeline worker, a ping-pong
     // peer, a lab child, a reference dgemm)? Serve it and exit.
     concbench::serve_if_child(concbench::workload::build);
-    std::process::exit(concbench::cli::main_with_args(std::env::args_os()));
+    std::process::exit(cli::main_with_args(std::env::args_os()));
 }

@@ -187,6 +187,7 @@ pub struct RefsReport {
 
 /// A reference that failed (a wrong answer, a child that died, a thread that would not pin).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RefsError {
     /// concbench's own rows failed.
     #[error(transparent)]

@@ -41,6 +41,7 @@ pub struct Progress {
 
 /// A run that could not produce trustworthy rows.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RunError {
     /// The workload could not be built.
     #[error(transparent)]

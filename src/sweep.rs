@@ -114,9 +114,12 @@ impl<'w> Sweep<'w> {
         self
     }
 
-    /// Execution options beyond the worker command (the CLI's fault injection for tests).
-    pub(crate) fn options(mut self, options: ExecOptions) -> Sweep<'w> {
-        self.options = options;
+    /// Testing aid, not part of the supported API: make one part fail on purpose (a worker
+    /// process crashes or skips its work, a thread panics), so tests can check how failures are
+    /// reported. The CLI's hidden `--fault-part` and `--fault-kind` use it.
+    #[doc(hidden)]
+    pub fn inject_fault_for_testing(mut self, fault: crate::child::Fault) -> Sweep<'w> {
+        self.options.fault = Some(fault);
         self
     }
 

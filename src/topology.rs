@@ -17,6 +17,7 @@ use crate::sys;
 
 /// A pinning request the kernel refused, or a CPU that is not ours to use.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TopologyError {
     /// The CPU is not in the process's allowed set.
     #[error("CPU {0} is not in this process's affinity mask")]

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 
 use super::{print_stdout, CliError};
-use crate::report::compare::{compare, read_report};
+use concbench::report::compare::{compare, read_report};
 
 /// Output formats of `compare`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -32,7 +32,7 @@ pub struct CompareArgs {
 
 /// Run `concbench compare`. Unreadable, malformed or unrelated files are bad input (exit 2).
 pub fn cmd_compare(args: CompareArgs) -> Result<(), CliError> {
-    let usage = |e: crate::report::compare::CompareError| CliError::Usage(e.to_string());
+    let usage = |e: concbench::report::compare::CompareError| CliError::Usage(e.to_string());
     let a = read_report(&args.a).map_err(usage)?;
     let b = read_report(&args.b).map_err(usage)?;
     let c = compare(

@@ -1,5 +1,5 @@
 //! `concbench ctxswitch`: the cost of one context switch, by ping-pong (see
-//! [`crate::experiment::switch_cost`]), printed as a table or as one JSON document.
+//! [`concbench::experiment::switch_cost`]), printed as a table or as one JSON document.
 //!
 //! Rows: thread and process × same-core and cross-core over pipes (comparable with
 //! `perf bench sched pipe`), then the futex variant for threads. A placement this process cannot
@@ -8,11 +8,11 @@
 use serde::Serialize;
 
 use super::{print_stdout, CliError, PlainFormat as Format};
-use crate::experiment::switch_cost::{
+use concbench::experiment::switch_cost::{
     measure, Case, Kind, Mechanism, PingPlacement, PingPongPlan, SwitchCostError, SwitchCostRow,
 };
-use crate::machine::Machine;
-use crate::report::table::{Align, Table};
+use concbench::machine::Machine;
+use concbench::report::table::{Align, Table};
 
 /// Options of `concbench ctxswitch`.
 #[derive(Debug, clap::Args)]
@@ -198,7 +198,7 @@ fn render_table(report: &CtxSwitchReport, plan: &PingPongPlan) -> String {
     out.push_str(&format!(
         "compare in the same minute: taskset -c {cpu} perf bench sched pipe -l {total} [-T for threads] (same-core), \
          perf bench sched pipe -l {total} [-T] (cross-core; perf does not pin)\n",
-        cpu = crate::topology::Topology::get().first_cpu()
+        cpu = concbench::topology::Topology::get().first_cpu()
     ));
     out
 }

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 
 use super::{print_stdout, CliError};
-use crate::lab::{self, render, LabOptions};
-use crate::output::{prepare_out_dir, write_atomic};
+use concbench::lab::{self, render, LabOptions};
+use concbench::output::{prepare_out_dir, write_atomic};
 
 /// Output formats of `lab`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -2,9 +2,9 @@
 //! FLOP/s per core and on all cores), print them and refresh the cache other commands read.
 
 use super::{print_stdout, CliError, PlainFormat as Format};
-use crate::experiment::ceilings::{Ceilings, LimitsOptions};
-use crate::machine::Machine;
-use crate::report::table::{Align, Table};
+use concbench::experiment::ceilings::{Ceilings, LimitsOptions};
+use concbench::machine::Machine;
+use concbench::report::table::{Align, Table};
 
 /// Options of `concbench limits`.
 #[derive(Debug, clap::Args)]
@@ -92,7 +92,7 @@ pub fn render_table(machine: &Machine, c: &Ceilings, cache_note: Option<&str>) -
             .map(|p| {
                 vec![
                     p.threads.to_string(),
-                    crate::topology::format_cpu_list(&p.cpus),
+                    concbench::topology::format_cpu_list(&p.cpus),
                     format!("{:.1}", p.gb_s),
                     format!("{:.1}", p.min_gb_s),
                     format!("{:.1}", p.max_gb_s),

@@ -1,6 +1,6 @@
 //! The command line: clap definitions and the mapping from parsed options to library calls.
 //!
-//! Parsing lives here; validation lives in [`crate::plan`]; the work lives in the library. Errors
+//! Parsing lives here; validation lives in [`concbench::plan`]; the work lives in the library. Errors
 //! come back as [`CliError`]: bad usage or input is exit status 2 with one line on stderr, a
 //! failure while measuring (a worker that died, a wrong answer) is exit status 1.
 
@@ -9,8 +9,8 @@ use std::io::Write;
 
 use clap::{Parser, Subcommand};
 
-use crate::strategy::STRATEGIES;
-use crate::workload::BUILT_IN;
+use concbench::strategy::STRATEGIES;
+use concbench::workload::BUILT_IN;
 
 pub mod compare;
 pub mod ctxswitch;

@@ -1,13 +1,13 @@
 //! The workload parameters of `concbench run` as flags, made from the workload descriptors.
 //!
-//! Every parameter of a built-in workload ([`crate::workload::registry::all_params`]) becomes one
+//! Every parameter of a built-in workload ([`concbench::workload::registry::all_params`]) becomes one
 //! `--flag`: a number is parsed as `f64` by clap (so `--wait-ms abc` is a clap error), a word is
-//! taken as given. The values go to [`crate::plan::RawRun::params`], where the plan checks them
+//! taken as given. The values go to [`concbench::plan::RawRun::params`], where the plan checks them
 //! against the descriptors.
 
 use clap::{Arg, ArgMatches, Args, Command, FromArgMatches};
 
-use crate::workload::registry::{all_params, ParamKind};
+use concbench::workload::registry::{all_params, ParamKind};
 
 /// The workload parameters given on the command line: `(key, value)` in flag order.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -4,9 +4,9 @@
 use std::io::IsTerminal;
 
 use super::{print_stdout, CliError, PlainFormat as Format, Repetitions};
-use crate::refs::{run_refs, Origin, RefsPlan, RefsReport};
-use crate::report::format_seconds;
-use crate::report::table::{Align, Table};
+use concbench::refs::{run_refs, Origin, RefsPlan, RefsReport};
+use concbench::report::format_seconds;
+use concbench::report::table::{Align, Table};
 
 /// Options of `concbench refs`.
 #[derive(Debug, clap::Args)]

@@ -5,16 +5,16 @@ use std::io::IsTerminal;
 use clap::ValueEnum;
 
 use super::{print_stdout, CliError, Repetitions};
-use crate::child::{Fault, FaultKind};
-use crate::plan::{RawRun, RunPlan};
-use crate::report::{
+use concbench::child::{Fault, FaultKind};
+use concbench::plan::{RawRun, RunPlan};
+use concbench::report::{
     csv::CsvReporter, json::JsonReporter, latex::LatexReporter, markdown::MarkdownReporter,
     prepare_out_dir, table::TerminalReporter, write_out_dir, Reporter, RunReport,
 };
-use crate::runner;
-use crate::strategy::{ExecOptions, STRATEGIES};
-use crate::sweep::Sweep;
-use crate::workload;
+use concbench::runner;
+use concbench::strategy::STRATEGIES;
+use concbench::sweep::Sweep;
+use concbench::workload;
 
 /// Output formats of `run`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -152,11 +152,7 @@ pub fn cmd_run(args: RunArgs) -> Result<(), CliError> {
             },
         }),
     };
-    let options = ExecOptions {
-        worker: None,
-        fault,
-    };
-    let (mut report, measurements) = run_report(&plan, &options, !args.quiet)?;
+    let (mut report, measurements) = run_report(&plan, fault, !args.quiet)?;
     report.ceilings = run_ceilings(&report, args.limits)?;
     let reporter: Box<dyn Reporter> = match args.format {
         Format::Table => Box::new(TerminalReporter),
@@ -191,7 +187,7 @@ fn write_parts_timeline(
     plan: &RunPlan,
     measurements: &[runner::Measurement],
 ) -> Result<(), CliError> {
-    use crate::timeline::parts::{parts_svg, parts_trace, PartsRow};
+    use concbench::timeline::parts::{parts_svg, parts_trace, PartsRow};
     let workload = workload::build(&plan.spec).map_err(|e| CliError::Usage(e.to_string()))?;
     let rows: Vec<PartsRow> = measurements
         .iter()
@@ -205,9 +201,9 @@ fn write_parts_timeline(
                 m.cores
             };
             let stages = if m.strategy.is_sequential() {
-                vec![crate::workload::Stage {
+                vec![concbench::workload::Stage {
                     name: "sequential twin",
-                    kind: crate::workload::StageKind::Compute,
+                    kind: concbench::workload::StageKind::Compute,
                 }]
             } else {
                 workload.stages(parts)
@@ -221,7 +217,7 @@ fn write_parts_timeline(
         ("trace.json", parts_trace(&rows)),
     ] {
         let path = dir.join(name);
-        crate::report::write_atomic(&path, text.as_bytes())
+        concbench::report::write_atomic(&path, text.as_bytes())
             .map_err(|e| CliError::Failed(anyhow::anyhow!("writing {}: {e}", path.display())))?;
     }
     Ok(())
@@ -231,8 +227,8 @@ fn write_parts_timeline(
 fn run_ceilings(
     report: &RunReport,
     measure_now: bool,
-) -> Result<Option<crate::report::RunCeilings>, CliError> {
-    use crate::experiment::ceilings::{provenance, row_ceilings, Ceilings, LimitsOptions};
+) -> Result<Option<concbench::report::RunCeilings>, CliError> {
+    use concbench::experiment::ceilings::{provenance, row_ceilings, Ceilings, LimitsOptions};
     let (ceilings, cached) = if measure_now {
         let c = Ceilings::measure(&LimitsOptions::quick())
             .map_err(|e| CliError::Failed(anyhow::Error::new(e).context("measuring ceilings")))?;
@@ -244,7 +240,7 @@ fn run_ceilings(
             None => return Ok(None),
         }
     };
-    Ok(Some(crate::report::RunCeilings {
+    Ok(Some(concbench::report::RunCeilings {
         provenance: provenance(&ceilings, cached),
         rows: row_ceilings(&report.rows, &ceilings),
     }))
@@ -254,11 +250,11 @@ fn run_ceilings(
 /// build its report; the raw measurements come back too (for timelines).
 pub fn run_report(
     plan: &RunPlan,
-    options: &ExecOptions,
+    fault: Option<Fault>,
     progress: bool,
 ) -> Result<(RunReport, Vec<runner::Measurement>), CliError> {
     let workload = workload::build(&plan.spec).map_err(|e| CliError::Usage(e.to_string()))?;
-    let switch_cost_ns = match crate::experiment::switch_cost::quick_same_core_switch_ns() {
+    let switch_cost_ns = match concbench::experiment::switch_cost::quick_same_core_switch_ns() {
         Ok(ns) => Some(ns),
         Err(e) => {
             eprintln!("concbench: warning: no switch cost measured ({e}); switch_overhead is 0");
@@ -273,9 +269,10 @@ pub fn run_report(
             bar.set_message(format!("{} x{}", p.strategy, p.cores));
         }
     };
-    let mut sweep = Sweep::from_plan(&*workload, plan)
-        .options(options.clone())
-        .on_progress(on_progress);
+    let mut sweep = Sweep::from_plan(&*workload, plan).on_progress(on_progress);
+    if let Some(fault) = fault {
+        sweep = sweep.inject_fault_for_testing(fault);
+    }
     if let Some(ns) = switch_cost_ns {
         sweep = sweep.switch_cost_ns(ns);
     }

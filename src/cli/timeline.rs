@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 
 use super::{print_stdout, CliError};
-use crate::output::{prepare_out_dir, write_atomic};
-use crate::timeline::{parse_placement, render, Kind, Timeline, TimelineConfig};
+use concbench::output::{prepare_out_dir, write_atomic};
+use concbench::timeline::{parse_placement, render, Kind, Timeline, TimelineConfig};
 
 /// Output formats of `timeline`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -72,6 +72,7 @@ impl LimitsOptions {
 
 /// A measurement that could not be trusted.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CeilingError {
     /// A thread could not be pinned to its core.
     #[error("pinning a measuring thread: {0}")]

@@ -246,6 +246,7 @@ pub struct SwitchCostRow {
 
 /// A measurement that could not be made.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SwitchCostError {
     /// The placement needs more physical cores than this process may use.
     #[error("{0} needs two physical cores; this process may use one")]

@@ -66,6 +66,7 @@ impl Expect {
 /// A claim's outcome on this machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Verdict {
     /// The whole spread satisfies the prediction.
     Supported,

@@ -17,6 +17,7 @@ use crate::strategy::Strategy;
 
 /// Why two files cannot be compared; all are bad input (exit status 2).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CompareError {
     /// The file could not be read.
     #[error("cannot read {path}: {source}")]

@@ -47,6 +47,7 @@ pub enum Strategy {
 
 /// What runs a strategy's work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Mechanism {
     /// The workload's sequential twin, on the calling thread (no parts).
     Twin,
@@ -183,6 +184,7 @@ impl FromStr for Strategy {
 /// Whether workers are threads of this process or separate processes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum WorkerKind {
     /// Threads of this process: one address space.
     Thread,
@@ -202,6 +204,7 @@ impl WorkerKind {
 
 /// Where the workers of an execution are pinned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Placement {
     /// All workers on the first allowed CPU.
     OneCore,
@@ -281,6 +284,7 @@ pub struct Execution {
 
 /// Errors executing a workload.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StrategyError {
     /// A worker could not be pinned where the placement wants it.
     #[error("part {part}: {source}")]

@@ -78,6 +78,7 @@ pub fn parse_placement(s: &str) -> Result<Placement, String> {
 
 /// Errors recording a timeline.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TimelineError {
     /// A worker could not be pinned.
     #[error("worker {worker}: {source}")]

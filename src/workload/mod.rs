@@ -93,6 +93,7 @@ impl WorkloadSpec {
 /// Whether a stage computes the parts or combines their results (reported as separate phases).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum StageKind {
     /// Independent work on the parts.
     Compute,
@@ -120,6 +121,7 @@ pub struct WorkUnits {
 
 /// Errors building or checking a workload.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum WorkloadError {
     /// No workload of that name.
     #[error("unknown workload '{0}' (known: {known})", known = registry::names().join(", "))]

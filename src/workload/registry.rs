@@ -37,6 +37,7 @@ use super::{Workload, WorkloadError, WorkloadSpec, BUILT_IN};
 
 /// Which ceiling of the machine bounds a workload: decides the figures shown beside its rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Ceiling {
     /// Bound by arithmetic: rows show GFLOP/s as a share of the FMA peak of the cores used.
     ComputeBound,
@@ -78,6 +79,7 @@ pub struct ParamDescriptor {
 
 /// Why a parameter value was refused by [`ParamDescriptor::check`].
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum ParamProblem {
     /// A number outside its range, or not a number at all.
     OutOfRange,
