@@ -26,7 +26,6 @@ use crate::machine::Machine;
 use crate::measure::clock::monotonic_ns;
 use crate::measure::stats::median;
 use crate::plan::{PlanError, RawRun, RunPlan};
-use crate::rng::XorShift;
 use crate::runner::{self, Measurement};
 use crate::strategy::ExecOptions;
 use crate::topology::{self, Topology};
@@ -229,8 +228,9 @@ fn timed_row(
 
 /// The mergesort workload's keys for `seed`.
 pub fn sort_keys(n: usize, seed: u64) -> Vec<u64> {
-    let mut g = XorShift::new(seed);
-    (0..n).map(|_| g.next()).collect()
+    let mut keys = vec![0; n];
+    crate::workload::mergesort::fill_keys(seed, &mut keys);
+    keys
 }
 
 /// Time `sort` on fresh copies of `keys`: `warmup` untimed runs, then `reps` timed; each result
@@ -338,14 +338,8 @@ pub struct DgemmChildResult {
 
 /// The matmul workload's A and B for `seed`: uniform in [-0.5, 0.5).
 pub fn matmul_inputs(n: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
-    let mut g = XorShift::new(seed);
-    let mut gen = || -> Vec<f64> {
-        (0..n * n)
-            .map(|_| (g.next() >> 11) as f64 / (1u64 << 53) as f64 - 0.5)
-            .collect()
-    };
-    let a = gen();
-    let b = gen();
+    let (mut a, mut b) = (vec![0.0; n * n], vec![0.0; n * n]);
+    crate::workload::matmul::fill_inputs(seed, &mut a, &mut b);
     (a, b)
 }
 
@@ -593,6 +587,33 @@ pub fn ratios(plan: &RefsPlan, rows: &[RefRow], ceilings: Option<&Ceilings>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reference_inputs_are_the_workloads_own() {
+        use crate::shm::SharedRegion;
+        use crate::workload::{build, WorkloadSpec};
+        let sort = build(&WorkloadSpec::new("mergesort", 1000, 9)).unwrap();
+        let region = SharedRegion::new(sort.shared_bytes()).unwrap();
+        sort.init(&region.mem());
+        sort.reset(&region.mem());
+        // SAFETY: single-threaded test; the keys are the first n u64 of the region.
+        let keys = unsafe { region.mem().slice::<u64>(0, 1000) };
+        assert_eq!(keys, &sort_keys(1000, 9)[..]);
+
+        let mm = build(&WorkloadSpec::new("matmul", 16, 9)).unwrap();
+        let region = SharedRegion::new(mm.shared_bytes()).unwrap();
+        mm.init(&region.mem());
+        let (a, b) = matmul_inputs(16, 9);
+        // SAFETY: single-threaded test; A is the first n*n f64 of the region.
+        let got_a = unsafe { region.mem().slice::<f64>(0, 256) };
+        assert_eq!(got_a, &a[..]);
+        let whole = unsafe { region.mem().slice::<f64>(0, region.mem().len() / 8) };
+        let b_at = whole
+            .windows(256)
+            .position(|w| w == &b[..])
+            .expect("B is in the region");
+        assert!(b_at >= 256);
+    }
 
     fn row(name: &str, threads: usize, median_s: f64) -> RefRow {
         timed_row(name, Origin::Reference, threads, vec![median_s], None)

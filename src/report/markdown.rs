@@ -255,13 +255,7 @@ pub fn reading(report: &RunReport) -> String {
         ));
     }
 
-    let mut over: Vec<usize> = rows
-        .iter()
-        .filter(|r| r.oversubscribed)
-        .map(|r| r.cores)
-        .collect();
-    over.sort_unstable();
-    over.dedup();
+    let over = super::oversubscribed_cores(report);
     let p = report.machine.physical_cores;
     if over.is_empty() {
         s.push(format!(

@@ -181,8 +181,8 @@ pub trait Reporter {
     fn render(&self, report: &RunReport) -> String;
 }
 
-/// The oversubscribed sweep values of a report, and the physical core count they exceed.
-pub fn oversubscription_note(report: &RunReport) -> Option<String> {
+/// The sweep values of a report's oversubscribed rows, ascending, each once.
+pub fn oversubscribed_cores(report: &RunReport) -> Vec<usize> {
     let mut over: Vec<usize> = report
         .rows
         .iter()
@@ -191,6 +191,12 @@ pub fn oversubscription_note(report: &RunReport) -> Option<String> {
         .collect();
     over.sort_unstable();
     over.dedup();
+    over
+}
+
+/// The oversubscribed sweep values of a report, and the physical core count they exceed.
+pub fn oversubscription_note(report: &RunReport) -> Option<String> {
+    let over = oversubscribed_cores(report);
     (!over.is_empty()).then(|| {
         format!(
             "oversubscribed: cores {} exceed the {} physical core(s) this process may use; their workers share cores (they wrap around), so those rows measure time slicing, not more parallelism",

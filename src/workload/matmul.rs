@@ -93,14 +93,15 @@ impl Workload for MatMul {
     }
 
     fn init(&self, mem: &SharedMem) {
-        let mut g = XorShift::new(self.spec.seed);
-        for which in 0..2 {
-            // SAFETY: init runs alone.
-            let m = unsafe { mem.slice_mut::<f64>(which * self.matrix_bytes(), self.n * self.n) };
-            for x in m.iter_mut() {
-                *x = (g.next() >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
-            }
-        }
+        let n2 = self.n * self.n;
+        // SAFETY: init runs alone; A and B are disjoint ranges.
+        let (a, b) = unsafe {
+            (
+                mem.slice_mut::<f64>(0, n2),
+                mem.slice_mut::<f64>(self.matrix_bytes(), n2),
+            )
+        };
+        fill_inputs(self.spec.seed, a, b);
     }
 
     fn reset(&self, mem: &SharedMem) {
@@ -180,6 +181,15 @@ impl Workload for MatMul {
 
 fn dot(x: &[f64], y: &[f64]) -> f64 {
     x.iter().zip(y).map(|(a, b)| a * b).sum()
+}
+
+/// A and B of the workload with `seed` (each n × n, row-major), uniform in [-0.5, 0.5): A
+/// first, then B from the same stream (also what `concbench refs` multiplies).
+pub fn fill_inputs(seed: u64, a: &mut [f64], b: &mut [f64]) {
+    let mut g = XorShift::new(seed);
+    for x in a.iter_mut().chain(b.iter_mut()) {
+        *x = (g.next() >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+    }
 }
 
 #[cfg(test)]

@@ -94,10 +94,7 @@ impl MergeSort {
     }
 
     fn generate(&self, keys: &mut [u64]) {
-        let mut g = XorShift::new(self.spec.seed);
-        for k in keys.iter_mut() {
-            *k = g.next();
-        }
+        fill_keys(self.spec.seed, keys);
     }
 }
 
@@ -233,6 +230,14 @@ impl Workload for MergeSort {
             count: self.n as f64,
             unit: "keys",
         }
+    }
+}
+
+/// The keys of the workload with `seed`, in order (also what `concbench refs` sorts).
+pub fn fill_keys(seed: u64, keys: &mut [u64]) {
+    let mut g = XorShift::new(seed);
+    for k in keys.iter_mut() {
+        *k = g.next();
     }
 }
 
