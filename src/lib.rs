@@ -71,6 +71,7 @@ pub mod rng;
 pub mod runner;
 pub mod serve;
 pub mod shm;
+pub mod start;
 pub mod strategy;
 pub mod sweep;
 pub mod sys;

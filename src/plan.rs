@@ -11,6 +11,12 @@ use crate::workload::{self, registry, WorkloadError, WorkloadSpec};
 /// Most workers (threads or processes) one row may ask for.
 pub const MAX_WORKERS: usize = 4096;
 
+/// Most timed repetitions per row: far past what any interval needs.
+pub const MAX_REPS: usize = 10_000;
+
+/// Most untimed warm-up runs per row.
+pub const MAX_WARMUP: usize = 1_000;
+
 /// A bad request, named precisely.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{0}")]
@@ -172,11 +178,17 @@ impl RunPlan {
                 have as f64 / (1u64 << 30) as f64
             )));
         }
-        if raw.reps < 1 {
-            return Err(bad(format!("--reps {} must be at least 1", raw.reps)));
+        if raw.reps < 1 || raw.reps as u64 > MAX_REPS as u64 {
+            return Err(bad(format!(
+                "--reps {} must be at least 1 and at most {MAX_REPS}",
+                raw.reps
+            )));
         }
-        if raw.warmup < 0 {
-            return Err(bad(format!("--warmup {} must not be negative", raw.warmup)));
+        if raw.warmup < 0 || raw.warmup as u64 > MAX_WARMUP as u64 {
+            return Err(bad(format!(
+                "--warmup {} must be between 0 and {MAX_WARMUP}",
+                raw.warmup
+            )));
         }
         let mut spec = WorkloadSpec::new(&raw.workload, size, raw.seed);
         for (name, value) in &raw.params {
@@ -232,6 +244,11 @@ impl RunPlan {
         }
         if reps < 1 {
             return Err(bad("reps 0: at least one timed repetition is needed"));
+        }
+        if reps > MAX_REPS || warmup > MAX_WARMUP {
+            return Err(bad(format!(
+                "reps {reps}, warmup {warmup}: at most {MAX_REPS} repetitions and {MAX_WARMUP} warm-ups per row"
+            )));
         }
         let mut cores = cores.to_vec();
         cores.sort_unstable();

@@ -37,6 +37,9 @@ pub struct Progress {
     pub done: usize,
     /// Executions in the whole plan.
     pub total: usize,
+    /// Seconds since the sweep started (0 before the first execution): with `done` and `total`,
+    /// what an estimate of the time left is made from.
+    pub elapsed_s: f64,
 }
 
 /// A run that could not produce trustworthy rows.
@@ -96,9 +99,10 @@ pub fn run_once(
         .map_err(|source| {
             // Blame an earlier part's wrong answer when it, not the failing part, is the cause
             // (e.g. a merge that met an unsorted run).
-            let diagnosis = workload
-                .verify(&mem, parts)
-                .err()
+            // A worker that never started ran nothing: the memory cannot explain it.
+            let diagnosis = (!source.is_refused_start())
+                .then(|| workload.verify(&mem, parts).err())
+                .flatten()
                 .filter(|d| source.part().map_or(true, |p| d.part != Some(p)))
                 .map(Box::new);
             RunError::Execution {
@@ -118,23 +122,65 @@ pub fn run_once(
     Ok(exec)
 }
 
-/// Execute every row of `plan` with the built-in workloads.
-pub fn run_plan(
+/// Execute every row of `plan` with the built-in workloads (rows completed before a failure are
+/// dropped: for the experiments that need all of them).
+pub(crate) fn run_plan(
     plan: &RunPlan,
     options: &ExecOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Vec<Measurement>, RunError> {
     let workload = workload::build(&plan.spec)?;
-    run_workload(&*workload, plan, options, progress)
+    run_workload(&*workload, plan, options, progress).map_err(|i| i.error)
 }
 
-/// Execute every row of `plan` with an already-built workload (a user's, for instance).
-pub fn run_workload(
+/// The rows a sweep measured before it failed, and why it failed.
+#[derive(Debug)]
+pub struct Incomplete {
+    /// Every row completed before the failure, in plan order.
+    pub completed: Vec<Measurement>,
+    /// What stopped the sweep.
+    pub error: RunError,
+}
+
+/// How long a repetition may take before its workers count as stuck, when nothing else is
+/// configured: this floor plus [`STUCK_FACTOR`] times the slowest repetition seen so far.
+pub const DEFAULT_STUCK_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// See [`DEFAULT_STUCK_AFTER`].
+pub const STUCK_FACTOR: f64 = 20.0;
+
+/// The deadline of the next repetition: `floor` plus [`STUCK_FACTOR`] × the slowest repetition
+/// seen so far in this sweep (warm-ups included), from now.
+pub fn repetition_deadline(floor: std::time::Duration, slowest_s: f64) -> std::time::Instant {
+    let margin = std::time::Duration::from_secs_f64((STUCK_FACTOR * slowest_s).min(1e9));
+    std::time::Instant::now() + floor + margin
+}
+
+/// Execute every row of `plan` with an already-built workload (a user's, for instance). On a
+/// failure, the rows completed before it come back with the error.
+pub(crate) fn run_workload(
     workload: &dyn Workload,
     plan: &RunPlan,
     options: &ExecOptions,
     progress: &mut dyn FnMut(Progress),
-) -> Result<Vec<Measurement>, RunError> {
+) -> Result<Vec<Measurement>, Incomplete> {
+    let mut out = Vec::new();
+    match measure_rows(workload, plan, options, progress, &mut out) {
+        Ok(()) => Ok(out),
+        Err(error) => Err(Incomplete {
+            completed: out,
+            error,
+        }),
+    }
+}
+
+fn measure_rows(
+    workload: &dyn Workload,
+    plan: &RunPlan,
+    options: &ExecOptions,
+    progress: &mut dyn FnMut(Progress),
+    out: &mut Vec<Measurement>,
+) -> Result<(), RunError> {
     let region = SharedRegion::new(workload.shared_bytes())?;
     let mem = region.mem();
     workload.init(&mem);
@@ -142,7 +188,9 @@ pub fn run_workload(
     let per_row = plan.warmup + plan.reps;
     let total = rows.len() * per_row;
     let mut done = 0;
-    let mut out = Vec::with_capacity(rows.len());
+    let started = std::time::Instant::now();
+    let floor = options.stuck_after.unwrap_or(DEFAULT_STUCK_AFTER);
+    let mut slowest_s: f64 = 0.0;
     for (strategy, cores) in rows {
         let mut runs = Vec::with_capacity(plan.reps);
         for rep in 0..per_row {
@@ -151,8 +199,12 @@ pub fn run_workload(
                 cores,
                 done,
                 total,
+                elapsed_s: started.elapsed().as_secs_f64(),
             });
-            let exec = run_once(workload, &region, strategy, cores, options)?;
+            let mut options = options.clone();
+            options.deadline = Some(repetition_deadline(floor, slowest_s));
+            let exec = run_once(workload, &region, strategy, cores, &options)?;
+            slowest_s = slowest_s.max(exec.wall_s);
             if rep >= plan.warmup {
                 runs.push(exec);
             }
@@ -170,6 +222,7 @@ pub fn run_workload(
         cores: 1,
         done,
         total,
+        elapsed_s: started.elapsed().as_secs_f64(),
     });
-    Ok(out)
+    Ok(())
 }

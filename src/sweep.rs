@@ -41,16 +41,31 @@ pub struct Sweep<'w> {
     progress: Option<Box<dyn FnMut(Progress) + 'w>>,
 }
 
-/// Why a sweep produced no report.
+/// Why a sweep produced no complete report.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SweepError {
     /// The sweep asked for something invalid (no cores, zero repetitions, ...).
     #[error(transparent)]
     Plan(#[from] PlanError),
-    /// A row could not be measured or gave a wrong answer.
-    #[error(transparent)]
-    Run(#[from] RunError),
+    /// A row could not be measured or gave a wrong answer; the rows measured before it are kept.
+    #[error("{source}")]
+    Run {
+        /// What went wrong.
+        #[source]
+        source: RunError,
+        /// The report of the rows completed before the failure (`None` if none was).
+        partial: Option<Box<PartialRun>>,
+    },
+}
+
+/// The rows of a sweep that failed part-way, analysed like a complete one.
+#[derive(Debug)]
+pub struct PartialRun {
+    /// The report of the completed rows.
+    pub report: RunReport,
+    /// Their raw repetitions.
+    pub measurements: Vec<Measurement>,
 }
 
 impl<'w> Sweep<'w> {
@@ -123,6 +138,15 @@ impl<'w> Sweep<'w> {
         self
     }
 
+    /// The floor of each repetition's deadline: a repetition still running after this plus 20
+    /// times the slowest repetition so far counts as stuck (worker processes are killed and
+    /// named; a stuck thread is named and the process exits with status 1, since a thread
+    /// cannot be stopped). Default 30 s.
+    pub fn stuck_after(mut self, floor: std::time::Duration) -> Sweep<'w> {
+        self.options.stuck_after = Some(floor);
+        self
+    }
+
     /// The same-core context-switch cost, ns, that turns each row's switch count into its
     /// `switch_overhead` (measure one with
     /// [`quick_same_core_switch_ns`](crate::experiment::switch_cost::quick_same_core_switch_ns)).
@@ -164,16 +188,27 @@ impl<'w> Sweep<'w> {
                 f(p)
             }
         };
-        let measurements =
-            runner::run_workload(self.workload, &plan, &self.options, &mut on_progress)?;
-        let report = RunReport::build(
-            machine,
-            &plan,
-            self.workload.work_units(),
-            &measurements,
-            self.switch_cost_ns,
-        );
-        Ok((report, measurements))
+        let build = |measurements: &[Measurement]| {
+            RunReport::build(
+                machine.clone(),
+                &plan,
+                self.workload.work_units(),
+                measurements,
+                self.switch_cost_ns,
+            )
+        };
+        match runner::run_workload(self.workload, &plan, &self.options, &mut on_progress) {
+            Ok(measurements) => Ok((build(&measurements), measurements)),
+            Err(incomplete) => Err(SweepError::Run {
+                source: incomplete.error,
+                partial: (!incomplete.completed.is_empty()).then(|| {
+                    Box::new(PartialRun {
+                        report: build(&incomplete.completed),
+                        measurements: incomplete.completed,
+                    })
+                }),
+            }),
+        }
     }
 }
 

@@ -110,13 +110,14 @@ fn out_writes_five_consistent_files() {
     assert_eq!(
         names,
         [
+            ".concbench-set",
             "report.md",
             "results.csv",
             "results.json",
             "results.tex",
             "speedup.svg"
         ],
-        "exactly the five files, no temporary ones left"
+        "exactly the five files and the set's manifest, no temporary ones left"
     );
 
     let doc: Value = serde_json::from_str(&read("results.json")).unwrap();

@@ -88,6 +88,8 @@ pub enum FaultKind {
     Crash,
     /// The worker skips its work but reports success, so verification must catch it.
     WrongAnswer,
+    /// The part never returns (a stuck worker), so supervision must catch it.
+    Hang,
 }
 
 /// How to start a child process: an executable and the arguments before [`CHILD_ARG`].
@@ -272,9 +274,13 @@ struct Member {
 
 /// The parent's side of a group of children that talk in lines over their stdin and stdout.
 /// Dropping it kills and collects whoever is still running, so no child outlives an error.
+/// With a deadline, a child that has not answered by then (stopped, or stuck in a part that
+/// never returns) is a failure: every child is killed and collected, and the one waited for is
+/// named with its pid.
 #[derive(Default)]
 pub struct Children {
     members: Vec<Member>,
+    deadline: Option<std::time::Instant>,
 }
 
 impl Children {
@@ -282,7 +288,13 @@ impl Children {
     pub fn with_capacity(n: usize) -> Children {
         Children {
             members: Vec::with_capacity(n),
+            deadline: None,
         }
+    }
+
+    /// Give up on any answer that has not come by `deadline` (`None`: wait for ever).
+    pub fn set_deadline(&mut self, deadline: Option<std::time::Instant>) {
+        self.deadline = deadline;
     }
 
     /// Start a child with `command` (stdin, stdout and stderr piped) under the id `id`.
@@ -327,6 +339,23 @@ impl Children {
 
     /// The next line from the child at `index`, without its newline.
     pub fn receive(&mut self, index: usize) -> Result<String, ChildFailure> {
+        if let Some(deadline) = self.deadline {
+            let reader = &self.members[index].stdout;
+            if reader.buffer().is_empty() {
+                use std::os::fd::AsRawFd;
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                match crate::sys::wait_readable(reader.get_ref().as_raw_fd(), Some(left)) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        return Err(self.fail(
+                            index,
+                            "no answer by the deadline of this repetition (stopped, or a part that never returns); killed".into(),
+                        ))
+                    }
+                    Err(e) => return Err(self.fail(index, format!("waiting for it: {e}"))),
+                }
+            }
+        }
         let mut line = String::new();
         match self.members[index].stdout.read_line(&mut line) {
             Ok(0) => Err(self.fail(index, "it exited".into())),

@@ -61,6 +61,9 @@ where
                 match job.fault {
                     Some(FaultKind::Crash) => panic!("fault injected into part {}", job.part),
                     Some(FaultKind::WrongAnswer) => {}
+                    Some(FaultKind::Hang) => loop {
+                        std::thread::sleep(std::time::Duration::from_secs(3600));
+                    },
                     None => workload.run_part(&mem, stage, job.part, job.parts),
                 }
                 let end = monotonic_ns();

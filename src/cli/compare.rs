@@ -46,6 +46,5 @@ pub fn cmd_compare(args: CompareArgs) -> Result<(), CliError> {
         CompareFormat::Table => c.to_terminal(),
         CompareFormat::Json => c.to_json(),
         CompareFormat::Markdown => c.to_markdown(),
-    });
-    Ok(())
+    })
 }

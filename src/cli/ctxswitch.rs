@@ -81,7 +81,7 @@ pub fn cmd_ctxswitch(args: CtxSwitchArgs) -> Result<(), CliError> {
             s
         }
     };
-    print_stdout(&text);
+    print_stdout(&text)?;
     Ok(())
 }
 

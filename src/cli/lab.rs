@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 
-use super::{print_stdout, CliError};
+use super::{commit_results, print_stdout, CliError};
 use concbench::lab::{self, render, LabOptions};
-use concbench::output::{prepare_out_dir, write_atomic};
+use concbench::output::{prepare_out_dir, ResultSet};
 
 /// Output formats of `lab`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -78,17 +78,15 @@ pub fn cmd_lab(args: LabArgs) -> Result<(), CliError> {
             ("lab.md".to_string(), render::markdown(&report)),
             ("lab.json".to_string(), render::json(&report)),
         ];
+        let mut set = ResultSet::new();
         for (name, text) in files.into_iter().chain(pictures) {
-            let path = dir.join(&name);
-            write_atomic(&path, text.as_bytes()).map_err(|e| {
-                CliError::Failed(anyhow::anyhow!("writing {}: {e}", path.display()))
-            })?;
+            set.add(dir, &name, text);
         }
+        commit_results(set)?;
     }
     print_stdout(&match args.format {
         LabFormat::Table => render::terminal(&report),
         LabFormat::Json => render::json(&report),
         LabFormat::Markdown => render::markdown(&report),
-    });
-    Ok(())
+    })
 }

@@ -48,7 +48,7 @@ pub fn cmd_limits(args: LimitsArgs) -> Result<(), CliError> {
         }
         Format::Table => render_table(&machine, &ceilings, cached.as_deref()),
     };
-    print_stdout(&text);
+    print_stdout(&text)?;
     Ok(())
 }
 

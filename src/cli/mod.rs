@@ -5,7 +5,6 @@
 //! failure while measuring (a worker that died, a wrong answer) is exit status 1.
 
 use std::ffi::OsString;
-use std::io::Write;
 
 use clap::{Parser, Subcommand};
 
@@ -85,6 +84,10 @@ pub enum CliError {
     /// A failure while working: exit status 1.
     #[error(transparent)]
     Failed(#[from] anyhow::Error),
+    /// Writing to stdout failed: exit status 1, or 0 without a word when the reader closed the
+    /// pipe (`concbench ... | head`).
+    #[error("writing to stdout: {0}")]
+    Stdout(std::io::Error),
 }
 
 impl CliError {
@@ -92,7 +95,8 @@ impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Usage(_) => 2,
-            CliError::Failed(_) => 1,
+            CliError::Stdout(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+            CliError::Failed(_) | CliError::Stdout(_) => 1,
         }
     }
 }
@@ -142,6 +146,8 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
         Err(e) => {
             match &e {
                 CliError::Usage(m) => eprintln!("concbench: {m}"),
+                CliError::Stdout(io) if io.kind() == std::io::ErrorKind::BrokenPipe => {}
+                CliError::Stdout(_) => eprintln!("concbench: {e}"),
                 CliError::Failed(err) => {
                     // Many errors print their cause inside their own message: show each
                     // piece of the chain once.
@@ -172,10 +178,7 @@ pub fn run_command(command: Command) -> Result<(), CliError> {
         Command::Ctxswitch(args) => ctxswitch::cmd_ctxswitch(args),
         Command::Limits(args) => limits::cmd_limits(args),
         Command::Refs(args) => refs::cmd_refs(args),
-        Command::List => {
-            print_stdout(&list_text());
-            Ok(())
-        }
+        Command::List => print_stdout(&list_text()),
     }
 }
 
@@ -191,8 +194,15 @@ fn list_text() -> String {
     s
 }
 
-pub(crate) fn print_stdout(s: &str) {
-    let mut out = std::io::stdout().lock();
-    // A closed pipe (`concbench ... | head`) is not an error worth a panic.
-    let _ = out.write_all(s.as_bytes()).and_then(|_| out.flush());
+/// Print `s` on stdout, checked and flushed (see [`CliError::Stdout`]).
+pub(crate) fn print_stdout(s: &str) -> Result<(), CliError> {
+    concbench::output::write_stdout(s).map_err(CliError::Stdout)
+}
+
+/// Write a result set, naming what failed.
+pub(crate) fn commit_results(
+    set: concbench::output::ResultSet,
+) -> Result<Vec<std::path::PathBuf>, CliError> {
+    set.commit()
+        .map_err(|e| CliError::Failed(anyhow::Error::new(e).context("writing the result files")))
 }

@@ -59,7 +59,7 @@ pub fn cmd_refs(args: RefsArgs) -> Result<(), CliError> {
         }
         Format::Table => render_table(&report),
     };
-    print_stdout(&text);
+    print_stdout(&text)?;
     Ok(())
 }
 

@@ -4,16 +4,17 @@ use std::io::IsTerminal;
 
 use clap::ValueEnum;
 
-use super::{print_stdout, CliError, Repetitions};
+use super::{commit_results, print_stdout, CliError, Repetitions};
 use concbench::child::{Fault, FaultKind};
+use concbench::output::ResultSet;
 use concbench::plan::{RawRun, RunPlan};
 use concbench::report::{
-    csv::CsvReporter, json::JsonReporter, latex::LatexReporter, markdown::MarkdownReporter,
-    prepare_out_dir, table::TerminalReporter, write_out_dir, Reporter, RunReport,
+    add_out_files, csv::CsvReporter, json::JsonReporter, latex::LatexReporter,
+    markdown::MarkdownReporter, prepare_out_dir, table::TerminalReporter, Reporter, RunReport,
 };
 use concbench::runner;
 use concbench::strategy::STRATEGIES;
-use concbench::sweep::Sweep;
+use concbench::sweep::{PartialRun, Sweep, SweepError};
 use concbench::workload;
 
 /// Output formats of `run`.
@@ -76,9 +77,14 @@ pub struct RunArgs {
     /// Testing aid: make the worker of this part fail (multi-process and thread strategies).
     #[arg(long, hide = true)]
     pub fault_part: Option<usize>,
-    /// Testing aid: how the faulty part fails (crash or wrong-answer).
+    /// Testing aid: how the faulty part fails (crash, wrong-answer or hang).
     #[arg(long, hide = true, default_value = "crash")]
     pub fault_kind: String,
+    /// Seconds after which a repetition counts as stuck, on top of 20 times the slowest
+    /// repetition so far (default 30): stuck worker processes are killed and named, a stuck
+    /// thread is named and concbench exits with status 1.
+    #[arg(long, value_name = "SECONDS")]
+    pub stuck_after: Option<f64>,
 }
 
 /// `a`, `a or b`, `a, b or c`.
@@ -141,6 +147,13 @@ pub fn cmd_run(args: RunArgs) -> Result<(), CliError> {
     for dir in args.out.iter().chain(&args.timeline) {
         prepare_out_dir(dir).map_err(CliError::Usage)?;
     }
+    if let Some(s) = args.stuck_after {
+        if !(s.is_finite() && s > 0.0 && s <= 86_400.0) {
+            return Err(CliError::Usage(format!(
+                "--stuck-after {s} must be more than 0 and at most 86400 seconds"
+            )));
+        }
+    }
     let fault = match args.fault_part {
         None => None,
         Some(part) => Some(Fault {
@@ -148,12 +161,11 @@ pub fn cmd_run(args: RunArgs) -> Result<(), CliError> {
             kind: match args.fault_kind.as_str() {
                 "crash" => FaultKind::Crash,
                 "wrong-answer" => FaultKind::WrongAnswer,
+                "hang" => FaultKind::Hang,
                 other => return Err(CliError::Usage(format!("unknown fault kind '{other}'"))),
             },
         }),
     };
-    let (mut report, measurements) = run_report(&plan, fault, !args.quiet)?;
-    report.ceilings = run_ceilings(&report, args.limits)?;
     let reporter: Box<dyn Reporter> = match args.format {
         Format::Table => Box::new(TerminalReporter),
         Format::Json => Box::new(JsonReporter),
@@ -161,28 +173,46 @@ pub fn cmd_run(args: RunArgs) -> Result<(), CliError> {
         Format::Csv => Box::new(CsvReporter),
         Format::Latex => Box::new(LatexReporter),
     };
-    print_stdout(&reporter.render(&report));
+    let stuck_after = args.stuck_after.map(std::time::Duration::from_secs_f64);
+    let (mut report, measurements) = match run_report(&plan, fault, stuck_after, !args.quiet)? {
+        Ok(done) => done,
+        Err((partial, error)) => {
+            // The rows measured before the failure are shown (never written to --out: a
+            // directory holds one complete run), then the failure.
+            if let Some(partial) = partial {
+                print_stdout(&reporter.render(&partial.report))?;
+                eprintln!(
+                    "concbench: the {} row(s) above were measured before the failure; the run is incomplete",
+                    partial.report.rows.len()
+                );
+            }
+            return Err(error);
+        }
+    };
+    report.ceilings = run_ceilings(&report, args.limits)?;
+    print_stdout(&reporter.render(&report))?;
+    let mut set = ResultSet::new();
     if let Some(dir) = &args.timeline {
-        write_parts_timeline(dir, &plan, &measurements)?;
+        add_parts_timeline(&mut set, dir, &plan, &measurements)?;
     }
     if let Some(dir) = &args.out {
-        let written = write_out_dir(dir, &report).map_err(|e| {
-            CliError::Failed(anyhow::Error::new(e).context("writing the result files"))
-        })?;
-        if !args.quiet {
-            eprintln!(
-                "concbench: wrote {} files to {}",
-                written.len(),
-                dir.display()
-            );
-        }
+        add_out_files(&mut set, dir, &report);
+    }
+    let written = commit_results(set)?;
+    if let (Some(dir), false) = (&args.out, args.quiet) {
+        eprintln!(
+            "concbench: wrote {} files to {}",
+            written.iter().filter(|p| p.starts_with(dir)).count(),
+            dir.display()
+        );
     }
     Ok(())
 }
 
-/// Write the parts' Gantt chart and Chrome trace of one repetition per row (the one whose wall
-/// time is the row's median) into `dir`.
-fn write_parts_timeline(
+/// Add the parts' Gantt chart and Chrome trace of one repetition per row (the one whose wall
+/// time is the row's median) to the result set of `dir`.
+fn add_parts_timeline(
+    set: &mut ResultSet,
     dir: &std::path::Path,
     plan: &RunPlan,
     measurements: &[runner::Measurement],
@@ -216,9 +246,7 @@ fn write_parts_timeline(
         ("timeline.svg", parts_svg(&rows)),
         ("trace.json", parts_trace(&rows)),
     ] {
-        let path = dir.join(name);
-        concbench::report::write_atomic(&path, text.as_bytes())
-            .map_err(|e| CliError::Failed(anyhow::anyhow!("writing {}: {e}", path.display())))?;
+        set.add(dir, name, text);
     }
     Ok(())
 }
@@ -246,14 +274,33 @@ fn run_ceilings(
     }))
 }
 
+/// A run that failed part-way: the rows measured before the failure (if any) and the error.
+type Failed = (Option<Box<PartialRun>>, CliError);
+
+/// Runs longer than this get an estimate of their length on stderr.
+const LONG_RUN_S: f64 = 180.0;
+
 /// Run a plan with a progress bar on stderr (when it is a terminal and `progress` is on) and
-/// build its report; the raw measurements come back too (for timelines).
+/// build its report; the raw measurements come back too (for timelines). A run that fails after
+/// some rows were measured gives them back beside the error.
 pub fn run_report(
     plan: &RunPlan,
     fault: Option<Fault>,
+    stuck_after: Option<std::time::Duration>,
     progress: bool,
-) -> Result<(RunReport, Vec<runner::Measurement>), CliError> {
+) -> Result<Result<(RunReport, Vec<runner::Measurement>), Failed>, CliError> {
     let workload = workload::build(&plan.spec).map_err(|e| CliError::Usage(e.to_string()))?;
+    let executions = plan.rows().len() * (plan.warmup + plan.reps);
+    if let Some(t) = workload
+        .expected_sequential_s()
+        .filter(|t| *t > LONG_RUN_S / 10.0)
+    {
+        eprintln!(
+            "concbench: the sequential twin alone takes about {} per repetition ({} of its repetitions are planned, {executions} executions in all): this run will be long",
+            format_duration(t),
+            plan.warmup + plan.reps
+        );
+    }
     let switch_cost_ns = match concbench::experiment::switch_cost::quick_same_core_switch_ns() {
         Ok(ns) => Some(ns),
         Err(e) => {
@@ -262,11 +309,30 @@ pub fn run_report(
         }
     };
     let bar = progress_bar(progress);
+    let mut estimated = false;
     let on_progress = |p: runner::Progress| {
         if let Some(bar) = &bar {
             bar.set_length(p.total as u64);
             bar.set_position(p.done as u64);
             bar.set_message(format!("{} x{}", p.strategy, p.cores));
+        }
+        // After the first execution, say how long the whole run will take if that is long.
+        if !estimated && p.done >= 1 && p.done < p.total {
+            estimated = true;
+            let left = p.elapsed_s / p.done as f64 * (p.total - p.done) as f64;
+            if p.elapsed_s + left > LONG_RUN_S {
+                let line = format!(
+                    "concbench: this run will take about {} more ({} of {} executions done in {})",
+                    format_duration(left),
+                    p.done,
+                    p.total,
+                    format_duration(p.elapsed_s)
+                );
+                match &bar {
+                    Some(bar) => bar.println(line),
+                    None => eprintln!("{line}"),
+                }
+            }
         }
     };
     let mut sweep = Sweep::from_plan(&*workload, plan).on_progress(on_progress);
@@ -276,13 +342,34 @@ pub fn run_report(
     if let Some(ns) = switch_cost_ns {
         sweep = sweep.switch_cost_ns(ns);
     }
+    if let Some(floor) = stuck_after {
+        sweep = sweep.stuck_after(floor);
+    }
     let result = sweep.run_keeping_measurements();
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    result.map_err(|e| {
-        CliError::Failed(anyhow::Error::new(e).context(format!("running {}", plan.spec.name)))
-    })
+    let context = format!("running {}", plan.spec.name);
+    Ok(result.map_err(|e| match e {
+        SweepError::Run { source, partial } => (
+            partial,
+            CliError::Failed(anyhow::Error::new(source).context(context)),
+        ),
+        other => (
+            None,
+            CliError::Failed(anyhow::Error::new(other).context(context)),
+        ),
+    }))
+}
+
+/// A duration for an estimate: seconds, minutes, hours or days, two significant digits.
+fn format_duration(s: f64) -> String {
+    match s {
+        s if s < 90.0 => format!("{s:.0} s"),
+        s if s < 5400.0 => format!("{:.0} min", s / 60.0),
+        s if s < 2.0 * 86400.0 => format!("{:.1} h", s / 3600.0),
+        s => format!("{:.0} days", s / 86400.0),
+    }
 }
 
 fn progress_bar(enabled: bool) -> Option<indicatif::ProgressBar> {
@@ -291,8 +378,10 @@ fn progress_bar(enabled: bool) -> Option<indicatif::ProgressBar> {
     }
     let bar = indicatif::ProgressBar::new(1);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} runs  {msg}  ({elapsed})")
-            .expect("valid template"),
+        indicatif::ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} runs  {msg}  ({elapsed}, about {eta} left)",
+        )
+        .expect("valid template"),
     );
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     Some(bar)

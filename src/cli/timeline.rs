@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 
-use super::{print_stdout, CliError};
-use concbench::output::{prepare_out_dir, write_atomic};
+use super::{commit_results, print_stdout, CliError};
+use concbench::output::{prepare_out_dir, ResultSet};
 use concbench::timeline::{parse_placement, render, Kind, Timeline, TimelineConfig};
 
 /// Output formats of `timeline`.
@@ -60,15 +60,14 @@ pub fn cmd_timeline(args: TimelineArgs) -> Result<(), CliError> {
             ("timeline.svg", render::svg(&timeline)),
             ("trace.json", render::trace(&timeline)),
         ];
+        let mut set = ResultSet::new();
         for (name, contents) in files {
-            let path = dir.join(name);
-            write_atomic(&path, contents.as_bytes()).map_err(|e| {
-                CliError::Failed(anyhow::anyhow!("writing {}: {e}", path.display()))
-            })?;
+            set.add(dir, name, contents);
         }
+        commit_results(set)?;
     }
     match args.format {
-        TimelineFormat::Json => print_stdout(&json),
+        TimelineFormat::Json => print_stdout(&json)?,
         TimelineFormat::Table => {
             let mut text = render::table(&timeline, render::terminal_width());
             if let Some(dir) = &args.out {
@@ -77,7 +76,7 @@ pub fn cmd_timeline(args: TimelineArgs) -> Result<(), CliError> {
                     dir.display()
                 ));
             }
-            print_stdout(&text);
+            print_stdout(&text)?;
         }
     }
     Ok(())

@@ -27,6 +27,14 @@ pub enum CompareError {
         /// What the OS said.
         source: std::io::Error,
     },
+    /// The file is larger than any results.json concbench writes.
+    #[error("{path} is larger than {limit_mib} MiB: not a concbench results.json")]
+    TooBig {
+        /// The file.
+        path: String,
+        /// The limit, MiB.
+        limit_mib: u64,
+    },
     /// The file is not a concbench `results.json`.
     #[error("{path} is not a concbench results.json: {source}")]
     Parse {
@@ -49,12 +57,29 @@ pub enum CompareError {
     },
 }
 
-/// Read a `results.json` written by `concbench run --out` or `--format json`.
+/// The largest results file `compare` reads (a results.json of 4096 rows is a few MiB).
+pub const MAX_RESULTS_BYTES: u64 = 64 << 20;
+
+/// Read a `results.json` written by `concbench run --out` or `--format json` (at most
+/// [`MAX_RESULTS_BYTES`]).
 pub fn read_report(path: &Path) -> Result<RunReport, CompareError> {
-    let text = std::fs::read_to_string(path).map_err(|source| CompareError::Read {
+    use std::io::Read;
+    let read_err = |source| CompareError::Read {
         path: path.display().to_string(),
         source,
-    })?;
+    };
+    // Read at most one byte past the limit: enough to know a file (or /dev/zero) is too big.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_RESULTS_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(read_err)?;
+    if bytes.len() as u64 > MAX_RESULTS_BYTES {
+        return Err(CompareError::TooBig {
+            path: path.display().to_string(),
+            limit_mib: MAX_RESULTS_BYTES >> 20,
+        });
+    }
+    let text = String::from_utf8_lossy(&bytes);
     serde_json::from_str(&text).map_err(|source| CompareError::Parse {
         path: path.display().to_string(),
         source,

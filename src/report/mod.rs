@@ -241,22 +241,28 @@ pub fn file_reporters() -> Vec<Box<dyn Reporter>> {
     ]
 }
 
-/// Write every [`file_reporters`] rendering of `report` into `dir` (which must exist), each file
-/// atomically; returns the paths written. The caller checks `dir` with [`prepare_out_dir`] before
+/// Add every [`file_reporters`] rendering of `report` to the result set of `dir`.
+pub fn add_out_files(
+    set: &mut crate::output::ResultSet,
+    dir: &std::path::Path,
+    report: &RunReport,
+) {
+    for r in file_reporters() {
+        set.add(dir, r.file_name(), r.render(report));
+    }
+}
+
+/// Write every [`file_reporters`] rendering of `report` into `dir` as one result set (see
+/// [`crate::output::ResultSet`]: the directory then holds this report's files and no other
+/// run's); returns the paths written. The caller checks `dir` with [`prepare_out_dir`] before
 /// the run, so a failure here is an I/O error, not bad usage.
 pub fn write_out_dir(
     dir: &std::path::Path,
     report: &RunReport,
 ) -> std::io::Result<Vec<std::path::PathBuf>> {
-    file_reporters()
-        .iter()
-        .map(|r| {
-            let path = dir.join(r.file_name());
-            write_atomic(&path, r.render(report).as_bytes())
-                .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-            Ok(path)
-        })
-        .collect()
+    let mut set = crate::output::ResultSet::new();
+    add_out_files(&mut set, dir, report);
+    set.commit()
 }
 
 #[cfg(test)]
@@ -292,6 +298,7 @@ mod tests {
         assert_eq!(
             names,
             [
+                crate::output::MANIFEST,
                 "report.md",
                 "results.csv",
                 "results.json",

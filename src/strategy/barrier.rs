@@ -7,13 +7,15 @@
 //! everyone with one `FUTEX_WAKE`; a woken thread only reads the counter.
 
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::time::Instant;
 
 use crate::sys;
 
-/// A reusable barrier for a fixed number of threads.
+/// A reusable barrier for a number of threads fixed up front, which can only shrink (when some
+/// of them could not be started).
 #[derive(Debug)]
 pub struct FutexBarrier {
-    parties: usize,
+    parties: AtomicUsize,
     arrived: AtomicUsize,
     generation: AtomicU32,
 }
@@ -22,20 +24,37 @@ impl FutexBarrier {
     /// A barrier that releases when `parties` threads are waiting.
     pub fn new(parties: usize) -> FutexBarrier {
         FutexBarrier {
-            parties: parties.max(1),
+            parties: AtomicUsize::new(parties.max(1)),
             arrived: AtomicUsize::new(0),
             generation: AtomicU32::new(0),
         }
     }
 
-    /// Block until all parties have called `wait` for this round.
-    pub fn wait(&self) {
+    /// Count on `missing` fewer parties from now on: for threads that could not be started.
+    /// Must be called by a party that has not arrived in the current round (so the round cannot
+    /// complete without it), as the thread that starts the others does.
+    pub fn release_missing(&self, missing: usize) {
+        let left = self.parties.load(Ordering::SeqCst).saturating_sub(missing);
+        self.parties.store(left.max(1), Ordering::SeqCst);
+    }
+
+    /// Arrive; `true` when this arrival completed the round (everyone is released).
+    fn arrive(&self) -> (bool, u32) {
         let generation = self.generation.load(Ordering::Acquire);
-        if self.arrived.fetch_add(1, Ordering::AcqRel) + 1 == self.parties {
+        if self.arrived.fetch_add(1, Ordering::SeqCst) + 1 == self.parties.load(Ordering::SeqCst) {
             // Nobody can arrive for the next round before the generation moves on.
             self.arrived.store(0, Ordering::Relaxed);
             self.generation.fetch_add(1, Ordering::Release);
             sys::wake(&self.generation, u32::MAX);
+            return (true, generation);
+        }
+        (false, generation)
+    }
+
+    /// Block until all parties have called `wait` for this round.
+    pub fn wait(&self) {
+        let (last, generation) = self.arrive();
+        if last {
             return;
         }
         while self.generation.load(Ordering::Acquire) == generation {
@@ -43,6 +62,23 @@ impl FutexBarrier {
             // handled by the loop.
             sys::wait_while_equal(&self.generation, generation);
         }
+    }
+
+    /// [`FutexBarrier::wait`] until `deadline` at the latest: `false` when the round was not
+    /// complete by then (this party has still arrived; the others may pass later).
+    pub fn wait_until(&self, deadline: Instant) -> bool {
+        let (last, generation) = self.arrive();
+        if last {
+            return true;
+        }
+        while self.generation.load(Ordering::Acquire) == generation {
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            sys::wait_while_equal_for(&self.generation, generation, deadline - now);
+        }
+        true
     }
 }
 
@@ -70,5 +106,26 @@ mod tests {
             });
             assert_eq!(arrivals.load(Ordering::SeqCst), 20 * threads);
         }
+    }
+
+    #[test]
+    fn a_round_completes_without_the_parties_that_never_started() {
+        // Four parties planned, two started: the starter releases the two missing ones.
+        let barrier = FutexBarrier::new(4);
+        std::thread::scope(|s| {
+            s.spawn(|| barrier.wait());
+            barrier.release_missing(2);
+            barrier.wait();
+        });
+    }
+
+    #[test]
+    fn a_timed_wait_gives_up_at_its_deadline() {
+        let barrier = FutexBarrier::new(2);
+        let deadline = Instant::now() + std::time::Duration::from_millis(20);
+        assert!(!barrier.wait_until(deadline));
+        assert!(Instant::now() >= deadline);
+        let barrier = FutexBarrier::new(1);
+        assert!(barrier.wait_until(Instant::now()));
     }
 }

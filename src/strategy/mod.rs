@@ -302,6 +302,9 @@ pub enum StrategyError {
         /// The panic message.
         message: String,
     },
+    /// The system refused to start a worker thread or process (a limit).
+    #[error(transparent)]
+    Start(#[from] crate::start::StartError),
     /// A worker process could not be started.
     #[error("could not start the worker process for part {part} ({exe}): {source}")]
     Spawn {
@@ -313,10 +316,12 @@ pub enum StrategyError {
         source: std::io::Error,
     },
     /// A worker process died or broke the protocol.
-    #[error("worker process for part {part} failed ({status}){stderr}")]
+    #[error("worker process {pid} for part {part} failed ({status}){stderr}")]
     WorkerDied {
         /// The part.
         part: usize,
+        /// Its process id.
+        pid: u32,
         /// Its exit status, or what went wrong.
         status: String,
         /// What it wrote on stderr, prefixed with ": " when non-empty.
@@ -335,8 +340,15 @@ impl StrategyError {
             | StrategyError::PartPanicked { part, .. }
             | StrategyError::Spawn { part, .. }
             | StrategyError::WorkerDied { part, .. } => Some(*part),
+            StrategyError::Start(e) => Some(e.index),
             StrategyError::Shm(_) => None,
         }
+    }
+
+    /// Whether a worker never started (a limit, a missing binary): then no part ran, and the
+    /// shared memory says nothing about why.
+    pub fn is_refused_start(&self) -> bool {
+        matches!(self, StrategyError::Start(_) | StrategyError::Spawn { .. })
     }
 }
 
@@ -349,6 +361,13 @@ pub struct ExecOptions {
     /// Test hook: make this part fail (multi-process workers crash, threads panic). Set by the
     /// CLI's hidden `--fault-part` and the lab, never by a user of the library.
     pub(crate) fault: Option<crate::child::Fault>,
+    /// When the execution counts as stuck (set by the runner for each repetition): worker
+    /// processes still busy then are killed and named; a stuck thread is named and the process
+    /// exits with status 1 (a thread cannot be stopped).
+    pub(crate) deadline: Option<std::time::Instant>,
+    /// The floor of every repetition's deadline (see [`crate::runner::repetition_deadline`]);
+    /// `None`: [`crate::runner::DEFAULT_STUCK_AFTER`].
+    pub(crate) stuck_after: Option<std::time::Duration>,
 }
 
 impl ExecOptions {
@@ -357,7 +376,7 @@ impl ExecOptions {
     pub fn with_worker(command: WorkerCommand) -> ExecOptions {
         ExecOptions {
             worker: Some(command),
-            fault: None,
+            ..ExecOptions::default()
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::child::{ChildFailure, ChildJob, ChildSpec, Children, WorkerCommand};
 use crate::measure::clock::{monotonic_ns, seconds_between};
 use crate::measure::rusage::Usage;
 use crate::shm::SharedMem;
+use crate::start::StartError;
 use crate::workload::Workload;
 
 /// Run every stage of `workload` in `parts` worker processes spread over the physical cores.
@@ -40,6 +41,7 @@ pub fn run(
     let start_ns = monotonic_ns();
     let mut marks = Vec::with_capacity(stages.len() + 2);
     let mut pool = Children::with_capacity(parts);
+    pool.set_deadline(options.deadline);
 
     // Workers are started one after the other from this thread. Starting them from helper
     // threads would overlap the ~0.2 ms each `posix_spawn` waits for the child's exec, but
@@ -62,12 +64,17 @@ pub fn run(
                 fault: options.fault.filter(|f| f.part == part).map(|f| f.kind),
             }),
         };
-        pool.spawn(part, command.command(&spec))
-            .map_err(|source| StrategyError::Spawn {
-                part,
-                exe: command.display(),
-                source,
-            })?;
+        pool.spawn(part, command.command(&spec)).map_err(|source| {
+            if crate::sys::limit_behind(&source).is_some() {
+                StrategyError::Start(StartError::new("process", part, parts, source))
+            } else {
+                StrategyError::Spawn {
+                    part,
+                    exe: command.display(),
+                    source,
+                }
+            }
+        })?;
     }
     marks.push(monotonic_ns()); // all spawned
 
@@ -115,6 +122,7 @@ pub fn run(
 fn died(f: ChildFailure) -> StrategyError {
     StrategyError::WorkerDied {
         part: f.id,
+        pid: f.pid,
         status: f.status,
         stderr: if f.stderr.is_empty() {
             String::new()

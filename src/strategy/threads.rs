@@ -1,20 +1,27 @@
 //! The thread mechanism behind `single-core-threaded` and `multi-threaded`: the same code, with a
 //! different [`Placement`].
 //!
-//! N scoped threads (crossbeam) are spawned; each pins itself (pinning must happen inside the
+//! N scoped threads are spawned; each pins itself (pinning must happen inside the
 //! thread: the mask is per thread), waits at a barrier until all are ready, then runs its part of
 //! every stage with a barrier between stages. The calling thread takes part in the barriers only to
 //! read the clock, which is how the phases are measured. A panicking part is caught and reported,
-//! and its thread still passes the barriers so the others cannot hang.
+//! and its thread still passes the barriers so the others cannot hang. A thread the system
+//! refuses to start is an error naming the limit; the threads already started are released. A
+//! part still running at the repetition's deadline is named, and concbench exits (a thread cannot
+//! be stopped).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use crossbeam::utils::CachePadded;
 
 use super::barrier::FutexBarrier;
 use super::{ExecOptions, Execution, PartRecord, Phases, Placement, StrategyError};
+use crate::child::FaultKind;
 use crate::measure::clock::{monotonic_ns, seconds_between};
 use crate::measure::rusage::Usage;
 use crate::shm::SharedMem;
+use crate::start;
 use crate::topology;
 use crate::workload::{StageKind, Workload};
 
@@ -41,75 +48,107 @@ pub fn run(
     // Once a part fails, later stages are skipped by every part (they still pass the barriers):
     // a combine stage must not run on a failed part's output.
     let failed = AtomicBool::new(false);
-    let fault_part = options.fault.map(|f| f.part);
+    let fault = options.fault;
     let before = Usage::process_and_children();
     let start_ns = monotonic_ns();
     let mut marks = Vec::with_capacity(stages.len() + 3);
 
-    let reports = crossbeam::scope(|scope| {
+    // Rounds of the barrier each part has passed (ready, then one per stage): what names the
+    // part a stuck run waits for. Padded so parts do not share a cache line.
+    let progress: Vec<CachePadded<AtomicUsize>> = (0..parts)
+        .map(|_| CachePadded::new(AtomicUsize::new(0)))
+        .collect();
+    let deadline = options.deadline;
+
+    let (reports, refused) = std::thread::scope(|scope| {
         let mut handles = Vec::with_capacity(parts);
+        let mut refused = None;
         for part in 0..parts {
             let cpu = placement.cpu_for(part);
-            let (barrier, stages, failed) = (&barrier, &stages, &failed);
-            let handle = scope
-                .builder()
+            let (barrier, stages, failed, progress) = (&barrier, &stages, &failed, &progress);
+            let builder = std::thread::Builder::new()
                 .name(format!("concbench-part-{part}"))
-                .stack_size(WORKER_STACK_BYTES)
-                .spawn(move |_| {
-                    let mut report = WorkerReport {
-                        records: Vec::with_capacity(stages.len()),
-                        error: topology::pin_current_thread(cpu)
-                            .err()
-                            .map(|source| StrategyError::Pin { part, source }),
-                    };
-                    barrier.wait();
-                    for stage in 0..stages.len() {
-                        if report.error.is_none() && !failed.load(Ordering::Acquire) {
-                            let t0 = monotonic_ns();
-                            let outcome = catch_unwind(AssertUnwindSafe(|| {
-                                if fault_part == Some(part) {
-                                    panic!("fault injected into part {part}");
-                                }
-                                workload.run_part(&mem, stage, part, parts)
-                            }));
-                            let t1 = monotonic_ns();
-                            match outcome {
-                                Ok(()) => report.records.push(PartRecord {
-                                    stage,
+                .stack_size(WORKER_STACK_BYTES);
+            let spawned = start::spawn_scoped(scope, builder, part, parts, move || {
+                let mut report = WorkerReport {
+                    records: Vec::with_capacity(stages.len()),
+                    error: topology::pin_current_thread(cpu)
+                        .err()
+                        .map(|source| StrategyError::Pin { part, source }),
+                };
+                progress[part].fetch_add(1, Ordering::Release);
+                barrier.wait();
+                for stage in 0..stages.len() {
+                    if report.error.is_none() && !failed.load(Ordering::Acquire) {
+                        let t0 = monotonic_ns();
+                        let outcome = catch_unwind(AssertUnwindSafe(|| {
+                            match fault.filter(|f| f.part == part).map(|f| f.kind) {
+                                Some(FaultKind::Hang) => loop {
+                                    std::thread::sleep(std::time::Duration::from_secs(3600));
+                                },
+                                Some(_) => panic!("fault injected into part {part}"),
+                                None => workload.run_part(&mem, stage, part, parts),
+                            }
+                        }));
+                        let t1 = monotonic_ns();
+                        match outcome {
+                            Ok(()) => report.records.push(PartRecord {
+                                stage,
+                                part,
+                                cpu: topology::current_cpu(),
+                                start_ns: t0,
+                                end_ns: t1,
+                            }),
+                            Err(payload) => {
+                                failed.store(true, Ordering::Release);
+                                report.error = Some(StrategyError::PartPanicked {
                                     part,
-                                    cpu: topology::current_cpu(),
-                                    start_ns: t0,
-                                    end_ns: t1,
-                                }),
-                                Err(payload) => {
-                                    failed.store(true, Ordering::Release);
-                                    report.error = Some(StrategyError::PartPanicked {
-                                        part,
-                                        message: panic_message(&payload),
-                                    })
-                                }
+                                    message: panic_message(&payload),
+                                })
                             }
                         }
-                        barrier.wait();
                     }
-                    report
-                })
-                .expect("spawning a worker thread failed");
-            handles.push(handle);
+                    progress[part].fetch_add(1, Ordering::Release);
+                    barrier.wait();
+                }
+                report
+            });
+            match spawned {
+                Ok(handle) => handles.push(handle),
+                Err(e) => {
+                    // The threads already started skip every stage and pass the barriers, which
+                    // now count only them and this thread.
+                    failed.store(true, Ordering::Release);
+                    barrier.release_missing(parts - part);
+                    refused = Some(e);
+                    break;
+                }
+            }
         }
         marks.push(monotonic_ns()); // all spawned
-        barrier.wait();
+        let pass = |round: usize| match deadline {
+            Some(deadline) => {
+                if !barrier.wait_until(deadline) {
+                    exit_stuck(placement, parts, &stages, &progress, round)
+                }
+            }
+            None => barrier.wait(),
+        };
+        pass(0);
         marks.push(monotonic_ns()); // all pinned and ready
-        for _ in &stages {
-            barrier.wait();
+        for stage in 0..stages.len() {
+            pass(stage + 1);
             marks.push(monotonic_ns()); // stage done
         }
-        handles
+        let reports = handles
             .into_iter()
             .map(|h| h.join().expect("worker thread panicked outside a part"))
-            .collect::<Vec<WorkerReport>>()
-    })
-    .expect("worker thread scope failed");
+            .collect::<Vec<WorkerReport>>();
+        (reports, refused)
+    });
+    if let Some(e) = refused {
+        return Err(StrategyError::Start(e));
+    }
     let collected_ns = monotonic_ns();
     let usage = Usage::process_and_children().since(&before);
     let end_ns = *marks.last().expect("stage marks");
@@ -193,6 +232,34 @@ pub(crate) fn phases_from_marks(
     }
     p.collect_s = seconds_between(end, collected_ns);
     p
+}
+
+/// A part has not passed barrier round `round` (0: ready; s + 1: stage s done) by the deadline.
+/// A thread cannot be stopped, and returning would leave it running on borrowed data, so
+/// concbench says which part is stuck and exits with status 1.
+fn exit_stuck(
+    placement: Placement,
+    parts: usize,
+    stages: &[crate::workload::Stage],
+    progress: &[CachePadded<AtomicUsize>],
+    round: usize,
+) -> ! {
+    let part = progress
+        .iter()
+        .position(|p| p.load(Ordering::Acquire) <= round)
+        .unwrap_or(0);
+    let strategy = match placement {
+        Placement::OneCore => "single-core-threaded",
+        Placement::Spread => "multi-threaded",
+    };
+    let what = match round {
+        0 => "did not get ready".to_string(),
+        r => format!("has not finished stage {} ({})", r - 1, stages[r - 1].name),
+    };
+    eprintln!(
+        "concbench: {strategy} with {parts} cores: part {part} (thread concbench-part-{part}) {what} by the deadline of this repetition; it is stuck, and a thread cannot be stopped, so concbench exits without the rows of this run (raise the deadline with --stuck-after)"
+    );
+    std::process::exit(1)
 }
 
 fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {

@@ -280,6 +280,25 @@ pub fn wait_while_equal(word: &AtomicU32, expected: u32) {
     }
 }
 
+/// [`wait_while_equal`] for at most `timeout`: returns when the word changes, on a wake-up, or
+/// when the time is up (the caller re-checks the word and its own deadline).
+pub fn wait_while_equal_for(word: &AtomicU32, expected: u32, timeout: std::time::Duration) {
+    let ts = libc::timespec {
+        tv_sec: timeout.as_secs().min(i64::MAX as u64) as libc::time_t,
+        tv_nsec: timeout.subsec_nanos() as libc::c_long,
+    };
+    // SAFETY: as in wait_while_equal; the timeout is a live timespec read by the kernel.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
+            expected,
+            &ts as *const libc::timespec,
+        );
+    }
+}
+
 /// Wake up to `count` threads sleeping in [`wait_while_equal`] on `word` (`FUTEX_WAKE`).
 pub fn wake(word: &AtomicU32, count: u32) {
     let count = i32::try_from(count).unwrap_or(i32::MAX);
@@ -446,4 +465,106 @@ pub fn kernel_slice_ns() -> Option<(&'static str, u64)> {
             .ok()?;
         Some((f, ns))
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waiting on descriptors, and the limits that refuse new workers.
+
+/// Wait until `fd` has data to read (or its other end is closed), at most `timeout` (`None`:
+/// no limit). `Ok(false)` when the time ran out.
+pub fn wait_readable(fd: RawFd, timeout: Option<std::time::Duration>) -> io::Result<bool> {
+    let ms = match timeout {
+        None => -1,
+        Some(t) => t.as_millis().clamp(0, i32::MAX as u128) as libc::c_int,
+    };
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    loop {
+        // SAFETY: one live pollfd.
+        let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+        if n >= 0 {
+            return Ok(n > 0);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// The limit that most likely refused to start a thread or process with error `e`, in words
+/// with its value: `the limit on processes and threads (ulimit -u 100)`, `the cgroup's pids.max
+/// (64)`, `the limit on open files (ulimit -n 256)`, or `memory`. `None` when `e` is not one of
+/// the errors a limit gives.
+pub fn limit_behind(e: &io::Error) -> Option<String> {
+    let rlimit = |which| {
+        let mut r = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes one rlimit.
+        (unsafe { libc::getrlimit(which, &mut r) } == 0).then_some(r.rlim_cur)
+    };
+    let shown = |v: Option<libc::rlim_t>| match v {
+        Some(libc::RLIM_INFINITY) | None => "unlimited".to_string(),
+        Some(v) => v.to_string(),
+    };
+    match e.raw_os_error()? {
+        libc::EAGAIN => {
+            let mut parts = vec![format!(
+                "the limit on processes and threads (ulimit -u {})",
+                shown(rlimit(libc::RLIMIT_NPROC))
+            )];
+            if let Some(max) = cgroup_pids_max() {
+                parts.push(format!("the cgroup's pids.max ({max})"));
+            }
+            Some(parts.join(" or "))
+        }
+        libc::EMFILE => Some(format!(
+            "the limit on open files (ulimit -n {})",
+            shown(rlimit(libc::RLIMIT_NOFILE))
+        )),
+        libc::ENFILE => Some("the system-wide limit on open files".into()),
+        libc::ENOMEM => Some("memory".into()),
+        _ => None,
+    }
+}
+
+/// `pids.max` of this process's cgroup (v2), when it is a number.
+fn cgroup_pids_max() -> Option<u64> {
+    let cg = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let path = cg.lines().find_map(|l| l.strip_prefix("0::"))?;
+    let text = std::fs::read_to_string(format!("/sys/fs/cgroup{path}/pids.max")).ok()?;
+    text.trim().parse().ok()
+}
+
+/// Swap two paths atomically (`renameat2` with `RENAME_EXCHANGE`): each name then refers to what
+/// the other did. Both must exist on one file system. An error (e.g. a file system without the
+/// flag) leaves both as they were.
+pub fn exchange_paths(a: &Path, b: &Path) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| {
+        std::ffi::CString::new(p.as_os_str().as_bytes())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path with a NUL byte"))
+    };
+    let (a, b) = (c(a)?, c(b)?);
+    // SAFETY: two valid C strings; AT_FDCWD resolves them like open(2) would.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }

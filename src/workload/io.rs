@@ -182,6 +182,10 @@ impl Workload for SimulatedIo {
             unit: "tasks",
         }
     }
+
+    fn expected_sequential_s(&self) -> Option<f64> {
+        Some(self.tasks as f64 * (self.cpu + self.sleep).as_secs_f64())
+    }
 }
 
 #[cfg(test)]

@@ -181,6 +181,13 @@ pub trait Workload: Send + Sync {
     /// Work done by one run.
     fn work_units(&self) -> WorkUnits;
 
+    /// How long the sequential twin takes, seconds, when the workload knows it before running
+    /// (the io workload: tasks × wait); `None` (the default) when only a run can tell. Used to
+    /// warn before a run that would take very long.
+    fn expected_sequential_s(&self) -> Option<f64> {
+        None
+    }
+
     /// Byte ranges of the shared memory that part `part` of `parts` touches most: a worker
     /// process maps these into its page tables while it sets up, before the clock's compute
     /// phase; anything else it reads is mapped on first touch. The default is the whole region.
