@@ -153,6 +153,9 @@ pub fn cmd_run(args: RunArgs) -> Result<(), CliError> {
         }),
     };
     let (mut report, measurements) = run_report(&plan, fault, !args.quiet)?;
+    if let Some(w) = report.machine.busy_warning("the run") {
+        eprintln!("{w}");
+    }
     report.ceilings = run_ceilings(&report, args.limits)?;
     let reporter: Box<dyn Reporter> = match args.format {
         Format::Table => Box::new(TerminalReporter),
@@ -241,7 +244,7 @@ fn run_ceilings(
         }
     };
     Ok(Some(concbench::report::RunCeilings {
-        provenance: provenance(&ceilings, cached),
+        provenance: provenance(&ceilings, cached, concbench::machine::unix_now()),
         rows: row_ceilings(&report.rows, &ceilings),
     }))
 }
