@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::measure::load::{LoadMeter, OthersLoad};
+use crate::measure::probe::{self, CpuProbe, ProbeRound};
 use crate::sys;
 use crate::topology::{format_cpu_list, Topology};
 
@@ -39,6 +41,13 @@ pub struct Machine {
     pub date: String,
     /// The full command line.
     pub command: String,
+    /// What other programs took of the CPUs during the measurement (`/proc/stat` over its
+    /// interval); absent where it was not watched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub others_load: Option<OthersLoad>,
+    /// The fixed CPU probe timed on each CPU before, during and after the measurement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_probe: Option<CpuProbe>,
 }
 
 impl Machine {
@@ -65,7 +74,24 @@ impl Machine {
             git_commit: (!commit.is_empty()).then(|| commit.to_string()),
             date: utc_now_rfc3339(),
             command: std::env::args().collect::<Vec<_>>().join(" "),
+            others_load: None,
+            cpu_probe: None,
         }
+    }
+
+    /// The line for stderr when the CPUs were busy or ran slow during `what` (`the run`).
+    pub fn busy_warning(&self, what: &str) -> Option<String> {
+        let mut parts = Vec::new();
+        if let Some(w) = self.others_load.as_ref().and_then(|l| l.warning(what)) {
+            parts.push(w);
+        }
+        if let Some(p) = self.cpu_probe.as_ref().filter(|p| !p.slow_cpus.is_empty()) {
+            parts.push(format!(
+                "concbench: warning: the CPU probe found {} during {what} (against its fastest run on this machine)",
+                probe::describe_slow(&p.slow_cpus)
+            ));
+        }
+        (!parts.is_empty()).then(|| parts.join("\n"))
     }
 
     /// One line for report headers: "AMD EPYC, 2 physical cores (CPUs 0-1), 23.4 GiB, Linux 6.1".
@@ -84,6 +110,64 @@ impl Machine {
                 ""
             }
         )
+    }
+}
+
+/// Watching a measurement from outside: what others take of the CPUs it may use, and the CPU
+/// probe on each of them before ([`Watch::start`]), between its steps ([`Watch::probe`]) and
+/// after ([`Watch::finish`]).
+#[derive(Debug)]
+pub struct Watch {
+    cpus: Vec<usize>,
+    meter: Option<LoadMeter>,
+    rounds: Vec<ProbeRound>,
+}
+
+impl Watch {
+    /// Probe every CPU this process may use, then start counting others' CPU time.
+    pub fn start() -> Watch {
+        let cpus = Topology::get().allowed.clone();
+        let first = ProbeRound::take(&cpus);
+        Watch {
+            meter: LoadMeter::start(&cpus),
+            cpus,
+            rounds: vec![first],
+        }
+    }
+
+    /// Probe every CPU again (between sweep points).
+    pub fn probe(&mut self) {
+        self.rounds.push(ProbeRound::take(&self.cpus));
+    }
+
+    /// The probe rounds so far (the first before the measurement).
+    pub fn rounds(&self) -> &[ProbeRound] {
+        &self.rounds
+    }
+
+    /// Stop counting, probe a last time, and record both in `machine`; returns the fastest probe
+    /// the machine has shown (ns), which every round is set against.
+    pub fn finish(&mut self, machine: &mut Machine) -> Option<f64> {
+        machine.others_load = self.meter.as_ref().and_then(LoadMeter::finish);
+        self.probe();
+        let seen = self
+            .rounds
+            .iter()
+            .filter_map(ProbeRound::fastest)
+            .min_by(f64::total_cmp)?;
+        let best = probe::best_probe(
+            probe::best_probe_path().as_deref(),
+            &machine.cpu_model,
+            seen,
+        );
+        let all: Vec<&ProbeRound> = self.rounds.iter().collect();
+        machine.cpu_probe = Some(CpuProbe {
+            iterations: probe::PROBE_ITERATIONS,
+            best_ns: best,
+            rounds: self.rounds.len(),
+            slow_cpus: probe::slow_cpus(&self.cpus, &all, best),
+        });
+        Some(best)
     }
 }
 
@@ -122,9 +206,46 @@ pub fn format_unix_utc(secs: u64) -> String {
     )
 }
 
+/// Seconds since the Unix epoch of an RFC 3339 UTC date as [`format_unix_utc`] writes it
+/// (`2026-11-23T18:40:39Z`); `None` for anything else.
+pub fn parse_unix_utc(date: &str) -> Option<u64> {
+    let b = date.as_bytes();
+    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[19] != b'Z' {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| date.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
+    let (hh, mm, ss) = (n(11..13)?, n(14..16)?, n(17..19)?);
+    // Days from civil (the inverse of format_unix_utc's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()
+}
+
+/// Seconds since the Unix epoch, now.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_parse_back() {
+        for t in [0, 951_782_400, 1_795_459_239] {
+            assert_eq!(parse_unix_utc(&format_unix_utc(t)), Some(t));
+        }
+        assert_eq!(parse_unix_utc("yesterday"), None);
+    }
 
     #[test]
     fn dates_format_as_rfc3339() {

@@ -6,6 +6,7 @@
 
 use crate::machine::meminfo_bytes;
 use crate::strategy::Strategy;
+use crate::text::format_number;
 use crate::workload::{self, registry, WorkloadError, WorkloadSpec};
 
 /// Most workers (threads or processes) one row may ask for.
@@ -131,26 +132,27 @@ pub fn memory_needed(workload: &str, size: usize) -> u128 {
 /// A parameter's value checked against its flag's range, as every workload that takes the flag
 /// defines it: the message names the flag, the value and the range. Which workload takes which
 /// parameter, and words such as `--kernel`'s, are the workload's own check (when it is built).
-fn check_param_range(name: &str, value: &str) -> Result<(), PlanError> {
+/// Returns the value as it is kept and printed: numbers in [`format_number`]'s short form
+/// (`-0` is `0`; `1e-320` is not 320 digits).
+fn check_param_range(name: &str, value: &str) -> Result<String, PlanError> {
     let Some((param, _)) = registry::all_params()
         .into_iter()
         .find(|(p, _)| p.name == name)
     else {
-        return Ok(());
+        return Ok(value.to_string());
     };
     if let registry::ParamKind::Number { min, max } = param.kind {
-        match value.trim().parse::<f64>() {
-            Ok(v) if param.in_range(v) => {}
-            Ok(v) => {
-                return Err(bad(format!(
-                    "--{} {v} must be between {min} and {max}",
-                    param.flag
-                )))
-            }
-            Err(_) => return Err(bad(param.bad_value(value).to_string())),
-        }
+        return match value.trim().parse::<f64>() {
+            Ok(v) if param.in_range(v) => Ok(format_number(v)),
+            Ok(v) => Err(bad(format!(
+                "--{} {} must be between {min} and {max}",
+                param.flag,
+                format_number(v)
+            ))),
+            Err(_) => Err(bad(param.bad_value(value).to_string())),
+        };
     }
-    Ok(())
+    Ok(value.to_string())
 }
 
 impl RunPlan {
@@ -192,8 +194,7 @@ impl RunPlan {
         }
         let mut spec = WorkloadSpec::new(&raw.workload, size, raw.seed);
         for (name, value) in &raw.params {
-            check_param_range(name, value)?;
-            spec = spec.with(name, value);
+            spec = spec.with(name, check_param_range(name, value)?);
         }
         // Build once so workload-specific checks (e.g. an unknown kernel) fail here, not mid-run.
         workload::build(&spec).map_err(|e| bad(e.to_string()))?;
@@ -416,6 +417,10 @@ mod tests {
         // Test builds list a test workload after the built-in ones.
         assert!(err(raw("bogus", "1"))
             .starts_with("unknown workload 'bogus' (known: mergesort, matmul, io"));
+        let p = RunPlan::from_raw(&with("io", "cpu_share", "-0")).unwrap();
+        assert_eq!(p.spec.params["cpu_share"], "0", "-0 is 0");
+        let p = RunPlan::from_raw(&with("io", "wait_ms", "1e-320")).unwrap();
+        assert_eq!(p.spec.params["wait_ms"], "1e-320", "not 320 digits");
         let p = RunPlan::from_raw(&with("io", "cpu_share", "0.5")).unwrap();
         assert_eq!(p.spec.params["cpu_share"], "0.5");
         assert_eq!(default_size("matmul"), 1024);

@@ -214,7 +214,10 @@ fn timed_row(
         implementation: implementation.into(),
         origin,
         threads,
-        oversubscribed: runner::is_oversubscribed(threads),
+        oversubscribed: runner::is_oversubscribed(
+            crate::strategy::Strategy::MultiThreaded,
+            threads,
+        ),
         median_s,
         min_s,
         max_s,
@@ -519,7 +522,8 @@ fn finish(
         seed: plan.seed,
         rows,
         ratios,
-        ceilings: ceilings.map(|c| crate::experiment::ceilings::provenance(c, true)),
+        ceilings: ceilings
+            .map(|c| crate::experiment::ceilings::provenance(c, true, crate::machine::unix_now())),
     })
 }
 

@@ -20,8 +20,10 @@ pub struct Measurement {
     pub strategy: Strategy,
     /// Sweep value N (1 for sequential).
     pub cores: usize,
-    /// More cores asked for than the process has physical cores.
+    /// More workers than the cores the strategy lets them use ([`Strategy::oversubscribed`]).
     pub oversubscribed: bool,
+    /// Workers per core they may use ([`Strategy::workers_per_core`]).
+    pub workers_per_core: f64,
     /// The timed repetitions (warm-ups are not kept).
     pub runs: Vec<Execution>,
 }
@@ -77,9 +79,10 @@ pub enum RunError {
     },
 }
 
-/// Whether a sweep value exceeds the physical cores this process may use.
-pub fn is_oversubscribed(cores: usize) -> bool {
-    cores > Topology::get().physical_core_count()
+/// Whether `cores` workers of `strategy` outnumber the cores they may use here: one core for
+/// single-core-threaded, the physical cores of this process for the spread strategies.
+pub fn is_oversubscribed(strategy: Strategy, cores: usize) -> bool {
+    strategy.oversubscribed(cores, Topology::get().physical_core_count())
 }
 
 /// One verified execution: reset the workload (untimed), run it with `strategy` on `cores` parts,
@@ -213,7 +216,9 @@ fn measure_rows(
         out.push(Measurement {
             strategy,
             cores,
-            oversubscribed: is_oversubscribed(cores),
+            oversubscribed: is_oversubscribed(strategy, cores),
+            workers_per_core: strategy
+                .workers_per_core(cores, Topology::get().physical_core_count()),
             runs,
         });
     }

@@ -19,13 +19,17 @@
 //! ```
 
 use crate::child::WorkerCommand;
-use crate::machine::Machine;
+use crate::machine::{Machine, Watch};
 use crate::plan::{PlanError, RunPlan};
 use crate::report::RunReport;
 use crate::runner::{self, Measurement, Progress, RunError};
 use crate::strategy::{ExecOptions, Strategy};
 use crate::topology::Topology;
 use crate::workload::Workload;
+
+/// Timed repetitions per row unless told otherwise: the fewest whose order-statistic intervals
+/// reach 95% for the speedup (7; 6 for a median alone).
+pub const DEFAULT_REPS: usize = 7;
 
 /// A sweep being set up: a workload, the core counts and strategies to run it with, and how
 /// often. Every setter has a default (see [`Sweep::new`]); [`Sweep::run`] validates, measures
@@ -70,7 +74,8 @@ pub struct PartialRun {
 
 impl<'w> Sweep<'w> {
     /// A sweep of `workload` with the defaults of `concbench run`: cores 1 and every physical
-    /// core this process may use, all four strategies, 5 repetitions after 1 warm-up, worker
+    /// core this process may use, all four strategies, 7 repetitions after 1 warm-up (enough for
+    /// 95% intervals of the medians and the speedups), worker
     /// processes from the concbench binary, no switch cost (so `switch_overhead` is 0).
     pub fn new(workload: &'w dyn Workload) -> Sweep<'w> {
         let mut cores = vec![1, Topology::get().physical_core_count()];
@@ -79,7 +84,7 @@ impl<'w> Sweep<'w> {
             workload,
             cores,
             strategies: Strategy::ALL.to_vec(),
-            reps: 5,
+            reps: DEFAULT_REPS,
             warmup: 1,
             options: ExecOptions::default(),
             switch_cost_ns: None,
@@ -173,7 +178,10 @@ impl<'w> Sweep<'w> {
         )
     }
 
-    /// Validate, measure every row (each repetition verified) and analyse them.
+    /// Validate, measure every row (each repetition verified) and analyse them. Around the
+    /// measurement the machine is watched ([`Watch`]): what other programs took of the CPUs goes
+    /// into the report's machine block, and a fixed CPU probe before every row and after the last
+    /// flags the rows whose CPUs ran slow.
     pub fn run(self) -> Result<RunReport, SweepError> {
         self.run_keeping_measurements().map(|(report, _)| report)
     }
@@ -181,23 +189,38 @@ impl<'w> Sweep<'w> {
     /// [`Sweep::run`], also returning the raw repetitions (for timelines of the parts).
     pub fn run_keeping_measurements(mut self) -> Result<(RunReport, Vec<Measurement>), SweepError> {
         let plan = self.plan()?;
-        let machine = Machine::describe();
+        let mut machine = Machine::describe();
         let mut progress = self.progress.take();
+        let mut watch = Watch::start();
+        let mut row = None;
         let mut on_progress = |p: Progress| {
+            // A new row (not the first, probed at the start; not the end): probe between them.
+            if p.done < p.total && row != Some((p.strategy, p.cores)) {
+                if row.is_some() {
+                    watch.probe();
+                }
+                row = Some((p.strategy, p.cores));
+            }
             if let Some(f) = progress.as_mut() {
                 f(p)
             }
         };
+        let result = runner::run_workload(self.workload, &plan, &self.options, &mut on_progress);
+        let best = watch.finish(&mut machine);
         let build = |measurements: &[Measurement]| {
-            RunReport::build(
+            let mut report = RunReport::build(
                 machine.clone(),
                 &plan,
                 self.workload.work_units(),
                 measurements,
                 self.switch_cost_ns,
-            )
+            );
+            if let Some(best) = best {
+                crate::analysis::flag_slow_cpus(&mut report.rows, watch.rounds(), best);
+            }
+            report
         };
-        match runner::run_workload(self.workload, &plan, &self.options, &mut on_progress) {
+        match result {
             Ok(measurements) => Ok((build(&measurements), measurements)),
             Err(incomplete) => Err(SweepError::Run {
                 source: incomplete.error,
@@ -273,6 +296,10 @@ mod tests {
             plan.strategies,
             vec![Strategy::Sequential, Strategy::MultiThreaded]
         );
-        assert_eq!((plan.reps, plan.warmup), (5, 1));
+        assert_eq!((plan.reps, plan.warmup), (DEFAULT_REPS, 1));
+        assert_eq!(
+            DEFAULT_REPS,
+            crate::measure::stats::reps_for_coverage(crate::measure::stats::TARGET_COVERAGE.sqrt())
+        );
     }
 }

@@ -52,9 +52,32 @@ pub fn nice_step(raw: f64, mantissas: &[f64]) -> f64 {
         .unwrap_or(10.0 * p)
 }
 
+/// A number as people type it, in the shorter of plain and exponent notation: `-0` is `0`,
+/// `1e-320` stays `1e-320` (not 320 digits), `0.5` stays `0.5`.
+pub fn format_number(v: f64) -> String {
+    let v = if v == 0.0 { 0.0 } else { v };
+    let plain = v.to_string();
+    let exp = format!("{v:e}");
+    if plain.len() > 15 && exp.len() < plain.len() {
+        exp
+    } else {
+        plain
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_print_short() {
+        assert_eq!(format_number(-0.0), "0");
+        assert_eq!(format_number(1e-320), "1e-320");
+        assert_eq!(format_number(0.5), "0.5");
+        assert_eq!(format_number(10.0), "10");
+        assert_eq!(format_number(60000.0), "60000");
+        assert_eq!(format_number(1e300), "1e300");
+    }
 
     #[test]
     fn seconds_keep_their_digits() {

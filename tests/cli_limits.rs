@@ -40,15 +40,25 @@ fn limits_quick_json_has_positive_ceilings_and_refreshes_the_cache() {
     assert!(c["flops"]["all_cores_gflops"].as_f64().unwrap() > 0.0);
     assert!(!c["flops"]["isa"].as_str().unwrap().is_empty());
     assert!(c["date"].as_str().unwrap().ends_with('Z'));
-    let cached = std::fs::read_to_string(cache.path().join("concbench/limits.json")).unwrap();
-    let cached: Value = serde_json::from_str(&cached).unwrap();
-    assert_eq!(&cached, c);
+    // Measured while other programs took more than 5% of the CPUs (tests run side by side on a
+    // shared machine), the figures are low and must not be cached; otherwise they are.
+    let file = cache.path().join("concbench/limits.json");
+    let disturbed = c["others_load"]["others_share"]
+        .as_f64()
+        .is_some_and(|s| s > 0.05);
+    if disturbed {
+        assert!(!file.exists(), "a disturbed measurement is not cached");
+    } else {
+        let cached: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(&cached, c);
+    }
 
     // A full measurement in the cache is not replaced by a later quick one.
-    let file = cache.path().join("concbench/limits.json");
-    let mut full = cached.clone();
+    let mut full = c.clone();
     full["quick"] = Value::Bool(false);
+    full["others_load"] = Value::Null;
     full["date"] = Value::String("2000-01-01T00:00:00Z".into());
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, serde_json::to_string(&full).unwrap()).unwrap();
     let out = concbench()
         .args(["limits", "--quick"])
@@ -58,7 +68,8 @@ fn limits_quick_json_has_positive_ceilings_and_refreshes_the_cache() {
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("not cached: the full measurement of 2000-01-01T00:00:00Z stays"),
+        text.contains("not cached: the full measurement of 2000-01-01T00:00:00Z stays")
+            || text.contains("not cached: other programs competed"),
         "{text}"
     );
     let kept: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();

@@ -71,11 +71,15 @@ fn agree(json: &Value, cell: &str) -> bool {
         },
         Value::String(s) => s == cell,
         Value::Bool(b) => cell == b.to_string(),
+        // A list of objects (`slow_cpus`) has one `a:b` cell item per object.
+        Value::Object(map) => {
+            let parts: Vec<&str> = cell.split(':').collect();
+            parts.len() == map.len() && map.values().zip(parts).all(|(j, c)| agree(j, c))
+        }
         Value::Array(items) => {
             let parts: Vec<&str> = cell.split(' ').filter(|p| !p.is_empty()).collect();
             parts.len() == items.len() && items.iter().zip(parts).all(|(j, c)| agree(j, c))
         }
-        Value::Object(_) => false,
     }
 }
 

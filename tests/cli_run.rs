@@ -131,7 +131,9 @@ fn a_tiny_json_run_parses_back_with_every_field() {
             "efficiency",
             "verified",
             "oversubscribed",
+            "workers_per_core",
             "cpus",
+            "slow_cpus",
             "voluntary_switches",
             "involuntary_switches",
             "phases",
@@ -140,7 +142,18 @@ fn a_tiny_json_run_parses_back_with_every_field() {
         }
         assert_eq!(r["verified"], true);
         let cores = r["cores"].as_u64().unwrap();
-        assert_eq!(r["oversubscribed"].as_bool().unwrap(), cores > physical);
+        // Oversubscribed per strategy: one core for single-core-threaded, the physical cores for
+        // the spread strategies, never sequential.
+        let (over, per_core) = match r["strategy"].as_str().unwrap() {
+            "sequential" => (false, 1.0),
+            "single-core-threaded" => (cores > 1, cores as f64),
+            _ => (
+                cores > physical,
+                cores as f64 / cores.clamp(1, physical) as f64,
+            ),
+        };
+        assert_eq!(r["oversubscribed"].as_bool().unwrap(), over, "{r}");
+        assert_eq!(r["workers_per_core"].as_f64().unwrap(), per_core, "{r}");
         let speedup = r["speedup"].as_f64().unwrap();
         assert!((speedup - seq / r["median_s"].as_f64().unwrap()).abs() < 1e-9 * speedup.max(1.0));
         assert!((r["efficiency"].as_f64().unwrap() - speedup / cores as f64).abs() < 1e-9);

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Row;
+use crate::measure::load::OthersLoad;
 use crate::strategy::Strategy;
 use crate::workload::{registry, Ceiling};
 
@@ -84,9 +85,13 @@ pub struct Ceilings {
     pub physical_cores: usize,
     /// Whether it was a `--quick` measurement (smaller buffer, shorter loops).
     pub quick: bool,
-    /// One-minute load average just before measuring (/proc/loadavg): above the core count,
-    /// other programs were competing for the cores and the figures are low.
+    /// What other programs took of the CPUs during the measurement (`/proc/stat` over its
+    /// interval): above 5%, the figures are low and are not cached.
     #[serde(default)]
+    pub others_load: Option<OthersLoad>,
+    /// Caches written before `others_load` existed: the one-minute load average before
+    /// measuring. Read only, to say such a cache may be disturbed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_average: Option<f64>,
     /// Copy bandwidth for 1..P threads.
     pub copy: CopyCeiling,
@@ -95,6 +100,27 @@ pub struct Ceilings {
 }
 
 impl Ceilings {
+    /// Whether other programs competed while it was measured: others took more than 5% of the
+    /// CPUs (or, for an old cache, the load average exceeded the cores).
+    pub fn disturbed(&self) -> bool {
+        match &self.others_load {
+            Some(l) => l.busy(),
+            None => self
+                .load_average
+                .is_some_and(|l| l > self.physical_cores as f64),
+        }
+    }
+
+    /// Whether `self` is a better measurement to keep than `other`: quiet beats disturbed, full
+    /// beats quick, and then the higher single-core peak (the less slowed).
+    pub fn better_than(&self, other: &Ceilings) -> bool {
+        let rank = |c: &Ceilings| (!c.disturbed(), !c.quick);
+        match rank(self).cmp(&rank(other)) {
+            std::cmp::Ordering::Equal => self.flops.per_core_gflops >= other.flops.per_core_gflops,
+            o => o.is_gt(),
+        }
+    }
+
     /// Median copy bandwidth with `threads` threads, GB/s (`None` if not measured).
     pub fn bandwidth(&self, threads: usize) -> Option<f64> {
         self.copy
@@ -134,6 +160,10 @@ pub struct RowCeiling {
     pub peak_gflops: Option<f64>,
     /// matmul: `gflops` / `peak_gflops`.
     pub peak_share: Option<f64>,
+    /// `peak_share` above 100%: no row can beat the peak, so the ceiling was measured low (under
+    /// load, or on slowed CPUs) and the share is no fact about the row.
+    #[serde(default)]
+    pub ceiling_measured_low: bool,
     /// mergesort: the row's speedup over the sequential twin.
     pub speedup: Option<f64>,
     /// mergesort: copy bandwidth with `cores_used` threads / with one thread.
@@ -163,6 +193,7 @@ pub fn row_ceilings(rows: &[Row], ceilings: &Ceilings) -> Vec<RowCeiling> {
                 gflops: None,
                 peak_gflops: None,
                 peak_share: None,
+                ceiling_measured_low: false,
                 speedup: None,
                 bandwidth_scaling: None,
                 speedup_over_bandwidth: None,
@@ -174,6 +205,7 @@ pub fn row_ceilings(rows: &[Row], ceilings: &Ceilings) -> Vec<RowCeiling> {
                 out.gflops = Some(g);
                 out.peak_gflops = Some(peak);
                 out.peak_share = (peak > 0.0).then(|| g / peak);
+                out.ceiling_measured_low = out.peak_share.is_some_and(measured_low);
             } else if ceiling == Ceiling::MemoryBound {
                 let scaling = ceilings.bandwidth_scaling(used);
                 out.speedup = Some(r.speedup);
@@ -185,10 +217,42 @@ pub fn row_ceilings(rows: &[Row], ceilings: &Ceilings) -> Vec<RowCeiling> {
         .collect()
 }
 
-/// One line naming where ceilings come from: measured in this invocation, or cached with a date.
-pub fn provenance(ceilings: &Ceilings, cached: bool) -> String {
+/// Whether a share of a ceiling shows the ceiling was measured low: above 100%.
+pub fn measured_low(share: f64) -> bool {
+    share > 1.0
+}
+
+/// One line naming where ceilings come from: measured in this invocation, or cached with its
+/// date and age (`now_unix`, seconds since the epoch); says when they were measured while others
+/// competed.
+pub fn provenance(ceilings: &Ceilings, cached: bool, now_unix: u64) -> String {
+    let age = crate::machine::parse_unix_utc(&ceilings.date)
+        .filter(|_| cached)
+        .map(|t| {
+            let h = now_unix.saturating_sub(t) / 3600;
+            match h {
+                0 => ", less than an hour old".to_string(),
+                1..=47 => format!(", {h} hour{} old", if h == 1 { "" } else { "s" }),
+                _ => format!(", {} days old", h / 24),
+            }
+        })
+        .unwrap_or_default();
+    let disturbed = if !ceilings.disturbed() {
+        String::new()
+    } else {
+        match &ceilings.others_load {
+            Some(l) => format!(
+                ", measured while other programs took {:.0}% of the CPUs (figures low)",
+                l.others_share * 100.0
+            ),
+            None => format!(
+                ", measured under load average {:.1} (figures low)",
+                ceilings.load_average.unwrap_or(0.0)
+            ),
+        }
+    };
     format!(
-        "ceilings ({}, {} core{}) {} {}{}",
+        "ceilings ({}, {} core{}) {} {}{}{age}{disturbed}",
         ceilings.cpu_model,
         ceilings.physical_cores,
         if ceilings.physical_cores == 1 {

@@ -5,12 +5,18 @@
 //! the JSON can recompute it: speedup = median(sequential) / median(row); efficiency = speedup /
 //! cores; Karp–Flatt serial fraction e = (1/S − 1/p) / (1 − 1/p) for p > 1; switch overhead =
 //! median switches × switch cost / median wall time.
+//!
+//! Efficiency, serial fraction and the Amdahl fit need a baseline of one worker: the sequential
+//! twin, or (stated) a one-worker row. Against any other row a speedup is only a relative speed,
+//! and those figures are null with the reason ([`scaling_undefined`]). Intervals are the
+//! order-statistic ones of [`crate::measure::stats`], with their coverage.
 
 pub mod ceilings;
 
 use serde::{Deserialize, Serialize};
 
-use crate::measure::stats::{bootstrap_ratio_ci, median, summarize};
+use crate::measure::probe::SlowCpu;
+use crate::measure::stats::{median, ratio_interval, summarize};
 use crate::runner::Measurement;
 use crate::strategy::{Phases, Strategy};
 use crate::workload::WorkUnits;
@@ -34,26 +40,50 @@ pub struct Row {
     pub max_s: f64,
     /// Mean wall time.
     pub mean_s: f64,
-    /// Bootstrap 95% CI of the median time: [lo, hi].
-    pub ci95_s: [f64; 2],
+    /// Order-statistic interval of the median time, [lo, hi]; null with one repetition.
+    #[serde(alias = "ci95_s")]
+    pub median_ci_s: Option<[f64; 2]>,
+    /// Probability that `median_ci_s` covers the true median: 95% or more from 6 repetitions,
+    /// at most 93.75% with 5 (see [`crate::measure::stats`]).
+    #[serde(default)]
+    pub ci_coverage: Option<f64>,
     /// Baseline median / this median; the baseline is `speedup_baseline`.
     pub speedup: f64,
     /// The row every speedup divides: `sequential`, or e.g. `multi-threaded x1` when the
     /// sequential twin was not run (see [`speedup_baseline`]).
     #[serde(default = "sequential_baseline")]
     pub speedup_baseline: String,
-    /// Bootstrap 95% CI of the speedup: [lo, hi].
-    pub speedup_ci95: [f64; 2],
-    /// Speedup / cores.
-    pub efficiency: f64,
-    /// Karp–Flatt experimentally determined serial fraction (p > 1 only).
+    /// Interval of the speedup: the baseline's and the row's median intervals divided end by
+    /// end; null with one repetition.
+    #[serde(alias = "speedup_ci95")]
+    pub speedup_ci: Option<[f64; 2]>,
+    /// Probability that `speedup_ci` covers the true ratio (at least: the product of both
+    /// medians' coverages).
+    #[serde(default)]
+    pub speedup_ci_coverage: Option<f64>,
+    /// Speedup / cores; null when the baseline is not one worker (see `scaling_undefined`).
+    pub efficiency: Option<f64>,
+    /// Karp–Flatt experimentally determined serial fraction (p > 1 only); null as `efficiency`.
     pub serial_fraction: Option<f64>,
+    /// Why `efficiency` and `serial_fraction` are null: the baseline is not one worker, so the
+    /// speedup is a relative speed ([`scaling_undefined`]); null when they are defined.
+    #[serde(default)]
+    pub scaling_undefined: Option<String>,
     /// Every repetition's answer was checked and right.
     pub verified: bool,
-    /// More cores asked for than the process has physical cores.
+    /// More workers than the cores the strategy lets them use: one core for
+    /// single-core-threaded, the physical cores for the spread strategies, never sequential.
     pub oversubscribed: bool,
+    /// Workers per core they may use (`cores` / cores used): 1, 2, 4, 8 for single-core-threaded
+    /// x1, x2, x4, x8.
+    #[serde(default = "one")]
+    pub workers_per_core: f64,
     /// CPUs the parts were seen on (sched_getcpu), ascending.
     pub cpus: Vec<usize>,
+    /// CPUs among `cpus` whose fixed probe, timed just before or after this row, took 1.2× the
+    /// fastest the machine has shown or more: the row ran on slowed CPUs.
+    #[serde(default)]
+    pub slow_cpus: Vec<SlowCpu>,
     /// Median voluntary context switches per repetition.
     pub voluntary_switches: u64,
     /// Median involuntary context switches per repetition.
@@ -77,8 +107,67 @@ pub struct Row {
     pub samples_s: Vec<f64>,
 }
 
-/// Seed of the bootstrap, fixed so the same samples always give the same report.
-pub const CI_SEED: u64 = 0xC0C0_BE4C;
+fn one() -> f64 {
+    1.0
+}
+
+/// Workers per core as a short phrase: `2 per core`, `1.5 per core`.
+pub fn format_per_core(workers_per_core: f64) -> String {
+    let v = format!("{workers_per_core:.2}");
+    format!("{} per core", v.trim_end_matches('0').trim_end_matches('.'))
+}
+
+/// Why efficiency, the Karp–Flatt serial fraction and the Amdahl fit are undefined against a
+/// baseline of `strategy` with `cores` workers: `None` for the sequential twin or a one-worker
+/// row (against which speedup is a speedup), the reason otherwise.
+pub fn scaling_undefined(strategy: Strategy, cores: usize) -> Option<String> {
+    (!strategy.is_sequential() && cores > 1).then(|| {
+        format!(
+            "the baseline {strategy} x{cores} runs {cores} workers, so speedup against it is a relative speed: efficiency, serial fraction and the Amdahl fit are defined only against the sequential twin or a one-worker row (add --strategy sequential or --cores 1)"
+        )
+    })
+}
+
+/// A least-squares Amdahl fit as it is reported: the serial fraction (negative fits read as 0
+/// within their noise), the raw fit when it differs, and a note when it is null or clamped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SerialFractionFit {
+    /// The serial fraction f, at least 0; `None` when undefined.
+    pub serial_fraction: Option<f64>,
+    /// The least-squares value when it was negative (and reported as 0).
+    pub fitted: Option<f64>,
+    /// Why it is null or 0.
+    pub note: Option<String>,
+}
+
+/// The reported Amdahl fit over (p, speedup) points: `None` without a point with p > 1; null
+/// with `undefined` as the note when the baseline is not one worker ([`scaling_undefined`]);
+/// a negative fit as 0, "within its noise".
+pub fn fit_serial_fraction(
+    points: &[(usize, f64)],
+    undefined: Option<&str>,
+) -> Option<SerialFractionFit> {
+    let f = amdahl_fit(points)?;
+    Some(match undefined {
+        Some(why) => SerialFractionFit {
+            serial_fraction: None,
+            fitted: None,
+            note: Some(why.to_string()),
+        },
+        None if f < 0.0 => SerialFractionFit {
+            serial_fraction: Some(0.0),
+            fitted: Some(f),
+            note: Some(format!(
+                "the least-squares fit is {f:.3}; a serial fraction cannot be negative, so it is 0 within its noise (the rows ran at or above ideal speedup)"
+            )),
+        },
+        None => SerialFractionFit {
+            serial_fraction: Some(f),
+            fitted: None,
+            note: None,
+        },
+    })
+}
 
 /// Karp–Flatt serial fraction for speedup `s` on `p > 1` processors.
 pub fn karp_flatt(s: f64, p: usize) -> Option<f64> {
@@ -143,6 +232,7 @@ pub fn rows(
 ) -> Vec<Row> {
     let base = speedup_base(measurements);
     let baseline = speedup_baseline(measurements);
+    let undefined = base.and_then(|m| scaling_undefined(m.strategy, m.cores));
     let base_samples: Vec<f64> = base
         .map(|m| m.runs.iter().map(|r| r.wall_s).collect())
         .unwrap_or_default();
@@ -153,12 +243,12 @@ pub fn rows(
     };
     measurements
         .iter()
-        .enumerate()
-        .map(|(i, m)| {
+        .map(|m| {
             let samples: Vec<f64> = m.runs.iter().map(|r| r.wall_s).collect();
-            let s = summarize(&samples, CI_SEED ^ i as u64);
+            let s = summarize(&samples);
             let speedup = base_median / s.median;
-            let (sp_lo, sp_hi) = bootstrap_ratio_ci(&base_samples, &samples, CI_SEED ^ i as u64);
+            let speedup_ci = ratio_interval(&base_samples, &samples);
+            let efficiency = undefined.is_none().then(|| speedup / m.cores as f64);
             let vol = median_u64(m.runs.iter().map(|r| r.usage.voluntary_switches));
             let invol = median_u64(m.runs.iter().map(|r| r.usage.involuntary_switches));
             let mut cpus: Vec<usize> = m
@@ -180,15 +270,20 @@ pub fn rows(
                 min_s: s.min,
                 max_s: s.max,
                 mean_s: s.mean,
-                ci95_s: [s.ci_lo, s.ci_hi],
+                median_ci_s: s.ci.map(|c| c.ends()),
+                ci_coverage: s.ci.map(|c| c.coverage),
                 speedup,
-                speedup_ci95: [sp_lo, sp_hi],
+                speedup_ci: speedup_ci.map(|c| c.ends()),
+                speedup_ci_coverage: speedup_ci.map(|c| c.coverage),
                 speedup_baseline: baseline.clone(),
-                efficiency: speedup / m.cores as f64,
-                serial_fraction: karp_flatt(speedup, m.cores),
+                efficiency,
+                serial_fraction: efficiency.and_then(|_| karp_flatt(speedup, m.cores)),
+                scaling_undefined: undefined.clone(),
                 verified: true,
                 oversubscribed: m.oversubscribed,
+                workers_per_core: m.workers_per_core,
                 cpus,
+                slow_cpus: Vec::new(),
                 voluntary_switches: vol,
                 involuntary_switches: invol,
                 switches_per_s: (vol + invol) as f64 / s.median,
@@ -210,6 +305,20 @@ pub fn rows(
             }
         })
         .collect()
+}
+
+/// Flag each row's slow CPUs: those of its `cpus` whose probe in the round just before the row
+/// (`rounds[i]`) or just after it (`rounds[i + 1]`) took [`crate::measure::probe::SLOW_FACTOR`]
+/// × `best_ns` or more. `rounds` has one round before every row and one after the last.
+pub fn flag_slow_cpus(
+    rows: &mut [Row],
+    rounds: &[crate::measure::probe::ProbeRound],
+    best_ns: f64,
+) {
+    for (i, r) in rows.iter_mut().enumerate() {
+        let around: Vec<_> = rounds.iter().skip(i).take(2).collect();
+        r.slow_cpus = crate::measure::probe::slow_cpus(&r.cpus, &around, best_ns);
+    }
 }
 
 /// The usual speedup baseline, also the default when reading files written before it was named.
@@ -239,6 +348,114 @@ mod tests {
             .collect();
         assert!((amdahl_fit(&pts).unwrap() - f).abs() < 1e-12);
         assert_eq!(amdahl_fit(&[(1, 1.0)]), None);
+    }
+
+    #[test]
+    fn oversubscribed_follows_the_cores_a_strategy_may_use() {
+        use Strategy::*;
+        // single-core-threaded: every worker shares ONE core, whatever the machine.
+        assert!(!SingleCoreThreaded.oversubscribed(1, 2));
+        assert!(SingleCoreThreaded.oversubscribed(2, 2));
+        assert!(SingleCoreThreaded.oversubscribed(2, 8));
+        let per: Vec<f64> = [1, 2, 4, 8]
+            .iter()
+            .map(|&n| SingleCoreThreaded.workers_per_core(n, 2))
+            .collect();
+        assert_eq!(per, [1.0, 2.0, 4.0, 8.0]);
+        // The spread strategies: the physical cores.
+        for s in [MultiThreaded, MultiProcess] {
+            assert!(!s.oversubscribed(2, 2));
+            assert!(s.oversubscribed(3, 2));
+            assert_eq!(s.workers_per_core(3, 2), 1.5);
+            assert_eq!(s.workers_per_core(8, 2), 4.0);
+            assert_eq!(s.workers_per_core(2, 4), 1.0);
+        }
+        // Sequential: one thread, never oversubscribed.
+        assert!(!Sequential.oversubscribed(1, 1));
+        assert_eq!(Sequential.workers_per_core(1, 1), 1.0);
+        assert_eq!(format_per_core(2.0), "2 per core");
+        assert_eq!(format_per_core(1.5), "1.5 per core");
+        assert_eq!(format_per_core(4.0 / 3.0), "1.33 per core");
+    }
+
+    #[test]
+    fn scaling_needs_a_one_worker_baseline() {
+        use Strategy::*;
+        assert_eq!(scaling_undefined(Sequential, 1), None);
+        assert_eq!(
+            scaling_undefined(MultiThreaded, 1),
+            None,
+            "one worker, stated"
+        );
+        let why = scaling_undefined(MultiProcess, 2).unwrap();
+        assert!(why.contains("multi-process x2 runs 2 workers"), "{why}");
+        assert!(why.contains("relative speed"), "{why}");
+    }
+
+    #[test]
+    fn the_reported_amdahl_fit() {
+        let exact = |f: f64| -> Vec<(usize, f64)> {
+            [1, 2, 4]
+                .iter()
+                .map(|&p| (p, 1.0 / (f + (1.0 - f) / p as f64)))
+                .collect()
+        };
+        let ok = fit_serial_fraction(&exact(0.1), None).unwrap();
+        assert!((ok.serial_fraction.unwrap() - 0.1).abs() < 1e-12);
+        assert_eq!((ok.fitted, ok.note), (None, None));
+        // Slightly superlinear: a negative fit is 0, within its noise.
+        let neg = fit_serial_fraction(&[(2, 2.01)], None).unwrap();
+        assert_eq!(neg.serial_fraction, Some(0.0));
+        assert!(neg.fitted.unwrap() < 0.0);
+        assert!(neg.note.unwrap().contains("0 within its noise"));
+        // Against a baseline that is not one worker: null, with the reason.
+        let none = fit_serial_fraction(&exact(0.1), Some("why")).unwrap();
+        assert_eq!(none.serial_fraction, None);
+        assert_eq!(none.note.as_deref(), Some("why"));
+        assert_eq!(fit_serial_fraction(&[(1, 1.0)], None), None);
+    }
+
+    #[test]
+    fn rows_against_a_many_worker_baseline_have_no_efficiency() {
+        use crate::measure::rusage::Usage;
+        use crate::strategy::Execution;
+        let m = |strategy: Strategy, cores: usize, wall: f64| Measurement {
+            strategy,
+            cores,
+            oversubscribed: false,
+            workers_per_core: 1.0,
+            runs: (0..6)
+                .map(|i| Execution {
+                    wall_s: wall + i as f64 * 1e-3,
+                    start_ns: 0,
+                    usage: Usage::default(),
+                    phases: Phases::default(),
+                    parts: Vec::new(),
+                })
+                .collect(),
+        };
+        let units = WorkUnits {
+            count: 1.0,
+            unit: "tasks",
+        };
+        let rows_mp = rows("io", units, &[m(Strategy::MultiProcess, 2, 0.1)], None);
+        assert_eq!(rows_mp[0].efficiency, None);
+        assert_eq!(rows_mp[0].serial_fraction, None);
+        assert!(rows_mp[0].scaling_undefined.is_some());
+        let rows_seq = rows(
+            "io",
+            units,
+            &[
+                m(Strategy::Sequential, 1, 0.2),
+                m(Strategy::MultiProcess, 2, 0.1),
+            ],
+            None,
+        );
+        assert!(rows_seq[1].efficiency.is_some() && rows_seq[1].serial_fraction.is_some());
+        assert_eq!(rows_seq[1].scaling_undefined, None);
+        // Six repetitions reach 95% for the median; the speedup's interval needs seven.
+        assert!(rows_seq[1].ci_coverage.unwrap() >= 0.95);
+        assert!(rows_seq[1].speedup_ci_coverage.unwrap() < 0.95);
     }
 
     #[test]

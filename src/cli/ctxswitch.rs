@@ -154,7 +154,8 @@ fn render_table(report: &CtxSwitchReport, plan: &PingPongPlan) -> String {
                 format_us(r.switch_ns),
                 format!("{:.2}", r.switches_per_round_trip),
                 format_us(r.cpu_ns_per_round_trip),
-                format!("{:.0}%", r.cpu_share * 100.0),
+                r.cpu_share
+                    .map_or_else(|| "-".into(), |c| format!("{:.0}%", c * 100.0)),
             ],
             CtxRow::Unavailable(u) => {
                 let mut v = vec![
@@ -200,6 +201,16 @@ fn render_table(report: &CtxSwitchReport, plan: &PingPongPlan) -> String {
          perf bench sched pipe -l {total} [-T] (cross-core; perf does not pin)\n",
         cpu = concbench::topology::Topology::get().first_cpu()
     ));
+    if report
+        .rows
+        .iter()
+        .any(|r| matches!(r, CtxRow::Measured(m) if m.cpu_share.is_none()))
+    {
+        out.push_str(&format!(
+            "cpu share -: fewer than {} round trips timed, so the parties' CPU time counts mostly their start, not the ping-pong\n",
+            concbench::experiment::switch_cost::MIN_ROUND_TRIPS_FOR_SHARE
+        ));
+    }
     out
 }
 

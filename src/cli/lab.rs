@@ -59,7 +59,8 @@ pub fn cmd_lab(args: LabArgs) -> Result<(), CliError> {
         bar.enable_steady_tick(std::time::Duration::from_millis(200));
         bar
     });
-    let report = lab::run_lab(&selected, &options, &mut |i, claim| {
+    let mut watch = concbench::machine::Watch::start();
+    let mut report = lab::run_lab(&selected, &options, &mut |i, claim| {
         if let Some(bar) = &bar {
             bar.set_position(i as u64);
             bar.set_message(claim.id);
@@ -68,6 +69,10 @@ pub fn cmd_lab(args: LabArgs) -> Result<(), CliError> {
     .map_err(|e| CliError::Failed(anyhow::Error::new(e)))?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
+    }
+    watch.finish(&mut report.machine);
+    if let Some(w) = report.machine.busy_warning("the lab") {
+        eprintln!("{w}");
     }
     if let Some(dir) = &args.out {
         let pictures = report

@@ -2,7 +2,7 @@
 //! FLOP/s per core and on all cores), print them and refresh the cache other commands read.
 
 use super::{print_stdout, CliError, PlainFormat as Format};
-use concbench::experiment::ceilings::{Ceilings, LimitsOptions};
+use concbench::experiment::ceilings::{CacheOutcome, Ceilings, LimitsOptions};
 use concbench::machine::Machine;
 use concbench::report::table::{Align, Table};
 
@@ -29,11 +29,15 @@ pub fn cmd_limits(args: LimitsArgs) -> Result<(), CliError> {
     let ceilings = Ceilings::measure(&options)
         .map_err(|e| CliError::Failed(anyhow::Error::new(e).context("measuring the ceilings")))?;
     let cached = match ceilings.save_cached() {
-        Ok(Ok(path)) => Some(format!("cached in {}", path.display())),
-        Ok(Err(full)) => Some(format!(
-            "not cached: the full measurement of {} stays (a --quick one never replaces it)",
-            full.date
+        Ok(CacheOutcome::Saved(path)) => Some(format!("cached in {}", path.display())),
+        Ok(CacheOutcome::KeptBetter(old)) => Some(format!(
+            "not cached: the {} measurement of {} stays (quiet beats disturbed, full beats --quick, then the higher peak)",
+            if old.quick { "quick" } else { "full" },
+            old.date
         )),
+        Ok(CacheOutcome::Disturbed) => Some(
+            "not cached: other programs competed for the CPUs while it was measured, so these figures are low; run `concbench limits` again when the machine is quiet".into(),
+        ),
         Err(e) => {
             eprintln!("concbench: warning: could not cache the ceilings: {e}");
             None
@@ -59,12 +63,15 @@ pub fn render_table(machine: &Machine, c: &Ceilings, cache_note: Option<&str>) -
         machine.summary(),
         c.date,
         if c.quick { " (--quick)" } else { "" },
-        match c.load_average {
-            Some(l) if l > c.physical_cores as f64 => format!(
-                ", load average {l:.1} on {} cores: other programs competed, figures are low",
-                c.physical_cores
+        match &c.others_load {
+            Some(l) if l.busy() => format!(
+                ", other programs took {:.0}% of the CPUs meanwhile: figures are low",
+                l.others_share * 100.0
             ),
-            Some(l) => format!(", load average {l:.1}"),
+            Some(l) => format!(
+                ", other programs took {:.0}% of the CPUs meanwhile",
+                l.others_share * 100.0
+            ),
             None => String::new(),
         }
     );

@@ -54,8 +54,9 @@ pub enum Command {
 /// How often to measure, shared by `run` and `refs`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Repetitions {
-    /// Timed repetitions per row (the median is reported).
-    #[arg(long, default_value_t = 5, allow_negative_numbers = true)]
+    /// Timed repetitions per row (the median is reported); 7 is the fewest whose order-statistic
+    /// intervals reach 95% for the speedup (6 for a median alone).
+    #[arg(long, default_value_t = concbench::sweep::DEFAULT_REPS as i64, allow_negative_numbers = true)]
     pub reps: i64,
     /// Untimed warm-up runs per row.
     #[arg(long, default_value_t = 1, allow_negative_numbers = true)]

@@ -18,7 +18,9 @@ impl FromArgMatches for WorkloadParams {
         let mut out = Vec::new();
         for (p, _) in all_params() {
             let value = match p.kind {
-                ParamKind::Number { .. } => matches.get_one::<f64>(p.name).map(f64::to_string),
+                ParamKind::Number { .. } => matches
+                    .get_one::<f64>(p.name)
+                    .map(|v| concbench::text::format_number(*v)),
                 ParamKind::Choice(_) => matches.get_one::<String>(p.name).cloned(),
             };
             if let Some(v) = value {

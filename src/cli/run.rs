@@ -189,6 +189,9 @@ pub fn cmd_run(args: RunArgs) -> Result<(), CliError> {
             return Err(error);
         }
     };
+    if let Some(w) = report.machine.busy_warning("the run") {
+        eprintln!("{w}");
+    }
     report.ceilings = run_ceilings(&report, args.limits)?;
     print_stdout(&reporter.render(&report))?;
     let mut set = ResultSet::new();
@@ -269,7 +272,7 @@ fn run_ceilings(
         }
     };
     Ok(Some(concbench::report::RunCeilings {
-        provenance: provenance(&ceilings, cached),
+        provenance: provenance(&ceilings, cached, concbench::machine::unix_now()),
         rows: row_ceilings(&report.rows, &ceilings),
     }))
 }

@@ -51,8 +51,13 @@ pub fn cmd_timeline(args: TimelineArgs) -> Result<(), CliError> {
     if let Some(dir) = &args.out {
         prepare_out_dir(dir).map_err(CliError::Usage)?;
     }
-    let timeline = Timeline::record(&config)
+    let mut watch = concbench::machine::Watch::start();
+    let mut timeline = Timeline::record(&config)
         .map_err(|e| CliError::Failed(anyhow::Error::new(e).context("recording the timeline")))?;
+    watch.finish(&mut timeline.machine);
+    if let Some(w) = timeline.machine.busy_warning("the recording") {
+        eprintln!("{w}");
+    }
     let json = serde_json::to_string_pretty(&timeline).expect("timeline serializes") + "\n";
     if let Some(dir) = &args.out {
         let files = [

@@ -5,7 +5,10 @@
 //! P threads. Matrix multiply is compute-bound: its GFLOP/s are read as a share of the FMA peak ×
 //! the cores it used. `concbench limits` measures both, prints them and refreshes a cache
 //! (`$XDG_CACHE_HOME/concbench/limits.json`, else `~/.cache/concbench/limits.json`), which is only
-//! trusted on a machine with the same CPU model and physical core count.
+//! trusted on a machine with the same CPU model and physical core count. While measuring it
+//! watches what other programs take of the CPUs (`/proc/stat` over the interval): a measurement
+//! they disturbed (more than 5%) is never cached, and the cache keeps the best quiet measurement
+//! ([`Ceilings::better_than`]).
 //!
 //! Method:
 //! - **copy bandwidth**: STREAM-style copy of a buffer several times the size of the last-level
@@ -28,6 +31,7 @@ use std::sync::{Barrier, Mutex};
 
 pub use crate::analysis::ceilings::*;
 use crate::measure::clock::monotonic_ns;
+use crate::measure::load::LoadMeter;
 use crate::measure::stats::median;
 use crate::topology::{self, Topology};
 
@@ -88,15 +92,17 @@ impl Ceilings {
     pub fn measure(options: &LimitsOptions) -> Result<Ceilings, CeilingError> {
         let topo = Topology::get();
         let cpus = topo.core_cpus();
-        let load_average = load_average();
+        let meter = LoadMeter::start(&topo.allowed);
         let copy = measure_copy(&cpus, options.copy_bytes, options.reps)?;
         let flops = measure_flops(&cpus, options.flops_rep_s, options.reps)?;
+        let others_load = meter.as_ref().and_then(LoadMeter::finish);
         Ok(Ceilings {
             date: crate::machine::utc_now_rfc3339(),
             cpu_model: cpu_model(),
             physical_cores: topo.physical_core_count(),
             quick: options.quick,
-            load_average,
+            others_load,
+            load_average: None,
             copy,
             flops,
         })
@@ -130,24 +136,44 @@ impl Ceilings {
         )
     }
 
-    /// Save to [`cache_path`] and return where, unless this is a quick measurement and the cache
-    /// already holds a full one of this machine: the better figures are kept and that one is
-    /// returned as `Err(kept)`, so the caller can say so.
-    pub fn save_cached(&self) -> std::io::Result<Result<PathBuf, Ceilings>> {
+    /// Save to [`cache_path`] unless it should not be: a measurement other programs disturbed
+    /// is never cached, and a better one already there ([`Ceilings::better_than`]: quiet, full,
+    /// the higher peak) is kept. Says which, so the caller can tell the user.
+    pub fn save_cached(&self) -> std::io::Result<CacheOutcome> {
         let path = cache_path().ok_or_else(|| {
             std::io::Error::new(
                 std::io::ErrorKind::NotFound,
                 "neither XDG_CACHE_HOME nor HOME is set",
             )
         })?;
-        if self.quick {
-            if let Some(full) = Ceilings::load_cached().filter(|c| !c.quick) {
-                return Ok(Err(full));
-            }
+        let outcome = self.cache_decision(Ceilings::load_cached().as_ref(), path);
+        if let CacheOutcome::Saved(p) = &outcome {
+            self.save(p)?;
         }
-        self.save(&path)?;
-        Ok(Ok(path))
+        Ok(outcome)
     }
+
+    /// What [`Ceilings::save_cached`] does with `self` when the cache holds `cached`.
+    pub fn cache_decision(&self, cached: Option<&Ceilings>, path: PathBuf) -> CacheOutcome {
+        if self.disturbed() {
+            return CacheOutcome::Disturbed;
+        }
+        match cached {
+            Some(old) if old.better_than(self) => CacheOutcome::KeptBetter(Box::new(old.clone())),
+            _ => CacheOutcome::Saved(path),
+        }
+    }
+}
+
+/// What [`Ceilings::save_cached`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CacheOutcome {
+    /// Cached in this file.
+    Saved(PathBuf),
+    /// Not cached: the cache holds a better measurement (this one), which stays.
+    KeptBetter(Box<Ceilings>),
+    /// Not cached: other programs took more than 5% of the CPUs while it was measured.
+    Disturbed,
 }
 
 /// Where `limits` caches its figures: `$XDG_CACHE_HOME/concbench/limits.json`, else
@@ -161,16 +187,7 @@ pub fn cache_path() -> Option<PathBuf> {
 
 /// [`cache_path`] from given variables (empty values count as unset, as the XDG spec says).
 pub fn cache_path_from(xdg_cache_home: Option<PathBuf>, home: Option<PathBuf>) -> Option<PathBuf> {
-    let base = match xdg_cache_home.filter(|p| p.is_absolute()) {
-        Some(p) => p,
-        None => home.filter(|p| !p.as_os_str().is_empty())?.join(".cache"),
-    };
-    Some(base.join("concbench").join("limits.json"))
-}
-
-/// The one-minute load average (/proc/loadavg), if readable.
-pub fn load_average() -> Option<f64> {
-    crate::sys::load_average()
+    Some(crate::measure::probe::cache_dir_from(xdg_cache_home, home)?.join("limits.json"))
 }
 
 /// CPU model name from /proc/cpuinfo ("unknown" if absent).
@@ -547,7 +564,8 @@ mod tests {
             cpu_model: "Test CPU".into(),
             physical_cores: 2,
             quick: true,
-            load_average: Some(0.5),
+            others_load: None,
+            load_average: None,
             copy: CopyCeiling {
                 method: "test".into(),
                 buffer_bytes: 1 << 20,
@@ -591,15 +609,20 @@ mod tests {
             min_s: 1.0,
             max_s: 1.0,
             mean_s: 1.0,
-            ci95_s: [1.0, 1.0],
+            median_ci_s: None,
+            ci_coverage: None,
             speedup,
-            speedup_ci95: [speedup, speedup],
+            speedup_ci: None,
+            speedup_ci_coverage: None,
             speedup_baseline: "sequential".into(),
-            efficiency: speedup / cores as f64,
+            efficiency: Some(speedup / cores as f64),
             serial_fraction: None,
+            scaling_undefined: None,
             verified: true,
             oversubscribed: false,
+            workers_per_core: 1.0,
             cpus: vec![0],
+            slow_cpus: Vec::new(),
             voluntary_switches: 0,
             involuntary_switches: 0,
             switches_per_s: 0.0,
@@ -673,7 +696,76 @@ mod tests {
         );
         std::fs::write(&path, "{not json").unwrap();
         assert_eq!(Ceilings::load(&path, "Test CPU", 2), None);
-        assert!(provenance(&c, true).contains("cached from 2026-01-02T03:04:05Z"));
+        let now = crate::machine::parse_unix_utc("2026-01-05T03:04:05Z").unwrap();
+        let p = provenance(&c, true, now);
+        assert!(
+            p.contains("cached from 2026-01-02T03:04:05Z (quick), 3 days old"),
+            "{p}"
+        );
+        assert!(!p.contains("figures low"));
+    }
+
+    #[test]
+    fn a_disturbed_measurement_is_never_cached_and_the_best_quiet_one_stays() {
+        let busy = |share: f64| crate::measure::load::OthersLoad {
+            cpus: vec![0, 1],
+            interval_s: 1.0,
+            others_share: share,
+            steal_share: 0.0,
+        };
+        let path = PathBuf::from("/c/limits.json");
+        let mut disturbed = sample();
+        disturbed.others_load = Some(busy(0.4));
+        assert!(disturbed.disturbed());
+        assert_eq!(
+            disturbed.cache_decision(None, path.clone()),
+            CacheOutcome::Disturbed
+        );
+        let p = provenance(&disturbed, false, 0);
+        assert!(
+            p.contains("other programs took 40% of the CPUs (figures low)"),
+            "{p}"
+        );
+        let mut quiet = sample();
+        quiet.others_load = Some(busy(0.01));
+        assert!(!quiet.disturbed());
+        assert_eq!(
+            quiet.cache_decision(Some(&disturbed), path.clone()),
+            CacheOutcome::Saved(path.clone()),
+            "quiet replaces disturbed"
+        );
+        // A slower quiet measurement does not replace a faster one; a faster one does.
+        let mut slower = quiet.clone();
+        slower.flops.per_core_gflops = 30.0;
+        assert!(matches!(
+            slower.cache_decision(Some(&quiet), path.clone()),
+            CacheOutcome::KeptBetter(_)
+        ));
+        assert_eq!(
+            quiet.cache_decision(Some(&slower), path.clone()),
+            CacheOutcome::Saved(path.clone())
+        );
+        // Full beats quick; an old cache's load average above the cores is disturbed.
+        let mut full = slower.clone();
+        full.quick = false;
+        assert!(matches!(
+            quiet.cache_decision(Some(&full), path.clone()),
+            CacheOutcome::KeptBetter(_)
+        ));
+        let mut old = sample();
+        old.load_average = Some(3.0);
+        assert!(old.disturbed());
+        assert!(provenance(&old, true, 0).contains("load average 3.0"));
+    }
+
+    #[test]
+    fn a_share_above_the_peak_says_the_ceiling_was_low() {
+        let c = sample();
+        let f = row_ceilings(&[row("matmul", Strategy::Sequential, 1, 1.0, 67e9)], &c);
+        assert!(f[0].peak_share.unwrap() > 1.0);
+        assert!(f[0].ceiling_measured_low);
+        let f = row_ceilings(&[row("matmul", Strategy::Sequential, 1, 1.0, 20e9)], &c);
+        assert!(!f[0].ceiling_measured_low);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! round trip forces two context switches: ping → pong → ping. The figures:
 //!
 //! - `round_trip_ns`: elapsed time of R repetitions of N round trips, divided by N; the median over
-//!   the repetitions, with min, max and a bootstrap 95% CI of the median as its spread;
+//!   the repetitions, with min, max and the order-statistic interval of the median as its spread;
 //! - `switch_ns` = `round_trip_ns / 2`: one switch, *including* the system calls that cause it
 //!   (a pipe write and read, or a futex wake and wait), as lmbench and perf count it;
 //! - `switches_per_round_trip`: the context switches the kernel counted for both parties
@@ -43,9 +43,6 @@ pub const MAX_REPS: u64 = 10_000;
 
 /// Round trips between two clock readings inside a repetition.
 const CHUNK: u64 = 64;
-
-/// Seed of the bootstrap CI of the median round trip (fixed: same samples, same interval).
-const CI_SEED: u64 = 0x5717_C4C0;
 
 /// Threads of this process, or worker processes (one type for the whole crate).
 pub use crate::strategy::WorkerKind as Kind;
@@ -234,8 +231,9 @@ pub struct SwitchCostRow {
     pub cpu_ns_per_round_trip: f64,
     /// Share of the pinned CPUs' time (over the timed repetitions) that the two parties ran:
     /// near 1 for same-core on an otherwise idle CPU. Lower means other tasks, or idle waits,
-    /// took the rest, and `round_trip_ns` includes that time (as perf's figure does).
-    pub cpu_share: f64,
+    /// took the rest, and `round_trip_ns` includes that time (as perf's figure does). Null below
+    /// [`MIN_ROUND_TRIPS_FOR_SHARE`] timed round trips, where starting the parties outweighs them.
+    pub cpu_share: Option<f64>,
     /// Every repetition's round trip, ns.
     pub samples_ns: Vec<f64>,
     /// The `perf bench sched pipe` command that measures the same thing (pipe rows only).
@@ -277,6 +275,16 @@ pub fn switch_ns_of_round_trip(round_trip_ns: f64) -> f64 {
     round_trip_ns / 2.0
 }
 
+/// Fewer timed round trips than this give no [`SwitchCostRow::cpu_share`]: the parties' CPU
+/// time then counts mostly their start (`--round-trips 1` showed a CPU time 14× the round
+/// trip), not the ping-pong.
+pub const MIN_ROUND_TRIPS_FOR_SHARE: u64 = 100;
+
+/// [`cpu_share`], or `None` below [`MIN_ROUND_TRIPS_FOR_SHARE`] round trips.
+pub fn cpu_share_of(round_trips: u64, run_ns: u64, elapsed_ns: u64, cpus: usize) -> Option<f64> {
+    (round_trips >= MIN_ROUND_TRIPS_FOR_SHARE).then(|| cpu_share(run_ns, elapsed_ns, cpus))
+}
+
 /// Share of `cpus` CPUs' time over `elapsed_ns` that `run_ns` of work filled, clamped to [0, 1].
 pub fn cpu_share(run_ns: u64, elapsed_ns: u64, cpus: usize) -> f64 {
     if elapsed_ns == 0 || cpus == 0 {
@@ -295,7 +303,7 @@ fn distinct_cpus(cpus: [usize; 2]) -> usize {
 
 /// Turn the timed repetitions into a row.
 fn row_of(case: Case, cpus: [usize; 2], plan: &PingPongPlan, timed: &Timed) -> SwitchCostRow {
-    let s = summarize(&timed.samples_ns, CI_SEED);
+    let s = summarize(&timed.samples_ns);
     let total = timed.round_trips;
     let method = format!(
         "{} {}s pinned to CPUs {} and {}; {} reps of {} round trips (or {} s) of a 4-byte token ({}), after {} untimed; round trip = elapsed / round trips on CLOCK_MONOTONIC, median over reps; switch = round trip / 2 (system calls included)",
@@ -323,11 +331,16 @@ fn row_of(case: Case, cpus: [usize; 2], plan: &PingPongPlan, timed: &Timed) -> S
         round_trip_ns: s.median,
         round_trip_min_ns: s.min,
         round_trip_max_ns: s.max,
-        round_trip_ci95_ns: [s.ci_lo, s.ci_hi],
+        round_trip_ci95_ns: s.ci.map_or([s.median, s.median], |c| c.ends()),
         switch_ns: switch_ns_of_round_trip(s.median),
         switches_per_round_trip: timed.stats.switches as f64 / total.max(1) as f64,
         cpu_ns_per_round_trip: timed.stats.run_ns as f64 / total.max(1) as f64,
-        cpu_share: cpu_share(timed.stats.run_ns, timed.elapsed_ns, distinct_cpus(cpus)),
+        cpu_share: cpu_share_of(
+            total,
+            timed.stats.run_ns,
+            timed.elapsed_ns,
+            distinct_cpus(cpus),
+        ),
         samples_ns: timed.samples_ns.clone(),
         compare_with: case.perf_command(total),
         method,
@@ -787,7 +800,7 @@ mod tests {
         );
         assert_eq!(row.switches_per_round_trip, 2.0);
         assert_eq!(row.cpu_ns_per_round_trip, 10_000.0);
-        assert!((row.cpu_share - 30.0 / 33.0).abs() < 1e-12);
+        assert!((row.cpu_share.unwrap() - 30.0 / 33.0).abs() < 1e-12);
         assert!(row.round_trip_ci95_ns[0] <= 11_000.0 && row.round_trip_ci95_ns[1] >= 11_000.0);
         assert!(
             row.method.contains("3 reps of 1000 round trips"),
@@ -802,6 +815,8 @@ mod tests {
         assert_eq!(cpu_share(1000, 1000, 2), 0.5);
         assert_eq!(cpu_share(3000, 1000, 1), 1.0);
         assert_eq!(cpu_share(5, 0, 1), 0.0);
+        assert_eq!(cpu_share_of(99, 500, 1000, 1), None, "too few round trips");
+        assert_eq!(cpu_share_of(100, 500, 1000, 1), Some(0.5));
         assert_eq!(distinct_cpus([1, 1]), 1);
         assert_eq!(distinct_cpus([0, 1]), 2);
     }

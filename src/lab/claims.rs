@@ -182,7 +182,7 @@ fn one_core_concurrency(c: &Claim, o: &LabOptions) -> Result<ClaimResult, String
     Ok(ClaimResult::judged(
         c,
         r.speedup,
-        r.speedup_ci95,
+        r.speedup_ci.unwrap_or([r.speedup; 2]),
         r.reps,
         Expect::AtLeast(0.75 * threads as f64),
         figs,
@@ -214,7 +214,7 @@ fn cpu_bound_on_one_core(c: &Claim, o: &LabOptions) -> Result<ClaimResult, Strin
     Ok(ClaimResult::judged(
         c,
         r.speedup,
-        r.speedup_ci95,
+        r.speedup_ci.unwrap_or([r.speedup; 2]),
         r.reps,
         Expect::AtMost(1.05),
         figs,
@@ -257,14 +257,14 @@ fn parallelism_needs_cores(c: &Claim, o: &LabOptions) -> Result<ClaimResult, Str
     Ok(ClaimResult::judged(
         c,
         r.speedup,
-        r.speedup_ci95,
+        r.speedup_ci.unwrap_or([r.speedup; 2]),
         r.reps,
         expect,
         figs,
         |m, _| {
             format!(
             "A {n}x{n} matrix multiply ran at {} GFLOP/s on one core and {} GFLOP/s with {p} threads on CPUs {:?}: speedup {}x, efficiency {}%. Each thread owns a block of rows, so the parts run at the same time on different cores.",
-            fmt_num(gflops(seq)), fmt_num(gflops(r)), r.cpus, fmt_num(m), fmt_num(r.efficiency * 100.0)
+            fmt_num(gflops(seq)), fmt_num(gflops(r)), r.cpus, fmt_num(m), fmt_num(r.efficiency.map_or(f64::NAN, |e| e * 100.0))
         )
         },
     ))

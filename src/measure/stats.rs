@@ -1,17 +1,49 @@
-//! Summary statistics of repeated timings: median, min, max, and a seeded bootstrap 95% CI.
+//! Summary statistics of repeated timings: median, min, max, and the distribution-free
+//! order-statistic interval of the median, with the coverage it actually has.
 //!
-//! The bootstrap resamples the repetitions with replacement (2000 resamples by default) and takes
-//! the 2.5th and 97.5th percentiles of the resampled medians; the generator is seeded so the same
-//! samples always give the same interval (reports are reproducible).
+//! For n independent repetitions, the k-th smallest and k-th largest values bracket the true
+//! median with probability 1 − 2·P(B ≤ k − 1), B ~ Binomial(n, ½), whatever the distribution of
+//! the times (the sign-test interval). [`median_interval`] takes the narrowest such interval that
+//! reaches the target coverage (95%), and when n is too small for it (n ≤ 5: the widest interval
+//! of 5 covers 93.75%), the widest one with its lower coverage, flagged; one repetition has no
+//! interval at all. The interval of a ratio of two medians (a speedup) divides the two intervals'
+//! ends; both cover together with at least the product of their coverages (the samples are
+//! independent), so each is chosen to reach √0.95. These are the only interval rules of the crate.
 
 use serde::{Deserialize, Serialize};
 
 use crate::rng::XorShift;
 
-/// Number of bootstrap resamples.
+/// Number of bootstrap resamples of [`bootstrap_ci`].
 pub const BOOTSTRAP_RESAMPLES: usize = 2000;
 
-/// Median, extremes and the bootstrap 95% confidence interval of the median.
+/// The coverage every interval aims at.
+pub const TARGET_COVERAGE: f64 = 0.95;
+
+/// An interval and the probability that it covers the quantity (at least that, for a ratio).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    /// Lower end.
+    pub lo: f64,
+    /// Upper end.
+    pub hi: f64,
+    /// Probability that it covers the true value, in [0, 1].
+    pub coverage: f64,
+}
+
+impl Interval {
+    /// Whether it reaches [`TARGET_COVERAGE`].
+    pub fn reaches_target(&self) -> bool {
+        self.coverage >= TARGET_COVERAGE - 1e-12
+    }
+
+    /// The two ends.
+    pub fn ends(&self) -> [f64; 2] {
+        [self.lo, self.hi]
+    }
+}
+
+/// Median, extremes and the order-statistic interval of the median.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// Median.
@@ -22,10 +54,8 @@ pub struct Summary {
     pub max: f64,
     /// Arithmetic mean.
     pub mean: f64,
-    /// Lower end of the bootstrap 95% CI of the median.
-    pub ci_lo: f64,
-    /// Upper end of the bootstrap 95% CI of the median.
-    pub ci_hi: f64,
+    /// Order-statistic interval of the median ([`median_interval`]); `None` for one sample.
+    pub ci: Option<Interval>,
 }
 
 /// Median of a non-empty slice (mean of the two middle values for even lengths).
@@ -50,21 +80,96 @@ pub fn percentile_sorted(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
 }
 
-/// Summarise samples; the CI is seeded by `seed`.
-pub fn summarize(samples: &[f64], seed: u64) -> Summary {
-    let med = median(samples);
-    let (ci_lo, ci_hi) = bootstrap_ci(samples, seed, median);
+/// Coverage of `[x(k), x(n+1−k)]` (1-based order statistics) for the median of `n` samples:
+/// 1 − 2·P(Binomial(n, ½) ≤ k − 1). 0 when the interval does not exist (k < 1 or 2k > n + 1).
+pub fn order_statistic_coverage(n: usize, k: usize) -> f64 {
+    if k < 1 || 2 * k > n + 1 {
+        return 0.0;
+    }
+    // P(B ≤ k−1) = Σ_{i<k} C(n, i) / 2^n, summed in floating point (n is small: repetitions).
+    let mut term = 0.5f64.powi(n as i32); // C(n,0)/2^n
+    let mut tail = 0.0;
+    for i in 0..k {
+        if i > 0 {
+            term *= (n - i + 1) as f64 / i as f64;
+        }
+        tail += term;
+    }
+    (1.0 - 2.0 * tail).max(0.0)
+}
+
+/// The smallest number of samples whose widest order-statistic interval reaches `coverage`.
+pub fn reps_for_coverage(coverage: f64) -> usize {
+    (2..64)
+        .find(|&n| order_statistic_coverage(n, 1) >= coverage - 1e-12)
+        .unwrap_or(64)
+}
+
+/// The order-statistic interval of the median of `samples` aiming at `coverage`: the narrowest
+/// that reaches it, else (too few samples) the widest, whose [`Interval::coverage`] says how far
+/// short it falls. `None` for fewer than two samples.
+pub fn median_interval_at(samples: &[f64], coverage: f64) -> Option<Interval> {
+    let n = samples.len();
+    if n < 2 {
+        return None;
+    }
+    let mut v = samples.to_vec();
+    v.sort_by(f64::total_cmp);
+    let k = (1..=n.div_ceil(2))
+        .rev()
+        .find(|&k| order_statistic_coverage(n, k) >= coverage - 1e-12)
+        .unwrap_or(1);
+    Some(Interval {
+        lo: v[k - 1],
+        hi: v[n - k],
+        coverage: order_statistic_coverage(n, k),
+    })
+}
+
+/// [`median_interval_at`] the [`TARGET_COVERAGE`].
+pub fn median_interval(samples: &[f64]) -> Option<Interval> {
+    median_interval_at(samples, TARGET_COVERAGE)
+}
+
+/// The interval of `median(num) / median(den)` (a speedup: the baseline's times over the row's):
+/// each median's order-statistic interval at √[`TARGET_COVERAGE`], divided end by end; its
+/// coverage is the product of theirs (a lower bound: independent samples). `None` when either
+/// side has fewer than two samples.
+pub fn ratio_interval(num: &[f64], den: &[f64]) -> Option<Interval> {
+    let each = TARGET_COVERAGE.sqrt();
+    let a = median_interval_at(num, each)?;
+    let b = median_interval_at(den, each)?;
+    Some(Interval {
+        lo: a.lo / b.hi,
+        hi: a.hi / b.lo,
+        coverage: a.coverage * b.coverage,
+    })
+}
+
+/// An interval's coverage as people read it: `95.3%`, `93.75%` (two decimals only when needed).
+pub fn format_coverage(coverage: f64) -> String {
+    let pct = coverage * 100.0;
+    let one = format!("{pct:.1}");
+    if (one.parse::<f64>().unwrap_or(pct) - pct).abs() < 1e-9 {
+        format!("{}%", one.trim_end_matches(".0"))
+    } else {
+        format!("{pct:.2}%")
+    }
+}
+
+/// Summarise samples: median, extremes, mean and the order-statistic interval of the median.
+pub fn summarize(samples: &[f64]) -> Summary {
     Summary {
-        median: med,
+        median: median(samples),
         min: samples.iter().copied().fold(f64::INFINITY, f64::min),
         max: samples.iter().copied().fold(f64::NEG_INFINITY, f64::max),
         mean: samples.iter().sum::<f64>() / samples.len() as f64,
-        ci_lo,
-        ci_hi,
+        ci: median_interval(samples),
     }
 }
 
 /// Bootstrap 95% CI of `statistic` over `samples` (seeded, [`BOOTSTRAP_RESAMPLES`] resamples).
+/// Kept for the lab until it moves to [`median_interval`]; the run's rows do not use it.
 pub fn bootstrap_ci(samples: &[f64], seed: u64, statistic: impl Fn(&[f64]) -> f64) -> (f64, f64) {
     if samples.len() < 2 {
         let v = statistic(samples);
@@ -88,7 +193,7 @@ pub fn bootstrap_ci(samples: &[f64], seed: u64, statistic: impl Fn(&[f64]) -> f6
 }
 
 /// Bootstrap 95% CI of the ratio of medians `median(num) / median(den)`, resampling both
-/// independently (the CI of a speedup from two sets of repetitions).
+/// independently. Kept for the lab until it moves to [`ratio_interval`].
 pub fn bootstrap_ratio_ci(num: &[f64], den: &[f64], seed: u64) -> (f64, f64) {
     let mut g = XorShift::new(seed ^ 0x5EED_F5A7);
     let mut a = vec![0.0; num.len()];
@@ -122,26 +227,68 @@ mod tests {
     }
 
     #[test]
-    fn summary_brackets_the_median() {
-        let s = summarize(&[1.0, 2.0, 3.0, 4.0, 10.0], 1);
-        assert_eq!((s.min, s.max, s.median), (1.0, 10.0, 3.0));
-        assert!(s.ci_lo <= s.median && s.median <= s.ci_hi);
+    fn coverage_of_order_statistics() {
+        // The widest interval of 5 covers 1 − 2/32 = 93.75%: no 95% interval from 5.
+        assert_eq!(order_statistic_coverage(5, 1), 0.9375);
+        assert_eq!(order_statistic_coverage(6, 1), 1.0 - 2.0 / 64.0);
+        assert_eq!(order_statistic_coverage(2, 1), 0.5);
         assert_eq!(
-            s,
-            summarize(&[1.0, 2.0, 3.0, 4.0, 10.0], 1),
-            "seeded, reproducible"
+            order_statistic_coverage(1, 1),
+            0.0,
+            "one sample brackets nothing"
+        );
+        assert_eq!(order_statistic_coverage(5, 4), 0.0, "no such interval");
+        // n = 10, k = 2: 1 − 2·(1 + 10)/1024.
+        assert!((order_statistic_coverage(10, 2) - (1.0 - 22.0 / 1024.0)).abs() < 1e-12);
+        assert_eq!(reps_for_coverage(0.95), 6);
+        assert_eq!(reps_for_coverage(0.95f64.sqrt()), 7);
+    }
+
+    #[test]
+    fn interval_of_the_median_says_its_coverage() {
+        let five = [1.0, 2.0, 3.0, 4.0, 10.0];
+        let s = summarize(&five);
+        assert_eq!((s.min, s.max, s.median), (1.0, 10.0, 3.0));
+        let ci = s.ci.unwrap();
+        assert_eq!((ci.lo, ci.hi, ci.coverage), (1.0, 10.0, 0.9375));
+        assert!(!ci.reaches_target(), "5 repetitions cannot reach 95%");
+        let six = median_interval(&[6.0, 1.0, 2.0, 3.0, 4.0, 5.0]).unwrap();
+        assert_eq!((six.lo, six.hi), (1.0, 6.0));
+        assert!(six.reaches_target());
+        // Many samples: the narrowest interval that still reaches 95%.
+        let many: Vec<f64> = (1..=20).map(f64::from).collect();
+        let ci = median_interval(&many).unwrap();
+        assert!(ci.reaches_target());
+        assert_eq!((ci.lo, ci.hi), (6.0, 15.0));
+        assert!(
+            order_statistic_coverage(20, 7) < 0.95,
+            "narrower misses 95%"
         );
     }
 
     #[test]
-    fn one_sample_has_a_degenerate_ci() {
-        let s = summarize(&[5.0], 1);
-        assert_eq!((s.ci_lo, s.ci_hi), (5.0, 5.0));
+    fn one_sample_has_no_interval() {
+        assert_eq!(summarize(&[5.0]).ci, None);
+        assert_eq!(ratio_interval(&[2.0], &[1.0, 1.0]), None);
     }
 
     #[test]
-    fn ratio_ci_contains_the_ratio_of_constant_samples() {
-        let (lo, hi) = bootstrap_ratio_ci(&[2.0, 2.0], &[1.0, 1.0, 1.0], 3);
-        assert_eq!((lo, hi), (2.0, 2.0));
+    fn ratio_interval_divides_the_ends_and_multiplies_the_coverage() {
+        let num = [2.0; 7];
+        let den = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0];
+        let r = ratio_interval(&num, &den).unwrap();
+        assert_eq!((r.lo, r.hi), (1.0, 2.0));
+        assert!((r.coverage - order_statistic_coverage(7, 1).powi(2)).abs() < 1e-12);
+        assert!(r.reaches_target());
+        let r5 = ratio_interval(&[2.0; 5], &[1.0; 5]).unwrap();
+        assert!(!r5.reaches_target());
+    }
+
+    #[test]
+    fn coverages_print_as_people_read_them() {
+        assert_eq!(format_coverage(0.9375), "93.75%");
+        assert_eq!(format_coverage(0.96875), "96.88%");
+        assert_eq!(format_coverage(0.95), "95%");
+        assert_eq!(format_coverage(0.5), "50%");
     }
 }

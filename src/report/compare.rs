@@ -3,7 +3,7 @@
 //!
 //! Rows are matched by (workload, strategy, cores). Each matched row shows both medians and
 //! their ratio B/A (below 1: B is faster), both speedups and their ratio B/A (above 1: B scales
-//! better), and whether the two medians' bootstrap 95% CIs overlap (if they do, the difference
+//! better), and whether the two medians' order-statistic intervals overlap (if they do, the difference
 //! is within the noise of the runs). Both machines are named, because a ratio across machines
 //! is only meaningful with them.
 
@@ -141,12 +141,30 @@ pub struct CompareRow {
     pub b_speedup: f64,
     /// B speedup / A speedup: above 1, B gains more from its strategy.
     pub speedup_ratio: f64,
-    /// Whether the bootstrap 95% CIs of the two medians overlap (the difference may be noise).
+    /// Whether the intervals of the two medians overlap (the difference may be noise); with
+    /// one repetition on either side, whether the two min–max ranges do.
     pub cis_overlap: bool,
     /// Oversubscribed in A.
     pub a_oversubscribed: bool,
     /// Oversubscribed in B.
     pub b_oversubscribed: bool,
+    /// Workers per core in A.
+    #[serde(default = "one")]
+    pub a_workers_per_core: f64,
+    /// Workers per core in B.
+    #[serde(default = "one")]
+    pub b_workers_per_core: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// Whether two rows' median intervals overlap (their min–max ranges without one).
+fn intervals_overlap(a: &crate::analysis::Row, b: &crate::analysis::Row) -> bool {
+    let [alo, ahi] = a.median_ci_s.unwrap_or([a.min_s, a.max_s]);
+    let [blo, bhi] = b.median_ci_s.unwrap_or([b.min_s, b.max_s]);
+    alo <= bhi && blo <= ahi
 }
 
 /// Two result documents side by side.
@@ -208,9 +226,11 @@ pub fn compare(
                 a_speedup: ra.speedup,
                 b_speedup: rb.speedup,
                 speedup_ratio: rb.speedup / ra.speedup,
-                cis_overlap: ra.ci95_s[0] <= rb.ci95_s[1] && rb.ci95_s[0] <= ra.ci95_s[1],
+                cis_overlap: intervals_overlap(ra, rb),
                 a_oversubscribed: ra.oversubscribed,
                 b_oversubscribed: rb.oversubscribed,
+                a_workers_per_core: ra.workers_per_core,
+                b_workers_per_core: rb.workers_per_core,
             })
         })
         .collect();
@@ -263,6 +283,17 @@ pub fn compare(
     })
 }
 
+/// Workers per core of a compared row: `2 per core`, or `1 / 2 per core` when A and B differ.
+fn per_core_cell(r: &CompareRow) -> String {
+    let (a, b) = (r.a_workers_per_core, r.b_workers_per_core);
+    if (a - b).abs() < 1e-9 {
+        crate::analysis::format_per_core(a)
+    } else {
+        let short = |v: f64| crate::analysis::format_per_core(v).replace(" per core", "");
+        format!("{} / {} per core", short(a), short(b))
+    }
+}
+
 impl Comparison {
     /// The side-by-side table, shared by the terminal and Markdown renderings.
     pub fn table(&self) -> Table {
@@ -278,6 +309,7 @@ impl Comparison {
             ("speedup B", Right),
             ("speedup B/A", Right),
             ("CIs overlap", Left),
+            ("per core A/B", Left),
         ];
         let over = |t: bool| if t { "*" } else { "" };
         Table {
@@ -302,6 +334,7 @@ impl Comparison {
                         format!("{:.2}x", r.b_speedup),
                         format!("{:.3}", r.speedup_ratio),
                         if r.cis_overlap { "yes" } else { "no" }.into(),
+                        per_core_cell(r),
                     ]
                 })
                 .collect(),
@@ -314,14 +347,14 @@ impl Comparison {
 
     fn footer(&self) -> Vec<String> {
         let mut lines = vec![
-            "time B/A below 1: B is faster; speedup B/A above 1: B gains more from the strategy; CIs overlap: whether the bootstrap 95% CIs of the two medians overlap (yes: the difference may be noise).".to_string(),
+            "time B/A below 1: B is faster; speedup B/A above 1: B gains more from the strategy; CIs overlap: whether the order-statistic intervals of the two medians overlap (yes: the difference may be noise).".to_string(),
         ];
         if self
             .rows
             .iter()
             .any(|r| r.a_oversubscribed || r.b_oversubscribed)
         {
-            lines.push("* oversubscribed in A or B: more workers than physical cores.".into());
+            lines.push("* oversubscribed in A or B: more workers than the cores they may use (one for single-core-threaded, the physical cores otherwise); per core A/B says how many share each.".into());
         }
         if self.only_in_a + self.only_in_b > 0 {
             let list = |rows: &[String]| {
@@ -420,9 +453,12 @@ mod tests {
                 0.8
             };
             r.median_s = (r.median_s * f * 1e6).round() / 1e6;
-            r.ci95_s = [r.median_s * 0.98, r.median_s * 1.03];
+            r.median_ci_s = Some([r.median_s * 0.98, r.median_s * 1.03]);
             r.speedup = ((0.32 / r.median_s) * 1e4).round() / 1e4;
-            r.oversubscribed = false;
+            if r.strategy != Strategy::SingleCoreThreaded {
+                r.oversubscribed = false;
+                r.workers_per_core = 1.0;
+            }
         }
         b.rows.pop(); // multi-process x4 only in A
         compare(&a, "before.json", &b, "after.json").unwrap()

@@ -2,9 +2,10 @@
 //!
 //! Each field of a JSON row becomes a column: nested objects are flattened with `_`
 //! (`phases.spawn_s` → `phases_spawn_s`), two-ended confidence intervals become `_lo` and `_hi`
-//! columns (`speedup_ci95` → `speedup_ci95_lo`, `speedup_ci95_hi`), other lists become one cell
-//! of space-separated values (`cpus`, `samples_s`), and an absent value (`serial_fraction` of a
-//! one-core row) is an empty cell. Numbers are printed exactly as in the JSON, so the two agree
+//! columns (`speedup_ci` → `speedup_ci_lo`, `speedup_ci_hi`; both empty without an interval),
+//! other lists become one cell of space-separated values (`cpus`, `samples_s`; a list of objects
+//! such as `slow_cpus` as `cpu:slowdown` pairs, `1:1.8`), and an absent value (`serial_fraction`
+//! of a one-core row) is an empty cell. Numbers are printed exactly as in the JSON, so the two agree
 //! value for value. Quoting follows RFC 4180.
 
 use serde_json::Value;
@@ -22,17 +23,22 @@ const COLUMN_ORDER: &[&str] = &[
     "min_s",
     "max_s",
     "mean_s",
-    "ci95_s_lo",
-    "ci95_s_hi",
+    "median_ci_s_lo",
+    "median_ci_s_hi",
+    "ci_coverage",
     "speedup",
-    "speedup_ci95_lo",
-    "speedup_ci95_hi",
+    "speedup_ci_lo",
+    "speedup_ci_hi",
+    "speedup_ci_coverage",
     "speedup_baseline",
     "efficiency",
     "serial_fraction",
+    "scaling_undefined",
     "verified",
     "oversubscribed",
+    "workers_per_core",
     "cpus",
+    "slow_cpus",
     "voluntary_switches",
     "involuntary_switches",
     "switches_per_s",
@@ -121,16 +127,31 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
                 flatten(&join(k), v, out);
             }
         }
-        Value::Array(items) if prefix.contains("ci95") && items.len() == 2 => {
+        Value::Array(items) if is_interval(prefix) && items.len() == 2 => {
             out.push((format!("{prefix}_lo"), scalar(&items[0])));
             out.push((format!("{prefix}_hi"), scalar(&items[1])));
         }
+        Value::Null if is_interval(prefix) => {
+            out.push((format!("{prefix}_lo"), String::new()));
+            out.push((format!("{prefix}_hi"), String::new()));
+        }
         Value::Array(items) => {
-            let cell: Vec<String> = items.iter().map(scalar).collect();
+            let cell: Vec<String> = items
+                .iter()
+                .map(|v| match v {
+                    Value::Object(map) => map.values().map(scalar).collect::<Vec<_>>().join(":"),
+                    v => scalar(v),
+                })
+                .collect();
             out.push((prefix.to_string(), cell.join(" ")));
         }
         v => out.push((prefix.to_string(), scalar(v))),
     }
+}
+
+/// Whether a field is a two-ended interval (`median_ci_s`, `speedup_ci`, `ci95` in old files).
+fn is_interval(name: &str) -> bool {
+    name.ends_with("ci_s") || name.ends_with("_ci") || name.contains("ci95")
 }
 
 /// A scalar as a cell: strings unquoted, null empty, numbers and booleans as JSON writes them.

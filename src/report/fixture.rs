@@ -1,6 +1,7 @@
 //! A fixed, hand-written [`RunReport`] for snapshot tests of every renderer: a fixed machine, a
-//! fixed command line (with characters every format must escape), fixed numbers, and
-//! oversubscribed rows, so a change in any rendering shows up as a reviewed snapshot diff.
+//! fixed command line (with characters every format must escape), fixed numbers, oversubscribed
+//! rows (single-core-threaded from 2 workers, the spread strategies at 4 on 2 cores), a negative
+//! Amdahl fit reported as 0 and a CPU the probe found slow, so a change in any rendering shows up as a reviewed snapshot diff.
 
 use std::collections::BTreeMap;
 
@@ -18,8 +19,9 @@ fn r6(x: f64) -> f64 {
 const SEQUENTIAL_MEDIAN: f64 = 0.4;
 
 /// One row with plausible, internally consistent figures derived from its median.
-fn row(strategy: Strategy, cores: usize, median: f64, oversubscribed: bool, cpus: &[usize]) -> Row {
+fn row(strategy: Strategy, cores: usize, median: f64, cpus: &[usize]) -> Row {
     let speedup = r6(SEQUENTIAL_MEDIAN / median);
+    let oversubscribed = strategy.oversubscribed(cores, 2);
     let (spawn, setup) = match strategy {
         Strategy::Sequential => (0.0, 0.0),
         Strategy::MultiProcess => (0.004 * cores as f64, 0.002),
@@ -45,15 +47,21 @@ fn row(strategy: Strategy, cores: usize, median: f64, oversubscribed: bool, cpus
         min_s: r6(median * 0.97),
         max_s: r6(median * 1.06),
         mean_s: r6(median * 1.01),
-        ci95_s: [r6(median * 0.98), r6(median * 1.03)],
+        // Five repetitions: the widest order-statistic interval, 93.75%.
+        median_ci_s: Some([r6(median * 0.97), r6(median * 1.06)]),
+        ci_coverage: Some(0.9375),
         speedup,
-        speedup_ci95: [r6(speedup * 0.96), r6(speedup * 1.03)],
+        speedup_ci: Some([r6(speedup * 0.94), r6(speedup * 1.06)]),
+        speedup_ci_coverage: Some(0.878906),
         speedup_baseline: "sequential".into(),
-        efficiency: r6(speedup / cores as f64),
+        efficiency: Some(r6(speedup / cores as f64)),
         serial_fraction: crate::analysis::karp_flatt(speedup, cores).map(r6),
+        scaling_undefined: None,
         verified: true,
         oversubscribed,
+        workers_per_core: strategy.workers_per_core(cores, 2),
         cpus: cpus.to_vec(),
+        slow_cpus: Vec::new(),
         voluntary_switches: vol,
         involuntary_switches: invol,
         switches_per_s: r6((vol + invol) as f64 / median),
@@ -97,6 +105,8 @@ pub(crate) fn machine(cpu_model: &str, date: &str) -> Machine {
         date: date.into(),
         command: "concbench run --workload mergesort --cores 1,2,4 --out \"results/sort & co\""
             .into(),
+        others_load: None,
+        cpu_probe: None,
     }
 }
 
@@ -105,16 +115,23 @@ pub(crate) fn machine(cpu_model: &str, date: &str) -> Machine {
 pub(crate) fn report() -> RunReport {
     use Strategy::*;
     let rows = vec![
-        row(Sequential, 1, SEQUENTIAL_MEDIAN, false, &[0]),
-        row(SingleCoreThreaded, 1, 0.402, false, &[0]),
-        row(SingleCoreThreaded, 2, 0.409, false, &[0]),
-        row(SingleCoreThreaded, 4, 0.421, false, &[0]),
-        row(MultiThreaded, 1, 0.401, false, &[0]),
-        row(MultiThreaded, 2, 0.212, false, &[0, 1]),
-        row(MultiThreaded, 4, 0.219, true, &[0, 1]),
-        row(MultiProcess, 1, 0.43, false, &[0]),
-        row(MultiProcess, 2, 0.236, false, &[0, 1]),
-        row(MultiProcess, 4, 0.247, true, &[0, 1]),
+        row(Sequential, 1, SEQUENTIAL_MEDIAN, &[0]),
+        row(SingleCoreThreaded, 1, 0.402, &[0]),
+        row(SingleCoreThreaded, 2, 0.409, &[0]),
+        row(SingleCoreThreaded, 4, 0.421, &[0]),
+        row(MultiThreaded, 1, 0.401, &[0]),
+        {
+            let mut r = row(MultiThreaded, 2, 0.212, &[0, 1]);
+            r.slow_cpus = vec![crate::measure::probe::SlowCpu {
+                cpu: 1,
+                slowdown: 1.8,
+            }];
+            r
+        },
+        row(MultiThreaded, 4, 0.219, &[0, 1]),
+        row(MultiProcess, 1, 0.43, &[0]),
+        row(MultiProcess, 2, 0.236, &[0, 1]),
+        row(MultiProcess, 4, 0.247, &[0, 1]),
     ];
     RunReport {
         machine: machine("AMD EPYC 9R14 96-Core Processor", "2026-01-02T03:04:05Z"),
@@ -127,7 +144,7 @@ pub(crate) fn report() -> RunReport {
         method: Method {
             reps: 5,
             warmup: 1,
-            timing: "wall time of each repetition; median, min, max and a seeded bootstrap 95% CI (2000 resamples) of the median".into(),
+            timing: "wall time of each repetition; median, min, max and the order-statistic interval of the median with its coverage".into(),
             switches: "getrusage deltas of this process and its workers".into(),
             switch_cost_ns: None,
             speedup_baseline: "sequential".into(),
@@ -135,16 +152,16 @@ pub(crate) fn report() -> RunReport {
         rows,
         amdahl_serial_fraction: vec![
             AmdahlFit {
-                strategy: "single-core-threaded".into(),
-                serial_fraction: 1.0452,
-            },
-            AmdahlFit {
                 strategy: "multi-threaded".into(),
-                serial_fraction: 0.06,
+                serial_fraction: Some(0.0),
+                fitted: Some(-0.002),
+                note: Some("the least-squares fit is -0.002; a serial fraction cannot be negative, so it is 0 within its noise (the rows ran at or above ideal speedup)".into()),
             },
             AmdahlFit {
                 strategy: "multi-process".into(),
-                serial_fraction: 0.18,
+                serial_fraction: Some(0.18),
+                fitted: None,
+                note: None,
             },
         ],
         ceilings: None,

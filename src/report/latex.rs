@@ -10,13 +10,14 @@ use super::{workload_label, Reporter, RunReport};
 #[derive(Debug, Default, Clone, Copy)]
 pub struct LatexReporter;
 
-const HEADERS: [&str; 8] = [
+const HEADERS: [&str; 9] = [
     "strategy",
     "cores",
+    "workers/core",
     "median",
-    "95\\% CI of median",
+    "CI of median",
     "speedup",
-    "95\\% CI",
+    "CI",
     "efficiency",
     "serial fraction",
 ];
@@ -37,14 +38,16 @@ impl Reporter for LatexReporter {
             format!("date: {}", m.date),
             format!("machine: {}", m.summary()),
             format!(
-                "method: median of {} repetitions after {} warm-up; seeded bootstrap 95% CIs",
-                report.method.reps, report.method.warmup
+                "method: median of {} repetitions after {} warm-up; {}",
+                report.method.reps,
+                report.method.warmup,
+                super::interval_note(report)
             ),
             "requires \\usepackage{booktabs}".to_string(),
         ] {
             out.push_str(&comment(&line));
         }
-        out.push_str("\\begin{tabular}{lrrrrrrr}\n\\toprule\n");
+        out.push_str("\\begin{tabular}{lrrrrrrrr}\n\\toprule\n");
         out.push_str(&HEADERS.join(" & "));
         out.push_str(" \\\\\n\\midrule\n");
         let mut previous = None;
@@ -56,22 +59,41 @@ impl Reporter for LatexReporter {
             let cells = [
                 escape(r.strategy.name()),
                 format!(
-                    "{}{}",
+                    "{}{}{}",
                     r.cores,
                     if r.oversubscribed {
                         "\\textsuperscript{\\dag}"
                     } else {
                         ""
+                    },
+                    if r.slow_cpus.is_empty() {
+                        ""
+                    } else {
+                        "\\textsuperscript{\\ddag}"
                     }
                 ),
+                crate::analysis::format_per_core(r.workers_per_core).replace(" per core", ""),
                 seconds(r.median_s),
-                format!("{}--{}", seconds(r.ci95_s[0]), seconds(r.ci95_s[1])),
+                r.median_ci_s
+                    .map(|[lo, hi]| format!("{}--{}", seconds(lo), seconds(hi)))
+                    .unwrap_or_else(|| "--".into()),
                 format!("{:.2}", r.speedup),
-                format!("{:.2}--{:.2}", r.speedup_ci95[0], r.speedup_ci95[1]),
-                format!("{:.0}\\%", r.efficiency * 100.0),
+                r.speedup_ci
+                    .map(|[lo, hi]| format!("{lo:.2}--{hi:.2}"))
+                    .unwrap_or_else(|| "--".into()),
+                r.efficiency
+                    .map(|e| format!("{:.0}\\%", e * 100.0))
+                    .unwrap_or_else(|| "n.a.".into()),
                 r.serial_fraction
                     .map(|f| format!("{f:.3}"))
-                    .unwrap_or_else(|| "--".into()),
+                    .unwrap_or_else(|| {
+                        if r.scaling_undefined.is_some() {
+                            "n.a."
+                        } else {
+                            "--"
+                        }
+                        .into()
+                    }),
             ];
             out.push_str(&cells.join(" & "));
             out.push_str(" \\\\\n");
@@ -86,9 +108,27 @@ impl Reporter for LatexReporter {
         }
         if report.rows.iter().any(|r| r.oversubscribed) {
             out.push_str(&format!(
-                "\\multicolumn{{{}}}{{l}}{{\\footnotesize \\textsuperscript{{\\dag}}oversubscribed: more workers than the {} physical core(s) allowed; they share cores.}} \\\\\n",
+                "\\multicolumn{{{}}}{{l}}{{\\footnotesize \\textsuperscript{{\\dag}}oversubscribed: more workers than the cores they may use (one for single-core-threaded, the {} physical core(s) allowed otherwise); they take turns.}} \\\\\n",
                 HEADERS.len(),
                 m.physical_cores
+            ));
+        }
+        if let Some(why) = report
+            .rows
+            .first()
+            .and_then(|r| r.scaling_undefined.as_ref())
+        {
+            out.push_str(&format!(
+                "\\multicolumn{{{}}}{{l}}{{\\footnotesize n.a.: {}.}} \\\\\n",
+                HEADERS.len(),
+                escape(why)
+            ));
+        }
+        if let Some(slow) = super::slow_cpu_note(report) {
+            out.push_str(&format!(
+                "\\multicolumn{{{}}}{{l}}{{\\footnotesize \\textsuperscript{{\\ddag}}{}.}} \\\\\n",
+                HEADERS.len(),
+                escape(&slow)
             ));
         }
         out.push_str("\\end{tabular}\n");

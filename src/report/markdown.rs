@@ -6,9 +6,9 @@
 //! always agrees with them.
 
 use super::table::{format_range, speedup_table, Align, Table};
-use super::{format_seconds, oversubscription_note, workload_label, Reporter, RunReport};
-use crate::analysis::Row;
-use crate::measure::stats::BOOTSTRAP_RESAMPLES;
+use super::{format_seconds, workload_label, Reporter, RunReport};
+use crate::analysis::{format_per_core, Row};
+use crate::measure::stats::format_coverage;
 use crate::strategy::Strategy;
 
 /// `report.md`.
@@ -67,13 +67,10 @@ impl Reporter for MarkdownReporter {
         out.push_str("\n## Speedup\n\n");
         out.push_str(&speedup_table(report).to_markdown());
         out.push_str(&format!(
-            "\n{}; efficiency = speedup / cores; 95% CI = seeded bootstrap interval of the speedup.\n",
+            "\n{}; efficiency = speedup / cores.\n",
             super::speedup_definition(report)
         ));
-        if let Some(note) = oversubscription_note(report) {
-            out.push_str(&format!("\n*{}.*\n", md_text(&note)));
-        }
-        if let Some(note) = super::too_short_note(report) {
+        for note in super::notes(report) {
             out.push_str(&format!("\n*{}.*\n", md_text(&note)));
         }
         let ceilings = super::ceiling_lines(report);
@@ -91,10 +88,20 @@ impl Reporter for MarkdownReporter {
                 rows: report
                     .amdahl_serial_fraction
                     .iter()
-                    .map(|f| vec![f.strategy.clone(), format!("{:.3}", f.serial_fraction)])
+                    .map(|f| vec![f.strategy.clone(), f.cell()])
                     .collect(),
             };
             out.push_str(&t.to_markdown());
+            let mut notes: Vec<&str> = report
+                .amdahl_serial_fraction
+                .iter()
+                .filter(|f| f.serial_fraction.is_none())
+                .filter_map(|f| f.note.as_deref())
+                .collect();
+            notes.dedup();
+            for n in notes {
+                out.push_str(&format!("\n— : {}.\n", md_text(n)));
+            }
         }
 
         out.push_str("\n## Reading\n\n");
@@ -170,9 +177,21 @@ pub fn reading(report: &RunReport) -> String {
     let split: Vec<&Row> = parallel.iter().copied().filter(|r| r.cores > 1).collect();
     if let Some(b) = best(if split.is_empty() { &parallel } else { &split }) {
         s.push(format!(
-            "The best speedup was {:.2}x (95% CI {}x): {} with {} worker{}, {} against {}, an efficiency of {:.0}%{}.",
+            "The best {} was {:.2}x ({}): {} with {} worker{}, {} against {}{}{}.",
+            if b.scaling_undefined.is_some() {
+                "relative speed"
+            } else {
+                "speedup"
+            },
             b.speedup,
-            format_range(b.speedup_ci95),
+            match (b.speedup_ci, b.speedup_ci_coverage) {
+                (Some(ci), Some(c)) => format!(
+                    "{} interval {}x",
+                    format_coverage(c),
+                    format_range(Some(ci))
+                ),
+                _ => "no interval from one repetition".to_string(),
+            },
             b.strategy,
             b.cores,
             plural(b.cores),
@@ -185,11 +204,17 @@ pub fn reading(report: &RunReport) -> String {
                     report.method.speedup_baseline
                 ),
             },
-            b.efficiency * 100.0,
+            match b.efficiency {
+                Some(e) => format!(", an efficiency of {:.0}%", e * 100.0),
+                None => ", so no efficiency (the baseline is not one worker)".to_string(),
+            },
             if b.oversubscribed {
-                ", in an oversubscribed row"
+                format!(
+                    ", in an oversubscribed row ({})",
+                    format_per_core(b.workers_per_core)
+                )
             } else {
-                ""
+                String::new()
             }
         ));
     } else {
@@ -220,10 +245,10 @@ pub fn reading(report: &RunReport) -> String {
     if let Some(top) = best(&sct) {
         let low = sct.iter().map(|r| r.speedup).fold(f64::INFINITY, f64::min);
         let counts: Vec<usize> = sct.iter().map(|r| r.cores).collect();
-        if top.speedup >= 1.1 && top.speedup_ci95[0] > 1.0 {
+        if top.speedup >= 1.1 && top.speedup_ci.is_some_and(|[lo, _]| lo > 1.0) {
             s.push(format!(
-                "Threads taking turns on one core did help: single-core-threaded reached {:.2}x with {} threads, so the parts spend much of their time waiting, which other threads fill (concurrency without parallelism).",
-                top.speedup, top.cores
+                "Threads taking turns on one core did help: single-core-threaded reached {:.2}x with {} threads ({}), so the parts spend much of their time waiting, which other threads fill (concurrency without parallelism).",
+                top.speedup, top.cores, format_per_core(top.workers_per_core)
             ));
         } else {
             s.push(format!(
@@ -257,15 +282,18 @@ pub fn reading(report: &RunReport) -> String {
 
     let over = super::oversubscribed_cores(report);
     let p = report.machine.physical_cores;
-    if over.is_empty() {
+    let spread = parallel.iter().any(|r| !super::shares_one_core(r.strategy));
+    if over.is_empty() && spread {
         s.push(format!(
-            "No row was oversubscribed: every sweep value fits the {p} physical core{} this process may use.",
+            "No row of multi-threaded or multi-process was oversubscribed: every sweep value fits the {p} physical core{} this process may use.",
             plural(p)
         ));
-    } else {
+    } else if !over.is_empty() {
         let top = rows
             .iter()
-            .filter(|r| r.oversubscribed && r.speedup.is_finite())
+            .filter(|r| {
+                r.oversubscribed && !super::shares_one_core(r.strategy) && r.speedup.is_finite()
+            })
             .map(|r| r.speedup)
             .fold(0.0f64, f64::max);
         let then = if top > p as f64 * 1.1 {
@@ -286,19 +314,20 @@ pub fn reading(report: &RunReport) -> String {
         .amdahl_serial_fraction
         .iter()
         .filter(|f| f.strategy != Strategy::SingleCoreThreaded.name())
-        .map(|f| {
-            if f.serial_fraction > 0.0 && f.serial_fraction < 1.0 {
-                let limit = 1.0 / f.serial_fraction;
+        .filter_map(|f| {
+            let sf = f.serial_fraction?;
+            Some(if sf > 0.0 && sf < 1.0 {
+                let limit = 1.0 / sf;
                 format!(
                     "{} {:.3} (a limit of about {:.*}x on any number of cores)",
                     f.strategy,
-                    f.serial_fraction,
+                    sf,
                     if limit < 10.0 { 1 } else { 0 },
                     limit
                 )
             } else {
-                format!("{} {:.3}", f.strategy, f.serial_fraction)
-            }
+                format!("{} {}", f.strategy, f.cell())
+            })
         })
         .collect();
     if !fits.is_empty() {
@@ -308,17 +337,18 @@ pub fn reading(report: &RunReport) -> String {
         ));
     }
 
+    if let Some(why) = rows.first().and_then(|r| r.scaling_undefined.as_ref()) {
+        s.push(format!(
+            "Efficiency, serial fraction and the Amdahl fit are not given: {why}."
+        ));
+    }
     let reps = report.method.reps;
     s.push(format!(
-        "Each time is the median of {reps} repetition{} after {} warm-up run{}; the intervals are seeded bootstrap 95% confidence intervals ({BOOTSTRAP_RESAMPLES} resamples) of the median time and of the speedup{}, and {}.",
+        "Each time is the median of {reps} repetition{} after {} warm-up run{}; {}, and {}.",
         plural(reps),
         report.method.warmup,
         plural(report.method.warmup),
-        if reps < 5 {
-            ", rough with so few repetitions"
-        } else {
-            ""
-        },
+        super::interval_note(report),
         if rows.iter().all(|r| r.verified) {
             "every repetition's answer was verified"
         } else {
@@ -344,7 +374,7 @@ mod tests {
         for r in report.rows.iter_mut() {
             if r.strategy == Strategy::SingleCoreThreaded && r.cores == 4 {
                 r.speedup = 3.8;
-                r.speedup_ci95 = [3.6, 3.9];
+                r.speedup_ci = Some([3.6, 3.9]);
             }
         }
         let text = reading(&report);
@@ -382,6 +412,34 @@ mod tests {
         report.rows[6].speedup = 3.9; // multi-threaded, 4 workers, oversubscribed
         let text = reading(&report);
         assert!(text.contains("yet they reached up to 3.90x"), "{text}");
+    }
+
+    #[test]
+    fn a_many_worker_baseline_gives_no_efficiency_and_no_fit() {
+        let mut report = fixture::report();
+        report
+            .rows
+            .retain(|r| r.strategy == Strategy::MultiProcess && r.cores == 2);
+        let why = crate::analysis::scaling_undefined(Strategy::MultiProcess, 2);
+        report.rows[0].scaling_undefined = why.clone();
+        report.rows[0].efficiency = None;
+        report.rows[0].serial_fraction = None;
+        report.method.speedup_baseline = "multi-process x2".into();
+        report.amdahl_serial_fraction = vec![crate::report::AmdahlFit {
+            strategy: "multi-process".into(),
+            serial_fraction: None,
+            fitted: None,
+            note: why,
+        }];
+        let text = MarkdownReporter.render(&report);
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("| multi-process |") && l.ends_with("— |")),
+            "{text}"
+        );
+        assert!(text.contains("relative speed"), "{text}");
+        assert!(!text.contains("efficiency of"), "{text}");
+        assert!(!text.contains("Amdahl serial fraction is"), "{text}");
     }
 
     #[test]

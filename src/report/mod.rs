@@ -9,9 +9,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::{self, Row};
 use crate::machine::Machine;
+use crate::measure::stats::{format_coverage, reps_for_coverage, TARGET_COVERAGE};
 pub use crate::output::{prepare_out_dir, write_atomic};
 use crate::plan::RunPlan;
 use crate::runner::Measurement;
+use crate::strategy::{Placement, Strategy};
 pub use crate::text::format_seconds;
 use crate::workload::{WorkUnits, WorkloadSpec};
 
@@ -47,10 +49,16 @@ pub struct Method {
 /// The footer's definition of speedup, naming the baseline row.
 pub fn speedup_definition(report: &RunReport) -> String {
     let base = &report.method.speedup_baseline;
+    let relative = report
+        .rows
+        .first()
+        .is_some_and(|r| r.scaling_undefined.is_some());
     if base == "sequential" {
         "speedup = sequential median / row median".into()
+    } else if relative {
+        format!("speedup = {base} median / row median, a relative speed (no sequential run in this invocation, so the first row is the baseline)")
     } else {
-        format!("speedup = {base} median / row median (no sequential run in this invocation, so the first row is the baseline)")
+        format!("speedup = {base} median / row median (no sequential run in this invocation, so the first row, one worker, is the baseline)")
     }
 }
 
@@ -94,11 +102,16 @@ pub fn ceiling_lines(report: &RunReport) -> Vec<String> {
     for r in &c.rows {
         if let (Some(g), Some(peak), Some(share)) = (r.gflops, r.peak_gflops, r.peak_share) {
             out.push(format!(
-                "  {} x{}: {g:.1} GFLOP/s = {:.0}% of the peak of {} core(s) ({peak:.1} GFLOP/s)",
+                "  {} x{}: {g:.1} GFLOP/s = {:.0}% of the peak of {} core(s) ({peak:.1} GFLOP/s){}",
                 r.strategy,
                 r.cores,
                 share * 100.0,
-                r.cores_used
+                r.cores_used,
+                if r.ceiling_measured_low {
+                    " — ceiling measured low: no row can beat its peak, so the peak was measured while the machine was slower than now"
+                } else {
+                    ""
+                }
             ));
         } else if let (Some(s), Some(bw), true) = (r.speedup, r.bandwidth_scaling, r.cores_used > 1)
         {
@@ -127,6 +140,7 @@ impl RunReport {
         switch_cost_ns: Option<f64>,
     ) -> RunReport {
         let rows = analysis::rows(&plan.spec.name, units, measurements, switch_cost_ns);
+        let undefined = rows.first().and_then(|r| r.scaling_undefined.clone());
         let amdahl_serial_fraction = plan
             .strategies
             .iter()
@@ -137,9 +151,11 @@ impl RunReport {
                     .filter(|r| r.strategy == *s && !r.oversubscribed)
                     .map(|r| (r.cores, r.speedup))
                     .collect();
-                analysis::amdahl_fit(&pts).map(|f| AmdahlFit {
+                analysis::fit_serial_fraction(&pts, undefined.as_deref()).map(|f| AmdahlFit {
                     strategy: s.to_string(),
-                    serial_fraction: f,
+                    serial_fraction: f.serial_fraction,
+                    fitted: f.fitted,
+                    note: f.note,
                 })
             })
             .collect();
@@ -149,7 +165,7 @@ impl RunReport {
             method: Method {
                 reps: plan.reps,
                 warmup: plan.warmup,
-                timing: "wall time of each repetition on CLOCK_MONOTONIC, from the first worker spawn until every part's result is in (collecting the workers afterwards is reported as phases.collect_s); median, min, max and a seeded bootstrap 95% CI (2000 resamples) of the median".into(),
+                timing: "wall time of each repetition on CLOCK_MONOTONIC, from the first worker spawn until every part's result is in (collecting the workers afterwards is reported as phases.collect_s); median, min, max and the distribution-free order-statistic interval of the median with its coverage (95% or more from 6 repetitions); the speedup's interval divides the baseline's and the row's, each at 97.5%, so it reaches 95% from 7".into(),
                 switches: "getrusage deltas of this process (all threads) and its waited-for worker processes; switch_overhead = switches x same-core switch cost / wall time".into(),
                 switch_cost_ns,
                 speedup_baseline: analysis::speedup_baseline(measurements),
@@ -161,13 +177,31 @@ impl RunReport {
     }
 }
 
-/// Fitted Amdahl serial fraction of one strategy.
+/// Fitted Amdahl serial fraction of one strategy (see [`analysis::fit_serial_fraction`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AmdahlFit {
     /// Strategy name.
     pub strategy: String,
-    /// Fitted serial fraction f in S(p) = 1 / (f + (1 − f)/p).
-    pub serial_fraction: f64,
+    /// Fitted serial fraction f in S(p) = 1 / (f + (1 − f)/p), at least 0; null when the
+    /// baseline is not one worker (`note` says why).
+    pub serial_fraction: Option<f64>,
+    /// The least-squares value, when it was negative and is reported as 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fitted: Option<f64>,
+    /// Why `serial_fraction` is null or 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl AmdahlFit {
+    /// The fit as a cell: `0.060`, `0.000 (fit -0.002, 0 within its noise)`, `—`.
+    pub fn cell(&self) -> String {
+        match (self.serial_fraction, self.fitted) {
+            (None, _) => "—".into(),
+            (Some(f), Some(raw)) => format!("{f:.3} (fit {raw:.3}, 0 within its noise)"),
+            (Some(f), None) => format!("{f:.3}"),
+        }
+    }
 }
 
 /// Renders a [`RunReport`] in one format. The CLI calls [`Reporter::render`] once per report and
@@ -181,12 +215,19 @@ pub trait Reporter {
     fn render(&self, report: &RunReport) -> String;
 }
 
-/// The sweep values of a report's oversubscribed rows, ascending, each once.
+/// Whether a strategy runs all its workers on one core by design (single-core-threaded).
+pub fn shares_one_core(strategy: Strategy) -> bool {
+    strategy.descriptor().placement == Placement::OneCore && !strategy.is_sequential()
+}
+
+/// The sweep values of a report's oversubscribed rows of the spread strategies (multi-threaded,
+/// multi-process: more workers than physical cores), ascending, each once. single-core-threaded
+/// rows are oversubscribed by design from 2 workers on and are not counted here.
 pub fn oversubscribed_cores(report: &RunReport) -> Vec<usize> {
     let mut over: Vec<usize> = report
         .rows
         .iter()
-        .filter(|r| r.oversubscribed)
+        .filter(|r| r.oversubscribed && !shares_one_core(r.strategy))
         .map(|r| r.cores)
         .collect();
     over.sort_unstable();
@@ -194,31 +235,169 @@ pub fn oversubscribed_cores(report: &RunReport) -> Vec<usize> {
     over
 }
 
-/// The oversubscribed sweep values of a report, and the physical core count they exceed.
+/// The cell of the `oversubscribed` column: `no`, `yes, 2 per core`.
+pub fn oversubscribed_cell(r: &Row) -> String {
+    if r.oversubscribed {
+        format!("yes, {}", analysis::format_per_core(r.workers_per_core))
+    } else {
+        "no".into()
+    }
+}
+
+/// The oversubscribed rows per strategy, with their workers per core and the cores they share.
 pub fn oversubscription_note(report: &RunReport) -> Option<String> {
-    let over = oversubscribed_cores(report);
-    (!over.is_empty()).then(|| {
+    let mut parts = Vec::new();
+    let mut seen: Vec<Strategy> = Vec::new();
+    for r in report.rows.iter().filter(|r| r.oversubscribed) {
+        if seen.contains(&r.strategy) {
+            continue;
+        }
+        seen.push(r.strategy);
+        let rows: Vec<&Row> = report
+            .rows
+            .iter()
+            .filter(|o| o.strategy == r.strategy && o.oversubscribed)
+            .collect();
+        let which = rows
+            .iter()
+            .map(|o| {
+                format!(
+                    "x{} ({})",
+                    o.cores,
+                    analysis::format_per_core(o.workers_per_core)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let on = if shares_one_core(r.strategy) {
+            "on its one core, by design".to_string()
+        } else {
+            format!(
+                "on the {} physical core{} this process may use",
+                report.machine.physical_cores,
+                if report.machine.physical_cores == 1 {
+                    ""
+                } else {
+                    "s"
+                }
+            )
+        };
+        parts.push(format!("{} {which} {on}", r.strategy));
+    }
+    (!parts.is_empty()).then(|| {
         format!(
-            "oversubscribed: cores {} exceed the {} physical core(s) this process may use; their workers share cores (they wrap around), so those rows measure time slicing, not more parallelism",
-            over.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", "),
-            report.machine.physical_cores
+            "oversubscribed: {}; workers that share a core take turns, so those rows measure time slicing, not more parallelism",
+            parts.join("; ")
         )
     })
+}
+
+/// Why efficiency, serial fraction and the Amdahl fit are `—` in this report, if they are.
+pub fn scaling_note(report: &RunReport) -> Option<String> {
+    report
+        .rows
+        .first()
+        .and_then(|r| r.scaling_undefined.as_ref())
+        .map(|why| format!("efficiency and serial fraction —: {why}"))
+}
+
+/// What the intervals are and how much they cover; says so when too few repetitions keep them
+/// below 95%, and when there is none (one repetition).
+pub fn interval_note(report: &RunReport) -> String {
+    let Some(r) = report.rows.iter().find(|r| r.reps > 0) else {
+        return String::new();
+    };
+    let (Some(cov), Some(sp)) = (r.ci_coverage, r.speedup_ci_coverage) else {
+        return "no interval: one repetition cannot bracket a median (use --reps 7 or more)".into();
+    };
+    let mut s = format!(
+        "intervals: distribution-free order-statistic intervals of the median time (coverage {}) and of the speedup (coverage at least {})",
+        format_coverage(cov),
+        format_coverage(sp)
+    );
+    if sp < TARGET_COVERAGE - 1e-12 {
+        s.push_str(&format!(
+            "; below 95%: too few repetitions ({} reach 95% for the median time, {} for the speedup)",
+            reps_for_coverage(TARGET_COVERAGE),
+            reps_for_coverage(TARGET_COVERAGE.sqrt())
+        ));
+    }
+    s
+}
+
+/// Rows that ran on CPUs the probe found slow, one phrase each.
+pub fn slow_cpu_note(report: &RunReport) -> Option<String> {
+    let rows: Vec<String> = report
+        .rows
+        .iter()
+        .filter(|r| !r.slow_cpus.is_empty())
+        .map(|r| {
+            format!(
+                "{} x{} ({})",
+                r.strategy,
+                r.cores,
+                crate::measure::probe::describe_slow(&r.slow_cpus)
+            )
+        })
+        .collect();
+    (!rows.is_empty()).then(|| {
+        format!(
+            "slow CPUs: a fixed probe timed on each CPU around these rows ran at least {:.1}x slower than the fastest this machine has shown, so their times are slow too: {}",
+            crate::measure::probe::SLOW_FACTOR,
+            rows.join("; ")
+        )
+    })
+}
+
+/// What others took of the CPUs during the run, when it was enough to move the figures.
+pub fn busy_note(report: &RunReport) -> Option<String> {
+    let l = report.machine.others_load.as_ref().filter(|l| l.busy())?;
+    Some(format!(
+        "busy machine: other programs took {:.0}% of CPUs {} during the run ({:.0}% stolen by the hypervisor); the times are slower and noisier than this machine can do",
+        l.others_share * 100.0,
+        crate::topology::format_cpu_list(&l.cpus),
+        l.steal_share * 100.0
+    ))
 }
 
 /// Below this, a baseline run is too short to set against starting workers (tens of µs).
 const TOO_SHORT_S: f64 = 1e-4;
 
 /// A warning when the baseline run is so short that every speedup mostly measures the cost of
-/// starting workers (e.g. `--size 1`).
+/// starting workers: blames `--wait-ms 0` when the io tasks do not wait at all, else `--size`.
 pub fn too_short_note(report: &RunReport) -> Option<String> {
     let base = report.rows.first()?;
+    let no_wait = report
+        .workload
+        .params
+        .get("wait_ms")
+        .and_then(|v| v.parse::<f64>().ok())
+        .is_some_and(|w| w == 0.0);
     (base.median_s < TOO_SHORT_S).then(|| {
         format!(
-            "too short to measure parallelism: the baseline took {}, less than starting a worker; the speedups mostly measure that start-up (use a larger --size)",
-            format_seconds(base.median_s)
+            "too short to measure parallelism: the baseline took {}, less than starting a worker; the speedups mostly measure that start-up ({})",
+            format_seconds(base.median_s),
+            if no_wait {
+                "--wait-ms 0 makes every task empty: give it a wait"
+            } else {
+                "use a larger --size"
+            }
         )
     })
+}
+
+/// Every note under a run's table, in order (oversubscription, baseline, intervals, slow CPUs,
+/// busy machine, too short): one list so the terminal and Markdown say the same.
+pub fn notes(report: &RunReport) -> Vec<String> {
+    let mut out = Vec::new();
+    out.extend(oversubscription_note(report));
+    out.extend(scaling_note(report));
+    out.push(interval_note(report));
+    out.extend(slow_cpu_note(report));
+    out.extend(busy_note(report));
+    out.extend(too_short_note(report));
+    out.retain(|n| !n.is_empty());
+    out
 }
 
 /// The workload and its parameters in one phrase: `mergesort (size=4000000, seed=42)`.
@@ -307,6 +486,51 @@ mod tests {
             ]
         );
         assert_eq!(written.len(), 5);
+    }
+
+    #[test]
+    fn notes_say_what_a_student_would_misread() {
+        let mut report = fixture::report();
+        let over = oversubscription_note(&report).unwrap();
+        assert!(
+            over.contains("single-core-threaded x2 (2 per core), x4 (4 per core) on its one core"),
+            "{over}"
+        );
+        assert!(over.contains("multi-threaded x4 (2 per core) on the 2 physical cores"));
+        assert_eq!(oversubscribed_cores(&report), vec![4]);
+        assert!(
+            interval_note(&report).contains("below 95%"),
+            "5 repetitions"
+        );
+        for r in report.rows.iter_mut() {
+            r.ci_coverage = Some(0.984375);
+            r.speedup_ci_coverage = Some(0.969);
+        }
+        assert!(!interval_note(&report).contains("below"));
+        for r in report.rows.iter_mut() {
+            r.ci_coverage = None;
+            r.speedup_ci_coverage = None;
+        }
+        assert!(interval_note(&report).starts_with("no interval"));
+        assert_eq!(scaling_note(&report), None);
+        report.rows[0].scaling_undefined = Some("why".into());
+        assert_eq!(
+            scaling_note(&report).unwrap(),
+            "efficiency and serial fraction —: why"
+        );
+    }
+
+    #[test]
+    fn too_short_blames_the_cause() {
+        let mut report = fixture::report();
+        report.rows[0].median_s = 1e-5;
+        assert!(too_short_note(&report).unwrap().contains("--size"));
+        report.workload.params.insert("wait_ms".into(), "0".into());
+        let note = too_short_note(&report).unwrap();
+        assert!(
+            note.contains("--wait-ms 0") && !note.contains("--size"),
+            "{note}"
+        );
     }
 
     #[test]

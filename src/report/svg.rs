@@ -85,9 +85,10 @@ fn fmt_tick(v: f64) -> String {
 
 /// The speedup range drawn as an error bar, and whether it is the bootstrap CI.
 fn error_range(r: &Row, base_median: f64) -> Option<([f64; 2], bool)> {
-    let [lo, hi] = r.speedup_ci95;
-    if lo.is_finite() && hi.is_finite() && lo > 0.0 {
-        return Some(([lo, hi], true));
+    if let Some([lo, hi]) = r.speedup_ci {
+        if lo.is_finite() && hi.is_finite() && lo > 0.0 {
+            return Some(([lo, hi], true));
+        }
     }
     let (lo, hi) = (base_median / r.max_s, base_median / r.min_s);
     (lo.is_finite() && hi.is_finite()).then_some(([lo, hi], false))
@@ -186,11 +187,10 @@ impl Reporter for SvgReporter {
 
         // Oversubscribed region: from midway between the last sweep value that fits and the first
         // that does not, to the right edge.
-        let first_over = rows
-            .iter()
-            .filter(|r| r.oversubscribed)
-            .map(|r| r.cores)
-            .min();
+        // single-core-threaded rows are oversubscribed by design from 2 workers; the region is
+        // about the physical cores, so it starts at the spread strategies' first oversubscribed
+        // sweep value.
+        let first_over = super::oversubscribed_cores(report).first().copied();
         if let Some(first_over) = first_over {
             let last_fit = sweep
                 .iter()
@@ -378,10 +378,28 @@ impl Reporter for SvgReporter {
             );
             ly += 22.0;
         }
-        let bars = if any_fallback {
-            "95% CI (min–max where none)"
-        } else {
-            "bootstrap 95% CI"
+        let sct: Vec<String> = rows
+            .iter()
+            .filter(|r| r.oversubscribed && super::shares_one_core(r.strategy))
+            .map(|r| format!("x{}", r.cores))
+            .collect();
+        if !sct.is_empty() {
+            let _ = writeln!(
+                o,
+                "<text x=\"{LEGEND_X}\" y=\"{:.1}\" font-size=\"12\" fill=\"#222222\"><tspan x=\"{LEGEND_X}\">single-core-threaded {}:</tspan><tspan x=\"{LEGEND_X}\" dy=\"15\">N workers, N per core</tspan></text>",
+                ly + 4.0,
+                xml_escape(&sct.join(", "))
+            );
+            ly += 37.0;
+        }
+        let coverage = rows
+            .iter()
+            .find_map(|r| r.speedup_ci_coverage)
+            .map(crate::measure::stats::format_coverage);
+        let bars = match (&coverage, any_fallback) {
+            (Some(c), false) => format!("{c} interval"),
+            (Some(c), true) => format!("{c} interval (min–max where none)"),
+            (None, _) => "min–max (one repetition)".to_string(),
         };
         let _ = writeln!(
             o,
@@ -399,7 +417,7 @@ impl Reporter for SvgReporter {
             ly + 4.0,
             LEGEND_X + 36.0,
             LEGEND_X + 36.0,
-            xml_escape(bars)
+            xml_escape(&bars)
         );
 
         // Footer: method and provenance.

@@ -4,7 +4,8 @@
 //! text renderings (Markdown) reuse the same [`Table`], so the table a user sees in the terminal
 //! and the one pasted into coursework say the same thing.
 
-use super::{format_seconds, oversubscription_note, Reporter, RunReport};
+use super::{format_seconds, Reporter, RunReport};
+use crate::analysis::Row;
 use crate::topology::format_cpu_list;
 
 /// Column alignment.
@@ -108,13 +109,34 @@ impl Table {
     }
 }
 
-/// A confidence interval as `lo–hi`, or `-` when it could not be computed (one repetition).
-pub fn format_range([lo, hi]: [f64; 2]) -> String {
-    if lo.is_finite() && hi.is_finite() {
-        format!("{lo:.2}–{hi:.2}")
-    } else {
-        "-".into()
+/// An interval as `lo–hi`, or `-` when there is none (one repetition).
+pub fn format_range(range: Option<[f64; 2]>) -> String {
+    match range {
+        Some([lo, hi]) if lo.is_finite() && hi.is_finite() => format!("{lo:.2}–{hi:.2}"),
+        _ => "-".into(),
     }
+}
+
+/// A row's efficiency as a cell: `87%`, or `—` when the baseline is not one worker.
+pub fn format_efficiency(r: &Row) -> String {
+    match r.efficiency {
+        Some(e) => format!("{:.0}%", e * 100.0),
+        None => "—".into(),
+    }
+}
+
+/// The CPUs a row was seen on, with the slow ones named: `0-1 (CPU 1 1.80x slow)`.
+pub fn format_cpus_seen(r: &Row) -> String {
+    let mut s = format_cpu_list(&r.cpus);
+    if !r.slow_cpus.is_empty() {
+        let slow: Vec<String> = r
+            .slow_cpus
+            .iter()
+            .map(|c| format!("CPU {} {:.2}x slow", c.cpu, c.slowdown))
+            .collect();
+        s.push_str(&format!(" ({})", slow.join(", ")));
+    }
+    s
 }
 
 /// The standard speedup table of a run report (terminal and Markdown alike).
@@ -127,7 +149,7 @@ pub fn speedup_table(report: &RunReport) -> Table {
         ("min", Right),
         ("max", Right),
         ("speedup", Right),
-        ("speedup 95% CI", Right),
+        ("speedup CI", Right),
         ("efficiency", Right),
         ("switches/s", Right),
         ("sw overhead", Right),
@@ -145,16 +167,12 @@ pub fn speedup_table(report: &RunReport) -> Table {
                 format_seconds(r.min_s),
                 format_seconds(r.max_s),
                 format!("{:.2}x", r.speedup),
-                format_range(r.speedup_ci95),
-                format!("{:.0}%", r.efficiency * 100.0),
+                format_range(r.speedup_ci),
+                format_efficiency(r),
                 format!("{:.0}", r.switches_per_s),
                 format!("{:.2}%", r.switch_overhead * 100.0),
-                if r.oversubscribed {
-                    "yes".into()
-                } else {
-                    "no".into()
-                },
-                format_cpu_list(&r.cpus),
+                super::oversubscribed_cell(r),
+                format_cpus_seen(r),
             ]
         })
         .collect();
@@ -191,14 +209,10 @@ impl Reporter for TerminalReporter {
         );
         out.push_str(&speedup_table(report).to_terminal());
         out.push_str(&format!(
-            "\n{}; efficiency = speedup / cores; 95% CI = seeded bootstrap interval of the speedup; all rows verified.\n",
+            "\n{}; efficiency = speedup / cores; all rows verified.\n",
             super::speedup_definition(report)
         ));
-        if let Some(note) = oversubscription_note(report) {
-            out.push_str(&note);
-            out.push('\n');
-        }
-        if let Some(note) = super::too_short_note(report) {
+        for note in super::notes(report) {
             out.push_str(&note);
             out.push('\n');
         }

@@ -157,6 +157,22 @@ impl Strategy {
             Placement::Spread => cores.clamp(1, physical_cores.max(1)),
         }
     }
+
+    /// Workers sharing each core its workers may use: `cores` / [`Strategy::cores_used`]; 1 for
+    /// sequential (one thread). single-core-threaded with 4 workers: 4; multi-threaded with 3
+    /// workers on 2 physical cores: 1.5.
+    pub fn workers_per_core(self, cores: usize, physical_cores: usize) -> f64 {
+        if self.is_sequential() {
+            return 1.0;
+        }
+        cores.max(1) as f64 / self.cores_used(cores, physical_cores) as f64
+    }
+
+    /// Oversubscribed: more workers than the cores they may use ([`Strategy::workers_per_core`]
+    /// above 1). Never for sequential; from 2 workers on for single-core-threaded.
+    pub fn oversubscribed(self, cores: usize, physical_cores: usize) -> bool {
+        self.workers_per_core(cores, physical_cores) > 1.0
+    }
 }
 
 impl fmt::Display for Strategy {

@@ -7,8 +7,8 @@ use std::sync::atomic::AtomicU32;
 use std::time::Duration;
 
 use super::{
-    parse_cpu_flag, parse_cpu_model, parse_first_number, parse_meminfo, parse_status_switches,
-    ResourceUsage, UsageScope,
+    parse_cpu_flag, parse_cpu_model, parse_first_number, parse_meminfo, parse_proc_stat,
+    parse_status_switches, CpuTimes, ResourceUsage, UsageScope,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -425,9 +425,17 @@ pub fn meminfo_bytes(field: &str) -> Option<u64> {
     parse_meminfo(&std::fs::read_to_string("/proc/meminfo").ok()?, field)
 }
 
-/// The one-minute load average (`/proc/loadavg`).
-pub fn load_average() -> Option<f64> {
-    parse_first_number(&std::fs::read_to_string("/proc/loadavg").ok()?)
+/// Per-CPU time since boot (`/proc/stat`), in ticks of [`clock_ticks_per_second`].
+pub fn cpu_times() -> Option<Vec<CpuTimes>> {
+    let cpus = parse_proc_stat(&std::fs::read_to_string("/proc/stat").ok()?);
+    (!cpus.is_empty()).then_some(cpus)
+}
+
+/// The unit of `/proc/stat` times (`sysconf(_SC_CLK_TCK)`, usually 100).
+pub fn clock_ticks_per_second() -> Option<u64> {
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    (hz > 0).then_some(hz as u64)
 }
 
 /// The kernel release, as `uname -r` prints it (`/proc/sys/kernel/osrelease`).

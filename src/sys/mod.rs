@@ -6,7 +6,7 @@
 //! `MAP_SHARED`, pre-faulting, huge-page advice), futex wait and wake, pipes and raw descriptor
 //! reads and writes, what a child process does when its parent dies, core-dump limits, the
 //! terminal's width, and every read of `/proc`, `/sys` and `/etc/os-release` (CPU model and flags,
-//! memory, load, kernel release and time slice, per-task switch counts).
+//! memory, per-CPU time (`/proc/stat`), kernel release and time slice, per-task switch counts).
 //!
 //! Linux is the one implementation today (`linux.rs`); everything else in the crate calls the
 //! functions re-exported here and never `libc` or a kernel file directly, so Windows and macOS can
@@ -16,14 +16,14 @@
 //! What a platform may lack is never a panic. It is an `Option` or `Result` the caller decides
 //! about: [`allowed_cpus`], [`thread_affinity`], [`current_cpu`], [`cpu_topology_dir`],
 //! [`thread_cpu_time`], [`resource_usage`] (a per-thread scope in particular), [`task_switches`],
-//! [`task_run_ns`], [`cpu_model`], [`cpuinfo_flag`], [`meminfo_bytes`], [`load_average`],
+//! [`task_run_ns`], [`cpu_times`], [`clock_ticks_per_second`], [`cpu_model`], [`cpuinfo_flag`], [`meminfo_bytes`],
 //! [`kernel_release`], [`os_name`], [`kernel_slice_ns`] and [`terminal_columns`] return `Option`;
 //! pinning, mappings, pipes, [`die_with_parent`] and [`disable_core_dumps`] return `Result`.
 //! Descriptor-shaped functions (shared memory, pipes) take Unix file descriptors; another
 //! platform supplies its own handle type beside them.
 //!
 //! The pure parsers of kernel text ([`parse_cpu_model`], [`parse_cpu_flag`], [`parse_meminfo`],
-//! [`parse_status_switches`], [`parse_first_number`]) are platform-neutral and tested here with
+//! [`parse_status_switches`], [`parse_first_number`], [`parse_proc_stat`]) are platform-neutral and tested here with
 //! fixed strings.
 
 #[cfg(target_os = "linux")]
@@ -53,6 +53,65 @@ pub struct ResourceUsage {
     pub user_s: f64,
     /// System CPU seconds.
     pub sys_s: f64,
+}
+
+/// Time one CPU spent in each state since boot, in clock ticks (a `cpuN` line of `/proc/stat`;
+/// see [`clock_ticks_per_second`]). Guest time is already inside `user` and `nice`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CpuTimes {
+    /// The CPU's number (`N` of `cpuN`).
+    pub cpu: usize,
+    /// Normal user mode.
+    pub user: u64,
+    /// Niced user mode.
+    pub nice: u64,
+    /// Kernel mode.
+    pub system: u64,
+    /// Idle.
+    pub idle: u64,
+    /// Idle while I/O was outstanding.
+    pub iowait: u64,
+    /// Servicing interrupts.
+    pub irq: u64,
+    /// Servicing soft interrupts.
+    pub softirq: u64,
+    /// Taken by the hypervisor for other guests while this CPU wanted to run.
+    pub steal: u64,
+}
+
+impl CpuTimes {
+    /// Ticks some program (any) ran on the CPU: user, nice, system, irq and softirq.
+    pub fn busy(&self) -> u64 {
+        self.user + self.nice + self.system + self.irq + self.softirq
+    }
+
+    /// Every tick the CPU accounted: busy, idle, iowait and steal.
+    pub fn total(&self) -> u64 {
+        self.busy() + self.idle + self.iowait + self.steal
+    }
+}
+
+/// The per-CPU lines (`cpu0`, `cpu1`, ...) of `/proc/stat` text; the summed `cpu` line and
+/// anything unreadable are left out. Kernels before 2.6.11 lack `steal`: it reads as 0.
+pub fn parse_proc_stat(text: &str) -> Vec<CpuTimes> {
+    text.lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let cpu: usize = f.next()?.strip_prefix("cpu")?.parse().ok()?;
+            let v: Vec<u64> = f.take(8).map_while(|x| x.parse().ok()).collect();
+            (v.len() >= 7).then(|| CpuTimes {
+                cpu,
+                user: v[0],
+                nice: v[1],
+                system: v[2],
+                idle: v[3],
+                iowait: v[4],
+                irq: v[5],
+                softirq: v[6],
+                steal: v.get(7).copied().unwrap_or(0),
+            })
+        })
+        .collect()
 }
 
 /// Physical cores of the whole machine from `num_cpus::get_physical()`: the portable fallback
@@ -101,8 +160,7 @@ pub fn parse_status_switches(status: &str) -> u64 {
         .sum()
 }
 
-/// The first whitespace-separated field of `text` as a number (`/proc/loadavg`'s one-minute
-/// load, `schedstat`'s on-CPU ns, a sysctl value).
+/// The first whitespace-separated field of `text` as a number (`schedstat`'s on-CPU ns, a sysctl value).
 pub fn parse_first_number<T: std::str::FromStr>(text: &str) -> Option<T> {
     text.split_whitespace().next()?.parse().ok()
 }
@@ -145,6 +203,22 @@ mod tests {
                  nonvoluntary_ctxt_switches:\t7\n";
         assert_eq!(parse_status_switches(s), 127);
         assert_eq!(parse_status_switches("Name:\tx\n"), 0);
+    }
+
+    #[test]
+    fn proc_stat_per_cpu_lines() {
+        let text = "cpu  10 0 5 100 1 0 0 2 0 0\n\
+                    cpu0 6 0 3 50 1 0 0 2 0 0\n\
+                    cpu1 4 1 2 50 0 1 1 0 0 0\n\
+                    intr 12345\nctxt 99\n";
+        let cpus = parse_proc_stat(text);
+        assert_eq!(cpus.len(), 2, "the summed line is left out");
+        assert_eq!(cpus[0].cpu, 0);
+        assert_eq!((cpus[0].busy(), cpus[0].steal, cpus[0].total()), (9, 2, 62));
+        assert_eq!((cpus[1].cpu, cpus[1].busy(), cpus[1].total()), (1, 9, 59));
+        // An old kernel without steal.
+        assert_eq!(parse_proc_stat("cpu3 1 2 3 4 5 6 7\n")[0].steal, 0);
+        assert!(parse_proc_stat("cpu0 x\n").is_empty());
     }
 
     #[test]

@@ -242,14 +242,14 @@ pub fn table(t: &Timeline, width: usize) -> String {
         t.wall_ns as f64 / columns as f64 / 1e6
     );
     s.push_str(&strip_chart(t, 0, t.wall_ns, width));
-    let zoom_col_ns = 500_000u64;
-    let zoom = columns * zoom_col_ns;
-    if t.wall_ns > 2 * zoom {
+    // The same window as the SVG's zoomed panel (one definition: zoom_window).
+    let zoom = zoom_window(t);
+    if zoom < t.wall_ns {
         let _ = writeln!(
             s,
             "zoom, first {}, {:.2} ms per column:",
             fmt_span_ms(zoom),
-            zoom_col_ns as f64 / 1e6
+            zoom as f64 / columns as f64 / 1e6
         );
         s.push_str(&strip_chart(t, 0, zoom, width));
     }
