@@ -73,7 +73,10 @@ impl Machine {
             concbench_version: env!("CARGO_PKG_VERSION").to_string(),
             git_commit: (!commit.is_empty()).then(|| commit.to_string()),
             date: utc_now_rfc3339(),
-            command: std::env::args().collect::<Vec<_>>().join(" "),
+            command: std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join(" "),
             others_load: None,
             cpu_probe: None,
         }

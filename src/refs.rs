@@ -266,11 +266,12 @@ fn time_sort(
 fn on_first_core<T: Send>(f: impl FnOnce() -> T + Send) -> Result<T, RefsError> {
     let cpu = Topology::get().first_cpu();
     std::thread::scope(|s| {
-        s.spawn(move || {
+        crate::start::spawn_scoped(s, std::thread::Builder::new(), 0, 1, move || {
             topology::pin_current_thread(cpu)
                 .map_err(|e| RefsError::Reference(e.to_string()))
                 .map(|()| f())
         })
+        .map_err(|e| RefsError::Reference(e.to_string()))?
         .join()
         .map_err(|_| RefsError::Reference("a reference thread panicked".into()))?
     })
@@ -288,7 +289,16 @@ fn pinned_pool(threads: usize) -> Result<rayon::ThreadPool, RefsError> {
             }
         })
         .build()
-        .map_err(|e| RefsError::Reference(format!("rayon pool of {threads}: {e}")))?;
+        .map_err(|e| {
+            // rayon says only "Resource temporarily unavailable": name the limit behind it.
+            let limit = crate::sys::limit_behind(&std::io::Error::from_raw_os_error(11))
+                .filter(|_| e.to_string().contains("os error 11"))
+                .map(|l| format!(" ({l} refused it)"))
+                .unwrap_or_default();
+            RefsError::Reference(format!(
+                "could not start a rayon pool of {threads} threads{limit}: {e}"
+            ))
+        })?;
     // Make sure every thread has run its start handler before we look for errors.
     pool.broadcast(|_| ());
     if let Some(e) = err.lock().unwrap().take() {

@@ -111,9 +111,10 @@ impl WorkerCommand {
         })
     }
 
-    /// The concbench binary: `$CONCBENCH_EXE` if set; this executable if it is concbench; else a
-    /// `concbench` beside this executable or one directory up (where cargo puts it for tests and
-    /// benches, whose own binaries live in `target/*/deps`).
+    /// The program that serves concbench's children: `$CONCBENCH_EXE` if set; this executable if
+    /// it serves children (its `main` called [`take_job`], as the concbench binary does, under
+    /// whatever name it was copied to); else a `concbench` beside this executable or one directory
+    /// up (where cargo puts it for tests and benches, whose own binaries live in `target/*/deps`).
     pub fn locate_concbench() -> Result<WorkerCommand, String> {
         if let Some(p) = std::env::var_os("CONCBENCH_EXE") {
             return Ok(WorkerCommand {
@@ -123,7 +124,9 @@ impl WorkerCommand {
         }
         let me =
             std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
-        if me.file_name().is_some_and(|n| n == "concbench") {
+        if SERVES_CHILDREN.load(std::sync::atomic::Ordering::Relaxed)
+            || me.file_name().is_some_and(|n| n == "concbench")
+        {
             return Ok(WorkerCommand {
                 exe: me,
                 args: Vec::new(),
@@ -160,6 +163,9 @@ impl WorkerCommand {
     }
 }
 
+/// Set once this program's `main` has offered to serve children: then it can be its own worker.
+static SERVES_CHILDREN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// If this process was started as a child ([`CHILD_ARG`] is its first argument), set it up and
 /// return its spec; otherwise return `None` at once. A child whose spec cannot be read exits
 /// with status 2 and one line on stderr.
@@ -169,6 +175,7 @@ impl WorkerCommand {
 /// gone), and it pins itself to `spec.cpu` exactly (not checked against its own start-up mask,
 /// which is the narrower mask of the thread that started it).
 pub fn take_job() -> Option<ChildSpec> {
+    SERVES_CHILDREN.store(true, std::sync::atomic::Ordering::Relaxed);
     let mut args = std::env::args_os().skip(1);
     if args.next().as_deref() != Some(std::ffi::OsStr::new(CHILD_ARG)) {
         return None;

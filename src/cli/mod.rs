@@ -131,11 +131,18 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
                 e.kind(),
                 DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand
             ) {
-                let _ = e.print();
-                return if e.kind() == DisplayHelpOnMissingArgumentOrSubcommand {
+                let code = if e.kind() == DisplayHelpOnMissingArgumentOrSubcommand {
                     2
                 } else {
                     0
+                };
+                return match e.print() {
+                    Ok(()) => code,
+                    Err(io) if io.kind() == std::io::ErrorKind::BrokenPipe => code,
+                    Err(io) => {
+                        eprintln!("concbench: writing to stdout: {io}");
+                        1
+                    }
                 };
             }
             eprintln!("concbench: {}", clap_error_line(&e.to_string()));

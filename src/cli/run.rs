@@ -179,14 +179,17 @@ pub fn cmd_run(args: RunArgs) -> Result<(), CliError> {
         Err((partial, error)) => {
             // The rows measured before the failure are shown (never written to --out: a
             // directory holds one complete run), then the failure.
-            if let Some(partial) = partial {
-                print_stdout(&reporter.render(&partial.report))?;
-                eprintln!(
-                    "concbench: the {} row(s) above were measured before the failure; the run is incomplete",
-                    partial.report.rows.len()
-                );
-            }
-            return Err(error);
+            let Some(partial) = partial else {
+                return Err(error);
+            };
+            print_stdout(&reporter.render(&partial.report))?;
+            let rows = partial.report.rows.len();
+            return Err(match error {
+                CliError::Failed(e) => CliError::Failed(e.context(format!(
+                    "the run is incomplete: the {rows} row(s) on stdout were measured before the failure"
+                ))),
+                other => other,
+            });
         }
     };
     if let Some(w) = report.machine.busy_warning("the run") {

@@ -27,12 +27,15 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Barrier, Mutex};
+use std::sync::Mutex;
+use std::thread::Builder;
 
 pub use crate::analysis::ceilings::*;
 use crate::measure::clock::monotonic_ns;
 use crate::measure::load::LoadMeter;
 use crate::measure::stats::median;
+use crate::start;
+use crate::strategy::barrier::FutexBarrier;
 use crate::topology::{self, Topology};
 
 /// Independent accumulators of the FMA loop.
@@ -81,6 +84,9 @@ pub enum CeilingError {
     /// A thread could not be pinned to its core.
     #[error("pinning a measuring thread: {0}")]
     Pin(#[from] topology::TopologyError),
+    /// The system refused to start a measuring thread (a limit).
+    #[error(transparent)]
+    Start(#[from] crate::start::StartError),
     /// The copy did not copy.
     #[error("copy with {0} threads left the destination different from the source")]
     WrongCopy(usize),
@@ -218,18 +224,18 @@ where
     F: Fn(usize) + Sync,
 {
     let t = cpus.len();
-    let start = Barrier::new(t + 1);
-    let end = Barrier::new(t + 1);
+    let start = FutexBarrier::new(t + 1);
+    let end = FutexBarrier::new(t + 1);
     let stop = AtomicBool::new(false);
     let starts: Vec<AtomicU64> = (0..t).map(|_| AtomicU64::new(0)).collect();
     let ends: Vec<AtomicU64> = (0..t).map(|_| AtomicU64::new(0)).collect();
     let pin_error: Mutex<Option<topology::TopologyError>> = Mutex::new(None);
     let mut walls = Vec::with_capacity(reps);
-    std::thread::scope(|s| {
+    std::thread::scope(|s| -> Result<(), CeilingError> {
         for (i, &cpu) in cpus.iter().enumerate() {
             let (start, end, stop, starts, ends, body, pin_error) =
                 (&start, &end, &stop, &starts, &ends, &body, &pin_error);
-            s.spawn(move || {
+            let spawned = start::spawn_scoped(s, Builder::new(), i, t, move || {
                 if let Err(e) = topology::pin_current_thread(cpu) {
                     *pin_error.lock().unwrap() = Some(e);
                 }
@@ -244,6 +250,14 @@ where
                     end.wait();
                 }
             });
+            if let Err(e) = spawned {
+                // The threads already started are waiting to start a round: let them see the
+                // stop without the ones that never came.
+                stop.store(true, Ordering::Release);
+                start.release_missing(t - i);
+                start.wait();
+                return Err(e.into());
+            }
         }
         for round in 0..=reps {
             start.wait();
@@ -257,7 +271,8 @@ where
         }
         stop.store(true, Ordering::Release);
         start.wait();
-    });
+        Ok(())
+    })?;
     match pin_error.into_inner().unwrap() {
         Some(e) => Err(e.into()),
         None => Ok(walls),
@@ -517,10 +532,11 @@ fn measure_flops(cpus: &[usize], rep_s: f64, reps: usize) -> Result<FlopsCeiling
         let n = {
             // Calibrate on the core that will be measured.
             let cpu = cpus[0];
-            std::thread::scope(|s| {
-                s.spawn(move || topology::pin_current_thread(cpu).map(|()| calibrate(isa, rep_s)))
-                    .join()
-                    .expect("calibration thread")
+            std::thread::scope(|s| -> Result<u64, CeilingError> {
+                let calibration = start::spawn_scoped(s, Builder::new(), 0, 1, move || {
+                    topology::pin_current_thread(cpu).map(|()| calibrate(isa, rep_s))
+                })?;
+                Ok(calibration.join().expect("calibration thread")?)
             })?
         };
         let walls = rounds(&cpus[..1], reps, |_| isa.run(n))?;

@@ -27,12 +27,14 @@ use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::thread::Builder;
 
 use serde::{Deserialize, Serialize};
 
 use crate::child::{ChildJob, ChildSpec, WorkerCommand};
 use crate::measure::clock::monotonic_ns;
 use crate::measure::stats::summarize;
+use crate::start;
 use crate::sys;
 use crate::topology::Topology;
 
@@ -260,6 +262,9 @@ pub enum SwitchCostError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The system refused to start a thread of the ping-pong (a limit).
+    #[error(transparent)]
+    Start(#[from] crate::start::StartError),
     /// The peer process could not be started or broke off.
     #[error("ping-pong peer process: {0}")]
     Peer(String),
@@ -573,19 +578,33 @@ fn thread_pipe(cpus: [usize; 2], plan: &PingPongPlan) -> Result<Timed, SwitchCos
     };
     let pong_tid = AtomicU32::new(0);
     let result = std::thread::scope(|s| {
-        let pong = s.spawn(|| -> Result<(), SwitchCostError> {
-            let pinned = pin_exact(cpus[1]);
-            pong_tid.store(sys::thread_id(), Ordering::Release);
-            // Serve even if pinning failed, so ping is not left waiting; report afterwards.
-            let served = serve_pipe(to_pong[0], to_ping[1]);
-            close(to_ping[1]);
-            pinned?;
-            served.map_err(|e| SwitchCostError::Os {
-                what: "pong side of the pipe".into(),
-                source: e,
-            })
-        });
-        let ping = s.spawn(|| {
+        let pong = start::spawn_scoped(
+            s,
+            Builder::new(),
+            0,
+            2,
+            || -> Result<(), SwitchCostError> {
+                let pinned = pin_exact(cpus[1]);
+                pong_tid.store(sys::thread_id(), Ordering::Release);
+                // Serve even if pinning failed, so ping is not left waiting; report afterwards.
+                let served = serve_pipe(to_pong[0], to_ping[1]);
+                close(to_ping[1]);
+                pinned?;
+                served.map_err(|e| SwitchCostError::Os {
+                    what: "pong side of the pipe".into(),
+                    source: e,
+                })
+            },
+        );
+        let pong = match pong {
+            Ok(h) => h,
+            Err(e) => {
+                close(to_pong[1]);
+                close(to_ping[1]);
+                return Err(e.into());
+            }
+        };
+        let ping = start::spawn_scoped(s, Builder::new(), 1, 2, || {
             let r = pin_exact(cpus[0])
                 .and_then(|_| check_cpu(cpus[0], "ping"))
                 .and_then(|_| {
@@ -597,6 +616,15 @@ fn thread_pipe(cpus: [usize; 2], plan: &PingPongPlan) -> Result<Timed, SwitchCos
             close(to_pong[1]);
             r
         });
+        let ping = match ping {
+            Ok(h) => h,
+            Err(e) => {
+                // End of file releases pong.
+                close(to_pong[1]);
+                let _ = pong.join();
+                return Err(e.into());
+            }
+        };
         let ping = ping.join().expect("ping thread panicked");
         let pong = pong.join().expect("pong thread panicked");
         ping.and_then(|r| pong.map(|_| r))
@@ -635,7 +663,7 @@ fn thread_futex(cpus: [usize; 2], plan: &PingPongPlan) -> Result<Timed, SwitchCo
     let word = AtomicU32::new(IDLE);
     let pong_tid = AtomicU32::new(0);
     std::thread::scope(|s| {
-        let pong = s.spawn(|| {
+        let pong = start::spawn_scoped(s, Builder::new(), 0, 2, || {
             let pinned = pin_exact(cpus[1]);
             pong_tid.store(sys::thread_id(), Ordering::Release);
             loop {
@@ -649,8 +677,8 @@ fn thread_futex(cpus: [usize; 2], plan: &PingPongPlan) -> Result<Timed, SwitchCo
                 }
             }
             pinned
-        });
-        let ping = s.spawn(|| {
+        })?;
+        let ping = start::spawn_scoped(s, Builder::new(), 1, 2, || {
             let r = pin_exact(cpus[0])
                 .and_then(|_| check_cpu(cpus[0], "ping"))
                 .and_then(|_| {
@@ -675,6 +703,15 @@ fn thread_futex(cpus: [usize; 2], plan: &PingPongPlan) -> Result<Timed, SwitchCo
             futex_wake(&word);
             r
         });
+        let ping = match ping {
+            Ok(h) => h,
+            Err(e) => {
+                word.store(STOP, Ordering::Release);
+                futex_wake(&word);
+                let _ = pong.join();
+                return Err(e.into());
+            }
+        };
         let ping = ping.join().expect("ping thread panicked");
         let pong = pong.join().expect("pong thread panicked");
         ping.and_then(|r| pong.map(|_| r))
@@ -704,7 +741,13 @@ fn process_pipe(cpus: [usize; 2], plan: &PingPongPlan) -> Result<Timed, SwitchCo
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| SwitchCostError::Peer(format!("starting {}: {e}", exe.display())))?;
+        .map_err(|e| {
+            if sys::limit_behind(&e).is_some() {
+                SwitchCostError::Start(start::StartError::new("process", 1, 2, e))
+            } else {
+                SwitchCostError::Peer(format!("starting {}: {e}", exe.display()))
+            }
+        })?;
     let mut guard = PeerGuard(child);
     let peer_pid = guard.0.id();
     let mut stdin = guard.0.stdin.take().expect("piped stdin");
@@ -725,17 +768,23 @@ fn process_pipe(cpus: [usize; 2], plan: &PingPongPlan) -> Result<Timed, SwitchCo
     };
 
     let measured = std::thread::scope(|s| {
-        s.spawn(|| -> Result<Timed, SwitchCostError> {
-            pin_exact(cpus[0])?;
-            check_cpu(cpus[0], "ping")?;
-            // The peer says it is pinned and ready by sending the first token.
-            match read_token(rfd) {
-                Ok(Some(_)) => {}
-                _ => return Err(SwitchCostError::Peer("it did not start".into())),
-            }
-            let peer = || TaskStats::of(peer_pid, peer_pid);
-            ping_pipe(wfd, rfd, plan, &peer)
-        })
+        start::spawn_scoped(
+            s,
+            Builder::new(),
+            0,
+            1,
+            || -> Result<Timed, SwitchCostError> {
+                pin_exact(cpus[0])?;
+                check_cpu(cpus[0], "ping")?;
+                // The peer says it is pinned and ready by sending the first token.
+                match read_token(rfd) {
+                    Ok(Some(_)) => {}
+                    _ => return Err(SwitchCostError::Peer("it did not start".into())),
+                }
+                let peer = || TaskStats::of(peer_pid, peer_pid);
+                ping_pipe(wfd, rfd, plan, &peer)
+            },
+        )?
         .join()
         .expect("ping thread panicked")
     });

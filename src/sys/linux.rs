@@ -520,14 +520,32 @@ pub fn limit_behind(e: &io::Error) -> Option<String> {
         Some(libc::RLIM_INFINITY) | None => "unlimited".to_string(),
         Some(v) => v.to_string(),
     };
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let address_space = rlimit(libc::RLIMIT_AS)
+        .filter(|v| *v != libc::RLIM_INFINITY)
+        .map(|v| format!("the address-space limit (ulimit -v {})", v / 1024));
     match e.raw_os_error()? {
-        libc::EAGAIN => {
-            let mut parts = vec![format!(
-                "the limit on processes and threads (ulimit -u {})",
-                shown(rlimit(libc::RLIMIT_NPROC))
-            )];
+        libc::EAGAIN | libc::ENOMEM => {
+            let mut parts = Vec::new();
+            // Root is not held to RLIMIT_NPROC.
+            let nproc = rlimit(libc::RLIMIT_NPROC);
+            if !root && nproc != Some(libc::RLIM_INFINITY) {
+                parts.push(format!(
+                    "the limit on processes and threads (ulimit -u {})",
+                    shown(nproc)
+                ));
+            }
             if let Some(max) = cgroup_pids_max() {
                 parts.push(format!("the cgroup's pids.max ({max})"));
+            }
+            parts.extend(address_space);
+            if parts.is_empty() {
+                parts.push(if e.raw_os_error() == Some(libc::ENOMEM) {
+                    "memory".to_string()
+                } else {
+                    "the system's limit on processes and threads".to_string()
+                });
             }
             Some(parts.join(" or "))
         }
@@ -536,7 +554,6 @@ pub fn limit_behind(e: &io::Error) -> Option<String> {
             shown(rlimit(libc::RLIMIT_NOFILE))
         )),
         libc::ENFILE => Some("the system-wide limit on open files".into()),
-        libc::ENOMEM => Some("memory".into()),
         _ => None,
     }
 }

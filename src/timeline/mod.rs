@@ -89,7 +89,7 @@ pub enum TimelineError {
         source: TopologyError,
     },
     /// A worker thread or process could not be started.
-    #[error("could not start a worker: {0}")]
+    #[error("{0}")]
     Spawn(String),
     /// No concbench binary to run worker processes.
     #[error("{0}")]

@@ -242,7 +242,9 @@ fn record_threads(
                 Err(e) => {
                     // Release the ones already waiting: a start in the past records nothing.
                     start.store(1, Ordering::Release);
-                    return Err(TimelineError::Spawn(e.to_string()));
+                    let refused =
+                        crate::start::StartError::new("thread", handles.len(), workers, e);
+                    return Err(TimelineError::Spawn(refused.to_string()));
                 }
             }
         }
@@ -287,7 +289,12 @@ fn record_processes(
             job: ChildJob::TimelineWorker(plan.clone()),
         };
         children.spawn(plan.id, cmd.command(&spec)).map_err(|e| {
-            TimelineError::Spawn(format!("worker {} ({}): {e}", plan.id, cmd.display()))
+            if crate::sys::limit_behind(&e).is_some() {
+                let refused = crate::start::StartError::new("process", plan.id, plans.len(), e);
+                TimelineError::Spawn(refused.to_string())
+            } else {
+                TimelineError::Spawn(format!("worker {} ({}): {e}", plan.id, cmd.display()))
+            }
         })?;
     }
     for i in 0..children.len() {
