@@ -71,7 +71,8 @@ mod tests {
         let e = StartError::new("thread", 36, 256, io::Error::from_raw_os_error(11));
         let text = e.to_string();
         assert!(text.contains("(256 asked for, 36 started)"), "{text}");
-        assert!(text.contains("ulimit -u"), "{text}");
+        // Which limit depends on who runs the test (root is not held to ulimit -u).
+        assert!(text.contains("limit") && text.contains("refused it"), "{text}");
         assert!(text.contains("the 36 started were released"), "{text}");
         let e = StartError::new("process", 3, 8, io::Error::from_raw_os_error(24));
         assert!(e.to_string().contains("ulimit -n"), "{e}");
