@@ -72,7 +72,10 @@ mod tests {
         let text = e.to_string();
         assert!(text.contains("(256 asked for, 36 started)"), "{text}");
         // Which limit depends on who runs the test (root is not held to ulimit -u).
-        assert!(text.contains("limit") && text.contains("refused it"), "{text}");
+        assert!(
+            text.contains("limit") && text.contains("refused it"),
+            "{text}"
+        );
         assert!(text.contains("the 36 started were released"), "{text}");
         let e = StartError::new("process", 3, 8, io::Error::from_raw_os_error(24));
         assert!(e.to_string().contains("ulimit -n"), "{e}");

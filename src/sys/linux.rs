@@ -268,16 +268,7 @@ pub unsafe fn advise_huge_pages(addr: *mut u8, len: usize) -> bool {
 /// Sleep while `word` holds `expected` (`FUTEX_WAIT`, process-private). Returns at once if it no
 /// longer does; may also return spuriously, so call it in a loop that re-checks the word.
 pub fn wait_while_equal(word: &AtomicU32, expected: u32) {
-    // SAFETY: word is a live, aligned u32 for the duration of the call; the kernel only reads it.
-    unsafe {
-        libc::syscall(
-            libc::SYS_futex,
-            word.as_ptr(),
-            libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
-            expected,
-            std::ptr::null::<libc::timespec>(),
-        );
-    }
+    futex_wait(word, expected, None);
 }
 
 /// [`wait_while_equal`] for at most `timeout`: returns when the word changes, on a wake-up, or
@@ -287,14 +278,21 @@ pub fn wait_while_equal_for(word: &AtomicU32, expected: u32, timeout: std::time:
         tv_sec: timeout.as_secs().min(i64::MAX as u64) as libc::time_t,
         tv_nsec: timeout.subsec_nanos() as libc::c_long,
     };
-    // SAFETY: as in wait_while_equal; the timeout is a live timespec read by the kernel.
+    futex_wait(word, expected, Some(&ts));
+}
+
+/// `FUTEX_WAIT` (process-private) on `word` while it holds `expected`, for at most `timeout`.
+fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<&libc::timespec>) {
+    let timeout = timeout.map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: word is a live, aligned u32 for the duration of the call and the timeout, when
+    // given, a live timespec; the kernel only reads them.
     unsafe {
         libc::syscall(
             libc::SYS_futex,
             word.as_ptr(),
             libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
             expected,
-            &ts as *const libc::timespec,
+            timeout,
         );
     }
 }
