@@ -22,6 +22,13 @@ use crate::topology::Topology;
 /// The smallest tolerance a model gets, whatever the noise floor: 2%.
 pub const MIN_TOLERANCE: f64 = 0.02;
 
+/// The largest: 25%. A noisier machine cannot test a model; its intervals then straddle more
+/// predictions and the verdicts say inconclusive rather than supported by a huge tolerance.
+pub const MAX_TOLERANCE: f64 = 0.25;
+
+/// Repetitions of the noise probe.
+const NOISE_REPS: usize = 21;
+
 /// The lab's options and the models' inputs, measured lazily.
 #[derive(Debug)]
 pub struct Lab {
@@ -111,16 +118,16 @@ impl Lab {
     }
 
     /// The noise floor: the relative half-width of the 95% interval of the median of a fixed
-    /// 2 ms piece of CPU work timed 11 times on one pinned core.
+    /// 5 ms piece of CPU work timed 21 times on one pinned core.
     pub fn noise_floor(&self) -> f64 {
         *self.noise.get_or_init(|| {
             let cpu = Topology::get().first_cpu();
-            let units = kernels::units_for(0.002);
+            let units = kernels::units_for(0.005);
             let times: Vec<f64> = std::thread::scope(|s| {
                 s.spawn(|| {
                     let _ = crate::topology::pin_current_thread(cpu);
                     kernels::spin(units);
-                    (0..11)
+                    (0..NOISE_REPS)
                         .map(|_| {
                             let t = Instant::now();
                             kernels::spin(units);
@@ -140,15 +147,16 @@ impl Lab {
             self.record(
                 "noise_floor",
                 json!(v),
-                "relative half-width of the 95% order-statistic interval of a fixed 2 ms spin loop timed 11 times on one pinned core",
+                "relative half-width of the 95% order-statistic interval of the median of a fixed 5 ms spin loop timed 21 times on one pinned core",
             );
             v
         })
     }
 
-    /// The tolerance of a model's prediction: the noise floor, at least [`MIN_TOLERANCE`].
+    /// The tolerance of a model's prediction: the noise floor, between [`MIN_TOLERANCE`] and
+    /// [`MAX_TOLERANCE`].
     pub fn tolerance(&self) -> f64 {
-        self.noise_floor().max(MIN_TOLERANCE)
+        self.noise_floor().clamp(MIN_TOLERANCE, MAX_TOLERANCE)
     }
 
     /// The ceilings (quick measurement in quick mode), `None` when they could not be measured.

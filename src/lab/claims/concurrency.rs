@@ -98,7 +98,7 @@ fn one_core_concurrency(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         .collect();
     let expect = Expect::AtLeast(1.0 - tol);
     let prediction = format!(
-        "io, {tasks} waits of {wait_ms} ms, T = {:?} threads pinned to one core: every point reaches at least {} of S(T) = T_seq / (T_seq/T + T x {} us) (tolerance = noise floor, at least 2%)",
+        "io, {tasks} waits of {wait_ms} ms, T = {:?} threads pinned to one core: every point reaches at least {} of S(T) = T_seq / (T_seq/T + T x {} us) (tolerance = noise floor, within 2% to 25%)",
         threads, fmt_num(1.0 - tol), fmt_num(spawn_s * 1e6)
     );
     let figs = figures(vec![
@@ -273,7 +273,7 @@ fn io_cpu_crossover(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         .collect();
     let picture = crate::lab::render::crossover_svg(&points, threads, p);
     let prediction = format!(
-        "io, {tasks} tasks of {wait_ms} ms, {threads} threads, CPU share s in {shares:?}: every measured speedup (one core and spread over {spread_cores} cores) within {} of the model's (tolerance = noise floor, at least 2%)",
+        "io, {tasks} tasks of {wait_ms} ms, {threads} threads, CPU share s in {shares:?}: every measured speedup (one core and spread over {spread_cores} cores) within {} of the model's (tolerance = noise floor, within 2% to 25%)",
         fmt_num(tol)
     );
     let text = curve

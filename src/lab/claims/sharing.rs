@@ -72,17 +72,17 @@ pub fn stealing_speedup(tasks: usize, p: usize) -> f64 {
     (p as f64).min(total / tasks as f64)
 }
 
-fn two_cores(c: &Claim, lab: &Lab, expect: &Expect) -> Result<[usize; 2], ClaimResult> {
+fn two_cores(c: &Claim, lab: &Lab, expect: &Expect) -> Result<[usize; 2], Box<ClaimResult>> {
     let cpus = Topology::get().core_cpus();
     if cpus.len() < 2 {
-        return Err(ClaimResult::not_testable(
+        return Err(Box::new(ClaimResult::not_testable(
             c,
             expect.clone(),
             format!(
                 "this process may use {} physical core: the claim needs two",
                 lab.cores()
             ),
-        ));
+        )));
     }
     Ok([cpus[0], cpus[1]])
 }
@@ -92,7 +92,7 @@ fn false_sharing(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let probe = Expect::AtLeast(1.0 + tol);
     let two = match two_cores(c, lab, &probe) {
         Ok(t) => t,
-        Err(r) => return Ok(r),
+        Err(r) => return Ok(*r),
     };
     let n = lab.pick(1_000_000, 4_000_000);
     let one = [two[0], two[0]];
@@ -199,7 +199,7 @@ fn lock_contention(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let tol = lab.tolerance();
     let expect = Expect::AtLeast(1.0 + tol);
     if let Err(r) = two_cores(c, lab, &expect) {
-        return Ok(r);
+        return Ok(*r);
     }
     let cpus = Topology::get().core_cpus();
     let tasks = lab.pick(100_000, 300_000);
