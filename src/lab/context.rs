@@ -193,21 +193,30 @@ impl Lab {
             .as_ref()
     }
 
-    /// Creating and joining one thread, ns (median of 50).
+    /// Creating and joining one thread from a thread pinned to the first CPU (the new thread
+    /// inherits the pin, as in the one-core experiments), ns (median of 50).
     pub fn thread_spawn_ns(&self) -> f64 {
         *self.spawn_ns.get_or_init(|| {
-            let t: Vec<f64> = (0..50)
-                .map(|_| {
-                    let s = Instant::now();
-                    let _ = std::thread::spawn(|| std::hint::black_box(1)).join();
-                    s.elapsed().as_secs_f64() * 1e9
+            let cpu = Topology::get().first_cpu();
+            let t: Vec<f64> = std::thread::scope(|s| {
+                s.spawn(|| {
+                    let _ = crate::topology::pin_current_thread(cpu);
+                    (0..50)
+                        .map(|_| {
+                            let s = Instant::now();
+                            let _ = std::thread::spawn(|| std::hint::black_box(1)).join();
+                            s.elapsed().as_secs_f64() * 1e9
+                        })
+                        .collect()
                 })
-                .collect();
-            let v = median(&t);
+                .join()
+                .unwrap_or_default()
+            });
+            let v = if t.is_empty() { 0.0 } else { median(&t) };
             self.record(
                 "thread_spawn_ns",
                 json!(v),
-                "std::thread::spawn + join of an empty thread, median of 50",
+                "std::thread::spawn + join of an empty thread from a thread pinned to the first CPU, median of 50",
             );
             v
         })
