@@ -1,25 +1,43 @@
 //! `concbench lab`: the claims of a course on concurrency, each tested on this machine.
 //!
-//! A [`Claim`] is an experiment built on the library (run, timeline, ctxswitch, limits): a
-//! statement, a prediction stated as an inequality on one figure ([`Expect`]), and code that
-//! measures that figure over repetitions. Every claim is judged by the same rule ([`verdict`]):
-//! the figure's *spread* — the seeded bootstrap 95% confidence interval of its median over the
-//! repetitions — is compared with the prediction:
+//! A [`Claim`] is an experiment built on the library (runner, timeline, ping-pong, ceilings, and
+//! the lab's own kernels): a statement, the **model** its prediction comes from, the outcome that
+//! would **refute** it, and code that measures one figure over repetitions. The prediction is
+//! computed from the model with inputs measured in the same run ([`context::Lab`]: ceilings,
+//! switch cost, timer tick, noise floor), never a round threshold, and stated as an inequality on
+//! the figure ([`Expect`]). A demonstration that cannot fail by construction is a [`Kind::Check`],
+//! reported as a check, not as a supported claim.
+//!
+//! Every figure is judged by the same rule ([`verdict`]) on its *spread*: the distribution-free
+//! order-statistic interval of a median ([`crate::measure::stats`], the crate's one interval
+//! method), with the coverage it actually has. A figure is the median of per-repetition values
+//! ([`Estimate::Median`]), the median of paired per-repetition ratios (both sides measured side
+//! by side in each repetition: [`Estimate::MedianOfPairedRatios`]) or a ratio of two medians
+//! ([`Estimate::RatioOfMedians`]); each result says which.
 //!
 //! - `supported`: the whole spread satisfies the prediction;
 //! - `not-supported`: none of it does;
 //! - `inconclusive`: it straddles the threshold (the result says about how many repetitions would
-//!   narrow the interval enough to decide);
-//! - `not-testable`: this machine cannot test it (one core, say); the spread is null.
+//!   narrow the interval enough to decide) — and then the explanation draws no conclusion;
+//! - `not-testable`: this machine cannot test it (one core, no SMT); the spread is null.
+//!
+//! Quick mode uses smaller experiments but enough repetitions (7) for every interval to reach
+//! 95%: where 7 cannot decide, the interval straddles and quick says inconclusive.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::machine::Machine;
-use crate::measure::stats::{bootstrap_ci, median};
+use crate::measure::stats::{
+    median, median_interval, paired_ratio_interval, paired_ratios, ratio_interval, Interval,
+};
 
 pub mod claims;
+pub mod context;
+pub mod kernels;
 pub mod render;
+
+pub use context::Lab;
 
 /// How a prediction compares the figure with its threshold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,14 +61,6 @@ impl Expect {
             Expect::AtLeast(v) => format!(">= {}", fmt_num(*v)),
             Expect::AtMost(v) => format!("<= {}", fmt_num(*v)),
             Expect::Between([a, b]) => format!("between {} and {}", fmt_num(*a), fmt_num(*b)),
-        }
-    }
-
-    fn holds(&self, x: f64) -> bool {
-        match *self {
-            Expect::AtLeast(v) => x >= v,
-            Expect::AtMost(v) => x <= v,
-            Expect::Between([a, b]) => a <= x && x <= b,
         }
     }
 
@@ -107,28 +117,122 @@ pub fn verdict(spread: Option<[f64; 2]>, expect: &Expect) -> Verdict {
 }
 
 /// The verdict rule in words, printed in every lab report.
-pub const VERDICT_RULE: &str = "Each claim is decided on one figure. Its spread is the seeded bootstrap 95% confidence interval of the figure's median over the repetitions (2000 resamples). supported: the whole spread satisfies the prediction; not-supported: none of it does; inconclusive: the spread straddles the threshold; not-testable: this machine cannot test the claim, and the spread is null.";
+pub const VERDICT_RULE: &str = "Each claim is decided on one figure, predicted by a model whose inputs (ceilings, switch cost, timer tick, noise floor) were measured in the same run. Its spread is the distribution-free order-statistic interval of a median (the sign-test interval: k-th smallest to k-th largest of n values), with the coverage it actually has; a ratio of two medians divides the ends of each median's interval (coverage: the product), and where both sides were measured side by side in each repetition the figure is the median of the paired ratios and gets the interval of that median. supported: the whole spread satisfies the prediction; not-supported: none of it does; inconclusive: the spread straddles the prediction, and no conclusion is drawn; not-testable: this machine cannot test the claim, and the spread is null. A check is a demonstration that cannot fail by construction: it is judged by the same rule but is not evidence for a claim.";
+
+/// Whether a result tests a claim or only demonstrates something that holds by construction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// A prediction that the machine could refute.
+    Claim,
+    /// A demonstration that cannot fail by how it is built (isolation): reported as a check.
+    Check,
+}
+
+/// How a figure and its interval were computed from the repetitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Estimate {
+    /// The median of one value per repetition (which may itself combine paired measurements).
+    Median,
+    /// The median of the ratios of two quantities measured side by side in each repetition.
+    MedianOfPairedRatios,
+    /// The ratio of two medians measured in separate repetitions.
+    RatioOfMedians,
+}
+
+impl Estimate {
+    /// In words, for reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Estimate::Median => "median of per-repetition values",
+            Estimate::MedianOfPairedRatios => "median of paired ratios",
+            Estimate::RatioOfMedians => "ratio of medians",
+        }
+    }
+}
+
+/// A figure: its value, its order-statistic interval and how both were computed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Figure {
+    /// The value.
+    pub value: f64,
+    /// Its interval (`None` from fewer than two repetitions).
+    pub interval: Option<Interval>,
+    /// How it was computed.
+    pub estimate: Estimate,
+    /// Repetitions behind it.
+    pub reps: usize,
+}
+
+impl Figure {
+    /// The median of per-repetition values.
+    pub fn median(samples: &[f64]) -> Figure {
+        Figure {
+            value: median(samples),
+            interval: median_interval(samples),
+            estimate: Estimate::Median,
+            reps: samples.len(),
+        }
+    }
+
+    /// The median of the paired ratios `num[i] / den[i]`.
+    pub fn paired(num: &[f64], den: &[f64]) -> Figure {
+        Figure {
+            value: median(&paired_ratios(num, den)),
+            interval: paired_ratio_interval(num, den),
+            estimate: Estimate::MedianOfPairedRatios,
+            reps: num.len(),
+        }
+    }
+
+    /// `median(num) / median(den)` from independent repetitions.
+    pub fn ratio(num: &[f64], den: &[f64]) -> Figure {
+        Figure {
+            value: median(num) / median(den),
+            interval: ratio_interval(num, den),
+            estimate: Estimate::RatioOfMedians,
+            reps: num.len().min(den.len()),
+        }
+    }
+
+    /// The interval's ends, widened to hold the value; the value itself without an interval.
+    pub fn spread(&self) -> [f64; 2] {
+        let [lo, hi] = self.interval.map_or([self.value; 2], |i| i.ends());
+        [lo.min(self.value), hi.max(self.value)]
+    }
+}
 
 /// One claim's result, as printed and written to lab.json.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClaimResult {
     /// Stable id (`one-core-concurrency`, ...).
     pub id: String,
+    /// A claim the machine could refute, or a check that holds by construction.
+    pub kind: Kind,
     /// The claim in concbench's words.
     pub statement: String,
-    /// The prediction in words, with the reason for its threshold.
+    /// The model the prediction comes from.
+    pub model: String,
+    /// The outcome that would refute the claim.
+    pub refuted_by: String,
+    /// The prediction in words, with the measured inputs of the model.
     pub prediction: String,
-    /// The figure (median over repetitions); null when not testable.
+    /// The figure; null when not testable.
     pub measured: Option<f64>,
     /// Unit of the figure.
     pub unit: String,
-    /// Bootstrap 95% CI of the figure's median; null when not testable.
+    /// Order-statistic interval of the figure (holding the figure); null when not testable.
     pub spread: Option<[f64; 2]>,
+    /// Probability that the spread covers the true value (a lower bound for a ratio of medians).
+    pub coverage: Option<f64>,
+    /// How the figure and its spread were computed.
+    pub estimate: Option<Estimate>,
     /// The prediction as an inequality.
     pub expect: Expect,
     /// The outcome by the rule.
     pub verdict: Verdict,
-    /// Two or three sentences explaining the outcome with the measured figures.
+    /// What the run measured, in a few sentences; hypotheses are labelled as such.
     pub explanation: String,
     /// Repetitions behind the spread.
     pub reps: usize,
@@ -152,63 +256,46 @@ impl ClaimResult {
         self.picture = svg;
         self
     }
-}
 
-impl ClaimResult {
-    /// Judge a figure from its per-repetition samples: measured = median, spread = bootstrap CI.
-    pub fn from_samples(
+    /// Judge `figure` against `expect` by the rule. `explain` gets the figure and the verdict;
+    /// an inconclusive verdict is given the measured figures only (no conclusion).
+    pub fn judge(
         claim: &Claim,
-        samples: &[f64],
+        prediction: String,
+        figure: Figure,
         expect: Expect,
         figures: Map<String, Value>,
         explain: impl FnOnce(f64, Verdict) -> String,
     ) -> ClaimResult {
-        let m = median(samples);
-        let (lo, hi) = bootstrap_ci(samples, 0x1AB, median);
-        ClaimResult::judged(
-            claim,
-            m,
-            [lo.min(m), hi.max(m)],
-            samples.len(),
-            expect,
-            figures,
-            explain,
-        )
-    }
-
-    /// Judge a figure whose median and spread were computed elsewhere (e.g. a speedup's CI).
-    pub fn judged(
-        claim: &Claim,
-        measured: f64,
-        spread: [f64; 2],
-        reps: usize,
-        expect: Expect,
-        figures: Map<String, Value>,
-        explain: impl FnOnce(f64, Verdict) -> String,
-    ) -> ClaimResult {
-        let spread = [spread[0].min(measured), spread[1].max(measured)];
+        let spread = figure.spread();
         let v = verdict(Some(spread), &expect);
+        let measured = figure.value;
         let decide_with_reps = (v == Verdict::Inconclusive).then(|| {
-            // The CI's half-width shrinks like 1/sqrt(n): it must shrink below the distance
-            // from the median to the threshold.
+            // The interval's half-width shrinks like 1/sqrt(n): it must shrink below the
+            // distance from the figure to the threshold.
             let half = (spread[1] - spread[0]) / 2.0;
             let dist = expect.distance(measured).max(half * 0.05);
             let factor = (half / dist).powi(2);
-            ((reps as f64 * factor - 1e-9).ceil() as usize)
-                .max(reps + 1)
+            ((figure.reps as f64 * factor - 1e-9).ceil() as usize)
+                .max(figure.reps + 1)
                 .min(10_000)
         });
         ClaimResult {
             id: claim.id.into(),
+            kind: claim.kind,
             statement: claim.statement.into(),
-            prediction: claim.prediction.into(),
+            model: claim.model.into(),
+            refuted_by: claim.refuted_by.into(),
+            prediction,
             measured: Some(measured),
             unit: claim.unit.into(),
             spread: Some(spread),
+            coverage: figure.interval.map(|i| i.coverage),
+            estimate: Some(figure.estimate),
             expect,
             verdict: v,
             explanation: explain(measured, v),
-            reps,
+            reps: figure.reps,
             decide_with_reps,
             figures,
             picture: None,
@@ -219,11 +306,16 @@ impl ClaimResult {
     pub fn not_testable(claim: &Claim, expect: Expect, reason: String) -> ClaimResult {
         ClaimResult {
             id: claim.id.into(),
+            kind: claim.kind,
             statement: claim.statement.into(),
-            prediction: claim.prediction.into(),
+            model: claim.model.into(),
+            refuted_by: claim.refuted_by.into(),
+            prediction: "-".into(),
             measured: None,
             unit: claim.unit.into(),
             spread: None,
+            coverage: None,
+            estimate: None,
             expect,
             verdict: Verdict::NotTestable,
             explanation: reason,
@@ -234,26 +326,40 @@ impl ClaimResult {
         }
     }
 
-    /// Whether the prediction holds at the measured median (used in explanations).
-    pub fn median_holds(&self) -> bool {
-        self.measured.is_some_and(|m| self.expect.holds(m))
+    /// The verdict as a report prints it: a check that holds reads `check holds`.
+    pub fn verdict_word(&self) -> String {
+        match (self.kind, self.verdict) {
+            (Kind::Check, Verdict::Supported) => "check holds".into(),
+            (Kind::Check, Verdict::NotSupported) => "check fails".into(),
+            (_, v) => v.name().into(),
+        }
     }
 }
 
 /// How much measuring the lab does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LabOptions {
-    /// Smaller sizes and fewer repetitions (about 20 seconds on 2 cores instead of about a minute).
+    /// Smaller experiments (about a minute on 2 cores instead of a few).
     pub quick: bool,
 }
 
 impl LabOptions {
-    /// Repetitions per figure.
+    /// Repetitions per figure: 7 in quick mode (the widest interval of a median of 7 covers
+    /// 98.4%, a ratio of two medians of 7 each 96.9%: both reach 95%), 11 in the full lab.
     pub fn reps(&self) -> usize {
         if self.quick {
-            4
-        } else {
             7
+        } else {
+            11
+        }
+    }
+
+    /// `quick` when quick, else `full`.
+    pub fn pick<T>(&self, quick: T, full: T) -> T {
+        if self.quick {
+            quick
+        } else {
+            full
         }
     }
 }
@@ -273,14 +379,18 @@ pub struct LabError {
 pub struct Claim {
     /// Stable id.
     pub id: &'static str,
+    /// A claim or a check.
+    pub kind: Kind,
     /// The statement, in concbench's words.
     pub statement: &'static str,
-    /// The prediction in words, with the reason for the threshold.
-    pub prediction: &'static str,
+    /// The model the prediction comes from.
+    pub model: &'static str,
+    /// The outcome that would refute it.
+    pub refuted_by: &'static str,
     /// Unit of the figure.
     pub unit: &'static str,
     /// The experiment.
-    pub run: fn(&Claim, &LabOptions) -> Result<ClaimResult, String>,
+    pub run: fn(&Claim, &Lab) -> Result<ClaimResult, String>,
 }
 
 /// A whole lab run.
@@ -292,6 +402,9 @@ pub struct LabReport {
     pub rule: String,
     /// Quick or full.
     pub quick: bool,
+    /// The models' inputs measured in this run (switch cost, tick, noise floor, ceilings), each
+    /// with how it was measured.
+    pub inputs: Map<String, Value>,
     /// One result per claim, in the course's order.
     pub claims: Vec<ClaimResult>,
 }
@@ -330,10 +443,11 @@ pub fn run_lab(
     progress: &mut dyn FnMut(usize, &Claim),
 ) -> Result<LabReport, LabError> {
     let machine = Machine::describe();
+    let lab = Lab::new(*options);
     let mut results = Vec::with_capacity(selected.len());
     for (i, claim) in selected.iter().enumerate() {
         progress(i, claim);
-        let r = (claim.run)(claim, options).map_err(|message| LabError {
+        let r = (claim.run)(claim, &lab).map_err(|message| LabError {
             id: claim.id.into(),
             message,
         })?;
@@ -343,6 +457,7 @@ pub fn run_lab(
         machine,
         rule: VERDICT_RULE.into(),
         quick: options.quick,
+        inputs: lab.inputs(),
         claims: results,
     })
 }
@@ -391,40 +506,55 @@ mod tests {
         assert_eq!(j, serde_json::json!({"op": "between", "value": [1.0, 2.0]}));
     }
 
-    fn dummy() -> Claim {
+    pub(crate) fn dummy() -> Claim {
         Claim {
             id: "x",
+            kind: Kind::Claim,
             statement: "s",
-            prediction: "p",
+            model: "m",
+            refuted_by: "r",
             unit: "u",
             run: |_, _| Err("unused".into()),
         }
     }
 
     #[test]
-    fn judged_results_keep_the_median_inside_the_spread() {
+    fn judged_results_keep_the_figure_inside_the_spread() {
         let c = dummy();
-        let r = ClaimResult::from_samples(
+        let f = Figure::median(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
+        let r = ClaimResult::judge(
             &c,
-            &[1.0, 2.0, 3.0],
+            "p".into(),
+            f,
             Expect::AtLeast(0.5),
             Map::new(),
             |_, _| String::new(),
         );
         let [lo, hi] = r.spread.unwrap();
-        assert!(lo <= 2.0 && 2.0 <= hi);
+        assert!(lo <= 4.0 && 4.0 <= hi);
         assert_eq!(r.verdict, Verdict::Supported);
+        assert_eq!(r.estimate, Some(Estimate::Median));
+        assert!(r.coverage.unwrap() >= 0.95);
         assert_eq!(r.decide_with_reps, None);
     }
 
     #[test]
     fn inconclusive_results_say_how_many_reps_would_decide() {
         let c = dummy();
-        let r = ClaimResult::judged(
+        let f = Figure {
+            value: 1.2,
+            interval: Some(Interval {
+                lo: 0.8,
+                hi: 1.6,
+                coverage: 0.96,
+            }),
+            estimate: Estimate::Median,
+            reps: 4,
+        };
+        let r = ClaimResult::judge(
             &c,
-            1.2,
-            [0.8, 1.6],
-            4,
+            "p".into(),
+            f,
             Expect::AtLeast(1.0),
             Map::new(),
             |_, _| String::new(),
@@ -435,9 +565,42 @@ mod tests {
     }
 
     #[test]
+    fn quick_and_full_repetitions_reach_95_percent() {
+        for quick in [true, false] {
+            let n = LabOptions { quick }.reps();
+            let one: Vec<f64> = (0..n).map(|i| i as f64).collect();
+            assert!(Figure::median(&one).interval.unwrap().reaches_target());
+            assert!(Figure::paired(&one, &vec![1.0; n])
+                .interval
+                .unwrap()
+                .reaches_target());
+            let den: Vec<f64> = (1..=n).map(|i| i as f64).collect();
+            assert!(Figure::ratio(&den, &den).interval.unwrap().reaches_target());
+        }
+    }
+
+    #[test]
+    fn checks_read_as_checks() {
+        let mut c = dummy();
+        c.kind = Kind::Check;
+        let f = Figure::median(&[1.0; 7]);
+        let r = ClaimResult::judge(
+            &c,
+            "p".into(),
+            f,
+            Expect::AtLeast(0.5),
+            Map::new(),
+            |_, _| String::new(),
+        );
+        assert_eq!(r.verdict, Verdict::Supported);
+        assert_eq!(r.verdict_word(), "check holds");
+    }
+
+    #[test]
     fn claim_selection_checks_ids_and_keeps_course_order() {
         let all = select(None).unwrap();
-        assert_eq!(all.len(), 12);
+        assert_eq!(all.len(), claims::ALL.len());
+        assert_eq!(all.len(), 17);
         let some = select(Some("process-creation,time-slicing")).unwrap();
         assert_eq!(
             some.iter().map(|c| c.id).collect::<Vec<_>>(),

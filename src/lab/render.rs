@@ -1,10 +1,28 @@
 //! Lab reports: the verdict table for the terminal, `lab.md` for a student to hand in, and
 //! `lab.json`. All three are drawn from the same [`LabReport`].
 
-use super::{fmt_num, LabReport, VERDICT_RULE};
+use super::{fmt_num, ClaimResult, LabReport, VERDICT_RULE};
+use crate::measure::stats::format_coverage;
 use crate::report::table::{Align, Table};
 
-/// The verdict table: claim, prediction, measured (with spread), verdict.
+/// The figure with its interval and coverage: `1.23 [1.10 .. 1.40] 96.9%`.
+pub fn measured_cell(c: &ClaimResult) -> String {
+    match (c.measured, c.spread) {
+        (Some(m), Some([lo, hi])) => format!(
+            "{} [{} .. {}] {}",
+            fmt_num(m),
+            fmt_num(lo),
+            fmt_num(hi),
+            c.coverage
+                .map(format_coverage)
+                .unwrap_or_else(|| "-".into())
+        ),
+        _ => "-".into(),
+    }
+}
+
+/// The verdict table: claim, prediction, measured (with interval and coverage), how the figure
+/// was computed, verdict.
 pub fn verdict_table(report: &LabReport) -> Table {
     let rows = report
         .claims
@@ -13,26 +31,49 @@ pub fn verdict_table(report: &LabReport) -> Table {
             vec![
                 c.id.clone(),
                 format!("{} {}", c.expect.describe(), c.unit),
-                match (c.measured, c.spread) {
-                    (Some(m), Some([lo, hi])) => {
-                        format!("{} [{} .. {}]", fmt_num(m), fmt_num(lo), fmt_num(hi))
-                    }
-                    _ => "-".into(),
-                },
-                c.verdict.name().to_string(),
+                measured_cell(c),
+                c.estimate.map_or("-".into(), |e| e.describe().to_string()),
+                c.verdict_word(),
             ]
         })
         .collect();
     Table {
-        headers: ["claim", "prediction", "measured [95% CI]", "verdict"]
-            .map(String::from)
-            .to_vec(),
-        align: vec![Align::Left, Align::Left, Align::Right, Align::Left],
+        headers: [
+            "claim",
+            "prediction",
+            "measured [interval] coverage",
+            "figure",
+            "verdict",
+        ]
+        .map(String::from)
+        .to_vec(),
+        align: vec![
+            Align::Left,
+            Align::Left,
+            Align::Right,
+            Align::Left,
+            Align::Left,
+        ],
         rows,
     }
 }
 
-/// Terminal rendering: the table, then one explanation per claim.
+fn inputs_lines(report: &LabReport) -> String {
+    report
+        .inputs
+        .iter()
+        .map(|(k, v)| {
+            let value = match &v["value"] {
+                serde_json::Value::Number(n) => n.as_f64().map(fmt_num).unwrap_or_default(),
+                other => other.to_string(),
+            };
+            format!("- {k} = {value}: {}\n", v["method"].as_str().unwrap_or(""))
+        })
+        .collect()
+}
+
+/// Terminal rendering: the table, the models' inputs, then per claim its model, what would
+/// refute it, the prediction and the explanation.
 pub fn terminal(report: &LabReport) -> String {
     let mut out = format!(
         "concbench lab{} on {}\n\n",
@@ -40,14 +81,29 @@ pub fn terminal(report: &LabReport) -> String {
         report.machine.summary()
     );
     out.push_str(&verdict_table(report).to_terminal());
+    if !report.inputs.is_empty() {
+        out.push_str("\nmodel inputs measured in this run:\n");
+        out.push_str(&inputs_lines(report));
+    }
     out.push('\n');
     for c in &report.claims {
         out.push_str(&format!(
             "{} ({}): {}\n",
             c.id,
-            c.verdict.name(),
+            c.verdict_word(),
             c.explanation
         ));
+        out.push_str(&format!("  model: {}\n", c.model));
+        out.push_str(&format!("  refuted by: {}\n", c.refuted_by));
+        out.push_str(&format!("  prediction: {}\n", c.prediction));
+        if let (Some(cov), Some(e)) = (c.coverage, c.estimate) {
+            out.push_str(&format!(
+                "  interval: {} of {} repetitions, coverage {}\n",
+                e.describe(),
+                c.reps,
+                format_coverage(cov)
+            ));
+        }
         if let Some(n) = c.decide_with_reps {
             out.push_str(&format!(
                 "  inconclusive with {} repetitions; about {n} would narrow the interval enough to decide.\n",
@@ -58,7 +114,8 @@ pub fn terminal(report: &LabReport) -> String {
     out
 }
 
-/// `lab.md`: machine, method, the verdict rule, the table, and one section per claim.
+/// `lab.md`: machine, method, the verdict rule, the models' inputs, the table, and one section
+/// per claim.
 pub fn markdown(report: &LabReport) -> String {
     let m = &report.machine;
     let mut out =
@@ -81,19 +138,28 @@ pub fn markdown(report: &LabReport) -> String {
         "Each claim is an experiment run by concbench's library on this machine ({} mode). Times are wall-clock medians on CLOCK_MONOTONIC; workers are pinned with sched_setaffinity; every run's result is verified.\n\n{VERDICT_RULE}\n\n",
         if report.quick { "quick" } else { "full" }
     ));
+    if !report.inputs.is_empty() {
+        out.push_str("## Model inputs measured in this run\n\n");
+        out.push_str(&inputs_lines(report));
+        out.push('\n');
+    }
     out.push_str("## Verdicts\n\n");
     out.push_str(&verdict_table(report).to_markdown());
     for c in &report.claims {
-        out.push_str(&format!("\n## {}: {}\n\n", c.id, c.verdict.name()));
+        out.push_str(&format!("\n## {}: {}\n\n", c.id, c.verdict_word()));
         out.push_str(&format!("**Claim.** {}\n\n", c.statement));
+        out.push_str(&format!("**Model.** {}\n\n", c.model));
+        out.push_str(&format!("**Refuted by.** {}\n\n", c.refuted_by));
         out.push_str(&format!("**Prediction.** {}\n\n", c.prediction));
         match (c.measured, c.spread) {
             (Some(mv), Some([lo, hi])) => out.push_str(&format!(
-                "**Measured.** {} {} (95% CI {} to {}, {} repetitions); expected {}.\n\n",
+                "**Measured.** {} {} (interval {} to {}, coverage {}, {} of {} repetitions); expected {}.\n\n",
                 fmt_num(mv),
                 c.unit,
                 fmt_num(lo),
                 fmt_num(hi),
+                c.coverage.map(format_coverage).unwrap_or_else(|| "-".into()),
+                c.estimate.map_or("-", |e| e.describe()),
                 c.reps,
                 c.expect.describe()
             )),

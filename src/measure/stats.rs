@@ -8,7 +8,10 @@
 //! of 5 covers 93.75%), the widest one with its lower coverage, flagged; one repetition has no
 //! interval at all. The interval of a ratio of two medians (a speedup) divides the two intervals'
 //! ends; both cover together with at least the product of their coverages (the samples are
-//! independent), so each is chosen to reach √0.95. These are the only interval rules of the crate.
+//! independent), so each is chosen to reach √0.95. Where the design pairs (both sides measured
+//! side by side in each repetition), the median of the paired ratios gets the same order-statistic
+//! interval, applied to the ratios ([`paired_ratio_interval`]). These are the only interval rules
+//! of the crate.
 
 use serde::{Deserialize, Serialize};
 
@@ -144,6 +147,21 @@ pub fn ratio_interval(num: &[f64], den: &[f64]) -> Option<Interval> {
         hi: a.hi / b.lo,
         coverage: a.coverage * b.coverage,
     })
+}
+
+/// The ratios `num[i] / den[i]` of paired samples (each pair measured side by side in one
+/// repetition), for [`paired_ratio_interval`].
+pub fn paired_ratios(num: &[f64], den: &[f64]) -> Vec<f64> {
+    assert_eq!(num.len(), den.len(), "paired samples come in pairs");
+    num.iter().zip(den).map(|(a, b)| a / b).collect()
+}
+
+/// The interval of the median of paired ratios `num[i] / den[i]`: the order-statistic interval
+/// of [`median_interval`] applied to the ratios, with its coverage (pairing cancels what the two
+/// sides of one repetition share, such as a slow spell of the machine). `None` for fewer than two
+/// pairs.
+pub fn paired_ratio_interval(num: &[f64], den: &[f64]) -> Option<Interval> {
+    median_interval(&paired_ratios(num, den))
 }
 
 /// An interval's coverage as people read it: `95.3%`, `93.75%` (two decimals only when needed).
@@ -290,5 +308,19 @@ mod tests {
         assert_eq!(format_coverage(0.96875), "96.88%");
         assert_eq!(format_coverage(0.95), "95%");
         assert_eq!(format_coverage(0.5), "50%");
+    }
+
+    #[test]
+    fn paired_ratios_take_the_median_interval_of_the_ratios() {
+        let num = [2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0];
+        let den = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 2.0];
+        assert_eq!(
+            paired_ratios(&num, &den),
+            [2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 7.0]
+        );
+        let r = paired_ratio_interval(&num, &den).unwrap();
+        assert_eq!((r.lo, r.hi), (2.0, 7.0));
+        assert_eq!(r.coverage, order_statistic_coverage(7, 1));
+        assert_eq!(paired_ratio_interval(&[1.0], &[1.0]), None);
     }
 }

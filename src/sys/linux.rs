@@ -591,3 +591,131 @@ pub fn exchange_paths(a: &Path, b: &Path) -> io::Result<()> {
         Err(io::Error::last_os_error())
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// What the lab's experiments need: nice values, the timer tick, fork, pipe buffers.
+
+/// Set the nice value of the calling thread (`setpriority(PRIO_PROCESS, tid, nice)`: on Linux a
+/// nice value belongs to one thread). Raising it needs no privilege; lowering it below the
+/// current value usually does.
+pub fn set_thread_nice(nice: i32) -> io::Result<()> {
+    // SAFETY: plain system call on the calling thread's id.
+    let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, thread_id() as libc::id_t, nice) };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The kernel's jiffies counter and its clock at the same moment, ns (`/proc/timer_list`: its
+/// `now at` and first `jiffies:` lines). Two readings a known time apart give the timer tick.
+pub fn jiffies_now() -> Option<(u64, u64)> {
+    super::parse_timer_list(&std::fs::read_to_string("/proc/timer_list").ok()?)
+}
+
+/// Fork, have the child `_exit(0)` at once, and reap it: the cost of creating (and ending) a
+/// process without loading a program. The child runs no Rust code, so forking a process that
+/// has threads is safe here.
+pub fn fork_exit_and_reap() -> io::Result<()> {
+    // SAFETY: the child only calls the async-signal-safe _exit.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if pid == 0 {
+        // SAFETY: ends the child at once, running no destructors or atexit handlers.
+        unsafe { libc::_exit(0) };
+    }
+    wait_child(pid as u32).map(|_| ())
+}
+
+/// Fork a child that runs `body` and then `_exit`s with its return value. `body` must not
+/// allocate, lock or print (the child of a process with threads may only make system calls):
+/// raw pipe reads and writes on descriptors opened before the fork, pinning and plain memory
+/// writes are fine. Returns the child's pid for [`wait_child`].
+pub fn fork_with(body: &mut dyn FnMut() -> i32) -> io::Result<u32> {
+    // SAFETY: see the contract above; the child never returns into Rust code of the parent.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if pid == 0 {
+        let code = body();
+        // SAFETY: ends the child without unwinding into the parent's state.
+        unsafe { libc::_exit(code) };
+    }
+    Ok(pid as u32)
+}
+
+/// Wait for child `pid` to end: its exit status (128 + signal when a signal ended it).
+pub fn wait_child(pid: u32) -> io::Result<i32> {
+    let mut status = 0;
+    loop {
+        // SAFETY: status is a valid out-pointer.
+        let r = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, 0) };
+        if r >= 0 {
+            break;
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    Ok(if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    })
+}
+
+/// Ask for a pipe buffer of `bytes` (`F_SETPIPE_SZ`; unprivileged up to
+/// `/proc/sys/fs/pipe-max-size`): the size the kernel granted.
+pub fn set_pipe_size(fd: RawFd, bytes: usize) -> io::Result<usize> {
+    // SAFETY: fcntl on a descriptor the caller owns.
+    let r = unsafe { libc::fcntl(fd, libc::F_SETPIPE_SZ, bytes as libc::c_int) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(r as usize)
+}
+
+/// The largest CPU cache of CPU 0, bytes (`/sys/devices/system/cpu/cpu0/cache/index*/size`).
+pub fn largest_cache_bytes() -> Option<usize> {
+    let dir = std::fs::read_dir("/sys/devices/system/cpu/cpu0/cache").ok()?;
+    dir.filter_map(|e| {
+        let text = std::fs::read_to_string(e.ok()?.path().join("size")).ok()?;
+        let t = text.trim();
+        let (num, mult) = match t.strip_suffix('K') {
+            Some(n) => (n, 1024),
+            None => match t.strip_suffix('M') {
+                Some(n) => (n, 1 << 20),
+                None => (t, 1),
+            },
+        };
+        Some(num.parse::<usize>().ok()? * mult)
+    })
+    .max()
+}
+
+/// The size of CPU 0's data or unified cache of `level` (1, 2, 3), bytes.
+pub fn cache_bytes(level: u32) -> Option<usize> {
+    let dir = std::fs::read_dir("/sys/devices/system/cpu/cpu0/cache").ok()?;
+    dir.filter_map(|e| {
+        let path = e.ok()?.path();
+        let read = |f: &str| std::fs::read_to_string(path.join(f)).ok();
+        let lvl: u32 = read("level")?.trim().parse().ok()?;
+        let kind = read("type")?;
+        (lvl == level && kind.trim() != "Instruction").then_some(())?;
+        let t = read("size")?;
+        let t = t.trim();
+        let (num, mult) = match t.strip_suffix('K') {
+            Some(n) => (n, 1024),
+            None => match t.strip_suffix('M') {
+                Some(n) => (n, 1 << 20),
+                None => (t, 1),
+            },
+        };
+        Some(num.parse::<usize>().ok()? * mult)
+    })
+    .max()
+}

@@ -165,6 +165,23 @@ pub fn parse_first_number<T: std::str::FromStr>(text: &str) -> Option<T> {
     text.split_whitespace().next()?.parse().ok()
 }
 
+/// The jiffies counter and the clock (ns) from the text of `/proc/timer_list`: its `now at N
+/// nsecs` line and its first `jiffies: N` line.
+pub fn parse_timer_list(text: &str) -> Option<(u64, u64)> {
+    let now = text.lines().find_map(|l| {
+        l.trim()
+            .strip_prefix("now at ")?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    })?;
+    let jiffies = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("jiffies:")?.trim().parse().ok())?;
+    Some((jiffies, now))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,5 +248,12 @@ mod tests {
         assert_eq!(parse_first_number::<u64>("3000000\n"), Some(3_000_000));
         assert_eq!(parse_first_number::<u64>(""), None);
         assert_eq!(parse_first_number::<u64>("x 1"), None);
+    }
+
+    #[test]
+    fn timer_list_gives_jiffies_and_the_clock() {
+        let text = "Timer List Version: v0.10\nnow at 2201916978638 nsecs\n\ncpu: 0\n  .idle_jiffies   : 4295437635\njiffies: 4295442715\n";
+        assert_eq!(parse_timer_list(text), Some((4295442715, 2201916978638)));
+        assert_eq!(parse_timer_list("nothing"), None);
     }
 }

@@ -1,0 +1,361 @@
+//! Concurrency on one core: waiting work gains from threads, CPU work does not, and the
+//! min(T, P/s) law in between.
+//!
+//! The io workload's tasks each last `d`: a CPU share `s` of it is CPU work (budgeted in thread
+//! CPU time) and the rest a blocking sleep. With N tasks on T threads and P' cores the model's
+//! time is `max(N·s·d / P' + (1 − s)·d, ceil(N / T)·d)`: either the cores are busy with all the
+//! CPU work (and the last task still waits), or each thread runs its tasks one after another.
+//! Its speedup against N·d is min(T, P'/s) for many tasks. Every repetition measures the
+//! sequential twin and each point of the curve side by side.
+
+use serde_json::json;
+
+use super::{conclude, figures, one_rep, row};
+use crate::lab::{fmt_num, Claim, ClaimResult, Expect, Figure, Kind, Lab};
+use crate::strategy::Strategy;
+use crate::workload::WorkloadSpec;
+
+/// Waiting tasks on one core.
+pub const ONE_CORE_CONCURRENCY: Claim = Claim {
+    id: "one-core-concurrency",
+    kind: Kind::Claim,
+    statement: "I/O-bound tasks finish sooner with more threads, even on a single core: while one thread waits, another runs.",
+    model: "pure waits (s = 0) on one core: speedup min(T, 1/s) = T for T threads, less the threads' creation, which is serial on the one core: S(T) = T_seq / (T_seq / T + T x c_spawn), c_spawn measured",
+    refuted_by: "at some thread count T of the curve the measured speedup falls short of the model's S(T) by more than the tolerance (e.g. waits that serialise: speedup near 1)",
+    unit: "x of the model (worst point)",
+    run: one_core_concurrency,
+};
+
+/// CPU work on one core.
+pub const CPU_BOUND_ON_ONE_CORE: Claim = Claim {
+    id: "cpu-bound-on-one-core",
+    kind: Kind::Claim,
+    statement: "CPU-bound work gains nothing from more threads on one core: the threads only take turns.",
+    model: "a fixed amount of work (a matrix multiply) on one core takes its CPU time plus the switches: S = T_seq / (T_seq + n_switch x c_switch) <= 1",
+    refuted_by: "threads on one core finish the same work faster than one thread by more than the tolerance (speedup above 1 + tol)",
+    unit: "x speedup",
+    run: cpu_bound_on_one_core,
+};
+
+/// The crossover curve.
+pub const IO_CPU_CROSSOVER: Claim = Claim {
+    id: "io-cpu-crossover",
+    kind: Kind::Claim,
+    statement: "I/O-bound work gains from concurrency, CPU-bound work only from parallelism: as the CPU share of each task grows, threads on one core stop helping and only more cores do.",
+    model: "N tasks of d ms with CPU share s on T threads and P' cores take max(N s d / P' + (1 - s) d, ceil(N/T) d): the min(T, P'/s) law with the last task's wait; P' = 1 pinned to one core, P' = min(P, T) spread",
+    refuted_by: "some point of the curve (one core or spread, any CPU share) lands farther than the tolerance from the model's speedup",
+    unit: "x of the model (farthest point)",
+    run: io_cpu_crossover,
+};
+
+/// The model's time for `tasks` tasks of `d` seconds with CPU share `s` on `threads` threads
+/// and `cores` cores.
+pub fn io_model_time(tasks: usize, d: f64, s: f64, threads: usize, cores: usize) -> f64 {
+    let rounds = tasks.div_ceil(threads.max(1)) as f64;
+    let cpu_bound = tasks as f64 * s * d / cores.max(1) as f64 + (1.0 - s) * d;
+    cpu_bound.max(rounds * d)
+}
+
+/// The model's speedup of T threads of pure waiting on one core, with serial thread creation.
+pub fn one_core_model(seq_s: f64, threads: usize, spawn_s: f64) -> f64 {
+    seq_s / (seq_s / threads as f64 + threads as f64 * spawn_s)
+}
+
+fn one_core_concurrency(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
+    let (tasks, wait_ms) = lab.pick((32, 5.0), (64, 10.0));
+    let threads: Vec<usize> = lab.pick(vec![2, 4, 8], vec![2, 4, 8, 16]);
+    let spec = WorkloadSpec::new("io", tasks, 1).with("wait_ms", wait_ms);
+    let spawn_s = lab.thread_spawn_ns() / 1e9;
+    let tol = lab.tolerance();
+    let mut worst = Vec::new();
+    let mut curve: Vec<Vec<f64>> = vec![Vec::new(); threads.len()];
+    let mut seqs = Vec::new();
+    for rep in 0..lab.reps() {
+        let rows = one_rep(
+            &spec,
+            &[Strategy::Sequential, Strategy::SingleCoreThreaded],
+            &threads,
+            rep == 0,
+            lab.switch_ns(),
+        )?;
+        let seq = row(&rows, Strategy::Sequential, 1).median_s;
+        seqs.push(seq);
+        let mut w = f64::INFINITY;
+        for (k, &t) in threads.iter().enumerate() {
+            let s = seq / row(&rows, Strategy::SingleCoreThreaded, t).median_s;
+            curve[k].push(s);
+            w = w.min(s / one_core_model(seq, t, spawn_s));
+        }
+        worst.push(w);
+    }
+    let seq = crate::measure::stats::median(&seqs);
+    let points: Vec<_> = threads
+        .iter()
+        .zip(&curve)
+        .map(|(&t, s)| {
+            json!({"threads": t, "speedup": crate::measure::stats::median(s), "model": one_core_model(seq, t, spawn_s)})
+        })
+        .collect();
+    let expect = Expect::AtLeast(1.0 - tol);
+    let prediction = format!(
+        "io, {tasks} waits of {wait_ms} ms, T = {:?} threads pinned to one core: every point reaches at least {} of S(T) = T_seq / (T_seq/T + T x {} us) (tolerance = noise floor, within 2% to 25%)",
+        threads, fmt_num(1.0 - tol), fmt_num(spawn_s * 1e6)
+    );
+    let figs = figures(vec![
+        ("tasks", json!(tasks)),
+        ("wait_ms", json!(wait_ms)),
+        ("sequential_s", json!(seq)),
+        ("thread_spawn_us", json!(spawn_s * 1e6)),
+        ("tolerance", json!(tol)),
+        ("curve", json!(points)),
+    ]);
+    let text = points
+        .iter()
+        .map(|p| {
+            format!(
+                "{} threads {}x (model {}x)",
+                p["threads"],
+                fmt_num(p["speedup"].as_f64().unwrap_or(0.0)),
+                fmt_num(p["model"].as_f64().unwrap_or(0.0))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(ClaimResult::judge(
+        c,
+        prediction,
+        Figure::median(&worst),
+        expect,
+        figs,
+        |m, v| {
+            format!(
+                "{tasks} waits of {wait_ms} ms took {} s one after another. On one core: {text}. The worst point reached {} of the model. {}",
+                fmt_num(seq), fmt_num(m),
+                conclude(v, "Waiting threads overlapped their waits on one core as the model predicts.", "The threads' waits did not overlap as the model predicts.")
+            )
+        },
+    ))
+}
+
+fn cpu_bound_on_one_core(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
+    let (n, threads) = (lab.pick(384, 512), 4);
+    let spec = WorkloadSpec::new("matmul", n, 2);
+    let tol = lab.tolerance();
+    let (mut seq, mut par, mut inv) = (Vec::new(), Vec::new(), Vec::new());
+    for rep in 0..lab.reps() {
+        let rows = one_rep(
+            &spec,
+            &[Strategy::Sequential, Strategy::SingleCoreThreaded],
+            &[threads],
+            rep == 0,
+            lab.switch_ns(),
+        )?;
+        seq.push(row(&rows, Strategy::Sequential, 1).median_s);
+        let r = row(&rows, Strategy::SingleCoreThreaded, threads);
+        par.push(r.median_s);
+        inv.push(r.involuntary_switches as f64);
+    }
+    let sw = lab.switch_ns().unwrap_or(0.0);
+    let seq_m = crate::measure::stats::median(&seq);
+    let inv_m = crate::measure::stats::median(&inv);
+    let model = seq_m / (seq_m + inv_m * sw / 1e9);
+    let expect = Expect::AtMost(1.0 + tol);
+    let prediction = format!(
+        "matmul n = {n} (fixed work), {threads} threads pinned to one core vs the sequential twin: speedup = {} (model with {} switches x {} ns) <= 1 + tolerance = {}",
+        fmt_num(model), fmt_num(inv_m), fmt_num(sw), fmt_num(1.0 + tol)
+    );
+    let figs = figures(vec![
+        ("n", json!(n)),
+        ("threads", json!(threads)),
+        ("sequential_s", json!(seq_m)),
+        (
+            "one_core_threaded_s",
+            json!(crate::measure::stats::median(&par)),
+        ),
+        ("involuntary_switches", json!(inv_m)),
+        ("switch_ns", json!(sw)),
+        ("model_speedup", json!(model)),
+        ("tolerance", json!(tol)),
+    ]);
+    Ok(ClaimResult::judge(
+        c,
+        prediction,
+        Figure::paired(&seq, &par),
+        expect,
+        figs,
+        |m, v| {
+            format!(
+                "A {n}x{n} matrix multiply took {} s on one thread and {} s on {threads} threads sharing one core (speedup {}x, {} involuntary switches per run). {}",
+                fmt_num(seq_m), fmt_num(crate::measure::stats::median(&par)), fmt_num(m), fmt_num(inv_m),
+                conclude(v, "The same work took the same time: the threads only took turns.", "The threads finished the same work faster than one thread, which the model does not allow.")
+            )
+        },
+    ))
+}
+
+fn io_cpu_crossover(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
+    let p = lab.cores();
+    let tol = lab.tolerance();
+    let expect = Expect::Between([1.0 - tol, 1.0 + tol]);
+    if p < 2 {
+        return Ok(ClaimResult::not_testable(
+            c,
+            expect,
+            format!(
+                "this process may use {p} physical core: comparing one core with several needs two"
+            ),
+        ));
+    }
+    let (tasks, threads) = (16, 8);
+    let wait_ms: f64 = lab.pick(6.0, 10.0);
+    let shares: Vec<f64> = lab.pick(vec![0.0, 0.5, 1.0], vec![0.0, 0.25, 0.5, 0.75, 1.0]);
+    let spread_cores = p.min(threads);
+    let d = wait_ms / 1e3;
+    let mut farthest = Vec::new();
+    let mut one: Vec<Vec<f64>> = vec![Vec::new(); shares.len()];
+    let mut spread: Vec<Vec<f64>> = vec![Vec::new(); shares.len()];
+    for rep in 0..lab.reps() {
+        let mut far: f64 = 1.0;
+        for (k, &s) in shares.iter().enumerate() {
+            let spec = WorkloadSpec::new("io", tasks, 4)
+                .with("wait_ms", wait_ms)
+                .with("cpu_share", s);
+            let rows = one_rep(
+                &spec,
+                &[
+                    Strategy::Sequential,
+                    Strategy::SingleCoreThreaded,
+                    Strategy::MultiThreaded,
+                ],
+                &[threads],
+                rep == 0 && k == 0,
+                lab.switch_ns(),
+            )?;
+            let seq = row(&rows, Strategy::Sequential, 1).median_s;
+            let s1 = seq / row(&rows, Strategy::SingleCoreThreaded, threads).median_s;
+            let sp = seq / row(&rows, Strategy::MultiThreaded, threads).median_s;
+            one[k].push(s1);
+            spread[k].push(sp);
+            let base = tasks as f64 * d;
+            for (meas, cores) in [(s1, 1), (sp, spread_cores)] {
+                let r = meas / (base / io_model_time(tasks, d, s, threads, cores));
+                if (r.ln()).abs() > far.ln().abs() {
+                    far = r;
+                }
+            }
+        }
+        farthest.push(far);
+    }
+    let med = crate::measure::stats::median;
+    let curve: Vec<_> = shares
+        .iter()
+        .enumerate()
+        .map(|(k, &s)| {
+            let base = tasks as f64 * d;
+            json!({
+                "cpu_share": s,
+                "one_core_speedup": med(&one[k]),
+                "one_core_model": base / io_model_time(tasks, d, s, threads, 1),
+                "spread_speedup": med(&spread[k]),
+                "spread_model": base / io_model_time(tasks, d, s, threads, spread_cores),
+            })
+        })
+        .collect();
+    let points: Vec<(f64, f64, f64)> = curve
+        .iter()
+        .filter_map(|c| {
+            Some((
+                c["cpu_share"].as_f64()?,
+                c["one_core_speedup"].as_f64()?,
+                c["spread_speedup"].as_f64()?,
+            ))
+        })
+        .collect();
+    let picture = crate::lab::render::crossover_svg(&points, threads, p);
+    let prediction = format!(
+        "io, {tasks} tasks of {wait_ms} ms, {threads} threads, CPU share s in {shares:?}: every measured speedup (one core and spread over {spread_cores} cores) within {} of the model's (tolerance = noise floor, within 2% to 25%)",
+        fmt_num(tol)
+    );
+    let text = curve
+        .iter()
+        .map(|c| {
+            format!(
+                "s = {}: one core {}x (model {}x), spread {}x (model {}x)",
+                c["cpu_share"],
+                fmt_num(c["one_core_speedup"].as_f64().unwrap_or(0.0)),
+                fmt_num(c["one_core_model"].as_f64().unwrap_or(0.0)),
+                fmt_num(c["spread_speedup"].as_f64().unwrap_or(0.0)),
+                fmt_num(c["spread_model"].as_f64().unwrap_or(0.0))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let figs = figures(vec![
+        ("tasks", json!(tasks)),
+        ("threads", json!(threads)),
+        ("wait_ms", json!(wait_ms)),
+        ("cores", json!(p)),
+        ("tolerance", json!(tol)),
+        ("curve", json!(curve)),
+    ]);
+    Ok(ClaimResult::judge(
+        c,
+        prediction,
+        Figure::median(&farthest),
+        expect,
+        figs,
+        |m, v| {
+            format!(
+                "{text}. The point farthest from the model reached {} of it. {}",
+                fmt_num(m),
+                conclude(v, "The whole curve follows min(T, P'/s): one core helps only while tasks wait, cores help CPU work.", "The curve departs from the min(T, P'/s) model at the point named.")
+            )
+        },
+    )
+    .with_picture(picture))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::verdict_at;
+    use super::*;
+    use crate::lab::Verdict;
+
+    #[test]
+    fn the_io_model_is_min_t_p_over_s() {
+        // Pure waits: T-fold; pure CPU: P-fold; half and half on one core: about 2.
+        let base = 16.0 * 0.01;
+        assert!((base / io_model_time(16, 0.01, 0.0, 8, 1) - 8.0).abs() < 1e-9);
+        assert!((base / io_model_time(16, 0.01, 1.0, 8, 2) - 2.0).abs() < 1e-9);
+        let half = base / io_model_time(16, 0.01, 0.5, 8, 1);
+        assert!(half > 1.8 && half < 2.0, "{half}");
+        assert!(one_core_model(1.0, 8, 0.0) == 8.0 && one_core_model(1.0, 8, 1e-3) < 8.0);
+    }
+
+    #[test]
+    fn each_verdict_can_go_both_ways() {
+        let tol = 0.03;
+        let at_least = Expect::AtLeast(1.0 - tol);
+        assert_eq!(verdict_at(0.99, &at_least), Verdict::Supported);
+        assert_eq!(
+            verdict_at(0.5, &at_least),
+            Verdict::NotSupported,
+            "waits serialised"
+        );
+        let at_most = Expect::AtMost(1.0 + tol);
+        assert_eq!(verdict_at(0.99, &at_most), Verdict::Supported);
+        assert_eq!(
+            verdict_at(1.9, &at_most),
+            Verdict::NotSupported,
+            "CPU work sped up on one core"
+        );
+        let band = Expect::Between([1.0 - tol, 1.0 + tol]);
+        assert_eq!(verdict_at(1.0, &band), Verdict::Supported);
+        assert_eq!(
+            verdict_at(4.0, &band),
+            Verdict::NotSupported,
+            "one core ran CPU work 4x"
+        );
+        assert_eq!(verdict_at(0.5, &band), Verdict::NotSupported);
+    }
+}

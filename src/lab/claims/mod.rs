@@ -1,0 +1,118 @@
+//! The claims of the lab, one file per group, and what they share.
+//!
+//! Each claim names its model, the outcome that would refute it and how its figure's interval
+//! is computed; each file's unit tests feed the verdict figures on both sides of the
+//! prediction. The groups:
+//!
+//! - [`concurrency`]: waiting work on one core, CPU-bound work on one core, the I/O–CPU
+//!   crossover (the min(T, P/s) law);
+//! - [`scaling`]: parallelism against the FMA ceiling, merge sort against its roofline, Amdahl's
+//!   law with designed serial fractions, unequal parts and the noise floor;
+//! - [`scheduling`]: time slicing (nice weights, the tick), oversubscription (switch + refill);
+//! - [`processes`]: fork/exec/thread creation, switches that touch pages, pipes against shared
+//!   memory, and the isolation check;
+//! - [`sharing`]: false sharing, load imbalance and work stealing (rayon), lock contention, SMT
+//!   siblings.
+
+use serde_json::{Map, Value};
+
+use super::{Claim, Verdict};
+use crate::analysis::{self, Row};
+use crate::plan::RunPlan;
+use crate::runner;
+use crate::strategy::{ExecOptions, Strategy};
+use crate::workload::{self, WorkloadSpec};
+
+pub mod concurrency;
+pub mod processes;
+pub mod scaling;
+pub mod scheduling;
+pub mod sharing;
+
+pub use processes::serve_lab_child;
+
+/// Every claim, in the course's order.
+pub static ALL: [Claim; 17] = [
+    concurrency::ONE_CORE_CONCURRENCY,
+    concurrency::CPU_BOUND_ON_ONE_CORE,
+    scaling::PARALLELISM_NEEDS_CORES,
+    concurrency::IO_CPU_CROSSOVER,
+    scheduling::TIME_SLICING,
+    scaling::PARALLEL_START_FINISH,
+    processes::PROCESS_CREATION,
+    processes::CONTEXT_SWITCH,
+    processes::COMMUNICATION,
+    scheduling::OVERSUBSCRIPTION,
+    processes::ISOLATION,
+    scaling::MERGESORT_SCALING,
+    scaling::AMDAHL,
+    sharing::FALSE_SHARING,
+    sharing::WORK_STEALING,
+    sharing::LOCK_CONTENTION,
+    sharing::SMT_SIBLINGS,
+];
+
+/// Named figures for a result.
+pub(crate) fn figures(pairs: Vec<(&str, Value)>) -> Map<String, Value> {
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+/// What an inconclusive explanation says instead of a conclusion.
+pub(crate) const NO_CONCLUSION: &str =
+    "The interval straddles the prediction, so these repetitions support no conclusion either way.";
+
+/// `then` when the verdict is supported, `otherwise` when not supported, [`NO_CONCLUSION`]
+/// when inconclusive.
+pub(crate) fn conclude(v: Verdict, then: &str, otherwise: &str) -> String {
+    match v {
+        Verdict::Supported => then.to_string(),
+        Verdict::NotSupported => otherwise.to_string(),
+        _ => NO_CONCLUSION.to_string(),
+    }
+}
+
+/// Run `spec` once (one repetition, one warm-up when `warm`) for each strategy and core count:
+/// the rows, with speedups against the sequential twin when it is among the strategies. One
+/// call per repetition keeps every strategy of a repetition side by side, so the lab can pair
+/// them.
+pub(crate) fn one_rep(
+    spec: &WorkloadSpec,
+    strategies: &[Strategy],
+    cores: &[usize],
+    warm: bool,
+    switch_ns: Option<f64>,
+) -> Result<Vec<Row>, String> {
+    let plan = RunPlan {
+        spec: spec.clone(),
+        cores: cores.to_vec(),
+        strategies: strategies.to_vec(),
+        reps: 1,
+        warmup: usize::from(warm),
+    };
+    let ms =
+        runner::run_plan(&plan, &ExecOptions::default(), &mut |_| {}).map_err(|e| e.to_string())?;
+    let units = workload::build(&plan.spec)
+        .map_err(|e| e.to_string())?
+        .work_units();
+    Ok(analysis::rows(&plan.spec.name, units, &ms, switch_ns))
+}
+
+/// The row of `s` at `cores` (the sequential row whatever `cores`).
+pub(crate) fn row(rows: &[Row], s: Strategy, cores: usize) -> &Row {
+    rows.iter()
+        .find(|r| r.strategy == s && (s.is_sequential() || r.cores == cores))
+        .expect("row measured")
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::super::{verdict, Expect, Figure, Verdict};
+
+    /// The verdict the rule gives seven repetitions of `value` (± 0.1%) against `expect`.
+    pub fn verdict_at(value: f64, expect: &Expect) -> Verdict {
+        let samples: Vec<f64> = (0..7)
+            .map(|i| value * (1.0 + (i as f64 - 3.0) * 0.0003))
+            .collect();
+        verdict(Some(Figure::median(&samples).spread()), expect)
+    }
+}

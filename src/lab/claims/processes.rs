@@ -1,0 +1,529 @@
+//! Processes against threads: creating them (fork, exec, thread), switching between them
+//! while each touches its own pages, moving data through a pipe against shared memory, and the
+//! isolation check.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::{conclude, figures};
+use crate::child::jobs::LabMode;
+use crate::child::{ChildJob, ChildSpec, Lines, WorkerCommand};
+use crate::lab::kernels::{run_pinned, touch_ping_pong, Party, PAGE};
+use crate::lab::{fmt_num, Claim, ClaimResult, Expect, Figure, Kind, Lab};
+use crate::measure::stats::median;
+use crate::topology::Topology;
+
+/// Pipe transfers of the lab children go in chunks no larger than a pipe's default buffer.
+const PIPE_CHUNK: usize = 32 * 1024;
+
+/// fork, exec and thread creation.
+pub const PROCESS_CREATION: Claim = Claim {
+    id: "process-creation",
+    kind: Kind::Claim,
+    statement: "Creating a process costs more than creating a thread: fork copies the parent's page tables, so its cost grows with the parent's resident memory; loading a program (exec) is a further, separate cost.",
+    model: "fork(+_exit+wait) = a + b x resident pages (the page tables are copied), thread create+join = a constant; so fork / thread > 1 at every size and fork grows with the resident memory; exec is measured on its own",
+    refuted_by: "fork of the smallest parent is no slower than creating a thread (fork / thread <= 1 + tolerance)",
+    unit: "x (fork / thread)",
+    run: process_creation,
+};
+
+/// Switches that touch pages.
+pub const CONTEXT_SWITCH: Claim = Claim {
+    id: "context-switch",
+    kind: Kind::Claim,
+    statement: "A switch between processes costs more than a switch between threads: it changes the address space, and the next process must then reload its translations.",
+    model: "textbook: changing the address space discards the other side's TLB entries, so in a same-core pipe ping-pong where each side writes W pages between hand-offs, processes pay up to min(W, TLB entries) extra page walks per switch: process / thread > 1 + tolerance once W is past the TLB's reach",
+    refuted_by: "at the largest W (past the TLB's and the L2's reach) the process / thread round-trip ratio is at most 1 + tolerance",
+    unit: "x (process / thread) at the largest W",
+    run: context_switch,
+};
+
+/// Pipe against shared memory.
+pub const COMMUNICATION: Claim = Claim {
+    id: "communication",
+    kind: Kind::Claim,
+    statement: "Data through a pipe costs two copies (into the kernel and out again) and a hand-off per pipe buffer; through shared memory it costs one copy and one hand-off.",
+    model: "both sides pinned to one CPU, an 8 MiB message, a 1 MiB pipe buffer: t_pipe / t_shm = (2 x t_copy + 2 x chunks x c_switch) / t_shm, with t_copy = t_shm (the shared-memory copy measured beside it) and c_switch measured",
+    refuted_by: "the pipe / shared-memory time ratio lands outside the model's value x (1 +- tolerance)",
+    unit: "x (pipe / shared memory)",
+    run: communication,
+};
+
+/// The isolation check.
+pub const ISOLATION: Claim = Claim {
+    id: "isolation",
+    kind: Kind::Check,
+    statement: "A crashing worker process leaves its siblings running; a crashing thread takes its whole process down.",
+    model: "by construction: each process has its own address space and the kernel ends only the process that faulted; threads share one process. This is a check, not a test of a prediction",
+    refuted_by: "nothing on a working kernel: the check fails only if process siblings die or thread siblings survive",
+    unit: "share of siblings",
+    run: isolation,
+};
+
+/// Resident sizes the fork is measured at, MiB.
+fn fork_sizes(lab: &Lab) -> Vec<usize> {
+    lab.pick(vec![0, 64, 256], vec![0, 64, 256, 1024])
+}
+
+/// The least-squares slope of `y` against `x`.
+pub fn slope(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len() as f64;
+    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+    let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let sxx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
+    if sxx == 0.0 {
+        0.0
+    } else {
+        sxy / sxx
+    }
+}
+
+fn process_creation(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
+    let exe = WorkerCommand::locate_concbench()?;
+    let k = lab.pick(20, 50);
+    let sizes = fork_sizes(lab);
+    let tol = lab.tolerance();
+    let time = |f: &mut dyn FnMut() -> Result<(), String>| -> Result<f64, String> {
+        let mut t = Vec::with_capacity(k);
+        for _ in 0..k {
+            let s = Instant::now();
+            f()?;
+            t.push(s.elapsed().as_secs_f64());
+        }
+        Ok(median(&t))
+    };
+    let (mut threads, mut execs) = (Vec::new(), Vec::new());
+    let mut forks: Vec<Vec<f64>> = vec![Vec::new(); sizes.len()];
+    for _ in 0..lab.reps() {
+        threads.push(time(&mut || {
+            std::thread::spawn(|| std::hint::black_box(1))
+                .join()
+                .map(|_| ())
+                .map_err(|_| "thread panicked".to_string())
+        })?);
+        for (i, &mib) in sizes.iter().enumerate() {
+            let mut resident = vec![0u8; mib << 20];
+            for p in (0..resident.len()).step_by(PAGE) {
+                resident[p] = 1;
+            }
+            std::hint::black_box(&resident);
+            forks[i].push(time(&mut || {
+                crate::sys::fork_exit_and_reap().map_err(|e| e.to_string())
+            })?);
+            drop(resident);
+        }
+        execs.push(time(&mut || {
+            let st = Command::new(&exe.exe)
+                .args(&exe.args)
+                .arg("--version")
+                .stdout(Stdio::null())
+                .status()
+                .map_err(|e| format!("starting {}: {e}", exe.exe.display()))?;
+            st.success()
+                .then_some(())
+                .ok_or_else(|| "concbench --version failed".to_string())
+        })?);
+    }
+    let fork_med: Vec<f64> = forks.iter().map(|f| median(f)).collect();
+    let mib: Vec<f64> = sizes.iter().map(|&s| s as f64).collect();
+    let per_gib_us = slope(&mib, &fork_med) * 1024.0 * 1e6;
+    let expect = Expect::AtLeast(1.0 + tol);
+    let prediction = format!(
+        "fork + _exit + wait of this process at its smallest resident size vs creating and joining a thread: ratio >= 1 + tolerance = {} (fork also copies page tables); fork measured at {sizes:?} MiB of extra resident memory, exec separately",
+        fmt_num(1.0 + tol)
+    );
+    let figs = figures(vec![
+        ("thread_create_join_us", json!(median(&threads) * 1e6)),
+        (
+            "fork_exit_wait_us_by_resident_mib",
+            json!(sizes
+                .iter()
+                .zip(&fork_med)
+                .map(|(s, t)| json!({"mib": s, "us": t * 1e6}))
+                .collect::<Vec<_>>()),
+        ),
+        ("fork_growth_us_per_gib", json!(per_gib_us)),
+        ("spawn_exec_concbench_us", json!(median(&execs) * 1e6)),
+        ("per_repetition", json!(k)),
+        ("tolerance", json!(tol)),
+    ]);
+    Ok(ClaimResult::judge(
+        c,
+        prediction,
+        Figure::paired(&forks[0], &threads),
+        expect,
+        figs,
+        |m, v| {
+            format!(
+                "Creating and joining a thread took {} us; fork + _exit + wait took {} us ({}x) and grew by {} us per GiB of resident memory ({} us at {} MiB). Starting the concbench binary with exec (spawn, load, run --version, exit) took {} us: loading a program is a cost of its own, not part of creating a process. {}",
+                fmt_num(median(&threads) * 1e6), fmt_num(fork_med[0] * 1e6), fmt_num(m), fmt_num(per_gib_us),
+                fmt_num(fork_med[fork_med.len() - 1] * 1e6), sizes[sizes.len() - 1], fmt_num(median(&execs) * 1e6),
+                conclude(v, "A process costs more to create than a thread, and more the larger its parent.", "Fork was no slower than creating a thread here.")
+            )
+        },
+    ))
+}
+
+fn context_switch(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
+    let cpu = Topology::get().first_cpu();
+    let pages = [0usize, 32, 512, 4096];
+    let tol = lab.tolerance();
+    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); pages.len()];
+    let (mut last_t, mut last_p) = (Vec::new(), Vec::new());
+    for _ in 0..lab.reps() {
+        for (i, &w) in pages.iter().enumerate() {
+            let rounds = (lab.pick(1000, 3000) / (1 + w / 16)).max(lab.pick(20, 40));
+            let t = touch_ping_pong(Party::Threads, cpu, w, rounds)?;
+            let p = touch_ping_pong(Party::Processes, cpu, w, rounds)?;
+            ratios[i].push(p / t);
+            if i == pages.len() - 1 {
+                last_t.push(t);
+                last_p.push(p);
+            }
+        }
+    }
+    let by_w: Vec<_> = pages
+        .iter()
+        .zip(&ratios)
+        .map(|(w, r)| json!({"pages": w, "process_over_thread": median(r)}))
+        .collect();
+    let text = by_w
+        .iter()
+        .map(|r| {
+            format!(
+                "W = {}: {}x",
+                r["pages"],
+                fmt_num(r["process_over_thread"].as_f64().unwrap_or(0.0))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let expect = Expect::AtLeast(1.0 + tol);
+    let prediction = format!(
+        "same-core pipe ping-pong, each side writing W = {pages:?} pages (4 KiB) between hand-offs: process / thread round trip at W = {} pages (16 MiB, past the TLB's and the L2's reach) >= 1 + tolerance = {}",
+        pages[pages.len() - 1], fmt_num(1.0 + tol)
+    );
+    let figs = figures(vec![
+        ("ratio_by_pages", json!(by_w)),
+        (
+            "thread_round_trip_us_largest_w",
+            json!(median(&last_t) * 1e6),
+        ),
+        (
+            "process_round_trip_us_largest_w",
+            json!(median(&last_p) * 1e6),
+        ),
+        ("tolerance", json!(tol)),
+    ]);
+    Ok(ClaimResult::judge(
+        c,
+        prediction,
+        Figure::paired(&last_p, &last_t),
+        expect,
+        figs,
+        |m, v| {
+            format!(
+                "Process / thread round-trip ratio by pages touched per side: {text}. At the largest W a round trip took {} us between threads and {} us between processes ({}x). {}",
+                fmt_num(median(&last_t) * 1e6), fmt_num(median(&last_p) * 1e6), fmt_num(m),
+                conclude(v, "Processes paid more per switch once each side touched more pages than the TLB holds.", "Processes paid no more than threads even with working sets past the TLB's reach; this run did not measure why (whether the CPU keeps both address spaces' translations is a hypothesis it does not test).")
+            )
+        },
+    ))
+}
+
+/// The communication model's ratio: two copies and a hand-off per pipe buffer against one copy.
+pub fn pipe_model(shm_s: f64, chunks: usize, switch_s: f64) -> f64 {
+    (2.0 * shm_s + 2.0 * chunks as f64 * switch_s) / shm_s
+}
+
+fn communication(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
+    use crate::sys::{close_fd, pipe, read_fd, set_pipe_size, write_fd};
+    let cpu = Topology::get().first_cpu();
+    let bytes = 8usize << 20;
+    let message: Vec<u8> = (0..bytes).map(|i| (i * 31 % 251) as u8).collect();
+    let tol = lab.tolerance();
+    let (mut pipes, mut shms) = (Vec::new(), Vec::new());
+    let mut granted = 0;
+    let shared = std::sync::Mutex::new(vec![0u8; bytes]);
+    let mut got = vec![0u8; bytes];
+    for _ in 0..lab.reps() + 1 {
+        // Pipe: the writer streams the message, the reader reads it into its own buffer.
+        let fds = pipe().map_err(|e| e.to_string())?;
+        granted = set_pipe_size(fds[1], 1 << 20).unwrap_or(64 << 10);
+        let got_ref = std::sync::Mutex::new(&mut got);
+        let (_, t_pipe) = run_pinned(&[cpu, cpu], |i| -> Result<(), String> {
+            if i == 0 {
+                let mut off = 0;
+                while off < bytes {
+                    off += write_fd(fds[1], &message[off..]).map_err(|e| e.to_string())?;
+                }
+            } else {
+                let mut g = got_ref.lock().map_err(|_| "poisoned")?;
+                let mut off = 0;
+                while off < bytes {
+                    let n = read_fd(fds[0], &mut g[off..]).map_err(|e| e.to_string())?;
+                    if n == 0 {
+                        return Err("the pipe closed early".into());
+                    }
+                    off += n;
+                }
+            }
+            Ok(())
+        })?;
+        close_fd(fds[0]);
+        close_fd(fds[1]);
+        if got[bytes - 1] != message[bytes - 1] {
+            return Err("the pipe delivered the wrong bytes".into());
+        }
+        // Shared memory: one copy into the shared buffer, one token through a pipe.
+        let tok = pipe().map_err(|e| e.to_string())?;
+        let (_, t_shm) = run_pinned(&[cpu, cpu], |i| -> Result<(), String> {
+            let mut t = [1u8];
+            if i == 0 {
+                shared
+                    .lock()
+                    .map_err(|_| "poisoned")?
+                    .copy_from_slice(&message);
+                write_fd(tok[1], &t).map_err(|e| e.to_string())?;
+            } else {
+                read_fd(tok[0], &mut t).map_err(|e| e.to_string())?;
+                let s = shared.lock().map_err(|_| "poisoned")?;
+                if s[bytes - 1] != message[bytes - 1] {
+                    return Err("shared memory held the wrong bytes".into());
+                }
+            }
+            Ok(())
+        })?;
+        close_fd(tok[0]);
+        close_fd(tok[1]);
+        pipes.push(t_pipe);
+        shms.push(t_shm);
+    }
+    // The first pair warms the buffers and the pipe's pages.
+    pipes.remove(0);
+    shms.remove(0);
+    let chunks = bytes.div_ceil(granted.max(1));
+    let sw = lab.switch_ns().unwrap_or(0.0) / 1e9;
+    let model = pipe_model(median(&shms), chunks, sw);
+    let expect = Expect::Between([model * (1.0 - tol), model * (1.0 + tol)]);
+    let prediction = format!(
+        "8 MiB between two threads pinned to one CPU: pipe ({} KiB buffer, {chunks} hand-offs) / shared memory = (2 x {} ms + 2 x {chunks} x {} us) / {} ms = {} within {}",
+        granted / 1024, fmt_num(median(&shms) * 1e3), fmt_num(sw * 1e6), fmt_num(median(&shms) * 1e3), fmt_num(model), fmt_num(tol)
+    );
+    let gbs = |s: f64| bytes as f64 / s / 1e9;
+    let figs = figures(vec![
+        ("message_bytes", json!(bytes)),
+        ("pipe_buffer_bytes", json!(granted)),
+        ("pipe_ms", json!(median(&pipes) * 1e3)),
+        ("shared_memory_ms", json!(median(&shms) * 1e3)),
+        ("pipe_gb_s", json!(gbs(median(&pipes)))),
+        ("shared_memory_gb_s", json!(gbs(median(&shms)))),
+        ("model_ratio", json!(model)),
+        ("tolerance", json!(tol)),
+    ]);
+    Ok(ClaimResult::judge(
+        c,
+        prediction,
+        Figure::paired(&pipes, &shms),
+        expect,
+        figs,
+        |m, v| {
+            format!(
+                "8 MiB took {} ms through a pipe and {} ms through shared memory on one CPU ({}x; the copy model predicts {}x). {}",
+                fmt_num(median(&pipes) * 1e3), fmt_num(median(&shms) * 1e3), fmt_num(m), fmt_num(model),
+                conclude(v, "The pipe's cost is its two copies and its hand-offs.", "The pipe's cost is not what two copies and its hand-offs account for; this run did not measure what else it pays (allocating pipe pages is one hypothesis).")
+            )
+        },
+    ))
+}
+
+fn lab_child(exe: &WorkerCommand, mode: LabMode) -> Result<std::process::Child, String> {
+    let spec = ChildSpec {
+        parent_pid: std::process::id(),
+        cpu: None,
+        job: ChildJob::LabChild(mode),
+    };
+    exe.command(&spec)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("starting a lab child: {e}"))
+}
+
+/// Act out a lab child (the child job [`ChildJob::LabChild`]) and exit; see [`LabMode`].
+pub fn serve_lab_child(mode: LabMode) -> Result<(), String> {
+    // No core dumps from the deliberate crashes.
+    let _ = crate::sys::disable_core_dumps();
+    match mode {
+        LabMode::Sleeper => {
+            let mut lines = Lines::new();
+            while let Ok(Some(_)) = lines.next_line() {
+                if lines.say("alive").is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        }
+        LabMode::Crash => std::process::abort(),
+        LabMode::Echo => {
+            use std::io::Read;
+            let (mut input, mut out) = (std::io::stdin().lock(), std::io::stdout().lock());
+            let mut buf = vec![0u8; PIPE_CHUNK];
+            loop {
+                match input.read(&mut buf) {
+                    Ok(0) | Err(_) => return Ok(()),
+                    Ok(n) => {
+                        if out.write_all(&buf[..n]).and_then(|_| out.flush()).is_err() {
+                            return Ok(());
+                        }
+                    }
+                }
+            }
+        }
+        LabMode::ShmCopy { fd, len } => {
+            let mem = crate::shm::SharedMem::map_inherited(fd, len)
+                .map_err(|e| format!("mapping shared memory fd {fd}: {e}"))?;
+            let mut lines = Lines::new();
+            while let Ok(Some(line)) = lines.next_line() {
+                if line == "copy" {
+                    // SAFETY: the parent waits for our reply before touching the buffers.
+                    unsafe {
+                        mem.slice_mut::<u8>(len / 2, len / 2)
+                            .copy_from_slice(mem.slice::<u8>(0, len / 2));
+                    }
+                }
+                if lines.say("ok").is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        }
+        LabMode::Threads { n } => {
+            let handles: Vec<_> = (0..n)
+                .map(|k| {
+                    std::thread::spawn(move || {
+                        if k == 0 {
+                            std::thread::sleep(std::time::Duration::from_millis(30));
+                            std::process::abort();
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(300));
+                        println!("thread {k} done");
+                    })
+                })
+                .collect();
+            for h in handles {
+                let _ = h.join();
+            }
+            Ok(())
+        }
+    }
+}
+
+fn isolation(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
+    let exe = WorkerCommand::locate_concbench()?;
+    let siblings = 3;
+    let child = |mode: LabMode| lab_child(&exe, mode);
+    let mut diffs = Vec::new();
+    let (mut proc_alive, mut thread_alive) = (Vec::new(), Vec::new());
+    for _ in 0..lab.reps() {
+        // Processes: siblings first, then the one that crashes.
+        let mut sleepers = (0..siblings)
+            .map(|_| child(LabMode::Sleeper))
+            .collect::<Result<Vec<_>, _>>()?;
+        let crash = child(LabMode::Crash)?
+            .wait_with_output()
+            .map_err(|e| e.to_string())?;
+        if crash.status.success() {
+            return Err("the crashing child did not crash".into());
+        }
+        let mut alive = 0;
+        for s in &mut sleepers {
+            let mut stdin = s.stdin.take().expect("piped");
+            let mut line = String::new();
+            if writeln!(stdin, "ping").is_ok() {
+                let mut out = BufReader::new(s.stdout.take().expect("piped"));
+                if out.read_line(&mut line).is_ok() && line.trim() == "alive" {
+                    alive += 1;
+                }
+            }
+            drop(stdin);
+            let _ = s.wait();
+        }
+        // Threads: one process whose thread 0 crashes.
+        let out = child(LabMode::Threads { n: siblings + 1 })?
+            .wait_with_output()
+            .map_err(|e| e.to_string())?;
+        let done = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.ends_with("done"))
+            .count();
+        let (p, t) = (
+            alive as f64 / siblings as f64,
+            done as f64 / siblings as f64,
+        );
+        proc_alive.push(p);
+        thread_alive.push(t);
+        diffs.push(p - t);
+    }
+    let figs = figures(vec![
+        ("sibling_processes_alive_share", json!(median(&proc_alive))),
+        (
+            "sibling_threads_finished_share",
+            json!(median(&thread_alive)),
+        ),
+        ("siblings", json!(siblings)),
+    ]);
+    Ok(ClaimResult::judge(
+        c,
+        "one of 4 workers aborts: the share of its siblings still alive, processes minus threads, is 1 (all process siblings live, no thread sibling finishes): between 0.99 and 1".into(),
+        Figure::median(&diffs),
+        Expect::Between([0.99, 1.0]),
+        figs,
+        |_, _| {
+            format!(
+            "One of {} worker processes aborted; {}% of its {siblings} siblings still answered afterwards, each in its own address space. When one of {} threads aborted, the whole process died with it and {}% of its sibling threads finished their work. (The crashes happen in child processes started for the purpose, never in concbench itself.)",
+            siblings + 1, fmt_num(median(&proc_alive) * 100.0), siblings + 1, fmt_num(median(&thread_alive) * 100.0)
+        )
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::verdict_at;
+    use super::*;
+    use crate::lab::Verdict;
+
+    #[test]
+    fn models() {
+        assert!((slope(&[0.0, 1.0, 2.0], &[1.0, 3.0, 5.0]) - 2.0).abs() < 1e-12);
+        assert_eq!(pipe_model(1.0, 8, 0.0), 2.0);
+        assert!(pipe_model(1e-3, 8, 3e-6) > 2.0);
+    }
+
+    #[test]
+    fn each_verdict_can_go_both_ways() {
+        let e = Expect::AtLeast(1.03);
+        assert_eq!(verdict_at(20.0, &e), Verdict::Supported);
+        assert_eq!(
+            verdict_at(1.0, &e),
+            Verdict::NotSupported,
+            "no dearer than a thread"
+        );
+        let m = pipe_model(1e-3, 8, 3e-6);
+        let band = Expect::Between([m * 0.97, m * 1.03]);
+        assert_eq!(verdict_at(m, &band), Verdict::Supported);
+        assert_eq!(verdict_at(40.0, &band), Verdict::NotSupported);
+        let iso = Expect::Between([0.99, 1.0]);
+        assert_eq!(verdict_at(0.995, &iso), Verdict::Supported);
+        assert_eq!(
+            verdict_at(0.0, &iso),
+            Verdict::NotSupported,
+            "siblings died"
+        );
+    }
+}

@@ -1,0 +1,406 @@
+//! Parallelism: speedup against the machine's FMA ceiling, merge sort against its roofline,
+//! Amdahl's law with designed serial fractions, and parts that finish when their work says.
+
+use serde_json::json;
+
+use super::{conclude, figures, one_rep, row};
+use crate::lab::kernels::{run_pinned, spin, units_for};
+use crate::lab::{fmt_num, Claim, ClaimResult, Expect, Figure, Kind, Lab};
+use crate::measure::stats::median;
+use crate::strategy::Strategy;
+use crate::topology::Topology;
+use crate::workload::WorkloadSpec;
+
+/// Parallel matmul against the FMA ceiling.
+pub const PARALLELISM_NEEDS_CORES: Claim = Claim {
+    id: "parallelism-needs-cores",
+    kind: Kind::Claim,
+    statement: "CPU-bound work speeds up with cores: parts running at the same time on distinct cores finish sooner.",
+    model: "compute-bound work split evenly over P cores is bounded by the machine's parallel FMA ceiling: S <= P x (all-core peak / (P x one-core peak)), both peaks measured by limits in this run; an even compute-bound split reaches it",
+    refuted_by: "the speedup on P cores stays below the ceiling by more than the tolerance",
+    unit: "x of the FMA ceiling",
+    run: parallelism_needs_cores,
+};
+
+/// Merge sort under its roofline.
+pub const MERGESORT_SCALING: Claim = Claim {
+    id: "mergesort-scaling",
+    kind: Kind::Claim,
+    statement: "Merge sort's speedup is bounded by the cores and by the memory traffic it needs: a roofline.",
+    model: "roofline: S <= min(P, T1 x B_P / bytes), with B_P the copy bandwidth on P cores (limits, this run), T1 the sequential time, and bytes = 16 n x (merge passes whose runs exceed the last-level cache, plus the final merge)",
+    refuted_by: "the speedup exceeds the roofline bound by more than the tolerance (the byte count or the bound is wrong)",
+    unit: "x of the roofline bound",
+    run: mergesort_scaling,
+};
+
+/// Amdahl's law.
+pub const AMDAHL: Claim = Claim {
+    id: "amdahl",
+    kind: Kind::Claim,
+    statement: "Amdahl's law: a serial fraction f limits the speedup on P cores to 1 / (f + (1 - f) / P).",
+    model: "a workload with a designed serial fraction f in {0, 0.1, 0.25, 0.5} (spin work: f of it on one thread, the rest split over P pinned threads); speedup against the same work on one thread",
+    refuted_by: "at some f the measured speedup departs from 1 / (f + (1 - f)/P) by more than the tolerance (the fitted Karp-Flatt fraction then differs from the designed one)",
+    unit: "x of Amdahl (farthest f)",
+    run: amdahl,
+};
+
+/// Unequal parts finish when their work predicts.
+pub const PARALLEL_START_FINISH: Claim = Claim {
+    id: "parallel-start-finish",
+    kind: Kind::Claim,
+    statement: "Parallel parts finish when their own work is done, and the combine step waits for the last one: unequal parts leave cores idle.",
+    model: "two parts of work 1 : 2 on two cores: the short part finishes at half the long part's time, so the short core idles for half the stage (idle share of the stage 1/4 over both cores); equal parts finish within the noise floor",
+    refuted_by: "the short part's finish time, as a share of the long part's, lands farther than the tolerance from 1/2",
+    unit: "short / long finish time",
+    run: parallel_start_finish,
+};
+
+/// Amdahl's speedup.
+pub fn amdahl_speedup(f: f64, p: usize) -> f64 {
+    1.0 / (f + (1.0 - f) / p as f64)
+}
+
+/// The Karp–Flatt serial fraction of speedup `s` on `p` cores.
+pub fn karp_flatt(s: f64, p: usize) -> f64 {
+    let p = p as f64;
+    (1.0 / s - 1.0 / p) / (1.0 - 1.0 / p)
+}
+
+/// The roofline bound of a speedup: min(P, T1 · B_P / bytes).
+pub fn roofline(p: usize, t1_s: f64, bandwidth_b_s: f64, bytes: f64) -> f64 {
+    (p as f64).min(t1_s * bandwidth_b_s / bytes)
+}
+
+/// Bytes merge sort moves through memory for `n` u64 keys: 16 n (read + write) per merge pass
+/// whose runs no longer fit in a cache of `llc` bytes, plus one for the final merge.
+pub fn mergesort_bytes(n: usize, llc: usize) -> f64 {
+    // Runs of up to `llc / 16` keys (source and destination) merge in the cache.
+    let in_cache = (llc as f64 / 16.0).max(2.0);
+    let passes = (n as f64 / in_cache).log2().ceil().max(0.0) + 1.0;
+    16.0 * n as f64 * passes
+}
+
+fn not_on_one_core(c: &Claim, lab: &Lab, expect: Expect) -> Option<ClaimResult> {
+    let p = lab.cores();
+    (p < 2).then(|| {
+        ClaimResult::not_testable(
+            c,
+            expect,
+            format!("this process may use {p} physical core: parallelism needs at least two"),
+        )
+    })
+}
+
+fn parallelism_needs_cores(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
+    let tol = lab.tolerance();
+    let expect = Expect::AtLeast(1.0 - tol);
+    if let Some(r) = not_on_one_core(c, lab, expect.clone()) {
+        return Ok(r);
+    }
+    let p = lab.cores();
+    let ceilings = lab
+        .ceilings()
+        .ok_or("the FMA peaks could not be measured")?;
+    let (one, all) = (
+        ceilings.flops.per_core_gflops,
+        ceilings.flops.all_cores_gflops,
+    );
+    let ceiling = p as f64 * (all / (ceilings.flops.all_cores.max(1) as f64 * one));
+    let n = lab.pick(512, 1024);
+    let spec = WorkloadSpec::new("matmul", n, 3);
+    let (mut seq, mut par) = (Vec::new(), Vec::new());
+    for rep in 0..lab.reps() {
+        let rows = one_rep(
+            &spec,
+            &[Strategy::Sequential, Strategy::MultiThreaded],
+            &[p],
+            rep == 0,
+            lab.switch_ns(),
+        )?;
+        seq.push(row(&rows, Strategy::Sequential, 1).median_s);
+        par.push(row(&rows, Strategy::MultiThreaded, p).median_s * ceiling);
+    }
+    let speedup = median(&seq) / (median(&par) / ceiling);
+    let prediction = format!(
+        "matmul n = {n}, multi-threaded on P = {p} cores vs the sequential twin: speedup reaches the FMA ceiling P x (all-core / (P x one-core peak)) = {p} x ({} / ({} x {})) = {} within the tolerance: >= {} of it",
+        fmt_num(all), ceilings.flops.all_cores, fmt_num(one), fmt_num(ceiling), fmt_num(1.0 - tol)
+    );
+    let figs = figures(vec![
+        ("cores", json!(p)),
+        ("n", json!(n)),
+        ("speedup", json!(speedup)),
+        ("fma_ceiling", json!(ceiling)),
+        ("one_core_peak_gflops", json!(one)),
+        ("all_core_peak_gflops", json!(all)),
+        ("tolerance", json!(tol)),
+    ]);
+    Ok(ClaimResult::judge(
+        c,
+        prediction,
+        Figure::paired(&seq, &par),
+        expect,
+        figs,
+        |m, v| {
+            format!(
+                "A {n}x{n} matrix multiply on {p} cores ran {}x faster than the sequential twin; the FMA loop measured in this run scales {}x from one core to {p}, so the speedup reached {} of that ceiling. {}",
+                fmt_num(speedup), fmt_num(ceiling), fmt_num(m),
+                conclude(v, "The parts ran at the same time on distinct cores and used the cores as fully as the FMA loop does.", "The speedup stayed below what the cores allow; this run did not measure why.")
+            )
+        },
+    ))
+}
+
+fn mergesort_scaling(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
+    let tol = lab.tolerance();
+    let expect = Expect::AtMost(1.0 + tol);
+    if let Some(r) = not_on_one_core(c, lab, expect.clone()) {
+        return Ok(r);
+    }
+    let p = lab.cores();
+    let ceilings = lab
+        .ceilings()
+        .ok_or("the copy bandwidth could not be measured")?;
+    let bw = ceilings
+        .bandwidth(p)
+        .ok_or("no copy bandwidth on all cores")?
+        * 1e9;
+    let llc = crate::sys::largest_cache_bytes().unwrap_or(32 << 20);
+    let n = lab.pick(2_000_000, 4_000_000);
+    let bytes = mergesort_bytes(n, llc);
+    let spec = WorkloadSpec::new("mergesort", n, 8);
+    let (mut speed, mut bound_share) = (Vec::new(), Vec::new());
+    let mut bounds = Vec::new();
+    for rep in 0..lab.reps() {
+        let rows = one_rep(
+            &spec,
+            &[Strategy::Sequential, Strategy::MultiThreaded],
+            &[p],
+            rep == 0,
+            lab.switch_ns(),
+        )?;
+        let t1 = row(&rows, Strategy::Sequential, 1).median_s;
+        let s = t1 / row(&rows, Strategy::MultiThreaded, p).median_s;
+        let b = roofline(p, t1, bw, bytes);
+        speed.push(s);
+        bounds.push(b);
+        bound_share.push(s / b);
+    }
+    let prediction = format!(
+        "mergesort of {n} keys on P = {p} cores: speedup / min(P, T1 x B_P / bytes) <= 1 + tolerance = {}, with B_P = {} GB/s and bytes = {} MB counted",
+        fmt_num(1.0 + tol), fmt_num(bw / 1e9), fmt_num(bytes / 1e6)
+    );
+    let figs = figures(vec![
+        ("cores", json!(p)),
+        ("keys", json!(n)),
+        ("speedup", json!(median(&speed))),
+        ("roofline_bound", json!(median(&bounds))),
+        ("bytes_moved", json!(bytes)),
+        ("copy_gb_s_all_cores", json!(bw / 1e9)),
+        ("llc_bytes_assumed", json!(llc)),
+        ("tolerance", json!(tol)),
+    ]);
+    Ok(ClaimResult::judge(
+        c,
+        prediction,
+        Figure::median(&bound_share),
+        expect,
+        figs,
+        |m, v| {
+            format!(
+                "Sorting {n} keys on {p} cores gave a speedup of {}x; the roofline bound from the sequential time, the {}-core copy bandwidth and {} MB of counted traffic was {}x, so the sort reached {} of it. {}",
+                fmt_num(median(&speed)), p, fmt_num(bytes / 1e6), fmt_num(median(&bounds)), fmt_num(m),
+                conclude(v, "The speedup stayed under the roofline.", "The speedup went past the bound: the counted bytes overstate what this sort moves through memory (a hypothesis this run did not test further).")
+            )
+        },
+    ))
+}
+
+fn amdahl(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
+    let tol = lab.tolerance();
+    let expect = Expect::Between([1.0 - tol, 1.0 + tol]);
+    if let Some(r) = not_on_one_core(c, lab, expect.clone()) {
+        return Ok(r);
+    }
+    let cpus = Topology::get().core_cpus();
+    let p = cpus.len();
+    let fractions = [0.0, 0.1, 0.25, 0.5];
+    let total = units_for(lab.pick(0.04, 0.1));
+    let mut farthest = Vec::new();
+    let mut speedups: Vec<Vec<f64>> = vec![Vec::new(); fractions.len()];
+    let run = |f: f64, workers: &[usize]| -> Result<f64, String> {
+        let serial = (f * total as f64) as u64;
+        let per = (total - serial) / workers.len() as u64;
+        let t = std::time::Instant::now();
+        run_pinned(&workers[..1], |_| spin(serial))?;
+        run_pinned(workers, |_| spin(per))?;
+        Ok(t.elapsed().as_secs_f64())
+    };
+    for _ in 0..lab.reps() {
+        let mut far: f64 = 1.0;
+        for (k, &f) in fractions.iter().enumerate() {
+            let t1 = run(f, &cpus[..1])?;
+            let tp = run(f, &cpus)?;
+            let s = t1 / tp;
+            speedups[k].push(s);
+            let r = s / amdahl_speedup(f, p);
+            if r.ln().abs() > far.ln().abs() {
+                far = r;
+            }
+        }
+        farthest.push(far);
+    }
+    let rows: Vec<_> = fractions
+        .iter()
+        .zip(&speedups)
+        .map(|(&f, s)| {
+            let fit: Vec<f64> = s.iter().map(|&x| karp_flatt(x, p)).collect();
+            json!({
+                "designed_f": f,
+                "speedup": median(s),
+                "amdahl": amdahl_speedup(f, p),
+                "fitted_f": median(&fit),
+                "fitted_f_interval": crate::measure::stats::median_interval(&fit).map(|i| i.ends()),
+            })
+        })
+        .collect();
+    let text = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "f = {}: {}x (Amdahl {}x, fitted f {})",
+                r["designed_f"],
+                fmt_num(r["speedup"].as_f64().unwrap_or(0.0)),
+                fmt_num(r["amdahl"].as_f64().unwrap_or(0.0)),
+                fmt_num(r["fitted_f"].as_f64().unwrap_or(0.0))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let prediction = format!(
+        "spin work with designed serial fraction f in {fractions:?} on P = {p} cores: every speedup within {} of 1 / (f + (1 - f)/P)",
+        fmt_num(tol)
+    );
+    let figs = figures(vec![
+        ("cores", json!(p)),
+        ("points", json!(rows)),
+        ("tolerance", json!(tol)),
+    ]);
+    Ok(ClaimResult::judge(
+        c,
+        prediction,
+        Figure::median(&farthest),
+        expect,
+        figs,
+        |m, v| {
+            format!(
+                "{text}. The farthest point reached {} of Amdahl's prediction. {}",
+                fmt_num(m),
+                conclude(v, "The serial fraction limited the speedup as Amdahl's law says, and the fitted fractions recover the designed ones.", "The speedups depart from Amdahl's law at the point named.")
+            )
+        },
+    ))
+}
+
+fn parallel_start_finish(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
+    let tol = lab.tolerance();
+    let expect = Expect::Between([0.5 * (1.0 - tol), 0.5 * (1.0 + tol)]);
+    if let Some(r) = not_on_one_core(c, lab, expect.clone()) {
+        return Ok(r);
+    }
+    let cpus = Topology::get().core_cpus();
+    let two = [cpus[0], cpus[1]];
+    let unit = units_for(lab.pick(0.02, 0.05));
+    let (mut shares, mut idle, mut equal_gap) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..lab.reps() {
+        let (spans, _) = run_pinned(&two, |i| spin(unit * (i as u64 + 1)))?;
+        let start = spans.iter().map(|s| s.start_ns).min().unwrap_or(0);
+        let (a, b) = (
+            (spans[0].end_ns - start) as f64,
+            (spans[1].end_ns - start) as f64,
+        );
+        shares.push(a / b);
+        idle.push((b - a) / (2.0 * b));
+        let (spans, _) = run_pinned(&two, |_| spin(unit))?;
+        let ends: Vec<f64> = spans
+            .iter()
+            .map(|s| (s.end_ns - s.start_ns) as f64)
+            .collect();
+        equal_gap.push((ends[0] - ends[1]).abs() / ends[0].max(ends[1]));
+    }
+    let noise = lab.noise_floor();
+    let gap = median(&equal_gap);
+    let prediction = format!(
+        "two parts of spin work 1 : 2 on two cores: the short one finishes at 0.5 of the long one's time, within the tolerance {} (idle share of the stage predicted 0.25)",
+        fmt_num(tol)
+    );
+    let figs = figures(vec![
+        ("idle_share_median", json!(median(&idle))),
+        ("idle_share_predicted", json!(0.25)),
+        ("equal_parts_finish_gap_share", json!(gap)),
+        ("noise_floor", json!(noise)),
+        ("tolerance", json!(tol)),
+    ]);
+    Ok(ClaimResult::judge(
+        c,
+        prediction,
+        Figure::median(&shares),
+        expect,
+        figs,
+        |m, v| {
+            format!(
+                "With work 1 : 2 the short part finished at {} of the long part's time and its core idled for {} of the stage (predicted 0.5 and 0.25). Equal parts finished {}% apart, against a noise floor of {}%: {} {}",
+                fmt_num(m), fmt_num(median(&idle)), fmt_num(gap * 100.0), fmt_num(noise * 100.0),
+                if gap > 2.0 * noise.max(0.01) { "a gap beyond the noise floor is interference from other work on the machine, not the parts' own work." } else { "within the noise." },
+                conclude(v, "Each part finished when its own work was done; the combine waits for the last.", "The parts did not finish when their work predicts.")
+            )
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::verdict_at;
+    use super::*;
+    use crate::lab::Verdict;
+
+    #[test]
+    fn amdahl_and_karp_flatt_agree() {
+        for f in [0.0, 0.1, 0.25, 0.5] {
+            let s = amdahl_speedup(f, 2);
+            assert!((karp_flatt(s, 2) - f).abs() < 1e-12);
+        }
+        assert!((amdahl_speedup(0.5, 2) - 4.0 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_roofline_is_the_smaller_bound() {
+        assert_eq!(roofline(2, 1.0, 1e9, 1e8), 2.0);
+        assert!((roofline(4, 0.1, 1e9, 1e8) - 1.0).abs() < 1e-12);
+        assert!(mergesort_bytes(4_000_000, 32 << 20) >= 16.0 * 4e6);
+    }
+
+    #[test]
+    fn each_verdict_can_go_both_ways() {
+        let tol = 0.05;
+        let ceiling = Expect::AtLeast(1.0 - tol);
+        assert_eq!(verdict_at(0.98, &ceiling), Verdict::Supported);
+        assert_eq!(verdict_at(0.6, &ceiling), Verdict::NotSupported);
+        let roof = Expect::AtMost(1.0 + tol);
+        assert_eq!(verdict_at(0.7, &roof), Verdict::Supported);
+        assert_eq!(verdict_at(1.4, &roof), Verdict::NotSupported);
+        let amdahl = Expect::Between([1.0 - tol, 1.0 + tol]);
+        assert_eq!(verdict_at(1.0, &amdahl), Verdict::Supported);
+        // A serial fraction of 0.5 run as if it were 0: 2x instead of 4/3.
+        assert_eq!(
+            verdict_at(2.0 / amdahl_speedup(0.5, 2), &amdahl),
+            Verdict::NotSupported
+        );
+        let parts = Expect::Between([0.5 * (1.0 - tol), 0.5 * (1.0 + tol)]);
+        assert_eq!(verdict_at(0.5, &parts), Verdict::Supported);
+        assert_eq!(
+            verdict_at(1.0, &parts),
+            Verdict::NotSupported,
+            "parts finished together"
+        );
+    }
+}

@@ -1,0 +1,249 @@
+//! The scheduler: how one core is shared (weights, slices and the tick), and what too many
+//! threads cost (the switch plus refilling the cache with the next thread's data).
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::{conclude, figures};
+use crate::lab::kernels::{run_pinned, sweep_own_data};
+use crate::lab::{fmt_num, Claim, ClaimResult, Expect, Figure, Kind, Lab};
+use crate::measure::stats::median;
+use crate::topology::Topology;
+
+/// Time slicing by weight.
+pub const TIME_SLICING: Claim = Claim {
+    id: "time-slicing",
+    kind: Kind::Claim,
+    statement: "On one core the scheduler gives each task a share of time by its weight and switches at the timer tick: tasks take turns, never run at once, and a nicer task gets less.",
+    model: "the fair scheduler's weights: nice 0 = 1024, nice 5 = 335, so two spinning threads on one CPU share it 1024 : 335 = 3.06 : 1; each turn lasts the scheduler's slice rounded up to whole timer ticks (the slice is acted on at ticks)",
+    refuted_by: "the CPU-time ratio of the nice-0 and nice-5 threads lands outside 3.06 x (1 +- tolerance), the tolerance being the noise floor plus one tick of the smaller share",
+    unit: "x (nice 0 / nice 5 CPU time)",
+    run: time_slicing,
+};
+
+/// Too many threads.
+pub const OVERSUBSCRIPTION: Claim = Claim {
+    id: "oversubscription",
+    kind: Kind::Claim,
+    statement: "Too many threads slow CPU-bound work down: every switch costs the switch itself and refilling the cache with the next thread's data.",
+    model: "T threads with fixed work and data of half the L2 each, on P cores: time per unit of work at 16P over that at P = 1 + (involuntary switches per core) x (c_switch + refill) / (work time), refill = 2 x data / one-core copy bandwidth; c_switch, bandwidth and switch counts measured in this run",
+    refuted_by: "the slowdown per unit of work at 16P lands outside the model's value x (1 +- tolerance) (for example the textbook's large loss, or a gain)",
+    unit: "x slowdown per unit of work",
+    run: oversubscription,
+};
+
+/// The fair scheduler's weight of a nice value (`sched_prio_to_weight`).
+pub fn nice_weight(nice: i32) -> f64 {
+    const W: [f64; 40] = [
+        88761.0, 71755.0, 56483.0, 46273.0, 36291.0, 29154.0, 23254.0, 18705.0, 14949.0, 11916.0,
+        9548.0, 7620.0, 6100.0, 4904.0, 3906.0, 3121.0, 2501.0, 1991.0, 1586.0, 1277.0, 1024.0,
+        820.0, 655.0, 526.0, 423.0, 335.0, 272.0, 215.0, 172.0, 137.0, 110.0, 87.0, 70.0, 56.0,
+        45.0, 36.0, 29.0, 23.0, 18.0, 15.0,
+    ];
+    W[(nice + 20).clamp(0, 39) as usize]
+}
+
+/// The scheduler's base slice when the kernel does not show it: EEVDF's default 0.75 ms scaled
+/// by 1 + log2(min(CPUs, 8)).
+pub fn default_base_slice_ns(cpus: usize) -> f64 {
+    0.75e6 * (1.0 + (cpus.clamp(1, 8) as f64).log2().floor())
+}
+
+/// A turn: the slice rounded up to whole ticks.
+pub fn predicted_turn_ns(slice_ns: f64, tick_ns: f64) -> f64 {
+    (slice_ns / tick_ns).ceil().max(1.0) * tick_ns
+}
+
+/// The oversubscription model's slowdown.
+pub fn oversubscription_model(switches_per_core: f64, per_switch_s: f64, work_s: f64) -> f64 {
+    1.0 + switches_per_core * per_switch_s / work_s
+}
+
+fn time_slicing(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
+    use crate::strategy::Placement;
+    use crate::timeline::{Kind as TKind, Timeline, TimelineConfig};
+    let cpu = Topology::get().first_cpu();
+    let duration = Duration::from_millis(lab.pick(400, 1000));
+    let tick = lab.tick_ns();
+    let predicted = nice_weight(0) / nice_weight(5);
+    let small_share = nice_weight(5) / (nice_weight(0) + nice_weight(5));
+    let quantum = tick.unwrap_or(4e6) / (duration.as_nanos() as f64 * small_share);
+    let tol = lab.tolerance() + quantum;
+    let expect = Expect::Between([predicted * (1.0 - tol), predicted * (1.0 + tol)]);
+    let (mut nice0, mut nice5) = (Vec::new(), Vec::new());
+    for _ in 0..lab.reps() {
+        let (spans, _) = run_pinned(&[cpu, cpu], |i| {
+            if i == 1 && crate::sys::set_thread_nice(5).is_err() {
+                return None;
+            }
+            let end = Instant::now() + duration;
+            let mut x = 0u64;
+            while Instant::now() < end {
+                x = crate::lab::kernels::spin(1000).wrapping_add(x);
+            }
+            std::hint::black_box(x);
+            crate::sys::thread_cpu_time().map(|d| d.as_secs_f64())
+        })?;
+        let (Some(a), Some(b)) = (spans[0].value, spans[1].value) else {
+            return Ok(ClaimResult::not_testable(
+                c,
+                expect,
+                "this process cannot set a thread's nice value or read its CPU time".into(),
+            ));
+        };
+        nice0.push(a);
+        nice5.push(b);
+    }
+    // The turn and the overlap, from one timeline of two spinning threads on one CPU.
+    let config = TimelineConfig::new(2, Placement::OneCore, TKind::Thread, lab.pick(150, 300))?;
+    let t = Timeline::record(&config).map_err(|e| e.to_string())?;
+    let (slice_ns, slice_from) = match crate::sys::kernel_slice_ns() {
+        Some((f, ns)) => (ns as f64, f.to_string()),
+        None => (
+            default_base_slice_ns(crate::sys::allowed_cpus().map_or(1, |c| c.len())),
+            "not readable here: EEVDF's default 0.75 ms x (1 + log2(CPUs)) assumed".into(),
+        ),
+    };
+    let turn = tick.map(|k| predicted_turn_ns(slice_ns, k) / 1e6);
+    let prediction = format!(
+        "two spinning threads pinned to one CPU, nice 0 and nice 5, {} ms: CPU-time ratio 1024 / 335 = {} within {} (noise floor + one {} ms tick of the nice-5 share)",
+        duration.as_millis(), fmt_num(predicted), fmt_num(tol), tick.map_or("-".into(), |k| fmt_num(k / 1e6))
+    );
+    let figs = figures(vec![
+        ("predicted_ratio", json!(predicted)),
+        ("nice0_cpu_s_median", json!(median(&nice0))),
+        ("nice5_cpu_s_median", json!(median(&nice5))),
+        ("tick_ms", json!(tick.map(|k| k / 1e6))),
+        ("base_slice_ms", json!(slice_ns / 1e6)),
+        ("base_slice_source", json!(slice_from)),
+        ("turn_predicted_ms", json!(turn)),
+        ("turn_measured_ms", json!(t.observed_slice_ms)),
+        ("overlap_share_check", json!(t.overlap_share)),
+        ("tolerance", json!(tol)),
+    ]);
+    let picture = crate::timeline::render::svg(&t);
+    Ok(ClaimResult::judge(
+        c,
+        prediction,
+        Figure::paired(&nice0, &nice5),
+        expect,
+        figs,
+        |m, v| {
+            format!(
+                "The nice-0 thread got {}x the CPU time of the nice-5 thread (weights predict {}). In a timeline of two equal threads on one CPU each turn lasted {} (predicted: a {} ms slice rounded up to {} ms ticks = {}), and they ran at the same time during {}% of the wall time (a check: on one CPU they cannot). {}",
+                fmt_num(m), fmt_num(predicted),
+                t.observed_slice_ms.map_or("- (no switch seen)".into(), |s| format!("{} ms", fmt_num(s))),
+                fmt_num(slice_ns / 1e6), tick.map_or("-".into(), |k| fmt_num(k / 1e6)),
+                turn.map_or("-".into(), |x| format!("{} ms", fmt_num(x))),
+                fmt_num(t.overlap_share * 100.0),
+                conclude(v, "The CPU was shared by weight, as the fair scheduler's table says.", "The CPU was not shared by the weights' ratio.")
+            )
+        },
+    )
+    .with_picture(picture))
+}
+
+fn oversubscription(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
+    let cpus = Topology::get().core_cpus();
+    let p = cpus.len();
+    let tol = lab.tolerance();
+    let l2 = crate::sys::cache_bytes(2).unwrap_or(1 << 20);
+    let words = l2 / 2 / 8;
+    let passes = lab.pick(150, 400);
+    let counts = [p, 4 * p, 16 * p];
+    let bw = lab
+        .ceilings()
+        .and_then(|c| c.bandwidth(1))
+        .ok_or("the copy bandwidth could not be measured")?
+        * 1e9;
+    let refill_s = 2.0 * (words * 8) as f64 / bw;
+    let sw_s = lab.switch_ns().unwrap_or(0.0) / 1e9;
+    let (mut base, mut many, mut inv, mut work) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..lab.reps() {
+        let mut per_unit = Vec::new();
+        for &t in &counts {
+            let placement: Vec<usize> = (0..t).map(|i| cpus[i % p]).collect();
+            let before = crate::sys::resource_usage(crate::sys::UsageScope::Process);
+            let (_, wall) = run_pinned(&placement, |i| {
+                let mut data: Vec<u64> = (0..words as u64).map(|w| w ^ i as u64).collect();
+                sweep_own_data(&mut data, passes)
+            })?;
+            let after = crate::sys::resource_usage(crate::sys::UsageScope::Process);
+            if t == 16 * p {
+                let d = match (before, after) {
+                    (Some(b), Some(a)) => (a.involuntary_switches - b.involuntary_switches) as f64,
+                    _ => 0.0,
+                };
+                inv.push(d / p as f64);
+            }
+            per_unit.push(wall / (t / p) as f64);
+        }
+        base.push(per_unit[0]);
+        many.push(per_unit[2]);
+        work.push(per_unit[0] * 16.0);
+    }
+    let model = oversubscription_model(median(&inv), sw_s + refill_s, median(&work));
+    let expect = Expect::Between([model * (1.0 - tol), model * (1.0 + tol)]);
+    let prediction = format!(
+        "{} threads of {} KiB each (half the {} KiB L2) on {p} cores, fixed work per thread: time per unit of work at 16P / at P = {} (= 1 + {} switches per core x ({} us switch + {} us refill) / {} s of work) within {}",
+        16 * p, words * 8 / 1024, l2 / 1024, fmt_num(model), fmt_num(median(&inv)),
+        fmt_num(sw_s * 1e6), fmt_num(refill_s * 1e6), fmt_num(median(&work)), fmt_num(tol)
+    );
+    let figs = figures(vec![
+        ("thread_counts", json!(counts)),
+        ("data_per_thread_bytes", json!(words * 8)),
+        ("l2_bytes", json!(l2)),
+        ("time_per_unit_at_p_s", json!(median(&base))),
+        ("time_per_unit_at_16p_s", json!(median(&many))),
+        ("involuntary_switches_per_core_16p", json!(median(&inv))),
+        ("switch_us", json!(sw_s * 1e6)),
+        ("refill_us", json!(refill_s * 1e6)),
+        ("model_slowdown", json!(model)),
+        ("tolerance", json!(tol)),
+    ]);
+    Ok(ClaimResult::judge(
+        c,
+        prediction,
+        Figure::paired(&many, &base),
+        expect,
+        figs,
+        |m, v| {
+            format!(
+                "With {} threads instead of {p}, each unit of work took {}x as long; the kernel counted {} involuntary switches per core, and at {} us per switch plus {} us to refill a thread's data the model predicts {}x. {}",
+                16 * p, fmt_num(m), fmt_num(median(&inv)), fmt_num(sw_s * 1e6), fmt_num(refill_s * 1e6), fmt_num(model),
+                conclude(v, "Extra threads cost what their switches and cache refills cost, and no more: with slices of milliseconds that is little.", "The slowdown is not what switches and refills account for.")
+            )
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::verdict_at;
+    use super::*;
+    use crate::lab::Verdict;
+
+    #[test]
+    fn weights_slices_and_turns() {
+        assert!((nice_weight(0) / nice_weight(5) - 3.0567).abs() < 1e-3);
+        assert_eq!(default_base_slice_ns(2), 1.5e6);
+        assert_eq!(default_base_slice_ns(64), 3.0e6);
+        // A 1.5 ms slice acted on at 4 ms ticks is a 4 ms turn; at 1 ms ticks, 2 ms.
+        assert_eq!(predicted_turn_ns(1.5e6, 4e6), 4e6);
+        assert_eq!(predicted_turn_ns(1.5e6, 1e6), 2e6);
+        assert!(oversubscription_model(100.0, 1e-5, 1.0) > 1.0);
+    }
+
+    #[test]
+    fn each_verdict_can_go_both_ways() {
+        let r = nice_weight(0) / nice_weight(5);
+        let e = Expect::Between([r * 0.9, r * 1.1]);
+        assert_eq!(verdict_at(3.0, &e), Verdict::Supported);
+        assert_eq!(verdict_at(1.0, &e), Verdict::NotSupported, "nice ignored");
+        let m = oversubscription_model(200.0, 60e-6, 0.3);
+        let o = Expect::Between([m * 0.97, m * 1.03]);
+        assert_eq!(verdict_at(m, &o), Verdict::Supported);
+        assert_eq!(verdict_at(1.5, &o), Verdict::NotSupported, "a large loss");
+    }
+}

@@ -1,0 +1,371 @@
+//! What parallel threads share: cache lines (false sharing), the load (imbalance and work
+//! stealing with rayon), a lock (contention) and, on SMT machines, the core itself.
+
+use serde_json::json;
+
+use super::{conclude, figures};
+use crate::lab::kernels::{
+    chase_ring, counters, fma_chain, locked_tasks, pinned_pool, pointer_chase, run_pinned, spin,
+    triangular_rayon, triangular_static, units_for,
+};
+use crate::lab::{fmt_num, Claim, ClaimResult, Expect, Figure, Kind, Lab};
+use crate::measure::stats::median;
+use crate::topology::Topology;
+
+/// False sharing.
+pub const FALSE_SHARING: Claim = Claim {
+    id: "false-sharing",
+    kind: Kind::Claim,
+    statement: "Two threads writing different variables in the same cache line slow each other down across cores (false sharing); 128 bytes apart, or on one CPU, they do not.",
+    model: "each increment that finds the line on the other core waits for a cache-line transfer (c_line, measured by bouncing a flag between the cores): slowdown across cores between 1 + tolerance and (c_inc + c_line) / c_inc; with both threads on one CPU (the control) there is no transfer; figure = slowdown across cores / slowdown on one CPU",
+    refuted_by: "the control-relative slowdown stays at most 1 + tolerance (no false-sharing cost), or exceeds the transfer bound",
+    unit: "x (cross-core slowdown / one-CPU slowdown)",
+    run: false_sharing,
+};
+
+/// Load imbalance and work stealing.
+pub const WORK_STEALING: Claim = Claim {
+    id: "work-stealing",
+    kind: Kind::Claim,
+    statement: "Tasks of unequal cost split statically leave cores idle; work stealing (rayon) balances them.",
+    model: "N tasks of triangular cost (task i costs i units): static contiguous blocks on P cores reach total / (largest block), about P^2 / (2P - 1) (4/3 on 2 cores); rayon's work stealing reaches about min(P, total / largest task); figure = static time / rayon time, predicted as the ratio of the two models",
+    refuted_by: "static / rayon time lands outside the model's ratio x (1 +- tolerance)",
+    unit: "x (static / rayon time)",
+    run: work_stealing,
+};
+
+/// Lock contention.
+pub const LOCK_CONTENTION: Claim = Claim {
+    id: "lock-contention",
+    kind: Kind::Claim,
+    statement: "One lock shared by threads on several cores serialises them: for small tasks the lock costs more than the work; per-thread counters do not pay it.",
+    model: "each task ends with one increment: of a shared Mutex (the lock's line moves between cores, c_line measured) or of a per-thread counter; with empty tasks the shared lock's time per task exceeds the per-thread time by more than the tolerance, and the lock's overhead per task is the task size below which it exceeds the work",
+    refuted_by: "with empty tasks the shared-lock / per-thread time ratio is at most 1 + tolerance",
+    unit: "x (shared lock / per-thread) for empty tasks",
+    run: lock_contention,
+};
+
+/// SMT siblings.
+pub const SMT_SIBLINGS: Claim = Claim {
+    id: "smt-siblings",
+    kind: Kind::Claim,
+    statement: "Two hardware threads of one core (SMT siblings) are not two cores: they share its execution units.",
+    model: "an FMA loop that saturates a core's FMA units gains little from a second hardware thread of the same core: two copies on siblings take longer than on two separate cores, time ratio at least 1 + tolerance; a pointer chase (latency-bound, which siblings can overlap) is measured beside it",
+    refuted_by: "the FMA loop on two siblings is as fast as on two separate cores (ratio at most 1 + tolerance)",
+    unit: "x (siblings / separate cores)",
+    run: smt_siblings,
+};
+
+/// Static blocks' speedup for triangular tasks: total / largest block.
+pub fn static_speedup(tasks: usize, p: usize) -> f64 {
+    let cost = |lo: usize, hi: usize| (lo..hi).map(|t| (t + 1) as f64).sum::<f64>();
+    let total = cost(0, tasks);
+    let largest = (0..p)
+        .map(|i| cost(i * tasks / p, (i + 1) * tasks / p))
+        .fold(0.0, f64::max);
+    total / largest
+}
+
+/// Work stealing's speedup for triangular tasks: min(P, total / largest task).
+pub fn stealing_speedup(tasks: usize, p: usize) -> f64 {
+    let total = (tasks * (tasks + 1) / 2) as f64;
+    (p as f64).min(total / tasks as f64)
+}
+
+fn two_cores(c: &Claim, lab: &Lab, expect: &Expect) -> Result<[usize; 2], Box<ClaimResult>> {
+    let cpus = Topology::get().core_cpus();
+    if cpus.len() < 2 {
+        return Err(Box::new(ClaimResult::not_testable(
+            c,
+            expect.clone(),
+            format!(
+                "this process may use {} physical core: the claim needs two",
+                lab.cores()
+            ),
+        )));
+    }
+    Ok([cpus[0], cpus[1]])
+}
+
+fn false_sharing(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
+    let tol = lab.tolerance();
+    let probe = Expect::AtLeast(1.0 + tol);
+    let two = match two_cores(c, lab, &probe) {
+        Ok(t) => t,
+        Err(r) => return Ok(*r),
+    };
+    let n = lab.pick(1_000_000, 4_000_000);
+    let one = [two[0], two[0]];
+    let (mut rel, mut cross, mut ctrl, mut apart) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..lab.reps() {
+        let (cs, ca) = (counters(two, 8, n)?, counters(two, 128, n)?);
+        let (os, oa) = (counters(one, 8, n)?, counters(one, 128, n)?);
+        cross.push(cs / ca);
+        ctrl.push(os / oa);
+        rel.push((cs / ca) / (os / oa));
+        apart.push(ca);
+    }
+    let line = lab.line_transfer_ns().unwrap_or(0.0);
+    let inc_ns = median(&apart) / n as f64 * 1e9;
+    let bound = (inc_ns + line) / inc_ns;
+    let expect = if bound * (1.0 + tol) > 1.0 + tol {
+        Expect::Between([1.0 + tol, bound * (1.0 + tol)])
+    } else {
+        probe
+    };
+    let prediction = format!(
+        "two threads, {n} atomic increments each, counters 8 bytes apart vs 128: slowdown across two cores / slowdown on one CPU between 1 + tolerance = {} and (c_inc + c_line) / c_inc = ({} + {}) / {} ns = {} (x (1 + tolerance))",
+        fmt_num(1.0 + tol), fmt_num(inc_ns), fmt_num(line), fmt_num(inc_ns), fmt_num(bound)
+    );
+    let figs = figures(vec![
+        ("increments_per_thread", json!(n)),
+        ("slowdown_across_cores", json!(median(&cross))),
+        ("slowdown_on_one_cpu_control", json!(median(&ctrl))),
+        ("increment_ns_apart", json!(inc_ns)),
+        ("line_transfer_ns", json!(line)),
+        ("transfer_bound", json!(bound)),
+        ("tolerance", json!(tol)),
+    ]);
+    Ok(ClaimResult::judge(
+        c,
+        prediction,
+        Figure::median(&rel),
+        expect,
+        figs,
+        |m, v| {
+            format!(
+                "Counters in one cache line took {}x as long as counters 128 bytes apart across two cores, and {}x with both threads on one CPU (the control): {}x relative to the control, against a bound of {}x from a {} ns line transfer and a {} ns increment. {}",
+                fmt_num(median(&cross)), fmt_num(median(&ctrl)), fmt_num(m), fmt_num(bound), fmt_num(line), fmt_num(inc_ns),
+                conclude(v, "Sharing a line across cores costs transfers; on one CPU it costs nothing.", "The slowdown is not what line transfers predict.")
+            )
+        },
+    ))
+}
+
+fn work_stealing(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
+    let tol = lab.tolerance();
+    let cpus = Topology::get().core_cpus();
+    let p = cpus.len();
+    let tasks = lab.pick(200, 400);
+    let model = stealing_speedup(tasks, p) / static_speedup(tasks, p);
+    let expect = Expect::Between([model * (1.0 - tol), model * (1.0 + tol)]);
+    if p < 2 {
+        return Ok(ClaimResult::not_testable(
+            c,
+            expect,
+            format!("this process may use {p} physical core: there is no load to balance"),
+        ));
+    }
+    let unit = (units_for(lab.pick(0.06, 0.2)) / (tasks * (tasks + 1) / 2) as u64).max(1);
+    let pool = pinned_pool(&cpus)?;
+    let (mut seq, mut stat, mut ray) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..lab.reps() {
+        seq.push(triangular_static(&cpus[..1], tasks, unit)?);
+        stat.push(triangular_static(&cpus, tasks, unit)?);
+        ray.push(triangular_rayon(&pool, tasks, unit));
+    }
+    let (s_static, s_rayon) = (median(&seq) / median(&stat), median(&seq) / median(&ray));
+    let prediction = format!(
+        "{tasks} tasks of triangular cost on P = {p} cores: static blocks {}x, rayon {}x, so static / rayon time = {} within {}",
+        fmt_num(static_speedup(tasks, p)), fmt_num(stealing_speedup(tasks, p)), fmt_num(model), fmt_num(tol)
+    );
+    let figs = figures(vec![
+        ("tasks", json!(tasks)),
+        ("cores", json!(p)),
+        ("static_speedup", json!(s_static)),
+        ("static_model", json!(static_speedup(tasks, p))),
+        ("rayon_speedup", json!(s_rayon)),
+        ("rayon_model", json!(stealing_speedup(tasks, p))),
+        ("tolerance", json!(tol)),
+    ]);
+    Ok(ClaimResult::judge(
+        c,
+        prediction,
+        Figure::paired(&stat, &ray),
+        expect,
+        figs,
+        |m, v| {
+            format!(
+                "Against one thread, static halves reached {}x (model {}x) and rayon's work stealing {}x (model {}x): static took {}x rayon's time. {}",
+                fmt_num(s_static), fmt_num(static_speedup(tasks, p)), fmt_num(s_rayon), fmt_num(stealing_speedup(tasks, p)), fmt_num(m),
+                conclude(v, "The static split left a core idle while the other ran the costly tail; stealing kept both busy.", "The schedules did not differ as the models predict.")
+            )
+        },
+    ))
+}
+
+fn lock_contention(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
+    let tol = lab.tolerance();
+    let expect = Expect::AtLeast(1.0 + tol);
+    if let Err(r) = two_cores(c, lab, &expect) {
+        return Ok(*r);
+    }
+    let cpus = Topology::get().core_cpus();
+    let tasks = lab.pick(100_000, 300_000);
+    let works = [0u64, 64, 1024];
+    let mut ratio: Vec<Vec<f64>> = vec![Vec::new(); works.len()];
+    let (mut shared0, mut own0) = (Vec::new(), Vec::new());
+    for _ in 0..lab.reps() {
+        for (k, &w) in works.iter().enumerate() {
+            let n = if w == 0 {
+                tasks
+            } else {
+                (tasks / (1 + w / 16)).max(1000)
+            };
+            let s = locked_tasks(&cpus, n, w, true)?;
+            let o = locked_tasks(&cpus, n, w, false)?;
+            ratio[k].push(s / o);
+            if w == 0 {
+                shared0.push(s / n as f64);
+                own0.push(o / n as f64);
+            }
+        }
+    }
+    let overhead_ns = (median(&shared0) - median(&own0)) * 1e9;
+    let unit_ns = 1e9 / units_for(1.0) as f64;
+    let points: Vec<_> = works
+        .iter()
+        .zip(&ratio)
+        .map(|(w, r)| json!({"work_units": w, "work_ns": *w as f64 * unit_ns, "shared_over_own": median(r)}))
+        .collect();
+    let prediction = format!(
+        "{} threads, one increment per task: shared Mutex / per-thread counters for empty tasks >= 1 + tolerance = {} (the lock's line moves between cores: {} ns per transfer measured)",
+        cpus.len(), fmt_num(1.0 + tol), fmt_num(lab.line_transfer_ns().unwrap_or(0.0))
+    );
+    let text = points
+        .iter()
+        .map(|p| {
+            format!(
+                "{} ns of work: {}x",
+                fmt_num(p["work_ns"].as_f64().unwrap_or(0.0)),
+                fmt_num(p["shared_over_own"].as_f64().unwrap_or(0.0))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let figs = figures(vec![
+        ("tasks_per_thread", json!(tasks)),
+        ("lock_overhead_ns_per_task", json!(overhead_ns)),
+        ("by_task_size", json!(points)),
+        ("tolerance", json!(tol)),
+    ]);
+    Ok(ClaimResult::judge(
+        c,
+        prediction,
+        Figure::paired(&shared0, &own0),
+        expect,
+        figs,
+        |m, v| {
+            format!(
+                "With empty tasks the shared lock took {}x the per-thread counters' time, {} ns more per task: tasks with less work than that spend more on the lock than on their work. Shared / per-thread by task size: {text}. {}",
+                fmt_num(m), fmt_num(overhead_ns),
+                conclude(v, "The lock serialised the threads for small tasks; its cost fades as tasks grow.", "The shared lock cost no more than per-thread counters here.")
+            )
+        },
+    ))
+}
+
+fn smt_siblings(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
+    let tol = lab.tolerance();
+    let expect = Expect::AtLeast(1.0 + tol);
+    let topo = Topology::get();
+    let Some(core) = topo.cores.iter().find(|c| c.cpus.len() >= 2) else {
+        return Ok(ClaimResult::not_testable(
+            c,
+            expect,
+            format!(
+                "no SMT here: each of the {} physical cores this process may use has one hardware thread (/sys/devices/system/cpu/cpu*/topology lists no allowed sibling), so there are no siblings to compare with separate cores",
+                topo.physical_core_count()
+            ),
+        ));
+    };
+    let separate = topo.core_cpus();
+    if separate.len() < 2 {
+        return Ok(ClaimResult::not_testable(
+            c,
+            expect,
+            "SMT siblings exist but only one physical core is allowed: nothing to compare them with".into(),
+        ));
+    }
+    let siblings = [core.cpus[0], core.cpus[1]];
+    let apart = [separate[0], separate[1]];
+    let iters = (units_for(lab.pick(0.05, 0.1)) / 8).max(1);
+    let ring = chase_ring(1 << 22, 11);
+    let steps = iters / 4;
+    let (mut fs, mut fa, mut cs, mut ca) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..lab.reps() {
+        fs.push(run_pinned(&siblings, |_| fma_chain(iters))?.1);
+        fa.push(run_pinned(&apart, |_| fma_chain(iters))?.1);
+        cs.push(run_pinned(&siblings, |_| pointer_chase(&ring, steps))?.1);
+        ca.push(run_pinned(&apart, |_| pointer_chase(&ring, steps))?.1);
+    }
+    std::hint::black_box(spin(1));
+    let prediction = format!(
+        "an FMA loop on SMT siblings (CPUs {siblings:?}) vs separate cores (CPUs {apart:?}): time ratio >= 1 + tolerance = {}",
+        fmt_num(1.0 + tol)
+    );
+    let figs = figures(vec![
+        (
+            "fma_siblings_over_separate",
+            json!(median(&fs) / median(&fa)),
+        ),
+        (
+            "chase_siblings_over_separate",
+            json!(median(&cs) / median(&ca)),
+        ),
+        ("tolerance", json!(tol)),
+    ]);
+    Ok(ClaimResult::judge(
+        c,
+        prediction,
+        Figure::paired(&fs, &fa),
+        expect,
+        figs,
+        |m, v| {
+            format!(
+                "The FMA loop took {}x as long on two siblings as on two separate cores; a pointer chase took {}x. {}",
+                fmt_num(m), fmt_num(median(&cs) / median(&ca)),
+                conclude(v, "Siblings share the core's FMA units.", "Siblings ran the FMA loop as fast as separate cores.")
+            )
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::verdict_at;
+    use super::*;
+    use crate::lab::Verdict;
+
+    #[test]
+    fn triangular_models() {
+        // 2 cores: the second half holds about 3/4 of the work.
+        let s = static_speedup(400, 2);
+        assert!((s - 4.0 / 3.0).abs() < 0.01, "{s}");
+        assert_eq!(stealing_speedup(400, 2), 2.0);
+        assert!((static_speedup(1000, 4) - 16.0 / 7.0).abs() < 0.02);
+    }
+
+    #[test]
+    fn each_verdict_can_go_both_ways() {
+        let m = stealing_speedup(200, 2) / static_speedup(200, 2);
+        let band = Expect::Between([m * 0.97, m * 1.03]);
+        assert_eq!(verdict_at(m, &band), Verdict::Supported);
+        assert_eq!(
+            verdict_at(1.0, &band),
+            Verdict::NotSupported,
+            "stealing gained nothing"
+        );
+        let fs = Expect::Between([1.03, 8.0]);
+        assert_eq!(verdict_at(3.0, &fs), Verdict::Supported);
+        assert_eq!(
+            verdict_at(1.0, &fs),
+            Verdict::NotSupported,
+            "no false-sharing cost"
+        );
+        let lock = Expect::AtLeast(1.03);
+        assert_eq!(verdict_at(5.0, &lock), Verdict::Supported);
+        assert_eq!(verdict_at(1.0, &lock), Verdict::NotSupported);
+    }
+}
