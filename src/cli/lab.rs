@@ -23,7 +23,7 @@ pub enum LabFormat {
 /// Options of `concbench lab`.
 #[derive(Debug, clap::Args)]
 pub struct LabArgs {
-    /// Comma list of claim ids to test (default: all twelve, in the course's order).
+    /// Comma list of claim ids to test (default: all of them, in the course's order).
     #[arg(long)]
     pub claim: Option<String>,
     /// Smaller experiments, fewer repetitions: about 20 seconds on 2 cores instead of about a minute.

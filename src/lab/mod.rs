@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 use crate::machine::Machine;
 use crate::measure::stats::{bootstrap_ci, median};
 
+pub mod async_claims;
 pub mod claims;
 pub mod render;
 
@@ -296,30 +297,34 @@ pub struct LabReport {
     pub claims: Vec<ClaimResult>,
 }
 
+/// Every claim, in the course's order: [`claims`], then [`async_claims`].
+pub fn all_claims() -> impl Iterator<Item = &'static Claim> {
+    claims::ALL.iter().chain(async_claims::ALL.iter())
+}
+
 /// Ids of every claim, in order.
 pub fn claim_ids() -> Vec<&'static str> {
-    claims::ALL.iter().map(|c| c.id).collect()
+    all_claims().map(|c| c.id).collect()
 }
 
 /// Parse a `--claim` list; `None` means every claim. Unknown ids are an error naming them.
 pub fn select(list: Option<&str>) -> Result<Vec<&'static Claim>, String> {
     let Some(list) = list else {
-        return Ok(claims::ALL.iter().collect());
+        return Ok(all_claims().collect());
     };
     let mut out: Vec<&'static Claim> = Vec::new();
     for id in list.split(',').map(str::trim) {
         if id.is_empty() {
             return Err(format!("--claim '{list}' has an empty item"));
         }
-        let c = claims::ALL
-            .iter()
+        let c = all_claims()
             .find(|c| c.id == id)
             .ok_or_else(|| format!("unknown claim '{id}' (known: {})", claim_ids().join(", ")))?;
         if !out.iter().any(|o| o.id == c.id) {
             out.push(c);
         }
     }
-    out.sort_by_key(|c| claims::ALL.iter().position(|a| a.id == c.id));
+    out.sort_by_key(|c| all_claims().position(|a| a.id == c.id));
     Ok(out)
 }
 
@@ -437,7 +442,7 @@ mod tests {
     #[test]
     fn claim_selection_checks_ids_and_keeps_course_order() {
         let all = select(None).unwrap();
-        assert_eq!(all.len(), 12);
+        assert_eq!(all.len(), 15);
         let some = select(Some("process-creation,time-slicing")).unwrap();
         assert_eq!(
             some.iter().map(|c| c.id).collect::<Vec<_>>(),
