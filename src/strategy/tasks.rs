@@ -204,7 +204,8 @@ fn run_pinned(
     let mut records = outcome?;
     records.sort_by_key(|r| (r.stage, r.part));
     let end_ns = *marks.last().expect("stage marks");
-    let phases = super::threads::phases_from_marks(start_ns, &marks, &stages, &records, collected_ns);
+    let phases =
+        super::threads::phases_from_marks(start_ns, &marks, &stages, &records, collected_ns);
     Ok((
         Execution {
             wall_s: seconds_between(start_ns, end_ns),
@@ -246,12 +247,20 @@ mod tests {
         let (w, r) = setup(WorkloadSpec::new("mergesort", 10_000, 1).with("yield_every", 500));
         for parts in [1, 2, 3, 7] {
             w.reset(&r.mem());
-            let (e, counts) =
-                run_counted(&*w, r.mem(), parts, Placement::OneCore, &ExecOptions::default())
-                    .unwrap();
+            let (e, counts) = run_counted(
+                &*w,
+                r.mem(),
+                parts,
+                Placement::OneCore,
+                &ExecOptions::default(),
+            )
+            .unwrap();
             w.verify(&r.mem(), Some(parts)).unwrap();
             assert_eq!(e.parts.len(), parts * w.stages(parts).len());
-            assert!(e.parts.iter().all(|p| p.cpu == Placement::OneCore.cpu_for(0)));
+            assert!(e
+                .parts
+                .iter()
+                .all(|p| p.cpu == Placement::OneCore.cpu_for(0)));
             assert!(counts.yields > 0);
             assert!((e.phases.total() - e.wall_s).abs() < 1e-3 * e.wall_s.max(1e-3));
         }
@@ -262,8 +271,14 @@ mod tests {
         // 50 tasks of 20 ms each as 50 parts: they wait at the same time, far below 50 × 20 ms.
         let spec = WorkloadSpec::new("io", 50, 1).with("wait_ms", 20);
         let (w, r) = setup(spec);
-        let (e, counts) =
-            run_counted(&*w, r.mem(), 50, Placement::OneCore, &ExecOptions::default()).unwrap();
+        let (e, counts) = run_counted(
+            &*w,
+            r.mem(),
+            50,
+            Placement::OneCore,
+            &ExecOptions::default(),
+        )
+        .unwrap();
         w.verify(&r.mem(), Some(50)).unwrap();
         assert_eq!(counts.waits, 50);
         assert!(e.wall_s < 0.5, "{}", e.wall_s);
@@ -295,6 +310,9 @@ mod tests {
             ..ExecOptions::default()
         };
         let err = run(&*w, r.mem(), 4, Placement::OneCore, &opts).unwrap_err();
-        assert!(matches!(err, StrategyError::TaskStuck { part: 1, .. }), "{err}");
+        assert!(
+            matches!(err, StrategyError::TaskStuck { part: 1, .. }),
+            "{err}"
+        );
     }
 }

@@ -294,28 +294,29 @@ fn record_tasks(
                 let start = monotonic_ns() + THREAD_LEAD_NS;
                 let budget_ns = duration_ns / workers;
                 let give_up = start + TASK_OVERRUN_FACTOR * duration_ns;
-                let out = rt.block_on(local.run_until(async move {
-                    let handles: Vec<_> = plans
-                        .into_iter()
-                        .map(|plan| {
-                            tokio::task::spawn_local(record_task(
-                                Recorder::new(plan),
-                                start,
-                                budget_ns,
-                                yield_every_ns,
-                                give_up,
-                                os_id,
-                            ))
-                        })
-                        .collect();
-                    let mut out = Vec::with_capacity(handles.len());
-                    for h in handles {
-                        out.push(h.await.map_err(|_| {
-                            TimelineError::Spawn("a task worker panicked".into())
-                        })?);
-                    }
-                    Ok::<_, TimelineError>(out)
-                }))?;
+                let out =
+                    rt.block_on(local.run_until(async move {
+                        let handles: Vec<_> = plans
+                            .into_iter()
+                            .map(|plan| {
+                                tokio::task::spawn_local(record_task(
+                                    Recorder::new(plan),
+                                    start,
+                                    budget_ns,
+                                    yield_every_ns,
+                                    give_up,
+                                    os_id,
+                                ))
+                            })
+                            .collect();
+                        let mut out = Vec::with_capacity(handles.len());
+                        for h in handles {
+                            out.push(h.await.map_err(|_| {
+                                TimelineError::Spawn("a task worker panicked".into())
+                            })?);
+                        }
+                        Ok::<_, TimelineError>(out)
+                    }))?;
                 Ok((start, out))
             });
         match spawned {

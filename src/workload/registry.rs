@@ -304,6 +304,10 @@ mod tests {
             .build(&WorkloadSpec::new("io", 2, 1).with("yield_every", 5))
             .err()
             .unwrap();
-        assert!(e.to_string().starts_with("--yield-every does not apply to io"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("--yield-every does not apply to io"),
+            "{e}"
+        );
     }
 }
