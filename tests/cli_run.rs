@@ -47,7 +47,7 @@ fn bad_input_is_exit_2_with_one_line_naming_it() {
     rejects(&with(&["--cores", "1,,2"]), "empty item");
     rejects(&with(&["--cores", "abc"]), "'abc'");
     rejects(&with(&["--cores", "-1"]), "'-1'");
-    rejects(&with(&["--cores", "5000"]), "4096");
+    rejects(&with(&["--cores", "20000"]), "16384");
     rejects(&with(&["--strategy", "fastest"]), "fastest");
     rejects(&with(&["--format", "yaml"]), "yaml");
     rejects(&with(&["--reps", "0"]), "--reps 0");

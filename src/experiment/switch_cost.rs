@@ -874,6 +874,26 @@ pub fn serve_peer() -> Result<(), String> {
 }
 
 #[cfg(test)]
+mod task_tests {
+    use super::*;
+
+    #[test]
+    fn the_task_ping_pong_switches_without_the_kernel() {
+        let plan = PingPongPlan::new(2_000, 3).unwrap();
+        let row = measure(Case::task(), &plan).unwrap();
+        assert_eq!(row.round_trips_timed, 6_000);
+        assert!(row.switch_ns > 0.0);
+        // Two tasks on one thread: the kernel switches far less than twice per round trip.
+        assert!(row.switches_per_round_trip < 0.5, "{}", row.switches_per_round_trip);
+        let bad = Case {
+            mechanism: Mechanism::Pipe,
+            ..Case::task()
+        };
+        assert!(measure(bad, &plan).is_err());
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -943,11 +963,12 @@ mod tests {
     }
 
     #[test]
-    fn the_standard_cases_are_the_four_pipe_rows_then_futex() {
+    fn the_standard_cases_are_the_four_pipe_rows_then_futex_then_task() {
         let c = Case::standard();
-        assert_eq!(c.len(), 6);
+        assert_eq!(c.len(), 7);
         assert!(c[..4].iter().all(|c| c.mechanism == Mechanism::Pipe));
-        assert!(c[4..]
+        assert_eq!(c[6], Case::task());
+        assert!(c[4..6]
             .iter()
             .all(|c| c.mechanism == Mechanism::Futex && c.kind == Kind::Thread));
         assert_eq!(
