@@ -18,6 +18,10 @@
 //! task is dropped (a task that awaits can be stopped, unlike a thread; one that spins without
 //! a yield point keeps the thread and the deadline with it).
 
+use std::cell::RefCell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+
 use super::{ExecOptions, Execution, PartRecord, Placement, StrategyError};
 use crate::child::FaultKind;
 use crate::measure::clock::{monotonic_ns, seconds_between};
@@ -34,14 +38,19 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-/// What one task brings back.
-struct TaskReport {
-    record: PartRecord,
-    yields: u64,
-    waits: u64,
+/// What the tasks of one stage share: their records, how many are still running, the first
+/// failure. Tasks report here instead of through their join handles, so finishing a task costs
+/// no wake-up of the coordinator (one `notify` when the last one is done).
+struct StageState {
+    records: Vec<PartRecord>,
+    done: Vec<bool>,
+    remaining: usize,
+    failure: Option<StrategyError>,
+    counts: TaskCounts,
 }
 
 /// Run the steps of one part as a task: awaits a timer at each wait, yields at each yield point.
+/// A panic in a step is caught and reported as the part's failure.
 async fn run_part_task(
     workload: &dyn Workload,
     mem: SharedMem<'_>,
@@ -49,38 +58,53 @@ async fn run_part_task(
     part: usize,
     parts: usize,
     fault: Option<FaultKind>,
-) -> TaskReport {
+    shared: Rc<(RefCell<StageState>, tokio::sync::Notify)>,
+) {
+    let (state, all_done) = (&shared.0, &shared.1);
     let start_ns = monotonic_ns();
     let (mut yields, mut waits) = (0, 0);
-    match fault {
-        Some(FaultKind::Hang) => std::future::pending::<()>().await,
-        Some(_) => panic!("fault injected into part {part}"),
-        None => {}
-    }
-    let mut steps = workload.part_steps(mem, stage, part, parts);
-    loop {
-        match steps.next_step() {
-            Step::Yield => {
-                yields += 1;
-                tokio::task::yield_now().await;
+    let outcome = match fault {
+        Some(FaultKind::Hang) => std::future::pending::<Result<(), String>>().await,
+        Some(_) => Err(format!("fault injected into part {part}")),
+        None => {
+            let mut steps = workload.part_steps(mem, stage, part, parts);
+            loop {
+                match catch_unwind(AssertUnwindSafe(|| steps.next_step())) {
+                    Ok(Step::Yield) => {
+                        yields += 1;
+                        tokio::task::yield_now().await;
+                    }
+                    Ok(Step::Wait(d)) => {
+                        waits += 1;
+                        tokio::time::sleep(d).await;
+                    }
+                    Ok(Step::Done) => break Ok(()),
+                    Err(payload) => break Err(panic_message(&payload)),
+                }
             }
-            Step::Wait(d) => {
-                waits += 1;
-                tokio::time::sleep(d).await;
-            }
-            Step::Done => break,
         }
-    }
-    TaskReport {
-        record: PartRecord {
+    };
+    let end_ns = monotonic_ns();
+    let mut st = state.borrow_mut();
+    match outcome {
+        Ok(()) => st.records.push(PartRecord {
             stage,
             part,
             cpu: topology::current_cpu(),
             start_ns,
-            end_ns: monotonic_ns(),
-        },
-        yields,
-        waits,
+            end_ns,
+        }),
+        Err(message) => {
+            st.failure
+                .get_or_insert(StrategyError::PartPanicked { part, message });
+        }
+    }
+    st.counts.yields += yields;
+    st.counts.waits += waits;
+    st.done[part] = true;
+    st.remaining -= 1;
+    if st.remaining == 0 {
+        all_done.notify_one();
     }
 }
 
@@ -147,52 +171,60 @@ fn run_pinned(
     let outcome: Result<Vec<PartRecord>, StrategyError> = rt.block_on(local.run_until(async {
         let mut records = Vec::with_capacity(parts * stages.len());
         for (stage, info) in stages.iter().enumerate() {
-            let handles: Vec<_> = (0..parts)
-                .map(|part| {
-                    let fault = fault.filter(|f| f.part == part).map(|f| f.kind);
-                    tokio::task::spawn_local(run_part_task(
-                        workload, mem, stage, part, parts, fault,
-                    ))
-                })
-                .collect();
+            let shared = Rc::new((
+                RefCell::new(StageState {
+                    records: Vec::with_capacity(parts),
+                    done: vec![false; parts],
+                    remaining: parts,
+                    failure: None,
+                    counts: TaskCounts::default(),
+                }),
+                tokio::sync::Notify::new(),
+            ));
+            let (state, all_done) = (&shared.0, &shared.1);
+            if parts == 0 {
+                all_done.notify_one();
+            }
+            for part in 0..parts {
+                let fault = fault.filter(|f| f.part == part).map(|f| f.kind);
+                // Detached: the task reports through `state`; the LocalSet still owns it.
+                drop(tokio::task::spawn_local(run_part_task(
+                    workload,
+                    mem,
+                    stage,
+                    part,
+                    parts,
+                    fault,
+                    Rc::clone(&shared),
+                )));
+            }
             if stage == 0 {
                 let spawned = monotonic_ns();
                 marks.push(spawned); // all spawned
                 marks.push(spawned); // ready: a task needs no set-up
             }
-            let mut failure = None;
-            for (part, handle) in handles.into_iter().enumerate() {
-                let joined = match deadline {
-                    Some(d) => match tokio::time::timeout_at(d, handle).await {
-                        Ok(j) => j,
-                        Err(_) => {
-                            return Err(StrategyError::TaskStuck {
-                                part,
-                                stage: info.name.to_string(),
-                            })
-                        }
-                    },
-                    None => handle.await,
-                };
-                match joined {
-                    Ok(r) => {
-                        counts.yields += r.yields;
-                        counts.waits += r.waits;
-                        records.push(r.record);
-                    }
-                    Err(e) => {
-                        let message = if e.is_panic() {
-                            panic_message(&e.into_panic())
-                        } else {
-                            "cancelled".to_string()
-                        };
-                        failure.get_or_insert(StrategyError::PartPanicked { part, message });
-                    }
+            let finished = all_done.notified();
+            let in_time = match deadline {
+                Some(d) => tokio::time::timeout_at(d, finished).await.is_ok(),
+                None => {
+                    finished.await;
+                    true
                 }
+            };
+            let mut st = state.borrow_mut();
+            if !in_time {
+                let part = st.done.iter().position(|d| !d).unwrap_or(0);
+                return Err(StrategyError::TaskStuck {
+                    part,
+                    stage: info.name.to_string(),
+                });
             }
-            if let Some(e) = failure {
+            if let Some(e) = st.failure.take() {
                 return Err(e);
             }
+            counts.yields += st.counts.yields;
+            counts.waits += st.counts.waits;
+            records.append(&mut st.records);
             marks.push(monotonic_ns()); // stage done
         }
         Ok(records)
