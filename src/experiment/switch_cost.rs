@@ -338,7 +338,7 @@ fn row_of(case: Case, cpus: [usize; 2], plan: &PingPongPlan, timed: &Timed) -> S
             Mechanism::Pipe => "blocking write/read on two pipes, as perf bench sched pipe",
             Mechanism::Futex => "FUTEX_WAKE/FUTEX_WAIT on one shared word",
             Mechanism::Channel =>
-                "two tokio mpsc channels between two tasks of one current_thread runtime, on one thread",
+                "two unbounded tokio mpsc channels between two tasks of one current_thread runtime, on one thread",
         },
         plan.warmup_round_trips,
     );
@@ -650,11 +650,13 @@ fn task_channel(cpu: usize, plan: &PingPongPlan) -> Result<Timed, SwitchCostErro
             let (pid, tid) = (std::process::id(), sys::thread_id());
             let stats = || TaskStats::of(pid, tid);
             let timed = rt.block_on(local.run_until(async {
-                let (to_pong, mut pong_rx) = tokio::sync::mpsc::channel::<u32>(1);
-                let (to_ping, mut ping_rx) = tokio::sync::mpsc::channel::<u32>(1);
+                // Unbounded: a send never waits, so each switch is a receiver parking on its
+                // empty channel and the runtime polling the other task.
+                let (to_pong, mut pong_rx) = tokio::sync::mpsc::unbounded_channel::<u32>();
+                let (to_ping, mut ping_rx) = tokio::sync::mpsc::unbounded_channel::<u32>();
                 let pong = tokio::task::spawn_local(async move {
                     while let Some(t) = pong_rx.recv().await {
-                        if to_ping.send(t).await.is_err() {
+                        if to_ping.send(t).is_err() {
                             break;
                         }
                     }
@@ -701,12 +703,12 @@ fn task_channel(cpu: usize, plan: &PingPongPlan) -> Result<Timed, SwitchCostErro
 /// `n` round trips of the ping task: send the token, await it back (`None`: pong stopped).
 async fn task_rounds(
     n: u64,
-    to_pong: &tokio::sync::mpsc::Sender<u32>,
-    from_pong: &mut tokio::sync::mpsc::Receiver<u32>,
+    to_pong: &tokio::sync::mpsc::UnboundedSender<u32>,
+    from_pong: &mut tokio::sync::mpsc::UnboundedReceiver<u32>,
     token: &mut u32,
 ) -> Option<()> {
     for _ in 0..n {
-        to_pong.send(*token).await.ok()?;
+        to_pong.send(*token).ok()?;
         *token = from_pong.recv().await?.wrapping_add(1);
     }
     Some(())
