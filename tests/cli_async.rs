@@ -30,10 +30,23 @@ fn list_names_the_strategy() {
 fn io_and_mergesort_rows_are_verified_on_one_cpu() {
     for args in [
         vec!["--workload", "io", "--size", "24", "--wait-ms", "2"],
-        vec!["--workload", "mergesort", "--size", "20000", "--yield-every", "3000"],
+        vec![
+            "--workload",
+            "mergesort",
+            "--size",
+            "20000",
+            "--yield-every",
+            "3000",
+        ],
         vec!["--workload", "matmul", "--size", "40", "--yield-every", "4"],
     ] {
-        let mut all = vec!["run", "--cores", "1,3,8", "--strategy", "single-thread-async"];
+        let mut all = vec![
+            "run",
+            "--cores",
+            "1,3,8",
+            "--strategy",
+            "single-thread-async",
+        ];
         all.extend(args);
         all.extend(["--reps", "2", "--warmup", "0", "--format", "json"]);
         let doc = json_of(&all);
@@ -51,7 +64,15 @@ fn io_and_mergesort_rows_are_verified_on_one_cpu() {
 #[test]
 fn yield_every_does_not_apply_to_io() {
     let out = concbench()
-        .args(["run", "--workload", "io", "--yield-every", "5", "--cores", "2"])
+        .args([
+            "run",
+            "--workload",
+            "io",
+            "--yield-every",
+            "5",
+            "--cores",
+            "2",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -80,7 +101,15 @@ fn timeline_records_tasks_on_one_cpu() {
         assert_eq!(doc["cpus"].as_array().unwrap().len(), 1);
     }
     let out = concbench()
-        .args(["timeline", "--kind", "task", "--threads", "2", "--placement", "spread"])
+        .args([
+            "timeline",
+            "--kind",
+            "task",
+            "--threads",
+            "2",
+            "--placement",
+            "spread",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

@@ -886,7 +886,11 @@ mod task_tests {
         assert_eq!(row.round_trips_timed, 6_000);
         assert!(row.switch_ns > 0.0);
         // Two tasks on one thread: the kernel switches far less than twice per round trip.
-        assert!(row.switches_per_round_trip < 0.5, "{}", row.switches_per_round_trip);
+        assert!(
+            row.switches_per_round_trip < 0.5,
+            "{}",
+            row.switches_per_round_trip
+        );
         let bad = Case {
             mechanism: Mechanism::Pipe,
             ..Case::task()

@@ -235,7 +235,7 @@ fn cooperative_scheduling(c: &Claim, o: &LabOptions) -> Result<ClaimResult, Stri
         figs,
         |m, _| {
             format!(
-                "A task asked to sleep 1 ms while another task on the same thread computed {} ms without yielding: it woke {} ms late, {}x of the computation left when its timer expired. Nothing preempts a task: the runtime only regains the thread when the task returns. With a yield point every 1 ms the same wake-up was {} ms late.",
+                "A task asked to sleep 1 ms while another task on the same thread computed {} ms without yielding: it woke {} ms late, {}x of the computation left when its timer expired. Nothing preempts a task: the runtime only regains the thread when the task returns (the computation is CPU time, which other programs on a busy machine stretch in wall time). With a yield point every 1 ms the same wake-up was {} ms late.",
                 compute.as_millis(),
                 fmt_num(held_ms),
                 fmt_num(m),
