@@ -23,7 +23,9 @@ fn list_names_the_strategy() {
     let out = concbench().arg("list").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("single-thread-async"), "{text}");
-    assert!(text.contains("yield-every"), "{text}");
+    let out = concbench().args(["run", "--help"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("--yield-every"), "{text}");
 }
 
 #[test]
