@@ -387,6 +387,8 @@ impl Timeline {
         let noun = match (self.kind.as_str(), k) {
             ("process", 1) => "process",
             ("process", _) => "processes",
+            ("task", 1) => "async task",
+            ("task", _) => "async tasks",
             (_, 1) => "thread",
             _ => "threads",
         };
@@ -394,7 +396,9 @@ impl Timeline {
         cpus.sort_unstable();
         cpus.dedup();
         let cpu_list = crate::topology::format_cpu_list(&cpus);
-        if self.placement == "one-core" {
+        if self.kind == "task" {
+            format!("{k} {noun} on ONE thread pinned to one CPU (cpu {cpu_list}); they switch only where they yield")
+        } else if self.placement == "one-core" {
             format!("{k} {noun} pinned to one CPU (cpu {cpu_list})")
         } else {
             format!(
