@@ -7,9 +7,11 @@
 //!   (the very binary `multi-process` workers run) with `--version` and waits for it: fork, exec,
 //!   dynamic loading, runtime start-up and exit;
 //! - `empty-run`: one whole execution of a workload that does no work (`io` with 0 ms tasks, one
-//!   task per part) through [`concbench::strategy::execute`], for `multi-threaded` and
-//!   `multi-process` at 1 ..= physical cores: spawn, pinning, shared-memory setup, one stage of
-//!   control messages, collection. This is the fixed price each strategy adds to every run.
+//!   task per part) through [`concbench::strategy::execute`], for `multi-threaded`,
+//!   `multi-process` and `single-thread-async` at 1 ..= physical cores: spawn, pinning,
+//!   shared-memory setup, one stage of control messages, collection (for tasks: building the
+//!   runtime and spawning a task per part). This is the fixed price each strategy adds to every
+//!   run.
 //!
 //! Workers are the concbench binary cargo built for this bench (`CARGO_BIN_EXE_concbench`), or
 //! `$CONCBENCH_EXE` when set.
@@ -78,7 +80,11 @@ fn empty_run(c: &mut Criterion) {
         .sample_size(20)
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_secs(1));
-    for strategy in [Strategy::MultiThreaded, Strategy::MultiProcess] {
+    for strategy in [
+        Strategy::MultiThreaded,
+        Strategy::MultiProcess,
+        Strategy::SingleThreadAsync,
+    ] {
         for cores in 1..=physical {
             group.bench_function(BenchmarkId::new(strategy.name(), cores), |b| {
                 b.iter_custom(|iters| {

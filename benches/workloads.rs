@@ -2,7 +2,8 @@
 //! library's own execution path.
 //!
 //! One criterion group per workload (`mergesort`, `matmul`, `io`); one benchmark per strategy
-//! (`sequential`, `single-core-threaded`, `multi-threaded`, `multi-process`) × cores, named
+//! (`sequential`, `single-core-threaded`, `multi-threaded`, `multi-process`,
+//! `single-thread-async`) × cores, named
 //! `WORKLOAD/STRATEGY/CORES`. Cores run from 1 up to the physical cores this process
 //! may use, plus one oversubscribed point (twice the physical cores, named `N-oversubscribed`);
 //! `sequential` is the twin, measured once with cores 1. Each iteration:
@@ -63,6 +64,7 @@ fn rows() -> Vec<(Strategy, usize, bool)> {
         Strategy::SingleCoreThreaded,
         Strategy::MultiThreaded,
         Strategy::MultiProcess,
+        Strategy::SingleThreadAsync,
     ] {
         rows.extend(sweep().into_iter().map(|(c, over)| (s, c, over)));
     }

@@ -32,6 +32,10 @@ echo "== 1024 I/O tasks on one core: what creating threads costs when waits over
 $bin run --workload io --size 1024 --wait-ms 10 --strategy single-core-threaded \
   --cores 16,64,256,1024 --quiet --out $out/io-1024-tasks
 
+echo "== io up to 10,000 waits: threads on one core vs async tasks on one thread"
+$bin run --workload io --size 10000 --wait-ms 100 --cores 100,1000,10000 \
+  --strategy single-core-threaded,single-thread-async --reps 3 --warmup 1 --quiet --out $out/io-async
+
 echo "== references"
 mkdir -p $out/refs
 for w in mergesort matmul; do

@@ -9,8 +9,9 @@ use crate::strategy::Strategy;
 use crate::text::format_number;
 use crate::workload::{self, registry, WorkloadError, WorkloadSpec};
 
-/// Most workers (threads or processes) one row may ask for.
-pub const MAX_WORKERS: usize = 4096;
+/// Most workers (threads, processes or tasks) one row may ask for: 10,000 io tasks is an
+/// ordinary `single-thread-async` run; a system that refuses that many threads says so by name.
+pub const MAX_WORKERS: usize = 16_384;
 
 /// Most timed repetitions per row: far past what any interval needs.
 pub const MAX_REPS: usize = 10_000;
@@ -296,7 +297,7 @@ mod tests {
             ("abc", "'abc'"),
             ("-1", "'-1'"),
             ("", "empty"),
-            ("5000", "4096"),
+            ("20000", "16384"),
             ("1,2,", "empty item"),
         ] {
             let e = parse_cores(list).unwrap_err().0;
@@ -310,7 +311,7 @@ mod tests {
             parse_strategies(Some("multi-process,sequential")).unwrap(),
             vec![Strategy::Sequential, Strategy::MultiProcess]
         );
-        assert_eq!(parse_strategies(None).unwrap().len(), 4);
+        assert_eq!(parse_strategies(None).unwrap().len(), 5);
         assert!(parse_strategies(Some("fast"))
             .unwrap_err()
             .0
@@ -432,7 +433,7 @@ mod tests {
         let p = RunPlan::from_raw(&raw("io", "1,2")).unwrap();
         let rows = p.rows();
         assert_eq!(rows[0], (Strategy::Sequential, 1));
-        assert_eq!(rows.len(), 1 + 3 * 2);
+        assert_eq!(rows.len(), 1 + 4 * 2);
         assert_eq!(p.spec.size, 64);
     }
 }

@@ -192,7 +192,16 @@ fn measure_rows(
     let total = rows.len() * per_row;
     let mut done = 0;
     let started = std::time::Instant::now();
-    let floor = options.stuck_after.unwrap_or(DEFAULT_STUCK_AFTER);
+    // A workload that knows its sequential time (io: tasks × wait) gets that much more: no
+    // strategy's repetition should take longer than the twin, and a first repetition of 1,000 s
+    // is not stuck.
+    let expected = workload
+        .expected_sequential_s()
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map_or(std::time::Duration::ZERO, |s| {
+            std::time::Duration::from_secs_f64(s.min(1e9))
+        });
+    let floor = options.stuck_after.unwrap_or(DEFAULT_STUCK_AFTER) + expected;
     let mut slowest_s: f64 = 0.0;
     for (strategy, cores) in rows {
         let mut runs = Vec::with_capacity(plan.reps);

@@ -277,7 +277,7 @@ mod tests {
         };
         check(Sweep::new(&*workload).cores([]), "no cores");
         check(Sweep::new(&*workload).cores([0, 2]), "at least 1");
-        check(Sweep::new(&*workload).cores([1, 5000]), "4096");
+        check(Sweep::new(&*workload).cores([1, 20000]), "16384");
         check(Sweep::new(&*workload).strategies([]), "no strategies");
         check(Sweep::new(&*workload).reps(0), "reps");
     }

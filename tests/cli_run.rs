@@ -41,13 +41,13 @@ fn bad_input_is_exit_2_with_one_line_naming_it() {
     );
     rejects(
         &["run", "--workload", "matmul", "--wait-ms", "3"],
-        "--wait-ms does not apply to matmul (it takes --kernel)",
+        "--wait-ms does not apply to matmul (it takes --kernel and --yield-every)",
     );
     rejects(&with(&["--cores", "0"]), "'0'");
     rejects(&with(&["--cores", "1,,2"]), "empty item");
     rejects(&with(&["--cores", "abc"]), "'abc'");
     rejects(&with(&["--cores", "-1"]), "'-1'");
-    rejects(&with(&["--cores", "5000"]), "4096");
+    rejects(&with(&["--cores", "20000"]), "16384");
     rejects(&with(&["--strategy", "fastest"]), "fastest");
     rejects(&with(&["--format", "yaml"]), "yaml");
     rejects(&with(&["--reps", "0"]), "--reps 0");
@@ -116,7 +116,7 @@ fn a_tiny_json_run_parses_back_with_every_field() {
     );
     let doc: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
     let rows = doc["rows"].as_array().unwrap();
-    assert_eq!(rows.len(), 1 + 3 * 3);
+    assert_eq!(rows.len(), 1 + 4 * 3);
     let physical = doc["machine"]["physical_cores"].as_u64().unwrap();
     let seq = rows[0]["median_s"].as_f64().unwrap();
     for r in rows {
@@ -142,11 +142,11 @@ fn a_tiny_json_run_parses_back_with_every_field() {
         }
         assert_eq!(r["verified"], true);
         let cores = r["cores"].as_u64().unwrap();
-        // Oversubscribed per strategy: one core for single-core-threaded, the physical cores for
-        // the spread strategies, never sequential.
+        // Oversubscribed per strategy: one core for single-core-threaded and single-thread-async,
+        // the physical cores for the spread strategies, never sequential.
         let (over, per_core) = match r["strategy"].as_str().unwrap() {
             "sequential" => (false, 1.0),
-            "single-core-threaded" => (cores > 1, cores as f64),
+            "single-core-threaded" | "single-thread-async" => (cores > 1, cores as f64),
             _ => (
                 cores > physical,
                 cores as f64 / cores.clamp(1, physical) as f64,
@@ -162,13 +162,16 @@ fn a_tiny_json_run_parses_back_with_every_field() {
             min <= r["median_s"].as_f64().unwrap() && r["median_s"].as_f64() <= r["max_s"].as_f64()
         );
     }
-    // Pinning is visible in the CPUs the parts reported: one CPU for single-core-threaded,
-    // one distinct CPU per part for the spread strategies (up to the physical cores).
+    // Pinning is visible in the CPUs the parts reported: one CPU for single-core-threaded and
+    // single-thread-async, one distinct CPU per part for the spread strategies (up to the
+    // physical cores).
     for r in rows {
         let cpus = r["cpus"].as_array().unwrap().len() as u64;
         let cores = r["cores"].as_u64().unwrap();
         match r["strategy"].as_str().unwrap() {
-            "sequential" | "single-core-threaded" => assert_eq!(cpus, 1, "{r}"),
+            "sequential" | "single-core-threaded" | "single-thread-async" => {
+                assert_eq!(cpus, 1, "{r}")
+            }
             _ => assert_eq!(cpus, cores.min(physical), "{r}"),
         }
     }
@@ -181,6 +184,7 @@ fn a_tiny_json_run_parses_back_with_every_field() {
         "single-core-threaded",
         "multi-threaded",
         "multi-process",
+        "single-thread-async",
     ] {
         assert!(strategies.contains(&s), "{s} missing");
     }

@@ -300,6 +300,7 @@ pub fn run_report(
     if let Some(t) = workload
         .expected_sequential_s()
         .filter(|t| *t > LONG_RUN_S / 10.0)
+        .filter(|_| plan.strategies.iter().any(|s| s.is_sequential()))
     {
         eprintln!(
             "concbench: the sequential twin alone takes about {} per repetition ({} of its repetitions are planned, {executions} executions in all): this run will be long",

@@ -25,11 +25,17 @@ pub struct TimelineArgs {
     pub threads: i64,
     /// `one-core`: all workers pinned to one CPU (they take turns); `spread`: one per physical
     /// core (they run at the same time; wraps around, flagged oversubscribed, past the cores).
+    /// Needed for threads and processes; tasks are always on one core.
     #[arg(long, short)]
-    pub placement: String,
-    /// `thread` or `process`.
+    pub placement: Option<String>,
+    /// `thread`, `process` or `task` (async tasks on one thread: they switch only where they
+    /// yield).
     #[arg(long, short, default_value = "thread")]
     pub kind: String,
+    /// `--kind task`: a yield point after every this many µs of a task's work (0, the default:
+    /// none, so the tasks run back to back).
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    pub yield_every_us: i64,
     /// How long the workers record, in ms (1 to 60000).
     #[arg(long, short, default_value_t = 500, allow_negative_numbers = true)]
     pub duration_ms: i64,
@@ -44,9 +50,18 @@ pub struct TimelineArgs {
 
 /// Run `concbench timeline` with parsed options.
 pub fn cmd_timeline(args: TimelineArgs) -> Result<(), CliError> {
-    let placement = parse_placement(&args.placement).map_err(CliError::Usage)?;
     let kind: Kind = args.kind.parse().map_err(CliError::Usage)?;
+    let placement = match (&args.placement, kind) {
+        (Some(p), _) => parse_placement(p).map_err(CliError::Usage)?,
+        (None, Kind::Task) => concbench::strategy::Placement::OneCore,
+        (None, _) => {
+            return Err(CliError::Usage(
+                "--placement is needed for threads and processes: one-core or spread".into(),
+            ))
+        }
+    };
     let config = TimelineConfig::new(args.threads, placement, kind, args.duration_ms)
+        .and_then(|c| c.with_yield_every_us(args.yield_every_us))
         .map_err(CliError::Usage)?;
     if let Some(dir) = &args.out {
         prepare_out_dir(dir).map_err(CliError::Usage)?;

@@ -18,6 +18,10 @@
 //! to two physical cores: what is measured is wake-up latency across cores, no switch away from a
 //! running task), mechanism `pipe` (both kinds, like perf) or `futex` (threads only: a bare
 //! `FUTEX_WAIT`/`FUTEX_WAKE` pair, the kernel half of a condvar, so users see what the pipe adds).
+//! Kind `task` (mechanism `channel`, same-core only) is the user-space switch: two async tasks on
+//! ONE thread of tokio's `current_thread` runtime pass the token over two channels; each round
+//! trip is two task switches (a task parks on its empty channel and the runtime polls the other),
+//! and the kernel counts none of them (`switches_per_round_trip` ≈ 0).
 //!
 //! The peer process is a child of the one child protocol ([`crate::child`], job
 //! `PingPongPeer`) — never a `fork()` of a process that has threads. Its stdin and stdout are the
@@ -87,6 +91,8 @@ pub enum Mechanism {
     Pipe,
     /// One shared word, `FUTEX_WAKE` / `FUTEX_WAIT` (threads only).
     Futex,
+    /// Two tokio channels between two async tasks on one thread (tasks only).
+    Channel,
 }
 
 impl Mechanism {
@@ -95,6 +101,7 @@ impl Mechanism {
         match self {
             Mechanism::Pipe => "pipe",
             Mechanism::Futex => "futex",
+            Mechanism::Channel => "channel",
         }
     }
 }
@@ -113,7 +120,7 @@ pub struct Case {
 impl Case {
     /// The rows of `concbench ctxswitch`, in report order: thread and process × same-core and
     /// cross-core over pipes (the four rows to compare with perf), then the futex variant of the
-    /// thread rows.
+    /// thread rows, then the task row (two async tasks on one thread: the user-space switch).
     pub fn standard() -> Vec<Case> {
         let mut v = Vec::new();
         for kind in [Kind::Thread, Kind::Process] {
@@ -132,7 +139,17 @@ impl Case {
                 mechanism: Mechanism::Futex,
             });
         }
+        v.push(Case::task());
         v
+    }
+
+    /// Two async tasks on one thread over channels: the user-space switch.
+    pub fn task() -> Case {
+        Case {
+            kind: Kind::Task,
+            placement: PingPlacement::SameCore,
+            mechanism: Mechanism::Channel,
+        }
     }
 
     /// The `perf bench sched pipe` command to compare this row with, if there is one.
@@ -254,6 +271,9 @@ pub enum SwitchCostError {
     /// The futex mechanism exists only between threads here.
     #[error("the futex ping-pong is measured between threads only")]
     FutexNeedsThreads,
+    /// Tasks ping-pong over channels, on one thread (one core) only.
+    #[error("the task ping-pong is measured over channels between tasks of one thread only")]
+    ChannelNeedsTasks,
     /// A system call failed.
     #[error("{what}: {source}")]
     Os {
@@ -322,6 +342,8 @@ fn row_of(case: Case, cpus: [usize; 2], plan: &PingPongPlan, timed: &Timed) -> S
         match case.mechanism {
             Mechanism::Pipe => "blocking write/read on two pipes, as perf bench sched pipe",
             Mechanism::Futex => "FUTEX_WAKE/FUTEX_WAIT on one shared word",
+            Mechanism::Channel =>
+                "two unbounded tokio mpsc channels between two tasks of one current_thread runtime, on one thread",
         },
         plan.warmup_round_trips,
     );
@@ -364,6 +386,12 @@ pub fn measure(case: Case, plan: &PingPongPlan) -> Result<SwitchCostRow, SwitchC
         (Kind::Thread, Mechanism::Futex) => thread_futex(cpus, plan)?,
         (Kind::Process, Mechanism::Pipe) => process_pipe(cpus, plan)?,
         (Kind::Process, Mechanism::Futex) => return Err(SwitchCostError::FutexNeedsThreads),
+        (Kind::Task, Mechanism::Channel) if case.placement == PingPlacement::SameCore => {
+            task_channel(cpus[0], plan)?
+        }
+        (Kind::Task, _) | (_, Mechanism::Channel) => {
+            return Err(SwitchCostError::ChannelNeedsTasks)
+        }
     };
     Ok(row_of(case, cpus, plan, &timed))
 }
@@ -634,6 +662,86 @@ fn thread_pipe(cpus: [usize; 2], plan: &PingPongPlan) -> Result<Timed, SwitchCos
     result
 }
 
+/// Two async tasks on one thread pinned to `cpu`, passing a token over two channels: the ping
+/// task sends and awaits the answer, the pong task awaits and answers. Repetitions as in
+/// [`timed_reps`], measured inside the runtime.
+fn task_channel(cpu: usize, plan: &PingPongPlan) -> Result<Timed, SwitchCostError> {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            pin_exact(cpu)?;
+            check_cpu(cpu, "the task thread")?;
+            let rt = crate::strategy::tasks::runtime().map_err(|e| SwitchCostError::Os {
+                what: "starting the async runtime".into(),
+                source: e,
+            })?;
+            let local = tokio::task::LocalSet::new();
+            let (pid, tid) = (std::process::id(), sys::thread_id());
+            let stats = || TaskStats::of(pid, tid);
+            let timed = rt.block_on(local.run_until(async {
+                // Unbounded: a send never waits, so each switch is a receiver parking on its
+                // empty channel and the runtime polling the other task.
+                let (to_pong, mut pong_rx) = tokio::sync::mpsc::unbounded_channel::<u32>();
+                let (to_ping, mut ping_rx) = tokio::sync::mpsc::unbounded_channel::<u32>();
+                let pong = tokio::task::spawn_local(async move {
+                    while let Some(t) = pong_rx.recv().await {
+                        if to_ping.send(t).is_err() {
+                            break;
+                        }
+                    }
+                });
+                let mut token = 0u32;
+                let (tx, rx, tok) = (&to_pong, &mut ping_rx, &mut token);
+                let broken = || SwitchCostError::Peer("the pong task stopped".into());
+                task_rounds(plan.warmup_round_trips, tx, rx, tok)
+                    .await
+                    .ok_or_else(broken)?;
+                let before = stats();
+                let mut samples_ns = Vec::with_capacity(plan.reps);
+                let (mut elapsed_ns, mut round_trips) = (0, 0);
+                for _ in 0..plan.reps {
+                    let t0 = monotonic_ns();
+                    let (mut done, mut t1) = (0, t0);
+                    while done < plan.round_trips && t1 - t0 < plan.max_rep_ns {
+                        let chunk = (plan.round_trips - done).min(CHUNK);
+                        task_rounds(chunk, tx, rx, tok).await.ok_or_else(broken)?;
+                        done += chunk;
+                        t1 = monotonic_ns();
+                    }
+                    elapsed_ns += t1 - t0;
+                    round_trips += done;
+                    samples_ns.push(round_trip_ns(t1 - t0, done));
+                }
+                let after = stats().since(&before);
+                drop(to_pong);
+                let _ = pong.await;
+                Ok(Timed {
+                    samples_ns,
+                    elapsed_ns,
+                    round_trips,
+                    stats: after,
+                })
+            }));
+            timed
+        })
+        .join()
+        .expect("task ping-pong thread panicked")
+    })
+}
+
+/// `n` round trips of the ping task: send the token, await it back (`None`: pong stopped).
+async fn task_rounds(
+    n: u64,
+    to_pong: &tokio::sync::mpsc::UnboundedSender<u32>,
+    from_pong: &mut tokio::sync::mpsc::UnboundedReceiver<u32>,
+    token: &mut u32,
+) -> Option<()> {
+    for _ in 0..n {
+        to_pong.send(*token).ok()?;
+        *token = from_pong.recv().await?.wrapping_add(1);
+    }
+    Some(())
+}
+
 /// The pong side: read the token, send it back, until the write end is closed.
 fn serve_pipe(rfd: RawFd, wfd: RawFd) -> std::io::Result<()> {
     while let Some(t) = read_token(rfd)? {
@@ -817,6 +925,30 @@ pub fn serve_peer() -> Result<(), String> {
 }
 
 #[cfg(test)]
+mod task_tests {
+    use super::*;
+
+    #[test]
+    fn the_task_ping_pong_switches_without_the_kernel() {
+        let plan = PingPongPlan::new(2_000, 3).unwrap();
+        let row = measure(Case::task(), &plan).unwrap();
+        assert_eq!(row.round_trips_timed, 6_000);
+        assert!(row.switch_ns > 0.0);
+        // Two tasks on one thread: the kernel switches far less than twice per round trip.
+        assert!(
+            row.switches_per_round_trip < 0.5,
+            "{}",
+            row.switches_per_round_trip
+        );
+        let bad = Case {
+            mechanism: Mechanism::Pipe,
+            ..Case::task()
+        };
+        assert!(measure(bad, &plan).is_err());
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -886,11 +1018,12 @@ mod tests {
     }
 
     #[test]
-    fn the_standard_cases_are_the_four_pipe_rows_then_futex() {
+    fn the_standard_cases_are_the_four_pipe_rows_then_futex_then_task() {
         let c = Case::standard();
-        assert_eq!(c.len(), 6);
+        assert_eq!(c.len(), 7);
         assert!(c[..4].iter().all(|c| c.mechanism == Mechanism::Pipe));
-        assert!(c[4..]
+        assert_eq!(c[6], Case::task());
+        assert!(c[4..6]
             .iter()
             .all(|c| c.mechanism == Mechanism::Futex && c.kind == Kind::Thread));
         assert_eq!(

@@ -32,6 +32,7 @@ use crate::measure::stats::{
     median, median_interval, paired_ratio_interval, paired_ratios, ratio_interval, Interval,
 };
 
+pub mod async_claims;
 pub mod claims;
 pub mod context;
 pub mod kernels;
@@ -409,30 +410,34 @@ pub struct LabReport {
     pub claims: Vec<ClaimResult>,
 }
 
+/// Every claim, in the course's order: [`claims`], then [`async_claims`].
+pub fn all_claims() -> impl Iterator<Item = &'static Claim> {
+    claims::ALL.iter().chain(async_claims::ALL.iter())
+}
+
 /// Ids of every claim, in order.
 pub fn claim_ids() -> Vec<&'static str> {
-    claims::ALL.iter().map(|c| c.id).collect()
+    all_claims().map(|c| c.id).collect()
 }
 
 /// Parse a `--claim` list; `None` means every claim. Unknown ids are an error naming them.
 pub fn select(list: Option<&str>) -> Result<Vec<&'static Claim>, String> {
     let Some(list) = list else {
-        return Ok(claims::ALL.iter().collect());
+        return Ok(all_claims().collect());
     };
     let mut out: Vec<&'static Claim> = Vec::new();
     for id in list.split(',').map(str::trim) {
         if id.is_empty() {
             return Err(format!("--claim '{list}' has an empty item"));
         }
-        let c = claims::ALL
-            .iter()
+        let c = all_claims()
             .find(|c| c.id == id)
             .ok_or_else(|| format!("unknown claim '{id}' (known: {})", claim_ids().join(", ")))?;
         if !out.iter().any(|o| o.id == c.id) {
             out.push(c);
         }
     }
-    out.sort_by_key(|c| claims::ALL.iter().position(|a| a.id == c.id));
+    out.sort_by_key(|c| all_claims().position(|a| a.id == c.id));
     Ok(out)
 }
 
@@ -599,8 +604,8 @@ mod tests {
     #[test]
     fn claim_selection_checks_ids_and_keeps_course_order() {
         let all = select(None).unwrap();
-        assert_eq!(all.len(), claims::ALL.len());
-        assert_eq!(all.len(), 17);
+        assert_eq!(all.len(), claims::ALL.len() + async_claims::ALL.len());
+        assert_eq!(all.len(), 20);
         let some = select(Some("process-creation,time-slicing")).unwrap();
         assert_eq!(
             some.iter().map(|c| c.id).collect::<Vec<_>>(),

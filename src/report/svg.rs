@@ -35,6 +35,7 @@ fn style(s: Strategy) -> (&'static str, Marker) {
         Strategy::MultiThreaded => ("#0072B2", Marker::Circle),
         Strategy::MultiProcess => ("#009E73", Marker::Triangle),
         Strategy::Sequential => ("#555555", Marker::Diamond),
+        Strategy::SingleThreadAsync => ("#CC79A7", Marker::TriangleDown),
     }
 }
 
@@ -44,6 +45,8 @@ enum Marker {
     Square,
     Triangle,
     Diamond,
+    /// A downward triangle: tells `single-thread-async` from multi-process's upward one.
+    TriangleDown,
 }
 
 fn marker(m: Marker, x: f64, y: f64, color: &str) -> String {
@@ -63,6 +66,15 @@ fn marker(m: Marker, x: f64, y: f64, color: &str) -> String {
             y + 4.0,
             x + 5.0,
             y + 4.0
+        ),
+        Marker::TriangleDown => format!(
+            "<polygon points=\"{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}\" {attrs}/>",
+            x,
+            y + 5.5,
+            x - 5.0,
+            y - 4.0,
+            x + 5.0,
+            y - 4.0
         ),
         Marker::Diamond => format!(
             "<polygon points=\"{:.1},{:.1} {:.1},{:.1} {:.1},{:.1} {:.1},{:.1}\" {attrs}/>",

@@ -1,6 +1,6 @@
 //! Strategies: how a workload's parts are executed.
 //!
-//! There are two mechanisms and four configurations of them:
+//! There are three mechanisms besides the twin, and five configurations of them:
 //!
 //! | strategy               | mechanism          | placement                               |
 //! |------------------------|--------------------|-----------------------------------------|
@@ -8,6 +8,7 @@
 //! | `single-core-threaded` | [`threads`]        | N threads, all on ONE core              |
 //! | `multi-threaded`       | [`threads`]        | N threads, one per physical core        |
 //! | `multi-process`        | [`process`]        | N worker processes, one per physical core |
+//! | `single-thread-async`  | [`tasks`]          | N tasks on ONE thread, pinned to one core |
 //!
 //! Every execution returns an [`Execution`]: wall time, the phases it spent (spawn, setup,
 //! compute, combine), where each part ran, and the context switches it caused.
@@ -25,6 +26,7 @@ use crate::workload::Workload;
 
 pub mod barrier;
 pub mod process;
+pub mod tasks;
 pub mod threads;
 
 pub use crate::child::WorkerCommand;
@@ -43,6 +45,9 @@ pub enum Strategy {
     MultiThreaded,
     /// One worker process per part, each pinned to its own physical core, over shared memory.
     MultiProcess,
+    /// One task per part, all on ONE thread pinned to one core (tokio's current_thread
+    /// runtime): concurrency with no thread switch at all.
+    SingleThreadAsync,
 }
 
 /// What runs a strategy's work.
@@ -55,6 +60,8 @@ pub enum Mechanism {
     Threads,
     /// One worker process per part ([`process`]).
     Processes,
+    /// One async task per part, all on the calling thread ([`tasks`]).
+    Tasks,
 }
 
 /// Everything concbench knows about one strategy.
@@ -82,7 +89,7 @@ impl StrategyDescriptor {
 }
 
 /// Every strategy, in report order.
-pub const STRATEGIES: [StrategyDescriptor; 4] = [
+pub const STRATEGIES: [StrategyDescriptor; 5] = [
     StrategyDescriptor {
         strategy: Strategy::Sequential,
         name: "sequential",
@@ -115,15 +122,24 @@ pub const STRATEGIES: [StrategyDescriptor; 4] = [
         pins: true,
         placement: Placement::Spread,
     },
+    StrategyDescriptor {
+        strategy: Strategy::SingleThreadAsync,
+        name: "single-thread-async",
+        description: "N async tasks on ONE thread pinned to one core: they switch in user space where they wait or yield, and nothing preempts them",
+        mechanism: Mechanism::Tasks,
+        pins: true,
+        placement: Placement::OneCore,
+    },
 ];
 
 impl Strategy {
-    /// All four, in report order.
-    pub const ALL: [Strategy; 4] = [
+    /// All of them, in report order.
+    pub const ALL: [Strategy; 5] = [
         STRATEGIES[0].strategy,
         STRATEGIES[1].strategy,
         STRATEGIES[2].strategy,
         STRATEGIES[3].strategy,
+        STRATEGIES[4].strategy,
     ];
 
     /// Its entry in [`STRATEGIES`].
@@ -206,6 +222,8 @@ pub enum WorkerKind {
     Thread,
     /// Worker processes (the concbench binary re-executed): an address space each.
     Process,
+    /// Async tasks on one thread of this process: they switch in user space.
+    Task,
 }
 
 impl WorkerKind {
@@ -214,6 +232,7 @@ impl WorkerKind {
         match self {
             WorkerKind::Thread => "thread",
             WorkerKind::Process => "process",
+            WorkerKind::Task => "task",
         }
     }
 }
@@ -346,6 +365,17 @@ pub enum StrategyError {
     /// Shared memory could not be set up.
     #[error("shared memory: {0}")]
     Shm(#[from] std::io::Error),
+    /// The async runtime of `single-thread-async` could not be built.
+    #[error("starting the async runtime: {0}")]
+    Runtime(std::io::Error),
+    /// A task had not finished by the repetition's deadline; its tasks were dropped.
+    #[error("part {part} (a task) has not finished stage {stage} by the deadline of this repetition; every task of the run was dropped (raise the deadline with --stuck-after)")]
+    TaskStuck {
+        /// The first unfinished part.
+        part: usize,
+        /// The stage it was in.
+        stage: String,
+    },
 }
 
 impl StrategyError {
@@ -355,16 +385,20 @@ impl StrategyError {
             StrategyError::Pin { part, .. }
             | StrategyError::PartPanicked { part, .. }
             | StrategyError::Spawn { part, .. }
-            | StrategyError::WorkerDied { part, .. } => Some(*part),
+            | StrategyError::WorkerDied { part, .. }
+            | StrategyError::TaskStuck { part, .. } => Some(*part),
             StrategyError::Start(e) => Some(e.index),
-            StrategyError::Shm(_) => None,
+            StrategyError::Shm(_) | StrategyError::Runtime(_) => None,
         }
     }
 
     /// Whether a worker never started (a limit, a missing binary): then no part ran, and the
     /// shared memory says nothing about why.
     pub fn is_refused_start(&self) -> bool {
-        matches!(self, StrategyError::Start(_) | StrategyError::Spawn { .. })
+        matches!(
+            self,
+            StrategyError::Start(_) | StrategyError::Spawn { .. } | StrategyError::Runtime(_)
+        )
     }
 }
 
@@ -412,6 +446,7 @@ pub fn execute(
         Mechanism::Twin => run_sequential(workload, mem, d.placement),
         Mechanism::Threads => threads::run(workload, mem, parts, d.placement, options),
         Mechanism::Processes => process::run(workload, mem, shm_fd, parts, options),
+        Mechanism::Tasks => tasks::run(workload, mem, parts, d.placement, options),
     }
 }
 

@@ -8,6 +8,11 @@
 //! Gantt chart and as a Chrome trace; [`parts`] draws the part records of `concbench run` the same
 //! way.
 //!
+//! Kind `task` records K async tasks on ONE thread (tokio's `current_thread` runtime, pinned to
+//! one CPU), each spinning for its share (duration / K) of the recording. Nothing preempts a
+//! task, so without yield points they run back to back; with `yield_every_ns` each yields after
+//! that much work and they interleave at their yield points — with no time slice anywhere.
+//!
 //! ```no_run
 //! use concbench::strategy::Placement;
 //! use concbench::timeline::{Kind, Timeline, TimelineConfig};
@@ -54,7 +59,8 @@ impl FromStr for Kind {
         match s {
             "thread" | "threads" => Ok(Kind::Thread),
             "process" | "processes" => Ok(Kind::Process),
-            _ => Err(format!("unknown kind '{s}' (known: thread, process)")),
+            "task" | "tasks" => Ok(Kind::Task),
+            _ => Err(format!("unknown kind '{s}' (known: thread, process, task)")),
         }
     }
 }
@@ -117,6 +123,9 @@ pub struct TimelineConfig {
     pub duration_ns: u64,
     /// How to start worker processes (default: [`WorkerCommand::locate_concbench`]).
     pub worker_command: Option<WorkerCommand>,
+    /// Kind `task` only: ns of work between a task's yield points; 0: none (each task runs its
+    /// share to the end).
+    pub yield_every_ns: u64,
 }
 
 impl TimelineConfig {
@@ -137,13 +146,39 @@ impl TimelineConfig {
                 "--duration-ms {duration_ms}: need 1 to {MAX_DURATION_MS} ms"
             ));
         }
+        if kind == Kind::Task && placement != Placement::OneCore {
+            return Err(format!(
+                "--kind task --placement {}: tasks all run on one thread, so on one core (use --placement one-core)",
+                placement_name(placement)
+            ));
+        }
         Ok(TimelineConfig {
             workers: workers as usize,
             placement,
             kind,
             duration_ns: duration_ms as u64 * 1_000_000,
             worker_command: None,
+            yield_every_ns: 0,
         })
+    }
+
+    /// Kind `task`: a yield point after every `us` µs of a task's work (0: none). Anything up to
+    /// the recording's length; negative is an error naming the value.
+    pub fn with_yield_every_us(mut self, us: i64) -> Result<TimelineConfig, String> {
+        if us < 0 || us as u64 > self.duration_ns / 1000 {
+            return Err(format!(
+                "--yield-every-us {us}: need 0 (no yield points) to the recording's {} µs",
+                self.duration_ns / 1000
+            ));
+        }
+        if us > 0 && self.kind != Kind::Task {
+            return Err(format!(
+                "--yield-every-us applies to --kind task only ({} workers are preempted by the kernel)",
+                self.kind.name()
+            ));
+        }
+        self.yield_every_ns = us as u64 * 1000;
+        Ok(self)
     }
 
     /// Whether the workers outnumber the physical cores they are spread over (they wrap around
@@ -352,6 +387,8 @@ impl Timeline {
         let noun = match (self.kind.as_str(), k) {
             ("process", 1) => "process",
             ("process", _) => "processes",
+            ("task", 1) => "async task",
+            ("task", _) => "async tasks",
             (_, 1) => "thread",
             _ => "threads",
         };
@@ -359,7 +396,9 @@ impl Timeline {
         cpus.sort_unstable();
         cpus.dedup();
         let cpu_list = crate::topology::format_cpu_list(&cpus);
-        if self.placement == "one-core" {
+        if self.kind == "task" {
+            format!("{k} {noun} on ONE thread pinned to one CPU (cpu {cpu_list}); they switch only where they yield")
+        } else if self.placement == "one-core" {
             format!("{k} {noun} pinned to one CPU (cpu {cpu_list})")
         } else {
             format!(

@@ -16,6 +16,11 @@
 //! | worker | `ready` (pinned, buffer allocated)     |
 //! | parent | `go START_NS END_NS`                   |
 //! | worker | one JSON line: its [`WorkerReadings`]  |
+//!
+//! Task workers ([`Kind::Task`]) are async tasks of one `current_thread` runtime on a thread
+//! pinned to the first CPU. Each spins for its share of the recording (duration / K of its own
+//! running time, gaps excluded) and, with a yield interval, awaits `yield_now` after that much
+//! work; a gap in one task's readings in which another task ran is a switch, as for threads.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
@@ -188,6 +193,7 @@ pub fn record(config: &TimelineConfig) -> Result<Recording, TimelineError> {
         .collect();
     let (start_ns, workers) = match config.kind {
         Kind::Thread => record_threads(plans, config.duration_ns)?,
+        Kind::Task => record_tasks(plans, config.duration_ns, config.yield_every_ns)?,
         Kind::Process => {
             let cmd = match &config.worker_command {
                 Some(c) => c.clone(),
@@ -262,6 +268,124 @@ fn record_threads(
         }
         Ok((s, out))
     })
+}
+
+/// A task worker gives up once the recording has run this many times its planned length (a busy
+/// machine took the CPU for that long).
+const TASK_OVERRUN_FACTOR: u64 = 4;
+
+fn record_tasks(
+    plans: Vec<WorkerPlan>,
+    duration_ns: u64,
+    yield_every_ns: u64,
+) -> Result<(u64, Vec<WorkerReadings>), TimelineError> {
+    let Some(cpu) = plans.first().map(|p| p.cpu) else {
+        return Ok((monotonic_ns(), Vec::new()));
+    };
+    let workers = plans.len() as u64;
+    std::thread::scope(|scope| {
+        let spawned = std::thread::Builder::new()
+            .name("timeline-tasks".into())
+            .spawn_scoped(scope, move || {
+                topology::pin_current_thread(cpu)
+                    .map_err(|source| TimelineError::Pin { worker: 0, source })?;
+                let rt = crate::strategy::tasks::runtime()
+                    .map_err(|e| TimelineError::Spawn(format!("the async runtime: {e}")))?;
+                let local = tokio::task::LocalSet::new();
+                let os_id = crate::sys::thread_id();
+                let start = monotonic_ns() + THREAD_LEAD_NS;
+                let budget_ns = duration_ns / workers;
+                let give_up = start + TASK_OVERRUN_FACTOR * duration_ns;
+                let out =
+                    rt.block_on(local.run_until(async move {
+                        let handles: Vec<_> = plans
+                            .into_iter()
+                            .map(|plan| {
+                                tokio::task::spawn_local(record_task(
+                                    Recorder::new(plan),
+                                    start,
+                                    budget_ns,
+                                    yield_every_ns,
+                                    give_up,
+                                    os_id,
+                                ))
+                            })
+                            .collect();
+                        let mut out = Vec::with_capacity(handles.len());
+                        for h in handles {
+                            out.push(h.await.map_err(|_| {
+                                TimelineError::Spawn("a task worker panicked".into())
+                            })?);
+                        }
+                        Ok::<_, TimelineError>(out)
+                    }))?;
+                Ok((start, out))
+            });
+        match spawned {
+            Ok(h) => h
+                .join()
+                .unwrap_or_else(|_| Err(TimelineError::Spawn("the task thread panicked".into()))),
+            Err(e) => Err(TimelineError::Spawn(e.to_string())),
+        }
+    })
+}
+
+/// One task worker: from `start_ns` (or its first poll, if later), spin in chunks until it has
+/// run `budget_ns` (gaps excluded), awaiting `yield_now` after every `yield_every_ns` of work.
+async fn record_task(
+    mut recorder: Recorder,
+    start_ns: u64,
+    budget_ns: u64,
+    yield_every_ns: u64,
+    give_up_ns: u64,
+    os_id: u32,
+) -> WorkerReadings {
+    let Calibration {
+        chunk_iters,
+        threshold_ns,
+        ..
+    } = recorder.plan.calibration;
+    let mut state = recorder.plan.id as u64 + 1;
+    while monotonic_ns() < start_ns {
+        spin_chunk(chunk_iters, &mut state);
+    }
+    let before = Usage::this_thread();
+    let first = monotonic_ns();
+    let (mut prev, mut ran, mut since_yield) = (first, 0u64, 0u64);
+    let mut truncated = false;
+    let cap = recorder.gaps.capacity();
+    while ran < budget_ns && prev < give_up_ns {
+        if yield_every_ns > 0 && since_yield >= yield_every_ns {
+            since_yield = 0;
+            tokio::task::yield_now().await;
+        }
+        spin_chunk(chunk_iters, &mut state);
+        let now = monotonic_ns();
+        if now - prev > threshold_ns {
+            if recorder.gaps.len() == cap {
+                truncated = true;
+                break;
+            }
+            recorder.gaps.push((prev, now));
+        } else {
+            ran += now - prev;
+            since_yield += now - prev;
+        }
+        prev = now;
+    }
+    let usage = Usage::this_thread().since(&before);
+    WorkerReadings {
+        id: recorder.plan.id,
+        cpu: recorder.plan.cpu,
+        cpu_seen: topology::current_cpu(),
+        os_id,
+        first_ns: Some(first),
+        last_ns: prev,
+        gaps: recorder.gaps,
+        involuntary_switches: usage.involuntary_switches,
+        voluntary_switches: usage.voluntary_switches,
+        truncated,
+    }
 }
 
 /// A failed worker process as the timeline's error.

@@ -6,13 +6,18 @@
 //! spins). Part p runs tasks `[p*T/P, (p+1)*T/P)` one after the other. At `cpu_share` 0 the job is
 //! I/O-bound and gains from threads even on one core; at 1 it is CPU-bound and needs cores.
 //! Every task stamps its slot in shared memory, and verification checks each ran exactly once.
+//!
+//! Run as steps ([`Workload::part_steps`], the `single-thread-async` strategy), a part's CPU work
+//! runs inline and each sleep is a [`Step::Wait`]: the task awaits a timer instead of blocking
+//! its thread, and a task stamps its slot when its wait is over. Threads run the same steps and
+//! sleep in the kernel at each wait.
 
 use std::time::Duration;
 
 use super::registry::{ParamDescriptor, ParamKind};
 use super::{
-    part_range, Ceiling, Stage, StageKind, VerifyError, WorkUnits, Workload, WorkloadDescriptor,
-    WorkloadError, WorkloadSpec,
+    part_range, run_steps_blocking, Ceiling, PartSteps, Stage, StageKind, Step, VerifyError,
+    WorkUnits, Workload, WorkloadDescriptor, WorkloadError, WorkloadSpec,
 };
 use crate::shm::SharedMem;
 
@@ -92,6 +97,11 @@ impl SimulatedIo {
         slots[index] += index as u64 + 1;
     }
 
+    /// The length of one task's wait (its share that is not CPU work).
+    pub fn wait(&self) -> Duration {
+        self.sleep
+    }
+
     /// # Safety
     /// Parts must only touch their own slots.
     #[allow(clippy::mut_from_ref)]
@@ -154,12 +164,23 @@ impl Workload for SimulatedIo {
         }
     }
 
-    fn run_part(&self, mem: &SharedMem, _stage: usize, part: usize, parts: usize) {
-        // SAFETY: each part touches only the slots of its own tasks (disjoint ranges).
-        let slots = unsafe { self.slots(mem) };
-        for i in part_range(self.tasks, part, parts) {
-            self.run_task(slots, i);
-        }
+    fn run_part(&self, mem: &SharedMem, stage: usize, part: usize, parts: usize) {
+        run_steps_blocking(&mut *self.part_steps(*mem, stage, part, parts));
+    }
+
+    fn part_steps<'a>(
+        &'a self,
+        mem: SharedMem<'a>,
+        _stage: usize,
+        part: usize,
+        parts: usize,
+    ) -> Box<dyn PartSteps + 'a> {
+        Box::new(IoSteps {
+            io: self,
+            mem,
+            tasks: part_range(self.tasks, part, parts),
+            waiting: None,
+        })
     }
 
     fn verify(&self, mem: &SharedMem, parts: Option<usize>) -> Result<(), VerifyError> {
@@ -188,6 +209,45 @@ impl Workload for SimulatedIo {
     }
 }
 
+/// One part of the io workload as steps: each task's CPU work inline, then a [`Step::Wait`] for
+/// its sleep; the task's slot is stamped when the wait is over.
+struct IoSteps<'a> {
+    io: &'a SimulatedIo,
+    mem: SharedMem<'a>,
+    tasks: std::ops::Range<usize>,
+    /// The task whose wait is in progress.
+    waiting: Option<usize>,
+}
+
+impl IoSteps<'_> {
+    fn stamp(&self, index: usize) {
+        // SAFETY: each part touches only the slots of its own tasks (disjoint ranges).
+        let slots = unsafe { self.io.slots(&self.mem) };
+        slots[index] += index as u64 + 1;
+    }
+}
+
+impl PartSteps for IoSteps<'_> {
+    fn next_step(&mut self) -> Step {
+        if let Some(i) = self.waiting.take() {
+            self.stamp(i);
+        }
+        // Tasks without a wait (cpu_share 1) run back to back: nothing here yields.
+        while let Some(i) = self.tasks.next() {
+            if !self.io.cpu.is_zero() {
+                burn_cpu_time(self.io.cpu);
+            }
+            if self.io.sleep.is_zero() {
+                self.stamp(i);
+            } else {
+                self.waiting = Some(i);
+                return Step::Wait(self.io.sleep);
+            }
+        }
+        Step::Done
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testing::{run_staged, run_twin};
@@ -210,6 +270,24 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn steps_wait_once_per_task_and_stamp_after_the_wait() {
+        use crate::shm::SharedRegion;
+        let w = SimulatedIo::new(spec(5, 0.0)).unwrap();
+        let r = SharedRegion::new(w.shared_bytes()).unwrap();
+        w.reset(&r.mem());
+        for part in 0..2 {
+            let mut steps = w.part_steps(r.mem(), 0, part, 2);
+            let mut waits = 0;
+            while let Step::Wait(d) = steps.next_step() {
+                assert_eq!(d, w.wait());
+                waits += 1;
+            }
+            assert_eq!(waits, part_range(5, part, 2).len());
+        }
+        w.verify(&r.mem(), Some(2)).unwrap();
     }
 
     #[test]

@@ -6,10 +6,10 @@
 //! The kernels (blocked SIMD and naive) live in [`super::matmul_kernel`].
 
 use super::matmul_kernel::{gemm_rows, Kernel};
-use super::registry::{ParamDescriptor, ParamKind};
+use super::registry::{ParamDescriptor, ParamKind, YIELD_EVERY};
 use super::{
-    part_range, Ceiling, Stage, StageKind, VerifyError, WorkUnits, Workload, WorkloadDescriptor,
-    WorkloadError, WorkloadSpec, XorShift,
+    part_range, run_steps_blocking, Ceiling, PartSteps, Stage, StageKind, Step, VerifyError,
+    WorkUnits, Workload, WorkloadDescriptor, WorkloadError, WorkloadSpec, XorShift,
 };
 use crate::shm::SharedMem;
 
@@ -18,13 +18,16 @@ pub const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
     name: "matmul",
     description: "dense f64 C = A*B of order --size; parts own row blocks of C (compute-bound; --kernel naive is memory-bound)",
     size_unit: "matrix order n",
-    params: &[ParamDescriptor {
-        name: "kernel",
-        flag: "kernel",
-        kind: ParamKind::Choice(&["blocked", "naive"]),
-        default: "blocked",
-        help: "`blocked` (packed SIMD, default) or `naive` (triple loop, memory-bound)",
-    }],
+    params: &[
+        ParamDescriptor {
+            name: "kernel",
+            flag: "kernel",
+            kind: ParamKind::Choice(&["blocked", "naive"]),
+            default: "blocked",
+            help: "`blocked` (packed SIMD, default) or `naive` (triple loop, memory-bound)",
+        },
+        YIELD_EVERY,
+    ],
     default_size: 1024,
     memory_needed: MatMul::bytes_for,
     ceiling: Ceiling::ComputeBound,
@@ -37,6 +40,8 @@ pub struct MatMul {
     spec: WorkloadSpec,
     n: usize,
     kernel: Kernel,
+    /// Rows of C between yield points (0: none).
+    yield_every: usize,
 }
 
 impl MatMul {
@@ -53,6 +58,7 @@ impl MatMul {
         };
         Ok(MatMul {
             n: spec.size,
+            yield_every: spec.param("yield_every", 0)?,
             spec,
             kernel,
         })
@@ -65,6 +71,20 @@ impl MatMul {
 
     fn matrix_bytes(&self) -> usize {
         (self.n * self.n * 8).next_multiple_of(4096)
+    }
+
+    /// Rows `rows` of C = A·B.
+    fn multiply_rows(&self, mem: &SharedMem, rows: std::ops::Range<usize>) {
+        let n = self.n;
+        // SAFETY: A and B are only read during the stage; rows of C are disjoint between parts.
+        let (a, b, c) = unsafe {
+            (
+                self.matrix(mem, 0),
+                self.matrix(mem, 1),
+                mem.slice_mut::<f64>(2 * self.matrix_bytes() + rows.start * n * 8, rows.len() * n),
+            )
+        };
+        gemm_rows(self.kernel, n, a, b, rows.start, c);
     }
 
     /// Matrix 0 (A), 1 (B) or 2 (C), read-only.
@@ -112,22 +132,39 @@ impl Workload for MatMul {
     }
 
     fn run_sequential(&self, mem: &SharedMem) {
-        self.run_part(mem, 0, 0, 1);
+        // The twin has no yield points.
+        self.multiply_rows(mem, 0..self.n);
     }
 
-    fn run_part(&self, mem: &SharedMem, _stage: usize, part: usize, parts: usize) {
-        let n = self.n;
-        let rows = part_range(n, part, parts);
-        // SAFETY: A and B are only read during the stage; rows of C are disjoint between parts.
-        let (a, b, c) = unsafe {
-            (
-                self.matrix(mem, 0),
-                self.matrix(mem, 1),
-                mem.slice_mut::<f64>(2 * self.matrix_bytes() + rows.start * n * 8, rows.len() * n),
-            )
-        };
-        gemm_rows(self.kernel, n, a, b, rows.start, c);
+    fn run_part(&self, mem: &SharedMem, stage: usize, part: usize, parts: usize) {
+        if self.yield_every > 0 {
+            return run_steps_blocking(&mut *self.part_steps(*mem, stage, part, parts));
+        }
+        self.multiply_rows(mem, part_range(self.n, part, parts));
     }
+
+    fn part_steps<'a>(
+        &'a self,
+        mem: SharedMem<'a>,
+        _stage: usize,
+        part: usize,
+        parts: usize,
+    ) -> Box<dyn PartSteps + 'a> {
+        let rows = part_range(self.n, part, parts);
+        let every = if self.yield_every == 0 {
+            rows.len().max(1)
+        } else {
+            self.yield_every
+        };
+        Box::new(RowSteps {
+            mm: self,
+            mem,
+            next: rows.start,
+            end: rows.end,
+            every,
+        })
+    }
+
 
     fn verify(&self, mem: &SharedMem, parts: Option<usize>) -> Result<(), VerifyError> {
         let n = self.n;
@@ -175,6 +212,31 @@ impl Workload for MatMul {
         WorkUnits {
             count: 2.0 * (self.n as f64).powi(3),
             unit: "flop",
+        }
+    }
+}
+
+/// A matmul part as steps: `every` rows of C, then a yield point.
+struct RowSteps<'a> {
+    mm: &'a MatMul,
+    mem: SharedMem<'a>,
+    next: usize,
+    end: usize,
+    every: usize,
+}
+
+impl PartSteps for RowSteps<'_> {
+    fn next_step(&mut self) -> Step {
+        if self.next >= self.end {
+            return Step::Done;
+        }
+        let to = self.end.min(self.next + self.every);
+        self.mm.multiply_rows(&self.mem, self.next..to);
+        self.next = to;
+        if to < self.end {
+            Step::Yield
+        } else {
+            Step::Done
         }
     }
 }
@@ -237,6 +299,25 @@ mod tests {
         w.run_part(&mem, 0, 0, 2); // part 1 never runs
         let e = w.verify(&mem, Some(2)).unwrap_err();
         assert!(e.message.contains("part 1") && e.part == Some(1));
+    }
+
+    #[test]
+    fn yield_points_every_k_rows_give_the_same_answer() {
+        let w = MatMul::new(WorkloadSpec::new("matmul", 13, 2).with("yield_every", 2)).unwrap();
+        for parts in [1, 2, 3, 7] {
+            run_staged(&w, parts).unwrap();
+        }
+        let r = crate::shm::SharedRegion::new(w.shared_bytes()).unwrap();
+        w.init(&r.mem());
+        w.reset(&r.mem());
+        let mut steps = w.part_steps(r.mem(), 0, 0, 1);
+        let mut yields = 0;
+        while steps.next_step() == Step::Yield {
+            yields += 1;
+        }
+        assert_eq!(yields, 6, "13 rows, 2 at a time: 7 pieces, 6 yield points between them");
+        drop(steps);
+        w.verify(&r.mem(), Some(1)).unwrap();
     }
 
     #[test]

@@ -6,13 +6,19 @@
 //! final order, finds where that range starts and ends in every sorted run (a multiway split) and
 //! merges its pieces into the scratch buffer. The final merge is one parallel pass, so it does not
 //! cap the speedup the way a sequential merge would. The kernels live in [`super::sort_kernel`].
+//!
+//! With `--yield-every K` a part has a yield point after about every K keys of work: its sort
+//! becomes a bottom-up merge sort (leaves of [`LEAF_KEYS`] keys, then merge passes cut into
+//! pieces of K output keys at split points) and its merge is cut into pieces of K output keys.
+//! Every strategy then does that same work; only `single-thread-async` tasks yield at the points.
 
 use std::sync::OnceLock;
 
 use super::sort_kernel::{merge_sort, multiway_merge, multiway_split};
+use super::registry::YIELD_EVERY;
 use super::{
-    part_range, Ceiling, Stage, StageKind, VerifyError, WorkUnits, Workload, WorkloadDescriptor,
-    WorkloadError, WorkloadSpec, XorShift,
+    part_range, run_steps_blocking, Ceiling, PartSteps, Stage, StageKind, Step, VerifyError,
+    WorkUnits, Workload, WorkloadDescriptor, WorkloadError, WorkloadSpec, XorShift,
 };
 use crate::shm::SharedMem;
 
@@ -24,7 +30,7 @@ pub const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
     name: "mergesort",
     description: "stable merge sort of --size random u64 keys; parts sort slices, then merge in parallel (memory-bound)",
     size_unit: "keys",
-    params: &[],
+    params: &[YIELD_EVERY],
     default_size: 4_000_000,
     // The keys and their scratch in shared memory, plus the copy verification sorts.
     memory_needed: |size| size as u128 * BYTES_PER_KEY as u128 + size as u128 * 8,
@@ -37,6 +43,8 @@ pub const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
 pub struct MergeSort {
     spec: WorkloadSpec,
     n: usize,
+    /// Keys of work between yield points (0: none).
+    yield_every: usize,
     fingerprint: OnceLock<Fingerprint>,
 }
 
@@ -75,6 +83,7 @@ impl MergeSort {
         }
         Ok(MergeSort {
             n: spec.size,
+            yield_every: spec.param("yield_every", 0)?,
             spec,
             fingerprint: OnceLock::new(),
         })
@@ -139,7 +148,45 @@ impl Workload for MergeSort {
         merge_sort(keys, scratch);
     }
 
+    fn part_steps<'a>(
+        &'a self,
+        mem: SharedMem<'a>,
+        stage: usize,
+        part: usize,
+        parts: usize,
+    ) -> Box<dyn PartSteps + 'a> {
+        let n = self.n;
+        let every = match self.yield_every {
+            0 => n.max(1),
+            k => k,
+        };
+        let mine = part_range(n, part, parts);
+        if stage == 0 {
+            // SAFETY: part ranges are disjoint, so each part owns its slice of both buffers.
+            let keys = unsafe { mem.slice_mut::<u64>(mine.start * 8, mine.len()) };
+            let scratch =
+                unsafe { mem.slice_mut::<u64>(self.scratch_offset() + mine.start * 8, mine.len()) };
+            Box::new(SortSteps::new(keys, scratch, every))
+        } else {
+            // SAFETY: in the merge stage the keys are only read, and each part writes its own
+            // output range of the scratch buffer.
+            let keys: &'a [u64] = unsafe { mem.slice(0, n) };
+            let out =
+                unsafe { mem.slice_mut::<u64>(self.scratch_offset() + mine.start * 8, mine.len()) };
+            Box::new(MergeSteps {
+                runs: (0..parts).map(|p| &keys[part_range(n, p, parts)]).collect(),
+                out,
+                start: mine.start,
+                done: 0,
+                every,
+            })
+        }
+    }
+
     fn run_part(&self, mem: &SharedMem, stage: usize, part: usize, parts: usize) {
+        if self.yield_every > 0 {
+            return run_steps_blocking(&mut *self.part_steps(*mem, stage, part, parts));
+        }
         let n = self.n;
         let mine = part_range(n, part, parts);
         match stage {
@@ -233,6 +280,169 @@ impl Workload for MergeSort {
     }
 }
 
+/// Leaves of the bottom-up sort behind `--yield-every`: blocks of this many keys are sorted whole
+/// by [`merge_sort`] before the merge passes.
+pub const LEAF_KEYS: usize = 1024;
+
+/// Where a [`SortSteps`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SortPhase {
+    /// Sorting leaf blocks, the next one starting at this key.
+    Leaves(usize),
+    /// Merging pairs of sorted runs of `width` keys: the pair starting at `pair`, `out` of its
+    /// output keys written.
+    Merge { width: usize, pair: usize, out: usize },
+    /// The sorted keys are in the scratch buffer: copying them back, from this key on.
+    CopyBack(usize),
+    /// Sorted, in the keys buffer.
+    Done,
+}
+
+/// A part's sort as steps: a bottom-up merge sort with a yield point after about every `every`
+/// keys of work (see the module docs).
+struct SortSteps<'a> {
+    keys: &'a mut [u64],
+    scratch: &'a mut [u64],
+    every: usize,
+    phase: SortPhase,
+    /// The current runs are in `scratch` (else in `keys`).
+    in_scratch: bool,
+}
+
+impl<'a> SortSteps<'a> {
+    fn new(keys: &'a mut [u64], scratch: &'a mut [u64], every: usize) -> SortSteps<'a> {
+        SortSteps {
+            keys,
+            scratch,
+            every: every.max(1),
+            phase: SortPhase::Leaves(0),
+            in_scratch: false,
+        }
+    }
+
+    /// Do one piece of work; the keys it processed.
+    fn piece(&mut self) -> usize {
+        let n = self.keys.len();
+        match self.phase {
+            SortPhase::Leaves(at) => {
+                let end = n.min(at + LEAF_KEYS);
+                merge_sort(&mut self.keys[at..end], &mut self.scratch[at..end]);
+                self.phase = if end < n {
+                    SortPhase::Leaves(end)
+                } else if n > LEAF_KEYS {
+                    SortPhase::Merge {
+                        width: LEAF_KEYS,
+                        pair: 0,
+                        out: 0,
+                    }
+                } else {
+                    SortPhase::Done
+                };
+                end - at
+            }
+            SortPhase::Merge { width, pair, out } => {
+                let (src, dst): (&[u64], &mut [u64]) = if self.in_scratch {
+                    (&*self.scratch, &mut *self.keys)
+                } else {
+                    (&*self.keys, &mut *self.scratch)
+                };
+                let mid = n.min(pair + width);
+                let hi = n.min(pair + 2 * width);
+                let runs = [&src[pair..mid], &src[mid..hi]];
+                let to = (hi - pair).min(out + self.every);
+                let a = multiway_split(&runs, out);
+                let b = multiway_split(&runs, to);
+                let pieces = [&runs[0][a[0]..b[0]], &runs[1][a[1]..b[1]]];
+                multiway_merge(&pieces, &mut dst[pair + out..pair + to]);
+                self.phase = if to < hi - pair {
+                    SortPhase::Merge {
+                        width,
+                        pair,
+                        out: to,
+                    }
+                } else if hi < n {
+                    SortPhase::Merge {
+                        width,
+                        pair: hi,
+                        out: 0,
+                    }
+                } else {
+                    self.in_scratch = !self.in_scratch;
+                    if 2 * width < n {
+                        SortPhase::Merge {
+                            width: 2 * width,
+                            pair: 0,
+                            out: 0,
+                        }
+                    } else if self.in_scratch {
+                        SortPhase::CopyBack(0)
+                    } else {
+                        SortPhase::Done
+                    }
+                };
+                to - out
+            }
+            SortPhase::CopyBack(at) => {
+                let end = n.min(at + self.every);
+                self.keys[at..end].copy_from_slice(&self.scratch[at..end]);
+                self.phase = if end < n {
+                    SortPhase::CopyBack(end)
+                } else {
+                    SortPhase::Done
+                };
+                end - at
+            }
+            SortPhase::Done => 0,
+        }
+    }
+}
+
+impl PartSteps for SortSteps<'_> {
+    fn next_step(&mut self) -> Step {
+        let mut work = 0;
+        while self.phase != SortPhase::Done {
+            work += self.piece();
+            if work >= self.every && self.phase != SortPhase::Done {
+                return Step::Yield;
+            }
+        }
+        Step::Done
+    }
+}
+
+/// A part's share of the final merge as steps: pieces of `every` output keys, each merged from
+/// its split points in every run, with a yield point between pieces.
+struct MergeSteps<'a> {
+    runs: Vec<&'a [u64]>,
+    out: &'a mut [u64],
+    /// Rank of the part's first output key.
+    start: usize,
+    /// Output keys written.
+    done: usize,
+    every: usize,
+}
+
+impl PartSteps for MergeSteps<'_> {
+    fn next_step(&mut self) -> Step {
+        let to = self.out.len().min(self.done + self.every.max(1));
+        let a = multiway_split(&self.runs, self.start + self.done);
+        let b = multiway_split(&self.runs, self.start + to);
+        let pieces: Vec<&[u64]> = self
+            .runs
+            .iter()
+            .zip(a.iter().zip(&b))
+            .map(|(r, (&x, &y))| &r[x..y])
+            .collect();
+        multiway_merge(&pieces, &mut self.out[self.done..to]);
+        self.done = to;
+        if to < self.out.len() {
+            Step::Yield
+        } else {
+            Step::Done
+        }
+    }
+}
+
 /// The keys of the workload with `seed`, in order (also what `concbench refs` sorts).
 pub fn fill_keys(seed: u64, keys: &mut [u64]) {
     let mut g = XorShift::new(seed);
@@ -253,6 +463,23 @@ mod tests {
             run_twin(&w).unwrap();
             for parts in [1, 2, 3, 7] {
                 run_staged(&w, parts).unwrap_or_else(|e| panic!("size {size} parts {parts}: {e}"));
+            }
+        }
+    }
+
+    #[test]
+    fn yield_points_give_the_same_sorted_answer() {
+        for size in [1, 3, 1000, 1025, 5000, 20_000] {
+            for every in [1, 7, 1024, 3000] {
+                let spec = WorkloadSpec::new("mergesort", size, 3).with("yield_every", every);
+                let w = MergeSort::new(spec).unwrap();
+                for parts in [1, 2, 3, 7] {
+                    if every == 1 && size > 5000 {
+                        continue;
+                    }
+                    run_staged(&w, parts)
+                        .unwrap_or_else(|e| panic!("size {size} every {every} parts {parts}: {e}"));
+                }
             }
         }
     }

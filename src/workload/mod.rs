@@ -13,6 +13,14 @@
 //! 3. timed: either [`Workload::run_sequential`] (the twin) or, for each stage in order,
 //!    [`Workload::run_part`] for every part — possibly in different processes;
 //! 4. after timing, [`Workload::verify`]: a wrong answer is an error, never a speedup.
+//!
+//! A part can also be run piece by piece, [`Workload::part_steps`]: between two pieces it says
+//! what comes next ([`Step`]): a yield point, a wait (simulated I/O), or the end. Threads and
+//! processes run a part whole with [`Workload::run_part`] (a wait sleeps in the kernel, a yield
+//! point is passed by); the `single-thread-async` strategy runs each part as a task that awaits a
+//! timer at a wait and gives the thread to the other tasks at a yield point. The default
+//! `part_steps` is one piece, the whole `run_part`, so a workload that knows nothing of tasks
+//! still runs under every strategy.
 
 use std::collections::BTreeMap;
 
@@ -110,6 +118,52 @@ pub struct Stage {
     pub kind: StageKind,
 }
 
+/// What a part asks of the code running it between two pieces of its work
+/// ([`PartSteps::next_step`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Step {
+    /// A yield point: the part did some work and lets other parts run before it goes on. A task
+    /// gives its thread to the other tasks; a thread goes straight on (the kernel preempts it).
+    Yield,
+    /// The part waits this long before its next piece (simulated I/O): a task awaits a timer
+    /// and its thread runs the other tasks meanwhile; a thread sleeps in the kernel.
+    Wait(std::time::Duration),
+    /// The part is finished.
+    Done,
+}
+
+/// A part run piece by piece: see [`Workload::part_steps`].
+pub trait PartSteps {
+    /// Run the next piece of the part and say what comes after it. Called until it says
+    /// [`Step::Done`]; never again after that.
+    fn next_step(&mut self) -> Step;
+}
+
+/// The default [`PartSteps`]: one piece, a closure running the whole part.
+struct WholePart<F: FnOnce()>(Option<F>);
+
+impl<F: FnOnce()> PartSteps for WholePart<F> {
+    fn next_step(&mut self) -> Step {
+        if let Some(run) = self.0.take() {
+            run();
+        }
+        Step::Done
+    }
+}
+
+/// Run a part's steps to the end on the calling thread: yield points are passed by, a wait
+/// sleeps in the kernel. What [`Workload::run_part`] does for a workload that has steps.
+pub fn run_steps_blocking(steps: &mut dyn PartSteps) {
+    loop {
+        match steps.next_step() {
+            Step::Yield => {}
+            Step::Wait(d) => std::thread::sleep(d),
+            Step::Done => break,
+        }
+    }
+}
+
 /// How much work one run does, for throughput figures (criterion, GFLOP/s).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct WorkUnits {
@@ -174,6 +228,23 @@ pub trait Workload: Send + Sync {
     /// Part `part` of `parts` of stage `stage`. Parts of one stage may run at the same time, in
     /// threads or processes; each must only write its own range of `mem`.
     fn run_part(&self, mem: &SharedMem, stage: usize, part: usize, parts: usize);
+
+    /// Part `part` of `parts` of stage `stage` as a sequence of pieces with yield points and
+    /// waits between them, for strategies that interleave parts on one thread (tasks). Running
+    /// the steps to the end with [`run_steps_blocking`] must do exactly what
+    /// [`Workload::run_part`] does. The default is one piece: the whole `run_part` (a task that
+    /// never yields nor waits).
+    fn part_steps<'a>(
+        &'a self,
+        mem: SharedMem<'a>,
+        stage: usize,
+        part: usize,
+        parts: usize,
+    ) -> Box<dyn PartSteps + 'a> {
+        Box::new(WholePart(Some(move || {
+            self.run_part(&mem, stage, part, parts)
+        })))
+    }
 
     /// Check the result after a timed run: `parts` is `None` after the sequential twin.
     fn verify(&self, mem: &SharedMem, parts: Option<usize>) -> Result<(), VerifyError>;

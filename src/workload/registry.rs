@@ -77,6 +77,22 @@ pub struct ParamDescriptor {
     pub help: &'static str,
 }
 
+/// `--yield-every K`: a yield point every K units of a part's work (keys for `mergesort`, rows of
+/// C for `matmul`), shared by the CPU-bound workloads. A `single-thread-async` task gives its
+/// thread to the other tasks there; threads and processes pass the points by (the kernel
+/// preempts them anyway), so every strategy does the same work. 0 (the default): no yield
+/// points, each part runs whole.
+pub const YIELD_EVERY: ParamDescriptor = ParamDescriptor {
+    name: "yield_every",
+    flag: "yield-every",
+    kind: ParamKind::Number {
+        min: "0",
+        max: "1000000000",
+    },
+    default: "0",
+    help: "a yield point every K units of a part's work (keys, rows); single-thread-async tasks let the others run there; 0 (default): never",
+};
+
 /// Why a parameter value was refused by [`ParamDescriptor::check`].
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -282,7 +298,16 @@ mod tests {
             .unwrap();
         assert_eq!(
             e.to_string(),
-            "--kernel does not apply to mergesort (it takes only --size and --seed)"
+            "--kernel does not apply to mergesort (it takes --yield-every)"
+        );
+        let e = io
+            .build(&WorkloadSpec::new("io", 2, 1).with("yield_every", 5))
+            .err()
+            .unwrap();
+        assert!(
+            e.to_string()
+                .starts_with("--yield-every does not apply to io"),
+            "{e}"
         );
     }
 }

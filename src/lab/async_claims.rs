@@ -1,0 +1,304 @@
+//! The lab's claims about async tasks: concurrency without threads, the user-space switch, and
+//! cooperative scheduling that does not slice time.
+//!
+//! Each uses the library the way the other claims do (the runner for `single-thread-async`
+//! against `single-core-threaded`, the ping-pong for the task switch) or, for cooperative
+//! scheduling, two tasks on the same `current_thread` runtime the strategy uses. Each prediction
+//! can fail: tasks could lose to threads at many waits, a task switch could cost as much as a
+//! kernel switch, and a runtime that preempted tasks would wake the waiting one on time.
+
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+
+use super::{fmt_num, Claim, ClaimResult, Expect, Figure, Lab, Verdict};
+use crate::experiment::switch_cost::{self, Case, Kind, Mechanism, PingPlacement, PingPongPlan};
+use crate::measure::clock::monotonic_ns;
+use crate::measure::stats::median;
+use crate::plan::RunPlan;
+use crate::runner::{self, Measurement};
+use crate::strategy::{ExecOptions, Strategy};
+use crate::topology::{self, Topology};
+use crate::workload::io::burn_cpu_time;
+use crate::workload::WorkloadSpec;
+
+/// The async claims, in the course's order (after those of [`super::claims`]).
+pub static ALL: [Claim; 3] = [
+    Claim {
+        id: "concurrency-without-threads",
+        kind: super::Kind::Claim,
+        statement: "Concurrency needs no threads: I/O-bound tasks interleaved on ONE thread (an event loop) finish as soon as the same tasks on as many threads.",
+        model: "waits overlap whoever runs them: N waits of T on one thread as tasks or as N threads both take about T (tokio's timer adds up to one 1 ms tick), so threads' time / tasks' time is about 1 or more (threads also pay for creation and kernel switches)",
+        refuted_by: "the tasks taking longer than the threads beyond the noise floor: threads' time / tasks' time below 1 - tolerance",
+        unit: "x (threads time / tasks time)",
+        run: concurrency_without_threads,
+    },
+    Claim {
+        id: "task-switch-cost",
+        kind: super::Kind::Claim,
+        statement: "A switch between async tasks happens in user space and costs far less than a kernel context switch.",
+        model: "a task switch is a return to the runtime and a poll of the next task, with no system call; a thread switch on one CPU goes through the kernel (measured in the same run by the same ping-pong over pipes): at least 10x apart",
+        refuted_by: "thread switch / task switch below 10",
+        unit: "x (thread switch / task switch)",
+        run: task_switch_cost,
+    },
+    Claim {
+        id: "cooperative-scheduling",
+        kind: super::Kind::Claim,
+        statement: "Cooperative scheduling does not slice time: a task that computes without yielding holds the thread, and a task whose wait is over is delayed until the other yields.",
+        model: "nothing preempts a task: a task whose 1 ms sleep ends while another task computes S ms of CPU time without yielding wakes only when that task returns, about S - 1 ms late (delay / (S - 1 ms) about 1; a time-sliced thread would wake within one slice)",
+        refuted_by: "delay / (S - 1 ms) below 1 - tolerance: the waiting task woke before the computation was done, so something preempted it",
+        unit: "x (delay / compute time left)",
+        run: cooperative_scheduling,
+    },
+];
+
+/// concurrency-without-threads: threads' time / tasks' time at least 1 within the noise.
+fn concurrency_expect(tol: f64) -> Expect {
+    Expect::AtLeast(1.0 - tol)
+}
+
+/// task-switch-cost: a kernel switch at least 10 task switches.
+fn switch_expect() -> Expect {
+    Expect::AtLeast(10.0)
+}
+
+/// cooperative-scheduling: the waiting task is held for the whole computation left.
+fn cooperative_expect(tol: f64) -> Expect {
+    Expect::AtLeast(1.0 - tol)
+}
+
+fn figures(pairs: Vec<(&str, Value)>) -> Map<String, Value> {
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+fn walls(m: &Measurement) -> Vec<f64> {
+    m.runs.iter().map(|r| r.wall_s).collect()
+}
+
+fn kernel_switches(m: &Measurement) -> u64 {
+    let all: Vec<f64> = m
+        .runs
+        .iter()
+        .map(|r| (r.usage.voluntary_switches + r.usage.involuntary_switches) as f64)
+        .collect();
+    median(&all) as u64
+}
+
+fn concurrency_without_threads(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
+    let (tasks, wait_ms) = (lab.pick(128, 256), 10.0);
+    let tol = lab.tolerance();
+    let plan = RunPlan {
+        spec: WorkloadSpec::new("io", tasks, 1).with("wait_ms", wait_ms),
+        cores: vec![tasks],
+        strategies: vec![Strategy::SingleCoreThreaded, Strategy::SingleThreadAsync],
+        reps: lab.reps(),
+        warmup: 1,
+    };
+    let ms =
+        runner::run_plan(&plan, &ExecOptions::default(), &mut |_| {}).map_err(|e| e.to_string())?;
+    let find = |s: Strategy| ms.iter().find(|m| m.strategy == s).expect("row measured");
+    let (threads, tasks_row) = (
+        find(Strategy::SingleCoreThreaded),
+        find(Strategy::SingleThreadAsync),
+    );
+    let (t_threads, t_tasks) = (walls(threads), walls(tasks_row));
+    let (sw_threads, sw_tasks) = (kernel_switches(threads), kernel_switches(tasks_row));
+    let figs = figures(vec![
+        ("tasks", json!(tasks)),
+        ("wait_ms", json!(wait_ms)),
+        ("threads_s", json!(median(&t_threads))),
+        ("tasks_s", json!(median(&t_tasks))),
+        ("ideal_s", json!(wait_ms / 1e3)),
+        ("kernel_switches_threads", json!(sw_threads)),
+        ("kernel_switches_tasks", json!(sw_tasks)),
+    ]);
+    let prediction = format!(
+        "{tasks} waits of {wait_ms} ms as {tasks} threads on one core and as {tasks} tasks on one thread: threads' time / tasks' time >= 1 - tolerance = {}",
+        fmt_num(1.0 - tol)
+    );
+    Ok(ClaimResult::judge(
+        c,
+        prediction,
+        Figure::ratio(&t_threads, &t_tasks),
+        concurrency_expect(tol),
+        figs,
+        |m, v| {
+            format!(
+                "{tasks} waits of {wait_ms} ms took {} s as {tasks} threads on one core and {} s as {tasks} async tasks on one thread (ideal {} s; tokio's timers tick every millisecond): the tasks ran at {}x the thread speed. The kernel counted {sw_threads} context switches for the threads and {sw_tasks} for the tasks, whose switches happen in user space. {}",
+                fmt_num(median(&t_threads)),
+                fmt_num(median(&t_tasks)),
+                fmt_num(wait_ms / 1e3),
+                fmt_num(m),
+                match v {
+                    Verdict::Supported => "One thread was enough for this concurrency.",
+                    Verdict::NotSupported => "Here the tasks were slower than the threads.",
+                    _ => "The spread does not decide.",
+                }
+            )
+        },
+    ))
+}
+
+fn task_switch_cost(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
+    let plan = PingPongPlan::new(lab.pick(5_000, 20_000), lab.reps() as i64)?;
+    let thread = switch_cost::measure(
+        Case {
+            kind: Kind::Thread,
+            placement: PingPlacement::SameCore,
+            mechanism: Mechanism::Pipe,
+        },
+        &plan,
+    )
+    .map_err(|e| e.to_string())?;
+    let task = switch_cost::measure(Case::task(), &plan).map_err(|e| e.to_string())?;
+    let figs = figures(vec![
+        ("thread_switch_ns", json!(thread.switch_ns)),
+        ("task_switch_ns", json!(task.switch_ns)),
+        (
+            "thread_kernel_switches_per_round_trip",
+            json!(thread.switches_per_round_trip),
+        ),
+        (
+            "task_kernel_switches_per_round_trip",
+            json!(task.switches_per_round_trip),
+        ),
+        ("round_trips", json!(plan.round_trips)),
+    ]);
+    let prediction = "same-core thread switch (pipe ping-pong) / task switch (two tasks on one thread, channels) >= 10".to_string();
+    Ok(ClaimResult::judge(
+        c,
+        prediction,
+        Figure::ratio(&thread.samples_ns, &task.samples_ns),
+        switch_expect(),
+        figs,
+        |m, _| {
+            format!(
+                "Two threads on one CPU passing a token over pipes switched in {} ns (system calls included, {} kernel switches per round trip); two tasks on one thread passing it over channels switched in {} ns ({} kernel switches per round trip): {}x cheaper. A task switch is a return to the runtime and a poll of the next task; a kernel switch saves and restores a whole thread.",
+                fmt_num(thread.switch_ns),
+                fmt_num(thread.switches_per_round_trip),
+                fmt_num(task.switch_ns),
+                fmt_num(task.switches_per_round_trip),
+                fmt_num(m)
+            )
+        },
+    ))
+}
+
+/// The wake-up delay of a task sleeping `sleep` beside a task computing `compute` of CPU time on
+/// the same thread (pinned to `cpu`), yielding every `yield_every` of it (`None`: never), in ns
+/// past the end of the sleep.
+fn wake_delay_ns(
+    cpu: usize,
+    sleep: Duration,
+    compute: Duration,
+    yield_every: Option<Duration>,
+) -> Result<u64, String> {
+    std::thread::scope(|s| {
+        s.spawn(|| -> Result<u64, String> {
+            topology::pin_current_thread(cpu).map_err(|e| e.to_string())?;
+            let rt = crate::strategy::tasks::runtime().map_err(|e| e.to_string())?;
+            let local = tokio::task::LocalSet::new();
+            rt.block_on(local.run_until(async move {
+                let t0 = monotonic_ns();
+                // Spawned first, so it is polled first and its timer is set before the other
+                // task starts computing.
+                let waiter = tokio::task::spawn_local(async move {
+                    tokio::time::sleep(sleep).await;
+                    monotonic_ns()
+                });
+                let hog = tokio::task::spawn_local(async move {
+                    match yield_every {
+                        None => burn_cpu_time(compute),
+                        Some(piece) => {
+                            let mut left = compute;
+                            while !left.is_zero() {
+                                let p = piece.min(left);
+                                burn_cpu_time(p);
+                                left -= p;
+                                tokio::task::yield_now().await;
+                            }
+                        }
+                    }
+                });
+                let woke = waiter.await.map_err(|e| e.to_string())?;
+                hog.await.map_err(|e| e.to_string())?;
+                Ok(woke.saturating_sub(t0 + sleep.as_nanos() as u64))
+            }))
+        })
+        .join()
+        .map_err(|_| "the task thread panicked".to_string())?
+    })
+}
+
+fn cooperative_scheduling(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
+    let tol = lab.tolerance();
+    let cpu = Topology::get().first_cpu();
+    let sleep = Duration::from_millis(1);
+    let compute = Duration::from_millis(lab.pick(20, 40));
+    let left_ns = (compute - sleep).as_nanos() as f64;
+    let (mut held, mut yielding) = (Vec::new(), Vec::new());
+    for _ in 0..lab.reps() {
+        held.push(wake_delay_ns(cpu, sleep, compute, None)? as f64);
+        yielding.push(wake_delay_ns(cpu, sleep, compute, Some(Duration::from_millis(1)))? as f64);
+    }
+    let shares: Vec<f64> = held.iter().map(|d| d / left_ns).collect();
+    let (held_ms, yield_ms) = (median(&held) / 1e6, median(&yielding) / 1e6);
+    let figs = figures(vec![
+        ("sleep_ms", json!(1)),
+        ("compute_ms", json!(compute.as_millis() as u64)),
+        ("delay_without_yield_ms", json!(held_ms)),
+        ("delay_with_yield_every_1ms_ms", json!(yield_ms)),
+    ]);
+    let prediction = format!(
+        "a task sleeping 1 ms beside a task computing {} ms of CPU time without a yield point: wake-up delay / compute time left >= 1 - tolerance = {}",
+        compute.as_millis(),
+        fmt_num(1.0 - tol)
+    );
+    Ok(ClaimResult::judge(
+        c,
+        prediction,
+        Figure::median(&shares),
+        cooperative_expect(tol),
+        figs,
+        |m, _| {
+            format!(
+                "A task asked to sleep 1 ms while another task on the same thread computed {} ms without yielding: it woke {} ms late, {}x of the computation left when its timer expired. Nothing preempts a task: the runtime only regains the thread when the task returns (the computation is CPU time, which other programs on a busy machine stretch in wall time). With a yield point every 1 ms the same wake-up was {} ms late.",
+                compute.as_millis(),
+                fmt_num(held_ms),
+                fmt_num(m),
+                fmt_num(yield_ms)
+            )
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::verdict;
+
+    fn judged(samples: &[f64], expect: &Expect) -> Verdict {
+        verdict(Some(Figure::median(samples).spread()), expect)
+    }
+
+    #[test]
+    fn each_async_verdict_can_go_both_ways() {
+        let tol = 0.05;
+        // Tasks as fast as threads, or clearly slower.
+        let e = concurrency_expect(tol);
+        assert_eq!(judged(&[1.3; 7], &e), Verdict::Supported);
+        assert_eq!(judged(&[0.6; 7], &e), Verdict::NotSupported);
+        // A task switch 20x cheaper, or only 3x.
+        let e = switch_expect();
+        assert_eq!(judged(&[20.0; 7], &e), Verdict::Supported);
+        assert_eq!(judged(&[3.0; 7], &e), Verdict::NotSupported);
+        // Held for the whole computation, or woken by a preemption after a tenth of it.
+        let e = cooperative_expect(tol);
+        assert_eq!(judged(&[1.0; 7], &e), Verdict::Supported);
+        assert_eq!(judged(&[0.1; 7], &e), Verdict::NotSupported);
+        // A spread across the threshold decides nothing.
+        let straddling = [0.5, 0.7, 0.9, 1.0, 1.1, 1.3, 1.5];
+        assert_eq!(judged(&straddling, &e), Verdict::Inconclusive);
+    }
+}
