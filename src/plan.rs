@@ -81,10 +81,15 @@ pub fn parse_cores(list: &str) -> Result<Vec<usize>, PlanError> {
     Ok(cores)
 }
 
-/// Parse a `--strategy` list; `None` means all four.
+/// Parse a `--strategy` list; `None` means all four (all but `single-core-threaded` where
+/// threads cannot be pinned, see [`refuse_unpinnable`]).
 pub fn parse_strategies(list: Option<&str>) -> Result<Vec<Strategy>, PlanError> {
     let Some(list) = list else {
-        return Ok(Strategy::ALL.to_vec());
+        let mut all = Strategy::ALL.to_vec();
+        if !crate::sys::can_pin_threads() {
+            all.retain(|s| *s != Strategy::SingleCoreThreaded);
+        }
+        return Ok(all);
     };
     let mut out = Vec::new();
     for item in list.split(',') {
@@ -97,8 +102,19 @@ pub fn parse_strategies(list: Option<&str>) -> Result<Vec<Strategy>, PlanError> 
             out.push(s);
         }
     }
+    refuse_unpinnable(&out)?;
     out.sort();
     Ok(out)
+}
+
+/// Refuse `single-core-threaded` where threads cannot be pinned (macOS): its meaning — N threads
+/// taking turns on ONE core — depends on the pin, and unpinned it would quietly measure
+/// parallelism instead. The error says why and what to use instead.
+pub fn refuse_unpinnable(strategies: &[Strategy]) -> Result<(), PlanError> {
+    if !crate::sys::can_pin_threads() && strategies.contains(&Strategy::SingleCoreThreaded) {
+        return Err(bad(crate::sys::NO_PINNING_REASON));
+    }
+    Ok(())
 }
 
 /// Raw `concbench run` options, as parsed from the command line.
@@ -243,6 +259,7 @@ impl RunPlan {
         if strategies.is_empty() {
             return Err(bad("no strategies to run: give at least one"));
         }
+        refuse_unpinnable(strategies)?;
         if reps < 1 {
             return Err(bad("reps 0: at least one timed repetition is needed"));
         }

@@ -323,6 +323,21 @@ pub fn select(list: Option<&str>) -> Result<Vec<&'static Claim>, String> {
     Ok(out)
 }
 
+/// The expectation of each claim whose experiment pins workers to one core (as its own code
+/// states it): on a platform that cannot pin threads these are not-testable, with the reason.
+fn one_core_expectation(id: &str) -> Option<Expect> {
+    let p = crate::topology::Topology::get().physical_core_count() as f64;
+    Some(match id {
+        "one-core-concurrency" => Expect::AtLeast(0.75 * 8.0),
+        "cpu-bound-on-one-core" => Expect::AtMost(1.05),
+        "io-cpu-crossover" => Expect::AtLeast(0.8 * p),
+        "time-slicing" => Expect::AtMost(0.02),
+        "context-switch" => Expect::AtLeast(1.1),
+        "oversubscription" => Expect::AtLeast(1.05),
+        _ => return None,
+    })
+}
+
 /// Run `selected` claims in order, calling `progress(index, claim)` before each.
 pub fn run_lab(
     selected: &[&Claim],
@@ -333,7 +348,17 @@ pub fn run_lab(
     let mut results = Vec::with_capacity(selected.len());
     for (i, claim) in selected.iter().enumerate() {
         progress(i, claim);
-        let r = (claim.run)(claim, options).map_err(|message| LabError {
+        let r = match one_core_expectation(claim.id) {
+            Some(expect) if !crate::topology::placement_enforced() => {
+                Ok(ClaimResult::not_testable(
+                    claim,
+                    expect,
+                    crate::sys::no_pinning_reason("this claim"),
+                ))
+            }
+            _ => (claim.run)(claim, options),
+        }
+        .map_err(|message| LabError {
             id: claim.id.into(),
             message,
         })?;

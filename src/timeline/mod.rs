@@ -137,6 +137,9 @@ impl TimelineConfig {
                 "--duration-ms {duration_ms}: need 1 to {MAX_DURATION_MS} ms"
             ));
         }
+        if placement == Placement::OneCore && !crate::topology::placement_enforced() {
+            return Err(crate::sys::no_pinning_reason("--placement one-core"));
+        }
         Ok(TimelineConfig {
             workers: workers as usize,
             placement,
