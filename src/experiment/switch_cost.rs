@@ -813,7 +813,10 @@ fn process_pipe(cpus: [usize; 2], plan: &PingPongPlan) -> Result<Timed, SwitchCo
 /// pipes; it sends one token to say it is ready, then returns every token it reads until its
 /// stdin is closed.
 pub fn serve_peer() -> Result<(), String> {
-    let (rfd, wfd) = (0, 1);
+    let (rfd, wfd) = (
+        sys::desc_of(&std::io::stdin()),
+        sys::desc_of(&std::io::stdout()),
+    );
     if !write_token(wfd, 0).map_err(|e| e.to_string())? {
         return Ok(());
     }
