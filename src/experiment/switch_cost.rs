@@ -112,7 +112,8 @@ pub struct Case {
 impl Case {
     /// The rows of `concbench ctxswitch`, in report order: thread and process × same-core and
     /// cross-core over pipes (the four rows to compare with perf), then the futex variant of the
-    /// thread rows.
+    /// thread rows. Where threads cannot be pinned (macOS) the same-core rows are left out:
+    /// nothing would put both parties on one core, so they would not measure switches.
     pub fn standard() -> Vec<Case> {
         let mut v = Vec::new();
         for kind in [Kind::Thread, Kind::Process] {
@@ -130,6 +131,9 @@ impl Case {
                 placement,
                 mechanism: Mechanism::Futex,
             });
+        }
+        if !crate::topology::placement_enforced() {
+            v.retain(|c| c.placement != PingPlacement::SameCore);
         }
         v
     }

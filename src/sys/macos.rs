@@ -44,9 +44,12 @@ pub fn can_pin_threads() -> bool {
 /// Whether [`ResourceUsage`] tells voluntary from involuntary switches: yes (`getrusage`).
 pub const SWITCH_KINDS_SPLIT: bool = true;
 
-/// Notes every output carries: placement is not enforced.
+/// Notes every output carries: placement is not enforced, and `single-core-threaded` is not run.
 pub fn platform_notes() -> Vec<String> {
-    vec![super::UNPINNED_NOTE.to_string()]
+    vec![
+        super::UNPINNED_NOTE.to_string(),
+        "single-core-threaded not run: it needs threads pinned to one core (use a Linux VM)".into(),
+    ]
 }
 
 fn sysctl_u64(name: &str) -> Option<u64> {

@@ -366,6 +366,28 @@ mod tests {
     }
 
     #[test]
+    fn capabilities_of_this_platform() {
+        let d = std::time::Duration::from_millis(2);
+        assert!(
+            sleep_for(d) >= d,
+            "the wait achieved is at least the wait asked"
+        );
+        assert!(kill_children_with_this_process().is_ok());
+        if cfg!(target_os = "linux") {
+            assert!(can_pin_threads());
+            assert!(
+                platform_notes().is_empty(),
+                "Linux outputs carry no platform note"
+            );
+            assert_eq!(KERNEL_NAME, "Linux");
+            assert!(physical_core_cpus().is_none(), "Linux reads /sys instead");
+            assert!(performance_efficiency_cores().is_none());
+        }
+        assert!(!UNPINNED_NOTE.contains('\n') && !NO_PINNING_REASON.contains('\n'));
+        assert!(no_pinning_reason("--placement one-core").starts_with("--placement one-core needs"));
+    }
+
+    #[test]
     fn processor_groups_number_cpus_across_groups() {
         let sizes = [64, 64, 16];
         assert_eq!(cpu_in_groups(&sizes, 0), Some((0, 0)));
