@@ -48,6 +48,35 @@ pub struct Machine {
     /// The fixed CPU probe timed on each CPU before, during and after the measurement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_probe: Option<CpuProbe>,
+    /// The kernel's name printed before its release: `Linux` (left out of JSON), `Windows`,
+    /// `Darwin`.
+    #[serde(default = "linux_name", skip_serializing_if = "is_linux")]
+    pub kernel_name: String,
+    /// Performance and efficiency physical cores where the CPU mixes them (Apple silicon:
+    /// `hw.perflevel0.physicalcpu`, `hw.perflevel1.physicalcpu`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub core_types: Option<CoreTypes>,
+    /// What this platform cannot do that changes how the figures read, e.g. `placement not
+    /// enforced (macOS cannot pin threads)`; printed with the machine in every output.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub platform_notes: Vec<String>,
+}
+
+/// Physical cores of each kind on a CPU that mixes performance and efficiency cores.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CoreTypes {
+    /// Performance cores.
+    pub performance: usize,
+    /// Efficiency cores.
+    pub efficiency: usize,
+}
+
+fn linux_name() -> String {
+    "Linux".into()
+}
+
+fn is_linux(name: &str) -> bool {
+    name == "Linux"
 }
 
 impl Machine {
@@ -79,7 +108,22 @@ impl Machine {
                 .join(" "),
             others_load: None,
             cpu_probe: None,
+            kernel_name: sys::KERNEL_NAME.into(),
+            core_types: sys::performance_efficiency_cores().map(|(performance, efficiency)| {
+                CoreTypes {
+                    performance,
+                    efficiency,
+                }
+            }),
+            platform_notes: sys::platform_notes(),
         }
+    }
+
+    /// The warning for results with up to `max_cores` workers on a machine whose CPU mixes
+    /// performance and efficiency cores, when they go beyond the performance cores.
+    pub fn core_types_warning(&self, max_cores: usize) -> Option<String> {
+        let pe = self.core_types.map(|c| (c.performance, c.efficiency));
+        sys::core_types_warning(max_cores, pe)
     }
 
     /// The line for stderr when the CPUs were busy or ran slow during `what` (`the run`).
@@ -97,15 +141,27 @@ impl Machine {
         (!parts.is_empty()).then(|| parts.join("\n"))
     }
 
-    /// One line for report headers: "AMD EPYC, 2 physical cores (CPUs 0-1), 23.4 GiB, Linux 6.1".
+    /// One line for report headers: "AMD EPYC, 2 physical cores (CPUs 0-1), 23.4 GiB, Linux 6.1",
+    /// followed by the core types and the platform's notes where there are any.
     pub fn summary(&self) -> String {
+        let mut extra = String::new();
+        if let Some(c) = self.core_types {
+            extra.push_str(&format!(
+                ", {} performance + {} efficiency cores",
+                c.performance, c.efficiency
+            ));
+        }
+        for n in &self.platform_notes {
+            extra.push_str(&format!("; {n}"));
+        }
         format!(
-            "{}, {} physical core{} (CPUs {}), {:.1} GiB, Linux {}{}",
+            "{}, {} physical core{} (CPUs {}), {:.1} GiB, {} {}{}{extra}",
             self.cpu_model,
             self.physical_cores,
             if self.physical_cores == 1 { "" } else { "s" },
             self.affinity_mask,
             self.memory_bytes as f64 / (1u64 << 30) as f64,
+            self.kernel_name,
             self.kernel,
             if self.virtualized {
                 ", virtual machine"
@@ -241,6 +297,36 @@ pub fn unix_now() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn summary_names_the_kernel_core_types_and_platform_notes() {
+        let mut m = Machine::describe();
+        m.kernel_name = "Darwin".into();
+        m.kernel = "23.1.0".into();
+        m.core_types = Some(CoreTypes {
+            performance: 4,
+            efficiency: 4,
+        });
+        m.platform_notes = vec![sys::UNPINNED_NOTE.into()];
+        let s = m.summary();
+        assert!(s.contains("Darwin 23.1.0"), "{s}");
+        assert!(s.contains("4 performance + 4 efficiency cores"), "{s}");
+        assert!(
+            s.ends_with("placement not enforced (macOS cannot pin threads)"),
+            "{s}"
+        );
+        assert!(m.core_types_warning(4).is_none());
+        assert!(m.core_types_warning(6).unwrap().contains("mix core types"));
+        // A Linux machine's JSON has none of the new fields, and old JSON reads as Linux.
+        let json = serde_json::to_value(Machine::describe()).unwrap();
+        if cfg!(target_os = "linux") {
+            for k in ["kernel_name", "core_types", "platform_notes"] {
+                assert!(json.get(k).is_none(), "{k}");
+            }
+        }
+        let back: Machine = serde_json::from_value(json).unwrap();
+        assert_eq!(back.kernel_name, sys::KERNEL_NAME);
+    }
 
     #[test]
     fn dates_parse_back() {

@@ -82,10 +82,15 @@ pub fn parse_cores(list: &str) -> Result<Vec<usize>, PlanError> {
     Ok(cores)
 }
 
-/// Parse a `--strategy` list; `None` means all four.
+/// Parse a `--strategy` list; `None` means all four (all but `single-core-threaded` where
+/// threads cannot be pinned, see [`refuse_unpinnable`]).
 pub fn parse_strategies(list: Option<&str>) -> Result<Vec<Strategy>, PlanError> {
     let Some(list) = list else {
-        return Ok(Strategy::ALL.to_vec());
+        let mut all = Strategy::ALL.to_vec();
+        if !crate::sys::can_pin_threads() {
+            all.retain(|s| *s != Strategy::SingleCoreThreaded);
+        }
+        return Ok(all);
     };
     let mut out = Vec::new();
     for item in list.split(',') {
@@ -98,8 +103,24 @@ pub fn parse_strategies(list: Option<&str>) -> Result<Vec<Strategy>, PlanError> 
             out.push(s);
         }
     }
+    refuse_unpinnable(&out)?;
     out.sort();
     Ok(out)
+}
+
+/// Refuse `single-core-threaded` where threads cannot be pinned (macOS): its meaning — N threads
+/// taking turns on ONE core — depends on the pin, and unpinned it would quietly measure
+/// parallelism instead. The error says why and what to use instead.
+pub fn refuse_unpinnable(strategies: &[Strategy]) -> Result<(), PlanError> {
+    refuse_unpinnable_where(crate::sys::can_pin_threads(), strategies)
+}
+
+/// [`refuse_unpinnable`] on a platform that can (`true`) or cannot pin threads.
+fn refuse_unpinnable_where(can_pin: bool, strategies: &[Strategy]) -> Result<(), PlanError> {
+    if !can_pin && strategies.contains(&Strategy::SingleCoreThreaded) {
+        return Err(bad(crate::sys::NO_PINNING_REASON));
+    }
+    Ok(())
 }
 
 /// Raw `concbench run` options, as parsed from the command line.
@@ -244,6 +265,7 @@ impl RunPlan {
         if strategies.is_empty() {
             return Err(bad("no strategies to run: give at least one"));
         }
+        refuse_unpinnable(strategies)?;
         if reps < 1 {
             return Err(bad("reps 0: at least one timed repetition is needed"));
         }
@@ -303,6 +325,30 @@ mod tests {
             let e = parse_cores(list).unwrap_err().0;
             assert!(e.contains(needle), "{list}: {e}");
         }
+    }
+
+    #[test]
+    fn single_core_threaded_is_refused_only_where_threads_cannot_be_pinned() {
+        let all = Strategy::ALL;
+        assert!(refuse_unpinnable_where(true, &all).is_ok());
+        let e = refuse_unpinnable_where(false, &all)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("single-core-threaded") && e.contains("macOS cannot pin threads"),
+            "{e}"
+        );
+        assert!(e.contains("Linux VM"), "says what to use instead: {e}");
+        assert!(!e.contains('\n'), "one line: {e}");
+        let others = [
+            Strategy::Sequential,
+            Strategy::MultiThreaded,
+            Strategy::MultiProcess,
+        ];
+        assert!(refuse_unpinnable_where(false, &others).is_ok());
+        // Linux pins: nothing is refused and the default is all four.
+        assert!(crate::sys::can_pin_threads());
+        assert_eq!(parse_strategies(None).unwrap(), Strategy::ALL.to_vec());
     }
 
     #[test]

@@ -5,16 +5,14 @@
 //! Thread strategies use the very same region, so every strategy sorts or multiplies the same bytes
 //! with the same page layout; only the execution differs.
 
+use crate::sys::{self, OwnedDesc, RawDesc};
 use std::io;
 use std::marker::PhantomData;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-
-use crate::sys;
 
 /// An owned shared mapping. Dropping it unmaps it and closes the memfd.
 #[derive(Debug)]
 pub struct SharedRegion {
-    fd: OwnedFd,
+    fd: OwnedDesc,
     mem: SharedMem<'static>,
 }
 
@@ -43,13 +41,14 @@ impl SharedRegion {
         let len = len.max(1);
         // Not close-on-exec: worker processes inherit it.
         let fd = sys::shm_create(len)?;
-        let mem = map_shared(fd.as_raw_fd(), len, false)?;
+        let mem = map_shared(sys::desc_of(&fd), len, false)?;
         Ok(SharedRegion { fd, mem })
     }
 
-    /// The memfd, inherited by worker processes (it is not close-on-exec).
-    pub fn raw_fd(&self) -> RawFd {
-        self.fd.as_raw_fd()
+    /// The memfd (Linux), shared-memory object (macOS) or file-mapping handle (Windows), inherited
+    /// by worker processes.
+    pub fn raw_fd(&self) -> RawDesc {
+        sys::desc_of(&self.fd)
     }
 
     /// A view of the mapping, valid while the region is.
@@ -65,7 +64,7 @@ impl Drop for SharedRegion {
     }
 }
 
-fn map_shared(fd: RawFd, len: usize, populate: bool) -> io::Result<SharedMem<'static>> {
+fn map_shared(fd: RawDesc, len: usize, populate: bool) -> io::Result<SharedMem<'static>> {
     let ptr = sys::map_shared(fd, len, populate)?;
     Ok(SharedMem {
         ptr,
@@ -78,14 +77,14 @@ impl<'a> SharedMem<'a> {
     /// Map an inherited memfd in a worker process, pre-faulting its pages (`MAP_POPULATE`) so the
     /// page-table work lands in the setup phase, not in the compute. The mapping lives until the
     /// process exits.
-    pub fn map_inherited(fd: RawFd, len: usize) -> io::Result<SharedMem<'static>> {
+    pub fn map_inherited(fd: RawDesc, len: usize) -> io::Result<SharedMem<'static>> {
         map_shared(fd, len, true)
     }
 
     /// Map an inherited memfd in a worker process without touching its pages; follow with
     /// [`SharedMem::prefault`] for the ranges the worker will use. The mapping lives until the
     /// process exits.
-    pub fn map_inherited_lazily(fd: RawFd, len: usize) -> io::Result<SharedMem<'static>> {
+    pub fn map_inherited_lazily(fd: RawDesc, len: usize) -> io::Result<SharedMem<'static>> {
         map_shared(fd, len, false)
     }
 
@@ -94,7 +93,7 @@ impl<'a> SharedMem<'a> {
     /// `MAP_POPULATE`, which on these VMs is about twice as fast per page as
     /// `MADV_POPULATE_WRITE` or first-touch faults. Contents are unchanged (same file, same
     /// offset).
-    pub fn prefault(&self, fd: RawFd, range: std::ops::Range<usize>) -> io::Result<()> {
+    pub fn prefault(&self, fd: RawDesc, range: std::ops::Range<usize>) -> io::Result<()> {
         const PAGE: usize = 4096;
         let start = range.start.min(self.len) / PAGE * PAGE;
         let end = range.end.min(self.len);

@@ -58,9 +58,10 @@ impl Topology {
         static TOPOLOGY: OnceLock<Topology> = OnceLock::new();
         TOPOLOGY.get_or_init(|| {
             let allowed = allowed_cpus().to_vec();
-            let cores = match sys::cpu_topology_dir() {
-                Some(dir) => group_physical_cores(dir, &allowed),
-                None => unknown_physical_cores(&allowed),
+            let cores = match (sys::cpu_topology_dir(), sys::physical_core_cpus()) {
+                (Some(dir), _) => group_physical_cores(dir, &allowed),
+                (None, Some(listed)) => listed_physical_cores(&listed, &allowed),
+                (None, None) => unknown_physical_cores(&allowed),
             };
             Topology { allowed, cores }
         })
@@ -157,10 +158,45 @@ fn unknown_physical_cores(allowed: &[usize]) -> Vec<PhysicalCore> {
         .collect()
 }
 
-/// Pin the calling thread to one CPU. Threads it spawns afterwards inherit the pin.
+/// Physical cores from a platform's own list of the logical CPUs of each core (Windows:
+/// [`sys::physical_core_cpus`]), keeping the allowed CPUs of each; numbered in list order.
+pub fn listed_physical_cores(listed: &[Vec<usize>], allowed: &[usize]) -> Vec<PhysicalCore> {
+    let mut cores: Vec<PhysicalCore> = listed
+        .iter()
+        .enumerate()
+        .filter_map(|(i, cpus)| {
+            let mut cpus: Vec<usize> = cpus
+                .iter()
+                .copied()
+                .filter(|c| allowed.contains(c))
+                .collect();
+            cpus.sort_unstable();
+            (!cpus.is_empty()).then_some(PhysicalCore {
+                package: 0,
+                core: i as i64,
+                cpus,
+            })
+        })
+        .collect();
+    cores.sort_by_key(|c| c.cpus[0]);
+    cores
+}
+
+/// Whether placements are enforced here: `false` on a platform that cannot pin threads (macOS),
+/// where every pinning function of this module succeeds without pinning and outputs say
+/// [`sys::UNPINNED_NOTE`].
+pub fn placement_enforced() -> bool {
+    sys::can_pin_threads()
+}
+
+/// Pin the calling thread to one CPU. Threads it spawns afterwards inherit the pin. Where threads
+/// cannot be pinned ([`placement_enforced`] is `false`) nothing is done.
 pub fn pin_current_thread(cpu: usize) -> Result<(), TopologyError> {
     if !allowed_cpus().contains(&cpu) {
         return Err(TopologyError::NotAllowed(cpu));
+    }
+    if !placement_enforced() {
+        return Ok(());
     }
     sys::pin_thread_to_cpu(cpu).map_err(|e| TopologyError::PinFailed {
         cpu,
@@ -177,6 +213,9 @@ pub fn unpin_current_thread() -> Result<(), TopologyError> {
 pub fn set_affinity(cpus: &[usize]) -> Result<(), TopologyError> {
     // The start-up mask is read before the first pin, whoever pins first.
     allowed_cpus();
+    if !placement_enforced() {
+        return Ok(());
+    }
     sys::set_thread_affinity(cpus).map_err(|e| TopologyError::PinFailed {
         cpu: cpus.first().copied().unwrap_or(0),
         reason: e.to_string(),
@@ -248,6 +287,16 @@ mod tests {
             std::fs::write(t.join("core_id"), format!("{core}\n")).unwrap();
         }
         dir
+    }
+
+    #[test]
+    fn listed_cores_keep_allowed_cpus_only() {
+        // Windows' GetLogicalProcessorInformationEx: cores {0,1} and {2,3}, CPU 1 not allowed.
+        let listed = vec![vec![2, 3], vec![1, 0], vec![4]];
+        let cores = listed_physical_cores(&listed, &[0, 2, 3]);
+        assert_eq!(cores.len(), 2, "core {{4}} has no allowed CPU");
+        assert_eq!((cores[0].cpus.clone(), cores[0].core), (vec![0], 1));
+        assert_eq!(cores[1].cpus, vec![2, 3]);
     }
 
     #[test]

@@ -4,6 +4,9 @@
 //! outside, the way a user meets it, and checked for its exit status, its one line, and what is
 //! (not) left on disk and in the process table. Nothing sleeps to wait for an event: every wait
 //! polls with a deadline.
+//!
+//! Linux only: the failures are made with `setrlimit`, signals and `/proc`.
+#![cfg(target_os = "linux")]
 
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;

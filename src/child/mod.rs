@@ -150,6 +150,9 @@ impl WorkerCommand {
     /// The command that starts a child with `spec`; stdin, stdout and stderr are the caller's to
     /// set.
     pub fn command(&self, spec: &ChildSpec) -> Command {
+        // Windows: children join a kill-on-close job object, so they die with this process
+        // (elsewhere each child arranges it itself). Failing that, they still watch their parent.
+        let _ = crate::sys::kill_children_with_this_process();
         let mut cmd = Command::new(&self.exe);
         cmd.args(&self.args)
             .arg(CHILD_ARG)
@@ -349,9 +352,8 @@ impl Children {
         if let Some(deadline) = self.deadline {
             let reader = &self.members[index].stdout;
             if reader.buffer().is_empty() {
-                use std::os::fd::AsRawFd;
                 let left = deadline.saturating_duration_since(std::time::Instant::now());
-                match crate::sys::wait_readable(reader.get_ref().as_raw_fd(), Some(left)) {
+                match crate::sys::wait_readable(crate::sys::desc_of(reader.get_ref()), Some(left)) {
                     Ok(true) => {}
                     Ok(false) => {
                         return Err(self.fail(
@@ -435,8 +437,11 @@ impl Drop for Children {
 
 /// An exit status in words: `exit status 1`, `killed by signal 9`.
 pub fn describe_status(st: std::process::ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    match (st.code(), st.signal()) {
+    #[cfg(unix)]
+    let signal = std::os::unix::process::ExitStatusExt::signal(&st);
+    #[cfg(not(unix))]
+    let signal: Option<i32> = None;
+    match (st.code(), signal) {
         (Some(c), _) => format!("exit status {c}"),
         (None, Some(s)) => format!("killed by signal {s}"),
         _ => st.to_string(),

@@ -26,8 +26,9 @@ pub struct PartJob {
     pub part: usize,
     /// Number of parts.
     pub parts: usize,
-    /// The inherited memfd holding the workload's shared memory.
-    pub shm_fd: i32,
+    /// The inherited shared memory holding the workload's data: a memfd on Linux, a
+    /// `shm_open` descriptor on macOS, a file-mapping handle value on Windows.
+    pub shm_fd: crate::sys::RawDesc,
     /// Its length in bytes.
     pub shm_len: usize,
     /// A fault to inject (tests and the lab's isolation claim).

@@ -195,6 +195,22 @@ pub fn cmd_run(args: RunArgs) -> Result<(), CliError> {
     if let Some(w) = report.machine.busy_warning("the run") {
         eprintln!("{w}");
     }
+    if cfg!(windows) {
+        // Sleep rounds up to the 15.6 ms tick on Windows: say what the waits really took.
+        let w = concbench::workload::io::achieved_waits();
+        if w.count > 0 {
+            eprintln!(
+                "concbench: io waits in this process (high-resolution waitable timer): {} waits, asked {:.3} ms, took {:.3} ms on average",
+                w.count,
+                w.asked.as_secs_f64() * 1e3 / w.count as f64,
+                w.achieved.as_secs_f64() * 1e3 / w.count as f64
+            );
+        }
+    }
+    let most = report.rows.iter().map(|r| r.cores).max().unwrap_or(1);
+    if let Some(w) = report.machine.core_types_warning(most) {
+        eprintln!("concbench: warning: {w}");
+    }
     report.ceilings = run_ceilings(&report, args.limits)?;
     print_stdout(&reporter.render(&report))?;
     let mut set = ResultSet::new();

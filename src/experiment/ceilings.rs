@@ -364,6 +364,7 @@ impl Isa {
     }
 
     /// Instruction sets available here, widest first (runtime detection).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(clippy::vec_init_then_push))]
     fn available() -> Vec<Isa> {
         let mut v = Vec::new();
         #[cfg(target_arch = "x86_64")]

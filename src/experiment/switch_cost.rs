@@ -28,7 +28,6 @@
 //! two pipes; it dies with its parent and exits when its stdin is closed ([`serve_peer`]).
 
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, RawFd};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread::Builder;
@@ -39,7 +38,7 @@ use crate::child::{ChildJob, ChildSpec, WorkerCommand};
 use crate::measure::clock::monotonic_ns;
 use crate::measure::stats::summarize;
 use crate::start;
-use crate::sys;
+use crate::sys::{self, RawDesc};
 use crate::topology::Topology;
 
 /// Most round trips one repetition may ask for.
@@ -121,6 +120,8 @@ impl Case {
     /// The rows of `concbench ctxswitch`, in report order: thread and process × same-core and
     /// cross-core over pipes (the four rows to compare with perf), then the futex variant of the
     /// thread rows, then the task row (two async tasks on one thread: the user-space switch).
+    /// Where threads cannot be pinned (macOS) the same-core thread and process rows are left
+    /// out: nothing would put both parties on one core, so they would not measure switches.
     pub fn standard() -> Vec<Case> {
         let mut v = Vec::new();
         for kind in [Kind::Thread, Kind::Process] {
@@ -138,6 +139,9 @@ impl Case {
                 placement,
                 mechanism: Mechanism::Futex,
             });
+        }
+        if !crate::topology::placement_enforced() {
+            v.retain(|c| c.placement != PingPlacement::SameCore);
         }
         v.push(Case::task());
         v
@@ -512,7 +516,7 @@ fn timed_reps(
 }
 
 /// Write the 4-byte token; `Ok(false)` if the other end is closed.
-fn write_token(fd: RawFd, token: u32) -> std::io::Result<bool> {
+fn write_token(fd: RawDesc, token: u32) -> std::io::Result<bool> {
     let buf = token.to_ne_bytes();
     loop {
         match sys::write_fd(fd, &buf) {
@@ -526,7 +530,7 @@ fn write_token(fd: RawFd, token: u32) -> std::io::Result<bool> {
 }
 
 /// Read the 4-byte token (blocking); `Ok(None)` at end of file.
-fn read_token(fd: RawFd) -> std::io::Result<Option<u32>> {
+fn read_token(fd: RawDesc) -> std::io::Result<Option<u32>> {
     let mut buf = [0u8; 4];
     let mut got = 0usize;
     while got < 4 {
@@ -541,14 +545,14 @@ fn read_token(fd: RawFd) -> std::io::Result<Option<u32>> {
 }
 
 /// A pipe, both ends close-on-exec: `[read, write]`.
-fn pipe() -> Result<[RawFd; 2], SwitchCostError> {
+fn pipe() -> Result<[RawDesc; 2], SwitchCostError> {
     sys::pipe().map_err(|e| SwitchCostError::Os {
         what: "creating a pipe".into(),
         source: e,
     })
 }
 
-fn close(fd: RawFd) {
+fn close(fd: RawDesc) {
     // fd is one this module opened and closes once.
     sys::close_fd(fd);
 }
@@ -556,8 +560,8 @@ fn close(fd: RawFd) {
 /// The ping side over pipes: warm-up, then timed repetitions. `peer` reads the other side's
 /// kernel counts (called before and after the timed repetitions).
 fn ping_pipe(
-    wfd: RawFd,
-    rfd: RawFd,
+    wfd: RawDesc,
+    rfd: RawDesc,
     plan: &PingPongPlan,
     peer: &dyn Fn() -> TaskStats,
 ) -> Result<Timed, SwitchCostError> {
@@ -585,6 +589,11 @@ fn ping_pipe(
 }
 
 fn check_cpu(cpu: usize, who: &str) -> Result<(), SwitchCostError> {
+    if !crate::topology::placement_enforced() {
+        // Nothing was pinned and the current CPU cannot be read (macOS): the machine block
+        // says placement was not enforced.
+        return Ok(());
+    }
     let seen = crate::topology::current_cpu();
     if seen != cpu {
         return Err(SwitchCostError::Peer(format!(
@@ -743,7 +752,7 @@ async fn task_rounds(
 }
 
 /// The pong side: read the token, send it back, until the write end is closed.
-fn serve_pipe(rfd: RawFd, wfd: RawFd) -> std::io::Result<()> {
+fn serve_pipe(rfd: RawDesc, wfd: RawDesc) -> std::io::Result<()> {
     while let Some(t) = read_token(rfd)? {
         if !write_token(wfd, t)? {
             return Ok(());
@@ -860,7 +869,7 @@ fn process_pipe(cpus: [usize; 2], plan: &PingPongPlan) -> Result<Timed, SwitchCo
     let peer_pid = guard.0.id();
     let mut stdin = guard.0.stdin.take().expect("piped stdin");
     let mut stdout = guard.0.stdout.take().expect("piped stdout");
-    let (wfd, rfd) = (stdin.as_raw_fd(), stdout.as_raw_fd());
+    let (wfd, rfd) = (sys::desc_of(&stdin), sys::desc_of(&stdout));
     let peer_failed = |guard: &mut PeerGuard, what: String| {
         let _ = guard.0.kill();
         let mut err = String::new();
@@ -917,7 +926,10 @@ fn process_pipe(cpus: [usize; 2], plan: &PingPongPlan) -> Result<Timed, SwitchCo
 /// pipes; it sends one token to say it is ready, then returns every token it reads until its
 /// stdin is closed.
 pub fn serve_peer() -> Result<(), String> {
-    let (rfd, wfd) = (0, 1);
+    let (rfd, wfd) = (
+        sys::desc_of(&std::io::stdin()),
+        sys::desc_of(&std::io::stdout()),
+    );
     if !write_token(wfd, 0).map_err(|e| e.to_string())? {
         return Ok(());
     }

@@ -107,6 +107,9 @@ pub(crate) fn machine(cpu_model: &str, date: &str) -> Machine {
             .into(),
         others_load: None,
         cpu_probe: None,
+        kernel_name: "Linux".into(),
+        core_types: None,
+        platform_notes: Vec::new(),
     }
 }
 

@@ -437,7 +437,7 @@ pub fn execute(
     strategy: Strategy,
     workload: &dyn Workload,
     mem: SharedMem,
-    shm_fd: std::os::fd::RawFd,
+    shm_fd: crate::sys::RawDesc,
     parts: usize,
     options: &ExecOptions,
 ) -> Result<Execution, StrategyError> {

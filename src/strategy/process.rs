@@ -23,7 +23,7 @@ use crate::workload::Workload;
 pub fn run(
     workload: &dyn Workload,
     mem: SharedMem,
-    shm_fd: std::os::fd::RawFd,
+    shm_fd: crate::sys::RawDesc,
     parts: usize,
     options: &ExecOptions,
 ) -> Result<Execution, StrategyError> {

@@ -12,6 +12,59 @@ use super::{
 };
 
 // ---------------------------------------------------------------------------------------------
+// What this platform can do.
+
+/// An owned descriptor, closed when dropped.
+pub type OwnedDesc = OwnedFd;
+
+/// The number of an open descriptor (see [`super::RawDesc`]).
+pub fn desc_of<T: std::os::fd::AsRawFd>(x: &T) -> super::RawDesc {
+    x.as_raw_fd()
+}
+
+/// The kernel's name, as the machine line prints it before the release.
+pub const KERNEL_NAME: &str = "Linux";
+
+/// Whether threads can be pinned to one CPU: yes (`sched_setaffinity`).
+pub fn can_pin_threads() -> bool {
+    true
+}
+
+/// Whether [`ResourceUsage`] tells voluntary from involuntary switches: yes (`getrusage`).
+pub const SWITCH_KINDS_SPLIT: bool = true;
+
+/// Notes every output carries about what this platform cannot do: none on Linux.
+pub fn platform_notes() -> Vec<String> {
+    Vec::new()
+}
+
+/// Performance and efficiency physical cores, where the CPU mixes them; `None` on Linux (not
+/// read).
+pub fn performance_efficiency_cores() -> Option<(usize, usize)> {
+    None
+}
+
+/// The logical CPUs of each physical core where the platform lists them directly; `None` on
+/// Linux, where [`cpu_topology_dir`] is read instead.
+pub fn physical_core_cpus() -> Option<Vec<Vec<usize>>> {
+    None
+}
+
+/// Arrange for child processes to die with this one: on Linux each child asks for it itself
+/// ([`die_with_parent`]), so there is nothing to do here.
+pub fn kill_children_with_this_process() -> Result<(), String> {
+    Ok(())
+}
+
+/// Block in the kernel for `d` (`std::thread::sleep`, i.e. `nanosleep` with the thread's default
+/// 50 µs timer slack); returns the wait actually achieved.
+pub fn sleep_for(d: Duration) -> Duration {
+    let start = monotonic_ns();
+    std::thread::sleep(d);
+    Duration::from_nanos(monotonic_ns().saturating_sub(start))
+}
+
+// ---------------------------------------------------------------------------------------------
 // CPUs and placement.
 
 /// Logical CPUs in the calling thread's affinity mask (`core_affinity`, which reads it with

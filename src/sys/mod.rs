@@ -8,10 +8,16 @@
 //! terminal's width, and every read of `/proc`, `/sys` and `/etc/os-release` (CPU model and flags,
 //! memory, per-CPU time (`/proc/stat`), kernel release and time slice, per-task switch counts).
 //!
-//! Linux is the one implementation today (`linux.rs`); everything else in the crate calls the
-//! functions re-exported here and never `libc` or a kernel file directly, so Windows and macOS can
-//! be added as sibling files without touching the callers. This module imports nothing from the
-//! rest of the crate: it is the bottom layer.
+//! There is one implementation per platform, each with the same function set: `linux.rs`,
+//! `windows.rs` (`windows-sys`: processor groups, file mappings, job objects, waitable timers) and
+//! `macos.rs` (compile-checked only: no thread pinning, no current CPU). Everything else in the
+//! crate calls the functions re-exported here and never `libc`, `windows-sys` or a kernel file
+//! directly. This module imports nothing from the rest of the crate: it is the bottom layer.
+//!
+//! Where a caller must decide, a platform answers with a capability: [`can_pin_threads`] (false
+//! on macOS: placements are not enforced, `single-core-threaded` is refused with
+//! [`NO_PINNING_REASON`]), [`platform_notes`] (what every output must say about the figures),
+//! [`performance_efficiency_cores`] and [`SWITCH_KINDS_SPLIT`].
 //!
 //! What a platform may lack is never a panic. It is an `Option` or `Result` the caller decides
 //! about: [`allowed_cpus`], [`thread_affinity`], [`current_cpu`], [`cpu_topology_dir`],
@@ -19,8 +25,8 @@
 //! [`task_run_ns`], [`cpu_times`], [`clock_ticks_per_second`], [`cpu_model`], [`cpuinfo_flag`], [`meminfo_bytes`],
 //! [`kernel_release`], [`os_name`], [`kernel_slice_ns`] and [`terminal_columns`] return `Option`;
 //! pinning, mappings, pipes, [`die_with_parent`] and [`disable_core_dumps`] return `Result`.
-//! Descriptor-shaped functions (shared memory, pipes) take Unix file descriptors; another
-//! platform supplies its own handle type beside them.
+//! Descriptor-shaped functions (shared memory, pipes) take a [`RawDesc`]: a file descriptor on
+//! Unix, a handle value on Windows; [`OwnedDesc`] owns one and [`desc_of`] reads one.
 //!
 //! The pure parsers of kernel text ([`parse_cpu_model`], [`parse_cpu_flag`], [`parse_meminfo`],
 //! [`parse_status_switches`], [`parse_first_number`], [`parse_proc_stat`]) are platform-neutral and tested here with
@@ -30,6 +36,144 @@
 mod linux;
 #[cfg(target_os = "linux")]
 pub use linux::*;
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+pub use windows::*;
+#[cfg(target_os = "macos")]
+mod macos;
+#[cfg(target_os = "macos")]
+pub use macos::*;
+
+/// A descriptor as a number that can travel to a child process in its job: a file descriptor on
+/// Linux and macOS, a handle value on Windows (which keeps handle values within 32 bits so that
+/// 32- and 64-bit processes can share them: truncating and sign-extending is safe). Pipes and
+/// shared memory are named by it; [`desc_of`] reads it from an open file, pipe or handle.
+pub type RawDesc = i32;
+
+/// The note every output carries on a platform that cannot pin threads.
+pub const UNPINNED_NOTE: &str = "placement not enforced (macOS cannot pin threads)";
+
+/// Why `single-core-threaded` cannot run on a platform without thread pinning, and what to use
+/// instead.
+pub const NO_PINNING_REASON: &str = "single-core-threaded needs threads pinned to one core, \
+    and macOS cannot pin threads (affinity tags are hints, Apple silicon ignores them); \
+    run it in a Linux VM, which pins within its virtual CPUs";
+
+/// [`NO_PINNING_REASON`] for any experiment `what` that pins its workers to one core.
+pub fn no_pinning_reason(what: &str) -> String {
+    format!(
+        "{what} needs threads pinned to one core, and macOS cannot pin threads (affinity tags \
+         are hints, Apple silicon ignores them); run it in a Linux VM, which pins within its \
+         virtual CPUs"
+    )
+}
+
+/// Whether speedups at `cores` workers mix performance and efficiency cores: true when the
+/// machine has efficiency cores (`pe` = (performance, efficiency) physical cores) and `cores`
+/// is more than its performance cores.
+pub fn mixes_core_types(cores: usize, pe: Option<(usize, usize)>) -> bool {
+    matches!(pe, Some((p, e)) if e > 0 && cores > p)
+}
+
+/// The warning beside results at `max_cores` workers on a machine with performance and
+/// efficiency cores, or `None` when no row goes past the performance cores.
+pub fn core_types_warning(max_cores: usize, pe: Option<(usize, usize)>) -> Option<String> {
+    let (p, e) = pe?;
+    mixes_core_types(max_cores, pe).then(|| {
+        format!(
+            "this machine has {p} performance and {e} efficiency cores: speedups beyond {p} \
+             workers mix core types (an efficiency core is slower), so they are not speedups \
+             of identical cores"
+        )
+    })
+}
+
+/// Global CPU numbers of the set bits of `mask` in a processor group whose first CPU is `base`
+/// (Windows numbers CPUs across its processor groups, group 0 first).
+pub fn mask_cpus(mask: u64, base: usize) -> Vec<usize> {
+    (0..64)
+        .filter(|b| mask & (1 << b) != 0)
+        .map(|b| base + b)
+        .collect()
+}
+
+/// The processor group and the number within it of global CPU `cpu`, given the active
+/// processors of each group; `None` beyond the last.
+pub fn cpu_in_groups(group_sizes: &[usize], cpu: usize) -> Option<(u16, usize)> {
+    let mut first = 0;
+    for (g, &n) in group_sizes.iter().enumerate() {
+        if cpu < first + n {
+            return Some((g as u16, cpu - first));
+        }
+        first += n;
+    }
+    None
+}
+
+/// The global number of the first CPU of processor group `group`.
+pub fn group_base(group_sizes: &[usize], group: u16) -> usize {
+    group_sizes.iter().take(group as usize).sum()
+}
+
+/// Where CPUID reports a feature flag: (leaf, subleaf, register index eax=0 ebx=1 ecx=2 edx=3,
+/// bit), for the `/proc/cpuinfo` names concbench asks about.
+pub fn cpuid_flag_location(flag: &str) -> Option<(u32, u32, usize, u32)> {
+    Some(match flag {
+        "sse4_2" => (1, 0, 2, 20),
+        "fma" => (1, 0, 2, 12),
+        "avx" => (1, 0, 2, 28),
+        "hypervisor" => (1, 0, 2, 31),
+        "avx2" => (7, 0, 1, 5),
+        "avx512f" => (7, 0, 1, 16),
+        _ => return None,
+    })
+}
+
+/// Whether the CPU has `flag` according to CPUID (x86-64 only; `None` elsewhere or for a flag
+/// [`cpuid_flag_location`] does not know).
+pub fn cpuid_flag(flag: &str) -> Option<bool> {
+    let (leaf, sub, reg, bit) = cpuid_flag_location(flag)?;
+    cpuid(leaf, sub).map(|r| r[reg] & (1 << bit) != 0)
+}
+
+/// The CPU's brand string from CPUID leaves 0x80000002..4 (x86-64 only).
+pub fn cpuid_brand() -> Option<String> {
+    let max = cpuid(0x8000_0000, 0)?[0];
+    if max < 0x8000_0004 {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(48);
+    for leaf in 0x8000_0002..=0x8000_0004u32 {
+        for r in cpuid(leaf, 0)? {
+            bytes.extend_from_slice(&r.to_le_bytes());
+        }
+    }
+    let s = String::from_utf8_lossy(&bytes);
+    let s = s.trim_matches(char::from(0)).trim();
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+/// CPUID `leaf`/`sub` as [eax, ebx, ecx, edx]; `None` off x86-64 or beyond the highest leaf.
+#[allow(unused_unsafe)]
+fn cpuid(leaf: u32, sub: u32) -> Option<[u32; 4]> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::__cpuid_count;
+        // SAFETY: CPUID exists on every x86-64 CPU; leaves are checked against the maximum.
+        let max = unsafe { __cpuid_count(leaf & 0x8000_0000, 0) }.eax;
+        if leaf > max {
+            return None;
+        }
+        let r = unsafe { __cpuid_count(leaf, sub) };
+        Some([r.eax, r.ebx, r.ecx, r.edx])
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (leaf, sub);
+        None
+    }
+}
 
 /// Which execution a [`resource_usage`] reading covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -236,6 +380,76 @@ mod tests {
         // An old kernel without steal.
         assert_eq!(parse_proc_stat("cpu3 1 2 3 4 5 6 7\n")[0].steal, 0);
         assert!(parse_proc_stat("cpu0 x\n").is_empty());
+    }
+
+    #[test]
+    fn capabilities_of_this_platform() {
+        let d = std::time::Duration::from_millis(2);
+        assert!(
+            sleep_for(d) >= d,
+            "the wait achieved is at least the wait asked"
+        );
+        assert!(kill_children_with_this_process().is_ok());
+        if cfg!(target_os = "linux") {
+            assert!(can_pin_threads());
+            assert!(
+                platform_notes().is_empty(),
+                "Linux outputs carry no platform note"
+            );
+            assert_eq!(KERNEL_NAME, "Linux");
+            assert!(physical_core_cpus().is_none(), "Linux reads /sys instead");
+            assert!(performance_efficiency_cores().is_none());
+        }
+        assert!(!UNPINNED_NOTE.contains('\n') && !NO_PINNING_REASON.contains('\n'));
+        assert!(no_pinning_reason("--placement one-core").starts_with("--placement one-core needs"));
+    }
+
+    #[test]
+    fn processor_groups_number_cpus_across_groups() {
+        let sizes = [64, 64, 16];
+        assert_eq!(cpu_in_groups(&sizes, 0), Some((0, 0)));
+        assert_eq!(cpu_in_groups(&sizes, 63), Some((0, 63)));
+        assert_eq!(cpu_in_groups(&sizes, 64), Some((1, 0)));
+        assert_eq!(cpu_in_groups(&sizes, 143), Some((2, 15)));
+        assert_eq!(cpu_in_groups(&sizes, 144), None);
+        assert_eq!(cpu_in_groups(&[2], 1), Some((0, 1)));
+        assert_eq!((group_base(&sizes, 0), group_base(&sizes, 2)), (0, 128));
+        assert_eq!(mask_cpus(0b1010, 64), vec![65, 67]);
+        assert_eq!(mask_cpus(1 << 63, 0), vec![63]);
+        assert!(mask_cpus(0, 0).is_empty());
+    }
+
+    #[test]
+    fn performance_and_efficiency_cores() {
+        let m1 = Some((4, 4));
+        assert!(!mixes_core_types(4, m1));
+        assert!(mixes_core_types(5, m1));
+        assert!(!mixes_core_types(16, None), "unknown core types: no claim");
+        assert!(!mixes_core_types(16, Some((8, 0))), "no efficiency cores");
+        assert!(core_types_warning(2, m1).is_none());
+        let w = core_types_warning(8, m1).unwrap();
+        assert!(
+            w.contains("4 performance and 4 efficiency") && w.contains("beyond 4"),
+            "{w}"
+        );
+    }
+
+    #[test]
+    fn cpuid_flags_and_brand() {
+        assert_eq!(cpuid_flag_location("avx512f"), Some((7, 0, 1, 16)));
+        assert_eq!(cpuid_flag_location("hypervisor"), Some((1, 0, 2, 31)));
+        assert_eq!(cpuid_flag_location("made-up"), None);
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+        {
+            // CPUID and /proc/cpuinfo agree on this machine.
+            let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+            for f in ["avx2", "avx512f", "hypervisor", "fma"] {
+                if !cpuinfo.is_empty() {
+                    assert_eq!(cpuid_flag(f), Some(parse_cpu_flag(&cpuinfo, f)), "{f}");
+                }
+            }
+            assert!(cpuid_brand().is_some());
+        }
     }
 
     #[test]

@@ -152,6 +152,12 @@ impl TimelineConfig {
                 placement_name(placement)
             ));
         }
+        if placement == Placement::OneCore
+            && kind != Kind::Task
+            && !crate::topology::placement_enforced()
+        {
+            return Err(crate::sys::no_pinning_reason("--placement one-core"));
+        }
         Ok(TimelineConfig {
             workers: workers as usize,
             placement,

@@ -12,6 +12,7 @@
 //! its thread, and a task stamps its slot when its wait is over. Threads run the same steps and
 //! sleep in the kernel at each wait.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::registry::{ParamDescriptor, ParamKind};
@@ -126,11 +127,41 @@ pub fn thread_cpu_time() -> Duration {
     crate::sys::thread_cpu_time().unwrap_or_default()
 }
 
-/// Block in the kernel for `d` (`nanosleep`). The thread's default timer slack (50 µs) is kept:
-/// with hundreds of sleepers on one core it lets the kernel wake several with one timer interrupt
-/// (a 1 µs slack made 256 threads × 4 waits about 4 ms slower).
-pub fn sleep_in_kernel(d: Duration) {
-    std::thread::sleep(d);
+/// Block in the kernel for `d` and return the wait actually achieved, which [`achieved_waits`]
+/// adds up. Linux and macOS: `nanosleep`, keeping the thread's default timer slack (50 µs): with
+/// hundreds of sleepers on one core it lets the kernel wake several with one timer interrupt (a
+/// 1 µs slack made 256 threads × 4 waits about 4 ms slower). Windows: a high-resolution waitable
+/// timer, since `Sleep` rounds a 10 ms wait up to the 15.6 ms tick.
+pub fn sleep_in_kernel(d: Duration) -> Duration {
+    let got = crate::sys::sleep_for(d);
+    WAITS.fetch_add(1, Ordering::Relaxed);
+    WAITS_ASKED_NS.fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
+    WAITS_ACHIEVED_NS.fetch_add(got.as_nanos() as u64, Ordering::Relaxed);
+    got
+}
+
+static WAITS: AtomicU64 = AtomicU64::new(0);
+static WAITS_ASKED_NS: AtomicU64 = AtomicU64::new(0);
+static WAITS_ACHIEVED_NS: AtomicU64 = AtomicU64::new(0);
+
+/// The waits of [`sleep_in_kernel`] in this process so far (worker processes count their own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AchievedWaits {
+    /// Waits done.
+    pub count: u64,
+    /// Time they asked for, in all.
+    pub asked: Duration,
+    /// Time they took, in all.
+    pub achieved: Duration,
+}
+
+/// The waits done in this process so far, asked and achieved.
+pub fn achieved_waits() -> AchievedWaits {
+    AchievedWaits {
+        count: WAITS.load(Ordering::Relaxed),
+        asked: Duration::from_nanos(WAITS_ASKED_NS.load(Ordering::Relaxed)),
+        achieved: Duration::from_nanos(WAITS_ACHIEVED_NS.load(Ordering::Relaxed)),
+    }
 }
 
 impl Workload for SimulatedIo {
@@ -296,6 +327,18 @@ mod tests {
         assert!(SimulatedIo::new(spec(4, -0.1)).is_err());
         assert!(SimulatedIo::new(WorkloadSpec::new("io", 4, 1).with("wait_ms", -1)).is_err());
         assert!(SimulatedIo::new(WorkloadSpec::new("io", 0, 1)).is_err());
+    }
+
+    #[test]
+    fn waits_record_what_they_achieved() {
+        let before = achieved_waits();
+        let got = sleep_in_kernel(Duration::from_millis(2));
+        assert!(got >= Duration::from_millis(2), "{got:?}");
+        let after = achieved_waits();
+        // Other tests may wait at the same time: at least this wait was added.
+        assert!(after.count > before.count);
+        assert!(after.asked - before.asked >= Duration::from_millis(2));
+        assert!(after.achieved - before.achieved >= got);
     }
 
     #[test]
