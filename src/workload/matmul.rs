@@ -8,7 +8,7 @@
 use super::matmul_kernel::{gemm_rows, Kernel};
 use super::registry::{ParamDescriptor, ParamKind, YIELD_EVERY};
 use super::{
-    part_range, run_steps_blocking, Ceiling, PartSteps, Stage, StageKind, Step, VerifyError,
+    part_range, run_steps_blocking, Ceiling, PartSteps, Stage, StageKind, Step, VerifyError, WholePart,
     WorkUnits, Workload, WorkloadDescriptor, WorkloadError, WorkloadSpec, XorShift,
 };
 use crate::shm::SharedMem;
@@ -150,6 +150,12 @@ impl Workload for MatMul {
         part: usize,
         parts: usize,
     ) -> Box<dyn PartSteps + 'a> {
+        if self.yield_every == 0 {
+            // No yield points asked for: the same kernel as every other strategy.
+            return Box::new(WholePart(Some(move || {
+                self.run_part(&mem, _stage, part, parts)
+            })));
+        }
         let rows = part_range(self.n, part, parts);
         let every = if self.yield_every == 0 {
             rows.len().max(1)

@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 use super::sort_kernel::{merge_sort, multiway_merge, multiway_split};
 use super::registry::YIELD_EVERY;
 use super::{
-    part_range, run_steps_blocking, Ceiling, PartSteps, Stage, StageKind, Step, VerifyError,
+    part_range, run_steps_blocking, Ceiling, PartSteps, Stage, StageKind, Step, VerifyError, WholePart,
     WorkUnits, Workload, WorkloadDescriptor, WorkloadError, WorkloadSpec, XorShift,
 };
 use crate::shm::SharedMem;
@@ -155,6 +155,12 @@ impl Workload for MergeSort {
         part: usize,
         parts: usize,
     ) -> Box<dyn PartSteps + 'a> {
+        if self.yield_every == 0 {
+            // No yield points asked for: the same kernel as every other strategy.
+            return Box::new(WholePart(Some(move || {
+                self.run_part(&mem, stage, part, parts)
+            })));
+        }
         let n = self.n;
         let every = match self.yield_every {
             0 => n.max(1),

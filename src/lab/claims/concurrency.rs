@@ -70,12 +70,11 @@ fn one_core_concurrency(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let mut worst = Vec::new();
     let mut curve: Vec<Vec<f64>> = vec![Vec::new(); threads.len()];
     let mut seqs = Vec::new();
-    for rep in 0..lab.reps() {
+    for _ in 0..lab.reps() {
         let rows = one_rep(
             &spec,
             &[Strategy::Sequential, Strategy::SingleCoreThreaded],
             &threads,
-            rep == 0,
             lab.switch_ns(),
         )?;
         let seq = row(&rows, Strategy::Sequential, 1).median_s;
@@ -142,12 +141,11 @@ fn cpu_bound_on_one_core(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let spec = WorkloadSpec::new("matmul", n, 2);
     let tol = lab.tolerance();
     let (mut seq, mut par, mut inv) = (Vec::new(), Vec::new(), Vec::new());
-    for rep in 0..lab.reps() {
+    for _ in 0..lab.reps() {
         let rows = one_rep(
             &spec,
             &[Strategy::Sequential, Strategy::SingleCoreThreaded],
             &[threads],
-            rep == 0,
             lab.switch_ns(),
         )?;
         seq.push(row(&rows, Strategy::Sequential, 1).median_s);
@@ -214,7 +212,7 @@ fn io_cpu_crossover(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let mut farthest = Vec::new();
     let mut one: Vec<Vec<f64>> = vec![Vec::new(); shares.len()];
     let mut spread: Vec<Vec<f64>> = vec![Vec::new(); shares.len()];
-    for rep in 0..lab.reps() {
+    for _ in 0..lab.reps() {
         let mut far: f64 = 1.0;
         for (k, &s) in shares.iter().enumerate() {
             let spec = WorkloadSpec::new("io", tasks, 4)
@@ -228,7 +226,6 @@ fn io_cpu_crossover(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
                     Strategy::MultiThreaded,
                 ],
                 &[threads],
-                rep == 0 && k == 0,
                 lab.switch_ns(),
             )?;
             let seq = row(&rows, Strategy::Sequential, 1).median_s;

@@ -109,12 +109,11 @@ fn parallelism_needs_cores(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> 
     let n = lab.pick(512, 1024);
     let spec = WorkloadSpec::new("matmul", n, 3);
     let (mut seq, mut par) = (Vec::new(), Vec::new());
-    for rep in 0..lab.reps() {
+    for _ in 0..lab.reps() {
         let rows = one_rep(
             &spec,
             &[Strategy::Sequential, Strategy::MultiThreaded],
             &[p],
-            rep == 0,
             lab.switch_ns(),
         )?;
         seq.push(row(&rows, Strategy::Sequential, 1).median_s);
@@ -170,12 +169,11 @@ fn mergesort_scaling(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let spec = WorkloadSpec::new("mergesort", n, 8);
     let (mut speed, mut bound_share) = (Vec::new(), Vec::new());
     let mut bounds = Vec::new();
-    for rep in 0..lab.reps() {
+    for _ in 0..lab.reps() {
         let rows = one_rep(
             &spec,
             &[Strategy::Sequential, Strategy::MultiThreaded],
             &[p],
-            rep == 0,
             lab.switch_ns(),
         )?;
         let t1 = row(&rows, Strategy::Sequential, 1).median_s;
