@@ -22,7 +22,7 @@ use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 
-use super::{ExecOptions, Execution, PartRecord, Placement, StrategyError};
+use super::{panic_message, ExecOptions, Execution, PartRecord, Placement, StrategyError};
 use crate::child::FaultKind;
 use crate::measure::clock::{monotonic_ns, seconds_between};
 use crate::measure::rusage::Usage;
@@ -248,14 +248,6 @@ fn run_pinned(
         },
         counts,
     ))
-}
-
-fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into())
 }
 
 #[cfg(test)]

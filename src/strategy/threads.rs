@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crossbeam::utils::CachePadded;
 
 use super::barrier::FutexBarrier;
-use super::{ExecOptions, Execution, PartRecord, Phases, Placement, StrategyError};
+use super::{panic_message, ExecOptions, Execution, PartRecord, Phases, Placement, StrategyError};
 use crate::child::FaultKind;
 use crate::measure::clock::{monotonic_ns, seconds_between};
 use crate::measure::rusage::Usage;
@@ -260,14 +260,6 @@ fn exit_stuck(
         "concbench: {strategy} with {parts} cores: part {part} (thread concbench-part-{part}) {what} by the deadline of this repetition; it is stuck, and a thread cannot be stopped, so concbench exits without the rows of this run (raise the deadline with --stuck-after)"
     );
     std::process::exit(1)
-}
-
-fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into())
 }
 
 #[cfg(test)]

@@ -652,56 +652,6 @@ pub fn jiffies_now() -> Option<(u64, u64)> {
     None
 }
 
-/// Fork, have the child `_exit(0)` at once, and reap it (see the Linux implementation).
-pub fn fork_exit_and_reap() -> io::Result<()> {
-    // SAFETY: the child only calls the async-signal-safe _exit.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    if pid == 0 {
-        // SAFETY: ends the child at once.
-        unsafe { libc::_exit(0) };
-    }
-    wait_child(pid as u32).map(|_| ())
-}
-
-/// Fork a child that runs `body` (system calls only) and `_exit`s with its return value.
-pub fn fork_with(body: &mut dyn FnMut() -> i32) -> io::Result<u32> {
-    // SAFETY: the child runs only `body`, whose contract allows system calls only.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    if pid == 0 {
-        let code = body();
-        // SAFETY: ends the child without unwinding.
-        unsafe { libc::_exit(code) };
-    }
-    Ok(pid as u32)
-}
-
-/// Wait for child `pid`: its exit status (128 + signal when a signal ended it).
-pub fn wait_child(pid: u32) -> io::Result<i32> {
-    let mut status = 0;
-    loop {
-        // SAFETY: status is a valid out-pointer.
-        let r = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, 0) };
-        if r >= 0 {
-            break;
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
-    Ok(if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        128 + libc::WTERMSIG(status)
-    })
-}
-
 /// macOS pipes cannot be resized: not supported.
 pub fn set_pipe_size(_fd: RawFd, _bytes: usize) -> io::Result<usize> {
     Err(io::Error::new(

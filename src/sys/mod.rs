@@ -32,6 +32,10 @@
 //! [`parse_status_switches`], [`parse_first_number`], [`parse_proc_stat`]) are platform-neutral and tested here with
 //! fixed strings.
 
+#[cfg(unix)]
+mod unix;
+#[cfg(unix)]
+pub use unix::*;
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
