@@ -1,4 +1,4 @@
-//! A user-defined workload run under all four strategies: a Monte Carlo estimate of π.
+//! A user-defined workload run under every strategy: a Monte Carlo estimate of π.
 //!
 //! ```text
 //! cargo run --release --example custom_workload [SAMPLES]

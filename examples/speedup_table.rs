@@ -1,4 +1,4 @@
-//! A sweep from code: one built-in workload under all four strategies, as a Markdown table.
+//! A sweep from code: one built-in workload under every strategy, as a Markdown table.
 //!
 //! ```text
 //! cargo run --release --example speedup_table [WORKLOAD [SIZE]] > table.md

@@ -82,7 +82,7 @@ pub fn parse_cores(list: &str) -> Result<Vec<usize>, PlanError> {
     Ok(cores)
 }
 
-/// Parse a `--strategy` list; `None` means all four (all but `single-core-threaded` where
+/// Parse a `--strategy` list; `None` means all of them (all but `single-core-threaded` where
 /// threads cannot be pinned, see [`refuse_unpinnable`]).
 pub fn parse_strategies(list: Option<&str>) -> Result<Vec<Strategy>, PlanError> {
     let Some(list) = list else {
@@ -346,7 +346,7 @@ mod tests {
             Strategy::MultiProcess,
         ];
         assert!(refuse_unpinnable_where(false, &others).is_ok());
-        // Linux pins: nothing is refused and the default is all four.
+        // Linux pins: nothing is refused and the default is every strategy.
         assert!(crate::sys::can_pin_threads());
         assert_eq!(parse_strategies(None).unwrap(), Strategy::ALL.to_vec());
     }

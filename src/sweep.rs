@@ -74,7 +74,7 @@ pub struct PartialRun {
 
 impl<'w> Sweep<'w> {
     /// A sweep of `workload` with the defaults of `concbench run`: cores 1 and every physical
-    /// core this process may use, all four strategies, 7 repetitions after 1 warm-up (enough for
+    /// core this process may use, every strategy, 7 repetitions after 1 warm-up (enough for
     /// 95% intervals of the medians and the speedups), worker
     /// processes from the concbench binary, no switch cost (so `switch_overhead` is 0).
     pub fn new(workload: &'w dyn Workload) -> Sweep<'w> {

@@ -114,7 +114,7 @@ pub(crate) fn machine(cpu_model: &str, date: &str) -> Machine {
 }
 
 /// The fixed report: mergesort of 4,000,000 keys on a 2-core machine, cores 1,2,4 (4 is
-/// oversubscribed), all four strategies.
+/// oversubscribed), the four thread and process strategies.
 pub(crate) fn report() -> RunReport {
     use Strategy::*;
     let rows = vec![

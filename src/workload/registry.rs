@@ -156,7 +156,7 @@ pub struct WorkloadDescriptor {
     pub size_unit: &'static str,
     /// The named parameters it reads, in the order of its flags.
     pub params: &'static [ParamDescriptor],
-    /// Size when `--size` is not given: a whole `--cores 1,2,4,8` sweep of all four strategies
+    /// Size when `--size` is not given: a whole `--cores 1,2,4,8` sweep of every strategy
     /// stays under a minute on two cores.
     pub default_size: usize,
     /// Bytes of memory a run of this size needs (shared region plus a copy for checks).
