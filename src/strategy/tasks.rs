@@ -254,17 +254,10 @@ fn run_pinned(
 mod tests {
     use super::*;
     use crate::child::Fault;
-    use crate::shm::SharedRegion;
-    use crate::workload::{build, WorkloadSpec};
+    use crate::workload::WorkloadSpec;
     use std::time::Duration;
 
-    fn setup(spec: WorkloadSpec) -> (Box<dyn Workload>, SharedRegion) {
-        let w = build(&spec).unwrap();
-        let r = SharedRegion::new(w.shared_bytes()).unwrap();
-        w.init(&r.mem());
-        w.reset(&r.mem());
-        (w, r)
-    }
+    use crate::workload::testing::ready as setup;
 
     #[test]
     fn tasks_run_every_part_on_one_cpu_and_verify() {

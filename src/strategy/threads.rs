@@ -266,17 +266,10 @@ fn exit_stuck(
 mod tests {
     use super::*;
     use crate::child::Fault;
-    use crate::shm::SharedRegion;
     use crate::topology::Topology;
-    use crate::workload::{build, WorkloadSpec};
+    use crate::workload::WorkloadSpec;
 
-    fn setup(spec: WorkloadSpec) -> (Box<dyn Workload>, SharedRegion) {
-        let w = build(&spec).unwrap();
-        let r = SharedRegion::new(w.shared_bytes()).unwrap();
-        w.init(&r.mem());
-        w.reset(&r.mem());
-        (w, r)
-    }
+    use crate::workload::testing::ready as setup;
 
     #[test]
     fn pinned_workers_report_the_cpu_they_were_pinned_to() {

@@ -4,7 +4,6 @@ use std::io;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::sync::atomic::AtomicU32;
-use std::time::Duration;
 
 use super::{
     parse_cpu_flag, parse_cpu_model, parse_first_number, parse_meminfo, parse_proc_stat,
@@ -54,14 +53,6 @@ pub fn physical_core_cpus() -> Option<Vec<Vec<usize>>> {
 /// ([`die_with_parent`]), so there is nothing to do here.
 pub fn kill_children_with_this_process() -> Result<(), String> {
     Ok(())
-}
-
-/// Block in the kernel for `d` (`std::thread::sleep`, i.e. `nanosleep` with the thread's default
-/// 50 µs timer slack); returns the wait actually achieved.
-pub fn sleep_for(d: Duration) -> Duration {
-    let start = monotonic_ns();
-    std::thread::sleep(d);
-    Duration::from_nanos(monotonic_ns().saturating_sub(start))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -149,31 +140,6 @@ pub fn cpu_topology_dir() -> Option<&'static Path> {
 pub fn thread_id() -> u32 {
     // SAFETY: gettid has no preconditions.
     unsafe { libc::syscall(libc::SYS_gettid) as u32 }
-}
-
-/// Nanoseconds on `CLOCK_MONOTONIC` (through the vDSO; shared by all processes of the machine).
-#[inline]
-pub fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: valid clock id and out-pointer.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
-
-/// CPU time used by the calling thread (`CLOCK_THREAD_CPUTIME_ID`).
-pub fn thread_cpu_time() -> Option<Duration> {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: valid clock id and out-pointer.
-    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
-        return None;
-    }
-    Some(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
 }
 
 /// Switches and CPU time so far of `scope` (`getrusage`).
@@ -298,14 +264,6 @@ pub fn map_anonymous(len: usize) -> io::Result<*mut u8> {
     Ok(raw.cast())
 }
 
-/// Unmap `len` bytes at `addr` (`munmap`).
-///
-/// # Safety
-/// The range must be (part of) a mapping the caller owns and nobody uses any more.
-pub unsafe fn unmap(addr: *mut u8, len: usize) {
-    libc::munmap(addr.cast(), len);
-}
-
 /// Advise transparent huge pages for `len` bytes at `addr` (`MADV_HUGEPAGE`). Advice only: `false`
 /// when refused (THP off), and the range simply keeps small pages.
 ///
@@ -390,19 +348,6 @@ pub fn die_with_parent(expected_parent_pid: u32) -> Result<(), String> {
 pub fn parent_pid() -> u32 {
     // SAFETY: getppid has no preconditions.
     unsafe { libc::getppid() as u32 }
-}
-
-/// No core dumps from this process (`RLIMIT_CORE` = 0), for children that crash on purpose.
-pub fn disable_core_dumps() -> io::Result<()> {
-    let no_core = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: setrlimit with a valid struct.
-    if unsafe { libc::setrlimit(libc::RLIMIT_CORE, &no_core) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 /// A pipe with both ends close-on-exec: `[read, write]` (`pipe2`). The caller closes both with
@@ -528,31 +473,6 @@ pub fn kernel_slice_ns() -> Option<(&'static str, u64)> {
 
 // ---------------------------------------------------------------------------------------------
 // Waiting on descriptors, and the limits that refuse new workers.
-
-/// Wait until `fd` has data to read (or its other end is closed), at most `timeout` (`None`:
-/// no limit). `Ok(false)` when the time ran out.
-pub fn wait_readable(fd: RawFd, timeout: Option<std::time::Duration>) -> io::Result<bool> {
-    let ms = match timeout {
-        None => -1,
-        Some(t) => t.as_millis().clamp(0, i32::MAX as u128) as libc::c_int,
-    };
-    let mut pfd = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    loop {
-        // SAFETY: one live pollfd.
-        let n = unsafe { libc::poll(&mut pfd, 1, ms) };
-        if n >= 0 {
-            return Ok(n > 0);
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
-}
 
 /// The limit that most likely refused to start a thread or process with error `e`, in words
 /// with its value: `the limit on processes and threads (ulimit -u 100)`, `the cgroup's pids.max

@@ -157,31 +157,6 @@ pub fn thread_id() -> u32 {
     id as u32
 }
 
-/// Nanoseconds on `CLOCK_MONOTONIC`.
-#[inline]
-pub fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: valid clock id and out-pointer.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
-
-/// CPU time of the calling thread (`CLOCK_THREAD_CPUTIME_ID`).
-pub fn thread_cpu_time() -> Option<Duration> {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: valid clock id and out-pointer.
-    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
-        return None;
-    }
-    Some(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
-}
-
 /// Switches and CPU time of the process or its waited-for children (`getrusage`); `None` for one
 /// thread (macOS has no `RUSAGE_THREAD`).
 pub fn resource_usage(scope: UsageScope) -> Option<ResourceUsage> {
@@ -212,13 +187,6 @@ pub fn task_switches(_pid: u32, _tid: u32) -> Option<u64> {
 /// Per-thread CPU time of another thread is not read on macOS: `None`.
 pub fn task_run_ns(_pid: u32, _tid: u32) -> Option<u64> {
     None
-}
-
-/// Block for `d` (`nanosleep`); returns the wait actually achieved.
-pub fn sleep_for(d: Duration) -> Duration {
-    let start = monotonic_ns();
-    std::thread::sleep(d);
-    Duration::from_nanos(monotonic_ns().saturating_sub(start))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -332,14 +300,6 @@ pub fn map_anonymous(len: usize) -> io::Result<*mut u8> {
     Ok(raw.cast())
 }
 
-/// Unmap `len` bytes at `addr` (`munmap`).
-///
-/// # Safety
-/// The range must be (part of) a mapping the caller owns and nobody uses any more.
-pub unsafe fn unmap(addr: *mut u8, len: usize) {
-    libc::munmap(addr.cast(), len);
-}
-
 /// No transparent huge pages on macOS: `false`.
 ///
 /// # Safety
@@ -445,19 +405,6 @@ pub fn die_with_parent(expected_parent_pid: u32) -> Result<(), String> {
 pub fn parent_pid() -> u32 {
     // SAFETY: no preconditions.
     unsafe { libc::getppid() as u32 }
-}
-
-/// No core dumps from this process (`RLIMIT_CORE` = 0).
-pub fn disable_core_dumps() -> io::Result<()> {
-    let no_core = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: setrlimit with a valid struct.
-    if unsafe { libc::setrlimit(libc::RLIMIT_CORE, &no_core) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 /// A pipe with both ends close-on-exec: `[read, write]` (`pipe`, then `FD_CLOEXEC`).
@@ -566,30 +513,6 @@ pub fn kernel_slice_ns() -> Option<(&'static str, u64)> {
 
 // ---------------------------------------------------------------------------------------------
 // Waiting on descriptors, and the limits that refuse new workers.
-
-/// Wait until `fd` has data to read (or its other end is closed), at most `timeout` (`poll`).
-pub fn wait_readable(fd: RawFd, timeout: Option<Duration>) -> io::Result<bool> {
-    let ms = match timeout {
-        None => -1,
-        Some(t) => t.as_millis().clamp(0, i32::MAX as u128) as libc::c_int,
-    };
-    let mut pfd = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    loop {
-        // SAFETY: one live pollfd.
-        let n = unsafe { libc::poll(&mut pfd, 1, ms) };
-        if n >= 0 {
-            return Ok(n > 0);
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
-}
 
 /// The limit that most likely refused to start a thread or process with error `e`.
 pub fn limit_behind(e: &io::Error) -> Option<String> {

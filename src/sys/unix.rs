@@ -1,6 +1,9 @@
-//! What Linux and macOS share: `fork` and `waitpid`, the same POSIX calls on both.
+//! What Linux and macOS share: the POSIX calls that are the same on both (fork and waitpid,
+//! poll, setrlimit, the monotonic and thread CPU clocks, munmap).
 
 use std::io;
+use std::os::fd::RawFd;
+use std::time::Duration;
 
 /// Fork, have the child `_exit(0)` at once, and reap it: the cost of creating (and ending) a
 /// process without loading a program. The child runs no Rust code, so forking a process that
@@ -55,4 +58,84 @@ pub fn wait_child(pid: u32) -> io::Result<i32> {
     } else {
         128 + libc::WTERMSIG(status)
     })
+}
+
+/// Wait until `fd` has data to read (or its other end is closed), at most `timeout` (`None`:
+/// no limit). `Ok(false)` when the time ran out.
+pub fn wait_readable(fd: RawFd, timeout: Option<std::time::Duration>) -> io::Result<bool> {
+    let ms = match timeout {
+        None => -1,
+        Some(t) => t.as_millis().clamp(0, i32::MAX as u128) as libc::c_int,
+    };
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    loop {
+        // SAFETY: one live pollfd.
+        let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+        if n >= 0 {
+            return Ok(n > 0);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// No core dumps from this process (`RLIMIT_CORE` = 0), for children that crash on purpose.
+pub fn disable_core_dumps() -> io::Result<()> {
+    let no_core = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: setrlimit with a valid struct.
+    if unsafe { libc::setrlimit(libc::RLIMIT_CORE, &no_core) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Nanoseconds on `CLOCK_MONOTONIC` (through the vDSO on Linux; shared by all processes of the
+/// machine).
+#[inline]
+pub fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid clock id and out-pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// Block in the kernel for `d` (`std::thread::sleep`, i.e. `nanosleep` with the thread's default
+/// 50 µs timer slack); returns the wait actually achieved.
+pub fn sleep_for(d: Duration) -> Duration {
+    let start = monotonic_ns();
+    std::thread::sleep(d);
+    Duration::from_nanos(monotonic_ns().saturating_sub(start))
+}
+
+/// CPU time used by the calling thread (`CLOCK_THREAD_CPUTIME_ID`).
+pub fn thread_cpu_time() -> Option<Duration> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid clock id and out-pointer.
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
+        return None;
+    }
+    Some(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+}
+
+/// Unmap `len` bytes at `addr` (`munmap`).
+///
+/// # Safety
+/// The range must be (part of) a mapping the caller owns and nobody uses any more.
+pub unsafe fn unmap(addr: *mut u8, len: usize) {
+    libc::munmap(addr.cast(), len);
 }

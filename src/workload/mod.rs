@@ -355,6 +355,16 @@ pub(crate) mod testing {
     use super::*;
     use crate::shm::SharedRegion;
 
+    /// A built-in workload from `spec` in a region of its own, initialised and reset: ready for
+    /// one execution by a strategy under test.
+    pub fn ready(spec: WorkloadSpec) -> (Box<dyn Workload>, SharedRegion) {
+        let w = build(&spec).unwrap();
+        let r = SharedRegion::new(w.shared_bytes()).unwrap();
+        w.init(&r.mem());
+        w.reset(&r.mem());
+        (w, r)
+    }
+
     /// Run the staged form with `parts` parts sequentially and verify it.
     pub fn run_staged(w: &dyn Workload, parts: usize) -> Result<(), VerifyError> {
         let region = SharedRegion::new(w.shared_bytes()).unwrap();
