@@ -59,6 +59,7 @@
 
 pub mod analysis;
 pub mod child;
+pub mod cluster;
 pub mod experiment;
 pub mod lab;
 pub mod machine;

@@ -60,6 +60,88 @@ pub struct Machine {
     /// enforced (macOS cannot pin threads)`; printed with the machine in every output.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub platform_notes: Vec<String>,
+    /// The MPI job this invocation is rank 0 of (launched by mpirun or srun, built with the
+    /// `mpi` feature); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterInfo>,
+}
+
+/// The MPI job behind a distributed run: its ranks, where they run, and what starting MPI cost
+/// (once per invocation, so it is here and not in any row).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterInfo {
+    /// Who launched the ranks (`mpirun`, `srun`).
+    pub launcher: String,
+    /// The MPI library (`MPI_Get_library_version`, first line).
+    pub mpi_library: String,
+    /// Seconds rank 0 spent in `MPI_Init_thread`.
+    pub init_s: f64,
+    /// Every rank of the job.
+    pub ranks: Vec<RankPlace>,
+    /// Whether the launcher bound every rank to a subset of its host's CPUs (`--bind-to core`).
+    /// Unbound ranks pin themselves by their local rank when a distributed part starts.
+    pub bound_by_launcher: bool,
+    /// Message latency and bandwidth from rank 0 to each other rank, when measured in this
+    /// invocation (before the first distributed row, or by `limits`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<MessageCeiling>,
+}
+
+/// Where one rank of the MPI job runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RankPlace {
+    /// Its rank in the job.
+    pub rank: usize,
+    /// Its host's name.
+    pub host: String,
+    /// Its rank among the ranks on its host.
+    pub local_rank: usize,
+    /// The CPUs it may run on at start-up, kernel list syntax.
+    pub affinity_mask: String,
+    /// Whether that is fewer CPUs than its host has online (the launcher bound it).
+    pub bound: bool,
+    /// Physical cores of its host.
+    pub host_physical_cores: usize,
+}
+
+/// Message latency and bandwidth between rank 0 and one other rank, by ping-pong.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageCeiling {
+    /// The other rank.
+    pub peer: usize,
+    /// Rank 0's host and the peer's, `a -> b`.
+    pub hosts: String,
+    /// Half a round trip of an 8-byte message, ns (the best of the trials).
+    pub latency_ns: f64,
+    /// Bytes per second of the largest message size measured, one way (size / half a round trip).
+    pub bandwidth_bytes_per_s: f64,
+    /// The message size `bandwidth_bytes_per_s` was measured with.
+    pub bandwidth_message_bytes: usize,
+}
+
+static CLUSTER: std::sync::OnceLock<ClusterInfo> = std::sync::OnceLock::new();
+static MESSAGES: std::sync::OnceLock<Vec<MessageCeiling>> = std::sync::OnceLock::new();
+
+/// Record the message ceilings measured between rank 0 and every other rank (once per
+/// invocation); distributed rows set their communication beside them.
+pub fn set_message_ceilings(ceilings: Vec<MessageCeiling>) {
+    let _ = MESSAGES.set(ceilings);
+}
+
+/// The message ceilings recorded by [`set_message_ceilings`], if any.
+pub fn message_ceilings() -> Option<&'static [MessageCeiling]> {
+    MESSAGES.get().map(|v| v.as_slice())
+}
+
+/// Record the MPI job this process is rank 0 of, for every [`Machine::describe`] after it
+/// (called once, by the cluster module, when MPI starts).
+pub fn set_cluster_info(info: ClusterInfo) {
+    let _ = CLUSTER.set(info);
+}
+
+/// The MPI job recorded by [`set_cluster_info`], if any.
+pub fn cluster_info() -> Option<&'static ClusterInfo> {
+    CLUSTER.get()
 }
 
 /// Physical cores of each kind on a CPU that mixes performance and efficiency cores.
@@ -116,6 +198,10 @@ impl Machine {
                 }
             }),
             platform_notes: sys::platform_notes(),
+            cluster: CLUSTER.get().cloned().map(|mut c| {
+                c.messages = MESSAGES.get().cloned().unwrap_or_default();
+                c
+            }),
         }
     }
 

@@ -18,7 +18,11 @@ fn main() {
     // Read the affinity mask before anything pins a thread (core_affinity reads the caller's mask).
     concbench::topology::allowed_cpus();
     // Started as a child of concbench (a multi-process worker, a timeline worker, a ping-pong
-    // peer, a lab child, a reference dgemm)? Serve it and exit.
+    // peer, a lab child, a reference dgemm), or as an MPI rank other than 0? Serve and exit.
     concbench::serve_if_child(concbench::workload::build);
-    std::process::exit(cli::main_with_args(std::env::args_os()));
+    // Rank 0 of an MPI job (launched by mpirun or srun) runs the command line; the other ranks
+    // served it inside serve_if_child and never get here. Finishing tells them to exit.
+    let code = cli::main_with_args(std::env::args_os());
+    concbench::cluster::finish();
+    std::process::exit(code);
 }

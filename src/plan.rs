@@ -90,6 +90,10 @@ pub fn parse_strategies(list: Option<&str>) -> Result<Vec<Strategy>, PlanError> 
         if !crate::sys::can_pin_threads() {
             all.retain(|s| *s != Strategy::SingleCoreThreaded);
         }
+        // Ranks exist only under an MPI launcher: everything else runs anywhere.
+        if crate::cluster::world().is_none() {
+            all.retain(|s| *s != Strategy::Distributed);
+        }
         return Ok(all);
     };
     let mut out = Vec::new();
@@ -121,6 +125,28 @@ fn refuse_unpinnable_where(can_pin: bool, strategies: &[Strategy]) -> Result<(),
         return Err(bad(crate::sys::NO_PINNING_REASON));
     }
     Ok(())
+}
+
+/// Whether `--strategy distributed` can run up to `max_cores` parts: the binary must have MPI,
+/// and `ranks` (the MPI job's size; `None`: not launched by mpirun or srun) must be at least
+/// `max_cores`. One rank without a launcher is fine: a distributed run of one part moves nothing.
+pub fn check_ranks(ranks: Option<usize>, max_cores: usize) -> Result<(), PlanError> {
+    if !crate::cluster::HAS_MPI {
+        return Err(bad(format!(
+            "--strategy distributed needs MPI, and this concbench was built without it; {}",
+            crate::cluster::BUILD_WITH_MPI
+        )));
+    }
+    match ranks {
+        None if max_cores > 1 => Err(bad(format!(
+            "--strategy distributed --cores {max_cores} needs {max_cores} MPI ranks, and this concbench was not launched by an MPI launcher: run it as `mpirun -n {max_cores} --bind-to core concbench run ...` (or under Slurm, `srun -n {max_cores} concbench run ...`)"
+        ))),
+        Some(n) if n < max_cores => Err(bad(format!(
+            "--strategy distributed --cores {max_cores} needs {max_cores} MPI ranks, but {n} {} launched: launch with `mpirun -n {max_cores}`, or sweep --cores up to {n}",
+            if n == 1 { "was" } else { "were" }
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Raw `concbench run` options, as parsed from the command line.
@@ -185,6 +211,10 @@ impl RunPlan {
         }
         let cores = parse_cores(&raw.cores)?;
         let strategies = parse_strategies(raw.strategy.as_deref())?;
+        if strategies.contains(&Strategy::Distributed) {
+            let ranks = crate::cluster::world().map(|w| w.size);
+            check_ranks(ranks, cores.iter().copied().max().unwrap_or(1))?;
+        }
         let size = match raw.size {
             None => default_size(&raw.workload),
             Some(s) if s < 1 => return Err(bad(format!("--size {s} must be at least 1"))),

@@ -103,7 +103,8 @@ pub fn run_once(
             // Blame an earlier part's wrong answer when it, not the failing part, is the cause
             // (e.g. a merge that met an unsorted run).
             // A worker that never started ran nothing: the memory cannot explain it.
-            let diagnosis = (!source.is_refused_start())
+            // A distributed failure leaves rank 0's region half-gathered: nothing to diagnose.
+            let diagnosis = (!source.is_refused_start() && strategy != Strategy::Distributed)
                 .then(|| workload.verify(&mem, parts).err())
                 .flatten()
                 .filter(|d| source.part().map_or(true, |p| d.part != Some(p)))
@@ -115,9 +116,11 @@ pub fn run_once(
                 diagnosis,
             }
         })?;
-    workload
-        .verify(&mem, parts)
-        .map_err(|source| RunError::WrongAnswer {
+    let verified = match &exec.distributed {
+        Some(d) => workload.verify_distributed(&mem, cores, &d.written),
+        None => workload.verify(&mem, parts),
+    };
+    verified.map_err(|source| RunError::WrongAnswer {
             strategy,
             cores,
             source: Box::new(source),

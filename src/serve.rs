@@ -8,8 +8,9 @@
 use crate::child::{self, ChildJob};
 use crate::workload::{Workload, WorkloadSpec};
 
-/// If this process was started as a concbench child, serve its job and exit; otherwise return
-/// at once. `factory` rebuilds a workload from its spec for multi-process workers: the concbench
+/// If this process was started as a concbench child, serve its job and exit; if it was launched
+/// as an MPI rank other than 0, serve rank 0's jobs and exit (see `serve_if_rank` below: rank 0
+/// calls [`crate::cluster::finish`] at the end); otherwise return at once. `factory` rebuilds a workload from its spec for multi-process workers: the concbench
 /// binary passes [`crate::workload::build`]; a program with its own workload passes a factory
 /// that knows it (and falls back to `build` for the built-in ones, if it wants them).
 pub fn serve_if_child<F, E>(factory: F)
@@ -18,6 +19,7 @@ where
     E: std::fmt::Display,
 {
     let Some(spec) = child::take_job() else {
+        serve_if_rank(&factory);
         return;
     };
     let label = spec.job.label();
@@ -27,6 +29,29 @@ where
         ChildJob::PingPongPeer => crate::experiment::switch_cost::serve_peer(),
         ChildJob::LabChild(mode) => crate::lab::claims::serve_lab_child(mode),
         ChildJob::RefDgemm(job) => crate::refs::serve_ref_child(&job),
+        ChildJob::Rank(_) => Err("rank jobs come from rank 0 over MPI, never on a command line".into()),
     };
     child::finish(result, &label)
+}
+
+/// Launched by mpirun or srun? Start MPI; a rank other than 0 then serves rank 0's jobs until it
+/// says exit, and never returns. Rank 0 (and a process no launcher started) returns, and must call
+/// [`crate::cluster::finish`] before it exits so that the other ranks finish too. A binary
+/// without MPI launched as one of several ranks exits 2: rank 0 with one line saying how to
+/// build one with MPI, the others silently.
+fn serve_if_rank<F, E>(factory: &F)
+where
+    F: Fn(&WorkloadSpec) -> Result<Box<dyn Workload>, E>,
+    E: std::fmt::Display,
+{
+    match crate::cluster::start() {
+        Ok(Some(world)) if world.rank != 0 => crate::strategy::distributed::serve_ranks(world, factory),
+        Ok(_) => {}
+        Err(e) => {
+            if crate::cluster::launch_from_env().map_or(true, |l| l.rank == 0) {
+                eprintln!("concbench: error: {e}");
+            }
+            std::process::exit(2);
+        }
+    }
 }

@@ -105,6 +105,116 @@ pub struct Row {
     pub unit: String,
     /// Every timed repetition, seconds.
     pub samples_s: Vec<f64>,
+    /// What a `distributed` row moved between its ranks and where they ran; absent for the
+    /// other strategies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distributed: Option<DistributedRow>,
+}
+
+/// What a `distributed` row adds: its ranks, the bytes they moved and where its time went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DistributedRow {
+    /// Every rank of the row, as in its median repetition.
+    pub ranks: Vec<DistributedRank>,
+    /// Bytes moved between ranks per repetition (the sum of the ranks' `bytes_sent`).
+    pub bytes_moved: u64,
+    /// `bytes_moved` / the bytes of the workload's data (`shared_bytes` of its region).
+    pub moved_per_data_byte: f64,
+    /// Median of rank 0's seconds in each phase: distribute, compute, exchange, collect (their
+    /// sum is the wall time).
+    pub phases: crate::strategy::distributed::RankPhases,
+    /// Median seconds rank 0 spent moving data (distribute + exchange + collect).
+    pub communication_s: f64,
+    /// Seconds the busiest rank's bytes need at the message bandwidth measured between its
+    /// hosts (`limits` under mpirun, or the quick ping-pong before the first distributed row):
+    /// max over ranks of max(sent, received) / bandwidth. Null when no bandwidth was measured.
+    pub communication_at_bandwidth_s: Option<f64>,
+    /// Distinct hosts the ranks ran on.
+    pub hosts: Vec<String>,
+    /// Whether the launcher bound every rank (`--bind-to core`); unbound ranks pin themselves.
+    pub bound_by_launcher: bool,
+}
+
+/// One rank of a [`DistributedRow`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DistributedRank {
+    /// Its rank (= its part).
+    pub rank: usize,
+    /// Its host.
+    pub host: String,
+    /// The CPU it ran on.
+    pub cpu: usize,
+    /// Bytes it sent to other ranks per repetition.
+    pub bytes_sent: u64,
+    /// Bytes it received from other ranks per repetition.
+    pub bytes_received: u64,
+}
+
+/// The [`DistributedRow`] of a measurement whose executions were distributed, from its median
+/// repetition.
+pub fn distributed_row(runs: &[crate::strategy::Execution]) -> Option<DistributedRow> {
+    let mut order: Vec<&crate::strategy::Execution> = runs.iter().filter(|r| r.distributed.is_some()).collect();
+    if order.is_empty() {
+        return None;
+    }
+    order.sort_by(|a, b| a.wall_s.total_cmp(&b.wall_s));
+    let mid = order[order.len() / 2].distributed.as_ref()?;
+    let med = |f: fn(&crate::strategy::distributed::RankPhases) -> f64| {
+        median(
+            &order
+                .iter()
+                .filter_map(|r| r.distributed.as_ref().map(|d| f(&d.phases)))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let phases = crate::strategy::distributed::RankPhases {
+        distribute_s: med(|p| p.distribute_s),
+        compute_s: med(|p| p.compute_s),
+        exchange_s: med(|p| p.exchange_s),
+        collect_s: med(|p| p.collect_s),
+    };
+    let ceilings = crate::machine::message_ceilings();
+    let bandwidth_to = |rank: usize| -> Option<f64> {
+        let c = ceilings?;
+        if rank == 0 {
+            c.iter().map(|m| m.bandwidth_bytes_per_s).reduce(f64::min)
+        } else {
+            c.iter().find(|m| m.peer == rank).map(|m| m.bandwidth_bytes_per_s)
+        }
+    };
+    let communication_at_bandwidth_s = if mid.bytes_moved == 0 {
+        Some(0.0)
+    } else {
+        mid.ranks
+            .iter()
+            .map(|r| Some(r.bytes_sent.max(r.bytes_received) as f64 / bandwidth_to(r.rank)?))
+            .collect::<Option<Vec<f64>>>()
+            .and_then(|v| v.into_iter().reduce(f64::max))
+    };
+    let mut hosts: Vec<String> = mid.ranks.iter().map(|r| r.host.clone()).collect();
+    hosts.dedup();
+    hosts.sort();
+    hosts.dedup();
+    Some(DistributedRow {
+        ranks: mid
+            .ranks
+            .iter()
+            .map(|r| DistributedRank {
+                rank: r.rank,
+                host: r.host.clone(),
+                cpu: r.cpu,
+                bytes_sent: r.bytes_sent,
+                bytes_received: r.bytes_received,
+            })
+            .collect(),
+        bytes_moved: mid.bytes_moved,
+        moved_per_data_byte: mid.bytes_moved as f64 / mid.data_bytes.max(1) as f64,
+        communication_s: phases.distribute_s + phases.exchange_s + phases.collect_s,
+        phases,
+        communication_at_bandwidth_s,
+        hosts,
+        bound_by_launcher: crate::machine::cluster_info().map_or(false, |c| c.bound_by_launcher),
+    })
 }
 
 fn one() -> f64 {
@@ -301,6 +411,7 @@ pub fn rows(
                 },
                 throughput: units.count / s.median,
                 unit: units.unit.to_string(),
+                distributed: distributed_row(&m.runs),
                 samples_s: samples,
             }
         })

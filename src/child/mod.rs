@@ -14,7 +14,8 @@
 //!   replies go through [`Lines`]. Which code serves which job is decided at the top of the crate
 //!   (`concbench::serve_if_child`), since some of it belongs to the experiments.
 //!
-//! The distributed strategy will add one more job kind here, and nothing else.
+//! The distributed strategy's ranks get their jobs as one more kind, [`ChildJob::Rank`], broadcast
+//! by rank 0 over MPI instead of passed on a command line.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -26,6 +27,7 @@ use crate::topology;
 
 pub mod jobs;
 pub mod part;
+pub mod rank;
 
 /// The argument that marks a child invocation; the next argument is the [`ChildSpec`] as JSON.
 pub const CHILD_ARG: &str = "__concbench-child";
@@ -56,6 +58,9 @@ pub enum ChildJob {
     LabChild(jobs::LabMode),
     /// A matrixmultiply dgemm reference with `MATMUL_NUM_THREADS` set by the parent.
     RefDgemm(jobs::DgemmJob),
+    /// What rank 0 of an MPI job asks the other ranks to do (never a started process: the ranks
+    /// receive it over MPI; see [`rank`]).
+    Rank(rank::RankJob),
 }
 
 impl ChildJob {
@@ -67,6 +72,7 @@ impl ChildJob {
             ChildJob::PingPongPeer => "ping-pong peer".into(),
             ChildJob::LabChild(_) => "lab child".into(),
             ChildJob::RefDgemm(_) => "dgemm reference".into(),
+            ChildJob::Rank(_) => "MPI rank".into(),
         }
     }
 }

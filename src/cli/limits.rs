@@ -18,8 +18,13 @@ pub struct LimitsArgs {
 }
 
 /// Run `concbench limits`: measure, cache (a cache that cannot be written is a warning on
-/// stderr, not a failure), print.
+/// stderr, not a failure), print. Under mpirun with two or more ranks it measures the message
+/// ceilings between rank 0 and every other rank too, and skips this host's ceilings when the
+/// launcher bound rank 0 to fewer CPUs than the host has (they would be one core's).
 pub fn cmd_limits(args: LimitsArgs) -> Result<(), CliError> {
+    if let Some(world) = concbench::cluster::world().filter(|w| w.size > 1) {
+        return cmd_limits_in_job(world, args);
+    }
     let options = if args.quick {
         LimitsOptions::quick()
     } else {
@@ -160,4 +165,106 @@ pub fn render_table(machine: &Machine, c: &Ceilings, cache_note: Option<&str>) -
         s.push('\n');
     }
     s
+}
+
+/// `limits` as rank 0 of an MPI job: the message ceilings, and this host's ceilings unless rank
+/// 0 was bound.
+fn cmd_limits_in_job(world: &concbench::cluster::World, args: LimitsArgs) -> Result<(), CliError> {
+    let plan = if args.quick {
+        concbench::cluster::PingPongPlan::quick()
+    } else {
+        concbench::cluster::PingPongPlan::full()
+    };
+    eprintln!(
+        "concbench: measuring message latency and bandwidth between rank 0 and {} other rank{}...",
+        world.size - 1,
+        if world.size == 2 { "" } else { "s" }
+    );
+    let measured = concbench::cluster::measure_messages(world, &plan);
+    concbench::machine::set_message_ceilings(measured.iter().map(|(c, _)| c.clone()).collect());
+    let bound = world.info.ranks.first().is_some_and(|r| r.bound);
+    let machine = Machine::describe();
+    let ceilings = if bound {
+        None
+    } else {
+        let options = if args.quick {
+            LimitsOptions::quick()
+        } else {
+            LimitsOptions::full()
+        };
+        Some(Ceilings::measure(&options).map_err(|e| {
+            CliError::Failed(anyhow::Error::new(e).context("measuring the ceilings"))
+        })?)
+    };
+    let skipped = bound.then(|| {
+        format!(
+            "this host's bandwidth and FLOP/s are not measured here: the launcher bound rank 0 to CPU(s) {} (run `concbench limits` without mpirun, or launch with --bind-to none)",
+            world.info.ranks[0].affinity_mask
+        )
+    });
+    let messages: Vec<serde_json::Value> = measured
+        .iter()
+        .map(|(c, points)| {
+            let mut v = serde_json::to_value(c).expect("ceilings serialise");
+            v["by_size"] = serde_json::to_value(points).expect("points serialise");
+            v
+        })
+        .collect();
+    let text = match args.format {
+        Format::Json => {
+            let mut doc = serde_json::json!({ "machine": machine, "messages": messages });
+            if let Some(c) = &ceilings {
+                doc["ceilings"] = serde_json::to_value(c).expect("ceilings serialise");
+            }
+            if let Some(note) = &skipped {
+                doc["note"] = serde_json::Value::String(note.clone());
+            }
+            let mut s = serde_json::to_string_pretty(&doc).expect("limits serialise");
+            s.push('\n');
+            s
+        }
+        Format::Table => {
+            let mut s = match &ceilings {
+                Some(c) => render_table(&machine, c, None),
+                None => format!("concbench limits — {}\n", machine.summary()),
+            };
+            s.push_str(&render_messages(&measured));
+            if let Some(note) = &skipped {
+                s.push_str(note);
+                s.push('\n');
+            }
+            s
+        }
+    };
+    print_stdout(&text)?;
+    Ok(())
+}
+
+/// The message ceilings as a table: one row per peer and message size.
+fn render_messages(
+    measured: &[(concbench::machine::MessageCeiling, Vec<concbench::cluster::MessagePoint>)],
+) -> String {
+    let mut rows = Vec::new();
+    for (c, points) in measured {
+        for p in points {
+            rows.push(vec![
+                c.hosts.clone(),
+                format!("0 -> {}", c.peer),
+                concbench::text::format_bytes(p.bytes as u64),
+                format!("{:.2}", p.half_round_trip_ns / 1e3),
+                format!("{:.2}", p.bandwidth_bytes_per_s / 1e9),
+            ]);
+        }
+    }
+    let t = Table {
+        headers: ["hosts", "ranks", "message", "one way (us)", "GB/s"]
+            .map(String::from)
+            .to_vec(),
+        align: vec![Align::Left, Align::Left, Align::Right, Align::Right, Align::Right],
+        rows,
+    };
+    format!(
+        "\nmessages between ranks: ping-pong, half a round trip, fastest of the trials (as OSU's osu_latency and osu_bw)\n{}",
+        t.to_terminal()
+    )
 }

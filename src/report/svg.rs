@@ -36,6 +36,7 @@ fn style(s: Strategy) -> (&'static str, Marker) {
         Strategy::MultiProcess => ("#009E73", Marker::Triangle),
         Strategy::Sequential => ("#555555", Marker::Diamond),
         Strategy::SingleThreadAsync => ("#CC79A7", Marker::TriangleDown),
+        Strategy::Distributed => ("#E69F00", Marker::Square),
     }
 }
 

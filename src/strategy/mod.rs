@@ -25,6 +25,7 @@ use crate::topology::{self, Topology};
 use crate::workload::Workload;
 
 pub mod barrier;
+pub mod distributed;
 pub mod process;
 pub mod tasks;
 pub mod threads;
@@ -48,6 +49,9 @@ pub enum Strategy {
     /// One task per part, all on ONE thread pinned to one core (tokio's current_thread
     /// runtime): concurrency with no thread switch at all.
     SingleThreadAsync,
+    /// One MPI rank per part (launched by mpirun or srun), sharing no memory: every byte a
+    /// part reads or writes travels as a message.
+    Distributed,
 }
 
 /// What runs a strategy's work.
@@ -62,6 +66,8 @@ pub enum Mechanism {
     Processes,
     /// One async task per part, all on the calling thread ([`tasks`]).
     Tasks,
+    /// One MPI rank per part, each with memory of its own ([`distributed`]).
+    Ranks,
 }
 
 /// Everything concbench knows about one strategy.
@@ -89,7 +95,7 @@ impl StrategyDescriptor {
 }
 
 /// Every strategy, in report order.
-pub const STRATEGIES: [StrategyDescriptor; 5] = [
+pub const STRATEGIES: [StrategyDescriptor; 6] = [
     StrategyDescriptor {
         strategy: Strategy::Sequential,
         name: "sequential",
@@ -130,16 +136,25 @@ pub const STRATEGIES: [StrategyDescriptor; 5] = [
         pins: true,
         placement: Placement::OneCore,
     },
+    StrategyDescriptor {
+        strategy: Strategy::Distributed,
+        name: "distributed",
+        description: "N MPI ranks (mpirun/srun, on one host or many) sharing no memory: each part's input and output travel as messages",
+        mechanism: Mechanism::Ranks,
+        pins: true,
+        placement: Placement::Spread,
+    },
 ];
 
 impl Strategy {
     /// All of them, in report order.
-    pub const ALL: [Strategy; 5] = [
+    pub const ALL: [Strategy; 6] = [
         STRATEGIES[0].strategy,
         STRATEGIES[1].strategy,
         STRATEGIES[2].strategy,
         STRATEGIES[3].strategy,
         STRATEGIES[4].strategy,
+        STRATEGIES[5].strategy,
     ];
 
     /// Its entry in [`STRATEGIES`].
@@ -314,7 +329,12 @@ pub struct Execution {
     pub parts: Vec<PartRecord>,
     /// Switches and CPU time of this process and its children during the execution, counted
     /// once the workers are collected (the kernel adds a child's usage when it is reaped).
+    /// Distributed: the sum over the ranks of each rank's own usage.
     pub usage: Usage,
+    /// What a distributed execution moved, and where its ranks ran; absent for the other
+    /// strategies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distributed: Option<Box<distributed::DistributedRun>>,
 }
 
 /// Errors executing a workload.
@@ -368,6 +388,28 @@ pub enum StrategyError {
     /// The async runtime of `single-thread-async` could not be built.
     #[error("starting the async runtime: {0}")]
     Runtime(std::io::Error),
+    /// The workload does not say what its parts read and write, so its parts cannot run
+    /// without shared memory.
+    #[error("workload {0} has no distributed form: its parts do not describe the data they read and write (Workload::part_data)")]
+    NotDistributable(String),
+    /// More parts than MPI ranks.
+    #[error("distributed x{parts} needs {parts} MPI ranks but {ranks} {} launched", if *ranks == 1 { "was" } else { "were" })]
+    NotEnoughRanks {
+        /// Parts asked for.
+        parts: usize,
+        /// Ranks in the job.
+        ranks: usize,
+    },
+    /// A rank's part failed (panicked); the other ranks finished the execution.
+    #[error("part {part} (MPI rank {part} on {host}) failed: {message}")]
+    RankFailed {
+        /// The part (= rank).
+        part: usize,
+        /// Its host.
+        host: String,
+        /// What happened.
+        message: String,
+    },
     /// A task had not finished by the repetition's deadline; its tasks were dropped.
     #[error("part {part} (a task) has not finished stage {stage} by the deadline of this repetition; every task of the run was dropped (raise the deadline with --stuck-after)")]
     TaskStuck {
@@ -386,9 +428,13 @@ impl StrategyError {
             | StrategyError::PartPanicked { part, .. }
             | StrategyError::Spawn { part, .. }
             | StrategyError::WorkerDied { part, .. }
-            | StrategyError::TaskStuck { part, .. } => Some(*part),
+            | StrategyError::TaskStuck { part, .. }
+            | StrategyError::RankFailed { part, .. } => Some(*part),
             StrategyError::Start(e) => Some(e.index),
-            StrategyError::Shm(_) | StrategyError::Runtime(_) => None,
+            StrategyError::Shm(_)
+            | StrategyError::Runtime(_)
+            | StrategyError::NotDistributable(_)
+            | StrategyError::NotEnoughRanks { .. } => None,
         }
     }
 
@@ -397,7 +443,11 @@ impl StrategyError {
     pub fn is_refused_start(&self) -> bool {
         matches!(
             self,
-            StrategyError::Start(_) | StrategyError::Spawn { .. } | StrategyError::Runtime(_)
+            StrategyError::Start(_)
+                | StrategyError::Spawn { .. }
+                | StrategyError::Runtime(_)
+                | StrategyError::NotDistributable(_)
+                | StrategyError::NotEnoughRanks { .. }
         )
     }
 }
@@ -447,6 +497,7 @@ pub fn execute(
         Mechanism::Threads => threads::run(workload, mem, parts, d.placement, options),
         Mechanism::Processes => process::run(workload, mem, shm_fd, parts, options),
         Mechanism::Tasks => tasks::run(workload, mem, parts, d.placement, options),
+        Mechanism::Ranks => distributed::run(workload, mem, parts, options),
     }
 }
 
@@ -482,6 +533,7 @@ fn run_sequential(
             end_ns,
         }],
         usage,
+        distributed: None,
     })
 }
 

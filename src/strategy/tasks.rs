@@ -245,6 +245,7 @@ fn run_pinned(
             phases,
             parts: records,
             usage,
+            distributed: None,
         },
         counts,
     ))

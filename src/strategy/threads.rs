@@ -167,6 +167,7 @@ pub fn run(
         phases: phases_from_marks(start_ns, &marks, &stages, &records, collected_ns),
         parts: records,
         usage,
+        distributed: None,
     })
 }
 

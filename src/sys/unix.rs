@@ -139,3 +139,27 @@ pub fn thread_cpu_time() -> Option<Duration> {
 pub unsafe fn unmap(addr: *mut u8, len: usize) {
     libc::munmap(addr.cast(), len);
 }
+
+/// This machine's host name (`gethostname`): what names a rank's host in distributed rows.
+pub fn host_name() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname writes at most that many bytes.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return "unknown-host".into();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+/// CPUs online in this machine, whatever this process's affinity mask (`sysconf`): what tells a
+/// rank that its launcher bound it to fewer.
+pub fn online_cpus() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    if n > 0 {
+        n as usize
+    } else {
+        num_cpus::get()
+    }
+}

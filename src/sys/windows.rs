@@ -896,6 +896,17 @@ pub fn write_fd(desc: RawDesc, buf: &[u8]) -> io::Result<usize> {
     Ok(n as usize)
 }
 
+/// CPUs in this machine, whatever this process's affinity (`num_cpus::get`, which counts every
+/// processor group's CPUs on Windows).
+pub fn online_cpus() -> usize {
+    num_cpus::get()
+}
+
+/// This machine's name (`COMPUTERNAME`): what names a rank's host in distributed rows.
+pub fn host_name() -> String {
+    std::env::var("COMPUTERNAME").unwrap_or_else(|_| "unknown-host".into())
+}
+
 /// Columns of the console window on stdout; `None` when stdout is not a console.
 pub fn terminal_columns() -> Option<usize> {
     // SAFETY: plain data filled by the call.

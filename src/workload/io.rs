@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use super::registry::{ParamDescriptor, ParamKind};
 use super::{
+    PartData,
     part_range, run_steps_blocking, Ceiling, PartSteps, Stage, StageKind, Step, VerifyError,
     WorkUnits, Workload, WorkloadDescriptor, WorkloadError, WorkloadSpec,
 };
@@ -226,6 +227,13 @@ impl Workload for SimulatedIo {
             })),
             None => Ok(()),
         }
+    }
+
+    fn part_data(&self, _stage: usize, part: usize, parts: usize) -> Option<PartData> {
+        // Its tasks' slots: scattered before, gathered after.
+        let r = part_range(self.tasks, part, parts);
+        let slots = r.start * 8..r.end * 8;
+        Some(PartData::moved(vec![slots.clone()], vec![slots]))
     }
 
     fn work_units(&self) -> WorkUnits {

@@ -8,6 +8,7 @@
 use super::matmul_kernel::{gemm_rows, Kernel};
 use super::registry::{ParamDescriptor, ParamKind, YIELD_EVERY};
 use super::{
+    PartData,
     part_range, run_steps_blocking, Ceiling, PartSteps, Stage, StageKind, Step, VerifyError, WholePart,
     WorkUnits, Workload, WorkloadDescriptor, WorkloadError, WorkloadSpec, XorShift,
 };
@@ -201,6 +202,17 @@ impl Workload for MatMul {
             }
         }
         Ok(())
+    }
+
+    fn part_data(&self, _stage: usize, part: usize, parts: usize) -> Option<PartData> {
+        // Its rows of A and all of B in (rank 0 scatters A's row blocks and broadcasts B), its
+        // rows of C out.
+        let rows = part_range(self.n, part, parts);
+        let (m, row) = (self.matrix_bytes(), self.n * 8);
+        Some(PartData::moved(
+            vec![rows.start * row..rows.end * row, m..m + self.n * row],
+            vec![2 * m + rows.start * row..2 * m + rows.end * row],
+        ))
     }
 
     fn part_memory(&self, part: usize, parts: usize) -> Vec<std::ops::Range<usize>> {

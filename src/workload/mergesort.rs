@@ -16,8 +16,9 @@ use std::sync::OnceLock;
 
 use super::sort_kernel::{merge_sort, multiway_merge, multiway_split};
 use super::registry::YIELD_EVERY;
+use super::exchange::{bytes_to_u64s, u64s_as_bytes, u64s_as_bytes_mut};
 use super::{
-    part_range, run_steps_blocking, Ceiling, PartSteps, Stage, StageKind, Step, VerifyError, WholePart,
+    part_range, Collectives, PartData, run_steps_blocking, Ceiling, PartSteps, Stage, StageKind, Step, VerifyError, WholePart,
     WorkUnits, Workload, WorkloadDescriptor, WorkloadError, WorkloadSpec, XorShift,
 };
 use crate::shm::SharedMem;
@@ -270,6 +271,98 @@ impl Workload for MergeSort {
         Ok(())
     }
 
+    fn part_data(&self, stage: usize, part: usize, parts: usize) -> Option<PartData> {
+        let r = part_range(self.n, part, parts);
+        let run = r.start * 8..r.end * 8;
+        Some(match stage {
+            // Its slice of the keys in, its sorted run out (the scratch is its own business).
+            0 => PartData::moved(vec![run.clone()], vec![run]),
+            // The merge moves keys by value: see `run_part_exchanging`.
+            _ => PartData {
+                exchanges: true,
+                ..PartData::default()
+            },
+        })
+    }
+
+    /// The distributed merge, for parts that share no memory: each part holds its sorted run;
+    /// splitters chosen from regular samples of every run cut the key space into one interval
+    /// per part; one all-to-all sends each part the keys of its interval from every run; each
+    /// part merges what it received into its share of the output, which it writes over the keys
+    /// buffer at the position of its interval (the sizes of the parts before it). So each key
+    /// crosses the network at most three times in all: scatter, this exchange, the gather.
+    fn run_part_exchanging(
+        &self,
+        mem: &SharedMem,
+        stage: usize,
+        part: usize,
+        parts: usize,
+        comm: &dyn Collectives,
+    ) -> Vec<std::ops::Range<usize>> {
+        debug_assert!(stage == 1 && comm.rank() == part && comm.ranks() == parts);
+        let mine = part_range(self.n, part, parts);
+        // SAFETY: until the exchange is over this part only reads its own run.
+        let run: &[u64] = unsafe { mem.slice(mine.start * 8, mine.len()) };
+        let splitters = distributed_splitters(run, parts, comm);
+        let bounds = split_by_value(run, &splitters);
+        let sends: Vec<&[u8]> = bounds
+            .windows(2)
+            .map(|w| u64s_as_bytes(&run[w[0]..w[1]]))
+            .collect();
+        let counts: Vec<u64> = bounds.windows(2).map(|w| (w[1] - w[0]) as u64).collect();
+        // How many keys each part sends here, then the keys themselves straight into buffers of
+        // u64 (no copy through bytes).
+        let to_me: Vec<u64> = {
+            let sends: Vec<[u8; 8]> = counts.iter().map(|c| c.to_le_bytes()).collect();
+            let send_refs: Vec<&[u8]> = sends.iter().map(|c| &c[..]).collect();
+            let mut got = vec![0u64; parts];
+            let mut recv: Vec<&mut [u8]> = got
+                .iter_mut()
+                .map(|g| u64s_as_bytes_mut(std::slice::from_mut(g)))
+                .collect();
+            comm.all_to_all_into(&send_refs, &mut recv);
+            got
+        };
+        let mut pieces: Vec<Vec<u64>> = to_me.iter().map(|&c| vec![0u64; c as usize]).collect();
+        {
+            let mut recv: Vec<&mut [u8]> = pieces.iter_mut().map(|p| u64s_as_bytes_mut(p)).collect();
+            comm.all_to_all_into(&sends, &mut recv);
+        }
+        // Where this part's share starts: the shares of the parts before it.
+        let mine_total: u64 = to_me.iter().sum();
+        let totals = comm.all_gather(&mine_total.to_le_bytes());
+        let start: usize = totals[..part]
+            .iter()
+            .map(|t| u64::from_le_bytes(t[..8].try_into().expect("8 bytes")) as usize)
+            .sum();
+        let len = mine_total as usize;
+        // SAFETY: the run is no longer read (the exchange copied this part's own piece), and
+        // the shares of the parts are disjoint ranges of the keys buffer.
+        let out = unsafe { mem.slice_mut::<u64>(start * 8, len) };
+        let refs: Vec<&[u64]> = pieces.iter().map(|p| &p[..]).collect();
+        multiway_merge(&refs, out);
+        vec![start * 8..(start + len) * 8]
+    }
+
+    fn verify_distributed(
+        &self,
+        mem: &SharedMem,
+        _parts: usize,
+        written: &[Vec<std::ops::Range<usize>>],
+    ) -> Result<(), VerifyError> {
+        // The merged shares are in the keys buffer, where the twin leaves its result; a wrong
+        // key is blamed on the part whose share holds it.
+        self.verify(mem, None).map_err(|mut e| {
+            if let Some(i) = e.index {
+                if let Some(p) = written.iter().position(|w| w.iter().any(|r| r.contains(&(i * 8)))) {
+                    e.part = Some(p);
+                    e.message = format!("{} (in part {p}'s share of the merge)", e.message);
+                }
+            }
+            e
+        })
+    }
+
     fn part_memory(&self, part: usize, parts: usize) -> Vec<std::ops::Range<usize>> {
         // Its slice of the keys and of the scratch: written by the sort, and the scratch slice
         // again by the merge (its output range is the same part range).
@@ -284,6 +377,51 @@ impl Workload for MergeSort {
             unit: "keys",
         }
     }
+}
+
+/// Samples each part takes from its run per part, for the distributed merge's splitters: more
+/// samples, more even shares (regular sampling with this oversampling keeps every share within
+/// a few per cent of n/P for random keys).
+pub const SAMPLES_PER_PART: usize = 64;
+
+/// The `parts - 1` splitters of the distributed merge: every part takes
+/// [`SAMPLES_PER_PART`]` × parts` evenly spaced keys of its sorted run, all parts see all samples
+/// (an all-gather), and the splitters are the samples at ranks `d × total / parts`.
+pub fn distributed_splitters(run: &[u64], parts: usize, comm: &dyn Collectives) -> Vec<u64> {
+    let k = (SAMPLES_PER_PART * parts).min(run.len());
+    let samples: Vec<u64> = (0..k).map(|i| run[(2 * i + 1) * run.len() / (2 * k)]).collect();
+    let mut all: Vec<u64> = comm
+        .all_gather(u64s_as_bytes(&samples))
+        .iter()
+        .flat_map(|b| bytes_to_u64s(b))
+        .collect();
+    all.sort_unstable();
+    splitters_from_samples(&all, parts)
+}
+
+/// The `parts - 1` splitters from the sorted samples of every run: the samples at ranks
+/// `d × total / parts`; `u64::MAX` when there are no samples (every run empty).
+pub fn splitters_from_samples(sorted_samples: &[u64], parts: usize) -> Vec<u64> {
+    (1..parts)
+        .map(|d| {
+            sorted_samples
+                .get(d * sorted_samples.len() / parts)
+                .copied()
+                .unwrap_or(u64::MAX)
+        })
+        .collect()
+}
+
+/// Where a sorted run splits by value: `bounds[d]..bounds[d + 1]` are the keys in
+/// `[splitters[d - 1], splitters[d])` (from the start for the first, to the end for the last).
+pub fn split_by_value(run: &[u64], splitters: &[u64]) -> Vec<usize> {
+    let mut bounds = Vec::with_capacity(splitters.len() + 2);
+    bounds.push(0);
+    for &s in splitters {
+        bounds.push(run.partition_point(|&x| x < s));
+    }
+    bounds.push(run.len());
+    bounds
 }
 
 /// Leaves of the bottom-up sort behind `--yield-every`: blocks of this many keys are sorted whole

@@ -29,11 +29,13 @@ use serde::{Deserialize, Serialize};
 pub use crate::rng::XorShift;
 use crate::shm::SharedMem;
 
+pub mod exchange;
 pub mod matmul_kernel;
 pub mod registry;
 pub mod scratch;
 pub mod sort_kernel;
 
+pub use exchange::{Collectives, PartData};
 pub use registry::{Ceiling, WorkloadDescriptor};
 
 /// Declares each built-in workload's module and lists its `DESCRIPTOR` in [`BUILT_IN`], in the
@@ -267,6 +269,46 @@ pub trait Workload: Send + Sync {
     /// phase; anything else it reads is mapped on first touch. The default is the whole region.
     fn part_memory(&self, _part: usize, _parts: usize) -> Vec<std::ops::Range<usize>> {
         std::iter::once(0..self.shared_bytes()).collect()
+    }
+
+    /// What part `part` of `parts` reads and writes in stage `stage`, for strategies whose
+    /// parts share no memory (`distributed`: see [`exchange`]). `None` (the default): the
+    /// workload has no distributed form, and `--strategy distributed` says so.
+    fn part_data(&self, _stage: usize, _part: usize, _parts: usize) -> Option<PartData> {
+        None
+    }
+
+    /// Run part `part` of a stage whose [`PartData::exchanges`] is set: the part moves its data
+    /// itself with `comm` (whose ranks are the parts, this one being `comm.rank() == part`) and
+    /// returns the byte ranges it wrote that later stages or the verification read. Every part
+    /// of the stage calls it at once. The default runs [`Workload::run_part`] and returns the
+    /// declared writes, for a workload that sets `exchanges` without moving anything itself.
+    fn run_part_exchanging(
+        &self,
+        mem: &SharedMem,
+        stage: usize,
+        part: usize,
+        parts: usize,
+        _comm: &dyn Collectives,
+    ) -> Vec<std::ops::Range<usize>> {
+        self.run_part(mem, stage, part, parts);
+        self.part_data(stage, part, parts)
+            .map(|d| d.writes)
+            .unwrap_or_default()
+    }
+
+    /// Check the result of a distributed run on rank 0, once every byte another rank wrote last
+    /// is back: `written[p]` is what part `p` wrote last. The default is
+    /// [`Workload::verify`] with `parts`; a workload whose exchanging stage leaves its result
+    /// somewhere else than its shared-memory form does overrides it, and names the part from
+    /// `written`.
+    fn verify_distributed(
+        &self,
+        mem: &SharedMem,
+        parts: usize,
+        _written: &[Vec<std::ops::Range<usize>>],
+    ) -> Result<(), VerifyError> {
+        self.verify(mem, Some(parts))
     }
 }
 

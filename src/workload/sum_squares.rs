@@ -4,6 +4,7 @@
 
 use super::registry::{ParamDescriptor, ParamKind};
 use super::{
+    PartData,
     part_range, Ceiling, Stage, StageKind, VerifyError, WorkUnits, Workload, WorkloadDescriptor, WorkloadError,
     WorkloadSpec,
 };
@@ -111,6 +112,14 @@ impl Workload for SumSquares {
         (got == want)
             .then_some(())
             .ok_or_else(|| VerifyError::new(format!("sum {got}, expected {want}")))
+    }
+    fn part_data(&self, stage: usize, part: usize, parts: usize) -> Option<PartData> {
+        Some(match (stage, part) {
+            // Each part writes its own slot; the combine on part 0 reads them all.
+            (0, p) => PartData::moved(vec![], vec![(1 + p) * 8..(2 + p) * 8]),
+            (_, 0) => PartData::moved(vec![8..(1 + parts) * 8], vec![0..8]),
+            _ => PartData::default(),
+        })
     }
     fn work_units(&self) -> WorkUnits {
         WorkUnits {

@@ -1,0 +1,837 @@
+//! The `distributed` strategy: one part per MPI rank, and no shared memory at all.
+//!
+//! Every rank has a region of its own with the workload's layout. Rank 0's holds the initialised
+//! input; the others start each execution filled with a poison byte, so a byte that was never
+//! sent cannot pass for the right one. [`run_rank`], which every rank runs at once (one program,
+//! many ranks), moves data as the workload's [`PartData`] says:
+//!
+//! 1. **distribute**: before the first stage, each part receives the bytes it reads (a range that
+//!    every other part reads from rank 0 is broadcast, the rest goes by all-to-all);
+//! 2. **compute**: each part runs its stage on its own region;
+//! 3. **exchange**: between stages, a part receives what it reads that another part wrote; a
+//!    stage that exchanges data itself (merge sort's merge) does it through the collectives;
+//! 4. **collect**: rank 0 gathers every byte another rank wrote last, and verifies.
+//!
+//! Who holds a valid copy of which byte is bookkept identically on every rank (the descriptions
+//! are deterministic; what an exchanging stage wrote is shared by an all-gather), so no rank
+//! ever asks another what it holds. Bytes are counted as the algorithm moves them between
+//! ranks: a broadcast counts its bytes once per receiving rank, whatever tree MPI uses.
+//!
+//! Rank 0 drives: it broadcasts a [`RankJob::Parts`] to the job, the ranks `0..parts` form a
+//! group and meet at a barrier, and rank 0's clock runs from that barrier until the last byte is
+//! back. Then each rank's report (host, CPU, bytes, phases, switches, any failure) travels to
+//! rank 0, untimed. The other ranks loop in [`serve_ranks`].
+
+use std::cell::Cell;
+use std::ops::Range;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use super::{ExecOptions, Execution, PartRecord, Phases, Placement, StrategyError};
+use crate::child::rank::RankJob;
+use crate::child::FaultKind;
+use crate::cluster::{self, SoloRank, World};
+use crate::measure::clock::monotonic_ns;
+use crate::measure::rusage::Usage;
+use crate::shm::{SharedMem, SharedRegion};
+use crate::topology;
+use crate::workload::exchange::RangeSet;
+use crate::workload::{Collectives, PartData, Workload, WorkloadSpec};
+
+/// Byte a rank's region is filled with before each execution (all ones: a NaN as f64).
+pub const POISON: u8 = 0xFF;
+
+/// Largest piece moved by one collective call: keeps every count within a C int.
+const MAX_PIECE: usize = 1 << 28;
+
+/// Seconds a rank spent in each phase of one execution, on its own clock.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct RankPhases {
+    /// Receiving (or, on rank 0, sending) the inputs before the first stage.
+    pub distribute_s: f64,
+    /// Running its parts, outside any collective.
+    pub compute_s: f64,
+    /// Moving data between stages and inside exchanging stages.
+    pub exchange_s: f64,
+    /// Sending its results to rank 0 (on rank 0: receiving them all).
+    pub collect_s: f64,
+}
+
+/// What one rank did in one execution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RankReport {
+    /// The rank (= the part it ran).
+    pub rank: usize,
+    /// The host it ran on.
+    pub host: String,
+    /// The CPU it was on when its last stage ended.
+    pub cpu: usize,
+    /// Bytes it sent to other ranks.
+    pub bytes_sent: u64,
+    /// Bytes it received from other ranks.
+    pub bytes_received: u64,
+    /// Where its time went.
+    pub phases: RankPhases,
+    /// Each stage's start and end, ns after the group's barrier, on its own clock.
+    pub stages_ns: Vec<[u64; 2]>,
+    /// Its switches and CPU time during the execution.
+    pub usage: Usage,
+    /// What went wrong in its part (a panic), if anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// What a distributed execution adds to [`Execution`]: every rank's report, and what each part
+/// wrote last (for the verification on rank 0; not serialized).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DistributedRun {
+    /// One per rank, in rank order.
+    pub ranks: Vec<RankReport>,
+    /// Bytes moved between ranks in all (the sum of `bytes_sent`).
+    pub bytes_moved: u64,
+    /// Rank 0's phases, whose sum is the wall time.
+    pub phases: RankPhases,
+    /// Bytes of the workload's region (what `bytes_moved` compares with).
+    pub data_bytes: usize,
+    /// Byte ranges each part wrote last.
+    #[serde(skip)]
+    pub written: Vec<Vec<Range<usize>>>,
+}
+
+/// Whether `workload` has a distributed form for `parts` parts (every part of every stage
+/// describes its data).
+pub fn check_distributable(workload: &dyn Workload, parts: usize) -> Result<(), StrategyError> {
+    for stage in 0..workload.stages(parts).len() {
+        for part in 0..parts {
+            if workload.part_data(stage, part, parts).is_none() {
+                return Err(StrategyError::NotDistributable(workload.spec().name.clone()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Rank 0: one execution of `workload` on ranks `0..parts`, `mem` holding the reset workload.
+pub fn run(
+    workload: &dyn Workload,
+    mem: SharedMem,
+    parts: usize,
+    options: &ExecOptions,
+) -> Result<Execution, StrategyError> {
+    check_distributable(workload, parts)?;
+    let fault = options.fault.map(|f| (f.part, f.kind));
+    let my_fault = fault.filter(|f| f.0 == 0).map(|f| f.1);
+    let world = cluster::world();
+    let ranks = world.map_or(1, |w| w.size);
+    if parts > ranks {
+        return Err(StrategyError::NotEnoughRanks { parts, ranks });
+    }
+    let pinned = pin_for_part(world, 0)?;
+    let result: Result<Execution, StrategyError> = match world {
+        None => {
+            let before = Usage::process_and_children();
+            let start_ns = monotonic_ns();
+            let outcome = run_rank(workload, mem, &SoloRank, my_fault, &crate::sys::host_name(), before);
+            Ok(finish_execution(start_ns, outcome, vec![]))
+        }
+        Some(world) => {
+            if crate::machine::message_ceilings().is_none() && world.size > 1 {
+                // Once per invocation, untimed: what the rows' communication is set beside.
+                let measured = cluster::measure_messages(world, &cluster::PingPongPlan::quick());
+                crate::machine::set_message_ceilings(measured.into_iter().map(|(c, _)| c).collect());
+            }
+            world.send_job(&RankJob::Parts {
+                spec: workload.spec().clone(),
+                parts,
+                fault,
+            });
+            let watchdog = options.deadline.map(|d| Watchdog::start(d, parts));
+            let out = world.with_group(parts, |group| {
+                let group = group.expect("rank 0 is in every group");
+                group.barrier();
+                let before = Usage::process_and_children();
+                let start_ns = monotonic_ns();
+                let outcome = run_rank(workload, mem, group, my_fault, world.host_of(0), before);
+                let reports = gather_reports(group, &outcome.report);
+                (start_ns, outcome, reports)
+            });
+            drop(watchdog);
+            let (start_ns, outcome, reports) = out;
+            Ok(finish_execution(start_ns, outcome, reports))
+        }
+    };
+    if pinned {
+        topology::unpin_current_thread().map_err(|source| StrategyError::Pin { part: 0, source })?;
+    }
+    let exec = result?;
+    if let Some(d) = &exec.distributed {
+        if let Some(bad) = d.ranks.iter().find(|r| r.error.is_some()) {
+            return Err(StrategyError::RankFailed {
+                part: bad.rank,
+                host: bad.host.clone(),
+                message: bad.error.clone().unwrap_or_default(),
+            });
+        }
+    }
+    Ok(exec)
+}
+
+/// Pin the calling rank for its part when the launcher did not bind it (a bound rank stays where
+/// the launcher put it). Returns whether it pinned.
+fn pin_for_part(world: Option<&World>, rank: usize) -> Result<bool, StrategyError> {
+    let place = world.and_then(|w| w.info.ranks.get(rank));
+    let bound = place.is_some_and(|p| p.bound);
+    if bound {
+        return Ok(false);
+    }
+    let local = place.map_or(0, |p| p.local_rank);
+    topology::pin_current_thread(Placement::Spread.cpu_for(local))
+        .map_err(|source| StrategyError::Pin { part: rank, source })?;
+    Ok(true)
+}
+
+/// Stops the whole MPI job, with one line, when an execution is not over by its deadline: a
+/// rank blocked in a collective cannot be interrupted any other way.
+struct Watchdog {
+    done: Option<crossbeam::channel::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Watchdog {
+    fn start(deadline: Instant, parts: usize) -> Watchdog {
+        let (done, wait) = crossbeam::channel::bounded::<()>(1);
+        let thread = std::thread::spawn(move || {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if let Err(crossbeam::channel::RecvTimeoutError::Timeout) = wait.recv_timeout(left) {
+                eprintln!(
+                    "concbench: error: distributed x{parts}: a rank has not finished by the deadline of this repetition (raise it with --stuck-after); aborting the MPI job"
+                );
+                cluster::abort_job(1);
+            }
+        });
+        Watchdog {
+            done: Some(done),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        drop(self.done.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Every rank's report at rank 0 (untimed: after the clock stopped).
+fn gather_reports(group: &dyn Collectives, mine: &RankReport) -> Vec<RankReport> {
+    let text = serde_json::to_vec(mine).expect("rank reports serialize");
+    let empty: &[u8] = &[];
+    let sends: Vec<&[u8]> = (0..group.ranks())
+        .map(|r| if r == 0 { &text[..] } else { empty })
+        .collect();
+    group
+        .all_to_all(&sends)
+        .iter()
+        .enumerate()
+        .filter(|_| group.rank() == 0)
+        .map(|(r, b)| {
+            serde_json::from_slice(b).unwrap_or_else(|e| RankReport {
+                error: Some(format!("its report did not arrive whole ({e})")),
+                ..RankReport::empty(r, "?")
+            })
+        })
+        .collect()
+}
+
+/// The [`Execution`] of rank 0 from its outcome and every rank's report.
+fn finish_execution(start_ns: u64, outcome: RankOutcome, mut reports: Vec<RankReport>) -> Execution {
+    if reports.is_empty() {
+        reports.push(outcome.report.clone());
+    }
+    let p = outcome.report.phases;
+    let wall_s = p.distribute_s + p.compute_s + p.exchange_s + p.collect_s;
+    let parts: Vec<PartRecord> = reports
+        .iter()
+        .flat_map(|r| {
+            r.stages_ns.iter().enumerate().map(move |(stage, [a, b])| PartRecord {
+                stage,
+                part: r.rank,
+                cpu: r.cpu,
+                start_ns: start_ns + a,
+                end_ns: start_ns + b,
+            })
+        })
+        .collect();
+    let usage = reports.iter().fold(Usage::default(), |acc, r| Usage {
+        voluntary_switches: acc.voluntary_switches + r.usage.voluntary_switches,
+        involuntary_switches: acc.involuntary_switches + r.usage.involuntary_switches,
+        user_s: acc.user_s + r.usage.user_s,
+        sys_s: acc.sys_s + r.usage.sys_s,
+    });
+    Execution {
+        wall_s,
+        start_ns,
+        phases: Phases {
+            spawn_s: 0.0,
+            setup_s: p.distribute_s,
+            compute_s: p.compute_s,
+            combine_s: p.exchange_s + p.collect_s,
+            collect_s: 0.0,
+        },
+        parts,
+        usage,
+        distributed: Some(Box::new(DistributedRun {
+            bytes_moved: reports.iter().map(|r| r.bytes_sent).sum(),
+            ranks: reports,
+            phases: p,
+            data_bytes: outcome.data_bytes,
+            written: outcome.written,
+        })),
+    }
+}
+
+impl RankReport {
+    fn empty(rank: usize, host: &str) -> RankReport {
+        RankReport {
+            rank,
+            host: host.to_string(),
+            cpu: 0,
+            bytes_sent: 0,
+            bytes_received: 0,
+            phases: RankPhases::default(),
+            stages_ns: Vec::new(),
+            usage: Usage::default(),
+            error: None,
+        }
+    }
+}
+
+/// What one rank's [`run_rank`] produced.
+#[derive(Debug, Clone)]
+pub struct RankOutcome {
+    /// Its report.
+    pub report: RankReport,
+    /// What each part wrote last (the same on every rank).
+    pub written: Vec<Vec<Range<usize>>>,
+    /// Bytes of the region.
+    pub data_bytes: usize,
+}
+
+/// [`Collectives`] that count the bytes this rank sends and receives and the time it spends in
+/// collectives.
+struct Counted<'c> {
+    inner: &'c dyn Collectives,
+    sent: Cell<u64>,
+    received: Cell<u64>,
+    busy_ns: Cell<u64>,
+}
+
+impl Counted<'_> {
+    fn timed<R>(&self, f: impl FnOnce() -> R) -> R {
+        let t = monotonic_ns();
+        let r = f();
+        self.busy_ns.set(self.busy_ns.get() + monotonic_ns().saturating_sub(t));
+        r
+    }
+}
+
+impl Collectives for Counted<'_> {
+    fn rank(&self) -> usize {
+        self.inner.rank()
+    }
+    fn ranks(&self) -> usize {
+        self.inner.ranks()
+    }
+    fn all_to_all_into(&self, send: &[&[u8]], recv: &mut [&mut [u8]]) {
+        let me = self.rank();
+        let out: usize = send.iter().enumerate().filter(|(r, _)| *r != me).map(|(_, s)| s.len()).sum();
+        let inn: usize = recv.iter().enumerate().filter(|(r, _)| *r != me).map(|(_, s)| s.len()).sum();
+        self.sent.set(self.sent.get() + out as u64);
+        self.received.set(self.received.get() + inn as u64);
+        self.timed(|| self.inner.all_to_all_into(send, recv));
+    }
+    fn broadcast(&self, root: usize, buf: &mut [u8]) {
+        if self.rank() == root {
+            self.sent.set(self.sent.get() + (buf.len() * (self.ranks() - 1)) as u64);
+        } else {
+            self.received.set(self.received.get() + buf.len() as u64);
+        }
+        self.timed(|| self.inner.broadcast(root, buf));
+    }
+    fn barrier(&self) {
+        self.timed(|| self.inner.barrier());
+    }
+}
+
+/// Who wrote each byte last and who holds a valid copy of it, kept identically on every rank.
+struct Holdings {
+    /// `(range, rank)`: the rank whose copy of the range is the current one. Covers the region.
+    owner: Vec<(Range<usize>, usize)>,
+    /// Valid copies per rank (the owner's included).
+    copies: Vec<RangeSet>,
+}
+
+impl Holdings {
+    fn new(len: usize, ranks: usize) -> Holdings {
+        let mut copies = vec![RangeSet::new(); ranks];
+        copies[0].insert(0..len);
+        Holdings {
+            owner: vec![(0..len, 0)],
+            copies,
+        }
+    }
+
+    /// `r` cut where its owner changes.
+    fn owners_of(&self, r: &Range<usize>) -> Vec<(Range<usize>, usize)> {
+        self.owner
+            .iter()
+            .filter_map(|(o, rank)| {
+                let lo = o.start.max(r.start);
+                let hi = o.end.min(r.end);
+                (lo < hi).then_some((lo..hi, *rank))
+            })
+            .collect()
+    }
+
+    fn wrote(&mut self, rank: usize, r: &Range<usize>) {
+        if r.is_empty() {
+            return;
+        }
+        let mut owner = Vec::with_capacity(self.owner.len() + 2);
+        for (o, who) in self.owner.drain(..) {
+            if o.end <= r.start || r.end <= o.start {
+                owner.push((o, who));
+                continue;
+            }
+            if o.start < r.start {
+                owner.push((o.start..r.start, who));
+            }
+            if r.end < o.end {
+                owner.push((r.end..o.end, who));
+            }
+        }
+        owner.push((r.clone(), rank));
+        owner.sort_by_key(|(o, _)| o.start);
+        self.owner = owner;
+        for (q, c) in self.copies.iter_mut().enumerate() {
+            if q == rank {
+                c.insert(r.clone());
+            } else {
+                c.remove(r);
+            }
+        }
+    }
+
+    /// The transfers that give each rank `needs[rank]`: `(from, to, range)`, in a fixed order.
+    fn transfers(&self, needs: &[Vec<Range<usize>>]) -> Vec<(usize, usize, Range<usize>)> {
+        let mut out = Vec::new();
+        for (to, ranges) in needs.iter().enumerate() {
+            for r in ranges {
+                for gap in self.copies[to].missing(r) {
+                    for (piece, from) in self.owners_of(&gap) {
+                        let mut at = piece.start;
+                        while at < piece.end {
+                            let end = (at + MAX_PIECE).min(piece.end);
+                            out.push((from, to, at..end));
+                            at = end;
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn received(&mut self, to: usize, r: &Range<usize>) {
+        self.copies[to].insert(r.clone());
+    }
+}
+
+/// Move `transfers` between the ranks of `comm`, in place in `mem`: ranges every other rank
+/// receives from rank 0 by broadcast, the rest by rounds of all-to-all (each round moves at most
+/// one range between any two ranks).
+fn move_bytes(
+    mem: &SharedMem,
+    comm: &dyn Collectives,
+    holdings: &mut Holdings,
+    mut transfers: Vec<(usize, usize, Range<usize>)>,
+) {
+    let n = comm.ranks();
+    let me = comm.rank();
+    if n > 2 {
+        // A range that every rank other than 0 receives from rank 0: one broadcast.
+        let mut candidates: Vec<Range<usize>> = transfers
+            .iter()
+            .filter(|(from, to, _)| *from == 0 && *to == 1)
+            .map(|(_, _, r)| r.clone())
+            .collect();
+        candidates.retain(|r| {
+            (2..n).all(|to| transfers.iter().any(|(f, t, x)| *f == 0 && *t == to && x == r))
+        });
+        for r in candidates {
+            // SAFETY: every rank reads or writes this range only here, for the broadcast.
+            let buf = unsafe { mem.slice_mut::<u8>(r.start, r.len()) };
+            comm.broadcast(0, buf);
+            transfers.retain(|(f, _, x)| !(*f == 0 && *x == r));
+            for to in 1..n {
+                holdings.received(to, &r);
+            }
+        }
+    }
+    // Rounds: the k-th transfer of every (from, to) pair.
+    let mut per_pair: Vec<Vec<Vec<Range<usize>>>> = vec![vec![Vec::new(); n]; n];
+    for (from, to, r) in &transfers {
+        per_pair[*from][*to].push(r.clone());
+    }
+    let rounds = per_pair.iter().flatten().map(Vec::len).max().unwrap_or(0);
+    for k in 0..rounds {
+        let send: Vec<&[u8]> = (0..n)
+            .map(|to| match per_pair[me][to].get(k) {
+                // SAFETY: a rank sends only ranges it holds and receives only ranges it lacks,
+                // so no received range overlaps a sent one.
+                Some(r) if to != me => unsafe { mem.slice::<u8>(r.start, r.len()) },
+                _ => &[],
+            })
+            .collect();
+        let mut recv: Vec<&mut [u8]> = (0..n)
+            .map(|from| match per_pair[from][me].get(k) {
+                // SAFETY: as above; received ranges of one round are disjoint.
+                Some(r) if from != me => unsafe { mem.slice_mut::<u8>(r.start, r.len()) },
+                _ => &mut [][..],
+            })
+            .collect();
+        comm.all_to_all_into(&send, &mut recv);
+    }
+    for (_, to, r) in &transfers {
+        holdings.received(*to, r);
+    }
+}
+
+/// Every rank, at once: one execution of `workload`'s parts on the ranks of `comm` (rank p runs
+/// part p), `mem` being this rank's region (rank 0's holds the reset input). `before` is this
+/// process's usage when the execution started.
+pub fn run_rank(
+    workload: &dyn Workload,
+    mem: SharedMem,
+    comm: &dyn Collectives,
+    fault: Option<FaultKind>,
+    host: &str,
+    before: Usage,
+) -> RankOutcome {
+    let parts = comm.ranks();
+    let me = comm.rank();
+    let counted = Counted {
+        inner: comm,
+        sent: Cell::new(0),
+        received: Cell::new(0),
+        busy_ns: Cell::new(0),
+    };
+    let t0 = monotonic_ns();
+    let secs = |a: u64, b: u64| b.saturating_sub(a) as f64 * 1e-9;
+    let mut phases = RankPhases::default();
+    let mut holdings = Holdings::new(mem.len(), parts);
+    let mut written: Vec<Vec<Range<usize>>> = vec![Vec::new(); parts];
+    let mut stages_ns = Vec::new();
+    let mut error = None;
+    for (stage, _) in workload.stages(parts).iter().enumerate() {
+        let data: Vec<PartData> = (0..parts)
+            .map(|p| workload.part_data(stage, p, parts).expect("checked by check_distributable"))
+            .collect();
+        let t = monotonic_ns();
+        let needs: Vec<Vec<Range<usize>>> = data.iter().map(|d| d.reads.clone()).collect();
+        let transfers = holdings.transfers(&needs);
+        move_bytes(&mem, &counted, &mut holdings, transfers);
+        let moved = secs(t, monotonic_ns());
+        if stage == 0 {
+            phases.distribute_s += moved;
+        } else {
+            phases.exchange_s += moved;
+        }
+        let start = monotonic_ns();
+        let busy_before = counted.busy_ns.get();
+        let stage_writes: Vec<Vec<Range<usize>>> = if data[me].exchanges {
+            let mine = guarded(&mut error, fault, stage, || {
+                workload.run_part_exchanging(&mem, stage, me, parts, &counted)
+            })
+            .unwrap_or_default();
+            // Everyone learns what everyone wrote.
+            let flat: Vec<u64> = mine.iter().flat_map(|r| [r.start as u64, r.end as u64]).collect();
+            counted
+                .all_gather(crate::workload::exchange::u64s_as_bytes(&flat))
+                .iter()
+                .map(|b| {
+                    crate::workload::exchange::bytes_to_u64s(b)
+                        .chunks_exact(2)
+                        .map(|c| c[0] as usize..c[1] as usize)
+                        .collect()
+                })
+                .collect()
+        } else {
+            guarded(&mut error, fault, stage, || workload.run_part(&mem, stage, me, parts));
+            data.iter().map(|d| d.writes.clone()).collect()
+        };
+        let end = monotonic_ns();
+        let in_collectives = (counted.busy_ns.get() - busy_before) as f64 * 1e-9;
+        phases.compute_s += (secs(start, end) - in_collectives).max(0.0);
+        phases.exchange_s += in_collectives;
+        stages_ns.push([start - t0, end - t0]);
+        for (p, ranges) in stage_writes.into_iter().enumerate() {
+            for r in &ranges {
+                holdings.wrote(p, r);
+            }
+            if !ranges.is_empty() {
+                written[p] = ranges;
+            }
+        }
+    }
+    // Collect: rank 0 gets every byte another rank wrote last.
+    let t = monotonic_ns();
+    let mut needs = vec![Vec::new(); parts];
+    needs[0] = vec![0..mem.len()];
+    let transfers = holdings.transfers(&needs);
+    move_bytes(&mem, &counted, &mut holdings, transfers);
+    phases.collect_s = secs(t, monotonic_ns());
+    RankOutcome {
+        report: RankReport {
+            rank: me,
+            host: host.to_string(),
+            cpu: topology::current_cpu(),
+            bytes_sent: counted.sent.get(),
+            bytes_received: counted.received.get(),
+            phases,
+            stages_ns,
+            usage: Usage::process_and_children().since(&before),
+            error,
+        },
+        written,
+        data_bytes: mem.len(),
+    }
+}
+
+/// Run a part, applying an injected fault, and keep its panic as this rank's error (the rank
+/// carries on through the collectives, so the others are not left waiting).
+fn guarded<R>(
+    error: &mut Option<String>,
+    fault: Option<FaultKind>,
+    stage: usize,
+    body: impl FnOnce() -> R,
+) -> Option<R> {
+    match fault {
+        Some(FaultKind::Crash) if stage == 0 => {
+            error.get_or_insert_with(|| "panicked: injected fault (--fault-part crash)".into());
+            return None;
+        }
+        Some(FaultKind::WrongAnswer) => return None,
+        Some(FaultKind::Hang) => loop {
+            std::thread::park();
+        },
+        _ => {}
+    }
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+        Ok(r) => Some(r),
+        Err(p) => {
+            error.get_or_insert_with(|| format!("panicked: {}", super::panic_message(&p)));
+            None
+        }
+    }
+}
+
+/// Ranks other than 0: serve rank 0's jobs until it says exit, then finalize MPI and exit.
+/// `factory` builds workloads from their specs, as for worker processes.
+pub fn serve_ranks<F, E>(world: &World, factory: &F) -> !
+where
+    F: Fn(&WorkloadSpec) -> Result<Box<dyn Workload>, E>,
+    E: std::fmt::Display,
+{
+    if let Err(e) = pin_for_part(Some(world), world.rank) {
+        eprintln!("concbench rank {}: {e}", world.rank);
+        cluster::abort_job(1);
+    }
+    let mut built: Option<(WorkloadSpec, Box<dyn Workload>, SharedRegion)> = None;
+    loop {
+        let job = match world.receive_job() {
+            Ok(j) => j,
+            Err(e) => {
+                eprintln!("concbench rank {} on {}: {e}", world.rank, world.host_of(world.rank));
+                cluster::abort_job(1);
+            }
+        };
+        match job {
+            RankJob::Exit => break,
+            RankJob::PingPong {
+                peer,
+                sizes,
+                round_trips,
+                trials,
+            } => {
+                if world.rank == peer {
+                    let plan = cluster::PingPongPlan {
+                        sizes,
+                        round_trips,
+                        trials,
+                    };
+                    cluster::ping_pong_series(world, peer, &plan);
+                }
+            }
+            RankJob::Parts { spec, parts, fault } => {
+                world.with_group(parts, |group| {
+                    let Some(group) = group else { return };
+                    if built.as_ref().map_or(true, |(s, _, _)| *s != spec) {
+                        let workload = factory(&spec).unwrap_or_else(|e| {
+                            eprintln!("concbench rank {} on {}: cannot build workload {}: {e}", world.rank, world.host_of(world.rank), spec.name);
+                            cluster::abort_job(1)
+                        });
+                        let region = SharedRegion::new(workload.shared_bytes()).unwrap_or_else(|e| {
+                            eprintln!("concbench rank {} on {}: cannot allocate {} bytes for {}: {e}", world.rank, world.host_of(world.rank), workload.shared_bytes(), spec.name);
+                            cluster::abort_job(1)
+                        });
+                        built = Some((spec.clone(), workload, region));
+                    }
+                    let (_, workload, region) = built.as_ref().expect("built above");
+                    // SAFETY: this rank alone uses its region, between executions.
+                    unsafe { region.mem().slice_mut::<u8>(0, region.mem().len()) }.fill(POISON);
+                    let my_fault = fault.filter(|f| f.0 == world.rank).map(|f| f.1);
+                    group.barrier();
+                    let before = Usage::process_and_children();
+                    let outcome = run_rank(
+                        &**workload,
+                        region.mem(),
+                        group,
+                        my_fault,
+                        world.host_of(world.rank),
+                        before,
+                    );
+                    gather_reports(group, &outcome.report);
+                });
+            }
+        }
+    }
+    cluster::finish();
+    std::process::exit(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::exchange::LocalRanks;
+    use crate::workload::{build, WorkloadSpec};
+
+    /// Run `spec` distributed over `ranks` thread-ranks, each with a region of its own, and
+    /// verify on rank 0; returns rank 0's execution.
+    fn distributed(spec: WorkloadSpec, ranks: usize, fault: Option<(usize, FaultKind)>) -> (Result<(), crate::workload::VerifyError>, Execution) {
+        let w = build(&spec).unwrap();
+        let regions: Vec<SharedRegion> = (0..ranks).map(|_| SharedRegion::new(w.shared_bytes()).unwrap()).collect();
+        w.init(&regions[0].mem());
+        w.reset(&regions[0].mem());
+        for r in &regions[1..] {
+            unsafe { r.mem().slice_mut::<u8>(0, r.mem().len()) }.fill(POISON);
+        }
+        let outs = LocalRanks::run(ranks, |c| {
+            let me = c.rank();
+            let f = fault.filter(|f| f.0 == me).map(|f| f.1);
+            let start = monotonic_ns();
+            let o = run_rank(&*w, regions[me].mem(), c, f, &format!("host{me}"), Usage::default());
+            let reports = gather_reports(c, &o.report);
+            (start, o, reports)
+        });
+        let (start, outcome, reports) = outs.into_iter().next().unwrap();
+        let exec = finish_execution(start, outcome, reports);
+        let written = exec.distributed.as_ref().unwrap().written.clone();
+        (w.verify_distributed(&regions[0].mem(), ranks, &written), exec)
+    }
+
+    #[test]
+    fn every_workload_verifies_distributed_over_awkward_rank_counts() {
+        let specs = [
+            WorkloadSpec::new("mergesort", 1000, 3),
+            WorkloadSpec::new("mergesort", 5, 3),
+            WorkloadSpec::new("mergesort", 1, 3),
+            WorkloadSpec::new("matmul", 13, 3),
+            WorkloadSpec::new("matmul", 2, 3),
+            WorkloadSpec::new("io", 11, 3).with("wait_ms", 0),
+            WorkloadSpec::new("io", 2, 3).with("wait_ms", 0),
+            WorkloadSpec::new("sum_squares", 100, 3),
+        ];
+        for spec in specs {
+            for ranks in [1, 2, 3, 7] {
+                let (v, exec) = distributed(spec.clone(), ranks, None);
+                v.unwrap_or_else(|e| panic!("{} size {} on {ranks} ranks: {e}", spec.name, spec.size));
+                let d = exec.distributed.unwrap();
+                assert_eq!(d.ranks.len(), ranks);
+                assert!(d.ranks.iter().all(|r| r.error.is_none()));
+                if ranks == 1 {
+                    assert_eq!(d.bytes_moved, 0, "{}: one rank moves nothing", spec.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn merge_sort_moves_each_key_at_most_three_times() {
+        let n = 100_000;
+        for ranks in [2, 3, 7] {
+            let (v, exec) = distributed(WorkloadSpec::new("mergesort", n, 9), ranks, None);
+            v.unwrap();
+            let d = exec.distributed.unwrap();
+            let keys = (n * 8) as u64;
+            assert!(d.bytes_moved <= 3 * keys, "{ranks} ranks moved {} bytes for {keys}", d.bytes_moved);
+            // Scatter and gather alone are (P-1)/P of the keys each.
+            assert!(d.bytes_moved >= 2 * keys * (ranks as u64 - 1) / ranks as u64);
+            let sent: u64 = d.ranks.iter().map(|r| r.bytes_sent).sum();
+            let received: u64 = d.ranks.iter().map(|r| r.bytes_received).sum();
+            assert_eq!(sent, received, "every byte sent is received once");
+        }
+    }
+
+    #[test]
+    fn matmul_broadcasts_b_and_moves_only_row_blocks() {
+        let n = 24;
+        let (v, exec) = distributed(WorkloadSpec::new("matmul", n, 1), 3, None);
+        v.unwrap();
+        let d = exec.distributed.unwrap();
+        let m = (n * n * 8).next_multiple_of(4096) as u64;
+        let row = (n * 8) as u64;
+        // Rank 1 and 2 each get 8 rows of A and all of B (n rows), and send back 8 rows of C.
+        for r in &d.ranks[1..] {
+            assert_eq!(r.bytes_received, 8 * row + n as u64 * row);
+            assert_eq!(r.bytes_sent, 8 * row);
+        }
+        assert!(d.bytes_moved < 3 * m);
+    }
+
+    #[test]
+    fn a_wrong_answer_names_the_rank() {
+        let (v, _) = distributed(WorkloadSpec::new("io", 12, 1).with("wait_ms", 0), 3, Some((2, FaultKind::WrongAnswer)));
+        let e = v.unwrap_err();
+        assert_eq!(e.part, Some(2), "{e}");
+        let (v, _) = distributed(WorkloadSpec::new("mergesort", 3000, 1), 3, Some((1, FaultKind::WrongAnswer)));
+        let e = v.unwrap_err();
+        assert!(e.part.is_some(), "{e}");
+        let (v, _) = distributed(WorkloadSpec::new("matmul", 9, 1), 2, Some((1, FaultKind::WrongAnswer)));
+        assert_eq!(v.unwrap_err().part, Some(1));
+    }
+
+    #[test]
+    fn a_crashed_part_is_reported_with_its_rank() {
+        let (_, exec) = distributed(WorkloadSpec::new("matmul", 9, 1), 3, Some((1, FaultKind::Crash)));
+        let d = exec.distributed.unwrap();
+        assert!(d.ranks[1].error.as_deref().unwrap().contains("injected"));
+        assert!(d.ranks[0].error.is_none() && d.ranks[2].error.is_none());
+    }
+
+    #[test]
+    fn holdings_route_bytes_from_their_last_writer() {
+        let mut h = Holdings::new(100, 3);
+        h.wrote(1, &(10..20));
+        h.wrote(2, &(15..30));
+        let t = h.transfers(&[vec![0..40], vec![], vec![]]);
+        assert_eq!(t, vec![(1, 0, 10..15), (2, 0, 15..30)]);
+        // Rank 2 holds what it wrote: it needs only rank 1's bytes and rank 0's.
+        let t = h.transfers(&[vec![], vec![], vec![0..20]]);
+        assert_eq!(t, vec![(0, 2, 0..10), (1, 2, 10..15)]);
+    }
+}
