@@ -82,7 +82,48 @@ pub enum RunError {
 /// Whether `cores` workers of `strategy` outnumber the cores they may use here: one core for
 /// single-core-threaded, the physical cores of this process for the spread strategies.
 pub fn is_oversubscribed(strategy: Strategy, cores: usize) -> bool {
-    strategy.oversubscribed(cores, Topology::get().physical_core_count())
+    workers_per_core(strategy, cores) > 1.0
+}
+
+/// Workers per core they may use ([`Strategy::workers_per_core`] with this process's physical
+/// cores); for `distributed`, ranks per core on the busiest host of the MPI job.
+pub fn workers_per_core(strategy: Strategy, cores: usize) -> f64 {
+    if strategy == Strategy::Distributed {
+        if let Some(c) = crate::machine::cluster_info() {
+            return ranks_per_core(&c.ranks, cores);
+        }
+    }
+    strategy.workers_per_core(cores, Topology::get().physical_core_count())
+}
+
+/// Ranks `0..ranks` per core on the busiest of their hosts: a host's ranks share its physical
+/// cores when the launcher left them unbound (they pin themselves to distinct ones), the CPUs of
+/// their masks when it bound them.
+pub fn ranks_per_core(places: &[crate::machine::RankPlace], ranks: usize) -> f64 {
+    let mut hosts: Vec<&str> = places.iter().take(ranks).map(|p| p.host.as_str()).collect();
+    hosts.sort_unstable();
+    hosts.dedup();
+    hosts
+        .iter()
+        .map(|h| {
+            let on: Vec<&crate::machine::RankPlace> =
+                places.iter().take(ranks).filter(|p| p.host == *h).collect();
+            let cores = if on.iter().all(|p| p.bound) {
+                let mut cpus: Vec<usize> = on
+                    .iter()
+                    .flat_map(|p| {
+                        crate::topology::parse_cpu_list(&p.affinity_mask).unwrap_or_default()
+                    })
+                    .collect();
+                cpus.sort_unstable();
+                cpus.dedup();
+                cpus.len()
+            } else {
+                on[0].host_physical_cores
+            };
+            on.len() as f64 / cores.max(1) as f64
+        })
+        .fold(1.0, f64::max)
 }
 
 /// One verified execution: reset the workload (untimed), run it with `strategy` on `cores` parts,
@@ -121,10 +162,10 @@ pub fn run_once(
         None => workload.verify(&mem, parts),
     };
     verified.map_err(|source| RunError::WrongAnswer {
-            strategy,
-            cores,
-            source: Box::new(source),
-        })?;
+        strategy,
+        cores,
+        source: Box::new(source),
+    })?;
     Ok(exec)
 }
 
@@ -229,8 +270,7 @@ fn measure_rows(
             strategy,
             cores,
             oversubscribed: is_oversubscribed(strategy, cores),
-            workers_per_core: strategy
-                .workers_per_core(cores, Topology::get().physical_core_count()),
+            workers_per_core: workers_per_core(strategy, cores),
             runs,
         });
     }

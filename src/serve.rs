@@ -29,7 +29,9 @@ where
         ChildJob::PingPongPeer => crate::experiment::switch_cost::serve_peer(),
         ChildJob::LabChild(mode) => crate::lab::claims::serve_lab_child(mode),
         ChildJob::RefDgemm(job) => crate::refs::serve_ref_child(&job),
-        ChildJob::Rank(_) => Err("rank jobs come from rank 0 over MPI, never on a command line".into()),
+        ChildJob::Rank(_) => {
+            Err("rank jobs come from rank 0 over MPI, never on a command line".into())
+        }
     };
     child::finish(result, &label)
 }
@@ -45,7 +47,9 @@ where
     E: std::fmt::Display,
 {
     match crate::cluster::start() {
-        Ok(Some(world)) if world.rank != 0 => crate::strategy::distributed::serve_ranks(world, factory),
+        Ok(Some(world)) if world.rank != 0 => {
+            crate::strategy::distributed::serve_ranks(world, factory)
+        }
         Ok(_) => {}
         Err(e) => {
             if crate::cluster::launch_from_env().map_or(true, |l| l.rank == 0) {

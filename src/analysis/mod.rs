@@ -153,7 +153,8 @@ pub struct DistributedRank {
 /// The [`DistributedRow`] of a measurement whose executions were distributed, from its median
 /// repetition.
 pub fn distributed_row(runs: &[crate::strategy::Execution]) -> Option<DistributedRow> {
-    let mut order: Vec<&crate::strategy::Execution> = runs.iter().filter(|r| r.distributed.is_some()).collect();
+    let mut order: Vec<&crate::strategy::Execution> =
+        runs.iter().filter(|r| r.distributed.is_some()).collect();
     if order.is_empty() {
         return None;
     }
@@ -179,7 +180,9 @@ pub fn distributed_row(runs: &[crate::strategy::Execution]) -> Option<Distribute
         if rank == 0 {
             c.iter().map(|m| m.bandwidth_bytes_per_s).reduce(f64::min)
         } else {
-            c.iter().find(|m| m.peer == rank).map(|m| m.bandwidth_bytes_per_s)
+            c.iter()
+                .find(|m| m.peer == rank)
+                .map(|m| m.bandwidth_bytes_per_s)
         }
     };
     let communication_at_bandwidth_s = if mid.bytes_moved == 0 {
@@ -542,6 +545,7 @@ mod tests {
                     usage: Usage::default(),
                     phases: Phases::default(),
                     parts: Vec::new(),
+                    distributed: None,
                 })
                 .collect(),
         };

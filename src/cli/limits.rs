@@ -242,7 +242,10 @@ fn cmd_limits_in_job(world: &concbench::cluster::World, args: LimitsArgs) -> Res
 
 /// The message ceilings as a table: one row per peer and message size.
 fn render_messages(
-    measured: &[(concbench::machine::MessageCeiling, Vec<concbench::cluster::MessagePoint>)],
+    measured: &[(
+        concbench::machine::MessageCeiling,
+        Vec<concbench::cluster::MessagePoint>,
+    )],
 ) -> String {
     let mut rows = Vec::new();
     for (c, points) in measured {
@@ -260,7 +263,13 @@ fn render_messages(
         headers: ["hosts", "ranks", "message", "one way (us)", "GB/s"]
             .map(String::from)
             .to_vec(),
-        align: vec![Align::Left, Align::Left, Align::Right, Align::Right, Align::Right],
+        align: vec![
+            Align::Left,
+            Align::Left,
+            Align::Right,
+            Align::Right,
+            Align::Right,
+        ],
         rows,
     };
     format!(

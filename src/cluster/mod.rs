@@ -8,7 +8,8 @@
 //! cargo feature `mpi` only (rsmpi over the system's MPI library); without it this module still
 //! says whether the process was launched as a rank, so a binary without MPI can refuse plainly.
 //!
-//! MPI is used from the main thread only (`MPI_THREAD_FUNNELED`): a [`World`] checks it.
+//! MPI is used from the main thread only: a [`World`] checks it. It is initialised as
+//! `MPI_THREAD_SINGLE`, since the other threads concbench starts never call MPI (see `mpi.rs`).
 
 use crate::child::rank::RankJob;
 use crate::machine::ClusterInfo;
@@ -45,21 +46,20 @@ pub fn launch_from_env() -> Option<Launch> {
 /// [`launch_from_env`] over any source of variables (tested with fixed ones).
 pub fn launch_from(var: impl Fn(&str) -> Option<String>) -> Option<Launch> {
     let num = |k: &str| var(k).and_then(|v| v.trim().parse::<usize>().ok());
-    let (launcher, rank, size) = if let (Some(r), Some(s)) =
-        (num("OMPI_COMM_WORLD_RANK"), num("OMPI_COMM_WORLD_SIZE"))
-    {
-        ("mpirun", r, s)
-    } else if let (Some(r), Some(s), true) = (
-        num("PMIX_RANK").or(num("PMI_RANK")),
-        num("SLURM_NTASKS").or(num("PMI_SIZE")),
-        var("SLURM_STEP_ID").is_some(),
-    ) {
-        ("srun", r, s)
-    } else if let (Some(r), Some(s)) = (num("PMI_RANK"), num("PMI_SIZE")) {
-        ("mpiexec", r, s)
-    } else {
-        return None;
-    };
+    let (launcher, rank, size) =
+        if let (Some(r), Some(s)) = (num("OMPI_COMM_WORLD_RANK"), num("OMPI_COMM_WORLD_SIZE")) {
+            ("mpirun", r, s)
+        } else if let (Some(r), Some(s), true) = (
+            num("PMIX_RANK").or(num("PMI_RANK")),
+            num("SLURM_NTASKS").or(num("PMI_SIZE")),
+            var("SLURM_STEP_ID").is_some(),
+        ) {
+            ("srun", r, s)
+        } else if let (Some(r), Some(s)) = (num("PMI_RANK"), num("PMI_SIZE")) {
+            ("mpiexec", r, s)
+        } else {
+            return None;
+        };
     let local_rank = num("OMPI_COMM_WORLD_LOCAL_RANK")
         .or(num("SLURM_LOCALID"))
         .or(num("MPI_LOCALRANKID"))
@@ -187,7 +187,11 @@ impl World {
     /// Run `body` with the group of ranks `0..ranks` (a communicator split from the job's, made
     /// once per size and kept); ranks outside it get `None`. Every rank of the job must call it
     /// with the same `ranks`, since making the group is collective.
-    pub fn with_group<R>(&self, ranks: usize, body: impl FnOnce(Option<&dyn Collectives>) -> R) -> R {
+    pub fn with_group<R>(
+        &self,
+        ranks: usize,
+        body: impl FnOnce(Option<&dyn Collectives>) -> R,
+    ) -> R {
         #[cfg(feature = "mpi")]
         {
             self.backend.with_group(self.rank, ranks, body)
@@ -383,7 +387,10 @@ mod tests {
             ("OMPI_COMM_WORLD_LOCAL_RANK", "1"),
         ]))
         .unwrap();
-        assert_eq!((l.launcher, l.rank, l.size, l.local_rank), ("mpirun", 1, 3, 1));
+        assert_eq!(
+            (l.launcher, l.rank, l.size, l.local_rank),
+            ("mpirun", 1, 3, 1)
+        );
         // Inside an sbatch script (no step) SLURM_PROCID is set but nothing was launched.
         assert_eq!(
             launch_from(env(&[("SLURM_PROCID", "0"), ("SLURM_NTASKS", "4")])),
@@ -399,7 +406,10 @@ mod tests {
         assert_eq!((l.launcher, l.rank, l.size), ("srun", 2, 4));
         // A rank beyond the size is nonsense, not a launch.
         assert_eq!(
-            launch_from(env(&[("OMPI_COMM_WORLD_RANK", "3"), ("OMPI_COMM_WORLD_SIZE", "3")])),
+            launch_from(env(&[
+                ("OMPI_COMM_WORLD_RANK", "3"),
+                ("OMPI_COMM_WORLD_SIZE", "3")
+            ])),
             None
         );
     }

@@ -32,7 +32,11 @@ pub struct Backend {
 /// Start MPI and learn where every rank runs.
 pub fn start(launch: Launch) -> Result<World, String> {
     let t = std::time::Instant::now();
-    let (universe, _threading) = mpi::initialize_with_threading(Threading::Funneled)
+    // MPI_THREAD_SINGLE, not FUNNELED: with FUNNELED Open MPI 4.1 locks around every message
+    // (an 8-byte half round trip took 148 ns instead of 99 ns, C ping-pong, same pair of CPUs).
+    // concbench's other threads (workers of the shared-memory strategies) never call MPI; only
+    // the deadline watchdog may, to abort the job.
+    let (universe, _threading) = mpi::initialize_with_threading(Threading::Single)
         .ok_or_else(|| "MPI was already initialised".to_string())?;
     let init_s = t.elapsed().as_secs_f64();
     let world = universe.world();
@@ -103,7 +107,7 @@ impl Backend {
         assert_eq!(
             std::thread::current().id(),
             self.main,
-            "MPI is used from the main thread only (MPI_THREAD_FUNNELED)"
+            "MPI is used from the main thread only"
         );
     }
 
@@ -113,7 +117,9 @@ impl Backend {
         let root = self.world.process_at_rank(0);
         let mut len = text.as_ref().map_or(0u64, |t| t.len() as u64);
         root.broadcast_into(&mut len);
-        let mut bytes = text.map(String::into_bytes).unwrap_or_else(|| vec![0u8; len as usize]);
+        let mut bytes = text
+            .map(String::into_bytes)
+            .unwrap_or_else(|| vec![0u8; len as usize]);
         root.broadcast_into(&mut bytes[..]);
         String::from_utf8(bytes).unwrap_or_default()
     }
@@ -144,22 +150,38 @@ impl Backend {
     pub fn ping_pong(&self, rank: usize, peer: usize, size: usize, round_trips: usize) -> f64 {
         self.check_thread();
         let mut buf = vec![0u8; size.max(1)];
-        let buf = &mut buf[..size];
-        if rank == 0 {
-            let other = self.world.process_at_rank(peer as mpi::Rank);
-            let t = mpi::time();
+        let other = if rank == 0 { peer } else { 0 } as c_int;
+        let count = c_int::try_from(size).expect("ping-pong messages fit in a C int");
+        let comm = self.world.as_raw();
+        let p = buf.as_mut_ptr().cast::<c_void>();
+        // Raw MPI_Send/MPI_Recv with a fixed tag and no status, as a C ping-pong calls them: the
+        // safe wrappers' any-tag receive and status cost tens of ns a message, which is the
+        // size of the 8-byte latency itself.
+        // SAFETY: `buf` is valid for `count` bytes for the whole loop; MPI is initialised.
+        unsafe {
+            let send = || mpi::ffi::MPI_Send(p, count, mpi::ffi::RSMPI_UINT8_T, other, 0, comm);
+            let recv = || {
+                mpi::ffi::MPI_Recv(
+                    p,
+                    count,
+                    mpi::ffi::RSMPI_UINT8_T,
+                    other,
+                    0,
+                    comm,
+                    mpi::ffi::RSMPI_STATUS_IGNORE,
+                )
+            };
+            let t = mpi::ffi::MPI_Wtime();
             for _ in 0..round_trips {
-                other.send(&buf[..]);
-                other.receive_into(&mut buf[..]);
+                if rank == 0 {
+                    send();
+                    recv();
+                } else {
+                    recv();
+                    send();
+                }
             }
-            mpi::time() - t
-        } else {
-            let other = self.world.process_at_rank(0);
-            for _ in 0..round_trips {
-                other.receive_into(&mut buf[..]);
-                other.send(&buf[..]);
-            }
-            0.0
+            mpi::ffi::MPI_Wtime() - t
         }
     }
 
@@ -210,7 +232,10 @@ impl Collectives for MpiGroup<'_> {
     }
 
     fn all_to_all_into(&self, send: &[&[u8]], recv: &mut [&mut [u8]]) {
-        let sends: Vec<(usize, usize)> = send.iter().map(|s| (s.as_ptr() as usize, s.len())).collect();
+        let sends: Vec<(usize, usize)> = send
+            .iter()
+            .map(|s| (s.as_ptr() as usize, s.len()))
+            .collect();
         let recvs: Vec<(usize, usize)> = recv
             .iter_mut()
             .map(|r| (r.as_mut_ptr() as usize, r.len()))
@@ -219,8 +244,16 @@ impl Collectives for MpiGroup<'_> {
             (Some((sbase, scounts, sdispls)), Some((rbase, rcounts, rdispls))) => {
                 // A buffer pointer MPI will not read when every count is zero must still be
                 // valid-looking.
-                let sbase = if sbase == 0 { recvs.as_ptr() as usize } else { sbase };
-                let rbase = if rbase == 0 { sends.as_ptr() as usize } else { rbase };
+                let sbase = if sbase == 0 {
+                    recvs.as_ptr() as usize
+                } else {
+                    sbase
+                };
+                let rbase = if rbase == 0 {
+                    sends.as_ptr() as usize
+                } else {
+                    rbase
+                };
                 // SAFETY: every (base + displacement, count) lies inside one of the slices given,
                 // the send and receive slices do not overlap (a rank receives only what it does
                 // not hold), and the call returns only when all of them are done with.

@@ -650,6 +650,7 @@ mod tests {
             throughput: thr,
             unit: if workload == "matmul" { "flop" } else { "keys" }.into(),
             samples_s: vec![1.0],
+            distributed: None,
         }
     }
 

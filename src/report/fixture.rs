@@ -84,6 +84,7 @@ fn row(strategy: Strategy, cores: usize, median: f64, cpus: &[usize]) -> Row {
             r6(median * 1.02),
             r6(median * 1.06),
         ],
+        distributed: None,
     }
 }
 
@@ -110,6 +111,7 @@ pub(crate) fn machine(cpu_model: &str, date: &str) -> Machine {
         kernel_name: "Linux".into(),
         core_types: None,
         platform_notes: Vec::new(),
+        cluster: None,
     }
 }
 

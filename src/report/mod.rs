@@ -396,7 +396,66 @@ pub fn notes(report: &RunReport) -> Vec<String> {
     out.extend(slow_cpu_note(report));
     out.extend(busy_note(report));
     out.extend(too_short_note(report));
+    out.extend(distributed_notes(report));
     out.retain(|n| !n.is_empty());
+    out
+}
+
+/// One line per `distributed` row: where its ranks ran, what they moved, and its communication
+/// time beside what the measured message bandwidth allows; then the MPI job itself (start-up is
+/// once per invocation, not in any row) and a warning when the launcher left the ranks unbound.
+pub fn distributed_notes(report: &RunReport) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in &report.rows {
+        let Some(d) = &r.distributed else { continue };
+        let places: Vec<String> = d
+            .ranks
+            .iter()
+            .map(|k| format!("{}:{}", k.host, k.cpu))
+            .collect();
+        let at_bw = d
+            .communication_at_bandwidth_s
+            .map(|b| {
+                format!(
+                    " (the measured message bandwidth allows {})",
+                    crate::text::format_seconds(b)
+                )
+            })
+            .unwrap_or_default();
+        out.push(format!(
+            "distributed x{}: ranks on {} (host:cpu); moved {} = {:.2}x the workload's data; distribute {} + compute {} + exchange {} + collect {}; communication {}{at_bw}",
+            r.cores,
+            places.join(", "),
+            crate::text::format_bytes(d.bytes_moved),
+            d.moved_per_data_byte,
+            crate::text::format_seconds(d.phases.distribute_s),
+            crate::text::format_seconds(d.phases.compute_s),
+            crate::text::format_seconds(d.phases.exchange_s),
+            crate::text::format_seconds(d.phases.collect_s),
+            crate::text::format_seconds(d.communication_s),
+        ));
+    }
+    if out.is_empty() {
+        return out;
+    }
+    if let Some(c) = &report.machine.cluster {
+        let mut hosts: Vec<&str> = c.ranks.iter().map(|r| r.host.as_str()).collect();
+        hosts.sort_unstable();
+        hosts.dedup();
+        out.push(format!(
+            "MPI job: {} ranks on {} host{} ({}), launched by {}; {}; MPI start-up {} (once per invocation, in no row)",
+            c.ranks.len(),
+            hosts.len(),
+            if hosts.len() == 1 { "" } else { "s" },
+            hosts.join(", "),
+            c.launcher,
+            c.mpi_library,
+            crate::text::format_seconds(c.init_s),
+        ));
+        if !c.bound_by_launcher {
+            out.push("warning: the launcher did not bind the ranks (no --bind-to core): each rank pinned itself to a core by its local rank; a launcher that binds them (mpirun --bind-to core, srun --cpu-bind=cores) keeps Open MPI's busy polling off each other's cores".into());
+        }
+    }
     out
 }
 

@@ -105,7 +105,9 @@ pub fn check_distributable(workload: &dyn Workload, parts: usize) -> Result<(), 
     for stage in 0..workload.stages(parts).len() {
         for part in 0..parts {
             if workload.part_data(stage, part, parts).is_none() {
-                return Err(StrategyError::NotDistributable(workload.spec().name.clone()));
+                return Err(StrategyError::NotDistributable(
+                    workload.spec().name.clone(),
+                ));
             }
         }
     }
@@ -132,14 +134,23 @@ pub fn run(
         None => {
             let before = Usage::process_and_children();
             let start_ns = monotonic_ns();
-            let outcome = run_rank(workload, mem, &SoloRank, my_fault, &crate::sys::host_name(), before);
+            let outcome = run_rank(
+                workload,
+                mem,
+                &SoloRank,
+                my_fault,
+                &crate::sys::host_name(),
+                before,
+            );
             Ok(finish_execution(start_ns, outcome, vec![]))
         }
         Some(world) => {
             if crate::machine::message_ceilings().is_none() && world.size > 1 {
                 // Once per invocation, untimed: what the rows' communication is set beside.
                 let measured = cluster::measure_messages(world, &cluster::PingPongPlan::quick());
-                crate::machine::set_message_ceilings(measured.into_iter().map(|(c, _)| c).collect());
+                crate::machine::set_message_ceilings(
+                    measured.into_iter().map(|(c, _)| c).collect(),
+                );
             }
             world.send_job(&RankJob::Parts {
                 spec: workload.spec().clone(),
@@ -162,7 +173,8 @@ pub fn run(
         }
     };
     if pinned {
-        topology::unpin_current_thread().map_err(|source| StrategyError::Pin { part: 0, source })?;
+        topology::unpin_current_thread()
+            .map_err(|source| StrategyError::Pin { part: 0, source })?;
     }
     let exec = result?;
     if let Some(d) = &exec.distributed {
@@ -248,7 +260,11 @@ fn gather_reports(group: &dyn Collectives, mine: &RankReport) -> Vec<RankReport>
 }
 
 /// The [`Execution`] of rank 0 from its outcome and every rank's report.
-fn finish_execution(start_ns: u64, outcome: RankOutcome, mut reports: Vec<RankReport>) -> Execution {
+fn finish_execution(
+    start_ns: u64,
+    outcome: RankOutcome,
+    mut reports: Vec<RankReport>,
+) -> Execution {
     if reports.is_empty() {
         reports.push(outcome.report.clone());
     }
@@ -257,13 +273,16 @@ fn finish_execution(start_ns: u64, outcome: RankOutcome, mut reports: Vec<RankRe
     let parts: Vec<PartRecord> = reports
         .iter()
         .flat_map(|r| {
-            r.stages_ns.iter().enumerate().map(move |(stage, [a, b])| PartRecord {
-                stage,
-                part: r.rank,
-                cpu: r.cpu,
-                start_ns: start_ns + a,
-                end_ns: start_ns + b,
-            })
+            r.stages_ns
+                .iter()
+                .enumerate()
+                .map(move |(stage, [a, b])| PartRecord {
+                    stage,
+                    part: r.rank,
+                    cpu: r.cpu,
+                    start_ns: start_ns + a,
+                    end_ns: start_ns + b,
+                })
         })
         .collect();
     let usage = reports.iter().fold(Usage::default(), |acc, r| Usage {
@@ -334,7 +353,8 @@ impl Counted<'_> {
     fn timed<R>(&self, f: impl FnOnce() -> R) -> R {
         let t = monotonic_ns();
         let r = f();
-        self.busy_ns.set(self.busy_ns.get() + monotonic_ns().saturating_sub(t));
+        self.busy_ns
+            .set(self.busy_ns.get() + monotonic_ns().saturating_sub(t));
         r
     }
 }
@@ -348,15 +368,26 @@ impl Collectives for Counted<'_> {
     }
     fn all_to_all_into(&self, send: &[&[u8]], recv: &mut [&mut [u8]]) {
         let me = self.rank();
-        let out: usize = send.iter().enumerate().filter(|(r, _)| *r != me).map(|(_, s)| s.len()).sum();
-        let inn: usize = recv.iter().enumerate().filter(|(r, _)| *r != me).map(|(_, s)| s.len()).sum();
+        let out: usize = send
+            .iter()
+            .enumerate()
+            .filter(|(r, _)| *r != me)
+            .map(|(_, s)| s.len())
+            .sum();
+        let inn: usize = recv
+            .iter()
+            .enumerate()
+            .filter(|(r, _)| *r != me)
+            .map(|(_, s)| s.len())
+            .sum();
         self.sent.set(self.sent.get() + out as u64);
         self.received.set(self.received.get() + inn as u64);
         self.timed(|| self.inner.all_to_all_into(send, recv));
     }
     fn broadcast(&self, root: usize, buf: &mut [u8]) {
         if self.rank() == root {
-            self.sent.set(self.sent.get() + (buf.len() * (self.ranks() - 1)) as u64);
+            self.sent
+                .set(self.sent.get() + (buf.len() * (self.ranks() - 1)) as u64);
         } else {
             self.received.set(self.received.get() + buf.len() as u64);
         }
@@ -470,7 +501,11 @@ fn move_bytes(
             .map(|(_, _, r)| r.clone())
             .collect();
         candidates.retain(|r| {
-            (2..n).all(|to| transfers.iter().any(|(f, t, x)| *f == 0 && *t == to && x == r))
+            (2..n).all(|to| {
+                transfers
+                    .iter()
+                    .any(|(f, t, x)| *f == 0 && *t == to && x == r)
+            })
         });
         for r in candidates {
             // SAFETY: every rank reads or writes this range only here, for the broadcast.
@@ -539,7 +574,11 @@ pub fn run_rank(
     let mut error = None;
     for (stage, _) in workload.stages(parts).iter().enumerate() {
         let data: Vec<PartData> = (0..parts)
-            .map(|p| workload.part_data(stage, p, parts).expect("checked by check_distributable"))
+            .map(|p| {
+                workload
+                    .part_data(stage, p, parts)
+                    .expect("checked by check_distributable")
+            })
             .collect();
         let t = monotonic_ns();
         let needs: Vec<Vec<Range<usize>>> = data.iter().map(|d| d.reads.clone()).collect();
@@ -554,12 +593,17 @@ pub fn run_rank(
         let start = monotonic_ns();
         let busy_before = counted.busy_ns.get();
         let stage_writes: Vec<Vec<Range<usize>>> = if data[me].exchanges {
-            let mine = guarded(&mut error, fault, stage, || {
+            // An exchanging part must take part in every collective: an injected fault
+            // (a skipped or crashed part) applies to the stages that move no data themselves.
+            let mine = guarded(&mut error, None, stage, || {
                 workload.run_part_exchanging(&mem, stage, me, parts, &counted)
             })
             .unwrap_or_default();
             // Everyone learns what everyone wrote.
-            let flat: Vec<u64> = mine.iter().flat_map(|r| [r.start as u64, r.end as u64]).collect();
+            let flat: Vec<u64> = mine
+                .iter()
+                .flat_map(|r| [r.start as u64, r.end as u64])
+                .collect();
             counted
                 .all_gather(crate::workload::exchange::u64s_as_bytes(&flat))
                 .iter()
@@ -571,7 +615,9 @@ pub fn run_rank(
                 })
                 .collect()
         } else {
-            guarded(&mut error, fault, stage, || workload.run_part(&mem, stage, me, parts));
+            guarded(&mut error, fault, stage, || {
+                workload.run_part(&mem, stage, me, parts)
+            });
             data.iter().map(|d| d.writes.clone()).collect()
         };
         let end = monotonic_ns();
@@ -656,7 +702,11 @@ where
         let job = match world.receive_job() {
             Ok(j) => j,
             Err(e) => {
-                eprintln!("concbench rank {} on {}: {e}", world.rank, world.host_of(world.rank));
+                eprintln!(
+                    "concbench rank {} on {}: {e}",
+                    world.rank,
+                    world.host_of(world.rank)
+                );
                 cluster::abort_job(1);
             }
         };
@@ -682,13 +732,25 @@ where
                     let Some(group) = group else { return };
                     if built.as_ref().map_or(true, |(s, _, _)| *s != spec) {
                         let workload = factory(&spec).unwrap_or_else(|e| {
-                            eprintln!("concbench rank {} on {}: cannot build workload {}: {e}", world.rank, world.host_of(world.rank), spec.name);
+                            eprintln!(
+                                "concbench rank {} on {}: cannot build workload {}: {e}",
+                                world.rank,
+                                world.host_of(world.rank),
+                                spec.name
+                            );
                             cluster::abort_job(1)
                         });
-                        let region = SharedRegion::new(workload.shared_bytes()).unwrap_or_else(|e| {
-                            eprintln!("concbench rank {} on {}: cannot allocate {} bytes for {}: {e}", world.rank, world.host_of(world.rank), workload.shared_bytes(), spec.name);
-                            cluster::abort_job(1)
-                        });
+                        let region =
+                            SharedRegion::new(workload.shared_bytes()).unwrap_or_else(|e| {
+                                eprintln!(
+                                    "concbench rank {} on {}: cannot allocate {} bytes for {}: {e}",
+                                    world.rank,
+                                    world.host_of(world.rank),
+                                    workload.shared_bytes(),
+                                    spec.name
+                                );
+                                cluster::abort_job(1)
+                            });
                         built = Some((spec.clone(), workload, region));
                     }
                     let (_, workload, region) = built.as_ref().expect("built above");
@@ -722,9 +784,15 @@ mod tests {
 
     /// Run `spec` distributed over `ranks` thread-ranks, each with a region of its own, and
     /// verify on rank 0; returns rank 0's execution.
-    fn distributed(spec: WorkloadSpec, ranks: usize, fault: Option<(usize, FaultKind)>) -> (Result<(), crate::workload::VerifyError>, Execution) {
+    fn distributed(
+        spec: WorkloadSpec,
+        ranks: usize,
+        fault: Option<(usize, FaultKind)>,
+    ) -> (Result<(), crate::workload::VerifyError>, Execution) {
         let w = build(&spec).unwrap();
-        let regions: Vec<SharedRegion> = (0..ranks).map(|_| SharedRegion::new(w.shared_bytes()).unwrap()).collect();
+        let regions: Vec<SharedRegion> = (0..ranks)
+            .map(|_| SharedRegion::new(w.shared_bytes()).unwrap())
+            .collect();
         w.init(&regions[0].mem());
         w.reset(&regions[0].mem());
         for r in &regions[1..] {
@@ -734,14 +802,24 @@ mod tests {
             let me = c.rank();
             let f = fault.filter(|f| f.0 == me).map(|f| f.1);
             let start = monotonic_ns();
-            let o = run_rank(&*w, regions[me].mem(), c, f, &format!("host{me}"), Usage::default());
+            let o = run_rank(
+                &*w,
+                regions[me].mem(),
+                c,
+                f,
+                &format!("host{me}"),
+                Usage::default(),
+            );
             let reports = gather_reports(c, &o.report);
             (start, o, reports)
         });
         let (start, outcome, reports) = outs.into_iter().next().unwrap();
         let exec = finish_execution(start, outcome, reports);
         let written = exec.distributed.as_ref().unwrap().written.clone();
-        (w.verify_distributed(&regions[0].mem(), ranks, &written), exec)
+        (
+            w.verify_distributed(&regions[0].mem(), ranks, &written),
+            exec,
+        )
     }
 
     #[test]
@@ -754,12 +832,14 @@ mod tests {
             WorkloadSpec::new("matmul", 2, 3),
             WorkloadSpec::new("io", 11, 3).with("wait_ms", 0),
             WorkloadSpec::new("io", 2, 3).with("wait_ms", 0),
-            WorkloadSpec::new("sum_squares", 100, 3),
+            WorkloadSpec::new("sum-squares", 100, 3),
         ];
         for spec in specs {
             for ranks in [1, 2, 3, 7] {
                 let (v, exec) = distributed(spec.clone(), ranks, None);
-                v.unwrap_or_else(|e| panic!("{} size {} on {ranks} ranks: {e}", spec.name, spec.size));
+                v.unwrap_or_else(|e| {
+                    panic!("{} size {} on {ranks} ranks: {e}", spec.name, spec.size)
+                });
                 let d = exec.distributed.unwrap();
                 assert_eq!(d.ranks.len(), ranks);
                 assert!(d.ranks.iter().all(|r| r.error.is_none()));
@@ -778,7 +858,11 @@ mod tests {
             v.unwrap();
             let d = exec.distributed.unwrap();
             let keys = (n * 8) as u64;
-            assert!(d.bytes_moved <= 3 * keys, "{ranks} ranks moved {} bytes for {keys}", d.bytes_moved);
+            assert!(
+                d.bytes_moved <= 3 * keys,
+                "{ranks} ranks moved {} bytes for {keys}",
+                d.bytes_moved
+            );
             // Scatter and gather alone are (P-1)/P of the keys each.
             assert!(d.bytes_moved >= 2 * keys * (ranks as u64 - 1) / ranks as u64);
             let sent: u64 = d.ranks.iter().map(|r| r.bytes_sent).sum();
@@ -805,19 +889,35 @@ mod tests {
 
     #[test]
     fn a_wrong_answer_names_the_rank() {
-        let (v, _) = distributed(WorkloadSpec::new("io", 12, 1).with("wait_ms", 0), 3, Some((2, FaultKind::WrongAnswer)));
+        let (v, _) = distributed(
+            WorkloadSpec::new("io", 12, 1).with("wait_ms", 0),
+            3,
+            Some((2, FaultKind::WrongAnswer)),
+        );
         let e = v.unwrap_err();
         assert_eq!(e.part, Some(2), "{e}");
-        let (v, _) = distributed(WorkloadSpec::new("mergesort", 3000, 1), 3, Some((1, FaultKind::WrongAnswer)));
+        let (v, _) = distributed(
+            WorkloadSpec::new("mergesort", 3000, 1),
+            3,
+            Some((1, FaultKind::WrongAnswer)),
+        );
         let e = v.unwrap_err();
         assert!(e.part.is_some(), "{e}");
-        let (v, _) = distributed(WorkloadSpec::new("matmul", 9, 1), 2, Some((1, FaultKind::WrongAnswer)));
+        let (v, _) = distributed(
+            WorkloadSpec::new("matmul", 9, 1),
+            2,
+            Some((1, FaultKind::WrongAnswer)),
+        );
         assert_eq!(v.unwrap_err().part, Some(1));
     }
 
     #[test]
     fn a_crashed_part_is_reported_with_its_rank() {
-        let (_, exec) = distributed(WorkloadSpec::new("matmul", 9, 1), 3, Some((1, FaultKind::Crash)));
+        let (_, exec) = distributed(
+            WorkloadSpec::new("matmul", 9, 1),
+            3,
+            Some((1, FaultKind::Crash)),
+        );
         let d = exec.distributed.unwrap();
         assert!(d.ranks[1].error.as_deref().unwrap().contains("injected"));
         assert!(d.ranks[0].error.is_none() && d.ranks[2].error.is_none());

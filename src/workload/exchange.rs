@@ -74,7 +74,10 @@ pub trait Collectives {
     /// not be known: they are exchanged first.
     fn all_to_all(&self, send: &[&[u8]]) -> Vec<Vec<u8>> {
         let n = self.ranks();
-        let counts: Vec<[u8; 8]> = send.iter().map(|s| (s.len() as u64).to_le_bytes()).collect();
+        let counts: Vec<[u8; 8]> = send
+            .iter()
+            .map(|s| (s.len() as u64).to_le_bytes())
+            .collect();
         let mut got = vec![[0u8; 8]; n];
         {
             let sends: Vec<&[u8]> = counts.iter().map(|c| &c[..]).collect();
@@ -107,7 +110,10 @@ pub fn u64s_as_bytes(words: &[u64]) -> &[u8] {
 pub fn u64s_as_bytes_mut(words: &mut [u64]) -> &mut [u8] {
     // SAFETY: as `u64s_as_bytes`; every byte pattern is a valid u64.
     unsafe {
-        std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), std::mem::size_of_val(words))
+        std::slice::from_raw_parts_mut(
+            words.as_mut_ptr().cast::<u8>(),
+            std::mem::size_of_val(words),
+        )
     }
 }
 
@@ -328,10 +334,16 @@ mod tests {
             let got = LocalRanks::run(n, |c| {
                 let me = c.rank();
                 // Rank r sends r+1 copies of byte (10 * r + to) to each rank.
-                let sends: Vec<Vec<u8>> = (0..n).map(|to| vec![(10 * me + to) as u8; me + 1]).collect();
+                let sends: Vec<Vec<u8>> = (0..n)
+                    .map(|to| vec![(10 * me + to) as u8; me + 1])
+                    .collect();
                 let refs: Vec<&[u8]> = sends.iter().map(|s| &s[..]).collect();
                 let got = c.all_to_all(&refs);
-                let mut b = if me == n - 1 { vec![7u8; 3] } else { vec![0u8; 3] };
+                let mut b = if me == n - 1 {
+                    vec![7u8; 3]
+                } else {
+                    vec![0u8; 3]
+                };
                 c.broadcast(n - 1, &mut b);
                 let all = c.all_gather(&[me as u8]);
                 (got, b, all)

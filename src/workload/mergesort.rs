@@ -601,6 +601,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn splitters_cut_runs_into_ordered_shares_for_awkward_counts() {
+        for parts in [1, 2, 3, 7] {
+            // Fewer samples than parts, none at all, and many equal keys.
+            for samples in [vec![], vec![5], vec![1, 2, 3, 4, 5, 6, 7, 8, 9], vec![4; 20]] {
+                let sp = splitters_from_samples(&samples, parts);
+                assert_eq!(sp.len(), parts - 1);
+                assert!(sp.windows(2).all(|w| w[0] <= w[1]), "{sp:?}");
+                for run in [vec![], vec![4], vec![1, 4, 4, 4, 9], (0..50).collect::<Vec<u64>>()] {
+                    let b = split_by_value(&run, &sp);
+                    assert_eq!((b.len(), b[0], *b.last().unwrap()), (parts + 1, 0, run.len()));
+                    for d in 0..parts {
+                        assert!(b[d] <= b[d + 1]);
+                        for &k in &run[b[d]..b[d + 1]] {
+                            assert!(d == 0 || k >= sp[d - 1]);
+                            assert!(d == parts - 1 || k < sp[d]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn parts_and_merge_equal_the_twin_for_awkward_counts() {
         for size in [1, 2, 3, 5, 6, 100, 1001, 20_000] {
             let w = MergeSort::new(WorkloadSpec::new("mergesort", size, 3)).unwrap();
