@@ -65,6 +65,22 @@ pub fn format_number(v: f64) -> String {
     }
 }
 
+/// A byte count with a binary unit: `8 B`, `1 MiB`, `1.5 GiB`.
+pub fn format_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = bytes as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if v.fract() == 0.0 {
+        format!("{v:.0} {}", UNITS[unit])
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,21 +118,5 @@ mod tests {
         assert_eq!(nice_step(2.1 / 5.0, STEPS_1_2_25_5), 0.5);
         assert_eq!(nice_step(8.5 / 5.0, STEPS_1_2_25_5), 2.0);
         assert_eq!(nice_step(1.2 / 5.0, STEPS_1_2_25_5), 0.25);
-    }
-}
-
-/// A byte count with a binary unit: `8 B`, `1 MiB`, `1.5 GiB`.
-pub fn format_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = bytes as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit + 1 < UNITS.len() {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if v.fract() == 0.0 {
-        format!("{v:.0} {}", UNITS[unit])
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
     }
 }

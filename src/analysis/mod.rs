@@ -216,7 +216,7 @@ pub fn distributed_row(runs: &[crate::strategy::Execution]) -> Option<Distribute
         phases,
         communication_at_bandwidth_s,
         hosts,
-        bound_by_launcher: crate::machine::cluster_info().map_or(false, |c| c.bound_by_launcher),
+        bound_by_launcher: crate::machine::cluster_info().is_some_and(|c| c.bound_by_launcher),
     })
 }
 
