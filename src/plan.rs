@@ -376,9 +376,12 @@ mod tests {
             Strategy::MultiProcess,
         ];
         assert!(refuse_unpinnable_where(false, &others).is_ok());
-        // Linux pins: nothing is refused and the default is every strategy.
+        // Linux pins: nothing is refused and the default is every strategy that runs without an
+        // MPI launcher.
         assert!(crate::sys::can_pin_threads());
-        assert_eq!(parse_strategies(None).unwrap(), Strategy::ALL.to_vec());
+        let mut all = Strategy::ALL.to_vec();
+        all.retain(|s| *s != Strategy::Distributed);
+        assert_eq!(parse_strategies(None).unwrap(), all);
     }
 
     #[test]
@@ -511,5 +514,29 @@ mod tests {
         assert_eq!(rows[0], (Strategy::Sequential, 1));
         assert_eq!(rows.len(), 1 + 4 * 2);
         assert_eq!(p.spec.size, 64);
+    }
+}
+
+#[cfg(test)]
+mod rank_tests {
+    use super::*;
+
+    #[test]
+    fn distributed_needs_mpi_and_enough_ranks() {
+        let err = |ranks, cores| check_ranks(ranks, cores).unwrap_err().0;
+        if !crate::cluster::HAS_MPI {
+            let e = err(None, 1);
+            assert!(e.contains("--features mpi") && !e.contains('\n'), "{e}");
+            return;
+        }
+        assert!(check_ranks(None, 1).is_ok(), "one part needs no launcher");
+        let e = err(None, 4);
+        assert!(e.contains("mpirun -n 4") && !e.contains('\n'), "{e}");
+        let e = err(Some(2), 3);
+        assert!(
+            e.contains("--cores 3") && e.contains("but 2 were launched"),
+            "{e}"
+        );
+        assert!(check_ranks(Some(3), 3).is_ok());
     }
 }

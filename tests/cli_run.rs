@@ -444,3 +444,47 @@ fn a_run_too_short_to_time_says_so() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("too short to measure parallelism"), "{text}");
 }
+
+/// `--strategy distributed` without an MPI launcher: a binary without MPI says how to build one
+/// with it; one with MPI shows the mpirun command to use. `list` says which this binary is. A
+/// binary without MPI launched as one of several ranks refuses before doing anything (a copy per
+/// rank would each run the whole command).
+#[test]
+fn distributed_without_mpirun_says_what_to_do() {
+    let args = [
+        "run",
+        "--workload",
+        "io",
+        "--size",
+        "8",
+        "--strategy",
+        "distributed",
+        "--cores",
+        "2",
+    ];
+    let needle = if cfg!(feature = "mpi") {
+        "mpirun -n 2"
+    } else {
+        "cargo build --release --features mpi"
+    };
+    rejects(&args, needle);
+    let list = concbench().arg("list").output().unwrap();
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(text.contains("distributed"), "{text}");
+    if !cfg!(feature = "mpi") {
+        assert!(text.contains("built without the `mpi` feature"), "{text}");
+        let out = concbench()
+            .args(["run", "--workload", "io", "--size", "2"])
+            .env("OMPI_COMM_WORLD_RANK", "0")
+            .env("OMPI_COMM_WORLD_SIZE", "2")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("built without MPI") && err.trim_end().lines().count() == 1,
+            "{err}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+}

@@ -118,8 +118,10 @@ pub struct DistributedRow {
     pub ranks: Vec<DistributedRank>,
     /// Bytes moved between ranks per repetition (the sum of the ranks' `bytes_sent`).
     pub bytes_moved: u64,
-    /// `bytes_moved` / the bytes of the workload's data (`shared_bytes` of its region).
-    pub moved_per_data_byte: f64,
+    /// `bytes_moved` / the bytes the parts read as input (merge sort: the keys; matmul: A and B;
+    /// io: the task slots). Merge sort moves each key at most three times: scatter, exchange,
+    /// gather.
+    pub moved_per_input_byte: f64,
     /// Median of rank 0's seconds in each phase: distribute, compute, exchange, collect (their
     /// sum is the wall time).
     pub phases: crate::strategy::distributed::RankPhases,
@@ -211,7 +213,7 @@ pub fn distributed_row(runs: &[crate::strategy::Execution]) -> Option<Distribute
             })
             .collect(),
         bytes_moved: mid.bytes_moved,
-        moved_per_data_byte: mid.bytes_moved as f64 / mid.data_bytes.max(1) as f64,
+        moved_per_input_byte: mid.bytes_moved as f64 / mid.input_bytes.max(1) as f64,
         communication_s: phases.distribute_s + phases.exchange_s + phases.collect_s,
         phases,
         communication_at_bandwidth_s,

@@ -112,15 +112,29 @@ impl Backend {
     }
 
     /// Rank 0 passes `Some(text)` and every other rank `None`; all return the text.
+    ///
+    /// A rank waiting for its next job sleeps instead of spinning: a blocking `MPI_Bcast` would
+    /// busy-poll (Open MPI's progress engine) and take a whole CPU away from the shared-memory
+    /// strategies that rank 0 runs meanwhile on the same host. So the job travels by
+    /// `MPI_Ibcast`, tested every millisecond (a job starts up to a millisecond late, before any
+    /// clock runs).
     pub fn broadcast_text(&self, text: Option<String>) -> String {
         self.check_thread();
         let root = self.world.process_at_rank(0);
+        let is_root = text.is_some();
         let mut len = text.as_ref().map_or(0u64, |t| t.len() as u64);
-        root.broadcast_into(&mut len);
+        mpi::request::scope(|scope| {
+            finish_request(root.immediate_broadcast_into(scope, &mut len), is_root)
+        });
         let mut bytes = text
             .map(String::into_bytes)
             .unwrap_or_else(|| vec![0u8; len as usize]);
-        root.broadcast_into(&mut bytes[..]);
+        mpi::request::scope(|scope| {
+            finish_request(
+                root.immediate_broadcast_into(scope, &mut bytes[..]),
+                is_root,
+            )
+        });
         String::from_utf8(bytes).unwrap_or_default()
     }
 
@@ -191,6 +205,28 @@ impl Backend {
         // SAFETY: called once, at the end of the process, from the main thread.
         unsafe {
             mpi::ffi::MPI_Finalize();
+        }
+    }
+}
+
+/// Complete `req`: at once on rank 0 (`MPI_Wait`), sleeping a millisecond between tests on the
+/// others (see `broadcast_text`).
+fn finish_request<'a, D: ?Sized, S: mpi::request::Scope<'a>>(
+    req: mpi::request::Request<'a, D, S>,
+    is_root: bool,
+) {
+    if is_root {
+        req.wait();
+        return;
+    }
+    let mut req = req;
+    loop {
+        match req.test() {
+            Ok(_) => return,
+            Err(pending) => {
+                req = pending;
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
         }
     }
 }

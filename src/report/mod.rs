@@ -415,6 +415,7 @@ pub fn distributed_notes(report: &RunReport) -> Vec<String> {
             .collect();
         let at_bw = d
             .communication_at_bandwidth_s
+            .filter(|_| d.bytes_moved > 0)
             .map(|b| {
                 format!(
                     " (the measured message bandwidth allows {})",
@@ -423,11 +424,11 @@ pub fn distributed_notes(report: &RunReport) -> Vec<String> {
             })
             .unwrap_or_default();
         out.push(format!(
-            "distributed x{}: ranks on {} (host:cpu); moved {} = {:.2}x the workload's data; distribute {} + compute {} + exchange {} + collect {}; communication {}{at_bw}",
+            "distributed x{}: ranks on {} (host:cpu); moved {} = {:.2}x the input its parts read; distribute {} + compute {} + exchange {} + collect {}; communication {}{at_bw}",
             r.cores,
             places.join(", "),
             crate::text::format_bytes(d.bytes_moved),
-            d.moved_per_data_byte,
+            d.moved_per_input_byte,
             crate::text::format_seconds(d.phases.distribute_s),
             crate::text::format_seconds(d.phases.compute_s),
             crate::text::format_seconds(d.phases.exchange_s),
@@ -453,7 +454,11 @@ pub fn distributed_notes(report: &RunReport) -> Vec<String> {
             crate::text::format_seconds(c.init_s),
         ));
         if !c.bound_by_launcher {
-            out.push("warning: the launcher did not bind the ranks (no --bind-to core): each rank pinned itself to a core by its local rank; a launcher that binds them (mpirun --bind-to core, srun --cpu-bind=cores) keeps Open MPI's busy polling off each other's cores".into());
+            out.push("warning: the launcher did not bind the ranks (no --bind-to core), so each rank pinned itself to a core by its local rank while its part ran; unbound and unpinned, ranks on a small machine can land on one CPU, where Open MPI's busy polling turns microseconds into milliseconds".into());
+        } else if report.rows.iter().any(|r| {
+            r.strategy != crate::strategy::Strategy::Distributed && !r.strategy.is_sequential()
+        }) {
+            out.push(format!("note: the launcher bound rank 0 to CPU(s) {}, so the other strategies in this table ran within that mask; launch with --bind-to none to give them the whole host", c.ranks.first().map_or("?", |r| r.affinity_mask.as_str())));
         }
     }
     out

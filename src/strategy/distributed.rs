@@ -92,8 +92,10 @@ pub struct DistributedRun {
     pub bytes_moved: u64,
     /// Rank 0's phases, whose sum is the wall time.
     pub phases: RankPhases,
-    /// Bytes of the workload's region (what `bytes_moved` compares with).
-    pub data_bytes: usize,
+    /// Bytes the parts read before their first stage, all parts together without overlaps
+    /// (merge sort: the keys; matmul: A and B; io: the task slots): what `bytes_moved` is
+    /// compared with.
+    pub input_bytes: usize,
     /// Byte ranges each part wrote last.
     #[serde(skip)]
     pub written: Vec<Vec<Range<usize>>>,
@@ -307,7 +309,7 @@ fn finish_execution(
             bytes_moved: reports.iter().map(|r| r.bytes_sent).sum(),
             ranks: reports,
             phases: p,
-            data_bytes: outcome.data_bytes,
+            input_bytes: outcome.input_bytes,
             written: outcome.written,
         })),
     }
@@ -336,8 +338,8 @@ pub struct RankOutcome {
     pub report: RankReport,
     /// What each part wrote last (the same on every rank).
     pub written: Vec<Vec<Range<usize>>>,
-    /// Bytes of the region.
-    pub data_bytes: usize,
+    /// Bytes the parts read before their first stage (see [`DistributedRun::input_bytes`]).
+    pub input_bytes: usize,
 }
 
 /// [`Collectives`] that count the bytes this rank sends and receives and the time it spends in
@@ -572,6 +574,17 @@ pub fn run_rank(
     let mut written: Vec<Vec<Range<usize>>> = vec![Vec::new(); parts];
     let mut stages_ns = Vec::new();
     let mut error = None;
+    let mut input = RangeSet::new();
+    for p in 0..parts {
+        for r in workload
+            .part_data(0, p, parts)
+            .map(|d| d.reads)
+            .unwrap_or_default()
+        {
+            input.insert(r);
+        }
+    }
+    let input_bytes: usize = input.ranges().iter().map(|r| r.len()).sum();
     for (stage, _) in workload.stages(parts).iter().enumerate() {
         let data: Vec<PartData> = (0..parts)
             .map(|p| {
@@ -654,7 +667,7 @@ pub fn run_rank(
             error,
         },
         written,
-        data_bytes: mem.len(),
+        input_bytes,
     }
 }
 
