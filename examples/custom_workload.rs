@@ -29,7 +29,7 @@ use concbench::strategy::{Strategy, WorkerCommand};
 use concbench::sweep::Sweep;
 use concbench::topology::Topology;
 use concbench::workload::{
-    part_range, registry, Ceiling, Stage, StageKind, VerifyError, WorkUnits, Workload,
+    part_range, registry, Ceiling, PartData, Stage, StageKind, VerifyError, WorkUnits, Workload,
     WorkloadDescriptor, WorkloadError, WorkloadSpec, XorShift,
 };
 
@@ -148,6 +148,17 @@ impl Workload for MonteCarloPi {
         }
     }
 
+    /// What each part reads and writes, for `distributed` (MPI ranks that share no memory): the
+    /// parts throw points into nothing but their own count slot, and part 0's combine reads
+    /// every slot. The ranks then move exactly those eight-byte slots.
+    fn part_data(&self, stage: usize, part: usize, parts: usize) -> Option<PartData> {
+        Some(match (stage, part) {
+            (0, p) => PartData::moved(vec![], vec![(1 + p) * 8..(2 + p) * 8]),
+            (_, 0) => PartData::moved(vec![8..(1 + parts) * 8], vec![0..8]),
+            _ => PartData::default(),
+        })
+    }
+
     fn verify(&self, mem: &SharedMem, _parts: Option<usize>) -> Result<(), VerifyError> {
         // SAFETY: verification runs alone.
         let got = unsafe { self.slots(mem) }[0];
@@ -196,9 +207,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let physical = Topology::get().physical_core_count();
     let mut cores: Vec<usize> = (1..=physical).collect();
     cores.push(2 * physical);
+    // `distributed` runs when this program is launched as MPI ranks, enough of them for every
+    // core count (`mpirun -n 4 --bind-to none cargo run ...` on two cores, built with
+    // `--features mpi`); the other strategies run anywhere.
+    let ranks = concbench::cluster::world().map_or(0, |w| w.size);
+    let max_cores = *cores.iter().max().expect("one core count at least");
+    let strategies = Strategy::ALL
+        .into_iter()
+        .filter(|s| *s != Strategy::Distributed || ranks >= max_cores);
     let report = Sweep::new(&workload)
         .cores(cores)
-        .strategies(Strategy::ALL)
+        .strategies(strategies)
         .reps(5)
         .warmup(1)
         .worker(WorkerCommand::this_executable()?)
@@ -211,5 +230,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("{}\n", report.machine.summary());
     print!("{}", speedup_table(&report).to_markdown());
+    // Under mpirun, the other ranks wait for rank 0's jobs until it says it has finished.
+    concbench::cluster::finish();
     Ok(())
 }
