@@ -5,8 +5,10 @@
 //! A [`workload::Workload`] (merge sort, matrix multiply, simulated I/O, or your own) has a
 //! sequential twin and a decomposition into parts. A [`strategy::Strategy`] runs the parts:
 //! `sequential`, `single-core-threaded` (threads taking turns on one core), `multi-threaded`
-//! (threads on distinct physical cores) or `multi-process` (worker processes on distinct cores,
-//! over shared memory). A [`sweep::Sweep`] runs a workload over core counts and strategies, every
+//! (threads on distinct physical cores), `multi-process` (worker processes on distinct cores,
+//! over shared memory), `single-thread-async` (tasks on one thread) or `distributed` (MPI ranks
+//! sharing no memory, with the cargo feature `mpi`: see [`cluster`] and
+//! [`strategy::distributed`]). A [`sweep::Sweep`] runs a workload over core counts and strategies, every
 //! repetition verified, and returns a [`report::RunReport`] (speedup, efficiency, switch
 //! overhead per row) that any [`report::Reporter`] renders.
 //!

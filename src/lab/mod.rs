@@ -35,6 +35,7 @@ use crate::measure::stats::{
 pub mod async_claims;
 pub mod claims;
 pub mod context;
+pub mod distributed_claims;
 pub mod kernels;
 pub mod render;
 
@@ -410,9 +411,13 @@ pub struct LabReport {
     pub claims: Vec<ClaimResult>,
 }
 
-/// Every claim, in the course's order: [`claims`], then [`async_claims`].
+/// Every claim, in the course's order: [`claims`], then [`async_claims`], then
+/// [`distributed_claims`].
 pub fn all_claims() -> impl Iterator<Item = &'static Claim> {
-    claims::ALL.iter().chain(async_claims::ALL.iter())
+    claims::ALL
+        .iter()
+        .chain(async_claims::ALL.iter())
+        .chain(distributed_claims::ALL.iter())
 }
 
 /// Ids of every claim, in order.
@@ -630,8 +635,11 @@ mod tests {
     #[test]
     fn claim_selection_checks_ids_and_keeps_course_order() {
         let all = select(None).unwrap();
-        assert_eq!(all.len(), claims::ALL.len() + async_claims::ALL.len());
-        assert_eq!(all.len(), 20);
+        assert_eq!(
+            all.len(),
+            claims::ALL.len() + async_claims::ALL.len() + distributed_claims::ALL.len()
+        );
+        assert_eq!(all.len(), 22);
         let some = select(Some("process-creation,time-slicing")).unwrap();
         assert_eq!(
             some.iter().map(|c| c.id).collect::<Vec<_>>(),

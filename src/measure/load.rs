@@ -7,6 +7,8 @@
 //! nothing when the hypervisor slows a CPU without accounting steal; the CPU probe
 //! ([`super::probe`]) catches that.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use serde::{Deserialize, Serialize};
 
 use super::rusage::Usage;
@@ -46,6 +48,17 @@ impl OthersLoad {
             )
         })
     }
+}
+
+/// CPU time, ns, spent on this host for this invocation by processes that are neither this one
+/// nor its children: the other MPI ranks of a distributed run on the same host.
+static OURS_ELSEWHERE_NS: AtomicU64 = AtomicU64::new(0);
+
+/// Count `cpu_s` seconds that processes working for this invocation (not its children: the
+/// other ranks of an MPI job on this host) spent, so that the busy-machine check does not take
+/// them for other programs.
+pub fn count_as_ours(cpu_s: f64) {
+    OURS_ELSEWHERE_NS.fetch_add((cpu_s.max(0.0) * 1e9) as u64, Ordering::Relaxed);
 }
 
 /// Others' load from two readings of the same CPUs: `own_s` CPU seconds were ours, a tick is
@@ -93,6 +106,7 @@ pub struct LoadMeter {
     cpus: Vec<usize>,
     before: Vec<CpuTimes>,
     own_before: Usage,
+    ours_elsewhere_before: u64,
     hz: u64,
     started: std::time::Instant,
 }
@@ -104,6 +118,7 @@ impl LoadMeter {
             cpus: cpus.to_vec(),
             hz: sys::clock_ticks_per_second()?,
             own_before: Usage::process_and_children(),
+            ours_elsewhere_before: OURS_ELSEWHERE_NS.load(Ordering::Relaxed),
             before: sys::cpu_times()?,
             started: std::time::Instant::now(),
         })
@@ -113,11 +128,15 @@ impl LoadMeter {
     pub fn finish(&self) -> Option<OthersLoad> {
         let after = sys::cpu_times()?;
         let own = Usage::process_and_children().since(&self.own_before);
+        let elsewhere = OURS_ELSEWHERE_NS
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.ours_elsewhere_before) as f64
+            * 1e-9;
         Some(others_load(
             &self.before,
             &after,
             &self.cpus,
-            own.user_s + own.sys_s,
+            own.user_s + own.sys_s + elsewhere,
             self.hz,
             self.started.elapsed().as_secs_f64(),
         ))

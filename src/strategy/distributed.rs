@@ -179,6 +179,16 @@ pub fn run(
             .map_err(|source| StrategyError::Pin { part: 0, source })?;
     }
     let exec = result?;
+    if let (Some(d), Some(w)) = (&exec.distributed, world) {
+        // The other ranks on this host are this invocation's work, not other programs.
+        let here = w.host_of(0);
+        let cpu_s: f64 = d.ranks[1..]
+            .iter()
+            .filter(|r| r.host == here)
+            .map(|r| r.usage.user_s + r.usage.sys_s)
+            .sum();
+        crate::measure::load::count_as_ours(cpu_s);
+    }
     if let Some(d) = &exec.distributed {
         if let Some(bad) = d.ranks.iter().find(|r| r.error.is_some()) {
             return Err(StrategyError::RankFailed {
@@ -767,11 +777,13 @@ where
                         built = Some((spec.clone(), workload, region));
                     }
                     let (_, workload, region) = built.as_ref().expect("built above");
+                    // From here on this rank works for rank 0's invocation: its CPU time counts
+                    // as the invocation's, not as another program's (see `count_as_ours`).
+                    let before = Usage::process_and_children();
                     // SAFETY: this rank alone uses its region, between executions.
                     unsafe { region.mem().slice_mut::<u8>(0, region.mem().len()) }.fill(POISON);
                     let my_fault = fault.filter(|f| f.0 == world.rank).map(|f| f.1);
                     group.barrier();
-                    let before = Usage::process_and_children();
                     let outcome = run_rank(
                         &**workload,
                         region.mem(),

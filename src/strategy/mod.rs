@@ -1,6 +1,6 @@
 //! Strategies: how a workload's parts are executed.
 //!
-//! There are three mechanisms besides the twin, and five configurations of them:
+//! There are four mechanisms besides the twin, and six configurations of them:
 //!
 //! | strategy               | mechanism          | placement                               |
 //! |------------------------|--------------------|-----------------------------------------|
@@ -9,6 +9,7 @@
 //! | `multi-threaded`       | [`threads`]        | N threads, one per physical core        |
 //! | `multi-process`        | [`process`]        | N worker processes, one per physical core |
 //! | `single-thread-async`  | [`tasks`]          | N tasks on ONE thread, pinned to one core |
+//! | `distributed`          | [`distributed`]    | N MPI ranks (one host or many), no shared memory |
 //!
 //! Every execution returns an [`Execution`]: wall time, the phases it spent (spawn, setup,
 //! compute, combine), where each part ran, and the context switches it caused.
