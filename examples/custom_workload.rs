@@ -153,9 +153,9 @@ impl Workload for MonteCarloPi {
     /// every slot. The ranks then move exactly those eight-byte slots.
     fn part_data(&self, stage: usize, part: usize, parts: usize) -> Option<PartData> {
         Some(match (stage, part) {
-            (0, p) => PartData::moved(vec![], vec![(1 + p) * 8..(2 + p) * 8]),
-            (_, 0) => PartData::moved(vec![8..(1 + parts) * 8], vec![0..8]),
-            _ => PartData::default(),
+            (0, p) => PartData::new().write((1 + p) * 8..(2 + p) * 8),
+            (_, 0) => PartData::new().read(8..(1 + parts) * 8).write(0..8),
+            _ => PartData::new(),
         })
     }
 

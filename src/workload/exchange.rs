@@ -34,12 +34,30 @@ pub struct PartData {
 }
 
 impl PartData {
-    /// A part that reads `reads` and writes `writes`, moved for it by the strategy.
-    pub fn moved(reads: Vec<Range<usize>>, writes: Vec<Range<usize>>) -> PartData {
+    /// A part that reads and writes nothing yet; add ranges with [`PartData::read`] and
+    /// [`PartData::write`]: `PartData::new().read(a).read(b).write(c)`.
+    pub fn new() -> PartData {
+        PartData::default()
+    }
+
+    /// Also reads `range`.
+    pub fn read(mut self, range: Range<usize>) -> PartData {
+        self.reads.push(range);
+        self
+    }
+
+    /// Also writes `range`.
+    pub fn write(mut self, range: Range<usize>) -> PartData {
+        self.writes.push(range);
+        self
+    }
+
+    /// A part that moves its data itself through [`Collectives`]
+    /// ([`super::Workload::run_part_exchanging`]).
+    pub fn exchanging() -> PartData {
         PartData {
-            reads,
-            writes,
-            exchanges: false,
+            exchanges: true,
+            ..PartData::default()
         }
     }
 }

@@ -233,7 +233,7 @@ impl Workload for SimulatedIo {
         // Its tasks' slots: scattered before, gathered after.
         let r = part_range(self.tasks, part, parts);
         let slots = r.start * 8..r.end * 8;
-        Some(PartData::moved(vec![slots.clone()], vec![slots]))
+        Some(PartData::new().read(slots.clone()).write(slots))
     }
 
     fn work_units(&self) -> WorkUnits {

@@ -209,10 +209,12 @@ impl Workload for MatMul {
         // rows of C out.
         let rows = part_range(self.n, part, parts);
         let (m, row) = (self.matrix_bytes(), self.n * 8);
-        Some(PartData::moved(
-            vec![rows.start * row..rows.end * row, m..m + self.n * row],
-            vec![2 * m + rows.start * row..2 * m + rows.end * row],
-        ))
+        Some(
+            PartData::new()
+                .read(rows.start * row..rows.end * row)
+                .read(m..m + self.n * row)
+                .write(2 * m + rows.start * row..2 * m + rows.end * row),
+        )
     }
 
     fn part_memory(&self, part: usize, parts: usize) -> Vec<std::ops::Range<usize>> {

@@ -276,12 +276,9 @@ impl Workload for MergeSort {
         let run = r.start * 8..r.end * 8;
         Some(match stage {
             // Its slice of the keys in, its sorted run out (the scratch is its own business).
-            0 => PartData::moved(vec![run.clone()], vec![run]),
+            0 => PartData::new().read(run.clone()).write(run),
             // The merge moves keys by value: see `run_part_exchanging`.
-            _ => PartData {
-                exchanges: true,
-                ..PartData::default()
-            },
+            _ => PartData::exchanging(),
         })
     }
 

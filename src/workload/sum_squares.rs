@@ -116,9 +116,9 @@ impl Workload for SumSquares {
     fn part_data(&self, stage: usize, part: usize, parts: usize) -> Option<PartData> {
         Some(match (stage, part) {
             // Each part writes its own slot; the combine on part 0 reads them all.
-            (0, p) => PartData::moved(vec![], vec![(1 + p) * 8..(2 + p) * 8]),
-            (_, 0) => PartData::moved(vec![8..(1 + parts) * 8], vec![0..8]),
-            _ => PartData::default(),
+            (0, p) => PartData::new().write((1 + p) * 8..(2 + p) * 8),
+            (_, 0) => PartData::new().read(8..(1 + parts) * 8).write(0..8),
+            _ => PartData::new(),
         })
     }
     fn work_units(&self) -> WorkUnits {
