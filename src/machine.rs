@@ -117,6 +117,14 @@ pub struct MessageCeiling {
     pub bandwidth_bytes_per_s: f64,
     /// The message size `bandwidth_bytes_per_s` was measured with.
     pub bandwidth_message_bytes: usize,
+    /// Bytes per second of the largest message measured (16 MiB or more: beyond the caches,
+    /// what a workload's bulk transfers meet); what distributed rows set their communication
+    /// beside.
+    #[serde(default)]
+    pub large_message_bandwidth_bytes_per_s: f64,
+    /// The message size `large_message_bandwidth_bytes_per_s` was measured with.
+    #[serde(default)]
+    pub large_message_bytes: usize,
 }
 
 static CLUSTER: std::sync::OnceLock<ClusterInfo> = std::sync::OnceLock::new();

@@ -127,9 +127,11 @@ pub struct DistributedRow {
     pub phases: crate::strategy::distributed::RankPhases,
     /// Median seconds rank 0 spent moving data (distribute + exchange + collect).
     pub communication_s: f64,
-    /// Seconds the busiest rank's bytes need at the message bandwidth measured between its
-    /// hosts (`limits` under mpirun, or the quick ping-pong before the first distributed row):
-    /// max over ranks of max(sent, received) / bandwidth. Null when no bandwidth was measured.
+    /// Seconds the busiest rank's bytes need at the large-message bandwidth measured between
+    /// its hosts (the ping-pong before the first distributed row): max over ranks of (sent +
+    /// received) / bandwidth, since a rank's transfers come one after another (distribute,
+    /// exchange, collect). A floor: latency and waiting for other ranks come on top. Null when
+    /// no bandwidth was measured.
     pub communication_at_bandwidth_s: Option<f64>,
     /// Distinct hosts the ranks ran on.
     pub hosts: Vec<String>,
@@ -179,12 +181,17 @@ pub fn distributed_row(runs: &[crate::strategy::Execution]) -> Option<Distribute
     let ceilings = crate::machine::message_ceilings();
     let bandwidth_to = |rank: usize| -> Option<f64> {
         let c = ceilings?;
+        let bw = |m: &crate::machine::MessageCeiling| {
+            if m.large_message_bandwidth_bytes_per_s > 0.0 {
+                m.large_message_bandwidth_bytes_per_s
+            } else {
+                m.bandwidth_bytes_per_s
+            }
+        };
         if rank == 0 {
-            c.iter().map(|m| m.bandwidth_bytes_per_s).reduce(f64::min)
+            c.iter().map(bw).reduce(f64::min)
         } else {
-            c.iter()
-                .find(|m| m.peer == rank)
-                .map(|m| m.bandwidth_bytes_per_s)
+            c.iter().find(|m| m.peer == rank).map(bw)
         }
     };
     let communication_at_bandwidth_s = if mid.bytes_moved == 0 {
@@ -192,7 +199,7 @@ pub fn distributed_row(runs: &[crate::strategy::Execution]) -> Option<Distribute
     } else {
         mid.ranks
             .iter()
-            .map(|r| Some(r.bytes_sent.max(r.bytes_received) as f64 / bandwidth_to(r.rank)?))
+            .map(|r| Some((r.bytes_sent + r.bytes_received) as f64 / bandwidth_to(r.rank)?))
             .collect::<Option<Vec<f64>>>()
             .and_then(|v| v.into_iter().reduce(f64::max))
     };

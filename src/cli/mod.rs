@@ -210,7 +210,7 @@ fn mpi_status() -> String {
             "distributed: not in this binary (built without the `mpi` feature); {}",
             concbench::cluster::BUILD_WITH_MPI
         ),
-        (true, None) => "distributed: built with MPI; launch with `mpirun -n N --bind-to core concbench run --strategy distributed --cores 1,...,N` (or `srun -n N ...`)".into(),
+        (true, None) => "distributed: built with MPI; launch with `mpirun -n N --bind-to core concbench run --strategy distributed --cores 1,...,N` (or `srun -n N ...`); with other strategies in the same run, `--bind-to none`, so that rank 0 keeps the whole host for them".into(),
         (true, Some(w)) => format!(
             "distributed: built with MPI; this is rank 0 of {} rank{} launched by {}",
             w.size,

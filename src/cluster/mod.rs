@@ -37,9 +37,18 @@ pub struct Launch {
     pub local_rank: usize,
 }
 
+/// Set by a rank for the programs it starts (its own `concbench --version`, a user's command):
+/// they inherit the launcher's variables but are not ranks. Its value is the rank's pid.
+pub const RANK_PID_VAR: &str = "CONCBENCH_MPI_RANK_PID";
+
 /// Whether this process was started by an MPI launcher, from the variables Open MPI (`OMPI_*`),
-/// Slurm (`SLURM_*` with PMIx or PMI) and MPICH-style launchers (`PMI_*`) set.
+/// Slurm (`SLURM_*` with PMIx or PMI) and MPICH-style launchers (`PMI_*`) set. A program that a
+/// rank started is not a launch, though it inherits them (see [`RANK_PID_VAR`]).
 pub fn launch_from_env() -> Option<Launch> {
+    let me = std::process::id().to_string();
+    if std::env::var(RANK_PID_VAR).is_ok_and(|pid| pid != me) {
+        return None;
+    }
     launch_from(|k| std::env::var(k).ok())
 }
 
@@ -124,6 +133,8 @@ pub fn start() -> Result<Option<&'static World>, ClusterError> {
     let Some(launch) = launch_from_env() else {
         return Ok(None);
     };
+    // Before any thread exists: what this rank starts is not a rank.
+    std::env::set_var(RANK_PID_VAR, std::process::id().to_string());
     #[cfg(feature = "mpi")]
     {
         let world = mpi::start(launch).map_err(ClusterError::Init)?;
@@ -258,12 +269,12 @@ impl PingPongPlan {
         }
     }
 
-    /// Before the first distributed row: 8 bytes and 1 MiB, three short trials (about 0.1 s per
-    /// rank on one host).
+    /// Before the first distributed row, and `limits --quick`: 8 bytes, 1 MiB and 16 MiB (past
+    /// the caches), three short trials (about 0.2 s per rank on one host).
     pub fn quick() -> PingPongPlan {
         PingPongPlan {
-            sizes: vec![8, 1 << 20],
-            round_trips: vec![2_000, 50],
+            sizes: vec![8, 1 << 20, 16 << 20],
+            round_trips: vec![2_000, 50, 4],
             trials: 3,
         }
     }
@@ -296,7 +307,8 @@ pub struct MessagePoint {
 }
 
 /// Rank 0: ping-pong `plan` with every other rank in turn. Returns, per peer, its ceiling (8-byte
-/// latency, bandwidth at 1 MiB or the largest size below it) and every size measured.
+/// latency, bandwidth at 1 MiB or the largest size below it, as OSU reports it, and at the
+/// largest size) and every size measured.
 pub fn measure_messages(
     world: &World,
     plan: &PingPongPlan,
@@ -326,12 +338,15 @@ pub fn measure_messages(
                 .filter(|p| p.bytes <= 1 << 20)
                 .max_by_key(|p| p.bytes)
                 .unwrap_or(latency);
+            let large = points.iter().max_by_key(|p| p.bytes).expect("sizes");
             let ceiling = crate::machine::MessageCeiling {
                 peer,
                 hosts: format!("{} -> {}", world.host_of(0), world.host_of(peer)),
                 latency_ns: latency.half_round_trip_ns,
                 bandwidth_bytes_per_s: bw.bandwidth_bytes_per_s,
                 bandwidth_message_bytes: bw.bytes,
+                large_message_bandwidth_bytes_per_s: large.bandwidth_bytes_per_s,
+                large_message_bytes: large.bytes,
             };
             (ceiling, points)
         })

@@ -269,7 +269,7 @@ fn message_passing_cost(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
                 fmt_num(bytes as f64 / 1e6), fmt_num(bytes as f64 / n as f64),
                 ms(median(&comm)), ms(ph[0]), ms(ph[2]), ms(ph[3]), ms(ph[1]),
                 ms(bw_s), fmt_num(bandwidth / 1e9), fmt_num(model),
-                conclude(v, "Moving the data as messages cost more than sharing it, by at least what its bytes take at the message bandwidth (rank 0's exchange also holds its wait for the other rank's sort).", "Here the ranks were not slower than the model's lower bound: sending the bytes cost less than the model says against these shared-memory workers; this run did not measure why (workers that fault in the shared pages anew at every execution are one hypothesis).")
+                conclude(v, "Moving the data as messages cost more than sharing it, by at least what its bytes take at the message bandwidth (rank 0's exchange also holds its wait for the other rank's sort).", "Here message passing cost less than the shared-memory time plus its bytes at the measured bandwidth, the model's lower bound: either the ping-pong understates what the ranks' transport moves, or the shared-memory workers paid costs the ranks did not; this run did not measure which (workers that map the shared pages anew at every execution are one hypothesis).")
             )
         },
     ))
@@ -371,7 +371,7 @@ fn scaling_across_ranks(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         figs,
         |m, v| {
             format!(
-                "On {P} ranks matmul n = {order} ran {}x faster than on one ({} ms to {} ms) and merge sort of {keys} keys {}x ({} ms to {} ms): matmul's speedup was {}x merge sort's. Matmul did {} flop per byte it moved, merge sort about {} comparisons; rank 0 spent {}% of matmul's two-rank time moving data and {}% of merge sort's, where their bytes alone need {}% and {}% at the measured message bandwidth{}. {}",
+                "On {P} ranks matmul n = {order} ran at {}x its speed on one rank ({} ms to {} ms) and merge sort of {keys} keys at {}x ({} ms to {} ms): matmul's speedup was {}x merge sort's. Matmul did {} flop per byte it moved, merge sort about {} comparisons; rank 0 spent {}% of matmul's two-rank time moving data and {}% of merge sort's, where their bytes alone need {}% and {}% at the measured message bandwidth{}. {}",
                 fmt_num(s[0]), fmt_num(one[0] * 1e3), fmt_num(two[0] * 1e3),
                 fmt_num(s[1]), fmt_num(one[1] * 1e3), fmt_num(two[1] * 1e3),
                 fmt_num(m), fmt_num(per_byte[0]), fmt_num(per_byte[1]),

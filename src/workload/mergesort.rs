@@ -320,23 +320,35 @@ impl Workload for MergeSort {
             comm.all_to_all_into(&send_refs, &mut recv);
             got
         };
-        let mut pieces: Vec<Vec<u64>> = to_me.iter().map(|&c| vec![0u64; c as usize]).collect();
+        // The pieces land one after another in this rank's scratch buffer, whose pages the
+        // sort stage already touched: fresh buffers would cost their page faults every time.
+        let mine_total: u64 = to_me.iter().sum();
+        let len = mine_total as usize;
+        assert!(len <= self.n, "a share holds at most every key");
+        // SAFETY: the scratch buffer is this rank's own; the run being sent is in the keys.
+        let landing = unsafe { mem.slice_mut::<u64>(self.scratch_offset(), len) };
+        let mut pieces: Vec<&mut [u64]> = Vec::with_capacity(parts);
+        let mut rest = landing;
+        for &c in &to_me {
+            let (piece, tail) = rest.split_at_mut(c as usize);
+            pieces.push(piece);
+            rest = tail;
+        }
         {
             let mut recv: Vec<&mut [u8]> = pieces.iter_mut().map(|p| u64s_as_bytes_mut(p)).collect();
             comm.all_to_all_into(&sends, &mut recv);
         }
         // Where this part's share starts: the shares of the parts before it.
-        let mine_total: u64 = to_me.iter().sum();
         let totals = comm.all_gather(&mine_total.to_le_bytes());
         let start: usize = totals[..part]
             .iter()
             .map(|t| u64::from_le_bytes(t[..8].try_into().expect("8 bytes")) as usize)
             .sum();
-        let len = mine_total as usize;
         // SAFETY: the run is no longer read (the exchange copied this part's own piece), and
         // the shares of the parts are disjoint ranges of the keys buffer.
         let out = unsafe { mem.slice_mut::<u64>(start * 8, len) };
         let refs: Vec<&[u64]> = pieces.iter().map(|p| &p[..]).collect();
+        // (`multiway_merge` reads the pieces in the scratch and writes the keys buffer.)
         multiway_merge(&refs, out);
         vec![start * 8..(start + len) * 8]
     }
