@@ -86,15 +86,7 @@ pub fn parse_cores(list: &str) -> Result<Vec<usize>, PlanError> {
 /// threads cannot be pinned, see [`refuse_unpinnable`]).
 pub fn parse_strategies(list: Option<&str>) -> Result<Vec<Strategy>, PlanError> {
     let Some(list) = list else {
-        let mut all = Strategy::ALL.to_vec();
-        if !crate::sys::can_pin_threads() {
-            all.retain(|s| *s != Strategy::SingleCoreThreaded);
-        }
-        // Ranks exist only under an MPI launcher: everything else runs anywhere.
-        if crate::cluster::world().is_none() {
-            all.retain(|s| *s != Strategy::Distributed);
-        }
-        return Ok(all);
+        return Ok(default_strategies());
     };
     let mut out = Vec::new();
     for item in list.split(',') {
@@ -110,6 +102,20 @@ pub fn parse_strategies(list: Option<&str>) -> Result<Vec<Strategy>, PlanError> 
     refuse_unpinnable(&out)?;
     out.sort();
     Ok(out)
+}
+
+/// The strategies a run without `--strategy` (or a [`crate::sweep::Sweep`] without
+/// `.strategies(..)`) measures: every one that can run here. Not `single-core-threaded` where
+/// threads cannot be pinned; not `distributed` outside an MPI job of two ranks or more.
+pub fn default_strategies() -> Vec<Strategy> {
+    let mut all = Strategy::ALL.to_vec();
+    if !crate::sys::can_pin_threads() {
+        all.retain(|s| *s != Strategy::SingleCoreThreaded);
+    }
+    if crate::cluster::world().map_or(true, |w| w.size < 2) {
+        all.retain(|s| *s != Strategy::Distributed);
+    }
+    all
 }
 
 /// Refuse `single-core-threaded` where threads cannot be pinned (macOS): its meaning — N threads
@@ -296,6 +302,10 @@ impl RunPlan {
             return Err(bad("no strategies to run: give at least one"));
         }
         refuse_unpinnable(strategies)?;
+        if strategies.contains(&Strategy::Distributed) {
+            let ranks = crate::cluster::world().map(|w| w.size);
+            check_ranks(ranks, cores.iter().copied().max().unwrap_or(1))?;
+        }
         if reps < 1 {
             return Err(bad("reps 0: at least one timed repetition is needed"));
         }

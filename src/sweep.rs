@@ -63,8 +63,9 @@ pub enum SweepError {
     },
 }
 
-/// The rows of a sweep that failed part-way, analysed like a complete one.
-#[derive(Debug)]
+/// The rows of a sweep that failed part-way, analysed like a complete one. Its `Debug` is one
+/// line (how many rows), so that `main` returning a [`SweepError`] prints the failure, not every
+/// repetition of every row.
 pub struct PartialRun {
     /// The report of the completed rows.
     pub report: RunReport,
@@ -72,9 +73,19 @@ pub struct PartialRun {
     pub measurements: Vec<Measurement>,
 }
 
+impl std::fmt::Debug for PartialRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "PartialRun {{ {} rows measured before the failure }}",
+            self.report.rows.len()
+        )
+    }
+}
+
 impl<'w> Sweep<'w> {
     /// A sweep of `workload` with the defaults of `concbench run`: cores 1 and every physical
-    /// core this process may use, every strategy, 7 repetitions after 1 warm-up (enough for
+    /// core this process may use, every strategy that can run here ([`crate::plan::default_strategies`]), 7 repetitions after 1 warm-up (enough for
     /// 95% intervals of the medians and the speedups), worker
     /// processes from the concbench binary, no switch cost (so `switch_overhead` is 0).
     pub fn new(workload: &'w dyn Workload) -> Sweep<'w> {
@@ -83,7 +94,7 @@ impl<'w> Sweep<'w> {
         Sweep {
             workload,
             cores,
-            strategies: Strategy::ALL.to_vec(),
+            strategies: crate::plan::default_strategies(),
             reps: DEFAULT_REPS,
             warmup: 1,
             options: ExecOptions::default(),
