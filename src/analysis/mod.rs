@@ -129,9 +129,10 @@ pub struct DistributedRow {
     pub communication_s: f64,
     /// Seconds the busiest rank's bytes need at the large-message bandwidth measured between
     /// its hosts (the ping-pong before the first distributed row): max over ranks of (sent +
-    /// received) / bandwidth, since a rank's transfers come one after another (distribute,
-    /// exchange, collect). A floor: latency and waiting for other ranks come on top. Null when
-    /// no bandwidth was measured.
+    /// received) / bandwidth, since a rank's transfers mostly come one after another
+    /// (distribute, exchange, collect). An estimate, not a bound: latency and waiting for other
+    /// ranks come on top, while the exchange's sends and receives may overlap (both directions
+    /// at once). Null when no bandwidth was measured.
     pub communication_at_bandwidth_s: Option<f64>,
     /// Distinct hosts the ranks ran on.
     pub hosts: Vec<String>,
