@@ -304,3 +304,70 @@ fn is_root() -> bool {
         })
         .unwrap_or(false)
 }
+
+/// The pid of the process of this test's binary that is rank `rank` of a running job, if any.
+fn rank_pid(rank: usize) -> Option<u32> {
+    let want = format!("OMPI_COMM_WORLD_RANK={rank}");
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let exe = std::fs::read_link(e.path().join("exe")).ok()?;
+        if exe != std::path::Path::new(EXE) {
+            return None;
+        }
+        let env = std::fs::read(e.path().join("environ")).ok()?;
+        env.split(|&b| b == 0)
+            .any(|v| v == want.as_bytes())
+            .then_some(pid)
+    })
+}
+
+#[test]
+fn a_rank_killed_from_outside_leaves_one_line_from_rank_0() {
+    let _one = ONE_JOB.lock().unwrap_or_else(|e| e.into_inner());
+    let child = Command::new("mpirun")
+        .args(["-q", "-n", "2", "--oversubscribe"])
+        .args(TCP)
+        .arg(EXE)
+        .args([
+            "run",
+            "--workload",
+            "io",
+            "--size",
+            "16",
+            "--wait-ms",
+            "10",
+            "--strategy",
+            "distributed",
+            "--cores",
+            "2",
+            "--reps",
+            "1000",
+            "--warmup",
+            "0",
+        ])
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .env("OMPI_MCA_gds", "^ds12")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let pid = loop {
+        if let Some(pid) = rank_pid(1) {
+            break pid;
+        }
+        assert!(std::time::Instant::now() < deadline, "rank 1 never started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    // Let the run get going, then kill rank 1 as a crash or a lost host would.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("the MPI launcher stopped this job"), "{err}");
+}

@@ -138,6 +138,12 @@ pub fn start() -> Result<Option<&'static World>, ClusterError> {
     #[cfg(feature = "mpi")]
     {
         let world = mpi::start(launch).map_err(ClusterError::Init)?;
+        if world.rank == 0 {
+            // When a rank dies, mpirun stops the others with SIGTERM; rank 0 can still say so.
+            crate::sys::announce_termination(
+                "concbench: error: the MPI launcher stopped this job (a rank died or the job was interrupted; mpirun without -q names the rank)\n",
+            );
+        }
         crate::machine::set_cluster_info(world.info.clone());
         Ok(Some(WORLD.get_or_init(|| world)))
     }

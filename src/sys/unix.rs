@@ -163,3 +163,29 @@ pub fn online_cpus() -> usize {
         num_cpus::get()
     }
 }
+
+static TERM_MESSAGE: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+extern "C" fn write_message_and_exit(_signal: libc::c_int) {
+    if let Some(m) = TERM_MESSAGE.get() {
+        // SAFETY: write(2) and _exit(2) are async-signal-safe; the message is 'static.
+        unsafe {
+            libc::write(2, m.as_ptr().cast(), m.len());
+        }
+    }
+    // SAFETY: as above.
+    unsafe { libc::_exit(128 + libc::SIGTERM) }
+}
+
+/// When SIGTERM arrives (a launcher stopping the job), write `message` on stderr and exit with
+/// status 143 at once: the one line a process killed from outside can still leave.
+pub fn announce_termination(message: &'static str) {
+    let _ = TERM_MESSAGE.set(message);
+    // SAFETY: the handler only calls async-signal-safe functions.
+    unsafe {
+        libc::signal(
+            libc::SIGTERM,
+            write_message_and_exit as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        );
+    }
+}

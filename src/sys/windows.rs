@@ -902,6 +902,10 @@ pub fn online_cpus() -> usize {
     num_cpus::get()
 }
 
+/// When the process is told to terminate, write `message` first. MPI jobs, which are what needs
+/// it, are not run on Windows: nothing to do.
+pub fn announce_termination(_message: &'static str) {}
+
 /// This machine's name (`COMPUTERNAME`): what names a rank's host in distributed rows.
 pub fn host_name() -> String {
     std::env::var("COMPUTERNAME").unwrap_or_else(|_| "unknown-host".into())
