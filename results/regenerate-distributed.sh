@@ -20,6 +20,10 @@ for w in mergesort matmul io; do
     --strategy sequential,multi-threaded,multi-process,distributed --cores 1,2 --quiet \
     --out $out/one-host/$w
 done
+echo "== one host: the lab's claims about ranks"
+mkdir -p $out/lab
+mpirun -q -n 2 --bind-to none $bin lab --claim message-passing-cost,scaling-across-ranks --quiet \
+  --out $out/lab > $out/lab/verdicts.txt
 echo "== one host: message ceilings (ranks bound to distinct cores)"
 mpirun -q -n 2 --bind-to core $bin limits --format json > $out/one-host/limits.json
 mpirun -q -n 2 --bind-to core $bin limits > $out/one-host/limits.txt
