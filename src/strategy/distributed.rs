@@ -473,7 +473,12 @@ impl Holdings {
     fn transfers(&self, needs: &[Vec<Range<usize>>]) -> Vec<(usize, usize, Range<usize>)> {
         let mut out = Vec::new();
         for (to, ranges) in needs.iter().enumerate() {
+            // Overlapping reads of one part are received once.
+            let mut wanted = RangeSet::new();
             for r in ranges {
+                wanted.insert(r.clone());
+            }
+            for r in wanted.ranges() {
                 for gap in self.copies[to].missing(r) {
                     for (piece, from) in self.owners_of(&gap) {
                         let mut at = piece.start;
@@ -958,5 +963,8 @@ mod tests {
         // Rank 2 holds what it wrote: it needs only rank 1's bytes and rank 0's.
         let t = h.transfers(&[vec![], vec![], vec![0..20]]);
         assert_eq!(t, vec![(0, 2, 0..10), (1, 2, 10..15)]);
+        // Overlapping reads arrive once.
+        let t = h.transfers(&[vec![], vec![40..60, 50..70], vec![]]);
+        assert_eq!(t, vec![(0, 1, 40..70)]);
     }
 }
