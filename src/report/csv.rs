@@ -3,8 +3,10 @@
 //! Each field of a JSON row becomes a column: nested objects are flattened with `_`
 //! (`phases.spawn_s` → `phases_spawn_s`), two-ended confidence intervals become `_lo` and `_hi`
 //! columns (`speedup_ci` → `speedup_ci_lo`, `speedup_ci_hi`; both empty without an interval),
-//! other lists become one cell of space-separated values (`cpus`, `samples_s`; a list of objects
-//! such as `slow_cpus` as `cpu:slowdown` pairs, `1:1.8`), and an absent value (`serial_fraction`
+//! other lists become one cell of space-separated values (`cpus`, `samples_s`; a list of
+//! two-field objects such as `slow_cpus` as `cpu:slowdown` pairs, `1:1.8`; of larger objects,
+//! such as a distributed row's ranks, as `key=value` lists, `cpu=1;host=vm;rank=1`), and an
+//! absent value (`serial_fraction`
 //! of a one-core row) is an empty cell. Numbers are printed exactly as in the JSON, so the two agree
 //! value for value. Quoting follows RFC 4180.
 
@@ -139,7 +141,16 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
             let cell: Vec<String> = items
                 .iter()
                 .map(|v| match v {
-                    Value::Object(map) => map.values().map(scalar).collect::<Vec<_>>().join(":"),
+                    // Two fields read as a pair (`cpu:slowdown`); more need their names
+                    // (`distributed.ranks`: `bytes_received=..;bytes_sent=..;cpu=1;host=vm;rank=1`).
+                    Value::Object(map) if map.len() <= 2 => {
+                        map.values().map(scalar).collect::<Vec<_>>().join(":")
+                    }
+                    Value::Object(map) => map
+                        .iter()
+                        .map(|(k, v)| format!("{k}={}", scalar(v)))
+                        .collect::<Vec<_>>()
+                        .join(";"),
                     v => scalar(v),
                 })
                 .collect();
@@ -183,6 +194,22 @@ fn csv_line<'a>(cells: impl Iterator<Item = &'a str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lists_of_larger_objects_keep_their_field_names() {
+        let row = serde_json::json!({
+            "slow_cpus": [{"cpu": 1, "slowdown": 1.8}],
+            "distributed": {"ranks": [{"rank": 0, "host": "a", "cpu": 0}, {"rank": 1, "host": "b", "cpu": 3}]},
+        });
+        let mut cells = Vec::new();
+        flatten("", &row, &mut cells);
+        let cell = |k: &str| cells.iter().find(|(c, _)| c == k).unwrap().1.clone();
+        assert_eq!(cell("slow_cpus"), "1:1.8");
+        assert_eq!(
+            cell("distributed_ranks"),
+            "cpu=0;host=a;rank=0 cpu=3;host=b;rank=1"
+        );
+    }
     use crate::report::fixture;
 
     #[test]
