@@ -134,6 +134,11 @@ pub struct DistributedRow {
     /// ranks come on top, while the exchange's sends and receives may overlap (both directions
     /// at once). Null when no bandwidth was measured.
     pub communication_at_bandwidth_s: Option<f64>,
+    /// The bandwidth `communication_at_bandwidth_s` divides by: the lowest large-message
+    /// bandwidth between rank 0 and the job's other ranks (bytes/s); null when none was
+    /// measured or the row has one rank.
+    #[serde(default)]
+    pub message_bandwidth_bytes_per_s: Option<f64>,
     /// Distinct hosts the ranks ran on.
     pub hosts: Vec<String>,
     /// Whether the launcher bound every rank (`--bind-to core`); unbound ranks pin themselves.
@@ -195,6 +200,7 @@ pub fn distributed_row(runs: &[crate::strategy::Execution]) -> Option<Distribute
             c.iter().find(|m| m.peer == rank).map(bw)
         }
     };
+    let message_bandwidth_bytes_per_s = (mid.ranks.len() > 1).then(|| bandwidth_to(0)).flatten();
     let communication_at_bandwidth_s = if mid.bytes_moved == 0 {
         Some(0.0)
     } else {
@@ -225,6 +231,7 @@ pub fn distributed_row(runs: &[crate::strategy::Execution]) -> Option<Distribute
         communication_s: phases.distribute_s + phases.exchange_s + phases.collect_s,
         phases,
         communication_at_bandwidth_s,
+        message_bandwidth_bytes_per_s,
         hosts,
         bound_by_launcher: crate::machine::cluster_info().is_some_and(|c| c.bound_by_launcher),
     })

@@ -402,8 +402,8 @@ pub fn notes(report: &RunReport) -> Vec<String> {
 }
 
 /// One line per `distributed` row: where its ranks ran, what they moved, and its communication
-/// time beside what the measured message bandwidth allows; then the MPI job itself (start-up is
-/// once per invocation, not in any row) and a warning when the launcher left the ranks unbound.
+/// time beside its bytes at the measured message bandwidth; then the MPI job itself (start-up
+/// is once per invocation, not in any row) and a note when the launcher left the ranks unbound.
 pub fn distributed_notes(report: &RunReport) -> Vec<String> {
     let mut out = Vec::new();
     for r in &report.rows {
@@ -418,7 +418,8 @@ pub fn distributed_notes(report: &RunReport) -> Vec<String> {
             .filter(|_| d.bytes_moved > 0)
             .map(|b| {
                 format!(
-                    " (the measured message bandwidth allows {})",
+                    " (its bytes at the {:.1} GB/s measured between the ranks: {})",
+                    d.message_bandwidth_bytes_per_s.unwrap_or(f64::NAN) / 1e9,
                     crate::text::format_seconds(b)
                 )
             })
@@ -454,7 +455,7 @@ pub fn distributed_notes(report: &RunReport) -> Vec<String> {
             crate::text::format_seconds(c.init_s),
         ));
         if !c.bound_by_launcher {
-            out.push("warning: the launcher did not bind the ranks (no --bind-to core), so each rank pinned itself to a core by its local rank while its part ran; unbound and unpinned, ranks on a small machine can land on one CPU, where Open MPI's busy polling turns microseconds into milliseconds".into());
+            out.push("note: the launcher did not bind the ranks (--bind-to none), so each rank pinned itself to a core by its local rank while its part ran (unbound and unpinned, ranks on a small machine can land on one CPU, where Open MPI's busy polling turns microseconds into milliseconds)".into());
         } else if report.rows.iter().any(|r| {
             r.strategy != crate::strategy::Strategy::Distributed && !r.strategy.is_sequential()
         }) {
