@@ -127,6 +127,18 @@ pub struct MessageCeiling {
     pub large_message_bytes: usize,
 }
 
+impl MessageCeiling {
+    /// The bandwidth bulk transfers meet: the largest message's, or the 1 MiB one where only
+    /// that was measured (files written before the large size was).
+    pub fn bulk_bandwidth_bytes_per_s(&self) -> f64 {
+        if self.large_message_bandwidth_bytes_per_s > 0.0 {
+            self.large_message_bandwidth_bytes_per_s
+        } else {
+            self.bandwidth_bytes_per_s
+        }
+    }
+}
+
 static CLUSTER: std::sync::OnceLock<ClusterInfo> = std::sync::OnceLock::new();
 static MESSAGES: std::sync::OnceLock<Vec<MessageCeiling>> = std::sync::OnceLock::new();
 

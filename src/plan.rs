@@ -155,6 +155,18 @@ pub fn check_ranks(ranks: Option<usize>, max_cores: usize) -> Result<(), PlanErr
     }
 }
 
+/// [`check_ranks`] against this process's MPI job when `strategies` include `distributed`.
+fn refuse_distributed_without_ranks(
+    strategies: &[Strategy],
+    cores: &[usize],
+) -> Result<(), PlanError> {
+    if !strategies.contains(&Strategy::Distributed) {
+        return Ok(());
+    }
+    let ranks = crate::cluster::world().map(|w| w.size);
+    check_ranks(ranks, cores.iter().copied().max().unwrap_or(1))
+}
+
 /// Raw `concbench run` options, as parsed from the command line.
 #[derive(Debug, Clone, Default)]
 pub struct RawRun {
@@ -217,10 +229,7 @@ impl RunPlan {
         }
         let cores = parse_cores(&raw.cores)?;
         let strategies = parse_strategies(raw.strategy.as_deref())?;
-        if strategies.contains(&Strategy::Distributed) {
-            let ranks = crate::cluster::world().map(|w| w.size);
-            check_ranks(ranks, cores.iter().copied().max().unwrap_or(1))?;
-        }
+        refuse_distributed_without_ranks(&strategies, &cores)?;
         let size = match raw.size {
             None => default_size(&raw.workload),
             Some(s) if s < 1 => return Err(bad(format!("--size {s} must be at least 1"))),
@@ -302,10 +311,7 @@ impl RunPlan {
             return Err(bad("no strategies to run: give at least one"));
         }
         refuse_unpinnable(strategies)?;
-        if strategies.contains(&Strategy::Distributed) {
-            let ranks = crate::cluster::world().map(|w| w.size);
-            check_ranks(ranks, cores.iter().copied().max().unwrap_or(1))?;
-        }
+        refuse_distributed_without_ranks(strategies, cores)?;
         if reps < 1 {
             return Err(bad("reps 0: at least one timed repetition is needed"));
         }

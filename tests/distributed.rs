@@ -47,6 +47,11 @@ const TCP: &[&str] = &[
     "none",
 ];
 
+/// A command line given as one string, split at spaces.
+fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
 fn json(out: &Output) -> serde_json::Value {
     assert!(
         out.status.success(),
@@ -144,17 +149,7 @@ fn more_parts_than_ranks_is_a_usage_error_naming_both() {
     let out = mpirun(
         2,
         TCP,
-        &[
-            "run",
-            "--workload",
-            "io",
-            "--size",
-            "4",
-            "--strategy",
-            "distributed",
-            "--cores",
-            "3",
-        ],
+        &words("run --workload io --size 4 --strategy distributed --cores 3"),
     );
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -171,25 +166,7 @@ fn a_rank_that_crashes_or_answers_wrong_is_named() {
         let out = mpirun(
             2,
             TCP,
-            &[
-                "run",
-                "--workload",
-                "matmul",
-                "--size",
-                "16",
-                "--strategy",
-                "distributed",
-                "--cores",
-                "2",
-                "--reps",
-                "1",
-                "--warmup",
-                "0",
-                "--fault-part",
-                "1",
-                "--fault-kind",
-                kind,
-            ],
+            &words(&format!("run --workload matmul --size 16 --strategy distributed --cores 2 --reps 1 --warmup 0 --fault-part 1 --fault-kind {kind}")),
         );
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{kind}: {err}");
@@ -205,29 +182,7 @@ fn a_stuck_rank_stops_the_job_with_one_line() {
     let out = mpirun(
         2,
         TCP,
-        &[
-            "run",
-            "--workload",
-            "io",
-            "--size",
-            "4",
-            "--wait-ms",
-            "1",
-            "--strategy",
-            "distributed",
-            "--cores",
-            "2",
-            "--reps",
-            "1",
-            "--warmup",
-            "0",
-            "--fault-part",
-            "1",
-            "--fault-kind",
-            "hang",
-            "--stuck-after",
-            "2",
-        ],
+        &words("run --workload io --size 4 --wait-ms 1 --strategy distributed --cores 2 --reps 1 --warmup 0 --fault-part 1 --fault-kind hang --stuck-after 2"),
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert_ne!(out.status.code(), Some(0), "{err}");
@@ -328,23 +283,7 @@ fn a_rank_killed_from_outside_leaves_one_line_from_rank_0() {
         .args(["-q", "-n", "2", "--oversubscribe"])
         .args(TCP)
         .arg(EXE)
-        .args([
-            "run",
-            "--workload",
-            "io",
-            "--size",
-            "16",
-            "--wait-ms",
-            "10",
-            "--strategy",
-            "distributed",
-            "--cores",
-            "2",
-            "--reps",
-            "1000",
-            "--warmup",
-            "0",
-        ])
+        .args("run --workload io --size 16 --wait-ms 10 --strategy distributed --cores 2 --reps 1000 --warmup 0".split_whitespace())
         .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
         .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
         .env("OMPI_MCA_gds", "^ds12")

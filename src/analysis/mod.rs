@@ -187,13 +187,7 @@ pub fn distributed_row(runs: &[crate::strategy::Execution]) -> Option<Distribute
     let ceilings = crate::machine::message_ceilings();
     let bandwidth_to = |rank: usize| -> Option<f64> {
         let c = ceilings?;
-        let bw = |m: &crate::machine::MessageCeiling| {
-            if m.large_message_bandwidth_bytes_per_s > 0.0 {
-                m.large_message_bandwidth_bytes_per_s
-            } else {
-                m.bandwidth_bytes_per_s
-            }
-        };
+        let bw = crate::machine::MessageCeiling::bulk_bandwidth_bytes_per_s;
         if rank == 0 {
             c.iter().map(bw).reduce(f64::min)
         } else {
@@ -211,7 +205,6 @@ pub fn distributed_row(runs: &[crate::strategy::Execution]) -> Option<Distribute
             .and_then(|v| v.into_iter().reduce(f64::max))
     };
     let mut hosts: Vec<String> = mid.ranks.iter().map(|r| r.host.clone()).collect();
-    hosts.dedup();
     hosts.sort();
     hosts.dedup();
     Some(DistributedRow {

@@ -154,14 +154,7 @@ fn message_ceiling() -> Option<(f64, f64)> {
     crate::machine::message_ceilings()?
         .iter()
         .find(|m| m.peer == 1)
-        .map(|m| {
-            let bw = if m.large_message_bandwidth_bytes_per_s > 0.0 {
-                m.large_message_bandwidth_bytes_per_s
-            } else {
-                m.bandwidth_bytes_per_s
-            };
-            (bw, m.latency_ns * 1e-9)
-        })
+        .map(|m| (m.bulk_bandwidth_bytes_per_s(), m.latency_ns * 1e-9))
 }
 
 /// The model's floor: the busiest rank's bytes in its busier direction (max of sent, received)

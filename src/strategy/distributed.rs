@@ -721,22 +721,24 @@ where
     F: Fn(&WorkloadSpec) -> Result<Box<dyn Workload>, E>,
     E: std::fmt::Display,
 {
+    // What a rank that cannot serve does: one line naming it and its host, and the whole job
+    // stops (rank 0 would otherwise wait for it forever).
+    let give_up = |what: String| -> ! {
+        eprintln!(
+            "concbench rank {} on {}: {what}",
+            world.rank,
+            world.host_of(world.rank)
+        );
+        cluster::abort_job(1)
+    };
     if let Err(e) = pin_for_part(Some(world), world.rank) {
-        eprintln!("concbench rank {}: {e}", world.rank);
-        cluster::abort_job(1);
+        give_up(e.to_string());
     }
     let mut built: Option<(WorkloadSpec, Box<dyn Workload>, SharedRegion)> = None;
     loop {
         let job = match world.receive_job() {
             Ok(j) => j,
-            Err(e) => {
-                eprintln!(
-                    "concbench rank {} on {}: {e}",
-                    world.rank,
-                    world.host_of(world.rank)
-                );
-                cluster::abort_job(1);
-            }
+            Err(e) => give_up(e),
         };
         match job {
             RankJob::Exit => break,
@@ -760,24 +762,15 @@ where
                     let Some(group) = group else { return };
                     if built.as_ref().map_or(true, |(s, _, _)| *s != spec) {
                         let workload = factory(&spec).unwrap_or_else(|e| {
-                            eprintln!(
-                                "concbench rank {} on {}: cannot build workload {}: {e}",
-                                world.rank,
-                                world.host_of(world.rank),
-                                spec.name
-                            );
-                            cluster::abort_job(1)
+                            give_up(format!("cannot build workload {}: {e}", spec.name))
                         });
                         let region =
                             SharedRegion::new(workload.shared_bytes()).unwrap_or_else(|e| {
-                                eprintln!(
-                                    "concbench rank {} on {}: cannot allocate {} bytes for {}: {e}",
-                                    world.rank,
-                                    world.host_of(world.rank),
+                                give_up(format!(
+                                    "cannot allocate {} bytes for {}: {e}",
                                     workload.shared_bytes(),
                                     spec.name
-                                );
-                                cluster::abort_job(1)
+                                ))
                             });
                         built = Some((spec.clone(), workload, region));
                     }
