@@ -361,42 +361,6 @@ pub fn pipe() -> io::Result<[RawFd; 2]> {
     Ok(fds)
 }
 
-/// Close a descriptor the caller owns and closes once.
-pub fn close_fd(fd: RawFd) {
-    // SAFETY: closing a descriptor touches no memory; the caller owns it.
-    unsafe { libc::close(fd) };
-}
-
-/// One `read(2)` into `buf`: bytes read (0 at end of file). An interrupted call is an
-/// `Interrupted` error the caller retries.
-pub fn read_fd(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
-    // SAFETY: the destination is buf, valid for buf.len() bytes.
-    let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(n as usize)
-}
-
-/// One `write(2)` of `buf`: bytes written. A closed reading end is a `BrokenPipe` error, an
-/// interrupted call an `Interrupted` one.
-pub fn write_fd(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
-    // SAFETY: the source is buf, valid for buf.len() bytes.
-    let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(n as usize)
-}
-
-/// Columns of the terminal on stdout (`TIOCGWINSZ`); `None` when stdout is not a terminal.
-pub fn terminal_columns() -> Option<usize> {
-    // SAFETY: winsize is plain data the ioctl fills; fd 1 may be anything, errors are checked.
-    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    let ok = unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &mut ws) } == 0;
-    (ok && ws.ws_col > 0).then_some(ws.ws_col as usize)
-}
-
 // ---------------------------------------------------------------------------------------------
 // What the kernel says about the machine.
 

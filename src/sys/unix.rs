@@ -1,5 +1,6 @@
 //! What Linux and macOS share: the POSIX calls that are the same on both (fork and waitpid,
-//! poll, setrlimit, the monotonic and thread CPU clocks, munmap).
+//! poll, setrlimit, the monotonic and thread CPU clocks, munmap, descriptor reads, writes and
+//! closes, the terminal's width, the host name, online CPUs, announcing a termination).
 
 use std::io;
 use std::os::fd::RawFd;
@@ -188,4 +189,40 @@ pub fn announce_termination(message: &'static str) {
             write_message_and_exit as extern "C" fn(libc::c_int) as libc::sighandler_t,
         );
     }
+}
+
+/// Close a descriptor the caller owns and closes once.
+pub fn close_fd(fd: RawFd) {
+    // SAFETY: closing a descriptor touches no memory; the caller owns it.
+    unsafe { libc::close(fd) };
+}
+
+/// One `read(2)` into `buf`: bytes read (0 at end of file). An interrupted call is an
+/// `Interrupted` error the caller retries.
+pub fn read_fd(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: the destination is buf, valid for buf.len() bytes.
+    let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
+/// One `write(2)` of `buf`: bytes written. A closed reading end is a `BrokenPipe` error, an
+/// interrupted call an `Interrupted` one.
+pub fn write_fd(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: the source is buf, valid for buf.len() bytes.
+    let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
+/// Columns of the terminal on stdout (`TIOCGWINSZ`); `None` when stdout is not a terminal.
+pub fn terminal_columns() -> Option<usize> {
+    // SAFETY: winsize is plain data the ioctl fills; fd 1 may be anything, errors are checked.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &mut ws) } == 0;
+    (ok && ws.ws_col > 0).then_some(ws.ws_col as usize)
 }
