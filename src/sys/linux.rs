@@ -351,7 +351,7 @@ pub fn parent_pid() -> u32 {
 }
 
 /// A pipe with both ends close-on-exec: `[read, write]` (`pipe2`). The caller closes both with
-/// [`close_fd`].
+/// [`super::close_fd`].
 pub fn pipe() -> io::Result<[RawFd; 2]> {
     let mut fds = [0 as RawFd; 2];
     // SAFETY: fds has room for two descriptors.
