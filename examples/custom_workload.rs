@@ -43,6 +43,7 @@ const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
     memory_needed: |_| (1 + MAX_PARTS as u128) * 8,
     ceiling: Ceiling::None,
     build: |spec| Ok(Box::new(MonteCarloPi::new(spec.clone())?)),
+    service: false,
 };
 /// Points per block: a block is the unit of decomposition and has its own seed.
 const BLOCK: usize = 4096;

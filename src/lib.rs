@@ -76,6 +76,7 @@ pub mod report;
 pub mod rng;
 pub mod runner;
 pub mod serve;
+pub mod service;
 pub mod shm;
 pub mod start;
 pub mod strategy;

@@ -264,7 +264,15 @@ impl RunPlan {
             spec = spec.with(name, check_param_range(name, value)?);
         }
         // Build once so workload-specific checks (e.g. an unknown kernel) fail here, not mid-run.
-        workload::build(&spec).map_err(|e| bad(e.to_string()))?;
+        workload::check(&spec).map_err(|e| bad(e.to_string()))?;
+        if registry::find(&spec.name).is_some_and(|d| d.service)
+            && strategies.contains(&Strategy::Distributed)
+        {
+            return Err(bad(format!(
+                "{} has no distributed server (MPI ranks share no socket): leave distributed out of --strategy",
+                spec.name
+            )));
+        }
         Ok(RunPlan {
             spec,
             cores,

@@ -67,6 +67,16 @@ pub enum RunError {
         /// answer is often why a later stage failed (a merge of an unsorted run).
         diagnosis: Option<Box<VerifyError>>,
     },
+    /// A service row (web) could not be measured.
+    #[error("{strategy} with {cores} workers: {source}")]
+    Service {
+        /// Row strategy.
+        strategy: Strategy,
+        /// Row workers.
+        cores: usize,
+        /// What failed.
+        source: crate::service::ServiceError,
+    },
     /// An execution gave a wrong answer.
     #[error("{strategy} with {cores} cores gave a wrong answer: {source}")]
     WrongAnswer {
@@ -219,6 +229,74 @@ pub(crate) fn run_workload(
             error,
         }),
     }
+}
+
+/// Measure every row of `plan` for a service (`web`): each row starts its server architecture,
+/// runs the load generator `warmup + reps` times and stops the server (see [`crate::service`]).
+/// On a failure, the rows completed before it come back with the error.
+pub(crate) fn run_service(
+    config: &crate::workload::web::WebConfig,
+    plan: &RunPlan,
+    options: &ExecOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Vec<Measurement>, Incomplete> {
+    let rows = plan.rows();
+    let per_row = plan.warmup + plan.reps;
+    let total = rows.len() * per_row;
+    let started = std::time::Instant::now();
+    let row_options = crate::service::RowOptions {
+        worker: options.worker.clone(),
+        stuck_after: options.stuck_after,
+    };
+    let mut out = Vec::with_capacity(rows.len());
+    for (i, (strategy, cores)) in rows.into_iter().enumerate() {
+        let mut done = i * per_row;
+        progress(Progress {
+            strategy,
+            cores,
+            done,
+            total,
+            elapsed_s: started.elapsed().as_secs_f64(),
+        });
+        let measured = crate::service::measure_row(
+            config,
+            strategy,
+            cores,
+            plan.warmup,
+            plan.reps,
+            &row_options,
+            &mut |_| {
+                done += 1;
+                progress(Progress {
+                    strategy,
+                    cores,
+                    done,
+                    total,
+                    elapsed_s: started.elapsed().as_secs_f64(),
+                })
+            },
+        );
+        match measured {
+            Ok(runs) => out.push(Measurement {
+                strategy,
+                cores,
+                oversubscribed: is_oversubscribed(strategy, cores),
+                workers_per_core: workers_per_core(strategy, cores),
+                runs,
+            }),
+            Err(source) => {
+                return Err(Incomplete {
+                    completed: out,
+                    error: RunError::Service {
+                        strategy,
+                        cores,
+                        source,
+                    },
+                })
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn measure_rows(

@@ -29,6 +29,8 @@ where
         ChildJob::PingPongPeer => crate::experiment::switch_cost::serve_peer(),
         ChildJob::LabChild(mode) => crate::lab::claims::serve_lab_child(mode),
         ChildJob::RefDgemm(job) => crate::refs::serve_ref_child(&job),
+        ChildJob::WebServer(job) => crate::service::server::serve_worker_process(job),
+        ChildJob::WebLoad(job) => crate::service::load::serve_generator(job),
         ChildJob::Rank(_) => {
             Err("rank jobs come from rank 0 over MPI, never on a command line".into())
         }

@@ -35,7 +35,7 @@ pub const DEFAULT_REPS: usize = 7;
 /// often. Every setter has a default (see [`Sweep::new`]); [`Sweep::run`] validates, measures
 /// and analyses.
 pub struct Sweep<'w> {
-    workload: &'w dyn Workload,
+    subject: Subject<'w>,
     cores: Vec<usize>,
     strategies: Vec<Strategy>,
     reps: usize,
@@ -83,16 +83,49 @@ impl std::fmt::Debug for PartialRun {
     }
 }
 
+/// What a sweep measures: a job of parts, or a service (requests over sockets).
+enum Subject<'w> {
+    Job(&'w dyn Workload),
+    Service(crate::workload::web::WebConfig, crate::workload::WorkloadSpec),
+}
+
 impl<'w> Sweep<'w> {
     /// A sweep of `workload` with the defaults of `concbench run`: cores 1 and every physical
     /// core this process may use, every strategy that can run here ([`crate::plan::default_strategies`]), 7 repetitions after 1 warm-up (enough for
     /// 95% intervals of the medians and the speedups), worker
     /// processes from the concbench binary, no switch cost (so `switch_overhead` is 0).
     pub fn new(workload: &'w dyn Workload) -> Sweep<'w> {
+        Sweep::of(Subject::Job(workload))
+    }
+
+    /// A sweep of a service (`web`): every strategy × cores is a server architecture with that
+    /// many workers, loaded by concbench's own load generator with the spec's requests,
+    /// connections and rate (see [`crate::service`]). The spec is checked here.
+    ///
+    /// ```no_run
+    /// use concbench::strategy::Strategy;
+    /// use concbench::sweep::Sweep;
+    /// use concbench::workload::WorkloadSpec;
+    ///
+    /// let spec = WorkloadSpec::new("web", 2000, 1).with("wait_ms", 10).with("connections", 64);
+    /// let report = Sweep::service(&spec)?
+    ///     .cores([64])
+    ///     .strategies([Strategy::Sequential, Strategy::SingleThreadAsync])
+    ///     .run()?;
+    /// let web = report.rows[1].web.as_ref().unwrap();
+    /// println!("{:.0} requests/s, p99 {:.1} ms", web.requests_per_s, web.latency.p99_s * 1e3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn service(spec: &crate::workload::WorkloadSpec) -> Result<Sweep<'static>, crate::workload::WorkloadError> {
+        let config = crate::workload::web::WebConfig::from_spec(spec)?;
+        Ok(Sweep::of(Subject::Service(config, spec.clone())))
+    }
+
+    fn of(subject: Subject<'w>) -> Sweep<'w> {
         let mut cores = vec![1, Topology::get().physical_core_count()];
         cores.dedup();
         Sweep {
-            workload,
+            subject,
             cores,
             strategies: crate::plan::default_strategies(),
             reps: DEFAULT_REPS,
@@ -106,8 +139,12 @@ impl<'w> Sweep<'w> {
     /// A sweep of `workload` as `plan` describes it (cores, strategies, repetitions); what the
     /// CLI does with the plan it validated. `plan.spec` should be `workload.spec()`.
     pub fn from_plan(workload: &'w dyn Workload, plan: &RunPlan) -> Sweep<'w> {
-        Sweep::new(workload)
-            .cores(plan.cores.iter().copied())
+        Sweep::new(workload).with_plan(plan)
+    }
+
+    /// Take the plan's cores, strategies, repetitions and warm-up.
+    pub fn with_plan(self, plan: &RunPlan) -> Sweep<'w> {
+        self.cores(plan.cores.iter().copied())
             .strategies(plan.strategies.iter().copied())
             .reps(plan.reps)
             .warmup(plan.warmup)
@@ -180,8 +217,12 @@ impl<'w> Sweep<'w> {
 
     /// The validated plan this sweep will run.
     pub fn plan(&self) -> Result<RunPlan, PlanError> {
+        let spec = match &self.subject {
+            Subject::Job(w) => w.spec().clone(),
+            Subject::Service(_, spec) => spec.clone(),
+        };
         RunPlan::new(
-            self.workload.spec().clone(),
+            spec,
             &self.cores,
             &self.strategies,
             self.reps,
@@ -216,13 +257,32 @@ impl<'w> Sweep<'w> {
                 f(p)
             }
         };
-        let result = runner::run_workload(self.workload, &plan, &self.options, &mut on_progress);
+        let (result, units) = match &self.subject {
+            Subject::Job(w) => (
+                runner::run_workload(*w, &plan, &self.options, &mut on_progress),
+                w.work_units(),
+            ),
+            Subject::Service(config, _) => {
+                if let Some(note) = crate::service::make_room_for(config.connections)
+                    .map_err(|e| PlanError(e.to_string()))?
+                {
+                    eprintln!("concbench: {note}");
+                }
+                (
+                    runner::run_service(config, &plan, &self.options, &mut on_progress),
+                    crate::workload::WorkUnits {
+                        count: config.requests as f64,
+                        unit: "requests",
+                    },
+                )
+            }
+        };
         let best = watch.finish(&mut machine);
         let build = |measurements: &[Measurement]| {
             let mut report = RunReport::build(
                 machine.clone(),
                 &plan,
-                self.workload.work_units(),
+                units,
                 measurements,
                 self.switch_cost_ns,
             );

@@ -109,6 +109,84 @@ pub struct Row {
     /// other strategies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub distributed: Option<DistributedRow>,
+    /// What a `web` row adds (requests per second, latency, errors, achieved wait, memory), as
+    /// fields of the row itself; absent for the jobs of parts.
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub web: Option<WebRow>,
+}
+
+/// What a `web` row adds: the load generator's figures and the server's memory, each the median
+/// over the timed repetitions unless it says otherwise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebRow {
+    /// Requests per second: requests / the row's median time (= its `throughput`).
+    pub requests_per_s: f64,
+    /// Latency quantiles, each the median over the repetitions of that repetition's quantile
+    /// (closed loop: from each send; open loop: from each intended send).
+    pub latency: crate::workload::web::Latency,
+    /// Keep-alive connections of the load generator.
+    pub connections: usize,
+    /// Requests that failed, over every repetition (a row is only kept with none).
+    pub errors: u64,
+    /// Median of the waits the handler actually got (the server's clock): a thread's sleep
+    /// overshoots by tens of µs, tokio's timer rounds up to its 1 ms tick. 0 with no wait.
+    pub wait_achieved_s: f64,
+    /// The server's CPU time (user + system) per request, seconds: c_req of the models.
+    pub cpu_per_request_s: f64,
+    /// Open loop: the requests per second asked for; null in the closed loop.
+    pub rate: Option<f64>,
+    /// The server's highest resident memory over the repetitions, bytes.
+    pub rss_peak_bytes: Option<u64>,
+    /// (peak − the server's memory right after it started) / connections, bytes.
+    pub rss_per_connection_bytes: Option<f64>,
+    /// Kernel runs of CPU work per request (calibrated on the server's first CPU).
+    pub cpu_units: usize,
+    /// Seconds starting the server took (not in the wall time).
+    pub server_start_s: f64,
+    /// CPUs the load generator ran on.
+    pub generator_cpus: Vec<usize>,
+    /// The generator had to share CPUs with the server: its own work is then in the figures.
+    pub generator_shares_cpu: bool,
+}
+
+/// The [`WebRow`] of a row's repetitions; `None` for a job's rows.
+pub fn web_row(runs: &[crate::strategy::Execution], requests_per_s: f64) -> Option<WebRow> {
+    let webs: Vec<&crate::workload::web::WebRun> =
+        runs.iter().filter_map(|r| r.web.as_deref()).collect();
+    let first = webs.first()?;
+    let med = |f: &dyn Fn(&crate::workload::web::WebRun) -> f64| {
+        median(&webs.iter().map(|w| f(w)).collect::<Vec<_>>())
+    };
+    let cpu_s = median(&runs.iter().map(|r| r.usage.user_s + r.usage.sys_s).collect::<Vec<_>>());
+    let requests = first.load.requests.max(1) as f64;
+    let peak = webs.iter().filter_map(|w| w.rss_peak_bytes).max();
+    let connections = webs.iter().map(|w| w.connections).max().unwrap_or(0);
+    Some(WebRow {
+        requests_per_s,
+        latency: crate::workload::web::Latency {
+            p50_s: med(&|w| w.load.latency.p50_s),
+            p90_s: med(&|w| w.load.latency.p90_s),
+            p99_s: med(&|w| w.load.latency.p99_s),
+            p999_s: med(&|w| w.load.latency.p999_s),
+            max_s: med(&|w| w.load.latency.max_s),
+        },
+        connections,
+        errors: webs.iter().map(|w| w.load.errors.total()).sum(),
+        wait_achieved_s: med(&|w| w.load.wait_achieved_s),
+        cpu_per_request_s: cpu_s / requests,
+        rate: first.rate,
+        rss_peak_bytes: peak,
+        rss_per_connection_bytes: match (peak, first.rss_idle_bytes) {
+            (Some(p), Some(idle)) if connections > 0 => {
+                Some(p.saturating_sub(idle) as f64 / connections as f64)
+            }
+            _ => None,
+        },
+        cpu_units: first.cpu_units,
+        server_start_s: first.server_start_s,
+        generator_cpus: first.generator_cpus.clone(),
+        generator_shares_cpu: webs.iter().any(|w| w.generator_shares_cpu),
+    })
 }
 
 /// What a `distributed` row adds: its ranks, the bytes they moved and where its time went.
@@ -378,6 +456,12 @@ pub fn rows(
                 .runs
                 .iter()
                 .flat_map(|r| r.parts.iter().map(|p| p.cpu))
+                .chain(
+                    m.runs
+                        .iter()
+                        .filter_map(|r| r.web.as_ref())
+                        .flat_map(|w| w.load.server_cpus.iter().copied()),
+                )
                 .collect();
             cpus.sort_unstable();
             cpus.dedup();
@@ -425,6 +509,7 @@ pub fn rows(
                 throughput: units.count / s.median,
                 unit: units.unit.to_string(),
                 distributed: distributed_row(&m.runs),
+                web: web_row(&m.runs, units.count / s.median),
                 samples_s: samples,
             }
         })
@@ -556,6 +641,7 @@ mod tests {
                     phases: Phases::default(),
                     parts: Vec::new(),
                     distributed: None,
+                    web: None,
                 })
                 .collect(),
         };

@@ -70,3 +70,35 @@ pub enum LabMode {
         n: usize,
     },
 }
+
+/// A pre-forked worker process of the `multi-process` web server (see `crate::service::server`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebServerJob {
+    /// The web run's parameters.
+    pub config: crate::workload::web::WebConfig,
+    /// The port to bind with `SO_REUSEPORT` (0: any free one; the first worker picks it).
+    pub port: u16,
+    /// The worker's number.
+    pub worker: usize,
+    /// Kernel runs of CPU work per request, as the parent calibrated them.
+    pub cpu_units: usize,
+    /// Seconds one unit took when calibrated.
+    pub cpu_unit_s: f64,
+    /// CPUs of the `--cpu-parallel` pool (empty: no pool).
+    pub pool_cpus: Vec<usize>,
+}
+
+/// A load generator process of a web row (see `crate::service::load`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebLoadJob {
+    /// The server's address (`127.0.0.1:PORT`).
+    pub addr: String,
+    /// The web run's parameters (body length and checksum, wait).
+    pub config: crate::workload::web::WebConfig,
+    /// Connections this generator opens.
+    pub connections: usize,
+    /// Requests it sends (closed loop: its share of the run's).
+    pub requests: u64,
+    /// Open loop: its share of the rate, requests per second.
+    pub rate: Option<f64>,
+}

@@ -61,6 +61,10 @@ pub enum ChildJob {
     /// What rank 0 of an MPI job asks the other ranks to do (never a started process: the ranks
     /// receive it over MPI; see [`rank`]).
     Rank(rank::RankJob),
+    /// A pre-forked worker process of the multi-process web server.
+    WebServer(jobs::WebServerJob),
+    /// A load generator process of a web row.
+    WebLoad(jobs::WebLoadJob),
 }
 
 impl ChildJob {
@@ -73,6 +77,8 @@ impl ChildJob {
             ChildJob::LabChild(_) => "lab child".into(),
             ChildJob::RefDgemm(_) => "dgemm reference".into(),
             ChildJob::Rank(_) => "MPI rank".into(),
+            ChildJob::WebServer(job) => format!("web server process {}", job.worker),
+            ChildJob::WebLoad(_) => "load generator".into(),
         }
     }
 }

@@ -22,6 +22,7 @@ impl FromArgMatches for WorkloadParams {
                     .get_one::<f64>(p.name)
                     .map(|v| concbench::text::format_number(*v)),
                 ParamKind::Choice(_) => matches.get_one::<String>(p.name).cloned(),
+                ParamKind::Switch => matches.get_flag(p.name).then(|| "true".to_string()),
             };
             if let Some(v) = value {
                 out.push((p.name.to_string(), v));
@@ -48,6 +49,7 @@ impl Args for WorkloadParams {
                     .value_parser(clap::value_parser!(f64))
                     .allow_negative_numbers(true),
                 ParamKind::Choice(_) => arg,
+                ParamKind::Switch => arg.num_args(0).action(clap::ArgAction::SetTrue),
             });
         }
         cmd

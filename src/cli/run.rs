@@ -147,6 +147,21 @@ pub fn cmd_run(args: RunArgs) -> Result<(), CliError> {
     for dir in args.out.iter().chain(&args.timeline) {
         prepare_out_dir(dir).map_err(CliError::Usage)?;
     }
+    if workload::registry::find(&plan.spec.name).is_some_and(|d| d.service) {
+        if args.timeline.is_some() {
+            return Err(CliError::Usage(format!(
+                "--timeline draws the parts of a job; {} is a service, whose rows have none (its latency is in every row)",
+                plan.spec.name
+            )));
+        }
+        let config = workload::web::WebConfig::from_spec(&plan.spec)
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        if let Some(note) = concbench::service::make_room_for(config.connections)
+            .map_err(|e| CliError::Usage(e.to_string()))?
+        {
+            eprintln!("concbench: {note}");
+        }
+    }
     if let Some(s) = args.stuck_after {
         if !(s.is_finite() && s > 0.0 && s <= 86_400.0) {
             return Err(CliError::Usage(format!(
@@ -311,10 +326,18 @@ pub fn run_report(
     stuck_after: Option<std::time::Duration>,
     progress: bool,
 ) -> Result<Result<(RunReport, Vec<runner::Measurement>), Failed>, CliError> {
-    let workload = workload::build(&plan.spec).map_err(|e| CliError::Usage(e.to_string()))?;
+    let service = workload::registry::find(&plan.spec.name).is_some_and(|d| d.service);
+    let usage = |e: workload::WorkloadError| CliError::Usage(e.to_string());
+    let (workload, sequential_s) = if service {
+        let config = workload::web::WebConfig::from_spec(&plan.spec).map_err(usage)?;
+        (None, Some(config.expected_sequential_s()))
+    } else {
+        let w = workload::build(&plan.spec).map_err(usage)?;
+        let t = w.expected_sequential_s();
+        (Some(w), t)
+    };
     let executions = plan.rows().len() * (plan.warmup + plan.reps);
-    if let Some(t) = workload
-        .expected_sequential_s()
+    if let Some(t) = sequential_s
         .filter(|t| *t > LONG_RUN_S / 10.0)
         .filter(|_| plan.strategies.iter().any(|s| s.is_sequential()))
     {
@@ -358,7 +381,11 @@ pub fn run_report(
             }
         }
     };
-    let mut sweep = Sweep::from_plan(&*workload, plan).on_progress(on_progress);
+    let sweep = match &workload {
+        Some(w) => Sweep::from_plan(&**w, plan),
+        None => Sweep::service(&plan.spec).map_err(usage)?.with_plan(plan),
+    };
+    let mut sweep = sweep.on_progress(on_progress);
     if let Some(fault) = fault {
         sweep = sweep.inject_fault_for_testing(fault);
     }

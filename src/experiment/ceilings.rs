@@ -651,6 +651,7 @@ mod tests {
             unit: if workload == "matmul" { "flop" } else { "keys" }.into(),
             samples_s: vec![1.0],
             distributed: None,
+            web: None,
         }
     }
 

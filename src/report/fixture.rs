@@ -85,6 +85,7 @@ fn row(strategy: Strategy, cores: usize, median: f64, cpus: &[usize]) -> Row {
             r6(median * 1.06),
         ],
         distributed: None,
+        web: None,
     }
 }
 

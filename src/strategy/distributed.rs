@@ -315,6 +315,7 @@ fn finish_execution(
         },
         parts,
         usage,
+        web: None,
         distributed: Some(Box::new(DistributedRun {
             bytes_moved: reports.iter().map(|r| r.bytes_sent).sum(),
             ranks: reports,

@@ -336,6 +336,10 @@ pub struct Execution {
     /// strategies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub distributed: Option<Box<distributed::DistributedRun>>,
+    /// What the load generator and the server of a `web` repetition measured; absent for the
+    /// jobs of parts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web: Option<Box<crate::workload::web::WebRun>>,
 }
 
 /// Errors executing a workload.
@@ -535,6 +539,7 @@ fn run_sequential(
         }],
         usage,
         distributed: None,
+        web: None,
     })
 }
 

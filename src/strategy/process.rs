@@ -116,6 +116,7 @@ pub fn run(
         parts: records,
         usage,
         distributed: None,
+        web: None,
     })
 }
 

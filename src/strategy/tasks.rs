@@ -38,6 +38,15 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
+/// A `current_thread` runtime with timers and sockets: the web server's event loop and the load
+/// generator.
+pub fn runtime_with_io() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .enable_io()
+        .build()
+}
+
 /// What the tasks of one stage share: their records, how many are still running, the first
 /// failure. Tasks report here instead of through their join handles, so finishing a task costs
 /// no wake-up of the coordinator (one `notify` when the last one is done).
@@ -246,6 +255,7 @@ fn run_pinned(
             parts: records,
             usage,
             distributed: None,
+            web: None,
         },
         counts,
     ))

@@ -168,6 +168,7 @@ pub fn run(
         parts: records,
         usage,
         distributed: None,
+        web: None,
     })
 }
 

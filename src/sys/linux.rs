@@ -601,3 +601,52 @@ pub fn cache_bytes(level: u32) -> Option<usize> {
     })
     .max()
 }
+
+/// Resident memory of process `pid` (`None`: this process) now, bytes (`VmRSS` of
+/// `/proc/PID/status`).
+pub fn process_rss_bytes(pid: Option<u32>) -> Option<u64> {
+    let path = match pid {
+        Some(pid) => format!("/proc/{pid}/status"),
+        None => "/proc/self/status".into(),
+    };
+    let status = std::fs::read_to_string(path).ok()?;
+    parse_meminfo(&status, "VmRSS")
+}
+
+/// Switches and CPU time so far of every thread of process `pid`, read from `/proc` (another
+/// process's `getrusage` cannot be asked for): CPU time from `/proc/PID/stat`, switches summed
+/// over `/proc/PID/task/*/status`.
+pub fn process_usage(pid: u32) -> Option<ResourceUsage> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) end with ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = clock_ticks_per_second()? as f64;
+    let user_s = fields.get(11)?.parse::<f64>().ok()? / ticks;
+    let sys_s = fields.get(12)?.parse::<f64>().ok()? / ticks;
+    let (mut voluntary, mut involuntary) = (0, 0);
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()?.flatten() {
+        if let Ok(status) = std::fs::read_to_string(task.path().join("status")) {
+            voluntary += parse_first_number::<u64>(
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+                    .unwrap_or("0"),
+            )
+            .unwrap_or(0);
+            involuntary += parse_first_number::<u64>(
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix("nonvoluntary_ctxt_switches:"))
+                    .unwrap_or("0"),
+            )
+            .unwrap_or(0);
+        }
+    }
+    Some(ResourceUsage {
+        voluntary_switches: voluntary,
+        involuntary_switches: involuntary,
+        user_s,
+        sys_s,
+    })
+}

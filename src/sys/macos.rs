@@ -564,3 +564,13 @@ pub fn cache_bytes(level: u32) -> Option<usize> {
     };
     sysctl_u64(name).filter(|v| *v > 0).map(|v| v as usize)
 }
+
+/// Resident memory of a process: not read on macOS (`None`).
+pub fn process_rss_bytes(_pid: Option<u32>) -> Option<u64> {
+    None
+}
+
+/// Another process's switches and CPU time: not read on macOS (`None`).
+pub fn process_usage(_pid: u32) -> Option<ResourceUsage> {
+    None
+}

@@ -226,3 +226,57 @@ pub fn terminal_columns() -> Option<usize> {
     let ok = unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &mut ws) } == 0;
     (ok && ws.ws_col > 0).then_some(ws.ws_col as usize)
 }
+
+/// A TCP listener on `addr` with room for `backlog` connections not yet accepted (the kernel
+/// caps it at `net.core.somaxconn`). With `reuse_port`, several sockets (in several processes)
+/// may listen on the same port and the kernel spreads new connections over them
+/// (`SO_REUSEPORT`): how pre-forked worker processes share one port.
+pub fn tcp_listener(
+    addr: std::net::SocketAddr,
+    backlog: i32,
+    reuse_port: bool,
+) -> io::Result<std::net::TcpListener> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    if reuse_port {
+        socket.set_reuse_port(true)?;
+    }
+    socket.bind(&addr.into())?;
+    socket.listen(backlog)?;
+    Ok(socket.into())
+}
+
+/// The open-files limit of this process, soft and hard (`RLIMIT_NOFILE`).
+pub fn open_files_limit() -> Option<(u64, u64)> {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit.
+    (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } == 0)
+        .then_some((r.rlim_cur as u64, r.rlim_max as u64))
+}
+
+/// Raise the soft open-files limit to the hard one; returns the new soft limit. Children
+/// started afterwards inherit it.
+pub fn raise_open_files_limit() -> io::Result<u64> {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit; setrlimit reads one.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if r.rlim_cur < r.rlim_max {
+        r.rlim_cur = r.rlim_max;
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &r) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(r.rlim_cur as u64)
+}

@@ -1138,3 +1138,46 @@ pub fn largest_cache_bytes() -> Option<usize> {
 pub fn cache_bytes(_level: u32) -> Option<usize> {
     None
 }
+
+/// A TCP listener on `addr` (see the Unix version). Windows has no `SO_REUSEPORT` that spreads
+/// connections over processes: asking for it is `Unsupported`.
+pub fn tcp_listener(
+    addr: std::net::SocketAddr,
+    backlog: i32,
+    reuse_port: bool,
+) -> io::Result<std::net::TcpListener> {
+    if reuse_port {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "Windows has no SO_REUSEPORT to share a port between worker processes",
+        ));
+    }
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.bind(&addr.into())?;
+    socket.listen(backlog)?;
+    Ok(socket.into())
+}
+
+/// Windows has no open-files limit of the Unix kind (`None`).
+pub fn open_files_limit() -> Option<(u64, u64)> {
+    None
+}
+
+/// Nothing to raise on Windows: handles are limited by memory only.
+pub fn raise_open_files_limit() -> io::Result<u64> {
+    Ok(u64::MAX)
+}
+
+/// Resident memory of a process: not read on Windows (`None`).
+pub fn process_rss_bytes(_pid: Option<u32>) -> Option<u64> {
+    None
+}
+
+/// Another process's switches and CPU time: not read on Windows (`None`).
+pub fn process_usage(_pid: u32) -> Option<ResourceUsage> {
+    None
+}

@@ -40,7 +40,7 @@ pub const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
                 max: "60000",
             },
             default: "10",
-            help: "length of one task in milliseconds (default 10)",
+            help: "milliseconds: io, the length of one task (default 10); web, what each request waits (default 1)",
         },
         ParamDescriptor {
             name: "cpu_share",
@@ -58,6 +58,7 @@ pub const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
     memory_needed: |size| size as u128 * 8,
     ceiling: Ceiling::None,
     build: |spec| Ok(Box::new(SimulatedIo::new(spec.clone())?)),
+    service: false,
 };
 
 /// The simulated I/O workload.

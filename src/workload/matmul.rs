@@ -33,6 +33,7 @@ pub const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
     memory_needed: MatMul::bytes_for,
     ceiling: Ceiling::ComputeBound,
     build: |spec| Ok(Box::new(MatMul::new(spec.clone())?)),
+    service: false,
 };
 
 /// The matrix multiply workload.

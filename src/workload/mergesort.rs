@@ -37,6 +37,7 @@ pub const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
     memory_needed: |size| size as u128 * BYTES_PER_KEY as u128 + size as u128 * 8,
     ceiling: Ceiling::MemoryBound,
     build: |spec| Ok(Box::new(MergeSort::new(spec.clone())?)),
+    service: false,
 };
 
 /// The merge sort workload.

@@ -54,6 +54,7 @@ built_in! {
     pub mod mergesort;
     pub mod matmul;
     pub mod io;
+    pub mod web;
     #[cfg(test)] pub mod sum_squares;
 }
 
@@ -196,6 +197,10 @@ pub enum WorkloadError {
     /// The size is unusable (zero, or too big to fit in memory).
     #[error("{0}")]
     BadSize(String),
+    /// A service (`web`) was asked to be built as a job of parts: it has none; the runner
+    /// measures it through its server architectures.
+    #[error("{0} is a service (requests over sockets), not a job of parts: measure it with `concbench run --workload {0}` or `Sweep::service`")]
+    Service(String),
     /// A parameter the workload does not read (e.g. `--kernel` for mergesort).
     #[error("--{flag} does not apply to {workload} ({takes})")]
     UnusedParam {
@@ -319,6 +324,15 @@ pub fn build(spec: &WorkloadSpec) -> Result<Box<dyn Workload>, WorkloadError> {
     registry::find(&spec.name)
         .ok_or_else(|| WorkloadError::Unknown(spec.name.clone()))?
         .build(spec)
+}
+
+/// Check a spec as a run will use it: build a job (so its own checks run), or read a service's
+/// configuration.
+pub fn check(spec: &WorkloadSpec) -> Result<(), WorkloadError> {
+    match registry::find(&spec.name) {
+        Some(d) if d.service => web::WebConfig::from_spec(spec).map(|_| ()),
+        _ => build(spec).map(|_| ()),
+    }
 }
 
 /// The half-open range of items `0..n` that part `part` of `parts` owns: `[p*n/P, (p+1)*n/P)`.

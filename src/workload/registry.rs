@@ -60,6 +60,8 @@ pub enum ParamKind {
     },
     /// One of these words.
     Choice(&'static [&'static str]),
+    /// A flag without a value (`--cpu-parallel`): `true` when given, `false` otherwise.
+    Switch,
 }
 
 /// One named parameter of a workload (a key of [`WorkloadSpec::params`]).
@@ -109,6 +111,7 @@ impl ParamDescriptor {
         match self.kind {
             ParamKind::Number { min, max } => format!("{min} to {max}"),
             ParamKind::Choice(words) => words.join(", "),
+            ParamKind::Switch => "true, false".into(),
         }
     }
 
@@ -121,6 +124,8 @@ impl ParamDescriptor {
             },
             ParamKind::Choice(words) if words.contains(&value) => Ok(()),
             ParamKind::Choice(_) => Err(ParamProblem::NotAChoice),
+            ParamKind::Switch if value == "true" || value == "false" => Ok(()),
+            ParamKind::Switch => Err(ParamProblem::NotAChoice),
         }
     }
 
@@ -132,7 +137,7 @@ impl ParamDescriptor {
                 let bound = |b: &str| b.parse::<f64>().expect("descriptor bounds parse as f64");
                 v.is_finite() && (bound(min)..=bound(max)).contains(&v)
             }
-            ParamKind::Choice(_) => false,
+            ParamKind::Choice(_) | ParamKind::Switch => false,
         }
     }
 
@@ -164,8 +169,12 @@ pub struct WorkloadDescriptor {
     /// Which ceiling of the machine bounds it.
     pub ceiling: Ceiling,
     /// Make the workload from a spec (parameters not yet checked: call
-    /// [`WorkloadDescriptor::build`], which checks them first).
+    /// [`WorkloadDescriptor::build`], which checks them first). A service has no parts to build:
+    /// its `build` says so ([`WorkloadError::Service`]).
     pub build: fn(&WorkloadSpec) -> Result<Box<dyn Workload>, WorkloadError>,
+    /// A service (`web`): requests arriving over sockets, not the parts of one job. The runner
+    /// measures it with the server architectures of `crate::service` instead of building it.
+    pub service: bool,
 }
 
 impl WorkloadDescriptor {
@@ -267,7 +276,7 @@ mod tests {
 
     #[test]
     fn every_built_in_builds_at_a_small_size() {
-        for d in BUILT_IN {
+        for d in BUILT_IN.iter().filter(|d| !d.service) {
             let spec = WorkloadSpec::new(d.name, 3, 1);
             assert!(d.build(&spec).is_ok(), "{}", d.name);
             assert!((d.memory_needed)(d.default_size) > 0);

@@ -32,6 +32,7 @@ pub const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
     memory_needed: |_| (1 + MAX_PARTS as u128) * 8,
     ceiling: Ceiling::ComputeBound,
     build: |spec| Ok(Box::new(SumSquares::new(spec.clone())?)),
+    service: false,
 };
 
 /// The workload: slot 0 holds the total, slot 1 + p part p's sum.
