@@ -76,8 +76,9 @@ pub enum LabMode {
 pub struct WebServerJob {
     /// The web run's parameters.
     pub config: crate::workload::web::WebConfig,
-    /// The port to bind with `SO_REUSEPORT` (0: any free one; the first worker picks it).
-    pub port: u16,
+    /// The address to bind with `SO_REUSEPORT` (port 0: any free one; the first worker picks
+    /// it and the others get the port it picked).
+    pub addr: String,
     /// The worker's number.
     pub worker: usize,
     /// Kernel runs of CPU work per request, as the parent calibrated them.

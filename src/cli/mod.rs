@@ -18,6 +18,7 @@ pub mod limits;
 pub mod params;
 pub mod refs;
 pub mod run;
+pub mod server;
 pub mod timeline;
 
 /// concbench: measure the difference between concurrency and parallelism on this machine.
@@ -49,6 +50,9 @@ pub enum Command {
     Limits(limits::LimitsArgs),
     /// Time the references (std and rayon sorts, matrixmultiply dgemm) beside concbench's kernels.
     Refs(refs::RefsArgs),
+    /// Run one web server architecture alone on the loopback interface until Ctrl-C (for curl, a
+    /// browser, wrk); its first line is `listening on http://127.0.0.1:PORT`.
+    Server(server::ServerArgs),
 }
 
 /// How often to measure, shared by `run` and `refs`.
@@ -186,6 +190,7 @@ pub fn run_command(command: Command) -> Result<(), CliError> {
         Command::Ctxswitch(args) => ctxswitch::cmd_ctxswitch(args),
         Command::Limits(args) => limits::cmd_limits(args),
         Command::Refs(args) => refs::cmd_refs(args),
+        Command::Server(args) => server::cmd_server(args),
         Command::List => print_stdout(&list_text()),
     }
 }

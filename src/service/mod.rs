@@ -149,7 +149,13 @@ pub fn measure_row(
     options: &RowOptions,
     progress: &mut dyn FnMut(f64),
 ) -> Result<Vec<Execution>, ServiceError> {
-    let server = Server::start(strategy, workers, config, 0, options.worker.as_ref())?;
+    let server = Server::start(
+        strategy,
+        workers,
+        config,
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        options.worker.as_ref(),
+    )?;
     let result = repetitions(&server, config, warmup, reps, options, progress);
     let stopped = server.stop();
     let runs = result?;

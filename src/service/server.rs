@@ -118,20 +118,26 @@ fn calibrate_on(cpu: usize, config: &WebConfig) -> CpuWork {
 }
 
 impl Server {
-    /// Start `strategy`'s server with `workers` workers on 127.0.0.1:`port` (0: any free port).
-    /// `worker` is the program that serves pre-forked workers (multi-process only).
+    /// Start `strategy`'s server with `workers` workers on `addr` (port 0: any free port), which
+    /// must be a loopback address. `worker` is the program that serves pre-forked workers
+    /// (multi-process only; default: concbench itself).
     pub fn start(
         strategy: Strategy,
         workers: usize,
         config: &WebConfig,
-        port: u16,
+        addr: SocketAddr,
         worker: Option<&WorkerCommand>,
     ) -> Result<Server, ServiceError> {
+        if !addr.ip().is_loopback() {
+            return Err(ServiceError::Start(format!(
+                "{} is not a loopback address: concbench serves on 127.0.0.1 or ::1 only",
+                addr.ip()
+            )));
+        }
         let t0 = Instant::now();
         let cpus = server_cpus(strategy, workers);
         let cpu_work = calibrate_on(cpus[0], config);
         let stop = Arc::new(AtomicBool::new(false));
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let mechanism = strategy.descriptor().mechanism;
         let inner = match mechanism {
             Mechanism::Processes => {
@@ -139,7 +145,7 @@ impl Server {
                     Some(c) => c.clone(),
                     None => WorkerCommand::locate_concbench().map_err(ServiceError::Start)?,
                 };
-                start_processes(&cmd, workers, config, port, &cpus, cpu_work)?
+                start_processes(&cmd, workers, config, addr, &cpus, cpu_work)?
             }
             Mechanism::Ranks => {
                 return Err(ServiceError::Start(
@@ -156,7 +162,7 @@ impl Server {
             Inner::Threads { listener, .. } => listener
                 .local_addr()
                 .map_err(|e| ServiceError::Listen(addr, e))?,
-            Inner::Processes { port, .. } => addr_with(*port),
+            Inner::Processes { port, .. } => SocketAddr::new(addr.ip(), *port),
         };
         // The generator keeps off every CPU the server may use, its --cpu-parallel pool's too.
         let cpus = if config.cpu_parallel {
@@ -429,27 +435,27 @@ async fn stop_signal(stop: &AtomicBool) {
     }
 }
 
-/// Start `workers` pre-forked worker processes: the first binds a free port (or `port`) with
-/// `SO_REUSEPORT` and says which; the others bind the same port.
+/// Start `workers` pre-forked worker processes: the first binds `addr` (port 0: a free one) with
+/// `SO_REUSEPORT` and says which port; the others bind the same port.
 fn start_processes(
     cmd: &WorkerCommand,
     workers: usize,
     config: &WebConfig,
-    port: u16,
+    addr: SocketAddr,
     cpus: &[usize],
     cpu_work: CpuWork,
 ) -> Result<Inner, ServiceError> {
     let mut children = Children::with_capacity(workers);
     children.set_deadline(Some(Instant::now() + Duration::from_secs(60)));
     let mut pids = Vec::with_capacity(workers);
-    let mut port = port;
+    let mut port = addr.port();
     for i in 0..workers {
         let spec = ChildSpec {
             parent_pid: std::process::id(),
             cpu: Some(cpus[i % cpus.len()]),
             job: ChildJob::WebServer(WebServerJob {
                 config: config.clone(),
-                port,
+                addr: SocketAddr::new(addr.ip(), port).to_string(),
                 worker: i,
                 cpu_units: cpu_work.units,
                 cpu_unit_s: cpu_work.unit_s,
@@ -489,7 +495,10 @@ fn start_processes(
 /// PID`, serve connections one at a time until the parent says `stop` (or goes away), then say
 /// `stopped`.
 pub fn serve_worker_process(job: WebServerJob) -> Result<(), String> {
-    let addr = SocketAddr::from(([127, 0, 0, 1], job.port));
+    let addr: SocketAddr = job
+        .addr
+        .parse()
+        .map_err(|e| format!("bad address {}: {e}", job.addr))?;
     let listener = sys::tcp_listener(addr, BACKLOG, true)
         .map_err(|e| format!("listening on {addr} with SO_REUSEPORT: {e}"))?;
     let port = listener.local_addr().map_err(|e| e.to_string())?.port();
@@ -514,8 +523,10 @@ pub fn serve_worker_process(job: WebServerJob) -> Result<(), String> {
             let _ = crate::child::Lines::new().next_line();
             stop.store(true, Ordering::SeqCst);
             let _ = socket2::SockRef::from(&*listener).shutdown(std::net::Shutdown::Both);
-            let _ =
-                std::net::TcpStream::connect_timeout(&addr_with(port), Duration::from_millis(50));
+            let _ = std::net::TcpStream::connect_timeout(
+                &SocketAddr::new(addr.ip(), port),
+                Duration::from_millis(50),
+            );
         })
     };
     accept_loop(&listener, &handler, &stop);
@@ -523,8 +534,4 @@ pub fn serve_worker_process(job: WebServerJob) -> Result<(), String> {
         .join()
         .map_err(|_| "the stop watcher panicked".to_string())?;
     crate::child::Lines::new().say("stopped")
-}
-
-fn addr_with(port: u16) -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], port))
 }

@@ -1,0 +1,91 @@
+//! `concbench server`: one server architecture of the `web` workload, alone, until Ctrl-C, so a
+//! student can point curl, a browser, `wrk` or `oha` at it.
+
+use std::net::{IpAddr, SocketAddr};
+
+use super::CliError;
+use concbench::service::{generator_cpus, make_room_for, Server};
+use concbench::strategy::Strategy;
+use concbench::workload::web::WebConfig;
+use concbench::workload::WorkloadSpec;
+
+/// Options of `concbench server`.
+#[derive(Debug, clap::Args)]
+pub struct ServerArgs {
+    /// The server architecture: sequential (iterative), single-core-threaded, multi-threaded,
+    /// multi-process or single-thread-async.
+    #[arg(long, short, default_value = "single-thread-async")]
+    pub strategy: String,
+    /// Workers: threads, processes, or connections the event loop serves at once.
+    #[arg(long, short, default_value_t = 64)]
+    pub cores: usize,
+    /// Port on the loopback interface; 0 picks a free one.
+    #[arg(long, short, default_value_t = 8080)]
+    pub port: u16,
+    /// Loopback address to listen on (127.0.0.1 or ::1); any other is refused.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// The handler's parameters (`--wait-ms`, `--cpu-us`, `--cpu-kernel`, `--cpu-parallel`,
+    /// `--response-bytes`), as for `concbench run --workload web`.
+    #[command(flatten)]
+    pub params: super::params::WorkloadParams,
+}
+
+/// Run `concbench server` until the process is interrupted.
+pub fn cmd_server(args: ServerArgs) -> Result<(), CliError> {
+    let strategy: Strategy = args.strategy.parse().map_err(CliError::Usage)?;
+    if !args.bind.is_loopback() {
+        return Err(CliError::Usage(format!(
+            "--bind {} is not a loopback address: concbench serves on 127.0.0.1 or ::1 only",
+            args.bind
+        )));
+    }
+    if args.cores == 0 || args.cores > concbench::plan::MAX_WORKERS {
+        return Err(CliError::Usage(format!(
+            "--cores {} must be between 1 and {}",
+            args.cores,
+            concbench::plan::MAX_WORKERS
+        )));
+    }
+    let mut spec = WorkloadSpec::new("web", 1, 42);
+    for (name, value) in &args.params.0 {
+        spec = spec.with(name, value);
+    }
+    let config = WebConfig::from_spec(&spec).map_err(|e| CliError::Usage(e.to_string()))?;
+    let workers = if strategy.is_sequential() { 1 } else { args.cores };
+    if let Some(note) = make_room_for(workers).map_err(|e| CliError::Usage(e.to_string()))? {
+        eprintln!("concbench: {note}");
+    }
+    let server = Server::start(
+        strategy,
+        workers,
+        &config,
+        SocketAddr::new(args.bind, args.port),
+        None,
+    )
+    .map_err(|e| match e {
+        concbench::service::ServiceError::Listen(..) => CliError::Usage(e.to_string()),
+        other => CliError::Failed(anyhow::Error::new(other).context("starting the server")),
+    })?;
+    let addr = server.addr();
+    let shown = match addr {
+        SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
+        SocketAddr::V4(a) => a.to_string(),
+    };
+    super::print_stdout(&format!("listening on http://{shown}\n"))?;
+    let (free, shares) = generator_cpus(server.cpus());
+    eprintln!(
+        "concbench: {strategy} x{workers} on CPU {}; each request waits {} ms, burns {} unit(s) of {} ({:.1} µs) and returns {} bytes; load it from CPU {}{}; Ctrl-C stops it",
+        concbench::topology::format_cpu_list(server.cpus()),
+        config.wait.as_secs_f64() * 1e3,
+        server.cpu_work().units,
+        config.cpu_kernel.name(),
+        server.cpu_work().units as f64 * server.cpu_work().unit_s * 1e6,
+        config.response_bytes,
+        concbench::topology::format_cpu_list(&free),
+        if shares { " (shared with the server: no CPU is free of it)" } else { "" },
+    );
+    loop {
+        std::thread::park();
+    }
+}
