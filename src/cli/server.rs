@@ -25,6 +25,13 @@ pub struct ServerArgs {
     /// Loopback address to listen on (127.0.0.1 or ::1); any other is refused.
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: IpAddr,
+    /// Close a connection that has not sent a whole request for this long (slowloris); 408 if it
+    /// had sent part of one.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    pub idle_timeout_ms: u64,
+    /// Largest request (line, headers and body) the server reads; more is answered 413.
+    #[arg(long, value_name = "BYTES", default_value_t = concbench::workload::web::DEFAULT_MAX_REQUEST_BYTES)]
+    pub max_request_bytes: usize,
     /// The handler's parameters (`--wait-ms`, `--cpu-us`, `--cpu-kernel`, `--cpu-parallel`,
     /// `--response-bytes`), as for `concbench run --workload web`.
     #[command(flatten)]
@@ -51,7 +58,21 @@ pub fn cmd_server(args: ServerArgs) -> Result<(), CliError> {
     for (name, value) in &args.params.0 {
         spec = spec.with(name, value);
     }
-    let config = WebConfig::from_spec(&spec).map_err(|e| CliError::Usage(e.to_string()))?;
+    let mut config = WebConfig::from_spec(&spec).map_err(|e| CliError::Usage(e.to_string()))?;
+    if args.idle_timeout_ms == 0 || args.idle_timeout_ms > 3_600_000 {
+        return Err(CliError::Usage(format!(
+            "--idle-timeout-ms {} must be between 1 and 3600000",
+            args.idle_timeout_ms
+        )));
+    }
+    if !(64..=1 << 30).contains(&args.max_request_bytes) {
+        return Err(CliError::Usage(format!(
+            "--max-request-bytes {} must be between 64 and 1073741824",
+            args.max_request_bytes
+        )));
+    }
+    config.idle_timeout = std::time::Duration::from_millis(args.idle_timeout_ms);
+    config.max_request_bytes = args.max_request_bytes;
     let workers = if strategy.is_sequential() { 1 } else { args.cores };
     if let Some(note) = make_room_for(workers).map_err(|e| CliError::Usage(e.to_string()))? {
         eprintln!("concbench: {note}");
