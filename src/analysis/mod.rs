@@ -133,12 +133,21 @@ pub struct WebRow {
     pub wait_achieved_s: f64,
     /// The server's CPU time (user + system) per request, seconds: c_req of the models.
     pub cpu_per_request_s: f64,
+    /// The load generator's CPU time per request, seconds (median over the repetitions).
+    #[serde(default)]
+    pub generator_cpu_per_request_s: f64,
     /// Open loop: the requests per second asked for; null in the closed loop.
     pub rate: Option<f64>,
     /// The server's highest resident memory over the repetitions, bytes.
     pub rss_peak_bytes: Option<u64>,
-    /// (peak − the server's memory right after it started) / connections, bytes.
+    /// (peak − the memory before the server started) / connections, bytes: the server's
+    /// workers (thread stacks as far as touched, tasks) and its connections' buffers.
     pub rss_per_connection_bytes: Option<f64>,
+    /// (peak − before) of the machine's kernel stacks / connections, bytes: each thread's
+    /// kernel stack, which no resident memory counts (0 for tasks). Machine-wide: another
+    /// program starting threads meanwhile would be counted too.
+    #[serde(default)]
+    pub kernel_stack_per_connection_bytes: Option<f64>,
     /// Kernel runs of CPU work per request (calibrated on the server's first CPU).
     pub cpu_units: usize,
     /// Seconds starting the server took (not in the wall time).
@@ -147,6 +156,14 @@ pub struct WebRow {
     pub generator_cpus: Vec<usize>,
     /// The generator had to share CPUs with the server: its own work is then in the figures.
     pub generator_shares_cpu: bool,
+}
+
+/// (peak − base) / connections.
+fn per_connection(peak: Option<u64>, base: Option<u64>, connections: usize) -> Option<f64> {
+    match (peak, base) {
+        (Some(p), Some(b)) if connections > 0 => Some(p.saturating_sub(b) as f64 / connections as f64),
+        _ => None,
+    }
 }
 
 /// The [`WebRow`] of a row's repetitions; `None` for a job's rows.
@@ -174,14 +191,15 @@ pub fn web_row(runs: &[crate::strategy::Execution], requests_per_s: f64) -> Opti
         errors: webs.iter().map(|w| w.load.errors.total()).sum(),
         wait_achieved_s: med(&|w| w.load.wait_achieved_s),
         cpu_per_request_s: cpu_s / requests,
+        generator_cpu_per_request_s: med(&|w| w.load.generator_cpu_s) / requests,
         rate: first.rate,
         rss_peak_bytes: peak,
-        rss_per_connection_bytes: match (peak, first.rss_idle_bytes) {
-            (Some(p), Some(idle)) if connections > 0 => {
-                Some(p.saturating_sub(idle) as f64 / connections as f64)
-            }
-            _ => None,
-        },
+        rss_per_connection_bytes: per_connection(peak, first.rss_base_bytes, connections),
+        kernel_stack_per_connection_bytes: per_connection(
+            webs.iter().filter_map(|w| w.kernel_stack_peak_bytes).max(),
+            first.kernel_stack_base_bytes,
+            connections,
+        ),
         cpu_units: first.cpu_units,
         server_start_s: first.server_start_s,
         generator_cpus: first.generator_cpus.clone(),

@@ -9,6 +9,11 @@
 //! absent value (`serial_fraction`
 //! of a one-core row) is an empty cell. Numbers are printed exactly as in the JSON, so the two agree
 //! value for value. Quoting follows RFC 4180.
+//!
+//! A `web` row's server figures are fields of the row itself in the JSON, so they are columns
+//! like any other, after the job's: `requests_per_s`, `latency_p50_s` … `latency_max_s`,
+//! `wait_achieved_s`, `rss_per_connection_bytes`, `generator_shares_cpu` and the rest (an open
+//! loop's `rate`, empty in the closed loop).
 
 use serde_json::Value;
 
@@ -56,6 +61,31 @@ const COLUMN_ORDER: &[&str] = &[
     "samples_s",
 ];
 
+/// The columns of a `web` row (the server's figures, flattened into the row; the latency
+/// quantiles as `latency_p50_s` and so on), after [`COLUMN_ORDER`] in this order. A job's rows
+/// have none of them, so its CSV keeps the columns it always had.
+const WEB_COLUMN_ORDER: &[&str] = &[
+    "requests_per_s",
+    "latency_p50_s",
+    "latency_p90_s",
+    "latency_p99_s",
+    "latency_p999_s",
+    "latency_max_s",
+    "connections",
+    "errors",
+    "wait_achieved_s",
+    "cpu_per_request_s",
+    "generator_cpu_per_request_s",
+    "rate",
+    "rss_peak_bytes",
+    "rss_per_connection_bytes",
+    "kernel_stack_per_connection_bytes",
+    "cpu_units",
+    "server_start_s",
+    "generator_cpus",
+    "generator_shares_cpu",
+];
+
 /// `results.csv`: a header line, then one line per row.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct CsvReporter;
@@ -82,7 +112,7 @@ impl Reporter for CsvReporter {
             })
             .collect();
         let mut columns: Vec<String> = Vec::new();
-        for name in COLUMN_ORDER {
+        for name in COLUMN_ORDER.iter().chain(WEB_COLUMN_ORDER) {
             if flat
                 .iter()
                 .any(|cells| cells.iter().any(|(k, _)| k == name))
@@ -246,6 +276,59 @@ mod tests {
             &mut cells,
         );
         assert_eq!(cells.len(), header.len());
+    }
+
+    #[test]
+    fn snapshot_web() {
+        insta::assert_snapshot!(CsvReporter.render(&fixture::web_report()));
+    }
+
+    #[test]
+    fn web_rows_have_their_figures_as_columns() {
+        let report = fixture::web_report();
+        let text = CsvReporter.render(&report);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), report.rows.len() + 1);
+        let header: Vec<&str> = lines[0].split(',').collect();
+        for c in COLUMN_ORDER.iter().chain(WEB_COLUMN_ORDER) {
+            assert!(header.contains(c), "missing column {c}: {}", lines[0]);
+        }
+        // The web columns follow the job's, in their order, before any column added later.
+        let at = |c: &str| header.iter().position(|h| *h == c).unwrap();
+        assert_eq!(at("requests_per_s"), COLUMN_ORDER.len());
+        assert!(at("latency_p50_s") < at("latency_p99_s"));
+        // No JSON field is left out, and the values are the JSON's.
+        let mut cells = Vec::new();
+        flatten(
+            "",
+            &serde_json::to_value(&report.rows[2]).unwrap(),
+            &mut cells,
+        );
+        assert_eq!(cells.len(), header.len());
+        // Split on commas outside quotes: the web fixture's cells hold none.
+        let row: Vec<&str> = lines[3].split(',').collect();
+        assert_eq!(row.len(), header.len(), "{}", lines[3]);
+        let w = report.rows[2].web.as_ref().unwrap();
+        assert_eq!(
+            row[at("latency_p99_s")],
+            serde_json::json!(w.latency.p99_s).to_string()
+        );
+        assert_eq!(
+            row[at("requests_per_s")],
+            serde_json::json!(w.requests_per_s).to_string()
+        );
+        assert_eq!(row[at("generator_shares_cpu")], "true");
+        assert_eq!(row[at("generator_cpus")], "1");
+        assert_eq!(row[at("rate")], "", "closed loop: no rate");
+    }
+
+    #[test]
+    fn a_jobs_rows_keep_their_columns() {
+        let text = CsvReporter.render(&fixture::report());
+        let header = text.lines().next().unwrap();
+        for c in WEB_COLUMN_ORDER {
+            assert!(!header.split(',').any(|h| h == *c), "{c} in {header}");
+        }
     }
 
     #[test]

@@ -173,3 +173,102 @@ pub(crate) fn report() -> RunReport {
         ceilings: None,
     }
 }
+
+/// Requests of the web fixture (`--size`).
+const WEB_REQUESTS: f64 = 2000.0;
+
+/// One row of the web fixture: the figures of [`row`] for the time, a server's figures derived
+/// from it. `shares`: the load generator had to share the server's CPUs.
+fn web_row(
+    strategy: Strategy,
+    cores: usize,
+    median: f64,
+    cpus: &[usize],
+    p50: f64,
+    shares: bool,
+) -> Row {
+    let mut r = row(strategy, cores, median, cpus);
+    let speedup = r6(WEB_SEQUENTIAL_MEDIAN / median);
+    r.workload = "web".into();
+    r.speedup = speedup;
+    r.speedup_ci = Some([r6(speedup * 0.94), r6(speedup * 1.06)]);
+    r.efficiency = Some(r6(speedup / cores as f64));
+    r.serial_fraction = crate::analysis::karp_flatt(speedup, cores).map(r6);
+    r.throughput = r6(WEB_REQUESTS / median);
+    r.unit = "requests".into();
+    // A server's whole time is serving (it started before the clock); its CPU per request is
+    // (user + system) / requests.
+    r.phases = Phases {
+        compute_s: median,
+        ..Phases::default()
+    };
+    r.user_s = 0.1;
+    r.sys_s = 0.02;
+    let connections = 8;
+    r.web = Some(crate::analysis::WebRow {
+        requests_per_s: r.throughput,
+        latency: crate::workload::web::Latency {
+            p50_s: p50,
+            p90_s: r6(p50 * 1.4),
+            p99_s: r6(p50 * 2.5),
+            p999_s: r6(p50 * 4.0),
+            max_s: r6(p50 * 6.0),
+        },
+        connections,
+        errors: 0,
+        wait_achieved_s: if strategy == Strategy::SingleThreadAsync {
+            0.001_98
+        } else {
+            0.001_07
+        },
+        cpu_per_request_s: r6((r.user_s + r.sys_s) / WEB_REQUESTS),
+        generator_cpu_per_request_s: 0.000_02,
+        rate: None,
+        rss_peak_bytes: Some(8_388_608 + 65_536 * cores as u64),
+        rss_per_connection_bytes: Some(65_536.0 * cores as f64 / connections as f64),
+        // A kernel stack (16 KiB) per thread; tasks have none.
+        kernel_stack_per_connection_bytes: Some(if strategy == Strategy::SingleThreadAsync {
+            0.0
+        } else {
+            16_384.0 * cores as f64 / connections as f64
+        }),
+        cpu_units: 12,
+        server_start_s: 0.0005,
+        generator_cpus: vec![1],
+        generator_shares_cpu: shares,
+    });
+    r
+}
+
+/// The sequential (iterative) server's median time in [`web_report`].
+const WEB_SEQUENTIAL_MEDIAN: f64 = 2.4;
+
+/// A web report: 2000 requests from 8 connections, each waiting 1 ms and burning 50 µs, on the
+/// 2-core machine; the generator on CPU 1, which the spread strategies' servers share.
+pub(crate) fn web_report() -> RunReport {
+    use Strategy::*;
+    let mut report = report();
+    report.machine.command =
+        "concbench run --workload web --cores 2,4,8 --wait-ms 1 --cpu-us 50 --connections 8".into();
+    report.workload = WorkloadSpec {
+        name: "web".into(),
+        size: WEB_REQUESTS as usize,
+        seed: 42,
+        params: [
+            ("connections".to_string(), "8".to_string()),
+            ("cpu_us".to_string(), "50".to_string()),
+            ("wait_ms".to_string(), "1".to_string()),
+        ]
+        .into_iter()
+        .collect(),
+    };
+    report.rows = vec![
+        web_row(Sequential, 1, WEB_SEQUENTIAL_MEDIAN, &[0], 0.0094, false),
+        web_row(SingleCoreThreaded, 4, 0.62, &[0], 0.0024, false),
+        web_row(MultiThreaded, 2, 1.22, &[0, 1], 0.0048, true),
+        web_row(MultiProcess, 2, 1.25, &[0, 1], 0.0049, true),
+        web_row(SingleThreadAsync, 8, 0.33, &[0], 0.0013, false),
+    ];
+    report.amdahl_serial_fraction = Vec::new();
+    report
+}

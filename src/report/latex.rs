@@ -22,6 +22,10 @@ const HEADERS: [&str; 9] = [
     "serial fraction",
 ];
 
+/// The columns a web report adds (see [`super::is_web`]): requests per second and the p99
+/// latency.
+const WEB_HEADERS: [&str; 2] = ["req/s", "p99"];
+
 impl Reporter for LatexReporter {
     fn name(&self) -> &'static str {
         "latex"
@@ -47,8 +51,17 @@ impl Reporter for LatexReporter {
         ] {
             out.push_str(&comment(&line));
         }
-        out.push_str("\\begin{tabular}{lrrrrrrrr}\n\\toprule\n");
-        out.push_str(&HEADERS.join(" & "));
+        let web = super::is_web(report);
+        let mut headers = HEADERS.to_vec();
+        if web {
+            headers.extend(WEB_HEADERS);
+        }
+        let ncols = headers.len();
+        out.push_str(&format!(
+            "\\begin{{tabular}}{{l{}}}\n\\toprule\n",
+            "r".repeat(ncols - 1)
+        ));
+        out.push_str(&headers.join(" & "));
         out.push_str(" \\\\\n\\midrule\n");
         let mut previous = None;
         for r in &report.rows {
@@ -56,7 +69,7 @@ impl Reporter for LatexReporter {
                 out.push_str("\\addlinespace\n");
             }
             previous = Some(r.strategy);
-            let cells = [
+            let mut cells = vec![
                 escape(r.strategy.name()),
                 format!(
                     "{}{}{}",
@@ -95,6 +108,15 @@ impl Reporter for LatexReporter {
                         .into()
                     }),
             ];
+            if web {
+                match &r.web {
+                    Some(w) => cells.extend([
+                        super::table::format_requests_per_s(w.requests_per_s),
+                        seconds(w.latency.p99_s),
+                    ]),
+                    None => cells.extend(["--".to_string(), "--".to_string()]),
+                }
+            }
             out.push_str(&cells.join(" & "));
             out.push_str(" \\\\\n");
         }
@@ -102,14 +124,14 @@ impl Reporter for LatexReporter {
         if report.method.speedup_baseline != "sequential" {
             out.push_str(&format!(
                 "\\multicolumn{{{}}}{{l}}{{\\footnotesize speedup against {} (no sequential run).}} \\\\\n",
-                HEADERS.len(),
+                ncols,
                 escape(&report.method.speedup_baseline)
             ));
         }
         if report.rows.iter().any(|r| r.oversubscribed) {
             out.push_str(&format!(
                 "\\multicolumn{{{}}}{{l}}{{\\footnotesize \\textsuperscript{{\\dag}}oversubscribed: more workers than the cores they may use (one for single-core-threaded, the {} physical core(s) allowed otherwise); they take turns.}} \\\\\n",
-                HEADERS.len(),
+                ncols,
                 m.physical_cores
             ));
         }
@@ -120,15 +142,26 @@ impl Reporter for LatexReporter {
         {
             out.push_str(&format!(
                 "\\multicolumn{{{}}}{{l}}{{\\footnotesize n.a.: {}.}} \\\\\n",
-                HEADERS.len(),
+                ncols,
                 escape(why)
             ));
         }
         if let Some(slow) = super::slow_cpu_note(report) {
             out.push_str(&format!(
                 "\\multicolumn{{{}}}{{l}}{{\\footnotesize \\textsuperscript{{\\ddag}}{}.}} \\\\\n",
-                HEADERS.len(),
+                ncols,
                 escape(&slow)
+            ));
+        }
+        if web {
+            out.push_str(&format!(
+                "\\multicolumn{{{ncols}}}{{l}}{{\\footnotesize cores: workers serving connections at once; sequential: the iterative server; req/s: requests / median; p99: latency, the median over the repetitions.}} \\\\\n"
+            ));
+        }
+        if let Some(generator) = super::generator_note(report) {
+            out.push_str(&format!(
+                "\\multicolumn{{{ncols}}}{{l}}{{\\footnotesize {}.}} \\\\\n",
+                escape(&generator)
             ));
         }
         out.push_str("\\end{tabular}\n");
@@ -180,6 +213,43 @@ mod tests {
             escape("a_b & 50% #1 {x} ~ ^ \\ $"),
             "a\\_b \\& 50\\% \\#1 \\{x\\} \\textasciitilde{} \\textasciicircum{} \\textbackslash{} \\$"
         );
+    }
+
+    #[test]
+    fn snapshot_web() {
+        insta::assert_snapshot!(LatexReporter.render(&fixture::web_report()));
+    }
+
+    #[test]
+    fn web_reports_add_requests_per_second_and_p99() {
+        let report = fixture::web_report();
+        let text = LatexReporter.render(&report);
+        assert!(text.contains("\\begin{tabular}{lrrrrrrrrrr}"), "{text}");
+        assert!(
+            text.contains("efficiency & serial fraction & req/s & p99 \\\\"),
+            "{text}"
+        );
+        let body: Vec<&str> = text
+            .lines()
+            .skip_while(|l| *l != "\\midrule")
+            .skip(1)
+            .take_while(|l| *l != "\\bottomrule")
+            .filter(|l| *l != "\\addlinespace")
+            .collect();
+        assert_eq!(body.len(), report.rows.len());
+        for line in &body {
+            assert_eq!(line.matches(" & ").count(), HEADERS.len() + 1, "{line}");
+        }
+        assert!(body[0].ends_with(" & 833 & 23.50 ms \\\\"), "{}", body[0]);
+        assert!(
+            text.contains(
+                "the load generator shared CPU(s) with the server in rows multi-threaded x2"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("\\multicolumn{11}{l}"), "{text}");
+        let plain = LatexReporter.render(&fixture::report());
+        assert!(!plain.contains("req/s") && !plain.contains("load generator"));
     }
 
     #[test]

@@ -5,9 +5,11 @@
 //! with [`Table::to_markdown`]; the reading is generated from the rows by [`reading`], so it
 //! always agrees with them.
 
-use super::table::{format_range, speedup_table, Align, Table};
+use super::table::{
+    format_bytes_per_connection, format_range, format_requests_per_s, speedup_table, Align, Table,
+};
 use super::{format_seconds, workload_label, Reporter, RunReport};
-use crate::analysis::{format_per_core, Row};
+use crate::analysis::{format_per_core, Row, WebRow};
 use crate::measure::stats::format_coverage;
 use crate::strategy::Strategy;
 
@@ -70,6 +72,10 @@ impl Reporter for MarkdownReporter {
             "\n{}; efficiency = speedup / cores.\n",
             super::speedup_definition(report)
         ));
+        let legend = super::table::web_legend(report);
+        if !legend.is_empty() {
+            out.push_str(&format!("\n{}.\n", md_text(&legend)));
+        }
         for note in super::notes(report) {
             out.push_str(&format!("\n*{}.*\n", md_text(&note)));
         }
@@ -107,6 +113,11 @@ impl Reporter for MarkdownReporter {
         out.push_str("\n## Reading\n\n");
         out.push_str(&md_text(&reading(report)));
         out.push('\n');
+        if let Some(web) = web_reading(report) {
+            out.push('\n');
+            out.push_str(&md_text(&web));
+            out.push('\n');
+        }
         out
     }
 }
@@ -247,8 +258,11 @@ pub fn reading(report: &RunReport) -> String {
         let counts: Vec<usize> = sct.iter().map(|r| r.cores).collect();
         if top.speedup >= 1.1 && top.speedup_ci.is_some_and(|[lo, _]| lo > 1.0) {
             s.push(format!(
-                "Threads taking turns on one core did help: single-core-threaded reached {:.2}x with {} threads ({}), so the parts spend much of their time waiting, which other threads fill (concurrency without parallelism).",
-                top.speedup, top.cores, format_per_core(top.workers_per_core)
+                "Threads taking turns on one core did help: single-core-threaded reached {:.2}x with {} threads ({}), so the {} spend much of their time waiting, which other threads fill (concurrency without parallelism).",
+                top.speedup,
+                top.cores,
+                format_per_core(top.workers_per_core),
+                if top.web.is_some() { "requests" } else { "parts" }
             ));
         } else {
             s.push(format!(
@@ -271,12 +285,22 @@ pub fn reading(report: &RunReport) -> String {
         .max_by_key(|(mp, _)| mp.cores);
     if let Some((mp, mt)) = shared {
         s.push(format!(
-            "With {} cores, multi-process took {:.2}x the time of multi-threaded ({} against {}), of which {} went to starting the worker processes.",
+            "With {} cores, multi-process took {:.2}x the time of multi-threaded ({} against {}), {}.",
             mp.cores,
             mp.median_s / mt.median_s,
             format_seconds(mp.median_s),
             format_seconds(mt.median_s),
-            format_seconds(mp.phases.spawn_s)
+            match &mp.web {
+                // A server's processes are forked before the clock starts.
+                Some(w) => format!(
+                    "its worker processes were forked before the clock started (starting that server took {}, which is in no row's time)",
+                    format_seconds(w.server_start_s)
+                ),
+                None => format!(
+                    "of which {} went to starting the worker processes",
+                    format_seconds(mp.phases.spawn_s)
+                ),
+            }
         ));
     }
 
@@ -356,6 +380,151 @@ pub fn reading(report: &RunReport) -> String {
         }
     ));
     s.join(" ")
+}
+
+/// The `web` paragraph of the reading: what "cores" means for a server, the iterative server
+/// against its model 1/(W + c_req), requests per second and latency, memory per connection and
+/// whether the load generator shared the server's CPUs. `None` for a report without web rows.
+/// Every figure it names is a field of the report.
+pub fn web_reading(report: &RunReport) -> Option<String> {
+    let webs: Vec<(&Row, &WebRow)> = report
+        .rows
+        .iter()
+        .filter_map(|r| r.web.as_ref().map(|w| (r, w)))
+        .collect();
+    let (_, first) = webs.first()?;
+    let label = |r: &Row| format!("{} x{}", r.strategy, r.cores);
+    let mut s: Vec<String> = vec![
+        "For a server, cores counts the workers that serve connections at once: threads (single-core-threaded, multi-threaded), worker processes (multi-process) or the connections one event loop serves at once (single-thread-async); the sequential row is the iterative server, which serves one connection at a time.".into(),
+    ];
+    s.push(format!(
+        "Every row served the same {} requests from {} keep-alive connection{} ({}), so a speedup is a ratio of requests per second.",
+        report.workload.size,
+        first.connections,
+        plural(first.connections),
+        match first.rate {
+            Some(rate) => format!(
+                "open loop: {} requests per second asked for whatever the server does, so a row that keeps up serves about that and differs from the others in its latency, measured from each intended send",
+                format_requests_per_s(rate)
+            ),
+            None => "closed loop: each connection sends its next request when the last is answered; latency is measured from each send".into(),
+        }
+    ));
+    let seq = webs.iter().find(|(r, _)| r.strategy.is_sequential());
+    if let Some((_, w)) = seq {
+        let per_request = w.wait_achieved_s + w.cpu_per_request_s;
+        if per_request > 0.0 && per_request.is_finite() {
+            let bound = 1.0 / per_request;
+            let share = w.requests_per_s / bound;
+            s.push(format!(
+                "The iterative server can serve at most 1/(W + c_req) requests per second, W the wait a request achieved ({}) and c_req the server's CPU time per request ({}): {} requests/s. It served {} requests/s ({:.0}% of that){}; its latency was p50 {}, p99 {}.",
+                format_seconds(w.wait_achieved_s),
+                format_seconds(w.cpu_per_request_s),
+                format_requests_per_s(bound),
+                format_requests_per_s(w.requests_per_s),
+                share * 100.0,
+                if share < 1.0 {
+                    ", the rest of each request's time being what the model leaves out, chiefly the round trip over loopback"
+                } else {
+                    ""
+                },
+                format_seconds(w.latency.p50_s),
+                format_seconds(w.latency.p99_s),
+            ));
+        }
+    }
+    let best = webs
+        .iter()
+        .filter(|(r, _)| !r.strategy.is_sequential())
+        .filter(|(_, w)| w.requests_per_s.is_finite())
+        .max_by(|a, b| a.1.requests_per_s.total_cmp(&b.1.requests_per_s));
+    if let Some((r, w)) = best {
+        let l = &w.latency;
+        s.push(format!(
+            "The most requests per second came from {}: {} requests/s, with latency p50 {}, p90 {}, p99 {}, p99.9 {} and max {} (each quantile the median over the repetitions).",
+            label(r),
+            format_requests_per_s(w.requests_per_s),
+            format_seconds(l.p50_s),
+            format_seconds(l.p90_s),
+            format_seconds(l.p99_s),
+            format_seconds(l.p999_s),
+            format_seconds(l.max_s),
+        ));
+    }
+    let mem: Vec<(&Row, f64)> = webs
+        .iter()
+        .filter_map(|(r, w)| w.rss_per_connection_bytes.map(|b| (*r, b)))
+        .filter(|(_, b)| b.is_finite())
+        .collect();
+    let low = mem.iter().min_by(|a, b| a.1.total_cmp(&b.1));
+    let high = mem.iter().max_by(|a, b| a.1.total_cmp(&b.1));
+    if let (Some(lo), Some(hi)) = (low, high) {
+        let what = "Resident memory per connection (the server's peak beyond its baseline, over the connections)";
+        s.push(if mem.len() == 1 || lo.1 == hi.1 {
+            format!("{what} was {}.", format_bytes_per_connection(Some(lo.1)))
+        } else {
+            format!(
+                "{what} ranged from {} ({}) to {} ({}).",
+                format_bytes_per_connection(Some(lo.1)),
+                label(lo.0),
+                format_bytes_per_connection(Some(hi.1)),
+                label(hi.0)
+            )
+        });
+    }
+    let errors: u64 = webs.iter().map(|(_, w)| w.errors).sum();
+    if errors > 0 {
+        s.push(format!(
+            "{errors} request{} failed.",
+            if errors == 1 { "" } else { "s" }
+        ));
+    }
+    let shared: Vec<String> = webs
+        .iter()
+        .filter(|(_, w)| w.generator_shares_cpu)
+        .map(|(r, _)| label(r))
+        .collect();
+    if shared.is_empty() {
+        let mut cpus: Vec<usize> = webs
+            .iter()
+            .flat_map(|(_, w)| w.generator_cpus.iter().copied())
+            .collect();
+        cpus.sort_unstable();
+        cpus.dedup();
+        if !cpus.is_empty() {
+            s.push(format!(
+                "The load generator ran on CPU{} {}, none of them the server's, so its own work is not in the figures.",
+                if cpus.len() == 1 { "" } else { "s" },
+                crate::topology::format_cpu_list(&cpus)
+            ));
+        }
+    } else {
+        let generator_cpu = webs
+            .iter()
+            .filter(|(_, w)| w.generator_shares_cpu)
+            .map(|(_, w)| w.generator_cpu_per_request_s)
+            .filter(|c| c.is_finite())
+            .fold(0.0f64, f64::max);
+        s.push(format!(
+            "The load generator had to share CPUs with the server in {}: its own CPU work (sending requests, reading and checking the responses{}) is inside those rows' times, requests per second and latencies, so the server alone may do better there.",
+            list_words(&shared),
+            if generator_cpu > 0.0 {
+                format!(": up to {} per request", format_seconds(generator_cpu))
+            } else {
+                String::new()
+            }
+        ));
+    }
+    Some(s.join(" "))
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn list_words(words: &[String]) -> String {
+    match words.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 #[cfg(test)]
@@ -440,6 +609,96 @@ mod tests {
         assert!(text.contains("relative speed"), "{text}");
         assert!(!text.contains("efficiency of"), "{text}");
         assert!(!text.contains("Amdahl serial fraction is"), "{text}");
+    }
+
+    #[test]
+    fn snapshot_web() {
+        insta::assert_snapshot!(MarkdownReporter.render(&fixture::web_report()));
+    }
+
+    #[test]
+    fn web_reports_read_the_servers_figures() {
+        let report = fixture::web_report();
+        let text = MarkdownReporter.render(&report);
+        let head = text.lines().find(|l| l.starts_with("| strategy")).unwrap();
+        for col in [
+            "| req/s |",
+            "| p50 |",
+            "| p99 |",
+            "| wait |",
+            "| mem/conn |",
+        ] {
+            assert!(
+                head.replace(' ', "").contains(&col.replace(' ', "")),
+                "{col}: {head}"
+            );
+        }
+        // The speedup table comes before the reading.
+        assert!(text.find("## Speedup").unwrap() < text.find("For a server").unwrap());
+        // The model of the iterative server from its own fields: W = 1.07 ms, c_req = 60 µs,
+        // 1/(W + c_req) = 885/s, of which 2000 requests in 2.4 s (833/s) are 94%.
+        let seq = report.rows[0].web.as_ref().unwrap();
+        let bound = 1.0 / (seq.wait_achieved_s + seq.cpu_per_request_s);
+        let web = web_reading(&report).unwrap();
+        for part in [
+            "cores counts the workers that serve connections at once".to_string(),
+            "the sequential row is the iterative server".to_string(),
+            "1/(W + c_req)".to_string(),
+            "(1.07 ms)".to_string(),
+            "(60.0 µs)".to_string(),
+            format!("{bound:.0} requests/s"),
+            format!(
+                "It served 833 requests/s ({:.0}% of that)",
+                833.333333 / bound * 100.0
+            ),
+            "single-thread-async x8: 6061 requests/s".to_string(),
+            "p50 1.30 ms, p90 1.82 ms, p99 3.25 ms, p99.9 5.20 ms and max 7.80 ms".to_string(),
+            "from 8 KiB (sequential x1) to 64 KiB (single-thread-async x8)".to_string(),
+            "share CPUs with the server in multi-threaded x2 and multi-process x2".to_string(),
+            "checking the responses: up to 20.0 µs per request) is inside".to_string(),
+        ] {
+            assert!(web.contains(&part), "{part:?} missing: {web}");
+        }
+        assert!(text.contains("c\\_req"), "the reading is escaped: {text}");
+        assert!(
+            text.contains(
+                "*the load generator shared CPU(s) with the server in rows multi-threaded x2"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("its worker processes were forked before the clock started"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_web_run_whose_generator_kept_its_own_cpus_says_so() {
+        let mut report = fixture::web_report();
+        for r in report.rows.iter_mut() {
+            r.web.as_mut().unwrap().generator_shares_cpu = false;
+        }
+        let text = MarkdownReporter.render(&report);
+        assert!(!text.contains("shared CPU(s)"), "{text}");
+        assert!(
+            text.contains("The load generator ran on CPU 1, none of them the server's"),
+            "{text}"
+        );
+        report.rows[0].web.as_mut().unwrap().rate = Some(500.0);
+        assert!(web_reading(&report)
+            .unwrap()
+            .contains("open loop: 500 requests per second"));
+    }
+
+    #[test]
+    fn reports_without_web_rows_have_no_web_paragraph() {
+        let report = fixture::report();
+        assert_eq!(web_reading(&report), None);
+        let text = MarkdownReporter.render(&report);
+        assert!(
+            !text.contains("req/s") && !text.contains("load generator"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -387,7 +387,8 @@ pub fn too_short_note(report: &RunReport) -> Option<String> {
 }
 
 /// Every note under a run's table, in order (oversubscription, baseline, intervals, slow CPUs,
-/// busy machine, too short): one list so the terminal and Markdown say the same.
+/// busy machine, too short, distributed rows, a load generator that shared the server's CPUs):
+/// one list so the terminal and Markdown say the same.
 pub fn notes(report: &RunReport) -> Vec<String> {
     let mut out = Vec::new();
     out.extend(oversubscription_note(report));
@@ -397,8 +398,44 @@ pub fn notes(report: &RunReport) -> Vec<String> {
     out.extend(busy_note(report));
     out.extend(too_short_note(report));
     out.extend(distributed_notes(report));
+    out.extend(generator_note(report));
     out.retain(|n| !n.is_empty());
     out
+}
+
+/// Whether the report is a service's (`web`): any of its rows carries a server's figures.
+pub fn is_web(report: &RunReport) -> bool {
+    report.rows.iter().any(|r| r.web.is_some())
+}
+
+/// The web rows whose load generator had to share CPUs with the server: its own CPU work
+/// (sending requests, reading and checking responses) is then inside their times and
+/// latencies. `None` when no row shared (and for every report without web rows).
+pub fn generator_note(report: &RunReport) -> Option<String> {
+    let rows: Vec<String> = report
+        .rows
+        .iter()
+        .filter_map(|r| {
+            let w = r.web.as_ref().filter(|w| w.generator_shares_cpu)?;
+            Some(if w.generator_cpus.is_empty() {
+                format!("{} x{}", r.strategy, r.cores)
+            } else {
+                format!(
+                    "{} x{} (generator on CPU{} {})",
+                    r.strategy,
+                    r.cores,
+                    if w.generator_cpus.len() == 1 { "" } else { "s" },
+                    crate::topology::format_cpu_list(&w.generator_cpus)
+                )
+            })
+        })
+        .collect();
+    (!rows.is_empty()).then(|| {
+        format!(
+            "the load generator shared CPU(s) with the server in rows {}: its work is inside those figures (their times, requests/s and latencies)",
+            rows.join(", ")
+        )
+    })
 }
 
 /// One line per `distributed` row: where its ranks ran, what they moved, and its communication
@@ -596,6 +633,50 @@ mod tests {
             note.contains("--wait-ms 0") && !note.contains("--size"),
             "{note}"
         );
+    }
+
+    #[test]
+    fn snapshot_web_terminal() {
+        insta::assert_snapshot!(table::TerminalReporter.render(&fixture::web_report()));
+    }
+
+    #[test]
+    fn web_json_round_trips_with_the_servers_fields_in_the_row() {
+        let report = fixture::web_report();
+        let text = json::JsonReporter.render(&report);
+        let back: RunReport = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, report);
+        let row = &serde_json::from_str::<serde_json::Value>(&text).unwrap()["rows"][0];
+        assert!(row["requests_per_s"].is_number() && row["latency"]["p99_s"].is_number());
+    }
+
+    #[test]
+    fn a_generator_that_shared_the_servers_cpus_is_a_note() {
+        let mut report = fixture::web_report();
+        assert!(is_web(&report));
+        let note = generator_note(&report).unwrap();
+        assert_eq!(
+            note,
+            "the load generator shared CPU(s) with the server in rows multi-threaded x2 (generator on CPU 1), multi-process x2 (generator on CPU 1): its work is inside those figures (their times, requests/s and latencies)"
+        );
+        assert!(notes(&report).contains(&note));
+        for r in report.rows.iter_mut() {
+            let w = r.web.as_mut().unwrap();
+            w.generator_shares_cpu = r.strategy == Strategy::MultiThreaded;
+            w.generator_cpus = vec![0, 1];
+        }
+        assert!(generator_note(&report)
+            .unwrap()
+            .contains("in rows multi-threaded x2 (generator on CPUs 0-1): its work"));
+        for r in report.rows.iter_mut() {
+            r.web.as_mut().unwrap().generator_shares_cpu = false;
+        }
+        assert_eq!(generator_note(&report), None);
+        // A job has no web rows, so no such note.
+        let job = fixture::report();
+        assert!(!is_web(&job));
+        assert_eq!(generator_note(&job), None);
+        assert!(!notes(&job).iter().any(|n| n.contains("load generator")));
     }
 
     #[test]

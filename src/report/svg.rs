@@ -27,6 +27,29 @@ const TOP: f64 = 76.0;
 const BOTTOM: f64 = 440.0;
 const LEGEND_X: f64 = 630.0;
 const FONT: &str = "DejaVu Sans, Helvetica, Arial, sans-serif";
+/// Height of one line of a note under the footer.
+const NOTE_LINE: f64 = 15.0;
+/// Characters on one line of a note at 11 px (the plot's width).
+const NOTE_CHARS: usize = 118;
+
+/// Split text into lines of at most `width` characters at spaces (a longer word stays whole).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
 
 /// Colour (Okabe–Ito, safe for colour-blind readers) and marker of a strategy.
 fn style(s: Strategy) -> (&'static str, Marker) {
@@ -161,10 +184,16 @@ impl Reporter for SvgReporter {
             "{}: speedup against cores",
             workload_label(&report.workload)
         );
+        // A web run whose load generator shared the server's CPUs says so under the footer, on
+        // lines of its own that make the picture taller.
+        let generator: Vec<String> = super::generator_note(report)
+            .map(|n| wrap(&n, NOTE_CHARS))
+            .unwrap_or_default();
+        let height = HEIGHT + NOTE_LINE * generator.len() as f64;
         let _ = writeln!(o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
         let _ = writeln!(
             o,
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{HEIGHT}\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" font-family=\"{FONT}\">"
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height}\" viewBox=\"0 0 {WIDTH} {height}\" font-family=\"{FONT}\">"
         );
         let _ = writeln!(o, "<title>{}</title>", xml_escape(&title));
         let _ = writeln!(
@@ -185,7 +214,7 @@ impl Reporter for SvgReporter {
         );
         let _ = writeln!(
             o,
-            "<rect width=\"{WIDTH}\" height=\"{HEIGHT}\" fill=\"#ffffff\"/>"
+            "<rect width=\"{WIDTH}\" height=\"{height}\" fill=\"#ffffff\"/>"
         );
         let _ = writeln!(
             o,
@@ -269,9 +298,14 @@ impl Reporter for SvgReporter {
         );
         let _ = writeln!(
             o,
-            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"13\" text-anchor=\"middle\" fill=\"#222222\">cores N (the work split into N parts run by N workers)</text>",
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"13\" text-anchor=\"middle\" fill=\"#222222\">{}</text>",
             (LEFT + RIGHT) / 2.0,
-            BOTTOM + 40.0
+            BOTTOM + 40.0,
+            if super::is_web(report) {
+                "cores N (N workers serving connections at once; 1: the iterative server)"
+            } else {
+                "cores N (the work split into N parts run by N workers)"
+            }
         );
         let _ = writeln!(
             o,
@@ -446,6 +480,14 @@ impl Reporter for SvgReporter {
                 report.machine.concbench_version
             ))
         );
+        for (i, line) in generator.iter().enumerate() {
+            let _ = writeln!(
+                o,
+                "<text x=\"{LEFT}\" y=\"{:.1}\" font-size=\"11\" fill=\"#555555\">{}</text>",
+                HEIGHT - 14.0 + NOTE_LINE * (i + 1) as f64,
+                xml_escape(line)
+            );
+        }
         o.push_str("</svg>\n");
         o
     }
@@ -485,6 +527,47 @@ mod tests {
         report.rows.truncate(1);
         let text = SvgReporter.render(&report);
         roxmltree::Document::parse(&text).expect("well-formed XML");
+    }
+
+    #[test]
+    fn web_plots_name_the_workers_and_a_shared_generator() {
+        let text = SvgReporter.render(&fixture::web_report());
+        let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
+        let texts: Vec<&str> = doc
+            .descendants()
+            .filter(|n| n.is_text())
+            .filter_map(|n| n.text())
+            .filter(|t| !t.trim().is_empty())
+            .collect();
+        assert!(texts
+            .iter()
+            .any(|t| t.contains("N workers serving connections at once")));
+        let note: Vec<&str> = texts
+            .iter()
+            .copied()
+            .skip_while(|t| !t.starts_with("the load generator shared CPU(s)"))
+            .collect();
+        assert!(note.len() >= 2, "wrapped over lines: {texts:?}");
+        assert!(note.iter().all(|l| l.chars().count() <= NOTE_CHARS));
+        assert!(note.join(" ").contains("its work is inside those figures"));
+        let height: f64 = doc
+            .root_element()
+            .attribute("height")
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(height, HEIGHT + NOTE_LINE * note.len() as f64);
+        // A job's plot keeps its size and label.
+        let job = SvgReporter.render(&fixture::report());
+        assert!(job.contains("height=\"520\"") && job.contains("the work split into N parts"));
+        assert!(!job.contains("load generator"));
+    }
+
+    #[test]
+    fn wraps_at_spaces() {
+        assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
+        assert_eq!(wrap("toolongword x", 4), ["toolongword", "x"]);
+        assert!(wrap("", 4).is_empty());
     }
 
     #[test]

@@ -139,8 +139,33 @@ pub fn format_cpus_seen(r: &Row) -> String {
     s
 }
 
-/// The standard speedup table of a run report (terminal and Markdown alike).
+/// Requests per second as a cell: `833`, or `0.83` under 10.
+pub fn format_requests_per_s(v: f64) -> String {
+    if !v.is_finite() {
+        "-".into()
+    } else if v < 10.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+/// Memory per connection as a cell: `8 KiB`, or `-` when it was not measured.
+pub fn format_bytes_per_connection(v: Option<f64>) -> String {
+    match v {
+        Some(b) if b.is_finite() && b >= 0.0 => crate::text::format_bytes(b.round() as u64),
+        _ => "-".into(),
+    }
+}
+
+/// The standard speedup table of a run report (terminal and Markdown alike). A web report (a
+/// server under load, see [`super::is_web`]) trades the columns that say little of a service
+/// (min, max, switch overhead) for its own: requests per second, the p50 and p99 latency, the
+/// wait the handler achieved and resident memory per connection.
 pub fn speedup_table(report: &RunReport) -> Table {
+    if super::is_web(report) {
+        return web_table(report);
+    }
     use Align::*;
     let cols = [
         ("strategy", Left),
@@ -183,6 +208,65 @@ pub fn speedup_table(report: &RunReport) -> Table {
     }
 }
 
+/// The speedup table of a web report: speedup first, then the server's figures.
+fn web_table(report: &RunReport) -> Table {
+    use Align::*;
+    let cols = [
+        ("strategy", Left),
+        ("cores", Right),
+        ("median", Right),
+        ("speedup", Right),
+        ("speedup CI", Right),
+        ("efficiency", Right),
+        ("req/s", Right),
+        ("p50", Right),
+        ("p99", Right),
+        ("wait", Right),
+        ("mem/conn", Right),
+        ("switches/s", Right),
+        ("oversubscribed", Left),
+        ("cpus seen", Left),
+    ];
+    let rows = report
+        .rows
+        .iter()
+        .map(|r| {
+            let w = r.web.as_ref();
+            let or_dash = |f: &dyn Fn(&crate::analysis::WebRow) -> String| w.map_or("-".into(), f);
+            vec![
+                r.strategy.to_string(),
+                r.cores.to_string(),
+                format_seconds(r.median_s),
+                format!("{:.2}x", r.speedup),
+                format_range(r.speedup_ci),
+                format_efficiency(r),
+                or_dash(&|w| format_requests_per_s(w.requests_per_s)),
+                or_dash(&|w| format_seconds(w.latency.p50_s)),
+                or_dash(&|w| format_seconds(w.latency.p99_s)),
+                or_dash(&|w| format_seconds(w.wait_achieved_s)),
+                or_dash(&|w| format_bytes_per_connection(w.rss_per_connection_bytes)),
+                format!("{:.0}", r.switches_per_s),
+                super::oversubscribed_cell(r),
+                format_cpus_seen(r),
+            ]
+        })
+        .collect();
+    Table {
+        headers: cols.iter().map(|(h, _)| h.to_string()).collect(),
+        align: cols.iter().map(|(_, a)| *a).collect(),
+        rows,
+    }
+}
+
+/// What the web columns of [`speedup_table`] mean, one line under the table (empty for a report
+/// without web rows).
+pub fn web_legend(report: &RunReport) -> String {
+    if !super::is_web(report) {
+        return String::new();
+    }
+    "web: cores = workers serving connections at once (threads, processes, or the connections one event loop serves), the sequential row is the iterative server; req/s = requests / median; p50, p99 = latency quantiles (each the median over the repetitions); wait = the wait the handler achieved; mem/conn = the server's peak resident memory beyond its baseline, per connection (rss_per_connection_bytes)".into()
+}
+
 /// The terminal rendering: a header line, the table, notes.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct TerminalReporter;
@@ -212,6 +296,11 @@ impl Reporter for TerminalReporter {
             "\n{}; efficiency = speedup / cores; all rows verified.\n",
             super::speedup_definition(report)
         ));
+        let legend = web_legend(report);
+        if !legend.is_empty() {
+            out.push_str(&legend);
+            out.push('\n');
+        }
         for note in super::notes(report) {
             out.push_str(&note);
             out.push('\n');
@@ -221,5 +310,97 @@ impl Reporter for TerminalReporter {
             out.push('\n');
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture;
+
+    fn header(text: &str, starts: &str) -> Vec<String> {
+        text.lines()
+            .find(|l| l.starts_with(starts))
+            .unwrap_or_else(|| panic!("no line starting {starts:?} in {text}"))
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn web_reports_show_the_servers_figures() {
+        let report = fixture::web_report();
+        let text = TerminalReporter.render(&report);
+        let head = header(&text, "strategy");
+        for col in [
+            "speedup",
+            "req/s",
+            "p50",
+            "p99",
+            "wait",
+            "mem/conn",
+            "switches/s",
+        ] {
+            assert!(head.iter().any(|h| h == col), "no {col} column: {text}");
+        }
+        for col in ["min", "max", "overhead"] {
+            assert!(
+                !head.iter().any(|h| h == col),
+                "{col} says little of a service: {text}"
+            );
+        }
+        // The speedup table is still the first thing a reader sees, speedup before req/s.
+        let table_at = text.find("strategy").unwrap();
+        assert!(
+            text.find("web: cores = workers").unwrap() > table_at,
+            "{text}"
+        );
+        let pos = |c: &str| head.iter().position(|h| h == c).unwrap();
+        assert!(pos("speedup") < pos("req/s"));
+        // The iterative server: 2000 requests in 2.4 s, p50 9.4 ms, achieved wait 1.07 ms,
+        // 8 KiB per connection.
+        let seq = text.lines().find(|l| l.starts_with("sequential")).unwrap();
+        for cell in ["2.400 s", "833", "9.40 ms", "23.50 ms", "1.07 ms", "8 KiB"] {
+            assert!(seq.contains(cell), "{cell} missing: {seq}");
+        }
+        let asyn = text
+            .lines()
+            .find(|l| l.starts_with("single-thread-async"))
+            .unwrap();
+        assert!(asyn.contains("6061") && asyn.contains("64 KiB"), "{asyn}");
+        assert!(
+            text.contains("the load generator shared CPU(s) with the server in rows multi-threaded x2 (generator on CPU 1), multi-process x2 (generator on CPU 1): its work is inside those figures"),
+            "{text}"
+        );
+        // No wider than the table of a job.
+        let width = |t: &str| t.lines().nth(3).map_or(0, |l| l.chars().count());
+        let job = TerminalReporter.render(&fixture::report());
+        assert!(width(&text) <= width(&job) + 12, "{}\n{text}", width(&job));
+    }
+
+    #[test]
+    fn a_web_row_without_memory_says_so() {
+        let mut report = fixture::web_report();
+        report.rows[0]
+            .web
+            .as_mut()
+            .unwrap()
+            .rss_per_connection_bytes = None;
+        let table = speedup_table(&report);
+        let col = table.headers.iter().position(|h| h == "mem/conn").unwrap();
+        assert_eq!(table.rows[0][col], "-");
+        assert_eq!(format_bytes_per_connection(Some(1536.0)), "1.5 KiB");
+        assert_eq!(format_requests_per_s(0.5), "0.50");
+    }
+
+    #[test]
+    fn reports_without_web_rows_keep_their_columns() {
+        let report = fixture::report();
+        let table = speedup_table(&report);
+        assert_eq!(table.headers.len(), 12);
+        assert!(!table.headers.iter().any(|h| h == "req/s"));
+        assert_eq!(web_legend(&report), "");
+        let text = TerminalReporter.render(&report);
+        assert!(!text.contains("load generator"), "{text}");
     }
 }

@@ -352,6 +352,7 @@ pub fn merge(reports: &[GeneratorReport]) -> LoadResult {
         first_error: reports.iter().find_map(|r| r.first_error.clone()),
         wait_achieved_s: q(&waits, 0.5),
         server_cpus: cpus.into_iter().collect(),
+        generator_cpu_s: 0.0,
     }
 }
 

@@ -149,6 +149,14 @@ pub fn measure_row(
     options: &RowOptions,
     progress: &mut dyn FnMut(f64),
 ) -> Result<Vec<Execution>, ServiceError> {
+    let base = MemoryBase {
+        rss: if strategy.descriptor().mechanism == crate::strategy::Mechanism::Processes {
+            Some(0)
+        } else {
+            sys::process_rss_bytes(None)
+        },
+        kernel_stack: sys::meminfo_bytes("KernelStack"),
+    };
     let server = Server::start(
         strategy,
         workers,
@@ -156,15 +164,23 @@ pub fn measure_row(
         SocketAddr::from(([127, 0, 0, 1], 0)),
         options.worker.as_ref(),
     )?;
-    let result = repetitions(&server, config, warmup, reps, options, progress);
+    let result = repetitions(&server, base, config, warmup, reps, options, progress);
     let stopped = server.stop();
     let runs = result?;
     stopped?;
     Ok(runs)
 }
 
+/// The memory before the server started, which its figures are measured from.
+#[derive(Debug, Clone, Copy)]
+struct MemoryBase {
+    rss: Option<u64>,
+    kernel_stack: Option<u64>,
+}
+
 fn repetitions(
     server: &Server,
+    base: MemoryBase,
     config: &WebConfig,
     warmup: usize,
     reps: usize,
@@ -173,7 +189,6 @@ fn repetitions(
 ) -> Result<Vec<Execution>, ServiceError> {
     let (gen_cpus, shares) = generator_cpus(server.cpus());
     let generators = gen_cpus.len().min(server.cpus().len()).min(config.connections).max(1);
-    let rss_idle = server.rss_bytes();
     let mut runs = Vec::with_capacity(reps);
     let mut slowest: f64 = 0.0;
     for rep in 0..warmup + reps {
@@ -184,7 +199,7 @@ fn repetitions(
         let sampling = RssSampler::start(server);
         let start_ns = monotonic_ns();
         let load = run_load(server.addr(), config, &gen_cpus, generators, options, deadline);
-        let rss_peak = sampling.finish();
+        let (rss_peak, kernel_stack_peak) = sampling.finish();
         let load = load?;
         let usage = server.usage().since(&before);
         let asked = config.requests as u64;
@@ -218,8 +233,10 @@ fn repetitions(
                 load,
                 connections: config.connections,
                 rate: config.rate,
-                rss_idle_bytes: rss_idle,
+                rss_base_bytes: base.rss,
                 rss_peak_bytes: rss_peak,
+                kernel_stack_base_bytes: base.kernel_stack,
+                kernel_stack_peak_bytes: kernel_stack_peak,
                 server_start_s: server.started_s(),
                 cpu_units: server.cpu_work().units,
                 cpu_unit_s: server.cpu_work().unit_s,
@@ -231,10 +248,11 @@ fn repetitions(
     Ok(runs)
 }
 
-/// Samples the server's resident memory every 10 ms on a thread of its own until finished.
+/// Samples the server's resident memory and the machine's kernel stacks every 10 ms on a thread
+/// of its own until finished; keeps the highest of each.
 struct RssSampler {
     stop: Arc<AtomicBool>,
-    handle: Option<std::thread::JoinHandle<Option<u64>>>,
+    handle: Option<std::thread::JoinHandle<(Option<u64>, Option<u64>)>>,
 }
 
 impl RssSampler {
@@ -245,20 +263,25 @@ impl RssSampler {
         let handle = std::thread::Builder::new()
             .name("rss-sampler".into())
             .spawn(move || {
-                let mut peak = read();
+                let stacks = || sys::meminfo_bytes("KernelStack");
+                let (mut peak, mut stack_peak) = (read(), stacks());
                 while !flag.load(Ordering::Relaxed) {
                     std::thread::sleep(Duration::from_millis(10));
                     peak = peak.max(read());
+                    stack_peak = stack_peak.max(stacks());
                 }
-                peak
+                (peak, stack_peak)
             })
             .ok();
         RssSampler { stop, handle }
     }
 
-    fn finish(mut self) -> Option<u64> {
+    fn finish(mut self) -> (Option<u64>, Option<u64>) {
         self.stop.store(true, Ordering::Relaxed);
-        self.handle.take().and_then(|h| h.join().ok()).flatten()
+        self.handle
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or((None, None))
     }
 }
 
@@ -276,6 +299,7 @@ fn run_load(
         Some(c) => c.clone(),
         None => WorkerCommand::locate_concbench().map_err(ServiceError::Start)?,
     };
+    let children_before = crate::measure::rusage::Usage::of(sys::UsageScope::Children);
     let mut children = Children::with_capacity(generators);
     children.set_deadline(Some(deadline));
     for g in 0..generators {
@@ -326,7 +350,10 @@ fn run_load(
         }
     }
     children.wait_all().map_err(ServiceError::Generator)?;
-    Ok(load::merge(&reports))
+    let mut result = load::merge(&reports);
+    let used = crate::measure::rusage::Usage::of(sys::UsageScope::Children).since(&children_before);
+    result.generator_cpu_s = used.user_s + used.sys_s;
+    Ok(result)
 }
 
 fn cut(s: &str, n: usize) -> String {

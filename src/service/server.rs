@@ -26,7 +26,7 @@ use crate::measure::rusage::Usage;
 use crate::strategy::{Mechanism, Placement, Strategy};
 use crate::sys;
 use crate::topology::{self, Topology};
-use crate::workload::web::{CpuScratch, CpuWork, WebConfig};
+use crate::workload::web::{CpuWork, WebConfig};
 
 /// How long the workers of a stopping server may take.
 pub const STOP_WITHIN: Duration = Duration::from_secs(10);
@@ -360,7 +360,7 @@ fn start_threads(
 
 /// A blocking worker: accept a connection, serve it to its end, accept the next.
 pub(crate) fn accept_loop(listener: &TcpListener, handler: &Handler, stop: &AtomicBool) {
-    let mut scratch = CpuScratch::default();
+    let mut scratch = None;
     while !stop.load(Ordering::Relaxed) {
         match listener.accept() {
             Ok((stream, _)) => {

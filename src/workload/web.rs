@@ -631,6 +631,9 @@ pub struct LoadResult {
     pub wait_achieved_s: f64,
     /// CPUs the handler ran on (`X-Cpu`), ascending.
     pub server_cpus: Vec<usize>,
+    /// CPU seconds (user + system) the generator process(es) used, connecting included.
+    #[serde(default)]
+    pub generator_cpu_s: f64,
 }
 
 /// What one repetition of a `web` row adds to its execution: the generator's figures and the
@@ -643,10 +646,17 @@ pub struct WebRun {
     pub connections: usize,
     /// Open loop: the requests per second asked for.
     pub rate: Option<f64>,
-    /// The server's resident memory right after it started, before any connection, bytes.
-    pub rss_idle_bytes: Option<u64>,
+    /// The resident memory of the server's process(es) before the server started, bytes: this
+    /// process's for the in-process architectures, 0 for pre-forked processes (their whole
+    /// memory is the server's). Its workers (threads, stacks) are above it.
+    pub rss_base_bytes: Option<u64>,
     /// Its highest resident memory seen while serving, bytes.
     pub rss_peak_bytes: Option<u64>,
+    /// The machine's kernel stacks (`KernelStack` of /proc/meminfo) before the server started,
+    /// bytes: every thread has one (16 KiB on x86-64 Linux), not counted in any resident memory.
+    pub kernel_stack_base_bytes: Option<u64>,
+    /// Their highest total while serving, bytes.
+    pub kernel_stack_peak_bytes: Option<u64>,
     /// Seconds starting the server took (its workers spawned and listening), once per row.
     pub server_start_s: f64,
     /// Kernel runs per request of the CPU work, and the seconds one took when calibrated.
