@@ -86,7 +86,10 @@ impl std::fmt::Debug for PartialRun {
 /// What a sweep measures: a job of parts, or a service (requests over sockets).
 enum Subject<'w> {
     Job(&'w dyn Workload),
-    Service(crate::workload::web::WebConfig, crate::workload::WorkloadSpec),
+    Service(
+        crate::workload::web::WebConfig,
+        crate::workload::WorkloadSpec,
+    ),
 }
 
 impl<'w> Sweep<'w> {
@@ -116,7 +119,9 @@ impl<'w> Sweep<'w> {
     /// println!("{:.0} requests/s, p99 {:.1} ms", web.requests_per_s, web.latency.p99_s * 1e3);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn service(spec: &crate::workload::WorkloadSpec) -> Result<Sweep<'static>, crate::workload::WorkloadError> {
+    pub fn service(
+        spec: &crate::workload::WorkloadSpec,
+    ) -> Result<Sweep<'static>, crate::workload::WorkloadError> {
         let config = crate::workload::web::WebConfig::from_spec(spec)?;
         Ok(Sweep::of(Subject::Service(config, spec.clone())))
     }
@@ -221,13 +226,7 @@ impl<'w> Sweep<'w> {
             Subject::Job(w) => w.spec().clone(),
             Subject::Service(_, spec) => spec.clone(),
         };
-        RunPlan::new(
-            spec,
-            &self.cores,
-            &self.strategies,
-            self.reps,
-            self.warmup,
-        )
+        RunPlan::new(spec, &self.cores, &self.strategies, self.reps, self.warmup)
     }
 
     /// Validate, measure every row (each repetition verified) and analyse them. Around the

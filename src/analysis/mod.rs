@@ -161,7 +161,9 @@ pub struct WebRow {
 /// (peak − base) / connections.
 fn per_connection(peak: Option<u64>, base: Option<u64>, connections: usize) -> Option<f64> {
     match (peak, base) {
-        (Some(p), Some(b)) if connections > 0 => Some(p.saturating_sub(b) as f64 / connections as f64),
+        (Some(p), Some(b)) if connections > 0 => {
+            Some(p.saturating_sub(b) as f64 / connections as f64)
+        }
         _ => None,
     }
 }
@@ -174,7 +176,12 @@ pub fn web_row(runs: &[crate::strategy::Execution], requests_per_s: f64) -> Opti
     let med = |f: &dyn Fn(&crate::workload::web::WebRun) -> f64| {
         median(&webs.iter().map(|w| f(w)).collect::<Vec<_>>())
     };
-    let cpu_s = median(&runs.iter().map(|r| r.usage.user_s + r.usage.sys_s).collect::<Vec<_>>());
+    let cpu_s = median(
+        &runs
+            .iter()
+            .map(|r| r.usage.user_s + r.usage.sys_s)
+            .collect::<Vec<_>>(),
+    );
     let requests = first.load.requests.max(1) as f64;
     let peak = webs.iter().filter_map(|w| w.rss_peak_bytes).max();
     let connections = webs.iter().map(|w| w.connections).max().unwrap_or(0);

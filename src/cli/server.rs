@@ -73,7 +73,11 @@ pub fn cmd_server(args: ServerArgs) -> Result<(), CliError> {
     }
     config.idle_timeout = std::time::Duration::from_millis(args.idle_timeout_ms);
     config.max_request_bytes = args.max_request_bytes;
-    let workers = if strategy.is_sequential() { 1 } else { args.cores };
+    let workers = if strategy.is_sequential() {
+        1
+    } else {
+        args.cores
+    };
     if let Some(note) = make_room_for(workers).map_err(|e| CliError::Usage(e.to_string()))? {
         eprintln!("concbench: {note}");
     }

@@ -106,19 +106,37 @@ impl Handler {
     }
 
     /// Answer a request whose wait is over (it took `waited`): its CPU work, then the response.
-    fn answer(&self, out: &mut Vec<u8>, scratch: &mut Option<CpuScratch>, waited: Duration, keep_alive: bool, head: bool) {
+    fn answer(
+        &self,
+        out: &mut Vec<u8>,
+        scratch: &mut Option<CpuScratch>,
+        waited: Duration,
+        keep_alive: bool,
+        head: bool,
+    ) {
         self.burn(scratch);
         let served = Served {
             wait_ns: waited.as_nanos() as u64,
             cpu: topology::current_cpu() as u32,
         };
-        write_response(out, &self.body, self.body_checksum, served, keep_alive, head);
+        write_response(
+            out,
+            &self.body,
+            self.body_checksum,
+            served,
+            keep_alive,
+            head,
+        );
     }
 }
 
 /// See [`Handler::front`].
 enum Front {
-    Request { len: usize, keep_alive: bool, head: bool },
+    Request {
+        len: usize,
+        keep_alive: bool,
+        head: bool,
+    },
     More,
     Close,
 }
@@ -130,7 +148,12 @@ thread_local! {
 
 /// Serve one connection on this thread until it closes, misbehaves, idles past the timeout or
 /// `stop` is set. Waits sleep in the kernel.
-pub fn serve_blocking(mut stream: TcpStream, handler: &Handler, stop: &AtomicBool, scratch: &mut Option<CpuScratch>) {
+pub fn serve_blocking(
+    mut stream: TcpStream,
+    handler: &Handler,
+    stop: &AtomicBool,
+    scratch: &mut Option<CpuScratch>,
+) {
     let _ = stream.set_nodelay(true);
     if stream.set_read_timeout(Some(STOP_POLL)).is_err() {
         return;
@@ -142,7 +165,11 @@ pub fn serve_blocking(mut stream: TcpStream, handler: &Handler, stop: &AtomicBoo
     loop {
         let open = loop {
             match handler.front(&buf, &mut out) {
-                Front::Request { len, keep_alive, head } => {
+                Front::Request {
+                    len,
+                    keep_alive,
+                    head,
+                } => {
                     let waited = if handler.wait.is_zero() {
                         Duration::ZERO
                     } else {
@@ -209,7 +236,11 @@ pub async fn serve_async(stream: tokio::net::TcpStream, handler: Arc<Handler>) {
     loop {
         let open = loop {
             match handler.front(&buf, &mut out) {
-                Front::Request { len, keep_alive, head } => {
+                Front::Request {
+                    len,
+                    keep_alive,
+                    head,
+                } => {
                     let waited = if handler.wait.is_zero() {
                         Duration::ZERO
                     } else {
@@ -260,4 +291,3 @@ pub async fn serve_async(stream: tokio::net::TcpStream, handler: Arc<Handler>) {
         }
     }
 }
-

@@ -192,7 +192,10 @@ async fn run(streams: Vec<tokio::net::TcpStream>, job: &WebLoadJob) -> Generator
         let request = request.clone();
         let schedule = job.rate.map(|rate| (start, k, conns, rate));
         handles.push(tokio::task::spawn_local(async move {
-            connection(stream, &shared, &request, body_len, body_sum, schedule, start_ns).await
+            connection(
+                stream, &shared, &request, body_len, body_sum, schedule, start_ns,
+            )
+            .await
         }));
     }
     for h in handles {
@@ -201,7 +204,11 @@ async fn run(streams: Vec<tokio::net::TcpStream>, job: &WebLoadJob) -> Generator
     let s = shared.borrow();
     GeneratorReport {
         requests: s.requests,
-        start_ns: if job.rate.is_some() { start_ns } else { s.first_send_ns },
+        start_ns: if job.rate.is_some() {
+            start_ns
+        } else {
+            s.first_send_ns
+        },
         end_ns: s.last_recv_ns,
         connect_s: 0.0,
         errors: s.errors,

@@ -127,7 +127,6 @@ pub fn generator_cpus(server_cpus: &[usize]) -> (Vec<usize>, bool) {
     }
 }
 
-
 /// What a row's measurement needs besides the row itself.
 #[derive(Debug, Clone, Default)]
 pub struct RowOptions {
@@ -188,7 +187,11 @@ fn repetitions(
     progress: &mut dyn FnMut(f64),
 ) -> Result<Vec<Execution>, ServiceError> {
     let (gen_cpus, shares) = generator_cpus(server.cpus());
-    let generators = gen_cpus.len().min(server.cpus().len()).min(config.connections).max(1);
+    let generators = gen_cpus
+        .len()
+        .min(server.cpus().len())
+        .min(config.connections)
+        .max(1);
     let mut runs = Vec::with_capacity(reps);
     let mut slowest: f64 = 0.0;
     for rep in 0..warmup + reps {
@@ -198,7 +201,14 @@ fn repetitions(
         let deadline = Instant::now() + floor + Duration::from_secs_f64((20.0 * slowest).min(1e6));
         let sampling = RssSampler::start(server);
         let start_ns = monotonic_ns();
-        let load = run_load(server.addr(), config, &gen_cpus, generators, options, deadline);
+        let load = run_load(
+            server.addr(),
+            config,
+            &gen_cpus,
+            generators,
+            options,
+            deadline,
+        );
         let (rss_peak, kernel_stack_peak) = sampling.finish();
         let load = load?;
         let usage = server.usage().since(&before);

@@ -251,7 +251,9 @@ impl Server {
                 }
                 children.set_deadline(Some(Instant::now() + STOP_WITHIN));
                 for i in 0..children.len() {
-                    children.expect(i, "stopped").map_err(ServiceError::Worker)?;
+                    children
+                        .expect(i, "stopped")
+                        .map_err(ServiceError::Worker)?;
                 }
                 children.wait_all().map_err(ServiceError::Worker)
             }
@@ -314,12 +316,20 @@ fn start_threads(
     let alive = Arc::new(AtomicUsize::new(0));
     let mut handles = Vec::new();
     let event_loop = strategy.descriptor().mechanism == Mechanism::Tasks;
-    let threads = if event_loop || strategy.is_sequential() { 1 } else { workers };
+    let threads = if event_loop || strategy.is_sequential() {
+        1
+    } else {
+        workers
+    };
     let mut fail = None;
     for i in 0..threads {
         let cpu = cpus[i % cpus.len()];
-        let (listener, handler, stop, alive2) =
-            (listener.clone(), handler.clone(), stop.clone(), alive.clone());
+        let (listener, handler, stop, alive2) = (
+            listener.clone(),
+            handler.clone(),
+            stop.clone(),
+            alive.clone(),
+        );
         alive.fetch_add(1, Ordering::SeqCst);
         let builder = std::thread::Builder::new()
             .name(format!("web-{i}"))
@@ -466,19 +476,18 @@ fn start_processes(
                 },
             }),
         };
-        children
-            .spawn(i, cmd.command(&spec))
-            .map_err(|e| ServiceError::Start(crate::start::StartError::new("process", i, workers, e).to_string()))?;
+        children.spawn(i, cmd.command(&spec)).map_err(|e| {
+            ServiceError::Start(crate::start::StartError::new("process", i, workers, e).to_string())
+        })?;
         let line = children.receive(i).map_err(ServiceError::Worker)?;
         let Some((Ok(p), Ok(pid))) = line
             .strip_prefix("listening ")
             .and_then(|rest| rest.split_once(' '))
             .map(|(p, pid)| (p.parse::<u16>(), pid.parse::<u32>()))
         else {
-            return Err(ServiceError::Worker(children.fail(
-                i,
-                format!("said '{line}' instead of 'listening PORT PID'"),
-            )));
+            return Err(ServiceError::Worker(
+                children.fail(i, format!("said '{line}' instead of 'listening PORT PID'")),
+            ));
         };
         port = p;
         pids.push(pid);

@@ -625,7 +625,10 @@ pub fn process_usage(pid: u32) -> Option<ResourceUsage> {
     let user_s = fields.get(11)?.parse::<f64>().ok()? / ticks;
     let sys_s = fields.get(12)?.parse::<f64>().ok()? / ticks;
     let (mut voluntary, mut involuntary) = (0, 0);
-    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()?.flatten() {
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .ok()?
+        .flatten()
+    {
         if let Ok(status) = std::fs::read_to_string(task.path().join("status")) {
             voluntary += parse_first_number::<u64>(
                 status

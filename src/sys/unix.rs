@@ -258,7 +258,7 @@ pub fn open_files_limit() -> Option<(u64, u64)> {
     };
     // SAFETY: getrlimit writes one rlimit.
     (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } == 0)
-        .then_some((r.rlim_cur as u64, r.rlim_max as u64))
+        .then_some((r.rlim_cur, r.rlim_max))
 }
 
 /// Raise the soft open-files limit to the hard one; returns the new soft limit. Children
@@ -278,5 +278,5 @@ pub fn raise_open_files_limit() -> io::Result<u64> {
             return Err(io::Error::last_os_error());
         }
     }
-    Ok(r.rlim_cur as u64)
+    Ok(r.rlim_cur)
 }

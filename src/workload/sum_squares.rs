@@ -139,7 +139,7 @@ mod tests {
     fn the_registry_line_is_all_it_takes() {
         assert_eq!(registry::names().last(), Some(&"sum-squares"));
         let e = WorkloadError::Unknown("bogus".into()).to_string();
-        assert!(e.ends_with("(known: mergesort, matmul, io, sum-squares)"), "{e}");
+        assert!(e.ends_with("(known: mergesort, matmul, io, web, sum-squares)"), "{e}");
         let flags: Vec<_> = registry::all_params().iter().map(|(p, _)| p.flag).collect();
         assert!(flags.contains(&"stride"));
         let w = build(&WorkloadSpec::new("sum-squares", 1001, 1).with("stride", 3)).unwrap();
