@@ -38,6 +38,7 @@ pub mod context;
 pub mod distributed_claims;
 pub mod kernels;
 pub mod render;
+pub mod web_claims;
 
 pub use context::Lab;
 
@@ -412,12 +413,13 @@ pub struct LabReport {
 }
 
 /// Every claim, in the course's order: [`claims`], then [`async_claims`], then
-/// [`distributed_claims`].
+/// [`distributed_claims`], then [`web_claims`].
 pub fn all_claims() -> impl Iterator<Item = &'static Claim> {
     claims::ALL
         .iter()
         .chain(async_claims::ALL.iter())
         .chain(distributed_claims::ALL.iter())
+        .chain(web_claims::ALL.iter())
 }
 
 /// Ids of every claim, in order.
@@ -455,7 +457,9 @@ fn one_core_expectation(id: &str) -> Option<Expect> {
     Some(match id {
         "one-core-concurrency" | "context-switch" => Expect::AtLeast(1.0),
         "cpu-bound-on-one-core" => Expect::AtMost(1.0),
-        "io-cpu-crossover" | "oversubscription" => Expect::Between([1.0, 1.0]),
+        "io-cpu-crossover" | "oversubscription" | "web-server-concurrency" | "c10k-memory" => {
+            Expect::Between([1.0, 1.0])
+        }
         // nice 0 against nice 5: the scheduler's weights 1024 / 335.
         "time-slicing" => Expect::Between([1024.0 / 335.0, 1024.0 / 335.0]),
         _ => return None,
@@ -637,7 +641,10 @@ mod tests {
         let all = select(None).unwrap();
         assert_eq!(
             all.len(),
-            claims::ALL.len() + async_claims::ALL.len() + distributed_claims::ALL.len()
+            claims::ALL.len()
+                + async_claims::ALL.len()
+                + distributed_claims::ALL.len()
+                + web_claims::ALL.len()
         );
         assert_eq!(all.len(), 22);
         let some = select(Some("process-creation,time-slicing")).unwrap();

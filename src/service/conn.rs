@@ -155,7 +155,12 @@ pub fn serve_blocking(
     scratch: &mut Option<CpuScratch>,
 ) {
     let _ = stream.set_nodelay(true);
-    if stream.set_read_timeout(Some(STOP_POLL)).is_err() {
+    // A client that stops reading its responses is given the idle timeout to take them.
+    if stream.set_read_timeout(Some(STOP_POLL)).is_err()
+        || stream
+            .set_write_timeout(Some(handler.idle_timeout))
+            .is_err()
+    {
         return;
     }
     let mut buf = Vec::new();
@@ -228,8 +233,9 @@ pub async fn serve_async(stream: tokio::net::TcpStream, handler: Arc<Handler>) {
     let mut out = Vec::new();
     let mut chunk = [0u8; READ_CHUNK];
     let mut scratch = None::<CpuScratch>;
-    // One idle timer per connection, re-armed only when it fires early (after activity): a
-    // timer per read would cost a timer-wheel insert and removal per request.
+    // One idle timer per connection, re-armed only when it fires early (a response went out
+    // since it was set): a timer per read would cost a timer-wheel insert and removal per
+    // request. Reads do not re-arm it: a client dribbling a request byte by byte is still idle.
     let mut last_activity = tokio::time::Instant::now();
     let idle = tokio::time::sleep_until(last_activity + handler.idle_timeout);
     tokio::pin!(idle);
@@ -259,10 +265,22 @@ pub async fn serve_async(stream: tokio::net::TcpStream, handler: Arc<Handler>) {
             }
         };
         if !out.is_empty() {
-            if stream.write_all(&out).await.is_err() {
-                return;
+            // Most responses fit the socket's buffer at once, with no timer; a client that does
+            // not read gets the idle timeout to take the rest, not the connection forever.
+            let sent = match stream.try_write(&out) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+                Err(_) => return,
+            };
+            if sent < out.len() {
+                let rest =
+                    tokio::time::timeout(handler.idle_timeout, stream.write_all(&out[sent..]));
+                if !matches!(rest.await, Ok(Ok(()))) {
+                    return;
+                }
             }
             out.clear();
+            last_activity = tokio::time::Instant::now();
         }
         if !open {
             let _ = stream.shutdown().await;
@@ -271,10 +289,7 @@ pub async fn serve_async(stream: tokio::net::TcpStream, handler: Arc<Handler>) {
         tokio::select! {
             read = stream.read(&mut chunk) => match read {
                 Ok(0) | Err(_) => return,
-                Ok(n) => {
-                    buf.extend_from_slice(&chunk[..n]);
-                    last_activity = tokio::time::Instant::now();
-                }
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
             },
             _ = &mut idle => {
                 let due = last_activity + handler.idle_timeout;

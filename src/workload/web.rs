@@ -271,7 +271,7 @@ pub fn parse_request(buf: &[u8], limit: usize) -> Parsed {
     };
     let version = req.version.unwrap_or(1);
     let mut keep_alive = version >= 1;
-    let mut body_len = 0usize;
+    let mut body_len = None::<usize>;
     for h in req.headers.iter() {
         if h.name.eq_ignore_ascii_case("connection") {
             let v = h.value;
@@ -285,14 +285,18 @@ pub fn parse_request(buf: &[u8], limit: usize) -> Parsed {
                 .ok()
                 .and_then(|s| s.trim().parse::<usize>().ok())
             {
-                Some(n) => body_len = n,
+                // Two different lengths could frame the request two ways (request smuggling).
+                Some(n) if body_len.is_some_and(|b| b != n) => {
+                    return Parsed::Refused(400, "Content-Length given twice, differently")
+                }
+                Some(n) => body_len = Some(n),
                 None => return Parsed::Refused(400, "malformed Content-Length"),
             }
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
             return Parsed::Refused(501, "request bodies in chunks are not read");
         }
     }
-    let len = head_len.saturating_add(body_len);
+    let len = head_len.saturating_add(body_len.unwrap_or(0));
     if len > limit {
         return Parsed::Refused(413, "request larger than the server's limit");
     }
@@ -721,6 +725,13 @@ mod tests {
         assert_eq!(parse_request(&post[..post.len() - 1], 1024), Parsed::Partial);
         assert!(matches!(
             parse_request(b"GARBAGE \x00\xff nonsense\r\n\r\n", 1024),
+            Parsed::Refused(400, _)
+        ));
+        assert!(matches!(
+            parse_request(
+                b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 0\r\n\r\n",
+                1024
+            ),
             Parsed::Refused(400, _)
         ));
         assert!(matches!(

@@ -1,0 +1,465 @@
+//! The lab's claims about servers: the course's web server, measured with real requests over
+//! loopback sockets (the `web` workload, its rows measured by [`crate::runner::run_service`]).
+//!
+//! Every model takes its inputs from the rows it judges: the wait each request actually got
+//! (`wait_achieved_s`, the server's clock: tokio's timer rounds a 10 ms wait up to 11 ms), the
+//! server's CPU time per request and the load generator's, and the memory the server used. Each
+//! prediction can fail: an event loop that serialised the waits, processes that did not add
+//! their cores, threads that cost no more than tasks would each refute one.
+
+use serde_json::{json, Map, Value};
+
+use super::{fmt_num, Claim, ClaimResult, Expect, Figure, Lab, Verdict};
+use crate::measure::stats::median;
+use crate::plan::RunPlan;
+use crate::runner::{self, Measurement};
+use crate::strategy::{ExecOptions, Strategy};
+use crate::topology::Topology;
+use crate::workload::web::{WebConfig, WebRun};
+use crate::workload::WorkloadSpec;
+
+/// The server claims, in the course's order (after those of [`super::distributed_claims`]).
+pub static ALL: [Claim; 3] = [
+    Claim {
+        id: "web-server-concurrency",
+        kind: super::Kind::Claim,
+        statement: "A server handles many requests at once even on ONE core: while one request waits (a database), the core serves the others, so a concurrent server on one core outserves an iterative one by about the number of clients.",
+        model: "on one core, C clients whose requests each wait W and need c_req of CPU are served at min(C/W, 1/c_req) requests per second by a concurrent server (an event loop with a task per connection), and at 1/(W + c_req) by the iterative server; W and c_req are each row's own (achieved wait, server CPU per request)",
+        refuted_by: "the event loop's requests per second outside [1/1.10, 1 + tolerance] of min(C/W, 1/c_req): below, the waits did not overlap; above, the model misses a cost",
+        unit: "x (measured / model)",
+        run: web_server_concurrency,
+    },
+    Claim {
+        id: "combined-concurrency-parallelism",
+        kind: super::Kind::Claim,
+        statement: "With CPU-heavy requests an event loop on one core is capped by that core; serving the same clients on more cores (worker processes) lifts the cap by their count, up to the CPU the load generator itself takes.",
+        model: "CPU-bound requests of c_req each: the event loop on one core serves 1/c_req per second (the generator on another core); C pre-forked processes over all P physical cores serve P/(c_req + g) when the generator's g per request shares those cores (P/c_req when it has a core of its own), so the lift is the ratio of the two, every input measured in its row",
+        refuted_by: "processes / event loop outside [1/1.10, 1 + tolerance] of the predicted lift",
+        unit: "x (processes / event loop)",
+        run: combined_concurrency_parallelism,
+    },
+    Claim {
+        id: "c10k-memory",
+        kind: super::Kind::Claim,
+        statement: "A thread per connection costs more memory than a task per connection: each thread has a stack of its own (and a kernel stack), a task only its state.",
+        model: "per connection, threads use b + s and tasks b + t, where b is the connection's own memory (socket buffers, request and response), s an idle thread's cost (its touched stack, its 16 KiB kernel stack) and t an idle task's (its state), s and t measured by parking idle threads and tasks in the same run; b = tasks' memory per connection - t, so threads / tasks = (m_task - t + s) / m_task",
+        refuted_by: "threads' memory per connection / tasks' outside the prediction by more than the declared margin of 25% (resident memory moves in 4 KiB pages and the allocator's arenas grow in steps)",
+        unit: "x (threads / tasks, memory per connection)",
+        run: c10k_memory,
+    },
+];
+
+fn figures(pairs: Vec<(&str, Value)>) -> Map<String, Value> {
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+/// The web runs of a row's repetitions.
+fn webs(m: &Measurement) -> Vec<&WebRun> {
+    m.runs.iter().filter_map(|r| r.web.as_deref()).collect()
+}
+
+/// Requests per second of each repetition.
+fn rps(m: &Measurement) -> Vec<f64> {
+    webs(m)
+        .iter()
+        .map(|w| w.load.requests as f64 / w.load.elapsed_s)
+        .collect()
+}
+
+/// The server's CPU seconds per request in each repetition.
+fn c_req(m: &Measurement) -> Vec<f64> {
+    m.runs
+        .iter()
+        .filter_map(|r| {
+            r.web
+                .as_ref()
+                .map(|w| (r.usage.user_s + r.usage.sys_s) / w.load.requests.max(1) as f64)
+        })
+        .collect()
+}
+
+/// Measure the rows of `strategies` × `cores` of a web spec.
+fn measure(
+    lab: &Lab,
+    spec: WorkloadSpec,
+    strategies: Vec<Strategy>,
+    cores: usize,
+) -> Result<Vec<Measurement>, String> {
+    let config = WebConfig::from_spec(&spec).map_err(|e| e.to_string())?;
+    crate::service::make_room_for(config.connections).map_err(|e| e.to_string())?;
+    let plan = RunPlan {
+        spec,
+        cores: vec![cores],
+        strategies,
+        reps: lab.reps(),
+        warmup: 1,
+    };
+    runner::run_service(&config, &plan, &ExecOptions::default(), &mut |_| {})
+        .map_err(|e| e.error.to_string())
+}
+
+fn web_server_concurrency(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
+    let (conns, wait_ms) = (64usize, 10.0);
+    let tol = lab.tolerance();
+    let spec = |size: usize| {
+        WorkloadSpec::new("web", size, 1)
+            .with("wait_ms", wait_ms)
+            .with("connections", conns)
+    };
+    // The iterative server serves about 1/W a second: 100 a second at 10 ms.
+    let iterative = measure(lab, spec(lab.pick(40, 80)), vec![Strategy::Sequential], 1)?;
+    let concurrent = measure(
+        lab,
+        spec(lab.pick(1600, 3200)),
+        vec![Strategy::SingleCoreThreaded, Strategy::SingleThreadAsync],
+        conns,
+    )?;
+    let find = |s: Strategy| {
+        concurrent
+            .iter()
+            .find(|m| m.strategy == s)
+            .expect("row measured")
+    };
+    let (threads, tasks) = (
+        find(Strategy::SingleCoreThreaded),
+        find(Strategy::SingleThreadAsync),
+    );
+    let concurrent_model = |m: &Measurement| -> Vec<f64> {
+        webs(m)
+            .iter()
+            .zip(c_req(m))
+            .map(|(w, c)| (conns as f64 / w.load.wait_achieved_s).min(1.0 / c))
+            .collect()
+    };
+    let iterative_model: Vec<f64> = webs(&iterative[0])
+        .iter()
+        .zip(c_req(&iterative[0]))
+        .map(|(w, c)| 1.0 / (w.load.wait_achieved_s + c))
+        .collect();
+    let (task_rps, task_model) = (rps(tasks), concurrent_model(tasks));
+    let ratio = |a: &[f64], b: &[f64]| median(a) / median(b);
+    let wait = |m: &Measurement| {
+        median(
+            &webs(m)
+                .iter()
+                .map(|w| w.load.wait_achieved_s)
+                .collect::<Vec<_>>(),
+        )
+    };
+    let figs = figures(vec![
+        ("connections", json!(conns)),
+        ("wait_ms", json!(wait_ms)),
+        ("async_requests_per_s", json!(median(&task_rps))),
+        ("async_model_per_s", json!(median(&task_model))),
+        ("async_wait_achieved_s", json!(wait(tasks))),
+        ("async_cpu_per_request_s", json!(median(&c_req(tasks)))),
+        ("threads_requests_per_s", json!(median(&rps(threads)))),
+        (
+            "threads_model_per_s",
+            json!(median(&concurrent_model(threads))),
+        ),
+        (
+            "threads_over_model",
+            json!(ratio(&rps(threads), &concurrent_model(threads))),
+        ),
+        ("threads_wait_achieved_s", json!(wait(threads))),
+        (
+            "iterative_requests_per_s",
+            json!(median(&rps(&iterative[0]))),
+        ),
+        ("iterative_model_per_s", json!(median(&iterative_model))),
+        (
+            "iterative_over_model",
+            json!(ratio(&rps(&iterative[0]), &iterative_model)),
+        ),
+        ("iterative_wait_achieved_s", json!(wait(&iterative[0]))),
+    ]);
+    let expect = Expect::Between([1.0 / 1.10, 1.0 + tol]);
+    let prediction = format!(
+        "{conns} clients, {wait_ms} ms waits, one core: the event loop at min(C/W, 1/c_req) = {} requests/s with its achieved wait W = {} ms: measured / model between {} and {}",
+        fmt_num(median(&task_model)),
+        fmt_num(wait(tasks) * 1e3),
+        fmt_num(1.0 / 1.10),
+        fmt_num(1.0 + tol)
+    );
+    Ok(ClaimResult::judge(
+        c,
+        prediction,
+        Figure::paired(&task_rps, &task_model),
+        expect,
+        figs,
+        |m, v| {
+            format!(
+                "On one core, the event loop served {} requests/s to {conns} clients whose requests each waited {} ms ({}x its model min(C/W, 1/c_req)); {conns} threads on the same core served {} ({}x the same model), and the iterative server, one connection at a time, {} ({}x its model 1/(W + c_req)). {}",
+                fmt_num(median(&task_rps)),
+                fmt_num(wait(tasks) * 1e3),
+                fmt_num(m),
+                fmt_num(median(&rps(threads))),
+                fmt_num(ratio(&rps(threads), &concurrent_model(threads))),
+                fmt_num(median(&rps(&iterative[0]))),
+                fmt_num(ratio(&rps(&iterative[0]), &iterative_model)),
+                match v {
+                    Verdict::Supported => "The waits overlapped: one core served the clients concurrently, as the model says.",
+                    Verdict::NotSupported => "The event loop missed its model: see the figures for which input moved.",
+                    _ => "The spread does not decide.",
+                }
+            )
+        },
+    ))
+}
+
+fn combined_concurrency_parallelism(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
+    let cores = Topology::get().physical_core_count();
+    let conns = 32usize;
+    let tol = lab.tolerance();
+    let expect_placeholder = Expect::Between([1.0 / 1.10, 1.0 + tol]);
+    if cores < 2 {
+        return Ok(ClaimResult::not_testable(
+            c,
+            expect_placeholder,
+            "one physical core: no second core to lift the cap".into(),
+        ));
+    }
+    let cpu_us = lab.pick(500.0, 1000.0);
+    let spec = WorkloadSpec::new("web", lab.pick(400, 800), 1)
+        .with("wait_ms", 1)
+        .with("cpu_us", cpu_us)
+        .with("connections", conns);
+    let rows = measure(
+        lab,
+        spec,
+        vec![Strategy::MultiProcess, Strategy::SingleThreadAsync],
+        conns,
+    )?;
+    let find = |s: Strategy| rows.iter().find(|m| m.strategy == s).expect("row measured");
+    let (procs, event_loop) = (
+        find(Strategy::MultiProcess),
+        find(Strategy::SingleThreadAsync),
+    );
+    let c_loop = median(&c_req(event_loop));
+    let c_procs = median(&c_req(procs));
+    let gen = |m: &Measurement| {
+        median(
+            &webs(m)
+                .iter()
+                .map(|w| w.load.generator_cpu_s / w.load.requests.max(1) as f64)
+                .collect::<Vec<_>>(),
+        )
+    };
+    let shares = webs(procs).iter().any(|w| w.generator_shares_cpu);
+    let g = if shares { gen(procs) } else { 0.0 };
+    let model_loop = 1.0 / c_loop;
+    let model_procs = cores as f64 / (c_procs + g);
+    let lift = model_procs / model_loop;
+    let (p_rps, l_rps) = (rps(procs), rps(event_loop));
+    let figs = figures(vec![
+        ("physical_cores", json!(cores)),
+        ("connections", json!(conns)),
+        ("cpu_us_asked", json!(cpu_us)),
+        ("event_loop_requests_per_s", json!(median(&l_rps))),
+        ("event_loop_cpu_per_request_s", json!(c_loop)),
+        ("processes_requests_per_s", json!(median(&p_rps))),
+        ("processes_cpu_per_request_s", json!(c_procs)),
+        ("generator_cpu_per_request_s", json!(gen(procs))),
+        ("generator_shares_cores", json!(shares)),
+        ("predicted_lift", json!(lift)),
+    ]);
+    let expect = Expect::Between([lift / 1.10, lift * (1.0 + tol)]);
+    let prediction = format!(
+        "requests of {} µs of CPU and a 1 ms wait, {conns} clients: {conns} processes over {cores} cores / the event loop on one core = {cores}/(c_req + g) / (1/c_req) = {} (c_req {} µs and {} µs, g {} µs{}), between {} and {}",
+        fmt_num(cpu_us),
+        fmt_num(lift),
+        fmt_num(c_procs * 1e6),
+        fmt_num(c_loop * 1e6),
+        fmt_num(g * 1e6),
+        if shares { ", the generator sharing the cores" } else { "" },
+        fmt_num(lift / 1.10),
+        fmt_num(lift * (1.0 + tol))
+    );
+    Ok(ClaimResult::judge(
+        c,
+        prediction,
+        Figure::ratio(&p_rps, &l_rps),
+        expect,
+        figs,
+        |m, v| {
+            format!(
+                "With {} µs of CPU per request, the event loop on one core served {} requests/s ({} µs of server CPU each: its cap); {conns} worker processes spread over the {cores} physical cores served {}: {}x, against a predicted {}x{}. {}",
+                fmt_num(cpu_us),
+                fmt_num(median(&l_rps)),
+                fmt_num(c_loop * 1e6),
+                fmt_num(median(&p_rps)),
+                fmt_num(m),
+                fmt_num(lift),
+                if shares {
+                    format!(" (the load generator's {} µs per request ran on the same cores)", fmt_num(g * 1e6))
+                } else {
+                    String::new()
+                },
+                match v {
+                    Verdict::Supported => "Concurrency hid the waits; the extra cores lifted the CPU cap.",
+                    Verdict::NotSupported => "The cores did not lift the cap as predicted: see the CPU per request of each row.",
+                    _ => "The spread does not decide.",
+                }
+            )
+        },
+    ))
+}
+
+/// The memory (resident + kernel stacks) one idle thread of the server's stack size and one idle
+/// task holding the same 4 KiB read buffer cost, from `n` of each parked at once.
+fn idle_costs(n: usize) -> Result<(f64, f64), String> {
+    use crate::sys;
+    let mem = || -> Option<u64> {
+        Some(sys::process_rss_bytes(None)? + sys::meminfo_bytes("KernelStack").unwrap_or(0))
+    };
+    // Threads: each touches a 4 KiB buffer on its stack, as a blocking connection does, then
+    // parks until all are counted.
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(n + 1));
+    let release = std::sync::Arc::new(std::sync::Barrier::new(n + 1));
+    let before = mem().ok_or("no resident memory readable here")?;
+    let mut handles = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (b, r) = (barrier.clone(), release.clone());
+        let h = std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(move || {
+                let buf = std::hint::black_box([1u8; 4096]);
+                b.wait();
+                r.wait();
+                std::hint::black_box(buf[17]);
+            })
+            .map_err(|e| format!("starting idle threads: {e}"))?;
+        handles.push(h);
+    }
+    barrier.wait();
+    let with_threads = mem().unwrap_or(before);
+    release.wait();
+    for h in handles {
+        let _ = h.join();
+    }
+    let thread_cost = with_threads.saturating_sub(before) as f64 / n as f64;
+    // Tasks: each holds a 4 KiB buffer across an await, as a connection task does.
+    let rt = crate::strategy::tasks::runtime().map_err(|e| e.to_string())?;
+    let local = tokio::task::LocalSet::new();
+    let task_cost = local.block_on(&rt, async move {
+        let before = mem().unwrap_or(0);
+        use std::cell::Cell;
+        use std::rc::Rc;
+        let gate = Rc::new(tokio::sync::Notify::new());
+        let (parked, released) = (Rc::new(Cell::new(0usize)), Rc::new(Cell::new(false)));
+        let mut handles = Vec::with_capacity(n);
+        for _ in 0..n {
+            let (gate, parked, released) = (gate.clone(), parked.clone(), released.clone());
+            handles.push(tokio::task::spawn_local(async move {
+                let buf = std::hint::black_box([1u8; 4096]);
+                parked.set(parked.get() + 1);
+                // One thread: nothing can release between this check and the await.
+                if !released.get() {
+                    gate.notified().await;
+                }
+                std::hint::black_box(buf[17]);
+            }));
+        }
+        while parked.get() < n {
+            tokio::task::yield_now().await;
+        }
+        let with_tasks = mem().unwrap_or(before);
+        released.set(true);
+        gate.notify_waiters();
+        for h in handles {
+            let _ = h.await;
+        }
+        with_tasks.saturating_sub(before) as f64 / n as f64
+    });
+    Ok((thread_cost, task_cost))
+}
+
+fn c10k_memory(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
+    let conns = lab.pick(1000usize, 4000);
+    let expect_placeholder = Expect::Between([0.75, 1.25]);
+    if crate::sys::process_rss_bytes(None).is_none() {
+        return Ok(ClaimResult::not_testable(
+            c,
+            expect_placeholder,
+            "this platform's resident memory is not read by concbench".into(),
+        ));
+    }
+    let (s, t) = idle_costs(conns)?;
+    let spec = WorkloadSpec::new("web", conns * 2, 1)
+        .with("wait_ms", 100)
+        .with("connections", conns);
+    let rows = measure(
+        lab,
+        spec,
+        vec![Strategy::SingleCoreThreaded, Strategy::SingleThreadAsync],
+        conns,
+    )?;
+    let find = |st: Strategy| {
+        rows.iter()
+            .find(|m| m.strategy == st)
+            .expect("row measured")
+    };
+    let per_conn = |m: &Measurement| -> Vec<f64> {
+        webs(m)
+            .iter()
+            .map(|w| {
+                let rss = w
+                    .rss_peak_bytes
+                    .unwrap_or(0)
+                    .saturating_sub(w.rss_base_bytes.unwrap_or(0));
+                let ks = w
+                    .kernel_stack_peak_bytes
+                    .unwrap_or(0)
+                    .saturating_sub(w.kernel_stack_base_bytes.unwrap_or(0));
+                (rss + ks) as f64 / w.connections.max(1) as f64
+            })
+            .collect()
+    };
+    let (m_threads, m_tasks) = (
+        per_conn(find(Strategy::SingleCoreThreaded)),
+        per_conn(find(Strategy::SingleThreadAsync)),
+    );
+    let m_task = median(&m_tasks);
+    let predicted = (m_task - t + s) / m_task;
+    let figs = figures(vec![
+        ("connections", json!(conns)),
+        ("threads_bytes_per_connection", json!(median(&m_threads))),
+        ("tasks_bytes_per_connection", json!(m_task)),
+        ("idle_thread_bytes", json!(s)),
+        ("idle_task_bytes", json!(t)),
+        ("predicted_ratio", json!(predicted)),
+    ]);
+    let expect = Expect::Between([predicted * 0.75, predicted * 1.25]);
+    let prediction = format!(
+        "{conns} connections waiting 100 ms, one core: threads / tasks = (m_task - t + s) / m_task = ({} - {} + {}) / {} = {} bytes per connection ratio, within 25%",
+        fmt_num(m_task),
+        fmt_num(t),
+        fmt_num(s),
+        fmt_num(m_task),
+        fmt_num(predicted)
+    );
+    Ok(ClaimResult::judge(
+        c,
+        prediction,
+        Figure::ratio(&m_threads, &m_tasks),
+        expect,
+        figs,
+        |m, v| {
+            format!(
+                "{conns} connections cost {} bytes each as a thread per connection (resident memory and kernel stacks) and {} as a task per connection: {}x. Idle, a thread cost {} bytes and a task {}, which predicts {}x. {}",
+                fmt_num(median(&m_threads)),
+                fmt_num(m_task),
+                fmt_num(m),
+                fmt_num(s),
+                fmt_num(t),
+                fmt_num(predicted),
+                match v {
+                    Verdict::Supported => "The difference is the thread's stacks.",
+                    Verdict::NotSupported => "The rows' memory does not follow from the idle costs: see the figures.",
+                    _ => "The spread does not decide.",
+                }
+            )
+        },
+    ))
+}
