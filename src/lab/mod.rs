@@ -646,7 +646,7 @@ mod tests {
                 + distributed_claims::ALL.len()
                 + web_claims::ALL.len()
         );
-        assert_eq!(all.len(), 22);
+        assert_eq!(all.len(), 25);
         let some = select(Some("process-creation,time-slicing")).unwrap();
         assert_eq!(
             some.iter().map(|c| c.id).collect::<Vec<_>>(),
