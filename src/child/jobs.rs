@@ -76,9 +76,9 @@ pub enum LabMode {
 pub struct WebServerJob {
     /// The web run's parameters.
     pub config: crate::workload::web::WebConfig,
-    /// The address to bind with `SO_REUSEPORT` (port 0: any free one; the first worker picks
-    /// it and the others get the port it picked).
-    pub addr: String,
+    /// The listening socket the parent created, inherited as this descriptor: every worker
+    /// accepts on it.
+    pub listen_fd: crate::sys::RawDesc,
     /// The worker's number.
     pub worker: usize,
     /// Kernel runs of CPU work per request, as the parent calibrated them.

@@ -33,7 +33,7 @@ pub static ALL: [Claim; 3] = [
         id: "combined-concurrency-parallelism",
         kind: super::Kind::Claim,
         statement: "With CPU-heavy requests an event loop on one core is capped by that core; serving the same clients on more cores (worker processes) lifts the cap by their count, up to the CPU the load generator itself takes.",
-        model: "CPU-bound requests of c_req each: the event loop on one core serves 1/c_req per second (the generator on another core); C pre-forked processes over all P physical cores serve P/(c_req + g) when the generator's g per request shares those cores (P/c_req when it has a core of its own), so the lift is the ratio of the two, every input measured in its row",
+        model: "CPU-bound requests of c_req each, a wait W: the event loop on one core serves min(C/W, 1/c_req) per second (the generator on another core); C pre-forked processes, one connection each, over all P physical cores serve min(C/(W + c_req), P/(c_req + g)) when the generator's g per request shares those cores, so the lift is the ratio of the two, every input measured in its row; C = max(32, 8P) keeps the cores the bound",
         refuted_by: "processes / event loop outside [1/1.10, 1 + tolerance] of the predicted lift",
         unit: "x (processes / event loop)",
         run: combined_concurrency_parallelism,
@@ -210,7 +210,9 @@ fn web_server_concurrency(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
 
 fn combined_concurrency_parallelism(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let cores = Topology::get().physical_core_count();
-    let conns = 32usize;
+    // Enough clients that the cores, not the clients' own waits, bound the processes:
+    // C / (W + c_req) is 8x P / c_req at W = c_req.
+    let conns = (8 * cores).max(32);
     let tol = lab.tolerance();
     let expect_placeholder = Expect::Between([1.0 / 1.10, 1.0 + tol]);
     if cores < 2 {
@@ -248,8 +250,12 @@ fn combined_concurrency_parallelism(c: &Claim, lab: &Lab) -> Result<ClaimResult,
     };
     let shares = webs(procs).iter().any(|w| w.generator_shares_cpu);
     let g = if shares { gen(procs) } else { 0.0 };
-    let model_loop = 1.0 / c_loop;
-    let model_procs = cores as f64 / (c_procs + g);
+    let wait = |m: &Measurement| {
+        median(&webs(m).iter().map(|w| w.load.wait_achieved_s).collect::<Vec<_>>())
+    };
+    let model_loop = (conns as f64 / wait(event_loop)).min(1.0 / c_loop);
+    let model_procs =
+        (conns as f64 / (wait(procs) + c_procs)).min(cores as f64 / (c_procs + g));
     let lift = model_procs / model_loop;
     let (p_rps, l_rps) = (rps(procs), rps(event_loop));
     let figs = figures(vec![
@@ -266,7 +272,7 @@ fn combined_concurrency_parallelism(c: &Claim, lab: &Lab) -> Result<ClaimResult,
     ]);
     let expect = Expect::Between([lift / 1.10, lift * (1.0 + tol)]);
     let prediction = format!(
-        "requests of {} µs of CPU and a 1 ms wait, {conns} clients: {conns} processes over {cores} cores / the event loop on one core = {cores}/(c_req + g) / (1/c_req) = {} (c_req {} µs and {} µs, g {} µs{}), between {} and {}",
+        "requests of {} µs of CPU and a 1 ms wait, {conns} clients: {conns} processes over {cores} cores / the event loop on one core = min(C/(W + c_req), {cores}/(c_req + g)) / min(C/W, 1/c_req) = {} (c_req {} µs and {} µs, g {} µs{}), between {} and {}",
         fmt_num(cpu_us),
         fmt_num(lift),
         fmt_num(c_procs * 1e6),

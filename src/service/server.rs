@@ -5,7 +5,7 @@
 //! | `sequential` | iterative: one thread, one connection at a time | 1 |
 //! | `single-core-threaded` ×N | N threads pinned to ONE core, each serving one connection at a time | N threads |
 //! | `multi-threaded` ×N | N threads, each on its own physical core | N threads |
-//! | `multi-process` ×N | N pre-forked worker processes, each pinned, each with its own `SO_REUSEPORT` socket on the one port | N processes |
+//! | `multi-process` ×N | N pre-forked worker processes, each pinned, all accepting on one listening socket they inherited | N processes |
 //! | `single-thread-async` ×N | one event loop (tokio `current_thread`) on one core, a task per connection, at most N at once | N tasks |
 //!
 //! In every architecture N bounds the connections served at once, and every connection is served
@@ -56,7 +56,7 @@ enum Inner {
     Processes {
         children: Children,
         pids: Vec<u32>,
-        port: u16,
+        listener: Arc<TcpListener>,
     },
 }
 
@@ -153,8 +153,8 @@ impl Server {
                 ))
             }
             _ => {
-                let listener = sys::tcp_listener(addr, BACKLOG, false)
-                    .map_err(|e| ServiceError::Listen(addr, e))?;
+                let listener =
+                    sys::tcp_listener(addr, BACKLOG).map_err(|e| ServiceError::Listen(addr, e))?;
                 start_threads(strategy, workers, config, listener, &cpus, cpu_work, &stop)?
             }
         };
@@ -162,7 +162,9 @@ impl Server {
             Inner::Threads { listener, .. } => listener
                 .local_addr()
                 .map_err(|e| ServiceError::Listen(addr, e))?,
-            Inner::Processes { port, .. } => SocketAddr::new(addr.ip(), *port),
+            Inner::Processes { listener, .. } => listener
+                .local_addr()
+                .map_err(|e| ServiceError::Listen(addr, e))?,
         };
         // The generator keeps off every CPU the server may use, its --cpu-parallel pool's too.
         let cpus = if config.cpu_parallel {
@@ -445,8 +447,10 @@ async fn stop_signal(stop: &AtomicBool) {
     }
 }
 
-/// Start `workers` pre-forked worker processes: the first binds `addr` (port 0: a free one) with
-/// `SO_REUSEPORT` and says which port; the others bind the same port.
+/// Start `workers` pre-forked worker processes that share one listening socket, created here on
+/// `addr` and inherited by each: whichever worker is free accepts the next connection, as in a
+/// classic pre-forked server (one `SO_REUSEPORT` socket per worker would instead spread the
+/// connections by a hash of their addresses, and a busy worker's share would wait in its queue).
 fn start_processes(
     cmd: &WorkerCommand,
     workers: usize,
@@ -455,62 +459,72 @@ fn start_processes(
     cpus: &[usize],
     cpu_work: CpuWork,
 ) -> Result<Inner, ServiceError> {
+    let listener = sys::tcp_listener(addr, BACKLOG).map_err(|e| ServiceError::Listen(addr, e))?;
+    let fd = sys::desc_of(&listener);
     let mut children = Children::with_capacity(workers);
     children.set_deadline(Some(Instant::now() + Duration::from_secs(60)));
     let mut pids = Vec::with_capacity(workers);
-    let mut port = addr.port();
+    // Inheritable only while the workers start: the load generators started later get none.
+    sys::set_inheritable(fd, true)
+        .map_err(|e| ServiceError::Start(format!("handing the socket to worker processes: {e}")))?;
+    let started = (|| {
+        for i in 0..workers {
+            let spec = ChildSpec {
+                parent_pid: std::process::id(),
+                cpu: Some(cpus[i % cpus.len()]),
+                job: ChildJob::WebServer(WebServerJob {
+                    config: config.clone(),
+                    listen_fd: fd,
+                    worker: i,
+                    cpu_units: cpu_work.units,
+                    cpu_unit_s: cpu_work.unit_s,
+                    pool_cpus: if config.cpu_parallel {
+                        pool_cpus(cpus)
+                    } else {
+                        Vec::new()
+                    },
+                }),
+            };
+            children.spawn(i, cmd.command(&spec)).map_err(|e| {
+                ServiceError::Start(
+                    crate::start::StartError::new("process", i, workers, e).to_string(),
+                )
+            })?;
+        }
+        Ok(())
+    })();
+    let _ = sys::set_inheritable(fd, false);
+    started?;
     for i in 0..workers {
-        let spec = ChildSpec {
-            parent_pid: std::process::id(),
-            cpu: Some(cpus[i % cpus.len()]),
-            job: ChildJob::WebServer(WebServerJob {
-                config: config.clone(),
-                addr: SocketAddr::new(addr.ip(), port).to_string(),
-                worker: i,
-                cpu_units: cpu_work.units,
-                cpu_unit_s: cpu_work.unit_s,
-                pool_cpus: if config.cpu_parallel {
-                    pool_cpus(cpus)
-                } else {
-                    Vec::new()
-                },
-            }),
-        };
-        children.spawn(i, cmd.command(&spec)).map_err(|e| {
-            ServiceError::Start(crate::start::StartError::new("process", i, workers, e).to_string())
-        })?;
         let line = children.receive(i).map_err(ServiceError::Worker)?;
-        let Some((Ok(p), Ok(pid))) = line
-            .strip_prefix("listening ")
-            .and_then(|rest| rest.split_once(' '))
-            .map(|(p, pid)| (p.parse::<u16>(), pid.parse::<u32>()))
-        else {
-            return Err(ServiceError::Worker(
-                children.fail(i, format!("said '{line}' instead of 'listening PORT PID'")),
-            ));
-        };
-        port = p;
-        pids.push(pid);
+        match line.strip_prefix("listening ").map(str::parse::<u32>) {
+            Some(Ok(pid)) => pids.push(pid),
+            _ => {
+                return Err(ServiceError::Worker(
+                    children.fail(i, format!("said '{line}' instead of 'listening PID'")),
+                ))
+            }
+        }
     }
     children.set_deadline(None);
     Ok(Inner::Processes {
         children,
         pids,
-        port,
+        listener: Arc::new(listener),
     })
 }
 
-/// A pre-forked worker process: bind the job's port with `SO_REUSEPORT`, say `listening PORT
-/// PID`, serve connections one at a time until the parent says `stop` (or goes away), then say
-/// `stopped`.
+/// A pre-forked worker process: take the listening socket the parent handed down, say
+/// `listening PID`, serve connections one at a time until the parent says `stop` (or goes away),
+/// then say `stopped`.
 pub fn serve_worker_process(job: WebServerJob) -> Result<(), String> {
-    let addr: SocketAddr = job
-        .addr
-        .parse()
-        .map_err(|e| format!("bad address {}: {e}", job.addr))?;
-    let listener = sys::tcp_listener(addr, BACKLOG, true)
-        .map_err(|e| format!("listening on {addr} with SO_REUSEPORT: {e}"))?;
-    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    let listener = sys::inherited_tcp_listener(job.listen_fd).map_err(|e| {
+        format!(
+            "the listening socket handed down as descriptor {}: {e}",
+            job.listen_fd
+        )
+    })?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let pool = if job.pool_cpus.is_empty() {
         None
     } else {
@@ -523,7 +537,7 @@ pub fn serve_worker_process(job: WebServerJob) -> Result<(), String> {
     };
     let handler = Handler::new(&job.config, cpu, pool);
     let stop = Arc::new(AtomicBool::new(false));
-    crate::child::Lines::new().say(&format!("listening {port} {}", std::process::id()))?;
+    crate::child::Lines::new().say(&format!("listening {}", std::process::id()))?;
     let listener = Arc::new(listener);
     let watcher = {
         let (stop, listener) = (stop.clone(), listener.clone());
@@ -532,10 +546,7 @@ pub fn serve_worker_process(job: WebServerJob) -> Result<(), String> {
             let _ = crate::child::Lines::new().next_line();
             stop.store(true, Ordering::SeqCst);
             let _ = socket2::SockRef::from(&*listener).shutdown(std::net::Shutdown::Both);
-            let _ = std::net::TcpStream::connect_timeout(
-                &SocketAddr::new(addr.ip(), port),
-                Duration::from_millis(50),
-            );
+            let _ = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(50));
         })
     };
     accept_loop(&listener, &handler, &stop);

@@ -228,23 +228,14 @@ pub fn terminal_columns() -> Option<usize> {
 }
 
 /// A TCP listener on `addr` with room for `backlog` connections not yet accepted (the kernel
-/// caps it at `net.core.somaxconn`). With `reuse_port`, several sockets (in several processes)
-/// may listen on the same port and the kernel spreads new connections over them
-/// (`SO_REUSEPORT`): how pre-forked worker processes share one port.
-pub fn tcp_listener(
-    addr: std::net::SocketAddr,
-    backlog: i32,
-    reuse_port: bool,
-) -> io::Result<std::net::TcpListener> {
+/// caps it at `net.core.somaxconn`), `SO_REUSEADDR` set so a restarted server can bind at once.
+pub fn tcp_listener(addr: std::net::SocketAddr, backlog: i32) -> io::Result<std::net::TcpListener> {
     let socket = socket2::Socket::new(
         socket2::Domain::for_address(addr),
         socket2::Type::STREAM,
         Some(socket2::Protocol::TCP),
     )?;
     socket.set_reuse_address(true)?;
-    if reuse_port {
-        socket.set_reuse_port(true)?;
-    }
     socket.bind(&addr.into())?;
     socket.listen(backlog)?;
     Ok(socket.into())
@@ -279,4 +270,55 @@ pub fn raise_open_files_limit() -> io::Result<u64> {
         }
     }
     Ok(r.rlim_cur)
+}
+
+/// Whether child processes started from now on inherit `fd` (clears or sets `FD_CLOEXEC`).
+pub fn set_inheritable(fd: RawFd, inheritable: bool) -> io::Result<()> {
+    // SAFETY: fcntl on a descriptor the caller owns; F_GETFD/F_SETFD only touch its flags.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFD);
+        if flags < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let flags = if inheritable {
+            flags & !libc::FD_CLOEXEC
+        } else {
+            flags | libc::FD_CLOEXEC
+        };
+        if libc::fcntl(fd, libc::F_SETFD, flags) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// The listening socket a parent passed down as descriptor `fd` (see [`set_inheritable`]): a
+/// descriptor that is not a listening TCP socket is an error, never adopted.
+pub fn inherited_tcp_listener(fd: RawFd) -> io::Result<std::net::TcpListener> {
+    use std::os::fd::FromRawFd;
+    let mut listening: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: getsockopt writes one int into `listening`; a bad descriptor is an error.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ACCEPTCONN,
+            (&mut listening as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if listening == 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("descriptor {fd} is not a listening socket"),
+        ));
+    }
+    // SAFETY: the descriptor is an open listening socket handed to this process to own.
+    let listener = unsafe { std::net::TcpListener::from_raw_fd(fd) };
+    set_inheritable(fd, false)?;
+    Ok(listener)
 }

@@ -1139,19 +1139,8 @@ pub fn cache_bytes(_level: u32) -> Option<usize> {
     None
 }
 
-/// A TCP listener on `addr` (see the Unix version). Windows has no `SO_REUSEPORT` that spreads
-/// connections over processes: asking for it is `Unsupported`.
-pub fn tcp_listener(
-    addr: std::net::SocketAddr,
-    backlog: i32,
-    reuse_port: bool,
-) -> io::Result<std::net::TcpListener> {
-    if reuse_port {
-        return Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "Windows has no SO_REUSEPORT to share a port between worker processes",
-        ));
-    }
+/// A TCP listener on `addr` with room for `backlog` connections not yet accepted.
+pub fn tcp_listener(addr: std::net::SocketAddr, backlog: i32) -> io::Result<std::net::TcpListener> {
     let socket = socket2::Socket::new(
         socket2::Domain::for_address(addr),
         socket2::Type::STREAM,
@@ -1180,4 +1169,20 @@ pub fn process_rss_bytes(_pid: Option<u32>) -> Option<u64> {
 /// Another process's switches and CPU time: not read on Windows (`None`).
 pub fn process_usage(_pid: u32) -> Option<ResourceUsage> {
     None
+}
+
+/// Handing a socket to a child process: not done on Windows (`Unsupported`).
+pub fn set_inheritable(_desc: RawDesc, _inheritable: bool) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "concbench hands a listening socket to worker processes on Unix only",
+    ))
+}
+
+/// See [`set_inheritable`]: `Unsupported` on Windows.
+pub fn inherited_tcp_listener(_desc: RawDesc) -> io::Result<std::net::TcpListener> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "concbench hands a listening socket to worker processes on Unix only",
+    ))
 }
