@@ -103,7 +103,9 @@ impl<'w> Sweep<'w> {
 
     /// A sweep of a service (`web`): every strategy × cores is a server architecture with that
     /// many workers, loaded by concbench's own load generator with the spec's requests,
-    /// connections and rate (see [`crate::service`]). The spec is checked here.
+    /// connections and rate (see [`crate::service`]). The spec is checked here; running it
+    /// raises the open-files soft limit to the hard one when the connections need more, and
+    /// refuses (before any row) when even the hard limit is too low.
     ///
     /// ```no_run
     /// use concbench::strategy::Strategy;
@@ -262,11 +264,9 @@ impl<'w> Sweep<'w> {
                 w.work_units(),
             ),
             Subject::Service(config, _) => {
-                if let Some(note) = crate::service::make_room_for(config.connections)
-                    .map_err(|e| PlanError(e.to_string()))?
-                {
-                    eprintln!("concbench: {note}");
-                }
+                // The CLI says so when it raises the limit; a library user reads it in the docs.
+                crate::service::make_room_for(config.connections)
+                    .map_err(|e| PlanError(e.to_string()))?;
                 (
                     runner::run_service(config, &plan, &self.options, &mut on_progress),
                     crate::workload::WorkUnits {

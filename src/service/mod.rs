@@ -209,9 +209,16 @@ fn repetitions(
             options,
             deadline,
         );
-        let (rss_peak, kernel_stack_peak) = sampling.finish();
+        let sampled = sampling.finish();
+        let (rss_peak, kernel_stack_peak) = (sampled.rss_peak, sampled.kernel_stack_peak);
         let load = load?;
-        let usage = server.usage().since(&before);
+        let mut usage = server.usage().since(&before);
+        if server.in_process() {
+            // The sampler is a thread of this process: its reads of /proc are not the server's.
+            let sys_part = sampled.cpu_s.min(usage.sys_s);
+            usage.sys_s -= sys_part;
+            usage.user_s = (usage.user_s - (sampled.cpu_s - sys_part)).max(0.0);
+        }
         let asked = config.requests as u64;
         if load.errors.total() > 0 || load.requests < asked {
             return Err(ServiceError::Errors {
@@ -262,7 +269,16 @@ fn repetitions(
 /// of its own until finished; keeps the highest of each.
 struct RssSampler {
     stop: Arc<AtomicBool>,
-    handle: Option<std::thread::JoinHandle<(Option<u64>, Option<u64>)>>,
+    handle: Option<std::thread::JoinHandle<Sampled>>,
+}
+
+/// What a sampler saw, and the CPU time it took itself (reading `/proc` is not free: it is taken
+/// out of an in-process server's CPU time per request).
+#[derive(Debug, Clone, Copy, Default)]
+struct Sampled {
+    rss_peak: Option<u64>,
+    kernel_stack_peak: Option<u64>,
+    cpu_s: f64,
 }
 
 impl RssSampler {
@@ -280,18 +296,22 @@ impl RssSampler {
                     peak = peak.max(read());
                     stack_peak = stack_peak.max(stacks());
                 }
-                (peak, stack_peak)
+                Sampled {
+                    rss_peak: peak,
+                    kernel_stack_peak: stack_peak,
+                    cpu_s: sys::thread_cpu_time().map_or(0.0, |d| d.as_secs_f64()),
+                }
             })
             .ok();
         RssSampler { stop, handle }
     }
 
-    fn finish(mut self) -> (Option<u64>, Option<u64>) {
+    fn finish(mut self) -> Sampled {
         self.stop.store(true, Ordering::Relaxed);
         self.handle
             .take()
             .and_then(|h| h.join().ok())
-            .unwrap_or((None, None))
+            .unwrap_or_default()
     }
 }
 

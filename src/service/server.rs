@@ -207,6 +207,11 @@ impl Server {
         self.rss_reader()()
     }
 
+    /// Whether its workers are threads of this process (its usage is this process's).
+    pub fn in_process(&self) -> bool {
+        matches!(self.inner, Inner::Threads { .. })
+    }
+
     /// A reader of its resident memory that another thread can call (the sampler's).
     pub fn rss_reader(&self) -> impl Fn() -> Option<u64> + Send + 'static {
         let pids = match &self.inner {
