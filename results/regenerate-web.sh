@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerate the committed web results from the repository root (about ten minutes on 2 cores):
+# Regenerate the committed web results from the repository root (about twelve minutes on 2 cores):
 #   bash results/regenerate-web.sh
 # Run it on a quiet machine. Each folder holds report.md, results.csv, results.json, results.tex
 # and speedup.svg, with the machine and the full command inside results.json.
@@ -22,4 +22,8 @@ $bin run --workload web --connections 10000 --wait-ms 100 --size 100000 --cores 
 echo "== open loop: 2,000 requests a second at fixed intended times, latency from those times"
 $bin run --workload web --rate 2000 --size 10000 --connections 64 --wait-ms 10 --cores 64 \
   --strategy single-core-threaded,multi-process,single-thread-async --reps 3 --warmup 1 --quiet --out $out/web-open-loop
+echo "== the lab's claims about servers"
+mkdir -p $out/lab-web
+$bin lab --quiet --claim web-server-concurrency,combined-concurrency-parallelism,c10k-memory \
+  --out $out/lab-web > $out/lab-web/verdicts.txt
 echo "done: $(date -u +%FT%TZ)"

@@ -251,13 +251,16 @@ pub(crate) fn run_service(
     let mut out = Vec::with_capacity(rows.len());
     for (i, (strategy, cores)) in rows.into_iter().enumerate() {
         let mut done = i * per_row;
-        progress(Progress {
-            strategy,
-            cores,
-            done,
-            total,
-            elapsed_s: started.elapsed().as_secs_f64(),
-        });
+        let mut report = |done: usize| {
+            progress(Progress {
+                strategy,
+                cores,
+                done,
+                total,
+                elapsed_s: started.elapsed().as_secs_f64(),
+            })
+        };
+        report(done);
         let measured = crate::service::measure_row(
             config,
             strategy,
@@ -267,13 +270,7 @@ pub(crate) fn run_service(
             &row_options,
             &mut |_| {
                 done += 1;
-                progress(Progress {
-                    strategy,
-                    cores,
-                    done,
-                    total,
-                    elapsed_s: started.elapsed().as_secs_f64(),
-                })
+                report(done)
             },
         );
         match measured {

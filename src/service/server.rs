@@ -60,17 +60,12 @@ enum Inner {
     },
 }
 
-/// The CPUs the `--cpu-parallel` pool runs on: the server's own and, when they are fewer, more
-/// physical cores, up to all but one (left to the load generator) — the course's "parallelism
-/// inside each request" needs cores beyond the one the event loop or the threads share.
+/// The CPUs the `--cpu-parallel` pool runs on: the server's own first, then every other physical
+/// core — the course's "parallelism inside each request" needs cores beyond the one the event
+/// loop or the threads share. The load generator then shares them, and every output says so.
 pub fn pool_cpus(server: &[usize]) -> Vec<usize> {
-    let cores = Topology::get().core_cpus();
-    let want = server.len().max(cores.len().saturating_sub(1)).max(1);
     let mut cpus = server.to_vec();
-    for c in cores {
-        if cpus.len() >= want {
-            break;
-        }
+    for c in Topology::get().core_cpus() {
         if !cpus.contains(&c) {
             cpus.push(c);
         }

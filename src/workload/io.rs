@@ -32,16 +32,7 @@ pub const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
     description: "--size simulated I/O tasks of --wait-ms each; the first --cpu-share of each is CPU work, the rest a blocking sleep",
     size_unit: "tasks",
     params: &[
-        ParamDescriptor {
-            name: "wait_ms",
-            flag: "wait-ms",
-            kind: ParamKind::Number {
-                min: "0",
-                max: "60000",
-            },
-            default: "10",
-            help: "milliseconds: io, the length of one task (default 10); web, what each request waits (default 1)",
-        },
+        super::registry::wait_ms("10"),
         ParamDescriptor {
             name: "cpu_share",
             flag: "cpu-share",

@@ -95,6 +95,21 @@ pub const YIELD_EVERY: ParamDescriptor = ParamDescriptor {
     help: "a yield point every K units of a part's work (keys, rows); single-thread-async tasks let the others run there; 0 (default): never",
 };
 
+/// `--wait-ms`, shared by the workloads that wait (io: the length of one task; web: what each
+/// request waits), each with its own default.
+pub const fn wait_ms(default: &'static str) -> ParamDescriptor {
+    ParamDescriptor {
+        name: "wait_ms",
+        flag: "wait-ms",
+        kind: ParamKind::Number {
+            min: "0",
+            max: "60000",
+        },
+        default,
+        help: "milliseconds: io, the length of one task (default 10); web, what each request waits (default 1)",
+    }
+}
+
 /// Why a parameter value was refused by [`ParamDescriptor::check`].
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

@@ -42,16 +42,7 @@ pub const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
     description: "an HTTP/1.1 server on loopback serving --size requests from --connections keep-alive clients; each request waits --wait-ms, burns --cpu-us and returns --response-bytes",
     size_unit: "requests",
     params: &[
-        ParamDescriptor {
-            name: "wait_ms",
-            flag: "wait-ms",
-            kind: ParamKind::Number {
-                min: "0",
-                max: "60000",
-            },
-            default: "1",
-            help: "milliseconds: io, the length of one task (default 10); web, what each request waits (default 1)",
-        },
+        super::registry::wait_ms("1"),
         ParamDescriptor {
             name: "cpu_us",
             flag: "cpu-us",
