@@ -133,7 +133,9 @@ pub struct WebRow {
     pub wait_achieved_s: f64,
     /// The server's CPU time (user + system) per request, seconds: c_req of the models.
     pub cpu_per_request_s: f64,
-    /// The load generator's CPU time per request, seconds (median over the repetitions).
+    /// The load generator's CPU time per request, seconds (median over the repetitions). Where
+    /// it has a CPU of its own it polls for responses without sleeping, and this is mostly that
+    /// polling; where it shares the server's CPUs it sleeps when idle, and this is its work.
     #[serde(default)]
     pub generator_cpu_per_request_s: f64,
     /// Open loop: the requests per second asked for; null in the closed loop.

@@ -102,4 +102,8 @@ pub struct WebLoadJob {
     pub requests: u64,
     /// Open loop: its share of the rate, requests per second.
     pub rate: Option<f64>,
+    /// Poll for responses without sleeping (the generator has a CPU of its own): an idle CPU of
+    /// a VM wakes slowly, and that wake-up would be measured as the server's latency.
+    #[serde(default)]
+    pub busy_poll: bool,
 }

@@ -16,7 +16,10 @@ pub struct ServerArgs {
     /// multi-process or single-thread-async.
     #[arg(long, short, default_value = "single-thread-async")]
     pub strategy: String,
-    /// Workers: threads, processes, or connections the event loop serves at once.
+    /// Workers: threads (single-core-threaded, multi-threaded) or processes (multi-process), each
+    /// serving one connection at a time. The event loop (single-thread-async) is one thread on
+    /// one core and takes every connection that comes, as an event-driven server does, so it
+    /// does not use this; the iterative server (sequential) is one thread.
     #[arg(long, short, default_value_t = 64)]
     pub cores: usize,
     /// Port on the loopback interface; 0 picks a free one.
@@ -73,12 +76,22 @@ pub fn cmd_server(args: ServerArgs) -> Result<(), CliError> {
     }
     config.idle_timeout = std::time::Duration::from_millis(args.idle_timeout_ms);
     config.max_request_bytes = args.max_request_bytes;
+    let event_loop = strategy == Strategy::SingleThreadAsync;
     let workers = if strategy.is_sequential() {
         1
+    } else if event_loop {
+        concbench::service::UNBOUNDED_TASKS
     } else {
         args.cores
     };
-    if let Some(note) = make_room_for(workers).map_err(|e| CliError::Usage(e.to_string()))? {
+    // Room for the connections a client may open: the workers' count, and for the event loop,
+    // which takes every connection, as many as the hard limit allows.
+    let room = if event_loop {
+        concbench::service::make_room_for_all()
+    } else {
+        make_room_for(workers)
+    };
+    if let Some(note) = room.map_err(|e| CliError::Usage(e.to_string()))? {
         eprintln!("concbench: {note}");
     }
     let server = Server::start(
@@ -100,7 +113,12 @@ pub fn cmd_server(args: ServerArgs) -> Result<(), CliError> {
     super::print_stdout(&format!("listening on http://{shown}\n"))?;
     let (free, shares) = generator_cpus(server.cpus());
     eprintln!(
-        "concbench: {strategy} x{workers} on CPU {}; each request waits {} ms, burns {} unit(s) of {} ({:.1} µs) and returns {} bytes; load it from CPU {}{}; Ctrl-C stops it",
+        "concbench: {strategy}{} on CPU {}; each request waits {} ms, burns {} unit(s) of {} ({:.1} µs) and returns {} bytes; load it from CPU {}{}; Ctrl-C stops it",
+        if event_loop {
+            " (every connection, a task each)".to_string()
+        } else {
+            format!(" x{workers}")
+        },
         concbench::topology::format_cpu_list(server.cpus()),
         config.wait.as_secs_f64() * 1e3,
         server.cpu_work().units,

@@ -251,11 +251,15 @@ fn combined_concurrency_parallelism(c: &Claim, lab: &Lab) -> Result<ClaimResult,
     let shares = webs(procs).iter().any(|w| w.generator_shares_cpu);
     let g = if shares { gen(procs) } else { 0.0 };
     let wait = |m: &Measurement| {
-        median(&webs(m).iter().map(|w| w.load.wait_achieved_s).collect::<Vec<_>>())
+        median(
+            &webs(m)
+                .iter()
+                .map(|w| w.load.wait_achieved_s)
+                .collect::<Vec<_>>(),
+        )
     };
     let model_loop = (conns as f64 / wait(event_loop)).min(1.0 / c_loop);
-    let model_procs =
-        (conns as f64 / (wait(procs) + c_procs)).min(cores as f64 / (c_procs + g));
+    let model_procs = (conns as f64 / (wait(procs) + c_procs)).min(cores as f64 / (c_procs + g));
     let lift = model_procs / model_loop;
     let (p_rps, l_rps) = (rps(procs), rps(event_loop));
     let figs = figures(vec![

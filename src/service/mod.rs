@@ -100,6 +100,29 @@ pub fn make_room_for(connections: usize) -> Result<Option<String>, ServiceError>
     )))
 }
 
+/// The task count that leaves the event loop unbounded: it takes every connection that comes
+/// (`concbench server`'s event loop). `run` bounds it by its row's N instead.
+pub const UNBOUNDED_TASKS: usize = tokio::sync::Semaphore::MAX_PERMITS;
+
+/// Raise the open-files soft limit to the hard one, whatever the connections: for a server
+/// whose clients are not known in advance. `None` when nothing had to change.
+pub fn make_room_for_all() -> Result<Option<String>, ServiceError> {
+    let Some((soft, hard)) = sys::open_files_limit() else {
+        return Ok(None);
+    };
+    if soft >= hard {
+        return Ok(None);
+    }
+    let now = sys::raise_open_files_limit().map_err(|e| {
+        ServiceError::Descriptors(format!(
+            "raising the open-files soft limit from {soft} to {hard}: {e} (try ulimit -n {hard})"
+        ))
+    })?;
+    Ok(Some(format!(
+        "raised the open-files soft limit from {soft} to {now}, so the event loop can take that many connections"
+    )))
+}
+
 /// The CPUs the load generator gets: the allowed CPUs outside the physical cores the server
 /// uses; when none is left, the server's too, and `true` (it shares them: every output says so).
 pub fn generator_cpus(server_cpus: &[usize]) -> (Vec<usize>, bool) {
@@ -205,6 +228,7 @@ fn repetitions(
             server.addr(),
             config,
             &gen_cpus,
+            shares,
             generators,
             options,
             deadline,
@@ -317,10 +341,12 @@ impl RssSampler {
 
 /// Run one repetition's load: `generators` processes pinned to `cpus`, the connections and
 /// requests (or the rate) split between them; each opens its connections, then all get `go`.
+#[allow(clippy::too_many_arguments)]
 fn run_load(
     addr: SocketAddr,
     config: &WebConfig,
     cpus: &[usize],
+    shares: bool,
     generators: usize,
     options: &RowOptions,
     deadline: Instant,
@@ -343,6 +369,7 @@ fn run_load(
                 connections: share(config.connections),
                 requests: share(config.requests) as u64,
                 rate: config.rate.map(|r| r / generators as f64),
+                busy_poll: !shares,
             }),
         };
         children.spawn(g, cmd.command(&spec)).map_err(|e| {
