@@ -460,7 +460,7 @@ fn start_processes(
     cpu_work: CpuWork,
 ) -> Result<Inner, ServiceError> {
     let listener = sys::tcp_listener(addr, BACKLOG).map_err(|e| ServiceError::Listen(addr, e))?;
-    let fd = sys::desc_of(&listener);
+    let fd = sys::listener_desc(&listener);
     let mut children = Children::with_capacity(workers);
     children.set_deadline(Some(Instant::now() + Duration::from_secs(60)));
     let mut pids = Vec::with_capacity(workers);

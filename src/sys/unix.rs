@@ -322,3 +322,8 @@ pub fn inherited_tcp_listener(fd: RawFd) -> io::Result<std::net::TcpListener> {
     set_inheritable(fd, false)?;
     Ok(listener)
 }
+
+/// The descriptor of a listening socket, as it travels to a child (see [`set_inheritable`]).
+pub fn listener_desc(listener: &std::net::TcpListener) -> RawFd {
+    std::os::fd::AsRawFd::as_raw_fd(listener)
+}

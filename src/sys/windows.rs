@@ -1186,3 +1186,9 @@ pub fn inherited_tcp_listener(_desc: RawDesc) -> io::Result<std::net::TcpListene
         "concbench hands a listening socket to worker processes on Unix only",
     ))
 }
+
+/// A listening socket's handle value (never handed to a child on Windows: see
+/// [`set_inheritable`]).
+pub fn listener_desc(listener: &std::net::TcpListener) -> RawDesc {
+    std::os::windows::io::AsRawSocket::as_raw_socket(listener) as RawDesc
+}
