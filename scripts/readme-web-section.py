@@ -90,7 +90,7 @@ out.append("""**Latency under a fixed rate** (`results/web-open-loop/`: 2,000 re
 intended times, as wrk2 does, each latency measured from its intended time so that a stalled
 server is charged for the requests it delayed): %s.
 """ % lines)
-out.append("""**One server alone**: `concbench server --strategy single-thread-async --cores 64 --port 8080`
+out.append("""**One server alone**: `concbench server --strategy single-thread-async --port 8080`
 prints `listening on http://127.0.0.1:8080` and serves until Ctrl-C, with the same handler flags
 (`--wait-ms`, `--cpu-us`, `--cpu-kernel`, `--cpu-parallel`, `--response-bytes`), so curl, a
 browser or `wrk -t1 -c64 -d5s http://127.0.0.1:8080/` can load it. Only loopback addresses are
