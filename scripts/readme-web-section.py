@@ -82,8 +82,16 @@ out.append("""**C10K** (`results/web-c10k/`: 10,000 connections, a 100 ms wait, 
 %d requests/s with %s of resident memory and %s of kernel stack per connection; one event loop
 served %d with %s and none. concbench raises the open-files soft limit to the hard one for such a
 run and says so; where the hard limit is too low, it says which and stops before any work.
+At 10,000 connections every request costs the event loop more than at 64 (the kernel's socket
+lookups and wake-ups, a timer wheel of 10,000 entries): a bare tokio server with no concbench
+code loses as much, under the same wrk (`bash scripts/c10k-floor/run.sh`,
+`results/web-c10k/floor.txt`):
+
+```text
+%s
+```
 """ % (round(ct['requests_per_s']), kib(ct['rss_per_connection_bytes']), kib(ct.get('kernel_stack_per_connection_bytes') or 0),
-       round(ca['requests_per_s']), kib(ca['rss_per_connection_bytes'])))
+       round(ca['requests_per_s']), kib(ca['rss_per_connection_bytes']), open(f'{R}/web-c10k/floor.txt').read().strip()))
 olr = [(k, r) for k, r in ol.items()]
 lines = ", ".join(f"{s} p50 {ms(r['latency']['p50_s'])}, p99 {ms(r['latency']['p99_s'])}, max {ms(r['latency']['max_s'])}" for (s,c), r in sorted(ol.items()))
 out.append("""**Latency under a fixed rate** (`results/web-open-loop/`: 2,000 requests a second sent at fixed
