@@ -1,5 +1,5 @@
 //! The lab's claims about servers: the course's web server, measured with real requests over
-//! loopback sockets (the `web` workload, its rows measured by [`crate::runner::run_service`]).
+//! loopback sockets (the `web` workload, its rows measured by `runner::run_service`).
 //!
 //! Every model takes its inputs from the rows it judges: the wait each request actually got
 //! (`wait_achieved_s`, the server's clock: tokio's timer rounds a 10 ms wait up to 11 ms), the
