@@ -7,7 +7,7 @@
 
 use clap::{Arg, ArgMatches, Args, Command, FromArgMatches};
 
-use concbench::workload::registry::{all_params, ParamKind};
+use concbench::workload::registry::{all_params, ParamDescriptor, ParamKind};
 
 /// The workload parameters given on the command line: `(key, value)` in flag order.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -15,8 +15,68 @@ pub struct WorkloadParams(pub Vec<(String, String)>);
 
 impl FromArgMatches for WorkloadParams {
     fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        Ok(WorkloadParams(values(matches, all_params())))
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl Args for WorkloadParams {
+    fn augment_args(cmd: Command) -> Command {
+        augment(cmd, all_params())
+    }
+
+    fn augment_args_for_update(cmd: Command) -> Command {
+        Self::augment_args(cmd)
+    }
+}
+
+/// The handler's parameters of `concbench server`: the web workload's, less those of its load
+/// generator (`--connections`, `--rate`), which a server alone has none of.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HandlerParams(pub Vec<(String, String)>);
+
+fn handler_params() -> Vec<(&'static ParamDescriptor, Vec<&'static str>)> {
+    concbench::workload::web::DESCRIPTOR
+        .params
+        .iter()
+        .filter(|p| !matches!(p.name, "connections" | "rate"))
+        .map(|p| (p, vec!["web"]))
+        .collect()
+}
+
+impl FromArgMatches for HandlerParams {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        Ok(HandlerParams(values(matches, handler_params())))
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl Args for HandlerParams {
+    fn augment_args(cmd: Command) -> Command {
+        augment(cmd, handler_params())
+    }
+
+    fn augment_args_for_update(cmd: Command) -> Command {
+        Self::augment_args(cmd)
+    }
+}
+
+/// The values given for `params`, as `(key, value)` in flag order.
+fn values(
+    matches: &ArgMatches,
+    params: Vec<(&'static ParamDescriptor, Vec<&'static str>)>,
+) -> Vec<(String, String)> {
+    {
         let mut out = Vec::new();
-        for (p, _) in all_params() {
+        for (p, _) in params {
             let value = match p.kind {
                 ParamKind::Number { .. } => matches
                     .get_one::<f64>(p.name)
@@ -28,18 +88,17 @@ impl FromArgMatches for WorkloadParams {
                 out.push((p.name.to_string(), v));
             }
         }
-        Ok(WorkloadParams(out))
-    }
-
-    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
-        *self = Self::from_arg_matches(matches)?;
-        Ok(())
+        out
     }
 }
 
-impl Args for WorkloadParams {
-    fn augment_args(mut cmd: Command) -> Command {
-        for (p, users) in all_params() {
+/// One flag per parameter of `params`, its help naming the workloads that take it.
+fn augment(
+    mut cmd: Command,
+    params: Vec<(&'static ParamDescriptor, Vec<&'static str>)>,
+) -> Command {
+    {
+        for (p, users) in params {
             let arg = Arg::new(p.name)
                 .long(p.flag)
                 .value_name(value_name(p.name))
@@ -53,10 +112,6 @@ impl Args for WorkloadParams {
             });
         }
         cmd
-    }
-
-    fn augment_args_for_update(cmd: Command) -> Command {
-        Self::augment_args(cmd)
     }
 }
 

@@ -38,7 +38,7 @@ pub struct ServerArgs {
     /// The handler's parameters (`--wait-ms`, `--cpu-us`, `--cpu-kernel`, `--cpu-parallel`,
     /// `--response-bytes`), as for `concbench run --workload web`.
     #[command(flatten)]
-    pub params: super::params::WorkloadParams,
+    pub params: super::params::HandlerParams,
 }
 
 /// Run `concbench server` until the process is interrupted.
