@@ -1,7 +1,7 @@
 //! Which CPUs this process may use, how they group into physical cores, and pinning.
 //!
-//! Every placement decision in concbench goes through this module. Two facts shape it (see
-//! DESIGN.md): the affinity mask is read from the *calling thread*, so the allowed list is read
+//! Every placement decision in concbench goes through this module. Two facts, checked on the
+//! project's machines, shape it: the affinity mask is read from the *calling thread*, so the allowed list is read
 //! once, before anything is pinned, and cached; `num_cpus::get_physical()` ignores the mask, so
 //! physical cores are grouped from the per-CPU topology files ([`sys::cpu_topology_dir`], on Linux
 //! `/sys/devices/system/cpu/cpuN/topology`) for the allowed CPUs only, keeping one CPU per core
