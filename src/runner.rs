@@ -9,7 +9,9 @@ use serde::Serialize;
 
 use crate::plan::RunPlan;
 use crate::shm::SharedRegion;
-use crate::strategy::{self, ExecOptions, Execution, Strategy, StrategyError};
+use crate::strategy::{
+    self, repetition_deadline, ExecOptions, Execution, Strategy, StrategyError, DEFAULT_STUCK_AFTER,
+};
 use crate::topology::Topology;
 use crate::workload::{self, VerifyError, Workload};
 
@@ -26,6 +28,20 @@ pub struct Measurement {
     pub workers_per_core: f64,
     /// The timed repetitions (warm-ups are not kept).
     pub runs: Vec<Execution>,
+}
+
+impl Measurement {
+    /// The row of `strategy` × `cores` with its timed repetitions, its oversubscription judged
+    /// on this machine.
+    fn of_row(strategy: Strategy, cores: usize, runs: Vec<Execution>) -> Measurement {
+        Measurement {
+            strategy,
+            cores,
+            oversubscribed: is_oversubscribed(strategy, cores),
+            workers_per_core: workers_per_core(strategy, cores),
+            runs,
+        }
+    }
 }
 
 /// Where the runner is, for progress displays.
@@ -199,20 +215,6 @@ pub struct Incomplete {
     pub error: RunError,
 }
 
-/// How long a repetition may take before its workers count as stuck, when nothing else is
-/// configured: this floor plus [`STUCK_FACTOR`] times the slowest repetition seen so far.
-pub const DEFAULT_STUCK_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// See [`DEFAULT_STUCK_AFTER`].
-pub const STUCK_FACTOR: f64 = 20.0;
-
-/// The deadline of the next repetition: `floor` plus [`STUCK_FACTOR`] × the slowest repetition
-/// seen so far in this sweep (warm-ups included), from now.
-pub fn repetition_deadline(floor: std::time::Duration, slowest_s: f64) -> std::time::Instant {
-    let margin = std::time::Duration::from_secs_f64((STUCK_FACTOR * slowest_s).min(1e9));
-    std::time::Instant::now() + floor + margin
-}
-
 /// Execute every row of `plan` with an already-built workload (a user's, for instance). On a
 /// failure, the rows completed before it come back with the error.
 pub(crate) fn run_workload(
@@ -274,13 +276,7 @@ pub(crate) fn run_service(
             },
         );
         match measured {
-            Ok(runs) => out.push(Measurement {
-                strategy,
-                cores,
-                oversubscribed: is_oversubscribed(strategy, cores),
-                workers_per_core: workers_per_core(strategy, cores),
-                runs,
-            }),
+            Ok(runs) => out.push(Measurement::of_row(strategy, cores, runs)),
             Err(source) => {
                 return Err(Incomplete {
                     completed: out,
@@ -341,13 +337,7 @@ fn measure_rows(
             }
             done += 1;
         }
-        out.push(Measurement {
-            strategy,
-            cores,
-            oversubscribed: is_oversubscribed(strategy, cores),
-            workers_per_core: workers_per_core(strategy, cores),
-            runs,
-        });
+        out.push(Measurement::of_row(strategy, cores, runs));
     }
     progress(Progress {
         strategy: Strategy::Sequential,

@@ -98,6 +98,13 @@ fn measure(
         .map_err(|e| e.error.to_string())
 }
 
+/// The row of `strategy` among rows that `measure` returned for it.
+fn row(rows: &[Measurement], strategy: Strategy) -> &Measurement {
+    rows.iter()
+        .find(|m| m.strategy == strategy)
+        .expect("every strategy asked for is measured")
+}
+
 fn web_server_concurrency(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let (conns, wait_ms) = (64usize, 10.0);
     let tol = lab.tolerance();
@@ -114,15 +121,9 @@ fn web_server_concurrency(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         vec![Strategy::SingleCoreThreaded, Strategy::SingleThreadAsync],
         conns,
     )?;
-    let find = |s: Strategy| {
-        concurrent
-            .iter()
-            .find(|m| m.strategy == s)
-            .expect("row measured")
-    };
     let (threads, tasks) = (
-        find(Strategy::SingleCoreThreaded),
-        find(Strategy::SingleThreadAsync),
+        row(&concurrent, Strategy::SingleCoreThreaded),
+        row(&concurrent, Strategy::SingleThreadAsync),
     );
     let concurrent_model = |m: &Measurement| -> Vec<f64> {
         webs(m)
@@ -233,10 +234,9 @@ fn combined_concurrency_parallelism(c: &Claim, lab: &Lab) -> Result<ClaimResult,
         vec![Strategy::MultiProcess, Strategy::SingleThreadAsync],
         conns,
     )?;
-    let find = |s: Strategy| rows.iter().find(|m| m.strategy == s).expect("row measured");
     let (procs, event_loop) = (
-        find(Strategy::MultiProcess),
-        find(Strategy::SingleThreadAsync),
+        row(&rows, Strategy::MultiProcess),
+        row(&rows, Strategy::SingleThreadAsync),
     );
     let c_loop = median(&c_req(event_loop));
     let c_procs = median(&c_req(procs));
@@ -405,11 +405,6 @@ fn c10k_memory(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         vec![Strategy::SingleCoreThreaded, Strategy::SingleThreadAsync],
         conns,
     )?;
-    let find = |st: Strategy| {
-        rows.iter()
-            .find(|m| m.strategy == st)
-            .expect("row measured")
-    };
     let per_conn = |m: &Measurement| -> Vec<f64> {
         webs(m)
             .iter()
@@ -427,8 +422,8 @@ fn c10k_memory(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
             .collect()
     };
     let (m_threads, m_tasks) = (
-        per_conn(find(Strategy::SingleCoreThreaded)),
-        per_conn(find(Strategy::SingleThreadAsync)),
+        per_conn(row(&rows, Strategy::SingleCoreThreaded)),
+        per_conn(row(&rows, Strategy::SingleThreadAsync)),
     );
     let m_task = median(&m_tasks);
     let predicted = (m_task - t + s) / m_task;

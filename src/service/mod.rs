@@ -47,8 +47,8 @@ pub enum ServiceError {
     /// The server or the load generator could not start.
     #[error("{0}")]
     Start(String),
-    /// A worker process or the load generator failed.
-    #[error("{} {} (pid {}) failed: {}{}", if .0.status.contains("generator") { "" } else { "process" }, .0.id, .0.pid, .0.status, if .0.stderr.is_empty() { String::new() } else { format!(": {}", .0.stderr) })]
+    /// A pre-forked server process failed.
+    #[error("server process {} (pid {}) failed: {}{}", .0.id, .0.pid, .0.status, if .0.stderr.is_empty() { String::new() } else { format!(": {}", .0.stderr) })]
     Worker(ChildFailure),
     /// The load generator failed.
     #[error("the load generator (pid {}) failed: {}{}", .0.pid, .0.status, if .0.stderr.is_empty() { String::new() } else { format!(": {}", .0.stderr) })]
@@ -90,13 +90,18 @@ pub fn make_room_for(connections: usize) -> Result<Option<String>, ServiceError>
     if soft >= need {
         return Ok(None);
     }
+    raise_soft_limit(soft, hard, &format!("for {connections} connections"))
+}
+
+/// Raise the open-files soft limit from `soft` to the hard one, saying `why` in the note.
+fn raise_soft_limit(soft: u64, hard: u64, why: &str) -> Result<Option<String>, ServiceError> {
     let now = sys::raise_open_files_limit().map_err(|e| {
         ServiceError::Descriptors(format!(
-            "raising the open-files soft limit from {soft} to {hard} for {connections} connections: {e} (try ulimit -n {hard})"
+            "raising the open-files soft limit from {soft} to {hard} {why}: {e} (try ulimit -n {hard})"
         ))
     })?;
     Ok(Some(format!(
-        "raised the open-files soft limit from {soft} to {now} for {connections} connections"
+        "raised the open-files soft limit from {soft} to {now} {why}"
     )))
 }
 
@@ -107,20 +112,14 @@ pub const UNBOUNDED_TASKS: usize = tokio::sync::Semaphore::MAX_PERMITS;
 /// Raise the open-files soft limit to the hard one, whatever the connections: for a server
 /// whose clients are not known in advance. `None` when nothing had to change.
 pub fn make_room_for_all() -> Result<Option<String>, ServiceError> {
-    let Some((soft, hard)) = sys::open_files_limit() else {
-        return Ok(None);
-    };
-    if soft >= hard {
-        return Ok(None);
+    match sys::open_files_limit() {
+        Some((soft, hard)) if soft < hard => raise_soft_limit(
+            soft,
+            hard,
+            "so that the event loop can take that many connections",
+        ),
+        _ => Ok(None),
     }
-    let now = sys::raise_open_files_limit().map_err(|e| {
-        ServiceError::Descriptors(format!(
-            "raising the open-files soft limit from {soft} to {hard}: {e} (try ulimit -n {hard})"
-        ))
-    })?;
-    Ok(Some(format!(
-        "raised the open-files soft limit from {soft} to {now}, so the event loop can take that many connections"
-    )))
 }
 
 /// The CPUs the load generator gets: the allowed CPUs outside the physical cores the server
@@ -219,9 +218,11 @@ fn repetitions(
     let mut slowest: f64 = 0.0;
     for rep in 0..warmup + reps {
         let before = server.usage();
-        let floor = options.stuck_after.unwrap_or(Duration::from_secs(30))
+        let floor = options
+            .stuck_after
+            .unwrap_or(crate::strategy::DEFAULT_STUCK_AFTER)
             + Duration::from_secs_f64(config.expected_sequential_s().min(1e6));
-        let deadline = Instant::now() + floor + Duration::from_secs_f64((20.0 * slowest).min(1e6));
+        let deadline = crate::strategy::repetition_deadline(floor, slowest);
         let sampling = RssSampler::start(server);
         let start_ns = monotonic_ns();
         let load = run_load(

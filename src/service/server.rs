@@ -38,6 +38,9 @@ const BACKLOG: i32 = 65_535;
 /// A running server of one architecture.
 pub struct Server {
     addr: SocketAddr,
+    /// The one listening socket: the worker threads accept on it, pre-forked processes on their
+    /// inherited copies of it.
+    listener: Arc<TcpListener>,
     stop: Arc<AtomicBool>,
     inner: Inner,
     cpus: Vec<usize>,
@@ -48,16 +51,11 @@ pub struct Server {
 enum Inner {
     /// Threads of this process (iterative, thread per connection, the event loop's thread).
     Threads {
-        listener: Arc<TcpListener>,
         handles: Vec<std::thread::JoinHandle<()>>,
         alive: Arc<AtomicUsize>,
     },
     /// Pre-forked worker processes.
-    Processes {
-        children: Children,
-        pids: Vec<u32>,
-        listener: Arc<TcpListener>,
-    },
+    Processes { children: Children, pids: Vec<u32> },
 }
 
 /// The CPUs the `--cpu-parallel` pool runs on: the server's own first, then every other physical
@@ -134,33 +132,26 @@ impl Server {
         let cpu_work = calibrate_on(cpus[0], config);
         let stop = Arc::new(AtomicBool::new(false));
         let mechanism = strategy.descriptor().mechanism;
+        if mechanism == Mechanism::Ranks {
+            return Err(ServiceError::Start(
+                "web has no distributed server: MPI ranks do not share a socket".into(),
+            ));
+        }
+        let listener =
+            Arc::new(sys::tcp_listener(addr, BACKLOG).map_err(|e| ServiceError::Listen(addr, e))?);
         let inner = match mechanism {
             Mechanism::Processes => {
                 let cmd = match worker {
                     Some(c) => c.clone(),
                     None => WorkerCommand::locate_concbench().map_err(ServiceError::Start)?,
                 };
-                start_processes(&cmd, workers, config, addr, &cpus, cpu_work)?
+                start_processes(&cmd, workers, config, &listener, &cpus, cpu_work)?
             }
-            Mechanism::Ranks => {
-                return Err(ServiceError::Start(
-                    "web has no distributed server: MPI ranks do not share a socket".into(),
-                ))
-            }
-            _ => {
-                let listener =
-                    sys::tcp_listener(addr, BACKLOG).map_err(|e| ServiceError::Listen(addr, e))?;
-                start_threads(strategy, workers, config, listener, &cpus, cpu_work, &stop)?
-            }
+            _ => start_threads(strategy, workers, config, &listener, &cpus, cpu_work, &stop)?,
         };
-        let addr = match &inner {
-            Inner::Threads { listener, .. } => listener
-                .local_addr()
-                .map_err(|e| ServiceError::Listen(addr, e))?,
-            Inner::Processes { listener, .. } => listener
-                .local_addr()
-                .map_err(|e| ServiceError::Listen(addr, e))?,
-        };
+        let addr = listener
+            .local_addr()
+            .map_err(|e| ServiceError::Listen(addr, e))?;
         // The generator keeps off every CPU the server may use, its --cpu-parallel pool's too.
         let cpus = if config.cpu_parallel {
             pool_cpus(&cpus)
@@ -169,6 +160,7 @@ impl Server {
         };
         Ok(Server {
             addr,
+            listener,
             stop,
             inner,
             cpus,
@@ -195,11 +187,6 @@ impl Server {
     /// Seconds starting it took.
     pub fn started_s(&self) -> f64 {
         self.started_s
-    }
-
-    /// Its resident memory now: this process for threads, the sum of the workers for processes.
-    pub fn rss_bytes(&self) -> Option<u64> {
-        self.rss_reader()()
     }
 
     /// Whether its workers are threads of this process (its usage is this process's).
@@ -242,11 +229,7 @@ impl Server {
     pub fn stop(self) -> Result<(), ServiceError> {
         self.stop.store(true, Ordering::SeqCst);
         match self.inner {
-            Inner::Threads {
-                listener,
-                handles,
-                alive,
-            } => stop_threads(&listener, handles, &alive),
+            Inner::Threads { handles, alive } => stop_threads(&self.listener, handles, &alive),
             Inner::Processes { mut children, .. } => {
                 for i in 0..children.len() {
                     children.send(i, "stop").map_err(ServiceError::Worker)?;
@@ -303,12 +286,11 @@ fn start_threads(
     strategy: Strategy,
     workers: usize,
     config: &WebConfig,
-    listener: TcpListener,
+    listener: &Arc<TcpListener>,
     cpus: &[usize],
     cpu_work: CpuWork,
     stop: &Arc<AtomicBool>,
 ) -> Result<Inner, ServiceError> {
-    let listener = Arc::new(listener);
     let pool = if config.cpu_parallel {
         Some(cpu_pool(&pool_cpus(cpus))?)
     } else {
@@ -360,14 +342,10 @@ fn start_threads(
     if let Some(e) = fail {
         // Release the threads that did start before saying why the rest could not.
         stop.store(true, Ordering::SeqCst);
-        stop_threads(&listener, handles, &alive)?;
+        stop_threads(listener, handles, &alive)?;
         return Err(ServiceError::Start(e.to_string()));
     }
-    Ok(Inner::Threads {
-        listener,
-        handles,
-        alive,
-    })
+    Ok(Inner::Threads { handles, alive })
 }
 
 /// A blocking worker: accept a connection, serve it to its end, accept the next.
@@ -447,20 +425,19 @@ async fn stop_signal(stop: &AtomicBool) {
     }
 }
 
-/// Start `workers` pre-forked worker processes that share one listening socket, created here on
-/// `addr` and inherited by each: whichever worker is free accepts the next connection, as in a
+/// Start `workers` pre-forked worker processes that share `listener`, each inheriting it:
+/// whichever worker is free accepts the next connection, as in a
 /// classic pre-forked server (one `SO_REUSEPORT` socket per worker would instead spread the
 /// connections by a hash of their addresses, and a busy worker's share would wait in its queue).
 fn start_processes(
     cmd: &WorkerCommand,
     workers: usize,
     config: &WebConfig,
-    addr: SocketAddr,
+    listener: &TcpListener,
     cpus: &[usize],
     cpu_work: CpuWork,
 ) -> Result<Inner, ServiceError> {
-    let listener = sys::tcp_listener(addr, BACKLOG).map_err(|e| ServiceError::Listen(addr, e))?;
-    let fd = sys::listener_desc(&listener);
+    let fd = sys::listener_desc(listener);
     let mut children = Children::with_capacity(workers);
     children.set_deadline(Some(Instant::now() + Duration::from_secs(60)));
     let mut pids = Vec::with_capacity(workers);
@@ -507,11 +484,7 @@ fn start_processes(
         }
     }
     children.set_deadline(None);
-    Ok(Inner::Processes {
-        children,
-        pids,
-        listener: Arc::new(listener),
-    })
+    Ok(Inner::Processes { children, pids })
 }
 
 /// A pre-forked worker process: take the listening socket the parent handed down, say

@@ -457,6 +457,21 @@ impl StrategyError {
     }
 }
 
+/// How long a repetition may take before its workers count as stuck, when nothing else is
+/// configured: this floor plus [`STUCK_FACTOR`] times the slowest repetition seen so far. One
+/// rule for the runner's jobs and for the service rows (`crate::service`).
+pub const DEFAULT_STUCK_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// See [`DEFAULT_STUCK_AFTER`].
+pub const STUCK_FACTOR: f64 = 20.0;
+
+/// The deadline of the next repetition: `floor` plus [`STUCK_FACTOR`] × the slowest repetition
+/// seen so far in this sweep (warm-ups included), from now.
+pub fn repetition_deadline(floor: std::time::Duration, slowest_s: f64) -> std::time::Instant {
+    let margin = std::time::Duration::from_secs_f64((STUCK_FACTOR * slowest_s).min(1e9));
+    std::time::Instant::now() + floor + margin
+}
+
 /// Options of an execution that are not part of the workload.
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
@@ -470,8 +485,8 @@ pub struct ExecOptions {
     /// processes still busy then are killed and named; a stuck thread is named and the process
     /// exits with status 1 (a thread cannot be stopped).
     pub(crate) deadline: Option<std::time::Instant>,
-    /// The floor of every repetition's deadline (see [`crate::runner::repetition_deadline`]);
-    /// `None`: [`crate::runner::DEFAULT_STUCK_AFTER`].
+    /// The floor of every repetition's deadline (see [`repetition_deadline`]); `None`:
+    /// [`DEFAULT_STUCK_AFTER`].
     pub(crate) stuck_after: Option<std::time::Duration>,
 }
 
