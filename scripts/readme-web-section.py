@@ -82,10 +82,11 @@ out.append("""**C10K** (`results/web-c10k/`: 10,000 connections, a 100 ms wait, 
 %d requests/s with %s of resident memory and %s of kernel stack per connection; one event loop
 served %d with %s and none. concbench raises the open-files soft limit to the hard one for such a
 run and says so; where the hard limit is too low, it says which and stops before any work.
-At 10,000 connections every request costs the event loop more than at 64 (the kernel's socket
-lookups and wake-ups, a timer wheel of 10,000 entries): a bare tokio server with no concbench
-code loses as much, under the same wrk (`bash scripts/c10k-floor/run.sh`,
-`results/web-c10k/floor.txt`):
+At 10,000 connections every request costs more CPU than at 64, on both sides of the socket (the
+kernel's socket lookups and wake-ups, a timer wheel of 10,000 entries): a bare tokio server with no
+concbench code loses as much, under the same wrk, and wrk itself runs out of its CPU first — so on
+two CPUs the C10K figure is the load generator's ceiling at 10,000 connections, not the ceiling
+measured at 64 (`bash scripts/c10k-floor/run.sh`, `results/web-c10k/floor.txt`):
 
 ```text
 %s
