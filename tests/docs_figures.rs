@@ -862,6 +862,30 @@ fn links(doc: &str) -> Vec<String> {
     out
 }
 
+/// The anchors GitHub gives a Markdown file's headings: lower case, punctuation dropped, spaces
+/// turned into hyphens.
+fn anchors(doc: &str) -> BTreeSet<String> {
+    let mut in_fence = false;
+    let mut out = BTreeSet::new();
+    for line in doc.lines() {
+        if line.trim_start().starts_with("```") {
+            in_fence = !in_fence;
+        }
+        if in_fence || !line.starts_with('#') {
+            continue;
+        }
+        let title = line.trim_start_matches('#').trim();
+        let slug: String = title
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-' || *c == '_')
+            .map(|c| if c == ' ' { '-' } else { c })
+            .collect();
+        out.insert(slug);
+    }
+    out
+}
+
 #[test]
 fn relative_links_resolve_to_files_of_the_repository() {
     let mut files = doc_files();
@@ -888,11 +912,28 @@ fn relative_links_resolve_to_files_of_the_repository() {
             {
                 continue;
             }
-            let target = target.split('#').next().unwrap_or("");
-            let resolved = path.parent().unwrap().join(target);
+            let (target, anchor) = target.split_once('#').unwrap_or((target, ""));
+            let resolved = if target.is_empty() {
+                path.clone()
+            } else {
+                path.parent().unwrap().join(target)
+            };
             match resolved.canonicalize() {
-                Ok(p) if p.starts_with(&repo) => {}
-                Ok(_) => failures.push(format!("{file}: link `{target}` leaves the repository")),
+                Ok(p) if !p.starts_with(&repo) => {
+                    failures.push(format!("{file}: link `{target}` leaves the repository"))
+                }
+                Ok(p) => {
+                    let is_md = p.extension().is_some_and(|e| e == "md");
+                    if !anchor.is_empty() && is_md {
+                        let doc = std::fs::read_to_string(&p).unwrap_or_default();
+                        if !anchors(&doc).contains(anchor) {
+                            failures.push(format!(
+                                "{file}: link `{target}#{anchor}` names no heading of {}",
+                                rel(&p)
+                            ));
+                        }
+                    }
+                }
                 Err(_) => failures.push(format!("{file}: link `{target}` points at no file")),
             }
         }
