@@ -940,3 +940,20 @@ fn relative_links_resolve_to_files_of_the_repository() {
     }
     assert!(failures.is_empty(), "\n{}\n", failures.join("\n"));
 }
+
+/// CITATION.cff cites the version being built: a release that bumps Cargo.toml's version must
+/// bump the citation too.
+#[test]
+fn citation_names_the_crate_version() {
+    let cff = text("CITATION.cff");
+    let version = cff
+        .lines()
+        .find_map(|l| l.strip_prefix("version:"))
+        .map(|v| v.trim().trim_matches('"').to_string())
+        .expect("CITATION.cff has no version");
+    assert_eq!(
+        version,
+        env!("CARGO_PKG_VERSION"),
+        "CITATION.cff's version differs from Cargo.toml's: update CITATION.cff (and its date-released)"
+    );
+}
