@@ -263,6 +263,8 @@ pub fn crossover_svg(curve: &[(f64, f64, f64)], threads: usize, cores: usize) ->
     let y = |s: f64| top + ph - s / ymax * ph;
     let mut out = format!(
         r##"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">
+<title>Where concurrency stops paying: {threads} threads, io tasks</title>
+<desc>Speedup over the sequential twin against each task's CPU share (0 = pure waiting, 1 = pure CPU), for {threads} threads on one core and {threads} threads on {cores} cores.</desc>
 <rect width="{w}" height="{h}" fill="white"/>
 <text x="{left}" y="22" font-size="15" font-weight="bold">Where concurrency stops paying: {threads} threads, io tasks</text>
 <text x="{left}" y="40" fill="#555">speedup over the sequential twin as each task's CPU share grows</text>
@@ -380,7 +382,9 @@ mod tests {
     #[test]
     fn the_crossover_chart_is_well_formed() {
         let svg = crossover_svg(&[(0.0, 7.5, 7.6), (0.5, 2.0, 3.9), (1.0, 1.0, 2.0)], 8, 2);
-        roxmltree::Document::parse(&svg).expect("well-formed SVG");
+        let doc = roxmltree::Document::parse(&svg).expect("well-formed SVG");
+        assert!(doc.descendants().any(|n| n.has_tag_name("title")));
+        assert!(doc.descendants().any(|n| n.has_tag_name("desc")));
         assert!(svg.contains("8 threads on one core") && svg.contains("8 threads on 2 cores"));
     }
 }
