@@ -350,11 +350,18 @@ impl Reporter for SvgReporter {
             "<text x=\"{LEFT}\" y=\"30\" font-size=\"17\" font-weight=\"bold\" fill=\"#222222\">{}</text>",
             xml_escape(&title)
         );
-        let _ = writeln!(
-            o,
-            "<text x=\"{LEFT}\" y=\"52\" font-size=\"12\" fill=\"#444444\">{}</text>",
-            xml_escape(&report.machine.summary())
-        );
+        // The machine, on two lines at most where its CPU's frequency and caches make it long
+        // (lines widen rather than drop words).
+        let summary = report.machine.summary();
+        let width = NOTE_CHARS.max(summary.chars().count().div_ceil(2) + 12);
+        for (i, line) in wrap(&summary, width).iter().enumerate() {
+            let _ = writeln!(
+                o,
+                "<text x=\"{LEFT}\" y=\"{}\" font-size=\"12\" fill=\"#444444\">{}</text>",
+                52 + 14 * i,
+                xml_escape(line)
+            );
+        }
 
         // Oversubscribed region: from midway between the last sweep value that fits and the first
         // that does not, to the right edge.
@@ -930,6 +937,28 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_machine_line_names_the_cpus_frequency_and_caches_without_dropping_words() {
+        let mut report = fixture::report();
+        report.machine.cpu_details = Some(crate::machine::CpuDetails {
+            max_mhz: Some(3700.0),
+            l1d_bytes: Some(32 << 10),
+            l2_bytes: Some(1 << 20),
+            l3_bytes: Some(32 << 20),
+            ..Default::default()
+        });
+        let text = SvgReporter.render(&report);
+        let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
+        let lines: Vec<String> = texts(&doc)
+            .into_iter()
+            .filter(|(_, x, y)| *x == LEFT && (50.0..TOP).contains(y))
+            .map(|(t, _, _)| t)
+            .collect();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!(lines.join(" "), report.machine.summary());
+        assert!(lines[0].contains("3.70 GHz max, L1d 32 KiB, L2 1 MiB, L3 32 MiB"));
     }
 
     #[test]

@@ -135,7 +135,7 @@ pub fn table(t: &Timeline, width: usize) -> String {
         "concbench timeline: {}, {} ms, {}",
         t.headline(),
         t.duration_ms,
-        t.machine.cpu_model
+        t.machine.cpu_description()
     );
     let _ = writeln!(s);
     let _ = writeln!(
@@ -298,7 +298,7 @@ pub fn svg(t: &Timeline) -> String {
     let sub = format!(
         "{} ms on {} · overlap {:.1}% (share of time with two or more running) · fairness {:.3} · {slice}",
         t.duration_ms,
-        t.machine.cpu_model,
+        t.machine.cpu_description(),
         t.overlap_share * 100.0,
         t.fairness,
     );
