@@ -442,18 +442,15 @@ impl Reporter for SvgReporter {
         );
         let _ = writeln!(
             o,
-            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"13\" text-anchor=\"middle\" fill=\"#222222\">{}</text>",
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"13\" text-anchor=\"middle\" fill=\"#222222\">{}{}</text>",
             (LEFT + RIGHT) / 2.0,
             BOTTOM + 40.0,
-            format!(
-                "{}{}",
-                if super::is_web(report) {
-                    "cores N (N workers serving connections at once; 1: the iterative server)"
-                } else {
-                    "cores N (the work split into N parts run by N workers)"
-                },
-                if axis.log { ", log scale" } else { "" }
-            )
+            if super::is_web(report) {
+                "cores N (N workers serving connections at once; 1: the iterative server)"
+            } else {
+                "cores N (the work split into N parts run by N workers)"
+            },
+            if axis.log { ", log scale" } else { "" }
         );
         let _ = writeln!(
             o,
