@@ -13,7 +13,8 @@ use crate::topology::{format_cpu_list, Topology};
 /// Description of the machine and of the invocation that produced a result.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Machine {
-    /// CPU model name from /proc/cpuinfo, e.g. "AMD EPYC".
+    /// CPU model name from /proc/cpuinfo, e.g. "AMD EPYC 9R14 96-Core Processor" (the brand
+    /// string from CPUID on Windows, `machdep.cpu.brand_string` on macOS).
     pub cpu_model: String,
     /// Physical cores among the allowed CPUs (from /sys topology).
     pub physical_cores: usize,
@@ -64,6 +65,111 @@ pub struct Machine {
     /// `mpi` feature); absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<ClusterInfo>,
+    /// The CPU beyond its model name, as the system gives it (JSON `cpu_details`): vendor,
+    /// family/model/stepping, frequency, cache sizes, hypervisor flag, vector extensions. Absent
+    /// in files written before it was recorded; each field inside is absent where the system
+    /// does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_details: Option<CpuDetails>,
+}
+
+/// What the system says about the CPU beyond its model name (the machine block's
+/// `cpu_details`). Every field is optional and left out of JSON when the platform does not give
+/// it (never guessed): Linux reads `/proc/cpuinfo`, cpufreq and
+/// `/sys/devices/system/cpu/cpu0/cache`; macOS `sysctl` (`machdep.cpu.*`, `hw.l1dcachesize`,
+/// `hw.l2cachesize`, `hw.l3cachesize`, `hw.cpufrequency_max`); Windows CPUID.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CpuDetails {
+    /// `vendor`: `AuthenticAMD`, `GenuineIntel` (`vendor_id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    /// `family`: the `cpu family` number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family: Option<u32>,
+    /// `model`: the model number (not the name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<u32>,
+    /// `stepping`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stepping: Option<u32>,
+    /// `mhz`: the frequency the kernel reported when read (`cpu MHz`), MHz.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mhz: Option<f64>,
+    /// `max_mhz`: the highest frequency (cpufreq `cpuinfo_max_freq`, `hw.cpufrequency_max`),
+    /// MHz.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_mhz: Option<f64>,
+    /// `l1d_bytes`: level 1 data cache of one core, bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub l1d_bytes: Option<u64>,
+    /// `l2_bytes`: level 2 cache, bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub l2_bytes: Option<u64>,
+    /// `l3_bytes`: level 3 cache, bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub l3_bytes: Option<u64>,
+    /// `hypervisor`: whether the CPU says it runs under a hypervisor (the `hypervisor` flag).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hypervisor: Option<bool>,
+    /// `vector_extensions`: the notable ones the CPU lists (`avx`, `avx2`, `fma`, `avx512f`,
+    /// `asimd`, `sve`, `sve2`); absent where it lists no flags.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vector_extensions: Option<Vec<String>>,
+}
+
+impl From<sys::CpuDetails> for CpuDetails {
+    fn from(d: sys::CpuDetails) -> CpuDetails {
+        CpuDetails {
+            vendor: d.vendor,
+            family: d.family,
+            model: d.model,
+            stepping: d.stepping,
+            mhz: d.mhz,
+            max_mhz: d.max_mhz,
+            l1d_bytes: d.l1d_bytes,
+            l2_bytes: d.l2_bytes,
+            l3_bytes: d.l3_bytes,
+            hypervisor: d.hypervisor,
+            vector_extensions: d.vector_extensions,
+        }
+    }
+}
+
+/// A cache size for people: `32 KiB`, `1 MiB`, `1.5 MiB`.
+fn format_cache(bytes: u64) -> String {
+    let (v, unit) = if bytes >= 1 << 20 {
+        (bytes as f64 / (1u64 << 20) as f64, "MiB")
+    } else if bytes >= 1 << 10 {
+        (bytes as f64 / 1024.0, "KiB")
+    } else {
+        (bytes as f64, "B")
+    };
+    let s = format!("{v:.1}");
+    format!("{} {unit}", s.trim_end_matches(".0"))
+}
+
+impl CpuDetails {
+    /// What a reader needs beside the model name, known parts only: `3.70 GHz max, L1d 32 KiB,
+    /// L2 1 MiB, L3 32 MiB`; empty when none is known.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(mhz) = self.max_mhz {
+            parts.push(format!("{:.2} GHz max", mhz / 1000.0));
+        } else if let Some(mhz) = self.mhz {
+            parts.push(format!("{:.2} GHz", mhz / 1000.0));
+        }
+        for (name, size) in [
+            ("L1d", self.l1d_bytes),
+            ("L2", self.l2_bytes),
+            ("L3", self.l3_bytes),
+        ] {
+            if let Some(b) = size {
+                parts.push(format!("{name} {}", format_cache(b)));
+            }
+        }
+        parts.join(", ")
+    }
 }
 
 /// The MPI job behind a distributed run: its ranks, where they run, and what starting MPI cost
@@ -218,6 +324,7 @@ impl Machine {
                 }
             }),
             platform_notes: sys::platform_notes(),
+            cpu_details: Some(sys::cpu_details().into()).filter(|d| *d != CpuDetails::default()),
             cluster: CLUSTER.get().cloned().map(|mut c| {
                 c.messages = MESSAGES.get().cloned().unwrap_or_default();
                 c
@@ -247,8 +354,18 @@ impl Machine {
         (!parts.is_empty()).then(|| parts.join("\n"))
     }
 
-    /// One line for report headers: "AMD EPYC, 2 physical cores (CPUs 0-1), 23.4 GiB, Linux 6.1",
-    /// followed by the core types and the platform's notes where there are any.
+    /// The CPU for people: its model, then its frequency and cache sizes where known: `AMD EPYC
+    /// 9R14 96-Core Processor (3.70 GHz max, L1d 32 KiB, L2 1 MiB, L3 32 MiB)`.
+    pub fn cpu_description(&self) -> String {
+        match self.cpu_details.as_ref().map(CpuDetails::describe) {
+            Some(d) if !d.is_empty() => format!("{} ({d})", self.cpu_model),
+            _ => self.cpu_model.clone(),
+        }
+    }
+
+    /// One line for report headers: "AMD EPYC 9R14 (3.70 GHz max, L1d 32 KiB, L2 1 MiB, L3 32
+    /// MiB), 2 physical cores (CPUs 0-1), 23.4 GiB, Linux 6.1", followed by the core types and
+    /// the platform's notes where there are any.
     pub fn summary(&self) -> String {
         let mut extra = String::new();
         if let Some(c) = self.core_types {
@@ -262,7 +379,7 @@ impl Machine {
         }
         format!(
             "{}, {} physical core{} (CPUs {}), {:.1} GiB, {} {}{}{extra}",
-            self.cpu_model,
+            self.cpu_description(),
             self.physical_cores,
             if self.physical_cores == 1 { "" } else { "s" },
             self.affinity_mask,
@@ -432,6 +549,88 @@ mod tests {
         }
         let back: Machine = serde_json::from_value(json).unwrap();
         assert_eq!(back.kernel_name, sys::KERNEL_NAME);
+    }
+
+    /// A machine with no CPU details, as files written before them load.
+    fn bare() -> Machine {
+        let mut m = Machine::describe();
+        m.cpu_model = "AMD EPYC 9R14 96-Core Processor".into();
+        m.cpu_details = None;
+        m
+    }
+
+    #[test]
+    fn cpu_details_come_from_the_system_text_and_reach_the_summary() {
+        let mut m = bare();
+        // No details: the line is the model name alone, as before.
+        assert!(m.summary().starts_with("AMD EPYC 9R14 96-Core Processor, "));
+        let mut d = sys::parse_cpuinfo_details(
+            "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\n\
+             stepping\t: 1\ncpu MHz\t\t: 2600.000\nflags\t\t: fpu avx2 hypervisor\n",
+        );
+        let e = |l: &str, t: &str, s: &str| (l.to_string(), t.to_string(), s.to_string());
+        [d.l1d_bytes, d.l2_bytes, d.l3_bytes] = sys::cache_sizes(&[
+            e("1", "Data", "32K"),
+            e("1", "Instruction", "32K"),
+            e("2", "Unified", "1024K"),
+            e("3", "Unified", "32768K"),
+        ]);
+        m.cpu_details = Some(d.into());
+        assert_eq!(
+            m.cpu_description(),
+            "AMD EPYC 9R14 96-Core Processor (2.60 GHz, L1d 32 KiB, L2 1 MiB, L3 32 MiB)"
+        );
+        assert!(m.summary().starts_with(&m.cpu_description()));
+        if let Some(d) = m.cpu_details.as_mut() {
+            d.max_mhz = Some(3700.0);
+            d.l3_bytes = None;
+        }
+        assert_eq!(
+            m.cpu_description(),
+            "AMD EPYC 9R14 96-Core Processor (3.70 GHz max, L1d 32 KiB, L2 1 MiB)"
+        );
+        // JSON: new names beside the old ones; unknown fields are left out, not guessed.
+        let json = serde_json::to_value(&m).unwrap();
+        assert_eq!(json["cpu_model"], "AMD EPYC 9R14 96-Core Processor");
+        let c = &json["cpu_details"];
+        assert_eq!(c["vendor"], "AuthenticAMD");
+        assert_eq!(
+            (
+                c["family"].as_u64(),
+                c["model"].as_u64(),
+                c["stepping"].as_u64()
+            ),
+            (Some(25), Some(17), Some(1))
+        );
+        assert_eq!(c["mhz"], 2600.0);
+        assert_eq!(c["max_mhz"], 3700.0);
+        assert_eq!(c["l1d_bytes"], 32768);
+        assert_eq!(c["l2_bytes"], 1 << 20);
+        assert!(c.get("l3_bytes").is_none());
+        assert_eq!(c["hypervisor"], true);
+        assert_eq!(c["vector_extensions"], serde_json::json!(["avx2"]));
+        let back: Machine = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(back, m);
+        // A file from before: no cpu_details at all; or one with only some of its fields.
+        let mut old = json;
+        old.as_object_mut().unwrap().remove("cpu_details");
+        let back: Machine = serde_json::from_value(old.clone()).unwrap();
+        assert_eq!(back.cpu_details, None);
+        assert_eq!(back.cpu_description(), back.cpu_model);
+        old["cpu_details"] = serde_json::json!({"l2_bytes": 524288});
+        let back: Machine = serde_json::from_value(old).unwrap();
+        assert_eq!(
+            back.cpu_description(),
+            "AMD EPYC 9R14 96-Core Processor (L2 512 KiB)"
+        );
+    }
+
+    #[test]
+    fn cache_sizes_read_for_people() {
+        assert_eq!(format_cache(32 << 10), "32 KiB");
+        assert_eq!(format_cache(1 << 20), "1 MiB");
+        assert_eq!(format_cache(3 << 19), "1.5 MiB");
+        assert_eq!(format_cache(512), "512 B");
     }
 
     #[test]

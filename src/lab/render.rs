@@ -1,5 +1,8 @@
 //! Lab reports: the verdict table for the terminal, `lab.md` for a student to hand in, and
 //! `lab.json`. All three are drawn from the same [`LabReport`].
+//!
+//! The pictures written beside `lab.md` come from one list, [`pictures`]: [`files`] writes that
+//! list and [`markdown`] links every entry of it, so a picture cannot be written without a link.
 
 use super::{fmt_num, ClaimResult, LabReport, VERDICT_RULE};
 use crate::measure::stats::format_coverage;
@@ -114,9 +117,55 @@ pub fn terminal(report: &LabReport) -> String {
     out
 }
 
+/// A picture the lab writes beside `lab.md`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Picture<'a> {
+    /// The claim it shows.
+    pub claim: &'a str,
+    /// Its file name beside `lab.md` (`ID.svg`).
+    pub file: String,
+    /// The SVG text.
+    pub svg: &'a str,
+}
+
+/// Every picture of the report, in the claims' order: the one list both [`files`] (what is
+/// written) and [`markdown`] (what is linked) read.
+pub fn pictures(report: &LabReport) -> Vec<Picture<'_>> {
+    report
+        .claims
+        .iter()
+        .filter_map(|c| {
+            Some(Picture {
+                claim: &c.id,
+                file: format!("{}.svg", c.id),
+                svg: c.picture.as_deref()?,
+            })
+        })
+        .collect()
+}
+
+/// Every file `lab --out DIR` writes, by name: `lab.md`, `lab.json` and each of [`pictures`],
+/// which `lab.md` links.
+pub fn files(report: &LabReport) -> Vec<(String, String)> {
+    let pictures = pictures(report);
+    let mut out = vec![
+        ("lab.md".to_string(), markdown_linking(report, &pictures)),
+        ("lab.json".to_string(), json(report)),
+    ];
+    out.extend(pictures.into_iter().map(|p| (p.file, p.svg.to_string())));
+    out
+}
+
 /// `lab.md`: machine, method, the verdict rule, the models' inputs, the table, and one section
-/// per claim.
+/// per claim, each with its [`pictures`].
 pub fn markdown(report: &LabReport) -> String {
+    markdown_linking(report, &pictures(report))
+}
+
+/// `lab.md` linking `pictures`, each under its claim's section (every picture comes from a
+/// claim of the report, so every one is linked).
+fn markdown_linking(report: &LabReport, pictures: &[Picture<'_>]) -> String {
+    let link = |p: &Picture<'_>| format!("\n![{}]({})\n", p.claim, p.file);
     let m = &report.machine;
     let mut out =
         String::from("# concbench lab: claims about concurrency and parallelism, tested\n\n");
@@ -166,8 +215,8 @@ pub fn markdown(report: &LabReport) -> String {
             _ => out.push_str("**Measured.** not testable here.\n\n"),
         }
         out.push_str(&format!("{}\n", c.explanation));
-        if c.picture.is_some() {
-            out.push_str(&format!("\n![{}]({}.svg)\n", c.id, c.id));
+        for p in pictures.iter().filter(|p| p.claim == c.id) {
+            out.push_str(&link(p));
         }
         if let Some(n) = c.decide_with_reps {
             out.push_str(&format!(
@@ -214,6 +263,8 @@ pub fn crossover_svg(curve: &[(f64, f64, f64)], threads: usize, cores: usize) ->
     let y = |s: f64| top + ph - s / ymax * ph;
     let mut out = format!(
         r##"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">
+<title>Where concurrency stops paying: {threads} threads, io tasks</title>
+<desc>Speedup over the sequential twin against each task's CPU share (0 = pure waiting, 1 = pure CPU), for {threads} threads on one core and {threads} threads on {cores} cores.</desc>
 <rect width="{w}" height="{h}" fill="white"/>
 <text x="{left}" y="22" font-size="15" font-weight="bold">Where concurrency stops paying: {threads} threads, io tasks</text>
 <text x="{left}" y="40" fill="#555">speedup over the sequential twin as each task's CPU share grows</text>
@@ -280,10 +331,60 @@ pub fn crossover_svg(curve: &[(f64, f64, f64)], threads: usize, cores: usize) ->
 mod tests {
     use super::*;
 
+    fn report_with_pictures() -> LabReport {
+        let claims: Vec<ClaimResult> = crate::lab::all_claims()
+            .take(4)
+            .enumerate()
+            .map(|(i, c)| {
+                let r = ClaimResult::not_testable(
+                    c,
+                    crate::lab::Expect::AtLeast(1.0),
+                    "fixture".into(),
+                );
+                // Every other claim has a picture.
+                r.with_picture_opt((i % 2 == 0).then(|| format!("<svg id=\"{}\"/>", c.id)))
+            })
+            .collect();
+        LabReport {
+            machine: crate::report::fixture::machine("Fixture CPU", "2026-12-04T00:00:00Z"),
+            rule: VERDICT_RULE.into(),
+            quick: true,
+            inputs: Default::default(),
+            claims,
+        }
+    }
+
+    #[test]
+    fn every_written_picture_is_linked_from_lab_md() {
+        let report = report_with_pictures();
+        let files = files(&report);
+        let md = &files.iter().find(|(n, _)| n == "lab.md").unwrap().1;
+        let written: Vec<&str> = files
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .filter(|n| n.ends_with(".svg"))
+            .collect();
+        assert_eq!(written.len(), 2, "{written:?}");
+        let linked: Vec<&str> = md
+            .split("](")
+            .skip(1)
+            .filter_map(|rest| rest.split_once(')').map(|(target, _)| target))
+            .collect();
+        for w in &written {
+            assert!(linked.contains(w), "{w} written but not linked: {linked:?}");
+        }
+        for l in &linked {
+            assert!(written.contains(l), "{l} linked but not written");
+        }
+        assert_eq!(md, &markdown(&report));
+    }
+
     #[test]
     fn the_crossover_chart_is_well_formed() {
         let svg = crossover_svg(&[(0.0, 7.5, 7.6), (0.5, 2.0, 3.9), (1.0, 1.0, 2.0)], 8, 2);
-        roxmltree::Document::parse(&svg).expect("well-formed SVG");
+        let doc = roxmltree::Document::parse(&svg).expect("well-formed SVG");
+        assert!(doc.descendants().any(|n| n.has_tag_name("title")));
+        assert!(doc.descendants().any(|n| n.has_tag_name("desc")));
         assert!(svg.contains("8 threads on one core") && svg.contains("8 threads on 2 cores"));
     }
 }

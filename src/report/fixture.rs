@@ -113,6 +113,7 @@ pub(crate) fn machine(cpu_model: &str, date: &str) -> Machine {
         core_types: None,
         platform_notes: Vec::new(),
         cluster: None,
+        cpu_details: None,
     }
 }
 

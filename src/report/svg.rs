@@ -5,7 +5,10 @@
 //! pixels apart sideways so equal values stay visible), an error bar per point (the bootstrap
 //! 95% CI of the speedup, or the min–max range where no CI is finite), the oversubscribed
 //! region shaded and labelled, axis labels, a legend, and a title naming the workload and the
-//! CPU. No plotting crate: the document is plain SVG 1.1 text, well-formed XML, with every piece
+//! CPU. The worker axis is linear while the workers span at most [`LOG_SPAN`]x, logarithmic
+//! (base 2) beyond, with labelled ticks at the measured worker counts that do not collide. Every
+//! legend entry is drawn from the rows it labels: the strategies plotted and, for those that put
+//! every worker on one core, their worker counts, each once. No plotting crate: the document is plain SVG 1.1 text, well-formed XML, with every piece
 //! of text escaped.
 
 use std::fmt::Write as _;
@@ -31,6 +34,127 @@ const FONT: &str = "DejaVu Sans, Helvetica, Arial, sans-serif";
 const NOTE_LINE: f64 = 15.0;
 /// Characters on one line of a note at 11 px (the plot's width).
 const NOTE_CHARS: usize = 118;
+
+/// Beyond this ratio of the largest to the smallest worker count the x axis is logarithmic.
+pub const LOG_SPAN: f64 = 8.0;
+/// Room kept between two tick labels, px.
+const TICK_GAP: f64 = 6.0;
+
+/// Width of a tick label of `text` at 12 px (digits are about 7 px wide).
+fn tick_width(text: &str) -> f64 {
+    7.0 * text.chars().count() as f64
+}
+
+/// The x axis: workers to pixels, linear from 0 or logarithmic (base 2) around the sweep.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct XAxis {
+    log: bool,
+    lo: f64,
+    hi: f64,
+}
+
+impl XAxis {
+    /// The axis for `sweep` (ascending worker counts, at least one).
+    fn new(sweep: &[usize]) -> XAxis {
+        let min = sweep.first().copied().unwrap_or(1).max(1) as f64;
+        let max = sweep.last().copied().unwrap_or(1).max(1) as f64;
+        if max / min > LOG_SPAN {
+            // A third of a doubling of room on either side.
+            let pad = 2f64.powf(1.0 / 3.0);
+            XAxis {
+                log: true,
+                lo: min / pad,
+                hi: max * pad,
+            }
+        } else {
+            XAxis {
+                log: false,
+                lo: 0.0,
+                hi: max + (max * 0.06).max(0.5),
+            }
+        }
+    }
+
+    /// Where `c` workers sit, px (a count at or below 0 on a log axis sits at its left edge).
+    fn x(&self, c: f64) -> f64 {
+        let f = if self.log {
+            if c <= 0.0 {
+                0.0
+            } else {
+                (c.log2() - self.lo.log2()) / (self.hi.log2() - self.lo.log2())
+            }
+        } else {
+            (c - self.lo) / (self.hi - self.lo)
+        };
+        LEFT + f * (RIGHT - LEFT)
+    }
+
+    /// The worker counts at `n + 1` points evenly spread over the axis, in its own scale: the
+    /// ideal line S = N drawn through them is straight on a linear axis and curves on a log one.
+    fn samples(&self, n: usize) -> Vec<f64> {
+        (0..=n)
+            .map(|i| {
+                let f = i as f64 / n as f64;
+                if self.log {
+                    (self.lo.log2() + f * (self.hi.log2() - self.lo.log2())).exp2()
+                } else {
+                    self.lo + f * (self.hi - self.lo)
+                }
+            })
+            .collect()
+    }
+
+    /// The sweep values with whether each gets a label: from the left, a label is kept when it
+    /// clears the last kept one by [`TICK_GAP`]; the largest count is always labelled (the label
+    /// before it gives way).
+    fn ticks(&self, sweep: &[usize]) -> Vec<(usize, bool)> {
+        let clear = |a: usize, b: usize| {
+            let (ta, tb) = (a.to_string(), b.to_string());
+            (self.x(b as f64) - self.x(a as f64)).abs()
+                >= (tick_width(&ta) + tick_width(&tb)) / 2.0 + TICK_GAP
+        };
+        let mut kept: Vec<usize> = Vec::new();
+        for &c in sweep {
+            if kept.last().map_or(true, |&k| clear(k, c)) {
+                kept.push(c);
+            }
+        }
+        if let (Some(&last), Some(&k)) = (sweep.last(), kept.last()) {
+            if k != last {
+                while kept.last().is_some_and(|&k| !clear(k, last)) {
+                    kept.pop();
+                }
+                kept.push(last);
+            }
+        }
+        sweep.iter().map(|&c| (c, kept.contains(&c))).collect()
+    }
+}
+
+/// The legend's note for strategies that put every worker on one core: per strategy drawn with
+/// more than one worker, its name and its worker counts (`single-core-threaded x2, x4, x8`),
+/// each strategy and each count once, in the order of the rows.
+fn one_core_labels(rows: &[&Row]) -> Vec<String> {
+    let mut groups: Vec<(Strategy, Vec<usize>)> = Vec::new();
+    for r in rows
+        .iter()
+        .filter(|r| r.oversubscribed && super::shares_one_core(r.strategy))
+    {
+        match groups.iter_mut().find(|(s, _)| *s == r.strategy) {
+            Some((_, counts)) => counts.push(r.cores),
+            None => groups.push((r.strategy, vec![r.cores])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(s, mut counts)| {
+            counts.sort_unstable();
+            counts.dedup();
+            let xs: Vec<String> = counts.iter().map(|c| format!("x{c}")).collect();
+            format!("{} {}", s.name(), xs.join(", "))
+        })
+        .collect()
+}
 
 /// Split text into lines of at most `width` characters at spaces (a longer word stays whole).
 fn wrap(text: &str, width: usize) -> Vec<String> {
@@ -146,8 +270,8 @@ impl Reporter for SvgReporter {
         let strategies: Vec<Strategy> = {
             let mut v: Vec<Strategy> = rows
                 .iter()
+                .filter(|r| !r.strategy.is_sequential() && r.speedup.is_finite())
                 .map(|r| r.strategy)
-                .filter(|s| !s.is_sequential())
                 .collect();
             v.sort();
             v.dedup();
@@ -159,9 +283,14 @@ impl Reporter for SvgReporter {
         sweep.dedup();
         let max_cores = *sweep.last().unwrap_or(&1) as f64;
         let physical = report.machine.physical_cores.max(1) as f64;
+        // The rows drawn: every strategy but the baseline, with a finite speedup.
+        let drawn: Vec<&Row> = rows
+            .iter()
+            .filter(|r| !r.strategy.is_sequential() && r.speedup.is_finite())
+            .collect();
 
         // Scales.
-        let x_max = max_cores + (max_cores * 0.06).max(0.5);
+        let axis = XAxis::new(&sweep);
         let data_hi = rows
             .iter()
             .filter(|r| !r.strategy.is_sequential())
@@ -176,7 +305,7 @@ impl Reporter for SvgReporter {
             .max(1.2);
         let y_step = nice_step((want / 5.0).max(1e-9), STEPS_1_2_25_5);
         let y_max = (want / y_step).ceil() * y_step;
-        let sx = |c: f64| LEFT + c / x_max * (RIGHT - LEFT);
+        let sx = |c: f64| axis.x(c);
         let sy = |s: f64| BOTTOM - s / y_max * (BOTTOM - TOP);
 
         let mut o = String::new();
@@ -221,11 +350,18 @@ impl Reporter for SvgReporter {
             "<text x=\"{LEFT}\" y=\"30\" font-size=\"17\" font-weight=\"bold\" fill=\"#222222\">{}</text>",
             xml_escape(&title)
         );
-        let _ = writeln!(
-            o,
-            "<text x=\"{LEFT}\" y=\"52\" font-size=\"12\" fill=\"#444444\">{}</text>",
-            xml_escape(&report.machine.summary())
-        );
+        // The machine, on two lines at most where its CPU's frequency and caches make it long
+        // (lines widen rather than drop words).
+        let summary = report.machine.summary();
+        let width = NOTE_CHARS.max(summary.chars().count().div_ceil(2) + 12);
+        for (i, line) in wrap(&summary, width).iter().enumerate() {
+            let _ = writeln!(
+                o,
+                "<text x=\"{LEFT}\" y=\"{}\" font-size=\"12\" fill=\"#444444\">{}</text>",
+                52 + 14 * i,
+                xml_escape(line)
+            );
+        }
 
         // Oversubscribed region: from midway between the last sweep value that fits and the first
         // that does not, to the right edge.
@@ -240,9 +376,14 @@ impl Reporter for SvgReporter {
                 .filter(|&c| c < first_over)
                 .max()
                 .unwrap_or(0) as f64;
-            let start =
-                sx((last_fit.max(physical.min(first_over as f64)) + first_over as f64) / 2.0)
-                    .min(sx(first_over as f64) - 8.0);
+            // Midway on the axis as drawn (between the pixels, so also on a log axis).
+            let fit = last_fit.max(physical.min(first_over as f64));
+            let start = if fit > 0.0 {
+                (sx(fit) + sx(first_over as f64)) / 2.0
+            } else {
+                sx(first_over as f64) - 8.0
+            }
+            .min(sx(first_over as f64) - 8.0);
             let _ = writeln!(
                 o,
                 "<rect x=\"{start:.1}\" y=\"{TOP}\" width=\"{:.1}\" height=\"{}\" fill=\"#e8e8e8\"/>",
@@ -279,13 +420,16 @@ impl Reporter for SvgReporter {
             );
             t += y_step;
         }
-        for &c in &sweep {
+        for (c, labelled) in axis.ticks(&sweep) {
             let x = sx(c as f64);
             let _ = writeln!(
                 o,
                 "<line x1=\"{x:.1}\" y1=\"{BOTTOM}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"#222222\"/>",
-                BOTTOM + 5.0
+                BOTTOM + if labelled { 5.0 } else { 3.0 }
             );
+            if !labelled {
+                continue;
+            }
             let _ = writeln!(
                 o,
                 "<text x=\"{x:.1}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"middle\" fill=\"#222222\">{c}</text>",
@@ -298,14 +442,15 @@ impl Reporter for SvgReporter {
         );
         let _ = writeln!(
             o,
-            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"13\" text-anchor=\"middle\" fill=\"#222222\">{}</text>",
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"13\" text-anchor=\"middle\" fill=\"#222222\">{}{}</text>",
             (LEFT + RIGHT) / 2.0,
             BOTTOM + 40.0,
             if super::is_web(report) {
                 "cores N (N workers serving connections at once; 1: the iterative server)"
             } else {
                 "cores N (the work split into N parts run by N workers)"
-            }
+            },
+            if axis.log { ", log scale" } else { "" }
         );
         let _ = writeln!(
             o,
@@ -316,13 +461,17 @@ impl Reporter for SvgReporter {
 
         // Reference lines.
         let _ = writeln!(o, "<g clip-path=\"url(#plot)\">");
+        // The ideal S = N through points spread over the axis: straight on a linear axis, a
+        // curve on a log one.
+        let ideal: Vec<String> = axis
+            .samples(if axis.log { 96 } else { 1 })
+            .into_iter()
+            .map(|c| format!("{:.1},{:.1}", sx(c), sy(c)))
+            .collect();
         let _ = writeln!(
             o,
-            "<line x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"#888888\" stroke-width=\"1.4\" stroke-dasharray=\"7 5\"/>",
-            sx(0.0),
-            sy(0.0),
-            sx(x_max),
-            sy(x_max)
+            "<polyline points=\"{}\" fill=\"none\" stroke=\"#888888\" stroke-width=\"1.4\" stroke-dasharray=\"7 5\"/>",
+            ideal.join(" ")
         );
         let _ = writeln!(
             o,
@@ -425,17 +574,12 @@ impl Reporter for SvgReporter {
             );
             ly += 22.0;
         }
-        let sct: Vec<String> = rows
-            .iter()
-            .filter(|r| r.oversubscribed && super::shares_one_core(r.strategy))
-            .map(|r| format!("x{}", r.cores))
-            .collect();
-        if !sct.is_empty() {
+        for label in one_core_labels(&drawn) {
             let _ = writeln!(
                 o,
-                "<text x=\"{LEGEND_X}\" y=\"{:.1}\" font-size=\"12\" fill=\"#222222\"><tspan x=\"{LEGEND_X}\">single-core-threaded {}:</tspan><tspan x=\"{LEGEND_X}\" dy=\"15\">N workers, N per core</tspan></text>",
+                "<text x=\"{LEGEND_X}\" y=\"{:.1}\" font-size=\"12\" fill=\"#222222\"><tspan x=\"{LEGEND_X}\">{}:</tspan><tspan x=\"{LEGEND_X}\" dy=\"15\">N workers, N per core</tspan></text>",
                 ly + 4.0,
-                xml_escape(&sct.join(", "))
+                xml_escape(&label)
             );
             ly += 37.0;
         }
@@ -561,6 +705,257 @@ mod tests {
         let job = SvgReporter.render(&fixture::report());
         assert!(job.contains("height=\"520\"") && job.contains("the work split into N parts"));
         assert!(!job.contains("load generator"));
+    }
+
+    /// Every text node of the document, trimmed, with its element's `x` and `y`.
+    fn texts(doc: &roxmltree::Document<'_>) -> Vec<(String, f64, f64)> {
+        doc.descendants()
+            .filter(|n| n.is_text())
+            .filter_map(|n| {
+                let t = n.text()?.trim();
+                let e = n.parent()?;
+                let num = |a: &str| {
+                    e.attribute(a)
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(f64::NAN)
+                };
+                (!t.is_empty()).then(|| (t.to_string(), num("x"), num("y")))
+            })
+            .collect()
+    }
+
+    /// The fixture with single-thread-async rows beside single-core-threaded ones (both put every
+    /// worker on one core), a multi-process row whose speedup is not finite (not drawn), and
+    /// the single-core-threaded rows listed twice (as a merged file might).
+    fn one_core_report() -> RunReport {
+        let mut report = fixture::report();
+        let sct: Vec<Row> = report
+            .rows
+            .iter()
+            .filter(|r| r.strategy == Strategy::SingleCoreThreaded)
+            .cloned()
+            .collect();
+        for mut r in sct.iter().cloned() {
+            r.strategy = Strategy::SingleThreadAsync;
+            r.cores *= 3;
+            report.rows.push(r);
+        }
+        report.rows.extend(sct);
+        report
+            .rows
+            .retain(|r| r.strategy != Strategy::MultiProcess || r.cores == 1);
+        for r in report.rows.iter_mut() {
+            if r.strategy == Strategy::MultiProcess {
+                r.speedup = f64::NAN;
+            }
+        }
+        report
+    }
+
+    #[test]
+    fn every_legend_label_comes_from_the_rows_drawn() {
+        let report = one_core_report();
+        let text = SvgReporter.render(&report);
+        let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
+        let legend: Vec<String> = texts(&doc)
+            .into_iter()
+            .filter(|(_, x, _)| *x >= LEGEND_X)
+            .map(|(t, _, _)| t)
+            .collect();
+        let drawn: Vec<&Row> = report
+            .rows
+            .iter()
+            .filter(|r| !r.strategy.is_sequential() && r.speedup.is_finite())
+            .collect();
+        // Strategy entries: exactly the strategies drawn.
+        let names: Vec<&str> = Strategy::ALL.iter().map(|s| s.name()).collect();
+        let mut shown: Vec<&str> = legend
+            .iter()
+            .map(String::as_str)
+            .filter(|t| names.contains(t))
+            .collect();
+        let mut expect: Vec<&str> = drawn.iter().map(|r| r.strategy.name()).collect();
+        expect.sort_unstable();
+        expect.dedup();
+        shown.sort_unstable();
+        assert_eq!(shown, expect, "{legend:?}");
+        assert!(!shown.contains(&"multi-process"));
+        // One-core entries: each such strategy once, with the worker counts of its rows, each once.
+        let one_core: Vec<&String> = legend
+            .iter()
+            .filter(|t| t.ends_with(':') && t.contains(" x"))
+            .collect();
+        for st in [Strategy::SingleCoreThreaded, Strategy::SingleThreadAsync] {
+            let mut counts: Vec<usize> = drawn
+                .iter()
+                .filter(|r| r.strategy == st && r.oversubscribed)
+                .map(|r| r.cores)
+                .collect();
+            counts.sort_unstable();
+            counts.dedup();
+            assert!(!counts.is_empty());
+            let xs: Vec<String> = counts.iter().map(|c| format!("x{c}")).collect();
+            let want = format!("{} {}:", st.name(), xs.join(", "));
+            assert_eq!(
+                one_core
+                    .iter()
+                    .filter(|t| t.starts_with(&format!("{} x", st.name())))
+                    .count(),
+                1,
+                "{one_core:?}"
+            );
+            assert!(
+                one_core.iter().any(|t| **t == want),
+                "{want} not in {one_core:?}"
+            );
+        }
+        assert_eq!(one_core.len(), 2, "{one_core:?}");
+    }
+
+    /// A report whose workers run from 1 to 10,000.
+    fn wide_report() -> RunReport {
+        let mut report = fixture::report();
+        let template = report
+            .rows
+            .iter()
+            .find(|r| r.strategy == Strategy::MultiThreaded)
+            .cloned()
+            .unwrap();
+        report.rows.retain(|r| r.strategy.is_sequential());
+        for c in [
+            1, 2, 3, 4, 7, 8, 10, 16, 32, 64, 100, 128, 256, 512, 1000, 1024, 4096, 10_000,
+        ] {
+            let mut r = template.clone();
+            r.cores = c;
+            r.oversubscribed = c > 2;
+            report.rows.push(r);
+        }
+        report
+    }
+
+    #[test]
+    fn a_wide_sweep_gets_a_log_axis_whose_tick_labels_never_overlap() {
+        let report = wide_report();
+        let text = SvgReporter.render(&report);
+        let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
+        let mut ticks: Vec<(String, f64)> = texts(&doc)
+            .into_iter()
+            .filter(|(_, _, y)| *y == BOTTOM + 19.0)
+            .map(|(t, x, _)| (t, x))
+            .collect();
+        ticks.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let labels: Vec<&str> = ticks.iter().map(|(t, _)| t.as_str()).collect();
+        for want in ["1", "10000"] {
+            assert!(labels.contains(&want), "{labels:?}");
+        }
+        assert!(ticks.len() >= 5, "{labels:?}");
+        for w in ticks.windows(2) {
+            let room = (tick_width(&w[0].0) + tick_width(&w[1].0)) / 2.0;
+            assert!(
+                w[1].1 - w[0].1 >= room,
+                "{} and {} overlap: {ticks:?}",
+                w[0].0,
+                w[1].0
+            );
+        }
+        assert!(text.contains("log scale"));
+        // Any pair of sweep values, even labelled ones as close as 1 and 100, on either axis.
+        for sweep in [
+            vec![1, 100, 10_000],
+            (1..=10).collect(),
+            vec![1, 2, 4, 8, 16],
+        ] {
+            let axis = XAxis::new(&sweep);
+            let kept: Vec<usize> = axis
+                .ticks(&sweep)
+                .into_iter()
+                .filter(|t| t.1)
+                .map(|t| t.0)
+                .collect();
+            assert_eq!(kept.last(), sweep.last());
+            for w in kept.windows(2) {
+                let gap = axis.x(w[1] as f64) - axis.x(w[0] as f64);
+                assert!(
+                    gap >= (tick_width(&w[0].to_string()) + tick_width(&w[1].to_string())) / 2.0
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_axis_is_linear_up_to_the_span_and_the_ideal_line_follows_s_equals_n() {
+        assert!(!XAxis::new(&[1, 2, 4, 8]).log);
+        assert!(XAxis::new(&[1, 2, 4, 8, 16]).log);
+        for report in [fixture::report(), wide_report()] {
+            let text = SvgReporter.render(&report);
+            let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
+            assert!(doc.descendants().any(|n| n.has_tag_name("title")));
+            assert!(doc.descendants().any(|n| n.has_tag_name("desc")));
+            let mut sweep: Vec<usize> = report.rows.iter().map(|r| r.cores).collect();
+            sweep.push(1);
+            sweep.sort_unstable();
+            sweep.dedup();
+            let axis = XAxis::new(&sweep);
+            let ideal = doc
+                .descendants()
+                .find(|n| {
+                    n.has_tag_name("polyline") && n.attribute("stroke-dasharray") == Some("7 5")
+                })
+                .unwrap();
+            let pts: Vec<(f64, f64)> = ideal
+                .attribute("points")
+                .unwrap()
+                .split_whitespace()
+                .map(|p| {
+                    let (x, y) = p.split_once(',').unwrap();
+                    (x.parse().unwrap(), y.parse().unwrap())
+                })
+                .collect();
+            assert!(pts.len() >= 2);
+            let one: f64 = doc
+                .descendants()
+                .find(|n| n.attribute("stroke-dasharray") == Some("2 3"))
+                .and_then(|n| n.attribute("y1"))
+                .unwrap()
+                .parse()
+                .unwrap();
+            // Each point's y is S = N for the N its x stands for.
+            for &n in &sweep {
+                let x = axis.x(n as f64);
+                let seg = pts.windows(2).find(|w| w[0].0 <= x && x <= w[1].0).unwrap();
+                let t = (x - seg[0].0) / (seg[1].0 - seg[0].0);
+                let y = seg[0].1 + t * (seg[1].1 - seg[0].1);
+                // The speedup axis runs from 0 at BOTTOM; its scale comes from the S = 1 line.
+                let want = BOTTOM - n as f64 * (BOTTOM - one);
+                // Within rounding, and the chord between samples on a log axis.
+                assert!(
+                    (y - want).abs() <= 1.0 + 0.005 * (BOTTOM - want).abs(),
+                    "N = {n}: y {y} against {want}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_machine_line_names_the_cpus_frequency_and_caches_without_dropping_words() {
+        let mut report = fixture::report();
+        report.machine.cpu_details = Some(crate::machine::CpuDetails {
+            max_mhz: Some(3700.0),
+            l1d_bytes: Some(32 << 10),
+            l2_bytes: Some(1 << 20),
+            l3_bytes: Some(32 << 20),
+            ..Default::default()
+        });
+        let text = SvgReporter.render(&report);
+        let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
+        let lines: Vec<String> = texts(&doc)
+            .into_iter()
+            .filter(|(_, x, y)| *x == LEFT && (50.0..TOP).contains(y))
+            .map(|(t, _, _)| t)
+            .collect();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!(lines.join(" "), report.machine.summary());
+        assert!(lines[0].contains("3.70 GHz max, L1d 32 KiB, L2 1 MiB, L3 32 MiB"));
     }
 
     #[test]

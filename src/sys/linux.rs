@@ -6,8 +6,9 @@ use std::path::Path;
 use std::sync::atomic::AtomicU32;
 
 use super::{
-    parse_cpu_flag, parse_cpu_model, parse_first_number, parse_meminfo, parse_proc_stat,
-    parse_status_switches, CpuTimes, ResourceUsage, UsageScope,
+    cache_sizes, parse_cpu_flag, parse_cpu_model, parse_cpuinfo_details, parse_first_number,
+    parse_meminfo, parse_proc_stat, parse_status_switches, CpuDetails, CpuTimes, ResourceUsage,
+    UsageScope,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -374,6 +375,50 @@ pub fn cpu_model() -> Option<String> {
     parse_cpu_model(&cpuinfo()?)
 }
 
+/// The CPU beyond its name: `/proc/cpuinfo`, cpufreq's highest frequency and cpu0's caches.
+pub fn cpu_details() -> CpuDetails {
+    cpu_details_at(Path::new("/"))
+}
+
+/// [`cpu_details`] read under `root` (`/` on a live system; a copied tree in tests):
+/// `proc/cpuinfo`, `sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq` (kHz) and
+/// `sys/devices/system/cpu/cpu0/cache/index*/{level,type,size}`.
+pub fn cpu_details_at(root: &Path) -> CpuDetails {
+    let read = |p: &Path| std::fs::read_to_string(p).ok();
+    let mut d = read(&root.join("proc/cpuinfo"))
+        .map(|t| parse_cpuinfo_details(&t))
+        .unwrap_or_default();
+    let cpu0 = root.join("sys/devices/system/cpu/cpu0");
+    d.max_mhz = read(&cpu0.join("cpufreq/cpuinfo_max_freq"))
+        .and_then(|t| t.trim().parse::<f64>().ok())
+        .filter(|khz| *khz > 0.0)
+        .map(|khz| khz / 1000.0);
+    let mut entries = Vec::new();
+    if let Ok(dir) = std::fs::read_dir(cpu0.join("cache")) {
+        let mut indices: Vec<_> = dir
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("index"))
+            })
+            .collect();
+        indices.sort();
+        for index in indices {
+            if let (Some(l), Some(t), Some(s)) = (
+                read(&index.join("level")),
+                read(&index.join("type")),
+                read(&index.join("size")),
+            ) {
+                entries.push((l, t, s));
+            }
+        }
+    }
+    [d.l1d_bytes, d.l2_bytes, d.l3_bytes] = cache_sizes(&entries);
+    d
+}
+
 /// Whether the CPU lists `flag` (`flags` in `/proc/cpuinfo`, e.g. `hypervisor`, `avx512f`);
 /// `None` when there is no such list to read.
 pub fn cpuinfo_flag(flag: &str) -> Option<bool> {
@@ -652,4 +697,53 @@ pub fn process_usage(pid: u32) -> Option<ResourceUsage> {
         user_s,
         sys_s,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_details_read_a_copied_proc_and_sys_tree() {
+        let root = tempfile::tempdir().unwrap();
+        let put = |rel: &str, text: &str| {
+            let p = root.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        put("proc/cpuinfo", super::super::tests::EPYC_CPUINFO);
+        let cpu0 = "sys/devices/system/cpu/cpu0";
+        put(&format!("{cpu0}/cpufreq/cpuinfo_max_freq"), "3700000\n");
+        for (i, (level, kind, size)) in [
+            ("1", "Data", "32K"),
+            ("1", "Instruction", "32K"),
+            ("2", "Unified", "1024K"),
+            ("3", "Unified", "32768K"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            put(
+                &format!("{cpu0}/cache/index{i}/level"),
+                &format!("{level}\n"),
+            );
+            put(&format!("{cpu0}/cache/index{i}/type"), &format!("{kind}\n"));
+            put(&format!("{cpu0}/cache/index{i}/size"), &format!("{size}\n"));
+        }
+        let d = cpu_details_at(root.path());
+        assert_eq!(d.vendor.as_deref(), Some("AuthenticAMD"));
+        assert_eq!(
+            (d.family, d.model, d.stepping),
+            (Some(25), Some(17), Some(1))
+        );
+        assert_eq!((d.mhz, d.max_mhz), (Some(2600.0), Some(3700.0)));
+        assert_eq!(
+            [d.l1d_bytes, d.l2_bytes, d.l3_bytes],
+            [Some(32 << 10), Some(1 << 20), Some(32 << 20)]
+        );
+        assert_eq!(d.hypervisor, Some(true));
+        // An empty tree gives nothing, and no guess.
+        let empty = tempfile::tempdir().unwrap();
+        assert_eq!(cpu_details_at(empty.path()), CpuDetails::default());
+    }
 }

@@ -430,6 +430,39 @@ pub fn cpu_model() -> Option<String> {
     sysctl_string("machdep.cpu.brand_string")
 }
 
+/// The CPU beyond its name, from `sysctl`: `machdep.cpu.vendor`, `.family`, `.model`,
+/// `.stepping` (Intel Macs), `hw.cpufrequency_max` (Intel Macs), `hw.l1dcachesize`,
+/// `hw.l2cachesize`, `hw.l3cachesize`, `kern.hv_vmm_present`, and the vector extensions from
+/// CPUID (Intel) or `hw.optional.AdvSIMD` (Apple silicon: `asimd`). What a Mac does not answer
+/// stays `None`.
+pub fn cpu_details() -> super::CpuDetails {
+    let x86 = super::cpuid_details();
+    let number = |name: &str| sysctl_u64(name).and_then(|v| u32::try_from(v).ok());
+    let bytes = |name: &str| sysctl_u64(name).filter(|v| *v > 0);
+    let vector_extensions = x86.vector_extensions.clone().or_else(|| {
+        sysctl_u64("hw.optional.AdvSIMD").map(|v| {
+            if v != 0 {
+                vec!["asimd".to_string()]
+            } else {
+                Vec::new()
+            }
+        })
+    });
+    super::CpuDetails {
+        vendor: sysctl_string("machdep.cpu.vendor").or(x86.vendor),
+        family: number("machdep.cpu.family").or(x86.family),
+        model: number("machdep.cpu.model").or(x86.model),
+        stepping: number("machdep.cpu.stepping").or(x86.stepping),
+        mhz: None,
+        max_mhz: bytes("hw.cpufrequency_max").map(|hz| hz as f64 / 1e6),
+        l1d_bytes: bytes("hw.l1dcachesize"),
+        l2_bytes: bytes("hw.l2cachesize"),
+        l3_bytes: bytes("hw.l3cachesize"),
+        hypervisor: cpuinfo_flag("hypervisor"),
+        vector_extensions,
+    }
+}
+
 /// Whether the CPU has `flag`: CPUID on Intel Macs; on Apple silicon only `hypervisor`
 /// (`kern.hv_vmm_present`) is known.
 pub fn cpuinfo_flag(flag: &str) -> Option<bool> {

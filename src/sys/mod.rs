@@ -28,9 +28,11 @@
 //! Descriptor-shaped functions (shared memory, pipes) take a [`RawDesc`]: a file descriptor on
 //! Unix, a handle value on Windows; [`OwnedDesc`] owns one and [`desc_of`] reads one.
 //!
-//! The pure parsers of kernel text ([`parse_cpu_model`], [`parse_cpu_flag`], [`parse_meminfo`],
-//! [`parse_status_switches`], [`parse_first_number`], [`parse_proc_stat`]) are platform-neutral and tested here with
-//! fixed strings.
+//! The pure parsers of kernel text ([`parse_cpu_model`], [`parse_cpu_flag`],
+//! [`parse_cpuinfo_details`], [`parse_cache_size`], [`cache_sizes`], [`parse_meminfo`],
+//! [`parse_status_switches`], [`parse_first_number`], [`parse_proc_stat`]) are platform-neutral
+//! and tested here with fixed strings. [`cpu_details`] describes the CPU beyond its name, with
+//! `None` for whatever the platform does not say.
 
 #[cfg(unix)]
 mod unix;
@@ -270,6 +272,156 @@ pub fn machine_physical_cores() -> usize {
     num_cpus::get_physical()
 }
 
+/// What the system says about the CPU beyond its model name ([`cpu_details`]): each field is
+/// `None` where the platform does not give it, never a guess.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CpuDetails {
+    /// `vendor_id` (`AuthenticAMD`, `GenuineIntel`; CPUID leaf 0; `machdep.cpu.vendor`).
+    pub vendor: Option<String>,
+    /// `cpu family`.
+    pub family: Option<u32>,
+    /// `model` (the number, not the name).
+    pub model: Option<u32>,
+    /// `stepping`.
+    pub stepping: Option<u32>,
+    /// Frequency the kernel reported when read (`cpu MHz`), MHz.
+    pub mhz: Option<f64>,
+    /// Highest frequency (`cpufreq/cpuinfo_max_freq`; `hw.cpufrequency_max`), MHz.
+    pub max_mhz: Option<f64>,
+    /// Level 1 data cache of one core, bytes.
+    pub l1d_bytes: Option<u64>,
+    /// Level 2 cache (one core's, or the cluster's it belongs to), bytes.
+    pub l2_bytes: Option<u64>,
+    /// Level 3 cache, bytes.
+    pub l3_bytes: Option<u64>,
+    /// Whether the CPU says it runs under a hypervisor (the `hypervisor` flag).
+    pub hypervisor: Option<bool>,
+    /// The notable vector extensions of [`NOTABLE_VECTOR_FLAGS`] the CPU lists; `None` where it
+    /// lists no flags at all.
+    pub vector_extensions: Option<Vec<String>>,
+}
+
+/// Vector extensions worth naming beside a figure (x86 `flags`, Arm `Features` names).
+pub const NOTABLE_VECTOR_FLAGS: [&str; 7] =
+    ["avx", "avx2", "fma", "avx512f", "asimd", "sve", "sve2"];
+
+/// The details of the first CPU in `/proc/cpuinfo` text: vendor, family, model, stepping,
+/// `cpu MHz`, the `hypervisor` flag and the notable vector extensions (from `flags`, or Arm's
+/// `Features`). Caches and the highest frequency come from elsewhere ([`parse_cache_size`]).
+pub fn parse_cpuinfo_details(cpuinfo: &str) -> CpuDetails {
+    // The first processor's block only.
+    let block = cpuinfo.split("\n\n").next().unwrap_or("");
+    let field = |name: &str| {
+        block.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            (k.trim() == name).then(|| v.trim().to_string())
+        })
+    };
+    let number = |name: &str| field(name).and_then(|v| v.parse::<u32>().ok());
+    let flags = field("flags").or_else(|| field("Features"));
+    CpuDetails {
+        vendor: field("vendor_id").filter(|v| !v.is_empty()),
+        family: number("cpu family"),
+        model: number("model"),
+        stepping: number("stepping"),
+        mhz: field("cpu MHz")
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|v| *v > 0.0),
+        hypervisor: flags
+            .as_ref()
+            .map(|f| f.split_whitespace().any(|x| x == "hypervisor")),
+        vector_extensions: flags.as_ref().map(|f| {
+            NOTABLE_VECTOR_FLAGS
+                .iter()
+                .filter(|n| f.split_whitespace().any(|x| x == **n))
+                .map(|n| n.to_string())
+                .collect()
+        }),
+        ..CpuDetails::default()
+    }
+}
+
+/// A cache size as sysfs writes it (`32K`, `1024K`, `32768K`, `1M`, plain bytes) in bytes.
+pub fn parse_cache_size(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: u64 = digits.parse().ok()?;
+    let scale = match unit.trim() {
+        "" | "B" => 1,
+        "K" | "KB" | "KiB" => 1 << 10,
+        "M" | "MB" | "MiB" => 1 << 20,
+        "G" | "GB" | "GiB" => 1 << 30,
+        _ => return None,
+    };
+    Some(n * scale)
+}
+
+/// L1 data, L2 and L3 sizes in bytes from the `(level, type, size)` texts of one CPU's cache
+/// entries (`/sys/devices/system/cpu/cpu0/cache/index*/{level,type,size}`); instruction caches
+/// are left out, and a level with no entry is `None`.
+pub fn cache_sizes(entries: &[(String, String, String)]) -> [Option<u64>; 3] {
+    let find = |level: &str, data: bool| {
+        entries.iter().find_map(|(l, t, size)| {
+            let t = t.trim();
+            let kind = if data {
+                t == "Data"
+            } else {
+                t == "Unified" || t == "Data"
+            };
+            (l.trim() == level && kind)
+                .then(|| parse_cache_size(size))
+                .flatten()
+        })
+    };
+    [find("1", true), find("2", false), find("3", false)]
+}
+
+/// Vendor, family, model, stepping, the hypervisor flag and the notable vector extensions from
+/// CPUID (x86-64; `None` fields elsewhere), for platforms without `/proc/cpuinfo`.
+pub fn cpuid_details() -> CpuDetails {
+    let Some(leaf0) = cpuid(0, 0) else {
+        return CpuDetails::default();
+    };
+    let mut vendor = Vec::with_capacity(12);
+    for r in [leaf0[1], leaf0[3], leaf0[2]] {
+        vendor.extend_from_slice(&r.to_le_bytes());
+    }
+    let vendor = String::from_utf8_lossy(&vendor).trim().to_string();
+    let (mut family, mut model, mut stepping) = (None, None, None);
+    if let Some(r) = cpuid(1, 0) {
+        let eax = r[0];
+        let base_family = (eax >> 8) & 0xf;
+        let f = if base_family == 0xf {
+            base_family + ((eax >> 20) & 0xff)
+        } else {
+            base_family
+        };
+        let m = if base_family == 0x6 || base_family == 0xf {
+            ((eax >> 16) & 0xf) << 4 | ((eax >> 4) & 0xf)
+        } else {
+            (eax >> 4) & 0xf
+        };
+        family = Some(f);
+        model = Some(m);
+        stepping = Some(eax & 0xf);
+    }
+    CpuDetails {
+        vendor: (!vendor.is_empty()).then_some(vendor),
+        family,
+        model,
+        stepping,
+        hypervisor: cpuid_flag("hypervisor"),
+        vector_extensions: Some(
+            NOTABLE_VECTOR_FLAGS
+                .iter()
+                .filter(|f| cpuid_flag(f) == Some(true))
+                .map(|f| f.to_string())
+                .collect(),
+        ),
+        ..CpuDetails::default()
+    }
+}
+
 /// The `model name` of the first CPU in `/proc/cpuinfo` text.
 pub fn parse_cpu_model(cpuinfo: &str) -> Option<String> {
     cpuinfo
@@ -351,6 +503,65 @@ mod tests {
         assert!(!parse_cpu_flag(CPUINFO, "hyper"), "whole words only");
         assert_eq!(parse_cpu_model("processor : 0\n"), None);
         assert!(!parse_cpu_flag("", "fpu"));
+    }
+
+    /// The head of an AMD EPYC guest's `/proc/cpuinfo` (the kind of machine that printed only
+    /// "AMD EPYC"), then a second processor that must not be read.
+    pub(crate) const EPYC_CPUINFO: &str = "processor\t: 0\nvendor_id\t: AuthenticAMD\n\
+        cpu family\t: 25\nmodel\t\t: 17\nmodel name\t: AMD EPYC 9R14 96-Core Processor\n\
+        stepping\t: 1\nmicrocode\t: 0xa10113e\ncpu MHz\t\t: 2600.000\ncache size\t: 1024 KB\n\
+        flags\t\t: fpu vme sse4_2 avx fma avx2 avx512f hypervisor lahf_lm\n\n\
+        processor\t: 1\nvendor_id\t: Other\ncpu MHz\t\t: 1.000\nflags\t\t: fpu\n";
+
+    #[test]
+    fn cpuinfo_details_of_the_first_cpu() {
+        let d = parse_cpuinfo_details(EPYC_CPUINFO);
+        assert_eq!(d.vendor.as_deref(), Some("AuthenticAMD"));
+        assert_eq!(
+            (d.family, d.model, d.stepping),
+            (Some(25), Some(17), Some(1))
+        );
+        assert_eq!(d.mhz, Some(2600.0));
+        assert_eq!(d.hypervisor, Some(true));
+        assert_eq!(
+            d.vector_extensions.as_deref(),
+            Some(&["avx", "avx2", "fma", "avx512f"].map(String::from)[..])
+        );
+        // What the text does not give stays unknown.
+        assert_eq!(
+            (d.max_mhz, d.l1d_bytes, d.l2_bytes, d.l3_bytes),
+            (None, None, None, None)
+        );
+        let arm =
+            parse_cpuinfo_details("processor\t: 0\nBogoMIPS\t: 50.00\nFeatures\t: fp asimd sve\n");
+        assert_eq!(arm.vendor, None);
+        assert_eq!(arm.hypervisor, Some(false));
+        assert_eq!(
+            arm.vector_extensions,
+            Some(vec!["asimd".into(), "sve".into()])
+        );
+        assert_eq!(parse_cpuinfo_details(""), CpuDetails::default());
+    }
+
+    #[test]
+    fn cache_sizes_from_sysfs_texts() {
+        assert_eq!(parse_cache_size("32K\n"), Some(32 << 10));
+        assert_eq!(parse_cache_size("32768K"), Some(32 << 20));
+        assert_eq!(parse_cache_size("1M"), Some(1 << 20));
+        assert_eq!(parse_cache_size("512"), Some(512));
+        assert_eq!(parse_cache_size("lots"), None);
+        let e = |l: &str, t: &str, s: &str| (l.to_string(), t.to_string(), s.to_string());
+        let entries = [
+            e("1\n", "Data\n", "32K\n"),
+            e("1", "Instruction", "64K"),
+            e("2", "Unified", "1024K"),
+            e("3", "Unified", "32768K"),
+        ];
+        assert_eq!(
+            cache_sizes(&entries),
+            [Some(32 << 10), Some(1 << 20), Some(32 << 20)]
+        );
+        assert_eq!(cache_sizes(&entries[1..2]), [None, None, None]);
     }
 
     #[test]

@@ -928,6 +928,12 @@ pub fn cpu_model() -> Option<String> {
     super::cpuid_brand()
 }
 
+/// The CPU beyond its name, from CPUID: vendor, family, model, stepping, the hypervisor flag
+/// and vector extensions (frequency and caches are not read: `None`).
+pub fn cpu_details() -> super::CpuDetails {
+    super::cpuid_details()
+}
+
 /// Whether the CPU has `flag` (CPUID: `hypervisor`, `avx2`, `avx512f`, `fma`, `sse4_2`, ...);
 /// `None` for flags CPUID is not asked about here.
 pub fn cpuinfo_flag(flag: &str) -> Option<bool> {

@@ -135,7 +135,7 @@ pub fn table(t: &Timeline, width: usize) -> String {
         "concbench timeline: {}, {} ms, {}",
         t.headline(),
         t.duration_ms,
-        t.machine.cpu_model
+        t.machine.cpu_description()
     );
     let _ = writeln!(s);
     let _ = writeln!(
@@ -298,7 +298,7 @@ pub fn svg(t: &Timeline) -> String {
     let sub = format!(
         "{} ms on {} · overlap {:.1}% (share of time with two or more running) · fairness {:.3} · {slice}",
         t.duration_ms,
-        t.machine.cpu_model,
+        t.machine.cpu_description(),
         t.overlap_share * 100.0,
         t.fairness,
     );
@@ -569,6 +569,8 @@ pub(crate) struct SvgFrame {
     y: f64,
     /// Title of the time axis of every panel.
     pub axis_title: String,
+    /// The text alternative: the title and its subtitle, written as `<title>` and `<desc>`.
+    alt: Option<(String, String)>,
 }
 
 impl SvgFrame {
@@ -577,10 +579,15 @@ impl SvgFrame {
             body: String::new(),
             y: 10.0,
             axis_title: "time since the common start (ms)".into(),
+            alt: None,
         }
     }
 
+    /// The picture's title and subtitle, drawn at the top and kept as its text alternative
+    /// (`<title>`, `<desc>`).
     pub fn title(&mut self, title: &str, sub: &str) {
+        self.alt
+            .get_or_insert_with(|| (title.to_string(), sub.to_string()));
         let _ = write!(
             self.body,
             r##"<text x="16" y="{:.1}" font-size="17" font-weight="bold">{}</text><text x="16" y="{:.1}" font-size="12.5" fill="#333">{}</text>"##,
@@ -768,10 +775,21 @@ impl SvgFrame {
 
     pub fn finish(self) -> String {
         let h = self.y + 12.0;
+        let alt = self
+            .alt
+            .as_ref()
+            .map(|(t, d)| {
+                format!(
+                    "<title>{}</title><desc>{}</desc>\n",
+                    xml_escape(t),
+                    xml_escape(d)
+                )
+            })
+            .unwrap_or_default();
         format!(
             r##"<?xml version="1.0" encoding="UTF-8"?>
 <svg xmlns="http://www.w3.org/2000/svg" width="{SVG_W}" height="{h:.0}" viewBox="0 0 {SVG_W} {h:.0}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">
-<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#e4e4e4"/><line x1="0" y1="0" x2="0" y2="6" stroke="#9a9a9a" stroke-width="2"/></pattern></defs>
+{alt}<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#e4e4e4"/><line x1="0" y1="0" x2="0" y2="6" stroke="#9a9a9a" stroke-width="2"/></pattern></defs>
 <rect width="100%" height="100%" fill="white"/>
 {}
 </svg>
@@ -792,6 +810,22 @@ mod tests {
         assert_eq!(lane(&c), "█▄ █");
         assert_eq!(lane(&[0.01]), "▁");
         assert_eq!(coverage(&[[50, 60]], 0, 40, 4), vec![0.0; 4]);
+    }
+
+    #[test]
+    fn a_titled_frame_keeps_a_text_alternative() {
+        let mut f = SvgFrame::new();
+        f.title("two <workers>", "on one core & more");
+        let svg = f.finish();
+        let doc = roxmltree::Document::parse(&svg).expect("well-formed SVG");
+        let text = |tag: &str| {
+            doc.descendants()
+                .find(|n| n.has_tag_name(tag))
+                .and_then(|n| n.text())
+                .map(str::to_string)
+        };
+        assert_eq!(text("title").as_deref(), Some("two <workers>"));
+        assert_eq!(text("desc").as_deref(), Some("on one core & more"));
     }
 
     #[test]
