@@ -360,17 +360,18 @@ pub fn scaling_undefined(strategy: Strategy, cores: usize) -> Option<String> {
 /// within their noise), the raw fit when it differs, and a note when it is null or clamped.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SerialFractionFit {
-    /// The serial fraction f, at least 0; `None` when undefined.
+    /// The serial fraction f, at least 0 (above 1 with a note); `None` when undefined.
     pub serial_fraction: Option<f64>,
     /// The least-squares value when it was negative (and reported as 0).
     pub fitted: Option<f64>,
-    /// Why it is null or 0.
+    /// Why it is null, 0 or above 1.
     pub note: Option<String>,
 }
 
 /// The reported Amdahl fit over (p, speedup) points: `None` without a point with p > 1; null
 /// with `undefined` as the note when the baseline is not one worker ([`scaling_undefined`]);
-/// a negative fit as 0, "within its noise".
+/// a negative fit as 0, "within its noise"; a fit above 1 kept, with a note that it is no
+/// Amdahl fit (the rows slowed down).
 pub fn fit_serial_fraction(
     points: &[(usize, f64)],
     undefined: Option<&str>,
@@ -387,6 +388,13 @@ pub fn fit_serial_fraction(
             fitted: Some(f),
             note: Some(format!(
                 "the least-squares fit is {f:.3}; a serial fraction cannot be negative, so it is 0 within its noise (the rows ran at or above ideal speedup)"
+            )),
+        },
+        None if f > 1.0 => SerialFractionFit {
+            serial_fraction: Some(f),
+            fitted: None,
+            note: Some(format!(
+                "the least-squares fit is {f:.3}, above 1: the rows ran slower than with one worker, so this is not an Amdahl fit"
             )),
         },
         None => SerialFractionFit {
@@ -649,6 +657,10 @@ mod tests {
         assert_eq!(none.serial_fraction, None);
         assert_eq!(none.note.as_deref(), Some("why"));
         assert_eq!(fit_serial_fraction(&[(1, 1.0)], None), None);
+        // Slower with more workers: above 1, kept and flagged as no Amdahl fit.
+        let slow = fit_serial_fraction(&[(1, 1.0), (2, 0.97)], None).unwrap();
+        assert!(slow.serial_fraction.unwrap() > 1.0);
+        assert!(slow.note.unwrap().contains("not an Amdahl fit"));
     }
 
     #[test]

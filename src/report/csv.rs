@@ -1,14 +1,30 @@
-//! CSV rendering: one line per row of `results.json`, the same fields flattened for spreadsheets.
+//! CSV rendering: `results.csv`, one line per row of `results.json`, the same fields flattened
+//! for spreadsheets, and `samples.csv`, every timed repetition on a line of its own.
 //!
 //! Each field of a JSON row becomes a column: nested objects are flattened with `_`
 //! (`phases.spawn_s` → `phases_spawn_s`), two-ended confidence intervals become `_lo` and `_hi`
 //! columns (`speedup_ci` → `speedup_ci_lo`, `speedup_ci_hi`; both empty without an interval),
-//! other lists become one cell of space-separated values (`cpus`, `samples_s`; a list of
-//! two-field objects such as `slow_cpus` as `cpu:slowdown` pairs, `1:1.8`; of larger objects,
-//! such as a distributed row's ranks, as `key=value` lists, `cpu=1;host=vm;rank=1`), and an
-//! absent value (`serial_fraction`
-//! of a one-core row) is an empty cell. Numbers are printed exactly as in the JSON, so the two agree
-//! value for value. Quoting follows RFC 4180.
+//! other lists become one cell of space-separated values (`cpus`; a list of two-field objects
+//! such as `slow_cpus` as `cpu:slowdown` pairs, `1:1.8`; of larger objects, such as a
+//! distributed row's ranks, as `key=value` lists, `cpu=1;host=vm;rank=1`), and an absent value
+//! (`serial_fraction` of a one-core row) is an empty cell. Numbers are printed exactly as in the
+//! JSON, so the two agree value for value. Quoting follows RFC 4180.
+//!
+//! So that a column says what it holds, and a row pasted alone still says where it came from:
+//!
+//! - `cores` is headed `workers` (it counts workers: `single-core-threaded` x8 ran on one CPU),
+//!   and `cpus_used` follows it: how many distinct CPUs the workers were seen on (from `cpus`);
+//! - `switch_overhead` is headed `switch_overhead_est` (switches counted × a switch cost
+//!   measured separately, an estimate), and `switch_cost_ns` follows it: the cost it multiplies
+//!   (the report's `method.switch_cost_ns`; empty when none was measured, and then the estimate
+//!   is 0);
+//! - `serial_fraction_flag` follows `serial_fraction`: empty inside [0, 1], else why the figure
+//!   is no Amdahl serial fraction (above 1: the row ran slower than one worker);
+//! - every line ends with the machine from the report's machine block: `machine_cpu_model`,
+//!   `machine_physical_cores`, `machine_date`, `machine_concbench_version`,
+//!   `machine_git_commit`;
+//! - `samples_s` is not a column: `samples.csv` ([`SamplesCsvReporter`]) has one line per
+//!   repetition, `workload,strategy,workers,repetition,seconds`.
 //!
 //! A `web` row's server figures are fields of the row itself in the JSON, so they are columns
 //! like any other, after the job's: `requests_per_s`, `latency_p50_s` … `latency_max_s`,
@@ -19,12 +35,31 @@ use serde_json::Value;
 
 use super::{Reporter, RunReport};
 
+/// JSON fields whose column is headed otherwise, so the header says what the cell holds.
+const RENAMED: &[(&str, &str)] = &[
+    ("cores", "workers"),
+    ("switch_overhead", "switch_overhead_est"),
+];
+
+/// The JSON field written to `samples.csv` instead, one value per line.
+const SAMPLES: &str = "samples_s";
+
+/// The machine block's fields carried on every line, last (see the module doc).
+const MACHINE_COLUMNS: &[&str] = &[
+    "machine_cpu_model",
+    "machine_physical_cores",
+    "machine_date",
+    "machine_concbench_version",
+    "machine_git_commit",
+];
+
 /// Columns in the order people read them; fields not listed here (added to rows later) follow,
 /// flattened by the same rules, so the CSV never silently drops a field of the JSON.
 const COLUMN_ORDER: &[&str] = &[
     "workload",
     "strategy",
-    "cores",
+    "workers",
+    "cpus_used",
     "reps",
     "median_s",
     "min_s",
@@ -40,6 +75,7 @@ const COLUMN_ORDER: &[&str] = &[
     "speedup_baseline",
     "efficiency",
     "serial_fraction",
+    "serial_fraction_flag",
     "scaling_undefined",
     "verified",
     "oversubscribed",
@@ -49,7 +85,8 @@ const COLUMN_ORDER: &[&str] = &[
     "voluntary_switches",
     "involuntary_switches",
     "switches_per_s",
-    "switch_overhead",
+    "switch_overhead_est",
+    "switch_cost_ns",
     "user_s",
     "sys_s",
     "phases_spawn_s",
@@ -58,7 +95,6 @@ const COLUMN_ORDER: &[&str] = &[
     "phases_combine_s",
     "throughput",
     "unit",
-    "samples_s",
 ];
 
 /// The columns of a `web` row (the server's figures, flattened into the row; the latency
@@ -98,6 +134,11 @@ impl Reporter for CsvReporter {
         "results.csv"
     }
     fn render(&self, report: &RunReport) -> String {
+        let switch_cost = report
+            .method
+            .switch_cost_ns
+            .map(|c| serde_json::json!(c).to_string())
+            .unwrap_or_default();
         let flat: Vec<Vec<(String, String)>> = report
             .rows
             .iter()
@@ -108,9 +149,32 @@ impl Reporter for CsvReporter {
                     &serde_json::to_value(r).expect("row serialises"),
                     &mut cells,
                 );
+                cells.retain(|(k, _)| k != SAMPLES);
+                for (k, _) in cells.iter_mut() {
+                    if let Some((_, to)) = RENAMED.iter().find(|(from, _)| k == from) {
+                        *k = to.to_string();
+                    }
+                }
+                cells.push(("cpus_used".into(), super::cpus_used(r).to_string()));
+                cells.push((
+                    "serial_fraction_flag".into(),
+                    r.serial_fraction
+                        .and_then(super::serial_fraction_flag)
+                        .unwrap_or_default()
+                        .to_string(),
+                ));
+                cells.push(("switch_cost_ns".into(), switch_cost.clone()));
                 cells
             })
             .collect();
+        let m = &report.machine;
+        let machine = [
+            m.cpu_model.clone(),
+            m.physical_cores.to_string(),
+            m.date.clone(),
+            m.concbench_version.clone(),
+            m.git_commit.clone().unwrap_or_default(),
+        ];
         let mut columns: Vec<String> = Vec::new();
         for name in COLUMN_ORDER.iter().chain(WEB_COLUMN_ORDER) {
             if flat
@@ -130,15 +194,60 @@ impl Reporter for CsvReporter {
         extra.dedup();
         columns.extend(extra);
 
-        let mut out = csv_line(columns.iter().map(String::as_str));
+        let mut out = csv_line(
+            columns
+                .iter()
+                .map(String::as_str)
+                .chain(MACHINE_COLUMNS.iter().copied()),
+        );
         for cells in &flat {
-            out.push_str(&csv_line(columns.iter().map(|c| {
-                cells
+            out.push_str(&csv_line(
+                columns
                     .iter()
-                    .find(|(k, _)| k == c)
-                    .map(|(_, v)| v.as_str())
-                    .unwrap_or("")
-            })));
+                    .map(|c| {
+                        cells
+                            .iter()
+                            .find(|(k, _)| k == c)
+                            .map(|(_, v)| v.as_str())
+                            .unwrap_or("")
+                    })
+                    .chain(machine.iter().map(String::as_str)),
+            ));
+        }
+        out
+    }
+}
+
+/// `samples.csv`: every timed repetition of every row on a line of its own (long form),
+/// `workload,strategy,workers,repetition,seconds`, repetitions numbered from 1 in the order they
+/// ran. Join it to `results.csv` on workload, strategy and workers.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SamplesCsvReporter;
+
+impl Reporter for SamplesCsvReporter {
+    fn name(&self) -> &'static str {
+        "samples-csv"
+    }
+    fn file_name(&self) -> &'static str {
+        "samples.csv"
+    }
+    fn render(&self, report: &RunReport) -> String {
+        let mut out =
+            csv_line(["workload", "strategy", "workers", "repetition", "seconds"].into_iter());
+        for r in &report.rows {
+            for (i, s) in r.samples_s.iter().enumerate() {
+                out.push_str(&csv_line(
+                    [
+                        r.workload.clone(),
+                        r.strategy.to_string(),
+                        r.cores.to_string(),
+                        (i + 1).to_string(),
+                        serde_json::json!(s).to_string(),
+                    ]
+                    .iter()
+                    .map(String::as_str),
+                ));
+            }
         }
         out
     }
@@ -269,13 +378,27 @@ mod tests {
             assert!(header.contains(c), "missing column {c}");
         }
         // ...and no JSON field is left out.
+        assert_every_json_field_has_a_column(&report.rows[0], &header);
+    }
+
+    /// Every field of the row's JSON has a column (by its name, or the name it is headed by),
+    /// but `samples_s`, which is in samples.csv; the other columns are the derived ones and the
+    /// machine's.
+    fn assert_every_json_field_has_a_column(row: &crate::analysis::Row, header: &[&str]) {
         let mut cells = Vec::new();
-        flatten(
-            "",
-            &serde_json::to_value(&report.rows[0]).unwrap(),
-            &mut cells,
-        );
-        assert_eq!(cells.len(), header.len());
+        flatten("", &serde_json::to_value(row).unwrap(), &mut cells);
+        let mut fields = 0;
+        for (k, _) in cells.iter().filter(|(k, _)| k != SAMPLES) {
+            let name = RENAMED
+                .iter()
+                .find(|(from, _)| from == k)
+                .map_or(k.as_str(), |(_, to)| to);
+            assert!(header.contains(&name), "JSON field {k} has no column");
+            fields += 1;
+        }
+        assert!(!header.contains(&SAMPLES), "samples_s is in samples.csv");
+        let derived = ["cpus_used", "serial_fraction_flag", "switch_cost_ns"];
+        assert_eq!(header.len(), fields + derived.len() + MACHINE_COLUMNS.len());
     }
 
     #[test]
@@ -298,13 +421,7 @@ mod tests {
         assert_eq!(at("requests_per_s"), COLUMN_ORDER.len());
         assert!(at("latency_p50_s") < at("latency_p99_s"));
         // No JSON field is left out, and the values are the JSON's.
-        let mut cells = Vec::new();
-        flatten(
-            "",
-            &serde_json::to_value(&report.rows[2]).unwrap(),
-            &mut cells,
-        );
-        assert_eq!(cells.len(), header.len());
+        assert_every_json_field_has_a_column(&report.rows[2], &header);
         // Split on commas outside quotes: the web fixture's cells hold none.
         let row: Vec<&str> = lines[3].split(',').collect();
         assert_eq!(row.len(), header.len(), "{}", lines[3]);

@@ -1,7 +1,9 @@
 //! A fixed, hand-written [`RunReport`] for snapshot tests of every renderer: a fixed machine, a
 //! fixed command line (with characters every format must escape), fixed numbers, oversubscribed
 //! rows (single-core-threaded from 2 workers, the spread strategies at 4 on 2 cores), a negative
-//! Amdahl fit reported as 0 and a CPU the probe found slow, so a change in any rendering shows up as a reviewed snapshot diff.
+//! Amdahl fit reported as 0, Karp–Flatt fractions above 1 (single-core-threaded slowed down), a
+//! switch overhead estimated from a switch cost and a CPU the probe found slow, so a change in
+//! any rendering shows up as a reviewed snapshot diff.
 
 use std::collections::BTreeMap;
 
@@ -17,6 +19,10 @@ fn r6(x: f64) -> f64 {
 }
 
 const SEQUENTIAL_MEDIAN: f64 = 0.4;
+
+/// The same-core switch cost of the fixture's method, ns: every row's switch overhead is an
+/// estimate from it.
+const SWITCH_COST_NS: f64 = 4000.0;
 
 /// One row with plausible, internally consistent figures derived from its median.
 fn row(strategy: Strategy, cores: usize, median: f64, cpus: &[usize]) -> Row {
@@ -65,7 +71,7 @@ fn row(strategy: Strategy, cores: usize, median: f64, cpus: &[usize]) -> Row {
         voluntary_switches: vol,
         involuntary_switches: invol,
         switches_per_s: r6((vol + invol) as f64 / median),
-        switch_overhead: 0.0,
+        switch_overhead: r6((vol + invol) as f64 * SWITCH_COST_NS * 1e-9 / median),
         user_s: r6(median * cores.min(2) as f64 * 0.99),
         sys_s: r6(0.002 * cores as f64),
         phases: Phases {
@@ -153,7 +159,7 @@ pub(crate) fn report() -> RunReport {
             warmup: 1,
             timing: "wall time of each repetition; median, min, max and the order-statistic interval of the median with its coverage".into(),
             switches: "getrusage deltas of this process and its workers".into(),
-            switch_cost_ns: None,
+            switch_cost_ns: Some(SWITCH_COST_NS),
             speedup_baseline: "sequential".into(),
         },
         rows,

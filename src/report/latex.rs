@@ -1,18 +1,22 @@
-//! LaTeX rendering (`results.tex`): a booktabs `tabular` ready to paste into a document.
+//! LaTeX rendering (`results.tex`): a booktabs table ready to paste into a document.
 //!
-//! Needs `\usepackage{booktabs}`; nothing else. The lines above the table are LaTeX comments
-//! naming the command, machine and method, so a pasted table keeps its provenance in the source;
-//! oversubscribed rows carry a dagger explained under the bottom rule.
+//! Needs `\usepackage{booktabs}`; nothing else. The table is a `table` float whose caption names
+//! the workload, machine, date, concbench version and method, so they print with it (the `%`
+//! comments above it keep the full command line in the source as well); the notes under the
+//! table (oversubscribed rows' dagger, slow CPUs, serial fractions that are no Amdahl fit) print
+//! as small text below it. Every duration column keeps one unit throughout.
 
+use super::table::SecondsColumn;
 use super::{workload_label, Reporter, RunReport};
 
 /// `results.tex`.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct LatexReporter;
 
-const HEADERS: [&str; 9] = [
+const HEADERS: [&str; 10] = [
     "strategy",
-    "cores",
+    "workers",
+    "CPUs used",
     "workers/core",
     "median",
     "CI of median",
@@ -51,6 +55,8 @@ impl Reporter for LatexReporter {
         ] {
             out.push_str(&comment(&line));
         }
+        out.push_str("\\begin{table}[htbp]\n\\centering\n");
+        out.push_str(&format!("\\caption{{{}}}\n", escape(&caption(report))));
         let web = super::is_web(report);
         let mut headers = HEADERS.to_vec();
         if web {
@@ -63,6 +69,19 @@ impl Reporter for LatexReporter {
         ));
         out.push_str(&headers.join(" & "));
         out.push_str(" \\\\\n\\midrule\n");
+        let median = SecondsColumn::new(report.rows.iter().map(|r| r.median_s));
+        let ci = SecondsColumn::new(
+            report
+                .rows
+                .iter()
+                .flat_map(|r| r.median_ci_s.unwrap_or([f64::NAN; 2])),
+        );
+        let p99 = SecondsColumn::new(
+            report
+                .rows
+                .iter()
+                .filter_map(|r| r.web.as_ref().map(|w| w.latency.p99_s)),
+        );
         let mut previous = None;
         for r in &report.rows {
             if previous.is_some_and(|p| p != r.strategy) {
@@ -85,10 +104,11 @@ impl Reporter for LatexReporter {
                         "\\textsuperscript{\\ddag}"
                     }
                 ),
+                super::cpus_used(r).to_string(),
                 crate::analysis::format_per_core(r.workers_per_core).replace(" per core", ""),
-                seconds(r.median_s),
+                seconds(&median, r.median_s),
                 r.median_ci_s
-                    .map(|[lo, hi]| format!("{}--{}", seconds(lo), seconds(hi)))
+                    .map(|[lo, hi]| format!("{}--{}", seconds(&ci, lo), seconds(&ci, hi)))
                     .unwrap_or_else(|| "--".into()),
                 format!("{:.2}", r.speedup),
                 r.speedup_ci
@@ -98,7 +118,13 @@ impl Reporter for LatexReporter {
                     .map(|e| format!("{:.0}\\%", e * 100.0))
                     .unwrap_or_else(|| "n.a.".into()),
                 r.serial_fraction
-                    .map(|f| format!("{f:.3}"))
+                    .map(|f| {
+                        if super::serial_fraction_flag(f).is_some() {
+                            format!("{f:.3}\\textsuperscript{{*}}")
+                        } else {
+                            format!("{f:.3}")
+                        }
+                    })
                     .unwrap_or_else(|| {
                         if r.scaling_undefined.is_some() {
                             "n.a."
@@ -112,7 +138,7 @@ impl Reporter for LatexReporter {
                 match &r.web {
                     Some(w) => cells.extend([
                         super::table::format_requests_per_s(w.requests_per_s),
-                        seconds(w.latency.p99_s),
+                        seconds(&p99, w.latency.p99_s),
                     ]),
                     None => cells.extend(["--".to_string(), "--".to_string()]),
                 }
@@ -120,58 +146,94 @@ impl Reporter for LatexReporter {
             out.push_str(&cells.join(" & "));
             out.push_str(" \\\\\n");
         }
-        out.push_str("\\bottomrule\n");
+        out.push_str("\\bottomrule\n\\end{tabular}\n");
+        let mut notes: Vec<String> = Vec::new();
+        notes.push(format!(
+            "workers: the work split into that many parts run by as many workers; CPUs used: distinct CPUs they were seen on; workers/core: workers per core they may use{}",
+            if web {
+                " (for a server, the workers serving connections at once; sequential is the iterative server; req/s: requests / median; p99: latency, the median over the repetitions)"
+            } else {
+                ""
+            }
+        ));
         if report.method.speedup_baseline != "sequential" {
-            out.push_str(&format!(
-                "\\multicolumn{{{}}}{{l}}{{\\footnotesize speedup against {} (no sequential run).}} \\\\\n",
-                ncols,
+            notes.push(format!(
+                "speedup against {} (no sequential run).",
                 escape(&report.method.speedup_baseline)
             ));
         }
         if report.rows.iter().any(|r| r.oversubscribed) {
-            out.push_str(&format!(
-                "\\multicolumn{{{}}}{{l}}{{\\footnotesize \\textsuperscript{{\\dag}}oversubscribed: more workers than the cores they may use (one for single-core-threaded, the {} physical core(s) allowed otherwise); they take turns.}} \\\\\n",
-                ncols,
+            notes.push(format!(
+                "\\textsuperscript{{\\dag}}oversubscribed: more workers than the cores they may use (one for single-core-threaded, the {} physical core(s) allowed otherwise); they take turns.",
                 m.physical_cores
             ));
+        }
+        if report.rows.iter().any(|r| {
+            r.serial_fraction
+                .is_some_and(|f| super::serial_fraction_flag(f).is_some())
+        }) {
+            notes.push("\\textsuperscript{*}serial fraction (Karp--Flatt) outside [0, 1], so not an Amdahl fit: above 1 the row ran slower than with one worker, below 0 faster than ideal.".into());
+        }
+        // The column's multi-process serial fractions: say what they hold, read at the largest
+        // row that fits the cores.
+        let mp = report
+            .rows
+            .iter()
+            .filter(|r| r.strategy == crate::strategy::Strategy::MultiProcess && !r.oversubscribed)
+            .filter_map(|r| r.serial_fraction.map(|f| (r.cores, f)))
+            .max_by_key(|(cores, _)| *cores);
+        if let Some((_, f)) = mp {
+            if let Some(n) = super::process_start_up_note(report, Some(f)) {
+                notes.push(format!("{}.", escape(&n)));
+            }
         }
         if let Some(why) = report
             .rows
             .first()
             .and_then(|r| r.scaling_undefined.as_ref())
         {
-            out.push_str(&format!(
-                "\\multicolumn{{{}}}{{l}}{{\\footnotesize n.a.: {}.}} \\\\\n",
-                ncols,
-                escape(why)
-            ));
+            notes.push(format!("n.a.: {}.", escape(why)));
         }
         if let Some(slow) = super::slow_cpu_note(report) {
-            out.push_str(&format!(
-                "\\multicolumn{{{}}}{{l}}{{\\footnotesize \\textsuperscript{{\\ddag}}{}.}} \\\\\n",
-                ncols,
-                escape(&slow)
-            ));
-        }
-        if web {
-            out.push_str(&format!(
-                "\\multicolumn{{{ncols}}}{{l}}{{\\footnotesize cores: workers serving connections at once; sequential: the iterative server; req/s: requests / median; p99: latency, the median over the repetitions.}} \\\\\n"
-            ));
+            notes.push(format!("\\textsuperscript{{\\ddag}}{}.", escape(&slow)));
         }
         if let Some(generator) = super::generator_note(report) {
-            out.push_str(&format!(
-                "\\multicolumn{{{ncols}}}{{l}}{{\\footnotesize {}.}} \\\\\n",
-                escape(&generator)
-            ));
+            notes.push(format!("{}.", escape(&generator)));
         }
-        out.push_str("\\end{tabular}\n");
+        out.push_str("\\par\\smallskip\n{\\footnotesize\\raggedright\n");
+        for n in notes {
+            out.push_str(&n);
+            out.push_str("\\par\n");
+        }
+        out.push_str("}\n");
+        out.push_str("\\end{table}\n");
         out
     }
 }
 
-/// A duration for LaTeX: the unit [`super::format_seconds`] would pick, with µ in math mode.
-fn seconds(s: f64) -> String {
-    super::format_seconds(s).replace('µ', "$\\mu$")
+/// The caption: what was measured, where, when, with which build and how, so the printed table
+/// carries its provenance (the `%` comments do not print).
+fn caption(report: &RunReport) -> String {
+    let m = &report.machine;
+    format!(
+        "concbench: {}. Machine: {}. Date: {}. Built: concbench {}{}. Method: median of {} repetitions after {} warm-up; {}.",
+        workload_label(&report.workload),
+        m.summary(),
+        m.date,
+        m.concbench_version,
+        m.git_commit
+            .as_deref()
+            .map(|c| format!(" (commit {c})"))
+            .unwrap_or_default(),
+        report.method.reps,
+        report.method.warmup,
+        super::interval_note(report)
+    )
+}
+
+/// A duration for LaTeX in its column's unit, with µ in math mode.
+fn seconds(column: &SecondsColumn, s: f64) -> String {
+    column.cell(s).replace('µ', "$\\mu$")
 }
 
 /// One line of text as a LaTeX comment (line breaks inside become further comment lines).
@@ -224,7 +286,7 @@ mod tests {
     fn web_reports_add_requests_per_second_and_p99() {
         let report = fixture::web_report();
         let text = LatexReporter.render(&report);
-        assert!(text.contains("\\begin{tabular}{lrrrrrrrrrr}"), "{text}");
+        assert!(text.contains("\\begin{tabular}{lrrrrrrrrrrr}"), "{text}");
         assert!(
             text.contains("efficiency & serial fraction & req/s & p99 \\\\"),
             "{text}"
@@ -247,7 +309,10 @@ mod tests {
             ),
             "{text}"
         );
-        assert!(text.contains("\\multicolumn{11}{l}"), "{text}");
+        // The notes print under the table, inside the float, not as `%` comments.
+        let notes = &text[text.find("\\end{tabular}").unwrap()..text.find("\\end{table}").unwrap()];
+        assert!(notes.contains("load generator shared CPU(s)"), "{notes}");
+        assert!(notes.contains("the iterative server"), "{notes}");
         let plain = LatexReporter.render(&fixture::report());
         assert!(!plain.contains("req/s") && !plain.contains("load generator"));
     }

@@ -25,12 +25,26 @@ impl Reporter for MarkdownReporter {
         "report.md"
     }
     fn render(&self, report: &RunReport) -> String {
-        let m = &report.machine;
-        let mut out = format!("# concbench: {}\n\n", workload_label(&report.workload));
-        out.push_str(&format!("- **Command:** {}\n", code_span(&m.command)));
-        out.push_str(&format!("- **Date:** {}\n", m.date));
-        out.push_str(&format!("- **Machine:** {}\n", md_text(&m.summary())));
-        out.push_str(&format!(
+        render(report, None)
+    }
+}
+
+impl MarkdownReporter {
+    /// The rendering with the speedup plot shown under the table as an image link to `figure`,
+    /// a file written beside `report.md` (`--out` writes `speedup.svg` there).
+    pub fn render_with_figure(&self, report: &RunReport, figure: &str) -> String {
+        render(report, Some(figure))
+    }
+}
+
+/// The Markdown document, with the speedup plot linked under the table when `figure` names it.
+fn render(report: &RunReport, figure: Option<&str>) -> String {
+    let m = &report.machine;
+    let mut out = format!("# concbench: {}\n\n", workload_label(&report.workload));
+    out.push_str(&format!("- **Command:** {}\n", code_span(&m.command)));
+    out.push_str(&format!("- **Date:** {}\n", m.date));
+    out.push_str(&format!("- **Machine:** {}\n", md_text(&m.summary())));
+    out.push_str(&format!(
             "- **CPUs:** {} physical core{} and {} logical CPU{} allowed (affinity mask {}), {} online\n",
             m.physical_cores,
             plural(m.physical_cores),
@@ -39,87 +53,119 @@ impl Reporter for MarkdownReporter {
             code_span(&m.affinity_mask),
             m.logical_cpus_online
         ));
-        out.push_str(&format!(
-            "- **System:** {}, kernel {}\n",
-            md_text(&m.os),
-            md_text(&m.kernel)
-        ));
-        out.push_str(&format!(
-            "- **Built with:** concbench {}{}, {}\n",
-            m.concbench_version,
-            m.git_commit
-                .as_deref()
-                .map(|c| format!(" (commit {})", code_span(c)))
-                .unwrap_or_default(),
-            md_text(&m.rustc)
-        ));
-        out.push_str(&format!(
-            "- **Method:** {} timed repetitions per row after {} warm-up; {}. Switches: {}.{}\n",
-            report.method.reps,
-            report.method.warmup,
-            md_text(&report.method.timing),
-            md_text(&report.method.switches),
-            report
-                .method
-                .switch_cost_ns
-                .map(|c| format!(" Same-core switch cost: {c:.0} ns."))
-                .unwrap_or_default()
-        ));
+    out.push_str(&format!(
+        "- **System:** {}, kernel {}\n",
+        md_text(&m.os),
+        md_text(&m.kernel)
+    ));
+    out.push_str(&format!(
+        "- **Built with:** concbench {}{}, {}\n",
+        m.concbench_version,
+        m.git_commit
+            .as_deref()
+            .map(|c| format!(" (commit {})", code_span(c)))
+            .unwrap_or_default(),
+        md_text(&m.rustc)
+    ));
+    out.push_str(&format!(
+        "- **Method:** {} timed repetitions per row after {} warm-up; {}. Switches: {}.{}\n",
+        report.method.reps,
+        report.method.warmup,
+        md_text(&report.method.timing),
+        md_text(&report.method.switches),
+        report
+            .method
+            .switch_cost_ns
+            .map(|c| format!(" Same-core switch cost: {c:.0} ns."))
+            .unwrap_or_default()
+    ));
 
-        out.push_str("\n## Speedup\n\n");
-        out.push_str(&speedup_table(report).to_markdown());
+    out.push_str("\n## Speedup\n\n");
+    out.push_str(&speedup_table(report).to_markdown());
+    out.push_str(&format!(
+        "\n{}; efficiency = speedup / workers.\n",
+        super::speedup_definition(report)
+    ));
+    let legend = super::table::web_legend(report);
+    if legend.is_empty() {
         out.push_str(&format!(
-            "\n{}; efficiency = speedup / cores.\n",
-            super::speedup_definition(report)
+            "\n{}. {}.\n",
+            md_text(super::table::workers_legend()),
+            md_text(&super::switch_overhead_legend(report))
         ));
-        let legend = super::table::web_legend(report);
-        if !legend.is_empty() {
-            out.push_str(&format!("\n{}.\n", md_text(&legend)));
+    } else {
+        out.push_str(&format!("\n{}.\n", md_text(&legend)));
+    }
+    if let Some(file) = figure {
+        out.push_str(&format!(
+            "\n![Speedup against workers, one line per strategy]({file})\n"
+        ));
+    }
+    for note in super::notes(report) {
+        out.push_str(&format!("\n*{}.*\n", md_text(&note)));
+    }
+    let ceilings = super::ceiling_lines(report);
+    if let Some((head, rest)) = ceilings.split_first() {
+        out.push_str(&format!("\n{}\n\n", md_text(head)));
+        for line in rest {
+            out.push_str(&format!("- {}\n", md_text(line.trim())));
         }
-        for note in super::notes(report) {
-            out.push_str(&format!("\n*{}.*\n", md_text(&note)));
-        }
-        let ceilings = super::ceiling_lines(report);
-        if let Some((head, rest)) = ceilings.split_first() {
-            out.push_str(&format!("\n{}\n\n", md_text(head)));
-            for line in rest {
-                out.push_str(&format!("- {}\n", md_text(line.trim())));
-            }
-        }
-        if !report.amdahl_serial_fraction.is_empty() {
-            out.push_str("\nFitted Amdahl serial fraction f (least squares of 1/S = f + (1 − f)/p over the non-oversubscribed rows):\n\n");
-            let t = Table {
-                headers: vec!["strategy".into(), "serial fraction f".into()],
-                align: vec![Align::Left, Align::Right],
-                rows: report
-                    .amdahl_serial_fraction
-                    .iter()
-                    .map(|f| vec![f.strategy.clone(), f.cell()])
-                    .collect(),
-            };
-            out.push_str(&t.to_markdown());
-            let mut notes: Vec<&str> = report
+    }
+    if !report.amdahl_serial_fraction.is_empty() {
+        out.push_str("\nFitted Amdahl serial fraction f (least squares of 1/S = f + (1 − f)/p over the non-oversubscribed rows):\n\n");
+        let t = Table {
+            headers: vec![
+                "strategy".into(),
+                "serial fraction f".into(),
+                "fit rests on".into(),
+            ],
+            align: vec![Align::Left, Align::Right, Align::Left],
+            rows: report
                 .amdahl_serial_fraction
                 .iter()
-                .filter(|f| f.serial_fraction.is_none())
-                .filter_map(|f| f.note.as_deref())
-                .collect();
-            notes.dedup();
-            for n in notes {
-                out.push_str(&format!("\n— : {}.\n", md_text(n)));
+                .map(|f| {
+                    vec![
+                        f.strategy.clone(),
+                        f.cell(),
+                        super::fit_basis(report, &f.strategy)
+                            .phrase()
+                            .trim_start_matches("rests on ")
+                            .to_string(),
+                    ]
+                })
+                .collect(),
+        };
+        out.push_str(&t.to_markdown());
+        let mut notes: Vec<&str> = report
+            .amdahl_serial_fraction
+            .iter()
+            .filter(|f| f.serial_fraction.is_none())
+            .filter_map(|f| f.note.as_deref())
+            .collect();
+        notes.dedup();
+        for n in notes {
+            out.push_str(&format!("\n— : {}.\n", md_text(n)));
+        }
+        if let Some(mp) = report
+            .amdahl_serial_fraction
+            .iter()
+            .find(|f| f.strategy == Strategy::MultiProcess.name())
+        {
+            if let Some(n) = super::process_start_up_note(report, mp.serial_fraction) {
+                out.push_str(&format!("\n*{}.*\n", md_text(&n)));
             }
         }
-
-        out.push_str("\n## Reading\n\n");
-        out.push_str(&md_text(&reading(report)));
-        out.push('\n');
-        if let Some(web) = web_reading(report) {
-            out.push('\n');
-            out.push_str(&md_text(&web));
-            out.push('\n');
-        }
-        out
     }
+
+    out.push_str("\n## Reading\n\n");
+    out.push_str(&md_text(&reading(report)));
+    out.push('\n');
+    if let Some(web) = web_reading(report) {
+        out.push('\n');
+        out.push_str(&md_text(&web));
+        out.push('\n');
+    }
+    out
 }
 
 fn plural(n: usize) -> &'static str {
@@ -285,7 +331,7 @@ pub fn reading(report: &RunReport) -> String {
         .max_by_key(|(mp, _)| mp.cores);
     if let Some((mp, mt)) = shared {
         s.push(format!(
-            "With {} cores, multi-process took {:.2}x the time of multi-threaded ({} against {}), {}.",
+            "With {} workers, multi-process took {:.2}x the time of multi-threaded ({} against {}), {}.",
             mp.cores,
             mp.median_s / mt.median_s,
             format_seconds(mp.median_s),
@@ -328,38 +374,56 @@ pub fn reading(report: &RunReport) -> String {
             format!("so computing parts cannot gain more than {p}x there (they reached at most {top:.2}x); those rows measure time slicing, not more parallelism")
         };
         s.push(format!(
-            "The rows with {} cores ask for more than the {p} physical core{} this process may use: their workers share cores, {then}.",
+            "The rows with {} workers ask for more than the {p} physical core{} this process may use: their workers share cores, {then}.",
             list(&over),
             plural(p)
         ));
     }
 
+    // A limit 1/f is read only from a fit that rests on enough worker counts, each on its own
+    // CPUs; otherwise the reading says what the fit rests on and does not extrapolate.
     let fits: Vec<String> = report
         .amdahl_serial_fraction
         .iter()
         .filter(|f| f.strategy != Strategy::SingleCoreThreaded.name())
         .filter_map(|f| {
             let sf = f.serial_fraction?;
-            Some(if sf > 0.0 && sf < 1.0 {
+            let basis = super::fit_basis(report, &f.strategy);
+            let start_up = if f.strategy == Strategy::MultiProcess.name() {
+                match super::process_start_up_note(report, Some(sf)) {
+                    Some(n) if n.contains("is mostly") => {
+                        ", mostly process start-up rather than serial work"
+                    }
+                    Some(_) => ", which includes process start-up",
+                    None => "",
+                }
+            } else {
+                ""
+            };
+            let tail = if basis.extrapolates(sf) {
                 let limit = 1.0 / sf;
                 format!(
-                    "{} {:.3} (a limit of about {:.*}x on any number of cores)",
-                    f.strategy,
-                    sf,
+                    ", so read as Amdahl's law it limits the speedup to about {:.*}x however many cores",
                     if limit < 10.0 { 1 } else { 0 },
                     limit
                 )
+            } else if super::serial_fraction_flag(sf).is_some() {
+                String::new()
             } else {
-                format!("{} {}", f.strategy, f.cell())
-            })
+                format!(
+                    ", too few to extrapolate a limit from (that needs {} worker counts, each on cores of its own)",
+                    super::AMDAHL_MIN_POINTS
+                )
+            };
+            Some(format!(
+                "The fitted Amdahl serial fraction of {} is {}{start_up}; the fit {}{tail}.",
+                f.strategy,
+                f.cell(),
+                basis.phrase()
+            ))
         })
         .collect();
-    if !fits.is_empty() {
-        s.push(format!(
-            "The fitted Amdahl serial fraction is {}.",
-            fits.join("; ")
-        ));
-    }
+    s.extend(fits);
 
     if let Some(why) = rows.first().and_then(|r| r.scaling_undefined.as_ref()) {
         s.push(format!(
@@ -382,7 +446,7 @@ pub fn reading(report: &RunReport) -> String {
     s.join(" ")
 }
 
-/// The `web` paragraph of the reading: what "cores" means for a server, the iterative server
+/// The `web` paragraph of the reading: what "workers" means for a server, the iterative server
 /// against its model 1/(W + c_req), requests per second and latency, memory per connection and
 /// whether the load generator shared the server's CPUs. `None` for a report without web rows.
 /// Every figure it names is a field of the report.
@@ -395,7 +459,7 @@ pub fn web_reading(report: &RunReport) -> Option<String> {
     let (_, first) = webs.first()?;
     let label = |r: &Row| format!("{} x{}", r.strategy, r.cores);
     let mut s: Vec<String> = vec![
-        "For a server, cores counts the workers that serve connections at once: threads (single-core-threaded, multi-threaded), worker processes (multi-process) or the connections one event loop serves at once (single-thread-async); the sequential row is the iterative server, which serves one connection at a time.".into(),
+        "For a server, the workers column counts what serves connections at once: threads (single-core-threaded, multi-threaded), worker processes (multi-process) or the connections one event loop serves at once (single-thread-async); the sequential row is the iterative server, which serves one connection at a time.".into(),
     ];
     s.push(format!(
         "Every row served the same {} requests from {} keep-alive connection{} ({}), so a speedup is a ratio of requests per second.",
@@ -602,13 +666,13 @@ mod tests {
         }];
         let text = MarkdownReporter.render(&report);
         assert!(
-            text.lines()
-                .any(|l| l.starts_with("| multi-process |") && l.ends_with("— |")),
+            text.lines().any(|l| l.starts_with("| multi-process |")
+                && l.split('|').nth(2).is_some_and(|c| c.trim() == "—")),
             "{text}"
         );
         assert!(text.contains("relative speed"), "{text}");
         assert!(!text.contains("efficiency of"), "{text}");
-        assert!(!text.contains("Amdahl serial fraction is"), "{text}");
+        assert!(!text.contains("fitted Amdahl serial fraction of"), "{text}");
     }
 
     #[test]
@@ -641,7 +705,7 @@ mod tests {
         let bound = 1.0 / (seq.wait_achieved_s + seq.cpu_per_request_s);
         let web = web_reading(&report).unwrap();
         for part in [
-            "cores counts the workers that serve connections at once".to_string(),
+            "the workers column counts what serves connections at once".to_string(),
             "the sequential row is the iterative server".to_string(),
             "1/(W + c_req)".to_string(),
             "(1.07 ms)".to_string(),

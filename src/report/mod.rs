@@ -182,25 +182,175 @@ impl RunReport {
 pub struct AmdahlFit {
     /// Strategy name.
     pub strategy: String,
-    /// Fitted serial fraction f in S(p) = 1 / (f + (1 − f)/p), at least 0; null when the
+    /// Fitted serial fraction f in S(p) = 1 / (f + (1 − f)/p), at least 0; above 1 when the rows
+    /// ran slower than one worker (then no Amdahl fit, and `note` says so); null when the
     /// baseline is not one worker (`note` says why).
     pub serial_fraction: Option<f64>,
     /// The least-squares value, when it was negative and is reported as 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fitted: Option<f64>,
-    /// Why `serial_fraction` is null or 0.
+    /// Why `serial_fraction` is null, 0 or above 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
 
 impl AmdahlFit {
-    /// The fit as a cell: `0.060`, `0.000 (fit -0.002, 0 within its noise)`, `—`.
+    /// The fit as a cell: `0.060`, `0.000 (fit -0.002, 0 within its noise)`, `—`, and a fit
+    /// above 1 flagged: `1.065 (above 1, not an Amdahl fit: …)`.
     pub fn cell(&self) -> String {
         match (self.serial_fraction, self.fitted) {
             (None, _) => "—".into(),
             (Some(f), Some(raw)) => format!("{f:.3} (fit {raw:.3}, 0 within its noise)"),
-            (Some(f), None) => format!("{f:.3}"),
+            (Some(f), None) => serial_fraction_cell(f),
         }
+    }
+}
+
+/// How many distinct CPUs a row's workers were seen on (its `cpus` list): the cores it actually
+/// used, beside `cores`, which counts workers (`single-core-threaded` x8 uses one CPU).
+pub fn cpus_used(r: &Row) -> usize {
+    let mut cpus = r.cpus.clone();
+    cpus.sort_unstable();
+    cpus.dedup();
+    cpus.len()
+}
+
+/// Fewer points than this (worker counts, each on as many distinct CPUs as workers) and an Amdahl
+/// fit is not extrapolated to a limit.
+pub const AMDAHL_MIN_POINTS: usize = 3;
+
+/// What an Amdahl fit of one strategy rests on: the rows it was fitted over (that strategy's
+/// rows that were not oversubscribed), read back from the report's own rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitBasis {
+    /// Worker counts of the rows the fit rests on, ascending (1 included when measured).
+    pub workers: Vec<usize>,
+    /// Whether every one of those rows ran its workers on as many distinct CPUs as workers.
+    pub distinct_cpus: bool,
+    /// The physical cores this process may use.
+    pub physical_cores: usize,
+}
+
+impl FitBasis {
+    /// Whether the fit may be read as a limit on any number of cores: at least
+    /// [`AMDAHL_MIN_POINTS`] worker counts, each on distinct CPUs, and a fraction inside (0, 1).
+    pub fn extrapolates(&self, serial_fraction: f64) -> bool {
+        self.workers.len() >= AMDAHL_MIN_POINTS
+            && self.distinct_cpus
+            && serial_fraction > 0.0
+            && serial_fraction < 1.0
+    }
+
+    /// `rests on 1, 2 and 4 workers (3 points) on 2 physical cores`.
+    pub fn phrase(&self) -> String {
+        let w: Vec<String> = self.workers.iter().map(|w| w.to_string()).collect();
+        let list = match w.split_last() {
+            None => String::new(),
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        };
+        format!(
+            "rests on {list} worker{} ({} point{}{}) on {} physical core{}",
+            if self.workers == [1] { "" } else { "s" },
+            self.workers.len(),
+            if self.workers.len() == 1 { "" } else { "s" },
+            if self.distinct_cpus {
+                ""
+            } else {
+                ", not every one on its own CPU"
+            },
+            self.physical_cores,
+            if self.physical_cores == 1 { "" } else { "s" }
+        )
+    }
+}
+
+/// The rows an Amdahl fit of `strategy` rests on (see [`FitBasis`]).
+pub fn fit_basis(report: &RunReport, strategy: &str) -> FitBasis {
+    let rows: Vec<&Row> = report
+        .rows
+        .iter()
+        .filter(|r| r.strategy.name() == strategy && !r.oversubscribed)
+        .collect();
+    let mut workers: Vec<usize> = rows.iter().map(|r| r.cores).collect();
+    workers.sort_unstable();
+    workers.dedup();
+    FitBasis {
+        workers,
+        distinct_cpus: rows.iter().all(|r| cpus_used(r) >= r.cores),
+        physical_cores: report.machine.physical_cores,
+    }
+}
+
+/// Why a serial fraction (a row's Karp–Flatt figure or a strategy's Amdahl fit) is no Amdahl
+/// serial fraction, when it lies outside [0, 1]: above 1 the rows ran slower than one worker,
+/// below 0 faster than ideal. `None` inside.
+pub fn serial_fraction_flag(f: f64) -> Option<&'static str> {
+    if f > 1.0 {
+        Some("above 1, not an Amdahl fit: the rows ran slower than with one worker")
+    } else if f < 0.0 {
+        Some("below 0, not an Amdahl fit: the rows ran faster than ideal")
+    } else {
+        None
+    }
+}
+
+/// A serial fraction as a cell: `0.060`, or `1.045 (above 1, not an Amdahl fit: …)`.
+pub fn serial_fraction_cell(f: f64) -> String {
+    match serial_fraction_flag(f) {
+        Some(why) => format!("{f:.3} ({why})"),
+        None => format!("{f:.3}"),
+    }
+}
+
+/// What multi-process's serial fraction holds besides serial work in the algorithm: starting the
+/// worker processes and handing them their data (`phases.spawn_s` + `phases.setup_s`), a cost of
+/// processes. Read at its largest row that fits the cores (never a server's, whose processes are
+/// forked before the clock starts); said to be "mostly" start-up only when
+/// that start-up is at least half the serial time the fraction `f` implies (f × the one-worker
+/// time, median × speedup). `None` without such a row.
+pub fn process_start_up_note(report: &RunReport, f: Option<f64>) -> Option<String> {
+    let r = report
+        .rows
+        .iter()
+        // A server's processes are forked before the clock starts: no start-up in its rows.
+        .filter(|r| r.strategy == Strategy::MultiProcess && r.cores > 1 && !r.oversubscribed)
+        .filter(|r| r.web.is_none())
+        .max_by_key(|r| r.cores)?;
+    let start_up = r.phases.spawn_s + r.phases.setup_s;
+    let serial = f
+        .filter(|f| *f > 0.0 && *f <= 1.0)
+        .map(|f| f * r.median_s * r.speedup)
+        .filter(|s| s.is_finite() && *s > 0.0);
+    let share = serial.map(|s| start_up / s);
+    Some(format!(
+        "multi-process's serial fraction {} process start-up, which is no serial work in the algorithm: with {} workers, starting the worker processes took {} and handing them their data {}, of its {}{}",
+        if share.is_some_and(|s| s >= 0.5) {
+            "is mostly"
+        } else {
+            "includes"
+        },
+        r.cores,
+        format_seconds(r.phases.spawn_s),
+        format_seconds(r.phases.setup_s),
+        format_seconds(r.median_s),
+        share
+            .map(|s| format!(
+                " ({:.0}% of the serial time the fraction implies)",
+                (s * 100.0).min(999.0)
+            ))
+            .unwrap_or_default()
+    ))
+}
+
+/// What the `sw overhead (est.)` column is: an estimate, switches counted in this run times a
+/// switch cost measured by a separate ping-pong, as a share of wall time.
+pub fn switch_overhead_legend(report: &RunReport) -> String {
+    match report.method.switch_cost_ns {
+        Some(c) => format!(
+            "sw overhead (est.) = switches counted in the row x {c:.0} ns (the same-core switch cost measured separately by a pipe ping-pong) / median wall time: an estimate, not a measurement of this run"
+        ),
+        None => "sw overhead (est.) is - : no switch cost was measured in this invocation (with one, it is an estimate: switches counted x the same-core switch cost from a pipe ping-pong / median wall time)".into(),
     }
 }
 
@@ -510,26 +660,34 @@ pub fn workload_label(spec: &WorkloadSpec) -> String {
     format!("{} ({})", spec.name, params.join(", "))
 }
 
-/// The reporters whose files `--out DIR` writes: report.md, results.csv, results.json,
-/// results.tex and speedup.svg.
+/// The reporters whose files `--out DIR` writes: report.md, results.csv, samples.csv (every
+/// repetition's time, one per line), results.json, results.tex and speedup.svg.
 pub fn file_reporters() -> Vec<Box<dyn Reporter>> {
     vec![
         Box::new(markdown::MarkdownReporter),
         Box::new(csv::CsvReporter),
+        Box::new(csv::SamplesCsvReporter),
         Box::new(json::JsonReporter),
         Box::new(latex::LatexReporter),
         Box::new(svg::SvgReporter),
     ]
 }
 
-/// Add every [`file_reporters`] rendering of `report` to the result set of `dir`.
+/// Add every [`file_reporters`] rendering of `report` to the result set of `dir`; `report.md`
+/// shows `speedup.svg`, written beside it.
 pub fn add_out_files(
     set: &mut crate::output::ResultSet,
     dir: &std::path::Path,
     report: &RunReport,
 ) {
+    let figure = svg::SvgReporter.file_name();
     for r in file_reporters() {
-        set.add(dir, r.file_name(), r.render(report));
+        let text = if r.name() == markdown::MarkdownReporter.name() {
+            markdown::MarkdownReporter.render_with_figure(report, figure)
+        } else {
+            r.render(report)
+        };
+        set.add(dir, r.file_name(), text);
     }
 }
 
@@ -584,10 +742,16 @@ mod tests {
                 "results.csv",
                 "results.json",
                 "results.tex",
+                "samples.csv",
                 "speedup.svg"
             ]
         );
-        assert_eq!(written.len(), 5);
+        assert_eq!(written.len(), 6);
+        let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+        assert!(
+            md.contains("](speedup.svg)"),
+            "report.md shows the plot: {md}"
+        );
     }
 
     #[test]
@@ -677,6 +841,333 @@ mod tests {
         assert!(!is_web(&job));
         assert_eq!(generator_note(&job), None);
         assert!(!notes(&job).iter().any(|n| n.contains("load generator")));
+    }
+
+    /// Every rendering of a table, by name, for the tests that hold across renderers.
+    fn renderings(report: &RunReport) -> Vec<(&'static str, String)> {
+        vec![
+            ("table", table::TerminalReporter.render(report)),
+            ("markdown", markdown::MarkdownReporter.render(report)),
+            ("csv", csv::CsvReporter.render(report)),
+            ("latex", latex::LatexReporter.render(report)),
+        ]
+    }
+
+    /// The header line of a rendering's table.
+    fn header_line<'a>(format: &str, text: &'a str) -> &'a str {
+        let starts = match format {
+            "table" => "strategy ",
+            "markdown" => "| strategy ",
+            "csv" => "workload,",
+            _ => "strategy &",
+        };
+        text.lines()
+            .find(|l| l.starts_with(starts))
+            .unwrap_or_else(|| panic!("{format}: no header in {text}"))
+    }
+
+    #[test]
+    fn every_renderer_says_workers_and_the_cpus_they_used() {
+        for report in [fixture::report(), fixture::web_report()] {
+            for (format, text) in renderings(&report) {
+                let head = header_line(format, &text);
+                let cells: Vec<&str> = match format {
+                    "table" => head.split("  ").map(str::trim).collect(),
+                    "markdown" => head.split('|').map(str::trim).collect(),
+                    "csv" => head.split(',').collect(),
+                    _ => head.trim_end_matches(" \\\\").split(" & ").collect(),
+                };
+                let (workers, used) = if format == "csv" {
+                    ("workers", "cpus_used")
+                } else {
+                    ("workers", "CPUs used")
+                };
+                assert!(cells.contains(&workers), "{format}: {head}");
+                assert!(cells.contains(&used), "{format}: {head}");
+                assert!(
+                    !cells.contains(&"cores"),
+                    "{format}: cores means workers: {head}"
+                );
+            }
+        }
+        // single-core-threaded x4 ran 4 workers on one CPU: every table says so.
+        let report = fixture::report();
+        let t = table::speedup_table(&report);
+        let col = |h: &str| t.headers.iter().position(|c| c == h).unwrap();
+        let sct4 = t
+            .rows
+            .iter()
+            .find(|r| r[0] == "single-core-threaded" && r[col("workers")] == "4")
+            .unwrap();
+        assert_eq!(sct4[col("CPUs used")], "1");
+        let tex = latex::LatexReporter.render(&report);
+        assert!(
+            tex.contains("single-core-threaded & 4\\textsuperscript{\\dag} & 1 & 4 &"),
+            "{tex}"
+        );
+    }
+
+    /// The unit of a duration cell (`s`, `ms`, `µs`, `$\mu$s`, `ns`), if it is one.
+    fn unit_of(cell: &str) -> Option<&str> {
+        let cell = cell.trim();
+        let (number, unit) = cell.rsplit_once(' ')?;
+        let number = number.rsplit("--").next().unwrap_or(number);
+        let number = number.split(' ').next().unwrap_or(number);
+        number.parse::<f64>().ok()?;
+        ["s", "ms", "µs", "$\\mu$s", "ns"]
+            .contains(&unit)
+            .then_some(unit)
+    }
+
+    #[test]
+    fn no_column_mixes_units() {
+        // 10.026 s above 604.47 ms: the case that read wrong.
+        let mut job = fixture::report();
+        job.rows[0].median_s = 10.026;
+        job.rows[0].max_s = 10.3;
+        job.rows[1].min_s = 0.60447;
+        let mut web = fixture::web_report();
+        web.rows[0].web.as_mut().unwrap().latency.p99_s = 1.2;
+        for report in [job, web] {
+            let t = table::speedup_table(&report);
+            for (c, h) in t.headers.iter().enumerate() {
+                let mut units: Vec<&str> = t.rows.iter().filter_map(|r| unit_of(&r[c])).collect();
+                units.dedup();
+                assert!(units.len() <= 1, "column {h} mixes {units:?}");
+            }
+            // median, min and max share one unit; so do p50 and p99.
+            let units: Vec<&str> = t.rows[0].iter().filter_map(|c| unit_of(c)).collect();
+            assert!(!units.is_empty());
+            let tex = latex::LatexReporter.render(&report);
+            let body: Vec<Vec<&str>> = tex
+                .lines()
+                .skip_while(|l| *l != "\\midrule")
+                .skip(1)
+                .take_while(|l| *l != "\\bottomrule")
+                .filter(|l| *l != "\\addlinespace")
+                .map(|l| l.trim_end_matches(" \\\\").split(" & ").collect())
+                .collect();
+            for c in 0..body[0].len() {
+                let mut units: Vec<&str> = body.iter().filter_map(|r| unit_of(r[c])).collect();
+                units.dedup();
+                assert!(units.len() <= 1, "LaTeX column {c} mixes {units:?}: {tex}");
+            }
+        }
+        let col = table::SecondsColumn::new([10.026, 0.60447]);
+        assert_eq!(col.cell(10.026), "10.026 s");
+        assert_eq!(col.cell(0.60447), "0.604 s");
+        assert_eq!(
+            table::SecondsColumn::new([2.4, 0.0123]).cell(0.0123),
+            "0.0123 s"
+        );
+        assert_eq!(
+            table::SecondsColumn::new([0.4, 0.212]).cell(0.4),
+            "400.00 ms"
+        );
+        assert_eq!(table::SecondsColumn::new([f64::NAN]).cell(f64::NAN), "-");
+    }
+
+    #[test]
+    fn an_out_of_range_serial_fraction_is_flagged_wherever_it_is_shown() {
+        let mut report = fixture::report();
+        report.amdahl_serial_fraction[1].serial_fraction = Some(1.065);
+        // The fixture's single-core-threaded rows have Karp–Flatt fractions 1.045 and 1.070.
+        let md = markdown::MarkdownReporter.render(&report);
+        assert!(
+            md.contains(
+                "1.065 (above 1, not an Amdahl fit: the rows ran slower than with one worker)"
+            ),
+            "{md}"
+        );
+        assert!(!md.contains("limits the speedup"), "{md}");
+        let tex = latex::LatexReporter.render(&report);
+        assert!(tex.contains("1.045\\textsuperscript{*}"), "{tex}");
+        assert!(
+            tex.contains("outside [0, 1], so not an Amdahl fit"),
+            "{tex}"
+        );
+        assert!(tex.contains(" 0.060 \\\\"), "in range, unmarked: {tex}");
+        let csv = csv::CsvReporter.render(&report);
+        let lines: Vec<&str> = csv.lines().collect();
+        for (line, row) in lines[1..].iter().zip(&report.rows) {
+            // serial_fraction_flag is empty inside [0, 1] and says why outside it.
+            let flagged = line.contains("\"above 1, not an Amdahl fit");
+            assert_eq!(
+                flagged,
+                row.serial_fraction.is_some_and(|f| f > 1.0),
+                "{line}"
+            );
+        }
+        assert_eq!(serial_fraction_cell(0.06), "0.060");
+        assert!(serial_fraction_cell(-0.2).contains("below 0, not an Amdahl fit"));
+    }
+
+    #[test]
+    fn an_amdahl_limit_is_read_only_from_three_worker_counts_on_their_own_cores() {
+        use Strategy::*;
+        // Two points (x1, x2) on a 2-core machine: what the fit rests on, no limit.
+        let report = fixture::report();
+        let text = markdown::reading(&report);
+        assert!(
+            text.contains("multi-process is 0.180, which includes process start-up; the fit rests on 1 and 2 workers (2 points) on 2 physical cores, too few to extrapolate a limit from"),
+            "{text}"
+        );
+        assert!(!text.contains("limits the speedup"), "{text}");
+        // Three worker counts, each on its own CPUs, on 4 cores: a limit, and what it rests on.
+        let mut four = fixture::report();
+        four.machine.physical_cores = 4;
+        for r in four.rows.iter_mut().filter(|r| r.strategy == MultiProcess) {
+            r.oversubscribed = false;
+            r.cpus = (0..r.cores).collect();
+        }
+        let text = markdown::reading(&four);
+        assert!(
+            text.contains("multi-process is 0.180, which includes process start-up; the fit rests on 1, 2 and 4 workers (3 points) on 4 physical cores, so read as Amdahl's law it limits the speedup to about 5.6x however many cores"),
+            "{text}"
+        );
+        // The same, but x4's workers were seen on two CPUs only: no limit.
+        four.rows
+            .iter_mut()
+            .find(|r| r.strategy == MultiProcess && r.cores == 4)
+            .unwrap()
+            .cpus = vec![0, 1];
+        let text = markdown::reading(&four);
+        assert!(text.contains("not every one on its own CPU"), "{text}");
+        assert!(!text.contains("limits the speedup"), "{text}");
+        // What the multi-process fraction holds is said where the fit is shown.
+        let md = markdown::MarkdownReporter.render(&report);
+        assert!(md.contains("serial fraction includes process start-up, which is no serial work in the algorithm: with 2 workers, starting the worker processes took 8.00 ms"), "{md}");
+        let tex = latex::LatexReporter.render(&report);
+        assert!(
+            tex.contains("serial fraction includes process start-up"),
+            "{tex}"
+        );
+        // A server's processes start before the clock: nothing to say.
+        assert_eq!(
+            process_start_up_note(&fixture::web_report(), Some(0.04)),
+            None
+        );
+    }
+
+    #[test]
+    fn switch_overhead_is_labelled_an_estimate_wherever_it_is_shown() {
+        let report = fixture::report();
+        for (format, text) in renderings(&report) {
+            let head = header_line(format, &text);
+            match format {
+                "table" | "markdown" => {
+                    assert!(head.contains("sw overhead (est.)"), "{format}: {head}");
+                    assert!(
+                        text.contains("sw overhead (est.) = switches counted in the row x 4000 ns (the same-core switch cost measured separately by a pipe ping-pong)"),
+                        "{format}: {text}"
+                    );
+                }
+                "csv" => assert!(
+                    head.contains(",switch_overhead_est,switch_cost_ns,"),
+                    "{head}"
+                ),
+                _ => assert!(
+                    !text.contains("overhead"),
+                    "{format} does not show it: {text}"
+                ),
+            }
+        }
+        // Without a measured switch cost there is no estimate, and the cell says so.
+        let mut none = fixture::report();
+        none.method.switch_cost_ns = None;
+        let t = table::speedup_table(&none);
+        let col = t
+            .headers
+            .iter()
+            .position(|h| h == "sw overhead (est.)")
+            .unwrap();
+        assert!(t.rows.iter().all(|r| r[col] == "-"));
+        assert!(switch_overhead_legend(&none).contains("no switch cost was measured"));
+    }
+
+    #[test]
+    fn csv_rows_carry_the_machine_and_samples_are_one_per_line() {
+        let report = fixture::report();
+        let text = csv::CsvReporter.render(&report);
+        let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+        assert!(header.ends_with(&[
+            "machine_cpu_model",
+            "machine_physical_cores",
+            "machine_date",
+            "machine_concbench_version",
+            "machine_git_commit"
+        ]));
+        for line in text.lines().skip(1) {
+            assert!(
+                line.ends_with(
+                    ",AMD EPYC 9R14 96-Core Processor,2,2026-01-02T03:04:05Z,0.1.0,0123456789ab"
+                ),
+                "{line}"
+            );
+        }
+        assert_eq!(
+            text.lines().count(),
+            report.rows.len() + 1,
+            "one line per JSON row"
+        );
+        let samples = csv::SamplesCsvReporter.render(&report);
+        let lines: Vec<&str> = samples.lines().collect();
+        assert_eq!(lines[0], "workload,strategy,workers,repetition,seconds");
+        let total: usize = report.rows.iter().map(|r| r.samples_s.len()).sum();
+        assert_eq!(lines.len(), total + 1);
+        let mut at = 1;
+        for r in &report.rows {
+            for (i, s) in r.samples_s.iter().enumerate() {
+                let cells: Vec<&str> = lines[at].split(',').collect();
+                assert_eq!(cells.len(), 5, "{}", lines[at]);
+                assert_eq!(
+                    cells[..4],
+                    [
+                        r.workload.as_str(),
+                        r.strategy.name(),
+                        &r.cores.to_string(),
+                        &(i + 1).to_string()
+                    ]
+                );
+                assert_eq!(cells[4].parse::<f64>().unwrap(), *s);
+                at += 1;
+            }
+        }
+    }
+
+    #[test]
+    fn latex_prints_the_machine_and_method_under_the_table() {
+        let report = fixture::report();
+        let tex = latex::LatexReporter.render(&report);
+        let caption = tex.lines().find(|l| l.starts_with("\\caption{")).unwrap();
+        for part in [
+            "AMD EPYC 9R14 96-Core Processor, 2 physical cores",
+            "2026-01-02T03:04:05Z",
+            "concbench 0.1.0 (commit 0123456789ab)",
+            "median of 5 repetitions after 1 warm-up",
+        ] {
+            assert!(caption.contains(part), "{part}: {caption}");
+        }
+        assert!(tex.find("\\caption{").unwrap() > tex.find("\\begin{table}").unwrap());
+        assert!(tex.trim_end().ends_with("\\end{table}"), "{tex}");
+        // Only comment lines and the float: nothing between them but LaTeX that prints.
+        let notes = &tex[tex.find("\\end{tabular}").unwrap()..];
+        assert!(notes.contains("oversubscribed: more workers"), "{notes}");
+        assert!(!notes.lines().any(|l| l.starts_with('%')), "{notes}");
+    }
+
+    #[test]
+    fn report_md_shows_the_plot_only_when_it_was_written_beside_it() {
+        let report = fixture::report();
+        assert!(!markdown::MarkdownReporter
+            .render(&report)
+            .contains("speedup.svg"));
+        let md = markdown::MarkdownReporter.render_with_figure(&report, "speedup.svg");
+        assert!(
+            md.contains("\n![Speedup against workers, one line per strategy](speedup.svg)\n"),
+            "{md}"
+        );
+        assert!(md.find("](speedup.svg)").unwrap() < md.find("## Reading").unwrap());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! text renderings (Markdown) reuse the same [`Table`], so the table a user sees in the terminal
 //! and the one pasted into coursework say the same thing.
 
-use super::{format_seconds, Reporter, RunReport};
+use super::{Reporter, RunReport};
 use crate::analysis::Row;
 use crate::topology::format_cpu_list;
 
@@ -109,6 +109,69 @@ impl Table {
     }
 }
 
+/// One unit for a whole column of durations, so a column never reads `10.026 s` above
+/// `604.47 ms`: the unit is the one [`super::format_seconds`] would give the column's largest value, and
+/// every cell is printed in it with enough decimals to keep three significant digits of the
+/// smallest (at most six).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SecondsColumn {
+    scale: f64,
+    unit: &'static str,
+    decimals: usize,
+}
+
+impl SecondsColumn {
+    /// The unit and decimals for these values (non-finite ones are left out).
+    pub fn new(values: impl IntoIterator<Item = f64>) -> SecondsColumn {
+        let v: Vec<f64> = values.into_iter().filter(|v| v.is_finite()).collect();
+        let max = v.iter().copied().fold(0.0f64, f64::max);
+        let (scale, unit, base) = if max >= 1.0 {
+            (1.0, "s", 3)
+        } else if max >= 1e-3 {
+            (1e3, "ms", 2)
+        } else if max >= 1e-6 || max == 0.0 {
+            (1e6, "µs", 1)
+        } else {
+            (1e9, "ns", 0)
+        };
+        let min = v
+            .iter()
+            .map(|x| x * scale)
+            .filter(|x| *x > 0.0)
+            .fold(f64::INFINITY, f64::min);
+        let needed = if min.is_finite() {
+            // Digits after the point that keep three significant ones of the smallest value.
+            (2.0 - min.log10().floor()).max(0.0) as usize
+        } else {
+            0
+        };
+        SecondsColumn {
+            scale,
+            unit,
+            decimals: needed.clamp(base, 6),
+        }
+    }
+
+    /// The column's unit: `s`, `ms`, `µs` or `ns`.
+    pub fn unit(&self) -> &'static str {
+        self.unit
+    }
+
+    /// One cell in the column's unit: `0.605 s`, or `-` when not finite.
+    pub fn cell(&self, s: f64) -> String {
+        if s.is_finite() {
+            format!("{:.*} {}", self.decimals, s * self.scale, self.unit)
+        } else {
+            "-".into()
+        }
+    }
+}
+
+/// The workers of a row and the CPUs they ran on, as the table's two cells.
+fn workers_cells(r: &Row) -> [String; 2] {
+    [r.cores.to_string(), super::cpus_used(r).to_string()]
+}
+
 /// An interval as `lo–hi`, or `-` when there is none (one repetition).
 pub fn format_range(range: Option<[f64; 2]>) -> String {
     match range {
@@ -169,7 +232,8 @@ pub fn speedup_table(report: &RunReport) -> Table {
     use Align::*;
     let cols = [
         ("strategy", Left),
-        ("cores", Right),
+        ("workers", Right),
+        ("CPUs used", Right),
         ("median", Right),
         ("min", Right),
         ("max", Right),
@@ -177,25 +241,39 @@ pub fn speedup_table(report: &RunReport) -> Table {
         ("speedup CI", Right),
         ("efficiency", Right),
         ("switches/s", Right),
-        ("sw overhead", Right),
+        ("sw overhead (est.)", Right),
         ("oversubscribed", Left),
         ("cpus seen", Left),
     ];
+    // min, median and max share one unit: they are read against each other.
+    let unit = SecondsColumn::new(
+        report
+            .rows
+            .iter()
+            .flat_map(|r| [r.min_s, r.median_s, r.max_s]),
+    );
+    let estimated = report.method.switch_cost_ns.is_some();
     let rows = report
         .rows
         .iter()
         .map(|r| {
+            let [workers, used] = workers_cells(r);
             vec![
                 r.strategy.to_string(),
-                r.cores.to_string(),
-                format_seconds(r.median_s),
-                format_seconds(r.min_s),
-                format_seconds(r.max_s),
+                workers,
+                used,
+                unit.cell(r.median_s),
+                unit.cell(r.min_s),
+                unit.cell(r.max_s),
                 format!("{:.2}x", r.speedup),
                 format_range(r.speedup_ci),
                 format_efficiency(r),
                 format!("{:.0}", r.switches_per_s),
-                format!("{:.2}%", r.switch_overhead * 100.0),
+                if estimated {
+                    format!("{:.2}%", r.switch_overhead * 100.0)
+                } else {
+                    "-".into()
+                },
                 super::oversubscribed_cell(r),
                 format_cpus_seen(r),
             ]
@@ -213,7 +291,8 @@ fn web_table(report: &RunReport) -> Table {
     use Align::*;
     let cols = [
         ("strategy", Left),
-        ("cores", Right),
+        ("workers", Right),
+        ("CPUs used", Right),
         ("median", Right),
         ("speedup", Right),
         ("speedup CI", Right),
@@ -227,23 +306,30 @@ fn web_table(report: &RunReport) -> Table {
         ("oversubscribed", Left),
         ("cpus seen", Left),
     ];
+    let median = SecondsColumn::new(report.rows.iter().map(|r| r.median_s));
+    let webs = || report.rows.iter().filter_map(|r| r.web.as_ref());
+    // p50 and p99 share one unit: they are read against each other.
+    let latency = SecondsColumn::new(webs().flat_map(|w| [w.latency.p50_s, w.latency.p99_s]));
+    let wait = SecondsColumn::new(webs().map(|w| w.wait_achieved_s));
     let rows = report
         .rows
         .iter()
         .map(|r| {
             let w = r.web.as_ref();
             let or_dash = |f: &dyn Fn(&crate::analysis::WebRow) -> String| w.map_or("-".into(), f);
+            let [workers, used] = workers_cells(r);
             vec![
                 r.strategy.to_string(),
-                r.cores.to_string(),
-                format_seconds(r.median_s),
+                workers,
+                used,
+                median.cell(r.median_s),
                 format!("{:.2}x", r.speedup),
                 format_range(r.speedup_ci),
                 format_efficiency(r),
                 or_dash(&|w| format_requests_per_s(w.requests_per_s)),
-                or_dash(&|w| format_seconds(w.latency.p50_s)),
-                or_dash(&|w| format_seconds(w.latency.p99_s)),
-                or_dash(&|w| format_seconds(w.wait_achieved_s)),
+                or_dash(&|w| latency.cell(w.latency.p50_s)),
+                or_dash(&|w| latency.cell(w.latency.p99_s)),
+                or_dash(&|w| wait.cell(w.wait_achieved_s)),
                 or_dash(&|w| format_bytes_per_connection(w.rss_per_connection_bytes)),
                 format!("{:.0}", r.switches_per_s),
                 super::oversubscribed_cell(r),
@@ -264,7 +350,12 @@ pub fn web_legend(report: &RunReport) -> String {
     if !super::is_web(report) {
         return String::new();
     }
-    "web: cores = workers serving connections at once (threads, processes, or the connections one event loop serves), the sequential row is the iterative server; req/s = requests / median; p50, p99 = latency quantiles (each the median over the repetitions); wait = the wait the handler achieved; mem/conn = the server's peak resident memory beyond its baseline, per connection (rss_per_connection_bytes)".into()
+    "web: workers = workers serving connections at once (threads, processes, or the connections one event loop serves), CPUs used = distinct CPUs they were seen on, the sequential row is the iterative server; req/s = requests / median; p50, p99 = latency quantiles (each the median over the repetitions); wait = the wait the handler achieved; mem/conn = the server's peak resident memory beyond its baseline, per connection (rss_per_connection_bytes)".into()
+}
+
+/// What the workers and CPUs-used columns mean, one line under a job's table.
+pub fn workers_legend() -> &'static str {
+    "workers = the sweep value N of --cores (the work split into N parts run by N workers); CPUs used = distinct CPUs the workers were seen on (single-core-threaded runs every worker on one)"
 }
 
 /// The terminal rendering: a header line, the table, notes.
@@ -293,11 +384,16 @@ impl Reporter for TerminalReporter {
         );
         out.push_str(&speedup_table(report).to_terminal());
         out.push_str(&format!(
-            "\n{}; efficiency = speedup / cores; all rows verified.\n",
+            "\n{}; efficiency = speedup / workers; all rows verified.\n",
             super::speedup_definition(report)
         ));
         let legend = web_legend(report);
-        if !legend.is_empty() {
+        if legend.is_empty() {
+            out.push_str(workers_legend());
+            out.push('\n');
+            out.push_str(&super::switch_overhead_legend(report));
+            out.push('\n');
+        } else {
             out.push_str(&legend);
             out.push('\n');
         }
@@ -352,7 +448,7 @@ mod tests {
         // The speedup table is still the first thing a reader sees, speedup before req/s.
         let table_at = text.find("strategy").unwrap();
         assert!(
-            text.find("web: cores = workers").unwrap() > table_at,
+            text.find("web: workers = workers").unwrap() > table_at,
             "{text}"
         );
         let pos = |c: &str| head.iter().position(|h| h == c).unwrap();
@@ -397,7 +493,7 @@ mod tests {
     fn reports_without_web_rows_keep_their_columns() {
         let report = fixture::report();
         let table = speedup_table(&report);
-        assert_eq!(table.headers.len(), 12);
+        assert_eq!(table.headers.len(), 13);
         assert!(!table.headers.iter().any(|h| h == "req/s"));
         assert_eq!(web_legend(&report), "");
         let text = TerminalReporter.render(&report);
