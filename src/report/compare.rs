@@ -1,7 +1,7 @@
 //! Comparing two result documents (`concbench compare A.json B.json`): before/after a change, or
 //! one machine against another, the way criterion baselines and hyperfine exports are used.
 //!
-//! Rows are matched by (workload, strategy, cores). Each matched row shows both medians and
+//! Rows are matched by (workload, strategy, workers). Each matched row shows both medians and
 //! their ratio B/A (below 1: B is faster), both speedups and their ratio B/A (above 1: B scales
 //! better), and whether the two medians' order-statistic intervals overlap (if they do, the difference
 //! is within the noise of the runs). Both machines are named, because a ratio across machines
@@ -44,7 +44,7 @@ pub enum CompareError {
         source: serde_json::Error,
     },
     /// No row of one file has a counterpart in the other.
-    #[error("{a} ({a_what}) and {b} ({b_what}) have no (workload, strategy, cores) row in common")]
+    #[error("{a} ({a_what}) and {b} ({b_what}) have no (workload, strategy, workers) row in common")]
     NothingInCommon {
         /// First file.
         a: String,
@@ -301,7 +301,7 @@ impl Comparison {
         let cols = [
             ("workload", Left),
             ("strategy", Left),
-            ("cores", Right),
+            ("workers", Right),
             ("median A", Right),
             ("median B", Right),
             ("time B/A", Right),
@@ -502,7 +502,7 @@ mod tests {
         let e = compare(&a, "a.json", &b, "b.json").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "a.json (10 rows of mergesort) and b.json (10 rows of matmul) have no (workload, strategy, cores) row in common"
+            "a.json (10 rows of mergesort) and b.json (10 rows of matmul) have no (workload, strategy, workers) row in common"
         );
     }
 }

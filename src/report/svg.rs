@@ -446,9 +446,9 @@ impl Reporter for SvgReporter {
             (LEFT + RIGHT) / 2.0,
             BOTTOM + 40.0,
             if super::is_web(report) {
-                "cores N (N workers serving connections at once; 1: the iterative server)"
+                "workers N (N workers serving connections at once; 1: the iterative server)"
             } else {
-                "cores N (the work split into N parts run by N workers)"
+                "workers N (the work split into N parts run by N workers)"
             },
             if axis.log { ", log scale" } else { "" }
         );
