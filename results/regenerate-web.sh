@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 cargo build --release -q
 bin=target/release/concbench
 out=results
+# Start from empty folders, so no file of an older run stays.
+rm -rf $out/{web,web-cpu,web-cpu-parallel,web-c10k,web-open-loop,lab-web}
 
 echo "== web: threads, processes and the event loop, on one core and on all cores (10 ms waits, 64 clients)"
 $bin run --workload web --wait-ms 10 --connections 64 --size 1000 --cores 8,64 --quiet --out $out/web
@@ -26,4 +28,12 @@ echo "== the lab's claims about servers"
 mkdir -p $out/lab-web
 $bin lab --quiet --claim web-server-concurrency,combined-concurrency-parallelism,c10k-memory \
   --out $out/lab-web > $out/lab-web/verdicts.txt
+if command -v wrk > /dev/null; then
+  echo "== the C10K floor and the generator against wrk (scripts/c10k-floor, scripts/generator-vs-wrk.sh)"
+  bash scripts/c10k-floor/run.sh > $out/web-c10k/floor.txt
+  bash scripts/generator-vs-wrk.sh > $out/web/generator-vs-wrk.txt
+else
+  echo "wrk is not installed (apt-get install wrk): web-c10k/floor.txt and web/generator-vs-wrk.txt not made" >&2
+  exit 1
+fi
 echo "done: $(date -u +%FT%TZ)"

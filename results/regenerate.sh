@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 cargo build --release -q
 bin=target/release/concbench
 out=results
+# Start from empty folders, so no file of an older run (a picture a claim no longer draws) stays.
+rm -rf $out/{limits,mergesort,matmul,io,matmul-naive,io-cpu-share-0.5,io-cpu-share-1.0,oversubscription,io-1024-tasks,io-async,refs,ctxswitch,timeline,lab}
 
 echo "== ceilings first (cached, so the run tables show their rows beside them)"
 mkdir -p $out/limits
@@ -53,7 +55,7 @@ mkdir -p $out/timeline
 for p in one-core spread; do
   for k in thread process; do
     threads=3; [ $p = spread ] && threads=2
-    $bin timeline --threads $threads --placement $p --kind $k --duration-ms 300 --out $out/timeline/$p-$k > $out/timeline/$p-$k.txt
+    $bin timeline --cores $threads --placement $p --kind $k --duration-ms 300 --out $out/timeline/$p-$k > $out/timeline/$p-$k.txt
   done
 done
 
