@@ -2,7 +2,8 @@
 //!
 //! Parsing lives here; validation lives in [`concbench::plan`]; the work lives in the library. Errors
 //! come back as [`CliError`]: bad usage or input is exit status 2 with one line on stderr, a
-//! failure while measuring (a worker that died, a wrong answer) is exit status 1.
+//! failure while measuring (a worker that died, a wrong answer) is exit status 1. Errors clap
+//! finds while parsing keep clap's rendering (its tips and the usage line), also exit status 2.
 
 use std::ffi::OsString;
 
@@ -106,26 +107,9 @@ impl CliError {
     }
 }
 
-/// A clap error as one line: its first paragraph, whose first line may end in a colon with the
-/// missing arguments listed on the lines below it; the usage and tip paragraphs are dropped.
-fn clap_error_line(text: &str) -> String {
-    let pieces: Vec<&str> = text
-        .lines()
-        .take_while(|l| !l.trim().is_empty())
-        .map(str::trim)
-        .collect();
-    let line = match pieces.split_first() {
-        Some((first, rest)) if first.ends_with(':') && !rest.is_empty() => {
-            format!("{first} {}", rest.join(", "))
-        }
-        Some((first, _)) => first.to_string(),
-        None => "bad usage".into(),
-    };
-    line.trim_start_matches("error: ").to_string()
-}
-
-/// Parse `args` and run; returns the process exit status. Errors are printed to stderr as one
-/// line (`concbench: ...`).
+/// Parse `args` and run; returns the process exit status. Usage errors found by clap are printed
+/// as clap renders them (with its tips and the usage line); every other error is one line on
+/// stderr (`concbench: ...`).
 pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
@@ -149,7 +133,9 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
                     }
                 };
             }
-            eprintln!("concbench: {}", clap_error_line(&e.to_string()));
+            // clap's own rendering: the error, its tips ("a similar argument exists", the
+            // possible values) and the usage line, as cargo and ripgrep show them.
+            let _ = e.print();
             return 2;
         }
     };
