@@ -66,7 +66,7 @@ fn check_consistent(doc: &Value) {
 fn json_and_the_three_files_agree() {
     let dir = tempfile::tempdir().unwrap();
     let out = concbench()
-        .args(["timeline", "--threads", "2", "--placement", "one-core"])
+        .args(["timeline", "--cores", "2", "--placement", "one-core"])
         .args(["--duration-ms", "60", "--format", "json", "--out"])
         .arg(dir.path())
         .assert()
@@ -121,7 +121,7 @@ fn processes_record_too() {
     let out = concbench()
         .args([
             "timeline",
-            "--threads",
+            "--cores",
             "3",
             "--placement",
             "one-core",
@@ -150,7 +150,7 @@ fn processes_record_too() {
 #[test]
 fn spread_workers_land_on_distinct_cpus() {
     let out = concbench()
-        .args(["timeline", "--threads", "2", "--placement", "spread"])
+        .args(["timeline", "--cores", "2", "--placement", "spread"])
         .args(["--duration-ms", "30", "--format", "json"])
         .assert()
         .success()
@@ -176,7 +176,7 @@ fn the_table_shows_one_lane_per_worker() {
         .env("COLUMNS", "100")
         .args([
             "timeline",
-            "--threads",
+            "--cores",
             "3",
             "--placement",
             "one-core",
@@ -211,21 +211,21 @@ fn bad_input_is_exit_2_with_one_line() {
     let unwritable = file.join("sub");
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
-            vec!["--threads", "0", "--placement", "one-core"],
-            "--threads 0",
+            vec!["--cores", "0", "--placement", "one-core"],
+            "--cores 0",
         ),
         (
-            vec!["--threads", "-2", "--placement", "one-core"],
-            "--threads -2",
+            vec!["--cores", "-2", "--placement", "one-core"],
+            "--cores -2",
         ),
-        (vec!["--threads", "2", "--placement", "both"], "'both'"),
+        (vec!["--cores", "2", "--placement", "both"], "'both'"),
         (
-            vec!["--threads", "2", "--placement", "spread", "--kind", "fiber"],
+            vec!["--cores", "2", "--placement", "spread", "--kind", "fiber"],
             "'fiber'",
         ),
         (
             vec![
-                "--threads",
+                "--cores",
                 "2",
                 "--placement",
                 "spread",
@@ -236,7 +236,7 @@ fn bad_input_is_exit_2_with_one_line() {
         ),
         (
             vec![
-                "--threads",
+                "--cores",
                 "2",
                 "--placement",
                 "spread",
@@ -247,7 +247,7 @@ fn bad_input_is_exit_2_with_one_line() {
         ),
         (
             vec![
-                "--threads",
+                "--cores",
                 "2",
                 "--placement",
                 "spread",

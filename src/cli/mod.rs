@@ -223,3 +223,34 @@ pub(crate) fn commit_results(
     set.commit()
         .map_err(|e| CliError::Failed(anyhow::Error::new(e).context("writing the result files")))
 }
+
+/// `--out DIR` of a measuring subcommand: refuse a directory that cannot be written before any
+/// work is done (exit status 2).
+pub(crate) fn prepare_out(dir: Option<&std::path::Path>) -> Result<(), CliError> {
+    match dir {
+        Some(dir) => concbench::output::prepare_out_dir(dir).map_err(CliError::Usage),
+        None => Ok(()),
+    }
+}
+
+/// Write `files` (name, contents) into `dir` as one set (each file atomically) and, unless
+/// `quiet`, say so on stderr as `run --out` does.
+pub(crate) fn write_out(
+    dir: &std::path::Path,
+    files: Vec<(String, String)>,
+    quiet: bool,
+) -> Result<(), CliError> {
+    let mut set = concbench::output::ResultSet::new();
+    for (name, text) in files {
+        set.add(dir, &name, text);
+    }
+    let written = commit_results(set)?;
+    if !quiet {
+        eprintln!(
+            "concbench: wrote {} files to {}",
+            written.len(),
+            dir.display()
+        );
+    }
+    Ok(())
+}
