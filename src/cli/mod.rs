@@ -54,6 +54,27 @@ pub enum Command {
     /// Run one web server architecture alone on the loopback interface until Ctrl-C (for curl, a
     /// browser, wrk); its first line is `listening on http://127.0.0.1:PORT`.
     Server(server::ServerArgs),
+    /// Print a completion script for SHELL on stdout, e.g. `concbench completions bash >
+    /// ~/.local/share/bash-completion/completions/concbench`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout, e.g. `concbench man | man -l -`; `concbench man run`
+    /// prints the page of one subcommand (concbench-run).
+    Man(ManArgs),
+}
+
+/// Options of `concbench completions`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// Options of `concbench man`.
+#[derive(Debug, clap::Args)]
+pub struct ManArgs {
+    /// A subcommand whose page to print (default: the page of concbench itself, listing them).
+    pub subcommand: Option<String>,
 }
 
 /// How often to measure, shared by `run` and `refs`.
@@ -178,7 +199,46 @@ pub fn run_command(command: Command) -> Result<(), CliError> {
         Command::Refs(args) => refs::cmd_refs(args),
         Command::Server(args) => server::cmd_server(args),
         Command::List => print_stdout(&list_text()),
+        Command::Completions(args) => {
+            let mut buf = Vec::new();
+            clap_complete::generate(args.shell, &mut cli_command(), "concbench", &mut buf);
+            print_stdout(&String::from_utf8_lossy(&buf))
+        }
+        Command::Man(args) => print_stdout(&man_page(args.subcommand.as_deref())?),
     }
+}
+
+/// The whole command line, as clap sees it (for completions and the man page).
+pub fn cli_command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
+/// The man page of concbench, or of one of its subcommands, in roff.
+fn man_page(subcommand: Option<&str>) -> Result<String, CliError> {
+    let mut cmd = cli_command().disable_help_subcommand(true);
+    cmd.build();
+    let page = match subcommand {
+        None => cmd,
+        Some(name) => cmd
+            .get_subcommands()
+            .find(|s| s.get_name() == name && !s.is_hide_set())
+            .map(|s| s.clone().version(env!("CARGO_PKG_VERSION")))
+            .ok_or_else(|| {
+                let names: Vec<String> = cli_command()
+                    .get_subcommands()
+                    .map(|s| s.get_name().to_string())
+                    .collect();
+                CliError::Usage(format!(
+                    "no subcommand '{name}' (known: {})",
+                    names.join(", ")
+                ))
+            })?,
+    };
+    let mut buf = Vec::new();
+    clap_mangen::Man::new(page)
+        .render(&mut buf)
+        .map_err(CliError::Stdout)?;
+    Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
 fn list_text() -> String {
