@@ -1,6 +1,8 @@
 //! `concbench timeline` from the outside: its JSON and files agree with themselves, workers
 //! pinned to one CPU never run at once, and bad input is exit status 2 with one line.
 
+mod cli_support;
+
 use assert_cmd::Command;
 use serde_json::Value;
 
@@ -64,6 +66,9 @@ fn check_consistent(doc: &Value) {
 
 #[test]
 fn json_and_the_three_files_agree() {
+    if !cli_support::pinning_or_skip("json_and_the_three_files_agree") {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let out = concbench()
         .args(["timeline", "--cores", "2", "--placement", "one-core"])
@@ -118,6 +123,9 @@ fn json_and_the_three_files_agree() {
 
 #[test]
 fn processes_record_too() {
+    if !cli_support::pinning_or_skip("processes_record_too") {
+        return;
+    }
     let out = concbench()
         .args([
             "timeline",
@@ -149,6 +157,9 @@ fn processes_record_too() {
 
 #[test]
 fn spread_workers_land_on_distinct_cpus() {
+    if !cli_support::pinning_or_skip("spread_workers_land_on_distinct_cpus") {
+        return;
+    }
     let out = concbench()
         .args(["timeline", "--cores", "2", "--placement", "spread"])
         .args(["--duration-ms", "30", "--format", "json"])
@@ -172,6 +183,9 @@ fn spread_workers_land_on_distinct_cpus() {
 
 #[test]
 fn the_table_shows_one_lane_per_worker() {
+    if !cli_support::pinning_or_skip("the_table_shows_one_lane_per_worker") {
+        return;
+    }
     let out = concbench()
         .env("COLUMNS", "100")
         .args([
@@ -210,10 +224,7 @@ fn bad_input_is_exit_2_with_one_line() {
     std::fs::write(&file, "").unwrap();
     let unwritable = file.join("sub");
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (
-            vec!["--cores", "0", "--placement", "one-core"],
-            "--cores 0",
-        ),
+        (vec!["--cores", "0", "--placement", "one-core"], "--cores 0"),
         (
             vec!["--cores", "-2", "--placement", "one-core"],
             "--cores -2",
