@@ -39,7 +39,7 @@ pub struct LabArgs {
     pub format: LabFormat,
     /// Also write lab.md, lab.json and a picture per claim that has one (ID.svg) to this
     /// directory (atomically).
-    #[arg(long)]
+    #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// No progress display on stderr.
     #[arg(long, short)]
