@@ -103,7 +103,10 @@ fn not_results_because(path: &Path, error: &serde_json::Error) -> String {
             let doc = std::fs::read(path)
                 .ok()
                 .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
-            format!("it is {}", doc.as_ref().map_or("JSON of another kind", json_kind))
+            format!(
+                "it is {}",
+                doc.as_ref().map_or("JSON of another kind", json_kind)
+            )
         }
     }
 }

@@ -100,7 +100,10 @@ pub fn cmd_ctxswitch(args: CtxSwitchArgs) -> Result<(), CliError> {
         Format::Json => &json,
     })?;
     if let Some(dir) = &args.out {
-        let files = vec![("ctxswitch.txt".into(), table), ("ctxswitch.json".into(), json)];
+        let files = vec![
+            ("ctxswitch.txt".into(), table),
+            ("ctxswitch.json".into(), json),
+        ];
         super::write_out(dir, files, args.quiet)?;
     }
     Ok(())

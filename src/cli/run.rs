@@ -148,7 +148,10 @@ pub fn default_cores(physical: usize) -> Vec<usize> {
 /// [`default_cores`] for this machine, as a `--cores` value.
 fn default_cores_here() -> String {
     let physical = concbench::topology::Topology::get().physical_core_count();
-    let cores: Vec<String> = default_cores(physical).iter().map(|c| c.to_string()).collect();
+    let cores: Vec<String> = default_cores(physical)
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
     cores.join(",")
 }
 
