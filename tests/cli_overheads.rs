@@ -2,6 +2,8 @@
 //! structure of the figures (shares between 0 and 1, at least one voluntary switch per wait,
 //! phases that fit in the wall time), never a speed.
 
+mod cli_support;
+
 use assert_cmd::Command;
 
 fn run_json(args: &[&str]) -> serde_json::Value {
@@ -31,6 +33,9 @@ fn row<'a>(doc: &'a serde_json::Value, strategy: &str, cores: u64) -> &'a serde_
 
 #[test]
 fn every_row_has_switches_and_an_overhead_share() {
+    if !cli_support::pinning_or_skip("every_row_has_switches_and_an_overhead_share") {
+        return;
+    }
     let doc = run_json(&[
         "--workload",
         "io",

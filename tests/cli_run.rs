@@ -2,6 +2,8 @@
 //! JSON run parses back with every documented field; a failing worker process is reported by
 //! part and leaves no process behind.
 
+mod cli_support;
+
 use assert_cmd::Command;
 use serde_json::Value;
 
@@ -9,17 +11,23 @@ fn concbench() -> Command {
     Command::cargo_bin("concbench").unwrap()
 }
 
-/// Run with `args`, expect exit 2, one stderr line containing `needle`, nothing on stdout.
+/// Run with `args`, expect exit 2, stderr containing `needle`, nothing on stdout. Errors
+/// clap finds while parsing come as clap renders them (`error: ...`, its tips, the usage);
+/// every other error is one line.
 fn rejects(args: &[&str], needle: &str) {
     let out = concbench().args(args).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{args:?}: stderr {stderr}");
     assert!(out.stdout.is_empty(), "{args:?} printed on stdout");
-    assert_eq!(
-        stderr.trim_end().lines().count(),
-        1,
-        "{args:?}: not one line: {stderr}"
-    );
+    if stderr.starts_with("error: ") {
+        assert!(stderr.contains("try '--help'"), "{args:?}: {stderr}");
+    } else {
+        assert_eq!(
+            stderr.trim_end().lines().count(),
+            1,
+            "{args:?}: not one line: {stderr}"
+        );
+    }
     assert!(
         stderr.contains(needle),
         "{args:?}: '{needle}' not in {stderr}"
@@ -28,13 +36,13 @@ fn rejects(args: &[&str], needle: &str) {
 }
 
 #[test]
-fn bad_input_is_exit_2_with_one_line_naming_it() {
+fn bad_input_is_exit_2_naming_it() {
     let base = ["run", "--workload", "io", "--size", "2", "--wait-ms", "0"];
     let with = |extra: &[&'static str]| -> Vec<&'static str> {
         base.iter().copied().chain(extra.iter().copied()).collect()
     };
     rejects(&["run", "--workload", "bogus", "--cores", "1"], "bogus");
-    rejects(&["run"], "not provided: --workload");
+    rejects(&["run"], "not provided:\n  --workload");
     rejects(
         &["run", "--workload", "mergesort", "--kernel", "naive"],
         "--kernel does not apply to mergesort",
@@ -91,6 +99,9 @@ fn bad_input_is_exit_2_with_one_line_naming_it() {
 
 #[test]
 fn a_tiny_json_run_parses_back_with_every_field() {
+    if !cli_support::pinning_or_skip("a_tiny_json_run_parses_back_with_every_field") {
+        return;
+    }
     let out = concbench()
         .args([
             "run",
@@ -192,6 +203,9 @@ fn a_tiny_json_run_parses_back_with_every_field() {
 
 #[test]
 fn single_core_rows_ran_on_one_cpu() {
+    if !cli_support::pinning_or_skip("single_core_rows_ran_on_one_cpu") {
+        return;
+    }
     let out = concbench()
         .args([
             "run",

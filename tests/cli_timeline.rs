@@ -1,6 +1,8 @@
 //! `concbench timeline` from the outside: its JSON and files agree with themselves, workers
 //! pinned to one CPU never run at once, and bad input is exit status 2 with one line.
 
+mod cli_support;
+
 use assert_cmd::Command;
 use serde_json::Value;
 
@@ -64,9 +66,12 @@ fn check_consistent(doc: &Value) {
 
 #[test]
 fn json_and_the_three_files_agree() {
+    if !cli_support::pinning_or_skip("json_and_the_three_files_agree") {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let out = concbench()
-        .args(["timeline", "--threads", "2", "--placement", "one-core"])
+        .args(["timeline", "--cores", "2", "--placement", "one-core"])
         .args(["--duration-ms", "60", "--format", "json", "--out"])
         .arg(dir.path())
         .assert()
@@ -118,10 +123,13 @@ fn json_and_the_three_files_agree() {
 
 #[test]
 fn processes_record_too() {
+    if !cli_support::pinning_or_skip("processes_record_too") {
+        return;
+    }
     let out = concbench()
         .args([
             "timeline",
-            "--threads",
+            "--cores",
             "3",
             "--placement",
             "one-core",
@@ -149,8 +157,11 @@ fn processes_record_too() {
 
 #[test]
 fn spread_workers_land_on_distinct_cpus() {
+    if !cli_support::pinning_or_skip("spread_workers_land_on_distinct_cpus") {
+        return;
+    }
     let out = concbench()
-        .args(["timeline", "--threads", "2", "--placement", "spread"])
+        .args(["timeline", "--cores", "2", "--placement", "spread"])
         .args(["--duration-ms", "30", "--format", "json"])
         .assert()
         .success()
@@ -172,11 +183,14 @@ fn spread_workers_land_on_distinct_cpus() {
 
 #[test]
 fn the_table_shows_one_lane_per_worker() {
+    if !cli_support::pinning_or_skip("the_table_shows_one_lane_per_worker") {
+        return;
+    }
     let out = concbench()
         .env("COLUMNS", "100")
         .args([
             "timeline",
-            "--threads",
+            "--cores",
             "3",
             "--placement",
             "one-core",
@@ -210,22 +224,19 @@ fn bad_input_is_exit_2_with_one_line() {
     std::fs::write(&file, "").unwrap();
     let unwritable = file.join("sub");
     let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--cores", "0", "--placement", "one-core"], "--cores 0"),
         (
-            vec!["--threads", "0", "--placement", "one-core"],
-            "--threads 0",
+            vec!["--cores", "-2", "--placement", "one-core"],
+            "--cores -2",
         ),
+        (vec!["--cores", "2", "--placement", "both"], "'both'"),
         (
-            vec!["--threads", "-2", "--placement", "one-core"],
-            "--threads -2",
-        ),
-        (vec!["--threads", "2", "--placement", "both"], "'both'"),
-        (
-            vec!["--threads", "2", "--placement", "spread", "--kind", "fiber"],
+            vec!["--cores", "2", "--placement", "spread", "--kind", "fiber"],
             "'fiber'",
         ),
         (
             vec![
-                "--threads",
+                "--cores",
                 "2",
                 "--placement",
                 "spread",
@@ -236,7 +247,7 @@ fn bad_input_is_exit_2_with_one_line() {
         ),
         (
             vec![
-                "--threads",
+                "--cores",
                 "2",
                 "--placement",
                 "spread",
@@ -247,7 +258,7 @@ fn bad_input_is_exit_2_with_one_line() {
         ),
         (
             vec![
-                "--threads",
+                "--cores",
                 "2",
                 "--placement",
                 "spread",

@@ -5,6 +5,8 @@
 //! `perf bench sched pipe`), then the futex variant for threads. A placement this process cannot
 //! make (cross-core with one physical core) is still listed, with null figures and the reason.
 
+use std::io::IsTerminal;
+
 use serde::Serialize;
 
 use super::{print_stdout, CliError, PlainFormat as Format};
@@ -26,6 +28,12 @@ pub struct CtxSwitchArgs {
     /// Output format on stdout.
     #[arg(long, short, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Also write ctxswitch.txt (the table) and ctxswitch.json to this directory (atomically).
+    #[arg(long, short, value_name = "DIR")]
+    pub out: Option<std::path::PathBuf>,
+    /// No progress lines or notes on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// A row that could not be measured here, listed with null figures.
@@ -72,24 +80,44 @@ pub const METHOD: &str = "Two parties pass a 4-byte token back and forth; each b
 /// Run `concbench ctxswitch` with parsed options.
 pub fn cmd_ctxswitch(args: CtxSwitchArgs) -> Result<(), CliError> {
     let plan = PingPongPlan::new(args.round_trips, args.reps).map_err(CliError::Usage)?;
-    let report = ctxswitch_report(&plan)?;
-    let text = match args.format {
-        Format::Table => render_table(&report, &plan),
-        Format::Json => {
-            let mut s = serde_json::to_string_pretty(&report).expect("report serialises");
-            s.push('\n');
-            s
+    super::prepare_out(args.out.as_deref())?;
+    let show = !args.quiet && std::io::stderr().is_terminal();
+    let report = ctxswitch_report(&plan, &mut |case| {
+        if show {
+            eprintln!(
+                "measuring {} {} {} ...",
+                case.kind.name(),
+                case.placement.name(),
+                case.mechanism.name()
+            );
         }
-    };
-    print_stdout(&text)?;
+    })?;
+    let table = render_table(&report, &plan);
+    let mut json = serde_json::to_string_pretty(&report).expect("report serialises");
+    json.push('\n');
+    print_stdout(match args.format {
+        Format::Table => &table,
+        Format::Json => &json,
+    })?;
+    if let Some(dir) = &args.out {
+        let files = vec![
+            ("ctxswitch.txt".into(), table),
+            ("ctxswitch.json".into(), json),
+        ];
+        super::write_out(dir, files, args.quiet)?;
+    }
     Ok(())
 }
 
-/// Measure every standard case.
-pub fn ctxswitch_report(plan: &PingPongPlan) -> Result<CtxSwitchReport, CliError> {
+/// Measure every standard case, telling `progress` which one starts.
+pub fn ctxswitch_report(
+    plan: &PingPongPlan,
+    progress: &mut dyn FnMut(&Case),
+) -> Result<CtxSwitchReport, CliError> {
     let machine = Machine::describe();
     let mut rows = Vec::new();
     for case in Case::standard() {
+        progress(&case);
         match measure(case, plan) {
             Ok(r) => rows.push(CtxRow::Measured(r)),
             Err(e @ SwitchCostError::NoSecondCore(_)) => {

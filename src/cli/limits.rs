@@ -1,6 +1,8 @@
 //! `concbench limits`: measure this machine's ceilings (copy bandwidth for 1..P threads, peak
 //! FLOP/s per core and on all cores), print them and refresh the cache other commands read.
 
+use std::io::IsTerminal;
+
 use super::{print_stdout, CliError, PlainFormat as Format};
 use concbench::experiment::ceilings::{CacheOutcome, Ceilings, LimitsOptions};
 use concbench::machine::Machine;
@@ -15,6 +17,12 @@ pub struct LimitsArgs {
     /// Output format on stdout.
     #[arg(long, short, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Also write limits.txt (the tables) and limits.json to this directory (atomically).
+    #[arg(long, short, value_name = "DIR")]
+    pub out: Option<std::path::PathBuf>,
+    /// No progress lines or notes on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// Run `concbench limits`: measure, cache (a cache that cannot be written is a warning on
@@ -22,6 +30,7 @@ pub struct LimitsArgs {
 /// ceilings between rank 0 and every other rank too, and skips this host's ceilings when the
 /// launcher bound rank 0 to fewer CPUs than the host has (they would be one core's).
 pub fn cmd_limits(args: LimitsArgs) -> Result<(), CliError> {
+    super::prepare_out(args.out.as_deref())?;
     if let Some(world) = concbench::cluster::world().filter(|w| w.size > 1) {
         return cmd_limits_in_job(world, args);
     }
@@ -30,6 +39,9 @@ pub fn cmd_limits(args: LimitsArgs) -> Result<(), CliError> {
     } else {
         LimitsOptions::full()
     };
+    if !args.quiet && std::io::stderr().is_terminal() {
+        eprintln!("measuring copy bandwidth and peak FLOP/s ...");
+    }
     let machine = Machine::describe();
     let ceilings = Ceilings::measure(&options)
         .map_err(|e| CliError::Failed(anyhow::Error::new(e).context("measuring the ceilings")))?;
@@ -48,16 +60,23 @@ pub fn cmd_limits(args: LimitsArgs) -> Result<(), CliError> {
             None
         }
     };
-    let text = match args.format {
-        Format::Json => {
-            let doc = serde_json::json!({ "machine": machine, "ceilings": ceilings });
-            let mut s = serde_json::to_string_pretty(&doc).expect("ceilings serialise");
-            s.push('\n');
-            s
-        }
-        Format::Table => render_table(&machine, &ceilings, cached.as_deref()),
-    };
-    print_stdout(&text)?;
+    let doc = serde_json::json!({ "machine": machine, "ceilings": ceilings });
+    let mut json = serde_json::to_string_pretty(&doc).expect("ceilings serialise");
+    json.push('\n');
+    let table = render_table(&machine, &ceilings, cached.as_deref());
+    print_and_write(&args, table, json)
+}
+
+/// Print the chosen rendering, then write both to `--out`.
+fn print_and_write(args: &LimitsArgs, table: String, json: String) -> Result<(), CliError> {
+    print_stdout(match args.format {
+        Format::Table => &table,
+        Format::Json => &json,
+    })?;
+    if let Some(dir) = &args.out {
+        let files = vec![("limits.txt".into(), table), ("limits.json".into(), json)];
+        super::write_out(dir, files, args.quiet)?;
+    }
     Ok(())
 }
 
@@ -210,34 +229,31 @@ fn cmd_limits_in_job(world: &concbench::cluster::World, args: LimitsArgs) -> Res
             v
         })
         .collect();
-    let text = match args.format {
-        Format::Json => {
-            let mut doc = serde_json::json!({ "machine": machine, "messages": messages });
-            if let Some(c) = &ceilings {
-                doc["ceilings"] = serde_json::to_value(c).expect("ceilings serialise");
-            }
-            if let Some(note) = &skipped {
-                doc["note"] = serde_json::Value::String(note.clone());
-            }
-            let mut s = serde_json::to_string_pretty(&doc).expect("limits serialise");
-            s.push('\n');
-            s
+    let json = {
+        let mut doc = serde_json::json!({ "machine": machine, "messages": messages });
+        if let Some(c) = &ceilings {
+            doc["ceilings"] = serde_json::to_value(c).expect("ceilings serialise");
         }
-        Format::Table => {
-            let mut s = match &ceilings {
-                Some(c) => render_table(&machine, c, None),
-                None => format!("concbench limits — {}\n", machine.summary()),
-            };
-            s.push_str(&render_messages(&measured));
-            if let Some(note) = &skipped {
-                s.push_str(note);
-                s.push('\n');
-            }
-            s
+        if let Some(note) = &skipped {
+            doc["note"] = serde_json::Value::String(note.clone());
         }
+        let mut s = serde_json::to_string_pretty(&doc).expect("limits serialise");
+        s.push('\n');
+        s
     };
-    print_stdout(&text)?;
-    Ok(())
+    let table = {
+        let mut s = match &ceilings {
+            Some(c) => render_table(&machine, c, None),
+            None => format!("concbench limits — {}\n", machine.summary()),
+        };
+        s.push_str(&render_messages(&measured));
+        if let Some(note) = &skipped {
+            s.push_str(note);
+            s.push('\n');
+        }
+        s
+    };
+    print_and_write(&args, table, json)
 }
 
 /// The message ceilings as a table: one row per peer and message size.

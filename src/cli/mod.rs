@@ -2,7 +2,8 @@
 //!
 //! Parsing lives here; validation lives in [`concbench::plan`]; the work lives in the library. Errors
 //! come back as [`CliError`]: bad usage or input is exit status 2 with one line on stderr, a
-//! failure while measuring (a worker that died, a wrong answer) is exit status 1.
+//! failure while measuring (a worker that died, a wrong answer) is exit status 1. Errors clap
+//! finds while parsing keep clap's rendering (its tips and the usage line), also exit status 2.
 
 use std::ffi::OsString;
 
@@ -53,6 +54,27 @@ pub enum Command {
     /// Run one web server architecture alone on the loopback interface until Ctrl-C (for curl, a
     /// browser, wrk); its first line is `listening on http://127.0.0.1:PORT`.
     Server(server::ServerArgs),
+    /// Print a completion script for SHELL on stdout, e.g. `concbench completions bash >
+    /// ~/.local/share/bash-completion/completions/concbench`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout, e.g. `concbench man | man -l -`; `concbench man run`
+    /// prints the page of one subcommand (concbench-run).
+    Man(ManArgs),
+}
+
+/// Options of `concbench completions`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// Options of `concbench man`.
+#[derive(Debug, clap::Args)]
+pub struct ManArgs {
+    /// A subcommand whose page to print (default: the page of concbench itself, listing them).
+    pub subcommand: Option<String>,
 }
 
 /// How often to measure, shared by `run` and `refs`.
@@ -106,26 +128,9 @@ impl CliError {
     }
 }
 
-/// A clap error as one line: its first paragraph, whose first line may end in a colon with the
-/// missing arguments listed on the lines below it; the usage and tip paragraphs are dropped.
-fn clap_error_line(text: &str) -> String {
-    let pieces: Vec<&str> = text
-        .lines()
-        .take_while(|l| !l.trim().is_empty())
-        .map(str::trim)
-        .collect();
-    let line = match pieces.split_first() {
-        Some((first, rest)) if first.ends_with(':') && !rest.is_empty() => {
-            format!("{first} {}", rest.join(", "))
-        }
-        Some((first, _)) => first.to_string(),
-        None => "bad usage".into(),
-    };
-    line.trim_start_matches("error: ").to_string()
-}
-
-/// Parse `args` and run; returns the process exit status. Errors are printed to stderr as one
-/// line (`concbench: ...`).
+/// Parse `args` and run; returns the process exit status. Usage errors found by clap are printed
+/// as clap renders them (with its tips and the usage line); every other error is one line on
+/// stderr (`concbench: ...`).
 pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
@@ -149,7 +154,9 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
                     }
                 };
             }
-            eprintln!("concbench: {}", clap_error_line(&e.to_string()));
+            // clap's own rendering: the error, its tips ("a similar argument exists", the
+            // possible values) and the usage line, as cargo and ripgrep show them.
+            let _ = e.print();
             return 2;
         }
     };
@@ -192,7 +199,46 @@ pub fn run_command(command: Command) -> Result<(), CliError> {
         Command::Refs(args) => refs::cmd_refs(args),
         Command::Server(args) => server::cmd_server(args),
         Command::List => print_stdout(&list_text()),
+        Command::Completions(args) => {
+            let mut buf = Vec::new();
+            clap_complete::generate(args.shell, &mut cli_command(), "concbench", &mut buf);
+            print_stdout(&String::from_utf8_lossy(&buf))
+        }
+        Command::Man(args) => print_stdout(&man_page(args.subcommand.as_deref())?),
     }
+}
+
+/// The whole command line, as clap sees it (for completions and the man page).
+pub fn cli_command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
+/// The man page of concbench, or of one of its subcommands, in roff.
+fn man_page(subcommand: Option<&str>) -> Result<String, CliError> {
+    let mut cmd = cli_command().disable_help_subcommand(true);
+    cmd.build();
+    let page = match subcommand {
+        None => cmd,
+        Some(name) => cmd
+            .get_subcommands()
+            .find(|s| s.get_name() == name && !s.is_hide_set())
+            .map(|s| s.clone().version(env!("CARGO_PKG_VERSION")))
+            .ok_or_else(|| {
+                let names: Vec<String> = cli_command()
+                    .get_subcommands()
+                    .map(|s| s.get_name().to_string())
+                    .collect();
+                CliError::Usage(format!(
+                    "no subcommand '{name}' (known: {})",
+                    names.join(", ")
+                ))
+            })?,
+    };
+    let mut buf = Vec::new();
+    clap_mangen::Man::new(page)
+        .render(&mut buf)
+        .map_err(CliError::Stdout)?;
+    Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
 fn list_text() -> String {
@@ -236,4 +282,35 @@ pub(crate) fn commit_results(
 ) -> Result<Vec<std::path::PathBuf>, CliError> {
     set.commit()
         .map_err(|e| CliError::Failed(anyhow::Error::new(e).context("writing the result files")))
+}
+
+/// `--out DIR` of a measuring subcommand: refuse a directory that cannot be written before any
+/// work is done (exit status 2).
+pub(crate) fn prepare_out(dir: Option<&std::path::Path>) -> Result<(), CliError> {
+    match dir {
+        Some(dir) => concbench::output::prepare_out_dir(dir).map_err(CliError::Usage),
+        None => Ok(()),
+    }
+}
+
+/// Write `files` (name, contents) into `dir` as one set (each file atomically) and, unless
+/// `quiet`, say so on stderr as `run --out` does.
+pub(crate) fn write_out(
+    dir: &std::path::Path,
+    files: Vec<(String, String)>,
+    quiet: bool,
+) -> Result<(), CliError> {
+    let mut set = concbench::output::ResultSet::new();
+    for (name, text) in files {
+        set.add(dir, &name, text);
+    }
+    let written = commit_results(set)?;
+    if !quiet {
+        eprintln!(
+            "concbench: wrote {} files to {}",
+            written.len(),
+            dir.display()
+        );
+    }
+    Ok(())
 }

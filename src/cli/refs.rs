@@ -26,7 +26,11 @@ pub struct RefsArgs {
     /// Output format on stdout.
     #[arg(long, short, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// No progress lines on stderr.
+    /// Also write WORKLOAD.txt (the tables) and WORKLOAD.json (mergesort.txt, matmul.json, ...)
+    /// to this directory (atomically).
+    #[arg(long, short, value_name = "DIR")]
+    pub out: Option<std::path::PathBuf>,
+    /// No progress lines or notes on stderr.
     #[arg(long, short)]
     pub quiet: bool,
 }
@@ -42,6 +46,7 @@ pub fn cmd_refs(args: RefsArgs) -> Result<(), CliError> {
         args.repetitions.seed,
     )
     .map_err(|e| CliError::Usage(e.0))?;
+    super::prepare_out(args.out.as_deref())?;
     let show = !args.quiet && std::io::stderr().is_terminal();
     let report = run_refs(&plan, &mut |what| {
         if show {
@@ -51,15 +56,20 @@ pub fn cmd_refs(args: RefsArgs) -> Result<(), CliError> {
     .map_err(|e| {
         CliError::Failed(anyhow::Error::new(e).context(format!("refs for {}", plan.workload)))
     })?;
-    let text = match args.format {
-        Format::Json => {
-            let mut s = serde_json::to_string_pretty(&report).expect("report serialises");
-            s.push('\n');
-            s
-        }
-        Format::Table => render_table(&report),
-    };
-    print_stdout(&text)?;
+    let mut json = serde_json::to_string_pretty(&report).expect("report serialises");
+    json.push('\n');
+    let table = render_table(&report);
+    print_stdout(match args.format {
+        Format::Json => &json,
+        Format::Table => &table,
+    })?;
+    if let Some(dir) = &args.out {
+        let files = vec![
+            (format!("{}.txt", plan.workload), table),
+            (format!("{}.json", plan.workload), json),
+        ];
+        super::write_out(dir, files, args.quiet)?;
+    }
     Ok(())
 }
 

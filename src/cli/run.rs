@@ -38,11 +38,10 @@ pub struct RunArgs {
     /// Workload: one of the registry's (see `concbench list`).
     #[arg(long, short, help = workload_help())]
     pub workload: String,
-    /// Comma list of core counts N to sweep; each row splits the work into N parts run by N
-    /// workers. Counts above the physical cores run anyway and are marked oversubscribed.
-    #[arg(long, short, default_value = "1,2,4,8", allow_hyphen_values = true)]
-    pub cores: String,
-    /// Comma list of strategies (default: all of them).
+    /// Comma list of core counts N to sweep (default from the machine; see the help).
+    #[arg(long, short, allow_hyphen_values = true, help = cores_help())]
+    pub cores: Option<String>,
+    /// Comma list of strategies (default: every one that can run here).
     #[arg(long, short, help = strategy_help())]
     pub strategy: Option<String>,
     /// Problem size, in each workload's unit (default: the workload's own).
@@ -114,20 +113,57 @@ fn size_help() -> String {
     format!("Problem size: {}", sizes.join(", "))
 }
 
-/// Help of `--strategy`, from the strategy descriptors.
+/// Help of `--strategy`: every name, and exactly what the default measures here (from
+/// [`concbench::plan::default_strategies`], whose rules it states).
 fn strategy_help() -> String {
-    let all = match STRATEGIES.len() {
-        2 => "both".to_string(),
-        n @ 3..=9 => format!(
-            "all {}",
-            ["three", "four", "five", "six", "seven", "eight", "nine"][n - 3]
-        ),
-        n => format!("all {n}"),
-    };
     let names: Vec<&str> = STRATEGIES.iter().map(|d| d.name).collect();
+    let default: Vec<String> = concbench::plan::default_strategies()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     format!(
-        "Comma list of strategies (default: {all}): {}",
-        names.join(", ")
+        "Comma list of strategies: {}. Default: every one that can run here, which is {} \
+         (distributed only under mpirun or srun with two ranks or more; single-core-threaded \
+         only where threads can be pinned, so not on macOS)",
+        names.join(", "),
+        default.join(", ")
+    )
+}
+
+/// The default `--cores` for a machine with `physical` physical cores: the powers of two up to
+/// `physical`, then `physical` itself if it is not one, then `2 × physical` (oversubscribed,
+/// to show what more workers than cores cost). 1 core: 1,2; 2: 1,2,4; 6: 1,2,4,6,12.
+pub fn default_cores(physical: usize) -> Vec<usize> {
+    let physical = physical.max(1);
+    let mut cores: Vec<usize> = std::iter::successors(Some(1usize), |c| c.checked_mul(2))
+        .take_while(|c| *c <= physical)
+        .collect();
+    if cores.last() != Some(&physical) {
+        cores.push(physical);
+    }
+    cores.push(2 * physical);
+    cores
+}
+
+/// [`default_cores`] for this machine, as a `--cores` value.
+fn default_cores_here() -> String {
+    let physical = concbench::topology::Topology::get().physical_core_count();
+    let cores: Vec<String> = default_cores(physical)
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    cores.join(",")
+}
+
+/// Help of `--cores`: the rule of the default and its value on this machine.
+fn cores_help() -> String {
+    format!(
+        "Comma list of core counts N to sweep; each row splits the work into N parts run by N \
+         workers. Counts above the physical cores run anyway and are marked oversubscribed. \
+         Default: the powers of two up to this machine's physical cores, then the physical \
+         count if it is not one, then twice it (oversubscribed); here {} physical cores: {}",
+        concbench::topology::Topology::get().physical_core_count(),
+        default_cores_here()
     )
 }
 
@@ -135,7 +171,7 @@ fn strategy_help() -> String {
 pub fn cmd_run(args: RunArgs) -> Result<(), CliError> {
     let raw = RawRun {
         workload: args.workload.clone(),
-        cores: args.cores.clone(),
+        cores: args.cores.clone().unwrap_or_else(default_cores_here),
         strategy: args.strategy.clone(),
         size: args.size,
         reps: args.repetitions.reps,
@@ -435,4 +471,19 @@ fn progress_bar(enabled: bool) -> Option<indicatif::ProgressBar> {
     );
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     Some(bar)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_cores;
+
+    #[test]
+    fn default_cores_are_powers_of_two_then_physical_then_twice() {
+        assert_eq!(default_cores(1), [1, 2]);
+        assert_eq!(default_cores(2), [1, 2, 4]);
+        assert_eq!(default_cores(3), [1, 2, 3, 6]);
+        assert_eq!(default_cores(7), [1, 2, 4, 7, 14]);
+        assert_eq!(default_cores(8), [1, 2, 4, 8, 16]);
+        assert_eq!(default_cores(0), [1, 2]);
+    }
 }

@@ -20,9 +20,16 @@ pub enum TimelineFormat {
 /// Options of `concbench timeline`.
 #[derive(Debug, clap::Args)]
 pub struct TimelineArgs {
-    /// Number of workers K (threads, or processes with `--kind process`).
-    #[arg(long, short, allow_negative_numbers = true)]
-    pub threads: i64,
+    /// Number of workers K (threads, processes with `--kind process`, or tasks with `--kind
+    /// task`): the same flag as `run --cores`. `--threads`/`-t` is an alias kept for old commands.
+    #[arg(
+        long,
+        short,
+        visible_alias = "threads",
+        short_alias = 't',
+        allow_negative_numbers = true
+    )]
+    pub cores: i64,
     /// `one-core`: all workers pinned to one CPU (they take turns); `spread`: one per physical
     /// core (they run at the same time; wraps around, flagged oversubscribed, past the cores).
     /// Needed for threads and processes; tasks are always on one core.
@@ -44,8 +51,11 @@ pub struct TimelineArgs {
     pub format: TimelineFormat,
     /// Also write timeline.json, timeline.svg (Gantt chart) and trace.json (Chrome trace, opens
     /// in Perfetto) to this directory.
-    #[arg(long, short)]
+    #[arg(long, short, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// No notes on stderr, and no line naming the files written.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// Run `concbench timeline` with parsed options.
@@ -60,7 +70,7 @@ pub fn cmd_timeline(args: TimelineArgs) -> Result<(), CliError> {
             ))
         }
     };
-    let config = TimelineConfig::new(args.threads, placement, kind, args.duration_ms)
+    let config = TimelineConfig::new(args.cores, placement, kind, args.duration_ms)
         .and_then(|c| c.with_yield_every_us(args.yield_every_us))
         .map_err(CliError::Usage)?;
     if let Some(dir) = &args.out {
@@ -90,7 +100,7 @@ pub fn cmd_timeline(args: TimelineArgs) -> Result<(), CliError> {
         TimelineFormat::Json => print_stdout(&json)?,
         TimelineFormat::Table => {
             let mut text = render::table(&timeline, render::terminal_width());
-            if let Some(dir) = &args.out {
+            if let (Some(dir), false) = (&args.out, args.quiet) {
                 text.push_str(&format!(
                     "wrote {0}/timeline.json, {0}/timeline.svg and {0}/trace.json (open it in https://ui.perfetto.dev)\n",
                     dir.display()

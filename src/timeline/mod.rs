@@ -138,7 +138,7 @@ impl TimelineConfig {
     ) -> Result<TimelineConfig, String> {
         if workers < 1 || workers > MAX_WORKERS as i64 {
             return Err(format!(
-                "--threads {workers}: need 1 to {MAX_WORKERS} workers"
+                "--cores {workers}: need 1 to {MAX_WORKERS} workers"
             ));
         }
         if duration_ms < 1 || duration_ms > MAX_DURATION_MS as i64 {
@@ -426,7 +426,7 @@ mod tests {
     #[test]
     fn bad_requests_name_the_bad_value() {
         let e = TimelineConfig::new(0, Placement::OneCore, Kind::Thread, 100).unwrap_err();
-        assert!(e.contains("--threads 0"), "{e}");
+        assert!(e.contains("--cores 0"), "{e}");
         let e = TimelineConfig::new(2, Placement::OneCore, Kind::Thread, 0).unwrap_err();
         assert!(e.contains("--duration-ms 0"), "{e}");
         let e = TimelineConfig::new(2, Placement::OneCore, Kind::Thread, 60_001).unwrap_err();

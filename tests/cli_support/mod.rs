@@ -1,0 +1,17 @@
+//! Shared by the CLI tests (a folder, so cargo does not build it as a test of its own): whether
+//! this platform can pin threads to cores, for the tests whose meaning depends on the pin
+//! (`--placement one-core`, `single-core-threaded` rows, the CPUs a part reported).
+
+/// `true` where threads can be pinned (Linux, Windows). Elsewhere (macOS) it prints why `test`
+/// is skipped and returns `false`, and the test returns early instead of failing:
+/// `if !cli_support::pinning_or_skip("name") { return; }`.
+pub fn pinning_or_skip(test: &str) -> bool {
+    if concbench::topology::placement_enforced() {
+        return true;
+    }
+    eprintln!(
+        "skipped {test}: {}",
+        concbench::sys::no_pinning_reason("it")
+    );
+    false
+}
