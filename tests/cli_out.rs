@@ -84,7 +84,7 @@ fn agree(json: &Value, cell: &str) -> bool {
 }
 
 #[test]
-fn out_writes_five_consistent_files() {
+fn out_writes_six_consistent_files() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("new/sub dir");
     concbench()
@@ -119,9 +119,10 @@ fn out_writes_five_consistent_files() {
             "results.csv",
             "results.json",
             "results.tex",
+            "samples.csv",
             "speedup.svg"
         ],
-        "exactly the five files and the set's manifest, no temporary ones left"
+        "exactly the six files and the set's manifest, no temporary ones left"
     );
 
     let doc: Value = serde_json::from_str(&read("results.json")).unwrap();
@@ -133,14 +134,75 @@ fn out_writes_five_consistent_files() {
     for (j, c) in json_rows.iter().zip(csv_rows) {
         assert_eq!(c.len(), header.len());
         for (col, cell) in header.iter().zip(c) {
-            let v = json_cell(j, col).unwrap_or_else(|| panic!("CSV column {col} not in JSON"));
-            assert!(agree(v, cell), "{col}: JSON {v} against CSV {cell:?}");
+            match col.as_str() {
+                // Derived from the row: distinct CPUs of `cpus`; why `serial_fraction` is no
+                // Amdahl fit, empty inside [0, 1].
+                "cpus_used" => {
+                    let mut cpus: Vec<u64> = j["cpus"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|v| v.as_u64().unwrap())
+                        .collect();
+                    cpus.sort_unstable();
+                    cpus.dedup();
+                    assert_eq!(cell, &cpus.len().to_string(), "cpus_used");
+                }
+                "serial_fraction_flag" => {
+                    let inside = j["serial_fraction"]
+                        .as_f64()
+                        .map_or(true, |f| (0.0..=1.0).contains(&f));
+                    assert_eq!(cell.is_empty(), inside, "serial_fraction_flag {cell:?}");
+                }
+                // From the report's method and machine blocks, on every line.
+                "switch_cost_ns" => {
+                    let v = &doc["method"]["switch_cost_ns"];
+                    assert!(agree(v, cell), "{col}: JSON {v} against CSV {cell:?}");
+                }
+                c if c.starts_with("machine_") => {
+                    let v = &doc["machine"][&c["machine_".len()..]];
+                    assert!(agree(v, cell), "{col}: JSON {v} against CSV {cell:?}");
+                }
+                c => {
+                    // Columns headed otherwise than their JSON field.
+                    let field = match c {
+                        "workers" => "cores",
+                        "switch_overhead_est" => "switch_overhead",
+                        other => other,
+                    };
+                    let v = json_cell(j, field)
+                        .unwrap_or_else(|| panic!("CSV column {col} not in JSON"));
+                    assert!(agree(v, cell), "{col}: JSON {v} against CSV {cell:?}");
+                }
+            }
         }
     }
+    // Every repetition on a line of its own in samples.csv, in the rows' order.
+    let samples = parse_csv(&read("samples.csv"));
+    let (head, lines) = samples.split_first().unwrap();
+    assert_eq!(
+        head,
+        &["workload", "strategy", "workers", "repetition", "seconds"]
+    );
+    let mut lines = lines.iter();
+    for j in json_rows {
+        for (i, s) in j["samples_s"].as_array().unwrap().iter().enumerate() {
+            let l = lines.next().expect("a line per repetition");
+            assert_eq!(l[1], j["strategy"].as_str().unwrap());
+            assert_eq!(l[2], j["cores"].to_string());
+            assert_eq!(l[3], (i + 1).to_string());
+            assert!(agree(s, &l[4]), "{s} against {:?}", l[4]);
+        }
+    }
+    assert!(lines.next().is_none(), "no line without a repetition");
 
     let model = doc["machine"]["cpu_model"].as_str().unwrap();
     let md = read("report.md");
     assert!(md.contains(model) && md.contains("| speedup"));
+    assert!(
+        md.contains("](speedup.svg)"),
+        "report.md shows the plot: {md}"
+    );
     assert!(read("results.tex").contains("\\begin{tabular}"));
     let svg = read("speedup.svg");
     let parsed = roxmltree::Document::parse(&svg).expect("speedup.svg is well-formed XML");
@@ -151,7 +213,7 @@ fn out_writes_five_consistent_files() {
 fn format_markdown_csv_latex_print_to_stdout() {
     for (format, needle) in [
         ("markdown", "## Speedup"),
-        ("csv", "workload,strategy,cores"),
+        ("csv", "workload,strategy,workers,cpus_used"),
         ("latex", "\\toprule"),
     ] {
         let out = concbench()

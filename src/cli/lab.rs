@@ -83,16 +83,8 @@ pub fn cmd_lab(args: LabArgs) -> Result<(), CliError> {
         eprintln!("{w}");
     }
     if let Some(dir) = &args.out {
-        let pictures = report
-            .claims
-            .iter()
-            .filter_map(|c| Some((format!("{}.svg", c.id), c.picture.clone()?)));
-        let files = [
-            ("lab.md".to_string(), render::markdown(&report)),
-            ("lab.json".to_string(), render::json(&report)),
-        ];
         let mut set = ResultSet::new();
-        for (name, text) in files.into_iter().chain(pictures) {
+        for (name, text) in render::files(&report) {
             set.add(dir, &name, text);
         }
         commit_results(set)?;

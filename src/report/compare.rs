@@ -44,7 +44,9 @@ pub enum CompareError {
         source: serde_json::Error,
     },
     /// No row of one file has a counterpart in the other.
-    #[error("{a} ({a_what}) and {b} ({b_what}) have no (workload, strategy, workers) row in common")]
+    #[error(
+        "{a} ({a_what}) and {b} ({b_what}) have no (workload, strategy, workers) row in common"
+    )]
     NothingInCommon {
         /// First file.
         a: String,
