@@ -4,8 +4,9 @@
 //! One criterion group per workload (`mergesort`, `matmul`, `io`); one benchmark per strategy
 //! (`sequential`, `single-core-threaded`, `multi-threaded`, `multi-process`,
 //! `single-thread-async`) × cores, named
-//! `WORKLOAD/STRATEGY/CORES`. Cores run from 1 up to the physical cores this process
-//! may use, plus one oversubscribed point (twice the physical cores, named `N-oversubscribed`);
+//! `WORKLOAD/STRATEGY/CORES`. The cores are `concbench run`'s default sweep: the powers of two
+//! up to the physical cores this process may use, the physical count, and twice it (named
+//! `N-oversubscribed`);
 //! `sequential` is the twin, measured once with cores 1. Each iteration:
 //!
 //! 1. untimed: [`Workload::reset`](concbench::workload::Workload::reset);
@@ -50,12 +51,14 @@ fn worker_command() -> WorkerCommand {
     }
 }
 
-/// Sweep values: 1 ..= physical cores, then one oversubscribed point (2 × physical cores).
+/// Sweep values: the same default as `concbench run` ([`concbench::plan::default_workers`]),
+/// each marked oversubscribed when it exceeds the physical cores.
 fn sweep() -> Vec<(usize, bool)> {
     let physical = Topology::get().physical_core_count();
-    let mut cores: Vec<(usize, bool)> = (1..=physical).map(|c| (c, false)).collect();
-    cores.push((2 * physical, true));
-    cores
+    concbench::plan::default_workers(physical)
+        .into_iter()
+        .map(|c| (c, c > physical))
+        .collect()
 }
 
 /// Rows of the sweep: sequential once, then every other strategy at every sweep value.

@@ -13,6 +13,22 @@ use crate::workload::{self, registry, WorkloadError, WorkloadSpec};
 /// ordinary `single-thread-async` run; a system that refuses that many threads says so by name.
 pub const MAX_WORKERS: usize = 16_384;
 
+/// The default worker counts of a sweep on a machine with `physical` physical cores: the
+/// powers of two up to `physical`, then `physical` itself if it is not one, then `2 × physical`
+/// (oversubscribed, to show what more workers than cores cost). 1 core: 1,2; 2: 1,2,4;
+/// 6: 1,2,4,6,12. `concbench run` and `cargo bench` both sweep these.
+pub fn default_workers(physical: usize) -> Vec<usize> {
+    let physical = physical.max(1);
+    let mut workers: Vec<usize> = std::iter::successors(Some(1usize), |c| c.checked_mul(2))
+        .take_while(|c| *c <= physical)
+        .collect();
+    if workers.last() != Some(&physical) {
+        workers.push(physical);
+    }
+    workers.push(2 * physical);
+    workers
+}
+
 /// Most timed repetitions per row: far past what any interval needs.
 pub const MAX_REPS: usize = 10_000;
 
@@ -347,6 +363,16 @@ impl RunPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_workers_are_powers_of_two_then_physical_then_twice() {
+        assert_eq!(default_workers(1), [1, 2]);
+        assert_eq!(default_workers(2), [1, 2, 4]);
+        assert_eq!(default_workers(3), [1, 2, 3, 6]);
+        assert_eq!(default_workers(7), [1, 2, 4, 7, 14]);
+        assert_eq!(default_workers(8), [1, 2, 4, 8, 16]);
+        assert_eq!(default_workers(0), [1, 2]);
+    }
 
     fn raw(workload: &str, cores: &str) -> RawRun {
         RawRun {

@@ -130,25 +130,10 @@ fn strategy_help() -> String {
     )
 }
 
-/// The default `--cores` for a machine with `physical` physical cores: the powers of two up to
-/// `physical`, then `physical` itself if it is not one, then `2 × physical` (oversubscribed,
-/// to show what more workers than cores cost). 1 core: 1,2; 2: 1,2,4; 6: 1,2,4,6,12.
-pub fn default_cores(physical: usize) -> Vec<usize> {
-    let physical = physical.max(1);
-    let mut cores: Vec<usize> = std::iter::successors(Some(1usize), |c| c.checked_mul(2))
-        .take_while(|c| *c <= physical)
-        .collect();
-    if cores.last() != Some(&physical) {
-        cores.push(physical);
-    }
-    cores.push(2 * physical);
-    cores
-}
-
-/// [`default_cores`] for this machine, as a `--cores` value.
+/// [`concbench::plan::default_workers`] for this machine, as a `--cores` value.
 fn default_cores_here() -> String {
     let physical = concbench::topology::Topology::get().physical_core_count();
-    let cores: Vec<String> = default_cores(physical)
+    let cores: Vec<String> = concbench::plan::default_workers(physical)
         .iter()
         .map(|c| c.to_string())
         .collect();
@@ -471,19 +456,4 @@ fn progress_bar(enabled: bool) -> Option<indicatif::ProgressBar> {
     );
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     Some(bar)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::default_cores;
-
-    #[test]
-    fn default_cores_are_powers_of_two_then_physical_then_twice() {
-        assert_eq!(default_cores(1), [1, 2]);
-        assert_eq!(default_cores(2), [1, 2, 4]);
-        assert_eq!(default_cores(3), [1, 2, 3, 6]);
-        assert_eq!(default_cores(7), [1, 2, 4, 7, 14]);
-        assert_eq!(default_cores(8), [1, 2, 4, 8, 16]);
-        assert_eq!(default_cores(0), [1, 2]);
-    }
 }
