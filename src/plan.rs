@@ -245,6 +245,14 @@ impl RunPlan {
         }
         let cores = parse_cores(&raw.cores)?;
         let strategies = parse_strategies(raw.strategy.as_deref())?;
+        if registry::find(&raw.workload).is_some_and(|d| d.service)
+            && strategies.contains(&Strategy::Distributed)
+        {
+            return Err(bad(format!(
+                "{} has no distributed server (MPI ranks share no socket): leave distributed out of --strategy",
+                raw.workload
+            )));
+        }
         refuse_distributed_without_ranks(&strategies, &cores)?;
         let size = match raw.size {
             None => default_size(&raw.workload),
@@ -281,14 +289,6 @@ impl RunPlan {
         }
         // Build once so workload-specific checks (e.g. an unknown kernel) fail here, not mid-run.
         workload::check(&spec).map_err(|e| bad(e.to_string()))?;
-        if registry::find(&spec.name).is_some_and(|d| d.service)
-            && strategies.contains(&Strategy::Distributed)
-        {
-            return Err(bad(format!(
-                "{} has no distributed server (MPI ranks share no socket): leave distributed out of --strategy",
-                spec.name
-            )));
-        }
         Ok(RunPlan {
             spec,
             cores,

@@ -915,6 +915,14 @@ fn server_refuses_non_loopback_addresses_and_unknown_strategies() {
         &["fastest"],
     );
     rejects(
+        concbench().args(["server", "--port", "0", "--strategy", "distributed"]),
+        &["distributed", "socket"],
+    );
+    rejects(
+        concbench().args(["run", "--workload", "web", "--strategy", "distributed"]),
+        &["web has no distributed server"],
+    );
+    rejects(
         concbench().args(["server", "--port", "0", "--idle-timeout-ms", "0"]),
         &["--idle-timeout-ms"],
     );

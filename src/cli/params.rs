@@ -102,7 +102,7 @@ fn augment(
             let arg = Arg::new(p.name)
                 .long(p.flag)
                 .value_name(value_name(p.name))
-                .help(format!("{}: {}", users.join(", "), p.help));
+                .help(help(p, &users));
             cmd = cmd.arg(match p.kind {
                 ParamKind::Number { .. } => arg
                     .value_parser(clap::value_parser!(f64))
@@ -112,6 +112,22 @@ fn augment(
             });
         }
         cmd
+    }
+}
+
+/// A flag's help: `USERS: HELP`, or each workload's own help where they differ (`--wait-ms` is
+/// a task's length for io and a request's wait for web).
+fn help(p: &ParamDescriptor, users: &[&'static str]) -> String {
+    let own = |w: &str| {
+        concbench::workload::registry::find(w)
+            .and_then(|d| d.params.iter().find(|q| q.name == p.name))
+            .map_or(p.help, |q| q.help)
+    };
+    if users.iter().all(|w| own(w) == p.help) {
+        format!("{}: {}", users.join(", "), p.help)
+    } else {
+        let parts: Vec<String> = users.iter().map(|w| format!("{w}: {}", own(w))).collect();
+        parts.join("; ")
     }
 }
 

@@ -43,7 +43,26 @@ pub struct ServerArgs {
 
 /// Run `concbench server` until the process is interrupted.
 pub fn cmd_server(args: ServerArgs) -> Result<(), CliError> {
-    let strategy: Strategy = args.strategy.parse().map_err(CliError::Usage)?;
+    let strategy: Strategy = match args.strategy.parse() {
+        Ok(Strategy::Distributed) | Err(_) => {
+            let known: Vec<&str> = Strategy::ALL
+                .iter()
+                .filter(|s| **s != Strategy::Distributed)
+                .map(|s| s.name())
+                .collect();
+            let why = if args.strategy == Strategy::Distributed.name() {
+                " (MPI ranks do not share a socket)"
+            } else {
+                ""
+            };
+            return Err(CliError::Usage(format!(
+                "concbench server has no '{}' architecture{why}; it serves as one of: {}",
+                args.strategy,
+                known.join(", ")
+            )));
+        }
+        Ok(s) => s,
+    };
     if !args.bind.is_loopback() {
         return Err(CliError::Usage(format!(
             "--bind {} is not a loopback address: concbench serves on 127.0.0.1 or ::1 only",

@@ -1,4 +1,4 @@
-//! SVG plot (`speedup.svg`): speedup against cores, one line per strategy, written by hand.
+//! SVG plot (`speedup.svg`): speedup against workers, one line per strategy, written by hand.
 //!
 //! What a reader sees: the ideal line S = N (dashed, clipped to the plot), the sequential
 //! baseline S = 1 (dotted), one coloured line with distinct markers per strategy (nudged a few
@@ -310,7 +310,7 @@ impl Reporter for SvgReporter {
 
         let mut o = String::new();
         let title = format!(
-            "{}: speedup against cores",
+            "{}: speedup against workers",
             workload_label(&report.workload)
         );
         // A web run whose load generator shared the server's CPUs says so under the footer, on

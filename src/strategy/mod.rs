@@ -100,7 +100,7 @@ pub const STRATEGIES: [StrategyDescriptor; 6] = [
     StrategyDescriptor {
         strategy: Strategy::Sequential,
         name: "sequential",
-        description: "the workload's sequential twin on one thread, measured once per run: the baseline",
+        description: "the workload's sequential twin on one thread, one row per run, timed like every other row: the baseline",
         mechanism: Mechanism::Twin,
         pins: true,
         placement: Placement::OneCore,

@@ -32,7 +32,7 @@ pub const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
     description: "--size simulated I/O tasks of --wait-ms each; the first --cpu-share of each is CPU work, the rest a blocking sleep",
     size_unit: "tasks",
     params: &[
-        super::registry::wait_ms("10"),
+        super::registry::wait_ms("10", "milliseconds each task lasts (default 10)"),
         ParamDescriptor {
             name: "cpu_share",
             flag: "cpu-share",

@@ -96,8 +96,8 @@ pub const YIELD_EVERY: ParamDescriptor = ParamDescriptor {
 };
 
 /// `--wait-ms`, shared by the workloads that wait (io: the length of one task; web: what each
-/// request waits), each with its own default.
-pub const fn wait_ms(default: &'static str) -> ParamDescriptor {
+/// request waits), each with its own default and its own help.
+pub const fn wait_ms(default: &'static str, help: &'static str) -> ParamDescriptor {
     ParamDescriptor {
         name: "wait_ms",
         flag: "wait-ms",
@@ -106,7 +106,7 @@ pub const fn wait_ms(default: &'static str) -> ParamDescriptor {
             max: "60000",
         },
         default,
-        help: "milliseconds: io, the length of one task (default 10); web, what each request waits (default 1)",
+        help,
     }
 }
 

@@ -42,7 +42,7 @@ pub const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
     description: "an HTTP/1.1 server on loopback serving --size requests from --connections keep-alive clients; each request waits --wait-ms, burns --cpu-us and returns --response-bytes",
     size_unit: "requests",
     params: &[
-        super::registry::wait_ms("1"),
+        super::registry::wait_ms("1", "milliseconds each request waits before its answer, the \"database\" (default 1)"),
         ParamDescriptor {
             name: "cpu_us",
             flag: "cpu-us",
