@@ -133,11 +133,12 @@ pub struct WebRow {
     pub wait_achieved_s: f64,
     /// The server's CPU time (user + system) per request, seconds: c_req of the models.
     pub cpu_per_request_s: f64,
-    /// The load generator's CPU time per request, seconds (median over the repetitions). Where
-    /// it has a CPU of its own it polls for responses without sleeping, and this is mostly that
-    /// polling; where it shares the server's CPUs it sleeps when idle, and this is its work.
+    /// The load generator's CPU time per request, seconds (median over the repetitions), where
+    /// it shares the server's CPUs: it sleeps when idle there, so this is its work. Null where it
+    /// has CPUs of its own: it polls for responses without sleeping there, so its CPU time is
+    /// its wall time and says nothing of what a request costs it.
     #[serde(default)]
-    pub generator_cpu_per_request_s: f64,
+    pub generator_cpu_per_request_s: Option<f64>,
     /// Open loop: the requests per second asked for; null in the closed loop.
     pub rate: Option<f64>,
     /// The server's highest resident memory over the repetitions, bytes.
@@ -200,7 +201,10 @@ pub fn web_row(runs: &[crate::strategy::Execution], requests_per_s: f64) -> Opti
         errors: webs.iter().map(|w| w.load.errors.total()).sum(),
         wait_achieved_s: med(&|w| w.load.wait_achieved_s),
         cpu_per_request_s: cpu_s / requests,
-        generator_cpu_per_request_s: med(&|w| w.load.generator_cpu_s) / requests,
+        generator_cpu_per_request_s: webs
+            .iter()
+            .any(|w| w.generator_shares_cpu)
+            .then(|| med(&|w| w.load.generator_cpu_s) / requests),
         rate: first.rate,
         rss_peak_bytes: peak,
         rss_per_connection_bytes: per_connection(peak, first.rss_base_bytes, connections),

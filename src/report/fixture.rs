@@ -229,7 +229,7 @@ fn web_row(
             0.001_07
         },
         cpu_per_request_s: r6((r.user_s + r.sys_s) / WEB_REQUESTS),
-        generator_cpu_per_request_s: 0.000_02,
+        generator_cpu_per_request_s: Some(0.000_02),
         rate: None,
         rss_peak_bytes: Some(8_388_608 + 65_536 * cores as u64),
         rss_per_connection_bytes: Some(65_536.0 * cores as f64 / connections as f64),

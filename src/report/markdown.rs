@@ -566,7 +566,7 @@ pub fn web_reading(report: &RunReport) -> Option<String> {
         let generator_cpu = webs
             .iter()
             .filter(|(_, w)| w.generator_shares_cpu)
-            .map(|(_, w)| w.generator_cpu_per_request_s)
+            .filter_map(|(_, w)| w.generator_cpu_per_request_s)
             .filter(|c| c.is_finite())
             .fold(0.0f64, f64::max);
         s.push(format!(

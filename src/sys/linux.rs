@@ -659,21 +659,28 @@ pub fn process_rss_bytes(pid: Option<u32>) -> Option<u64> {
 }
 
 /// Switches and CPU time so far of every thread of process `pid`, read from `/proc` (another
-/// process's `getrusage` cannot be asked for): CPU time from `/proc/PID/stat`, switches summed
-/// over `/proc/PID/task/*/status`.
+/// process's `getrusage` cannot be asked for): switches summed over `/proc/PID/task/*/status`;
+/// CPU time summed over `/proc/PID/task/*/schedstat` (nanoseconds), split between user and
+/// system in the ratio of `/proc/PID/stat`'s utime and stime. Those two count whole clock ticks
+/// (10 ms at 100 Hz), so alone they read 0 for a worker that served a few hundred short requests.
 pub fn process_usage(pid: u32) -> Option<ResourceUsage> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name (which may hold spaces) end with ')'.
     let rest = &stat[stat.rfind(')')? + 2..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks = clock_ticks_per_second()? as f64;
-    let user_s = fields.get(11)?.parse::<f64>().ok()? / ticks;
-    let sys_s = fields.get(12)?.parse::<f64>().ok()? / ticks;
+    let user_ticks_s = fields.get(11)?.parse::<f64>().ok()? / ticks;
+    let sys_ticks_s = fields.get(12)?.parse::<f64>().ok()? / ticks;
     let (mut voluntary, mut involuntary) = (0, 0);
+    let mut on_cpu_ns: Option<u64> = Some(0);
     for task in std::fs::read_dir(format!("/proc/{pid}/task"))
         .ok()?
         .flatten()
     {
+        on_cpu_ns = match (on_cpu_ns, std::fs::read_to_string(task.path().join("schedstat"))) {
+            (Some(sum), Ok(text)) => parse_first_number::<u64>(&text).map(|ns| sum + ns),
+            _ => None,
+        };
         if let Ok(status) = std::fs::read_to_string(task.path().join("status")) {
             voluntary += parse_first_number::<u64>(
                 status
@@ -691,6 +698,7 @@ pub fn process_usage(pid: u32) -> Option<ResourceUsage> {
             .unwrap_or(0);
         }
     }
+    let (user_s, sys_s) = split_cpu_time(on_cpu_ns, user_ticks_s, sys_ticks_s);
     Some(ResourceUsage {
         voluntary_switches: voluntary,
         involuntary_switches: involuntary,
@@ -699,9 +707,44 @@ pub fn process_usage(pid: u32) -> Option<ResourceUsage> {
     })
 }
 
+/// `(user, system)` seconds from the nanosecond on-CPU total (when every thread's schedstat was
+/// read), split in the ratio of the tick-counted user and system times (all user while both
+/// are still 0 ticks); the tick counts alone without a total.
+fn split_cpu_time(on_cpu_ns: Option<u64>, user_ticks_s: f64, sys_ticks_s: f64) -> (f64, f64) {
+    match on_cpu_ns {
+        Some(ns) => {
+            let total = ns as f64 / 1e9;
+            let ticked = user_ticks_s + sys_ticks_s;
+            let user_share = if ticked > 0.0 { user_ticks_s / ticked } else { 1.0 };
+            (total * user_share, total * (1.0 - user_share))
+        }
+        None => (user_ticks_s, sys_ticks_s),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_time_comes_from_schedstat_split_by_the_tick_ratio() {
+        assert_eq!(split_cpu_time(Some(3_000_000), 0.0, 0.0), (0.003, 0.0));
+        let (u, s) = split_cpu_time(Some(4_000_000_000), 0.03, 0.01);
+        assert!((u - 3.0).abs() < 1e-9 && (s - 1.0).abs() < 1e-9, "{u} {s}");
+        assert_eq!(split_cpu_time(None, 0.02, 0.01), (0.02, 0.01));
+    }
+
+    #[test]
+    fn this_process_usage_sees_cpu_time_below_one_tick() {
+        let start = std::time::Instant::now();
+        let mut x = 0u64;
+        while start.elapsed() < std::time::Duration::from_millis(3) {
+            x = x.wrapping_add(std::hint::black_box(1));
+        }
+        std::hint::black_box(x);
+        let u = process_usage(std::process::id()).expect("own /proc entry");
+        assert!(u.user_s + u.sys_s > 0.0, "{u:?}");
+    }
 
     #[test]
     fn cpu_details_read_a_copied_proc_and_sys_tree() {
