@@ -434,12 +434,20 @@ pub fn oversubscription_note(report: &RunReport) -> Option<String> {
         };
         parts.push(format!("{} {which} {on}", r.strategy));
     }
-    (!parts.is_empty()).then(|| {
-        format!(
-            "oversubscribed: {}; workers that share a core take turns, so those rows measure time slicing, not more parallelism",
-            parts.join("; ")
-        )
-    })
+    let meaning = if mostly_waits(report) {
+        "workers that share a core take turns on it while the others wait, so those rows measure concurrency (overlapping waits), not more parallelism"
+    } else {
+        "workers that share a core take turns, so those rows measure time slicing, not more parallelism"
+    };
+    (!parts.is_empty()).then(|| format!("oversubscribed: {}; {meaning}", parts.join("; ")))
+}
+
+/// Whether the workload spends most of its time waiting (web; io with a CPU share below one
+/// half), so that workers sharing a core are the point of the row, not a limit of it.
+pub fn mostly_waits(report: &RunReport) -> bool {
+    is_web(report)
+        || (report.workload.name == "io"
+            && report.workload.param("cpu_share", 0.0f64).unwrap_or(0.0) < 0.5)
 }
 
 /// Why efficiency, serial fraction and the Amdahl fit are `—` in this report, if they are.
