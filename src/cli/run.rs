@@ -28,7 +28,7 @@ pub enum Format {
     Markdown,
     /// One CSV line per row, the JSON fields flattened (results.csv).
     Csv,
-    /// A booktabs tabular (results.tex).
+    /// A LaTeX table float (booktabs, with a caption naming the machine; results.tex).
     Latex,
 }
 
@@ -57,8 +57,8 @@ pub struct RunArgs {
     /// Output format on stdout.
     #[arg(long, short, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// Also write report.md, results.csv, results.json, results.tex and speedup.svg into DIR
-    /// (created if missing; each file written atomically).
+    /// Also write report.md, results.csv, samples.csv (one line per repetition), results.json,
+    /// results.tex and speedup.svg into DIR (created if missing; each file written atomically).
     #[arg(long, value_name = "DIR")]
     pub out: Option<std::path::PathBuf>,
     /// Also draw when each part of each row ran (one repetition per row, the one with the median
