@@ -677,7 +677,10 @@ pub fn process_usage(pid: u32) -> Option<ResourceUsage> {
         .ok()?
         .flatten()
     {
-        on_cpu_ns = match (on_cpu_ns, std::fs::read_to_string(task.path().join("schedstat"))) {
+        on_cpu_ns = match (
+            on_cpu_ns,
+            std::fs::read_to_string(task.path().join("schedstat")),
+        ) {
             (Some(sum), Ok(text)) => parse_first_number::<u64>(&text).map(|ns| sum + ns),
             _ => None,
         };
@@ -715,7 +718,11 @@ fn split_cpu_time(on_cpu_ns: Option<u64>, user_ticks_s: f64, sys_ticks_s: f64) -
         Some(ns) => {
             let total = ns as f64 / 1e9;
             let ticked = user_ticks_s + sys_ticks_s;
-            let user_share = if ticked > 0.0 { user_ticks_s / ticked } else { 1.0 };
+            let user_share = if ticked > 0.0 {
+                user_ticks_s / ticked
+            } else {
+                1.0
+            };
             (total * user_share, total * (1.0 - user_share))
         }
         None => (user_ticks_s, sys_ticks_s),
