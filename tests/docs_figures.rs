@@ -350,7 +350,7 @@ fn lab_web() -> String {
 fn mergesort_table() -> String {
     let r = report("results/mergesort/results.json");
     format!(
-        "From `results/mergesort/` ({}):\n\n{}\n{}\n",
+        "From `results/mergesort/` ({}):\n\n{}\n\n{}\n",
         r.machine.summary(),
         speedup_table(&r).to_markdown().trim_end(),
         reading(&r).trim_end()
