@@ -93,13 +93,50 @@ pub struct Repetitions {
     pub seed: u64,
 }
 
-/// Output formats of the measurement subcommands that print one table (ctxswitch, limits, refs).
+/// Output formats of the measurement subcommands whose result is a
+/// [`concbench::report::document::Document`] (ctxswitch, limits, refs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PlainFormat {
     /// Aligned table for the terminal.
     Table,
+    /// Markdown, ready to paste.
+    Markdown,
+    /// CSV (RFC 4180): each table with its header line, a blank line between tables.
+    Csv,
     /// One JSON document.
     Json,
+    /// LaTeX table floats (booktabs).
+    Latex,
+}
+
+/// Print a document subcommand's result in `format` and, with `--out DIR`, write every
+/// rendering as one result set: `STEM.txt` (the terminal table), `STEM.json`, `STEM.md`,
+/// `STEM.tex`, one CSV per table, the figures and `report.html`.
+pub(crate) fn print_and_write_document(
+    doc: &concbench::report::document::Document,
+    json: String,
+    stem: &str,
+    format: PlainFormat,
+    out: Option<&std::path::Path>,
+    quiet: bool,
+) -> Result<(), CliError> {
+    let terminal = doc.to_terminal();
+    print_stdout(&match format {
+        PlainFormat::Table => terminal.clone(),
+        PlainFormat::Markdown => doc.to_markdown(),
+        PlainFormat::Csv => doc.to_csv(),
+        PlainFormat::Json => json.clone(),
+        PlainFormat::Latex => doc.to_latex(),
+    })?;
+    if let Some(dir) = out {
+        let mut files = vec![
+            (format!("{stem}.txt"), terminal),
+            (format!("{stem}.json"), json),
+        ];
+        files.extend(doc.files(stem));
+        write_out(dir, files, quiet)?;
+    }
+    Ok(())
 }
 
 /// Why a command failed, and so which exit status it gets.

@@ -49,8 +49,8 @@ pub struct TimelineArgs {
     /// Output format on stdout.
     #[arg(long, short, value_enum, default_value_t = TimelineFormat::Table)]
     pub format: TimelineFormat,
-    /// Also write timeline.json, timeline.svg (Gantt chart) and trace.json (Chrome trace, opens
-    /// in Perfetto) to this directory.
+    /// Also write timeline.json, timeline.svg (Gantt chart), trace.json (Chrome trace, opens
+    /// in Perfetto), timeline.md, workers.csv, timeline.tex and report.html to this directory.
     #[arg(long, short, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// No notes on stderr, and no line naming the files written.
@@ -85,14 +85,15 @@ pub fn cmd_timeline(args: TimelineArgs) -> Result<(), CliError> {
     }
     let json = serde_json::to_string_pretty(&timeline).expect("timeline serializes") + "\n";
     if let Some(dir) = &args.out {
-        let files = [
-            ("timeline.json", json.clone()),
-            ("timeline.svg", render::svg(&timeline)),
-            ("trace.json", render::trace(&timeline)),
+        let mut files = vec![
+            ("timeline.json".to_string(), json.clone()),
+            ("trace.json".to_string(), render::trace(&timeline)),
         ];
+        // timeline.md, workers.csv, timeline.tex, timeline.svg and report.html.
+        files.extend(render::document(&timeline).files("timeline"));
         let mut set = ResultSet::new();
         for (name, contents) in files {
-            set.add(dir, name, contents);
+            set.add(dir, &name, contents);
         }
         commit_results(set)?;
     }
@@ -102,7 +103,7 @@ pub fn cmd_timeline(args: TimelineArgs) -> Result<(), CliError> {
             let mut text = render::table(&timeline, render::terminal_width());
             if let (Some(dir), false) = (&args.out, args.quiet) {
                 text.push_str(&format!(
-                    "wrote {0}/timeline.json, {0}/timeline.svg and {0}/trace.json (open it in https://ui.perfetto.dev)\n",
+                    "wrote {0}/timeline.json, {0}/timeline.svg, {0}/report.html and {0}/trace.json (open it in https://ui.perfetto.dev)\n",
                     dir.display()
                 ));
             }

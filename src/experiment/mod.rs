@@ -3,4 +3,6 @@
 //! the reports, and the lab and the CLI build on them.
 
 pub mod ceilings;
+pub mod ctxswitch;
+pub mod limits;
 pub mod switch_cost;

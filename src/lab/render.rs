@@ -144,15 +144,19 @@ pub fn pictures(report: &LabReport) -> Vec<Picture<'_>> {
         .collect()
 }
 
-/// Every file `lab --out DIR` writes, by name: `lab.md`, `lab.json` and each of [`pictures`],
-/// which `lab.md` links.
+/// Every file `lab --out DIR` writes, by name: `lab.md`, `lab.json`, each of [`pictures`],
+/// which `lab.md` links, and `report.html` (the page of `lab.md` with the pictures inside).
 pub fn files(report: &LabReport) -> Vec<(String, String)> {
     let pictures = pictures(report);
-    let mut out = vec![
-        ("lab.md".to_string(), markdown_linking(report, &pictures)),
-        ("lab.json".to_string(), json(report)),
-    ];
-    out.extend(pictures.into_iter().map(|p| (p.file, p.svg.to_string())));
+    let md = markdown_linking(report, &pictures);
+    let figures: Vec<(String, String)> = pictures
+        .into_iter()
+        .map(|p| (p.file, p.svg.to_string()))
+        .collect();
+    let page = crate::report::html::page(&md, &figures);
+    let mut out = vec![("lab.md".to_string(), md), ("lab.json".to_string(), json(report))];
+    out.extend(figures);
+    out.push((crate::report::html::PAGE.to_string(), page));
     out
 }
 

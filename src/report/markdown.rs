@@ -35,6 +35,24 @@ impl MarkdownReporter {
     pub fn render_with_figure(&self, report: &RunReport, figure: &str) -> String {
         render(report, Some(figure))
     }
+
+    /// [`MarkdownReporter::render_with_figure`], then a section "More pictures" linking each of
+    /// `plots` (written beside `report.md` under their file names).
+    pub fn render_with_figures(
+        &self,
+        report: &RunReport,
+        figure: &str,
+        plots: &[super::plots::Plot],
+    ) -> String {
+        let mut out = render(report, Some(figure));
+        if !plots.is_empty() {
+            out.push_str("\n## More pictures\n");
+            for p in plots {
+                out.push_str(&format!("\n![{}]({})\n", md_text(&p.alt), p.file));
+            }
+        }
+        out
+    }
 }
 
 /// The Markdown document, with the speedup plot linked under the table when `figure` names it.

@@ -19,11 +19,14 @@ use crate::workload::{WorkUnits, WorkloadSpec};
 
 pub mod compare;
 pub mod csv;
+pub mod document;
 #[cfg(test)]
 pub(crate) mod fixture;
+pub mod html;
 pub mod json;
 pub mod latex;
 pub mod markdown;
+pub mod plots;
 pub mod svg;
 pub mod table;
 
@@ -681,22 +684,37 @@ pub fn file_reporters() -> Vec<Box<dyn Reporter>> {
     ]
 }
 
-/// Add every [`file_reporters`] rendering of `report` to the result set of `dir`; `report.md`
-/// shows `speedup.svg`, written beside it.
+/// Add every [`file_reporters`] rendering of `report` to the result set of `dir`, the
+/// [`plots`] (efficiency, phases, repetitions) and `report.html` (see [`html`]); `report.md`
+/// shows `speedup.svg` and the plots, written beside it.
 pub fn add_out_files(
     set: &mut crate::output::ResultSet,
     dir: &std::path::Path,
     report: &RunReport,
 ) {
     let figure = svg::SvgReporter.file_name();
+    let more = plots::plots(report);
+    let mut page_markdown = String::new();
+    let mut figures: Vec<(String, String)> = more
+        .iter()
+        .map(|p| (p.file.to_string(), p.svg.clone()))
+        .collect();
+    for (file, svg) in &figures {
+        set.add(dir, file, svg.clone());
+    }
     for r in file_reporters() {
         let text = if r.name() == markdown::MarkdownReporter.name() {
-            markdown::MarkdownReporter.render_with_figure(report, figure)
+            page_markdown = markdown::MarkdownReporter.render_with_figures(report, figure, &more);
+            page_markdown.clone()
         } else {
             r.render(report)
         };
+        if r.file_name().ends_with(".svg") {
+            figures.push((r.file_name().to_string(), text.clone()));
+        }
         set.add(dir, r.file_name(), text);
     }
+    set.add(dir, html::PAGE, html::page(&page_markdown, &figures));
 }
 
 /// Write every [`file_reporters`] rendering of `report` into `dir` as one result set (see

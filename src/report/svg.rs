@@ -22,14 +22,14 @@ use crate::text::{nice_step, xml_escape, STEPS_1_2_25_5};
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SvgReporter;
 
-const WIDTH: f64 = 840.0;
-const HEIGHT: f64 = 520.0;
-const LEFT: f64 = 72.0;
-const RIGHT: f64 = 610.0;
-const TOP: f64 = 76.0;
-const BOTTOM: f64 = 440.0;
-const LEGEND_X: f64 = 630.0;
-const FONT: &str = "DejaVu Sans, Helvetica, Arial, sans-serif";
+pub(super) const WIDTH: f64 = 840.0;
+pub(super) const HEIGHT: f64 = 520.0;
+pub(super) const LEFT: f64 = 72.0;
+pub(super) const RIGHT: f64 = 610.0;
+pub(super) const TOP: f64 = 76.0;
+pub(super) const BOTTOM: f64 = 440.0;
+pub(super) const LEGEND_X: f64 = 630.0;
+pub(super) const FONT: &str = "DejaVu Sans, Helvetica, Arial, sans-serif";
 /// Height of one line of a note under the footer.
 const NOTE_LINE: f64 = 15.0;
 /// Characters on one line of a note at 11 px (the plot's width).
@@ -47,15 +47,15 @@ fn tick_width(text: &str) -> f64 {
 
 /// The x axis: workers to pixels, linear from 0 or logarithmic (base 2) around the sweep.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct XAxis {
-    log: bool,
-    lo: f64,
-    hi: f64,
+pub(super) struct XAxis {
+    pub(super) log: bool,
+    pub(super) lo: f64,
+    pub(super) hi: f64,
 }
 
 impl XAxis {
     /// The axis for `sweep` (ascending worker counts, at least one).
-    fn new(sweep: &[usize]) -> XAxis {
+    pub(super) fn new(sweep: &[usize]) -> XAxis {
         let min = sweep.first().copied().unwrap_or(1).max(1) as f64;
         let max = sweep.last().copied().unwrap_or(1).max(1) as f64;
         if max / min > LOG_SPAN {
@@ -76,7 +76,7 @@ impl XAxis {
     }
 
     /// Where `c` workers sit, px (a count at or below 0 on a log axis sits at its left edge).
-    fn x(&self, c: f64) -> f64 {
+    pub(super) fn x(&self, c: f64) -> f64 {
         let f = if self.log {
             if c <= 0.0 {
                 0.0
@@ -107,7 +107,7 @@ impl XAxis {
     /// The sweep values with whether each gets a label: from the left, a label is kept when it
     /// clears the last kept one by [`TICK_GAP`]; the largest count is always labelled (the label
     /// before it gives way).
-    fn ticks(&self, sweep: &[usize]) -> Vec<(usize, bool)> {
+    pub(super) fn ticks(&self, sweep: &[usize]) -> Vec<(usize, bool)> {
         let clear = |a: usize, b: usize| {
             let (ta, tb) = (a.to_string(), b.to_string());
             (self.x(b as f64) - self.x(a as f64)).abs()
@@ -176,7 +176,7 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 }
 
 /// Colour (Okabe–Ito, safe for colour-blind readers) and marker of a strategy.
-fn style(s: Strategy) -> (&'static str, Marker) {
+pub(super) fn style(s: Strategy) -> (&'static str, Marker) {
     match s {
         Strategy::SingleCoreThreaded => ("#D55E00", Marker::Square),
         Strategy::MultiThreaded => ("#0072B2", Marker::Circle),
@@ -188,7 +188,7 @@ fn style(s: Strategy) -> (&'static str, Marker) {
 }
 
 #[derive(Debug, Clone, Copy)]
-enum Marker {
+pub(super) enum Marker {
     Circle,
     Square,
     Triangle,
@@ -197,7 +197,7 @@ enum Marker {
     TriangleDown,
 }
 
-fn marker(m: Marker, x: f64, y: f64, color: &str) -> String {
+pub(super) fn marker(m: Marker, x: f64, y: f64, color: &str) -> String {
     let attrs = format!("fill=\"{color}\" stroke=\"#ffffff\" stroke-width=\"1\"");
     match m {
         Marker::Circle => format!("<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"4.5\" {attrs}/>"),
@@ -238,7 +238,30 @@ fn marker(m: Marker, x: f64, y: f64, color: &str) -> String {
     }
 }
 
-fn fmt_tick(v: f64) -> String {
+/// The Amdahl curves to draw: `(strategy, f, fewest workers, most workers)` for every strategy
+/// with a fitted serial fraction f in [0, 1) and at least two worker counts with a finite
+/// speedup.
+fn amdahl_curves(report: &RunReport) -> Vec<(Strategy, f64, f64, f64)> {
+    report
+        .amdahl_serial_fraction
+        .iter()
+        .filter_map(|fit| {
+            let f = fit.serial_fraction.filter(|f| (0.0..1.0).contains(f))?;
+            let st: Strategy = fit.strategy.parse().ok()?;
+            let counts: Vec<f64> = report
+                .rows
+                .iter()
+                .filter(|r| r.strategy == st && r.speedup.is_finite())
+                .map(|r| r.cores as f64)
+                .collect();
+            let lo = counts.iter().copied().fold(f64::INFINITY, f64::min).max(1.0);
+            let hi = counts.iter().copied().fold(0.0, f64::max);
+            (counts.len() >= 2 && hi > lo).then_some((st, f, lo, hi))
+        })
+        .collect()
+}
+
+pub(super) fn fmt_tick(v: f64) -> String {
     let s = format!("{v:.2}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
@@ -480,6 +503,25 @@ impl Reporter for SvgReporter {
             sy(1.0)
         );
 
+        // The fitted Amdahl curve S(N) = 1 / (f + (1 - f)/N) of each strategy with a fit,
+        // thin and dotted in the strategy's colour, over the worker counts the strategy ran
+        // (never extrapolated past them).
+        let fitted = amdahl_curves(report);
+        for (st, f, lo, hi) in &fitted {
+            let (color, _) = style(*st);
+            let span = XAxis { log: axis.log, lo: *lo, hi: *hi };
+            let pts: Vec<String> = span
+                .samples(48)
+                .into_iter()
+                .map(|c| format!("{:.1},{:.1}", sx(c), sy(1.0 / (f + (1.0 - f) / c))))
+                .collect();
+            let _ = writeln!(
+                o,
+                "<polyline points=\"{}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"1.1\" stroke-dasharray=\"1.5 3\" opacity=\"0.9\"/>",
+                pts.join(" ")
+            );
+        }
+
         // One line per strategy, nudged sideways so equal values stay distinguishable.
         let mut any_fallback = false;
         let n = strategies.len() as f64;
@@ -564,6 +606,18 @@ impl Reporter for SvgReporter {
             report.method.speedup_baseline
         );
         ly += 22.0;
+        if !fitted.is_empty() {
+            let _ = writeln!(
+                o,
+                "<line x1=\"{LEGEND_X}\" y1=\"{ly:.1}\" x2=\"{:.1}\" y2=\"{ly:.1}\" stroke=\"#222222\" stroke-width=\"1.1\" stroke-dasharray=\"1.5 3\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" fill=\"#222222\"><tspan x=\"{:.1}\">fitted Amdahl</tspan><tspan x=\"{:.1}\" dy=\"15\">(strategy colour)</tspan></text>",
+                LEGEND_X + 28.0,
+                LEGEND_X + 36.0,
+                ly + 4.0,
+                LEGEND_X + 36.0,
+                LEGEND_X + 36.0
+            );
+            ly += 37.0;
+        }
         if first_over.is_some() {
             let _ = writeln!(
                 o,

@@ -157,6 +157,16 @@ impl SecondsColumn {
         self.unit
     }
 
+    /// One cell's number in the column's unit, without the unit (for a header that names it):
+    /// `0.605`, or `-` when not finite.
+    pub fn number(&self, s: f64) -> String {
+        if s.is_finite() {
+            format!("{:.*}", self.decimals, s * self.scale)
+        } else {
+            "-".into()
+        }
+    }
+
     /// One cell in the column's unit: `0.605 s`, or `-` when not finite.
     pub fn cell(&self, s: f64) -> String {
         if s.is_finite() {

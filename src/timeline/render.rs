@@ -1,5 +1,6 @@
-//! Drawing a [`Timeline`]: the terminal summary and strip chart, the SVG Gantt chart and the
-//! Chrome Trace Event JSON (opens in Perfetto and chrome://tracing).
+//! Drawing a [`Timeline`]: the terminal summary and strip chart, the SVG Gantt chart, the
+//! Chrome Trace Event JSON (opens in Perfetto and chrome://tracing), and the [`Document`] that
+//! gives it Markdown, CSV, LaTeX and an HTML page.
 //!
 //! The helpers at the bottom (XML escaping, axis ticks, colours, the SVG frame) are shared with
 //! [`super::parts`], which draws the part records of `concbench run` the same way.
@@ -9,6 +10,8 @@ use std::fmt::Write as _;
 use serde_json::{json, Value};
 
 use super::{analyze, Span, Timeline, WorkerTimeline};
+use crate::report::document::{Block, Document};
+use crate::report::table::{Align, Table};
 use crate::text::{nice_step, xml_escape, STEPS_1_2_5};
 
 /// Below this share of a CPU for the workers, the table says the machine is busy.
@@ -126,6 +129,136 @@ pub fn strip_chart(t: &Timeline, from: u64, to: u64, width: usize) -> String {
     s
 }
 
+/// One row per worker: where it ran, its share, its slices and why it stopped running.
+pub fn worker_table(t: &Timeline) -> Table {
+    use Align::*;
+    let cols = [
+        ("worker", Right),
+        ("cpu", Right),
+        ("ran", Right),
+        ("slices", Right),
+        ("median slice", Right),
+        ("p10-p90 slice", Right),
+        ("switched out", Right),
+        ("invol. switches", Right),
+        ("interrupt gaps (no sibling ran)", Right),
+    ];
+    Table {
+        headers: cols.iter().map(|(h, _)| h.to_string()).collect(),
+        align: cols.iter().map(|(_, a)| *a).collect(),
+        rows: t
+            .workers
+            .iter()
+            .map(|w| {
+                vec![
+                    w.id.to_string(),
+                    w.cpu.to_string(),
+                    format!("{:.1}%", w.run_share * 100.0),
+                    w.slices.to_string(),
+                    fmt_ms(w.median_slice_ms),
+                    match (w.p10_slice_ms, w.p90_slice_ms) {
+                        (Some(a), Some(b)) => format!("{a:.2}-{b:.2} ms"),
+                        _ => "-".into(),
+                    },
+                    w.switch_gaps.to_string(),
+                    w.involuntary_switches.to_string(),
+                    format!("{} ({:.2} ms)", w.interrupt_gaps, w.interrupt_gap_ms),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// The whole-run figures, each a line starting with its name (`overlap`, `fairness`, `slice`,
+/// `cpu N`, `method`), then any note or warning.
+pub fn summary_lines(t: &Timeline) -> Vec<String> {
+    let mut lines = vec![
+        format!(
+            "overlap   {:.1}% of the wall time had two or more workers running (about 0: taking turns; about 100%: at the same time)",
+            t.overlap_share * 100.0
+        ),
+        format!(
+            "fairness  {:.3} (Jain's index of the run shares: 1 = equal, 1/{} = one worker got everything)",
+            t.fairness,
+            t.workers.len()
+        ),
+        format!(
+            "slice     observed median {}; kernel setting {}",
+            fmt_ms(t.observed_slice_ms),
+            t.kernel_slice.note
+        ),
+    ];
+    for c in &t.cpus {
+        lines.push(format!(
+            "cpu {:<5} the workers ran {:.1}% of the wall time; the other {:.1}% went to other programs, interrupts, the kernel",
+            c.cpu,
+            c.workers_share * 100.0,
+            (1.0 - c.workers_share).max(0.0) * 100.0
+        ));
+    }
+    lines.push(format!(
+        "method    each worker reads CLOCK_MONOTONIC after every {:.1} µs chunk of work; a gap over {:.1} µs means it did not run",
+        t.chunk_ns as f64 / 1e3,
+        t.gap_threshold_ns as f64 / 1e3
+    ));
+    if let Some(c) = t
+        .cpus
+        .iter()
+        .filter(|c| c.workers_share < BUSY_BELOW)
+        .min_by(|a, b| a.workers_share.total_cmp(&b.workers_share))
+    {
+        lines.push(format!(
+            "note      this machine is busy: other programs took {:.0}% of cpu {}, so the workers ran less than the picture of an idle machine shows; try again when it is quieter",
+            (1.0 - c.workers_share) * 100.0,
+            c.cpu
+        ));
+    }
+    if t.workers.iter().any(|w| w.truncated) {
+        lines.push(
+            "warning   a worker's gap buffer filled up: it stopped recording early (truncated)"
+                .into(),
+        );
+    }
+    if t.workers.iter().any(|w| w.cpu_seen != w.cpu) {
+        lines.push("warning   a worker finished on another CPU than it was pinned to".into());
+    }
+    if t.oversubscribed {
+        lines.push(format!(
+            "oversubscribed: {} workers on {} physical core(s); workers that share a core take turns",
+            t.workers.len(),
+            t.physical_cores
+        ));
+    }
+    lines
+}
+
+/// The timeline laid out for Markdown, CSV, LaTeX and the HTML page: what was run, the worker
+/// table, the whole-run figures and the Gantt chart (`timeline.svg`).
+pub fn document(t: &Timeline) -> Document {
+    let mut doc = Document::new(format!("concbench timeline: {}", t.headline()));
+    doc.push(Block::Facts(vec![
+        ("machine".into(), t.machine.summary()),
+        ("date".into(), t.machine.date.clone()),
+        ("command".into(), t.machine.command.clone()),
+        ("recorded".into(), format!("{} ms", t.duration_ms)),
+    ]))
+    .push(Block::Table {
+        id: "workers".into(),
+        caption: "When each worker ran: its share of the wall time, its slices and the gaps between them".into(),
+        table: worker_table(t),
+    })
+    .push(Block::Notes(summary_lines(t)))
+    .push(Block::Figure {
+        file: "timeline.svg".into(),
+        alt: format!(
+            "Gantt chart of {}: one lane per worker coloured by CPU, over the whole run and a zoom on its start",
+            t.headline()
+        ),
+        svg: svg(t),
+    });
+    doc
+}
+
 /// The terminal output: what was run, a table per worker, the whole-run figures, and strip charts
 /// of the whole run and of its first milliseconds (where single slices are visible).
 pub fn table(t: &Timeline, width: usize) -> String {
@@ -138,100 +271,12 @@ pub fn table(t: &Timeline, width: usize) -> String {
         t.machine.cpu_description()
     );
     let _ = writeln!(s);
-    let _ = writeln!(
-        s,
-        "{:>6} {:>4} {:>7} {:>7} {:>12} {:>19} {:>9} {:>9} {:>18}",
-        "worker",
-        "cpu",
-        "ran",
-        "slices",
-        "median slice",
-        "p10-p90 slice",
-        "switched",
-        "invol.",
-        "interrupt gaps"
-    );
-    let _ = writeln!(
-        s,
-        "{:>6} {:>4} {:>7} {:>7} {:>12} {:>19} {:>9} {:>9} {:>18}",
-        "", "", "", "", "", "", "out", "switches", "(no sibling ran)"
-    );
-    for w in &t.workers {
-        let p = match (w.p10_slice_ms, w.p90_slice_ms) {
-            (Some(a), Some(b)) => format!("{a:.2}-{b:.2} ms"),
-            _ => "-".into(),
-        };
-        let _ = writeln!(
-            s,
-            "{:>6} {:>4} {:>6.1}% {:>7} {:>12} {:>19} {:>9} {:>9} {:>18}",
-            w.id,
-            w.cpu,
-            w.run_share * 100.0,
-            w.slices,
-            fmt_ms(w.median_slice_ms),
-            p,
-            w.switch_gaps,
-            w.involuntary_switches,
-            format!("{} ({:.2} ms)", w.interrupt_gaps, w.interrupt_gap_ms),
-        );
-    }
+    s.push_str(&worker_table(t).to_terminal());
     let _ = writeln!(s);
-    let _ = writeln!(
-        s,
-        "overlap   {:.1}% of the wall time had two or more workers running (about 0: taking turns; about 100%: at the same time)",
-        t.overlap_share * 100.0
-    );
-    let _ = writeln!(
-        s,
-        "fairness  {:.3} (Jain's index of the run shares: 1 = equal, 1/{} = one worker got everything)",
-        t.fairness,
-        t.workers.len()
-    );
-    let _ = writeln!(
-        s,
-        "slice     observed median {}; kernel setting {}",
-        fmt_ms(t.observed_slice_ms),
-        t.kernel_slice.note
-    );
-    for c in &t.cpus {
-        let _ = writeln!(
-            s,
-            "cpu {:<5} the workers ran {:.1}% of the wall time; the other {:.1}% went to other programs, interrupts, the kernel",
-            c.cpu,
-            c.workers_share * 100.0,
-            (1.0 - c.workers_share).max(0.0) * 100.0
-        );
-    }
-    let _ = writeln!(
-        s,
-        "method    each worker reads CLOCK_MONOTONIC after every {:.1} µs chunk of work; a gap over {:.1} µs means it did not run",
-        t.chunk_ns as f64 / 1e3,
-        t.gap_threshold_ns as f64 / 1e3
-    );
-    if let Some(c) = t
-        .cpus
-        .iter()
-        .filter(|c| c.workers_share < BUSY_BELOW)
-        .min_by(|a, b| a.workers_share.total_cmp(&b.workers_share))
-    {
-        let _ = writeln!(
-            s,
-            "note      this machine is busy: other programs took {:.0}% of cpu {}, so the workers ran less than the picture of an idle machine shows; try again when it is quieter",
-            (1.0 - c.workers_share) * 100.0,
-            c.cpu
-        );
-    }
-    if t.workers.iter().any(|w| w.truncated) {
-        let _ = writeln!(
-            s,
-            "warning   a worker's gap buffer filled up: it stopped recording early (truncated)"
-        );
-    }
-    if t.workers.iter().any(|w| w.cpu_seen != w.cpu) {
-        let _ = writeln!(
-            s,
-            "warning   a worker finished on another CPU than it was pinned to"
-        );
+    for line in summary_lines(t) {
+        if !line.starts_with("oversubscribed") {
+            let _ = writeln!(s, "{line}");
+        }
     }
     let columns = width.saturating_sub(14).max(10) as u64;
     let _ = writeln!(s);
@@ -257,13 +302,11 @@ pub fn table(t: &Timeline, width: usize) -> String {
         s,
         "key: █ ran the whole column, ▁▂▃▄▅▆▇ ran part of it, blank: did not run; ≥2 at once: two or more workers running"
     );
-    if t.oversubscribed {
-        let _ = writeln!(
-            s,
-            "oversubscribed: {} workers on {} physical core(s); workers that share a core take turns",
-            t.workers.len(),
-            t.physical_cores
-        );
+    // Said last, under the charts it explains.
+    for line in summary_lines(t) {
+        if line.starts_with("oversubscribed") {
+            let _ = writeln!(s, "{line}");
+        }
     }
     s
 }

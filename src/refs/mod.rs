@@ -15,6 +15,8 @@
 //! Every figure is a median of `reps` timed repetitions after `warmup` untimed ones. Ratios are
 //! speed ratios: reference time / concbench time, so above 1 means concbench is faster.
 
+pub mod render;
+
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
