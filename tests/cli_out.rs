@@ -84,7 +84,7 @@ fn agree(json: &Value, cell: &str) -> bool {
 }
 
 #[test]
-fn out_writes_six_consistent_files() {
+fn out_writes_ten_consistent_files() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("new/sub dir");
     concbench()
@@ -115,6 +115,10 @@ fn out_writes_six_consistent_files() {
         names,
         [
             ".concbench-set",
+            "efficiency.svg",
+            "phases.svg",
+            "repetitions.svg",
+            "report.html",
             "report.md",
             "results.csv",
             "results.json",
@@ -122,7 +126,7 @@ fn out_writes_six_consistent_files() {
             "samples.csv",
             "speedup.svg"
         ],
-        "exactly the six files and the set's manifest, no temporary ones left"
+        "exactly the ten files and the set's manifest, no temporary ones left"
     );
 
     let doc: Value = serde_json::from_str(&read("results.json")).unwrap();
@@ -207,6 +211,35 @@ fn out_writes_six_consistent_files() {
     let svg = read("speedup.svg");
     let parsed = roxmltree::Document::parse(&svg).expect("speedup.svg is well-formed XML");
     assert_eq!(parsed.root_element().tag_name().name(), "svg");
+    for plot in ["efficiency.svg", "phases.svg", "repetitions.svg"] {
+        let text = read(plot);
+        let parsed = roxmltree::Document::parse(&text)
+            .unwrap_or_else(|e| panic!("{plot} is not well-formed XML: {e}"));
+        assert_eq!(parsed.root_element().tag_name().name(), "svg");
+        assert!(md.contains(&format!("]({plot})")), "report.md shows {plot}");
+    }
+
+    // The page: the speedup table with one <tr> per JSON row (and a header row), every picture
+    // inside it, nothing it would fetch.
+    let html = read("report.html");
+    let speedup_table = html
+        .split("<table>")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .expect("report.html has a table");
+    assert_eq!(
+        speedup_table.matches("<tr>").count(),
+        json_rows.len() + 1,
+        "a row per result and the header"
+    );
+    assert_eq!(
+        html.matches("<img src=\"data:image/svg+xml;base64,").count(),
+        4,
+        "the four pictures inside the page"
+    );
+    for attr in ["src=\"http", "href=\"http", "src=\"//", "href=\"//", "<script"] {
+        assert!(!html.contains(attr), "report.html holds {attr}");
+    }
 }
 
 #[test]

@@ -764,6 +764,10 @@ mod tests {
             names,
             [
                 crate::output::MANIFEST,
+                "efficiency.svg",
+                "phases.svg",
+                "repetitions.svg",
+                "report.html",
                 "report.md",
                 "results.csv",
                 "results.json",
@@ -772,7 +776,7 @@ mod tests {
                 "speedup.svg"
             ]
         );
-        assert_eq!(written.len(), 6);
+        assert_eq!(written.len(), 10);
         let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
         assert!(
             md.contains("](speedup.svg)"),

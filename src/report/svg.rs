@@ -239,8 +239,8 @@ pub(super) fn marker(m: Marker, x: f64, y: f64, color: &str) -> String {
 }
 
 /// The Amdahl curves to draw: `(strategy, f, fewest workers, most workers)` for every strategy
-/// with a fitted serial fraction f in [0, 1) and at least two worker counts with a finite
-/// speedup.
+/// with a fitted serial fraction f in [0, 1), over the worker counts the fit used (rows with a
+/// finite speedup that are not oversubscribed; at least two).
 fn amdahl_curves(report: &RunReport) -> Vec<(Strategy, f64, f64, f64)> {
     report
         .amdahl_serial_fraction
@@ -251,7 +251,7 @@ fn amdahl_curves(report: &RunReport) -> Vec<(Strategy, f64, f64, f64)> {
             let counts: Vec<f64> = report
                 .rows
                 .iter()
-                .filter(|r| r.strategy == st && r.speedup.is_finite())
+                .filter(|r| r.strategy == st && r.speedup.is_finite() && !r.oversubscribed)
                 .map(|r| r.cores as f64)
                 .collect();
             let lo = counts.iter().copied().fold(f64::INFINITY, f64::min).max(1.0);
@@ -504,7 +504,7 @@ impl Reporter for SvgReporter {
         );
 
         // The fitted Amdahl curve S(N) = 1 / (f + (1 - f)/N) of each strategy with a fit,
-        // thin and dotted in the strategy's colour, over the worker counts the strategy ran
+        // thin and dotted in the strategy's colour, over the worker counts the fit rests on
         // (never extrapolated past them).
         let fitted = amdahl_curves(report);
         for (st, f, lo, hi) in &fitted {
