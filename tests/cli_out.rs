@@ -233,11 +233,18 @@ fn out_writes_ten_consistent_files() {
         "a row per result and the header"
     );
     assert_eq!(
-        html.matches("<img src=\"data:image/svg+xml;base64,").count(),
+        html.matches("<img src=\"data:image/svg+xml;base64,")
+            .count(),
         4,
         "the four pictures inside the page"
     );
-    for attr in ["src=\"http", "href=\"http", "src=\"//", "href=\"//", "<script"] {
+    for attr in [
+        "src=\"http",
+        "href=\"http",
+        "src=\"//",
+        "href=\"//",
+        "<script",
+    ] {
         assert!(!html.contains(attr), "report.html holds {attr}");
     }
 }

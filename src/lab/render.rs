@@ -154,7 +154,10 @@ pub fn files(report: &LabReport) -> Vec<(String, String)> {
         .map(|p| (p.file, p.svg.to_string()))
         .collect();
     let page = crate::report::html::page(&md, &figures);
-    let mut out = vec![("lab.md".to_string(), md), ("lab.json".to_string(), json(report))];
+    let mut out = vec![
+        ("lab.md".to_string(), md),
+        ("lab.json".to_string(), json(report)),
+    ];
     out.extend(figures);
     out.push((crate::report::html::PAGE.to_string(), page));
     out

@@ -126,10 +126,8 @@ pub fn document(r: &RefsReport) -> Document {
     });
     doc.push(Block::Notes(vec![match &r.ceilings {
         Some(c) => format!("{c} (`concbench limits` refreshes them)"),
-        None => {
-            "no ceilings cached: run `concbench limits` for peak shares and bandwidth scaling"
-                .into()
-        }
+        None => "no ceilings cached: run `concbench limits` for peak shares and bandwidth scaling"
+            .into(),
     }]));
     doc
 }

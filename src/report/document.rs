@@ -271,7 +271,8 @@ mod tests {
             .push(Block::Figure {
                 file: "f.svg".into(),
                 alt: "a picture".into(),
-                svg: "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"/>".into(),
+                svg: "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"/>"
+                    .into(),
             })
             .push(Block::Notes(vec!["a note".into()]));
         d

@@ -169,7 +169,13 @@ pub fn efficiency(report: &RunReport) -> String {
             report.machine.cpu_description()
         ),
     );
-    y_grid(&mut o, 0.0, hi, &sy, "efficiency (1 = N workers, N times faster)");
+    y_grid(
+        &mut o,
+        0.0,
+        hi,
+        &sy,
+        "efficiency (1 = N workers, N times faster)",
+    );
     for (c, labelled) in axis.ticks(&sweep) {
         let x = axis.x(c as f64);
         let _ = writeln!(
@@ -328,9 +334,10 @@ pub fn phases(report: &RunReport) -> String {
         );
         let p = &r.phases;
         let mut x0 = 0.0;
-        for ((color, name), v) in PHASES
-            .iter()
-            .zip([p.spawn_s, p.setup_s, p.compute_s, p.combine_s])
+        for ((color, name), v) in
+            PHASES
+                .iter()
+                .zip([p.spawn_s, p.setup_s, p.compute_s, p.combine_s])
         {
             if v > 0.0 {
                 let _ = writeln!(
@@ -387,9 +394,7 @@ pub fn repetitions(report: &RunReport) -> String {
     let pad = ((hi - lo) * 0.08).max(0.02);
     let (lo, hi) = ((lo - pad).max(0.0), hi + pad);
     let sy = |v: f64| BOTTOM - (v - lo) / (hi - lo) * (BOTTOM - TOP);
-    let sx = |i: usize| {
-        LEFT + (i as f64 + 0.5) / reps as f64 * (RIGHT - LEFT)
-    };
+    let sx = |i: usize| LEFT + (i as f64 + 0.5) / reps as f64 * (RIGHT - LEFT);
     let mut o = String::new();
     open(
         &mut o,
@@ -453,18 +458,26 @@ mod tests {
         let names: Vec<&str> = plots.iter().map(|p| p.file).collect();
         assert_eq!(names, ["efficiency.svg", "phases.svg", "repetitions.svg"]);
         for p in &plots {
-            let doc = roxmltree::Document::parse(&p.svg)
-                .unwrap_or_else(|e| panic!("{}: {e}", p.file));
+            let doc =
+                roxmltree::Document::parse(&p.svg).unwrap_or_else(|e| panic!("{}: {e}", p.file));
             assert!(doc.root_element().has_tag_name("svg"));
             assert!(!p.alt.is_empty());
         }
         let phases = &plots[1].svg;
         for r in &report.rows {
             if r.phases.total() > 0.0 {
-                assert!(phases.contains(&xml_escape(&row_label(r))), "{}", row_label(r));
+                assert!(
+                    phases.contains(&xml_escape(&row_label(r))),
+                    "{}",
+                    row_label(r)
+                );
             }
         }
-        let with_samples = report.rows.iter().filter(|r| r.samples_s.len() >= 2).count();
+        let with_samples = report
+            .rows
+            .iter()
+            .filter(|r| r.samples_s.len() >= 2)
+            .count();
         assert_eq!(plots[2].svg.matches("<polyline").count(), with_samples);
     }
 }

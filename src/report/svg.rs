@@ -254,7 +254,11 @@ fn amdahl_curves(report: &RunReport) -> Vec<(Strategy, f64, f64, f64)> {
                 .filter(|r| r.strategy == st && r.speedup.is_finite() && !r.oversubscribed)
                 .map(|r| r.cores as f64)
                 .collect();
-            let lo = counts.iter().copied().fold(f64::INFINITY, f64::min).max(1.0);
+            let lo = counts
+                .iter()
+                .copied()
+                .fold(f64::INFINITY, f64::min)
+                .max(1.0);
             let hi = counts.iter().copied().fold(0.0, f64::max);
             (counts.len() >= 2 && hi > lo).then_some((st, f, lo, hi))
         })
@@ -509,7 +513,11 @@ impl Reporter for SvgReporter {
         let fitted = amdahl_curves(report);
         for (st, f, lo, hi) in &fitted {
             let (color, _) = style(*st);
-            let span = XAxis { log: axis.log, lo: *lo, hi: *hi };
+            let span = XAxis {
+                log: axis.log,
+                lo: *lo,
+                hi: *hi,
+            };
             let pts: Vec<String> = span
                 .samples(48)
                 .into_iter()

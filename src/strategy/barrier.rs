@@ -86,36 +86,70 @@ impl FutexBarrier {
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
+
+    /// Run `f` on its own thread and fail (naming `what`) if it has not finished within 20 s: a
+    /// broken barrier makes the test fail, not hang. A hung thread is left behind; the test
+    /// process ends with the failure.
+    fn finishes(what: &str, f: impl FnOnce() + Send + 'static) {
+        let (done, finished) = std::sync::mpsc::channel();
+        let handle = std::thread::spawn(move || {
+            f();
+            let _ = done.send(());
+        });
+        match finished.recv_timeout(std::time::Duration::from_secs(20)) {
+            Ok(()) => handle.join().expect("the test body panicked"),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                // The body panicked before sending: report its panic.
+                if let Err(panic) = handle.join() {
+                    std::panic::resume_unwind(panic);
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                panic!("{what}: still waiting after 20 s (a party never passed the barrier)")
+            }
+        }
+    }
 
     #[test]
     fn nobody_passes_a_round_before_everyone_arrived() {
         for threads in [1, 2, 3, 7, 64] {
-            let barrier = FutexBarrier::new(threads);
-            let arrivals = AtomicUsize::new(0);
-            std::thread::scope(|s| {
-                for _ in 0..threads {
-                    s.spawn(|| {
-                        for round in 0..20 {
-                            arrivals.fetch_add(1, Ordering::SeqCst);
-                            barrier.wait();
-                            assert!(arrivals.load(Ordering::SeqCst) >= (round + 1) * threads);
-                            barrier.wait();
-                        }
-                    });
+            finishes(&format!("{threads} threads, 20 rounds"), move || {
+                let barrier = Arc::new(FutexBarrier::new(threads));
+                let arrivals = Arc::new(AtomicUsize::new(0));
+                let parties: Vec<_> = (0..threads)
+                    .map(|_| {
+                        let (barrier, arrivals) = (barrier.clone(), arrivals.clone());
+                        std::thread::spawn(move || {
+                            for round in 0..20 {
+                                arrivals.fetch_add(1, Ordering::SeqCst);
+                                barrier.wait();
+                                assert!(arrivals.load(Ordering::SeqCst) >= (round + 1) * threads);
+                                barrier.wait();
+                            }
+                        })
+                    })
+                    .collect();
+                for p in parties {
+                    p.join().expect("a party panicked");
                 }
+                assert_eq!(arrivals.load(Ordering::SeqCst), 20 * threads);
             });
-            assert_eq!(arrivals.load(Ordering::SeqCst), 20 * threads);
         }
     }
 
     #[test]
     fn a_round_completes_without_the_parties_that_never_started() {
         // Four parties planned, two started: the starter releases the two missing ones.
-        let barrier = FutexBarrier::new(4);
-        std::thread::scope(|s| {
-            s.spawn(|| barrier.wait());
+        finishes("two of four parties, two released", || {
+            let barrier = Arc::new(FutexBarrier::new(4));
+            let other = {
+                let barrier = barrier.clone();
+                std::thread::spawn(move || barrier.wait())
+            };
             barrier.release_missing(2);
             barrier.wait();
+            other.join().expect("the other party panicked");
         });
     }
 

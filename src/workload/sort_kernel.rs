@@ -994,7 +994,8 @@ mod tests {
 
     #[test]
     fn multiway_merge_unsorted_input_stays_in_bounds() {
-        // Unsorted pieces give unspecified output or a panic, never out-of-bounds access.
+        // Unsorted pieces give output in an unspecified order or a panic, never out-of-bounds
+        // access, and never keys that were not in the input.
         let mut rng = XorShift(777);
         for &(k, len) in &[(2usize, 10usize), (2, 300), (2, 5000), (3, 300), (5, 1000)] {
             for _ in 0..20 {
@@ -1007,9 +1008,16 @@ mod tests {
                     .collect();
                 let pieces: Vec<&[u64]> = owned.iter().map(|v| v.as_slice()).collect();
                 let mut out = vec![0u64; owned.iter().map(|v| v.len()).sum()];
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let merged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     multiway_merge(&pieces, &mut out);
                 }));
+                if merged.is_ok() {
+                    // Unordered, but nothing lost or invented: the output holds the input keys.
+                    let mut keys: Vec<u64> = owned.concat();
+                    keys.sort_unstable();
+                    out.sort_unstable();
+                    assert_eq!(out, keys, "k = {k}: the merge lost or invented keys");
+                }
             }
         }
     }
