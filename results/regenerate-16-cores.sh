@@ -22,9 +22,9 @@ step() {
 }
 
 { nproc; lscpu; } > "$out/machine.txt" 2>&1
-mkdir -p "$out/limits" "$out/ctxswitch" "$out/lab"
-step 120 limits sh -c "'$bin' limits --format json > '$out/limits/limits.json' && '$bin' limits > '$out/limits/limits.txt'"
-step 60 ctxswitch sh -c "'$bin' ctxswitch --format json > '$out/ctxswitch/ctxswitch.json' && '$bin' ctxswitch > '$out/ctxswitch/ctxswitch.txt'"
+mkdir -p "$out/lab"
+step 120 limits "$bin" limits --quiet --out "$out/limits"
+step 60 ctxswitch "$bin" ctxswitch --quiet --out "$out/ctxswitch"
 for w in mergesort matmul io; do
   step 150 "$w" "$bin" run --workload "$w" --cores 1,2,4,8,16 --quiet --out "$out/$w"
 done

@@ -25,8 +25,7 @@ mkdir -p $out/lab
 mpirun -q -n 2 --bind-to none $bin lab --claim message-passing-cost,scaling-across-ranks --quiet \
   --out $out/lab > $out/lab/verdicts.txt
 echo "== one host: message ceilings (ranks bound to distinct cores)"
-mpirun -q -n 2 --bind-to core $bin limits --format json > $out/one-host/limits.json
-mpirun -q -n 2 --bind-to core $bin limits > $out/one-host/limits.txt
+mpirun -q -n 2 --bind-to core $bin limits --quiet --out $out/one-host/limits > /dev/null
 
 echo "== two hosts: network namespaces on a bridge, messages over TCP"
 scripts/local-cluster down > /dev/null 2>&1 || true
@@ -40,7 +39,5 @@ for w in mergesort matmul io; do
     --strategy sequential,distributed --cores 1,2 --quiet --out $out/two-hosts/$w
 done
 # shellcheck disable=SC2086
-mpirun -q -n 2 $opts --rankfile "$rankfile" $bin limits --format json > $out/two-hosts/limits.json
-# shellcheck disable=SC2086
-mpirun -q -n 2 $opts --rankfile "$rankfile" $bin limits > $out/two-hosts/limits.txt
+mpirun -q -n 2 $opts --rankfile "$rankfile" $bin limits --quiet --out $out/two-hosts/limits > /dev/null
 echo "done: $(date -u +%FT%TZ)"

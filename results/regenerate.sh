@@ -12,9 +12,7 @@ out=results
 rm -rf $out/{limits,mergesort,matmul,io,matmul-naive,io-cpu-share-0.5,io-cpu-share-1.0,oversubscription,io-1024-tasks,io-async,refs,ctxswitch,timeline,lab}
 
 echo "== ceilings first (cached, so the run tables show their rows beside them)"
-mkdir -p $out/limits
-$bin limits --format json > $out/limits/limits.json
-$bin limits > $out/limits/limits.txt
+$bin limits --quiet --out $out/limits > /dev/null
 
 for w in mergesort matmul io; do
   echo "== $w"
@@ -38,17 +36,13 @@ echo "== io up to 10,000 waits: threads on one core vs async tasks on one thread
 $bin run --workload io --size 10000 --wait-ms 100 --cores 100,1000,10000 \
   --strategy single-core-threaded,single-thread-async --reps 3 --warmup 1 --quiet --out $out/io-async
 
-echo "== references"
-mkdir -p $out/refs
+echo "== references (one set per workload: WORKLOAD.txt, .json, .md, .csv, .tex, report.html)"
 for w in mergesort matmul; do
-  $bin refs --workload $w --format json > $out/refs/$w.json
-  $bin refs --workload $w > $out/refs/$w.txt
+  $bin refs --workload $w --quiet --out $out/refs/$w > /dev/null
 done
 
 echo "== context switches"
-mkdir -p $out/ctxswitch
-$bin ctxswitch --format json > $out/ctxswitch/ctxswitch.json
-$bin ctxswitch > $out/ctxswitch/ctxswitch.txt
+$bin ctxswitch --quiet --out $out/ctxswitch > /dev/null
 
 echo "== timelines"
 mkdir -p $out/timeline

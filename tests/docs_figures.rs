@@ -116,7 +116,7 @@ const BLOCKS: &[Block] = &[
     Block {
         name: "refs-ratios",
         file: "docs/kernels.md",
-        reads: "results/refs/mergesort.json, matmul.json",
+        reads: "results/refs/mergesort/, matmul/",
         build: refs_ratios,
     },
     Block {
@@ -513,7 +513,7 @@ fn refs_ratios() -> String {
     );
     let mut lines = Vec::new();
     for w in ["mergesort", "matmul"] {
-        let file = format!("results/refs/{w}.json");
+        let file = format!("results/refs/{w}/{w}.json");
         let d = json(&file);
         for r in d["ratios"]
             .as_array()
@@ -667,7 +667,7 @@ fn distributed_table(dir: &str, with_shared: bool) -> String {
             .unwrap();
         }
     }
-    let limits = text(&format!("{dir}/limits.txt"));
+    let limits = text(&format!("{dir}/limits/limits.txt"));
     let msgs: Vec<&str> = limits
         .lines()
         .filter(|l| l.contains("->") || l.starts_with("hosts"))
@@ -675,7 +675,7 @@ fn distributed_table(dir: &str, with_shared: bool) -> String {
     if !msgs.is_empty() {
         write!(
             s,
-            "\nMessage ceilings between the ranks (`{dir}/limits.txt`):\n\n{}",
+            "\nMessage ceilings between the ranks (`{dir}/limits/limits.txt`):\n\n{}",
             fenced(&msgs.join("\n"))
         )
         .unwrap();
