@@ -1,6 +1,9 @@
 //! Running a sweep from code: [`Sweep`], the library's one entry point for what `concbench run`
 //! does — warm-up and timed repetitions of every strategy × core count, every repetition
-//! verified, the rows analysed into a [`RunReport`] that any reporter renders.
+//! verified, the rows analysed into a [`RunReport`] that any reporter renders. The report comes
+//! out complete: with the same-core switch cost that prices each row's switches, the rows whose
+//! CPUs ran slow flagged, and the machine's ceilings beside the rows, as `concbench run` prints
+//! it (the CLI is a user of this module, not a second pipeline).
 //!
 //! ```
 //! use concbench::strategy::Strategy;
@@ -19,6 +22,7 @@
 //! ```
 
 use crate::child::WorkerCommand;
+use crate::experiment::ceilings::{CeilingError, Ceilings, LimitsOptions};
 use crate::machine::{Machine, Watch};
 use crate::plan::{PlanError, RunPlan};
 use crate::report::RunReport;
@@ -40,9 +44,40 @@ pub struct Sweep<'w> {
     strategies: Vec<Strategy>,
     reps: usize,
     warmup: usize,
+    /// The plan given to [`Sweep::from_plan`], already validated; dropped by any setter that
+    /// changes what it holds.
+    planned: Option<RunPlan>,
     options: ExecOptions,
-    switch_cost_ns: Option<f64>,
+    switch_cost: SwitchCost,
+    ceilings: CeilingSource,
     progress: Option<Box<dyn FnMut(Progress) + 'w>>,
+}
+
+/// Where the same-core context-switch cost that turns each row's switch count into its
+/// `switch_overhead` comes from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum SwitchCost {
+    /// None: every `switch_overhead` is 0.
+    None,
+    /// This many ns (measured elsewhere).
+    Given(f64),
+    /// Measured before the first row by a short pipe ping-pong
+    /// ([`crate::experiment::switch_cost::quick_same_core_switch_ns`]); where that fails, the
+    /// report's `method.switch_cost_note` says why and the overheads are 0.
+    Measure,
+}
+
+/// Where the machine's ceilings (copy bandwidth, peak FLOP/s) beside each row come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CeilingSource {
+    /// No ceilings in the report.
+    None,
+    /// The ones `concbench limits` cached for this machine, if any.
+    Cached,
+    /// Measured after the rows (`LimitsOptions::quick`, about a second), and cached.
+    Measure,
 }
 
 /// Why a sweep produced no complete report.
@@ -52,6 +87,9 @@ pub enum SweepError {
     /// The sweep asked for something invalid (no cores, zero repetitions, ...).
     #[error(transparent)]
     Plan(#[from] PlanError),
+    /// The ceilings could not be measured ([`CeilingSource::Measure`]).
+    #[error("measuring the ceilings: {0}")]
+    Ceilings(#[from] CeilingError),
     /// A row could not be measured or gave a wrong answer; the rows measured before it are kept.
     #[error("{source}")]
     Run {
@@ -94,9 +132,11 @@ enum Subject<'w> {
 
 impl<'w> Sweep<'w> {
     /// A sweep of `workload` with the defaults of `concbench run`: cores 1 and every physical
-    /// core this process may use, every strategy that can run here ([`crate::plan::default_strategies`]), 7 repetitions after 1 warm-up (enough for
-    /// 95% intervals of the medians and the speedups), worker
-    /// processes from the concbench binary, no switch cost (so `switch_overhead` is 0).
+    /// core this process may use, every strategy that can run here
+    /// ([`crate::plan::default_strategies`]), 7 repetitions after 1 warm-up (enough for 95%
+    /// intervals of the medians and the speedups), worker processes from the concbench binary,
+    /// the switch cost measured before the rows ([`SwitchCost::Measure`]) and the cached
+    /// ceilings beside them ([`CeilingSource::Cached`]).
     pub fn new(workload: &'w dyn Workload) -> Sweep<'w> {
         Sweep::of(Subject::Job(workload))
     }
@@ -137,8 +177,10 @@ impl<'w> Sweep<'w> {
             strategies: crate::plan::default_strategies(),
             reps: DEFAULT_REPS,
             warmup: 1,
+            planned: None,
             options: ExecOptions::default(),
-            switch_cost_ns: None,
+            switch_cost: SwitchCost::Measure,
+            ceilings: CeilingSource::Cached,
             progress: None,
         }
     }
@@ -149,35 +191,42 @@ impl<'w> Sweep<'w> {
         Sweep::new(workload).with_plan(plan)
     }
 
-    /// Take the plan's cores, strategies, repetitions and warm-up.
-    pub fn with_plan(self, plan: &RunPlan) -> Sweep<'w> {
-        self.cores(plan.cores.iter().copied())
-            .strategies(plan.strategies.iter().copied())
-            .reps(plan.reps)
-            .warmup(plan.warmup)
+    /// Run this validated plan (its cores, strategies, repetitions and warm-up): kept as it is,
+    /// not taken apart and validated again, unless a setter changes it afterwards.
+    pub fn with_plan(mut self, plan: &RunPlan) -> Sweep<'w> {
+        self.cores.clone_from(&plan.cores);
+        self.strategies.clone_from(&plan.strategies);
+        self.reps = plan.reps;
+        self.warmup = plan.warmup;
+        self.planned = Some(plan.clone());
+        self
     }
 
     /// The sweep values N: parts and workers per row (any order; duplicates are dropped).
     pub fn cores(mut self, cores: impl IntoIterator<Item = usize>) -> Sweep<'w> {
         self.cores = cores.into_iter().collect();
+        self.planned = None;
         self
     }
 
     /// The strategies (any order; reports put them in the usual order).
     pub fn strategies(mut self, strategies: impl IntoIterator<Item = Strategy>) -> Sweep<'w> {
         self.strategies = strategies.into_iter().collect();
+        self.planned = None;
         self
     }
 
     /// Timed repetitions per row (at least 1).
     pub fn reps(mut self, reps: usize) -> Sweep<'w> {
         self.reps = reps;
+        self.planned = None;
         self
     }
 
     /// Untimed warm-up runs per row.
     pub fn warmup(mut self, warmup: usize) -> Sweep<'w> {
         self.warmup = warmup;
+        self.planned = None;
         self
     }
 
@@ -207,11 +256,20 @@ impl<'w> Sweep<'w> {
         self
     }
 
-    /// The same-core context-switch cost, ns, that turns each row's switch count into its
-    /// `switch_overhead` (measure one with
-    /// [`quick_same_core_switch_ns`](crate::experiment::switch_cost::quick_same_core_switch_ns)).
-    pub fn switch_cost_ns(mut self, ns: f64) -> Sweep<'w> {
-        self.switch_cost_ns = Some(ns);
+    /// Where the same-core context-switch cost comes from (default: [`SwitchCost::Measure`]).
+    pub fn switch_cost(mut self, source: SwitchCost) -> Sweep<'w> {
+        self.switch_cost = source;
+        self
+    }
+
+    /// The same-core context-switch cost, ns: `switch_cost(SwitchCost::Given(ns))`.
+    pub fn switch_cost_ns(self, ns: f64) -> Sweep<'w> {
+        self.switch_cost(SwitchCost::Given(ns))
+    }
+
+    /// Where the ceilings beside the rows come from (default: [`CeilingSource::Cached`]).
+    pub fn ceilings(mut self, source: CeilingSource) -> Sweep<'w> {
+        self.ceilings = source;
         self
     }
 
@@ -224,6 +282,9 @@ impl<'w> Sweep<'w> {
 
     /// The validated plan this sweep will run.
     pub fn plan(&self) -> Result<RunPlan, PlanError> {
+        if let Some(plan) = &self.planned {
+            return Ok(plan.clone());
+        }
         let spec = match &self.subject {
             Subject::Job(w) => w.spec().clone(),
             Subject::Service(_, spec) => spec.clone(),
@@ -242,6 +303,21 @@ impl<'w> Sweep<'w> {
     /// [`Sweep::run`], also returning the raw repetitions (for timelines of the parts).
     pub fn run_keeping_measurements(mut self) -> Result<(RunReport, Vec<Measurement>), SweepError> {
         let plan = self.plan()?;
+        let (switch_cost_ns, switch_cost_note) = match self.switch_cost {
+            SwitchCost::None => (None, None),
+            SwitchCost::Given(ns) => (Some(ns), None),
+            SwitchCost::Measure => {
+                match crate::experiment::switch_cost::quick_same_core_switch_ns() {
+                    Ok(ns) => (Some(ns), None),
+                    Err(e) => (
+                        None,
+                        Some(format!(
+                            "no switch cost measured ({e}), so every switch_overhead is 0"
+                        )),
+                    ),
+                }
+            }
+        };
         let mut machine = Machine::describe();
         let mut progress = self.progress.take();
         let mut watch = Watch::start();
@@ -278,20 +354,20 @@ impl<'w> Sweep<'w> {
         };
         let best = watch.finish(&mut machine);
         let build = |measurements: &[Measurement]| {
-            let mut report = RunReport::build(
-                machine.clone(),
-                &plan,
-                units,
-                measurements,
-                self.switch_cost_ns,
-            );
+            let mut report =
+                RunReport::build(machine.clone(), &plan, units, measurements, switch_cost_ns);
+            report.method.switch_cost_note.clone_from(&switch_cost_note);
             if let Some(best) = best {
                 crate::analysis::flag_slow_cpus(&mut report.rows, watch.rounds(), best);
             }
             report
         };
         match result {
-            Ok(measurements) => Ok((build(&measurements), measurements)),
+            Ok(measurements) => {
+                let mut report = build(&measurements);
+                report.ceilings = self.ceilings_beside(&report)?;
+                Ok((report, measurements))
+            }
             Err(incomplete) => Err(SweepError::Run {
                 source: incomplete.error,
                 partial: (!incomplete.completed.is_empty()).then(|| {
@@ -302,6 +378,31 @@ impl<'w> Sweep<'w> {
                 }),
             }),
         }
+    }
+
+    /// The ceilings of this machine beside the rows of `report`, from [`Sweep::ceilings`].
+    fn ceilings_beside(
+        &self,
+        report: &RunReport,
+    ) -> Result<Option<crate::report::RunCeilings>, SweepError> {
+        use crate::experiment::ceilings::{provenance, row_ceilings};
+        let (ceilings, cached) = match self.ceilings {
+            CeilingSource::None => return Ok(None),
+            CeilingSource::Measure => {
+                let c = Ceilings::measure(&LimitsOptions::quick())?;
+                // A cache that cannot be written costs the next run a measurement, nothing more.
+                let _ = c.save_cached();
+                (c, false)
+            }
+            CeilingSource::Cached => match Ceilings::load_cached() {
+                Some(c) => (c, true),
+                None => return Ok(None),
+            },
+        };
+        Ok(Some(crate::report::RunCeilings {
+            provenance: provenance(&ceilings, cached, crate::machine::unix_now()),
+            rows: row_ceilings(&report.rows, &ceilings),
+        }))
     }
 }
 
@@ -326,14 +427,72 @@ mod tests {
             warmup: 1,
         };
         let workload = crate::workload::build(&spec).unwrap();
-        let report = Sweep::from_plan(&*workload, &plan).run().unwrap();
+        let report = Sweep::from_plan(&*workload, &plan)
+            .switch_cost(SwitchCost::None)
+            .ceilings(CeilingSource::None)
+            .run()
+            .unwrap();
         let got: Vec<(Strategy, usize)> =
             report.rows.iter().map(|r| (r.strategy, r.cores)).collect();
         assert_eq!(got, plan.rows());
         assert!(report.rows.iter().all(|r| r.verified && r.reps == 2));
         assert_eq!(report.workload, spec);
         assert_eq!(report.method.switch_cost_ns, None);
+        assert_eq!(report.method.switch_cost_note, None);
+        assert!(report.ceilings.is_none());
         assert_eq!(report.rows[0].unit, "tasks");
+    }
+
+    #[test]
+    fn a_sweep_prices_switches_as_the_cli_does() {
+        let spec = WorkloadSpec::new("io", 2, 7).with("wait_ms", 0);
+        let workload = crate::workload::build(&spec).unwrap();
+        let sweep = || {
+            Sweep::new(&*workload)
+                .cores([2])
+                .strategies([Strategy::Sequential, Strategy::SingleCoreThreaded])
+                .reps(1)
+                .warmup(0)
+                .ceilings(CeilingSource::None)
+        };
+        // By default the cost is measured: a figure, or the reason there is none.
+        let measured = sweep().run().unwrap();
+        assert!(
+            measured.method.switch_cost_ns.is_some_and(|ns| ns > 0.0)
+                != measured.method.switch_cost_note.is_some(),
+            "{:?}",
+            measured.method
+        );
+        // A given cost is used as given, and prices every row's switches.
+        let given = sweep().switch_cost_ns(1_000.0).run().unwrap();
+        assert_eq!(given.method.switch_cost_ns, Some(1_000.0));
+        for r in &given.rows {
+            let want = crate::analysis::switch_overhead(
+                r.voluntary_switches + r.involuntary_switches,
+                1_000.0,
+                r.median_s,
+            );
+            assert_eq!(r.switch_overhead, want, "{r:?}");
+        }
+    }
+
+    #[test]
+    fn a_plan_given_whole_is_kept_and_a_setter_replaces_it() {
+        let spec = WorkloadSpec::new("io", 3, 7).with("wait_ms", 0);
+        let workload = crate::workload::build(&spec).unwrap();
+        let plan = RunPlan::new(
+            spec.clone(),
+            &[1, 2],
+            &[Strategy::Sequential, Strategy::MultiThreaded],
+            3,
+            0,
+        )
+        .unwrap();
+        let sweep = Sweep::from_plan(&*workload, &plan);
+        assert_eq!(sweep.plan().unwrap(), plan);
+        let changed = sweep.cores([1, 3]).plan().unwrap();
+        assert_eq!(changed.cores, vec![1, 3]);
+        assert_eq!((changed.reps, changed.warmup), (3, 0));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use concbench::report::{
 };
 use concbench::runner;
 use concbench::strategy::STRATEGIES;
-use concbench::sweep::{PartialRun, Sweep, SweepError};
+use concbench::sweep::{CeilingSource, PartialRun, Sweep, SweepError, SwitchCost};
 use concbench::workload;
 
 /// Output formats of `run`.
@@ -152,8 +152,26 @@ fn cores_help() -> String {
     )
 }
 
-/// Run `concbench run` with parsed options.
+/// Run `concbench run` with parsed options. One pipeline: the arguments become a plan (once),
+/// the plan a subject (the workload built once, or a service's configuration), the sweep a
+/// complete report (switch cost, slow CPUs and ceilings included, see
+/// [`concbench::sweep::Sweep`]), and the report is rendered to stdout and written to `--out`.
 pub fn cmd_run(args: RunArgs) -> Result<(), CliError> {
+    let plan = plan_of(&args)?;
+    let options = options_of(&args)?;
+    let subject = Subject::of(&plan, args.timeline.is_some())?;
+    let reporter = reporter_of(args.format);
+    let (report, measurements) = match measure(&plan, &subject, &options, !args.quiet) {
+        Ok(done) => done,
+        Err(failed) => return Err(show_partial(&*reporter, failed)?),
+    };
+    warn_about(&report);
+    print_stdout(&reporter.render(&report))?;
+    write_sets(&args, &subject, &report, &measurements)
+}
+
+/// The validated plan of `args`, with the directories it will write checked before any work.
+fn plan_of(args: &RunArgs) -> Result<RunPlan, CliError> {
     let raw = RawRun {
         workload: args.workload.clone(),
         cores: args.cores.clone().unwrap_or_else(default_cores_here),
@@ -168,21 +186,18 @@ pub fn cmd_run(args: RunArgs) -> Result<(), CliError> {
     for dir in args.out.iter().chain(&args.timeline) {
         prepare_out_dir(dir).map_err(CliError::Usage)?;
     }
-    if workload::registry::find(&plan.spec.name).is_some_and(|d| d.service) {
-        if args.timeline.is_some() {
-            return Err(CliError::Usage(format!(
-                "--timeline draws the parts of a job; {} is a service, whose rows have none (its latency is in every row)",
-                plan.spec.name
-            )));
-        }
-        let config = workload::web::WebConfig::from_spec(&plan.spec)
-            .map_err(|e| CliError::Usage(e.to_string()))?;
-        if let Some(note) = concbench::service::make_room_for(config.connections)
-            .map_err(|e| CliError::Usage(e.to_string()))?
-        {
-            eprintln!("concbench: {note}");
-        }
-    }
+    Ok(plan)
+}
+
+/// How the sweep runs, beside the plan: the deadline floor, a test fault, where the ceilings
+/// come from.
+struct RunOptions {
+    stuck_after: Option<std::time::Duration>,
+    fault: Option<Fault>,
+    ceilings: CeilingSource,
+}
+
+fn options_of(args: &RunArgs) -> Result<RunOptions, CliError> {
     if let Some(s) = args.stuck_after {
         if !(s.is_finite() && s > 0.0 && s <= 86_400.0) {
             return Err(CliError::Usage(format!(
@@ -202,34 +217,95 @@ pub fn cmd_run(args: RunArgs) -> Result<(), CliError> {
             },
         }),
     };
-    let reporter: Box<dyn Reporter> = match args.format {
+    Ok(RunOptions {
+        stuck_after: args.stuck_after.map(std::time::Duration::from_secs_f64),
+        fault,
+        ceilings: if args.limits {
+            CeilingSource::Measure
+        } else {
+            CeilingSource::Cached
+        },
+    })
+}
+
+/// What the plan measures, built once: a job's workload, or a service (whose configuration the
+/// sweep reads from the plan's spec).
+enum Subject {
+    Job(Box<dyn workload::Workload>),
+    Service,
+}
+
+impl Subject {
+    /// Build the workload of `plan`, or check its service configuration and make room for its
+    /// connections (saying so when the open-files limit is raised).
+    fn of(plan: &RunPlan, timeline: bool) -> Result<Subject, CliError> {
+        let usage = |e: workload::WorkloadError| CliError::Usage(e.to_string());
+        if !workload::registry::find(&plan.spec.name).is_some_and(|d| d.service) {
+            return Ok(Subject::Job(workload::build(&plan.spec).map_err(usage)?));
+        }
+        if timeline {
+            return Err(CliError::Usage(format!(
+                "--timeline draws the parts of a job; {} is a service, whose rows have none (its latency is in every row)",
+                plan.spec.name
+            )));
+        }
+        let config = workload::web::WebConfig::from_spec(&plan.spec).map_err(usage)?;
+        if let Some(note) = concbench::service::make_room_for(config.connections)
+            .map_err(|e| CliError::Usage(e.to_string()))?
+        {
+            eprintln!("concbench: {note}");
+        }
+        Ok(Subject::Service)
+    }
+
+    /// How long the sequential twin takes per repetition, when the subject knows.
+    fn sequential_s(&self, plan: &RunPlan) -> Option<f64> {
+        match self {
+            Subject::Job(w) => w.expected_sequential_s(),
+            Subject::Service => workload::web::WebConfig::from_spec(&plan.spec)
+                .ok()
+                .map(|c| c.expected_sequential_s()),
+        }
+    }
+}
+
+fn reporter_of(format: Format) -> Box<dyn Reporter> {
+    match format {
         Format::Table => Box::new(TerminalReporter),
         Format::Json => Box::new(JsonReporter),
         Format::Markdown => Box::new(MarkdownReporter),
         Format::Csv => Box::new(CsvReporter),
         Format::Latex => Box::new(LatexReporter),
+    }
+}
+
+/// A run that failed part-way: the rows measured before the failure (if any) and the error.
+type Failed = (Option<Box<PartialRun>>, CliError);
+
+/// The rows measured before a failure go to stdout (never to `--out`: a directory holds one
+/// complete run); the error that comes back says they are incomplete.
+fn show_partial(reporter: &dyn Reporter, (partial, error): Failed) -> Result<CliError, CliError> {
+    let Some(partial) = partial else {
+        return Ok(error);
     };
-    let stuck_after = args.stuck_after.map(std::time::Duration::from_secs_f64);
-    let (mut report, measurements) = match run_report(&plan, fault, stuck_after, !args.quiet)? {
-        Ok(done) => done,
-        Err((partial, error)) => {
-            // The rows measured before the failure are shown (never written to --out: a
-            // directory holds one complete run), then the failure.
-            let Some(partial) = partial else {
-                return Err(error);
-            };
-            print_stdout(&reporter.render(&partial.report))?;
-            let rows = partial.report.rows.len();
-            return Err(match error {
-                CliError::Failed(e) => CliError::Failed(e.context(format!(
-                    "the run is incomplete: the {rows} row(s) on stdout were measured before the failure"
-                ))),
-                other => other,
-            });
-        }
-    };
+    print_stdout(&reporter.render(&partial.report))?;
+    let rows = partial.report.rows.len();
+    Ok(match error {
+        CliError::Failed(e) => CliError::Failed(e.context(format!(
+            "the run is incomplete: the {rows} row(s) on stdout were measured before the failure"
+        ))),
+        other => other,
+    })
+}
+
+/// What stderr should say about a finished run: a busy machine, a missing switch cost,
+/// Windows' timer, CPUs of different kinds.
+fn warn_about(report: &RunReport) {
     if let Some(w) = report.machine.busy_warning("the run") {
         eprintln!("{w}");
+    }
+    if let Some(note) = &report.method.switch_cost_note {
+        eprintln!("concbench: warning: {note}");
     }
     if cfg!(windows) {
         // Sleep rounds up to the 15.6 ms tick on Windows: say what the waits really took.
@@ -247,14 +323,21 @@ pub fn cmd_run(args: RunArgs) -> Result<(), CliError> {
     if let Some(w) = report.machine.core_types_warning(most) {
         eprintln!("concbench: warning: {w}");
     }
-    report.ceilings = run_ceilings(&report, args.limits)?;
-    print_stdout(&reporter.render(&report))?;
+}
+
+/// Write `--out` and `--timeline` as one result set, and say so unless quiet.
+fn write_sets(
+    args: &RunArgs,
+    subject: &Subject,
+    report: &RunReport,
+    measurements: &[runner::Measurement],
+) -> Result<(), CliError> {
     let mut set = ResultSet::new();
-    if let Some(dir) = &args.timeline {
-        add_parts_timeline(&mut set, dir, &plan, &measurements)?;
+    if let (Some(dir), Subject::Job(workload)) = (&args.timeline, subject) {
+        add_parts_timeline(&mut set, dir, &**workload, measurements);
     }
     if let Some(dir) = &args.out {
-        add_out_files(&mut set, dir, &report);
+        add_out_files(&mut set, dir, report);
     }
     let written = commit_results(set)?;
     if let (Some(dir), false) = (&args.out, args.quiet) {
@@ -272,11 +355,10 @@ pub fn cmd_run(args: RunArgs) -> Result<(), CliError> {
 fn add_parts_timeline(
     set: &mut ResultSet,
     dir: &std::path::Path,
-    plan: &RunPlan,
+    workload: &dyn workload::Workload,
     measurements: &[runner::Measurement],
-) -> Result<(), CliError> {
+) {
     use concbench::timeline::parts::{parts_svg, parts_trace, PartsRow};
-    let workload = workload::build(&plan.spec).map_err(|e| CliError::Usage(e.to_string()))?;
     let rows: Vec<PartsRow> = measurements
         .iter()
         .filter_map(|m| {
@@ -306,59 +388,23 @@ fn add_parts_timeline(
     ] {
         set.add(dir, name, text);
     }
-    Ok(())
 }
-
-/// The ceilings of this machine beside the rows: measured now (`--limits`) or cached.
-fn run_ceilings(
-    report: &RunReport,
-    measure_now: bool,
-) -> Result<Option<concbench::report::RunCeilings>, CliError> {
-    use concbench::experiment::ceilings::{provenance, row_ceilings, Ceilings, LimitsOptions};
-    let (ceilings, cached) = if measure_now {
-        let c = Ceilings::measure(&LimitsOptions::quick())
-            .map_err(|e| CliError::Failed(anyhow::Error::new(e).context("measuring ceilings")))?;
-        let _ = c.save_cached();
-        (c, false)
-    } else {
-        match Ceilings::load_cached() {
-            Some(c) => (c, true),
-            None => return Ok(None),
-        }
-    };
-    Ok(Some(concbench::report::RunCeilings {
-        provenance: provenance(&ceilings, cached, concbench::machine::unix_now()),
-        rows: row_ceilings(&report.rows, &ceilings),
-    }))
-}
-
-/// A run that failed part-way: the rows measured before the failure (if any) and the error.
-type Failed = (Option<Box<PartialRun>>, CliError);
 
 /// Runs longer than this get an estimate of their length on stderr.
 const LONG_RUN_S: f64 = 180.0;
 
-/// Run a plan with a progress bar on stderr (when it is a terminal and `progress` is on) and
-/// build its report; the raw measurements come back too (for timelines). A run that fails after
-/// some rows were measured gives them back beside the error.
-pub fn run_report(
+/// Sweep the plan with a progress bar on stderr (when it is a terminal and `progress` is on):
+/// the complete report and the raw measurements (for timelines), or the rows measured before a
+/// failure beside the error.
+fn measure(
     plan: &RunPlan,
-    fault: Option<Fault>,
-    stuck_after: Option<std::time::Duration>,
+    subject: &Subject,
+    options: &RunOptions,
     progress: bool,
-) -> Result<Result<(RunReport, Vec<runner::Measurement>), Failed>, CliError> {
-    let service = workload::registry::find(&plan.spec.name).is_some_and(|d| d.service);
-    let usage = |e: workload::WorkloadError| CliError::Usage(e.to_string());
-    let (workload, sequential_s) = if service {
-        let config = workload::web::WebConfig::from_spec(&plan.spec).map_err(usage)?;
-        (None, Some(config.expected_sequential_s()))
-    } else {
-        let w = workload::build(&plan.spec).map_err(usage)?;
-        let t = w.expected_sequential_s();
-        (Some(w), t)
-    };
+) -> Result<(RunReport, Vec<runner::Measurement>), Failed> {
     let executions = plan.rows().len() * (plan.warmup + plan.reps);
-    if let Some(t) = sequential_s
+    if let Some(t) = subject
+        .sequential_s(plan)
         .filter(|t| *t > LONG_RUN_S / 10.0)
         .filter(|_| plan.strategies.iter().any(|s| s.is_sequential()))
     {
@@ -368,13 +414,6 @@ pub fn run_report(
             plan.warmup + plan.reps
         );
     }
-    let switch_cost_ns = match concbench::experiment::switch_cost::quick_same_core_switch_ns() {
-        Ok(ns) => Some(ns),
-        Err(e) => {
-            eprintln!("concbench: warning: no switch cost measured ({e}); switch_overhead is 0");
-            None
-        }
-    };
     let bar = progress_bar(progress);
     let mut estimated = false;
     let on_progress = |p: runner::Progress| {
@@ -402,18 +441,20 @@ pub fn run_report(
             }
         }
     };
-    let sweep = match &workload {
-        Some(w) => Sweep::from_plan(&**w, plan),
-        None => Sweep::service(&plan.spec).map_err(usage)?.with_plan(plan),
+    let sweep = match subject {
+        Subject::Job(w) => Sweep::from_plan(&**w, plan),
+        Subject::Service => Sweep::service(&plan.spec)
+            .map_err(|e| (None, CliError::Usage(e.to_string())))?
+            .with_plan(plan),
     };
-    let mut sweep = sweep.on_progress(on_progress);
-    if let Some(fault) = fault {
+    let mut sweep = sweep
+        .on_progress(on_progress)
+        .switch_cost(SwitchCost::Measure)
+        .ceilings(options.ceilings);
+    if let Some(fault) = options.fault {
         sweep = sweep.inject_fault_for_testing(fault);
     }
-    if let Some(ns) = switch_cost_ns {
-        sweep = sweep.switch_cost_ns(ns);
-    }
-    if let Some(floor) = stuck_after {
+    if let Some(floor) = options.stuck_after {
         sweep = sweep.stuck_after(floor);
     }
     let result = sweep.run_keeping_measurements();
@@ -421,7 +462,7 @@ pub fn run_report(
         bar.finish_and_clear();
     }
     let context = format!("running {}", plan.spec.name);
-    Ok(result.map_err(|e| match e {
+    result.map_err(|e| match e {
         SweepError::Run { source, partial } => (
             partial,
             CliError::Failed(anyhow::Error::new(source).context(context)),
@@ -430,7 +471,7 @@ pub fn run_report(
             None,
             CliError::Failed(anyhow::Error::new(other).context(context)),
         ),
-    }))
+    })
 }
 
 /// A duration for an estimate: seconds, minutes, hours or days, two significant digits.

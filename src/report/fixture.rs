@@ -160,6 +160,7 @@ pub(crate) fn report() -> RunReport {
             timing: "wall time of each repetition; median, min, max and the order-statistic interval of the median with its coverage".into(),
             switches: "getrusage deltas of this process and its workers".into(),
             switch_cost_ns: Some(SWITCH_COST_NS),
+            switch_cost_note: None,
             speedup_baseline: "sequential".into(),
         },
         rows,

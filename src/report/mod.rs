@@ -43,6 +43,9 @@ pub struct Method {
     pub switches: String,
     /// Same-core context-switch cost used for `switch_overhead`, ns (None if not measured).
     pub switch_cost_ns: Option<f64>,
+    /// Why there is no switch cost, when it was to be measured and could not be.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub switch_cost_note: Option<String>,
     /// What every row's speedup divides: `sequential`, or the first row when the sequential twin
     /// was not run.
     #[serde(default = "crate::analysis::sequential_baseline")]
@@ -171,6 +174,7 @@ impl RunReport {
                 timing: "wall time of each repetition on CLOCK_MONOTONIC, from the first worker spawn until every part's result is in (collecting the workers afterwards is reported as phases.collect_s); median, min, max and the distribution-free order-statistic interval of the median with its coverage (95% or more from 6 repetitions); the speedup's interval divides the baseline's and the row's, each at 97.5%, so it reaches 95% from 7".into(),
                 switches: "getrusage deltas of this process (all threads) and its waited-for worker processes; switch_overhead = switches x same-core switch cost / wall time".into(),
                 switch_cost_ns,
+                switch_cost_note: None,
                 speedup_baseline: analysis::speedup_baseline(measurements),
             },
             rows,
