@@ -23,6 +23,7 @@ pub mod csv;
 pub(crate) mod fixture;
 pub mod json;
 pub mod latex;
+pub mod load;
 pub mod markdown;
 pub mod svg;
 pub mod table;
