@@ -597,7 +597,7 @@ impl Checker<'_> {
 
     /// A time, speedup or rate: finite, at least 0, below [`ABSURD`].
     fn non_negative(&self, field: &'static str, v: f64) -> Result<(), LoadError> {
-        if v.is_finite() && v >= 0.0 && v < ABSURD {
+        if (0.0..ABSURD).contains(&v) {
             Ok(())
         } else {
             Err(self.fail(
