@@ -76,7 +76,7 @@ fn read_results(path: &Path) -> Result<RunReport, CliError> {
     read_report(path).map_err(|e| {
         CliError::Usage(match e {
             LoadError::Lab { file } => format!(
-                "{file} is a lab result (a concbench lab report, lab.json); compare takes run results: {WANTED}"
+                "{file} is a lab result (a concbench lab report, lab.json); compare takes run results, the results.json of `concbench run --out DIR` (or DIR itself)"
             ),
             LoadError::Read { .. }
             | LoadError::Newer { .. }

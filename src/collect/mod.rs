@@ -84,7 +84,7 @@ pub fn parse_lab(doc: &Document) -> Result<LabReport, LoadError> {
     let report: LabReport = serde_json::from_str(doc.text()).map_err(|e| LoadError::Shape {
         file: doc.file.clone(),
         what: "lab.json",
-        detail: e.to_string(),
+        detail: load::one_line(&e.to_string()),
     })?;
     validate_lab(&doc.file, &report)?;
     Ok(report)

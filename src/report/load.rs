@@ -174,8 +174,8 @@ pub enum LoadError {
     BadSchema {
         /// The file.
         file: String,
-        /// What it holds instead (`a string`).
-        what: &'static str,
+        /// What it holds instead (`-1`, `a string`).
+        what: String,
     },
     /// A lab's results where a run's were asked for.
     #[error("{file} is a concbench lab report (lab.json), a lab result, not a run's results.json")]
@@ -215,7 +215,7 @@ pub enum LoadError {
         rule: &'static str,
     },
     /// The same file named twice (two arguments, a path and a link to it).
-    #[error("{second} is {first} again (the same file reached twice): name each file once")]
+    #[error("{second} and {first} are the same file (reached twice): name each file once")]
     Duplicate {
         /// The first spelling.
         first: String,
@@ -223,7 +223,7 @@ pub enum LoadError {
         second: String,
     },
     /// A directory argument without any result file under it.
-    #[error("{dir} holds no results.json or lab.json (looked {MAX_WALK_DEPTH} directories deep)")]
+    #[error("{dir} holds no results.json or lab.json (its subdirectories searched, at most {MAX_WALK_DEPTH} levels deep)")]
     NoResults {
         /// The directory.
         dir: String,
@@ -279,19 +279,25 @@ impl LoadError {
 /// A path for one line of text: lossy where it is not UTF-8, control characters (a newline in a
 /// file name) escaped, so that a message naming it stays one line.
 pub fn show_path(path: &Path) -> String {
-    let s = path.to_string_lossy();
-    if !s.chars().any(char::is_control) {
-        return s.into_owned();
+    one_line(&path.to_string_lossy())
+}
+
+/// Text from a file for one line of a message: control characters escaped, at most 200
+/// characters (then `...`).
+pub fn one_line(s: &str) -> String {
+    let mut out = String::with_capacity(s.len().min(256));
+    for (i, c) in s.chars().enumerate() {
+        if i == 200 {
+            out.push_str("...");
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
     }
-    s.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    out
 }
 
 /// Which results a document holds.
@@ -361,7 +367,7 @@ pub fn parse_run(doc: &Document) -> Result<RunReport, LoadError> {
     let report: RunReport = serde_json::from_str(doc.text()).map_err(|e| LoadError::Shape {
         file: doc.file.clone(),
         what: "results.json",
-        detail: e.to_string(),
+        detail: one_line(&e.to_string()),
     })?;
     validate_run(&doc.file, &report)?;
     Ok(report)
@@ -447,10 +453,11 @@ fn recognise(file: String, mut bytes: Vec<u8>) -> Result<Document, LoadError> {
             }
             Some(n) => Some(n),
             None => {
-                return Err(LoadError::BadSchema {
-                    file,
-                    what: json_type(v),
-                })
+                let what = match v {
+                    Value::Number(n) => n.to_string(),
+                    other => json_type(other).to_string(),
+                };
+                return Err(LoadError::BadSchema { file, what });
             }
         },
     };
