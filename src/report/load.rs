@@ -1036,6 +1036,82 @@ mod tests {
     }
 
     #[test]
+    fn ten_thousand_levels_of_nesting_are_refused_on_a_small_stack() {
+        // serde_json stops at 128 levels with an error: 10,000 levels of `[` or `{"a":` do not
+        // overflow even a 256 KiB stack.
+        let refused = std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(|| {
+                ["[".repeat(10_000), "{\"a\":".repeat(10_000)]
+                    .iter()
+                    .map(|t| {
+                        parse_document("deep.json", t.as_bytes())
+                            .unwrap_err()
+                            .to_string()
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        for e in refused {
+            assert!(e.contains("nests deeper than 128 levels"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_walk_finds_result_files_in_name_order_once_and_stops_where_it_must() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        for d in ["b/x", "a", "c/deeper/still"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        for f in [
+            "b/x/results.json",
+            "a/lab.json",
+            "c/deeper/still/results.json",
+        ] {
+            std::fs::write(root.join(f), "{}").unwrap();
+        }
+        std::fs::write(root.join("a/notes.json"), "{}").unwrap();
+        let found = expand_inputs(&[root.to_path_buf()]).unwrap();
+        let rel: Vec<String> = found
+            .iter()
+            .map(|p| p.strip_prefix(root).unwrap().display().to_string())
+            .collect();
+        assert_eq!(
+            rel,
+            [
+                "a/lab.json",
+                "b/x/results.json",
+                "c/deeper/still/results.json"
+            ]
+        );
+        // A directory with nothing to read.
+        let empty = root.join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        let e = expand_inputs(&[empty]).unwrap_err().to_string();
+        assert!(e.contains("holds no results.json or lab.json"), "{e}");
+        // Too deep.
+        let mut deep = root.join("deep");
+        for _ in 0..=MAX_WALK_DEPTH + 1 {
+            deep.push("d");
+        }
+        std::fs::create_dir_all(&deep).unwrap();
+        std::fs::write(deep.join("results.json"), "{}").unwrap();
+        let e = expand_inputs(&[root.join("deep")]).unwrap_err().to_string();
+        assert!(e.contains("directories below") && e.contains("deep"), "{e}");
+        // A path that is not there.
+        let e = expand_inputs(&[root.join("missing")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("cannot read ") && e.contains("missing"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn paths_stay_on_one_line() {
         assert_eq!(show_path(Path::new("a\nb")), "a\\nb");
         assert_eq!(

@@ -10,6 +10,9 @@
 //! legend entry is drawn from the rows it labels: the strategies plotted and, for those that put
 //! every worker on one core, their worker counts, each once. No plotting crate: the document is plain SVG 1.1 text, well-formed XML, with every piece
 //! of text escaped.
+//!
+//! [`speedup_chart`] draws the same plot for any lines ([`SpeedupChart`]): `concbench collect` uses it
+//! for one line per machine, with the same axes, reference lines, markers and error bars.
 
 use std::fmt::Write as _;
 
