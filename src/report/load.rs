@@ -214,13 +214,16 @@ pub enum LoadError {
         /// The rule it breaks.
         rule: &'static str,
     },
-    /// The same file named twice (two arguments, a path and a link to it).
-    #[error("{second} and {first} are the same file (reached twice): name each file once")]
+    /// The same file (or directory argument) named twice: two arguments, a path and a link to
+    /// it.
+    #[error("{second} and {first} are the same {what} (reached twice): name each {what} once")]
     Duplicate {
         /// The first spelling.
         first: String,
         /// The second.
         second: String,
+        /// `file` or `directory`.
+        what: &'static str,
     },
     /// A directory argument without any result file under it.
     #[error("{dir} holds no results.json or lab.json (its subdirectories searched, at most {MAX_WALK_DEPTH} levels deep)")]
@@ -828,6 +831,7 @@ pub fn expand_inputs(args: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
                 return Err(LoadError::Duplicate {
                     first: show_path(first),
                     second: show_path(arg),
+                    what: "directory",
                 });
             }
             let before = files.len();
@@ -860,6 +864,7 @@ pub fn expand_inputs(args: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
             return Err(LoadError::Duplicate {
                 first: show_path(first),
                 second: show_path(f),
+                what: "file",
             });
         }
     }
