@@ -65,6 +65,7 @@
 pub mod analysis;
 pub mod child;
 pub mod cluster;
+pub mod collect;
 pub mod experiment;
 pub mod lab;
 pub mod machine;

@@ -6,6 +6,7 @@ use clap::ValueEnum;
 
 use super::{print_stdout, CliError};
 use concbench::report::compare::{compare, read_report, CompareError};
+use concbench::report::load::{show_path, LoadError};
 use concbench::report::RunReport;
 
 /// What `compare` reads, said once for every error that points the user at it.
@@ -42,13 +43,7 @@ pub fn cmd_compare(args: CompareArgs) -> Result<(), CliError> {
     let b_path = results_file(&args.b)?;
     let a = read_results(&a_path)?;
     let b = read_results(&b_path)?;
-    let c = compare(
-        &a,
-        &a_path.display().to_string(),
-        &b,
-        &b_path.display().to_string(),
-    )
-    .map_err(usage)?;
+    let c = compare(&a, &show_path(&a_path), &b, &show_path(&b_path)).map_err(usage)?;
     print_stdout(&match args.format {
         CompareFormat::Table => c.to_terminal(),
         CompareFormat::Json => c.to_json(),
@@ -58,77 +53,36 @@ pub fn cmd_compare(args: CompareArgs) -> Result<(), CliError> {
 
 /// The file to read for `path`: `path` itself, or `path/results.json` when `path` is a
 /// directory (what `concbench run --out DIR` wrote). A directory without one is bad input.
+/// Only metadata is read here: the loader checks the file before it opens it.
 fn results_file(path: &Path) -> Result<PathBuf, CliError> {
     if !path.is_dir() {
         return Ok(path.to_path_buf());
     }
     let inside = path.join("results.json");
-    if inside.is_file() {
+    if inside.exists() {
         Ok(inside)
     } else {
         Err(CliError::Usage(format!(
             "{} is a directory without a results.json: {WANTED}",
-            path.display()
+            show_path(path)
         )))
     }
 }
 
-/// Read one results file; a file that is not one is one line naming it and saying what it is
-/// instead (not JSON, cut short, another concbench document, another program's JSON), never the
-/// parser's words.
+/// Read one results file through the library's loader (untrusted input: never blocks, reads
+/// at most 64 MiB, checks every figure); a file that is not one is one line naming it and
+/// saying what it is instead, and what compare reads.
 fn read_results(path: &Path) -> Result<RunReport, CliError> {
-    match read_report(path) {
-        Ok(report) => Ok(report),
-        Err(CompareError::Parse { source, .. }) => {
-            let what = not_results_because(path, &source);
-            Err(CliError::Usage(format!(
-                "{} is not a concbench run results file ({what}); {WANTED}",
-                path.display()
-            )))
-        }
-        Err(e) => Err(CliError::Usage(e.to_string())),
-    }
-}
-
-/// What a file that failed to parse as a results.json is, in the user's words.
-fn not_results_because(path: &Path, error: &serde_json::Error) -> String {
-    use serde_json::error::Category;
-    match error.classify() {
-        Category::Eof if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) => {
-            "it is empty".into()
-        }
-        Category::Eof => "its JSON ends early: cut short?".into(),
-        Category::Syntax | Category::Io => "it is not JSON".into(),
-        Category::Data => {
-            let doc = std::fs::read(path)
-                .ok()
-                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
-            format!(
-                "it is {}",
-                doc.as_ref().map_or("JSON of another kind", json_kind)
-            )
-        }
-    }
-}
-
-/// Which document a JSON value looks like, by the keys concbench's other outputs have.
-fn json_kind(doc: &serde_json::Value) -> &'static str {
-    let has = |k: &str| doc.get(k).is_some();
-    if has("ratios") && has("rows") {
-        "a concbench refs report"
-    } else if has("claims") && has("machine") {
-        "a concbench lab report, lab.json"
-    } else if has("workers") && has("overlap_share") {
-        "a concbench timeline, timeline.json"
-    } else if has("ceilings") && has("machine") {
-        "a concbench limits report"
-    } else if has("method") && has("rows") && has("machine") {
-        "a concbench ctxswitch report"
-    } else if has("rows") && (has("a") || has("b")) {
-        "the output of compare --format json"
-    } else if has("traceEvents") {
-        "a Chrome trace, trace.json"
-    } else {
-        "another program's JSON"
-    }
+    read_report(path).map_err(|e| {
+        CliError::Usage(match e {
+            LoadError::Lab { file } => format!(
+                "{file} is a lab result (a concbench lab report, lab.json); compare takes run results, the results.json of `concbench run --out DIR` (or DIR itself)"
+            ),
+            LoadError::Read { .. }
+            | LoadError::Newer { .. }
+            | LoadError::Figure { .. }
+            | LoadError::Shape { .. } => e.to_string(),
+            _ => format!("{e}; {WANTED}"),
+        })
+    })
 }

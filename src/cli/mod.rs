@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 use concbench::strategy::STRATEGIES;
 use concbench::workload::BUILT_IN;
 
+pub mod collect;
 pub mod compare;
 pub mod ctxswitch;
 pub mod lab;
@@ -43,6 +44,9 @@ pub enum Command {
     Lab(lab::LabArgs),
     /// Compare two results.json files row by row, with ratios B/A.
     Compare(compare::CompareArgs),
+    /// Gather results.json and lab.json files from many machines into one table per workload
+    /// (a row per machine × strategy × workers), with a speedup chart per workload.
+    Collect(collect::CollectArgs),
     /// Record when each of K pinned workers ran: time slicing on one core, simultaneity spread.
     Timeline(timeline::TimelineArgs),
     /// Measure the cost of one context switch by ping-pong (threads, processes; same core, across cores).
@@ -230,6 +234,7 @@ pub fn run_command(command: Command) -> Result<(), CliError> {
         Command::Run(args) => run::cmd_run(args),
         Command::Lab(args) => lab::cmd_lab(args),
         Command::Compare(args) => compare::cmd_compare(args),
+        Command::Collect(args) => collect::cmd_collect(args),
         Command::Timeline(args) => timeline::cmd_timeline(args),
         Command::Ctxswitch(args) => ctxswitch::cmd_ctxswitch(args),
         Command::Limits(args) => limits::cmd_limits(args),

@@ -250,9 +250,7 @@ fn markdown_linking(report: &LabReport, pictures: &[Picture<'_>]) -> String {
 
 /// `lab.json`: the whole report.
 pub fn json(report: &LabReport) -> String {
-    let mut s = serde_json::to_string_pretty(report).expect("lab report serialises");
-    s.push('\n');
-    s
+    crate::report::json::versioned_json(report)
 }
 
 /// A line chart of the io-cpu-crossover curve: speedup against CPU share, one line for threads on

@@ -11,38 +11,16 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::load::LoadError;
 use super::table::{Align, Table};
 use super::{format_seconds, workload_label, RunReport};
 use crate::strategy::Strategy;
 
-/// Why two files cannot be compared; all are bad input (exit status 2).
+/// Why two results cannot be compared; bad input (exit status 2). A file that cannot be read
+/// as a run's results is a [`LoadError`] of the loader, before any comparison.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CompareError {
-    /// The file could not be read.
-    #[error("cannot read {path}: {source}")]
-    Read {
-        /// The file.
-        path: String,
-        /// What the OS said.
-        source: std::io::Error,
-    },
-    /// The file is larger than any results.json concbench writes.
-    #[error("{path} is larger than {limit_mib} MiB: not a concbench results.json")]
-    TooBig {
-        /// The file.
-        path: String,
-        /// The limit, MiB.
-        limit_mib: u64,
-    },
-    /// The file is not a concbench `results.json`.
-    #[error("{path} is not a concbench results.json: {source}")]
-    Parse {
-        /// The file.
-        path: String,
-        /// What the parser said.
-        source: serde_json::Error,
-    },
     /// No row of one file has a counterpart in the other.
     #[error(
         "{a} ({a_what}) and {b} ({b_what}) have no (workload, strategy, workers) row in common"
@@ -59,33 +37,15 @@ pub enum CompareError {
     },
 }
 
-/// The largest results file `compare` reads (a results.json of 4096 rows is a few MiB).
-pub const MAX_RESULTS_BYTES: u64 = 64 << 20;
+/// The largest results file `compare` reads.
+pub const MAX_RESULTS_BYTES: u64 = super::load::MAX_RESULT_BYTES;
 
-/// Read a `results.json` written by `concbench run --out` or `--format json` (at most
-/// [`MAX_RESULTS_BYTES`]).
-pub fn read_report(path: &Path) -> Result<RunReport, CompareError> {
-    use std::io::Read;
-    let read_err = |source| CompareError::Read {
-        path: path.display().to_string(),
-        source,
-    };
-    // Read at most one byte past the limit: enough to know a file (or /dev/zero) is too big.
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_RESULTS_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(read_err)?;
-    if bytes.len() as u64 > MAX_RESULTS_BYTES {
-        return Err(CompareError::TooBig {
-            path: path.display().to_string(),
-            limit_mib: MAX_RESULTS_BYTES >> 20,
-        });
-    }
-    let text = String::from_utf8_lossy(&bytes);
-    serde_json::from_str(&text).map_err(|source| CompareError::Parse {
-        path: path.display().to_string(),
-        source,
-    })
+/// Read a run's `results.json` (written by `concbench run --out` or `--format json`) as
+/// untrusted input, through [`super::load::read_run`]: at most [`MAX_RESULTS_BYTES`], refused in
+/// one line naming the file when it is not one (a lab's results, another document, a FIFO, a
+/// newer schema, impossible figures).
+pub fn read_report(path: &Path) -> Result<RunReport, LoadError> {
+    super::load::read_run(path)
 }
 
 /// One side of a comparison: which file, measured where and when.

@@ -25,6 +25,7 @@ pub(crate) mod fixture;
 pub mod html;
 pub mod json;
 pub mod latex;
+pub mod load;
 pub mod markdown;
 pub mod plots;
 pub mod svg;

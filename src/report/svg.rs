@@ -10,6 +10,9 @@
 //! legend entry is drawn from the rows it labels: the strategies plotted and, for those that put
 //! every worker on one core, their worker counts, each once. No plotting crate: the document is plain SVG 1.1 text, well-formed XML, with every piece
 //! of text escaped.
+//!
+//! [`speedup_chart`] draws the same plot for any lines ([`SpeedupChart`]): `concbench collect` uses it
+//! for one line per machine, with the same axes, reference lines, markers and error bars.
 
 use std::fmt::Write as _;
 
@@ -697,6 +700,282 @@ impl Reporter for SvgReporter {
         o.push_str("</svg>\n");
         o
     }
+}
+
+/// One point of a [`SpeedupLine`]: workers, speedup, and its interval where there is one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SpeedupPoint {
+    /// Workers N.
+    pub workers: usize,
+    /// Speedup at N.
+    pub speedup: f64,
+    /// The speedup's interval, drawn as an error bar.
+    pub interval: Option<[f64; 2]>,
+}
+
+/// One line of a [`SpeedupChart`]: a short legend label and its points.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpeedupLine {
+    /// The legend's label (short: `M1`, `M2 (multi-process)`).
+    pub label: String,
+    /// Its points, in any order (drawn by workers).
+    pub points: Vec<SpeedupPoint>,
+}
+
+/// A speedup-against-workers chart of any lines (one per machine in `concbench collect`), drawn
+/// with the same axes, reference lines, markers and colours as `speedup.svg`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpeedupChart {
+    /// The title.
+    pub title: String,
+    /// One line under the title (what the lines are).
+    pub subtitle: String,
+    /// The lines.
+    pub lines: Vec<SpeedupLine>,
+    /// Lines of text under the plot (what each label stands for, the method), wrapped to the
+    /// width.
+    pub notes: Vec<String>,
+}
+
+/// Colours of [`SpeedupChart`] lines in turn (Okabe–Ito, safe for colour-blind readers).
+const LINE_COLOURS: [&str; 7] = [
+    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
+];
+/// Markers of [`SpeedupChart`] lines in turn: with 7 colours, 35 lines look different.
+const LINE_MARKERS: [Marker; 5] = [
+    Marker::Circle,
+    Marker::Square,
+    Marker::Triangle,
+    Marker::Diamond,
+    Marker::TriangleDown,
+];
+
+/// Draw a [`SpeedupChart`]: the plot of `speedup.svg` (ideal S = N dashed, S = 1 dotted, error
+/// bars from the intervals), a legend of the lines at the right, the notes under the plot.
+pub fn speedup_chart(chart: &SpeedupChart) -> String {
+    let mut sweep: Vec<usize> = chart
+        .lines
+        .iter()
+        .flat_map(|l| l.points.iter().map(|p| p.workers))
+        .collect();
+    sweep.push(1);
+    sweep.sort_unstable();
+    sweep.dedup();
+    let axis = XAxis::new(&sweep);
+    let data_hi = chart
+        .lines
+        .iter()
+        .flat_map(|l| &l.points)
+        .flat_map(|p| [p.speedup, p.interval.map_or(p.speedup, |i| i[1])])
+        .filter(|v| v.is_finite())
+        .fold(1.0f64, f64::max);
+    let want = (data_hi * 1.08).max(1.2);
+    let y_step = nice_step((want / 5.0).max(1e-9), STEPS_1_2_25_5);
+    let y_max = (want / y_step).ceil() * y_step;
+    let sx = |c: f64| axis.x(c);
+    let sy = |s: f64| BOTTOM - s.clamp(0.0, y_max * 1.5) / y_max * (BOTTOM - TOP);
+
+    // The legend runs down the right; the notes follow the plot or the legend, whichever ends
+    // lower.
+    let legend_end = TOP + 28.0 + 22.0 * (chart.lines.len() + 2) as f64;
+    let notes: Vec<String> = chart
+        .notes
+        .iter()
+        .flat_map(|n| wrap(n, NOTE_CHARS))
+        .collect();
+    let notes_top = (BOTTOM + 66.0).max(legend_end + 16.0);
+    let height = notes_top + NOTE_LINE * notes.len() as f64 + 12.0;
+
+    let mut o = String::new();
+    let _ = writeln!(o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
+    let _ = writeln!(
+        o,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height:.0}\" viewBox=\"0 0 {WIDTH} {height:.0}\" font-family=\"{FONT}\">"
+    );
+    let _ = writeln!(o, "<title>{}</title>", xml_escape(&chart.title));
+    let _ = writeln!(o, "<desc>{}</desc>", xml_escape(&chart.notes.join(" ")));
+    let _ = writeln!(
+        o,
+        "<defs><clipPath id=\"plot\"><rect x=\"{LEFT}\" y=\"{TOP}\" width=\"{}\" height=\"{}\"/></clipPath></defs>",
+        RIGHT - LEFT,
+        BOTTOM - TOP
+    );
+    let _ = writeln!(
+        o,
+        "<rect width=\"{WIDTH}\" height=\"{height:.0}\" fill=\"#ffffff\"/>"
+    );
+    let _ = writeln!(
+        o,
+        "<text x=\"{LEFT}\" y=\"30\" font-size=\"17\" font-weight=\"bold\" fill=\"#222222\">{}</text>",
+        xml_escape(&chart.title)
+    );
+    let _ = writeln!(
+        o,
+        "<text x=\"{LEFT}\" y=\"52\" font-size=\"12\" fill=\"#444444\">{}</text>",
+        xml_escape(&chart.subtitle)
+    );
+
+    // Grid and axes.
+    let mut t = 0.0;
+    while t <= y_max + 1e-9 {
+        let y = sy(t);
+        let _ = writeln!(
+            o,
+            "<line x1=\"{LEFT}\" y1=\"{y:.1}\" x2=\"{RIGHT}\" y2=\"{y:.1}\" stroke=\"#d0d0d0\" stroke-width=\"0.6\"/>"
+        );
+        let _ = writeln!(
+            o,
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"end\" fill=\"#222222\">{}</text>",
+            LEFT - 7.0,
+            y + 4.0,
+            fmt_tick(t)
+        );
+        t += y_step;
+    }
+    for (c, labelled) in axis.ticks(&sweep) {
+        let x = sx(c as f64);
+        let _ = writeln!(
+            o,
+            "<line x1=\"{x:.1}\" y1=\"{BOTTOM}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"#222222\"/>",
+            BOTTOM + if labelled { 5.0 } else { 3.0 }
+        );
+        if labelled {
+            let _ = writeln!(
+                o,
+                "<text x=\"{x:.1}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"middle\" fill=\"#222222\">{c}</text>",
+                BOTTOM + 19.0
+            );
+        }
+    }
+    let _ = writeln!(
+        o,
+        "<path d=\"M{LEFT},{TOP} V{BOTTOM} H{RIGHT}\" fill=\"none\" stroke=\"#222222\" stroke-width=\"1.2\"/>"
+    );
+    let _ = writeln!(
+        o,
+        "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"13\" text-anchor=\"middle\" fill=\"#222222\">workers N{}</text>",
+        (LEFT + RIGHT) / 2.0,
+        BOTTOM + 40.0,
+        if axis.log { ", log scale" } else { "" }
+    );
+    let _ = writeln!(
+        o,
+        "<text transform=\"translate(24,{:.1}) rotate(-90)\" font-size=\"13\" text-anchor=\"middle\" fill=\"#222222\">speedup S (each file's baseline median / median)</text>",
+        (TOP + BOTTOM) / 2.0
+    );
+
+    // Reference lines, then the lines, clipped to the plot.
+    let _ = writeln!(o, "<g clip-path=\"url(#plot)\">");
+    let ideal: Vec<String> = axis
+        .samples(if axis.log { 96 } else { 1 })
+        .into_iter()
+        .map(|c| format!("{:.1},{:.1}", sx(c), sy(c)))
+        .collect();
+    let _ = writeln!(
+        o,
+        "<polyline points=\"{}\" fill=\"none\" stroke=\"#888888\" stroke-width=\"1.4\" stroke-dasharray=\"7 5\"/>",
+        ideal.join(" ")
+    );
+    let _ = writeln!(
+        o,
+        "<line x1=\"{LEFT}\" y1=\"{:.1}\" x2=\"{RIGHT}\" y2=\"{:.1}\" stroke=\"#555555\" stroke-width=\"1.2\" stroke-dasharray=\"2 3\"/>",
+        sy(1.0),
+        sy(1.0)
+    );
+    let n = chart.lines.len() as f64;
+    let nudge = (24.0 / n.max(1.0)).min(5.0);
+    for (k, line) in chart.lines.iter().enumerate() {
+        let color = LINE_COLOURS[k % LINE_COLOURS.len()];
+        let m = LINE_MARKERS[(k / LINE_COLOURS.len()) % LINE_MARKERS.len()];
+        let dx = (k as f64 - (n - 1.0) / 2.0) * nudge;
+        let mut pts: Vec<&SpeedupPoint> = line
+            .points
+            .iter()
+            .filter(|p| p.speedup.is_finite())
+            .collect();
+        pts.sort_by_key(|p| p.workers);
+        let _ = writeln!(o, "<g>");
+        let path: Vec<String> = pts
+            .iter()
+            .map(|p| format!("{:.1},{:.1}", sx(p.workers as f64) + dx, sy(p.speedup)))
+            .collect();
+        if path.len() > 1 {
+            let _ = writeln!(
+                o,
+                "<polyline points=\"{}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"2.2\"/>",
+                path.join(" ")
+            );
+        }
+        for p in &pts {
+            let x = sx(p.workers as f64) + dx;
+            if let Some([lo, hi]) = p.interval.filter(|i| i[0].is_finite() && i[1].is_finite()) {
+                let (y1, y2) = (sy(lo), sy(hi));
+                let _ = writeln!(
+                    o,
+                    "<path d=\"M{x:.1},{y1:.1} V{y2:.1} M{:.1},{y1:.1} H{:.1} M{:.1},{y2:.1} H{:.1}\" stroke=\"{color}\" stroke-width=\"1.3\" fill=\"none\"/>",
+                    x - 3.5,
+                    x + 3.5,
+                    x - 3.5,
+                    x + 3.5
+                );
+            }
+            let _ = writeln!(o, "{}", marker(m, x, sy(p.speedup), color));
+        }
+        let _ = writeln!(o, "</g>");
+    }
+    let _ = writeln!(o, "</g>");
+
+    // Legend.
+    let mut ly = TOP + 6.0;
+    let _ = writeln!(
+        o,
+        "<text x=\"{LEGEND_X}\" y=\"{ly:.1}\" font-size=\"13\" font-weight=\"bold\" fill=\"#222222\">machine</text>"
+    );
+    ly += 22.0;
+    for (k, line) in chart.lines.iter().enumerate() {
+        let color = LINE_COLOURS[k % LINE_COLOURS.len()];
+        let m = LINE_MARKERS[(k / LINE_COLOURS.len()) % LINE_MARKERS.len()];
+        let _ = writeln!(
+            o,
+            "<line x1=\"{LEGEND_X}\" y1=\"{ly:.1}\" x2=\"{:.1}\" y2=\"{ly:.1}\" stroke=\"{color}\" stroke-width=\"2.2\"/>{}",
+            LEGEND_X + 28.0,
+            marker(m, LEGEND_X + 14.0, ly, color)
+        );
+        let _ = writeln!(
+            o,
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" fill=\"#222222\">{}</text>",
+            LEGEND_X + 36.0,
+            ly + 4.0,
+            xml_escape(&line.label)
+        );
+        ly += 22.0;
+    }
+    let _ = writeln!(
+        o,
+        "<line x1=\"{LEGEND_X}\" y1=\"{ly:.1}\" x2=\"{:.1}\" y2=\"{ly:.1}\" stroke=\"#888888\" stroke-width=\"1.4\" stroke-dasharray=\"7 5\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" fill=\"#222222\">ideal: S = N</text>",
+        LEGEND_X + 28.0,
+        LEGEND_X + 36.0,
+        ly + 4.0
+    );
+    ly += 22.0;
+    let _ = writeln!(
+        o,
+        "<line x1=\"{LEGEND_X}\" y1=\"{ly:.1}\" x2=\"{:.1}\" y2=\"{ly:.1}\" stroke=\"#555555\" stroke-width=\"1.2\" stroke-dasharray=\"2 3\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" fill=\"#222222\">baseline: S = 1</text>",
+        LEGEND_X + 28.0,
+        LEGEND_X + 36.0,
+        ly + 4.0
+    );
+
+    for (i, line) in notes.iter().enumerate() {
+        let _ = writeln!(
+            o,
+            "<text x=\"{LEFT}\" y=\"{:.1}\" font-size=\"11\" fill=\"#555555\">{}</text>",
+            notes_top + NOTE_LINE * i as f64,
+            xml_escape(line)
+        );
+    }
+    o.push_str("</svg>\n");
+    o
 }
 
 #[cfg(test)]

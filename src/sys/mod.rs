@@ -5,7 +5,8 @@
 //! per-thread CPU time, the monotonic clock, shared and anonymous memory mappings (memfd,
 //! `MAP_SHARED`, pre-faulting, huge-page advice), futex wait and wake, pipes and raw descriptor
 //! reads and writes, what a child process does when its parent dies, core-dump limits, the
-//! terminal's width, and every read of `/proc`, `/sys` and `/etc/os-release` (CPU model and flags,
+//! terminal's width, what kind of special file a path is and opening a file without blocking on
+//! it (result files read as untrusted input), and every read of `/proc`, `/sys` and `/etc/os-release` (CPU model and flags,
 //! memory, per-CPU time (`/proc/stat`), kernel release and time slice, per-task switch counts).
 //!
 //! There is one implementation per platform, each with the same function set: `linux.rs`,

@@ -327,3 +327,40 @@ pub fn inherited_tcp_listener(fd: RawFd) -> io::Result<std::net::TcpListener> {
 pub fn listener_desc(listener: &std::net::TcpListener) -> RawFd {
     std::os::fd::AsRawFd::as_raw_fd(listener)
 }
+
+/// What a path that is neither a regular file nor a directory is, in words (`a named pipe
+/// (FIFO)`, `a socket`, `a character device`, `a block device`); `None` for a regular file, a
+/// directory or a symbolic link. Read from metadata, so nothing is opened: opening a FIFO for
+/// reading blocks until a writer comes.
+pub fn special_file_kind(meta: &std::fs::Metadata) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_fifo() {
+        Some("a named pipe (FIFO)")
+    } else if t.is_socket() {
+        Some("a socket")
+    } else if t.is_char_device() {
+        Some("a character device")
+    } else if t.is_block_device() {
+        Some("a block device")
+    } else {
+        None
+    }
+}
+
+/// Open `path` for reading with `O_NONBLOCK`, so that a path swapped for a FIFO after it was
+/// checked cannot block the open (reads of a regular file ignore the flag).
+pub fn open_for_reading_nonblocking(path: &std::path::Path) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+}
+
+/// Which file `meta` describes, as (device, inode): two paths with the same identity are one
+/// file (a symbolic link and its target, two hard links).
+pub fn file_identity(meta: &std::fs::Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    Some((meta.dev(), meta.ino()))
+}

@@ -1198,3 +1198,21 @@ pub fn inherited_tcp_listener(_desc: RawDesc) -> io::Result<std::net::TcpListene
 pub fn listener_desc(listener: &std::net::TcpListener) -> RawDesc {
     std::os::windows::io::AsRawSocket::as_raw_socket(listener) as RawDesc
 }
+
+/// What a path that is neither a regular file nor a directory is, in words; Windows' metadata
+/// names no FIFOs, sockets or devices, so `None` (the caller refuses what is not a regular
+/// file all the same).
+pub fn special_file_kind(_meta: &std::fs::Metadata) -> Option<&'static str> {
+    None
+}
+
+/// Open `path` for reading (a Windows open does not wait for a writer, so no flag is needed).
+pub fn open_for_reading_nonblocking(path: &Path) -> io::Result<std::fs::File> {
+    std::fs::File::open(path)
+}
+
+/// Which file `meta` describes; `None` on Windows (the volume serial number and file index are
+/// not stable in std), where callers compare canonical paths instead.
+pub fn file_identity(_meta: &std::fs::Metadata) -> Option<(u64, u64)> {
+    None
+}

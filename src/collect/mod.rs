@@ -1,0 +1,534 @@
+//! `concbench collect`: many machines' result files, read as untrusted input, in one table per
+//! workload.
+//!
+//! An instructor gathers the `results.json` (and `lab.json`) files of a class; [`read_results`]
+//! reads each through the hardened loader of [`crate::report::load`] (type checked before it is
+//! opened, bounded, schema version, every figure plausible) and [`expand_inputs`] turns the
+//! command's arguments into files (directories walked, loops and duplicates refused).
+//! [`Collection::gather`] then groups the runs: one [`RunGroup`] per (workload with its size
+//! and parameters, concbench version), so runs of different problems or versions are never
+//! mixed in one table, with a [`CollectRow`] per machine × strategy × workers; and every lab
+//! claim of every lab file in one list of [`LabRow`]s. Machines are told apart by what their
+//! files say of them (CPU model, cores, memory, OS, kernel, virtual or not) and numbered `M1`,
+//! `M2`... in the order of the files. [`render`] draws the tables, the speedup chart per group
+//! and the files of `--out`.
+//!
+//! Why this is not `report::load` and `report::collect`: a lab's results are a
+//! [`LabReport`], defined in [`crate::lab`] (layer 8), above `report` (layer 7), which may not
+//! import it. So the parts that know nothing of labs (reading, checking, walking, run
+//! validation) are `report::load`, which `compare` uses too, and this module, in layer 8
+//! above `lab`, adds the lab and the collection.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::lab::{Kind as ClaimKind, LabReport};
+use crate::machine::Machine;
+use crate::report::load::{self, DocKind, Document};
+pub use crate::report::load::{expand_inputs, show_path, LoadError};
+use crate::report::{workload_label, RunReport};
+use crate::strategy::Strategy;
+
+pub mod render;
+
+/// A result file read and checked: a run's or a lab's.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
+pub enum ResultsDoc {
+    /// A run's `results.json`.
+    Run(RunReport),
+    /// A lab's `lab.json`.
+    Lab(LabReport),
+}
+
+impl ResultsDoc {
+    /// The machine block of the document.
+    pub fn machine(&self) -> &Machine {
+        match self {
+            ResultsDoc::Run(r) => &r.machine,
+            ResultsDoc::Lab(l) => &l.machine,
+        }
+    }
+}
+
+/// Read `path` as a run's or a lab's results, as untrusted input: any other file is a
+/// [`LoadError`], one line naming it and saying what it is instead (see
+/// [`crate::report::load`]). Never panics, blocks or reads more than
+/// [`load::MAX_RESULT_BYTES`].
+pub fn read_results(path: &Path) -> Result<ResultsDoc, LoadError> {
+    parse_results(&load::read_document(path)?)
+}
+
+/// [`read_results`] of bytes in memory; `file` names them in errors.
+pub fn parse_results_bytes(file: &str, bytes: &[u8]) -> Result<ResultsDoc, LoadError> {
+    parse_results(&load::parse_document(file, bytes)?)
+}
+
+/// Parse a recognised document into its type and check its figures.
+fn parse_results(doc: &Document) -> Result<ResultsDoc, LoadError> {
+    match doc.kind {
+        DocKind::Run => load::parse_run(doc).map(ResultsDoc::Run),
+        DocKind::Lab => parse_lab(doc).map(ResultsDoc::Lab),
+    }
+}
+
+/// Parse a document recognised as a lab's into a [`LabReport`] and check its figures
+/// ([`validate_lab`]).
+pub fn parse_lab(doc: &Document) -> Result<LabReport, LoadError> {
+    if doc.kind != DocKind::Lab {
+        return Err(LoadError::Run {
+            file: doc.file.clone(),
+        });
+    }
+    let report: LabReport = serde_json::from_str(doc.text()).map_err(|e| LoadError::Shape {
+        file: doc.file.clone(),
+        what: "lab.json",
+        detail: load::one_line(&e.to_string()),
+    })?;
+    validate_lab(&doc.file, &report)?;
+    Ok(report)
+}
+
+/// Check every claim's figures: the measured figure and its spread finite, the spread ordered,
+/// the coverage a probability, the prediction's thresholds finite. The error names the claim
+/// and the field.
+pub fn validate_lab(file: &str, report: &LabReport) -> Result<(), LoadError> {
+    for (i, c) in report.claims.iter().enumerate() {
+        let fail = |field: &'static str, value: String, rule: &'static str| LoadError::Figure {
+            file: file.to_string(),
+            place: format!("claim {} ({})", i + 1, clean(&c.id)),
+            field,
+            value,
+            rule,
+        };
+        let finite = "it must be a finite number";
+        if let Some(m) = c.measured.filter(|m| !m.is_finite()) {
+            return Err(fail("measured", m.to_string(), finite));
+        }
+        if let Some([lo, hi]) = c.spread {
+            if !(lo.is_finite() && hi.is_finite()) {
+                return Err(fail("spread", format!("[{lo}, {hi}]"), finite));
+            }
+            if lo > hi {
+                return Err(fail(
+                    "spread",
+                    format!("[{lo}, {hi}]"),
+                    "an interval's low end must not be above its high end",
+                ));
+            }
+        }
+        if let Some(p) = c.coverage.filter(|p| !(0.0..=1.0).contains(p)) {
+            return Err(fail(
+                "coverage",
+                p.to_string(),
+                "a coverage is a probability, between 0 and 1",
+            ));
+        }
+        let thresholds = match c.expect {
+            crate::lab::Expect::AtLeast(v) | crate::lab::Expect::AtMost(v) => vec![v],
+            crate::lab::Expect::Between([a, b]) => vec![a, b],
+        };
+        if let Some(v) = thresholds.into_iter().find(|v| !v.is_finite()) {
+            return Err(fail("expect", v.to_string(), finite));
+        }
+    }
+    Ok(())
+}
+
+/// Text from a file for one line of a table: control characters escaped, at most 160
+/// characters (the rest as `...`).
+pub fn clean(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .take(160)
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
+    if s.chars().count() > 160 {
+        out.push_str("...");
+    }
+    out
+}
+
+/// One input file of a collection.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InputFile {
+    /// The path, as given or found (lossy where not UTF-8).
+    pub file: String,
+    /// `run` or `lab`.
+    pub kind: String,
+    /// The machine's id (`M1`).
+    pub machine: String,
+    /// What it holds: the workload with its parameters, or `lab (quick)`.
+    pub what: String,
+    /// concbench version and commit that wrote it.
+    pub concbench: String,
+    /// When it was measured.
+    pub date: String,
+    /// Its schema version; absent in files written before the key was.
+    pub schema_version: Option<u64>,
+}
+
+/// One machine of a collection, as its files describe it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MachineEntry {
+    /// `M1`, `M2`... in the order of the files.
+    pub id: String,
+    /// CPU model, cores, OS, virtual or not: `AMD EPYC 9R14 96-Core Processor, 2 cores, Debian
+    /// GNU/Linux 12 (bookworm), VM`.
+    pub name: String,
+    /// The machine block's summary line (CPU details, mask, memory, kernel).
+    pub summary: String,
+    /// CPU model.
+    pub cpu_model: String,
+    /// Physical cores allowed.
+    pub physical_cores: usize,
+    /// Logical CPUs allowed.
+    pub logical_cpus_allowed: usize,
+    /// OS name.
+    pub os: String,
+    /// Kernel release.
+    pub kernel: String,
+    /// A virtual machine.
+    pub virtualized: bool,
+    /// Memory, bytes.
+    pub memory_bytes: u64,
+}
+
+impl MachineEntry {
+    fn new(id: String, m: &Machine) -> MachineEntry {
+        MachineEntry {
+            name: machine_name(m),
+            summary: clean(&m.summary()),
+            cpu_model: clean(&m.cpu_model),
+            physical_cores: m.physical_cores,
+            logical_cpus_allowed: m.logical_cpus_allowed,
+            os: clean(&m.os),
+            kernel: clean(&m.kernel),
+            virtualized: m.virtualized,
+            memory_bytes: m.memory_bytes,
+            id,
+        }
+    }
+
+    /// Whether `m` describes this machine.
+    fn is(&self, m: &Machine) -> bool {
+        self.cpu_model == clean(&m.cpu_model)
+            && self.physical_cores == m.physical_cores
+            && self.logical_cpus_allowed == m.logical_cpus_allowed
+            && self.os == clean(&m.os)
+            && self.kernel == clean(&m.kernel)
+            && self.virtualized == m.virtualized
+            && self.memory_bytes == m.memory_bytes
+    }
+}
+
+/// A machine in a few words: CPU model, physical cores, OS, `VM` when virtual.
+pub fn machine_name(m: &Machine) -> String {
+    let cpu = m.cpu_model.replace("(R)", "").replace("(TM)", "");
+    let cpu = cpu.split_whitespace().collect::<Vec<_>>().join(" ");
+    format!(
+        "{}, {} core{}, {}{}",
+        clean(&cpu),
+        m.physical_cores,
+        if m.physical_cores == 1 { "" } else { "s" },
+        clean(&m.os),
+        if m.virtualized { ", VM" } else { "" }
+    )
+}
+
+/// One row of a [`RunGroup`]: one machine's (one file's) strategy at one worker count.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CollectRow {
+    /// The machine's id.
+    pub machine: String,
+    /// The file it comes from (an index into [`Collection::files`]).
+    pub file: usize,
+    /// Strategy.
+    pub strategy: Strategy,
+    /// Workers N.
+    pub workers: usize,
+    /// Median time, seconds.
+    pub median_s: f64,
+    /// The median's interval.
+    pub median_ci_s: Option<[f64; 2]>,
+    /// Speedup against the file's own baseline.
+    pub speedup: f64,
+    /// The speedup's interval.
+    pub speedup_ci: Option<[f64; 2]>,
+    /// What the speedup divides.
+    pub speedup_baseline: String,
+    /// Speedup / workers (absent when the baseline is not one worker).
+    pub efficiency: Option<f64>,
+    /// More workers than the cores they may use.
+    pub oversubscribed: bool,
+    /// Every repetition's answer was checked and right.
+    pub verified: bool,
+}
+
+/// The runs of one workload with the same size and parameters, written by the same concbench
+/// version: one table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunGroup {
+    /// Workload name.
+    pub workload: String,
+    /// Workload with its parameters: `mergesort (size=4000000, seed=42)`.
+    pub label: String,
+    /// concbench version of every file in the group.
+    pub concbench_version: String,
+    /// The group's files (indices into [`Collection::files`]), in order.
+    pub files: Vec<usize>,
+    /// Rows by machine (in file order), then file, then each file's own row order.
+    pub rows: Vec<CollectRow>,
+    /// The file name of its speedup chart in `--out DIR` (`speedup-mergesort.svg`).
+    pub figure: String,
+}
+
+/// One claim of one lab file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LabRow {
+    /// The machine's id.
+    pub machine: String,
+    /// The file (an index into [`Collection::files`]).
+    pub file: usize,
+    /// Claim id.
+    pub claim: String,
+    /// A claim or a check.
+    pub kind: ClaimKind,
+    /// The figure (absent when not testable).
+    pub measured: Option<f64>,
+    /// Its unit.
+    pub unit: String,
+    /// Its interval.
+    pub spread: Option<[f64; 2]>,
+    /// The measured cell: figure, interval and coverage.
+    pub measured_text: String,
+    /// The prediction as an inequality with its unit: `>= 1.8 x`.
+    pub predicted: String,
+    /// The verdict (`supported`, `check holds`...).
+    pub verdict: String,
+    /// The lab ran in quick mode.
+    pub quick: bool,
+}
+
+/// Many result files gathered: the files, the machines, a group per workload and version, the
+/// lab claims.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Collection {
+    /// Every file, in the order read.
+    pub files: Vec<InputFile>,
+    /// Every machine, in the order of the files that first name it.
+    pub machines: Vec<MachineEntry>,
+    /// The run groups, in the order of the files that first hold them.
+    pub runs: Vec<RunGroup>,
+    /// Every claim of every lab file, by machine, then file, then the course's order.
+    pub labs: Vec<LabRow>,
+}
+
+/// A name for a file written under `--out`: letters, digits, `-` and `_` of `s`, at most 40.
+fn file_slug(s: &str) -> String {
+    let slug: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(40)
+        .collect();
+    if slug.is_empty() {
+        "workload".into()
+    } else {
+        slug
+    }
+}
+
+/// Where a row goes: (machine, file, row in the file).
+type RowKey = (usize, usize, usize);
+
+/// Builds a [`Collection`] one document at a time, so that a class's files need not all be
+/// in memory at once: only the rows the tables show are kept.
+#[derive(Debug, Default)]
+pub struct Collector {
+    files: Vec<InputFile>,
+    machines: Vec<MachineEntry>,
+    runs: Vec<RunGroup>,
+    /// Per group, its rows with their sort key (machine, file, row).
+    run_rows: Vec<Vec<(RowKey, CollectRow)>>,
+    labs: Vec<(RowKey, LabRow)>,
+}
+
+impl Collector {
+    /// An empty collector.
+    pub fn new() -> Collector {
+        Collector::default()
+    }
+
+    /// Add one document, read from `file` (as [`show_path`] shows it), with its schema version.
+    pub fn add(&mut self, file: &str, doc: &ResultsDoc, schema_version: Option<u64>) {
+        let index = self.files.len();
+        let m = doc.machine();
+        let machine = match self.machines.iter().position(|e| e.is(m)) {
+            Some(k) => k,
+            None => {
+                let id = format!("M{}", self.machines.len() + 1);
+                self.machines.push(MachineEntry::new(id, m));
+                self.machines.len() - 1
+            }
+        };
+        let id = self.machines[machine].id.clone();
+        let concbench = match &m.git_commit {
+            Some(c) => format!("{} ({})", clean(&m.concbench_version), clean(c)),
+            None => clean(&m.concbench_version),
+        };
+        let (kind, what) = match doc {
+            ResultsDoc::Run(r) => ("run", clean(&workload_label(&r.workload))),
+            ResultsDoc::Lab(l) => (
+                "lab",
+                format!("lab ({})", if l.quick { "quick" } else { "full" }),
+            ),
+        };
+        self.files.push(InputFile {
+            file: file.to_string(),
+            kind: kind.into(),
+            machine: id.clone(),
+            what,
+            concbench,
+            date: clean(&m.date),
+            schema_version,
+        });
+        match doc {
+            ResultsDoc::Run(r) => self.add_run(r, machine, index, &id),
+            ResultsDoc::Lab(l) => {
+                for (k, c) in l.claims.iter().enumerate() {
+                    self.labs.push((
+                        (machine, index, k),
+                        LabRow {
+                            machine: id.clone(),
+                            file: index,
+                            claim: clean(&c.id),
+                            kind: c.kind,
+                            measured: c.measured,
+                            unit: clean(&c.unit),
+                            spread: c.spread,
+                            measured_text: clean(&crate::lab::render::measured_cell(c)),
+                            predicted: clean(&format!("{} {}", c.expect.describe(), c.unit)),
+                            verdict: clean(&c.verdict_word()),
+                            quick: l.quick,
+                        },
+                    ));
+                }
+            }
+        }
+    }
+
+    /// The rows of a run, into the group of its workload label and concbench version.
+    fn add_run(&mut self, r: &RunReport, machine: usize, index: usize, id: &str) {
+        let label = clean(&workload_label(&r.workload));
+        let version = clean(&r.machine.concbench_version);
+        let found = self
+            .runs
+            .iter()
+            .position(|g| g.label == label && g.concbench_version == version);
+        let g = match found {
+            Some(g) => g,
+            None => {
+                let workload = clean(&r.workload.name);
+                let slug = file_slug(&r.workload.name);
+                let same = self.runs.iter().filter(|g| g.workload == workload).count();
+                self.runs.push(RunGroup {
+                    workload,
+                    label,
+                    concbench_version: version,
+                    files: Vec::new(),
+                    rows: Vec::new(),
+                    figure: if same == 0 {
+                        format!("speedup-{slug}.svg")
+                    } else {
+                        format!("speedup-{slug}-{}.svg", same + 1)
+                    },
+                });
+                self.run_rows.push(Vec::new());
+                self.runs.len() - 1
+            }
+        };
+        self.runs[g].files.push(index);
+        for (k, row) in r.rows.iter().enumerate() {
+            self.run_rows[g].push((
+                (machine, index, k),
+                CollectRow {
+                    machine: id.to_string(),
+                    file: index,
+                    strategy: row.strategy,
+                    workers: row.cores,
+                    median_s: row.median_s,
+                    median_ci_s: row.median_ci_s,
+                    speedup: row.speedup,
+                    speedup_ci: row.speedup_ci,
+                    speedup_baseline: clean(&row.speedup_baseline),
+                    efficiency: row.efficiency,
+                    oversubscribed: row.oversubscribed,
+                    verified: row.verified,
+                },
+            ));
+        }
+    }
+
+    /// The collection: rows ordered by machine (in file order), then file, then each file's
+    /// own order.
+    pub fn finish(mut self) -> Collection {
+        for (g, mut rows) in self.runs.iter_mut().zip(self.run_rows) {
+            rows.sort_by_key(|(key, _)| *key);
+            g.rows = rows.into_iter().map(|(_, r)| r).collect();
+        }
+        self.labs.sort_by_key(|(key, _)| *key);
+        Collection {
+            files: self.files,
+            machines: self.machines,
+            runs: self.runs,
+            labs: self.labs.into_iter().map(|(_, r)| r).collect(),
+        }
+    }
+}
+
+impl Collection {
+    /// Gather read documents, each with the name of its file, in order (schema versions
+    /// unknown; [`collect_files`] records them).
+    pub fn gather(docs: &[(String, ResultsDoc)]) -> Collection {
+        let mut c = Collector::new();
+        for (file, doc) in docs {
+            c.add(file, doc, None);
+        }
+        c.finish()
+    }
+
+    /// The machine entry of `id`.
+    pub fn machine(&self, id: &str) -> Option<&MachineEntry> {
+        self.machines.iter().find(|m| m.id == id)
+    }
+
+    /// How many machines the run files and lab files come from.
+    pub fn machine_count(&self) -> usize {
+        self.machines.len()
+    }
+}
+
+/// Read every file of `paths` (as [`read_results`] does) and gather them; the first bad file
+/// is the error, and nothing is gathered. Each file is named as [`show_path`] shows it.
+pub fn collect_files(paths: &[std::path::PathBuf]) -> Result<Collection, LoadError> {
+    let mut c = Collector::new();
+    for p in paths {
+        let doc = load::read_document(p)?;
+        let results = parse_results(&doc)?;
+        c.add(&doc.file, &results, doc.schema_version);
+    }
+    Ok(c.finish())
+}
