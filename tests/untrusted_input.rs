@@ -645,6 +645,14 @@ fn collect_out_writes_the_report_csv_json_and_a_chart_per_workload() {
         .sum();
     assert_eq!(csv.lines().count(), rows + 1);
     assert!(out_dir.join("lab.csv").exists());
+    // The page: every chart inside it, nothing it would fetch.
+    let html = std::fs::read_to_string(out_dir.join("report.html")).unwrap();
+    assert_eq!(
+        html.matches("<img src=\"data:image/svg+xml;base64,")
+            .count(),
+        charts.len()
+    );
+    assert!(!html.contains("src=\"http") && !html.contains("<script"));
 
     // Its own output is no input: refused when named, left out when found inside --out.
     let again = out_dir.join("results.json");

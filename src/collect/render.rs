@@ -496,8 +496,8 @@ pub fn chart(c: &Collection, g: &RunGroup) -> String {
 }
 
 /// The files of `concbench collect --out DIR`: `report.md` (tables and charts), `results.csv`,
-/// `lab.csv` (when lab files were read), `results.json` and a chart per group with anything
-/// to draw.
+/// `lab.csv` (when lab files were read), `results.json`, a chart per group with anything to
+/// draw, and `report.html` (report.md with the charts inside).
 pub fn files(c: &Collection) -> Vec<(String, String)> {
     let mut out = vec![
         ("report.md".to_string(), markdown(c, true)),
@@ -507,8 +507,14 @@ pub fn files(c: &Collection) -> Vec<(String, String)> {
     if !c.labs.is_empty() {
         out.push(("lab.csv".into(), lab_csv(c)));
     }
-    for g in c.runs.iter().filter(|g| has_lines(g)) {
-        out.push((g.figure.clone(), chart(c, g)));
-    }
+    let figures: Vec<(String, String)> = c
+        .runs
+        .iter()
+        .filter(|g| has_lines(g))
+        .map(|g| (g.figure.clone(), chart(c, g)))
+        .collect();
+    let page = crate::report::html::page(&out[0].1, &figures);
+    out.extend(figures);
+    out.push((crate::report::html::PAGE.to_string(), page));
     out
 }
