@@ -362,3 +362,39 @@ fn compare_matches_rows_and_refuses_bad_files() {
         assert!(err.contains(&bad.display().to_string()), "{err}");
     }
 }
+
+#[test]
+fn a_reader_that_closes_stdout_early_does_not_cost_the_files() {
+    // `concbench ... --out DIR | head -n 0`: head exits at once and the pipe closes before a byte;
+    // concbench ends quietly (exit 0) and DIR still holds the whole set.
+    let tmp = tempfile::tempdir().unwrap();
+    let exe = env!("CARGO_BIN_EXE_concbench");
+    for (name, args) in [
+        (
+            "run",
+            "run --workload io --size 4 --wait-ms 0 --cores 1,2 --reps 1 --warmup 0 --quiet",
+        ),
+        ("ctxswitch", "ctxswitch --round-trips 200 --reps 1 --quiet"),
+    ] {
+        let dir = tmp.path().join(name);
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "'{exe}' {args} --format json --out '{}' | head -n 0; exit ${{PIPESTATUS[0]}}",
+                dir.display()
+            ))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: concbench's own exit: {out:?}"
+        );
+        assert!(dir.join("report.html").is_file(), "{name}: no report.html");
+        let json = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+            .count();
+        assert!(json >= 1, "{name}: no JSON written");
+    }
+}

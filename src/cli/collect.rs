@@ -64,16 +64,16 @@ pub fn cmd_collect(args: CollectArgs) -> Result<(), CliError> {
         }
     }
     let c = collect::collect_files(&files).map_err(usage)?;
+    // The files first: a reader that closes stdout early (`| head`) must not cost them.
+    if let Some(dir) = &args.out {
+        write_out(dir, render::files(&c), args.quiet)?;
+    }
     print_stdout(&match args.format {
         CollectFormat::Table => render::terminal(&c),
         CollectFormat::Markdown => render::markdown(&c, false),
         CollectFormat::Csv => csv(&c),
         CollectFormat::Json => render::json(&c),
-    })?;
-    if let Some(dir) = &args.out {
-        write_out(dir, render::files(&c), args.quiet)?;
-    }
-    Ok(())
+    })
 }
 
 /// The CSV on stdout: the runs' table, or the labs' when only lab files were read.

@@ -125,13 +125,14 @@ pub(crate) fn print_and_write_document(
     quiet: bool,
 ) -> Result<(), CliError> {
     let terminal = doc.to_terminal();
-    print_stdout(&match format {
+    let shown = match format {
         PlainFormat::Table => terminal.clone(),
         PlainFormat::Markdown => doc.to_markdown(),
         PlainFormat::Csv => doc.to_csv(),
         PlainFormat::Json => json.clone(),
         PlainFormat::Latex => doc.to_latex(),
-    })?;
+    };
+    // The files first: a reader that closes stdout early (`| head`) must not cost them.
     if let Some(dir) = out {
         let mut files = vec![
             (format!("{stem}.txt"), terminal),
@@ -140,7 +141,7 @@ pub(crate) fn print_and_write_document(
         files.extend(doc.files(stem));
         write_out(dir, files, quiet)?;
     }
-    Ok(())
+    print_stdout(&shown)
 }
 
 /// Why a command failed, and so which exit status it gets.

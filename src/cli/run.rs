@@ -166,8 +166,9 @@ pub fn cmd_run(args: RunArgs) -> Result<(), CliError> {
         Err(failed) => return Err(show_partial(&*reporter, failed)?),
     };
     warn_about(&report);
-    print_stdout(&reporter.render(&report))?;
-    write_sets(&args, &subject, &report, &measurements)
+    // The files first: a reader that closes stdout early (`| head`) must not cost the run.
+    write_sets(&args, &subject, &report, &measurements)?;
+    print_stdout(&reporter.render(&report))
 }
 
 /// The validated plan of `args`, with the directories it will write checked before any work.
