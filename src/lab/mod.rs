@@ -38,6 +38,7 @@ pub mod context;
 pub mod distributed_claims;
 pub mod kernels;
 pub mod render;
+pub mod verdict_chart;
 pub mod web_claims;
 
 pub use context::Lab;

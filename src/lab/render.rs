@@ -4,7 +4,7 @@
 //! The pictures written beside `lab.md` come from one list, [`pictures`]: [`files`] writes that
 //! list and [`markdown`] links every entry of it, so a picture cannot be written without a link.
 
-use super::{fmt_num, ClaimResult, LabReport, VERDICT_RULE};
+use super::{fmt_num, verdict_chart, ClaimResult, LabReport, VERDICT_RULE};
 use crate::measure::stats::format_coverage;
 use crate::report::table::{Align, Table};
 
@@ -144,15 +144,16 @@ pub fn pictures(report: &LabReport) -> Vec<Picture<'_>> {
         .collect()
 }
 
-/// Every file `lab --out DIR` writes, by name: `lab.md`, `lab.json`, each of [`pictures`],
-/// which `lab.md` links, and `report.html` (the page of `lab.md` with the pictures inside).
+/// Every file `lab --out DIR` writes, by name: `lab.md`, `lab.json`, `verdicts.svg` (see
+/// [`verdict_chart`]) and each of [`pictures`], which `lab.md` links, and `report.html` (the
+/// page of `lab.md` with the pictures inside).
 pub fn files(report: &LabReport) -> Vec<(String, String)> {
     let pictures = pictures(report);
-    let md = markdown_linking(report, &pictures);
-    let figures: Vec<(String, String)> = pictures
-        .into_iter()
-        .map(|p| (p.file, p.svg.to_string()))
-        .collect();
+    let md = markdown_linking(report, &pictures, Some(verdict_chart::FILE));
+    let figures: Vec<(String, String)> =
+        std::iter::once((verdict_chart::FILE.to_string(), verdict_chart::svg(report)))
+            .chain(pictures.into_iter().map(|p| (p.file, p.svg.to_string())))
+            .collect();
     let page = crate::report::html::page(&md, &figures);
     let mut out = vec![
         ("lab.md".to_string(), md),
@@ -166,12 +167,16 @@ pub fn files(report: &LabReport) -> Vec<(String, String)> {
 /// `lab.md`: machine, method, the verdict rule, the models' inputs, the table, and one section
 /// per claim, each with its [`pictures`].
 pub fn markdown(report: &LabReport) -> String {
-    markdown_linking(report, &pictures(report))
+    markdown_linking(report, &pictures(report), None)
 }
 
 /// `lab.md` linking `pictures`, each under its claim's section (every picture comes from a
 /// claim of the report, so every one is linked).
-fn markdown_linking(report: &LabReport, pictures: &[Picture<'_>]) -> String {
+fn markdown_linking(
+    report: &LabReport,
+    pictures: &[Picture<'_>],
+    verdicts_chart: Option<&str>,
+) -> String {
     let link = |p: &Picture<'_>| format!("\n![{}]({})\n", p.claim, p.file);
     let m = &report.machine;
     let mut out =
@@ -201,6 +206,9 @@ fn markdown_linking(report: &LabReport, pictures: &[Picture<'_>]) -> String {
     }
     out.push_str("## Verdicts\n\n");
     out.push_str(&verdict_table(report).to_markdown());
+    if let Some(file) = verdicts_chart {
+        out.push_str(&format!("\n![{}]({file})\n", verdict_chart::alt(report)));
+    }
     for c in &report.claims {
         out.push_str(&format!("\n## {}: {}\n\n", c.id, c.verdict_word()));
         out.push_str(&format!("**Claim.** {}\n\n", c.statement));
@@ -369,7 +377,12 @@ mod tests {
             .map(|(n, _)| n.as_str())
             .filter(|n| n.ends_with(".svg"))
             .collect();
-        assert_eq!(written.len(), 2, "{written:?}");
+        assert_eq!(
+            written.len(),
+            3,
+            "the verdict chart and two pictures: {written:?}"
+        );
+        assert!(written.contains(&verdict_chart::FILE));
         let linked: Vec<&str> = md
             .split("](")
             .skip(1)
@@ -381,7 +394,28 @@ mod tests {
         for l in &linked {
             assert!(written.contains(l), "{l} linked but not written");
         }
-        assert_eq!(md, &markdown(&report));
+        // On stdout (no file beside it to link) the same document without the chart.
+        let chart_line = format!(
+            "\n![{}]({})\n",
+            verdict_chart::alt(&report),
+            verdict_chart::FILE
+        );
+        assert_eq!(md.replace(&chart_line, ""), markdown(&report));
+    }
+
+    #[test]
+    fn the_verdict_chart_has_a_row_per_claim() {
+        let report = report_with_pictures();
+        let svg = verdict_chart::svg(&report);
+        let doc = roxmltree::Document::parse(&svg).expect("well-formed SVG");
+        assert!(doc.descendants().any(|n| n.has_tag_name("title")));
+        for c in &report.claims {
+            assert!(svg.contains(&format!(">{}<", c.id)), "{}", c.id);
+        }
+        assert_eq!(
+            svg.matches("not testable on this machine").count(),
+            report.claims.len()
+        );
     }
 
     #[test]
