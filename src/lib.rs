@@ -74,6 +74,7 @@ pub mod output;
 pub mod plan;
 pub mod refs;
 pub mod report;
+pub mod rerender;
 pub mod rng;
 pub mod runner;
 pub mod serve;

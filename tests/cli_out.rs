@@ -398,3 +398,86 @@ fn a_reader_that_closes_stdout_early_does_not_cost_the_files() {
         assert!(json >= 1, "{name}: no JSON written");
     }
 }
+
+/// Every file of a result set, by name (the set's manifest left out).
+fn set_contents(dir: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_name() != ".concbench-set")
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn render_makes_the_same_set_from_the_json_alone() {
+    // Every number of every file is a field of the JSON: made again from the JSON alone, each
+    // file is the same, byte for byte.
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, args) in [
+        (
+            "run",
+            vec![
+                "run",
+                "--workload",
+                "mergesort",
+                "--size",
+                "20000",
+                "--cores",
+                "1,2",
+                "--reps",
+                "3",
+                "--warmup",
+                "0",
+            ],
+        ),
+        (
+            "lab",
+            vec!["lab", "--quick", "--claim", "time-slicing,isolation"],
+        ),
+    ] {
+        let first = tmp.path().join(format!("{name}-measured"));
+        let again = tmp.path().join(format!("{name}-rendered"));
+        concbench()
+            .args(&args)
+            .args(["--quiet", "--out"])
+            .arg(&first)
+            .timeout(Duration::from_secs(180))
+            .assert()
+            .success();
+        concbench()
+            .args(["render", "--quiet"])
+            .arg(&first)
+            .arg("--out")
+            .arg(&again)
+            .timeout(Duration::from_secs(60))
+            .assert()
+            .success();
+        let (a, b) = (set_contents(&first), set_contents(&again));
+        assert_eq!(
+            a.keys().collect::<Vec<_>>(),
+            b.keys().collect::<Vec<_>>(),
+            "{name}: the same files"
+        );
+        for (file, bytes) in &a {
+            assert!(
+                bytes == &b[file],
+                "{name}: {file} differs when rendered from the JSON"
+            );
+        }
+    }
+    // Not a result: one line, exit 2.
+    let out = concbench()
+        .args(["render"])
+        .arg(tmp.path())
+        .timeout(Duration::from_secs(10))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
+}

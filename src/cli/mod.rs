@@ -19,6 +19,7 @@ pub mod lab;
 pub mod limits;
 pub mod params;
 pub mod refs;
+pub mod render;
 pub mod run;
 pub mod server;
 pub mod timeline;
@@ -47,6 +48,9 @@ pub enum Command {
     /// Gather results.json and lab.json files from many machines into one table per workload
     /// (a row per machine × strategy × workers), with a speedup chart per workload.
     Collect(collect::CollectArgs),
+    /// Make a run's or a lab's result set again from its results.json or lab.json alone: every
+    /// file (Markdown, CSV, LaTeX, plots, report.html) as this concbench draws it.
+    Render(render::RenderArgs),
     /// Record when each of K pinned workers ran: time slicing on one core, simultaneity spread.
     Timeline(timeline::TimelineArgs),
     /// Measure the cost of one context switch by ping-pong (threads, processes; same core, across cores).
@@ -235,6 +239,7 @@ pub fn run_command(command: Command) -> Result<(), CliError> {
         Command::Run(args) => run::cmd_run(args),
         Command::Lab(args) => lab::cmd_lab(args),
         Command::Compare(args) => compare::cmd_compare(args),
+        Command::Render(args) => render::cmd_render(args),
         Command::Collect(args) => collect::cmd_collect(args),
         Command::Timeline(args) => timeline::cmd_timeline(args),
         Command::Ctxswitch(args) => ctxswitch::cmd_ctxswitch(args),

@@ -689,14 +689,10 @@ pub fn file_reporters() -> Vec<Box<dyn Reporter>> {
     ]
 }
 
-/// Add every [`file_reporters`] rendering of `report` to the result set of `dir`, the
+/// Every file of `--out DIR`, by name: each [`file_reporters`] rendering of `report`, the
 /// [`plots`] (efficiency, phases, repetitions) and `report.html` (see [`html`]); `report.md`
 /// shows `speedup.svg` and the plots, written beside it.
-pub fn add_out_files(
-    set: &mut crate::output::ResultSet,
-    dir: &std::path::Path,
-    report: &RunReport,
-) {
+pub fn out_files(report: &RunReport) -> Vec<(String, String)> {
     let figure = svg::SvgReporter.file_name();
     let more = plots::plots(report);
     let mut page_markdown = String::new();
@@ -704,9 +700,7 @@ pub fn add_out_files(
         .iter()
         .map(|p| (p.file.to_string(), p.svg.clone()))
         .collect();
-    for (file, svg) in &figures {
-        set.add(dir, file, svg.clone());
-    }
+    let mut files = figures.clone();
     for r in file_reporters() {
         let text = if r.name() == markdown::MarkdownReporter.name() {
             page_markdown = markdown::MarkdownReporter.render_with_figures(report, figure, &more);
@@ -717,9 +711,21 @@ pub fn add_out_files(
         if r.file_name().ends_with(".svg") {
             figures.push((r.file_name().to_string(), text.clone()));
         }
-        set.add(dir, r.file_name(), text);
+        files.push((r.file_name().to_string(), text));
     }
-    set.add(dir, html::PAGE, html::page(&page_markdown, &figures));
+    files.push((html::PAGE.to_string(), html::page(&page_markdown, &figures)));
+    files
+}
+
+/// Add every file of [`out_files`] to the result set of `dir`.
+pub fn add_out_files(
+    set: &mut crate::output::ResultSet,
+    dir: &std::path::Path,
+    report: &RunReport,
+) {
+    for (name, text) in out_files(report) {
+        set.add(dir, &name, text);
+    }
 }
 
 /// Write every [`file_reporters`] rendering of `report` into `dir` as one result set (see
