@@ -206,6 +206,66 @@ impl Figure {
     }
 }
 
+/// One point of a curve (a thread count, a CPU share, a serial fraction), judged on its own
+/// interval against its own prediction.
+#[derive(Debug, Clone)]
+pub struct Point {
+    /// The point's figure, with its interval over the repetitions.
+    pub figure: Figure,
+    /// Its prediction.
+    pub expect: Expect,
+}
+
+impl Point {
+    /// The point's verdict by the rule.
+    pub fn verdict(&self) -> Verdict {
+        verdict(Some(self.figure.spread()), &self.expect)
+    }
+}
+
+/// The point whose verdict is the curve's: a curve's claim holds only if every point does, so
+/// a not-supported point decides first (the one farthest from its prediction, relative to it),
+/// then an inconclusive one (the one whose interval reaches farthest past its threshold), and
+/// when every point is supported the one nearest its threshold. `None` for no points.
+pub fn deciding_point(points: &[Point]) -> Option<usize> {
+    let rel = |p: &Point| {
+        let v = p.figure.value;
+        p.expect.distance(v) / v.abs().max(1e-12)
+    };
+    let pick = |want: Verdict, farthest: bool| {
+        points
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.verdict() == want)
+            .max_by(|a, b| {
+                let (x, y) = (rel(a.1), rel(b.1));
+                if farthest {
+                    x.total_cmp(&y)
+                } else {
+                    y.total_cmp(&x)
+                }
+            })
+            .map(|(i, _)| i)
+    };
+    pick(Verdict::NotSupported, true)
+        .or_else(|| {
+            // Inconclusive: the one whose interval reaches farthest across its threshold.
+            points
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.verdict() == Verdict::Inconclusive)
+                .max_by(|a, b| {
+                    let w = |p: &Point| {
+                        let [lo, hi] = p.figure.spread();
+                        (hi - lo) / p.figure.value.abs().max(1e-12) - rel(p)
+                    };
+                    w(a.1).total_cmp(&w(b.1))
+                })
+                .map(|(i, _)| i)
+        })
+        .or_else(|| pick(Verdict::Supported, false))
+}
+
 /// One claim's result, as printed and written to lab.json.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClaimResult {
@@ -658,6 +718,30 @@ mod tests {
             .err()
             .unwrap()
             .contains("empty"));
+    }
+
+    #[test]
+    fn the_deciding_point_is_the_worst_one() {
+        let pt = |v: f64, e: Expect| Point {
+            figure: Figure::median(&[v * 0.999, v, v * 1.001, v, v * 0.999, v * 1.001, v]),
+            expect: e,
+        };
+        let band = Expect::Between([0.9, 1.1]);
+        let ok = [pt(1.0, band.clone()), pt(1.08, band.clone())];
+        assert_eq!(deciding_point(&ok), Some(1), "nearest its threshold");
+        let bad = [
+            pt(1.0, band.clone()),
+            pt(0.5, band.clone()),
+            pt(0.8, band.clone()),
+        ];
+        assert_eq!(deciding_point(&bad), Some(1), "farthest outside");
+        let straddle = Point {
+            figure: Figure::median(&[0.8, 0.9, 1.0, 1.0, 1.0, 1.05, 1.06]),
+            expect: band.clone(),
+        };
+        assert_eq!(straddle.verdict(), Verdict::Inconclusive);
+        assert_eq!(deciding_point(&[pt(1.0, band.clone()), straddle]), Some(1));
+        assert_eq!(deciding_point(&[]), None);
     }
 
     #[test]
