@@ -47,10 +47,10 @@ pub const AMDAHL: Claim = Claim {
 /// Unequal parts finish when their work predicts.
 pub const PARALLEL_START_FINISH: Claim = Claim {
     id: "parallel-start-finish",
-    kind: Kind::Claim,
+    kind: Kind::Check,
     statement: "Parallel parts finish when their own work is done, and the combine step waits for the last one: unequal parts leave cores idle.",
-    model: "two parts of work 1 : 2 on two cores: the short part finishes at half the long part's time, so the short core idles for half the stage (idle share of the stage 1/4 over both cores); equal parts finish within the noise floor",
-    refuted_by: "the short part's finish time, as a share of the long part's, lands farther than the tolerance from 1/2",
+    model: "by construction: two parts of spin work 1 : 2, each alone on its own core, finish at 1/2 of each other's time because their work says so, so the short core idles for half the stage (idle share 1/4 over both cores); equal parts finish within the noise floor. This is a check that the parts ran alone on their cores, not a test of a prediction that could fail on an idle machine",
+    refuted_by: "nothing on an idle machine: the check fails only if the short part's finish time, as a share of the long part's, lands farther than the tolerance from 1/2 (other work on one of the cores, or parts that did not run at the same time)",
     unit: "short / long finish time",
     run: parallel_start_finish,
 };
