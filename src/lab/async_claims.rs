@@ -30,17 +30,19 @@ pub static ALL: [Claim; 3] = [
         kind: super::Kind::Claim,
         statement: "Concurrency needs no threads: I/O-bound tasks interleaved on ONE thread (an event loop) finish as soon as the same tasks on as many threads.",
         model: "waits overlap whoever runs them: N waits of W as N tasks on one thread take W + delta, delta between 0 and two of tokio's 1 ms timer ticks (a deadline is rounded up to the next tick and the runtime parks for whole ticks); as N threads on one core they take W + N x c_spawn, the threads' starts being serial on that core (c_spawn measured in this run); so threads' time / tasks' time lies between (W + N c_spawn) / (W + 2 ms) and (W + N c_spawn) / W",
-        refuted_by: "threads' time / tasks' time outside that band x (1 -+ tolerance): below it the tasks did not overlap their waits on one thread (or the threads paid less than their starts), above it the threads paid more than their starts",
+        refuted_by: "threads' time / tasks' time outside that band x (1 -+ margin): below it the tasks did not overlap their waits on one thread (or the threads paid less than their starts), above it the threads paid more than their starts",
         unit: "x (threads time / tasks time)",
+        margins: &[crate::lab::VALUE_MARGIN],
         run: concurrency_without_threads,
     },
     Claim {
         id: "task-switch-cost",
         kind: super::Kind::Claim,
         statement: "A switch between async tasks happens in user space and costs far less than a kernel context switch.",
-        model: "a task switch is a return to the runtime and a poll of the next task, with no system call; a thread switch on one CPU goes through the kernel (measured in the same run by the same ping-pong over pipes): at least 10x apart",
-        refuted_by: "thread switch / task switch below 10",
+        model: "a task switch is a return to the runtime and a poll of the next task, with no system call, so it costs less than one entry into the kernel (c_syscall: clock_gettime of the thread's CPU clock, measured in this run); a thread switch on one CPU goes through the kernel (measured in the same run by the same ping-pong over pipes): thread switch / task switch >= thread switch / c_syscall, the threshold derived from the two measured costs",
+        refuted_by: "thread switch / task switch below thread switch / c_syscall: a task switch cost more than entering the kernel once",
         unit: "x (thread switch / task switch)",
+        margins: &[],
         run: task_switch_cost,
     },
     Claim {
@@ -48,14 +50,15 @@ pub static ALL: [Claim; 3] = [
         kind: super::Kind::Check,
         statement: "Cooperative scheduling does not slice time: a task that computes without yielding holds the thread, and a task whose wait is over is delayed until the other yields.",
         model: "by construction: a current_thread runtime polls one task at a time and regains the thread only when the task returns, so a task whose 1 ms sleep ends while another task computes S ms of CPU time without yielding wakes after that task returns, at least S - 1 ms late (delay / (S - 1 ms) >= 1, and more where other programs stretch the CPU time in wall time); with a yield point every 1 ms it wakes within about 1 ms. This is a check of the mechanism, not a test of a prediction that could fail on a working runtime",
-        refuted_by: "nothing on a working runtime: the check fails only if the waiting task woke before the computation was done (delay / (S - 1 ms) below 1 - tolerance), which would mean something preempted it",
+        refuted_by: "nothing on a working runtime: the check fails only if the waiting task woke before the computation was done (delay / (S - 1 ms) below 1 - margin), which would mean something preempted it",
         unit: "x (delay / compute time left)",
+        margins: &[crate::lab::CHECK_MARGIN],
         run: cooperative_scheduling,
     },
 ];
 
 /// concurrency-without-threads: threads' time (W + N c_spawn) over tasks' time (W plus up to two
-/// 1 ms timer ticks), within the tolerance.
+/// 1 ms timer ticks), within the margin.
 fn concurrency_expect(wait_s: f64, tasks: usize, spawn_s: f64, tol: f64) -> Expect {
     let threads = wait_s + tasks as f64 * spawn_s;
     Expect::Between([
@@ -69,9 +72,10 @@ fn concurrency_expect(wait_s: f64, tasks: usize, spawn_s: f64, tol: f64) -> Expe
 /// up to two ticks.
 const TOKIO_LATE_S: f64 = 2e-3;
 
-/// task-switch-cost: a kernel switch at least 10 task switches.
-fn switch_expect() -> Expect {
-    Expect::AtLeast(10.0)
+/// task-switch-cost: a task switch, which enters no kernel, costs less than one system call, so
+/// thread switch / task switch is at least thread switch / system call.
+fn switch_expect(thread_switch_ns: f64, syscall_ns: f64) -> Expect {
+    Expect::AtLeast(thread_switch_ns / syscall_ns)
 }
 
 /// cooperative-scheduling: the waiting task is held for the whole computation left.
@@ -98,7 +102,7 @@ fn kernel_switches(m: &Measurement) -> u64 {
 
 fn concurrency_without_threads(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let (tasks, wait_ms) = (lab.pick(128, 256), 10.0);
-    let tol = lab.tolerance();
+    let tol = c.margin(0);
     let spawn_s = lab.thread_spawn_ns() / 1e9;
     let expect = concurrency_expect(wait_ms / 1e3, tasks, spawn_s, tol);
     let plan = RunPlan {
@@ -126,14 +130,14 @@ fn concurrency_without_threads(c: &Claim, lab: &Lab) -> Result<ClaimResult, Stri
         ("kernel_switches_threads", json!(sw_threads)),
         ("kernel_switches_tasks", json!(sw_tasks)),
         ("thread_spawn_us", json!(spawn_s * 1e6)),
-        ("tolerance", json!(tol)),
+        ("margin", json!(tol)),
     ]);
     let (lo, hi) = match expect {
         Expect::Between([a, b]) => (a, b),
         _ => (f64::NAN, f64::NAN),
     };
     let prediction = format!(
-        "{tasks} waits of {wait_ms} ms as {tasks} threads on one core and as {tasks} tasks on one thread: threads' time / tasks' time = ({wait_ms} ms + {tasks} x {} us) / ({wait_ms} ms + 0 to 2 ms), between {} and {} with the tolerance {}",
+        "{tasks} waits of {wait_ms} ms as {tasks} threads on one core and as {tasks} tasks on one thread: threads' time / tasks' time = ({wait_ms} ms + {tasks} x {} us) / ({wait_ms} ms + 0 to 2 ms), between {} and {} with the margin {}",
         fmt_num(spawn_s * 1e6), fmt_num(lo), fmt_num(hi), fmt_num(tol)
     );
     Ok(ClaimResult::judge(
@@ -171,6 +175,8 @@ fn task_switch_cost(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     )
     .map_err(|e| e.to_string())?;
     let task = switch_cost::measure(Case::task(), &plan).map_err(|e| e.to_string())?;
+    let syscall_ns = lab.syscall_ns();
+    let expect = switch_expect(thread.switch_ns, syscall_ns);
     let figs = figures(vec![
         ("thread_switch_ns", json!(thread.switch_ns)),
         ("task_switch_ns", json!(task.switch_ns)),
@@ -183,13 +189,17 @@ fn task_switch_cost(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
             json!(task.switches_per_round_trip),
         ),
         ("round_trips", json!(plan.round_trips)),
+        ("syscall_ns", json!(syscall_ns)),
     ]);
-    let prediction = "same-core thread switch (pipe ping-pong) / task switch (two tasks on one thread, channels) >= 10".to_string();
+    let prediction = format!(
+        "same-core thread switch (pipe ping-pong) / task switch (two tasks on one thread, channels) >= thread switch / one system call = {} ns / {} ns = {}",
+        fmt_num(thread.switch_ns), fmt_num(syscall_ns), fmt_num(thread.switch_ns / syscall_ns)
+    );
     Ok(ClaimResult::judge(
         c,
         prediction,
         Figure::ratio(&thread.samples_ns, &task.samples_ns),
-        switch_expect(),
+        expect,
         figs,
         |m, _| {
             format!(
@@ -251,7 +261,7 @@ fn wake_delay_ns(
 }
 
 fn cooperative_scheduling(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
-    let tol = lab.tolerance();
+    let tol = c.margin(0);
     let cpu = Topology::get().first_cpu();
     let sleep = Duration::from_millis(1);
     let compute = Duration::from_millis(lab.pick(20, 40));
@@ -270,7 +280,7 @@ fn cooperative_scheduling(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("delay_with_yield_every_1ms_ms", json!(yield_ms)),
     ]);
     let prediction = format!(
-        "a task sleeping 1 ms beside a task computing {} ms of CPU time without a yield point: wake-up delay / compute time left >= 1 - tolerance = {}",
+        "a task sleeping 1 ms beside a task computing {} ms of CPU time without a yield point: wake-up delay / compute time left >= 1 - margin = {}",
         compute.as_millis(),
         fmt_num(1.0 - tol)
     );
@@ -310,8 +320,9 @@ mod tests {
         assert_eq!(judged(&[1.75; 7], &e), Verdict::Supported);
         assert_eq!(judged(&[1.0; 7], &e), Verdict::NotSupported);
         assert_eq!(judged(&[0.1; 7], &e), Verdict::NotSupported);
-        // A task switch 20x cheaper, or only 3x.
-        let e = switch_expect();
+        // A task switch cheaper than a 100 ns system call against a 2 us thread switch (20x),
+        // or dearer than it (3x).
+        let e = switch_expect(2000.0, 100.0);
         assert_eq!(judged(&[20.0; 7], &e), Verdict::Supported);
         assert_eq!(judged(&[3.0; 7], &e), Verdict::NotSupported);
         // Held for the whole computation, or woken by a preemption after a tenth of it.

@@ -347,7 +347,7 @@ impl ClaimResult {
             id: claim.id.into(),
             kind: claim.kind,
             statement: claim.statement.into(),
-            model: claim.model.into(),
+            model: claim.model_text(),
             refuted_by: claim.refuted_by.into(),
             prediction,
             measured: Some(measured),
@@ -371,7 +371,7 @@ impl ClaimResult {
             id: claim.id.into(),
             kind: claim.kind,
             statement: claim.statement.into(),
-            model: claim.model.into(),
+            model: claim.model_text(),
             refuted_by: claim.refuted_by.into(),
             prediction: "-".into(),
             measured: None,
@@ -437,6 +437,49 @@ pub struct LabError {
     pub message: String,
 }
 
+/// An equivalence margin, declared with its claim before any run: how far (relative) the figure
+/// may lie from the model's value, or past a bound, and still count as the model's, and why that
+/// much. The figure's interval carries the run's noise; the margin is what the claim tolerates
+/// on top, decided by what the claim means, never by a result.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Margin {
+    /// Relative size (0.10 = 10%).
+    pub rel: f64,
+    /// Why that much.
+    pub why: &'static str,
+}
+
+impl Margin {
+    /// "10%: why".
+    pub fn describe(&self) -> String {
+        format!("{}%: {}", fmt_num(self.rel * 100.0), self.why)
+    }
+}
+
+/// The margin of a value model (a prediction of the figure itself).
+pub const VALUE_MARGIN: Margin = Margin {
+    rel: 0.10,
+    why: "the margin of every value model in the lab, declared alike: a figure within 10% of the model's value is explained by the mechanisms the model names; a miss beyond it on either side is a cost or a gain the model leaves out",
+};
+
+/// The margin of a direction ("costs more", "speeds up", "slows down").
+pub const EFFECT_MARGIN: Margin = Margin {
+    rel: 0.10,
+    why: "the smallest difference the claim's words ('costs more', 'speeds up', 'slows down') mean: a difference under 10% is not one a course would teach as a cost or a gain",
+};
+
+/// The margin of a bound (a figure may lie anywhere on one side of it).
+pub const BOUND_MARGIN: Margin = Margin {
+    rel: 0.05,
+    why: "a bound computed from inputs measured once in this run (peaks, bandwidths, costs) is itself uncertain by a few percent; a figure past it by more than 5% says the bound is wrong",
+};
+
+/// The margin of a check.
+pub const CHECK_MARGIN: Margin = Margin {
+    rel: 0.10,
+    why: "a check asks whether the mechanism worked at all, not how precisely: 10%",
+};
+
 /// A claim of the course and the experiment that tests it.
 #[derive(Debug)]
 pub struct Claim {
@@ -452,8 +495,27 @@ pub struct Claim {
     pub refuted_by: &'static str,
     /// Unit of the figure.
     pub unit: &'static str,
+    /// The equivalence margins its prediction uses, each with why that much (none for a
+    /// prediction with no margin).
+    pub margins: &'static [Margin],
     /// The experiment.
     pub run: fn(&Claim, &Lab) -> Result<ClaimResult, String>,
+}
+
+impl Claim {
+    /// The model, followed by the margins its prediction uses and why.
+    pub fn model_text(&self) -> String {
+        if self.margins.is_empty() {
+            return self.model.to_string();
+        }
+        let m: Vec<String> = self.margins.iter().map(Margin::describe).collect();
+        format!("{}. Margin {}", self.model, m.join("; margin "))
+    }
+
+    /// Margin `i` (relative).
+    pub fn margin(&self, i: usize) -> f64 {
+        self.margins.get(i).map_or(0.0, |m| m.rel)
+    }
 }
 
 /// A whole lab run.
@@ -511,7 +573,7 @@ pub fn select(list: Option<&str>) -> Result<Vec<&'static Claim>, String> {
 /// The expectation of each claim whose experiment pins workers to one core (as its own code
 /// states it): on a platform that cannot pin threads these are not-testable, with the reason.
 /// The claims whose experiment needs threads pinned to one core, with the form of their
-/// prediction at its nominal value (the tolerance and the model's inputs are measured by the
+/// prediction at its nominal value (the margin and the model's inputs are measured by the
 /// experiment itself, which a machine that cannot pin does not run).
 fn one_core_expectation(id: &str) -> Option<Expect> {
     Some(match id {
@@ -615,6 +677,7 @@ mod tests {
             model: "m",
             refuted_by: "r",
             unit: "u",
+            margins: &[],
             run: |_, _| Err("unused".into()),
         }
     }
@@ -743,6 +806,21 @@ mod tests {
         assert_eq!(straddle.verdict(), Verdict::Inconclusive);
         assert_eq!(deciding_point(&[pt(1.0, band.clone()), straddle]), Some(1));
         assert_eq!(deciding_point(&[]), None);
+    }
+
+    #[test]
+    fn every_margin_is_stated_in_its_claims_text() {
+        for c in all_claims() {
+            for m in c.margins {
+                assert!(m.rel > 0.0 && m.rel < 0.5, "{}: margin {}", c.id, m.rel);
+                assert!(c.model_text().contains(m.why), "{}", c.id);
+            }
+            assert!(
+                !c.refuted_by.contains("tolerance") || !c.margins.is_empty(),
+                "{} speaks of a tolerance but declares no margin",
+                c.id
+            );
+        }
     }
 
     #[test]

@@ -21,8 +21,9 @@ pub const ONE_CORE_CONCURRENCY: Claim = Claim {
     kind: Kind::Claim,
     statement: "I/O-bound tasks finish sooner with more threads, even on a single core: while one thread waits, another runs.",
     model: "pure waits (s = 0) on one core: speedup min(T, 1/s) = T for T threads, less the threads' creation, which is serial on the one core: S(T) = T_seq / (T_seq / T + T x c_spawn), c_spawn measured",
-    refuted_by: "at some thread count T of the curve the measured speedup falls short of the model's S(T) by more than the tolerance (e.g. waits that serialise: speedup near 1)",
+    refuted_by: "at some thread count T of the curve the measured speedup falls short of the model's S(T) by more than the margin (e.g. waits that serialise: speedup near 1)",
     unit: "x of the model (worst point)",
+    margins: &[crate::lab::VALUE_MARGIN],
     run: one_core_concurrency,
 };
 
@@ -32,8 +33,9 @@ pub const CPU_BOUND_ON_ONE_CORE: Claim = Claim {
     kind: Kind::Claim,
     statement: "CPU-bound work gains nothing from more threads on one core: the threads only take turns.",
     model: "a fixed amount of work (a matrix multiply) on T threads pinned to one core takes its CPU time plus the switches and the T threads' starts, serial on that core (as in one-core-concurrency): S = T_seq / (T_seq + n_switch x c_switch + T x c_spawn), n_switch counted and c_switch, c_spawn measured in this run",
-    refuted_by: "the speedup lands outside the model's S x (1 +- tolerance), judged two-sided: faster than the model (the threads gained from something) or slower (a cost the model leaves out)",
+    refuted_by: "the speedup lands outside the model's S x (1 +- margin), judged two-sided: faster than the model (the threads gained from something) or slower (a cost the model leaves out)",
     unit: "x speedup",
+    margins: &[crate::lab::VALUE_MARGIN],
     run: cpu_bound_on_one_core,
 };
 
@@ -43,8 +45,9 @@ pub const IO_CPU_CROSSOVER: Claim = Claim {
     kind: Kind::Claim,
     statement: "I/O-bound work gains from concurrency, CPU-bound work only from parallelism: as the CPU share of each task grows, threads on one core stop helping and only more cores do.",
     model: "N tasks of d ms with CPU share s on T threads and P' cores take at least max(N s d / P' + (1 - s) d, ceil(N/T) d), the time of an ideal global scheduler: the min(T, P'/s) law with the last task's wait. On one core (P' = 1) that is the value, plus the T threads' starts, serial on that core (c_spawn measured); spread over P' = min(P, T) cores it is a bound the speedup may stay below (threads keep their tasks, no scheduler is ideal). d is the task length the sequential twin achieved in the same repetition",
-    refuted_by: "at some CPU share a one-core speedup lands farther than the tolerance from its model's value, or a spread speedup exceeds its bound by more than the tolerance; each point is judged on its own interval and the claim takes the worst point's verdict",
+    refuted_by: "at some CPU share a one-core speedup lands farther than the margin from its model's value, or a spread speedup exceeds its bound by more than the margin; each point is judged on its own interval and the claim takes the worst point's verdict",
     unit: "x of the model (deciding point)",
+    margins: &[crate::lab::VALUE_MARGIN, crate::lab::BOUND_MARGIN],
     run: io_cpu_crossover,
 };
 
@@ -66,7 +69,7 @@ fn one_core_concurrency(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let threads: Vec<usize> = lab.pick(vec![2, 4, 8], vec![2, 4, 8, 16]);
     let spec = WorkloadSpec::new("io", tasks, 1).with("wait_ms", wait_ms);
     let spawn_s = lab.thread_spawn_ns() / 1e9;
-    let tol = lab.tolerance();
+    let tol = c.margin(0);
     let mut worst = Vec::new();
     let mut curve: Vec<Vec<f64>> = vec![Vec::new(); threads.len()];
     let mut seqs = Vec::new();
@@ -97,7 +100,7 @@ fn one_core_concurrency(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         .collect();
     let expect = Expect::AtLeast(1.0 - tol);
     let prediction = format!(
-        "io, {tasks} waits of {wait_ms} ms, T = {:?} threads pinned to one core: every point reaches at least {} of S(T) = T_seq / (T_seq/T + T x {} us) (tolerance = noise floor, within 2% to 25%)",
+        "io, {tasks} waits of {wait_ms} ms, T = {:?} threads pinned to one core: every point reaches at least {} of S(T) = T_seq / (T_seq/T + T x {} us)",
         threads, fmt_num(1.0 - tol), fmt_num(spawn_s * 1e6)
     );
     let figs = figures(vec![
@@ -105,7 +108,7 @@ fn one_core_concurrency(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("wait_ms", json!(wait_ms)),
         ("sequential_s", json!(seq)),
         ("thread_spawn_us", json!(spawn_s * 1e6)),
-        ("tolerance", json!(tol)),
+        ("margin", json!(tol)),
         ("curve", json!(points)),
     ]);
     let text = points
@@ -139,7 +142,7 @@ fn one_core_concurrency(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
 fn cpu_bound_on_one_core(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let (n, threads) = (lab.pick(384, 512), 4);
     let spec = WorkloadSpec::new("matmul", n, 2);
-    let tol = lab.tolerance();
+    let tol = c.margin(0);
     let spawn_s = lab.thread_spawn_ns() / 1e9;
     let (mut seq, mut par, mut inv) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..lab.reps() {
@@ -175,7 +178,7 @@ fn cpu_bound_on_one_core(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("switch_ns", json!(sw)),
         ("thread_spawn_us", json!(spawn_s * 1e6)),
         ("model_speedup", json!(model)),
-        ("tolerance", json!(tol)),
+        ("margin", json!(tol)),
     ]);
     Ok(ClaimResult::judge(
         c,
@@ -200,9 +203,10 @@ pub fn cpu_bound_model(seq_s: f64, switches_s: f64, threads: usize, spawn_s: f64
 
 fn io_cpu_crossover(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let p = lab.cores();
-    let tol = lab.tolerance();
+    let tol = c.margin(0);
     let value = Expect::Between([1.0 - tol, 1.0 + tol]);
-    let bound = Expect::AtMost(1.0 + tol);
+    let btol = c.margin(1);
+    let bound = Expect::AtMost(1.0 + btol);
     if p < 2 {
         return Ok(ClaimResult::not_testable(
             c,
@@ -307,7 +311,7 @@ fn io_cpu_crossover(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let picture = crate::lab::render::crossover_svg(&graph, threads, p);
     let prediction = format!(
         "io, {tasks} tasks of {wait_ms} ms, {threads} threads, CPU share s in {shares:?}: on one core every speedup within {} of the model's value (the min(T, 1/s) law with the tasks' achieved length and {threads} serial thread starts of {} us); spread over {spread_cores} cores every speedup at most 1 + {} of the ideal global scheduler's bound min(T, P'/s); each point judged on its own interval, the deciding point is {deciding_name}",
-        fmt_num(tol), fmt_num(spawn_s * 1e6), fmt_num(tol)
+        fmt_num(tol), fmt_num(spawn_s * 1e6), fmt_num(btol)
     );
     let text = curve
         .iter()
@@ -333,7 +337,6 @@ fn io_cpu_crossover(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("thread_spawn_us", json!(spawn_s * 1e6)),
         ("cores", json!(p)),
         ("deciding_point", json!(deciding_name)),
-        ("tolerance", json!(tol)),
         ("curve", json!(curve)),
     ]);
     Ok(ClaimResult::judge(

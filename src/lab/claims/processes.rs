@@ -25,8 +25,9 @@ pub const PROCESS_CREATION: Claim = Claim {
     kind: Kind::Claim,
     statement: "Creating a process costs more than creating a thread: fork copies the parent's page tables, so its cost grows with the parent's resident memory; loading a program (exec) is a further, separate cost.",
     model: "fork(+_exit+wait) = a + b x resident pages (the page tables are copied), thread create+join = a constant; so fork / thread > 1 at every size and fork grows with the resident memory; exec is measured on its own",
-    refuted_by: "fork of the smallest parent is no slower than creating a thread (fork / thread <= 1 + tolerance)",
+    refuted_by: "fork of the smallest parent is no slower than creating a thread (fork / thread <= 1 + margin)",
     unit: "x (fork / thread)",
+    margins: &[crate::lab::EFFECT_MARGIN],
     run: process_creation,
 };
 
@@ -35,9 +36,10 @@ pub const CONTEXT_SWITCH: Claim = Claim {
     id: "context-switch",
     kind: Kind::Claim,
     statement: "A switch between processes costs more than a switch between threads: it changes the address space, and the next process must then reload its translations.",
-    model: "textbook: changing the address space discards the other side's TLB entries, so in a same-core pipe ping-pong where each side writes W pages between hand-offs, processes pay up to min(W, TLB entries) extra page walks per switch: process / thread > 1 + tolerance once W is past the TLB's reach",
-    refuted_by: "at the largest W (past the TLB's and the L2's reach) the process / thread round-trip ratio is at most 1 + tolerance",
+    model: "textbook: changing the address space discards the other side's TLB entries, so in a same-core pipe ping-pong where each side writes W pages between hand-offs, processes pay up to min(W, TLB entries) extra page walks per switch: process / thread > 1 + margin once W is past the TLB's reach",
+    refuted_by: "at the largest W (past the TLB's and the L2's reach) the process / thread round-trip ratio is at most 1 + margin",
     unit: "x (process / thread) at the largest W",
+    margins: &[crate::lab::EFFECT_MARGIN],
     run: context_switch,
 };
 
@@ -47,8 +49,9 @@ pub const COMMUNICATION: Claim = Claim {
     kind: Kind::Claim,
     statement: "Data through a pipe costs two copies (into the kernel and out again) and a hand-off per pipe buffer; through shared memory it costs one copy and one hand-off.",
     model: "both sides pinned to one CPU, an 8 MiB message, a 1 MiB pipe buffer: t_pipe / t_shm = (2 x t_copy + 2 x chunks x c_switch) / t_shm, with t_copy = t_shm (the shared-memory copy measured beside it) and c_switch measured",
-    refuted_by: "the pipe / shared-memory time ratio lands outside the model's value x (1 +- tolerance)",
+    refuted_by: "the pipe / shared-memory time ratio lands outside the model's value x (1 +- margin)",
     unit: "x (pipe / shared memory)",
+    margins: &[crate::lab::VALUE_MARGIN],
     run: communication,
 };
 
@@ -60,6 +63,7 @@ pub const ISOLATION: Claim = Claim {
     model: "by construction: each process has its own address space and the kernel ends only the process that faulted; threads share one process. This is a check, not a test of a prediction",
     refuted_by: "nothing on a working kernel: the check fails only if process siblings die or thread siblings survive",
     unit: "share of siblings",
+    margins: &[],
     run: isolation,
 };
 
@@ -85,7 +89,7 @@ fn process_creation(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let exe = WorkerCommand::locate_concbench()?;
     let k = lab.pick(20, 50);
     let sizes = fork_sizes(lab);
-    let tol = lab.tolerance();
+    let tol = c.margin(0);
     let time = |f: &mut dyn FnMut() -> Result<(), String>| -> Result<f64, String> {
         let mut t = Vec::with_capacity(k);
         for _ in 0..k {
@@ -132,7 +136,7 @@ fn process_creation(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let per_gib_us = slope(&mib, &fork_med) * 1024.0 * 1e6;
     let expect = Expect::AtLeast(1.0 + tol);
     let prediction = format!(
-        "fork + _exit + wait of this process at its smallest resident size vs creating and joining a thread: ratio >= 1 + tolerance = {} (fork also copies page tables); fork measured at {sizes:?} MiB of extra resident memory, exec separately",
+        "fork + _exit + wait of this process at its smallest resident size vs creating and joining a thread: ratio >= 1 + margin = {} (fork also copies page tables); fork measured at {sizes:?} MiB of extra resident memory, exec separately",
         fmt_num(1.0 + tol)
     );
     let figs = figures(vec![
@@ -148,7 +152,7 @@ fn process_creation(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("fork_growth_us_per_gib", json!(per_gib_us)),
         ("spawn_exec_concbench_us", json!(median(&execs) * 1e6)),
         ("per_repetition", json!(k)),
-        ("tolerance", json!(tol)),
+        ("margin", json!(tol)),
     ]);
     Ok(ClaimResult::judge(
         c,
@@ -170,7 +174,7 @@ fn process_creation(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
 fn context_switch(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let cpu = Topology::get().first_cpu();
     let pages = [0usize, 32, 512, 4096];
-    let tol = lab.tolerance();
+    let tol = c.margin(0);
     let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); pages.len()];
     let (mut last_t, mut last_p) = (Vec::new(), Vec::new());
     for _ in 0..lab.reps() {
@@ -203,7 +207,7 @@ fn context_switch(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         .join(", ");
     let expect = Expect::AtLeast(1.0 + tol);
     let prediction = format!(
-        "same-core pipe ping-pong, each side writing W = {pages:?} pages (4 KiB) between hand-offs: process / thread round trip at W = {} pages (16 MiB, past the TLB's and the L2's reach) >= 1 + tolerance = {}",
+        "same-core pipe ping-pong, each side writing W = {pages:?} pages (4 KiB) between hand-offs: process / thread round trip at W = {} pages (16 MiB, past the TLB's and the L2's reach) >= 1 + margin = {}",
         pages[pages.len() - 1], fmt_num(1.0 + tol)
     );
     let figs = figures(vec![
@@ -216,7 +220,7 @@ fn context_switch(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
             "process_round_trip_us_largest_w",
             json!(median(&last_p) * 1e6),
         ),
-        ("tolerance", json!(tol)),
+        ("margin", json!(tol)),
     ]);
     Ok(ClaimResult::judge(
         c,
@@ -244,7 +248,7 @@ fn communication(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let cpu = Topology::get().first_cpu();
     let bytes = 8usize << 20;
     let message: Vec<u8> = (0..bytes).map(|i| (i * 31 % 251) as u8).collect();
-    let tol = lab.tolerance();
+    let tol = c.margin(0);
     let (mut pipes, mut shms) = (Vec::new(), Vec::new());
     let mut granted = 0;
     let shared = std::sync::Mutex::new(vec![0u8; bytes]);
@@ -322,7 +326,7 @@ fn communication(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("pipe_gb_s", json!(gbs(median(&pipes)))),
         ("shared_memory_gb_s", json!(gbs(median(&shms)))),
         ("model_ratio", json!(model)),
-        ("tolerance", json!(tol)),
+        ("margin", json!(tol)),
     ]);
     Ok(ClaimResult::judge(
         c,

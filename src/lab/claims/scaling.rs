@@ -17,8 +17,9 @@ pub const PARALLELISM_NEEDS_CORES: Claim = Claim {
     kind: Kind::Claim,
     statement: "CPU-bound work speeds up with cores: parts running at the same time on distinct cores finish sooner.",
     model: "parts running at once on P distinct cores finish sooner than one after another: speedup S > 1; compute-bound work split over P cores is bounded by the machine's parallel FMA ceiling S <= P x (all-core peak / (P x one-core peak)), both peaks measured by limits in this run. The ceiling is a bound, not a value: how close a workload comes to it depends on its memory traffic, which this claim does not model",
-    refuted_by: "the speedup on P cores is at most 1 + tolerance (the cores did not help), or exceeds the FMA ceiling by more than the tolerance (the bound is wrong)",
+    refuted_by: "the speedup on P cores is at most 1 + margin (the cores did not help), or exceeds the FMA ceiling by more than the margin (the bound is wrong)",
     unit: "x speedup",
+    margins: &[crate::lab::EFFECT_MARGIN, crate::lab::BOUND_MARGIN],
     run: parallelism_needs_cores,
 };
 
@@ -28,8 +29,9 @@ pub const MERGESORT_SCALING: Claim = Claim {
     kind: Kind::Claim,
     statement: "Merge sort's speedup is bounded by the cores and by the memory traffic it needs: a roofline.",
     model: "roofline: S <= min(P, T1 x B_P / bytes), with B_P the copy bandwidth on P cores (limits, this run), T1 the sequential time, and bytes = 16 n x (merge passes whose runs exceed the last-level cache, plus the final merge)",
-    refuted_by: "the speedup exceeds the roofline bound by more than the tolerance (the byte count or the bound is wrong)",
+    refuted_by: "the speedup exceeds the roofline bound by more than the margin (the byte count or the bound is wrong)",
     unit: "x of the roofline bound",
+    margins: &[crate::lab::BOUND_MARGIN],
     run: mergesort_scaling,
 };
 
@@ -39,8 +41,9 @@ pub const AMDAHL: Claim = Claim {
     kind: Kind::Claim,
     statement: "Amdahl's law: a serial fraction f limits the speedup on P cores to 1 / (f + (1 - f) / P).",
     model: "a workload with a designed serial fraction f in {0, 0.1, 0.25, 0.5} (spin work: f of it on one thread, the rest split over P pinned threads); speedup against the same work on one thread",
-    refuted_by: "at some f the measured speedup departs from 1 / (f + (1 - f)/P) by more than the tolerance (the fitted Karp-Flatt fraction then differs from the designed one)",
+    refuted_by: "at some f the measured speedup departs from 1 / (f + (1 - f)/P) by more than the margin (the fitted Karp-Flatt fraction then differs from the designed one)",
     unit: "x of Amdahl (farthest f)",
+    margins: &[AMDAHL_MARGIN],
     run: amdahl,
 };
 
@@ -50,9 +53,16 @@ pub const PARALLEL_START_FINISH: Claim = Claim {
     kind: Kind::Check,
     statement: "Parallel parts finish when their own work is done, and the combine step waits for the last one: unequal parts leave cores idle.",
     model: "by construction: two parts of spin work 1 : 2, each alone on its own core, finish at 1/2 of each other's time because their work says so, so the short core idles for half the stage (idle share 1/4 over both cores); equal parts finish within the noise floor. This is a check that the parts ran alone on their cores, not a test of a prediction that could fail on an idle machine",
-    refuted_by: "nothing on an idle machine: the check fails only if the short part's finish time, as a share of the long part's, lands farther than the tolerance from 1/2 (other work on one of the cores, or parts that did not run at the same time)",
+    refuted_by: "nothing on an idle machine: the check fails only if the short part's finish time, as a share of the long part's, lands farther than the margin from 1/2 (other work on one of the cores, or parts that did not run at the same time)",
     unit: "short / long finish time",
+    margins: &[crate::lab::CHECK_MARGIN],
     run: parallel_start_finish,
+};
+
+/// amdahl's declared margin.
+pub const AMDAHL_MARGIN: crate::lab::Margin = crate::lab::Margin {
+    rel: 0.05,
+    why: "half the smallest relative step between Amdahl's speedups of adjacent designed fractions (f = 0 and 0.1 on 2 cores: 2 and 1.82, 10% apart; on more cores the steps are larger), so a point within 5% of its fraction's speedup is told apart from its neighbour's",
 };
 
 /// Amdahl's speedup.
@@ -92,8 +102,8 @@ fn not_on_one_core(c: &Claim, lab: &Lab, expect: Expect) -> Option<ClaimResult> 
 }
 
 fn parallelism_needs_cores(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
-    let tol = lab.tolerance();
-    let placeholder = Expect::Between([1.0 + tol, lab.cores() as f64 * (1.0 + tol)]);
+    let (tol, btol) = (c.margin(0), c.margin(1));
+    let placeholder = parallelism_expect(lab.cores() as f64, tol, btol);
     if let Some(r) = not_on_one_core(c, lab, placeholder) {
         return Ok(r);
     }
@@ -106,7 +116,7 @@ fn parallelism_needs_cores(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> 
         ceilings.flops.all_cores_gflops,
     );
     let ceiling = p as f64 * (all / (ceilings.flops.all_cores.max(1) as f64 * one));
-    let expect = parallelism_expect(ceiling, tol);
+    let expect = parallelism_expect(ceiling, tol, btol);
     let n = lab.pick(512, 1024);
     let spec = WorkloadSpec::new("matmul", n, 3);
     let (mut seq, mut par) = (Vec::new(), Vec::new());
@@ -122,8 +132,8 @@ fn parallelism_needs_cores(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> 
     }
     let speedup = median(&seq) / median(&par);
     let prediction = format!(
-        "matmul n = {n}, multi-threaded on P = {p} cores vs the sequential twin: a speedup above 1 + tolerance = {} (the cores helped) and at most the FMA ceiling P x (all-core / (P x one-core peak)) = {p} x ({} / ({} x {})) = {} x (1 + tolerance) = {} (a bound: no compute-bound split can beat the FMA loop's own scaling)",
-        fmt_num(1.0 + tol), fmt_num(all), ceilings.flops.all_cores, fmt_num(one), fmt_num(ceiling), fmt_num(ceiling * (1.0 + tol))
+        "matmul n = {n}, multi-threaded on P = {p} cores vs the sequential twin: a speedup above 1 + margin = {} (the cores helped) and at most the FMA ceiling P x (all-core / (P x one-core peak)) = {p} x ({} / ({} x {})) = {} x (1 + margin) = {} (a bound: no compute-bound split can beat the FMA loop's own scaling)",
+        fmt_num(1.0 + tol), fmt_num(all), ceilings.flops.all_cores, fmt_num(one), fmt_num(ceiling), fmt_num(ceiling * (1.0 + btol))
     );
     let figs = figures(vec![
         ("cores", json!(p)),
@@ -133,7 +143,7 @@ fn parallelism_needs_cores(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> 
         ("share_of_ceiling", json!(speedup / ceiling)),
         ("one_core_peak_gflops", json!(one)),
         ("all_core_peak_gflops", json!(all)),
-        ("tolerance", json!(tol)),
+        ("margin", json!(tol)),
     ]);
     Ok(ClaimResult::judge(
         c,
@@ -151,14 +161,14 @@ fn parallelism_needs_cores(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> 
     ))
 }
 
-/// parallelism-needs-cores: a gain (above 1 + tol) that does not exceed the FMA ceiling, a
-/// bound, by more than the tolerance.
-pub fn parallelism_expect(ceiling: f64, tol: f64) -> Expect {
-    Expect::Between([1.0 + tol, (ceiling * (1.0 + tol)).max(1.0 + tol)])
+/// parallelism-needs-cores: a gain (above 1 + `effect`) that does not exceed the FMA ceiling, a
+/// bound, by more than `bound`.
+pub fn parallelism_expect(ceiling: f64, effect: f64, bound: f64) -> Expect {
+    Expect::Between([1.0 + effect, (ceiling * (1.0 + bound)).max(1.0 + effect)])
 }
 
 fn mergesort_scaling(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
-    let tol = lab.tolerance();
+    let tol = c.margin(0);
     let expect = Expect::AtMost(1.0 + tol);
     if let Some(r) = not_on_one_core(c, lab, expect.clone()) {
         return Ok(r);
@@ -192,7 +202,7 @@ fn mergesort_scaling(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         bound_share.push(s / b);
     }
     let prediction = format!(
-        "mergesort of {n} keys on P = {p} cores: speedup / min(P, T1 x B_P / bytes) <= 1 + tolerance = {}, with B_P = {} GB/s and bytes = {} MB counted",
+        "mergesort of {n} keys on P = {p} cores: speedup / min(P, T1 x B_P / bytes) <= 1 + margin = {}, with B_P = {} GB/s and bytes = {} MB counted",
         fmt_num(1.0 + tol), fmt_num(bw / 1e9), fmt_num(bytes / 1e6)
     );
     let figs = figures(vec![
@@ -203,7 +213,7 @@ fn mergesort_scaling(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("bytes_moved", json!(bytes)),
         ("copy_gb_s_all_cores", json!(bw / 1e9)),
         ("llc_bytes_assumed", json!(llc)),
-        ("tolerance", json!(tol)),
+        ("margin", json!(tol)),
     ]);
     Ok(ClaimResult::judge(
         c,
@@ -222,7 +232,7 @@ fn mergesort_scaling(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
 }
 
 fn amdahl(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
-    let tol = lab.tolerance();
+    let tol = c.margin(0);
     let expect = Expect::Between([1.0 - tol, 1.0 + tol]);
     if let Some(r) = not_on_one_core(c, lab, expect.clone()) {
         return Ok(r);
@@ -289,7 +299,7 @@ fn amdahl(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let figs = figures(vec![
         ("cores", json!(p)),
         ("points", json!(rows)),
-        ("tolerance", json!(tol)),
+        ("margin", json!(tol)),
     ]);
     Ok(ClaimResult::judge(
         c,
@@ -308,7 +318,7 @@ fn amdahl(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
 }
 
 fn parallel_start_finish(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
-    let tol = lab.tolerance();
+    let tol = c.margin(0);
     let expect = Expect::Between([0.5 * (1.0 - tol), 0.5 * (1.0 + tol)]);
     if let Some(r) = not_on_one_core(c, lab, expect.clone()) {
         return Ok(r);
@@ -336,7 +346,7 @@ fn parallel_start_finish(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let noise = lab.noise_floor();
     let gap = median(&equal_gap);
     let prediction = format!(
-        "two parts of spin work 1 : 2 on two cores: the short one finishes at 0.5 of the long one's time, within the tolerance {} (idle share of the stage predicted 0.25)",
+        "two parts of spin work 1 : 2 on two cores: the short one finishes at 0.5 of the long one's time, within the margin {} (idle share of the stage predicted 0.25)",
         fmt_num(tol)
     );
     let figs = figures(vec![
@@ -344,7 +354,7 @@ fn parallel_start_finish(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("idle_share_predicted", json!(0.25)),
         ("equal_parts_finish_gap_share", json!(gap)),
         ("noise_floor", json!(noise)),
-        ("tolerance", json!(tol)),
+        ("margin", json!(tol)),
     ]);
     Ok(ClaimResult::judge(
         c,
@@ -379,6 +389,22 @@ mod tests {
     }
 
     #[test]
+    fn amdahls_margin_is_half_the_smallest_step_of_the_design() {
+        let fractions = [0.0, 0.1, 0.25, 0.5];
+        let half_step = |p: usize| {
+            fractions
+                .windows(2)
+                .map(|w| amdahl_speedup(w[0], p) / amdahl_speedup(w[1], p) - 1.0)
+                .fold(f64::INFINITY, f64::min)
+                / 2.0
+        };
+        assert!((half_step(2) - AMDAHL_MARGIN.rel).abs() < 1e-9);
+        for p in 3..=64 {
+            assert!(half_step(p) >= AMDAHL_MARGIN.rel, "P = {p}");
+        }
+    }
+
+    #[test]
     fn the_roofline_is_the_smaller_bound() {
         assert_eq!(roofline(2, 1.0, 1e9, 1e8), 2.0);
         assert!((roofline(4, 0.1, 1e9, 1e8) - 1.0).abs() < 1e-12);
@@ -389,7 +415,7 @@ mod tests {
     fn each_verdict_can_go_both_ways() {
         let tol = 0.05;
         // Below the FMA ceiling is not a miss; no gain, or beating the ceiling, is.
-        let ceiling = parallelism_expect(2.0, tol);
+        let ceiling = parallelism_expect(2.0, 0.1, tol);
         assert_eq!(verdict_at(1.68, &ceiling), Verdict::Supported);
         assert_eq!(verdict_at(1.0, &ceiling), Verdict::NotSupported);
         assert_eq!(verdict_at(2.5, &ceiling), Verdict::NotSupported);

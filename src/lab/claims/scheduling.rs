@@ -17,8 +17,9 @@ pub const TIME_SLICING: Claim = Claim {
     kind: Kind::Claim,
     statement: "On one core the scheduler gives each task a share of time by its weight and switches at the timer tick: tasks take turns, never run at once, and a nicer task gets less.",
     model: "the fair scheduler's weights: nice 0 = 1024, nice 5 = 335, so two spinning threads on one CPU share it 1024 : 335 = 3.06 : 1; each turn lasts the scheduler's slice rounded up to whole timer ticks (the slice is acted on at ticks)",
-    refuted_by: "the CPU-time ratio of the nice-0 and nice-5 threads, both spinning until one shared stop time, lands outside 3.06 x (1 +- tolerance)",
+    refuted_by: "the CPU-time ratio of the nice-0 and nice-5 threads, both spinning until one shared stop time, lands outside 3.06 x (1 +- margin)",
     unit: "x (nice 0 / nice 5 CPU time)",
+    margins: &[NICE_STEP_MARGIN],
     run: time_slicing,
 };
 
@@ -28,9 +29,17 @@ pub const OVERSUBSCRIPTION: Claim = Claim {
     kind: Kind::Claim,
     statement: "Too many threads slow CPU-bound work down: every switch costs the switch itself and refilling the cache with the next thread's data.",
     model: "T threads with fixed work and data of half the L2 each, on P cores: time per unit of work at 16P over that at P = 1 + (involuntary switches per core) x (c_switch + refill) / (work time), refill = 2 x data / one-core copy bandwidth; c_switch, bandwidth and switch counts measured in this run",
-    refuted_by: "the slowdown per unit of work at 16P lands outside the model's value x (1 +- tolerance) (for example the textbook's large loss, or a gain)",
+    refuted_by: "the slowdown per unit of work at 16P lands outside the model's value x (1 +- margin) (for example the textbook's large loss, or a gain)",
     unit: "x slowdown per unit of work",
+    margins: &[crate::lab::VALUE_MARGIN],
     run: oversubscription,
+};
+
+/// time-slicing's declared margin: half the smaller relative step from nice 5's weight to its
+/// neighbours' (nice 4: 423, nice 6: 272).
+pub const NICE_STEP_MARGIN: crate::lab::Margin = crate::lab::Margin {
+    rel: (335.0 / 272.0 - 1.0) / 2.0,
+    why: "half the smaller relative step from nice 5's weight (335) to its neighbours' (nice 4: 423, nice 6: 272; 335/272 = 1.23), so a ratio within it is nice 5's share and not a neighbouring nice value's",
 };
 
 /// The fair scheduler's weight of a nice value (`sched_prio_to_weight`).
@@ -67,7 +76,7 @@ fn time_slicing(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let duration = Duration::from_millis(lab.pick(400, 1000));
     let tick = lab.tick_ns();
     let predicted = nice_weight(0) / nice_weight(5);
-    let tol = lab.tolerance();
+    let tol = c.margin(0);
     let expect = Expect::Between([predicted * (1.0 - tol), predicted * (1.0 + tol)]);
     let (mut nice0, mut nice5, mut window) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..lab.reps() {
@@ -125,7 +134,7 @@ fn time_slicing(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("turn_measured_ms", json!(t.observed_slice_ms)),
         ("overlap_share_check", json!(t.overlap_share)),
         ("cpu_time_share_of_window", json!(median(&window))),
-        ("tolerance", json!(tol)),
+        ("margin", json!(tol)),
     ]);
     let picture = crate::timeline::render::svg(&t);
     Ok(ClaimResult::judge(
@@ -152,7 +161,7 @@ fn time_slicing(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
 fn oversubscription(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let cpus = Topology::get().core_cpus();
     let p = cpus.len();
-    let tol = lab.tolerance();
+    let tol = c.margin(0);
     let l2 = crate::sys::cache_bytes(2).unwrap_or(1 << 20);
     let words = l2 / 2 / 8;
     let passes = lab.pick(150, 400);
@@ -205,7 +214,7 @@ fn oversubscription(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("switch_us", json!(sw_s * 1e6)),
         ("refill_us", json!(refill_s * 1e6)),
         ("model_slowdown", json!(model)),
-        ("tolerance", json!(tol)),
+        ("margin", json!(tol)),
     ]);
     Ok(ClaimResult::judge(
         c,
@@ -231,6 +240,8 @@ mod tests {
 
     #[test]
     fn weights_slices_and_turns() {
+        let step = (nice_weight(4) / nice_weight(5)).min(nice_weight(5) / nice_weight(6)) - 1.0;
+        assert!((NICE_STEP_MARGIN.rel - step / 2.0).abs() < 1e-12);
         assert!((nice_weight(0) / nice_weight(5) - 3.0567).abs() < 1e-3);
         assert_eq!(default_base_slice_ns(2), 1.5e6);
         assert_eq!(default_base_slice_ns(64), 3.0e6);
