@@ -223,6 +223,26 @@ impl Point {
     }
 }
 
+/// The repetitions of one point that are physically possible: `values[i]` is kept when
+/// `speedups[i]` is at most `cap` (a speedup above what the cores or the waits allow, which only
+/// a disturbed repetition shows: other programs slowing its baseline). Returns the kept values
+/// and how many were flagged; when fewer than two would be left, nothing is dropped (the point
+/// then keeps its disturbed repetitions, and says how many).
+pub fn possible_reps(values: &[f64], speedups: &[f64], cap: f64) -> (Vec<f64>, usize) {
+    let kept: Vec<f64> = values
+        .iter()
+        .zip(speedups)
+        .filter(|(_, &s)| s <= cap)
+        .map(|(&v, _)| v)
+        .collect();
+    let flagged = values.len() - kept.len();
+    if kept.len() < 2 {
+        (values.to_vec(), flagged)
+    } else {
+        (kept, flagged)
+    }
+}
+
 /// The point whose verdict is the curve's: a curve's claim holds only if every point does, so
 /// a not-supported point decides first (the one farthest from its prediction, relative to it),
 /// then an inconclusive one (the one whose interval reaches farthest past its threshold), and
@@ -783,6 +803,15 @@ mod tests {
             .err()
             .unwrap()
             .contains("empty"));
+    }
+
+    #[test]
+    fn impossible_repetitions_are_flagged_not_kept() {
+        let (kept, flagged) = possible_reps(&[1.0, 1.1, 1.9, 0.9], &[1.9, 2.0, 3.8, 1.8], 2.1);
+        assert_eq!((kept, flagged), (vec![1.0, 1.1, 0.9], 1));
+        // Too few left: kept, but counted.
+        let (kept, flagged) = possible_reps(&[1.0, 1.9], &[1.9, 3.8], 2.1);
+        assert_eq!((kept.len(), flagged), (2, 1));
     }
 
     #[test]

@@ -11,7 +11,9 @@
 use serde_json::json;
 
 use super::{conclude, figures, one_rep, row};
-use crate::lab::{deciding_point, fmt_num, Claim, ClaimResult, Expect, Figure, Kind, Lab, Point};
+use crate::lab::{
+    deciding_point, fmt_num, possible_reps, Claim, ClaimResult, Expect, Figure, Kind, Lab, Point,
+};
 use crate::strategy::Strategy;
 use crate::workload::WorkloadSpec;
 
@@ -45,7 +47,7 @@ pub const IO_CPU_CROSSOVER: Claim = Claim {
     kind: Kind::Claim,
     statement: "I/O-bound work gains from concurrency, CPU-bound work only from parallelism: as the CPU share of each task grows, threads on one core stop helping and only more cores do.",
     model: "N tasks of d ms with CPU share s on T threads and P' cores take at least max(N s d / P' + (1 - s) d, ceil(N/T) d), the time of an ideal global scheduler: the min(T, P'/s) law with the last task's wait. On one core (P' = 1) that is the value, plus the T threads' starts, serial on that core (c_spawn measured); spread over P' = min(P, T) cores it is a bound the speedup may stay below (threads keep their tasks, no scheduler is ideal). d is the task length the sequential twin achieved in the same repetition",
-    refuted_by: "at some CPU share a one-core speedup lands farther than the margin from its model's value, or a spread speedup exceeds its bound by more than the margin; each point is judged on its own interval and the claim takes the worst point's verdict",
+    refuted_by: "at some CPU share a one-core speedup lands farther than the margin from its model's value, or a spread speedup exceeds its bound by more than the margin; each point is judged on its own interval and the claim takes the worst point's verdict; a repetition faster than the waits or the cores allow (N / ceil(N/T), P'/s, with the bound margin) is flagged as disturbed and left out of its point",
     unit: "x of the model (deciding point)",
     margins: &[crate::lab::VALUE_MARGIN, crate::lab::BOUND_MARGIN],
     run: io_cpu_crossover,
@@ -289,13 +291,28 @@ fn io_cpu_crossover(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let mut points = Vec::new();
     let mut curve = Vec::new();
     for (k, &s) in shares.iter().enumerate() {
+        // What no undisturbed repetition can pass: the waits allow N / ceil(N/T), the CPU work
+        // P'/s (its CPU time is fixed); past either (with the bound margin) the sequential twin
+        // was slowed by something else, and the repetition is flagged and left out.
+        let cap = |cores: usize| {
+            let waits = tasks as f64 / tasks.div_ceil(threads) as f64;
+            let cpu = if s > 0.0 {
+                cores as f64 / s
+            } else {
+                f64::INFINITY
+            };
+            waits.min(cpu) * (1.0 + btol)
+        };
+        let (one_kept, one_flagged) = possible_reps(&one_r[k], &one[k], cap(1));
+        let (spread_kept, spread_flagged) =
+            possible_reps(&spread_r[k], &spread[k], cap(spread_cores));
         let (po, ps) = (
             Point {
-                figure: Figure::median(&one_r[k]),
+                figure: Figure::median(&one_kept),
                 expect: value.clone(),
             },
             Point {
-                figure: Figure::median(&spread_r[k]),
+                figure: Figure::median(&spread_kept),
                 expect: bound.clone(),
             },
         );
@@ -307,11 +324,13 @@ fn io_cpu_crossover(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
             "one_core_of_model": po.figure.value,
             "one_core_of_model_interval": po.figure.spread(),
             "one_core_verdict": po.verdict().name(),
+            "one_core_impossible_reps_flagged": one_flagged,
             "spread_speedup": med(&spread[k]),
             "spread_bound": base / io_model_time(tasks, d, s, threads, spread_cores),
             "spread_of_bound": ps.figure.value,
             "spread_of_bound_interval": ps.figure.spread(),
             "spread_verdict": ps.verdict().name(),
+            "spread_impossible_reps_flagged": spread_flagged,
         }));
         points.push(po);
         points.push(ps);
@@ -343,18 +362,24 @@ fn io_cpu_crossover(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         "io, {tasks} tasks of {wait_ms} ms, {threads} threads, CPU share s in {shares:?}: on one core every speedup within {} of the model's value (the min(T, 1/s) law with the tasks' achieved length and {threads} serial thread starts of {} us); spread over {spread_cores} cores every speedup at most 1 + {} of the ideal global scheduler's bound min(T, P'/s); each point judged on its own interval, the deciding point is {deciding_name}",
         fmt_num(tol), fmt_num(spawn_s * 1e6), fmt_num(btol)
     );
+    let flagged = |v: &serde_json::Value| match v.as_u64() {
+        Some(0) | None => String::new(),
+        Some(n) => format!(", {n} impossible repetitions flagged"),
+    };
     let text = curve
         .iter()
         .map(|c| {
             format!(
-                "s = {}: one core {}x (model {}x, {}), spread {}x (bound {}x, {})",
+                "s = {}: one core {}x (model {}x, {}{}), spread {}x (bound {}x, {}{})",
                 c["cpu_share"],
                 fmt_num(c["one_core_speedup"].as_f64().unwrap_or(0.0)),
                 fmt_num(c["one_core_model"].as_f64().unwrap_or(0.0)),
                 c["one_core_verdict"].as_str().unwrap_or("-"),
+                flagged(&c["one_core_impossible_reps_flagged"]),
                 fmt_num(c["spread_speedup"].as_f64().unwrap_or(0.0)),
                 fmt_num(c["spread_bound"].as_f64().unwrap_or(0.0)),
                 c["spread_verdict"].as_str().unwrap_or("-"),
+                flagged(&c["spread_impossible_reps_flagged"]),
             )
         })
         .collect::<Vec<_>>()
