@@ -117,6 +117,16 @@ fn parallelism_needs_cores(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> 
     );
     let ceiling = p as f64 * (all / (ceilings.flops.all_cores.max(1) as f64 * one));
     let expect = parallelism_expect(ceiling, tol, btol);
+    if ceiling * (1.0 + btol) <= 1.0 + tol {
+        return Ok(ClaimResult::not_testable(
+            c,
+            expect,
+            format!(
+                "the FMA loop itself gained only {}x from {p} cores in this run (other programs took them), so no speedup could both exceed 1 + {} and stay within the ceiling: the cores this run had cannot test the claim",
+                fmt_num(ceiling), fmt_num(tol)
+            ),
+        ));
+    }
     let n = lab.pick(512, 1024);
     let spec = WorkloadSpec::new("matmul", n, 3);
     let (mut seq, mut par) = (Vec::new(), Vec::new());
