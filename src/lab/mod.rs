@@ -226,8 +226,8 @@ impl Point {
 /// The repetitions of one point that are physically possible: `values[i]` is kept when
 /// `speedups[i]` is at most `cap` (a speedup above what the cores or the waits allow, which only
 /// a disturbed repetition shows: other programs slowing its baseline). Returns the kept values
-/// and how many were flagged; when fewer than two would be left, nothing is dropped (the point
-/// then keeps its disturbed repetitions, and says how many).
+/// and how many were flagged. A point left with fewer than two cannot be judged: the claim
+/// that holds it is then not-testable in this run ([`too_disturbed`]).
 pub fn possible_reps(values: &[f64], speedups: &[f64], cap: f64) -> (Vec<f64>, usize) {
     let kept: Vec<f64> = values
         .iter()
@@ -236,11 +236,17 @@ pub fn possible_reps(values: &[f64], speedups: &[f64], cap: f64) -> (Vec<f64>, u
         .map(|(&v, _)| v)
         .collect();
     let flagged = values.len() - kept.len();
-    if kept.len() < 2 {
-        (values.to_vec(), flagged)
-    } else {
-        (kept, flagged)
-    }
+    (kept, flagged)
+}
+
+/// Why a point whose repetitions [`possible_reps`] left fewer than two of cannot be judged.
+pub fn too_disturbed(point: &str, kept: usize, reps: usize) -> Option<String> {
+    (kept < 2).then(|| {
+        format!(
+            "{} of {reps} repetitions at {point} ran faster than the cores or the waits allow (a baseline slowed by other programs), so too few are left to judge it: this run cannot test the claim",
+            reps - kept
+        )
+    })
 }
 
 /// The point whose verdict is the curve's: a curve's claim holds only if every point does, so
@@ -809,9 +815,11 @@ mod tests {
     fn impossible_repetitions_are_flagged_not_kept() {
         let (kept, flagged) = possible_reps(&[1.0, 1.1, 1.9, 0.9], &[1.9, 2.0, 3.8, 1.8], 2.1);
         assert_eq!((kept, flagged), (vec![1.0, 1.1, 0.9], 1));
-        // Too few left: kept, but counted.
+        // Too few left: the point cannot be judged.
         let (kept, flagged) = possible_reps(&[1.0, 1.9], &[1.9, 3.8], 2.1);
-        assert_eq!((kept.len(), flagged), (2, 1));
+        assert_eq!((kept.len(), flagged), (1, 1));
+        assert!(too_disturbed("f = 0", kept.len(), 2).is_some());
+        assert!(too_disturbed("f = 0", 3, 4).is_none());
     }
 
     #[test]

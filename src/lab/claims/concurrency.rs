@@ -12,7 +12,8 @@ use serde_json::json;
 
 use super::{conclude, figures, one_rep, row};
 use crate::lab::{
-    deciding_point, fmt_num, possible_reps, Claim, ClaimResult, Expect, Figure, Kind, Lab, Point,
+    deciding_point, fmt_num, possible_reps, too_disturbed, Claim, ClaimResult, Expect, Figure,
+    Kind, Lab, Point,
 };
 use crate::strategy::Strategy;
 use crate::workload::WorkloadSpec;
@@ -47,7 +48,7 @@ pub const IO_CPU_CROSSOVER: Claim = Claim {
     kind: Kind::Claim,
     statement: "I/O-bound work gains from concurrency, CPU-bound work only from parallelism: as the CPU share of each task grows, threads on one core stop helping and only more cores do.",
     model: "N tasks of d ms with CPU share s on T threads and P' cores take at least max(N s d / P' + (1 - s) d, ceil(N/T) d), the time of an ideal global scheduler: the min(T, P'/s) law with the last task's wait. On one core (P' = 1) that is the value, plus the T threads' starts, serial on that core (c_spawn measured); spread over P' = min(P, T) cores it is a bound the speedup may stay below (threads keep their tasks, no scheduler is ideal). d is the task length the sequential twin achieved in the same repetition",
-    refuted_by: "at some CPU share a one-core speedup lands farther than the margin from its model's value, or a spread speedup exceeds its bound by more than the margin; each point is judged on its own interval and the claim takes the worst point's verdict; a repetition faster than the waits or the cores allow (N / ceil(N/T), P'/s, with the bound margin) is flagged as disturbed and left out of its point",
+    refuted_by: "at some CPU share a one-core speedup lands farther than the margin from its model's value, or a spread speedup exceeds its bound by more than the margin; each point is judged on its own interval and the claim takes the worst point's verdict; a repetition faster than the waits or the cores allow (N / ceil(N/T), P'/s, with the bound margin) is flagged as disturbed and left out of its point (a point left with fewer than two makes the run not-testable)",
     unit: "x of the model (deciding point)",
     margins: &[crate::lab::VALUE_MARGIN, crate::lab::BOUND_MARGIN],
     run: io_cpu_crossover,
@@ -306,6 +307,12 @@ fn io_cpu_crossover(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         let (one_kept, one_flagged) = possible_reps(&one_r[k], &one[k], cap(1));
         let (spread_kept, spread_flagged) =
             possible_reps(&spread_r[k], &spread[k], cap(spread_cores));
+        let reps = one_r[k].len();
+        if let Some(why) = too_disturbed(&format!("s = {s}, one core"), one_kept.len(), reps)
+            .or_else(|| too_disturbed(&format!("s = {s}, spread"), spread_kept.len(), reps))
+        {
+            return Ok(ClaimResult::not_testable(c, value, why));
+        }
         let (po, ps) = (
             Point {
                 figure: Figure::median(&one_kept),

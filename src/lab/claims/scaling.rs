@@ -41,7 +41,7 @@ pub const AMDAHL: Claim = Claim {
     kind: Kind::Claim,
     statement: "Amdahl's law: a serial fraction f limits the speedup on P cores to 1 / (f + (1 - f) / P).",
     model: "a workload with a designed serial fraction f in {0, 0.1, 0.25, 0.5} (spin work: f of it on one thread, the rest split over P pinned threads); speedup against the same work on one thread",
-    refuted_by: "at some f the measured speedup departs from 1 / (f + (1 - f)/P) by more than the margin (the fitted Karp-Flatt fraction then differs from the designed one); each f is judged on its own interval and the worst point decides; a repetition whose speedup exceeds P x (1 + 5%), which spin work on P cores cannot reach, is flagged as disturbed and left out of its point",
+    refuted_by: "at some f the measured speedup departs from 1 / (f + (1 - f)/P) by more than the margin (the fitted Karp-Flatt fraction then differs from the designed one); each f is judged on its own interval and the worst point decides; a repetition whose speedup exceeds P x (1 + 5%), which spin work on P cores cannot reach, is flagged as disturbed and left out of its point (a point left with fewer than two makes the run not-testable)",
     unit: "x of Amdahl (deciding f)",
     margins: &[AMDAHL_MARGIN],
     run: amdahl,
@@ -275,6 +275,9 @@ fn amdahl(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     for (&f, s) in fractions.iter().zip(&speedups) {
         let ratios: Vec<f64> = s.iter().map(|&x| x / amdahl_speedup(f, p)).collect();
         let (kept, flagged) = crate::lab::possible_reps(&ratios, s, cap);
+        if let Some(why) = crate::lab::too_disturbed(&format!("f = {f}"), kept.len(), s.len()) {
+            return Ok(ClaimResult::not_testable(c, expect, why));
+        }
         let pt = Point {
             figure: Figure::median(&kept),
             expect: expect.clone(),
