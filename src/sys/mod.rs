@@ -158,7 +158,8 @@ pub fn l2_tlb_4k_entries() -> Option<usize> {
 }
 
 /// The L2 data (or unified) TLB's 4 KiB entries from the subleaves of CPUID leaf 0x18: type
-/// EDX[4:0] (1 data, 3 unified), level EDX[7:5], 4 KiB pages EBX[0], ways EBX[31:16], sets ECX.
+/// EDX bits 4:0 (1 data, 3 unified), level EDX bits 7:5, 4 KiB pages EBX bit 0, ways EBX bits
+/// 31:16, sets ECX.
 pub fn decode_tlb_leaf_18(subleaves: &[[u32; 4]]) -> Option<usize> {
     subleaves
         .iter()
