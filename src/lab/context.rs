@@ -4,7 +4,7 @@
 //! same-core switch cost (the ping-pong of [`crate::experiment::switch_cost`]), the ceilings
 //! (copy bandwidth and FMA peaks of [`crate::experiment::ceilings`]), the timer tick (the
 //! kernel's jiffies counter read twice), the cost of starting a thread, the time one cache line
-//! takes to move between two cores, and the noise floor (how much a fixed piece of CPU work
+//! takes to move between two cores, one system call, and the noise floor (how much a fixed piece of CPU work
 //! varies here and now). Each is measured once, on first use, and recorded with its method in
 //! [`crate::lab::LabReport::inputs`].
 
@@ -19,13 +19,6 @@ use crate::experiment::ceilings::{Ceilings, LimitsOptions};
 use crate::measure::stats::{median, median_interval};
 use crate::topology::Topology;
 
-/// The smallest tolerance a model gets, whatever the noise floor: 2%.
-pub const MIN_TOLERANCE: f64 = 0.02;
-
-/// The largest: 25%. A noisier machine cannot test a model; its intervals then straddle more
-/// predictions and the verdicts say inconclusive rather than supported by a huge tolerance.
-pub const MAX_TOLERANCE: f64 = 0.25;
-
 /// Repetitions of the noise probe.
 const NOISE_REPS: usize = 21;
 
@@ -39,6 +32,7 @@ pub struct Lab {
     noise: OnceCell<f64>,
     ceilings: OnceCell<Option<Ceilings>>,
     spawn_ns: OnceCell<f64>,
+    syscall_ns: OnceCell<f64>,
     line_ns: OnceCell<Option<f64>>,
     inputs: RefCell<Map<String, Value>>,
 }
@@ -53,6 +47,7 @@ impl Lab {
             noise: OnceCell::new(),
             ceilings: OnceCell::new(),
             spawn_ns: OnceCell::new(),
+            syscall_ns: OnceCell::new(),
             line_ns: OnceCell::new(),
             inputs: RefCell::new(Map::new()),
         }
@@ -139,7 +134,7 @@ impl Lab {
                 .unwrap_or_default()
             });
             let v = if times.len() < 2 {
-                MIN_TOLERANCE
+                f64::NAN
             } else {
                 let m = median(&times);
                 median_interval(&times).map_or(0.0, |i| (i.hi - i.lo) / (2.0 * m))
@@ -153,10 +148,36 @@ impl Lab {
         })
     }
 
-    /// The tolerance of a model's prediction: the noise floor, between [`MIN_TOLERANCE`] and
-    /// [`MAX_TOLERANCE`].
-    pub fn tolerance(&self) -> f64 {
-        self.noise_floor().clamp(MIN_TOLERANCE, MAX_TOLERANCE)
+    /// One system call, ns: `clock_gettime` of the thread's CPU-time clock, which Linux serves
+    /// by entering the kernel (the vDSO serves only the wall clocks); median of 21 batches of
+    /// 1000 calls on one pinned thread.
+    pub fn syscall_ns(&self) -> f64 {
+        *self.syscall_ns.get_or_init(|| {
+            let cpu = Topology::get().first_cpu();
+            let t: Vec<f64> = std::thread::scope(|s| {
+                s.spawn(|| {
+                    let _ = crate::topology::pin_current_thread(cpu);
+                    (0..21)
+                        .map(|_| {
+                            let s = Instant::now();
+                            for _ in 0..1000 {
+                                std::hint::black_box(crate::sys::thread_cpu_time());
+                            }
+                            s.elapsed().as_secs_f64() * 1e9 / 1000.0
+                        })
+                        .collect()
+                })
+                .join()
+                .unwrap_or_default()
+            });
+            let v = if t.is_empty() { f64::NAN } else { median(&t) };
+            self.record(
+                "syscall_ns",
+                json!(v),
+                "clock_gettime(CLOCK_THREAD_CPUTIME_ID), a system call on Linux, on one pinned thread: median of 21 batches of 1000",
+            );
+            v
+        })
     }
 
     /// The ceilings (quick measurement in quick mode), `None` when they could not be measured.

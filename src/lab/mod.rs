@@ -207,6 +207,92 @@ impl Figure {
     }
 }
 
+/// One point of a curve (a thread count, a CPU share, a serial fraction), judged on its own
+/// interval against its own prediction.
+#[derive(Debug, Clone)]
+pub struct Point {
+    /// The point's figure, with its interval over the repetitions.
+    pub figure: Figure,
+    /// Its prediction.
+    pub expect: Expect,
+}
+
+impl Point {
+    /// The point's verdict by the rule.
+    pub fn verdict(&self) -> Verdict {
+        verdict(Some(self.figure.spread()), &self.expect)
+    }
+}
+
+/// The repetitions of one point that are physically possible: `values[i]` is kept when
+/// `speedups[i]` is at most `cap` (a speedup above what the cores or the waits allow, which only
+/// a disturbed repetition shows: other programs slowing its baseline). Returns the kept values
+/// and how many were flagged. A point left with fewer than two cannot be judged: the claim
+/// that holds it is then not-testable in this run ([`too_disturbed`]).
+pub fn possible_reps(values: &[f64], speedups: &[f64], cap: f64) -> (Vec<f64>, usize) {
+    let kept: Vec<f64> = values
+        .iter()
+        .zip(speedups)
+        .filter(|(_, &s)| s <= cap)
+        .map(|(&v, _)| v)
+        .collect();
+    let flagged = values.len() - kept.len();
+    (kept, flagged)
+}
+
+/// Why a point whose repetitions [`possible_reps`] left fewer than two of cannot be judged.
+pub fn too_disturbed(point: &str, kept: usize, reps: usize) -> Option<String> {
+    (kept < 2).then(|| {
+        format!(
+            "{} of {reps} repetitions at {point} ran faster than the cores or the waits allow (a baseline slowed by other programs), so too few are left to judge it: this run cannot test the claim",
+            reps - kept
+        )
+    })
+}
+
+/// The point whose verdict is the curve's: a curve's claim holds only if every point does, so
+/// a not-supported point decides first (the one farthest from its prediction, relative to it),
+/// then an inconclusive one (the one whose interval reaches farthest past its threshold), and
+/// when every point is supported the one nearest its threshold. `None` for no points.
+pub fn deciding_point(points: &[Point]) -> Option<usize> {
+    let rel = |p: &Point| {
+        let v = p.figure.value;
+        p.expect.distance(v) / v.abs().max(1e-12)
+    };
+    let pick = |want: Verdict, farthest: bool| {
+        points
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.verdict() == want)
+            .max_by(|a, b| {
+                let (x, y) = (rel(a.1), rel(b.1));
+                if farthest {
+                    x.total_cmp(&y)
+                } else {
+                    y.total_cmp(&x)
+                }
+            })
+            .map(|(i, _)| i)
+    };
+    pick(Verdict::NotSupported, true)
+        .or_else(|| {
+            // Inconclusive: the one whose interval reaches farthest across its threshold.
+            points
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.verdict() == Verdict::Inconclusive)
+                .max_by(|a, b| {
+                    let w = |p: &Point| {
+                        let [lo, hi] = p.figure.spread();
+                        (hi - lo) / p.figure.value.abs().max(1e-12) - rel(p)
+                    };
+                    w(a.1).total_cmp(&w(b.1))
+                })
+                .map(|(i, _)| i)
+        })
+        .or_else(|| pick(Verdict::Supported, false))
+}
+
 /// One claim's result, as printed and written to lab.json.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClaimResult {
@@ -288,7 +374,7 @@ impl ClaimResult {
             id: claim.id.into(),
             kind: claim.kind,
             statement: claim.statement.into(),
-            model: claim.model.into(),
+            model: claim.model_text(),
             refuted_by: claim.refuted_by.into(),
             prediction,
             measured: Some(measured),
@@ -312,7 +398,7 @@ impl ClaimResult {
             id: claim.id.into(),
             kind: claim.kind,
             statement: claim.statement.into(),
-            model: claim.model.into(),
+            model: claim.model_text(),
             refuted_by: claim.refuted_by.into(),
             prediction: "-".into(),
             measured: None,
@@ -378,6 +464,49 @@ pub struct LabError {
     pub message: String,
 }
 
+/// An equivalence margin, declared with its claim before any run: how far (relative) the figure
+/// may lie from the model's value, or past a bound, and still count as the model's, and why that
+/// much. The figure's interval carries the run's noise; the margin is what the claim tolerates
+/// on top, decided by what the claim means, never by a result.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Margin {
+    /// Relative size (0.10 = 10%).
+    pub rel: f64,
+    /// Why that much.
+    pub why: &'static str,
+}
+
+impl Margin {
+    /// "10%: why".
+    pub fn describe(&self) -> String {
+        format!("{}%: {}", fmt_num(self.rel * 100.0), self.why)
+    }
+}
+
+/// The margin of a value model (a prediction of the figure itself).
+pub const VALUE_MARGIN: Margin = Margin {
+    rel: 0.10,
+    why: "the margin of every value model in the lab, declared alike: a figure within 10% of the model's value is explained by the mechanisms the model names; a miss beyond it on either side is a cost or a gain the model leaves out",
+};
+
+/// The margin of a direction ("costs more", "speeds up", "slows down").
+pub const EFFECT_MARGIN: Margin = Margin {
+    rel: 0.10,
+    why: "the smallest difference the claim's words ('costs more', 'speeds up', 'slows down') mean: a difference under 10% is not one a course would teach as a cost or a gain",
+};
+
+/// The margin of a bound (a figure may lie anywhere on one side of it).
+pub const BOUND_MARGIN: Margin = Margin {
+    rel: 0.05,
+    why: "a bound computed from inputs measured once in this run (peaks, bandwidths, costs) is itself uncertain by a few percent; a figure past it by more than 5% says the bound is wrong",
+};
+
+/// The margin of a check.
+pub const CHECK_MARGIN: Margin = Margin {
+    rel: 0.10,
+    why: "a check asks whether the mechanism worked at all, not how precisely: 10%",
+};
+
 /// A claim of the course and the experiment that tests it.
 #[derive(Debug)]
 pub struct Claim {
@@ -393,8 +522,27 @@ pub struct Claim {
     pub refuted_by: &'static str,
     /// Unit of the figure.
     pub unit: &'static str,
+    /// The equivalence margins its prediction uses, each with why that much (none for a
+    /// prediction with no margin).
+    pub margins: &'static [Margin],
     /// The experiment.
     pub run: fn(&Claim, &Lab) -> Result<ClaimResult, String>,
+}
+
+impl Claim {
+    /// The model, followed by the margins its prediction uses and why.
+    pub fn model_text(&self) -> String {
+        if self.margins.is_empty() {
+            return self.model.to_string();
+        }
+        let m: Vec<String> = self.margins.iter().map(Margin::describe).collect();
+        format!("{}. Margin {}", self.model, m.join("; margin "))
+    }
+
+    /// Margin `i` (relative).
+    pub fn margin(&self, i: usize) -> f64 {
+        self.margins.get(i).map_or(0.0, |m| m.rel)
+    }
 }
 
 /// A whole lab run.
@@ -452,15 +600,17 @@ pub fn select(list: Option<&str>) -> Result<Vec<&'static Claim>, String> {
 /// The expectation of each claim whose experiment pins workers to one core (as its own code
 /// states it): on a platform that cannot pin threads these are not-testable, with the reason.
 /// The claims whose experiment needs threads pinned to one core, with the form of their
-/// prediction at its nominal value (the tolerance and the model's inputs are measured by the
+/// prediction at its nominal value (the margin and the model's inputs are measured by the
 /// experiment itself, which a machine that cannot pin does not run).
 fn one_core_expectation(id: &str) -> Option<Expect> {
     Some(match id {
-        "one-core-concurrency" | "context-switch" => Expect::AtLeast(1.0),
-        "cpu-bound-on-one-core" => Expect::AtMost(1.0),
-        "io-cpu-crossover" | "oversubscription" | "web-server-concurrency" | "c10k-memory" => {
-            Expect::Between([1.0, 1.0])
-        }
+        "context-switch" => Expect::AtLeast(1.0),
+        "one-core-concurrency"
+        | "cpu-bound-on-one-core"
+        | "io-cpu-crossover"
+        | "oversubscription"
+        | "web-server-concurrency"
+        | "c10k-memory" => Expect::Between([1.0, 1.0]),
         // nice 0 against nice 5: the scheduler's weights 1024 / 335.
         "time-slicing" => Expect::Between([1024.0 / 335.0, 1024.0 / 335.0]),
         _ => return None,
@@ -555,6 +705,7 @@ mod tests {
             model: "m",
             refuted_by: "r",
             unit: "u",
+            margins: &[],
             run: |_, _| Err("unused".into()),
         }
     }
@@ -659,6 +810,56 @@ mod tests {
             .err()
             .unwrap()
             .contains("empty"));
+    }
+
+    #[test]
+    fn impossible_repetitions_are_flagged_not_kept() {
+        let (kept, flagged) = possible_reps(&[1.0, 1.1, 1.9, 0.9], &[1.9, 2.0, 3.8, 1.8], 2.1);
+        assert_eq!((kept, flagged), (vec![1.0, 1.1, 0.9], 1));
+        // Too few left: the point cannot be judged.
+        let (kept, flagged) = possible_reps(&[1.0, 1.9], &[1.9, 3.8], 2.1);
+        assert_eq!((kept.len(), flagged), (1, 1));
+        assert!(too_disturbed("f = 0", kept.len(), 2).is_some());
+        assert!(too_disturbed("f = 0", 3, 4).is_none());
+    }
+
+    #[test]
+    fn the_deciding_point_is_the_worst_one() {
+        let pt = |v: f64, e: Expect| Point {
+            figure: Figure::median(&[v * 0.999, v, v * 1.001, v, v * 0.999, v * 1.001, v]),
+            expect: e,
+        };
+        let band = Expect::Between([0.9, 1.1]);
+        let ok = [pt(1.0, band.clone()), pt(1.08, band.clone())];
+        assert_eq!(deciding_point(&ok), Some(1), "nearest its threshold");
+        let bad = [
+            pt(1.0, band.clone()),
+            pt(0.5, band.clone()),
+            pt(0.8, band.clone()),
+        ];
+        assert_eq!(deciding_point(&bad), Some(1), "farthest outside");
+        let straddle = Point {
+            figure: Figure::median(&[0.8, 0.9, 1.0, 1.0, 1.0, 1.05, 1.06]),
+            expect: band.clone(),
+        };
+        assert_eq!(straddle.verdict(), Verdict::Inconclusive);
+        assert_eq!(deciding_point(&[pt(1.0, band.clone()), straddle]), Some(1));
+        assert_eq!(deciding_point(&[]), None);
+    }
+
+    #[test]
+    fn every_margin_is_stated_in_its_claims_text() {
+        for c in all_claims() {
+            for m in c.margins {
+                assert!(m.rel > 0.0 && m.rel < 0.5, "{}: margin {}", c.id, m.rel);
+                assert!(c.model_text().contains(m.why), "{}", c.id);
+            }
+            assert!(
+                !c.refuted_by.contains("tolerance") || !c.margins.is_empty(),
+                "{} speaks of a tolerance but declares no margin",
+                c.id
+            );
+        }
     }
 
     #[test]

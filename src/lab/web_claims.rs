@@ -25,8 +25,9 @@ pub static ALL: [Claim; 3] = [
         kind: super::Kind::Claim,
         statement: "A server handles many requests at once even on ONE core: while one request waits (a database), the core serves the others, so a concurrent server on one core outserves an iterative one by about the number of clients.",
         model: "on one core, C clients whose requests each wait W and need c_req of CPU are served at min(C/W, 1/c_req) requests per second by a concurrent server (an event loop with a task per connection), and at 1/(W + c_req) by the iterative server; W and c_req are each row's own (achieved wait, server CPU per request)",
-        refuted_by: "the event loop's requests per second outside [1/1.10, 1 + tolerance] of min(C/W, 1/c_req): below, the waits did not overlap; above, the model misses a cost",
+        refuted_by: "the event loop's requests per second outside [1/(1 + value margin), 1 + bound margin] of min(C/W, 1/c_req), a capacity: below, the waits did not overlap; above, the model misses a cost",
         unit: "x (measured / model)",
+        margins: &[crate::lab::VALUE_MARGIN, crate::lab::BOUND_MARGIN],
         run: web_server_concurrency,
     },
     Claim {
@@ -34,8 +35,9 @@ pub static ALL: [Claim; 3] = [
         kind: super::Kind::Claim,
         statement: "With CPU-heavy requests an event loop on one core is capped by that core; serving the same clients on more cores (worker processes) lifts the cap by their count, up to the CPU the load generator itself takes.",
         model: "CPU-bound requests of c_req each, a wait W: the event loop on one core serves min(C/W, 1/c_req) per second (the generator on another core); C pre-forked processes, one connection each, over all P physical cores serve min(C/(W + c_req), P/(c_req + g)) when the generator's g per request shares those cores, so the lift is the ratio of the two, every input measured in its row; C = max(32, 8P) keeps the cores the bound",
-        refuted_by: "processes / event loop outside [1/1.10, 1 + tolerance] of the predicted lift",
+        refuted_by: "processes / event loop outside [1/(1 + value margin), 1 + bound margin] of the predicted lift",
         unit: "x (processes / event loop)",
+        margins: &[crate::lab::VALUE_MARGIN, crate::lab::BOUND_MARGIN],
         run: combined_concurrency_parallelism,
     },
     Claim {
@@ -43,8 +45,9 @@ pub static ALL: [Claim; 3] = [
         kind: super::Kind::Claim,
         statement: "A thread per connection costs more memory than a task per connection: each thread has a stack of its own (and a kernel stack), a task only its state.",
         model: "per connection, threads use b + s and tasks b + t, where b is the connection's own memory (socket buffers, request and response), s an idle thread's cost (its touched stack, its 16 KiB kernel stack) and t an idle task's (its state), s and t measured by parking idle threads and tasks in the same run; b = tasks' memory per connection - t, so threads / tasks = (m_task - t + s) / m_task",
-        refuted_by: "threads' memory per connection / tasks' outside the prediction by more than the declared margin of 25% (resident memory moves in 4 KiB pages and the allocator's arenas grow in steps)",
+        refuted_by: "threads' memory per connection / tasks' outside the prediction by more than the declared margin of 25%",
         unit: "x (threads / tasks, memory per connection)",
+        margins: &[C10K_MARGIN],
         run: c10k_memory,
     },
 ];
@@ -98,6 +101,12 @@ fn measure(
         .map_err(|e| e.error.to_string())
 }
 
+/// c10k-memory's declared margin.
+const C10K_MARGIN: crate::lab::Margin = crate::lab::Margin {
+    rel: 0.25,
+    why: "resident memory moves in 4 KiB pages and the allocator's arenas grow in steps, so a connection's bytes are counted in coarse steps: 25%",
+};
+
 /// The row of `strategy` among rows that `measure` returned for it.
 fn row(rows: &[Measurement], strategy: Strategy) -> &Measurement {
     rows.iter()
@@ -107,7 +116,7 @@ fn row(rows: &[Measurement], strategy: Strategy) -> &Measurement {
 
 fn web_server_concurrency(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let (conns, wait_ms) = (64usize, 10.0);
-    let tol = lab.tolerance();
+    let tol = c.margin(1);
     let spec = |size: usize| {
         WorkloadSpec::new("web", size, 1)
             .with("wait_ms", wait_ms)
@@ -175,12 +184,12 @@ fn web_server_concurrency(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ),
         ("iterative_wait_achieved_s", json!(wait(&iterative[0]))),
     ]);
-    let expect = Expect::Between([1.0 / 1.10, 1.0 + tol]);
+    let expect = Expect::Between([1.0 / (1.0 + c.margin(0)), 1.0 + tol]);
     let prediction = format!(
         "{conns} clients, {wait_ms} ms waits, one core: the event loop at min(C/W, 1/c_req) = {} requests/s with its achieved wait W = {} ms: measured / model between {} and {}",
         fmt_num(median(&task_model)),
         fmt_num(wait(tasks) * 1e3),
-        fmt_num(1.0 / 1.10),
+        fmt_num(1.0 / (1.0 + c.margin(0))),
         fmt_num(1.0 + tol)
     );
     Ok(ClaimResult::judge(
@@ -214,8 +223,8 @@ fn combined_concurrency_parallelism(c: &Claim, lab: &Lab) -> Result<ClaimResult,
     // Enough clients that the cores, not the clients' own waits, bound the processes:
     // C / (W + c_req) is 8x P / c_req at W = c_req.
     let conns = (8 * cores).max(32);
-    let tol = lab.tolerance();
-    let expect_placeholder = Expect::Between([1.0 / 1.10, 1.0 + tol]);
+    let tol = c.margin(1);
+    let expect_placeholder = Expect::Between([1.0 / (1.0 + c.margin(0)), 1.0 + tol]);
     if cores < 2 {
         return Ok(ClaimResult::not_testable(
             c,
@@ -274,7 +283,7 @@ fn combined_concurrency_parallelism(c: &Claim, lab: &Lab) -> Result<ClaimResult,
         ("generator_shares_cores", json!(shares)),
         ("predicted_lift", json!(lift)),
     ]);
-    let expect = Expect::Between([lift / 1.10, lift * (1.0 + tol)]);
+    let expect = Expect::Between([lift / (1.0 + c.margin(0)), lift * (1.0 + tol)]);
     let prediction = format!(
         "requests of {} µs of CPU and a 1 ms wait, {conns} clients: {conns} processes over {cores} cores / the event loop on one core = min(C/(W + c_req), {cores}/(c_req + g)) / min(C/W, 1/c_req) = {} (c_req {} µs and {} µs, g {} µs{}), between {} and {}",
         fmt_num(cpu_us),
@@ -283,7 +292,7 @@ fn combined_concurrency_parallelism(c: &Claim, lab: &Lab) -> Result<ClaimResult,
         fmt_num(c_loop * 1e6),
         fmt_num(g * 1e6),
         if shares { ", the generator sharing the cores" } else { "" },
-        fmt_num(lift / 1.10),
+        fmt_num(lift / (1.0 + c.margin(0))),
         fmt_num(lift * (1.0 + tol))
     );
     Ok(ClaimResult::judge(
@@ -387,7 +396,7 @@ fn idle_costs(n: usize) -> Result<(f64, f64), String> {
 
 fn c10k_memory(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let conns = lab.pick(1000usize, 4000);
-    let expect_placeholder = Expect::Between([0.75, 1.25]);
+    let expect_placeholder = Expect::Between([1.0 - c.margin(0), 1.0 + c.margin(0)]);
     if crate::sys::process_rss_bytes(None).is_none() {
         return Ok(ClaimResult::not_testable(
             c,
@@ -435,7 +444,10 @@ fn c10k_memory(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("idle_task_bytes", json!(t)),
         ("predicted_ratio", json!(predicted)),
     ]);
-    let expect = Expect::Between([predicted * 0.75, predicted * 1.25]);
+    let expect = Expect::Between([
+        predicted * (1.0 - c.margin(0)),
+        predicted * (1.0 + c.margin(0)),
+    ]);
     let prediction = format!(
         "{conns} connections waiting 100 ms, one core: threads / tasks = (m_task - t + s) / m_task = ({} - {} + {}) / {} = {} bytes per connection ratio, within 25%",
         fmt_num(m_task),

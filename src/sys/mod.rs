@@ -131,6 +131,7 @@ pub fn cpuid_flag_location(flag: &str) -> Option<(u32, u32, usize, u32)> {
         "fma" => (1, 0, 2, 12),
         "avx" => (1, 0, 2, 28),
         "hypervisor" => (1, 0, 2, 31),
+        "pcid" => (1, 0, 2, 17),
         "avx2" => (7, 0, 1, 5),
         "avx512f" => (7, 0, 1, 16),
         _ => return None,
@@ -142,6 +143,40 @@ pub fn cpuid_flag_location(flag: &str) -> Option<(u32, u32, usize, u32)> {
 pub fn cpuid_flag(flag: &str) -> Option<bool> {
     let (leaf, sub, reg, bit) = cpuid_flag_location(flag)?;
     cpuid(leaf, sub).map(|r| r[reg] & (1 << bit) != 0)
+}
+
+/// Entries of the second-level data TLB for 4 KiB pages, from CPUID (x86-64 only): Intel's
+/// deterministic address translation leaf 0x18, else AMD's leaf 0x80000006. `None` where CPUID
+/// does not say (a hypervisor may hide both leaves).
+pub fn l2_tlb_4k_entries() -> Option<usize> {
+    let intel = cpuid(0x18, 0).and_then(|first| {
+        let subs: Vec<[u32; 4]> = (0..=first[0].min(16))
+            .filter_map(|i| cpuid(0x18, i))
+            .collect();
+        decode_tlb_leaf_18(&subs)
+    });
+    intel.or_else(|| cpuid(0x8000_0006, 0).and_then(|r| decode_tlb_amd_80000006(r[1])))
+}
+
+/// The L2 data (or unified) TLB's 4 KiB entries from the subleaves of CPUID leaf 0x18: type
+/// EDX bits 4:0 (1 data, 3 unified), level EDX bits 7:5, 4 KiB pages EBX bit 0, ways EBX bits
+/// 31:16, sets ECX.
+pub fn decode_tlb_leaf_18(subleaves: &[[u32; 4]]) -> Option<usize> {
+    subleaves
+        .iter()
+        .filter(|r| {
+            let (kind, level) = (r[3] & 0x1f, (r[3] >> 5) & 0x7);
+            level == 2 && (kind == 1 || kind == 3) && r[1] & 1 == 1
+        })
+        .map(|r| ((r[1] >> 16) as usize) * (r[2] as usize).max(1))
+        .filter(|&n| n > 0)
+        .max()
+}
+
+/// The L2 data TLB's 4 KiB entries from EBX of AMD's CPUID leaf 0x80000006 (bits 27:16).
+pub fn decode_tlb_amd_80000006(ebx: u32) -> Option<usize> {
+    let n = ((ebx >> 16) & 0xfff) as usize;
+    (n > 0).then_some(n)
 }
 
 /// The CPU's brand string from CPUID leaves 0x80000002..4 (x86-64 only).
@@ -491,6 +526,22 @@ mod tests {
         model name\t: AMD EPYC 9R14 96-Core Processor\n\
         flags\t\t: fpu vme de pse avx2 hypervisor_x hypervisor lahf_lm\n\n\
         processor\t: 1\nmodel name\t: other\nflags\t\t: fpu\n";
+
+    #[test]
+    fn l2_tlb_entries_decode_from_cpuid() {
+        // Intel: an L1 data TLB (level 1) and an L2 unified TLB of 12 ways x 128 sets with 4 KiB
+        // pages; the L2 one counts.
+        let l1 = [0, (4 << 16) | 1, 16, 1 | (1 << 5)];
+        let l2 = [0, (12 << 16) | 1, 128, 3 | (2 << 5)];
+        assert_eq!(decode_tlb_leaf_18(&[l1, l2]), Some(1536));
+        assert_eq!(decode_tlb_leaf_18(&[l1]), None);
+        // AMD Zen 2: 2048 entries in EBX[27:16].
+        assert_eq!(
+            decode_tlb_amd_80000006(0x6000_0000 | (2048 << 16)),
+            Some(2048)
+        );
+        assert_eq!(decode_tlb_amd_80000006(0), None);
+    }
 
     #[test]
     fn cpuinfo_model_and_flags() {

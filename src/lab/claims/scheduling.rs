@@ -17,8 +17,9 @@ pub const TIME_SLICING: Claim = Claim {
     kind: Kind::Claim,
     statement: "On one core the scheduler gives each task a share of time by its weight and switches at the timer tick: tasks take turns, never run at once, and a nicer task gets less.",
     model: "the fair scheduler's weights: nice 0 = 1024, nice 5 = 335, so two spinning threads on one CPU share it 1024 : 335 = 3.06 : 1; each turn lasts the scheduler's slice rounded up to whole timer ticks (the slice is acted on at ticks)",
-    refuted_by: "the CPU-time ratio of the nice-0 and nice-5 threads lands outside 3.06 x (1 +- tolerance), the tolerance being the noise floor plus one tick of the smaller share",
+    refuted_by: "the CPU-time ratio of the nice-0 and nice-5 threads, both spinning until one shared stop time, lands outside 3.06 x (1 +- margin)",
     unit: "x (nice 0 / nice 5 CPU time)",
+    margins: &[NICE_STEP_MARGIN],
     run: time_slicing,
 };
 
@@ -28,9 +29,17 @@ pub const OVERSUBSCRIPTION: Claim = Claim {
     kind: Kind::Claim,
     statement: "Too many threads slow CPU-bound work down: every switch costs the switch itself and refilling the cache with the next thread's data.",
     model: "T threads with fixed work and data of half the L2 each, on P cores: time per unit of work at 16P over that at P = 1 + (involuntary switches per core) x (c_switch + refill) / (work time), refill = 2 x data / one-core copy bandwidth; c_switch, bandwidth and switch counts measured in this run",
-    refuted_by: "the slowdown per unit of work at 16P lands outside the model's value x (1 +- tolerance) (for example the textbook's large loss, or a gain)",
+    refuted_by: "the slowdown per unit of work at 16P lands outside the model's value x (1 +- margin) (for example the textbook's large loss, or a gain)",
     unit: "x slowdown per unit of work",
+    margins: &[crate::lab::VALUE_MARGIN],
     run: oversubscription,
+};
+
+/// time-slicing's declared margin: half the smaller relative step from nice 5's weight to its
+/// neighbours' (nice 4: 423, nice 6: 272).
+pub const NICE_STEP_MARGIN: crate::lab::Margin = crate::lab::Margin {
+    rel: (335.0 / 272.0 - 1.0) / 2.0,
+    why: "half the smaller relative step from nice 5's weight (335) to its neighbours' (nice 4: 423, nice 6: 272; 335/272 = 1.23), so a ratio within it is nice 5's share and not a neighbouring nice value's",
 };
 
 /// The fair scheduler's weight of a nice value (`sched_prio_to_weight`).
@@ -67,23 +76,26 @@ fn time_slicing(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let duration = Duration::from_millis(lab.pick(400, 1000));
     let tick = lab.tick_ns();
     let predicted = nice_weight(0) / nice_weight(5);
-    let small_share = nice_weight(5) / (nice_weight(0) + nice_weight(5));
-    let quantum = tick.unwrap_or(4e6) / (duration.as_nanos() as f64 * small_share);
-    let tol = lab.tolerance() + quantum;
+    let tol = c.margin(0);
     let expect = Expect::Between([predicted * (1.0 - tol), predicted * (1.0 + tol)]);
-    let (mut nice0, mut nice5) = (Vec::new(), Vec::new());
+    let (mut nice0, mut nice5, mut window) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..lab.reps() {
+        // One stop time for both threads, set by whichever runs first: each thread's CPU time is
+        // its share of the same window (a deadline per thread, set when it is first scheduled,
+        // let the two windows differ by up to a slice).
+        let stop: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
         let (spans, _) = run_pinned(&[cpu, cpu], |i| {
             if i == 1 && crate::sys::set_thread_nice(5).is_err() {
                 return None;
             }
-            let end = Instant::now() + duration;
+            let before = crate::sys::thread_cpu_time()?;
+            let end = *stop.get_or_init(|| Instant::now() + duration);
             let mut x = 0u64;
             while Instant::now() < end {
                 x = crate::lab::kernels::spin(1000).wrapping_add(x);
             }
             std::hint::black_box(x);
-            crate::sys::thread_cpu_time().map(|d| d.as_secs_f64())
+            crate::sys::thread_cpu_time().map(|d| (d - before).as_secs_f64())
         })?;
         let (Some(a), Some(b)) = (spans[0].value, spans[1].value) else {
             return Ok(ClaimResult::not_testable(
@@ -94,6 +106,7 @@ fn time_slicing(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         };
         nice0.push(a);
         nice5.push(b);
+        window.push((a + b) / duration.as_secs_f64());
     }
     // The turn and the overlap, from one timeline of two spinning threads on one CPU.
     let config = TimelineConfig::new(2, Placement::OneCore, TKind::Thread, lab.pick(150, 300))?;
@@ -107,8 +120,8 @@ fn time_slicing(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     };
     let turn = tick.map(|k| predicted_turn_ns(slice_ns, k) / 1e6);
     let prediction = format!(
-        "two spinning threads pinned to one CPU, nice 0 and nice 5, {} ms: CPU-time ratio 1024 / 335 = {} within {} (noise floor + one {} ms tick of the nice-5 share)",
-        duration.as_millis(), fmt_num(predicted), fmt_num(tol), tick.map_or("-".into(), |k| fmt_num(k / 1e6))
+        "two spinning threads pinned to one CPU, nice 0 and nice 5, until one stop time {} ms after the first starts: CPU-time ratio 1024 / 335 = {} within {}",
+        duration.as_millis(), fmt_num(predicted), fmt_num(tol)
     );
     let figs = figures(vec![
         ("predicted_ratio", json!(predicted)),
@@ -120,7 +133,8 @@ fn time_slicing(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("turn_predicted_ms", json!(turn)),
         ("turn_measured_ms", json!(t.observed_slice_ms)),
         ("overlap_share_check", json!(t.overlap_share)),
-        ("tolerance", json!(tol)),
+        ("cpu_time_share_of_window", json!(median(&window))),
+        ("margin", json!(tol)),
     ]);
     let picture = crate::timeline::render::svg(&t);
     Ok(ClaimResult::judge(
@@ -147,7 +161,7 @@ fn time_slicing(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
 fn oversubscription(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let cpus = Topology::get().core_cpus();
     let p = cpus.len();
-    let tol = lab.tolerance();
+    let tol = c.margin(0);
     let l2 = crate::sys::cache_bytes(2).unwrap_or(1 << 20);
     let words = l2 / 2 / 8;
     let passes = lab.pick(150, 400);
@@ -200,7 +214,7 @@ fn oversubscription(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("switch_us", json!(sw_s * 1e6)),
         ("refill_us", json!(refill_s * 1e6)),
         ("model_slowdown", json!(model)),
-        ("tolerance", json!(tol)),
+        ("margin", json!(tol)),
     ]);
     Ok(ClaimResult::judge(
         c,
@@ -226,6 +240,8 @@ mod tests {
 
     #[test]
     fn weights_slices_and_turns() {
+        let step = (nice_weight(4) / nice_weight(5)).min(nice_weight(5) / nice_weight(6)) - 1.0;
+        assert!((NICE_STEP_MARGIN.rel - step / 2.0).abs() < 1e-12);
         assert!((nice_weight(0) / nice_weight(5) - 3.0567).abs() < 1e-3);
         assert_eq!(default_base_slice_ns(2), 1.5e6);
         assert_eq!(default_base_slice_ns(64), 3.0e6);
