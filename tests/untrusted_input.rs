@@ -104,7 +104,12 @@ fn bad_inputs(dir: &Path) -> Vec<Bad> {
     file("number.json", b"42", "another program's JSON (a number)");
     file(
         "newer.json",
-        format!("{{\"schema_version\": 2,{}", &text.trim_start()[1..]).as_bytes(),
+        if text.contains("\"schema_version\": ") {
+            with_first(&text, "schema_version", "2")
+        } else {
+            format!("{{\"schema_version\": 2,{}", &text.trim_start()[1..])
+        }
+        .as_bytes(),
         "was written by a newer concbench (schema 2; this one reads 1)",
     );
     file(
