@@ -14,6 +14,8 @@
 
 use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd};
 
+use crate::text::xml_escape as escape;
+
 /// The file name of the page in every result set.
 pub const PAGE: &str = "report.html";
 
@@ -134,22 +136,6 @@ fn figure(alt: &str, svg: &str) -> String {
         escape(alt),
         escape(alt)
     )
-}
-
-/// Text for HTML content or a quoted attribute.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(ch),
-        }
-    }
-    out
 }
 
 /// Standard base64 with padding (RFC 4648).

@@ -5,6 +5,7 @@
 //! with [`Table::to_markdown`]; the reading is generated from the rows by [`reading`], so it
 //! always agrees with them.
 
+use super::document::markdown_text as md_text;
 use super::table::{
     format_bytes_per_connection, format_range, format_requests_per_s, speedup_table, Align, Table,
 };
@@ -203,19 +204,6 @@ fn code_span(s: &str) -> String {
         ""
     };
     format!("{fence}{pad}{s}{pad}{fence}")
-}
-
-/// Plain text made safe for Markdown: characters that would start emphasis, links or HTML
-/// are escaped.
-fn md_text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        if matches!(ch, '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '|') {
-            out.push('\\');
-        }
-        out.push(ch);
-    }
-    out
 }
 
 fn best(rows: &[&Row]) -> Option<Row> {

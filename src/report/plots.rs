@@ -7,7 +7,8 @@
 use std::fmt::Write as _;
 
 use super::svg::{
-    fmt_tick, marker, style, XAxis, BOTTOM, FONT, HEIGHT, LEFT, LEGEND_X, RIGHT, TOP, WIDTH,
+    fmt_tick, legend_entry, marker, style, XAxis, BOTTOM, FONT, HEIGHT, LEFT, LEGEND_X, RIGHT, TOP,
+    WIDTH,
 };
 use super::{workload_label, RunReport};
 use crate::analysis::Row;
@@ -119,15 +120,7 @@ fn legend_strategies(o: &mut String, strategies: &[Strategy], mut ly: f64) -> f6
     ly += 22.0;
     for &st in strategies {
         let (color, m) = style(st);
-        let _ = writeln!(
-            o,
-            "<line x1=\"{LEGEND_X}\" y1=\"{ly:.1}\" x2=\"{:.1}\" y2=\"{ly:.1}\" stroke=\"{color}\" stroke-width=\"2.2\"/>{}<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" fill=\"#222222\">{}</text>",
-            LEGEND_X + 28.0,
-            marker(m, LEGEND_X + 14.0, ly, color),
-            LEGEND_X + 36.0,
-            ly + 4.0,
-            st.name()
-        );
+        let _ = writeln!(o, "{}", legend_entry(ly, color, m, st.name()));
         ly += 22.0;
     }
     ly

@@ -241,6 +241,29 @@ pub(super) fn marker(m: Marker, x: f64, y: f64, color: &str) -> String {
     }
 }
 
+/// An error bar from `y1` to `y2` at `x`, with caps, in `color`.
+pub(super) fn error_bar(x: f64, y1: f64, y2: f64, color: &str) -> String {
+    format!(
+        "<path d=\"M{x:.1},{y1:.1} V{y2:.1} M{:.1},{y1:.1} H{:.1} M{:.1},{y2:.1} H{:.1}\" stroke=\"{color}\" stroke-width=\"1.3\" fill=\"none\"/>",
+        x - 3.5,
+        x + 3.5,
+        x - 3.5,
+        x + 3.5
+    )
+}
+
+/// A legend entry at height `ly`: a short line with its marker, and `label` (escaped here).
+pub(super) fn legend_entry(ly: f64, color: &str, m: Marker, label: &str) -> String {
+    format!(
+        "<line x1=\"{LEGEND_X}\" y1=\"{ly:.1}\" x2=\"{:.1}\" y2=\"{ly:.1}\" stroke=\"{color}\" stroke-width=\"2.2\"/>{}\n<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" fill=\"#222222\">{}</text>",
+        LEGEND_X + 28.0,
+        marker(m, LEGEND_X + 14.0, ly, color),
+        LEGEND_X + 36.0,
+        ly + 4.0,
+        xml_escape(label)
+    )
+}
+
 /// The Amdahl curves to draw: `(strategy, f, fewest workers, most workers)` for every strategy
 /// with a fitted serial fraction f in [0, 1), over the worker counts the fit used (rows with a
 /// finite speedup that are not oversubscribed; at least two).
@@ -560,15 +583,7 @@ impl Reporter for SvgReporter {
                 let x = sx(r.cores as f64) + dx;
                 if let Some(([lo, hi], ci)) = error_range(r, base_median) {
                     any_fallback |= !ci;
-                    let (y1, y2) = (sy(lo), sy(hi));
-                    let _ = writeln!(
-                        o,
-                        "<path d=\"M{x:.1},{y1:.1} V{y2:.1} M{:.1},{y1:.1} H{:.1} M{:.1},{y2:.1} H{:.1}\" stroke=\"{color}\" stroke-width=\"1.3\" fill=\"none\"/>",
-                        x - 3.5,
-                        x + 3.5,
-                        x - 3.5,
-                        x + 3.5
-                    );
+                    let _ = writeln!(o, "{}", error_bar(x, sy(lo), sy(hi), color));
                 }
                 let _ = writeln!(o, "{}", marker(m, x, sy(r.speedup), color));
             }
@@ -585,19 +600,7 @@ impl Reporter for SvgReporter {
         ly += 22.0;
         for &st in &strategies {
             let (color, m) = style(st);
-            let _ = writeln!(
-                o,
-                "<line x1=\"{LEGEND_X}\" y1=\"{ly:.1}\" x2=\"{:.1}\" y2=\"{ly:.1}\" stroke=\"{color}\" stroke-width=\"2.2\"/>{}",
-                LEGEND_X + 28.0,
-                marker(m, LEGEND_X + 14.0, ly, color)
-            );
-            let _ = writeln!(
-                o,
-                "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" fill=\"#222222\">{}</text>",
-                LEGEND_X + 36.0,
-                ly + 4.0,
-                st.name()
-            );
+            let _ = writeln!(o, "{}", legend_entry(ly, color, m, st.name()));
             ly += 22.0;
         }
         let _ = writeln!(
@@ -909,15 +912,7 @@ pub fn speedup_chart(chart: &SpeedupChart) -> String {
         for p in &pts {
             let x = sx(p.workers as f64) + dx;
             if let Some([lo, hi]) = p.interval.filter(|i| i[0].is_finite() && i[1].is_finite()) {
-                let (y1, y2) = (sy(lo), sy(hi));
-                let _ = writeln!(
-                    o,
-                    "<path d=\"M{x:.1},{y1:.1} V{y2:.1} M{:.1},{y1:.1} H{:.1} M{:.1},{y2:.1} H{:.1}\" stroke=\"{color}\" stroke-width=\"1.3\" fill=\"none\"/>",
-                    x - 3.5,
-                    x + 3.5,
-                    x - 3.5,
-                    x + 3.5
-                );
+                let _ = writeln!(o, "{}", error_bar(x, sy(lo), sy(hi), color));
             }
             let _ = writeln!(o, "{}", marker(m, x, sy(p.speedup), color));
         }
@@ -935,19 +930,7 @@ pub fn speedup_chart(chart: &SpeedupChart) -> String {
     for (k, line) in chart.lines.iter().enumerate() {
         let color = LINE_COLOURS[k % LINE_COLOURS.len()];
         let m = LINE_MARKERS[(k / LINE_COLOURS.len()) % LINE_MARKERS.len()];
-        let _ = writeln!(
-            o,
-            "<line x1=\"{LEGEND_X}\" y1=\"{ly:.1}\" x2=\"{:.1}\" y2=\"{ly:.1}\" stroke=\"{color}\" stroke-width=\"2.2\"/>{}",
-            LEGEND_X + 28.0,
-            marker(m, LEGEND_X + 14.0, ly, color)
-        );
-        let _ = writeln!(
-            o,
-            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" fill=\"#222222\">{}</text>",
-            LEGEND_X + 36.0,
-            ly + 4.0,
-            xml_escape(&line.label)
-        );
+        let _ = writeln!(o, "{}", legend_entry(ly, color, m, &line.label));
         ly += 22.0;
     }
     let _ = writeln!(
