@@ -785,6 +785,69 @@ mod tests {
     }
 
     #[test]
+    fn a_slurm_job_is_read_from_its_variables() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(SlurmJob::from_vars(vars(&[("SLURM_NTASKS", "2")])), None);
+        // A task of `srun --mpi=pmix -n 2` bound by task/affinity (variables as Slurm 22.05 sets
+        // them).
+        let step = SlurmJob::from_vars(vars(&[
+            ("SLURM_JOB_ID", "12"),
+            ("SLURM_JOB_NAME", "concbench"),
+            ("SLURM_STEP_ID", "0"),
+            ("SLURM_JOB_PARTITION", "debug"),
+            ("SLURMD_NODENAME", "node1"),
+            ("SLURM_JOB_NUM_NODES", "2"),
+            ("SLURM_JOB_NODELIST", "node[1-2]"),
+            ("SLURM_NTASKS", "2"),
+            ("SLURM_TASKS_PER_NODE", "1(x2)"),
+            ("SLURM_CPUS_ON_NODE", "1"),
+            ("SLURM_CPU_BIND", "quiet,mask_cpu:0x1"),
+            ("SLURM_CPU_BIND_TYPE", "mask_cpu:"),
+            ("SLURM_CPU_BIND_LIST", "0x1"),
+        ]))
+        .unwrap();
+        assert_eq!(step.cpu_bind.as_deref(), Some("mask_cpu:0x1"));
+        assert_eq!(step.cpus_per_task, None);
+        assert_eq!(
+            step.describe(),
+            "Slurm job 12 (step 0, partition debug, on node1 of 2 nodes node[1-2]; 2 tasks, 1(x2) per node; cpu-bind mask_cpu:0x1)"
+        );
+        assert_eq!(step.narrowed(), None);
+        // A batch script with -c 2: no step, no binding of Slurm's own.
+        let mut batch = SlurmJob::from_vars(vars(&[
+            ("SLURM_JOB_ID", "13"),
+            ("SLURM_CPUS_PER_TASK", "2"),
+            ("SLURM_CPU_BIND_TYPE", "none"),
+        ]))
+        .unwrap();
+        assert_eq!(batch.cpu_bind.as_deref(), Some("none"));
+        assert_eq!(
+            batch.describe(),
+            "Slurm job 13 (2 CPUs per task; cpu-bind none)"
+        );
+        batch.cpus_allowed = Some("0".into());
+        batch.node_cpus_online = Some(2);
+        assert_eq!(batch.narrowed(), Some(("0", 2)));
+        // JSON: absent fields left out, and a machine block without `slurm` still reads.
+        let json = serde_json::to_value(&batch).unwrap();
+        assert!(json.get("step_id").is_none() && json["cpus_allowed"] == "0");
+        let mut m = Machine::describe();
+        m.slurm = Some(batch.clone());
+        let mut old = serde_json::to_value(&m).unwrap();
+        assert_eq!(old["slurm"]["job_id"], "13");
+        old.as_object_mut().unwrap().remove("slurm");
+        let back: Machine = serde_json::from_value(old).unwrap();
+        assert_eq!(back.slurm, None);
+    }
+
+    #[test]
     fn cache_sizes_read_for_people() {
         assert_eq!(format_cache(32 << 10), "32 KiB");
         assert_eq!(format_cache(1 << 20), "1 MiB");

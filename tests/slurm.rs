@@ -214,7 +214,9 @@ fn is_root() -> bool {
 /// One run of this test on the machine at a time (its cluster's names are fixed): an exclusive
 /// lock on a file for as long as the test holds it. A cluster left behind by a run that was
 /// killed is then stale, and is taken down before a new one comes up.
-struct Lock(std::fs::File);
+struct Lock {
+    _held: std::fs::File,
+}
 
 impl Lock {
     fn take() -> Lock {
@@ -228,7 +230,7 @@ impl Lock {
         // SAFETY: flock on a descriptor this function owns.
         let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
         assert_eq!(rc, 0, "flock: {}", std::io::Error::last_os_error());
-        Lock(f)
+        Lock { _held: f }
     }
 }
 

@@ -661,8 +661,9 @@ pub fn distributed_notes(report: &RunReport) -> Vec<String> {
     out
 }
 
-/// The rows rank 0 (or the one process) ran on its own CPUs with more than one worker: every
-/// strategy but sequential and distributed, from x2 on, as `multi-threaded x2`.
+/// The rows rank 0 (or the one process) ran spread over its own CPUs with more than one worker:
+/// multi-threaded and multi-process from x2 on (not sequential, distributed, or the strategies
+/// that use one core by design), as `multi-threaded x2`.
 fn rows_within_rank_0(report: &RunReport) -> Vec<String> {
     report
         .rows
@@ -670,6 +671,7 @@ fn rows_within_rank_0(report: &RunReport) -> Vec<String> {
         .filter(|r| {
             r.strategy != crate::strategy::Strategy::Distributed
                 && !r.strategy.is_sequential()
+                && !shares_one_core(r.strategy)
                 && r.cores > 1
         })
         .map(|r| format!("{} x{}", r.strategy, r.cores))
@@ -871,6 +873,39 @@ mod tests {
         assert_eq!(back, report);
         let row = &serde_json::from_str::<serde_json::Value>(&text).unwrap()["rows"][0];
         assert!(row["requests_per_s"].is_number() && row["latency"]["p99_s"].is_number());
+    }
+
+    #[test]
+    fn a_slurm_job_and_the_cpus_it_narrowed_are_notes() {
+        let mut r = fixture::report();
+        assert!(slurm_notes(&r).is_empty(), "no Slurm job, no note");
+        r.machine.slurm = Some(crate::machine::SlurmJob {
+            job_id: "12".into(),
+            step_id: Some("0".into()),
+            cpu_bind: Some("mask_cpu:0x1,0x2".into()),
+            ..Default::default()
+        });
+        let said = slurm_notes(&r);
+        assert_eq!(
+            said,
+            vec!["Slurm job 12 (step 0; cpu-bind mask_cpu:0x1,0x2)"]
+        );
+        if let Some(j) = r.machine.slurm.as_mut() {
+            j.cpus_allowed = Some("0".into());
+            j.node_cpus_online = Some(2);
+        }
+        let said = slurm_notes(&r);
+        assert_eq!(said.len(), 2, "{said:?}");
+        assert!(
+            said[1].starts_with("note: Slurm job 12 let this run use CPU(s) 0 of its node's 2")
+                && said[1].contains("multi-threaded x2")
+                && !said[1].contains("multi-threaded x1")
+                && !said[1].contains("single-core-threaded")
+                && said[1].contains("-c 2"),
+            "{}",
+            said[1]
+        );
+        assert!(notes(&r).contains(&said[1]));
     }
 
     #[test]
