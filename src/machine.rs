@@ -71,6 +71,157 @@ pub struct Machine {
     /// does not say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_details: Option<CpuDetails>,
+    /// The Slurm job this invocation ran in (JSON `slurm`), as Slurm's environment variables
+    /// describe it: job id, nodes, tasks per node, CPUs per task, the binding Slurm applied, and
+    /// the CPUs left to this process when the allocation narrowed them. Absent outside a Slurm
+    /// job, and in files written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slurm: Option<SlurmJob>,
+}
+
+/// What Slurm tells a process of the job it runs in (the machine block's `slurm`), read from the
+/// variables Slurm sets in a batch script, an `salloc` shell and every task of a step (`srun`),
+/// and inherited by what they start (`mpirun` and its ranks). Each field is absent where Slurm
+/// did not set its variable: a batch script has no step and no binding, for instance.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SlurmJob {
+    /// `job_id`: `SLURM_JOB_ID`.
+    pub job_id: String,
+    /// `job_name`: `SLURM_JOB_NAME`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_name: Option<String>,
+    /// `step_id`: `SLURM_STEP_ID`, set when `srun` started this process (a step); absent in a
+    /// batch script, an `salloc` shell and what they start without `srun`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step_id: Option<String>,
+    /// `partition`: `SLURM_JOB_PARTITION`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
+    /// `node`: the node this process runs on (`SLURMD_NODENAME`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// `nodes`: nodes in the job (`SLURM_JOB_NUM_NODES`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<usize>,
+    /// `node_list`: their names, in Slurm's compressed syntax (`SLURM_JOB_NODELIST`:
+    /// `node[1-2]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_list: Option<String>,
+    /// `tasks`: tasks in the job, or in the step when `srun` started this process
+    /// (`SLURM_NTASKS`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<usize>,
+    /// `tasks_per_node`: in Slurm's syntax (`SLURM_TASKS_PER_NODE`: `2`, `1(x2)`, `2,1`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tasks_per_node: Option<String>,
+    /// `cpus_per_task`: `SLURM_CPUS_PER_TASK`, set when the job asked for it (`-c`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpus_per_task: Option<usize>,
+    /// `cpus_on_node`: CPUs the job was allocated on this node (`SLURM_CPUS_ON_NODE`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpus_on_node: Option<usize>,
+    /// `cpu_bind`: the binding Slurm applied to the step's tasks (`SLURM_CPU_BIND_TYPE` and
+    /// `SLURM_CPU_BIND_LIST`): `mask_cpu:0x1,0x2` (one mask per task of this node), `none`;
+    /// absent where Slurm bound nothing itself (a batch script, or no task plugin that binds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_bind: Option<String>,
+    /// `cpus_allowed`: the CPUs this process may use, kernel list syntax, when they are fewer than
+    /// its node has online (Slurm's allocation or binding, or a launcher inside the job, narrowed
+    /// them); absent when it may use every CPU.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpus_allowed: Option<String>,
+    /// `node_cpus_online`: CPUs online on this node, beside `cpus_allowed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_cpus_online: Option<usize>,
+}
+
+impl SlurmJob {
+    /// The job described by Slurm's variables, from any source of them (`std::env::var` for this
+    /// process); `None` outside a Slurm job (no `SLURM_JOB_ID`). The CPUs fields are left empty:
+    /// [`Machine::describe`] fills them from the affinity mask.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Option<SlurmJob> {
+        let text = |k: &str| {
+            var(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let num = |k: &str| text(k).and_then(|v| v.parse::<usize>().ok());
+        let job_id = text("SLURM_JOB_ID").or_else(|| text("SLURM_JOBID"))?;
+        let cpu_bind = text("SLURM_CPU_BIND_TYPE").map(|t| {
+            let t = t.trim_end_matches(':');
+            match text("SLURM_CPU_BIND_LIST") {
+                Some(list) if !t.is_empty() && t != "none" => format!("{t}:{list}"),
+                _ if t.is_empty() => "none".to_string(),
+                _ => t.to_string(),
+            }
+        });
+        Some(SlurmJob {
+            job_id,
+            job_name: text("SLURM_JOB_NAME"),
+            step_id: text("SLURM_STEP_ID").or_else(|| text("SLURM_STEPID")),
+            partition: text("SLURM_JOB_PARTITION"),
+            node: text("SLURMD_NODENAME"),
+            nodes: num("SLURM_JOB_NUM_NODES").or_else(|| num("SLURM_NNODES")),
+            node_list: text("SLURM_JOB_NODELIST").or_else(|| text("SLURM_NODELIST")),
+            tasks: num("SLURM_NTASKS").or_else(|| num("SLURM_NPROCS")),
+            tasks_per_node: text("SLURM_TASKS_PER_NODE"),
+            cpus_per_task: num("SLURM_CPUS_PER_TASK"),
+            cpus_on_node: num("SLURM_CPUS_ON_NODE"),
+            cpu_bind,
+            cpus_allowed: None,
+            node_cpus_online: None,
+        })
+    }
+
+    /// The job in one phrase for people: `Slurm job 12 (step 0, partition debug, on node1 of 2
+    /// nodes node[1-2]; 2 tasks, 1(x2) per node; 1 CPU per task; cpu-bind mask_cpu:0x1)`.
+    pub fn describe(&self) -> String {
+        let mut head = Vec::new();
+        if let Some(s) = &self.step_id {
+            head.push(format!("step {s}"));
+        }
+        if let Some(p) = &self.partition {
+            head.push(format!("partition {p}"));
+        }
+        match (&self.node, self.nodes, &self.node_list) {
+            (Some(n), Some(1), _) => head.push(format!("on {n}")),
+            (Some(n), Some(k), Some(l)) => head.push(format!(
+                "on {n} of {k} node{} {l}",
+                if k == 1 { "" } else { "s" }
+            )),
+            (Some(n), _, _) => head.push(format!("on {n}")),
+            (None, _, Some(l)) => head.push(format!("nodes {l}")),
+            _ => {}
+        }
+        let mut parts = vec![head.join(", ")];
+        let mut tasks = Vec::new();
+        if let Some(t) = self.tasks {
+            tasks.push(format!("{t} task{}", if t == 1 { "" } else { "s" }));
+        }
+        if let Some(t) = &self.tasks_per_node {
+            tasks.push(format!("{t} per node"));
+        }
+        parts.push(tasks.join(", "));
+        if let Some(c) = self.cpus_per_task {
+            parts.push(format!("{c} CPU{} per task", if c == 1 { "" } else { "s" }));
+        }
+        if let Some(b) = &self.cpu_bind {
+            parts.push(format!("cpu-bind {b}"));
+        }
+        parts.retain(|p| !p.is_empty());
+        if parts.is_empty() {
+            format!("Slurm job {}", self.job_id)
+        } else {
+            format!("Slurm job {} ({})", self.job_id, parts.join("; "))
+        }
+    }
+
+    /// The CPUs the job left this process, when fewer than its node has online: `(allowed,
+    /// online)`.
+    pub fn narrowed(&self) -> Option<(&str, usize)> {
+        Some((self.cpus_allowed.as_deref()?, self.node_cpus_online?))
+    }
 }
 
 /// What the system says about the CPU beyond its model name (the machine block's
@@ -328,6 +479,14 @@ impl Machine {
             cluster: CLUSTER.get().cloned().map(|mut c| {
                 c.messages = MESSAGES.get().cloned().unwrap_or_default();
                 c
+            }),
+            slurm: SlurmJob::from_vars(|k| std::env::var(k).ok()).map(|mut job| {
+                let online = sys::online_cpus();
+                if topo.allowed.len() < online {
+                    job.cpus_allowed = Some(format_cpu_list(&topo.allowed));
+                    job.node_cpus_online = Some(online);
+                }
+                job
             }),
         }
     }
@@ -623,6 +782,69 @@ mod tests {
             back.cpu_description(),
             "AMD EPYC 9R14 96-Core Processor (L2 512 KiB)"
         );
+    }
+
+    #[test]
+    fn a_slurm_job_is_read_from_its_variables() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(SlurmJob::from_vars(vars(&[("SLURM_NTASKS", "2")])), None);
+        // A task of `srun --mpi=pmix -n 2` bound by task/affinity (variables as Slurm 22.05 sets
+        // them).
+        let step = SlurmJob::from_vars(vars(&[
+            ("SLURM_JOB_ID", "12"),
+            ("SLURM_JOB_NAME", "concbench"),
+            ("SLURM_STEP_ID", "0"),
+            ("SLURM_JOB_PARTITION", "debug"),
+            ("SLURMD_NODENAME", "node1"),
+            ("SLURM_JOB_NUM_NODES", "2"),
+            ("SLURM_JOB_NODELIST", "node[1-2]"),
+            ("SLURM_NTASKS", "2"),
+            ("SLURM_TASKS_PER_NODE", "1(x2)"),
+            ("SLURM_CPUS_ON_NODE", "1"),
+            ("SLURM_CPU_BIND", "quiet,mask_cpu:0x1"),
+            ("SLURM_CPU_BIND_TYPE", "mask_cpu:"),
+            ("SLURM_CPU_BIND_LIST", "0x1"),
+        ]))
+        .unwrap();
+        assert_eq!(step.cpu_bind.as_deref(), Some("mask_cpu:0x1"));
+        assert_eq!(step.cpus_per_task, None);
+        assert_eq!(
+            step.describe(),
+            "Slurm job 12 (step 0, partition debug, on node1 of 2 nodes node[1-2]; 2 tasks, 1(x2) per node; cpu-bind mask_cpu:0x1)"
+        );
+        assert_eq!(step.narrowed(), None);
+        // A batch script with -c 2: no step, no binding of Slurm's own.
+        let mut batch = SlurmJob::from_vars(vars(&[
+            ("SLURM_JOB_ID", "13"),
+            ("SLURM_CPUS_PER_TASK", "2"),
+            ("SLURM_CPU_BIND_TYPE", "none"),
+        ]))
+        .unwrap();
+        assert_eq!(batch.cpu_bind.as_deref(), Some("none"));
+        assert_eq!(
+            batch.describe(),
+            "Slurm job 13 (2 CPUs per task; cpu-bind none)"
+        );
+        batch.cpus_allowed = Some("0".into());
+        batch.node_cpus_online = Some(2);
+        assert_eq!(batch.narrowed(), Some(("0", 2)));
+        // JSON: absent fields left out, and a machine block without `slurm` still reads.
+        let json = serde_json::to_value(&batch).unwrap();
+        assert!(json.get("step_id").is_none() && json["cpus_allowed"] == "0");
+        let mut m = Machine::describe();
+        m.slurm = Some(batch.clone());
+        let mut old = serde_json::to_value(&m).unwrap();
+        assert_eq!(old["slurm"]["job_id"], "13");
+        old.as_object_mut().unwrap().remove("slurm");
+        let back: Machine = serde_json::from_value(old).unwrap();
+        assert_eq!(back.slurm, None);
     }
 
     #[test]

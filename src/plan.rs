@@ -153,20 +153,50 @@ fn refuse_unpinnable_where(can_pin: bool, strategies: &[Strategy]) -> Result<(),
 /// and `ranks` (the MPI job's size; `None`: not launched by mpirun or srun) must be at least
 /// `max_cores`. One rank without a launcher is fine: a distributed run of one part moves nothing.
 pub fn check_ranks(ranks: Option<usize>, max_cores: usize) -> Result<(), PlanError> {
+    check_ranks_in(ranks, max_cores, crate::cluster::slurm_tasks().as_ref())
+}
+
+/// [`check_ranks`] inside the Slurm job `slurm` (if any), whose remedies the messages then name.
+pub fn check_ranks_in(
+    ranks: Option<usize>,
+    max_cores: usize,
+    slurm: Option<&crate::cluster::SlurmTasks>,
+) -> Result<(), PlanError> {
     if !crate::cluster::HAS_MPI {
         return Err(bad(format!(
             "--strategy distributed needs MPI, and this concbench was built without it; {}",
             crate::cluster::BUILD_WITH_MPI
         )));
     }
-    match ranks {
-        None if max_cores > 1 => Err(bad(format!(
-            "--strategy distributed --cores {max_cores} needs {max_cores} MPI ranks, and this concbench was not launched by an MPI launcher: run it as `mpirun -n {max_cores} --bind-to core concbench run ...` (or under Slurm, `srun -n {max_cores} concbench run ...`)"
+    let needs = format!("--strategy distributed --cores {max_cores} needs {max_cores} MPI ranks");
+    match (ranks, slurm) {
+        (None, Some(job)) if max_cores > 1 => match job.step_tasks {
+            Some(tasks) if tasks > 1 => Err(bad(format!(
+                "{needs}, but srun started these {tasks} tasks without MPI's process management (PMIx), so each is a run of its own: launch with `srun --mpi=pmix -n {max_cores} concbench run ...` (Debian's Open MPI needs pmix; --mpi=none and --mpi=pmi2 do not start it)"
+            ))),
+            _ => Err(bad(format!(
+                "{needs}, and this concbench was not launched by an MPI launcher: inside Slurm job {}, run it as `mpirun concbench run ...` or `srun --mpi=pmix -n {max_cores} concbench run ...`",
+                job.job_id
+            ))),
+        },
+        (None, None) if max_cores > 1 => Err(bad(format!(
+            "{needs}, and this concbench was not launched by an MPI launcher: run it as `mpirun -n {max_cores} --bind-to core concbench run ...` (or under Slurm, `srun --mpi=pmix -n {max_cores} concbench run ...`)"
         ))),
-        Some(n) if n < max_cores => Err(bad(format!(
-            "--strategy distributed --cores {max_cores} needs {max_cores} MPI ranks, but {n} {} launched: launch with `mpirun -n {max_cores}`, or sweep --cores up to {n}",
-            if n == 1 { "was" } else { "were" }
-        ))),
+        (Some(n), _) if n < max_cores => {
+            let were = if n == 1 { "was" } else { "were" };
+            Err(bad(match slurm {
+                Some(job) => format!(
+                    "{needs}, but {n} {were} launched in Slurm job {}{}: ask Slurm for {max_cores} tasks (sbatch or salloc -n {max_cores}) and launch that many, or sweep --cores up to {n}",
+                    job.job_id,
+                    job.job_tasks
+                        .map(|t| format!(" (the job has {t} task{})", if t == 1 { "" } else { "s" }))
+                        .unwrap_or_default()
+                ),
+                None => format!(
+                    "{needs}, but {n} {were} launched: launch with `mpirun -n {max_cores}`, or sweep --cores up to {n}"
+                ),
+            }))
+        }
         _ => Ok(()),
     }
 }
@@ -573,13 +603,16 @@ mod rank_tests {
 
     #[test]
     fn distributed_needs_mpi_and_enough_ranks() {
-        let err = |ranks, cores| check_ranks(ranks, cores).unwrap_err().0;
+        let err = |ranks, cores| check_ranks_in(ranks, cores, None).unwrap_err().0;
         if !crate::cluster::HAS_MPI {
             let e = err(None, 1);
             assert!(e.contains("--features mpi") && !e.contains('\n'), "{e}");
             return;
         }
-        assert!(check_ranks(None, 1).is_ok(), "one part needs no launcher");
+        assert!(
+            check_ranks_in(None, 1, None).is_ok(),
+            "one part needs no launcher"
+        );
         let e = err(None, 4);
         assert!(e.contains("mpirun -n 4") && !e.contains('\n'), "{e}");
         let e = err(Some(2), 3);
@@ -587,6 +620,44 @@ mod rank_tests {
             e.contains("--cores 3") && e.contains("but 2 were launched"),
             "{e}"
         );
-        assert!(check_ranks(Some(3), 3).is_ok());
+        assert!(check_ranks_in(Some(3), 3, None).is_ok());
+        // Under Slurm the messages name Slurm's remedies.
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let batch = crate::cluster::slurm_tasks_from(vars(&[
+            ("SLURM_JOB_ID", "12"),
+            ("SLURM_NTASKS", "2"),
+            ("SLURM_PROCID", "0"),
+        ]));
+        assert_eq!(batch.as_ref().map(|b| b.step_tasks), Some(None));
+        let e = check_ranks_in(None, 2, batch.as_ref()).unwrap_err().0;
+        assert!(
+            e.contains("inside Slurm job 12") && e.contains("srun --mpi=pmix -n 2"),
+            "{e}"
+        );
+        let e = check_ranks_in(Some(2), 3, batch.as_ref()).unwrap_err().0;
+        assert!(
+            e.contains("but 2 were launched in Slurm job 12 (the job has 2 tasks)")
+                && e.contains("-n 3"),
+            "{e}"
+        );
+        let step = crate::cluster::slurm_tasks_from(vars(&[
+            ("SLURM_JOB_ID", "13"),
+            ("SLURM_STEP_ID", "0"),
+            ("SLURM_STEP_NUM_TASKS", "2"),
+            ("SLURM_PROCID", "1"),
+        ]));
+        assert_eq!(step.as_ref().and_then(|s| s.task), Some(1));
+        let e = check_ranks_in(None, 2, step.as_ref()).unwrap_err().0;
+        assert!(
+            e.contains("without MPI's process management") && !e.contains('\n'),
+            "{e}"
+        );
     }
 }

@@ -149,6 +149,46 @@ const BLOCKS: &[Block] = &[
         reads: "results/distributed/lab/verdicts.txt",
         build: distributed_lab,
     },
+    Block {
+        name: "slurm-job-script",
+        file: "docs/distributed.md",
+        reads: "examples/slurm-job.sh",
+        build: slurm_job_script,
+    },
+    Block {
+        name: "slurm-sbatch",
+        file: "docs/distributed.md",
+        reads: "results/slurm/sbatch.txt",
+        build: || slurm_output("results/slurm/sbatch.txt"),
+    },
+    Block {
+        name: "slurm-srun",
+        file: "docs/distributed.md",
+        reads: "results/slurm/srun-two-nodes.txt, srun-one-node.txt",
+        build: || {
+            slurm_output("results/slurm/srun-two-nodes.txt")
+                + "\n"
+                + &slurm_output("results/slurm/srun-one-node.txt")
+        },
+    },
+    Block {
+        name: "slurm-salloc",
+        file: "docs/distributed.md",
+        reads: "results/slurm/salloc.txt",
+        build: || slurm_output("results/slurm/salloc.txt"),
+    },
+    Block {
+        name: "slurm-lab",
+        file: "docs/distributed.md",
+        reads: "results/slurm/lab/verdicts.txt",
+        build: || fenced(&verdict_rows("results/slurm/lab/verdicts.txt")),
+    },
+    Block {
+        name: "slurm-failures",
+        file: "docs/distributed.md",
+        reads: "results/slurm/failures.txt",
+        build: || fenced(&text("results/slurm/failures.txt")),
+    },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -697,6 +737,35 @@ fn distributed_two_hosts() -> String {
 
 fn distributed_lab() -> String {
     fenced(&verdict_rows("results/distributed/lab/verdicts.txt"))
+}
+
+fn slurm_job_script() -> String {
+    format!("```bash\n{}```\n", text("examples/slurm-job.sh"))
+}
+
+/// A launch's output as `results/regenerate-slurm.sh` recorded it (its command first), without
+/// the lines every table carries (definitions, intervals, a busy machine): the tables, where the
+/// ranks ran, the MPI job and the Slurm job.
+fn slurm_output(rel: &str) -> String {
+    const LEFT_OUT: [&str; 9] = [
+        "speedup = ",
+        "workers = ",
+        "sw overhead",
+        "intervals: ",
+        "slow CPUs: ",
+        "busy machine: ",
+        "oversubscribed: ",
+        "concbench: warning",
+        "concbench: this run",
+    ];
+    let mut out = String::new();
+    for l in text(rel).lines() {
+        if LEFT_OUT.iter().any(|p| l.starts_with(p)) || (l.is_empty() && out.ends_with("\n\n")) {
+            continue;
+        }
+        writeln!(out, "{}", l.trim_end()).unwrap();
+    }
+    fenced(&out)
 }
 
 // ---------------------------------------------------------------------------------------------

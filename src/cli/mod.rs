@@ -210,6 +210,8 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
         Ok(()) => 0,
         Err(e) => {
             match &e {
+                // srun -n N without MPI: the N tasks run the same command line; task 0 says it.
+                CliError::Usage(_) if concbench::cluster::is_repeated_slurm_task() => {}
                 CliError::Usage(m) => eprintln!("concbench: {m}"),
                 CliError::Stdout(io) if io.kind() == std::io::ErrorKind::BrokenPipe => {}
                 CliError::Stdout(_) => eprintln!("concbench: {e}"),

@@ -81,6 +81,53 @@ pub fn launch_from(var: impl Fn(&str) -> Option<String>) -> Option<Launch> {
     })
 }
 
+/// A message made once per process that must live as long as it (a signal handler writes it).
+fn leak(message: String) -> &'static str {
+    Box::leak(message.into_boxed_str())
+}
+
+/// Where this process sits in a Slurm job, for messages that should name Slurm's remedies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlurmTasks {
+    /// `SLURM_JOB_ID`.
+    pub job_id: String,
+    /// Tasks of the job (`SLURM_NTASKS` in a batch script or an salloc shell), if it says.
+    pub job_tasks: Option<usize>,
+    /// Started by `srun` as one of this many tasks of a step (`SLURM_STEP_NUM_TASKS`, or
+    /// `SLURM_NTASKS` in a step); `None` outside a step (a batch script, an salloc shell).
+    pub step_tasks: Option<usize>,
+    /// This task's number in its step (`SLURM_PROCID`), in a step.
+    pub task: Option<usize>,
+}
+
+/// [`SlurmTasks`] from any source of variables; `None` outside a Slurm job.
+pub fn slurm_tasks_from(var: impl Fn(&str) -> Option<String>) -> Option<SlurmTasks> {
+    let num = |k: &str| var(k).and_then(|v| v.trim().parse::<usize>().ok());
+    let job_id = var("SLURM_JOB_ID").filter(|v| !v.trim().is_empty())?;
+    let in_step = var("SLURM_STEP_ID").is_some();
+    Some(SlurmTasks {
+        job_id: job_id.trim().to_string(),
+        job_tasks: num("SLURM_NTASKS"),
+        step_tasks: in_step
+            .then(|| num("SLURM_STEP_NUM_TASKS").or(num("SLURM_NTASKS")))
+            .flatten(),
+        task: in_step.then(|| num("SLURM_PROCID")).flatten(),
+    })
+}
+
+/// [`SlurmTasks`] of this process.
+pub fn slurm_tasks() -> Option<SlurmTasks> {
+    slurm_tasks_from(|k| std::env::var(k).ok())
+}
+
+/// Whether this process is a task other than the first of an `srun` step whose tasks are not
+/// ranks of one MPI job (`srun -n 4` without `--mpi=pmix`): each task runs the same command line,
+/// so a usage error is said once, by task 0, and the others exit with the same status silently.
+pub fn is_repeated_slurm_task() -> bool {
+    launch_from_env().is_none()
+        && slurm_tasks().is_some_and(|t| t.step_tasks.unwrap_or(1) > 1 && t.task.unwrap_or(0) > 0)
+}
+
 /// The MPI job, once started: this rank, the job's size and what rank 0 knows of every rank.
 pub struct World {
     /// This process's rank.
@@ -130,7 +177,16 @@ pub enum ClusterError {
 /// child check). `Ok(None)`: not launched by an MPI launcher (or launched as a single rank by a
 /// binary without MPI), an ordinary run. The world is then available from [`world`].
 pub fn start() -> Result<Option<&'static World>, ClusterError> {
+    let slurm = slurm_tasks();
     let Some(launch) = launch_from_env() else {
+        if let Some(job) = slurm {
+            // A run of its own in a Slurm job: scancel, the time limit or a lost node end it
+            // with SIGTERM, which would otherwise leave no word at all.
+            crate::sys::announce_termination(leak(format!(
+                "concbench: error: stopped by Slurm: job {} was cancelled (scancel), reached its time limit or lost a node (Slurm's own line says which)\n",
+                job.job_id
+            )));
+        }
         return Ok(None);
     };
     // Before any thread exists: what this rank starts is not a rank.
@@ -140,9 +196,14 @@ pub fn start() -> Result<Option<&'static World>, ClusterError> {
         let world = mpi::start(launch).map_err(ClusterError::Init)?;
         if world.rank == 0 {
             // When a rank dies, mpirun stops the others with SIGTERM; rank 0 can still say so.
-            crate::sys::announce_termination(
-                "concbench: error: the MPI launcher stopped this job (a rank died or the job was interrupted; mpirun without -q names the rank)\n",
-            );
+            // In a Slurm job SIGTERM also comes from Slurm itself, ending the whole job.
+            crate::sys::announce_termination(match slurm {
+                Some(job) => leak(format!(
+                    "concbench: error: the MPI job was stopped: Slurm job {} was cancelled (scancel), reached its time limit or lost a node, or a rank died (Slurm's own line says which; mpirun without -q names a dead rank)\n",
+                    job.job_id
+                )),
+                None => "concbench: error: the MPI launcher stopped this job (a rank died or the job was interrupted; mpirun without -q names the rank)\n",
+            });
         }
         crate::machine::set_cluster_info(world.info.clone());
         Ok(Some(WORLD.get_or_init(|| world)))

@@ -61,7 +61,7 @@ const NO_MPI: &str =
     "this concbench was built without MPI: cargo build --release --features mpi (with libopenmpi-dev, openmpi-bin and libclang-dev installed), then run the lab under mpirun -n 2 --bind-to none";
 
 /// How to launch the lab so that these claims run.
-const LAUNCH: &str = "run the lab under mpirun -n 2 --bind-to none concbench lab ...";
+const LAUNCH: &str = "run the lab under mpirun -n 2 --bind-to none concbench lab ... (under Slurm, srun --mpi=pmix -n 2 --cpu-bind=none concbench lab ...)";
 
 /// Ranks and workers of both experiments.
 const P: usize = 2;
@@ -102,17 +102,29 @@ fn unavailable() -> Option<String> {
 }
 
 /// Why `multi-process` x2 cannot run beside the ranks: rank 0 may use only `cores` physical
-/// cores (`bound`: because the launcher bound it).
-pub fn why_not_side_by_side(cores: usize, bound: bool) -> Option<String> {
+/// cores; `bound_by` names the launcher that bound it (`mpirun`, `srun`), if one did, and
+/// `in_slurm` says whether the job is a Slurm job (whose allocation may be what narrowed it).
+pub fn why_not_side_by_side(
+    cores: usize,
+    bound_by: Option<&str>,
+    in_slurm: bool,
+) -> Option<String> {
     (cores < P).then(|| {
-        if bound {
-            format!(
-                "rank 0 may use {cores} physical core (the launcher bound it, as mpirun --bind-to core does), so the {P} multi-process workers it starts would share it: launch with mpirun -n {P} --bind-to none (each rank then pins itself to a core of its own when its part runs)"
-            )
-        } else {
-            format!(
+        let share = format!("so the {P} multi-process workers it starts would share it");
+        let pin = "(each rank then pins itself to a core of its own when its part runs)";
+        match (bound_by, in_slurm) {
+            (Some("srun"), _) => format!(
+                "rank 0 may use {cores} physical core (Slurm bound it: srun binds every task to CPUs of its own unless told --cpu-bind=none), {share}: launch with srun --mpi=pmix -n {P} --cpu-bind=none {pin}"
+            ),
+            (Some(_), true) => format!(
+                "rank 0 may use {cores} physical core (the job's allocation on its node, or mpirun --bind-to core, narrowed it), {share}: give the job {P} CPUs on rank 0's node (sbatch or salloc -c {P}, or --exclusive) and launch with mpirun -n {P} --bind-to none {pin}"
+            ),
+            (Some(_), false) => format!(
+                "rank 0 may use {cores} physical core (the launcher bound it, as mpirun --bind-to core does), {share}: launch with mpirun -n {P} --bind-to none {pin}"
+            ),
+            (None, _) => format!(
                 "this process may use {cores} physical core: {P} multi-process workers would share it"
-            )
+            ),
         }
     })
 }
@@ -180,9 +192,11 @@ fn placement(d: &DistributedRow) -> String {
 
 fn message_passing_cost(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     if let Some(reason) = unavailable().or_else(|| {
+        let info = crate::machine::cluster_info().filter(|i| i.bound_by_launcher);
         why_not_side_by_side(
             lab.cores(),
-            crate::machine::cluster_info().is_some_and(|i| i.bound_by_launcher),
+            info.map(|i| i.launcher.as_str()),
+            std::env::var_os("SLURM_JOB_ID").is_some(),
         )
     }) {
         return Ok(ClaimResult::not_testable(c, Expect::AtLeast(1.0), reason));
@@ -431,10 +445,21 @@ mod tests {
         assert_eq!(why_not_testable(true, Some(2), 1.0), None);
         assert_eq!(why_not_testable(true, Some(3), 1.0), None);
         // Multi-process beside the ranks needs rank 0's mask to hold two cores.
-        let bound = why_not_side_by_side(1, true).unwrap();
+        let bound = why_not_side_by_side(1, Some("mpirun"), false).unwrap();
         assert!(bound.contains("--bind-to none"), "{bound}");
-        assert!(why_not_side_by_side(1, false).is_some());
-        assert_eq!(why_not_side_by_side(2, true), None);
+        assert!(why_not_side_by_side(1, None, false).is_some());
+        assert_eq!(why_not_side_by_side(2, Some("mpirun"), false), None);
+        // Under Slurm: srun's binding, or the job's allocation, with Slurm's remedies.
+        let srun = why_not_side_by_side(1, Some("srun"), true).unwrap();
+        assert!(
+            srun.contains("srun --mpi=pmix -n 2 --cpu-bind=none"),
+            "{srun}"
+        );
+        let alloc = why_not_side_by_side(1, Some("mpirun"), true).unwrap();
+        assert!(
+            alloc.contains("-c 2") && alloc.contains("--bind-to none"),
+            "{alloc}"
+        );
     }
 
     #[test]

@@ -120,6 +120,7 @@ pub(crate) fn machine(cpu_model: &str, date: &str) -> Machine {
         platform_notes: Vec::new(),
         cluster: None,
         cpu_details: None,
+        slurm: None,
     }
 }
 

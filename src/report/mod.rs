@@ -553,7 +553,8 @@ pub fn too_short_note(report: &RunReport) -> Option<String> {
 }
 
 /// Every note under a run's table, in order (oversubscription, baseline, intervals, slow CPUs,
-/// busy machine, too short, distributed rows, a load generator that shared the server's CPUs):
+/// busy machine, too short, distributed rows, the Slurm job, a load generator that shared the
+/// server's CPUs):
 /// one list so the terminal and Markdown say the same.
 pub fn notes(report: &RunReport) -> Vec<String> {
     let mut out = Vec::new();
@@ -564,6 +565,7 @@ pub fn notes(report: &RunReport) -> Vec<String> {
     out.extend(busy_note(report));
     out.extend(too_short_note(report));
     out.extend(distributed_notes(report));
+    out.extend(slurm_notes(report));
     out.extend(generator_note(report));
     out.retain(|n| !n.is_empty());
     out
@@ -658,12 +660,63 @@ pub fn distributed_notes(report: &RunReport) -> Vec<String> {
             crate::text::format_seconds(c.init_s),
         ));
         if !c.bound_by_launcher {
-            out.push("note: the launcher did not bind the ranks (--bind-to none), so each rank pinned itself to a core by its local rank while its part ran (unbound and unpinned, ranks on a small machine can land on one CPU, where Open MPI's busy polling turns microseconds into milliseconds)".into());
-        } else if report.rows.iter().any(|r| {
-            r.strategy != crate::strategy::Strategy::Distributed && !r.strategy.is_sequential()
-        }) {
+            out.push("note: the launcher did not bind the ranks (mpirun --bind-to none, srun --cpu-bind=none), so each rank pinned itself to a core by its local rank while its part ran (unbound and unpinned, ranks on a small machine can land on one CPU, where Open MPI's busy polling turns microseconds into milliseconds)".into());
+        } else if c.launcher != "srun" && !rows_within_rank_0(report).is_empty() {
+            // Under srun the binding is Slurm's: slurm_notes says so, with Slurm's remedies.
             out.push(format!("note: the launcher bound rank 0 to CPU(s) {}, so the other strategies in this table ran within that mask; launch with --bind-to none to give them the whole host", c.ranks.first().map_or("?", |r| r.affinity_mask.as_str())));
         }
+    }
+    out
+}
+
+/// The rows rank 0 (or the one process) ran spread over its own CPUs with more than one worker:
+/// multi-threaded and multi-process from x2 on (not sequential, distributed, or the strategies
+/// that use one core by design), as `multi-threaded x2`.
+fn rows_within_rank_0(report: &RunReport) -> Vec<String> {
+    report
+        .rows
+        .iter()
+        .filter(|r| {
+            r.strategy != crate::strategy::Strategy::Distributed
+                && !r.strategy.is_sequential()
+                && !shares_one_core(r.strategy)
+                && r.cores > 1
+        })
+        .map(|r| format!("{} x{}", r.strategy, r.cores))
+        .collect()
+}
+
+/// Under Slurm: the job (what Slurm told concbench), and a note when the job's allocation or
+/// binding left this process fewer CPUs than its node has while rows of the shared-memory
+/// strategies ran within them. Under mpirun with `--bind-to core` the MPI note says it instead.
+pub fn slurm_notes(report: &RunReport) -> Vec<String> {
+    let Some(job) = &report.machine.slurm else {
+        return Vec::new();
+    };
+    let mut out = vec![job.describe()];
+    let mpirun_bound = report
+        .machine
+        .cluster
+        .as_ref()
+        .is_some_and(|c| c.launcher != "srun" && c.bound_by_launcher);
+    let within = rows_within_rank_0(report);
+    if let (Some((allowed, online)), false, false) =
+        (job.narrowed(), mpirun_bound, within.is_empty())
+    {
+        let who = if report.machine.cluster.is_some() {
+            "rank 0"
+        } else {
+            "this run"
+        };
+        out.push(format!(
+            "note: Slurm job {} let {who} use CPU(s) {allowed} of its node's {online}{}, so {} ran within them: ask Slurm for the node's CPUs (sbatch or salloc -c {online} or --exclusive; srun --cpu-bind=none)",
+            job.job_id,
+            job.cpu_bind
+                .as_deref()
+                .map(|b| format!(" (its allocation; cpu-bind {b})"))
+                .unwrap_or_else(|| " (its allocation)".into()),
+            within.join(", "),
+        ));
     }
     out
 }
@@ -853,6 +906,39 @@ mod tests {
         assert_eq!(back, report);
         let row = &serde_json::from_str::<serde_json::Value>(&text).unwrap()["rows"][0];
         assert!(row["requests_per_s"].is_number() && row["latency"]["p99_s"].is_number());
+    }
+
+    #[test]
+    fn a_slurm_job_and_the_cpus_it_narrowed_are_notes() {
+        let mut r = fixture::report();
+        assert!(slurm_notes(&r).is_empty(), "no Slurm job, no note");
+        r.machine.slurm = Some(crate::machine::SlurmJob {
+            job_id: "12".into(),
+            step_id: Some("0".into()),
+            cpu_bind: Some("mask_cpu:0x1,0x2".into()),
+            ..Default::default()
+        });
+        let said = slurm_notes(&r);
+        assert_eq!(
+            said,
+            vec!["Slurm job 12 (step 0; cpu-bind mask_cpu:0x1,0x2)"]
+        );
+        if let Some(j) = r.machine.slurm.as_mut() {
+            j.cpus_allowed = Some("0".into());
+            j.node_cpus_online = Some(2);
+        }
+        let said = slurm_notes(&r);
+        assert_eq!(said.len(), 2, "{said:?}");
+        assert!(
+            said[1].starts_with("note: Slurm job 12 let this run use CPU(s) 0 of its node's 2")
+                && said[1].contains("multi-threaded x2")
+                && !said[1].contains("multi-threaded x1")
+                && !said[1].contains("single-core-threaded")
+                && said[1].contains("-c 2"),
+            "{}",
+            said[1]
+        );
+        assert!(notes(&r).contains(&said[1]));
     }
 
     #[test]
