@@ -1,4 +1,5 @@
-//! A result set made again from its JSON: `concbench render DIR`.
+//! A result set made again from its JSON: `concbench render DIR`, for the sets of `run`, `lab`,
+//! `ctxswitch` and `limits`.
 //!
 //! Every figure a run's or a lab's files show is a field of its `results.json` or `lab.json`, so
 //! the JSON alone makes the set again: the Markdown, the CSV, the LaTeX, the plots and the page,
@@ -10,34 +11,109 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::cluster::MessagePoint;
 use crate::collect::{read_results, LoadError, ResultsDoc};
 use crate::lab::LabReport;
+use crate::machine::MessageCeiling;
 
 /// The largest claim picture carried over from beside a `lab.json`.
 const MAX_PICTURE_BYTES: u64 = 4 << 20;
 
-/// The JSON file a render starts from: `path` itself, or the `results.json` (else `lab.json`)
-/// inside the directory `path`.
+/// The JSON file a render starts from: `path` itself, or the first of `results.json`,
+/// `lab.json`, `ctxswitch.json` and `limits.json` inside the directory `path`.
 pub fn source_file(path: &Path) -> Option<PathBuf> {
     if !path.is_dir() {
         return Some(path.to_path_buf());
     }
-    ["results.json", "lab.json"]
+    ["results.json", "lab.json", "ctxswitch.json", "limits.json"]
         .iter()
         .map(|name| path.join(name))
         .find(|p| p.is_file())
 }
 
-/// The files of the set `source` (a `results.json` or `lab.json`, read as untrusted input)
-/// holds, by name, as `concbench run --out` or `lab --out` would write them now.
+/// The files of the set `source` (a run's `results.json`, a lab's `lab.json`, or the JSON of
+/// `ctxswitch` or `limits`, read as untrusted input) holds, by name, as that subcommand's
+/// `--out` would write them now.
 pub fn set_files(source: &Path) -> Result<Vec<(String, String)>, LoadError> {
-    Ok(match read_results(source)? {
-        ResultsDoc::Run(report) => crate::report::out_files(&report),
-        ResultsDoc::Lab(mut report) => {
+    match read_results(source) {
+        Ok(ResultsDoc::Run(report)) => Ok(crate::report::out_files(&report)),
+        Ok(ResultsDoc::Lab(mut report)) => {
             attach_pictures(&mut report, source.parent().unwrap_or(Path::new(".")));
-            crate::lab::render::files(&report)
+            Ok(crate::lab::render::files(&report))
         }
-    })
+        Err(LoadError::OtherConcbench { file, what }) => measurement_set(source, file, what),
+        Err(e) => Err(e),
+    }
+}
+
+/// The set of a `ctxswitch` or `limits` report; any other concbench document stays refused.
+fn measurement_set(
+    source: &Path,
+    file: String,
+    what: &'static str,
+) -> Result<Vec<(String, String)>, LoadError> {
+    use crate::report::document::set_files;
+    let name = if what.contains("ctxswitch") {
+        "ctxswitch.json"
+    } else {
+        "limits.json"
+    };
+    let not_this = |source: serde_json::Error| LoadError::Shape {
+        file: file.clone(),
+        what: name,
+        detail: source.to_string(),
+    };
+    // The JSON is written back as it was read: the figures are its own.
+    let (json, value) = crate::report::load::read_json(source)?;
+    if what.contains("ctxswitch") {
+        let report: crate::experiment::ctxswitch::CtxSwitchReport =
+            serde_json::from_value(value).map_err(not_this)?;
+        let plan = report.plan().ok_or_else(|| LoadError::Shape {
+            file: file.clone(),
+            what: name,
+            detail: "no row was measured, so the plan it ran with is unknown".into(),
+        })?;
+        let doc = crate::experiment::ctxswitch::document(&report, &plan);
+        return Ok(set_files(&doc, "ctxswitch", json));
+    }
+    if what.contains("limits") {
+        let limits: LimitsJson = serde_json::from_value(value).map_err(not_this)?;
+        let messages: Vec<(MessageCeiling, Vec<MessagePoint>)> = limits
+            .messages
+            .into_iter()
+            .map(|m| (m.ceiling, m.by_size))
+            .collect();
+        let result = crate::experiment::limits::LimitsResult {
+            machine: &limits.machine,
+            ceilings: limits.ceilings.as_ref(),
+            messages: &messages,
+            notes: limits.note.into_iter().collect(),
+        };
+        let doc = crate::experiment::limits::document(&result);
+        return Ok(set_files(&doc, "limits", json));
+    }
+    Err(LoadError::OtherConcbench { file, what })
+}
+
+/// `limits.json` as `concbench limits` writes it: the machine, the ceilings (absent when rank 0
+/// of an MPI job was bound), the message ceilings per peer (inside an MPI job) and a note.
+#[derive(serde::Deserialize)]
+struct LimitsJson {
+    machine: crate::machine::Machine,
+    #[serde(default)]
+    ceilings: Option<crate::experiment::ceilings::Ceilings>,
+    #[serde(default)]
+    messages: Vec<MessagesJson>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// One peer's message ceiling with its points by size, as `limits.json` holds it.
+#[derive(serde::Deserialize)]
+struct MessagesJson {
+    #[serde(flatten)]
+    ceiling: MessageCeiling,
+    by_size: Vec<MessagePoint>,
 }
 
 /// Give each claim without a picture the `ID.svg` found in `dir`, if it is a regular file of at

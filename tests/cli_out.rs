@@ -481,3 +481,41 @@ fn render_makes_the_same_set_from_the_json_alone() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
 }
+
+#[test]
+fn render_makes_the_same_ctxswitch_and_limits_sets_from_their_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, args) in [
+        (
+            "ctxswitch",
+            vec!["ctxswitch", "--round-trips", "300", "--reps", "2"],
+        ),
+        ("limits", vec!["limits", "--quick"]),
+    ] {
+        let first = tmp.path().join(format!("{name}-measured"));
+        let again = tmp.path().join(format!("{name}-rendered"));
+        concbench()
+            .args(&args)
+            .args(["--quiet", "--out"])
+            .arg(&first)
+            .timeout(Duration::from_secs(120))
+            .assert()
+            .success();
+        concbench()
+            .args(["render", "--quiet"])
+            .arg(&first)
+            .arg("--out")
+            .arg(&again)
+            .timeout(Duration::from_secs(60))
+            .assert()
+            .success();
+        let (a, b) = (set_contents(&first), set_contents(&again));
+        assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+        for (file, bytes) in &a {
+            assert!(
+                bytes == &b[file],
+                "{name}: {file} differs when rendered from the JSON"
+            );
+        }
+    }
+}

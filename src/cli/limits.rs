@@ -61,7 +61,11 @@ pub fn cmd_limits(args: LimitsArgs) -> Result<(), CliError> {
             None
         }
     };
-    let doc = serde_json::json!({ "machine": machine, "ceilings": ceilings });
+    let mut doc = serde_json::json!({ "machine": machine, "ceilings": ceilings });
+    // Whether the figures were cached, in the JSON too: `concbench render` draws the set from it.
+    if let Some(note) = &cached {
+        doc["note"] = serde_json::Value::String(note.clone());
+    }
     let mut json = serde_json::to_string_pretty(&doc).expect("ceilings serialise");
     json.push('\n');
     let result = LimitsResult {

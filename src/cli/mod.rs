@@ -48,7 +48,7 @@ pub enum Command {
     /// Gather results.json and lab.json files from many machines into one table per workload
     /// (a row per machine × strategy × workers), with a speedup chart per workload.
     Collect(collect::CollectArgs),
-    /// Make a run's or a lab's result set again from its results.json or lab.json alone: every
+    /// Make a result set of run, lab, ctxswitch or limits again from its JSON alone: every
     /// file (Markdown, CSV, LaTeX, plots, report.html) as this concbench draws it.
     Render(render::RenderArgs),
     /// Record when each of K pinned workers ran: time slicing on one core, simultaneity spread.
@@ -128,9 +128,8 @@ pub(crate) fn print_and_write_document(
     out: Option<&std::path::Path>,
     quiet: bool,
 ) -> Result<(), CliError> {
-    let terminal = doc.to_terminal();
     let shown = match format {
-        PlainFormat::Table => terminal.clone(),
+        PlainFormat::Table => doc.to_terminal(),
         PlainFormat::Markdown => doc.to_markdown(),
         PlainFormat::Csv => doc.to_csv(),
         PlainFormat::Json => json.clone(),
@@ -138,11 +137,7 @@ pub(crate) fn print_and_write_document(
     };
     // The files first: a reader that closes stdout early (`| head`) must not cost them.
     if let Some(dir) = out {
-        let mut files = vec![
-            (format!("{stem}.txt"), terminal),
-            (format!("{stem}.json"), json),
-        ];
-        files.extend(doc.files(stem));
+        let files = concbench::report::document::set_files(doc, stem, json);
         write_out(dir, files, quiet)?;
     }
     print_stdout(&shown)

@@ -9,7 +9,8 @@ use concbench::rerender::{set_files, source_file};
 /// Options of `concbench render`.
 #[derive(Debug, clap::Args)]
 pub struct RenderArgs {
-    /// A results.json (from `run`) or lab.json (from `lab`), or the --out directory holding one.
+    /// A results.json (from `run`), lab.json (`lab`), ctxswitch.json or limits.json, or the --out
+    /// directory holding one.
     pub source: PathBuf,
     /// Where to write the set (default: the directory of SOURCE, whose set it replaces; the
     /// JSON is written back unchanged but for the schema version).
@@ -25,7 +26,7 @@ pub struct RenderArgs {
 pub fn cmd_render(args: RenderArgs) -> Result<(), CliError> {
     let source = source_file(&args.source).ok_or_else(|| {
         CliError::Usage(format!(
-            "{} is a directory without a results.json or lab.json: render reads what `concbench run --out` or `lab --out` wrote",
+            "{} is a directory without a results.json, lab.json, ctxswitch.json or limits.json: render reads what `concbench run`, `lab`, `ctxswitch` or `limits` wrote with --out",
             args.source.display()
         ))
     })?;

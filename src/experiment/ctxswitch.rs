@@ -7,7 +7,7 @@
 //! placement this process cannot make (cross-core with one physical core) is still listed, with
 //! null figures and the reason.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::switch_cost::{
     measure, Case, Kind, Mechanism, PingPlacement, PingPongPlan, SwitchCostError, SwitchCostRow,
@@ -18,7 +18,7 @@ use crate::report::document::{Block, Document};
 use crate::report::table::{Align, Table};
 
 /// A row that could not be measured here, listed with null figures.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UnavailableRow {
     /// `thread` or `process`.
     pub kind: Kind,
@@ -35,7 +35,7 @@ pub struct UnavailableRow {
 }
 
 /// One line of the ctxswitch report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum CtxRow {
     /// Measured.
@@ -45,7 +45,7 @@ pub enum CtxRow {
 }
 
 /// The whole `concbench ctxswitch` result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CtxSwitchReport {
     /// Where and when.
     pub machine: Machine,
@@ -57,6 +57,17 @@ pub struct CtxSwitchReport {
 
 /// What the report says about the method, beside every figure.
 pub const METHOD: &str = "Two parties pass a 4-byte token back and forth; each blocks until the token returns, so on one CPU every round trip is two context switches. round_trip_ns = elapsed / round trips (CLOCK_MONOTONIC), median over reps; switch_ns = round_trip_ns / 2 and includes the system calls that cause the switch (as perf bench sched pipe and lmbench lat_ctx count it). cross-core rows measure wake-up latency across cores, not a switch away from a running task. switches_per_round_trip is counted by the kernel (/proc/PID/task/TID/status) for both parties. The task row is two async tasks of one tokio current_thread runtime on one pinned thread, passing the token over two channels: each round trip is two task switches in user space, and the kernel counts none.";
+
+impl CtxSwitchReport {
+    /// The plan the rows were measured with (round trips and repetitions per row), read back
+    /// from them; `None` when no row was measured.
+    pub fn plan(&self) -> Option<PingPongPlan> {
+        self.rows.iter().find_map(|r| match r {
+            CtxRow::Measured(m) => PingPongPlan::new(m.round_trips as i64, m.reps as i64).ok(),
+            CtxRow::Unavailable(_) => None,
+        })
+    }
+}
 
 /// A case that failed for a reason other than a missing second core.
 #[derive(Debug, thiserror::Error)]

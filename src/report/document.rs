@@ -219,6 +219,18 @@ impl Document {
     }
 }
 
+/// Every file of a document subcommand's `--out` set (`ctxswitch`, `limits`, `refs`):
+/// `STEM.txt` (the terminal rendering), `STEM.json` (`json`, the result as written), and the
+/// document's [`Document::files`].
+pub fn set_files(doc: &Document, stem: &str, json: String) -> Vec<(String, String)> {
+    let mut files = vec![
+        (format!("{stem}.txt"), doc.to_terminal()),
+        (format!("{stem}.json"), json),
+    ];
+    files.extend(doc.files(stem));
+    files
+}
+
 fn table_csv(t: &Table) -> String {
     let line = |cells: &[String]| {
         let mut l = cells

@@ -422,8 +422,10 @@ fn regular_file(file: &str, meta: &std::fs::Metadata) -> Result<(), LoadError> {
     })
 }
 
-/// Text, JSON, schema, kind.
-fn recognise(file: String, mut bytes: Vec<u8>) -> Result<Document, LoadError> {
+/// The file's bytes as UTF-8 text and its JSON value (bounded depth), or the one-line reason
+/// they are not.
+fn parse_json(file: &str, mut bytes: Vec<u8>) -> Result<(String, Value), LoadError> {
+    let file = file.to_string();
     // A byte-order mark (some editors write one) is not part of the JSON.
     if bytes.starts_with(b"\xEF\xBB\xBF") {
         bytes.drain(..3);
@@ -438,10 +440,24 @@ fn recognise(file: String, mut bytes: Vec<u8>) -> Result<Document, LoadError> {
             return Err(LoadError::NotUtf8 { file, at });
         }
     };
-    let value: Value = match serde_json::from_str(&text) {
-        Ok(v) => v,
-        Err(e) => return Err(json_error(file, &e)),
-    };
+    match serde_json::from_str(&text) {
+        Ok(v) => Ok((text, v)),
+        Err(e) => Err(json_error(file, &e)),
+    }
+}
+
+/// Any JSON file concbench wrote (a limits or ctxswitch report, say), read as untrusted input
+/// with the same checks as [`read_document`] but for the kind: its text and its JSON value,
+/// for the caller to parse into its type.
+pub fn read_json(path: &Path) -> Result<(String, Value), LoadError> {
+    let file = show_path(path);
+    let bytes = read_bounded(path, &file)?;
+    parse_json(&file, bytes)
+}
+
+/// Text, JSON, schema, kind.
+fn recognise(file: String, bytes: Vec<u8>) -> Result<Document, LoadError> {
+    let (text, value) = parse_json(&file, bytes)?;
     let Value::Object(map) = &value else {
         return Err(LoadError::NotConcbench {
             what: json_type(&value).to_string(),
@@ -572,7 +588,8 @@ fn kind_of(map: &Map<String, Value>) -> Kind {
             >= 2
     {
         Kind::Run
-    } else if has("ceilings") && has("machine") {
+    } else if (has("ceilings") || has("messages")) && has("machine") {
+        // Under mpirun with rank 0 bound, limits writes the message ceilings alone.
         Kind::Other("a concbench limits report, limits.json")
     } else {
         Kind::Unknown
