@@ -191,7 +191,7 @@ impl<'a> SharedMem<'a> {
     /// # Safety
     /// No other part may write this range while the slice is alive, and `T` must be plain data
     /// (any bit pattern valid).
-    pub unsafe fn slice<T>(&self, offset: usize, count: usize) -> &'a [T] {
+    pub(crate) unsafe fn slice<T>(&self, offset: usize, count: usize) -> &'a [T] {
         self.check::<T>(offset, count);
         std::slice::from_raw_parts(self.ptr.add(offset).cast(), count)
     }
@@ -202,7 +202,7 @@ impl<'a> SharedMem<'a> {
     /// The caller must be the only one touching this range while the slice is alive, and `T`
     /// must be plain data.
     #[allow(clippy::mut_from_ref)]
-    pub unsafe fn slice_mut<T>(&self, offset: usize, count: usize) -> &'a mut [T] {
+    pub(crate) unsafe fn slice_mut<T>(&self, offset: usize, count: usize) -> &'a mut [T] {
         self.check::<T>(offset, count);
         std::slice::from_raw_parts_mut(self.ptr.add(offset).cast(), count)
     }
