@@ -284,7 +284,7 @@ impl Access {
 
     /// The byte ranges it declares it writes for later stages or the verification (`write`,
     /// `update`).
-    pub fn declared_writes(&self) -> Vec<Range<usize>> {
+    pub(crate) fn declared_writes(&self) -> Vec<Range<usize>> {
         self.grants
             .iter()
             .filter(|g| matches!(g.how, Use::Write | Use::Update) && !g.bytes.is_empty())
