@@ -299,20 +299,21 @@ mod tests {
     #[test]
     fn steps_wait_once_per_task_and_stamp_after_the_wait() {
         use crate::shm::SharedRegion;
-        use crate::workload::{reset, verify, Decomposition};
+        use crate::workload::testing::as_part;
+        use crate::workload::{reset, verify};
         let w = SimulatedIo::new(spec(5, 0.0)).unwrap();
         let r = SharedRegion::new(w.shared_bytes()).unwrap();
         reset(&w, r.mem());
-        let d = Decomposition::check(&w, 2).unwrap();
         for part in 0..2 {
-            // SAFETY: single-threaded test, one view at a time.
-            let view = unsafe { d.view(r.mem(), 0, part) };
-            let mut steps = w.part_steps(&view, 0, part, 2);
-            let mut waits = 0;
-            while let Step::Wait(d) = steps.next_step() {
-                assert_eq!(d, w.wait());
-                waits += 1;
-            }
+            let waits = as_part(&w, &r, (0, part, 2), |view| {
+                let mut steps = w.part_steps(view, 0, part, 2);
+                let mut waits = 0;
+                while let Step::Wait(d) = steps.next_step() {
+                    assert_eq!(d, w.wait());
+                    waits += 1;
+                }
+                waits
+            });
             assert_eq!(waits, part_range(5, part, 2).len());
         }
         verify(&w, r.mem(), Some(2)).unwrap();

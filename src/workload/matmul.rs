@@ -249,8 +249,8 @@ pub fn fill_inputs(seed: u64, a: &mut [f64], b: &mut [f64]) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{alone, run_staged, run_twin};
-    use super::super::{init, reset, verify, Decomposition};
+    use super::super::testing::{alone, as_part, run_staged, run_twin};
+    use super::super::{init, reset, verify};
     use super::*;
 
     #[test]
@@ -287,9 +287,8 @@ mod tests {
         alone(&region, |v| w.run_sequential(v));
         verify(&w, region.mem(), None).unwrap();
         reset(&w, region.mem());
-        let d = Decomposition::check(&w, 2).unwrap();
-        // SAFETY: single-threaded test, one view; part 1 never runs.
-        w.run_part(&unsafe { d.view(region.mem(), 0, 0) }, 0, 0, 2);
+        // Part 1 never runs.
+        as_part(&w, &region, (0, 0, 2), |v| w.run_part(v, 0, 0, 2));
         let e = verify(&w, region.mem(), Some(2)).unwrap_err();
         assert!(e.message.contains("part 1") && e.part == Some(1));
     }
@@ -303,17 +302,15 @@ mod tests {
         let r = crate::shm::SharedRegion::new(w.shared_bytes()).unwrap();
         init(&w, r.mem());
         reset(&w, r.mem());
-        let d = Decomposition::check(&w, 1).unwrap();
-        // SAFETY: single-threaded test, one view.
-        let view = unsafe { d.view(r.mem(), 0, 0) };
-        let mut steps = w.part_steps(&view, 0, 0, 1);
-        let mut yields = 0;
-        while steps.next_step() == Step::Yield {
-            yields += 1;
-        }
+        let yields = as_part(&w, &r, (0, 0, 1), |view| {
+            let mut steps = w.part_steps(view, 0, 0, 1);
+            let mut yields = 0;
+            while steps.next_step() == Step::Yield {
+                yields += 1;
+            }
+            yields
+        });
         assert_eq!(yields, 6, "13 rows, 2 at a time: 7 pieces, 6 yield points between them");
-        drop(steps);
-        drop(view);
         verify(&w, r.mem(), Some(1)).unwrap();
     }
 

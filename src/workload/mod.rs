@@ -474,6 +474,20 @@ pub(crate) mod testing {
         f(&unsafe { View::whole(region.mem()) })
     }
 
+    /// Run `f` with part `part`'s view of stage `stage` of `parts` parts, alone.
+    pub fn as_part<R>(
+        w: &dyn Workload,
+        region: &SharedRegion,
+        (stage, part, parts): (usize, usize, usize),
+        f: impl FnOnce(&View<'_>) -> R,
+    ) -> R {
+        let _lease = region.mem().lease();
+        let d = Decomposition::check(w, parts).unwrap();
+        // SAFETY: the lease keeps every other user off the region; this is its only view, gone
+        // when `f` returns.
+        f(&unsafe { d.view(region.mem(), stage, part) })
+    }
+
     /// Run the staged form with `parts` parts sequentially and verify it.
     pub fn run_staged(w: &dyn Workload, parts: usize) -> Result<(), VerifyError> {
         let region = ready_from(w);
