@@ -69,7 +69,7 @@ fn empty_run(c: &mut Criterion) {
         .with("cpu_share", 0);
     let workload = workload::build(&spec).expect("valid spec");
     let region = SharedRegion::new(workload.shared_bytes()).expect("shared memory");
-    workload.init(&region.mem());
+    workload::init(&*workload, region.mem());
     let options = ExecOptions::with_worker(WorkerCommand {
         exe: concbench_exe(),
         args: Vec::new(),

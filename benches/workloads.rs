@@ -79,7 +79,7 @@ fn rows() -> Vec<(Strategy, usize, bool)> {
 fn bench_workload(c: &mut Criterion, spec: WorkloadSpec) {
     let workload = workload::build(&spec).expect("bench workload spec is valid");
     let region = SharedRegion::new(workload.shared_bytes()).expect("shared memory");
-    workload.init(&region.mem());
+    workload::init(&*workload, region.mem());
     let options = ExecOptions::with_worker(worker_command());
 
     let mut group = c.benchmark_group(spec.name.as_str());

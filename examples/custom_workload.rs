@@ -10,6 +10,14 @@
 //! each with its own seed, so every decomposition counts exactly the same points and the answer
 //! can be checked against the sequential twin.
 //!
+//! It is safe code: its shared memory is two typed [`Region`]s (the parts' counts and the
+//! total), [`Workload::access`] says which elements each part reads and writes, and each part
+//! gets a [`View`] that hands it exactly those as `&[u64]` and `&mut [u64]`. concbench checks
+//! before anything runs that no two parts of a stage get in each other's way. Of the trait's
+//! methods, five are required; this workload also gives `stages`, `init`, `reset`,
+//! `run_sequential` and `work_units`, and leaves the rest (the distributed form, the memory a
+//! worker maps) to the defaults, which read them off `access`.
+//!
 //! Like a built-in workload, it is described once by a [`WorkloadDescriptor`] (name, parameters,
 //! default size, memory, ceiling, how to build it) whose parameter checks its constructor runs
 //! first, so a spec with a parameter it does not take is refused the same way as for a built-in
@@ -24,13 +32,12 @@ use std::sync::OnceLock;
 
 use concbench::report::table::speedup_table;
 use concbench::serve_if_child;
-use concbench::shm::SharedMem;
 use concbench::strategy::{Strategy, WorkerCommand};
 use concbench::sweep::Sweep;
 use concbench::topology::Topology;
 use concbench::workload::{
-    part_range, registry, Ceiling, PartData, Stage, StageKind, VerifyError, WorkUnits, Workload,
-    WorkloadDescriptor, WorkloadError, WorkloadSpec, XorShift,
+    part_range, registry, Access, Ceiling, Layout, Region, Stage, StageKind, VerifyError, View,
+    WorkUnits, Workload, WorkloadDescriptor, WorkloadError, WorkloadSpec, XorShift,
 };
 
 /// The workload's descriptor: what concbench knows about it, and how to build it.
@@ -40,20 +47,23 @@ const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
     size_unit: "samples",
     params: &[],
     default_size: 8_000_000,
-    memory_needed: |_| (1 + MAX_PARTS as u128) * 8,
+    memory_needed: |_| (1 + MAX_PARTS as u128) * 8 + 4096,
     ceiling: Ceiling::None,
     build: |spec| Ok(Box::new(MonteCarloPi::new(spec.clone())?)),
     service: false,
 };
 /// Points per block: a block is the unit of decomposition and has its own seed.
 const BLOCK: usize = 4096;
-/// Most parts the shared layout has room for (one count slot each).
+/// Most parts the shared layout has room for (one count each).
 const MAX_PARTS: usize = concbench::plan::MAX_WORKERS;
 
-/// Shared memory layout, in u64 slots: `[0]` the total, `[1 + p]` part p's count.
 struct MonteCarloPi {
     spec: WorkloadSpec,
     blocks: usize,
+    /// The shared memory: `counts[p]` is part p's count, `total[0]` their sum.
+    layout: Layout,
+    counts: Region<u64>,
+    total: Region<u64>,
     /// The sequential twin's count, computed once in `init` (in the parent only).
     expected: OnceLock<u64>,
 }
@@ -66,9 +76,15 @@ impl MonteCarloPi {
         if spec.size == 0 {
             return Err(WorkloadError::BadSize("samples must be at least 1".into()));
         }
+        let mut layout = Layout::new();
+        let counts = layout.region("counts", MAX_PARTS);
+        let total = layout.region("total", 1);
         Ok(MonteCarloPi {
             blocks: spec.size.div_ceil(BLOCK),
             spec,
+            layout,
+            counts,
+            total,
             expected: OnceLock::new(),
         })
     }
@@ -87,14 +103,6 @@ impl MonteCarloPi {
         }
         hits
     }
-
-    /// # Safety
-    /// Callers must respect the decomposition: part p writes only slot `1 + p` in the compute
-    /// stage, and only part 0 touches the slots in the combine stage.
-    #[allow(clippy::mut_from_ref)]
-    unsafe fn slots<'m>(&self, mem: &'m SharedMem) -> &'m mut [u64] {
-        mem.slice_mut(0, 1 + MAX_PARTS)
-    }
 }
 
 impl Workload for MonteCarloPi {
@@ -103,7 +111,47 @@ impl Workload for MonteCarloPi {
     }
 
     fn shared_bytes(&self) -> usize {
-        (1 + MAX_PARTS) * 8
+        self.layout.bytes()
+    }
+
+    /// Part p writes its own count while throwing; part 0 reads every count and writes the
+    /// total while adding. The same declarations tell `distributed` (MPI ranks that share no
+    /// memory) to move exactly those eight-byte counts.
+    fn access(&self, stage: usize, part: usize, parts: usize) -> Access {
+        match (stage, part) {
+            (0, p) => Access::new().write(self.counts, p..p + 1),
+            (_, 0) => Access::new()
+                .read(self.counts, ..parts)
+                .write(self.total, ..),
+            _ => Access::new(),
+        }
+    }
+
+    fn run_part(&self, mem: &View<'_>, stage: usize, part: usize, parts: usize) {
+        if stage == 0 {
+            // This part's count: a one-element slice, its own.
+            mem.write(self.counts)[0] = self.count(part_range(self.blocks, part, parts));
+        } else if part == 0 {
+            mem.write(self.total)[0] = mem.read(self.counts).iter().sum();
+        }
+    }
+
+    fn verify(&self, mem: &View<'_>, _parts: Option<usize>) -> Result<(), VerifyError> {
+        let got = mem.read(self.total)[0];
+        let want = *self
+            .expected
+            .get()
+            .ok_or_else(|| VerifyError::new("verify called before init"))?;
+        if got != want {
+            return Err(VerifyError::new(format!(
+                "counted {got} hits, the sequential twin {want}"
+            )));
+        }
+        let pi = 4.0 * got as f64 / self.spec.size as f64;
+        if self.spec.size >= 100_000 && (pi - std::f64::consts::PI).abs() > 0.05 {
+            return Err(VerifyError::new(format!("estimate {pi} is far from π")));
+        }
+        Ok(())
     }
 
     fn stages(&self, _parts: usize) -> Vec<Stage> {
@@ -119,64 +167,19 @@ impl Workload for MonteCarloPi {
         ]
     }
 
-    fn init(&self, _mem: &SharedMem) {
+    fn init(&self, _mem: &View<'_>) {
         self.expected.get_or_init(|| self.count(0..self.blocks));
     }
 
-    fn reset(&self, mem: &SharedMem) {
-        // SAFETY: reset runs alone.
-        let slots = unsafe { self.slots(mem) };
-        slots.fill(0);
+    /// Restore the starting state: a part that skipped its work must not pass on the last
+    /// repetition's total.
+    fn reset(&self, mem: &View<'_>) {
+        mem.write(self.total).fill(0);
     }
 
-    fn run_sequential(&self, mem: &SharedMem) {
-        let hits = self.count(0..self.blocks);
-        // SAFETY: the twin runs alone.
-        let slots = unsafe { self.slots(mem) };
-        slots[0] = hits;
-    }
-
-    fn run_part(&self, mem: &SharedMem, stage: usize, part: usize, parts: usize) {
-        if stage == 0 {
-            let hits = self.count(part_range(self.blocks, part, parts));
-            // SAFETY: part p writes only its own slot; a one-element slice keeps it disjoint.
-            let slot = unsafe { mem.slice_mut::<u64>((1 + part) * 8, 1) };
-            slot[0] = hits;
-        } else if part == 0 {
-            // SAFETY: in the combine stage only part 0 touches the slots.
-            let slots = unsafe { self.slots(mem) };
-            slots[0] = slots[1..=parts].iter().sum();
-        }
-    }
-
-    /// What each part reads and writes, for `distributed` (MPI ranks that share no memory): the
-    /// parts throw points into nothing but their own count slot, and part 0's combine reads
-    /// every slot. The ranks then move exactly those eight-byte slots.
-    fn part_data(&self, stage: usize, part: usize, parts: usize) -> Option<PartData> {
-        Some(match (stage, part) {
-            (0, p) => PartData::new().write((1 + p) * 8..(2 + p) * 8),
-            (_, 0) => PartData::new().read(8..(1 + parts) * 8).write(0..8),
-            _ => PartData::new(),
-        })
-    }
-
-    fn verify(&self, mem: &SharedMem, _parts: Option<usize>) -> Result<(), VerifyError> {
-        // SAFETY: verification runs alone.
-        let got = unsafe { self.slots(mem) }[0];
-        let want = *self
-            .expected
-            .get()
-            .ok_or_else(|| VerifyError::new("verify called before init"))?;
-        if got != want {
-            return Err(VerifyError::new(format!(
-                "counted {got} hits, the sequential twin {want}"
-            )));
-        }
-        let pi = 4.0 * got as f64 / self.spec.size as f64;
-        if self.spec.size >= 100_000 && (pi - std::f64::consts::PI).abs() > 0.05 {
-            return Err(VerifyError::new(format!("estimate {pi} is far from π")));
-        }
-        Ok(())
+    /// The twin: every block on one thread, straight into the total.
+    fn run_sequential(&self, mem: &View<'_>) {
+        mem.write(self.total)[0] = self.count(0..self.blocks);
     }
 
     fn work_units(&self) -> WorkUnits {

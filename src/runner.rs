@@ -164,7 +164,7 @@ pub fn run_once(
 ) -> Result<Execution, RunError> {
     let mem = region.mem();
     let parts = (!strategy.is_sequential()).then_some(cores);
-    workload.reset(&mem);
+    workload::reset(workload, mem);
     let exec = strategy::execute(strategy, workload, mem, region.raw_fd(), cores, options)
         .map_err(|source| {
             // Blame an earlier part's wrong answer when it, not the failing part, is the cause
@@ -172,7 +172,7 @@ pub fn run_once(
             // A worker that never started ran nothing: the memory cannot explain it.
             // A distributed failure leaves rank 0's region half-gathered: nothing to diagnose.
             let diagnosis = (!source.is_refused_start() && strategy != Strategy::Distributed)
-                .then(|| workload.verify(&mem, parts).err())
+                .then(|| workload::verify(workload, mem, parts).err())
                 .flatten()
                 .filter(|d| source.part().map_or(true, |p| d.part != Some(p)))
                 .map(Box::new);
@@ -184,8 +184,8 @@ pub fn run_once(
             }
         })?;
     let verified = match &exec.distributed {
-        Some(d) => workload.verify_distributed(&mem, cores, &d.written),
-        None => workload.verify(&mem, parts),
+        Some(d) => workload::verify_distributed(workload, mem, cores, &d.written),
+        None => workload::verify(workload, mem, parts),
     };
     verified.map_err(|source| RunError::WrongAnswer {
         strategy,
@@ -300,8 +300,7 @@ fn measure_rows(
     out: &mut Vec<Measurement>,
 ) -> Result<(), RunError> {
     let region = SharedRegion::new(workload.shared_bytes())?;
-    let mem = region.mem();
-    workload.init(&mem);
+    workload::init(workload, region.mem());
     let rows = plan.rows();
     let per_row = plan.warmup + plan.reps;
     let total = rows.len() * per_row;

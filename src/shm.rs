@@ -4,36 +4,64 @@
 //! maps it sees the same pages (memmap2's `map_anon` is private: a child's writes would be lost).
 //! Thread strategies use the very same region, so every strategy sorts or multiplies the same bytes
 //! with the same page layout; only the execution differs.
+//!
+//! Nothing outside the crate reads or writes the bytes directly: a workload sees them through
+//! the typed, checked views of [`crate::workload::view`], and one execution at a time holds a
+//! mapping's [`Lease`].
 
 use crate::sys::{self, OwnedDesc, RawDesc};
 use std::io;
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// An owned shared mapping. Dropping it unmaps it and closes the memfd.
 #[derive(Debug)]
 pub struct SharedRegion {
     fd: OwnedDesc,
-    mem: SharedMem<'static>,
+    ptr: *mut u8,
+    len: usize,
+    /// Held by the one execution (or initialisation, reset, verification) using the mapping.
+    busy: AtomicBool,
 }
 
-/// A view of a shared mapping that lives for `'a`, copied freely into worker threads.
+// SAFETY: the region owns its mapping; the bytes are only reached through `SharedMem`, whose
+// users hold the lease or the crate-internal contract of `SharedMem::slice`.
+unsafe impl Send for SharedRegion {}
+// SAFETY: as above.
+unsafe impl Sync for SharedRegion {}
+
+/// A handle on a shared mapping that lives for `'a`, copied freely into worker threads.
 ///
-/// The view borrows its [`SharedRegion`] (or, in a worker process, the mapping that lives until
-/// the process exits), so neither it nor any slice cut from it can outlive the mapping.
-/// Workloads cut it into typed slices; the decomposition guarantees that parts running at the
-/// same time write disjoint ranges, which is what the `unsafe` accessors ask of their callers.
+/// The handle borrows its [`SharedRegion`] (or, in a worker process, the mapping that lives until
+/// the process exits), so neither it nor any slice cut from it can outlive the mapping. It gives
+/// no access to the bytes by itself: workloads see them through the views of
+/// [`crate::workload::view`], whose one constructor checks what each part may touch.
 #[derive(Debug, Clone, Copy)]
 pub struct SharedMem<'a> {
     ptr: *mut u8,
     len: usize,
+    busy: &'a AtomicBool,
     mapping: PhantomData<&'a SharedRegion>,
 }
 
-// SAFETY: SharedMem points into a mapping that outlives it (its lifetime says so); concurrent
-// access is coordinated by the workload's disjoint decomposition.
+// SAFETY: SharedMem points into a mapping that outlives it (its lifetime says so); the bytes are
+// reached only through `slice`/`slice_mut`, whose callers coordinate concurrent access.
 unsafe impl Send for SharedMem<'_> {}
 // SAFETY: as above.
 unsafe impl Sync for SharedMem<'_> {}
+
+/// The right to use a mapping alone for a while: one execution, one initialisation, one reset or
+/// one verification. Taken with [`SharedMem::lease`], given back when dropped.
+#[derive(Debug)]
+pub struct Lease<'a> {
+    busy: &'a AtomicBool,
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        self.busy.store(false, Ordering::Release);
+    }
+}
 
 impl SharedRegion {
     /// Create a zero-filled shared region of `len` bytes (at least one page).
@@ -41,8 +69,13 @@ impl SharedRegion {
         let len = len.max(1);
         // Not close-on-exec: worker processes inherit it.
         let fd = sys::shm_create(len)?;
-        let mem = map_shared(sys::desc_of(&fd), len, false)?;
-        Ok(SharedRegion { fd, mem })
+        let ptr = sys::map_shared(sys::desc_of(&fd), len, false)?;
+        Ok(SharedRegion {
+            fd,
+            ptr,
+            len,
+            busy: AtomicBool::new(false),
+        })
     }
 
     /// The memfd (Linux), shared-memory object (macOS) or file-mapping handle (Windows), inherited
@@ -51,24 +84,31 @@ impl SharedRegion {
         sys::desc_of(&self.fd)
     }
 
-    /// A view of the mapping, valid while the region is.
+    /// A handle on the mapping, valid while the region is.
     pub fn mem(&self) -> SharedMem<'_> {
-        self.mem
+        SharedMem {
+            ptr: self.ptr,
+            len: self.len,
+            busy: &self.busy,
+            mapping: PhantomData,
+        }
     }
 }
 
 impl Drop for SharedRegion {
     fn drop(&mut self) {
         // SAFETY: ptr/len came from our own successful mmap.
-        unsafe { sys::unmap(self.mem.ptr, self.mem.len) };
+        unsafe { sys::unmap(self.ptr, self.len) };
     }
 }
 
+/// A mapping that lives until the process exits (a worker's), with a lease flag of its own.
 fn map_shared(fd: RawDesc, len: usize, populate: bool) -> io::Result<SharedMem<'static>> {
     let ptr = sys::map_shared(fd, len, populate)?;
     Ok(SharedMem {
         ptr,
         len,
+        busy: Box::leak(Box::new(AtomicBool::new(false))),
         mapping: PhantomData,
     })
 }
@@ -115,6 +155,24 @@ impl<'a> SharedMem<'a> {
         self.len == 0
     }
 
+    /// Take the mapping's lease: this handle's user is the only one using the mapping in this
+    /// process until the lease is dropped.
+    ///
+    /// # Panics
+    /// When another execution, initialisation, reset or verification holds it (two runs on one
+    /// region at once are a bug of the caller, not a state to wait out).
+    pub fn lease(&self) -> Lease<'a> {
+        let taken = self
+            .busy
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok();
+        assert!(
+            taken,
+            "the shared memory is already in use (two executions on one region at once)"
+        );
+        Lease { busy: self.busy }
+    }
+
     fn check<T>(&self, offset: usize, count: usize) {
         let bytes = count
             .checked_mul(std::mem::size_of::<T>())
@@ -127,12 +185,13 @@ impl<'a> SharedMem<'a> {
         );
     }
 
-    /// `count` values of `T` starting `offset` bytes into the region.
+    /// `count` values of `T` starting `offset` bytes into the region: the raw access under the
+    /// workload views (`crate::workload::view`) and the byte movement of `distributed`.
     ///
     /// # Safety
     /// No other part may write this range while the slice is alive, and `T` must be plain data
     /// (any bit pattern valid).
-    pub unsafe fn slice<T>(&self, offset: usize, count: usize) -> &'a [T] {
+    pub(crate) unsafe fn slice<T>(&self, offset: usize, count: usize) -> &'a [T] {
         self.check::<T>(offset, count);
         std::slice::from_raw_parts(self.ptr.add(offset).cast(), count)
     }
@@ -143,7 +202,7 @@ impl<'a> SharedMem<'a> {
     /// The caller must be the only one touching this range while the slice is alive, and `T`
     /// must be plain data.
     #[allow(clippy::mut_from_ref)]
-    pub unsafe fn slice_mut<T>(&self, offset: usize, count: usize) -> &'a mut [T] {
+    pub(crate) unsafe fn slice_mut<T>(&self, offset: usize, count: usize) -> &'a mut [T] {
         self.check::<T>(offset, count);
         std::slice::from_raw_parts_mut(self.ptr.add(offset).cast(), count)
     }
@@ -193,6 +252,17 @@ mod tests {
             assert_eq!(other.slice::<u8>(0, 4096 * 4)[5000], 9);
             sys::unmap(other.ptr, other.len);
         }
+    }
+
+    #[test]
+    fn one_lease_at_a_time() {
+        let r = SharedRegion::new(64).unwrap();
+        let lease = r.mem().lease();
+        let again =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(r.mem().lease())));
+        assert!(again.is_err(), "a second lease while the first is held");
+        drop(lease);
+        drop(r.mem().lease());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use super::{FaultKind, Lines};
 use crate::measure::clock::monotonic_ns;
 use crate::shm::SharedMem;
 use crate::topology;
-use crate::workload::{Workload, WorkloadSpec};
+use crate::workload::{Decomposition, Workload, WorkloadSpec};
 
 /// What a worker process needs besides its CPU and its parent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,6 +44,9 @@ where
     let mem = SharedMem::map_inherited_lazily(job.shm_fd, job.shm_len)
         .map_err(|e| format!("mapping shared memory fd {}: {e}", job.shm_fd))?;
     let workload = factory(&job.spec).map_err(|e| e.to_string())?;
+    // Checked again here: this process runs its own copy of the workload, and its part's view
+    // is only sound if that copy's parts keep out of each other's way too.
+    let parts_of = Decomposition::check(&*workload, job.parts).map_err(|e| e.to_string())?;
     // Map what this part works on now, in the setup phase; the rest on first touch.
     for range in workload.part_memory(job.part, job.parts) {
         mem.prefault(job.shm_fd, range)
@@ -65,7 +68,15 @@ where
                     Some(FaultKind::Hang) => loop {
                         std::thread::sleep(std::time::Duration::from_secs(3600));
                     },
-                    None => workload.run_part(&mem, stage, job.part, job.parts),
+                    None if stage < parts_of.stages() => {
+                        // SAFETY: this process is the only runner of its part, and the parent
+                        // sends `stage S` only once every worker has answered `done` for the
+                        // stage before; the parent touches the memory only after the last
+                        // stage (it holds the lease meanwhile).
+                        let view = unsafe { parts_of.view(mem, stage, job.part) };
+                        workload.run_part(&view, stage, job.part, job.parts)
+                    }
+                    None => return Err(format!("no stage {stage}")),
                 }
                 let end = monotonic_ns();
                 let cpu = topology::current_cpu();

@@ -610,15 +610,15 @@ mod tests {
         use crate::workload::{build, WorkloadSpec};
         let sort = build(&WorkloadSpec::new("mergesort", 1000, 9)).unwrap();
         let region = SharedRegion::new(sort.shared_bytes()).unwrap();
-        sort.init(&region.mem());
-        sort.reset(&region.mem());
+        crate::workload::init(&*sort, region.mem());
+        crate::workload::reset(&*sort, region.mem());
         // SAFETY: single-threaded test; the keys are the first n u64 of the region.
         let keys = unsafe { region.mem().slice::<u64>(0, 1000) };
         assert_eq!(keys, &sort_keys(1000, 9)[..]);
 
         let mm = build(&WorkloadSpec::new("matmul", 16, 9)).unwrap();
         let region = SharedRegion::new(mm.shared_bytes()).unwrap();
-        mm.init(&region.mem());
+        crate::workload::init(&*mm, region.mem());
         let (a, b) = matmul_inputs(16, 9);
         // SAFETY: single-threaded test; A is the first n*n f64 of the region.
         let got_a = unsafe { region.mem().slice::<f64>(0, 256) };

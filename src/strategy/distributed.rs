@@ -37,7 +37,7 @@ use crate::measure::rusage::Usage;
 use crate::shm::{SharedMem, SharedRegion};
 use crate::topology;
 use crate::workload::exchange::RangeSet;
-use crate::workload::{Collectives, PartData, Workload, WorkloadSpec};
+use crate::workload::{Collectives, Decomposition, PartData, View, Workload, WorkloadSpec};
 
 /// Byte a rank's region is filled with before each execution (all ones: a NaN as f64).
 pub const POISON: u8 = 0xFF;
@@ -101,21 +101,6 @@ pub struct DistributedRun {
     pub written: Vec<Vec<Range<usize>>>,
 }
 
-/// Whether `workload` has a distributed form for `parts` parts (every part of every stage
-/// describes its data).
-pub fn check_distributable(workload: &dyn Workload, parts: usize) -> Result<(), StrategyError> {
-    for stage in 0..workload.stages(parts).len() {
-        for part in 0..parts {
-            if workload.part_data(stage, part, parts).is_none() {
-                return Err(StrategyError::NotDistributable(
-                    workload.spec().name.clone(),
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Rank 0: one execution of `workload` on ranks `0..parts`, `mem` holding the reset workload.
 pub fn run(
     workload: &dyn Workload,
@@ -123,7 +108,7 @@ pub fn run(
     parts: usize,
     options: &ExecOptions,
 ) -> Result<Execution, StrategyError> {
-    check_distributable(workload, parts)?;
+    super::decomposition(workload, parts)?;
     let fault = options.fault.map(|f| (f.part, f.kind));
     let my_fault = fault.filter(|f| f.0 == 0).map(|f| f.1);
     let world = cluster::world();
@@ -577,6 +562,9 @@ pub fn run_rank(
 ) -> RankOutcome {
     let parts = comm.ranks();
     let me = comm.rank();
+    // The declarations say what moves; checked like every other mechanism's (rank 0's caller
+    // checked before the clock started, and a bad decomposition never reaches the ranks).
+    let parts_of = Decomposition::check(workload, parts).expect("checked before the ranks started");
     let counted = Counted {
         inner: comm,
         sent: Cell::new(0),
@@ -592,22 +580,14 @@ pub fn run_rank(
     let mut error = None;
     let mut input = RangeSet::new();
     for p in 0..parts {
-        for r in workload
-            .part_data(0, p, parts)
-            .map(|d| d.reads)
-            .unwrap_or_default()
-        {
+        for r in parts_of.access(0, p).part_data().reads {
             input.insert(r);
         }
     }
     let input_bytes: usize = input.ranges().iter().map(|r| r.len()).sum();
     for (stage, _) in workload.stages(parts).iter().enumerate() {
         let data: Vec<PartData> = (0..parts)
-            .map(|p| {
-                workload
-                    .part_data(stage, p, parts)
-                    .expect("checked by check_distributable")
-            })
+            .map(|p| parts_of.access(stage, p).part_data())
             .collect();
         let t = monotonic_ns();
         let needs: Vec<Vec<Range<usize>>> = data.iter().map(|d| d.reads.clone()).collect();
@@ -625,7 +605,10 @@ pub fn run_rank(
             // An exchanging part must take part in every collective: an injected fault
             // (a skipped or crashed part) applies to the stages that move no data themselves.
             let mine = guarded(&mut error, None, stage, || {
-                workload.run_part_exchanging(&mem, stage, me, parts, &counted)
+                // SAFETY: this rank's memory is its own (rank 0's caller holds its lease), and
+                // nothing else touches it during the stage; the view is gone when it ends.
+                let view = unsafe { View::whole(mem) };
+                workload.run_part_exchanging(&view, stage, me, parts, &counted)
             })
             .unwrap_or_default();
             // Everyone learns what everyone wrote.
@@ -645,7 +628,10 @@ pub fn run_rank(
                 .collect()
         } else {
             guarded(&mut error, fault, stage, || {
-                workload.run_part(&mem, stage, me, parts)
+                // SAFETY: as above; this rank runs only its own part, one stage at a time, and
+                // moves bytes only between stages.
+                let view = unsafe { parts_of.view(mem, stage, me) };
+                workload.run_part(&view, stage, me, parts)
             });
             data.iter().map(|d| d.writes.clone()).collect()
         };
@@ -817,8 +803,8 @@ mod tests {
         let regions: Vec<SharedRegion> = (0..ranks)
             .map(|_| SharedRegion::new(w.shared_bytes()).unwrap())
             .collect();
-        w.init(&regions[0].mem());
-        w.reset(&regions[0].mem());
+        crate::workload::init(&*w, regions[0].mem());
+        crate::workload::reset(&*w, regions[0].mem());
         for r in &regions[1..] {
             unsafe { r.mem().slice_mut::<u8>(0, r.mem().len()) }.fill(POISON);
         }
@@ -841,7 +827,7 @@ mod tests {
         let exec = finish_execution(start, outcome, reports);
         let written = exec.distributed.as_ref().unwrap().written.clone();
         (
-            w.verify_distributed(&regions[0].mem(), ranks, &written),
+            crate::workload::verify_distributed(&*w, regions[0].mem(), ranks, &written),
             exec,
         )
     }

@@ -23,7 +23,7 @@ use crate::measure::clock::{monotonic_ns, seconds_between};
 use crate::measure::rusage::Usage;
 use crate::shm::SharedMem;
 use crate::topology::{self, Topology};
-use crate::workload::Workload;
+use crate::workload::{Decomposition, View, Workload};
 
 pub mod barrier;
 pub mod distributed;
@@ -393,10 +393,17 @@ pub enum StrategyError {
     /// The async runtime of `single-thread-async` could not be built.
     #[error("starting the async runtime: {0}")]
     Runtime(std::io::Error),
-    /// The workload does not say what its parts read and write, so its parts cannot run
-    /// without shared memory.
-    #[error("workload {0} has no distributed form: its parts do not describe the data they read and write (Workload::part_data)")]
-    NotDistributable(String),
+    /// The workload's parts would get in each other's way (two parts of a stage touching what
+    /// one of them writes), or declare memory outside their regions: found before anything ran.
+    #[error("workload {workload} cannot run as {parts} parts: {source}")]
+    Decomposition {
+        /// The workload.
+        workload: String,
+        /// Parts asked for.
+        parts: usize,
+        /// What the check found.
+        source: crate::workload::AccessError,
+    },
     /// More parts than MPI ranks.
     #[error("distributed x{parts} needs {parts} MPI ranks but {ranks} {} launched", if *ranks == 1 { "was" } else { "were" })]
     NotEnoughRanks {
@@ -438,7 +445,7 @@ impl StrategyError {
             StrategyError::Start(e) => Some(e.index),
             StrategyError::Shm(_)
             | StrategyError::Runtime(_)
-            | StrategyError::NotDistributable(_)
+            | StrategyError::Decomposition { .. }
             | StrategyError::NotEnoughRanks { .. } => None,
         }
     }
@@ -451,7 +458,7 @@ impl StrategyError {
             StrategyError::Start(_)
                 | StrategyError::Spawn { .. }
                 | StrategyError::Runtime(_)
-                | StrategyError::NotDistributable(_)
+                | StrategyError::Decomposition { .. }
                 | StrategyError::NotEnoughRanks { .. }
         )
     }
@@ -503,6 +510,11 @@ impl ExecOptions {
 
 /// Run `workload` once with `strategy` on `parts` parts over `mem`, which must hold an
 /// initialised and reset workload. `parts` is ignored for `sequential`.
+///
+/// Before the clock starts, the decomposition into `parts` parts is checked
+/// ([`Decomposition::check`]: no part of a stage touches what another part writes). The
+/// execution holds the mapping's lease throughout (a second execution on the same region at the
+/// same time panics).
 pub fn execute(
     strategy: Strategy,
     workload: &dyn Workload,
@@ -511,6 +523,7 @@ pub fn execute(
     parts: usize,
     options: &ExecOptions,
 ) -> Result<Execution, StrategyError> {
+    let _lease = mem.lease();
     let d = strategy.descriptor();
     match d.mechanism {
         Mechanism::Twin => run_sequential(workload, mem, d.placement),
@@ -519,6 +532,19 @@ pub fn execute(
         Mechanism::Tasks => tasks::run(workload, mem, parts, d.placement, options),
         Mechanism::Ranks => distributed::run(workload, mem, parts, options),
     }
+}
+
+/// The workload's parts, checked: what every mechanism that runs parts calls before its clock
+/// starts (a worker process again for itself, in `child::part`).
+pub(crate) fn decomposition(
+    workload: &dyn Workload,
+    parts: usize,
+) -> Result<Decomposition, StrategyError> {
+    Decomposition::check(workload, parts).map_err(|source| StrategyError::Decomposition {
+        workload: workload.spec().name.clone(),
+        parts,
+        source,
+    })
 }
 
 /// The sequential twin on the calling thread, pinned where `placement` puts worker 0 (the first
@@ -530,10 +556,14 @@ fn run_sequential(
 ) -> Result<Execution, StrategyError> {
     let cpu = placement.cpu_for(0);
     topology::pin_current_thread(cpu).map_err(|source| StrategyError::Pin { part: 0, source })?;
+    // SAFETY: `execute` holds the mapping's lease, and the twin runs alone on this thread; the
+    // view is gone before this function returns.
+    let view = unsafe { View::whole(mem) };
     let before = Usage::process_and_children();
     let start_ns = monotonic_ns();
-    workload.run_sequential(&mem);
+    workload.run_sequential(&view);
     let end_ns = monotonic_ns();
+    drop(view);
     let usage = Usage::process_and_children().since(&before);
     let cpu_seen = topology::current_cpu();
     topology::unpin_current_thread().map_err(|source| StrategyError::Pin { part: 0, source })?;

@@ -28,7 +28,7 @@ use crate::measure::clock::{monotonic_ns, seconds_between};
 use crate::measure::rusage::Usage;
 use crate::shm::SharedMem;
 use crate::topology;
-use crate::workload::{Step, Workload};
+use crate::workload::{Decomposition, Step, Workload};
 
 /// A `current_thread` runtime with timers: what every task of concbench runs on (the strategy,
 /// the task timeline, the task ping-pong).
@@ -62,13 +62,14 @@ struct StageState {
 /// A panic in a step is caught and reported as the part's failure.
 async fn run_part_task(
     workload: &dyn Workload,
+    parts_of: &Decomposition,
     mem: SharedMem<'_>,
     stage: usize,
     part: usize,
-    parts: usize,
     fault: Option<FaultKind>,
     shared: Rc<(RefCell<StageState>, tokio::sync::Notify)>,
 ) {
+    let parts = parts_of.parts();
     let (state, all_done) = (&shared.0, &shared.1);
     let start_ns = monotonic_ns();
     let (mut yields, mut waits) = (0, 0);
@@ -76,7 +77,11 @@ async fn run_part_task(
         Some(FaultKind::Hang) => std::future::pending::<Result<(), String>>().await,
         Some(_) => Err(format!("fault injected into part {part}")),
         None => {
-            let mut steps = workload.part_steps(mem, stage, part, parts);
+            // SAFETY: this task is part `part`'s only runner in this stage, a stage's tasks are
+            // spawned once every task of the one before has finished, and the caller holds the
+            // mapping's lease.
+            let view = unsafe { parts_of.view(mem, stage, part) };
+            let mut steps = workload.part_steps(&view, stage, part, parts);
             loop {
                 match catch_unwind(AssertUnwindSafe(|| steps.next_step())) {
                     Ok(Step::Yield) => {
@@ -161,6 +166,7 @@ fn run_pinned(
     parts: usize,
     options: &ExecOptions,
 ) -> Result<(Execution, TaskCounts), StrategyError> {
+    let parts_of = super::decomposition(workload, parts)?;
     let stages = workload.stages(parts);
     let before = Usage::process_and_children();
     let start_ns = monotonic_ns();
@@ -172,6 +178,8 @@ fn run_pinned(
     // every task still in it, so no task outlives the borrows.
     let workload: &'static dyn Workload = unsafe { std::mem::transmute(workload) };
     let mem: SharedMem<'static> = unsafe { std::mem::transmute(mem) };
+    // SAFETY: as above; `parts_of` is declared before `local`, so it is dropped after it.
+    let parts_of: &'static Decomposition = unsafe { std::mem::transmute(&parts_of) };
     let fault = options.fault;
     let deadline = options.deadline.map(tokio::time::Instant::from_std);
     let mut marks = Vec::with_capacity(stages.len() + 2);
@@ -199,10 +207,10 @@ fn run_pinned(
                 // Detached: the task reports through `state`; the LocalSet still owns it.
                 drop(tokio::task::spawn_local(run_part_task(
                     workload,
+                    parts_of,
                     mem,
                     stage,
                     part,
-                    parts,
                     fault,
                     Rc::clone(&shared),
                 )));
@@ -274,7 +282,7 @@ mod tests {
     fn tasks_run_every_part_on_one_cpu_and_verify() {
         let (w, r) = setup(WorkloadSpec::new("mergesort", 10_000, 1).with("yield_every", 500));
         for parts in [1, 2, 3, 7] {
-            w.reset(&r.mem());
+            crate::workload::reset(&*w, r.mem());
             let (e, counts) = run_counted(
                 &*w,
                 r.mem(),
@@ -283,7 +291,7 @@ mod tests {
                 &ExecOptions::default(),
             )
             .unwrap();
-            w.verify(&r.mem(), Some(parts)).unwrap();
+            crate::workload::verify(&*w, r.mem(), Some(parts)).unwrap();
             assert_eq!(e.parts.len(), parts * w.stages(parts).len());
             assert!(e
                 .parts
@@ -307,7 +315,7 @@ mod tests {
             &ExecOptions::default(),
         )
         .unwrap();
-        w.verify(&r.mem(), Some(50)).unwrap();
+        crate::workload::verify(&*w, r.mem(), Some(50)).unwrap();
         assert_eq!(counts.waits, 50);
         // The waits overlapped: every task had started before the first one finished (in
         // turns, the last would start only after 49 others had waited).

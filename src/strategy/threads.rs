@@ -43,6 +43,7 @@ pub fn run(
     placement: Placement,
     options: &ExecOptions,
 ) -> Result<super::Execution, StrategyError> {
+    let parts_of = &super::decomposition(workload, parts)?;
     let stages = workload.stages(parts);
     let barrier = FutexBarrier::new(parts + 1);
     // Once a part fails, later stages are skipped by every part (they still pass the barriers):
@@ -87,7 +88,13 @@ pub fn run(
                                     std::thread::sleep(std::time::Duration::from_secs(3600));
                                 },
                                 Some(_) => panic!("fault injected into part {part}"),
-                                None => workload.run_part(&mem, stage, part, parts),
+                                None => {
+                                    // SAFETY: this thread is part `part`'s only runner, the
+                                    // barrier starts a stage once every part has finished the
+                                    // one before, and the caller holds the mapping's lease.
+                                    let view = unsafe { parts_of.view(mem, stage, part) };
+                                    workload.run_part(&view, stage, part, parts)
+                                }
                             }
                         }));
                         let t1 = monotonic_ns();
@@ -277,9 +284,9 @@ mod tests {
     fn pinned_workers_report_the_cpu_they_were_pinned_to() {
         let (w, r) = setup(WorkloadSpec::new("mergesort", 10_000, 1));
         for placement in [Placement::OneCore, Placement::Spread] {
-            w.reset(&r.mem());
+            crate::workload::reset(&*w, r.mem());
             let e = run(&*w, r.mem(), 3, placement, &ExecOptions::default()).unwrap();
-            w.verify(&r.mem(), Some(3)).unwrap();
+            crate::workload::verify(&*w, r.mem(), Some(3)).unwrap();
             assert_eq!(e.parts.len(), 3 * 2, "two stages of three parts");
             for rec in &e.parts {
                 assert_eq!(

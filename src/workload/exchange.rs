@@ -3,13 +3,14 @@
 //!
 //! Under every other strategy the parts see one region. Under `distributed` each part is an MPI
 //! rank with a region of its own, and rank 0 alone holds the initialised input. The strategy
-//! moves bytes between ranks as the workload's [`PartData`] says: before a stage, a part receives
+//! moves bytes between ranks as the workload's [`PartData`] says (read off its
+//! [`super::Workload::access`]: [`super::Access::part_data`]): before a stage, a part receives
 //! the bytes it reads that it does not hold, from the rank that wrote them last (a range every
 //! other part reads from rank 0 is broadcast); after the last stage, rank 0 gathers every byte
 //! another rank wrote last, and verifies. A stage whose data flow depends on the data itself
-//! (merge sort's merge: which keys a part merges depends on their values) says
-//! [`PartData::exchanges`], and moves its data itself through [`Collectives`] in
-//! [`super::Workload::run_part_exchanging`].
+//! (merge sort's merge: which keys a part merges depends on their values) is declared
+//! [`super::Access::exchanging`] ([`PartData::exchanges`]), and moves its data itself through
+//! [`Collectives`] in [`super::Workload::run_part_exchanging`].
 //!
 //! [`LocalRanks`] runs the ranks as threads of one process, with the same data movement and no
 //! MPI: the tests of every workload's distributed form use it, and so can a user who describes

@@ -17,11 +17,9 @@ use std::time::Duration;
 
 use super::registry::{ParamDescriptor, ParamKind};
 use super::{
-    PartData,
-    part_range, run_steps_blocking, Ceiling, PartSteps, Stage, StageKind, Step, VerifyError,
-    WorkUnits, Workload, WorkloadDescriptor, WorkloadError, WorkloadSpec,
+    part_range, run_steps_blocking, Access, Ceiling, Layout, PartSteps, Region, Stage, StageKind,
+    Step, VerifyError, View, WorkUnits, Workload, WorkloadDescriptor, WorkloadError, WorkloadSpec,
 };
-use crate::shm::SharedMem;
 
 /// Default length of one task in milliseconds.
 pub const DEFAULT_WAIT_MS: f64 = 10.0;
@@ -59,6 +57,9 @@ pub struct SimulatedIo {
     tasks: usize,
     cpu: Duration,
     sleep: Duration,
+    layout: Layout,
+    /// Task i adds i + 1 to `slots[i]` when it has run.
+    slots: Region<u64>,
 }
 
 impl SimulatedIo {
@@ -73,11 +74,15 @@ impl SimulatedIo {
         let share: f64 = spec.param("cpu_share", 0.0)?;
         let total = Duration::from_secs_f64(wait_ms / 1e3);
         let cpu = total.mul_f64(share);
+        let mut layout = Layout::new();
+        let slots = layout.region("slots", spec.size);
         Ok(SimulatedIo {
             tasks: spec.size,
             cpu,
             sleep: total.saturating_sub(cpu),
             spec,
+            layout,
+            slots,
         })
     }
 
@@ -94,13 +99,6 @@ impl SimulatedIo {
     /// The length of one task's wait (its share that is not CPU work).
     pub fn wait(&self) -> Duration {
         self.sleep
-    }
-
-    /// # Safety
-    /// Parts must only touch their own slots.
-    #[allow(clippy::mut_from_ref)]
-    unsafe fn slots<'m>(&self, mem: &'m SharedMem) -> &'m mut [u64] {
-        mem.slice_mut(0, self.tasks)
     }
 }
 
@@ -163,7 +161,12 @@ impl Workload for SimulatedIo {
     }
 
     fn shared_bytes(&self) -> usize {
-        self.tasks * 8
+        self.layout.bytes()
+    }
+
+    fn access(&self, _stage: usize, part: usize, parts: usize) -> Access {
+        // Its tasks' slots: scattered before, gathered after.
+        Access::new().update(self.slots, part_range(self.tasks, part, parts))
     }
 
     fn stages(&self, _parts: usize) -> Vec<Stage> {
@@ -173,43 +176,40 @@ impl Workload for SimulatedIo {
         }]
     }
 
-    fn init(&self, _mem: &SharedMem) {}
-
-    fn reset(&self, mem: &SharedMem) {
-        // SAFETY: reset runs alone.
-        unsafe { self.slots(mem) }.fill(0);
+    fn reset(&self, mem: &View<'_>) {
+        mem.write(self.slots).fill(0);
     }
 
-    fn run_sequential(&self, mem: &SharedMem) {
-        // SAFETY: the twin is alone.
-        let slots = unsafe { self.slots(mem) };
+    fn run_sequential(&self, mem: &View<'_>) {
+        let slots = mem.write(self.slots);
         for i in 0..self.tasks {
             self.run_task(slots, i);
         }
     }
 
-    fn run_part(&self, mem: &SharedMem, stage: usize, part: usize, parts: usize) {
-        run_steps_blocking(&mut *self.part_steps(*mem, stage, part, parts));
+    fn run_part(&self, mem: &View<'_>, stage: usize, part: usize, parts: usize) {
+        run_steps_blocking(&mut *self.part_steps(mem, stage, part, parts));
     }
 
-    fn part_steps<'a>(
-        &'a self,
-        mem: SharedMem<'a>,
+    fn part_steps<'v>(
+        &'v self,
+        mem: &'v View<'v>,
         _stage: usize,
         part: usize,
         parts: usize,
-    ) -> Box<dyn PartSteps + 'a> {
+    ) -> Box<dyn PartSteps + 'v> {
+        let tasks = part_range(self.tasks, part, parts);
         Box::new(IoSteps {
             io: self,
-            mem,
-            tasks: part_range(self.tasks, part, parts),
+            slots: mem.write(self.slots),
+            first: tasks.start,
+            tasks,
             waiting: None,
         })
     }
 
-    fn verify(&self, mem: &SharedMem, parts: Option<usize>) -> Result<(), VerifyError> {
-        // SAFETY: verification runs alone.
-        let slots = unsafe { self.slots(mem) };
+    fn verify(&self, mem: &View<'_>, parts: Option<usize>) -> Result<(), VerifyError> {
+        let slots = mem.read(self.slots);
         match slots.iter().enumerate().find(|(i, &s)| s != *i as u64 + 1) {
             Some((i, &s)) => Err(VerifyError::at_item(self.tasks, i, parts, |owner| {
                 format!(
@@ -219,13 +219,6 @@ impl Workload for SimulatedIo {
             })),
             None => Ok(()),
         }
-    }
-
-    fn part_data(&self, _stage: usize, part: usize, parts: usize) -> Option<PartData> {
-        // Its tasks' slots: scattered before, gathered after.
-        let r = part_range(self.tasks, part, parts);
-        let slots = r.start * 8..r.end * 8;
-        Some(PartData::new().read(slots.clone()).write(slots))
     }
 
     fn work_units(&self) -> WorkUnits {
@@ -244,17 +237,17 @@ impl Workload for SimulatedIo {
 /// its sleep; the task's slot is stamped when the wait is over.
 struct IoSteps<'a> {
     io: &'a SimulatedIo,
-    mem: SharedMem<'a>,
+    /// The slots of the part's tasks, from task `first`.
+    slots: &'a mut [u64],
+    first: usize,
     tasks: std::ops::Range<usize>,
     /// The task whose wait is in progress.
     waiting: Option<usize>,
 }
 
 impl IoSteps<'_> {
-    fn stamp(&self, index: usize) {
-        // SAFETY: each part touches only the slots of its own tasks (disjoint ranges).
-        let slots = unsafe { self.io.slots(&self.mem) };
-        slots[index] += index as u64 + 1;
+    fn stamp(&mut self, index: usize) {
+        self.slots[index - self.first] += index as u64 + 1;
     }
 }
 
@@ -306,19 +299,24 @@ mod tests {
     #[test]
     fn steps_wait_once_per_task_and_stamp_after_the_wait() {
         use crate::shm::SharedRegion;
+        use crate::workload::testing::as_part;
+        use crate::workload::{reset, verify};
         let w = SimulatedIo::new(spec(5, 0.0)).unwrap();
         let r = SharedRegion::new(w.shared_bytes()).unwrap();
-        w.reset(&r.mem());
+        reset(&w, r.mem());
         for part in 0..2 {
-            let mut steps = w.part_steps(r.mem(), 0, part, 2);
-            let mut waits = 0;
-            while let Step::Wait(d) = steps.next_step() {
-                assert_eq!(d, w.wait());
-                waits += 1;
-            }
+            let waits = as_part(&w, &r, (0, part, 2), |view| {
+                let mut steps = w.part_steps(view, 0, part, 2);
+                let mut waits = 0;
+                while let Step::Wait(d) = steps.next_step() {
+                    assert_eq!(d, w.wait());
+                    waits += 1;
+                }
+                waits
+            });
             assert_eq!(waits, part_range(5, part, 2).len());
         }
-        w.verify(&r.mem(), Some(2)).unwrap();
+        verify(&w, r.mem(), Some(2)).unwrap();
     }
 
     #[test]

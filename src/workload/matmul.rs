@@ -5,14 +5,13 @@
 //! C·r must equal A·(B·r) for a seeded vector r, which costs O(n²) and does not trust the kernel.
 //! The kernels (blocked SIMD and naive) live in [`super::matmul_kernel`].
 
-use super::matmul_kernel::{gemm_rows, Kernel};
+use super::matmul_kernel::{gemm_band, Kernel};
 use super::registry::{ParamDescriptor, ParamKind, YIELD_EVERY};
 use super::{
-    PartData,
-    part_range, run_steps_blocking, Ceiling, PartSteps, Stage, StageKind, Step, VerifyError, WholePart,
-    WorkUnits, Workload, WorkloadDescriptor, WorkloadError, WorkloadSpec, XorShift,
+    part_range, run_steps_blocking, Access, Ceiling, Layout, PartSteps, Region, Stage, StageKind,
+    Step, VerifyError, View, WholePart, WorkUnits, Workload, WorkloadDescriptor, WorkloadError,
+    WorkloadSpec, XorShift,
 };
-use crate::shm::SharedMem;
 
 /// `matmul` in the registry.
 pub const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
@@ -44,6 +43,11 @@ pub struct MatMul {
     kernel: Kernel,
     /// Rows of C between yield points (0: none).
     yield_every: usize,
+    layout: Layout,
+    /// The n × n matrices, row-major: C = A·B.
+    a: Region<f64>,
+    b: Region<f64>,
+    c: Region<f64>,
 }
 
 impl MatMul {
@@ -58,11 +62,22 @@ impl MatMul {
             Some("naive") => Kernel::Naive,
             _ => Kernel::Blocked,
         };
+        let n2 = spec.size.saturating_mul(spec.size);
+        let mut layout = Layout::new();
+        let (a, b, c) = (
+            layout.region("A", n2),
+            layout.region("B", n2),
+            layout.region("C", n2),
+        );
         Ok(MatMul {
             n: spec.size,
             yield_every: spec.param("yield_every", 0)?,
             spec,
             kernel,
+            layout,
+            a,
+            b,
+            c,
         })
     }
 
@@ -71,30 +86,14 @@ impl MatMul {
         3 * (n as u128) * (n as u128) * 8
     }
 
-    fn matrix_bytes(&self) -> usize {
-        (self.n * self.n * 8).next_multiple_of(4096)
+    /// Elements of rows `rows` of an n × n matrix.
+    fn rows(&self, rows: std::ops::Range<usize>) -> std::ops::Range<usize> {
+        rows.start * self.n..rows.end * self.n
     }
 
-    /// Rows `rows` of C = A·B.
-    fn multiply_rows(&self, mem: &SharedMem, rows: std::ops::Range<usize>) {
-        let n = self.n;
-        // SAFETY: A and B are only read during the stage; rows of C are disjoint between parts.
-        let (a, b, c) = unsafe {
-            (
-                self.matrix(mem, 0),
-                self.matrix(mem, 1),
-                mem.slice_mut::<f64>(2 * self.matrix_bytes() + rows.start * n * 8, rows.len() * n),
-            )
-        };
-        gemm_rows(self.kernel, n, a, b, rows.start, c);
-    }
-
-    /// Matrix 0 (A), 1 (B) or 2 (C), read-only.
-    ///
-    /// # Safety
-    /// No part may be writing the same matrix range.
-    unsafe fn matrix<'m>(&self, mem: &'m SharedMem, which: usize) -> &'m [f64] {
-        mem.slice(which * self.matrix_bytes(), self.n * self.n)
+    /// A band of rows of C = A·B: `c` gets the rows whose rows of A are `a`.
+    fn multiply(&self, a: &[f64], b: &[f64], c: &mut [f64]) {
+        gemm_band(self.kernel, self.n, a, b, c);
     }
 }
 
@@ -104,7 +103,16 @@ impl Workload for MatMul {
     }
 
     fn shared_bytes(&self) -> usize {
-        3 * self.matrix_bytes()
+        self.layout.bytes()
+    }
+
+    fn access(&self, _stage: usize, part: usize, parts: usize) -> Access {
+        // Its rows of A and all of B in, its rows of C out.
+        let rows = self.rows(part_range(self.n, part, parts));
+        Access::new()
+            .read(self.a, rows.clone())
+            .read(self.b, ..)
+            .write(self.c, rows)
     }
 
     fn stages(&self, _parts: usize) -> Vec<Stage> {
@@ -114,76 +122,57 @@ impl Workload for MatMul {
         }]
     }
 
-    fn init(&self, mem: &SharedMem) {
-        let n2 = self.n * self.n;
-        // SAFETY: init runs alone; A and B are disjoint ranges.
-        let (a, b) = unsafe {
-            (
-                mem.slice_mut::<f64>(0, n2),
-                mem.slice_mut::<f64>(self.matrix_bytes(), n2),
-            )
-        };
-        fill_inputs(self.spec.seed, a, b);
+    fn init(&self, mem: &View<'_>) {
+        fill_inputs(self.spec.seed, mem.write(self.a), mem.write(self.b));
     }
 
-    fn reset(&self, mem: &SharedMem) {
+    fn reset(&self, mem: &View<'_>) {
         // C starts as NaN, so a part that skips its rows cannot pass on the last repetition's
         // answer: the check after timing sees the NaN.
-        // SAFETY: reset runs alone.
-        unsafe { mem.slice_mut::<f64>(2 * self.matrix_bytes(), self.n * self.n) }.fill(f64::NAN);
+        mem.write(self.c).fill(f64::NAN);
     }
 
-    fn run_sequential(&self, mem: &SharedMem) {
+    fn run_sequential(&self, mem: &View<'_>) {
         // The twin has no yield points.
-        self.multiply_rows(mem, 0..self.n);
+        self.multiply(mem.read(self.a), mem.read(self.b), mem.write(self.c));
     }
 
-    fn run_part(&self, mem: &SharedMem, stage: usize, part: usize, parts: usize) {
+    fn run_part(&self, mem: &View<'_>, stage: usize, part: usize, parts: usize) {
         if self.yield_every > 0 {
-            return run_steps_blocking(&mut *self.part_steps(*mem, stage, part, parts));
+            return run_steps_blocking(&mut *self.part_steps(mem, stage, part, parts));
         }
-        self.multiply_rows(mem, part_range(self.n, part, parts));
+        self.multiply(mem.read(self.a), mem.read(self.b), mem.write(self.c));
     }
 
-    fn part_steps<'a>(
-        &'a self,
-        mem: SharedMem<'a>,
-        _stage: usize,
+    fn part_steps<'v>(
+        &'v self,
+        mem: &'v View<'v>,
+        stage: usize,
         part: usize,
         parts: usize,
-    ) -> Box<dyn PartSteps + 'a> {
+    ) -> Box<dyn PartSteps + 'v> {
         if self.yield_every == 0 {
             // No yield points asked for: the same kernel as every other strategy.
             return Box::new(WholePart(Some(move || {
-                self.run_part(&mem, _stage, part, parts)
+                self.run_part(mem, stage, part, parts)
             })));
         }
         let rows = part_range(self.n, part, parts);
-        let every = if self.yield_every == 0 {
-            rows.len().max(1)
-        } else {
-            self.yield_every
-        };
         Box::new(RowSteps {
             mm: self,
-            mem,
+            a: mem.read(self.a),
+            b: mem.read(self.b),
+            c: mem.write(self.c),
+            first: rows.start,
             next: rows.start,
             end: rows.end,
-            every,
+            every: self.yield_every,
         })
     }
 
-
-    fn verify(&self, mem: &SharedMem, parts: Option<usize>) -> Result<(), VerifyError> {
+    fn verify(&self, mem: &View<'_>, parts: Option<usize>) -> Result<(), VerifyError> {
         let n = self.n;
-        // SAFETY: verification runs alone.
-        let (a, b, c) = unsafe {
-            (
-                self.matrix(mem, 0),
-                self.matrix(mem, 1),
-                self.matrix(mem, 2),
-            )
-        };
+        let (a, b, c) = (mem.read(self.a), mem.read(self.b), mem.read(self.c));
         let mut g = XorShift::new(self.spec.seed ^ 0xF7E1_D3A5);
         let r: Vec<f64> = (0..n)
             .map(|_| (g.next() % 1024) as f64 / 1024.0 + 0.5)
@@ -205,30 +194,6 @@ impl Workload for MatMul {
         Ok(())
     }
 
-    fn part_data(&self, _stage: usize, part: usize, parts: usize) -> Option<PartData> {
-        // Its rows of A and all of B in (rank 0 scatters A's row blocks and broadcasts B), its
-        // rows of C out.
-        let rows = part_range(self.n, part, parts);
-        let (m, row) = (self.matrix_bytes(), self.n * 8);
-        Some(
-            PartData::new()
-                .read(rows.start * row..rows.end * row)
-                .read(m..m + self.n * row)
-                .write(2 * m + rows.start * row..2 * m + rows.end * row),
-        )
-    }
-
-    fn part_memory(&self, part: usize, parts: usize) -> Vec<std::ops::Range<usize>> {
-        // Its rows of A and C, and all of B.
-        let rows = part_range(self.n, part, parts);
-        let (m, row) = (self.matrix_bytes(), self.n * 8);
-        vec![
-            rows.start * row..rows.end * row,
-            m..m + self.n * row,
-            2 * m + rows.start * row..2 * m + rows.end * row,
-        ]
-    }
-
     fn work_units(&self) -> WorkUnits {
         WorkUnits {
             count: 2.0 * (self.n as f64).powi(3),
@@ -240,7 +205,11 @@ impl Workload for MatMul {
 /// A matmul part as steps: `every` rows of C, then a yield point.
 struct RowSteps<'a> {
     mm: &'a MatMul,
-    mem: SharedMem<'a>,
+    a: &'a [f64],
+    b: &'a [f64],
+    /// The part's rows of A and of C, from row `first`.
+    c: &'a mut [f64],
+    first: usize,
     next: usize,
     end: usize,
     every: usize,
@@ -252,7 +221,10 @@ impl PartSteps for RowSteps<'_> {
             return Step::Done;
         }
         let to = self.end.min(self.next + self.every);
-        self.mm.multiply_rows(&self.mem, self.next..to);
+        let n = self.mm.n;
+        let band = (self.next - self.first) * n..(to - self.first) * n;
+        self.mm
+            .multiply(&self.a[band.clone()], self.b, &mut self.c[band]);
         self.next = to;
         if to < self.end {
             Step::Yield
@@ -277,7 +249,8 @@ pub fn fill_inputs(seed: u64, a: &mut [f64], b: &mut [f64]) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{run_staged, run_twin};
+    use super::super::testing::{alone, as_part, run_staged, run_twin};
+    use super::super::{init, reset, verify};
     use super::*;
 
     #[test]
@@ -298,12 +271,10 @@ mod tests {
     fn a_wrong_entry_fails_verification() {
         let w = MatMul::new(WorkloadSpec::new("matmul", 16, 9)).unwrap();
         let region = crate::shm::SharedRegion::new(w.shared_bytes()).unwrap();
-        let mem = region.mem();
-        w.init(&mem);
-        w.run_sequential(&mem);
-        // SAFETY: single-threaded test.
-        unsafe { mem.slice_mut::<f64>(2 * w.matrix_bytes(), 16 * 16)[37] += 1e-3 };
-        let e = w.verify(&mem, None).unwrap_err();
+        init(&w, region.mem());
+        alone(&region, |v| w.run_sequential(v));
+        alone(&region, |v| v.write(w.c)[37] += 1e-3);
+        let e = verify(&w, region.mem(), None).unwrap_err();
         assert!(e.message.contains("row 2") && e.index == Some(2) && e.part.is_none());
     }
 
@@ -311,14 +282,14 @@ mod tests {
     fn a_part_that_skips_its_rows_fails_verification_even_after_a_good_run() {
         let w = MatMul::new(WorkloadSpec::new("matmul", 12, 9)).unwrap();
         let region = crate::shm::SharedRegion::new(w.shared_bytes()).unwrap();
-        let mem = region.mem();
-        w.init(&mem);
-        w.reset(&mem);
-        w.run_sequential(&mem);
-        w.verify(&mem, None).unwrap();
-        w.reset(&mem);
-        w.run_part(&mem, 0, 0, 2); // part 1 never runs
-        let e = w.verify(&mem, Some(2)).unwrap_err();
+        init(&w, region.mem());
+        reset(&w, region.mem());
+        alone(&region, |v| w.run_sequential(v));
+        verify(&w, region.mem(), None).unwrap();
+        reset(&w, region.mem());
+        // Part 1 never runs.
+        as_part(&w, &region, (0, 0, 2), |v| w.run_part(v, 0, 0, 2));
+        let e = verify(&w, region.mem(), Some(2)).unwrap_err();
         assert!(e.message.contains("part 1") && e.part == Some(1));
     }
 
@@ -329,16 +300,18 @@ mod tests {
             run_staged(&w, parts).unwrap();
         }
         let r = crate::shm::SharedRegion::new(w.shared_bytes()).unwrap();
-        w.init(&r.mem());
-        w.reset(&r.mem());
-        let mut steps = w.part_steps(r.mem(), 0, 0, 1);
-        let mut yields = 0;
-        while steps.next_step() == Step::Yield {
-            yields += 1;
-        }
+        init(&w, r.mem());
+        reset(&w, r.mem());
+        let yields = as_part(&w, &r, (0, 0, 1), |view| {
+            let mut steps = w.part_steps(view, 0, 0, 1);
+            let mut yields = 0;
+            while steps.next_step() == Step::Yield {
+                yields += 1;
+            }
+            yields
+        });
         assert_eq!(yields, 6, "13 rows, 2 at a time: 7 pieces, 6 yield points between them");
-        drop(steps);
-        w.verify(&r.mem(), Some(1)).unwrap();
+        verify(&w, r.mem(), Some(1)).unwrap();
     }
 
     #[test]

@@ -93,6 +93,32 @@ pub fn simd_path() -> &'static str {
 // Naive kernel
 // ---------------------------------------------------------------------------
 
+/// Compute a band of rows of C = A·B from the same rows of A: `a_rows` and `c_rows` each hold
+/// `m` rows of n values (rows `r..r + m` of A and of C, for some `r`), `b` all of B. The same
+/// kernels as [`gemm_rows`]; what a part that holds only its rows of A calls.
+///
+/// # Panics
+///
+/// Panics if `b` is not `n*n` long, if `c_rows.len()` is not a multiple of `n`, or if `a_rows`
+/// and `c_rows` differ in length.
+pub fn gemm_band(kernel: Kernel, n: usize, a_rows: &[f64], b: &[f64], c_rows: &mut [f64]) {
+    let nn = n.checked_mul(n).expect("matrix size overflows usize");
+    assert_eq!(b.len(), nn, "b must be n*n long");
+    assert_eq!(
+        a_rows.len(),
+        c_rows.len(),
+        "a_rows and c_rows must hold the same rows"
+    );
+    if n == 0 || c_rows.is_empty() {
+        return;
+    }
+    assert_eq!(c_rows.len() % n, 0, "c_rows must hold whole rows");
+    match kernel {
+        Kernel::Naive => naive_rows(n, a_rows, b, 0, c_rows),
+        Kernel::Blocked => blocked_rows(SimdPath::detect(), n, a_rows, b, 0, c_rows),
+    }
+}
+
 /// `C[i][..] = Σ_k A[i][k] · B[k][..]`, one row of `C` at a time, no blocking.
 fn naive_rows(n: usize, a: &[f64], b: &[f64], row_start: usize, c_rows: &mut [f64]) {
     for (r, c_row) in c_rows.chunks_exact_mut(n).enumerate() {
@@ -1084,6 +1110,12 @@ mod tests {
             }
             let got = run_split(n, 3, |r0, c| gemm_rows(Kernel::Blocked, n, &a, &b, r0, c));
             assert_close(n, &got, &want, "gemm_rows(Blocked)");
+            for kernel in [Kernel::Blocked, Kernel::Naive] {
+                let got = run_split(n, 3, |r0, c| {
+                    gemm_band(kernel, n, &a[r0 * n..r0 * n + c.len()], &b, c)
+                });
+                assert_close(n, &got, &want, "gemm_band");
+            }
         }
     }
 

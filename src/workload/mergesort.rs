@@ -14,14 +14,14 @@
 
 use std::sync::OnceLock;
 
-use super::sort_kernel::{merge_sort, multiway_merge, multiway_split};
-use super::registry::YIELD_EVERY;
 use super::exchange::{bytes_to_u64s, u64s_as_bytes, u64s_as_bytes_mut};
+use super::registry::YIELD_EVERY;
+use super::sort_kernel::{merge_sort, multiway_merge, multiway_split};
 use super::{
-    part_range, Collectives, PartData, run_steps_blocking, Ceiling, PartSteps, Stage, StageKind, Step, VerifyError, WholePart,
-    WorkUnits, Workload, WorkloadDescriptor, WorkloadError, WorkloadSpec, XorShift,
+    part_range, run_steps_blocking, Access, Ceiling, Collectives, Layout, PartSteps, Region, Stage,
+    StageKind, Step, VerifyError, View, WholePart, WorkUnits, Workload, WorkloadDescriptor,
+    WorkloadError, WorkloadSpec, XorShift,
 };
-use crate::shm::SharedMem;
 
 /// Bytes of shared memory per key: the key and its scratch slot.
 pub const BYTES_PER_KEY: usize = 16;
@@ -48,6 +48,11 @@ pub struct MergeSort {
     /// Keys of work between yield points (0: none).
     yield_every: usize,
     fingerprint: OnceLock<Fingerprint>,
+    layout: Layout,
+    /// The keys; after a run of two or more parts, the sorted runs.
+    keys: Region<u64>,
+    /// A part's scratch while it sorts; after the merge, the sorted keys.
+    scratch: Region<u64>,
 }
 
 /// An order-independent summary of a multiset of keys: equal for any permutation.
@@ -83,29 +88,50 @@ impl MergeSort {
         if spec.size == 0 {
             return Err(WorkloadError::BadSize("--size must be at least 1".into()));
         }
+        let mut layout = Layout::new();
+        let keys = layout.region("keys", spec.size);
+        let scratch = layout.region("scratch", spec.size);
         Ok(MergeSort {
             n: spec.size,
             yield_every: spec.param("yield_every", 0)?,
             spec,
             fingerprint: OnceLock::new(),
+            layout,
+            keys,
+            scratch,
         })
-    }
-
-    fn scratch_offset(&self) -> usize {
-        (self.n * 8).next_multiple_of(4096)
-    }
-
-    /// Keys (`which = 0`) or scratch (`which = 1`), whole.
-    ///
-    /// # Safety
-    /// The caller must not create overlapping mutable slices in two parts at once.
-    #[allow(clippy::mut_from_ref)]
-    unsafe fn buf<'m>(&self, mem: &'m SharedMem, which: usize) -> &'m mut [u64] {
-        mem.slice_mut(if which == 0 { 0 } else { self.scratch_offset() }, self.n)
     }
 
     fn generate(&self, keys: &mut [u64]) {
         fill_keys(self.spec.seed, keys);
+    }
+
+    /// A part's work as steps (`--yield-every`): its sort, or its share of the merge.
+    fn steps<'v>(
+        &self,
+        mem: &View<'v>,
+        stage: usize,
+        part: usize,
+        parts: usize,
+    ) -> Box<dyn PartSteps + 'v> {
+        let every = self.yield_every.max(1);
+        if stage == 0 {
+            Box::new(SortSteps::new(
+                mem.write(self.keys),
+                mem.write(self.scratch),
+                every,
+            ))
+        } else {
+            let keys = mem.read(self.keys);
+            let n = self.n;
+            Box::new(MergeSteps {
+                runs: (0..parts).map(|p| &keys[part_range(n, p, parts)]).collect(),
+                out: mem.write(self.scratch),
+                start: part_range(n, part, parts).start,
+                done: 0,
+                every,
+            })
+        }
     }
 }
 
@@ -115,7 +141,23 @@ impl Workload for MergeSort {
     }
 
     fn shared_bytes(&self) -> usize {
-        self.scratch_offset() + self.n * 8
+        self.layout.bytes()
+    }
+
+    fn access(&self, stage: usize, part: usize, parts: usize) -> Access {
+        let mine = part_range(self.n, part, parts);
+        match stage {
+            // Its slice of the keys, sorted in place, with its slice of the scratch.
+            0 => Access::new()
+                .update(self.keys, mine.clone())
+                .scratch(self.scratch, mine),
+            // Every sorted run, merged into its output range of the scratch buffer. Where the
+            // parts share no memory, the merge moves keys by value: see `run_part_exchanging`.
+            _ => Access::new()
+                .read(self.keys, ..)
+                .write(self.scratch, mine)
+                .exchanging(),
+        }
     }
 
     fn stages(&self, parts: usize) -> Vec<Stage> {
@@ -132,87 +174,47 @@ impl Workload for MergeSort {
         s
     }
 
-    fn init(&self, mem: &SharedMem) {
-        // SAFETY: init runs alone, before any part.
-        let keys = unsafe { self.buf(mem, 0) };
+    fn init(&self, mem: &View<'_>) {
+        let keys = mem.write(self.keys);
         self.generate(keys);
         self.fingerprint.get_or_init(|| Fingerprint::of(keys));
     }
 
-    fn reset(&self, mem: &SharedMem) {
-        // SAFETY: reset runs alone, between repetitions.
-        self.generate(unsafe { self.buf(mem, 0) });
+    fn reset(&self, mem: &View<'_>) {
+        self.generate(mem.write(self.keys));
     }
 
-    fn run_sequential(&self, mem: &SharedMem) {
-        // SAFETY: the twin is the only user of the region while it runs.
-        let (keys, scratch) = unsafe { (self.buf(mem, 0), self.buf(mem, 1)) };
-        merge_sort(keys, scratch);
+    fn run_sequential(&self, mem: &View<'_>) {
+        merge_sort(mem.write(self.keys), mem.write(self.scratch));
     }
 
-    fn part_steps<'a>(
-        &'a self,
-        mem: SharedMem<'a>,
+    fn part_steps<'v>(
+        &'v self,
+        mem: &'v View<'v>,
         stage: usize,
         part: usize,
         parts: usize,
-    ) -> Box<dyn PartSteps + 'a> {
+    ) -> Box<dyn PartSteps + 'v> {
         if self.yield_every == 0 {
             // No yield points asked for: the same kernel as every other strategy.
             return Box::new(WholePart(Some(move || {
-                self.run_part(&mem, stage, part, parts)
+                self.run_part(mem, stage, part, parts)
             })));
         }
-        let n = self.n;
-        let every = match self.yield_every {
-            0 => n.max(1),
-            k => k,
-        };
-        let mine = part_range(n, part, parts);
-        if stage == 0 {
-            // SAFETY: part ranges are disjoint, so each part owns its slice of both buffers.
-            let keys = unsafe { mem.slice_mut::<u64>(mine.start * 8, mine.len()) };
-            let scratch =
-                unsafe { mem.slice_mut::<u64>(self.scratch_offset() + mine.start * 8, mine.len()) };
-            Box::new(SortSteps::new(keys, scratch, every))
-        } else {
-            // SAFETY: in the merge stage the keys are only read, and each part writes its own
-            // output range of the scratch buffer.
-            let keys: &'a [u64] = unsafe { mem.slice(0, n) };
-            let out =
-                unsafe { mem.slice_mut::<u64>(self.scratch_offset() + mine.start * 8, mine.len()) };
-            Box::new(MergeSteps {
-                runs: (0..parts).map(|p| &keys[part_range(n, p, parts)]).collect(),
-                out,
-                start: mine.start,
-                done: 0,
-                every,
-            })
-        }
+        self.steps(mem, stage, part, parts)
     }
 
-    fn run_part(&self, mem: &SharedMem, stage: usize, part: usize, parts: usize) {
+    fn run_part(&self, mem: &View<'_>, stage: usize, part: usize, parts: usize) {
         if self.yield_every > 0 {
-            return run_steps_blocking(&mut *self.part_steps(*mem, stage, part, parts));
+            return run_steps_blocking(&mut *self.steps(mem, stage, part, parts));
         }
-        let n = self.n;
-        let mine = part_range(n, part, parts);
         match stage {
-            0 => {
-                // SAFETY: part ranges are disjoint, so each part owns its slice of both buffers.
-                let keys = unsafe { mem.slice_mut::<u64>(mine.start * 8, mine.len()) };
-                let scratch = unsafe {
-                    mem.slice_mut::<u64>(self.scratch_offset() + mine.start * 8, mine.len())
-                };
-                merge_sort(keys, scratch);
-            }
+            0 => merge_sort(mem.write(self.keys), mem.write(self.scratch)),
             _ => {
-                // SAFETY: in the merge stage the keys are only read, and each part writes its own
-                // output range of the scratch buffer.
-                let keys: &[u64] = unsafe { mem.slice(0, n) };
-                let out = unsafe {
-                    mem.slice_mut::<u64>(self.scratch_offset() + mine.start * 8, mine.len())
-                };
+                let n = self.n;
+                let mine = part_range(n, part, parts);
+                let keys = mem.read(self.keys);
+                let out = mem.write(self.scratch);
                 let runs: Vec<&[u64]> =
                     (0..parts).map(|p| &keys[part_range(n, p, parts)]).collect();
                 let lo = multiway_split(&runs, mine.start);
@@ -227,16 +229,15 @@ impl Workload for MergeSort {
         }
     }
 
-    fn verify(&self, mem: &SharedMem, parts: Option<usize>) -> Result<(), VerifyError> {
-        let which = match parts {
-            Some(p) if p > 1 => 1,
-            _ => 0,
+    fn verify(&self, mem: &View<'_>, parts: Option<usize>) -> Result<(), VerifyError> {
+        let out = match parts {
+            Some(p) if p > 1 => mem.read(self.scratch),
+            _ => mem.read(self.keys),
         };
         if let Some(parts) = parts.filter(|&p| p > 1) {
             // The sorted runs are still in the keys buffer: blame a bad run on the part that
             // sorted it, before its effect on the merged output hides where it came from.
-            // SAFETY: verification runs alone after the timed run.
-            let keys = unsafe { self.buf(mem, 0) };
+            let keys = mem.read(self.keys);
             for p in 0..parts {
                 let run = &keys[part_range(self.n, p, parts)];
                 if run.windows(2).any(|w| w[0] > w[1]) {
@@ -247,8 +248,6 @@ impl Workload for MergeSort {
                 }
             }
         }
-        // SAFETY: verification runs alone after the timed run.
-        let out = unsafe { self.buf(mem, which) };
         if let Some(i) = out.windows(2).position(|w| w[0] > w[1]) {
             return Err(VerifyError {
                 index: Some(i),
@@ -272,17 +271,6 @@ impl Workload for MergeSort {
         Ok(())
     }
 
-    fn part_data(&self, stage: usize, part: usize, parts: usize) -> Option<PartData> {
-        let r = part_range(self.n, part, parts);
-        let run = r.start * 8..r.end * 8;
-        Some(match stage {
-            // Its slice of the keys in, its sorted run out (the scratch is its own business).
-            0 => PartData::new().read(run.clone()).write(run),
-            // The merge moves keys by value: see `run_part_exchanging`.
-            _ => PartData::exchanging(),
-        })
-    }
-
     /// The distributed merge, for parts that share no memory: each part holds its sorted run;
     /// splitters chosen from regular samples of every run cut the key space into one interval
     /// per part; one all-to-all sends each part the keys of its interval from every run; each
@@ -291,7 +279,7 @@ impl Workload for MergeSort {
     /// crosses the network at most three times in all: scatter, this exchange, the gather.
     fn run_part_exchanging(
         &self,
-        mem: &SharedMem,
+        mem: &View<'_>,
         stage: usize,
         part: usize,
         parts: usize,
@@ -299,8 +287,10 @@ impl Workload for MergeSort {
     ) -> Vec<std::ops::Range<usize>> {
         debug_assert!(stage == 1 && comm.rank() == part && comm.ranks() == parts);
         let mine = part_range(self.n, part, parts);
-        // SAFETY: until the exchange is over this part only reads its own run.
-        let run: &[u64] = unsafe { mem.slice(mine.start * 8, mine.len()) };
+        // This rank's memory is its own: the whole keys buffer (its run, then its share of the
+        // output) and the whole scratch buffer (where the pieces land).
+        let keys = mem.write(self.keys);
+        let run: &[u64] = &keys[mine];
         let splitters = distributed_splitters(run, parts, comm);
         let bounds = split_by_value(run, &splitters);
         let sends: Vec<&[u8]> = bounds
@@ -326,8 +316,7 @@ impl Workload for MergeSort {
         let mine_total: u64 = to_me.iter().sum();
         let len = mine_total as usize;
         assert!(len <= self.n, "a share holds at most every key");
-        // SAFETY: the scratch buffer is this rank's own; the run being sent is in the keys.
-        let landing = unsafe { mem.slice_mut::<u64>(self.scratch_offset(), len) };
+        let landing = &mut mem.write(self.scratch)[..len];
         let mut pieces: Vec<&mut [u64]> = Vec::with_capacity(parts);
         let mut rest = landing;
         for &c in &to_me {
@@ -345,18 +334,17 @@ impl Workload for MergeSort {
             .iter()
             .map(|t| u64::from_le_bytes(t[..8].try_into().expect("8 bytes")) as usize)
             .sum();
-        // SAFETY: the run is no longer read (the exchange copied this part's own piece), and
-        // the shares of the parts are disjoint ranges of the keys buffer.
-        let out = unsafe { mem.slice_mut::<u64>(start * 8, len) };
+        // The run is no longer read (the exchange copied this part's own piece).
+        let out = &mut keys[start..start + len];
         let refs: Vec<&[u64]> = pieces.iter().map(|p| &p[..]).collect();
         // (`multiway_merge` reads the pieces in the scratch and writes the keys buffer.)
         multiway_merge(&refs, out);
-        vec![start * 8..(start + len) * 8]
+        vec![self.keys.bytes(start..start + len)]
     }
 
     fn verify_distributed(
         &self,
-        mem: &SharedMem,
+        mem: &View<'_>,
         _parts: usize,
         written: &[Vec<std::ops::Range<usize>>],
     ) -> Result<(), VerifyError> {
@@ -364,7 +352,7 @@ impl Workload for MergeSort {
         // key is blamed on the part whose share holds it.
         self.verify(mem, None).map_err(|mut e| {
             if let Some(i) = e.index {
-                if let Some(p) = written.iter().position(|w| w.iter().any(|r| r.contains(&(i * 8)))) {
+                if let Some(p) = written.iter().position(|w| w.iter().any(|r| r.contains(&self.keys.bytes(i..i + 1).start))) {
                     e.part = Some(p);
                     e.message = format!("{} (in part {p}'s share of the merge)", e.message);
                 }
@@ -377,8 +365,7 @@ impl Workload for MergeSort {
         // Its slice of the keys and of the scratch: written by the sort, and the scratch slice
         // again by the merge (its output range is the same part range).
         let r = part_range(self.n, part, parts);
-        let off = self.scratch_offset();
-        vec![r.start * 8..r.end * 8, off + r.start * 8..off + r.end * 8]
+        vec![self.keys.bytes(r.clone()), self.scratch.bytes(r)]
     }
 
     fn work_units(&self) -> WorkUnits {
@@ -607,7 +594,7 @@ pub fn fill_keys(seed: u64, keys: &mut [u64]) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{run_staged, run_twin};
+    use super::super::testing::{alone, run_staged, run_twin};
     use super::*;
 
     #[test]
@@ -665,8 +652,8 @@ mod tests {
     fn an_unsorted_result_fails_verification() {
         let w = MergeSort::new(WorkloadSpec::new("mergesort", 100, 3)).unwrap();
         let region = crate::shm::SharedRegion::new(w.shared_bytes()).unwrap();
-        w.init(&region.mem());
-        let e = w.verify(&region.mem(), None).unwrap_err();
+        crate::workload::init(&w, region.mem());
+        let e = crate::workload::verify(&w, region.mem(), None).unwrap_err();
         assert!(e.message.contains("not sorted") && e.index.is_some());
     }
 
@@ -674,12 +661,12 @@ mod tests {
     fn a_lost_key_fails_verification() {
         let w = MergeSort::new(WorkloadSpec::new("mergesort", 100, 3)).unwrap();
         let region = crate::shm::SharedRegion::new(w.shared_bytes()).unwrap();
-        let mem = region.mem();
-        w.init(&mem);
-        w.run_sequential(&mem);
-        // SAFETY: single-threaded test.
-        unsafe { w.buf(&mem, 0)[0] = 0 };
-        let e = w.verify(&mem, None).unwrap_err();
+        crate::workload::init(&w, region.mem());
+        alone(&region, |v| {
+            w.run_sequential(v);
+        });
+        alone(&region, |v| v.write(w.keys)[0] = 0);
+        let e = crate::workload::verify(&w, region.mem(), None).unwrap_err();
         assert!(e.message.contains("permutation") && e.part.is_none());
     }
 

@@ -1,18 +1,29 @@
 //! Workloads: jobs with a sequential twin and a decomposition into parts.
 //!
-//! A workload lives in a [`SharedMem`] region so that threads and worker processes run the very
-//! same code on the very same bytes. Its parallel form is a list of [`Stage`]s; every stage is cut
-//! into `parts` independent pieces, and a barrier separates stages (merge sort: sort the parts,
-//! then merge them in parallel). Strategies decide *where* parts run; workloads decide *what* a
-//! part does. Who calls what, and when:
+//! A workload lives in shared memory so that threads and worker processes run the very same code
+//! on the very same bytes. It lays that memory out as typed regions ([`Layout`], [`Region`]) and
+//! says what each part of each stage reads and writes ([`Workload::access`]); the harness checks
+//! once that no part of a stage writes what another part reads or writes ([`Decomposition`]),
+//! then hands each part a [`View`] with `&[T]` of what it reads and `&mut [T]` of what it writes.
+//! A workload is safe code (see [`view`]). Its parallel form is a list of [`Stage`]s; every stage
+//! is cut into `parts` independent pieces, and a barrier separates stages (merge sort: sort the
+//! parts, then merge them in parallel). Strategies decide *where* parts run; workloads decide
+//! *what* a part does. Who calls what, and when:
 //!
 //! 1. the runner builds a workload from a [`WorkloadSpec`] (a worker process rebuilds it from the
 //!    same spec with [`build`] or a user's factory), allocates [`Workload::shared_bytes`] and calls
-//!    [`Workload::init`] once;
-//! 2. before every repetition, untimed, [`Workload::reset`];
-//! 3. timed: either [`Workload::run_sequential`] (the twin) or, for each stage in order,
-//!    [`Workload::run_part`] for every part — possibly in different processes;
-//! 4. after timing, [`Workload::verify`]: a wrong answer is an error, never a speedup.
+//!    [`Workload::init`] once, with a view of the whole memory;
+//! 2. before every repetition, untimed, [`Workload::reset`] (whole memory);
+//! 3. timed: either [`Workload::run_sequential`] (the twin, whole memory) or, for each stage in
+//!    order, [`Workload::run_part`] for every part, each with its own view — possibly in
+//!    different processes; the decomposition was checked before the clock started;
+//! 4. after timing, [`Workload::verify`] (whole memory): a wrong answer is an error, never a
+//!    speedup.
+//!
+//! Five methods are required: `spec`, `shared_bytes`, `access`, `run_part` and `verify`; the
+//! others have defaults (one compute stage, nothing to initialise or reset, the twin as the
+//! parallel form with one part, the distributed form and the memory a worker maps read off
+//! `access`).
 //!
 //! A part can also be run piece by piece, [`Workload::part_steps`]: between two pieces it says
 //! what comes next ([`Step`]): a yield point, a wait (simulated I/O), or the end. Threads and
@@ -27,16 +38,20 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use crate::rng::XorShift;
-use crate::shm::SharedMem;
 
 pub mod exchange;
 pub mod matmul_kernel;
 pub mod registry;
 pub mod scratch;
 pub mod sort_kernel;
+pub mod view;
 
 pub use exchange::{Collectives, PartData};
 pub use registry::{Ceiling, WorkloadDescriptor};
+pub use view::{
+    init, reset, verify, verify_distributed, Access, AccessError, Decomposition, Layout, Plain,
+    Region, View,
+};
 
 /// Declares each built-in workload's module and lists its `DESCRIPTOR` in [`BUILT_IN`], in the
 /// order of `concbench list`.
@@ -214,53 +229,82 @@ pub enum WorkloadError {
 }
 
 /// A job with a sequential twin and a decomposition into parts. See the module docs for the
-/// order in which the harness calls these methods.
+/// order in which the harness calls these methods. Five are required (`spec`, `shared_bytes`,
+/// `access`, `run_part`, `verify`); the rest have defaults.
+///
+/// Every method that touches the shared memory gets a [`View`]: of the whole memory, alone, for
+/// `init`, `reset`, `run_sequential` and the verification; of what the part declared in
+/// [`Workload::access`] for `run_part` and `part_steps`.
 pub trait Workload: Send + Sync {
     /// The spec this workload was built from (sent to worker processes).
     fn spec(&self) -> &WorkloadSpec;
 
-    /// Bytes of shared memory needed (inputs, outputs, scratch).
+    /// Bytes of shared memory needed (inputs, outputs, scratch): its [`Layout::bytes`].
     fn shared_bytes(&self) -> usize;
 
-    /// The stages of the parallel form for `parts` parts, in order.
-    fn stages(&self, parts: usize) -> Vec<Stage>;
+    /// What part `part` of `parts` reads and writes in stage `stage`: ranges of the workload's
+    /// [`Region`]s. Checked for every stage before anything runs (no part may write what
+    /// another part of the stage reads or writes), then the part's [`View`] hands out exactly
+    /// these ranges. Under `distributed` the same declarations say what each part receives and
+    /// holds ([`Access::part_data`]).
+    fn access(&self, stage: usize, part: usize, parts: usize) -> Access;
 
-    /// Write the inputs that never change between repetitions. Called once, untimed.
-    fn init(&self, mem: &SharedMem);
+    /// Part `part` of `parts` of stage `stage`, with the view of what [`Workload::access`]
+    /// declared for it. Parts of one stage may run at the same time, in threads or processes.
+    fn run_part(&self, mem: &View<'_>, stage: usize, part: usize, parts: usize);
+
+    /// Check the result after a timed run: `parts` is `None` after the sequential twin.
+    fn verify(&self, mem: &View<'_>, parts: Option<usize>) -> Result<(), VerifyError>;
+
+    /// The stages of the parallel form for `parts` parts, in order. The default is one compute
+    /// stage.
+    fn stages(&self, _parts: usize) -> Vec<Stage> {
+        vec![Stage {
+            name: "parts",
+            kind: StageKind::Compute,
+        }]
+    }
+
+    /// Write the inputs that never change between repetitions. Called once, untimed. The
+    /// default does nothing.
+    fn init(&self, _mem: &View<'_>) {}
 
     /// Restore the state a repetition starts from (e.g. unsorted keys). Called before every
     /// repetition, untimed. The default does nothing.
-    fn reset(&self, _mem: &SharedMem) {}
+    fn reset(&self, _mem: &View<'_>) {}
 
-    /// The sequential twin: the whole job on the calling thread.
-    fn run_sequential(&self, mem: &SharedMem);
+    /// The sequential twin: the whole job on the calling thread. The default runs the parallel
+    /// form with one part ([`View::run_parts`]); a workload with a sequential algorithm of its
+    /// own (the built-in ones) gives it here.
+    fn run_sequential(&self, mem: &View<'_>) {
+        mem.run_parts(self, 1);
+    }
 
-    /// Part `part` of `parts` of stage `stage`. Parts of one stage may run at the same time, in
-    /// threads or processes; each must only write its own range of `mem`.
-    fn run_part(&self, mem: &SharedMem, stage: usize, part: usize, parts: usize);
+    /// How much work one run does, for throughput figures. The default is the spec's size, in
+    /// "items".
+    fn work_units(&self) -> WorkUnits {
+        WorkUnits {
+            count: self.spec().size as f64,
+            unit: "items",
+        }
+    }
 
     /// Part `part` of `parts` of stage `stage` as a sequence of pieces with yield points and
     /// waits between them, for strategies that interleave parts on one thread (tasks). Running
     /// the steps to the end with [`run_steps_blocking`] must do exactly what
     /// [`Workload::run_part`] does. The default is one piece: the whole `run_part` (a task that
     /// never yields nor waits).
-    fn part_steps<'a>(
-        &'a self,
-        mem: SharedMem<'a>,
+    fn part_steps<'v>(
+        &'v self,
+        mem: &'v View<'v>,
         stage: usize,
         part: usize,
         parts: usize,
-    ) -> Box<dyn PartSteps + 'a> {
+    ) -> Box<dyn PartSteps + 'v> {
         Box::new(WholePart(Some(move || {
-            self.run_part(&mem, stage, part, parts)
+            self.run_part(mem, stage, part, parts)
         })))
     }
-
-    /// Check the result after a timed run: `parts` is `None` after the sequential twin.
-    fn verify(&self, mem: &SharedMem, parts: Option<usize>) -> Result<(), VerifyError>;
-
-    /// Work done by one run.
-    fn work_units(&self) -> WorkUnits;
 
     /// How long the sequential twin takes, seconds, when the workload knows it before running
     /// (the io workload: tasks × wait); `None` (the default) when only a run can tell. Used to
@@ -271,35 +315,36 @@ pub trait Workload: Send + Sync {
 
     /// Byte ranges of the shared memory that part `part` of `parts` touches most: a worker
     /// process maps these into its page tables while it sets up, before the clock's compute
-    /// phase; anything else it reads is mapped on first touch. The default is the whole region.
-    fn part_memory(&self, _part: usize, _parts: usize) -> Vec<std::ops::Range<usize>> {
-        std::iter::once(0..self.shared_bytes()).collect()
+    /// phase; anything else it reads is mapped on first touch. The default is every range the
+    /// part declares in any stage.
+    fn part_memory(&self, part: usize, parts: usize) -> Vec<std::ops::Range<usize>> {
+        (0..self.stages(parts).len())
+            .flat_map(|stage| {
+                self.access(stage, part, parts)
+                    .byte_ranges()
+                    .collect::<Vec<_>>()
+            })
+            .collect()
     }
 
-    /// What part `part` of `parts` reads and writes in stage `stage`, for strategies whose
-    /// parts share no memory (`distributed`: see [`exchange`]). `None` (the default): the
-    /// workload has no distributed form, and `--strategy distributed` says so.
-    fn part_data(&self, _stage: usize, _part: usize, _parts: usize) -> Option<PartData> {
-        None
-    }
-
-    /// Run part `part` of a stage whose [`PartData::exchanges`] is set: the part moves its data
-    /// itself with `comm` (whose ranks are the parts, this one being `comm.rank() == part`) and
-    /// returns the byte ranges it wrote that later stages or the verification read. Every part
-    /// of the stage calls it at once. The default runs [`Workload::run_part`] and returns the
-    /// declared writes, for a workload that sets `exchanges` without moving anything itself.
+    /// Run part `part` of a stage declared [`Access::exchanging`], when the parts share no
+    /// memory (`distributed`): the part moves its data itself with `comm` (whose ranks are the
+    /// parts, this one being `comm.rank() == part`) and returns the byte ranges it wrote that
+    /// later stages or the verification read. `mem` is the whole of this rank's own memory. Every
+    /// part of the stage calls it at once. The default runs [`Workload::run_part`] on the part's
+    /// declared ranges ([`View::narrow`]) and returns what it declared it writes, for a workload
+    /// that marks a stage exchanging without moving anything itself.
     fn run_part_exchanging(
         &self,
-        mem: &SharedMem,
+        mem: &View<'_>,
         stage: usize,
         part: usize,
         parts: usize,
         _comm: &dyn Collectives,
     ) -> Vec<std::ops::Range<usize>> {
-        self.run_part(mem, stage, part, parts);
-        self.part_data(stage, part, parts)
-            .map(|d| d.writes)
-            .unwrap_or_default()
+        let access = self.access(stage, part, parts);
+        self.run_part(&mem.narrow(&access), stage, part, parts);
+        access.declared_writes()
     }
 
     /// Check the result of a distributed run on rank 0, once every byte another rank wrote last
@@ -309,7 +354,7 @@ pub trait Workload: Send + Sync {
     /// `written`.
     fn verify_distributed(
         &self,
-        mem: &SharedMem,
+        mem: &View<'_>,
         parts: usize,
         _written: &[Vec<std::ops::Range<usize>>],
     ) -> Result<(), VerifyError> {
@@ -416,33 +461,53 @@ pub(crate) mod testing {
     pub fn ready(spec: WorkloadSpec) -> (Box<dyn Workload>, SharedRegion) {
         let w = build(&spec).unwrap();
         let r = SharedRegion::new(w.shared_bytes()).unwrap();
-        w.init(&r.mem());
-        w.reset(&r.mem());
+        init(&*w, r.mem());
+        reset(&*w, r.mem());
         (w, r)
+    }
+
+    /// Run `f` with a view of all of `region` (single-threaded tests).
+    pub fn alone<R>(region: &SharedRegion, f: impl FnOnce(&View<'_>) -> R) -> R {
+        let _lease = region.mem().lease();
+        // SAFETY: the lease keeps every other user off the region; the view is gone when `f`
+        // returns.
+        f(&unsafe { View::whole(region.mem()) })
+    }
+
+    /// Run `f` with part `part`'s view of stage `stage` of `parts` parts, alone.
+    pub fn as_part<R>(
+        w: &dyn Workload,
+        region: &SharedRegion,
+        (stage, part, parts): (usize, usize, usize),
+        f: impl FnOnce(&View<'_>) -> R,
+    ) -> R {
+        let _lease = region.mem().lease();
+        let d = Decomposition::check(w, parts).unwrap();
+        // SAFETY: the lease keeps every other user off the region; this is its only view, gone
+        // when `f` returns.
+        f(&unsafe { d.view(region.mem(), stage, part) })
     }
 
     /// Run the staged form with `parts` parts sequentially and verify it.
     pub fn run_staged(w: &dyn Workload, parts: usize) -> Result<(), VerifyError> {
-        let region = SharedRegion::new(w.shared_bytes()).unwrap();
-        let mem = region.mem();
-        w.init(&mem);
-        w.reset(&mem);
-        for (s, _) in w.stages(parts).iter().enumerate() {
-            for p in 0..parts {
-                w.run_part(&mem, s, p, parts);
-            }
-        }
-        w.verify(&mem, Some(parts))
+        let region = ready_from(w);
+        alone(&region, |v| v.run_parts(w, parts));
+        verify(w, region.mem(), Some(parts))
     }
 
     /// Run the sequential twin and verify it.
     pub fn run_twin(w: &dyn Workload) -> Result<(), VerifyError> {
+        let region = ready_from(w);
+        alone(&region, |v| w.run_sequential(v));
+        verify(w, region.mem(), None)
+    }
+
+    /// A region holding `w`, initialised and reset.
+    fn ready_from(w: &dyn Workload) -> SharedRegion {
         let region = SharedRegion::new(w.shared_bytes()).unwrap();
-        let mem = region.mem();
-        w.init(&mem);
-        w.reset(&mem);
-        w.run_sequential(&mem);
-        w.verify(&mem, None)
+        init(w, region.mem());
+        reset(w, region.mem());
+        region
     }
 }
 

@@ -4,13 +4,11 @@
 
 use super::registry::{ParamDescriptor, ParamKind};
 use super::{
-    PartData,
-    part_range, Ceiling, Stage, StageKind, VerifyError, WorkUnits, Workload, WorkloadDescriptor, WorkloadError,
-    WorkloadSpec,
+    part_range, Access, Ceiling, Layout, Region, Stage, StageKind, VerifyError, View, WorkUnits,
+    Workload, WorkloadDescriptor, WorkloadError, WorkloadSpec,
 };
-use crate::shm::SharedMem;
 
-/// Most parts: one partial-sum slot each, after the total.
+/// Most parts: one partial-sum slot each.
 const MAX_PARTS: usize = 4096;
 
 /// `sum-squares` in the registry.
@@ -29,16 +27,19 @@ pub const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
         help: "step between the numbers squared (default 1)",
     }],
     default_size: 1000,
-    memory_needed: |_| (1 + MAX_PARTS as u128) * 8,
+    memory_needed: |_| (1 + MAX_PARTS as u128) * 8 + 4096,
     ceiling: Ceiling::ComputeBound,
     build: |spec| Ok(Box::new(SumSquares::new(spec.clone())?)),
     service: false,
 };
 
-/// The workload: slot 0 holds the total, slot 1 + p part p's sum.
+/// The workload: `total` holds the sum, `partial[p]` part p's.
 pub struct SumSquares {
     spec: WorkloadSpec,
     stride: u64,
+    layout: Layout,
+    total: Region<u64>,
+    partial: Region<u64>,
 }
 
 impl SumSquares {
@@ -46,20 +47,22 @@ impl SumSquares {
     pub fn new(spec: WorkloadSpec) -> Result<SumSquares, WorkloadError> {
         DESCRIPTOR.check_params(&spec)?;
         let stride = spec.param::<f64>("stride", 1.0)? as u64;
-        Ok(SumSquares { spec, stride })
+        let mut layout = Layout::new();
+        let total = layout.region("total", 1);
+        let partial = layout.region("partial", MAX_PARTS);
+        Ok(SumSquares {
+            spec,
+            stride,
+            layout,
+            total,
+            partial,
+        })
     }
 
     fn sum(&self, range: std::ops::Range<usize>) -> u64 {
         range
             .map(|i| (i as u64 * self.stride).wrapping_mul(i as u64 * self.stride))
             .fold(0, u64::wrapping_add)
-    }
-
-    /// # Safety
-    /// Only one part at a time may hold the slots.
-    #[allow(clippy::mut_from_ref)]
-    unsafe fn slots<'m>(&self, mem: &'m SharedMem) -> &'m mut [u64] {
-        mem.slice_mut(0, 1 + MAX_PARTS)
     }
 }
 
@@ -68,7 +71,7 @@ impl Workload for SumSquares {
         &self.spec
     }
     fn shared_bytes(&self) -> usize {
-        (1 + MAX_PARTS) * 8
+        self.layout.bytes()
     }
     fn stages(&self, _parts: usize) -> Vec<Stage> {
         vec![
@@ -82,45 +85,30 @@ impl Workload for SumSquares {
             },
         ]
     }
-    fn init(&self, _mem: &SharedMem) {}
-    fn reset(&self, mem: &SharedMem) {
-        // SAFETY: reset runs alone.
-        let slots = unsafe { self.slots(mem) };
-        slots.fill(0);
-    }
-    fn run_sequential(&self, mem: &SharedMem) {
-        let sum = self.sum(0..self.spec.size);
-        // SAFETY: the twin runs alone.
-        let slots = unsafe { self.slots(mem) };
-        slots[0] = sum;
-    }
-    fn run_part(&self, mem: &SharedMem, stage: usize, part: usize, parts: usize) {
-        if stage == 0 {
-            let sum = self.sum(part_range(self.spec.size, part, parts));
-            // SAFETY: part p writes only its own slot.
-            let slot = unsafe { mem.slice_mut::<u64>((1 + part) * 8, 1) };
-            slot[0] = sum;
-        } else if part == 0 {
-            // SAFETY: in the combine stage only part 0 touches the slots.
-            let slots = unsafe { self.slots(mem) };
-            slots[0] = slots[1..=parts].iter().fold(0, |a, &b| a.wrapping_add(b));
+    fn access(&self, stage: usize, part: usize, parts: usize) -> Access {
+        match (stage, part) {
+            // Each part writes its own slot; the combine on part 0 reads them all.
+            (0, p) => Access::new().write(self.partial, p..p + 1),
+            (_, 0) => Access::new()
+                .read(self.partial, ..parts)
+                .write(self.total, ..),
+            _ => Access::new(),
         }
     }
-    fn verify(&self, mem: &SharedMem, _parts: Option<usize>) -> Result<(), VerifyError> {
-        // SAFETY: verification runs alone.
-        let got = unsafe { self.slots(mem) }[0];
+    fn run_part(&self, mem: &View<'_>, stage: usize, part: usize, parts: usize) {
+        if stage == 0 {
+            mem.write(self.partial)[0] = self.sum(part_range(self.spec.size, part, parts));
+        } else if part == 0 {
+            let partial = mem.read(self.partial);
+            mem.write(self.total)[0] = partial.iter().fold(0, |a, &b| a.wrapping_add(b));
+        }
+    }
+    fn verify(&self, mem: &View<'_>, _parts: Option<usize>) -> Result<(), VerifyError> {
+        let got = mem.read(self.total)[0];
         let want = self.sum(0..self.spec.size);
         (got == want)
             .then_some(())
             .ok_or_else(|| VerifyError::new(format!("sum {got}, expected {want}")))
-    }
-    fn part_data(&self, stage: usize, part: usize, parts: usize) -> Option<PartData> {
-        Some(match (stage, part) {
-            // Each part writes its own slot; the combine on part 0 reads them all.
-            (0, p) => PartData::new().write((1 + p) * 8..(2 + p) * 8),
-            (_, 0) => PartData::new().read(8..(1 + parts) * 8).write(0..8),
-            _ => PartData::new(),
-        })
     }
     fn work_units(&self) -> WorkUnits {
         WorkUnits {
