@@ -35,6 +35,10 @@ pub fn run(
             source: std::io::Error::new(std::io::ErrorKind::NotFound, e),
         })?,
     };
+    // Each worker checks the decomposition again on its own copy of the workload before it
+    // builds its view; checking here first turns an overlap into the same up-front error the
+    // other strategies give, instead of "worker died" with the message.
+    super::decomposition(workload, parts)?;
     let stages = workload.stages(parts);
     let parent_pid = std::process::id();
     let before = Usage::process_and_children();
