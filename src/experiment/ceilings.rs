@@ -282,23 +282,55 @@ where
 /// Copy bandwidth with 1..=cpus.len() threads over a `bytes`-byte buffer.
 fn measure_copy(cpus: &[usize], bytes: usize, reps: usize) -> Result<CopyCeiling, CeilingError> {
     let words = (bytes / 8).max(1024);
-    let src: Vec<u64> = (0..words as u64)
-        .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
-        .collect();
+    let src = copy_source(words);
     let mut dst = vec![1u64; words]; // written, so its pages are mapped before timing
+    let threads: Vec<usize> = (1..=cpus.len()).collect();
+    let points = copy_points(cpus, &threads, &src, &mut dst, reps)?;
+    Ok(CopyCeiling {
+        method: "STREAM-style copy (copy_from_slice = memcpy) of one buffer split into equal chunks, one pinned thread per physical core, started by a barrier; bytes read + written; median of the repetitions".into(),
+        buffer_bytes: (words * 8) as u64,
+        reps,
+        points,
+    })
+}
+
+/// The source buffer of the copy: `words` words of a fixed pattern, every page written.
+pub fn copy_source(words: usize) -> Vec<u64> {
+    (0..words as u64)
+        .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        .collect()
+}
+
+/// The copy of [`Ceilings::measure`] on buffers the caller owns: for each count `t` of
+/// `threads` (each at most `cpus.len()`), `src` copied into `dst` (of equal length) split into
+/// `t` equal chunks, one thread pinned to each of the first `t` CPUs of `cpus`, one untimed round
+/// and `reps` timed ones. Other experiments (the lab) measure the copy this way beside their own
+/// loops, over the same memory, in the same repetition.
+pub fn copy_points(
+    cpus: &[usize],
+    threads: &[usize],
+    src: &[u64],
+    dst: &mut [u64],
+    reps: usize,
+) -> Result<Vec<BandwidthPoint>, CeilingError> {
+    let words = src.len().min(dst.len());
+    let (src, dst) = (&src[..words], &mut dst[..words]);
     let mut points = Vec::new();
-    for t in 1..=cpus.len() {
+    for &t in threads {
+        let t = t.clamp(1, cpus.len().max(1));
         dst.fill(0);
-        let chunk = words.div_ceil(t);
+        let chunk = words.div_ceil(t).max(1);
         let pieces: Vec<Mutex<(&mut [u64], &[u64])>> = dst
             .chunks_mut(chunk)
             .zip(src.chunks(chunk))
             .map(Mutex::new)
             .collect();
         let walls = rounds(&cpus[..t], reps, |i| {
-            let mut piece = pieces[i].lock().unwrap();
-            let (d, s) = &mut *piece;
-            d.copy_from_slice(s);
+            if let Some(piece) = pieces.get(i) {
+                let mut piece = piece.lock().unwrap();
+                let (d, s) = &mut *piece;
+                d.copy_from_slice(s);
+            }
         })?;
         drop(pieces);
         if dst != src {
@@ -315,12 +347,7 @@ fn measure_copy(cpus: &[usize], bytes: usize, reps: usize) -> Result<CopyCeiling
             max_gb_s: copy_gb_s(b, fastest),
         });
     }
-    Ok(CopyCeiling {
-        method: "STREAM-style copy (copy_from_slice = memcpy) of one buffer split into equal chunks, one pinned thread per physical core, started by a barrier; bytes read + written; median of the repetitions".into(),
-        buffer_bytes: (words * 8) as u64,
-        reps,
-        points,
-    })
+    Ok(points)
 }
 
 /// An FMA loop this CPU can run.

@@ -11,7 +11,13 @@
 //! - [`sweep_own_data`]: a thread sweeping its own buffer (the oversubscription claim's data);
 //! - [`touch_ping_pong`]: a pipe ping-pong in which each side writes W pages between hand-offs,
 //!   between threads or between processes (`fork`);
-//! - [`fma_chain`] and [`pointer_chase`]: the SMT claim's two kinds of work.
+//! - [`fma_chain`] and [`pointer_chase`]: the SMT claim's two kinds of work;
+//! - [`triad`]: STREAM's triad on one chunk of three arrays (memory-bound-scaling);
+//! - [`sum_words`]: a read sweep whose speed depends on which cache holds the data
+//!   (cache-capacity);
+//! - [`SpinBarrier`]: a barrier whose waiters spin and never sleep (oversubscribed-spinning);
+//! - [`global_lock_chunks`]: CPU work done in chunks, each under one global lock (global-lock);
+//! - [`tasks_thread_each`] and [`tasks_on_pool`]: tasks run by a thread each or by a pool.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Barrier, Mutex};
@@ -381,6 +387,134 @@ pub fn pinned_pool(cpus: &[usize]) -> Result<rayon::ThreadPool, String> {
     Ok(pool)
 }
 
+/// STREAM's triad on one chunk: `a[i] = b[i] + 3 c[i]` (wrapping integers: the same bytes move
+/// as with doubles, and the loop vectorises).
+pub fn triad(a: &mut [u64], b: &[u64], c: &[u64]) {
+    for ((a, &b), &c) in a.iter_mut().zip(b).zip(c) {
+        *a = b.wrapping_add(c.wrapping_mul(3));
+    }
+}
+
+/// `passes` read sweeps of `data`, summing every word (wrapping): a loop the compiler
+/// vectorises, so its speed is the speed of whichever cache holds `data`.
+pub fn sum_words(data: &[u64], passes: usize) -> u64 {
+    let mut acc = 0u64;
+    for _ in 0..passes {
+        acc = acc.wrapping_add(
+            std::hint::black_box(data)
+                .iter()
+                .fold(0u64, |s, &x| s.wrapping_add(x)),
+        );
+    }
+    std::hint::black_box(acc)
+}
+
+/// A barrier for `n` threads whose waiters spin on an atomic and never sleep, as spin-waiting
+/// code does. A waiter gives up with an error after `deadline` (a scheduler that never preempted
+/// the spinner would otherwise hang the lab).
+#[derive(Debug)]
+pub struct SpinBarrier {
+    n: usize,
+    count: AtomicUsize,
+    generation: AtomicUsize,
+}
+
+impl SpinBarrier {
+    /// A barrier for `n` threads.
+    pub fn new(n: usize) -> SpinBarrier {
+        SpinBarrier {
+            n: n.max(1),
+            count: AtomicUsize::new(0),
+            generation: AtomicUsize::new(0),
+        }
+    }
+
+    /// Arrive and spin until all `n` have arrived (or `deadline` passes: an error).
+    pub fn wait(&self, deadline: Instant) -> Result<(), String> {
+        let gen = self.generation.load(Ordering::Acquire);
+        if self.count.fetch_add(1, Ordering::AcqRel) + 1 == self.n {
+            self.count.store(0, Ordering::Relaxed);
+            self.generation.fetch_add(1, Ordering::Release);
+            return Ok(());
+        }
+        let mut k = 0u32;
+        while self.generation.load(Ordering::Acquire) == gen {
+            std::hint::spin_loop();
+            k = k.wrapping_add(1);
+            if k % 4096 == 0 && Instant::now() > deadline {
+                return Err(
+                    "a spinning barrier waited past its deadline: the spinner was never preempted"
+                        .into(),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Each thread on `cpus` runs `chunks` chunks of [`spin`] work of `units` each, every chunk
+/// under one global `Mutex` when `locked` (a thread takes it, does the chunk, lets it go, as an
+/// interpreter's global lock does at its switch interval). Wall time, s.
+pub fn global_lock_chunks(
+    cpus: &[usize],
+    chunks: usize,
+    units: u64,
+    locked: bool,
+) -> Result<f64, String> {
+    let lock = Mutex::new(0u64);
+    let (spans, wall) = run_pinned(cpus, |_| {
+        let mut done = 0u64;
+        for _ in 0..chunks {
+            if locked {
+                let mut g = lock.lock().unwrap_or_else(|e| e.into_inner());
+                *g = g.wrapping_add(spin(units));
+                done += 1;
+            } else {
+                std::hint::black_box(spin(units));
+                done += 1;
+            }
+        }
+        done
+    })?;
+    let total: u64 = spans.iter().map(|s| s.value).sum();
+    if total != (chunks * cpus.len()) as u64 {
+        return Err(format!("ran {total} chunks of {}", chunks * cpus.len()));
+    }
+    Ok(wall)
+}
+
+/// `tasks` tasks of [`spin`] work of `units` each, one thread started (and joined) per task from
+/// the calling thread, one after another: the new threads inherit the caller's pin. Seconds.
+pub fn tasks_thread_each(tasks: usize, units: u64) -> Result<f64, String> {
+    let t = Instant::now();
+    for _ in 0..tasks {
+        std::thread::Builder::new()
+            .spawn(move || spin(units))
+            .map_err(|e| format!("starting a task's thread: {e}"))?
+            .join()
+            .map_err(|_| "a task's thread panicked".to_string())?;
+    }
+    Ok(t.elapsed().as_secs_f64())
+}
+
+/// The same tasks on `pool`, whose threads were started before: one `spawn` into the pool per
+/// task. Seconds.
+pub fn tasks_on_pool(pool: &rayon::ThreadPool, tasks: usize, units: u64) -> f64 {
+    let done = AtomicUsize::new(0);
+    let t = Instant::now();
+    pool.scope(|s| {
+        for _ in 0..tasks {
+            s.spawn(|_| {
+                std::hint::black_box(spin(units));
+                done.fetch_add(1, Ordering::Relaxed);
+            });
+        }
+    });
+    let secs = t.elapsed().as_secs_f64();
+    debug_assert_eq!(done.load(Ordering::Relaxed), tasks);
+    secs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -402,6 +536,44 @@ mod tests {
             let s = touch_ping_pong(party, cpu, 4, 50).unwrap();
             assert!(s > 0.0);
         }
+    }
+
+    #[test]
+    fn new_kernels_compute_and_count() {
+        let cpu = Topology::get().first_cpu();
+        let (b, c) = (vec![1u64; 100], vec![2u64; 100]);
+        let mut a = vec![0u64; 100];
+        triad(&mut a, &b, &c);
+        assert!(a.iter().all(|&x| x == 7));
+        assert_eq!(sum_words(&b, 3), 300);
+        assert!(global_lock_chunks(&[cpu, cpu], 4, 10, true).unwrap() > 0.0);
+        assert!(global_lock_chunks(&[cpu, cpu, cpu], 3, 10, false).unwrap() > 0.0);
+        assert!(tasks_thread_each(5, 10).unwrap() > 0.0);
+        let pool = pinned_pool(&[cpu]).unwrap();
+        assert!(tasks_on_pool(&pool, 5, 10) > 0.0);
+    }
+
+    #[test]
+    fn the_spin_barrier_releases_every_round_and_gives_up_past_its_deadline() {
+        let cpus = Topology::get().core_cpus();
+        let n = 3;
+        let b = SpinBarrier::new(n);
+        let placement: Vec<usize> = (0..n).map(|i| cpus[i % cpus.len()]).collect();
+        let deadline = Instant::now() + std::time::Duration::from_secs(30);
+        let rounds = AtomicUsize::new(0);
+        run_pinned(&placement, |i| {
+            for _ in 0..20 {
+                b.wait(deadline).unwrap();
+                if i == 0 {
+                    rounds.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        })
+        .unwrap();
+        assert_eq!(rounds.load(Ordering::Relaxed), 20);
+        // Alone among two, a waiter errs once its deadline has passed.
+        let lonely = SpinBarrier::new(2);
+        assert!(lonely.wait(Instant::now()).is_err());
     }
 
     #[test]

@@ -607,6 +607,8 @@ fn one_core_expectation(id: &str) -> Option<Expect> {
         "context-switch" => Expect::AtLeast(1.0),
         "one-core-concurrency"
         | "cpu-bound-on-one-core"
+        | "thread-pool-vs-thread-per-task"
+        | "oversubscribed-spinning"
         | "io-cpu-crossover"
         | "oversubscription"
         | "web-server-concurrency"
@@ -798,7 +800,7 @@ mod tests {
                 + distributed_claims::ALL.len()
                 + web_claims::ALL.len()
         );
-        assert_eq!(all.len(), 25);
+        assert_eq!(all.len(), 31);
         let some = select(Some("process-creation,time-slicing")).unwrap();
         assert_eq!(
             some.iter().map(|c| c.id).collect::<Vec<_>>(),

@@ -647,6 +647,21 @@ pub fn cache_bytes(level: u32) -> Option<usize> {
     .max()
 }
 
+/// The CPUs that share CPU 0's data or unified cache of `level` (1, 2, 3), as the kernel lists
+/// them (`shared_cpu_list`, for example `0` or `0-1`); `None` where it does not say.
+pub fn cache_shared_cpu_list(level: u32) -> Option<String> {
+    let dir = std::fs::read_dir("/sys/devices/system/cpu/cpu0/cache").ok()?;
+    dir.filter_map(|e| {
+        let path = e.ok()?.path();
+        let read = |f: &str| std::fs::read_to_string(path.join(f)).ok();
+        let lvl: u32 = read("level")?.trim().parse().ok()?;
+        let kind = read("type")?;
+        (lvl == level && kind.trim() != "Instruction").then_some(())?;
+        Some(read("shared_cpu_list")?.trim().to_string())
+    })
+    .next()
+}
+
 /// Resident memory of process `pid` (`None`: this process) now, bytes (`VmRSS` of
 /// `/proc/PID/status`).
 pub fn process_rss_bytes(pid: Option<u32>) -> Option<u64> {

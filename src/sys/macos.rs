@@ -598,6 +598,11 @@ pub fn cache_bytes(level: u32) -> Option<usize> {
     sysctl_u64(name).filter(|v| *v > 0).map(|v| v as usize)
 }
 
+/// Which CPUs share a cache is not read on macOS.
+pub fn cache_shared_cpu_list(_level: u32) -> Option<String> {
+    None
+}
+
 /// Resident memory of a process: not read on macOS (`None`).
 pub fn process_rss_bytes(_pid: Option<u32>) -> Option<u64> {
     None

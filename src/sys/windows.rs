@@ -1145,6 +1145,11 @@ pub fn cache_bytes(_level: u32) -> Option<usize> {
     None
 }
 
+/// Which CPUs share a cache is not read on Windows yet.
+pub fn cache_shared_cpu_list(_level: u32) -> Option<String> {
+    None
+}
+
 /// A TCP listener on `addr` with room for `backlog` connections not yet accepted.
 pub fn tcp_listener(addr: std::net::SocketAddr, backlog: i32) -> io::Result<std::net::TcpListener> {
     let socket = socket2::Socket::new(

@@ -7,12 +7,16 @@
 //! - [`concurrency`]: waiting work on one core, CPU-bound work on one core, the I/O–CPU
 //!   crossover (the min(T, P/s) law);
 //! - [`scaling`]: parallelism against the FMA ceiling, merge sort against its roofline, Amdahl's
-//!   law with designed serial fractions, unequal parts and the noise floor;
-//! - [`scheduling`]: time slicing (nice weights, the tick), oversubscription (switch + refill);
-//! - [`processes`]: fork/exec/thread creation, switches that touch pages, pipes against shared
-//!   memory, and the isolation check;
-//! - [`sharing`]: false sharing, load imbalance and work stealing (rayon), lock contention, SMT
-//!   siblings.
+//!   law with designed serial fractions and Gustafson's with the same, unequal parts and the
+//!   noise floor;
+//! - [`memory`]: a memory-bound loop against the copy bandwidth's gain, and the superlinear step
+//!   of a working set that fits the cores' private caches only when split;
+//! - [`scheduling`]: time slicing (nice weights, the tick), oversubscription (switch + refill),
+//!   and oversubscribed spin-waiting (a turn per round);
+//! - [`processes`]: fork/exec/thread creation, a thread per task against a pool, switches that
+//!   touch pages, pipes against shared memory, and the isolation check;
+//! - [`sharing`]: false sharing, load imbalance and work stealing (rayon), lock contention, one
+//!   global lock, SMT siblings.
 
 use serde_json::{Map, Value};
 
@@ -24,6 +28,7 @@ use crate::strategy::{ExecOptions, Strategy};
 use crate::workload::{self, WorkloadSpec};
 
 pub mod concurrency;
+pub mod memory;
 pub mod processes;
 pub mod scaling;
 pub mod scheduling;
@@ -32,7 +37,7 @@ pub mod sharing;
 pub use processes::serve_lab_child;
 
 /// Every claim, in the course's order.
-pub static ALL: [Claim; 17] = [
+pub static ALL: [Claim; 23] = [
     concurrency::ONE_CORE_CONCURRENCY,
     concurrency::CPU_BOUND_ON_ONE_CORE,
     scaling::PARALLELISM_NEEDS_CORES,
@@ -40,15 +45,21 @@ pub static ALL: [Claim; 17] = [
     scheduling::TIME_SLICING,
     scaling::PARALLEL_START_FINISH,
     processes::PROCESS_CREATION,
+    processes::THREAD_POOL,
     processes::CONTEXT_SWITCH,
     processes::COMMUNICATION,
     scheduling::OVERSUBSCRIPTION,
+    scheduling::OVERSUBSCRIBED_SPINNING,
     processes::ISOLATION,
     scaling::MERGESORT_SCALING,
+    memory::MEMORY_BOUND_SCALING,
+    memory::CACHE_CAPACITY,
     scaling::AMDAHL,
+    scaling::GUSTAFSON,
     sharing::FALSE_SHARING,
     sharing::WORK_STEALING,
     sharing::LOCK_CONTENTION,
+    sharing::GLOBAL_LOCK,
     sharing::SMT_SIBLINGS,
 ];
 

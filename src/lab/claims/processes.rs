@@ -1,6 +1,6 @@
-//! Processes against threads: creating them (fork, exec, thread), switching between them
-//! while each touches its own pages, moving data through a pipe against shared memory, and the
-//! isolation check.
+//! Processes against threads: creating them (fork, exec, thread) and what a thread's start costs
+//! a thread per task against a pool, switching between them while each touches its own pages,
+//! moving data through a pipe against shared memory, and the isolation check.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -11,8 +11,11 @@ use serde_json::json;
 use super::{conclude, figures};
 use crate::child::jobs::LabMode;
 use crate::child::{ChildJob, ChildSpec, Lines, WorkerCommand};
-use crate::lab::kernels::{run_pinned, touch_ping_pong, Party, PAGE};
-use crate::lab::{fmt_num, Claim, ClaimResult, Expect, Figure, Kind, Lab};
+use crate::lab::kernels::{
+    pinned_pool, run_pinned, tasks_on_pool, tasks_thread_each, touch_ping_pong, units_for, Party,
+    PAGE,
+};
+use crate::lab::{deciding_point, fmt_num, Claim, ClaimResult, Expect, Figure, Kind, Lab, Point};
 use crate::measure::stats::median;
 use crate::topology::Topology;
 
@@ -29,6 +32,18 @@ pub const PROCESS_CREATION: Claim = Claim {
     unit: "x (fork / thread)",
     margins: &[crate::lab::EFFECT_MARGIN],
     run: process_creation,
+};
+
+/// A thread per task against a pool.
+pub const THREAD_POOL: Claim = Claim {
+    id: "thread-pool-vs-thread-per-task",
+    kind: Kind::Claim,
+    statement: "A thread per task pays a thread's start for every task; a pool pays it once: for tasks shorter than the start cost (over the margin) the pool wins, for longer ones the start stops mattering.",
+    model: "on one core (all threads pinned to one CPU, so costs add), N tasks of length L: a thread each takes N (L + c_spawn), a pool of one started worker N (L + c_pool), c_spawn the start + join of an empty thread measured in the same repetition: thread-each / pool = 1 + c_spawn / (pool time per task), the pool's own hand-off per task (a queue push and pop) counted inside its measured time. The start stops mattering where it falls under the effect margin m of a task: the crossover L* = c_spawn / m, with c_spawn measured before the sizes are set; the task lengths are L*/4, L* and 4 L* (the predicted ratios 1 + 4m, 1 + m and 1 + m/4, on both sides of the crossover); each length is judged on its own interval against the model's ratio, the worst decides",
+    refuted_by: "at some task length the thread-each / pool ratio lies farther than the value margin from 1 + c_spawn / (pool time per task), either side (a start that costs more or less than measured, or a pool that pays more than its hand-off)",
+    unit: "x of the model (thread each / pool, deciding length)",
+    margins: &[crate::lab::VALUE_MARGIN, crate::lab::EFFECT_MARGIN],
+    run: thread_pool,
 };
 
 /// Switches that touch pages.
@@ -166,6 +181,153 @@ fn process_creation(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
                 fmt_num(median(&threads) * 1e6), fmt_num(fork_med[0] * 1e6), fmt_num(m), fmt_num(per_gib_us),
                 fmt_num(fork_med[fork_med.len() - 1] * 1e6), sizes[sizes.len() - 1], fmt_num(median(&execs) * 1e6),
                 conclude(v, "A process costs more to create than a thread, and more the larger its parent.", "Fork was no slower than creating a thread here.")
+            )
+        },
+    ))
+}
+
+/// thread-pool-vs-thread-per-task's model: thread each / pool = 1 + c_spawn / (pool time per
+/// task).
+pub fn thread_each_model(spawn_s: f64, pool_per_task_s: f64) -> f64 {
+    1.0 + spawn_s / pool_per_task_s.max(1e-12)
+}
+
+/// The crossover task length: where a thread's start falls to `margin` of the task.
+pub fn crossover_task_s(spawn_s: f64, margin: f64) -> f64 {
+    spawn_s / margin
+}
+
+/// The task length (s) where the measured ratios (by task length, ascending) cross 1 + `margin`,
+/// interpolated in log-log; `None` when they do not cross it.
+pub fn measured_crossover(lengths: &[f64], ratios: &[f64], margin: f64) -> Option<f64> {
+    let over = |r: f64| (r - 1.0).max(1e-9).ln();
+    let target = margin.ln();
+    lengths
+        .windows(2)
+        .zip(ratios.windows(2))
+        .find_map(|(l, r)| {
+            let (a, b) = (over(r[0]), over(r[1]));
+            ((a - target) * (b - target) <= 0.0 && a != b).then(|| {
+                let t = (a - target) / (a - b);
+                (l[0].ln() + t * (l[1].ln() - l[0].ln())).exp()
+            })
+        })
+}
+
+fn thread_pool(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
+    let (tol, effect) = (c.margin(0), c.margin(1));
+    let cpu = Topology::get().first_cpu();
+    let spawn0 = lab.thread_spawn_ns() / 1e9;
+    let cross = crossover_task_s(spawn0, effect);
+    let lengths = [cross / 4.0, cross, 4.0 * cross];
+    let budget = lab.pick(0.02, 0.05);
+    let expect = Expect::Between([1.0 - tol, 1.0 + tol]);
+    let pool = pinned_pool(&[cpu])?;
+    let mut of_model: Vec<Vec<f64>> = vec![Vec::new(); lengths.len()];
+    let mut ratio: Vec<Vec<f64>> = vec![Vec::new(); lengths.len()];
+    let mut spawns = Vec::new();
+    let tasks: Vec<usize> = lengths
+        .iter()
+        .map(|l| ((budget / l) as usize).max(16))
+        .collect();
+    let units: Vec<u64> = lengths.iter().map(|&l| units_for(l)).collect();
+    for _ in 0..lab.reps() {
+        let rep = std::thread::scope(|s| {
+            s.spawn(|| -> Result<(f64, Vec<(f64, f64)>), String> {
+                crate::topology::pin_current_thread(cpu).map_err(|e| e.to_string())?;
+                // This repetition's start cost: 32 empty threads started and joined.
+                let mut st = Vec::new();
+                for _ in 0..32 {
+                    st.push(tasks_thread_each(1, 0)?);
+                }
+                let spawn = median(&st);
+                let mut out = Vec::new();
+                for (k, &n) in tasks.iter().enumerate() {
+                    let each = tasks_thread_each(n, units[k])?;
+                    let pooled = tasks_on_pool(&pool, n, units[k]);
+                    out.push((each, pooled));
+                }
+                Ok((spawn, out))
+            })
+            .join()
+            .map_err(|_| "the pinned lab thread panicked".to_string())?
+        })?;
+        spawns.push(rep.0);
+        for (k, &(each, pooled)) in rep.1.iter().enumerate() {
+            let per = pooled / tasks[k] as f64;
+            ratio[k].push(each / pooled);
+            of_model[k].push(each / pooled / thread_each_model(rep.0, per));
+        }
+    }
+    let pts: Vec<Point> = of_model
+        .iter()
+        .map(|r| Point {
+            figure: Figure::median(r),
+            expect: expect.clone(),
+        })
+        .collect();
+    let decide = deciding_point(&pts).expect("three lengths");
+    let med_ratio: Vec<f64> = ratio.iter().map(|r| median(r)).collect();
+    let found = measured_crossover(&lengths, &med_ratio, effect);
+    let us = |s: f64| fmt_num(s * 1e6);
+    let rows: Vec<_> = lengths
+        .iter()
+        .zip(&tasks)
+        .zip(&med_ratio)
+        .zip(&pts)
+        .map(|(((&l, &n), &r), pt)| {
+            json!({
+                "task_us": l * 1e6,
+                "tasks": n,
+                "thread_each_over_pool": r,
+                "model": r / pt.figure.value,
+                "of_model": pt.figure.value,
+                "of_model_interval": pt.figure.spread(),
+                "verdict": pt.verdict().name(),
+            })
+        })
+        .collect();
+    let text = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "{} us tasks: {}x (model {}x, {})",
+                fmt_num(r["task_us"].as_f64().unwrap_or(0.0)),
+                fmt_num(r["thread_each_over_pool"].as_f64().unwrap_or(0.0)),
+                fmt_num(r["model"].as_f64().unwrap_or(0.0)),
+                r["verdict"].as_str().unwrap_or("-")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let prediction = format!(
+        "tasks of {} / {} / {} us (L*/4, L*, 4 L*, with L* = c_spawn / m = {} us / {} = {} us) on one CPU, a thread each against a pool of one started worker: thread each / pool = 1 + c_spawn / (pool time per task) within {}, c_spawn measured in each repetition; the deciding length is {} us",
+        us(lengths[0]), us(lengths[1]), us(lengths[2]), us(spawn0), fmt_num(effect), us(cross), fmt_num(tol), us(lengths[decide])
+    );
+    let figs = figures(vec![
+        ("thread_spawn_us_sizes", json!(spawn0 * 1e6)),
+        ("thread_spawn_us_in_reps", json!(median(&spawns) * 1e6)),
+        ("predicted_crossover_us", json!(cross * 1e6)),
+        ("measured_crossover_us", json!(found.map(|x| x * 1e6))),
+        ("points", json!(rows)),
+        ("deciding_task_us", json!(lengths[decide] * 1e6)),
+        ("margin", json!(tol)),
+        ("effect_margin", json!(effect)),
+    ]);
+    let deciding = pts[decide].clone();
+    Ok(ClaimResult::judge(
+        c,
+        prediction,
+        deciding.figure,
+        deciding.expect,
+        figs,
+        |m, v| {
+            format!(
+                "A thread's start and join cost {} us; on one CPU: {text}. The start falls under {}% of a task at {} us by the model; the measured ratios cross 1 + {} at {}. The deciding length, {} us, reached {} of the model. {}",
+                us(median(&spawns)), fmt_num(effect * 100.0), us(cross), fmt_num(effect),
+                found.map_or("no length measured (they do not cross it)".into(), |x| format!("{} us", us(x))),
+                us(lengths[decide]), fmt_num(m),
+                conclude(v, "A thread per task paid one start per task and the pool did not: short tasks lose to the pool by the start cost, long ones hardly notice it.", "The thread-per-task cost is not one start per task at the length named.")
             )
         },
     ))
@@ -520,6 +682,37 @@ fn isolation(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         )
         },
     ))
+}
+
+#[cfg(test)]
+mod pool_tests {
+    use super::super::test_support::verdict_at;
+    use super::*;
+    use crate::lab::Verdict;
+
+    #[test]
+    fn the_crossover_follows_the_start_cost() {
+        // A 15 us start and a 10% margin: the start stops mattering at 150 us tasks.
+        let l = crossover_task_s(15e-6, 0.1);
+        assert!((l - 150e-6).abs() < 1e-12);
+        assert!((thread_each_model(15e-6, l / 4.0) - 1.4).abs() < 1e-9);
+        assert!((thread_each_model(15e-6, 4.0 * l) - 1.025).abs() < 1e-9);
+        // Ratios 1.4, 1.1, 1.025 at L*/4, L*, 4 L* cross 1.1 at L*.
+        let got = measured_crossover(&[l / 4.0, l, 4.0 * l], &[1.4, 1.1, 1.025], 0.1).unwrap();
+        assert!((got / l - 1.0).abs() < 1e-9, "{got}");
+        assert_eq!(measured_crossover(&[1.0, 2.0], &[1.01, 1.0], 0.1), None);
+    }
+
+    #[test]
+    fn each_verdict_can_go_both_ways() {
+        let e = Expect::Between([0.9, 1.1]);
+        // At L*/4 the model says 1.4: 1.4 measured is supported; a start that did not matter
+        // (1.0) or cost twice the measured one (1.8) is not.
+        let model = thread_each_model(15e-6, 37.5e-6);
+        assert_eq!(verdict_at(1.4 / model, &e), Verdict::Supported);
+        assert_eq!(verdict_at(1.0 / model, &e), Verdict::NotSupported);
+        assert_eq!(verdict_at(1.8 / model, &e), Verdict::NotSupported);
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Parallelism: speedup against the machine's FMA ceiling, merge sort against its roofline,
-//! Amdahl's law with designed serial fractions, and parts that finish when their work says.
+//! Amdahl's law with designed serial fractions and Gustafson's weak scaling with the same
+//! fractions, and parts that finish when their work says.
 
 use serde_json::json;
 
@@ -47,6 +48,18 @@ pub const AMDAHL: Claim = Claim {
     run: amdahl,
 };
 
+/// Gustafson's law: weak scaling with Amdahl's serial fractions.
+pub const GUSTAFSON: Claim = Claim {
+    id: "gustafson",
+    kind: Kind::Claim,
+    statement: "Gustafson's law: when the parallel work grows with the cores, the scaled speedup on P cores is f + (1 - f) P, far above Amdahl's bound for the same serial fraction f.",
+    model: "amdahl's workload and fractions, weak-scaled: with f in {0, 0.1, 0.25, 0.5}, a serial part f W on one thread, then (1 - f) W on each of P pinned threads (W = amdahl's total work / P, so the scaled problem is about amdahl's size), against the same scaled work (f W + P (1 - f) W) on one thread: scaled speedup f + (1 - f) P, f being the serial share of the time on P cores",
+    refuted_by: "at some f the scaled speedup departs from f + (1 - f) P by more than the margin (it behaves like Amdahl's fixed-size speedup instead, or gains less); each f is judged on its own interval and the worst point decides; a repetition whose speedup exceeds P x (1 + 5%), which spin work on P cores cannot reach, is flagged as disturbed and left out of its point (a point left with fewer than two makes the run not-testable)",
+    unit: "x of Gustafson (deciding f)",
+    margins: &[GUSTAFSON_MARGIN],
+    run: gustafson,
+};
+
 /// Unequal parts finish when their work predicts.
 pub const PARALLEL_START_FINISH: Claim = Claim {
     id: "parallel-start-finish",
@@ -64,6 +77,20 @@ pub const AMDAHL_MARGIN: crate::lab::Margin = crate::lab::Margin {
     rel: 0.05,
     why: "half the smallest relative step between Amdahl's speedups of adjacent designed fractions (f = 0 and 0.1 on 2 cores: 2 and 1.82, 10% apart; on more cores the steps are larger), so a point within 5% of its fraction's speedup is told apart from its neighbour's",
 };
+
+/// gustafson's declared margin.
+pub const GUSTAFSON_MARGIN: crate::lab::Margin = crate::lab::Margin {
+    rel: (2.0 / 1.9 - 1.0) / 2.0,
+    why: "half the smallest relative step between Gustafson's scaled speedups of adjacent designed fractions (f = 0 and 0.1 on 2 cores: 2 and 1.9, 5.3% apart; on more cores the steps are larger), the rule amdahl's margin follows, so a point within 2.6% of its fraction's speedup is told apart from its neighbour's",
+};
+
+/// The serial fractions amdahl and gustafson are designed with.
+pub const SERIAL_FRACTIONS: [f64; 4] = [0.0, 0.1, 0.25, 0.5];
+
+/// Gustafson's scaled speedup.
+pub fn gustafson_speedup(f: f64, p: usize) -> f64 {
+    f + (1.0 - f) * p as f64
+}
 
 /// Amdahl's speedup.
 pub fn amdahl_speedup(f: f64, p: usize) -> f64 {
@@ -249,7 +276,7 @@ fn amdahl(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     }
     let cpus = Topology::get().core_cpus();
     let p = cpus.len();
-    let fractions = [0.0, 0.1, 0.25, 0.5];
+    let fractions = SERIAL_FRACTIONS;
     let total = units_for(lab.pick(0.04, 0.1));
     let mut speedups: Vec<Vec<f64>> = vec![Vec::new(); fractions.len()];
     let run = |f: f64, workers: &[usize]| -> Result<f64, String> {
@@ -346,6 +373,111 @@ fn amdahl(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     ))
 }
 
+fn gustafson(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
+    let tol = c.margin(0);
+    let expect = Expect::Between([1.0 - tol, 1.0 + tol]);
+    if let Some(r) = not_on_one_core(c, lab, expect.clone()) {
+        return Ok(r);
+    }
+    let cpus = Topology::get().core_cpus();
+    let p = cpus.len();
+    let fractions = SERIAL_FRACTIONS;
+    // W: amdahl's total work divided by P, so the scaled problem is about amdahl's size.
+    let w = units_for(lab.pick(0.04, 0.1)) / p as u64;
+    let mut speedups: Vec<Vec<f64>> = vec![Vec::new(); fractions.len()];
+    // The scaled problem: f W on one thread, then (1 - f) W on each of P workers placed on
+    // `workers` (all on one CPU for the one-thread time: the same work one after another).
+    let run = |f: f64, workers: &[usize]| -> Result<f64, String> {
+        let serial = (f * w as f64) as u64;
+        let per = w - serial;
+        let t = std::time::Instant::now();
+        run_pinned(&workers[..1], |_| spin(serial))?;
+        if workers.len() == 1 {
+            run_pinned(workers, |_| spin(per * p as u64))?;
+        } else {
+            run_pinned(workers, |_| spin(per))?;
+        }
+        Ok(t.elapsed().as_secs_f64())
+    };
+    for _ in 0..lab.reps() {
+        for (k, &f) in fractions.iter().enumerate() {
+            let t1 = run(f, &cpus[..1])?;
+            let tp = run(f, &cpus)?;
+            speedups[k].push(t1 / tp);
+        }
+    }
+    let cap = p as f64 * (1.0 + crate::lab::BOUND_MARGIN.rel);
+    let mut pts = Vec::new();
+    let mut rows = Vec::new();
+    for (&f, s) in fractions.iter().zip(&speedups) {
+        let ratios: Vec<f64> = s.iter().map(|&x| x / gustafson_speedup(f, p)).collect();
+        let (kept, flagged) = crate::lab::possible_reps(&ratios, s, cap);
+        if let Some(why) = crate::lab::too_disturbed(&format!("f = {f}"), kept.len(), s.len()) {
+            return Ok(ClaimResult::not_testable(c, expect, why));
+        }
+        let pt = Point {
+            figure: Figure::median(&kept),
+            expect: expect.clone(),
+        };
+        rows.push(json!({
+            "designed_f": f,
+            "scaled_speedup": median(s),
+            "gustafson": gustafson_speedup(f, p),
+            "amdahl_same_f": amdahl_speedup(f, p),
+            "of_gustafson": pt.figure.value,
+            "of_gustafson_interval": pt.figure.spread(),
+            "verdict": pt.verdict().name(),
+            "impossible_reps_flagged": flagged,
+        }));
+        pts.push(pt);
+    }
+    let decide = deciding_point(&pts).expect("four fractions");
+    let text = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "f = {}: {}x (Gustafson {}x, Amdahl {}x, {}{})",
+                r["designed_f"],
+                fmt_num(r["scaled_speedup"].as_f64().unwrap_or(0.0)),
+                fmt_num(r["gustafson"].as_f64().unwrap_or(0.0)),
+                fmt_num(r["amdahl_same_f"].as_f64().unwrap_or(0.0)),
+                r["verdict"].as_str().unwrap_or("-"),
+                match r["impossible_reps_flagged"].as_u64() {
+                    Some(0) | None => String::new(),
+                    Some(n) => format!("; {n} repetitions above {p} cores' reach flagged"),
+                }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let prediction = format!(
+        "spin work with serial fraction f in {fractions:?} of the time on P = {p} cores, the parallel work growing with P: every scaled speedup within {} of f + (1 - f) P, each f judged on its own interval (repetitions above {} x flagged and left out); the deciding point is f = {}",
+        fmt_num(tol), fmt_num(cap), fractions[decide]
+    );
+    let figs = figures(vec![
+        ("cores", json!(p)),
+        ("points", json!(rows)),
+        ("deciding_f", json!(fractions[decide])),
+        ("impossible_cap", json!(cap)),
+        ("margin", json!(tol)),
+    ]);
+    let deciding = pts[decide].clone();
+    Ok(ClaimResult::judge(
+        c,
+        prediction,
+        deciding.figure,
+        deciding.expect,
+        figs,
+        |m, v| {
+            format!(
+                "{text}. The deciding point, f = {}, reached {} of Gustafson's prediction. {}",
+                fractions[decide], fmt_num(m),
+                conclude(v, "With the parallel work growing with the cores, the same serial fractions cost far less than Amdahl's fixed-size law says: the scaled speedup is f + (1 - f) P.", "The scaled speedups depart from Gustafson's law at the point named.")
+            )
+        },
+    ))
+}
+
 fn parallel_start_finish(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let tol = c.margin(0);
     let expect = Expect::Between([0.5 * (1.0 - tol), 0.5 * (1.0 + tol)]);
@@ -419,9 +551,8 @@ mod tests {
 
     #[test]
     fn amdahls_margin_is_half_the_smallest_step_of_the_design() {
-        let fractions = [0.0, 0.1, 0.25, 0.5];
         let half_step = |p: usize| {
-            fractions
+            SERIAL_FRACTIONS
                 .windows(2)
                 .map(|w| amdahl_speedup(w[0], p) / amdahl_speedup(w[1], p) - 1.0)
                 .fold(f64::INFINITY, f64::min)
@@ -431,6 +562,35 @@ mod tests {
         for p in 3..=64 {
             assert!(half_step(p) >= AMDAHL_MARGIN.rel, "P = {p}");
         }
+    }
+
+    #[test]
+    fn gustafsons_margin_is_half_the_smallest_step_and_its_law_differs_from_amdahls() {
+        let half_step = |p: usize| {
+            SERIAL_FRACTIONS
+                .windows(2)
+                .map(|w| gustafson_speedup(w[0], p) / gustafson_speedup(w[1], p) - 1.0)
+                .fold(f64::INFINITY, f64::min)
+                / 2.0
+        };
+        assert!((half_step(2) - GUSTAFSON_MARGIN.rel).abs() < 1e-9);
+        for p in 3..=64 {
+            assert!(half_step(p) >= GUSTAFSON_MARGIN.rel, "P = {p}");
+        }
+        assert_eq!(gustafson_speedup(0.5, 2), 1.5);
+        assert_eq!(gustafson_speedup(0.0, 7), 7.0);
+        // Run at fixed size, f = 0.5 on 2 cores gives Amdahl's 4/3: that refutes Gustafson.
+        let e = Expect::Between([1.0 - GUSTAFSON_MARGIN.rel, 1.0 + GUSTAFSON_MARGIN.rel]);
+        assert_eq!(verdict_at(1.0, &e), Verdict::Supported);
+        assert_eq!(
+            verdict_at(amdahl_speedup(0.5, 2) / gustafson_speedup(0.5, 2), &e),
+            Verdict::NotSupported
+        );
+        assert_eq!(
+            verdict_at(gustafson_speedup(0.1, 2) / gustafson_speedup(0.0, 2), &e),
+            Verdict::NotSupported,
+            "the neighbouring fraction's speedup"
+        );
     }
 
     #[test]

@@ -1,12 +1,13 @@
-//! The scheduler: how one core is shared (weights, slices and the tick), and what too many
-//! threads cost (the switch plus refilling the cache with the next thread's data).
+//! The scheduler: how one core is shared (weights, slices and the tick), what too many
+//! threads cost (the switch plus refilling the cache with the next thread's data), and where
+//! too many threads hurt far more: threads that spin-wait for each other at a barrier.
 
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
 use super::{conclude, figures};
-use crate::lab::kernels::{run_pinned, sweep_own_data};
+use crate::lab::kernels::{run_pinned, spin, sweep_own_data, units_for, SpinBarrier};
 use crate::lab::{fmt_num, Claim, ClaimResult, Expect, Figure, Kind, Lab};
 use crate::measure::stats::median;
 use crate::topology::Topology;
@@ -33,6 +34,18 @@ pub const OVERSUBSCRIPTION: Claim = Claim {
     unit: "x slowdown per unit of work",
     margins: &[crate::lab::VALUE_MARGIN],
     run: oversubscription,
+};
+
+/// Oversubscribed spin-waiting.
+pub const OVERSUBSCRIBED_SPINNING: Claim = Claim {
+    id: "oversubscribed-spinning",
+    kind: Kind::Claim,
+    statement: "Threads that spin-wait for each other (a spinning barrier) slow down far beyond the thread-count ratio once there are more threads than cores: a waiter spins away its whole turn while the thread it waits for cannot run.",
+    model: "rounds of a little spin work w then a spinning barrier; P threads on P cores take about w a round. With P + 1 threads (two pinned to one core) the two on the shared core can only swap when the scheduler ends a turn, and each turn completes one round: a round takes one turn = the scheduler's slice rounded up to whole timer ticks (the tick measured from the kernel's jiffies in this run, the slice as time-slicing reads it), while a blocking barrier would take about 2w (the thread-count model, measured beside it); w = 1/20 of that turn, so the two threads' work on the shared core (2w) is a tenth of it",
+    refuted_by: "the time per round with P + 1 spinning threads lies farther than the margin from one scheduler turn, either side (near the thread-count model's 2w: the spinners yielded; beyond a turn: a cost the model leaves out)",
+    unit: "x (time per round, P + 1 spinning threads / one scheduler turn)",
+    margins: &[crate::lab::VALUE_MARGIN],
+    run: oversubscribed_spinning,
 };
 
 /// time-slicing's declared margin: half the smaller relative step from nice 5's weight to its
@@ -232,6 +245,121 @@ fn oversubscription(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     ))
 }
 
+/// `rounds` rounds of `work` spin units then a barrier, on one thread per entry of `placement`
+/// (a spinning barrier when `spinning`, else std's blocking one): seconds per round.
+fn barrier_rounds(
+    placement: &[usize],
+    rounds: usize,
+    work: u64,
+    spinning: bool,
+) -> Result<f64, String> {
+    let spin_b = SpinBarrier::new(placement.len());
+    let block_b = std::sync::Barrier::new(placement.len());
+    // Far beyond any turn: a spinner never preempted would otherwise hang the lab.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (spans, wall) = run_pinned(placement, |_| -> Result<(), String> {
+        for _ in 0..rounds {
+            std::hint::black_box(spin(work));
+            if spinning {
+                spin_b.wait(deadline)?;
+            } else {
+                block_b.wait();
+            }
+        }
+        Ok(())
+    })?;
+    for s in spans {
+        s.value?;
+    }
+    Ok(wall / rounds as f64)
+}
+
+/// The time a thread keeps a CPU shared with another runnable one: the slice rounded up to
+/// whole ticks, with where the slice came from.
+fn turn_ns(tick_ns: f64) -> (f64, String) {
+    let (slice_ns, from) = match crate::sys::kernel_slice_ns() {
+        Some((f, ns)) => (ns as f64, f.to_string()),
+        None => (
+            default_base_slice_ns(crate::sys::allowed_cpus().map_or(1, |c| c.len())),
+            "not readable here: EEVDF's default 0.75 ms x (1 + log2(CPUs)) assumed".into(),
+        ),
+    };
+    (
+        predicted_turn_ns(slice_ns, tick_ns),
+        format!(
+            "a {} ms slice ({from}) rounded up to {} ms ticks",
+            fmt_num(slice_ns / 1e6),
+            fmt_num(tick_ns / 1e6)
+        ),
+    )
+}
+
+fn oversubscribed_spinning(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
+    let tol = c.margin(0);
+    let expect = Expect::Between([1.0 - tol, 1.0 + tol]);
+    let Some(tick) = lab.tick_ns() else {
+        return Ok(ClaimResult::not_testable(
+            c,
+            expect,
+            "the kernel's timer tick cannot be read here, so no turn can be predicted".into(),
+        ));
+    };
+    let cpus = Topology::get().core_cpus();
+    let p = cpus.len();
+    let (turn, turn_from) = turn_ns(tick);
+    let work = units_for(turn / 20.0 / 1e9);
+    let rounds = lab.pick(25, 50);
+    let own: Vec<usize> = cpus.clone();
+    let over: Vec<usize> = (0..=p).map(|i| cpus[i % p]).collect();
+    let (mut at_p, mut spun, mut blocked, mut of_turn) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..lab.reps() {
+        let a = barrier_rounds(&own, rounds, work, true)?;
+        let s = barrier_rounds(&over, rounds, work, true)?;
+        let b = barrier_rounds(&over, rounds, work, false)?;
+        at_p.push(a);
+        spun.push(s);
+        blocked.push(b);
+        of_turn.push(s / (turn / 1e9));
+    }
+    let ratio = (p + 1) as f64 / p as f64;
+    let slow = median(&spun) / median(&at_p);
+    let slow_blocked = median(&blocked) / median(&at_p);
+    let prediction = format!(
+        "{rounds} rounds of {} us of spin work and a spinning barrier, {} threads on {p} cores (two pinned to one): time per round = one turn = {} ms ({turn_from}) within {}",
+        fmt_num(turn / 20.0 / 1e3), p + 1, fmt_num(turn / 1e6), fmt_num(tol)
+    );
+    let figs = figures(vec![
+        ("cores", json!(p)),
+        ("rounds", json!(rounds)),
+        ("work_us", json!(turn / 20.0 / 1e3)),
+        ("turn_predicted_ms", json!(turn / 1e6)),
+        ("turn_source", json!(turn_from)),
+        ("round_us_p_spinning", json!(median(&at_p) * 1e6)),
+        ("round_us_p_plus_1_spinning", json!(median(&spun) * 1e6)),
+        ("round_us_p_plus_1_blocking", json!(median(&blocked) * 1e6)),
+        ("thread_count_ratio", json!(ratio)),
+        ("slowdown_spinning", json!(slow)),
+        ("slowdown_blocking", json!(slow_blocked)),
+        ("margin", json!(tol)),
+    ]);
+    Ok(ClaimResult::judge(
+        c,
+        prediction,
+        Figure::median(&of_turn),
+        expect,
+        figs,
+        |m, v| {
+            format!(
+                "With {p} spinning threads on {p} cores a round took {} us; with {} threads on those cores {} ms ({}x, against a thread-count ratio of {}), which is {} of one predicted turn of {} ms. With a blocking barrier the same {} threads took {} us a round ({}x). {}",
+                fmt_num(median(&at_p) * 1e6), p + 1, fmt_num(median(&spun) * 1e3), fmt_num(slow), fmt_num(ratio), fmt_num(m), fmt_num(turn / 1e6),
+                p + 1, fmt_num(median(&blocked) * 1e6), fmt_num(slow_blocked),
+                conclude(v, "A spinning waiter kept its core for its whole turn while the thread it waited for sat in the run queue: each round cost a scheduler turn, far beyond the extra thread's share; waiters that block cost only that share.", "The spinning threads' rounds did not take one scheduler turn each.")
+            )
+        },
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::test_support::verdict_at;
@@ -261,5 +389,26 @@ mod tests {
         let o = Expect::Between([m * 0.97, m * 1.03]);
         assert_eq!(verdict_at(m, &o), Verdict::Supported);
         assert_eq!(verdict_at(1.5, &o), Verdict::NotSupported, "a large loss");
+        // Spinning rounds of one 4 ms turn; spinners that yielded would take about 2w = 0.4 ms.
+        let t = Expect::Between([0.9, 1.1]);
+        assert_eq!(verdict_at(3.9 / 4.0, &t), Verdict::Supported);
+        assert_eq!(
+            verdict_at(0.4 / 4.0, &t),
+            Verdict::NotSupported,
+            "spinners yielded"
+        );
+        assert_eq!(
+            verdict_at(8.0 / 4.0, &t),
+            Verdict::NotSupported,
+            "two turns a round"
+        );
+    }
+
+    #[test]
+    fn barrier_rounds_run_spinning_and_blocking() {
+        let cpus = Topology::get().core_cpus();
+        let over: Vec<usize> = (0..=cpus.len()).map(|i| cpus[i % cpus.len()]).collect();
+        assert!(barrier_rounds(&cpus, 5, 10, true).unwrap() > 0.0);
+        assert!(barrier_rounds(&over, 3, 10, false).unwrap() > 0.0);
     }
 }

@@ -1,14 +1,15 @@
 //! What parallel threads share: cache lines (false sharing), the load (imbalance and work
-//! stealing with rayon), a lock (contention) and, on SMT machines, the core itself.
+//! stealing with rayon), a lock (contention, and one global lock around all the work) and, on
+//! SMT machines, the core itself.
 
 use serde_json::json;
 
 use super::{conclude, figures};
 use crate::lab::kernels::{
-    chase_ring, counters, fma_chain, locked_tasks, pinned_pool, pointer_chase, run_pinned, spin,
-    triangular_rayon, triangular_static, units_for,
+    chase_ring, counters, fma_chain, global_lock_chunks, locked_tasks, pinned_pool, pointer_chase,
+    run_pinned, spin, triangular_rayon, triangular_static, units_for,
 };
-use crate::lab::{fmt_num, Claim, ClaimResult, Expect, Figure, Kind, Lab};
+use crate::lab::{deciding_point, fmt_num, Claim, ClaimResult, Expect, Figure, Kind, Lab, Point};
 use crate::measure::stats::median;
 use crate::topology::Topology;
 
@@ -46,6 +47,18 @@ pub const LOCK_CONTENTION: Claim = Claim {
     unit: "x (P threads / one thread, one shared lock, empty tasks)",
     margins: &[crate::lab::BOUND_MARGIN],
     run: lock_contention,
+};
+
+/// One global lock around all the work.
+pub const GLOBAL_LOCK: Claim = Claim {
+    id: "global-lock",
+    kind: Kind::Claim,
+    statement: "CPU-bound threads that hold one global lock around all their work (an interpreter's GIL) gain nothing from any number of cores: the lock lets one run at a time.",
+    model: "the same spin work in chunks of 5 ms (CPython's default switch interval), each chunk under one global Mutex, split over T threads pinned to T cores, against one thread doing every chunk: the chunks run one at a time, so the time is the work's plus T thread starts and a lock hand-off (a switch and a line transfer) per chunk: S(T) = T_1 / (T_1 + T c_spawn + chunks (c_switch + c_line)), all measured in this run (about 1). T = 2, 4, 8, ... up to P and P itself, each judged on its own interval, the worst decides; the same threads without the lock are measured beside it (a control: if they gain nothing either, the cores this run had cannot test the claim)",
+    refuted_by: "at some T the speedup lies farther than the margin from S(T): above it (the lock did not serialise the work: a speedup towards T) or below it (the lock cost more than its hand-offs)",
+    unit: "x of the model (speedup under the lock, deciding T)",
+    margins: &[crate::lab::VALUE_MARGIN],
+    run: global_lock,
 };
 
 /// SMT siblings.
@@ -295,6 +308,158 @@ pub fn lock_expect(uncontended_ns: f64, line_ns: f64, tol: f64) -> Expect {
     Expect::Between([1.0 - tol, lock_upper(uncontended_ns, line_ns) * (1.0 + tol)])
 }
 
+/// The length of one chunk of global-lock's work: CPython's default switch interval
+/// (`sys.getswitchinterval()`), the time a thread holds its interpreter's lock before it is
+/// asked to let go.
+pub const GIL_SWITCH_INTERVAL_S: f64 = 0.005;
+
+/// The thread counts global-lock runs on P cores: 2, 4, 8, ... below P, and P.
+pub fn lock_thread_counts(p: usize) -> Vec<usize> {
+    let mut v: Vec<usize> = std::iter::successors(Some(2usize), |t| Some(t * 2))
+        .take_while(|&t| t < p)
+        .collect();
+    if p >= 2 {
+        v.push(p);
+    }
+    v
+}
+
+/// global-lock's model: one thread's time over the time with T threads taking turns under the
+/// lock (T starts, a hand-off per chunk).
+pub fn global_lock_model(
+    t1_s: f64,
+    threads: usize,
+    spawn_s: f64,
+    chunks: usize,
+    handoff_s: f64,
+) -> f64 {
+    t1_s / (t1_s + threads as f64 * spawn_s + chunks as f64 * handoff_s)
+}
+
+fn global_lock(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
+    let tol = c.margin(0);
+    let expect = Expect::Between([1.0 - tol, 1.0 + tol]);
+    let cpus = Topology::get().core_cpus();
+    let p = cpus.len();
+    if p < 2 {
+        return Ok(ClaimResult::not_testable(
+            c,
+            expect,
+            format!(
+                "this process may use {p} physical core: the claim compares one core with several"
+            ),
+        ));
+    }
+    let counts = lock_thread_counts(p);
+    let chunk = units_for(GIL_SWITCH_INTERVAL_S);
+    // The total work: quick 8 chunks (40 ms), full 20 chunks (100 ms), as amdahl's total;
+    // rounded up so that every thread count divides it.
+    let lcm = counts.iter().fold(1usize, |a, &b| a * b / gcd(a, b));
+    let chunks = lab.pick(8usize, 20).div_ceil(lcm) * lcm;
+    let spawn_s = lab.thread_spawn_ns() / 1e9;
+    let handoff_s = (lab.switch_ns().unwrap_or(0.0) + lab.line_transfer_ns().unwrap_or(0.0)) / 1e9;
+    let mut of_model: Vec<Vec<f64>> = vec![Vec::new(); counts.len()];
+    let mut speedup: Vec<Vec<f64>> = vec![Vec::new(); counts.len()];
+    let (mut free, mut ones) = (Vec::new(), Vec::new());
+    for _ in 0..lab.reps() {
+        let t1 = global_lock_chunks(&cpus[..1], chunks, chunk, true)?;
+        ones.push(t1);
+        for (k, &t) in counts.iter().enumerate() {
+            let tt = global_lock_chunks(&cpus[..t], chunks / t, chunk, true)?;
+            speedup[k].push(t1 / tt);
+            of_model[k].push(t1 / tt / global_lock_model(t1, t, spawn_s, chunks, handoff_s));
+        }
+        free.push(t1 / global_lock_chunks(&cpus, chunks / p, chunk, false)?);
+    }
+    let control = median(&free);
+    if control < 1.0 + crate::lab::EFFECT_MARGIN.rel {
+        return Ok(ClaimResult::not_testable(
+            c,
+            expect,
+            format!(
+                "without the lock the same threads gained only {}x on {p} cores in this run (other programs took them): a lock that gains nothing cannot be told from cores that gave nothing",
+                fmt_num(control)
+            ),
+        ));
+    }
+    let pts: Vec<Point> = of_model
+        .iter()
+        .map(|r| Point {
+            figure: Figure::median(r),
+            expect: expect.clone(),
+        })
+        .collect();
+    let decide = deciding_point(&pts).expect("at least one thread count");
+    let t1 = median(&ones);
+    let rows: Vec<_> = counts
+        .iter()
+        .zip(&speedup)
+        .zip(&pts)
+        .map(|((&t, s), pt)| {
+            json!({
+                "threads": t,
+                "speedup": median(s),
+                "model": global_lock_model(t1, t, spawn_s, chunks, handoff_s),
+                "of_model": pt.figure.value,
+                "of_model_interval": pt.figure.spread(),
+                "verdict": pt.verdict().name(),
+            })
+        })
+        .collect();
+    let text = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "{} threads {}x (model {}x, {})",
+                r["threads"],
+                fmt_num(r["speedup"].as_f64().unwrap_or(0.0)),
+                fmt_num(r["model"].as_f64().unwrap_or(0.0)),
+                r["verdict"].as_str().unwrap_or("-")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let prediction = format!(
+        "{chunks} chunks of 5 ms spin work, each under one global Mutex, on T = {counts:?} threads pinned to T cores vs one thread: speedup = T_1 / (T_1 + T x {} us start + {chunks} x {} us hand-off), about 1, within {}; the deciding T is {}",
+        fmt_num(spawn_s * 1e6), fmt_num(handoff_s * 1e6), fmt_num(tol), counts[decide]
+    );
+    let figs = figures(vec![
+        ("cores", json!(p)),
+        ("chunks", json!(chunks)),
+        ("chunk_ms", json!(GIL_SWITCH_INTERVAL_S * 1e3)),
+        ("one_thread_s", json!(t1)),
+        ("points", json!(rows)),
+        ("unlocked_speedup_on_p", json!(control)),
+        ("thread_spawn_us", json!(spawn_s * 1e6)),
+        ("handoff_us", json!(handoff_s * 1e6)),
+        ("deciding_threads", json!(counts[decide])),
+        ("margin", json!(tol)),
+    ]);
+    let deciding = pts[decide].clone();
+    Ok(ClaimResult::judge(
+        c,
+        prediction,
+        deciding.figure,
+        deciding.expect,
+        figs,
+        |m, v| {
+            format!(
+                "Under one global lock: {text}; the same threads without the lock ran {}x faster than one thread on {p} cores. The deciding point, {} threads, reached {} of the model. {}",
+                fmt_num(control), counts[decide], fmt_num(m),
+                conclude(v, "Holding one lock around all the work let one thread run at a time: more cores gave nothing, while the same work without the lock used them.", "The threads under the global lock did not take the time serialised chunks take at the point named.")
+            )
+        },
+    ))
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
 fn smt_siblings(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let tol = c.margin(0);
     let expect = Expect::AtLeast(1.0 + tol);
@@ -374,6 +539,24 @@ mod tests {
         assert!((s - 4.0 / 3.0).abs() < 0.01, "{s}");
         assert_eq!(stealing_speedup(400, 2), 2.0);
         assert!((static_speedup(1000, 4) - 16.0 / 7.0).abs() < 0.02);
+    }
+
+    #[test]
+    fn global_lock_counts_and_model() {
+        assert_eq!(lock_thread_counts(2), vec![2]);
+        assert_eq!(lock_thread_counts(3), vec![2, 3]);
+        assert_eq!(lock_thread_counts(8), vec![2, 4, 8]);
+        assert_eq!(lock_thread_counts(7), vec![2, 4, 7]);
+        assert!(lock_thread_counts(1).is_empty());
+        let m = global_lock_model(0.04, 2, 15e-6, 8, 5e-6);
+        assert!(m < 1.0 && m > 0.99, "{m}");
+        let e = Expect::Between([0.9, 1.1]);
+        assert_eq!(verdict_at(1.0 / m, &e), Verdict::Supported);
+        // The lock held only around part of the work: a speedup towards T.
+        assert_eq!(verdict_at(1.8 / m, &e), Verdict::NotSupported);
+        // A lock that convoys in the kernel: half the speed.
+        assert_eq!(verdict_at(0.5 / m, &e), Verdict::NotSupported);
+        assert_eq!(gcd(12, 8), 4);
     }
 
     #[test]
