@@ -339,7 +339,9 @@ pub struct ClusterInfo {
     /// Unbound ranks pin themselves by their local rank when a distributed part starts.
     pub bound_by_launcher: bool,
     /// Message latency and bandwidth from rank 0 to each other rank, when measured in this
-    /// invocation (before the first distributed row, or by `limits`).
+    /// invocation before the machine was described: by `limits`. A run describes its machine
+    /// before the ping-pong that precedes its distributed rows, so its block has none; its rows
+    /// carry the bandwidth they were set beside (`message_bandwidth_bytes_per_s`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub messages: Vec<MessageCeiling>,
 }
@@ -396,29 +398,41 @@ impl MessageCeiling {
     }
 }
 
-static CLUSTER: std::sync::OnceLock<ClusterInfo> = std::sync::OnceLock::new();
-static MESSAGES: std::sync::OnceLock<Vec<MessageCeiling>> = std::sync::OnceLock::new();
-
-/// Record the message ceilings measured between rank 0 and every other rank (once per
-/// invocation); distributed rows set their communication beside them.
-pub fn set_message_ceilings(ceilings: Vec<MessageCeiling>) {
-    let _ = MESSAGES.set(ceilings);
+/// What a measurement runs in beyond this machine, handed down the pipeline as a value: the MPI
+/// job this process is rank 0 of, with the message ceilings measured in it. Whoever drives a
+/// measurement builds it once (`cluster::context()` gives the job as MPI started it), fills in
+/// what it measures (`cluster::measure_messages_into`, before a sweep's first distributed row or
+/// by `limits`), and passes it to what needs it: [`Machine::describe`], the runner (ranks per core
+/// of a distributed row) and analysis (a distributed row's communication at the measured
+/// bandwidth). Nothing stores it globally.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunContext {
+    /// The MPI job (launcher, library, every rank's place) with the message ceilings measured so
+    /// far in `messages`; `None` outside an MPI job.
+    pub cluster: Option<ClusterInfo>,
 }
 
-/// The message ceilings recorded by [`set_message_ceilings`], if any.
-pub fn message_ceilings() -> Option<&'static [MessageCeiling]> {
-    MESSAGES.get().map(|v| v.as_slice())
-}
+impl RunContext {
+    /// The message ceilings measured between rank 0 and the other ranks, if any were.
+    pub fn message_ceilings(&self) -> Option<&[MessageCeiling]> {
+        self.cluster
+            .as_ref()
+            .map(|c| c.messages.as_slice())
+            .filter(|m| !m.is_empty())
+    }
 
-/// Record the MPI job this process is rank 0 of, for every [`Machine::describe`] after it
-/// (called once, by the cluster module, when MPI starts).
-pub fn set_cluster_info(info: ClusterInfo) {
-    let _ = CLUSTER.set(info);
-}
+    /// Record the message ceilings measured between rank 0 and every other rank (in a job;
+    /// outside one there is nothing to record them beside). They replace any recorded before.
+    pub fn record_message_ceilings(&mut self, ceilings: Vec<MessageCeiling>) {
+        if let Some(c) = self.cluster.as_mut() {
+            c.messages = ceilings;
+        }
+    }
 
-/// The MPI job recorded by [`set_cluster_info`], if any.
-pub fn cluster_info() -> Option<&'static ClusterInfo> {
-    CLUSTER.get()
+    /// Whether the launcher bound every rank of the job to a subset of its host's CPUs.
+    pub fn bound_by_launcher(&self) -> bool {
+        self.cluster.as_ref().is_some_and(|c| c.bound_by_launcher)
+    }
 }
 
 /// Physical cores of each kind on a CPU that mixes performance and efficiency cores.
@@ -439,8 +453,9 @@ fn is_linux(name: &str) -> bool {
 }
 
 impl Machine {
-    /// Describe this machine and the current invocation.
-    pub fn describe() -> Machine {
+    /// Describe this machine and the current invocation, in `context`: its MPI job, with the
+    /// message ceilings recorded in it so far, is the block's `cluster`.
+    pub fn describe(context: &RunContext) -> Machine {
         let topo = Topology::get();
         let cpu_model = sys::cpu_model().unwrap_or_else(|| "unknown".into());
         let virtualized = sys::cpuinfo_flag("hypervisor").unwrap_or(false);
@@ -476,10 +491,7 @@ impl Machine {
             }),
             platform_notes: sys::platform_notes(),
             cpu_details: Some(sys::cpu_details().into()).filter(|d| *d != CpuDetails::default()),
-            cluster: CLUSTER.get().cloned().map(|mut c| {
-                c.messages = MESSAGES.get().cloned().unwrap_or_default();
-                c
-            }),
+            cluster: context.cluster.clone(),
             slurm: SlurmJob::from_vars(|k| std::env::var(k).ok()).map(|mut job| {
                 let online = sys::online_cpus();
                 if topo.allowed.len() < online {
@@ -682,7 +694,7 @@ mod tests {
 
     #[test]
     fn summary_names_the_kernel_core_types_and_platform_notes() {
-        let mut m = Machine::describe();
+        let mut m = Machine::describe(&RunContext::default());
         m.kernel_name = "Darwin".into();
         m.kernel = "23.1.0".into();
         m.core_types = Some(CoreTypes {
@@ -700,7 +712,7 @@ mod tests {
         assert!(m.core_types_warning(4).is_none());
         assert!(m.core_types_warning(6).unwrap().contains("mix core types"));
         // A Linux machine's JSON has none of the new fields, and old JSON reads as Linux.
-        let json = serde_json::to_value(Machine::describe()).unwrap();
+        let json = serde_json::to_value(Machine::describe(&RunContext::default())).unwrap();
         if cfg!(target_os = "linux") {
             for k in ["kernel_name", "core_types", "platform_notes"] {
                 assert!(json.get(k).is_none(), "{k}");
@@ -712,7 +724,7 @@ mod tests {
 
     /// A machine with no CPU details, as files written before them load.
     fn bare() -> Machine {
-        let mut m = Machine::describe();
+        let mut m = Machine::describe(&RunContext::default());
         m.cpu_model = "AMD EPYC 9R14 96-Core Processor".into();
         m.cpu_details = None;
         m
@@ -838,7 +850,7 @@ mod tests {
         // JSON: absent fields left out, and a machine block without `slurm` still reads.
         let json = serde_json::to_value(&batch).unwrap();
         assert!(json.get("step_id").is_none() && json["cpus_allowed"] == "0");
-        let mut m = Machine::describe();
+        let mut m = Machine::describe(&RunContext::default());
         m.slurm = Some(batch.clone());
         let mut old = serde_json::to_value(&m).unwrap();
         assert_eq!(old["slurm"]["job_id"], "13");
@@ -872,10 +884,60 @@ mod tests {
 
     #[test]
     fn describes_this_machine() {
-        let m = Machine::describe();
+        let m = Machine::describe(&RunContext::default());
         assert!(m.physical_cores >= 1);
         assert!(m.logical_cpus_allowed >= m.physical_cores);
         assert!(m.memory_bytes > 0);
         assert!(m.summary().contains(&m.cpu_model));
+        assert_eq!(m.cluster, None);
+    }
+
+    fn job() -> ClusterInfo {
+        ClusterInfo {
+            launcher: "mpirun".into(),
+            mpi_library: "Open MPI v4.1.4".into(),
+            init_s: 0.3,
+            ranks: Vec::new(),
+            bound_by_launcher: true,
+            messages: Vec::new(),
+        }
+    }
+
+    fn ceiling(peer: usize) -> MessageCeiling {
+        MessageCeiling {
+            peer,
+            hosts: format!("a -> b{peer}"),
+            latency_ns: 300.0,
+            bandwidth_bytes_per_s: 1e9,
+            bandwidth_message_bytes: 1 << 20,
+            large_message_bandwidth_bytes_per_s: 2e9,
+            large_message_bytes: 16 << 20,
+        }
+    }
+
+    #[test]
+    fn the_context_is_what_the_machine_block_shows_when_it_is_described() {
+        // Outside a job there is nothing to record ceilings beside.
+        let mut none = RunContext::default();
+        none.record_message_ceilings(vec![ceiling(1)]);
+        assert_eq!(none.message_ceilings(), None);
+        assert!(!none.bound_by_launcher());
+        // In a job: the block names the job; the ceilings appear once recorded, not before.
+        let mut ctx = RunContext {
+            cluster: Some(job()),
+        };
+        assert!(ctx.bound_by_launcher());
+        assert_eq!(ctx.message_ceilings(), None);
+        let before = Machine::describe(&ctx);
+        ctx.record_message_ceilings(vec![ceiling(1), ceiling(2)]);
+        let after = Machine::describe(&ctx);
+        assert_eq!(before.cluster, Some(job()));
+        assert_eq!(after.cluster.as_ref().map(|c| c.messages.len()), Some(2));
+        assert_eq!(ctx.message_ceilings().map(|m| m[1].peer), Some(2));
+        // Two contexts are two values: recording into one leaves the other as it was.
+        let other = RunContext {
+            cluster: Some(job()),
+        };
+        assert_eq!(other.message_ceilings(), None);
     }
 }

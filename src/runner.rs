@@ -7,6 +7,7 @@
 
 use serde::Serialize;
 
+use crate::machine::RunContext;
 use crate::plan::RunPlan;
 use crate::shm::SharedRegion;
 use crate::strategy::{
@@ -32,13 +33,18 @@ pub struct Measurement {
 
 impl Measurement {
     /// The row of `strategy` × `cores` with its timed repetitions, its oversubscription judged
-    /// on this machine.
-    fn of_row(strategy: Strategy, cores: usize, runs: Vec<Execution>) -> Measurement {
+    /// on this machine (on the hosts of `context`'s MPI job for `distributed`).
+    fn of_row(
+        strategy: Strategy,
+        cores: usize,
+        runs: Vec<Execution>,
+        context: &RunContext,
+    ) -> Measurement {
         Measurement {
             strategy,
             cores,
-            oversubscribed: is_oversubscribed(strategy, cores),
-            workers_per_core: workers_per_core(strategy, cores),
+            oversubscribed: is_oversubscribed(strategy, cores, context),
+            workers_per_core: workers_per_core(strategy, cores, context),
             runs,
         }
     }
@@ -106,16 +112,17 @@ pub enum RunError {
 }
 
 /// Whether `cores` workers of `strategy` outnumber the cores they may use here: one core for
-/// single-core-threaded, the physical cores of this process for the spread strategies.
-pub fn is_oversubscribed(strategy: Strategy, cores: usize) -> bool {
-    workers_per_core(strategy, cores) > 1.0
+/// single-core-threaded, the physical cores of this process for the spread strategies, the
+/// cores of `context`'s MPI job for `distributed`.
+pub fn is_oversubscribed(strategy: Strategy, cores: usize, context: &RunContext) -> bool {
+    workers_per_core(strategy, cores, context) > 1.0
 }
 
 /// Workers per core they may use ([`Strategy::workers_per_core`] with this process's physical
-/// cores); for `distributed`, ranks per core on the busiest host of the MPI job.
-pub fn workers_per_core(strategy: Strategy, cores: usize) -> f64 {
+/// cores); for `distributed`, ranks per core on the busiest host of `context`'s MPI job.
+pub fn workers_per_core(strategy: Strategy, cores: usize, context: &RunContext) -> f64 {
     if strategy == Strategy::Distributed {
-        if let Some(c) = crate::machine::cluster_info() {
+        if let Some(c) = &context.cluster {
             return ranks_per_core(&c.ranks, cores);
         }
     }
@@ -195,15 +202,16 @@ pub fn run_once(
     Ok(exec)
 }
 
-/// Execute every row of `plan` with the built-in workloads (rows completed before a failure are
-/// dropped: for the experiments that need all of them).
+/// Execute every row of `plan` with the built-in workloads, in `context` (rows completed before a
+/// failure are dropped: for the experiments that need all of them).
 pub(crate) fn run_plan(
     plan: &RunPlan,
     options: &ExecOptions,
+    context: &RunContext,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Vec<Measurement>, RunError> {
     let workload = workload::build(&plan.spec)?;
-    run_workload(&*workload, plan, options, progress).map_err(|i| i.error)
+    run_workload(&*workload, plan, options, context, progress).map_err(|i| i.error)
 }
 
 /// The rows a sweep measured before it failed, and why it failed.
@@ -215,16 +223,18 @@ pub struct Incomplete {
     pub error: RunError,
 }
 
-/// Execute every row of `plan` with an already-built workload (a user's, for instance). On a
-/// failure, the rows completed before it come back with the error.
+/// Execute every row of `plan` with an already-built workload (a user's, for instance), in
+/// `context` (the MPI job a distributed row's ranks per core are judged on). On a failure, the
+/// rows completed before it come back with the error.
 pub(crate) fn run_workload(
     workload: &dyn Workload,
     plan: &RunPlan,
     options: &ExecOptions,
+    context: &RunContext,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Vec<Measurement>, Incomplete> {
     let mut out = Vec::new();
-    match measure_rows(workload, plan, options, progress, &mut out) {
+    match measure_rows(workload, plan, options, context, progress, &mut out) {
         Ok(()) => Ok(out),
         Err(error) => Err(Incomplete {
             completed: out,
@@ -240,6 +250,7 @@ pub(crate) fn run_service(
     config: &crate::workload::web::WebConfig,
     plan: &RunPlan,
     options: &ExecOptions,
+    context: &RunContext,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Vec<Measurement>, Incomplete> {
     let rows = plan.rows();
@@ -276,7 +287,7 @@ pub(crate) fn run_service(
             },
         );
         match measured {
-            Ok(runs) => out.push(Measurement::of_row(strategy, cores, runs)),
+            Ok(runs) => out.push(Measurement::of_row(strategy, cores, runs, context)),
             Err(source) => {
                 return Err(Incomplete {
                     completed: out,
@@ -296,6 +307,7 @@ fn measure_rows(
     workload: &dyn Workload,
     plan: &RunPlan,
     options: &ExecOptions,
+    context: &RunContext,
     progress: &mut dyn FnMut(Progress),
     out: &mut Vec<Measurement>,
 ) -> Result<(), RunError> {
@@ -336,7 +348,7 @@ fn measure_rows(
             }
             done += 1;
         }
-        out.push(Measurement::of_row(strategy, cores, runs));
+        out.push(Measurement::of_row(strategy, cores, runs, context));
     }
     progress(Progress {
         strategy: Strategy::Sequential,

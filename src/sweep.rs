@@ -318,7 +318,16 @@ impl<'w> Sweep<'w> {
                 }
             }
         };
-        let mut machine = Machine::describe();
+        // What the rows are measured in: the MPI job this process is rank 0 of, if any. The
+        // machine block names the job as MPI started it, described before the message ping-pong
+        // below; the distributed rows carry the bandwidth they are set beside.
+        let mut context = crate::cluster::context();
+        let mut machine = Machine::describe(&context);
+        if plan.strategies.contains(&Strategy::Distributed) {
+            // Once, before the rows and the watch, untimed: what the rows' communication is set
+            // beside (nothing outside a job of two or more ranks).
+            crate::cluster::measure_messages_into(&mut context);
+        }
         let mut progress = self.progress.take();
         let mut watch = Watch::start();
         let mut row = None;
@@ -336,7 +345,7 @@ impl<'w> Sweep<'w> {
         };
         let (result, units) = match &self.subject {
             Subject::Job(w) => (
-                runner::run_workload(*w, &plan, &self.options, &mut on_progress),
+                runner::run_workload(*w, &plan, &self.options, &context, &mut on_progress),
                 w.work_units(),
             ),
             Subject::Service(config, _) => {
@@ -344,7 +353,7 @@ impl<'w> Sweep<'w> {
                 crate::service::make_room_for(config.connections)
                     .map_err(|e| PlanError(e.to_string()))?;
                 (
-                    runner::run_service(config, &plan, &self.options, &mut on_progress),
+                    runner::run_service(config, &plan, &self.options, &context, &mut on_progress),
                     crate::workload::WorkUnits {
                         count: config.requests as f64,
                         unit: "requests",
@@ -354,8 +363,14 @@ impl<'w> Sweep<'w> {
         };
         let best = watch.finish(&mut machine);
         let build = |measurements: &[Measurement]| {
-            let mut report =
-                RunReport::build(machine.clone(), &plan, units, measurements, switch_cost_ns);
+            let mut report = RunReport::build(
+                machine.clone(),
+                &plan,
+                units,
+                measurements,
+                switch_cost_ns,
+                &context,
+            );
             report.method.switch_cost_note.clone_from(&switch_cost_note);
             if let Some(best) = best {
                 crate::analysis::flag_slow_cpus(&mut report.rows, watch.rounds(), best);

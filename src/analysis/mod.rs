@@ -15,6 +15,7 @@ pub mod ceilings;
 
 use serde::{Deserialize, Serialize};
 
+use crate::machine::RunContext;
 use crate::measure::probe::SlowCpu;
 use crate::measure::stats::{median, ratio_interval, summarize};
 use crate::runner::Measurement;
@@ -270,8 +271,11 @@ pub struct DistributedRank {
 }
 
 /// The [`DistributedRow`] of a measurement whose executions were distributed, from its median
-/// repetition.
-pub fn distributed_row(runs: &[crate::strategy::Execution]) -> Option<DistributedRow> {
+/// repetition, its communication set beside the message ceilings recorded in `context`.
+pub fn distributed_row(
+    runs: &[crate::strategy::Execution],
+    context: &RunContext,
+) -> Option<DistributedRow> {
     let mut order: Vec<&crate::strategy::Execution> =
         runs.iter().filter(|r| r.distributed.is_some()).collect();
     if order.is_empty() {
@@ -293,7 +297,7 @@ pub fn distributed_row(runs: &[crate::strategy::Execution]) -> Option<Distribute
         exchange_s: med(|p| p.exchange_s),
         collect_s: med(|p| p.collect_s),
     };
-    let ceilings = crate::machine::message_ceilings();
+    let ceilings = context.message_ceilings();
     let bandwidth_to = |rank: usize| -> Option<f64> {
         let c = ceilings?;
         let bw = crate::machine::MessageCeiling::bulk_bandwidth_bytes_per_s;
@@ -335,7 +339,7 @@ pub fn distributed_row(runs: &[crate::strategy::Execution]) -> Option<Distribute
         communication_at_bandwidth_s,
         message_bandwidth_bytes_per_s,
         hosts,
-        bound_by_launcher: crate::machine::cluster_info().is_some_and(|c| c.bound_by_launcher),
+        bound_by_launcher: context.bound_by_launcher(),
     })
 }
 
@@ -463,12 +467,14 @@ pub fn speedup_baseline(measurements: &[Measurement]) -> String {
 }
 
 /// Build table rows. The baseline is the sequential measurement if present; without one,
-/// speedups are relative to the first row, which [`speedup_baseline`] names.
+/// speedups are relative to the first row, which [`speedup_baseline`] names. `context` is the
+/// one the rows were measured in: distributed rows read its MPI job and message ceilings.
 pub fn rows(
     workload: &str,
     units: WorkUnits,
     measurements: &[Measurement],
     switch_cost_ns: Option<f64>,
+    context: &RunContext,
 ) -> Vec<Row> {
     let base = speedup_base(measurements);
     let baseline = speedup_baseline(measurements);
@@ -547,7 +553,7 @@ pub fn rows(
                 },
                 throughput: units.count / s.median,
                 unit: units.unit.to_string(),
-                distributed: distributed_row(&m.runs),
+                distributed: distributed_row(&m.runs, context),
                 web: web_row(&m.runs, units.count / s.median),
                 samples_s: samples,
             }
@@ -692,7 +698,14 @@ mod tests {
             count: 1.0,
             unit: "tasks",
         };
-        let rows_mp = rows("io", units, &[m(Strategy::MultiProcess, 2, 0.1)], None);
+        let none = RunContext::default();
+        let rows_mp = rows(
+            "io",
+            units,
+            &[m(Strategy::MultiProcess, 2, 0.1)],
+            None,
+            &none,
+        );
         assert_eq!(rows_mp[0].efficiency, None);
         assert_eq!(rows_mp[0].serial_fraction, None);
         assert!(rows_mp[0].scaling_undefined.is_some());
@@ -704,12 +717,80 @@ mod tests {
                 m(Strategy::MultiProcess, 2, 0.1),
             ],
             None,
+            &none,
         );
         assert!(rows_seq[1].efficiency.is_some() && rows_seq[1].serial_fraction.is_some());
         assert_eq!(rows_seq[1].scaling_undefined, None);
         // Six repetitions reach 95% for the median; the speedup's interval needs seven.
         assert!(rows_seq[1].ci_coverage.unwrap() >= 0.95);
         assert!(rows_seq[1].speedup_ci_coverage.unwrap() < 0.95);
+    }
+
+    #[test]
+    fn a_distributed_row_reads_the_ceilings_of_the_context_it_is_given() {
+        use crate::machine::{ClusterInfo, MessageCeiling};
+        use crate::measure::rusage::Usage;
+        use crate::strategy::distributed::{DistributedRun, RankPhases, RankReport};
+        use crate::strategy::Execution;
+        let rank = |rank: usize, sent: u64, received: u64| RankReport {
+            rank,
+            host: "vm".into(),
+            cpu: rank,
+            bytes_sent: sent,
+            bytes_received: received,
+            phases: RankPhases::default(),
+            stages_ns: Vec::new(),
+            usage: Usage::default(),
+            error: None,
+        };
+        let runs = vec![Execution {
+            wall_s: 0.01,
+            start_ns: 0,
+            usage: Usage::default(),
+            phases: Phases::default(),
+            parts: Vec::new(),
+            distributed: Some(Box::new(DistributedRun {
+                ranks: vec![rank(0, 4_000, 2_000), rank(1, 2_000, 4_000)],
+                bytes_moved: 6_000,
+                phases: RankPhases::default(),
+                input_bytes: 4_000,
+                written: Vec::new(),
+            })),
+            web: None,
+        }];
+        let job = |bound: bool, bulk: Option<f64>| RunContext {
+            cluster: Some(ClusterInfo {
+                launcher: "mpirun".into(),
+                mpi_library: "MPI".into(),
+                init_s: 0.1,
+                ranks: Vec::new(),
+                bound_by_launcher: bound,
+                messages: bulk
+                    .map(|bw| MessageCeiling {
+                        peer: 1,
+                        hosts: "vm -> vm".into(),
+                        latency_ns: 300.0,
+                        bandwidth_bytes_per_s: bw / 2.0,
+                        bandwidth_message_bytes: 1 << 20,
+                        large_message_bandwidth_bytes_per_s: bw,
+                        large_message_bytes: 16 << 20,
+                    })
+                    .into_iter()
+                    .collect(),
+            }),
+        };
+        // No ceilings measured: no bandwidth, and nothing to set the bytes beside.
+        let bare = distributed_row(&runs, &job(false, None)).unwrap();
+        assert_eq!(bare.message_bandwidth_bytes_per_s, None);
+        assert_eq!(bare.communication_at_bandwidth_s, None);
+        assert!(!bare.bound_by_launcher);
+        // Two contexts in one process give two answers: each row reads the one it is given.
+        let measured = distributed_row(&runs, &job(true, Some(6e9))).unwrap();
+        assert_eq!(measured.message_bandwidth_bytes_per_s, Some(6e9));
+        assert_eq!(measured.communication_at_bandwidth_s, Some(6_000.0 / 6e9));
+        assert!(measured.bound_by_launcher);
+        let faster = distributed_row(&runs, &job(true, Some(12e9))).unwrap();
+        assert_eq!(faster.message_bandwidth_bytes_per_s, Some(12e9));
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub fn cmd_limits(args: LimitsArgs) -> Result<(), CliError> {
     if !args.quiet && std::io::stderr().is_terminal() {
         eprintln!("measuring copy bandwidth and peak FLOP/s ...");
     }
-    let machine = Machine::describe();
+    let machine = Machine::describe(&concbench::cluster::context());
     let ceilings = Ceilings::measure(&options)
         .map_err(|e| CliError::Failed(anyhow::Error::new(e).context("measuring the ceilings")))?;
     let cached = match ceilings.save_cached() {
@@ -103,9 +103,11 @@ fn cmd_limits_in_job(world: &concbench::cluster::World, args: LimitsArgs) -> Res
         if world.size == 2 { "" } else { "s" }
     );
     let measured = concbench::cluster::measure_messages(world, &plan);
-    concbench::machine::set_message_ceilings(measured.iter().map(|(c, _)| c.clone()).collect());
+    // The machine block shows the job with the ceilings just measured.
+    let mut context = concbench::cluster::context();
+    context.record_message_ceilings(measured.iter().map(|(c, _)| c.clone()).collect());
     let bound = world.info.ranks.first().is_some_and(|r| r.bound);
-    let machine = Machine::describe();
+    let machine = Machine::describe(&context);
     let ceilings = if bound {
         None
     } else {

@@ -12,7 +12,7 @@
 //! `MPI_THREAD_SINGLE`, since the other threads concbench starts never call MPI (see `mpi.rs`).
 
 use crate::child::rank::RankJob;
-use crate::machine::ClusterInfo;
+use crate::machine::{ClusterInfo, RunContext};
 use crate::workload::Collectives;
 
 #[cfg(feature = "mpi")]
@@ -154,6 +154,10 @@ unsafe impl Sync for World {}
 // SAFETY: as above.
 unsafe impl Send for World {}
 
+/// The MPI job of this process: MPI is initialised at most once per process (a second
+/// `MPI_Init` fails), so its world is a process singleton, written only by [`start`] and read by
+/// [`world`]. What is measured in the job (the message ceilings) is not kept here: it travels in
+/// the [`RunContext`] of the measurement that took it.
 static WORLD: std::sync::OnceLock<World> = std::sync::OnceLock::new();
 
 /// Why MPI could not be used.
@@ -205,7 +209,6 @@ pub fn start() -> Result<Option<&'static World>, ClusterError> {
                 None => "concbench: error: the MPI launcher stopped this job (a rank died or the job was interrupted; mpirun without -q names the rank)\n",
             });
         }
-        crate::machine::set_cluster_info(world.info.clone());
         Ok(Some(WORLD.get_or_init(|| world)))
     }
     #[cfg(not(feature = "mpi"))]
@@ -223,6 +226,29 @@ pub fn start() -> Result<Option<&'static World>, ClusterError> {
 /// The MPI job this process is a rank of, once [`start`] started it.
 pub fn world() -> Option<&'static World> {
     WORLD.get()
+}
+
+/// The context a measurement in this process starts from: the MPI job it is rank 0 of, as MPI
+/// started it (no message ceilings measured yet); no job outside one. Whoever drives a
+/// measurement takes it once and hands it down (see [`RunContext`]).
+pub fn context() -> RunContext {
+    RunContext {
+        cluster: world().map(|w| w.info.clone()),
+    }
+}
+
+/// Rank 0 of a job with other ranks: measure the message ceilings between rank 0 and each other
+/// rank by the quick ping-pong ([`PingPongPlan::quick`], untimed: about 0.2 s per rank on one
+/// host) and record them in `context`, unless it holds some already: what distributed rows set
+/// their communication beside. Does nothing outside such a job.
+pub fn measure_messages_into(context: &mut RunContext) {
+    if context.message_ceilings().is_some() {
+        return;
+    }
+    if let Some(world) = world().filter(|w| w.size > 1) {
+        let measured = measure_messages(world, &PingPongPlan::quick());
+        context.record_message_ceilings(measured.into_iter().map(|(c, _)| c).collect());
+    }
 }
 
 /// End the job: rank 0 tells every other rank to exit, and every rank finalizes MPI. Call it

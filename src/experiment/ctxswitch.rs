@@ -86,7 +86,7 @@ pub fn measure_all(
     plan: &PingPongPlan,
     progress: &mut dyn FnMut(&Case),
 ) -> Result<CtxSwitchReport, CaseError> {
-    let machine = Machine::describe();
+    let machine = Machine::describe(&crate::cluster::context());
     let mut rows = Vec::new();
     for case in Case::standard() {
         progress(&case);

@@ -112,8 +112,8 @@ fn concurrency_without_threads(c: &Claim, lab: &Lab) -> Result<ClaimResult, Stri
         reps: lab.reps(),
         warmup: 1,
     };
-    let ms =
-        runner::run_plan(&plan, &ExecOptions::default(), &mut |_| {}).map_err(|e| e.to_string())?;
+    let ms = runner::run_plan(&plan, &ExecOptions::default(), lab.context(), &mut |_| {})
+        .map_err(|e| e.to_string())?;
     let find = |s: Strategy| ms.iter().find(|m| m.strategy == s).expect("row measured");
     let (threads, tasks_row) = (
         find(Strategy::SingleCoreThreaded),

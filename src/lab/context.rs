@@ -16,6 +16,7 @@ use serde_json::{json, Map, Value};
 use super::kernels;
 use super::LabOptions;
 use crate::experiment::ceilings::{Ceilings, LimitsOptions};
+use crate::machine::RunContext;
 use crate::measure::stats::{median, median_interval};
 use crate::topology::Topology;
 
@@ -35,6 +36,8 @@ pub struct Lab {
     syscall_ns: OnceCell<f64>,
     line_ns: OnceCell<Option<f64>>,
     inputs: RefCell<Map<String, Value>>,
+    context: RunContext,
+    with_messages: OnceCell<RunContext>,
 }
 
 impl Lab {
@@ -50,7 +53,26 @@ impl Lab {
             syscall_ns: OnceCell::new(),
             line_ns: OnceCell::new(),
             inputs: RefCell::new(Map::new()),
+            context: crate::cluster::context(),
+            with_messages: OnceCell::new(),
         }
+    }
+
+    /// What the lab runs in: the MPI job this process is rank 0 of, as MPI started it (no message
+    /// ceilings); outside a job, none.
+    pub fn context(&self) -> &RunContext {
+        &self.context
+    }
+
+    /// [`Lab::context`] with the message ceilings between rank 0 and the other ranks, measured on
+    /// first use by a short ping-pong (untimed), once per lab: what the distributed claims set
+    /// their rows' communication beside. Outside a job of two or more ranks, none are measured.
+    pub fn context_with_messages(&self) -> &RunContext {
+        self.with_messages.get_or_init(|| {
+            let mut c = self.context.clone();
+            crate::cluster::measure_messages_into(&mut c);
+            c
+        })
     }
 
     /// Repetitions per figure.

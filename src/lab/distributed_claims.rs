@@ -24,10 +24,11 @@
 
 use serde_json::json;
 
-use super::claims::{conclude, figures, one_rep, row};
+use super::claims::{conclude, figures, one_rep_in, row};
 use super::{fmt_num, Claim, ClaimResult, Expect, Figure, Kind, Lab};
 use crate::analysis::{DistributedRow, Row};
 use crate::cluster;
+use crate::machine::RunContext;
 use crate::measure::stats::median;
 use crate::strategy::Strategy;
 use crate::workload::WorkloadSpec;
@@ -92,12 +93,12 @@ pub fn why_not_testable(
     }
 }
 
-/// [`why_not_testable`] for this process.
-fn unavailable() -> Option<String> {
+/// [`why_not_testable`] for this process, in the lab's MPI job.
+fn unavailable(lab: &Lab) -> Option<String> {
     why_not_testable(
         cluster::HAS_MPI,
         cluster::world().map(|w| w.size),
-        crate::runner::workers_per_core(Strategy::Distributed, P),
+        crate::runner::workers_per_core(Strategy::Distributed, P, lab.context()),
     )
 }
 
@@ -164,9 +165,11 @@ fn dist(r: &Row) -> Result<&DistributedRow, String> {
 }
 
 /// The message bandwidth measured from rank 0 to rank 1 with its largest messages (bytes/s:
-/// past the caches, what bulk transfers meet) and the 8-byte latency (s).
-fn message_ceiling() -> Option<(f64, f64)> {
-    crate::machine::message_ceilings()?
+/// past the caches, what bulk transfers meet) and the 8-byte latency (s), as `context` recorded
+/// them.
+fn message_ceiling(context: &RunContext) -> Option<(f64, f64)> {
+    context
+        .message_ceilings()?
         .iter()
         .find(|m| m.peer == 1)
         .map(|m| (m.bulk_bandwidth_bytes_per_s(), m.latency_ns * 1e-9))
@@ -175,8 +178,8 @@ fn message_ceiling() -> Option<(f64, f64)> {
 /// The model's floor: rank 0's bytes sent plus received at the message bandwidth. With MPI over
 /// shared memory, rank 0's CPU does the copies of both directions one after another (it sends
 /// the parts and receives them back), so both count.
-fn rank0_both_directions_s(d: &DistributedRow) -> Option<f64> {
-    let (bw, _) = message_ceiling()?;
+fn rank0_both_directions_s(d: &DistributedRow, context: &RunContext) -> Option<f64> {
+    let (bw, _) = message_ceiling(context)?;
     let r = d.ranks.iter().find(|r| r.rank == 0)?;
     Some((r.bytes_sent + r.bytes_received) as f64 / bw)
 }
@@ -191,8 +194,12 @@ fn placement(d: &DistributedRow) -> String {
 }
 
 fn message_passing_cost(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
-    if let Some(reason) = unavailable().or_else(|| {
-        let info = crate::machine::cluster_info().filter(|i| i.bound_by_launcher);
+    if let Some(reason) = unavailable(lab).or_else(|| {
+        let info = lab
+            .context()
+            .cluster
+            .as_ref()
+            .filter(|i| i.bound_by_launcher);
         why_not_side_by_side(
             lab.cores(),
             info.map(|i| i.launcher.as_str()),
@@ -210,8 +217,10 @@ fn message_passing_cost(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let (mut at_bw, mut comm) = (Vec::new(), Vec::new());
     let mut phases: [Vec<f64>; 4] = Default::default();
     let (mut bytes, mut where_ran) = (0u64, String::new());
+    let context = lab.context_with_messages();
     for _ in 0..lab.reps() {
-        let rows = one_rep(
+        let rows = one_rep_in(
+            context,
             &spec,
             &[Strategy::MultiProcess, Strategy::Distributed],
             &[P],
@@ -229,7 +238,7 @@ fn message_passing_cost(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         dist_s.push(d.median_s);
         comm.push(dr.communication_s);
         at_bw.push(
-            rank0_both_directions_s(dr)
+            rank0_both_directions_s(dr, context)
                 .ok_or("no message bandwidth was measured between the ranks")?,
         );
         for (k, v) in [
@@ -249,7 +258,7 @@ fn message_passing_cost(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let (shm, dis, bw_s) = (median(&shm_s), median(&dist_s), median(&at_bw));
     let model = message_passing_model(shm, bw_s);
     let expect = message_passing_expect(model, tol);
-    let (bandwidth, latency) = message_ceiling().unwrap_or((f64::NAN, f64::NAN));
+    let (bandwidth, latency) = message_ceiling(context).unwrap_or((f64::NAN, f64::NAN));
     let ms = |s: f64| fmt_num(s * 1e3);
     let ph: Vec<f64> = phases.iter().map(|p| median(p)).collect();
     let prediction = format!(
@@ -303,7 +312,7 @@ fn message_passing_cost(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
 }
 
 fn scaling_across_ranks(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
-    if let Some(reason) = unavailable() {
+    if let Some(reason) = unavailable(lab) {
         return Ok(ClaimResult::not_testable(c, Expect::AtLeast(1.0), reason));
     }
     let tol = c.margin(0);
@@ -326,9 +335,10 @@ fn scaling_across_ranks(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let mut comm: [Vec<f64>; 2] = Default::default();
     let mut at_bw: [Vec<f64>; 2] = Default::default();
     let mut bytes = [0u64; 2];
+    let context = lab.context_with_messages();
     for _ in 0..lab.reps() {
         for (k, spec) in specs.iter().enumerate() {
-            let rows = one_rep(spec, &[Strategy::Distributed], &[1, P], None)?;
+            let rows = one_rep_in(context, spec, &[Strategy::Distributed], &[1, P], None)?;
             let (one, two) = (
                 row(&rows, Strategy::Distributed, 1),
                 row(&rows, Strategy::Distributed, P),
@@ -375,7 +385,7 @@ fn scaling_across_ranks(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("mergesort_keys", json!(keys)),
         (
             "message_bandwidth_gb_s",
-            json!(message_ceiling().map(|(b, _)| b / 1e9)),
+            json!(message_ceiling(context).map(|(b, _)| b / 1e9)),
         ),
         ("model_ratio", json!(model)),
         ("margin", json!(tol)),

@@ -625,8 +625,8 @@ pub fn run_lab(
     options: &LabOptions,
     progress: &mut dyn FnMut(usize, &Claim),
 ) -> Result<LabReport, LabError> {
-    let machine = Machine::describe();
     let lab = Lab::new(*options);
+    let machine = Machine::describe(lab.context());
     let mut results = Vec::with_capacity(selected.len());
     for (i, claim) in selected.iter().enumerate() {
         progress(i, claim);

@@ -97,8 +97,14 @@ fn measure(
         reps: lab.reps(),
         warmup: 1,
     };
-    runner::run_service(&config, &plan, &ExecOptions::default(), &mut |_| {})
-        .map_err(|e| e.error.to_string())
+    runner::run_service(
+        &config,
+        &plan,
+        &ExecOptions::default(),
+        lab.context(),
+        &mut |_| {},
+    )
+    .map_err(|e| e.error.to_string())
 }
 
 /// c10k-memory's declared margin.

@@ -216,10 +216,9 @@ fn timed_row(
         implementation: implementation.into(),
         origin,
         threads,
-        oversubscribed: runner::is_oversubscribed(
-            crate::strategy::Strategy::MultiThreaded,
-            threads,
-        ),
+        // Threads on this machine's cores, whatever MPI job it is in.
+        oversubscribed: crate::strategy::Strategy::MultiThreaded
+            .oversubscribed(threads, Topology::get().physical_core_count()),
         median_s,
         min_s,
         max_s,
@@ -483,7 +482,8 @@ fn concbench_rows(measurements: &[Measurement]) -> Vec<RefRow> {
 /// Time the references and concbench's own rows, in this order, and compare them.
 /// `progress` is told which row is being measured.
 pub fn run_refs(plan: &RefsPlan, progress: &mut dyn FnMut(&str)) -> Result<RefsReport, RefsError> {
-    let machine = Machine::describe();
+    let context = crate::cluster::context();
+    let machine = Machine::describe(&context);
     let mut rows = Vec::new();
     if plan.workload == "mergesort" {
         progress("std and rayon sorts");
@@ -499,7 +499,7 @@ pub fn run_refs(plan: &RefsPlan, progress: &mut dyn FnMut(&str)) -> Result<RefsR
         }
     }
     progress("concbench");
-    let measurements = runner::run_plan(&plan.run, &ExecOptions::default(), &mut |p| {
+    let measurements = runner::run_plan(&plan.run, &ExecOptions::default(), &context, &mut |p| {
         let _ = p;
     })?;
     rows.extend(concbench_rows(&measurements));

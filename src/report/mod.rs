@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::{self, Row};
-use crate::machine::Machine;
+use crate::machine::{Machine, RunContext};
 use crate::measure::stats::{format_coverage, reps_for_coverage, TARGET_COVERAGE};
 pub use crate::output::{prepare_out_dir, write_atomic};
 use crate::plan::RunPlan;
@@ -137,16 +137,24 @@ pub fn ceiling_lines(report: &RunReport) -> Vec<String> {
 }
 
 impl RunReport {
-    /// Assemble the report of a finished run: rows from the measurements, Amdahl fits per
-    /// strategy over its non-oversubscribed sweep points, and the method.
+    /// Assemble the report of a finished run: rows from the measurements (made in `context`,
+    /// whose message ceilings the distributed rows are set beside), Amdahl fits per strategy
+    /// over its non-oversubscribed sweep points, and the method.
     pub fn build(
         machine: Machine,
         plan: &RunPlan,
         units: WorkUnits,
         measurements: &[Measurement],
         switch_cost_ns: Option<f64>,
+        context: &RunContext,
     ) -> RunReport {
-        let rows = analysis::rows(&plan.spec.name, units, measurements, switch_cost_ns);
+        let rows = analysis::rows(
+            &plan.spec.name,
+            units,
+            measurements,
+            switch_cost_ns,
+            context,
+        );
         let undefined = rows.first().and_then(|r| r.scaling_undefined.clone());
         let amdahl_serial_fraction = plan
             .strategies

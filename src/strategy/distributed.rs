@@ -132,13 +132,6 @@ pub fn run(
             Ok(finish_execution(start_ns, outcome, vec![]))
         }
         Some(world) => {
-            if crate::machine::message_ceilings().is_none() && world.size > 1 {
-                // Once per invocation, untimed: what the rows' communication is set beside.
-                let measured = cluster::measure_messages(world, &cluster::PingPongPlan::quick());
-                crate::machine::set_message_ceilings(
-                    measured.into_iter().map(|(c, _)| c).collect(),
-                );
-            }
             world.send_job(&RankJob::Parts {
                 spec: workload.spec().clone(),
                 parts,

@@ -296,7 +296,7 @@ impl Timeline {
         Ok(Timeline::from_recording(
             config,
             &recording,
-            Machine::describe(),
+            Machine::describe(&crate::cluster::context()),
         ))
     }
 
@@ -479,7 +479,11 @@ mod tests {
             ],
         };
         let config = TimelineConfig::new(3, Placement::Spread, Kind::Thread, 5).unwrap();
-        Timeline::from_recording(&config, &recording, Machine::describe())
+        Timeline::from_recording(
+            &config,
+            &recording,
+            Machine::describe(&crate::machine::RunContext::default()),
+        )
     }
 
     #[test]

@@ -22,6 +22,7 @@ use serde_json::{Map, Value};
 
 use super::{Claim, Verdict};
 use crate::analysis::{self, Row};
+use crate::machine::RunContext;
 use crate::plan::RunPlan;
 use crate::runner;
 use crate::strategy::{ExecOptions, Strategy};
@@ -85,8 +86,27 @@ pub(crate) fn conclude(v: Verdict, then: &str, otherwise: &str) -> String {
 /// Run `spec` once (one repetition, one warm-up when `warm`) for each strategy and core count:
 /// the rows, with speedups against the sequential twin when it is among the strategies. One
 /// call per repetition keeps every strategy of a repetition side by side, so the lab can pair
-/// them.
+/// them. The rows are measured in this process's MPI job, if any, with no message ceilings (the
+/// distributed claims give theirs: [`one_rep_in`]).
 pub(crate) fn one_rep(
+    spec: &WorkloadSpec,
+    strategies: &[Strategy],
+    cores: &[usize],
+    switch_ns: Option<f64>,
+) -> Result<Vec<Row>, String> {
+    one_rep_in(
+        &crate::cluster::context(),
+        spec,
+        strategies,
+        cores,
+        switch_ns,
+    )
+}
+
+/// [`one_rep`] in `context`: its MPI job and the message ceilings its distributed rows are set
+/// beside.
+pub(crate) fn one_rep_in(
+    context: &RunContext,
     spec: &WorkloadSpec,
     strategies: &[Strategy],
     cores: &[usize],
@@ -102,12 +122,18 @@ pub(crate) fn one_rep(
         // speedups against it would be too high (seen: 2.7x for merge sort on 2 cores).
         warmup: 1,
     };
-    let ms =
-        runner::run_plan(&plan, &ExecOptions::default(), &mut |_| {}).map_err(|e| e.to_string())?;
+    let ms = runner::run_plan(&plan, &ExecOptions::default(), context, &mut |_| {})
+        .map_err(|e| e.to_string())?;
     let units = workload::build(&plan.spec)
         .map_err(|e| e.to_string())?
         .work_units();
-    Ok(analysis::rows(&plan.spec.name, units, &ms, switch_ns))
+    Ok(analysis::rows(
+        &plan.spec.name,
+        units,
+        &ms,
+        switch_ns,
+        context,
+    ))
 }
 
 /// The row of `s` at `cores` (the sequential row whatever `cores`).
