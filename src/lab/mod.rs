@@ -4,7 +4,8 @@
 //! the lab's own kernels): a statement, the **model** its prediction comes from, the outcome that
 //! would **refute** it, and code that measures one figure over repetitions. The prediction is
 //! computed from the model with inputs measured in the same run ([`context::Lab`]: ceilings,
-//! switch cost, timer tick, noise floor), never a round threshold, and stated as an inequality on
+//! switch cost, thread start, cache-line transfer, system call; the timer tick and the noise
+//! floor are only reported), never a round threshold, and stated as an inequality on
 //! the figure ([`Expect`]). A demonstration that cannot fail by construction is a [`Kind::Check`],
 //! reported as a check, not as a supported claim.
 //!
@@ -121,7 +122,7 @@ pub fn verdict(spread: Option<[f64; 2]>, expect: &Expect) -> Verdict {
 }
 
 /// The verdict rule in words, printed in every lab report.
-pub const VERDICT_RULE: &str = "Each claim is decided on one figure, predicted by a model whose inputs (ceilings, switch cost, timer tick, noise floor) were measured in the same run. Its spread is the distribution-free order-statistic interval of a median (the sign-test interval: k-th smallest to k-th largest of n values), with the coverage it actually has; a ratio of two medians divides the ends of each median's interval (coverage: the product), and where both sides were measured side by side in each repetition the figure is the median of the paired ratios and gets the interval of that median. supported: the whole spread satisfies the prediction; not-supported: none of it does; inconclusive: the spread straddles the prediction, and no conclusion is drawn; not-testable: this machine cannot test the claim, and the spread is null. A check is a demonstration that cannot fail by construction: it is judged by the same rule but is not evidence for a claim.";
+pub const VERDICT_RULE: &str = "Each claim is decided on one figure, predicted by a model whose inputs (ceilings, switch cost, cost of starting a thread, cache-line transfer, system call) were measured in the same run; the timer tick and the noise floor are measured too but only reported beside a figure, never used in a prediction. Its spread is the distribution-free order-statistic interval of a median (the sign-test interval: k-th smallest to k-th largest of n values), with the coverage it actually has; a ratio of two medians divides the ends of each median's interval (coverage: the product), and where both sides were measured side by side in each repetition the figure is the median of the paired ratios and gets the interval of that median. supported: the whole spread satisfies the prediction; not-supported: none of it does; inconclusive: the spread straddles the prediction, and no conclusion is drawn; not-testable: this machine cannot test the claim, and the spread is null. A check is a demonstration that cannot fail by construction: it is judged by the same rule but is not evidence for a claim.";
 
 /// Whether a result tests a claim or only demonstrates something that holds by construction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
