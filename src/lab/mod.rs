@@ -71,12 +71,33 @@ impl Expect {
 
     /// Distance from `x` to the nearest threshold.
     fn distance(&self, x: f64) -> f64 {
+        (x - self.nearest(x)).abs()
+    }
+
+    /// The threshold nearest `x`.
+    fn nearest(&self, x: f64) -> f64 {
         match *self {
-            Expect::AtLeast(v) | Expect::AtMost(v) => (x - v).abs(),
-            Expect::Between([a, b]) => (x - a).abs().min((x - b).abs()),
+            Expect::AtLeast(v) | Expect::AtMost(v) => v,
+            Expect::Between([a, b]) if (x - a).abs() <= (x - b).abs() => a,
+            Expect::Between([_, b]) => b,
         }
     }
 }
+
+/// How near its threshold (as a share of the claim's smallest margin, relative to the threshold)
+/// an inconclusive figure must lie to be called indistinguishable from it: there, a count of
+/// repetitions "that would decide" means nothing (it grows without bound as the figure nears
+/// the threshold), so none is printed. Fixed with the rule, before any run.
+pub const AT_THRESHOLD: f64 = 0.1;
+
+/// Whether `measured` lies within [`AT_THRESHOLD`] of `margin` (relative) of `expect`'s nearest
+/// threshold. A claim with no declared margin has no such region: false.
+pub fn at_threshold(expect: &Expect, measured: f64, margin: f64) -> bool {
+    let t = expect.nearest(measured);
+    margin > 0.0 && expect.distance(measured) <= AT_THRESHOLD * margin * t.abs()
+}
+
+impl Expect {}
 
 /// A claim's outcome on this machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -327,8 +348,13 @@ pub struct ClaimResult {
     pub explanation: String,
     /// Repetitions behind the spread.
     pub reps: usize,
-    /// For inconclusive claims: about how many repetitions would decide.
+    /// For inconclusive claims: about how many repetitions would decide (null when the figure
+    /// is indistinguishable from the threshold).
     pub decide_with_reps: Option<usize>,
+    /// For inconclusive claims: the figure lies within a tenth of the claim's smallest margin of
+    /// its threshold ([`at_threshold`]), where no number of repetitions is worth naming.
+    #[serde(default)]
+    pub indistinguishable_from_threshold: bool,
     /// The other figures that matter, by name.
     pub figures: Map<String, Value>,
     /// A picture of the experiment (SVG), written as `ID.svg` beside lab.md; not in lab.json.
@@ -361,7 +387,15 @@ impl ClaimResult {
         let spread = figure.spread();
         let v = verdict(Some(spread), &expect);
         let measured = figure.value;
-        let decide_with_reps = (v == Verdict::Inconclusive).then(|| {
+        let smallest_margin = claim
+            .margins
+            .iter()
+            .map(|m| m.rel)
+            .fold(f64::INFINITY, f64::min);
+        let indistinguishable = v == Verdict::Inconclusive
+            && smallest_margin.is_finite()
+            && at_threshold(&expect, measured, smallest_margin);
+        let decide_with_reps = (v == Verdict::Inconclusive && !indistinguishable).then(|| {
             // The interval's half-width shrinks like 1/sqrt(n): it must shrink below the
             // distance from the figure to the threshold.
             let half = (spread[1] - spread[0]) / 2.0;
@@ -388,6 +422,7 @@ impl ClaimResult {
             explanation: explain(measured, v),
             reps: figure.reps,
             decide_with_reps,
+            indistinguishable_from_threshold: indistinguishable,
             figures,
             picture: None,
         }
@@ -412,6 +447,7 @@ impl ClaimResult {
             explanation: reason,
             reps: 0,
             decide_with_reps: None,
+            indistinguishable_from_threshold: false,
             figures: Map::new(),
             picture: None,
         }
@@ -755,6 +791,52 @@ mod tests {
         assert_eq!(r.verdict, Verdict::Inconclusive);
         // half-width 0.4, distance 0.2: four times the repetitions.
         assert_eq!(r.decide_with_reps, Some(16));
+    }
+
+    #[test]
+    fn a_figure_on_its_threshold_names_no_repetitions() {
+        static M: [Margin; 1] = [Margin {
+            rel: 0.10,
+            why: "w",
+        }];
+        let mut with = dummy();
+        with.margins = &M;
+        let without = dummy();
+        let at = |c: &Claim, value: f64, lo: f64, hi: f64| {
+            let f = Figure {
+                value,
+                interval: Some(Interval {
+                    lo,
+                    hi,
+                    coverage: 0.96,
+                }),
+                estimate: Estimate::Median,
+                reps: 7,
+            };
+            ClaimResult::judge(
+                c,
+                "p".into(),
+                f,
+                Expect::AtLeast(1.1),
+                Map::new(),
+                |_, _| String::new(),
+            )
+        };
+        // 1.105 is 0.5% from 1.1: within a tenth of the 10% margin (1.1%).
+        let r = at(&with, 1.105, 1.0, 1.2);
+        assert_eq!(r.verdict, Verdict::Inconclusive);
+        assert!(r.indistinguishable_from_threshold);
+        assert_eq!(r.decide_with_reps, None);
+        // 1.15 is 4.5% away: a count of repetitions means something.
+        let r = at(&with, 1.15, 1.05, 1.25);
+        assert_eq!(r.verdict, Verdict::Inconclusive);
+        assert!(!r.indistinguishable_from_threshold);
+        assert!(r.decide_with_reps.is_some());
+        // Without a declared margin there is no such region.
+        assert!(!at(&without, 1.105, 1.0, 1.2).indistinguishable_from_threshold);
+        // Between: the nearest end counts.
+        assert!(at_threshold(&Expect::Between([1.0, 2.0]), 1.995, 0.1));
+        assert!(!at_threshold(&Expect::Between([1.0, 2.0]), 1.5, 0.1));
     }
 
     #[test]
