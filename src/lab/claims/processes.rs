@@ -432,6 +432,7 @@ pub fn serve_lab_child(mode: LabMode) -> Result<(), String> {
             }
             Ok(())
         }
+        LabMode::IdleCost { n, tasks } => crate::lab::web_claims::serve_idle_cost(n, tasks),
         LabMode::Threads { n } => {
             let handles: Vec<_> = (0..n)
                 .map(|k| {
