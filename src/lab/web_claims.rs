@@ -547,12 +547,13 @@ fn c10k_memory(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         figs,
         |m, v| {
             format!(
-                "{conns} connections cost {} bytes each as a thread per connection (resident memory and kernel stacks) and {} as a task per connection: {}x. Idle, a thread cost {} bytes and a task {}, which predicts {}x. {}",
+                "{conns} connections cost {} bytes each as a thread per connection (resident memory and kernel stacks) and {} as a task per connection: {}x. Idle, a thread cost {} bytes and a task {} (no less than the {} bytes of the future it holds, each measured in a fresh process), which predicts {}x. {}",
                 fmt_num(median(&m_threads)),
                 fmt_num(m_task),
                 fmt_num(m),
                 fmt_num(s),
                 fmt_num(t),
+                task.floor,
                 fmt_num(predicted),
                 match v {
                     Verdict::Supported => "The difference is the thread's stacks.",

@@ -15,7 +15,7 @@ use crate::topology::Topology;
 pub const TIME_SLICING: Claim = Claim {
     id: "time-slicing",
     kind: Kind::Claim,
-    statement: "On one core the scheduler gives each task a share of time by its weight and switches at the timer tick: tasks take turns, never run at once, and a nicer task gets less.",
+    statement: "On one core the scheduler gives each task a share of time by its weight: tasks take turns, never run at once, and a nicer task gets less. (How long a turn lasts is Linux's scheduler's choice, acted on at its timer tick: reported here, not judged.)",
     model: "the fair scheduler's weights: nice 0 = 1024, nice 5 = 335, so two spinning threads on one CPU share it 1024 : 335 = 3.06 : 1; each turn lasts the scheduler's slice rounded up to whole timer ticks (the slice is acted on at ticks)",
     refuted_by: "the CPU-time ratio of the nice-0 and nice-5 threads, both spinning until one shared stop time, lands outside 3.06 x (1 +- margin)",
     unit: "x (nice 0 / nice 5 CPU time)",

@@ -29,7 +29,7 @@ pub const FALSE_SHARING: Claim = Claim {
 pub const WORK_STEALING: Claim = Claim {
     id: "work-stealing",
     kind: Kind::Claim,
-    statement: "Tasks of unequal cost split statically leave cores idle; work stealing (rayon) balances them.",
+    statement: "Tasks of unequal cost split into contiguous blocks, one per core, leave cores idle; work stealing (rayon) balances them.",
     model: "N tasks of triangular cost (task i costs i units): static contiguous blocks on P cores reach total / (largest block), about P^2 / (2P - 1) (4/3 on 2 cores); rayon's work stealing reaches about min(P, total / largest task); figure = static time / rayon time, predicted as the ratio of the two models",
     refuted_by: "static / rayon time lands outside the model's ratio x (1 +- margin)",
     unit: "x (static / rayon time)",
@@ -41,7 +41,7 @@ pub const WORK_STEALING: Claim = Claim {
 pub const LOCK_CONTENTION: Claim = Claim {
     id: "lock-contention",
     kind: Kind::Claim,
-    statement: "One lock shared by threads on several cores serialises them: for small tasks the lock costs more than the work, and P threads under it take as long as one thread doing all their tasks, plus the lock's cache line moving between the cores; per-thread counters do not pay it.",
+    statement: "Threads sharing one lock can be slower than one thread doing all their work: the lock serialises them, so for small tasks P threads on P cores gain nothing and pay the lock's cache line moving between the cores on top; per-thread counters do not pay it.",
     model: "empty tasks that each end with one increment of a shared Mutex run one at a time, each paying the uncontended lock + increment + unlock c_1 (measured: one thread doing all P x n tasks, same repetition) and at most one round trip of the lock's cache line between the cores (2 c_line: the waiter's spin pulls the line, the holder's next lock pulls it back; c_line measured); so P threads' time / one thread's time lies between 1 and 1 + 2 c_line / c_1. Per-thread counters are measured beside it (the lock's overhead per task is the task size below which it exceeds the work)",
     refuted_by: "the ratio below 1 - margin (the lock did not serialise the tasks) or above (1 + 2 c_line / c_1) x (1 + margin) (the threads paid more than the line: for example sleeping in the kernel)",
     unit: "x (P threads / one thread, one shared lock, empty tasks)",
