@@ -142,8 +142,16 @@ pub fn verdict(spread: Option<[f64; 2]>, expect: &Expect) -> Verdict {
     }
 }
 
+/// Whether a prediction holds the value its statement's negation predicts (`null`, usually 1:
+/// no effect). Then no figure can tell the claim from its negation, and the claim is
+/// inconclusive whatever its spread ([`ClaimResult::inconclusive_by_design`]): a rule applied to
+/// the model's prediction before the figure is read.
+pub fn predicts_no_effect(expect: &Expect, null: f64) -> bool {
+    verdict(Some([null, null]), expect) == Verdict::Supported
+}
+
 /// The verdict rule in words, printed in every lab report.
-pub const VERDICT_RULE: &str = "Each claim is decided on one figure, predicted by a model whose inputs (ceilings, switch cost, cost of starting a thread, cache-line transfer, system call) were measured in the same run; the timer tick and the noise floor are measured too but only reported beside a figure, never used in a prediction. Its spread is the distribution-free order-statistic interval of a median (the sign-test interval: k-th smallest to k-th largest of n values), with the coverage it actually has; a ratio of two medians divides the ends of each median's interval (coverage: the product), and where both sides were measured side by side in each repetition the figure is the median of the paired ratios and gets the interval of that median. supported: the whole spread satisfies the prediction; not-supported: none of it does; inconclusive: the spread straddles the prediction, and no conclusion is drawn; not-testable: this machine cannot test the claim, and the spread is null. A check is a demonstration that cannot fail by construction: it is judged by the same rule but is not evidence for a claim.";
+pub const VERDICT_RULE: &str = "Each claim is decided on one figure, predicted by a model whose inputs (ceilings, switch cost, cost of starting a thread, cache-line transfer, system call) were measured in the same run; the timer tick and the noise floor are measured too but only reported beside a figure, never used in a prediction. Its spread is the distribution-free order-statistic interval of a median (the sign-test interval: k-th smallest to k-th largest of n values), with the coverage it actually has; a ratio of two medians divides the ends of each median's interval (coverage: the product), and where both sides were measured side by side in each repetition the figure is the median of the paired ratios and gets the interval of that median. supported: the whole spread satisfies the prediction; not-supported: none of it does; inconclusive: the spread straddles the prediction, and no conclusion is drawn, or the predicted region holds the value of the statement's negation (no effect: the predicted effect is smaller than the margin), so no figure could tell them apart, a rule applied to the prediction before the figure is read; not-testable: this machine cannot test the claim, and the spread is null. A check is a demonstration that cannot fail by construction: it is judged by the same rule but is not evidence for a claim.";
 
 /// Whether a result tests a claim or only demonstrates something that holds by construction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -451,6 +459,19 @@ impl ClaimResult {
             figures: Map::new(),
             picture: None,
         }
+    }
+
+    /// The verdict under [`predicts_no_effect`]: inconclusive whatever the spread, with `why`
+    /// after the measured figures (the explanation must then draw no conclusion itself).
+    pub fn inconclusive_by_design(mut self, why: &str) -> ClaimResult {
+        self.verdict = Verdict::Inconclusive;
+        self.decide_with_reps = None;
+        self.indistinguishable_from_threshold = false;
+        self.explanation = format!(
+            "{} Inconclusive by design: {why}.",
+            self.explanation.trim_end()
+        );
+        self
     }
 
     /// The verdict as a report prints it: a check that holds reads `check holds`.
@@ -837,6 +858,30 @@ mod tests {
         // Between: the nearest end counts.
         assert!(at_threshold(&Expect::Between([1.0, 2.0]), 1.995, 0.1));
         assert!(!at_threshold(&Expect::Between([1.0, 2.0]), 1.5, 0.1));
+    }
+
+    #[test]
+    fn a_prediction_that_holds_no_effect_cannot_decide() {
+        // oversubscription: +3% predicted, 10% margin: the band holds 1 (no slowdown).
+        let band = Expect::Between([1.03 * 0.9, 1.03 * 1.1]);
+        assert!(predicts_no_effect(&band, 1.0));
+        // +30% predicted: no slowdown lies outside, a figure can decide.
+        assert!(!predicts_no_effect(
+            &Expect::Between([1.3 * 0.9, 1.3 * 1.1]),
+            1.0
+        ));
+        let c = dummy();
+        let f = Figure::median(&[1.02, 1.03, 1.03, 1.04, 1.03, 1.02, 1.04]);
+        let r = ClaimResult::judge(&c, "p".into(), f, band, Map::new(), |_, _| "m.".into());
+        assert_eq!(
+            r.verdict,
+            Verdict::Supported,
+            "the plain rule alone would support"
+        );
+        let r = r.inconclusive_by_design("the predicted effect is smaller than the margin");
+        assert_eq!(r.verdict, Verdict::Inconclusive);
+        assert_eq!(r.decide_with_reps, None);
+        assert!(r.explanation.contains("smaller than the margin"));
     }
 
     #[test]

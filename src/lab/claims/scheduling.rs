@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::{conclude, figures};
 use crate::lab::kernels::{run_pinned, sweep_own_data};
-use crate::lab::{fmt_num, Claim, ClaimResult, Expect, Figure, Kind, Lab};
+use crate::lab::{fmt_num, Claim, ClaimResult, Expect, Figure, Kind, Lab, Verdict};
 use crate::measure::stats::median;
 use crate::topology::Topology;
 
@@ -199,6 +199,9 @@ fn oversubscription(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     }
     let model = oversubscription_model(median(&inv), sw_s + refill_s, median(&work));
     let expect = Expect::Between([model * (1.0 - tol), model * (1.0 + tol)]);
+    // Decided from the prediction before the figure is read: a band that holds 1 (no slowdown,
+    // the statement's negation) cannot tell the claim from its negation.
+    let undecidable = crate::lab::predicts_no_effect(&expect, 1.0);
     let prediction = format!(
         "{} threads of {} KiB each (half the {} KiB L2) on {p} cores, fixed work per thread: time per unit of work at 16P / at P = {} (= 1 + {} switches per core x ({} us switch + {} us refill) / {} s of work) within {}",
         16 * p, words * 8 / 1024, l2 / 1024, fmt_num(model), fmt_num(median(&inv)),
@@ -216,20 +219,38 @@ fn oversubscription(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("model_slowdown", json!(model)),
         ("margin", json!(tol)),
     ]);
-    Ok(ClaimResult::judge(
+    let r = ClaimResult::judge(
         c,
         prediction,
         Figure::paired(&many, &base),
         expect,
         figs,
         |m, v| {
+            let v = if undecidable {
+                Verdict::Inconclusive
+            } else {
+                v
+            };
             format!(
                 "With {} threads instead of {p}, each unit of work took {}x as long; the kernel counted {} involuntary switches per core, and at {} us per switch plus {} us to refill a thread's data the model predicts {}x. {}",
                 16 * p, fmt_num(m), fmt_num(median(&inv)), fmt_num(sw_s * 1e6), fmt_num(refill_s * 1e6), fmt_num(model),
-                conclude(v, "Extra threads cost what their switches and cache refills cost, and no more: with slices of milliseconds that is little.", "The slowdown is not what switches and refills account for.")
+                if undecidable {
+                    String::new()
+                } else {
+                    conclude(v, "Extra threads cost what their switches and cache refills cost, and no more: with slices of milliseconds that is little.", "The slowdown is not what switches and refills account for.")
+                }
             )
         },
-    ))
+    );
+    Ok(if undecidable {
+        r.inconclusive_by_design(&format!(
+            "the predicted effect (+{}%) is smaller than the margin ({}%), so the predicted band holds 1 (no slowdown, the statement's negation) and no figure could tell the claim from its negation",
+            fmt_num((model - 1.0) * 100.0),
+            fmt_num(tol * 100.0)
+        ))
+    } else {
+        r
+    })
 }
 
 #[cfg(test)]
