@@ -69,6 +69,16 @@ pub enum LabMode {
         /// Threads to start.
         n: usize,
     },
+    /// Parks `n` idle threads (or, with `tasks`, `n` idle tokio tasks), each holding a 4 KiB
+    /// buffer, prints the memory they added per thread or task as one JSON line and exits: the
+    /// c10k-memory claim's idle costs, measured in a fresh process so that heap left resident by
+    /// earlier claims cannot absorb them.
+    IdleCost {
+        /// Threads or tasks to park.
+        n: usize,
+        /// Tasks instead of threads.
+        tasks: bool,
+    },
 }
 
 /// A pre-forked worker process of the `multi-process` web server (see `crate::service::server`).

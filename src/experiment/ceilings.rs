@@ -422,6 +422,35 @@ impl Isa {
     }
 }
 
+/// The widest FMA loop this CPU runs (the one `limits` measures the per-core peak with, chosen by
+/// run-time detection: AVX-512F, else AVX2+FMA, else the portable loop), for experiments that
+/// need work that keeps the core's FMA units busy (the lab's SMT claim). One loop, so what such
+/// an experiment runs is what the peak was measured with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FmaLoop(Isa);
+
+impl FmaLoop {
+    /// The widest loop this CPU has.
+    pub fn widest() -> FmaLoop {
+        FmaLoop(Isa::available()[0])
+    }
+
+    /// Its instruction set: `avx512f`, `avx2+fma` or `portable`.
+    pub fn name(self) -> &'static str {
+        self.0.name()
+    }
+
+    /// Trips that take about `seconds` on the calling thread's core.
+    pub fn trips_for(self, seconds: f64) -> u64 {
+        calibrate(self.0, seconds)
+    }
+
+    /// Run `trips` trips of the loop.
+    pub fn run(self, trips: u64) {
+        self.0.run(trips)
+    }
+}
+
 const FMA_MUL: f64 = 1.000_000_001;
 const FMA_ADD: f64 = 1e-9;
 
@@ -830,6 +859,23 @@ mod tests {
             isa.run(1000);
         }
         assert!(calibrate(Isa::Portable, 0.001) > 0);
+    }
+
+    #[test]
+    fn the_public_fma_loop_is_the_widest_one() {
+        let l = FmaLoop::widest();
+        assert_eq!(l.name(), Isa::available()[0].name());
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("fma") && std::arch::is_x86_feature_detected!("avx2")
+        {
+            assert_ne!(
+                l.name(),
+                "portable",
+                "a CPU with FMA runs the assembly loop"
+            );
+        }
+        l.run(1000);
+        assert!(l.trips_for(0.001) > 0);
     }
 
     #[test]

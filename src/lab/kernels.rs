@@ -11,7 +11,8 @@
 //! - [`sweep_own_data`]: a thread sweeping its own buffer (the oversubscription claim's data);
 //! - [`touch_ping_pong`]: a pipe ping-pong in which each side writes W pages between hand-offs,
 //!   between threads or between processes (`fork`);
-//! - [`fma_chain`] and [`pointer_chase`]: the SMT claim's two kinds of work;
+//! - [`pointer_chase`]: the SMT claim's memory-bound work (its FMA work is the `limits` FMA loop,
+//!   [`crate::experiment::ceilings::FmaLoop`]).
 //! - [`triad`]: STREAM's triad on one chunk of three arrays (memory-bound-scaling);
 //! - [`sum_words`]: a read sweep whose speed depends on which cache holds the data
 //!   (cache-capacity);
@@ -294,19 +295,6 @@ pub fn touch_ping_pong(
         close_fd(fd);
     }
     result
-}
-
-/// `iterations` of 8 independent chains of fused multiply-adds: floating-point work that keeps
-/// the FMA units busy.
-pub fn fma_chain(iterations: u64) -> f64 {
-    let mut acc = [1.0f64, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7];
-    let (m, a) = (std::hint::black_box(0.999_999), std::hint::black_box(1e-7));
-    for _ in 0..iterations {
-        for x in acc.iter_mut() {
-            *x = x.mul_add(m, a);
-        }
-    }
-    std::hint::black_box(acc.iter().sum())
 }
 
 /// Follow `steps` links of a random cyclic permutation of `next`: one dependent memory load per

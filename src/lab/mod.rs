@@ -4,7 +4,8 @@
 //! the lab's own kernels): a statement, the **model** its prediction comes from, the outcome that
 //! would **refute** it, and code that measures one figure over repetitions. The prediction is
 //! computed from the model with inputs measured in the same run ([`context::Lab`]: ceilings,
-//! switch cost, timer tick, noise floor), never a round threshold, and stated as an inequality on
+//! switch cost, thread start, cache-line transfer, system call; the timer tick and the noise
+//! floor are only reported), never a round threshold, and stated as an inequality on
 //! the figure ([`Expect`]). A demonstration that cannot fail by construction is a [`Kind::Check`],
 //! reported as a check, not as a supported claim.
 //!
@@ -70,12 +71,33 @@ impl Expect {
 
     /// Distance from `x` to the nearest threshold.
     fn distance(&self, x: f64) -> f64 {
+        (x - self.nearest(x)).abs()
+    }
+
+    /// The threshold nearest `x`.
+    fn nearest(&self, x: f64) -> f64 {
         match *self {
-            Expect::AtLeast(v) | Expect::AtMost(v) => (x - v).abs(),
-            Expect::Between([a, b]) => (x - a).abs().min((x - b).abs()),
+            Expect::AtLeast(v) | Expect::AtMost(v) => v,
+            Expect::Between([a, b]) if (x - a).abs() <= (x - b).abs() => a,
+            Expect::Between([_, b]) => b,
         }
     }
 }
+
+/// How near its threshold (as a share of the claim's smallest margin, relative to the threshold)
+/// an inconclusive figure must lie to be called indistinguishable from it: there, a count of
+/// repetitions "that would decide" means nothing (it grows without bound as the figure nears
+/// the threshold), so none is printed. Fixed with the rule, before any run.
+pub const AT_THRESHOLD: f64 = 0.1;
+
+/// Whether `measured` lies within [`AT_THRESHOLD`] of `margin` (relative) of `expect`'s nearest
+/// threshold. A claim with no declared margin has no such region: false.
+pub fn at_threshold(expect: &Expect, measured: f64, margin: f64) -> bool {
+    let t = expect.nearest(measured);
+    margin > 0.0 && expect.distance(measured) <= AT_THRESHOLD * margin * t.abs()
+}
+
+impl Expect {}
 
 /// A claim's outcome on this machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,8 +142,16 @@ pub fn verdict(spread: Option<[f64; 2]>, expect: &Expect) -> Verdict {
     }
 }
 
+/// Whether a prediction holds the value its statement's negation predicts (`null`, usually 1:
+/// no effect). Then no figure can tell the claim from its negation, and the claim is
+/// inconclusive whatever its spread ([`ClaimResult::inconclusive_by_design`]): a rule applied to
+/// the model's prediction before the figure is read.
+pub fn predicts_no_effect(expect: &Expect, null: f64) -> bool {
+    verdict(Some([null, null]), expect) == Verdict::Supported
+}
+
 /// The verdict rule in words, printed in every lab report.
-pub const VERDICT_RULE: &str = "Each claim is decided on one figure, predicted by a model whose inputs (ceilings, switch cost, timer tick, noise floor) were measured in the same run. Its spread is the distribution-free order-statistic interval of a median (the sign-test interval: k-th smallest to k-th largest of n values), with the coverage it actually has; a ratio of two medians divides the ends of each median's interval (coverage: the product), and where both sides were measured side by side in each repetition the figure is the median of the paired ratios and gets the interval of that median. supported: the whole spread satisfies the prediction; not-supported: none of it does; inconclusive: the spread straddles the prediction, and no conclusion is drawn; not-testable: this machine cannot test the claim, and the spread is null. A check is a demonstration that cannot fail by construction: it is judged by the same rule but is not evidence for a claim.";
+pub const VERDICT_RULE: &str = "Each claim is decided on one figure, predicted by a model whose inputs (ceilings, switch cost, cost of starting a thread, cache-line transfer, system call) were measured in the same run; the timer tick and the noise floor are measured too but only reported beside a figure, never used in a prediction. Its spread is the distribution-free order-statistic interval of a median (the sign-test interval: k-th smallest to k-th largest of n values), with the coverage it actually has; a ratio of two medians divides the ends of each median's interval (coverage: the product), and where both sides were measured side by side in each repetition the figure is the median of the paired ratios and gets the interval of that median. supported: the whole spread satisfies the prediction; not-supported: none of it does; inconclusive: the spread straddles the prediction, and no conclusion is drawn, or the predicted region holds the value of the statement's negation (no effect: the predicted effect is smaller than the margin), so no figure could tell them apart, a rule applied to the prediction before the figure is read; not-testable: this machine cannot test the claim, and the spread is null. A check is a demonstration that cannot fail by construction: it is judged by the same rule but is not evidence for a claim.";
 
 /// Whether a result tests a claim or only demonstrates something that holds by construction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -326,8 +356,13 @@ pub struct ClaimResult {
     pub explanation: String,
     /// Repetitions behind the spread.
     pub reps: usize,
-    /// For inconclusive claims: about how many repetitions would decide.
+    /// For inconclusive claims: about how many repetitions would decide (null when the figure
+    /// is indistinguishable from the threshold).
     pub decide_with_reps: Option<usize>,
+    /// For inconclusive claims: the figure lies within a tenth of the claim's smallest margin of
+    /// its threshold ([`at_threshold`]), where no number of repetitions is worth naming.
+    #[serde(default)]
+    pub indistinguishable_from_threshold: bool,
     /// The other figures that matter, by name.
     pub figures: Map<String, Value>,
     /// A picture of the experiment (SVG), written as `ID.svg` beside lab.md; not in lab.json.
@@ -360,7 +395,15 @@ impl ClaimResult {
         let spread = figure.spread();
         let v = verdict(Some(spread), &expect);
         let measured = figure.value;
-        let decide_with_reps = (v == Verdict::Inconclusive).then(|| {
+        let smallest_margin = claim
+            .margins
+            .iter()
+            .map(|m| m.rel)
+            .fold(f64::INFINITY, f64::min);
+        let indistinguishable = v == Verdict::Inconclusive
+            && smallest_margin.is_finite()
+            && at_threshold(&expect, measured, smallest_margin);
+        let decide_with_reps = (v == Verdict::Inconclusive && !indistinguishable).then(|| {
             // The interval's half-width shrinks like 1/sqrt(n): it must shrink below the
             // distance from the figure to the threshold.
             let half = (spread[1] - spread[0]) / 2.0;
@@ -387,6 +430,7 @@ impl ClaimResult {
             explanation: explain(measured, v),
             reps: figure.reps,
             decide_with_reps,
+            indistinguishable_from_threshold: indistinguishable,
             figures,
             picture: None,
         }
@@ -411,9 +455,23 @@ impl ClaimResult {
             explanation: reason,
             reps: 0,
             decide_with_reps: None,
+            indistinguishable_from_threshold: false,
             figures: Map::new(),
             picture: None,
         }
+    }
+
+    /// The verdict under [`predicts_no_effect`]: inconclusive whatever the spread, with `why`
+    /// after the measured figures (the explanation must then draw no conclusion itself).
+    pub fn inconclusive_by_design(mut self, why: &str) -> ClaimResult {
+        self.verdict = Verdict::Inconclusive;
+        self.decide_with_reps = None;
+        self.indistinguishable_from_threshold = false;
+        self.explanation = format!(
+            "{} Inconclusive by design: {why}.",
+            self.explanation.trim_end()
+        );
+        self
     }
 
     /// The verdict as a report prints it: a check that holds reads `check holds`.
@@ -756,6 +814,76 @@ mod tests {
         assert_eq!(r.verdict, Verdict::Inconclusive);
         // half-width 0.4, distance 0.2: four times the repetitions.
         assert_eq!(r.decide_with_reps, Some(16));
+    }
+
+    #[test]
+    fn a_figure_on_its_threshold_names_no_repetitions() {
+        static M: [Margin; 1] = [Margin {
+            rel: 0.10,
+            why: "w",
+        }];
+        let mut with = dummy();
+        with.margins = &M;
+        let without = dummy();
+        let at = |c: &Claim, value: f64, lo: f64, hi: f64| {
+            let f = Figure {
+                value,
+                interval: Some(Interval {
+                    lo,
+                    hi,
+                    coverage: 0.96,
+                }),
+                estimate: Estimate::Median,
+                reps: 7,
+            };
+            ClaimResult::judge(
+                c,
+                "p".into(),
+                f,
+                Expect::AtLeast(1.1),
+                Map::new(),
+                |_, _| String::new(),
+            )
+        };
+        // 1.105 is 0.5% from 1.1: within a tenth of the 10% margin (1.1%).
+        let r = at(&with, 1.105, 1.0, 1.2);
+        assert_eq!(r.verdict, Verdict::Inconclusive);
+        assert!(r.indistinguishable_from_threshold);
+        assert_eq!(r.decide_with_reps, None);
+        // 1.15 is 4.5% away: a count of repetitions means something.
+        let r = at(&with, 1.15, 1.05, 1.25);
+        assert_eq!(r.verdict, Verdict::Inconclusive);
+        assert!(!r.indistinguishable_from_threshold);
+        assert!(r.decide_with_reps.is_some());
+        // Without a declared margin there is no such region.
+        assert!(!at(&without, 1.105, 1.0, 1.2).indistinguishable_from_threshold);
+        // Between: the nearest end counts.
+        assert!(at_threshold(&Expect::Between([1.0, 2.0]), 1.995, 0.1));
+        assert!(!at_threshold(&Expect::Between([1.0, 2.0]), 1.5, 0.1));
+    }
+
+    #[test]
+    fn a_prediction_that_holds_no_effect_cannot_decide() {
+        // oversubscription: +3% predicted, 10% margin: the band holds 1 (no slowdown).
+        let band = Expect::Between([1.03 * 0.9, 1.03 * 1.1]);
+        assert!(predicts_no_effect(&band, 1.0));
+        // +30% predicted: no slowdown lies outside, a figure can decide.
+        assert!(!predicts_no_effect(
+            &Expect::Between([1.3 * 0.9, 1.3 * 1.1]),
+            1.0
+        ));
+        let c = dummy();
+        let f = Figure::median(&[1.02, 1.03, 1.03, 1.04, 1.03, 1.02, 1.04]);
+        let r = ClaimResult::judge(&c, "p".into(), f, band, Map::new(), |_, _| "m.".into());
+        assert_eq!(
+            r.verdict,
+            Verdict::Supported,
+            "the plain rule alone would support"
+        );
+        let r = r.inconclusive_by_design("the predicted effect is smaller than the margin");
+        assert_eq!(r.verdict, Verdict::Inconclusive);
+        assert_eq!(r.decide_with_reps, None);
+        assert!(r.explanation.contains("smaller than the margin"));
     }
 
     #[test]

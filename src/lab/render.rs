@@ -8,6 +8,10 @@ use super::{fmt_num, verdict_chart, ClaimResult, LabReport, VERDICT_RULE};
 use crate::measure::stats::format_coverage;
 use crate::report::table::{Align, Table};
 
+/// What an inconclusive result whose figure sits on its threshold says instead of a count of
+/// repetitions ([`super::at_threshold`]).
+const AT_THRESHOLD_TEXT: &str = "the figure is indistinguishable from the threshold at this margin (within a tenth of the claim's smallest margin of it): more repetitions would narrow the interval around the threshold, not decide.";
+
 /// The figure with its interval and coverage: `1.23 [1.10 .. 1.40] 96.9%`.
 pub fn measured_cell(c: &ClaimResult) -> String {
     match (c.measured, c.spread) {
@@ -110,6 +114,11 @@ pub fn terminal(report: &LabReport) -> String {
         if let Some(n) = c.decide_with_reps {
             out.push_str(&format!(
                 "  inconclusive with {} repetitions; about {n} would narrow the interval enough to decide.\n",
+                c.reps
+            ));
+        } else if c.indistinguishable_from_threshold {
+            out.push_str(&format!(
+                "  inconclusive with {} repetitions; {AT_THRESHOLD_TEXT}\n",
                 c.reps
             ));
         }
@@ -236,6 +245,11 @@ fn markdown_linking(
         if let Some(n) = c.decide_with_reps {
             out.push_str(&format!(
                 "\nInconclusive with {} repetitions; about {n} would narrow the interval enough to decide.\n",
+                c.reps
+            ));
+        } else if c.indistinguishable_from_threshold {
+            out.push_str(&format!(
+                "\nInconclusive with {} repetitions; {AT_THRESHOLD_TEXT}\n",
                 c.reps
             ));
         }

@@ -223,10 +223,21 @@ fn cpu_bound_on_one_core(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
             format!(
                 "A {n}x{n} matrix multiply took {} s on one thread and {} s on {threads} threads sharing one core (speedup {}x against the model's {}x, {} involuntary switches per run). {}",
                 fmt_num(seq_m), fmt_num(crate::measure::stats::median(&par)), fmt_num(m), fmt_num(model), fmt_num(inv_m),
-                conclude(v, "The threads only took turns: the same work took its own time plus the switches and the threads' starts.", "The threads' time is not the work's plus the switches and the starts: either they gained from something (above the model) or paid a cost the model leaves out (below it); this run did not measure which.")
+                conclude(v, "The threads only took turns: the same work took its own time plus the switches and the threads' starts.", cpu_bound_miss(m, model))
             )
         },
     ))
+}
+
+/// What a not-supported cpu-bound-on-one-core figure says, by its side of the model: below it the
+/// threads paid a cost the model leaves out, above it they gained from something it leaves out.
+/// Which cost or gain this run did not measure.
+pub fn cpu_bound_miss(measured: f64, model: f64) -> &'static str {
+    if measured < model {
+        "The threads took longer than the work's own time plus the switches and the starts (a speedup below the model's): they paid a cost the model leaves out; which one (cache refills after each switch, say) this run did not measure."
+    } else {
+        "The threads finished sooner than the work's own time plus the switches and the starts allows (a speedup above the model's): they gained from something the model leaves out; what, this run did not measure."
+    }
 }
 
 /// The cpu-bound-on-one-core model: T_seq / (T_seq + switches' time + T serial thread starts).
@@ -466,6 +477,12 @@ mod tests {
             Verdict::NotSupported,
             "CPU work sped up on one core"
         );
+        // A miss names its side: the committed run's 0.845 against a model of 0.988 is a cost.
+        assert!(cpu_bound_miss(0.845, 0.988).contains("paid a cost"));
+        assert!(cpu_bound_miss(1.9, m).contains("gained"));
+        for side in [cpu_bound_miss(0.5, 1.0), cpu_bound_miss(2.0, 1.0)] {
+            assert!(!side.contains("either"), "{side}");
+        }
         // The spread line is a bound: below it is not a miss, above it is.
         let bound = Expect::AtMost(1.0 + tol);
         assert_eq!(verdict_at(0.85, &bound), Verdict::Supported);

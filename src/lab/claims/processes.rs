@@ -26,8 +26,8 @@ const PIPE_CHUNK: usize = 32 * 1024;
 pub const PROCESS_CREATION: Claim = Claim {
     id: "process-creation",
     kind: Kind::Claim,
-    statement: "Creating a process costs more than creating a thread: fork copies the parent's page tables, so its cost grows with the parent's resident memory; loading a program (exec) is a further, separate cost.",
-    model: "fork(+_exit+wait) = a + b x resident pages (the page tables are copied), thread create+join = a constant; so fork / thread > 1 at every size and fork grows with the resident memory; exec is measured on its own",
+    statement: "Creating a process costs more than creating a thread: fork duplicates the parent's address space (its page tables plus per-page copy-on-write bookkeeping), so its cost grows with the parent's resident memory; running a new program (exec) costs more on top, measured separately.",
+    model: "fork(+_exit+wait) = a + b x resident pages (the address space is duplicated: page tables plus per-page copy-on-write bookkeeping), thread create+join = a constant; so fork / thread > 1 at every size and fork grows with the resident memory; exec is measured on its own",
     refuted_by: "fork of the smallest parent is no slower than creating a thread (fork / thread <= 1 + margin)",
     unit: "x (fork / thread)",
     margins: &[crate::lab::EFFECT_MARGIN],
@@ -151,7 +151,7 @@ fn process_creation(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let per_gib_us = slope(&mib, &fork_med) * 1024.0 * 1e6;
     let expect = Expect::AtLeast(1.0 + tol);
     let prediction = format!(
-        "fork + _exit + wait of this process at its smallest resident size vs creating and joining a thread: ratio >= 1 + margin = {} (fork also copies page tables); fork measured at {sizes:?} MiB of extra resident memory, exec separately",
+        "fork + _exit + wait of this process at its smallest resident size vs creating and joining a thread: ratio >= 1 + margin = {} (fork also duplicates the address space: page tables plus per-page copy-on-write bookkeeping); fork measured at {sizes:?} MiB of extra resident memory, exec separately",
         fmt_num(1.0 + tol)
     );
     let figs = figures(vec![
@@ -177,7 +177,7 @@ fn process_creation(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         figs,
         |m, v| {
             format!(
-                "Creating and joining a thread took {} us; fork + _exit + wait took {} us ({}x) and grew by {} us per GiB of resident memory ({} us at {} MiB). Starting the concbench binary with exec (spawn, load, run --version, exit) took {} us: loading a program is a cost of its own, not part of creating a process. {}",
+                "Creating and joining a thread took {} us; fork + _exit + wait took {} us ({}x) and grew by {} us per GiB of resident memory ({} us at {} MiB). Starting the concbench binary with exec (spawn, load, run --version, exit) took {} us: loading a program costs more on top of fork, which starting a new program (fork + exec, or posix_spawn) pays. {}",
                 fmt_num(median(&threads) * 1e6), fmt_num(fork_med[0] * 1e6), fmt_num(m), fmt_num(per_gib_us),
                 fmt_num(fork_med[fork_med.len() - 1] * 1e6), sizes[sizes.len() - 1], fmt_num(median(&execs) * 1e6),
                 conclude(v, "A process costs more to create than a thread, and more the larger its parent.", "Fork was no slower than creating a thread here.")
@@ -594,6 +594,7 @@ pub fn serve_lab_child(mode: LabMode) -> Result<(), String> {
             }
             Ok(())
         }
+        LabMode::IdleCost { n, tasks } => crate::lab::web_claims::serve_idle_cost(n, tasks),
         LabMode::Threads { n } => {
             let handles: Vec<_> = (0..n)
                 .map(|k| {

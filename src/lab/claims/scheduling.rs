@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::{conclude, figures};
 use crate::lab::kernels::{run_pinned, spin, sweep_own_data, units_for, SpinBarrier};
-use crate::lab::{fmt_num, Claim, ClaimResult, Expect, Figure, Kind, Lab};
+use crate::lab::{fmt_num, Claim, ClaimResult, Expect, Figure, Kind, Lab, Verdict};
 use crate::measure::stats::median;
 use crate::topology::Topology;
 
@@ -16,7 +16,7 @@ use crate::topology::Topology;
 pub const TIME_SLICING: Claim = Claim {
     id: "time-slicing",
     kind: Kind::Claim,
-    statement: "On one core the scheduler gives each task a share of time by its weight and switches at the timer tick: tasks take turns, never run at once, and a nicer task gets less.",
+    statement: "On one core the scheduler gives each task a share of time by its weight: tasks take turns, never run at once, and a nicer task gets less. (How long a turn lasts is Linux's scheduler's choice, acted on at its timer tick: reported here, not judged.)",
     model: "the fair scheduler's weights: nice 0 = 1024, nice 5 = 335, so two spinning threads on one CPU share it 1024 : 335 = 3.06 : 1; each turn lasts the scheduler's slice rounded up to whole timer ticks (the slice is acted on at ticks)",
     refuted_by: "the CPU-time ratio of the nice-0 and nice-5 threads, both spinning until one shared stop time, lands outside 3.06 x (1 +- margin)",
     unit: "x (nice 0 / nice 5 CPU time)",
@@ -212,6 +212,9 @@ fn oversubscription(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     }
     let model = oversubscription_model(median(&inv), sw_s + refill_s, median(&work));
     let expect = Expect::Between([model * (1.0 - tol), model * (1.0 + tol)]);
+    // Decided from the prediction before the figure is read: a band that holds 1 (no slowdown,
+    // the statement's negation) cannot tell the claim from its negation.
+    let undecidable = crate::lab::predicts_no_effect(&expect, 1.0);
     let prediction = format!(
         "{} threads of {} KiB each (half the {} KiB L2) on {p} cores, fixed work per thread: time per unit of work at 16P / at P = {} (= 1 + {} switches per core x ({} us switch + {} us refill) / {} s of work) within {}",
         16 * p, words * 8 / 1024, l2 / 1024, fmt_num(model), fmt_num(median(&inv)),
@@ -229,20 +232,38 @@ fn oversubscription(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("model_slowdown", json!(model)),
         ("margin", json!(tol)),
     ]);
-    Ok(ClaimResult::judge(
+    let r = ClaimResult::judge(
         c,
         prediction,
         Figure::paired(&many, &base),
         expect,
         figs,
         |m, v| {
+            let v = if undecidable {
+                Verdict::Inconclusive
+            } else {
+                v
+            };
             format!(
                 "With {} threads instead of {p}, each unit of work took {}x as long; the kernel counted {} involuntary switches per core, and at {} us per switch plus {} us to refill a thread's data the model predicts {}x. {}",
                 16 * p, fmt_num(m), fmt_num(median(&inv)), fmt_num(sw_s * 1e6), fmt_num(refill_s * 1e6), fmt_num(model),
-                conclude(v, "Extra threads cost what their switches and cache refills cost, and no more: with slices of milliseconds that is little.", "The slowdown is not what switches and refills account for.")
+                if undecidable {
+                    String::new()
+                } else {
+                    conclude(v, "Extra threads cost what their switches and cache refills cost, and no more: with slices of milliseconds that is little.", "The slowdown is not what switches and refills account for.")
+                }
             )
         },
-    ))
+    );
+    Ok(if undecidable {
+        r.inconclusive_by_design(&format!(
+            "the predicted effect (+{}%) is smaller than the margin ({}%), so the predicted band holds 1 (no slowdown, the statement's negation) and no figure could tell the claim from its negation",
+            fmt_num((model - 1.0) * 100.0),
+            fmt_num(tol * 100.0)
+        ))
+    } else {
+        r
+    })
 }
 
 /// `rounds` rounds of `work` spin units then a barrier, on one thread per entry of `placement`

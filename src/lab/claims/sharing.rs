@@ -5,9 +5,10 @@
 use serde_json::json;
 
 use super::{conclude, figures};
+use crate::experiment::ceilings::FmaLoop;
 use crate::lab::kernels::{
-    chase_ring, counters, fma_chain, global_lock_chunks, locked_tasks, pinned_pool, pointer_chase,
-    run_pinned, spin, triangular_rayon, triangular_static, units_for,
+    chase_ring, counters, global_lock_chunks, locked_tasks, pinned_pool, pointer_chase, run_pinned,
+    spin, triangular_rayon, triangular_static, units_for,
 };
 use crate::lab::{deciding_point, fmt_num, Claim, ClaimResult, Expect, Figure, Kind, Lab, Point};
 use crate::measure::stats::median;
@@ -29,7 +30,7 @@ pub const FALSE_SHARING: Claim = Claim {
 pub const WORK_STEALING: Claim = Claim {
     id: "work-stealing",
     kind: Kind::Claim,
-    statement: "Tasks of unequal cost split statically leave cores idle; work stealing (rayon) balances them.",
+    statement: "Tasks of unequal cost split into contiguous blocks, one per core, leave cores idle; work stealing (rayon) balances them.",
     model: "N tasks of triangular cost (task i costs i units): static contiguous blocks on P cores reach total / (largest block), about P^2 / (2P - 1) (4/3 on 2 cores); rayon's work stealing reaches about min(P, total / largest task); figure = static time / rayon time, predicted as the ratio of the two models",
     refuted_by: "static / rayon time lands outside the model's ratio x (1 +- margin)",
     unit: "x (static / rayon time)",
@@ -41,7 +42,7 @@ pub const WORK_STEALING: Claim = Claim {
 pub const LOCK_CONTENTION: Claim = Claim {
     id: "lock-contention",
     kind: Kind::Claim,
-    statement: "One lock shared by threads on several cores serialises them: for small tasks the lock costs more than the work, and P threads under it take as long as one thread doing all their tasks, plus the lock's cache line moving between the cores; per-thread counters do not pay it.",
+    statement: "Threads sharing one lock can be slower than one thread doing all their work: the lock serialises them, so for small tasks P threads on P cores gain nothing and pay the lock's cache line moving between the cores on top; per-thread counters do not pay it.",
     model: "empty tasks that each end with one increment of a shared Mutex run one at a time, each paying the uncontended lock + increment + unlock c_1 (measured: one thread doing all P x n tasks, same repetition) and at most one round trip of the lock's cache line between the cores (2 c_line: the waiter's spin pulls the line, the holder's next lock pulls it back; c_line measured); so P threads' time / one thread's time lies between 1 and 1 + 2 c_line / c_1. Per-thread counters are measured beside it (the lock's overhead per task is the task size below which it exceeds the work)",
     refuted_by: "the ratio below 1 - margin (the lock did not serialise the tasks) or above (1 + 2 c_line / c_1) x (1 + margin) (the threads paid more than the line: for example sleeping in the kernel)",
     unit: "x (P threads / one thread, one shared lock, empty tasks)",
@@ -484,20 +485,26 @@ fn smt_siblings(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     }
     let siblings = [core.cpus[0], core.cpus[1]];
     let apart = [separate[0], separate[1]];
-    let iters = (units_for(lab.pick(0.05, 0.1)) / 8).max(1);
+    // The FMA work is the loop `limits` measures the peak with: vector FMAs in inline assembly
+    // (AVX-512F or AVX2+FMA, detected at run time), so it keeps the FMA units busy. (`mul_add`
+    // compiled without the `fma` target feature is a call into libm per FMA: that measures call
+    // throughput, not the units the siblings share.)
+    let fma = FmaLoop::widest();
+    let seconds = lab.pick(0.05, 0.1);
+    let trips = fma.trips_for(seconds);
     let ring = chase_ring(1 << 22, 11);
-    let steps = iters / 4;
+    let steps = (units_for(seconds) / 32).max(1);
     let (mut fs, mut fa, mut cs, mut ca) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..lab.reps() {
-        fs.push(run_pinned(&siblings, |_| fma_chain(iters))?.1);
-        fa.push(run_pinned(&apart, |_| fma_chain(iters))?.1);
+        fs.push(run_pinned(&siblings, |_| fma.run(trips))?.1);
+        fa.push(run_pinned(&apart, |_| fma.run(trips))?.1);
         cs.push(run_pinned(&siblings, |_| pointer_chase(&ring, steps))?.1);
         ca.push(run_pinned(&apart, |_| pointer_chase(&ring, steps))?.1);
     }
     std::hint::black_box(spin(1));
     let prediction = format!(
-        "an FMA loop on SMT siblings (CPUs {siblings:?}) vs separate cores (CPUs {apart:?}): time ratio >= 1 + margin = {}",
-        fmt_num(1.0 + tol)
+        "an FMA loop ({}, the loop of `limits`) on SMT siblings (CPUs {siblings:?}) vs separate cores (CPUs {apart:?}): time ratio >= 1 + margin = {}",
+        fma.name(), fmt_num(1.0 + tol)
     );
     let figs = figures(vec![
         (
@@ -508,6 +515,7 @@ fn smt_siblings(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
             "chase_siblings_over_separate",
             json!(median(&cs) / median(&ca)),
         ),
+        ("fma_loop", json!(fma.name())),
         ("margin", json!(tol)),
     ]);
     Ok(ClaimResult::judge(
