@@ -329,7 +329,7 @@ fn combined_concurrency_parallelism(c: &Claim, lab: &Lab) -> Result<ClaimResult,
     ))
 }
 
-/// What one idle thread or task cost, as a child of [`idle_cost`] reports it.
+/// What one idle thread or task cost, as a child of `idle_cost` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct IdleCost {
     /// Resident memory (and, for threads, kernel stacks) added per thread or task, bytes.

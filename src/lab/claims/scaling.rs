@@ -542,7 +542,7 @@ fn parallel_start_finish(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
 /// How parallel-start-finish's limit on the equal parts' finish gap is set, in words.
 const GAP_RULE: &str = "2 x max(noise floor, 1%): each part's time varies by up to the noise floor, so the difference of two can reach twice it by noise alone; the floor is taken as at least 1% because it was probed on one core and the parts run on two";
 
-/// The finish gap of two equal parts beyond which it is more than noise ([`GAP_RULE`]).
+/// The finish gap of two equal parts beyond which it is more than noise (`GAP_RULE`).
 pub fn finish_gap_limit(noise_floor: f64) -> f64 {
     2.0 * noise_floor.max(0.01)
 }
