@@ -522,6 +522,19 @@ fn c10k_memory(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         per_conn(row(&rows, Strategy::SingleThreadAsync)),
     );
     let m_task = median(&m_tasks);
+    if m_task < t {
+        // b = m_task - t would be negative: the idle task the model subtracts holds more than a
+        // whole connection of the server does, so the inputs do not describe the same task.
+        return Ok(ClaimResult::not_testable(
+            c,
+            expect_placeholder,
+            format!(
+                "the model's inputs do not fit together: a connection of the event-loop server cost {} bytes in all, less than the {} bytes of the idle task the model subtracts from it (b = m_task - t would be negative), so the idle task measured is not the server's connection task; the claim needs an idle task shaped like the server's",
+                fmt_num(m_task),
+                fmt_num(t)
+            ),
+        ));
+    }
     let predicted = (m_task - t + s) / m_task;
     let figs = figures(vec![
         ("connections", json!(conns)),
