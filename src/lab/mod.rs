@@ -382,6 +382,25 @@ impl ClaimResult {
         self
     }
 
+    /// [`ClaimResult::judge`] at one point of a curve (the deciding point of claims judged point
+    /// by point): its figure and its prediction.
+    pub fn judge_point(
+        claim: &Claim,
+        prediction: String,
+        point: &Point,
+        figures: Map<String, Value>,
+        explain: impl FnOnce(f64, Verdict) -> String,
+    ) -> ClaimResult {
+        Self::judge(
+            claim,
+            prediction,
+            point.figure,
+            point.expect.clone(),
+            figures,
+            explain,
+        )
+    }
+
     /// Judge `figure` against `expect` by the rule. `explain` gets the figure and the verdict;
     /// an inconclusive verdict is given the measured figures only (no conclusion).
     pub fn judge(

@@ -155,12 +155,10 @@ fn one_core_concurrency(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         })
         .collect::<Vec<_>>()
         .join(", ");
-    let deciding = pts[decide].clone();
-    Ok(ClaimResult::judge(
+    Ok(ClaimResult::judge_point(
         c,
         prediction,
-        deciding.figure,
-        deciding.expect,
+        &pts[decide],
         figs,
         |m, v| {
             format!(

@@ -308,12 +308,10 @@ fn cache_capacity(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("deciding_working_set_kib", json!(kib(sizes[decide].0))),
         ("margin", json!(tol)),
     ]);
-    let deciding = pts[decide].clone();
-    Ok(ClaimResult::judge(
+    Ok(ClaimResult::judge_point(
         c,
         prediction,
-        deciding.figure,
-        deciding.expect,
+        &pts[decide],
         figs,
         |m, v| {
             format!(

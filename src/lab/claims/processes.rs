@@ -314,12 +314,10 @@ fn thread_pool(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("margin", json!(tol)),
         ("effect_margin", json!(effect)),
     ]);
-    let deciding = pts[decide].clone();
-    Ok(ClaimResult::judge(
+    Ok(ClaimResult::judge_point(
         c,
         prediction,
-        deciding.figure,
-        deciding.expect,
+        &pts[decide],
         figs,
         |m, v| {
             format!(

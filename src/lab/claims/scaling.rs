@@ -359,12 +359,10 @@ fn amdahl(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("impossible_cap", json!(cap)),
         ("margin", json!(tol)),
     ]);
-    let deciding = pts[decide].clone();
-    Ok(ClaimResult::judge(
+    Ok(ClaimResult::judge_point(
         c,
         prediction,
-        deciding.figure,
-        deciding.expect,
+        &pts[decide],
         figs,
         |m, v| {
             format!(
@@ -464,12 +462,10 @@ fn gustafson(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("impossible_cap", json!(cap)),
         ("margin", json!(tol)),
     ]);
-    let deciding = pts[decide].clone();
-    Ok(ClaimResult::judge(
+    Ok(ClaimResult::judge_point(
         c,
         prediction,
-        deciding.figure,
-        deciding.expect,
+        &pts[decide],
         figs,
         |m, v| {
             format!(

@@ -436,12 +436,10 @@ fn global_lock(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("deciding_threads", json!(counts[decide])),
         ("margin", json!(tol)),
     ]);
-    let deciding = pts[decide].clone();
-    Ok(ClaimResult::judge(
+    Ok(ClaimResult::judge_point(
         c,
         prediction,
-        deciding.figure,
-        deciding.expect,
+        &pts[decide],
         figs,
         |m, v| {
             format!(
