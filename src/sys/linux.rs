@@ -606,60 +606,57 @@ pub fn set_pipe_size(fd: RawFd, bytes: usize) -> io::Result<usize> {
     Ok(r as usize)
 }
 
+/// CPU 0's caches as the kernel lists them (`/sys/devices/system/cpu/cpu0/cache/index*`): a
+/// reader of one file of each cache's folder, per cache (empty where the folder is missing).
+fn cpu0_caches() -> impl Iterator<Item = impl Fn(&str) -> Option<String>> {
+    std::fs::read_dir("/sys/devices/system/cpu/cpu0/cache")
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let path = e.ok()?.path();
+            Some(move |f: &str| std::fs::read_to_string(path.join(f)).ok())
+        })
+}
+
+/// The data or unified caches of CPU 0 at `level` (1, 2, 3): a reader of each one's files.
+fn cpu0_data_caches(level: u32) -> impl Iterator<Item = impl Fn(&str) -> Option<String>> {
+    cpu0_caches().filter(move |read| {
+        let lvl = read("level").and_then(|l| l.trim().parse::<u32>().ok());
+        lvl == Some(level) && read("type").is_some_and(|k| k.trim() != "Instruction")
+    })
+}
+
+/// A cache's `size` file (`48K`, `2M`, or plain bytes), in bytes.
+fn cache_size_bytes(text: &str) -> Option<usize> {
+    let t = text.trim();
+    let (num, mult) = match t.strip_suffix('K') {
+        Some(n) => (n, 1024),
+        None => match t.strip_suffix('M') {
+            Some(n) => (n, 1 << 20),
+            None => (t, 1),
+        },
+    };
+    Some(num.parse::<usize>().ok()? * mult)
+}
+
 /// The largest CPU cache of CPU 0, bytes (`/sys/devices/system/cpu/cpu0/cache/index*/size`).
 pub fn largest_cache_bytes() -> Option<usize> {
-    let dir = std::fs::read_dir("/sys/devices/system/cpu/cpu0/cache").ok()?;
-    dir.filter_map(|e| {
-        let text = std::fs::read_to_string(e.ok()?.path().join("size")).ok()?;
-        let t = text.trim();
-        let (num, mult) = match t.strip_suffix('K') {
-            Some(n) => (n, 1024),
-            None => match t.strip_suffix('M') {
-                Some(n) => (n, 1 << 20),
-                None => (t, 1),
-            },
-        };
-        Some(num.parse::<usize>().ok()? * mult)
-    })
-    .max()
+    cpu0_caches()
+        .filter_map(|read| cache_size_bytes(&read("size")?))
+        .max()
 }
 
 /// The size of CPU 0's data or unified cache of `level` (1, 2, 3), bytes.
 pub fn cache_bytes(level: u32) -> Option<usize> {
-    let dir = std::fs::read_dir("/sys/devices/system/cpu/cpu0/cache").ok()?;
-    dir.filter_map(|e| {
-        let path = e.ok()?.path();
-        let read = |f: &str| std::fs::read_to_string(path.join(f)).ok();
-        let lvl: u32 = read("level")?.trim().parse().ok()?;
-        let kind = read("type")?;
-        (lvl == level && kind.trim() != "Instruction").then_some(())?;
-        let t = read("size")?;
-        let t = t.trim();
-        let (num, mult) = match t.strip_suffix('K') {
-            Some(n) => (n, 1024),
-            None => match t.strip_suffix('M') {
-                Some(n) => (n, 1 << 20),
-                None => (t, 1),
-            },
-        };
-        Some(num.parse::<usize>().ok()? * mult)
-    })
-    .max()
+    cpu0_data_caches(level)
+        .filter_map(|read| cache_size_bytes(&read("size")?))
+        .max()
 }
 
 /// The CPUs that share CPU 0's data or unified cache of `level` (1, 2, 3), as the kernel lists
 /// them (`shared_cpu_list`, for example `0` or `0-1`); `None` where it does not say.
 pub fn cache_shared_cpu_list(level: u32) -> Option<String> {
-    let dir = std::fs::read_dir("/sys/devices/system/cpu/cpu0/cache").ok()?;
-    dir.filter_map(|e| {
-        let path = e.ok()?.path();
-        let read = |f: &str| std::fs::read_to_string(path.join(f)).ok();
-        let lvl: u32 = read("level")?.trim().parse().ok()?;
-        let kind = read("type")?;
-        (lvl == level && kind.trim() != "Instruction").then_some(())?;
-        Some(read("shared_cpu_list")?.trim().to_string())
-    })
-    .next()
+    cpu0_data_caches(level).find_map(|read| Some(read("shared_cpu_list")?.trim().to_string()))
 }
 
 /// Resident memory of process `pid` (`None`: this process) now, bytes (`VmRSS` of
@@ -746,6 +743,26 @@ fn split_cpu_time(on_cpu_ns: Option<u64>, user_ticks_s: f64, sys_ticks_s: f64) -
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn cache_sizes_parse_as_the_kernel_writes_them() {
+        assert_eq!(cache_size_bytes("48K\n"), Some(48 * 1024));
+        assert_eq!(cache_size_bytes("2M"), Some(2 << 20));
+        assert_eq!(cache_size_bytes("512"), Some(512));
+        assert_eq!(cache_size_bytes("big"), None);
+    }
+
+    #[test]
+    fn the_cache_readers_agree_with_each_other() {
+        // Where the kernel lists CPU 0's caches, the largest is at least each level's size,
+        // and a level that has a size also says which CPUs share it.
+        for level in 1..=3 {
+            if let Some(bytes) = cache_bytes(level) {
+                assert!(largest_cache_bytes().unwrap() >= bytes, "level {level}");
+                assert!(cache_shared_cpu_list(level).is_some(), "level {level}");
+            }
+        }
+    }
     use super::*;
 
     #[test]
