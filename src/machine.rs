@@ -3,10 +3,12 @@
 //! A speedup table is only citable with its CPU, core count, affinity mask, memory, kernel and the
 //! exact command that produced it; this module gathers all of that once per invocation.
 
+pub use crate::measure::load::OthersLoad;
+pub use crate::measure::probe::{ProbeRound, SlowCpu};
 use serde::{Deserialize, Serialize};
 
-use crate::measure::load::{LoadMeter, OthersLoad};
-use crate::measure::probe::{self, CpuProbe, ProbeRound};
+use crate::measure::load::LoadMeter;
+use crate::measure::probe::{self, CpuProbe};
 use crate::sys;
 use crate::topology::{format_cpu_list, Topology};
 
@@ -19,13 +21,13 @@ pub struct Machine {
     /// Physical cores among the allowed CPUs (from /sys topology).
     pub physical_cores: usize,
     /// Logical CPUs this process may use.
-    pub logical_cpus_allowed: usize,
+    pub(crate) logical_cpus_allowed: usize,
     /// Logical CPUs the machine has online (`num_cpus::get`, capped by the mask).
-    pub logical_cpus_online: usize,
+    pub(crate) logical_cpus_online: usize,
     /// The affinity mask at start-up, kernel list syntax (`0-3`).
     pub affinity_mask: String,
     /// Total memory in bytes (/proc/meminfo MemTotal).
-    pub memory_bytes: u64,
+    pub(crate) memory_bytes: u64,
     /// Kernel release (`uname -r`).
     pub kernel: String,
     /// OS name from /etc/os-release.
@@ -33,11 +35,11 @@ pub struct Machine {
     /// Hypervisor, if /proc/cpuinfo says the CPU is virtual.
     pub virtualized: bool,
     /// rustc that compiled concbench.
-    pub rustc: String,
+    pub(crate) rustc: String,
     /// concbench version.
     pub concbench_version: String,
     /// Git commit concbench was built from, if known.
-    pub git_commit: Option<String>,
+    pub(crate) git_commit: Option<String>,
     /// When the result was produced, UTC, RFC 3339.
     pub date: String,
     /// The full command line.
@@ -48,19 +50,19 @@ pub struct Machine {
     pub others_load: Option<OthersLoad>,
     /// The fixed CPU probe timed on each CPU before, during and after the measurement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cpu_probe: Option<CpuProbe>,
+    pub(crate) cpu_probe: Option<CpuProbe>,
     /// The kernel's name printed before its release: `Linux` (left out of JSON), `Windows`,
     /// `Darwin`.
     #[serde(default = "linux_name", skip_serializing_if = "is_linux")]
-    pub kernel_name: String,
+    pub(crate) kernel_name: String,
     /// Performance and efficiency physical cores where the CPU mixes them (Apple silicon:
     /// `hw.perflevel0.physicalcpu`, `hw.perflevel1.physicalcpu`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub core_types: Option<CoreTypes>,
+    pub(crate) core_types: Option<CoreTypes>,
     /// What this platform cannot do that changes how the figures read, e.g. `placement not
     /// enforced (macOS cannot pin threads)`; printed with the machine in every output.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub platform_notes: Vec<String>,
+    pub(crate) platform_notes: Vec<String>,
     /// The MPI job this invocation is rank 0 of (launched by mpirun or srun, built with the
     /// `mpi` feature); absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -70,7 +72,7 @@ pub struct Machine {
     /// in files written before it was recorded; each field inside is absent where the system
     /// does not say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cpu_details: Option<CpuDetails>,
+    pub(crate) cpu_details: Option<CpuDetails>,
     /// The Slurm job this invocation ran in (JSON `slurm`), as Slurm's environment variables
     /// describe it: job id, nodes, tasks per node, CPUs per task, the binding Slurm applied, and
     /// the CPUs left to this process when the allocation narrowed them. Absent outside a Slurm
@@ -90,14 +92,14 @@ pub struct SlurmJob {
     pub job_id: String,
     /// `job_name`: `SLURM_JOB_NAME`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub job_name: Option<String>,
+    pub(crate) job_name: Option<String>,
     /// `step_id`: `SLURM_STEP_ID`, set when `srun` started this process (a step); absent in a
     /// batch script, an `salloc` shell and what they start without `srun`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step_id: Option<String>,
     /// `partition`: `SLURM_JOB_PARTITION`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub partition: Option<String>,
+    pub(crate) partition: Option<String>,
     /// `node`: the node this process runs on (`SLURMD_NODENAME`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
@@ -107,7 +109,7 @@ pub struct SlurmJob {
     /// `node_list`: their names, in Slurm's compressed syntax (`SLURM_JOB_NODELIST`:
     /// `node[1-2]`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub node_list: Option<String>,
+    pub(crate) node_list: Option<String>,
     /// `tasks`: tasks in the job, or in the step when `srun` started this process
     /// (`SLURM_NTASKS`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -117,10 +119,10 @@ pub struct SlurmJob {
     pub tasks_per_node: Option<String>,
     /// `cpus_per_task`: `SLURM_CPUS_PER_TASK`, set when the job asked for it (`-c`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cpus_per_task: Option<usize>,
+    pub(crate) cpus_per_task: Option<usize>,
     /// `cpus_on_node`: CPUs the job was allocated on this node (`SLURM_CPUS_ON_NODE`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cpus_on_node: Option<usize>,
+    pub(crate) cpus_on_node: Option<usize>,
     /// `cpu_bind`: the binding Slurm applied to the step's tasks (`SLURM_CPU_BIND_TYPE` and
     /// `SLURM_CPU_BIND_LIST`): `mask_cpu:0x1,0x2` (one mask per task of this node), `none`;
     /// absent where Slurm bound nothing itself (a batch script, or no task plugin that binds).
@@ -133,14 +135,14 @@ pub struct SlurmJob {
     pub cpus_allowed: Option<String>,
     /// `node_cpus_online`: CPUs online on this node, beside `cpus_allowed`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub node_cpus_online: Option<usize>,
+    pub(crate) node_cpus_online: Option<usize>,
 }
 
 impl SlurmJob {
     /// The job described by Slurm's variables, from any source of them (`std::env::var` for this
     /// process); `None` outside a Slurm job (no `SLURM_JOB_ID`). The CPUs fields are left empty:
     /// [`Machine::describe`] fills them from the affinity mask.
-    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Option<SlurmJob> {
+    pub(crate) fn from_vars(var: impl Fn(&str) -> Option<String>) -> Option<SlurmJob> {
         let text = |k: &str| {
             var(k)
                 .map(|v| v.trim().to_string())
@@ -231,10 +233,10 @@ impl SlurmJob {
 /// `hw.l2cachesize`, `hw.l3cachesize`, `hw.cpufrequency_max`); Windows CPUID.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct CpuDetails {
+pub(crate) struct CpuDetails {
     /// `vendor`: `AuthenticAMD`, `GenuineIntel` (`vendor_id`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub vendor: Option<String>,
+    pub(crate) vendor: Option<String>,
     /// `family`: the `cpu family` number.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub family: Option<u32>,
@@ -243,30 +245,30 @@ pub struct CpuDetails {
     pub model: Option<u32>,
     /// `stepping`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stepping: Option<u32>,
+    pub(crate) stepping: Option<u32>,
     /// `mhz`: the frequency the kernel reported when read (`cpu MHz`), MHz.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub mhz: Option<f64>,
+    pub(crate) mhz: Option<f64>,
     /// `max_mhz`: the highest frequency (cpufreq `cpuinfo_max_freq`, `hw.cpufrequency_max`),
     /// MHz.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_mhz: Option<f64>,
+    pub(crate) max_mhz: Option<f64>,
     /// `l1d_bytes`: level 1 data cache of one core, bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub l1d_bytes: Option<u64>,
+    pub(crate) l1d_bytes: Option<u64>,
     /// `l2_bytes`: level 2 cache, bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub l2_bytes: Option<u64>,
+    pub(crate) l2_bytes: Option<u64>,
     /// `l3_bytes`: level 3 cache, bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub l3_bytes: Option<u64>,
+    pub(crate) l3_bytes: Option<u64>,
     /// `hypervisor`: whether the CPU says it runs under a hypervisor (the `hypervisor` flag).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub hypervisor: Option<bool>,
+    pub(crate) hypervisor: Option<bool>,
     /// `vector_extensions`: the notable ones the CPU lists (`avx`, `avx2`, `fma`, `avx512f`,
     /// `asimd`, `sve`, `sve2`); absent where it lists no flags.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub vector_extensions: Option<Vec<String>>,
+    pub(crate) vector_extensions: Option<Vec<String>>,
 }
 
 impl From<sys::CpuDetails> for CpuDetails {
@@ -330,14 +332,14 @@ pub struct ClusterInfo {
     /// Who launched the ranks (`mpirun`, `srun`).
     pub launcher: String,
     /// The MPI library (`MPI_Get_library_version`, first line).
-    pub mpi_library: String,
+    pub(crate) mpi_library: String,
     /// Seconds rank 0 spent in `MPI_Init_thread`.
-    pub init_s: f64,
+    pub(crate) init_s: f64,
     /// Every rank of the job.
     pub ranks: Vec<RankPlace>,
     /// Whether the launcher bound every rank to a subset of its host's CPUs (`--bind-to core`).
     /// Unbound ranks pin themselves by their local rank when a distributed part starts.
-    pub bound_by_launcher: bool,
+    pub(crate) bound_by_launcher: bool,
     /// Message latency and bandwidth from rank 0 to each other rank, when measured in this
     /// invocation before the machine was described: by `limits`. A run describes its machine
     /// before the ping-pong that precedes its distributed rows, so its block has none; its rows
@@ -354,13 +356,13 @@ pub struct RankPlace {
     /// Its host's name.
     pub host: String,
     /// Its rank among the ranks on its host.
-    pub local_rank: usize,
+    pub(crate) local_rank: usize,
     /// The CPUs it may run on at start-up, kernel list syntax.
     pub affinity_mask: String,
     /// Whether that is fewer CPUs than its host has online (the launcher bound it).
     pub bound: bool,
     /// Physical cores of its host.
-    pub host_physical_cores: usize,
+    pub(crate) host_physical_cores: usize,
 }
 
 /// Message latency and bandwidth between rank 0 and one other rank, by ping-pong.
@@ -375,21 +377,21 @@ pub struct MessageCeiling {
     /// Bytes per second of the largest message size measured, one way (size / half a round trip).
     pub bandwidth_bytes_per_s: f64,
     /// The message size `bandwidth_bytes_per_s` was measured with.
-    pub bandwidth_message_bytes: usize,
+    pub(crate) bandwidth_message_bytes: usize,
     /// Bytes per second of the largest message measured (16 MiB or more: beyond the caches,
     /// what a workload's bulk transfers meet); what distributed rows set their communication
     /// beside.
     #[serde(default)]
-    pub large_message_bandwidth_bytes_per_s: f64,
+    pub(crate) large_message_bandwidth_bytes_per_s: f64,
     /// The message size `large_message_bandwidth_bytes_per_s` was measured with.
     #[serde(default)]
-    pub large_message_bytes: usize,
+    pub(crate) large_message_bytes: usize,
 }
 
 impl MessageCeiling {
     /// The bandwidth bulk transfers meet: the largest message's, or the 1 MiB one where only
     /// that was measured (files written before the large size was).
-    pub fn bulk_bandwidth_bytes_per_s(&self) -> f64 {
+    pub(crate) fn bulk_bandwidth_bytes_per_s(&self) -> f64 {
         if self.large_message_bandwidth_bytes_per_s > 0.0 {
             self.large_message_bandwidth_bytes_per_s
         } else {
@@ -414,7 +416,7 @@ pub struct RunContext {
 
 impl RunContext {
     /// The message ceilings measured between rank 0 and the other ranks, if any were.
-    pub fn message_ceilings(&self) -> Option<&[MessageCeiling]> {
+    pub(crate) fn message_ceilings(&self) -> Option<&[MessageCeiling]> {
         self.cluster
             .as_ref()
             .map(|c| c.messages.as_slice())
@@ -430,16 +432,16 @@ impl RunContext {
     }
 
     /// Whether the launcher bound every rank of the job to a subset of its host's CPUs.
-    pub fn bound_by_launcher(&self) -> bool {
+    pub(crate) fn bound_by_launcher(&self) -> bool {
         self.cluster.as_ref().is_some_and(|c| c.bound_by_launcher)
     }
 }
 
 /// Physical cores of each kind on a CPU that mixes performance and efficiency cores.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-pub struct CoreTypes {
+pub(crate) struct CoreTypes {
     /// Performance cores.
-    pub performance: usize,
+    pub(crate) performance: usize,
     /// Efficiency cores.
     pub efficiency: usize,
 }
@@ -527,7 +529,7 @@ impl Machine {
 
     /// The CPU for people: its model, then its frequency and cache sizes where known: `AMD EPYC
     /// 9R14 96-Core Processor (3.70 GHz max, L1d 32 KiB, L2 1 MiB, L3 32 MiB)`.
-    pub fn cpu_description(&self) -> String {
+    pub(crate) fn cpu_description(&self) -> String {
         match self.cpu_details.as_ref().map(CpuDetails::describe) {
             Some(d) if !d.is_empty() => format!("{} ({d})", self.cpu_model),
             _ => self.cpu_model.clone(),
@@ -625,12 +627,12 @@ impl Watch {
 }
 
 /// A field of /proc/meminfo in bytes (`MemTotal`, `MemAvailable`, ...).
-pub fn meminfo_bytes(field: &str) -> Option<u64> {
+pub(crate) fn meminfo_bytes(field: &str) -> Option<u64> {
     sys::meminfo_bytes(field)
 }
 
 /// Current UTC time as RFC 3339 (`2026-11-23T18:20:39Z`), without a date crate.
-pub fn utc_now_rfc3339() -> String {
+pub(crate) fn utc_now_rfc3339() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -639,7 +641,7 @@ pub fn utc_now_rfc3339() -> String {
 }
 
 /// Format seconds since the Unix epoch as RFC 3339 UTC (civil-from-days algorithm).
-pub fn format_unix_utc(secs: u64) -> String {
+pub(crate) fn format_unix_utc(secs: u64) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let z = days + 719_468;
@@ -661,7 +663,7 @@ pub fn format_unix_utc(secs: u64) -> String {
 
 /// Seconds since the Unix epoch of an RFC 3339 UTC date as [`format_unix_utc`] writes it
 /// (`2026-11-23T18:40:39Z`); `None` for anything else.
-pub fn parse_unix_utc(date: &str) -> Option<u64> {
+pub(crate) fn parse_unix_utc(date: &str) -> Option<u64> {
     let b = date.as_bytes();
     if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[19] != b'Z' {
         return None;
@@ -681,7 +683,7 @@ pub fn parse_unix_utc(date: &str) -> Option<u64> {
 }
 
 /// Seconds since the Unix epoch, now.
-pub fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())

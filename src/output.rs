@@ -15,11 +15,11 @@ use std::path::{Path, PathBuf};
 use crate::sys;
 
 /// The manifest of a result set: one file name a line.
-pub const MANIFEST: &str = ".concbench-set";
+pub(crate) const MANIFEST: &str = ".concbench-set";
 
 /// Write `contents` to `path` atomically: a temporary file in the same directory, then a rename,
 /// so a reader (or an interrupted run) never sees a half-written file.
-pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
     let tmp = dir.join(format!(".{name}.{}.pending", std::process::id()));

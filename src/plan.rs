@@ -30,10 +30,10 @@ pub fn default_workers(physical: usize) -> Vec<usize> {
 }
 
 /// Most timed repetitions per row: far past what any interval needs.
-pub const MAX_REPS: usize = 10_000;
+pub(crate) const MAX_REPS: usize = 10_000;
 
 /// Most untimed warm-up runs per row.
-pub const MAX_WARMUP: usize = 1_000;
+pub(crate) const MAX_WARMUP: usize = 1_000;
 
 /// A bad request, named precisely.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -66,7 +66,7 @@ pub fn default_size(workload: &str) -> usize {
 
 /// Parse a `--cores` list such as `1,2,4,8`: positive integers up to [`MAX_WORKERS`], no empty
 /// items. Returns them ascending without duplicates.
-pub fn parse_cores(list: &str) -> Result<Vec<usize>, PlanError> {
+pub(crate) fn parse_cores(list: &str) -> Result<Vec<usize>, PlanError> {
     if list.trim().is_empty() {
         return Err(bad("--cores is empty: give a list such as 1,2,4,8"));
     }
@@ -100,7 +100,7 @@ pub fn parse_cores(list: &str) -> Result<Vec<usize>, PlanError> {
 
 /// Parse a `--strategy` list; `None` means all of them (all but `single-core-threaded` where
 /// threads cannot be pinned, see [`refuse_unpinnable`]).
-pub fn parse_strategies(list: Option<&str>) -> Result<Vec<Strategy>, PlanError> {
+pub(crate) fn parse_strategies(list: Option<&str>) -> Result<Vec<Strategy>, PlanError> {
     let Some(list) = list else {
         return Ok(default_strategies());
     };
@@ -137,7 +137,7 @@ pub fn default_strategies() -> Vec<Strategy> {
 /// Refuse `single-core-threaded` where threads cannot be pinned (macOS): its meaning — N threads
 /// taking turns on ONE core — depends on the pin, and unpinned it would quietly measure
 /// parallelism instead. The error says why and what to use instead.
-pub fn refuse_unpinnable(strategies: &[Strategy]) -> Result<(), PlanError> {
+pub(crate) fn refuse_unpinnable(strategies: &[Strategy]) -> Result<(), PlanError> {
     refuse_unpinnable_where(crate::sys::can_pin_threads(), strategies)
 }
 
@@ -152,12 +152,12 @@ fn refuse_unpinnable_where(can_pin: bool, strategies: &[Strategy]) -> Result<(),
 /// Whether `--strategy distributed` can run up to `max_cores` parts: the binary must have MPI,
 /// and `ranks` (the MPI job's size; `None`: not launched by mpirun or srun) must be at least
 /// `max_cores`. One rank without a launcher is fine: a distributed run of one part moves nothing.
-pub fn check_ranks(ranks: Option<usize>, max_cores: usize) -> Result<(), PlanError> {
+pub(crate) fn check_ranks(ranks: Option<usize>, max_cores: usize) -> Result<(), PlanError> {
     check_ranks_in(ranks, max_cores, crate::cluster::slurm_tasks().as_ref())
 }
 
 /// [`check_ranks`] inside the Slurm job `slurm` (if any), whose remedies the messages then name.
-pub fn check_ranks_in(
+pub(crate) fn check_ranks_in(
     ranks: Option<usize>,
     max_cores: usize,
     slurm: Option<&crate::cluster::SlurmTasks>,

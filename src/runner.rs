@@ -114,7 +114,7 @@ pub enum RunError {
 /// Whether `cores` workers of `strategy` outnumber the cores they may use here: one core for
 /// single-core-threaded, the physical cores of this process for the spread strategies, the
 /// cores of `context`'s MPI job for `distributed`.
-pub fn is_oversubscribed(strategy: Strategy, cores: usize, context: &RunContext) -> bool {
+pub(crate) fn is_oversubscribed(strategy: Strategy, cores: usize, context: &RunContext) -> bool {
     workers_per_core(strategy, cores, context) > 1.0
 }
 
@@ -216,9 +216,9 @@ pub(crate) fn run_plan(
 
 /// The rows a sweep measured before it failed, and why it failed.
 #[derive(Debug)]
-pub struct Incomplete {
+pub(crate) struct Incomplete {
     /// Every row completed before the failure, in plan order.
-    pub completed: Vec<Measurement>,
+    pub(crate) completed: Vec<Measurement>,
     /// What stopped the sweep.
     pub error: RunError,
 }

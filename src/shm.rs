@@ -53,7 +53,7 @@ unsafe impl Sync for SharedMem<'_> {}
 /// The right to use a mapping alone for a while: one execution, one initialisation, one reset or
 /// one verification. Taken with [`SharedMem::lease`], given back when dropped.
 #[derive(Debug)]
-pub struct Lease<'a> {
+pub(crate) struct Lease<'a> {
     busy: &'a AtomicBool,
 }
 
@@ -80,7 +80,7 @@ impl SharedRegion {
 
     /// The memfd (Linux), shared-memory object (macOS) or file-mapping handle (Windows), inherited
     /// by worker processes.
-    pub fn raw_fd(&self) -> RawDesc {
+    pub(crate) fn raw_fd(&self) -> RawDesc {
         sys::desc_of(&self.fd)
     }
 
@@ -117,14 +117,14 @@ impl<'a> SharedMem<'a> {
     /// Map an inherited memfd in a worker process, pre-faulting its pages (`MAP_POPULATE`) so the
     /// page-table work lands in the setup phase, not in the compute. The mapping lives until the
     /// process exits.
-    pub fn map_inherited(fd: RawDesc, len: usize) -> io::Result<SharedMem<'static>> {
+    pub(crate) fn map_inherited(fd: RawDesc, len: usize) -> io::Result<SharedMem<'static>> {
         map_shared(fd, len, true)
     }
 
     /// Map an inherited memfd in a worker process without touching its pages; follow with
     /// [`SharedMem::prefault`] for the ranges the worker will use. The mapping lives until the
     /// process exits.
-    pub fn map_inherited_lazily(fd: RawDesc, len: usize) -> io::Result<SharedMem<'static>> {
+    pub(crate) fn map_inherited_lazily(fd: RawDesc, len: usize) -> io::Result<SharedMem<'static>> {
         map_shared(fd, len, false)
     }
 
@@ -133,7 +133,7 @@ impl<'a> SharedMem<'a> {
     /// `MAP_POPULATE`, which on these VMs is about twice as fast per page as
     /// `MADV_POPULATE_WRITE` or first-touch faults. Contents are unchanged (same file, same
     /// offset).
-    pub fn prefault(&self, fd: RawDesc, range: std::ops::Range<usize>) -> io::Result<()> {
+    pub(crate) fn prefault(&self, fd: RawDesc, range: std::ops::Range<usize>) -> io::Result<()> {
         const PAGE: usize = 4096;
         let start = range.start.min(self.len) / PAGE * PAGE;
         let end = range.end.min(self.len);
@@ -161,7 +161,7 @@ impl<'a> SharedMem<'a> {
     /// # Panics
     /// When another execution, initialisation, reset or verification holds it (two runs on one
     /// region at once are a bug of the caller, not a state to wait out).
-    pub fn lease(&self) -> Lease<'a> {
+    pub(crate) fn lease(&self) -> Lease<'a> {
         let taken = self
             .busy
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)

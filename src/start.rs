@@ -21,7 +21,7 @@ pub struct StartError {
     /// `thread` or `process`.
     pub kind: &'static str,
     /// The worker that could not start (0-based): as many had started before it.
-    pub index: usize,
+    pub(crate) index: usize,
     /// Workers asked for.
     pub count: usize,
     /// What the system said.
@@ -46,7 +46,7 @@ impl StartError {
 
 /// `builder.spawn_scoped(scope, f)` for worker `index` of `count`, with a refusal as a
 /// [`StartError`] instead of the panic of `Scope::spawn`.
-pub fn spawn_scoped<'scope, 'env, F, T>(
+pub(crate) fn spawn_scoped<'scope, 'env, F, T>(
     scope: &'scope Scope<'scope, 'env>,
     builder: Builder,
     index: usize,

@@ -17,7 +17,7 @@ pub fn format_seconds(s: f64) -> String {
 }
 
 /// Escape text for XML character data and attribute values (SVG files, titles, labels).
-pub fn xml_escape(s: &str) -> String {
+pub(crate) fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {
@@ -34,13 +34,13 @@ pub fn xml_escape(s: &str) -> String {
 }
 
 /// Axis steps of 1, 2 and 5 × 10^k.
-pub const STEPS_1_2_5: &[f64] = &[1.0, 2.0, 5.0];
+pub(crate) const STEPS_1_2_5: &[f64] = &[1.0, 2.0, 5.0];
 /// Axis steps of 1, 2, 2.5 and 5 × 10^k (finer, for short axes such as speedups).
-pub const STEPS_1_2_25_5: &[f64] = &[1.0, 2.0, 2.5, 5.0];
+pub(crate) const STEPS_1_2_25_5: &[f64] = &[1.0, 2.0, 2.5, 5.0];
 
 /// The smallest step `m × 10^k` (m from `mantissas`, ascending, all in [1, 10)) that is at least
 /// `raw`; 1.0 for a non-positive or non-finite `raw`.
-pub fn nice_step(raw: f64, mantissas: &[f64]) -> f64 {
+pub(crate) fn nice_step(raw: f64, mantissas: &[f64]) -> f64 {
     if raw <= 0.0 || !raw.is_finite() {
         return 1.0;
     }
@@ -66,7 +66,7 @@ pub fn format_number(v: f64) -> String {
 }
 
 /// A byte count with a binary unit: `8 B`, `1 MiB`, `1.5 GiB`.
-pub fn format_bytes(bytes: u64) -> String {
+pub(crate) fn format_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = bytes as f64;
     let mut unit = 0;

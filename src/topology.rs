@@ -36,7 +36,7 @@ pub enum TopologyError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PhysicalCore {
     /// Socket (`physical_package_id`).
-    pub package: i64,
+    pub(crate) package: i64,
     /// `core_id` within the package.
     pub core: i64,
     /// Allowed logical CPUs on this core; `cpus[0]` is the one workers are pinned to.
@@ -47,7 +47,7 @@ pub struct PhysicalCore {
 #[derive(Debug, Clone, Serialize)]
 pub struct Topology {
     /// Logical CPUs in the process's affinity mask at start-up, ascending.
-    pub allowed: Vec<usize>,
+    pub(crate) allowed: Vec<usize>,
     /// Physical cores among them, in order of their first CPU.
     pub cores: Vec<PhysicalCore>,
 }
@@ -73,7 +73,7 @@ impl Topology {
     }
 
     /// One CPU per physical core, in order: where spread workers go.
-    pub fn core_cpus(&self) -> Vec<usize> {
+    pub(crate) fn core_cpus(&self) -> Vec<usize> {
         if self.cores.is_empty() {
             return self.allowed.clone();
         }
@@ -82,13 +82,13 @@ impl Topology {
 
     /// The CPU for worker `index` of a spread placement: distinct physical cores, wrapping around
     /// when there are more workers than cores.
-    pub fn spread_cpu(&self, index: usize) -> usize {
+    pub(crate) fn spread_cpu(&self, index: usize) -> usize {
         let cpus = self.core_cpus();
         cpus[index % cpus.len()]
     }
 
     /// The single CPU every worker of a one-core placement shares: the first allowed one.
-    pub fn first_cpu(&self) -> usize {
+    pub(crate) fn first_cpu(&self) -> usize {
         self.core_cpus()[0]
     }
 }
@@ -112,7 +112,7 @@ pub fn allowed_cpus() -> &'static [usize] {
 
 /// Group `allowed` CPUs into physical cores using the `topology/` files under `sys_cpu_dir`
 /// (normally [`sys::cpu_topology_dir`]). A CPU whose files are unreadable counts as its own core.
-pub fn group_physical_cores(sys_cpu_dir: &Path, allowed: &[usize]) -> Vec<PhysicalCore> {
+pub(crate) fn group_physical_cores(sys_cpu_dir: &Path, allowed: &[usize]) -> Vec<PhysicalCore> {
     let read_id = |cpu: usize, file: &str| -> Option<i64> {
         let p = sys_cpu_dir.join(format!("cpu{cpu}/topology/{file}"));
         std::fs::read_to_string(p).ok()?.trim().parse().ok()
@@ -160,7 +160,7 @@ fn unknown_physical_cores(allowed: &[usize]) -> Vec<PhysicalCore> {
 
 /// Physical cores from a platform's own list of the logical CPUs of each core (Windows:
 /// [`sys::physical_core_cpus`]), keeping the allowed CPUs of each; numbered in list order.
-pub fn listed_physical_cores(listed: &[Vec<usize>], allowed: &[usize]) -> Vec<PhysicalCore> {
+pub(crate) fn listed_physical_cores(listed: &[Vec<usize>], allowed: &[usize]) -> Vec<PhysicalCore> {
     let mut cores: Vec<PhysicalCore> = listed
         .iter()
         .enumerate()
@@ -182,6 +182,8 @@ pub fn listed_physical_cores(listed: &[Vec<usize>], allowed: &[usize]) -> Vec<Ph
     cores
 }
 
+pub use crate::sys::no_pinning_reason;
+
 /// Whether placements are enforced here: `false` on a platform that cannot pin threads (macOS),
 /// where every pinning function of this module succeeds without pinning and outputs say
 /// [`sys::UNPINNED_NOTE`].
@@ -191,7 +193,7 @@ pub fn placement_enforced() -> bool {
 
 /// Pin the calling thread to one CPU. Threads it spawns afterwards inherit the pin. Where threads
 /// cannot be pinned ([`placement_enforced`] is `false`) nothing is done.
-pub fn pin_current_thread(cpu: usize) -> Result<(), TopologyError> {
+pub(crate) fn pin_current_thread(cpu: usize) -> Result<(), TopologyError> {
     if !allowed_cpus().contains(&cpu) {
         return Err(TopologyError::NotAllowed(cpu));
     }
@@ -205,12 +207,12 @@ pub fn pin_current_thread(cpu: usize) -> Result<(), TopologyError> {
 }
 
 /// Give the calling thread back the whole affinity mask the process started with.
-pub fn unpin_current_thread() -> Result<(), TopologyError> {
+pub(crate) fn unpin_current_thread() -> Result<(), TopologyError> {
     set_affinity(allowed_cpus())
 }
 
 /// Restrict the calling thread to `cpus` (threads it creates later inherit the mask).
-pub fn set_affinity(cpus: &[usize]) -> Result<(), TopologyError> {
+pub(crate) fn set_affinity(cpus: &[usize]) -> Result<(), TopologyError> {
     // The start-up mask is read before the first pin, whoever pins first.
     allowed_cpus();
     if !placement_enforced() {
@@ -223,12 +225,13 @@ pub fn set_affinity(cpus: &[usize]) -> Result<(), TopologyError> {
 }
 
 /// The CPU the calling thread is running on right now (`sched_getcpu`; 0 where unknown).
-pub fn current_cpu() -> usize {
+pub(crate) fn current_cpu() -> usize {
     sys::current_cpu().unwrap_or(0)
 }
 
 /// The calling thread's current affinity mask, as CPU ids (empty where it cannot be read).
-pub fn current_affinity() -> Vec<usize> {
+#[cfg(test)]
+pub(crate) fn current_affinity() -> Vec<usize> {
     sys::thread_affinity().unwrap_or_default()
 }
 
@@ -257,7 +260,7 @@ pub fn format_cpu_list(cpus: &[usize]) -> String {
 }
 
 /// Parse a kernel CPU list (`0-3,6`) into ids; `None` if malformed.
-pub fn parse_cpu_list(s: &str) -> Option<Vec<usize>> {
+pub(crate) fn parse_cpu_list(s: &str) -> Option<Vec<usize>> {
     let mut out = Vec::new();
     for part in s.trim().split(',').filter(|p| !p.is_empty()) {
         match part.split_once('-') {

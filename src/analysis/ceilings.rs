@@ -22,9 +22,9 @@ pub struct BandwidthPoint {
     /// Median bandwidth, GB/s (10⁹ bytes, read + written).
     pub gb_s: f64,
     /// Slowest repetition's bandwidth, GB/s.
-    pub min_gb_s: f64,
+    pub(crate) min_gb_s: f64,
     /// Fastest repetition's bandwidth, GB/s.
-    pub max_gb_s: f64,
+    pub(crate) max_gb_s: f64,
 }
 
 /// Memory copy bandwidth for 1..P threads.
@@ -33,7 +33,7 @@ pub struct CopyCeiling {
     /// How the copy was done and counted, in one sentence.
     pub method: String,
     /// Bytes of the source buffer (the destination is as large).
-    pub buffer_bytes: u64,
+    pub(crate) buffer_bytes: u64,
     /// Timed repetitions per thread count (after one warm-up).
     pub reps: usize,
     /// One point per thread count, 1..=P.
@@ -42,17 +42,17 @@ pub struct CopyCeiling {
 
 /// Peak of one instruction set on one core.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct IsaPeak {
+pub(crate) struct IsaPeak {
     /// `avx512f`, `avx2+fma` or `portable`.
     pub isa: String,
     /// f64 lanes per vector accumulator (8, 4; 1 for the portable scalar code).
     pub lanes: usize,
     /// Independent accumulators of the loop.
-    pub accumulators: usize,
+    pub(crate) accumulators: usize,
     /// Median GFLOP/s on one core.
     pub gflops: f64,
     /// Fastest repetition's GFLOP/s (the least disturbed by neighbours on a shared machine).
-    pub best_gflops: f64,
+    pub(crate) best_gflops: f64,
 }
 
 /// Peak double-precision FLOP/s.
@@ -61,17 +61,17 @@ pub struct FlopsCeiling {
     /// The instruction set with the highest single-core figure (used for the all-core run).
     pub isa: String,
     /// Independent accumulators in the FMA loop.
-    pub accumulators: usize,
+    pub(crate) accumulators: usize,
     /// Timed repetitions (after one warm-up).
     pub reps: usize,
     /// Best single-core GFLOP/s (the `isa`'s).
     pub per_core_gflops: f64,
     /// Cores in the all-core run (one thread pinned to each physical core).
-    pub all_cores: usize,
+    pub(crate) all_cores: usize,
     /// GFLOP/s of all those cores at once.
     pub all_cores_gflops: f64,
     /// Every instruction set measured, on one core.
-    pub by_isa: Vec<IsaPeak>,
+    pub(crate) by_isa: Vec<IsaPeak>,
 }
 
 /// What `concbench limits` measured, with where and when.
@@ -92,7 +92,7 @@ pub struct Ceilings {
     /// Caches written before `others_load` existed: the one-minute load average before
     /// measuring. Read only, to say such a cache may be disturbed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub load_average: Option<f64>,
+    pub(crate) load_average: Option<f64>,
     /// Copy bandwidth for 1..P threads.
     pub copy: CopyCeiling,
     /// Peak FLOP/s.
@@ -113,7 +113,7 @@ impl Ceilings {
 
     /// Whether `self` is a better measurement to keep than `other`: quiet beats disturbed, full
     /// beats quick, and then the higher single-core peak (the less slowed).
-    pub fn better_than(&self, other: &Ceilings) -> bool {
+    pub(crate) fn better_than(&self, other: &Ceilings) -> bool {
         let rank = |c: &Ceilings| (!c.disturbed(), !c.quick);
         match rank(self).cmp(&rank(other)) {
             std::cmp::Ordering::Equal => self.flops.per_core_gflops >= other.flops.per_core_gflops,
@@ -132,14 +132,14 @@ impl Ceilings {
 
     /// Bandwidth with `threads` threads over bandwidth with one: the most a memory-bound job can
     /// gain from that many cores. Counts above the measured ones use the largest measured.
-    pub fn bandwidth_scaling(&self, threads: usize) -> Option<f64> {
+    pub(crate) fn bandwidth_scaling(&self, threads: usize) -> Option<f64> {
         let top = self.copy.points.iter().map(|p| p.threads).max()?;
         let t = threads.clamp(1, top);
         Some(self.bandwidth(t)? / self.bandwidth(1)?)
     }
 
     /// Peak GFLOP/s of `cores` cores: the single-core peak × min(cores, physical cores).
-    pub fn peak_gflops(&self, cores: usize) -> f64 {
+    pub(crate) fn peak_gflops(&self, cores: usize) -> f64 {
         self.flops.per_core_gflops * cores.clamp(1, self.physical_cores.max(1)) as f64
     }
 }
@@ -153,27 +153,27 @@ pub struct RowCeiling {
     pub cores: usize,
     /// Physical cores the row could use at once: 1 for `sequential` and `single-core-threaded`,
     /// min(N, physical cores) otherwise.
-    pub cores_used: usize,
+    pub(crate) cores_used: usize,
     /// matmul: the row's GFLOP/s.
     pub gflops: Option<f64>,
     /// matmul: single-core peak × `cores_used`, GFLOP/s.
-    pub peak_gflops: Option<f64>,
+    pub(crate) peak_gflops: Option<f64>,
     /// matmul: `gflops` / `peak_gflops`.
     pub peak_share: Option<f64>,
     /// `peak_share` above 100%: no row can beat the peak, so the ceiling was measured low (under
     /// load, or on slowed CPUs) and the share is no fact about the row.
     #[serde(default)]
-    pub ceiling_measured_low: bool,
+    pub(crate) ceiling_measured_low: bool,
     /// mergesort: the row's speedup over the sequential twin.
     pub speedup: Option<f64>,
     /// mergesort: copy bandwidth with `cores_used` threads / with one thread.
-    pub bandwidth_scaling: Option<f64>,
+    pub(crate) bandwidth_scaling: Option<f64>,
     /// mergesort: `speedup` / `bandwidth_scaling` (1.0 = the row scales as memory bandwidth).
-    pub speedup_over_bandwidth: Option<f64>,
+    pub(crate) speedup_over_bandwidth: Option<f64>,
 }
 
 /// Physical cores a row can use at once.
-pub fn cores_used(strategy: Strategy, cores: usize, physical_cores: usize) -> usize {
+pub(crate) fn cores_used(strategy: Strategy, cores: usize, physical_cores: usize) -> usize {
     strategy.cores_used(cores, physical_cores)
 }
 
@@ -182,7 +182,7 @@ pub fn cores_used(strategy: Strategy, cores: usize, physical_cores: usize) -> us
 /// peak × the cores used; memory-bound rows (mergesort) the speedup beside the copy bandwidth
 /// scaling at the cores used. Other workloads, and names that are not built in, get a row with
 /// only `cores_used`.
-pub fn row_ceilings(rows: &[Row], ceilings: &Ceilings) -> Vec<RowCeiling> {
+pub(crate) fn row_ceilings(rows: &[Row], ceilings: &Ceilings) -> Vec<RowCeiling> {
     rows.iter()
         .map(|r| {
             let used = cores_used(r.strategy, r.cores, ceilings.physical_cores);
@@ -218,14 +218,14 @@ pub fn row_ceilings(rows: &[Row], ceilings: &Ceilings) -> Vec<RowCeiling> {
 }
 
 /// Whether a share of a ceiling shows the ceiling was measured low: above 100%.
-pub fn measured_low(share: f64) -> bool {
+pub(crate) fn measured_low(share: f64) -> bool {
     share > 1.0
 }
 
 /// One line naming where ceilings come from: measured in this invocation, or cached with its
 /// date and age (`now_unix`, seconds since the epoch); says when they were measured while others
 /// competed.
-pub fn provenance(ceilings: &Ceilings, cached: bool, now_unix: u64) -> String {
+pub(crate) fn provenance(ceilings: &Ceilings, cached: bool, now_unix: u64) -> String {
     let age = crate::machine::parse_unix_utc(&ceilings.date)
         .filter(|_| cached)
         .map(|t| {

@@ -40,14 +40,14 @@ pub struct Row {
     /// Slowest repetition.
     pub max_s: f64,
     /// Mean wall time.
-    pub mean_s: f64,
+    pub(crate) mean_s: f64,
     /// Order-statistic interval of the median time, [lo, hi]; null with one repetition.
     #[serde(alias = "ci95_s")]
-    pub median_ci_s: Option<[f64; 2]>,
+    pub(crate) median_ci_s: Option<[f64; 2]>,
     /// Probability that `median_ci_s` covers the true median: 95% or more from 6 repetitions,
     /// at most 93.75% with 5 (see [`crate::measure::stats`]).
     #[serde(default)]
-    pub ci_coverage: Option<f64>,
+    pub(crate) ci_coverage: Option<f64>,
     /// Baseline median / this median; the baseline is `speedup_baseline`.
     pub speedup: f64,
     /// The row every speedup divides: `sequential`, or e.g. `multi-threaded x1` when the
@@ -61,7 +61,7 @@ pub struct Row {
     /// Probability that `speedup_ci` covers the true ratio (at least: the product of both
     /// medians' coverages).
     #[serde(default)]
-    pub speedup_ci_coverage: Option<f64>,
+    pub(crate) speedup_ci_coverage: Option<f64>,
     /// Speedup / cores; null when the baseline is not one worker (see `scaling_undefined`).
     pub efficiency: Option<f64>,
     /// Karp–Flatt experimentally determined serial fraction (p > 1 only); null as `efficiency`.
@@ -69,7 +69,7 @@ pub struct Row {
     /// Why `efficiency` and `serial_fraction` are null: the baseline is not one worker, so the
     /// speedup is a relative speed ([`scaling_undefined`]); null when they are defined.
     #[serde(default)]
-    pub scaling_undefined: Option<String>,
+    pub(crate) scaling_undefined: Option<String>,
     /// Every repetition's answer was checked and right.
     pub verified: bool,
     /// More workers than the cores the strategy lets them use: one core for
@@ -139,11 +139,11 @@ pub struct WebRow {
     /// has CPUs of its own: it polls for responses without sleeping there, so its CPU time is
     /// its wall time and says nothing of what a request costs it.
     #[serde(default)]
-    pub generator_cpu_per_request_s: Option<f64>,
+    pub(crate) generator_cpu_per_request_s: Option<f64>,
     /// Open loop: the requests per second asked for; null in the closed loop.
     pub rate: Option<f64>,
     /// The server's highest resident memory over the repetitions, bytes.
-    pub rss_peak_bytes: Option<u64>,
+    pub(crate) rss_peak_bytes: Option<u64>,
     /// (peak − the memory before the server started) / connections, bytes: the server's
     /// workers (thread stacks as far as touched, tasks) and its connections' buffers.
     pub rss_per_connection_bytes: Option<f64>,
@@ -153,13 +153,13 @@ pub struct WebRow {
     #[serde(default)]
     pub kernel_stack_per_connection_bytes: Option<f64>,
     /// Kernel runs of CPU work per request (calibrated on the server's first CPU).
-    pub cpu_units: usize,
+    pub(crate) cpu_units: usize,
     /// Seconds starting the server took (not in the wall time).
-    pub server_start_s: f64,
+    pub(crate) server_start_s: f64,
     /// CPUs the load generator ran on.
     pub generator_cpus: Vec<usize>,
     /// The generator had to share CPUs with the server: its own work is then in the figures.
-    pub generator_shares_cpu: bool,
+    pub(crate) generator_shares_cpu: bool,
 }
 
 /// (peak − base) / connections.
@@ -173,7 +173,7 @@ fn per_connection(peak: Option<u64>, base: Option<u64>, connections: usize) -> O
 }
 
 /// The [`WebRow`] of a row's repetitions; `None` for a job's rows.
-pub fn web_row(runs: &[crate::strategy::Execution], requests_per_s: f64) -> Option<WebRow> {
+pub(crate) fn web_row(runs: &[crate::strategy::Execution], requests_per_s: f64) -> Option<WebRow> {
     let webs: Vec<&crate::workload::web::WebRun> =
         runs.iter().filter_map(|r| r.web.as_deref()).collect();
     let first = webs.first()?;
@@ -248,11 +248,11 @@ pub struct DistributedRow {
     /// bandwidth between rank 0 and the job's other ranks (bytes/s); null when none was
     /// measured or the row has one rank.
     #[serde(default)]
-    pub message_bandwidth_bytes_per_s: Option<f64>,
+    pub(crate) message_bandwidth_bytes_per_s: Option<f64>,
     /// Distinct hosts the ranks ran on.
     pub hosts: Vec<String>,
     /// Whether the launcher bound every rank (`--bind-to core`); unbound ranks pin themselves.
-    pub bound_by_launcher: bool,
+    pub(crate) bound_by_launcher: bool,
 }
 
 /// One rank of a [`DistributedRow`].
@@ -272,7 +272,7 @@ pub struct DistributedRank {
 
 /// The [`DistributedRow`] of a measurement whose executions were distributed, from its median
 /// repetition, its communication set beside the message ceilings recorded in `context`.
-pub fn distributed_row(
+pub(crate) fn distributed_row(
     runs: &[crate::strategy::Execution],
     context: &RunContext,
 ) -> Option<DistributedRow> {
@@ -348,7 +348,7 @@ fn one() -> f64 {
 }
 
 /// Workers per core as a short phrase: `2 per core`, `1.5 per core`.
-pub fn format_per_core(workers_per_core: f64) -> String {
+pub(crate) fn format_per_core(workers_per_core: f64) -> String {
     let v = format!("{workers_per_core:.2}");
     format!("{} per core", v.trim_end_matches('0').trim_end_matches('.'))
 }
@@ -356,7 +356,7 @@ pub fn format_per_core(workers_per_core: f64) -> String {
 /// Why efficiency, the Karp–Flatt serial fraction and the Amdahl fit are undefined against a
 /// baseline of `strategy` with `cores` workers: `None` for the sequential twin or a one-worker
 /// row (against which speedup is a speedup), the reason otherwise.
-pub fn scaling_undefined(strategy: Strategy, cores: usize) -> Option<String> {
+pub(crate) fn scaling_undefined(strategy: Strategy, cores: usize) -> Option<String> {
     (!strategy.is_sequential() && cores > 1).then(|| {
         format!(
             "the baseline {strategy} x{cores} runs {cores} workers, so speedup against it is a relative speed: efficiency, serial fraction and the Amdahl fit are defined only against the sequential twin or a one-worker row (add --strategy sequential or --cores 1)"
@@ -367,11 +367,11 @@ pub fn scaling_undefined(strategy: Strategy, cores: usize) -> Option<String> {
 /// A least-squares Amdahl fit as it is reported: the serial fraction (negative fits read as 0
 /// within their noise), the raw fit when it differs, and a note when it is null or clamped.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SerialFractionFit {
+pub(crate) struct SerialFractionFit {
     /// The serial fraction f, at least 0 (above 1 with a note); `None` when undefined.
     pub serial_fraction: Option<f64>,
     /// The least-squares value when it was negative (and reported as 0).
-    pub fitted: Option<f64>,
+    pub(crate) fitted: Option<f64>,
     /// Why it is null, 0 or above 1.
     pub note: Option<String>,
 }
@@ -380,7 +380,7 @@ pub struct SerialFractionFit {
 /// with `undefined` as the note when the baseline is not one worker ([`scaling_undefined`]);
 /// a negative fit as 0, "within its noise"; a fit above 1 kept, with a note that it is no
 /// Amdahl fit (the rows slowed down).
-pub fn fit_serial_fraction(
+pub(crate) fn fit_serial_fraction(
     points: &[(usize, f64)],
     undefined: Option<&str>,
 ) -> Option<SerialFractionFit> {
@@ -414,7 +414,7 @@ pub fn fit_serial_fraction(
 }
 
 /// Karp–Flatt serial fraction for speedup `s` on `p > 1` processors.
-pub fn karp_flatt(s: f64, p: usize) -> Option<f64> {
+pub(crate) fn karp_flatt(s: f64, p: usize) -> Option<f64> {
     (p > 1 && s > 0.0).then(|| {
         let p = p as f64;
         (1.0 / s - 1.0 / p) / (1.0 - 1.0 / p)
@@ -423,7 +423,7 @@ pub fn karp_flatt(s: f64, p: usize) -> Option<f64> {
 
 /// Least-squares Amdahl serial fraction f over (p, speedup) points: 1/S = f + (1 − f)/p is linear
 /// in f, so f = Σxy / Σx² with x = 1 − 1/p and y = 1/S − 1/p. `None` without a point with p > 1.
-pub fn amdahl_fit(points: &[(usize, f64)]) -> Option<f64> {
+pub(crate) fn amdahl_fit(points: &[(usize, f64)]) -> Option<f64> {
     let (mut sxy, mut sxx) = (0.0, 0.0);
     for &(p, s) in points {
         if p > 1 && s > 0.0 {
@@ -564,7 +564,7 @@ pub fn rows(
 /// Flag each row's slow CPUs: those of its `cpus` whose probe in the round just before the row
 /// (`rounds[i]`) or just after it (`rounds[i + 1]`) took [`crate::measure::probe::SLOW_FACTOR`]
 /// × `best_ns` or more. `rounds` has one round before every row and one after the last.
-pub fn flag_slow_cpus(
+pub(crate) fn flag_slow_cpus(
     rows: &mut [Row],
     rounds: &[crate::measure::probe::ProbeRound],
     best_ns: f64,
@@ -576,7 +576,7 @@ pub fn flag_slow_cpus(
 }
 
 /// The usual speedup baseline, also the default when reading files written before it was named.
-pub fn sequential_baseline() -> String {
+pub(crate) fn sequential_baseline() -> String {
     "sequential".into()
 }
 

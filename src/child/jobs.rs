@@ -6,13 +6,13 @@ use serde::{Deserialize, Serialize};
 
 /// How the chunk was sized and the threshold chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Calibration {
+pub(crate) struct Calibration {
     /// Loop iterations per chunk.
-    pub chunk_iters: u64,
+    pub(crate) chunk_iters: u64,
     /// Median time of one chunk including its clock reading, ns.
-    pub chunk_ns: u64,
+    pub(crate) chunk_ns: u64,
     /// A gap longer than this means the worker did not run, ns.
-    pub threshold_ns: u64,
+    pub(crate) threshold_ns: u64,
 }
 
 /// What a worker needs to record (also the JSON argument of a worker process).
@@ -23,9 +23,9 @@ pub struct WorkerPlan {
     /// CPU to pin to.
     pub cpu: usize,
     /// Chunk size and threshold.
-    pub calibration: Calibration,
+    pub(crate) calibration: Calibration,
     /// Gap buffer entries.
-    pub capacity: usize,
+    pub(crate) capacity: usize,
     /// The parent's pid (process workers exit at once if it is gone).
     pub parent_pid: u32,
 }
@@ -88,15 +88,15 @@ pub struct WebServerJob {
     pub config: crate::workload::web::WebConfig,
     /// The listening socket the parent created, inherited as this descriptor: every worker
     /// accepts on it.
-    pub listen_fd: crate::sys::RawDesc,
+    pub(crate) listen_fd: crate::sys::RawDesc,
     /// The worker's number.
     pub worker: usize,
     /// Kernel runs of CPU work per request, as the parent calibrated them.
-    pub cpu_units: usize,
+    pub(crate) cpu_units: usize,
     /// Seconds one unit took when calibrated.
-    pub cpu_unit_s: f64,
+    pub(crate) cpu_unit_s: f64,
     /// CPUs of the `--cpu-parallel` pool (empty: no pool).
-    pub pool_cpus: Vec<usize>,
+    pub(crate) pool_cpus: Vec<usize>,
 }
 
 /// A load generator process of a web row (see `crate::service::load`).
@@ -115,5 +115,5 @@ pub struct WebLoadJob {
     /// Poll for responses without sleeping (the generator has a CPU of its own): an idle CPU of
     /// a VM wakes slowly, and that wake-up would be measured as the server's latency.
     #[serde(default)]
-    pub busy_poll: bool,
+    pub(crate) busy_poll: bool,
 }

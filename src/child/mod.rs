@@ -30,7 +30,7 @@ pub mod part;
 pub mod rank;
 
 /// The argument that marks a child invocation; the next argument is the [`ChildSpec`] as JSON.
-pub const CHILD_ARG: &str = "__concbench-child";
+pub(crate) const CHILD_ARG: &str = "__concbench-child";
 
 /// Everything a child is told: who its parent is, where to run, and what to do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -189,7 +189,7 @@ static SERVES_CHILDREN: std::sync::atomic::AtomicBool = std::sync::atomic::Atomi
 /// on), the kernel kills the child when its parent dies (and it exits if the parent is already
 /// gone), and it pins itself to `spec.cpu` exactly (not checked against its own start-up mask,
 /// which is the narrower mask of the thread that started it).
-pub fn take_job() -> Option<ChildSpec> {
+pub(crate) fn take_job() -> Option<ChildSpec> {
     SERVES_CHILDREN.store(true, std::sync::atomic::Ordering::Relaxed);
     let mut args = std::env::args_os().skip(1);
     if args.next().as_deref() != Some(std::ffi::OsStr::new(CHILD_ARG)) {
@@ -235,7 +235,7 @@ pub fn finish(result: Result<(), String>, label: &str) -> ! {
 }
 
 /// The child's side of a line protocol: lines in on stdin, lines out on stdout, each flushed.
-pub struct Lines {
+pub(crate) struct Lines {
     input: std::io::StdinLock<'static>,
     output: std::io::StdoutLock<'static>,
 }
@@ -257,7 +257,7 @@ impl Lines {
     }
 
     /// The next line from the parent (without its newline), or `None` at end of file.
-    pub fn next_line(&mut self) -> Result<Option<String>, String> {
+    pub(crate) fn next_line(&mut self) -> Result<Option<String>, String> {
         let mut line = String::new();
         match self.input.read_line(&mut line) {
             Ok(0) => Ok(None),
@@ -300,7 +300,7 @@ struct Member {
 /// never returns) is a failure: every child is killed and collected, and the one waited for is
 /// named with its pid.
 #[derive(Default)]
-pub struct Children {
+pub(crate) struct Children {
     members: Vec<Member>,
     deadline: Option<std::time::Instant>,
 }
@@ -315,7 +315,7 @@ impl Children {
     }
 
     /// Give up on any answer that has not come by `deadline` (`None`: wait for ever).
-    pub fn set_deadline(&mut self, deadline: Option<std::time::Instant>) {
+    pub(crate) fn set_deadline(&mut self, deadline: Option<std::time::Instant>) {
         self.deadline = deadline;
     }
 
@@ -340,11 +340,6 @@ impl Children {
     /// Children in the group.
     pub fn len(&self) -> usize {
         self.members.len()
-    }
-
-    /// True when no child was started (or all were collected).
-    pub fn is_empty(&self) -> bool {
-        self.members.is_empty()
     }
 
     /// The id of the child at `index`.
@@ -397,7 +392,7 @@ impl Children {
 
     /// Wait for every child to exit (after telling them to); any status but success fails.
     /// Empties the group.
-    pub fn wait_all(&mut self) -> Result<(), ChildFailure> {
+    pub(crate) fn wait_all(&mut self) -> Result<(), ChildFailure> {
         for i in 0..self.members.len() {
             match self.members[i].child.wait() {
                 Ok(st) if st.success() => {}
@@ -448,7 +443,7 @@ impl Drop for Children {
 }
 
 /// An exit status in words: `exit status 1`, `killed by signal 9`.
-pub fn describe_status(st: std::process::ExitStatus) -> String {
+pub(crate) fn describe_status(st: std::process::ExitStatus) -> String {
     #[cfg(unix)]
     let signal = std::os::unix::process::ExitStatusExt::signal(&st);
     #[cfg(not(unix))]

@@ -28,9 +28,9 @@ pub struct PartJob {
     pub parts: usize,
     /// The inherited shared memory holding the workload's data: a memfd on Linux, a
     /// `shm_open` descriptor on macOS, a file-mapping handle value on Windows.
-    pub shm_fd: crate::sys::RawDesc,
+    pub(crate) shm_fd: crate::sys::RawDesc,
     /// Its length in bytes.
-    pub shm_len: usize,
+    pub(crate) shm_len: usize,
     /// A fault to inject (tests and the lab's isolation claim).
     pub fault: Option<FaultKind>,
 }

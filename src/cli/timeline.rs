@@ -6,7 +6,7 @@ use clap::ValueEnum;
 
 use super::{commit_results, print_stdout, CliError};
 use concbench::output::{prepare_out_dir, ResultSet};
-use concbench::timeline::{parse_placement, render, Kind, Timeline, TimelineConfig};
+use concbench::timeline::{parse_placement, render, Timeline, TimelineConfig};
 
 /// Output formats of `timeline`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -60,10 +60,10 @@ pub struct TimelineArgs {
 
 /// Run `concbench timeline` with parsed options.
 pub fn cmd_timeline(args: TimelineArgs) -> Result<(), CliError> {
-    let kind: Kind = args.kind.parse().map_err(CliError::Usage)?;
+    let kind: concbench::strategy::WorkerKind = args.kind.parse().map_err(CliError::Usage)?;
     let placement = match (&args.placement, kind) {
         (Some(p), _) => parse_placement(p).map_err(CliError::Usage)?,
-        (None, Kind::Task) => concbench::strategy::Placement::OneCore,
+        (None, concbench::strategy::WorkerKind::Task) => concbench::strategy::Placement::OneCore,
         (None, _) => {
             return Err(CliError::Usage(
                 "--placement is needed for threads and processes: one-core or spread".into(),

@@ -34,17 +34,17 @@ pub struct Launch {
     /// Ranks in the job.
     pub size: usize,
     /// Its rank among the ranks on its host.
-    pub local_rank: usize,
+    pub(crate) local_rank: usize,
 }
 
 /// Set by a rank for the programs it starts (its own `concbench --version`, a user's command):
 /// they inherit the launcher's variables but are not ranks. Its value is the rank's pid.
-pub const RANK_PID_VAR: &str = "CONCBENCH_MPI_RANK_PID";
+pub(crate) const RANK_PID_VAR: &str = "CONCBENCH_MPI_RANK_PID";
 
 /// Whether this process was started by an MPI launcher, from the variables Open MPI (`OMPI_*`),
 /// Slurm (`SLURM_*` with PMIx or PMI) and MPICH-style launchers (`PMI_*`) set. A program that a
 /// rank started is not a launch, though it inherits them (see [`RANK_PID_VAR`]).
-pub fn launch_from_env() -> Option<Launch> {
+pub(crate) fn launch_from_env() -> Option<Launch> {
     let me = std::process::id().to_string();
     if std::env::var(RANK_PID_VAR).is_ok_and(|pid| pid != me) {
         return None;
@@ -53,7 +53,7 @@ pub fn launch_from_env() -> Option<Launch> {
 }
 
 /// [`launch_from_env`] over any source of variables (tested with fixed ones).
-pub fn launch_from(var: impl Fn(&str) -> Option<String>) -> Option<Launch> {
+pub(crate) fn launch_from(var: impl Fn(&str) -> Option<String>) -> Option<Launch> {
     let num = |k: &str| var(k).and_then(|v| v.trim().parse::<usize>().ok());
     let (launcher, rank, size) =
         if let (Some(r), Some(s)) = (num("OMPI_COMM_WORLD_RANK"), num("OMPI_COMM_WORLD_SIZE")) {
@@ -88,20 +88,20 @@ fn leak(message: String) -> &'static str {
 
 /// Where this process sits in a Slurm job, for messages that should name Slurm's remedies.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SlurmTasks {
+pub(crate) struct SlurmTasks {
     /// `SLURM_JOB_ID`.
     pub job_id: String,
     /// Tasks of the job (`SLURM_NTASKS` in a batch script or an salloc shell), if it says.
-    pub job_tasks: Option<usize>,
+    pub(crate) job_tasks: Option<usize>,
     /// Started by `srun` as one of this many tasks of a step (`SLURM_STEP_NUM_TASKS`, or
     /// `SLURM_NTASKS` in a step); `None` outside a step (a batch script, an salloc shell).
-    pub step_tasks: Option<usize>,
+    pub(crate) step_tasks: Option<usize>,
     /// This task's number in its step (`SLURM_PROCID`), in a step.
     pub task: Option<usize>,
 }
 
 /// [`SlurmTasks`] from any source of variables; `None` outside a Slurm job.
-pub fn slurm_tasks_from(var: impl Fn(&str) -> Option<String>) -> Option<SlurmTasks> {
+pub(crate) fn slurm_tasks_from(var: impl Fn(&str) -> Option<String>) -> Option<SlurmTasks> {
     let num = |k: &str| var(k).and_then(|v| v.trim().parse::<usize>().ok());
     let job_id = var("SLURM_JOB_ID").filter(|v| !v.trim().is_empty())?;
     let in_step = var("SLURM_STEP_ID").is_some();
@@ -116,7 +116,7 @@ pub fn slurm_tasks_from(var: impl Fn(&str) -> Option<String>) -> Option<SlurmTas
 }
 
 /// [`SlurmTasks`] of this process.
-pub fn slurm_tasks() -> Option<SlurmTasks> {
+pub(crate) fn slurm_tasks() -> Option<SlurmTasks> {
     slurm_tasks_from(|k| std::env::var(k).ok())
 }
 
@@ -241,7 +241,7 @@ pub fn context() -> RunContext {
 /// rank by the quick ping-pong ([`PingPongPlan::quick`], untimed: about 0.2 s per rank on one
 /// host) and record them in `context`, unless it holds some already: what distributed rows set
 /// their communication beside. Does nothing outside such a job.
-pub fn measure_messages_into(context: &mut RunContext) {
+pub(crate) fn measure_messages_into(context: &mut RunContext) {
     if context.message_ceilings().is_some() {
         return;
     }
@@ -264,7 +264,7 @@ pub fn finish() {
 
 impl World {
     /// Rank 0: broadcast the next job to every other rank.
-    pub fn send_job(&self, job: &RankJob) {
+    pub(crate) fn send_job(&self, job: &RankJob) {
         #[cfg(feature = "mpi")]
         {
             let text = serde_json::to_string(job).expect("rank jobs serialize");
@@ -278,7 +278,7 @@ impl World {
     }
 
     /// Ranks other than 0: wait for rank 0's next job.
-    pub fn receive_job(&self) -> Result<RankJob, String> {
+    pub(crate) fn receive_job(&self) -> Result<RankJob, String> {
         #[cfg(feature = "mpi")]
         {
             let text = self.backend.broadcast_text(None);
@@ -291,7 +291,7 @@ impl World {
     /// Run `body` with the group of ranks `0..ranks` (a communicator split from the job's, made
     /// once per size and kept); ranks outside it get `None`. Every rank of the job must call it
     /// with the same `ranks`, since making the group is collective.
-    pub fn with_group<R>(
+    pub(crate) fn with_group<R>(
         &self,
         ranks: usize,
         body: impl FnOnce(Option<&dyn Collectives>) -> R,
@@ -310,7 +310,7 @@ impl World {
     /// Rank 0 and `peer` bounce messages of `size` bytes `round_trips` times; returns the
     /// seconds it took on rank 0's clock (the peer's return value is meaningless). Both call it
     /// with the same arguments; no other rank does.
-    pub fn ping_pong(&self, peer: usize, size: usize, round_trips: usize) -> f64 {
+    pub(crate) fn ping_pong(&self, peer: usize, size: usize, round_trips: usize) -> f64 {
         #[cfg(feature = "mpi")]
         {
             self.backend.ping_pong(self.rank, peer, size, round_trips)
@@ -330,7 +330,7 @@ impl World {
     }
 
     /// The host rank `rank` runs on.
-    pub fn host_of(&self, rank: usize) -> &str {
+    pub(crate) fn host_of(&self, rank: usize) -> &str {
         self.info
             .ranks
             .get(rank)
@@ -349,7 +349,7 @@ pub struct PingPongPlan {
     /// Round trips per trial, per size.
     pub round_trips: Vec<usize>,
     /// Trials per size.
-    pub trials: usize,
+    pub(crate) trials: usize,
 }
 
 impl PingPongPlan {
@@ -375,7 +375,7 @@ impl PingPongPlan {
 
 /// Both sides of one [`PingPongPlan`] between rank 0 and `peer` (each calls it, nobody else):
 /// on rank 0, the best half round trip per size, seconds; on the peer, zeros.
-pub fn ping_pong_series(world: &World, peer: usize, plan: &PingPongPlan) -> Vec<f64> {
+pub(crate) fn ping_pong_series(world: &World, peer: usize, plan: &PingPongPlan) -> Vec<f64> {
     plan.sizes
         .iter()
         .zip(&plan.round_trips)
@@ -394,7 +394,7 @@ pub struct MessagePoint {
     /// Bytes per message.
     pub bytes: usize,
     /// Half a round trip, ns (the fastest trial).
-    pub half_round_trip_ns: f64,
+    pub(crate) half_round_trip_ns: f64,
     /// `bytes` / half a round trip.
     pub bandwidth_bytes_per_s: f64,
 }
@@ -454,7 +454,7 @@ pub fn measure_messages(
 
 /// Stop the whole MPI job now, from any thread, after a message has been printed: what rank 0
 /// does when a rank will never answer (`MPI_Abort`). Without a job, exits the process.
-pub fn abort_job(code: i32) -> ! {
+pub(crate) fn abort_job(code: i32) -> ! {
     #[cfg(feature = "mpi")]
     if world().is_some() {
         mpi::abort(code)
@@ -464,7 +464,7 @@ pub fn abort_job(code: i32) -> ! {
 
 /// One rank alone, for `--strategy distributed --cores 1` without a launcher: every collective
 /// is a copy to itself.
-pub struct SoloRank;
+pub(crate) struct SoloRank;
 
 impl Collectives for SoloRank {
     fn rank(&self) -> usize {

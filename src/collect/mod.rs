@@ -60,11 +60,6 @@ pub fn read_results(path: &Path) -> Result<ResultsDoc, LoadError> {
     parse_results(&load::read_document(path)?)
 }
 
-/// [`read_results`] of bytes in memory; `file` names them in errors.
-pub fn parse_results_bytes(file: &str, bytes: &[u8]) -> Result<ResultsDoc, LoadError> {
-    parse_results(&load::parse_document(file, bytes)?)
-}
-
 /// Parse a recognised document into its type and check its figures.
 fn parse_results(doc: &Document) -> Result<ResultsDoc, LoadError> {
     match doc.kind {
@@ -75,7 +70,7 @@ fn parse_results(doc: &Document) -> Result<ResultsDoc, LoadError> {
 
 /// Parse a document recognised as a lab's into a [`LabReport`] and check its figures
 /// ([`validate_lab`]).
-pub fn parse_lab(doc: &Document) -> Result<LabReport, LoadError> {
+pub(crate) fn parse_lab(doc: &Document) -> Result<LabReport, LoadError> {
     if doc.kind != DocKind::Lab {
         return Err(LoadError::Run {
             file: doc.file.clone(),
@@ -93,7 +88,7 @@ pub fn parse_lab(doc: &Document) -> Result<LabReport, LoadError> {
 /// Check every claim's figures: the measured figure and its spread finite, the spread ordered,
 /// the coverage a probability, the prediction's thresholds finite. The error names the claim
 /// and the field.
-pub fn validate_lab(file: &str, report: &LabReport) -> Result<(), LoadError> {
+pub(crate) fn validate_lab(file: &str, report: &LabReport) -> Result<(), LoadError> {
     for (i, c) in report.claims.iter().enumerate() {
         let fail = |field: &'static str, value: String, rule: &'static str| LoadError::Figure {
             file: file.to_string(),
@@ -138,7 +133,7 @@ pub fn validate_lab(file: &str, report: &LabReport) -> Result<(), LoadError> {
 
 /// Text from a file for one line of a table: control characters escaped, at most 160
 /// characters (the rest as `...`).
-pub fn clean(s: &str) -> String {
+pub(crate) fn clean(s: &str) -> String {
     let mut out: String = s
         .chars()
         .take(160)
@@ -190,7 +185,7 @@ pub struct MachineEntry {
     /// Physical cores allowed.
     pub physical_cores: usize,
     /// Logical CPUs allowed.
-    pub logical_cpus_allowed: usize,
+    pub(crate) logical_cpus_allowed: usize,
     /// OS name.
     pub os: String,
     /// Kernel release.
@@ -198,7 +193,7 @@ pub struct MachineEntry {
     /// A virtual machine.
     pub virtualized: bool,
     /// Memory, bytes.
-    pub memory_bytes: u64,
+    pub(crate) memory_bytes: u64,
 }
 
 impl MachineEntry {
@@ -257,7 +252,7 @@ pub struct CollectRow {
     /// Median time, seconds.
     pub median_s: f64,
     /// The median's interval.
-    pub median_ci_s: Option<[f64; 2]>,
+    pub(crate) median_ci_s: Option<[f64; 2]>,
     /// Speedup against the file's own baseline.
     pub speedup: f64,
     /// The speedup's interval.
@@ -308,9 +303,9 @@ pub struct LabRow {
     /// Its interval.
     pub spread: Option<[f64; 2]>,
     /// The measured cell: figure, interval and coverage.
-    pub measured_text: String,
+    pub(crate) measured_text: String,
     /// The prediction as an inequality with its unit: `>= 1.8 x`.
-    pub predicted: String,
+    pub(crate) predicted: String,
     /// The verdict (`supported`, `check holds`...).
     pub verdict: String,
     /// The lab ran in quick mode.
@@ -357,7 +352,7 @@ type RowKey = (usize, usize, usize);
 /// Builds a [`Collection`] one document at a time, so that a class's files need not all be
 /// in memory at once: only the rows the tables show are kept.
 #[derive(Debug, Default)]
-pub struct Collector {
+pub(crate) struct Collector {
     files: Vec<InputFile>,
     machines: Vec<MachineEntry>,
     runs: Vec<RunGroup>,
@@ -516,7 +511,7 @@ impl Collection {
     }
 
     /// How many machines the run files and lab files come from.
-    pub fn machine_count(&self) -> usize {
+    pub(crate) fn machine_count(&self) -> usize {
         self.machines.len()
     }
 }

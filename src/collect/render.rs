@@ -26,7 +26,7 @@ pub fn title(c: &Collection) -> String {
 }
 
 /// What a collection's tables are, in one paragraph.
-pub const ABOUT: &str = "One table per workload with its size and parameters and per concbench version (runs of different problems or versions are never mixed), a row per machine × strategy × workers; machines are numbered M1, M2... in the order of the files. Speedup = the file's own baseline median / the row's median, with its interval where the file has one; efficiency = speedup / workers. Lab files: one table, a row per machine × claim.";
+pub(crate) const ABOUT: &str = "One table per workload with its size and parameters and per concbench version (runs of different problems or versions are never mixed), a row per machine × strategy × workers; machines are numbered M1, M2... in the order of the files. Speedup = the file's own baseline median / the row's median, with its interval where the file has one; efficiency = speedup / workers. Lab files: one table, a row per machine × claim.";
 
 /// A group's heading: `mergesort (size=4000000, seed=42), concbench 0.1.0`.
 pub fn heading(g: &RunGroup) -> String {
@@ -59,7 +59,7 @@ fn speedup_cell(r: &CollectRow) -> String {
 }
 
 /// The table of one run group.
-pub fn run_table(c: &Collection, g: &RunGroup) -> Table {
+pub(crate) fn run_table(c: &Collection, g: &RunGroup) -> Table {
     let with_file = repeats_machine(c, &g.files);
     let seconds = SecondsColumn::new(g.rows.iter().map(|r| r.median_s));
     let mut cols = vec![("machine", Align::Left)];
@@ -100,7 +100,7 @@ pub fn run_table(c: &Collection, g: &RunGroup) -> Table {
 }
 
 /// The lines under a group's table: its files, what the speedup divides, the marks.
-pub fn run_footer(g: &RunGroup) -> Vec<String> {
+pub(crate) fn run_footer(g: &RunGroup) -> Vec<String> {
     let files: Vec<String> = g.files.iter().map(|f| format!("#{}", f + 1)).collect();
     let mut baselines: Vec<&str> = g.rows.iter().map(|r| r.speedup_baseline.as_str()).collect();
     baselines.sort_unstable();
@@ -125,7 +125,7 @@ pub fn run_footer(g: &RunGroup) -> Vec<String> {
 }
 
 /// The table of every lab claim.
-pub fn lab_table(c: &Collection) -> Table {
+pub(crate) fn lab_table(c: &Collection) -> Table {
     let lab_files: Vec<usize> = {
         let mut v: Vec<usize> = c.labs.iter().map(|r| r.file).collect();
         v.dedup();

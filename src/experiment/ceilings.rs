@@ -39,17 +39,17 @@ use crate::strategy::barrier::FutexBarrier;
 use crate::topology::{self, Topology};
 
 /// Independent accumulators of the FMA loop.
-pub const FMA_ACCUMULATORS: usize = 12;
+pub(crate) const FMA_ACCUMULATORS: usize = 12;
 
 /// Sizes and repetitions of a measurement.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LimitsOptions {
     /// Source buffer of the copy, bytes (the destination is as large).
-    pub copy_bytes: usize,
+    pub(crate) copy_bytes: usize,
     /// Timed repetitions of each figure.
     pub reps: usize,
     /// Target duration of one FMA repetition, seconds.
-    pub flops_rep_s: f64,
+    pub(crate) flops_rep_s: f64,
     /// Marks the result as quick.
     pub quick: bool,
 }
@@ -134,7 +134,7 @@ impl Ceilings {
 
     /// The cached ceilings of this machine, if `concbench limits` has measured them here. Reports
     /// should name their date: "cached from {date}".
-    pub fn load_cached() -> Option<Ceilings> {
+    pub(crate) fn load_cached() -> Option<Ceilings> {
         Ceilings::load(
             &cache_path()?,
             &cpu_model(),
@@ -160,7 +160,7 @@ impl Ceilings {
     }
 
     /// What [`Ceilings::save_cached`] does with `self` when the cache holds `cached`.
-    pub fn cache_decision(&self, cached: Option<&Ceilings>, path: PathBuf) -> CacheOutcome {
+    pub(crate) fn cache_decision(&self, cached: Option<&Ceilings>, path: PathBuf) -> CacheOutcome {
         if self.disturbed() {
             return CacheOutcome::Disturbed;
         }
@@ -184,7 +184,7 @@ pub enum CacheOutcome {
 
 /// Where `limits` caches its figures: `$XDG_CACHE_HOME/concbench/limits.json`, else
 /// `$HOME/.cache/concbench/limits.json`; `None` if neither variable is set.
-pub fn cache_path() -> Option<PathBuf> {
+pub(crate) fn cache_path() -> Option<PathBuf> {
     cache_path_from(
         std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from),
         std::env::var_os("HOME").map(PathBuf::from),
@@ -192,7 +192,10 @@ pub fn cache_path() -> Option<PathBuf> {
 }
 
 /// [`cache_path`] from given variables (empty values count as unset, as the XDG spec says).
-pub fn cache_path_from(xdg_cache_home: Option<PathBuf>, home: Option<PathBuf>) -> Option<PathBuf> {
+pub(crate) fn cache_path_from(
+    xdg_cache_home: Option<PathBuf>,
+    home: Option<PathBuf>,
+) -> Option<PathBuf> {
     Some(crate::measure::probe::cache_dir_from(xdg_cache_home, home)?.join("limits.json"))
 }
 
@@ -202,13 +205,13 @@ pub fn cpu_model() -> String {
 }
 
 /// Bandwidth in GB/s of a copy of `bytes` bytes taking `seconds`: read + written, 2 × bytes.
-pub fn copy_gb_s(bytes: u64, seconds: f64) -> f64 {
+pub(crate) fn copy_gb_s(bytes: u64, seconds: f64) -> f64 {
     2.0 * bytes as f64 / seconds / 1e9
 }
 
 /// GFLOP/s of `iterations` loop trips of `accumulators` FMAs on `lanes`-wide vectors in `seconds`
 /// (one FMA = 2 flops per lane).
-pub fn fma_gflops(iterations: u64, accumulators: usize, lanes: usize, seconds: f64) -> f64 {
+pub(crate) fn fma_gflops(iterations: u64, accumulators: usize, lanes: usize, seconds: f64) -> f64 {
     2.0 * iterations as f64 * accumulators as f64 * lanes as f64 / seconds / 1e9
 }
 
@@ -295,7 +298,7 @@ fn measure_copy(cpus: &[usize], bytes: usize, reps: usize) -> Result<CopyCeiling
 }
 
 /// The source buffer of the copy: `words` words of a fixed pattern, every page written.
-pub fn copy_source(words: usize) -> Vec<u64> {
+pub(crate) fn copy_source(words: usize) -> Vec<u64> {
     (0..words as u64)
         .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
         .collect()
@@ -306,7 +309,7 @@ pub fn copy_source(words: usize) -> Vec<u64> {
 /// `t` equal chunks, one thread pinned to each of the first `t` CPUs of `cpus`, one untimed round
 /// and `reps` timed ones. Other experiments (the lab) measure the copy this way beside their own
 /// loops, over the same memory, in the same repetition.
-pub fn copy_points(
+pub(crate) fn copy_points(
     cpus: &[usize],
     threads: &[usize],
     src: &[u64],
@@ -427,7 +430,7 @@ impl Isa {
 /// need work that keeps the core's FMA units busy (the lab's SMT claim). One loop, so what such
 /// an experiment runs is what the peak was measured with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FmaLoop(Isa);
+pub(crate) struct FmaLoop(Isa);
 
 impl FmaLoop {
     /// The widest loop this CPU has.
@@ -441,7 +444,7 @@ impl FmaLoop {
     }
 
     /// Trips that take about `seconds` on the calling thread's core.
-    pub fn trips_for(self, seconds: f64) -> u64 {
+    pub(crate) fn trips_for(self, seconds: f64) -> u64 {
         calibrate(self.0, seconds)
     }
 

@@ -27,6 +27,7 @@
 //! `PingPongPeer`) — never a `fork()` of a process that has threads. Its stdin and stdout are the
 //! two pipes; it dies with its parent and exits when its stdin is closed ([`serve_peer`]).
 
+pub use crate::start::StartError;
 use std::io::{Read, Write};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -42,15 +43,15 @@ use crate::sys::{self, RawDesc};
 use crate::topology::Topology;
 
 /// Most round trips one repetition may ask for.
-pub const MAX_ROUND_TRIPS: u64 = 100_000_000;
+pub(crate) const MAX_ROUND_TRIPS: u64 = 100_000_000;
 /// Most repetitions one row may ask for.
-pub const MAX_REPS: u64 = 10_000;
+pub(crate) const MAX_REPS: u64 = 10_000;
 
 /// Round trips between two clock readings inside a repetition.
 const CHUNK: u64 = 64;
 
 /// Threads of this process, or worker processes (one type for the whole crate).
-pub use crate::strategy::WorkerKind as Kind;
+pub(crate) use crate::strategy::WorkerKind as Kind;
 
 /// Where the two parties are pinned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -122,7 +123,7 @@ impl Case {
     /// thread rows, then the task row (two async tasks on one thread: the user-space switch).
     /// Where threads cannot be pinned (macOS) the same-core thread and process rows are left
     /// out: nothing would put both parties on one core, so they would not measure switches.
-    pub fn standard() -> Vec<Case> {
+    pub(crate) fn standard() -> Vec<Case> {
         let mut v = Vec::new();
         for kind in [Kind::Thread, Kind::Process] {
             for placement in [PingPlacement::SameCore, PingPlacement::CrossCore] {
@@ -157,7 +158,7 @@ impl Case {
     }
 
     /// The `perf bench sched pipe` command to compare this row with, if there is one.
-    pub fn perf_command(&self, round_trips_total: u64) -> Option<String> {
+    pub(crate) fn perf_command(&self, round_trips_total: u64) -> Option<String> {
         if self.mechanism != Mechanism::Pipe {
             return None;
         }
@@ -180,10 +181,10 @@ pub struct PingPongPlan {
     /// Timed repetitions.
     pub reps: usize,
     /// Untimed round trips before the first repetition (caches, page faults, CPU frequency).
-    pub warmup_round_trips: u64,
+    pub(crate) warmup_round_trips: u64,
     /// A repetition stops early once it has run this long (ns), so slow placements (cross-core
     /// wake-ups of idle virtual CPUs can take 100 µs) stay quick to ask for.
-    pub max_rep_ns: u64,
+    pub(crate) max_rep_ns: u64,
 }
 
 impl PingPongPlan {
@@ -233,17 +234,17 @@ pub struct SwitchCostRow {
     pub round_trips: u64,
     /// Round trips made in all timed repetitions (fewer than asked when a repetition reached
     /// its time cap).
-    pub round_trips_timed: u64,
+    pub(crate) round_trips_timed: u64,
     /// Timed repetitions.
     pub reps: usize,
     /// Median over the repetitions of (elapsed / round trips), ns.
     pub round_trip_ns: f64,
     /// Fastest repetition's round trip, ns.
-    pub round_trip_min_ns: f64,
+    pub(crate) round_trip_min_ns: f64,
     /// Slowest repetition's round trip, ns.
-    pub round_trip_max_ns: f64,
+    pub(crate) round_trip_max_ns: f64,
     /// Bootstrap 95% CI of the median round trip, ns.
-    pub round_trip_ci95_ns: [f64; 2],
+    pub(crate) round_trip_ci95_ns: [f64; 2],
     /// One switch: `round_trip_ns / 2`.
     pub switch_ns: f64,
     /// Context switches the kernel counted for both parties (voluntary + involuntary) per round
@@ -251,7 +252,7 @@ pub struct SwitchCostRow {
     pub switches_per_round_trip: f64,
     /// On-CPU time of both parties per round trip, ns (`/proc/PID/task/TID/schedstat`): the
     /// round trip without the time other tasks took from the pinned CPUs.
-    pub cpu_ns_per_round_trip: f64,
+    pub(crate) cpu_ns_per_round_trip: f64,
     /// Share of the pinned CPUs' time (over the timed repetitions) that the two parties ran:
     /// near 1 for same-core on an otherwise idle CPU. Lower means other tasks, or idle waits,
     /// took the rest, and `round_trip_ns` includes that time (as perf's figure does). Null below
@@ -260,7 +261,7 @@ pub struct SwitchCostRow {
     /// Every repetition's round trip, ns.
     pub samples_ns: Vec<f64>,
     /// The `perf bench sched pipe` command that measures the same thing (pipe rows only).
-    pub compare_with: Option<String>,
+    pub(crate) compare_with: Option<String>,
     /// How the figure was obtained, in one sentence.
     pub method: String,
 }
@@ -288,7 +289,7 @@ pub enum SwitchCostError {
     },
     /// The system refused to start a thread of the ping-pong (a limit).
     #[error(transparent)]
-    Start(#[from] crate::start::StartError),
+    Start(#[from] StartError),
     /// The peer process could not be started or broke off.
     #[error("ping-pong peer process: {0}")]
     Peer(String),
@@ -300,17 +301,22 @@ pub fn round_trip_ns(elapsed_ns: u64, round_trips: u64) -> f64 {
 }
 
 /// One context switch from one round trip: each round trip is two switches.
-pub fn switch_ns_of_round_trip(round_trip_ns: f64) -> f64 {
+pub(crate) fn switch_ns_of_round_trip(round_trip_ns: f64) -> f64 {
     round_trip_ns / 2.0
 }
 
 /// Fewer timed round trips than this give no [`SwitchCostRow::cpu_share`]: the parties' CPU
 /// time then counts mostly their start (`--round-trips 1` showed a CPU time 14× the round
 /// trip), not the ping-pong.
-pub const MIN_ROUND_TRIPS_FOR_SHARE: u64 = 100;
+pub(crate) const MIN_ROUND_TRIPS_FOR_SHARE: u64 = 100;
 
 /// [`cpu_share`], or `None` below [`MIN_ROUND_TRIPS_FOR_SHARE`] round trips.
-pub fn cpu_share_of(round_trips: u64, run_ns: u64, elapsed_ns: u64, cpus: usize) -> Option<f64> {
+pub(crate) fn cpu_share_of(
+    round_trips: u64,
+    run_ns: u64,
+    elapsed_ns: u64,
+    cpus: usize,
+) -> Option<f64> {
     (round_trips >= MIN_ROUND_TRIPS_FOR_SHARE).then(|| cpu_share(run_ns, elapsed_ns, cpus))
 }
 
@@ -406,7 +412,7 @@ pub fn measure(case: Case, plan: &PingPongPlan) -> Result<SwitchCostRow, SwitchC
 /// It is half the on-CPU time of both parties per round trip (`cpu_ns_per_round_trip / 2`), so
 /// time that other tasks on a shared machine take from the CPU is not counted as switching; where
 /// the kernel keeps no schedstat it falls back to `switch_ns`.
-pub fn quick_same_core_switch_ns() -> Result<f64, SwitchCostError> {
+pub(crate) fn quick_same_core_switch_ns() -> Result<f64, SwitchCostError> {
     let case = Case {
         kind: Kind::Thread,
         placement: PingPlacement::SameCore,
@@ -925,7 +931,7 @@ fn process_pipe(cpus: [usize; 2], plan: &PingPongPlan) -> Result<Timed, SwitchCo
 /// [`ChildJob::PingPongPeer`], already pinned to its CPU): its stdin and stdout are the two
 /// pipes; it sends one token to say it is ready, then returns every token it reads until its
 /// stdin is closed.
-pub fn serve_peer() -> Result<(), String> {
+pub(crate) fn serve_peer() -> Result<(), String> {
     let (rfd, wfd) = (
         sys::desc_of(&std::io::stdin()),
         sys::desc_of(&std::io::stdout()),

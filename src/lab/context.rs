@@ -67,7 +67,7 @@ impl Lab {
     /// [`Lab::context`] with the message ceilings between rank 0 and the other ranks, measured on
     /// first use by a short ping-pong (untimed), once per lab: what the distributed claims set
     /// their rows' communication beside. Outside a job of two or more ranks, none are measured.
-    pub fn context_with_messages(&self) -> &RunContext {
+    pub(crate) fn context_with_messages(&self) -> &RunContext {
         self.with_messages.get_or_init(|| {
             let mut c = self.context.clone();
             crate::cluster::measure_messages_into(&mut c);
@@ -116,7 +116,7 @@ impl Lab {
 
     /// The timer tick, ns: jiffies counted over 200 ms of the kernel's clock
     /// (`/proc/timer_list`), rounded to a whole number of ticks per second.
-    pub fn tick_ns(&self) -> Option<f64> {
+    pub(crate) fn tick_ns(&self) -> Option<f64> {
         *self.tick_ns.get_or_init(|| {
             let v = (|| {
                 let (j0, t0) = crate::sys::jiffies_now()?;
@@ -136,7 +136,7 @@ impl Lab {
 
     /// The noise floor: the relative half-width of the 95% interval of the median of a fixed
     /// 5 ms piece of CPU work timed 21 times on one pinned core.
-    pub fn noise_floor(&self) -> f64 {
+    pub(crate) fn noise_floor(&self) -> f64 {
         *self.noise.get_or_init(|| {
             let cpu = Topology::get().first_cpu();
             let units = kernels::units_for(0.005);
@@ -173,7 +173,7 @@ impl Lab {
     /// One system call, ns: `clock_gettime` of the thread's CPU-time clock, which Linux serves
     /// by entering the kernel (the vDSO serves only the wall clocks); median of 21 batches of
     /// 1000 calls on one pinned thread.
-    pub fn syscall_ns(&self) -> f64 {
+    pub(crate) fn syscall_ns(&self) -> f64 {
         *self.syscall_ns.get_or_init(|| {
             let cpu = Topology::get().first_cpu();
             let t: Vec<f64> = std::thread::scope(|s| {
@@ -238,7 +238,7 @@ impl Lab {
 
     /// Creating and joining one thread from a thread pinned to the first CPU (the new thread
     /// inherits the pin, as in the one-core experiments), ns (median of 50).
-    pub fn thread_spawn_ns(&self) -> f64 {
+    pub(crate) fn thread_spawn_ns(&self) -> f64 {
         *self.spawn_ns.get_or_init(|| {
             let cpu = Topology::get().first_cpu();
             let t: Vec<f64> = std::thread::scope(|s| {
@@ -267,7 +267,7 @@ impl Lab {
 
     /// One cache-line transfer between the first two physical cores, ns: half the round trip of
     /// an atomic flag bounced between two pinned spinning threads. `None` on one core.
-    pub fn line_transfer_ns(&self) -> Option<f64> {
+    pub(crate) fn line_transfer_ns(&self) -> Option<f64> {
         *self.line_ns.get_or_init(|| {
             let cpus = Topology::get().core_cpus();
             let v = (cpus.len() >= 2)

@@ -105,7 +105,7 @@ fn unavailable(lab: &Lab) -> Option<String> {
 /// Why `multi-process` x2 cannot run beside the ranks: rank 0 may use only `cores` physical
 /// cores; `bound_by` names the launcher that bound it (`mpirun`, `srun`), if one did, and
 /// `in_slurm` says whether the job is a Slurm job (whose allocation may be what narrowed it).
-pub fn why_not_side_by_side(
+pub(crate) fn why_not_side_by_side(
     cores: usize,
     bound_by: Option<&str>,
     in_slurm: bool,
@@ -132,25 +132,25 @@ pub fn why_not_side_by_side(
 
 /// message-passing-cost: at least the model's ratio within the margin, and above 1 whatever
 /// the model says (message passing costs more).
-pub fn message_passing_expect(model: f64, tol: f64) -> Expect {
+pub(crate) fn message_passing_expect(model: f64, tol: f64) -> Expect {
     Expect::AtLeast((model * (1.0 - tol)).max(1.0))
 }
 
 /// The model of message-passing-cost: the shared-memory time plus the messages' time at the
 /// bandwidth, over the shared-memory time.
-pub fn message_passing_model(shared_s: f64, at_bandwidth_s: f64) -> f64 {
+pub(crate) fn message_passing_model(shared_s: f64, at_bandwidth_s: f64) -> f64 {
     (shared_s + at_bandwidth_s) / shared_s
 }
 
 /// scaling-across-ranks: matmul's speedup over merge sort's at the model's ratio, within the
 /// margin.
-pub fn scaling_expect(model: f64, tol: f64) -> Expect {
+pub(crate) fn scaling_expect(model: f64, tol: f64) -> Expect {
     Expect::Between([model * (1.0 - tol), model * (1.0 + tol)])
 }
 
 /// The speedup on `p` ranks of a workload that takes `t1_s` on one rank and must communicate for
 /// `c_s` that no computation overlaps: `t1 / (t1 / p + c)`.
-pub fn rank_speedup(t1_s: f64, c_s: f64, p: usize) -> f64 {
+pub(crate) fn rank_speedup(t1_s: f64, c_s: f64, p: usize) -> f64 {
     t1_s / (t1_s / p as f64 + c_s)
 }
 

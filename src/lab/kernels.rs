@@ -28,7 +28,7 @@ use crate::measure::clock::monotonic_ns;
 use crate::topology::pin_current_thread;
 
 /// `units` steps of a dependent xorshift chain: CPU work that touches no memory.
-pub fn spin(units: u64) -> u64 {
+pub(crate) fn spin(units: u64) -> u64 {
     let mut x = std::hint::black_box(0x9E37_79B9_7F4A_7C15u64);
     for _ in 0..units {
         x ^= x << 13;
@@ -39,7 +39,7 @@ pub fn spin(units: u64) -> u64 {
 }
 
 /// About how many [`spin`] units take `seconds` on this machine (calibrated once).
-pub fn units_for(seconds: f64) -> u64 {
+pub(crate) fn units_for(seconds: f64) -> u64 {
     static PER_S: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
     let per_s = *PER_S.get_or_init(|| {
         let n = 2_000_000;
@@ -56,19 +56,19 @@ pub fn units_for(seconds: f64) -> u64 {
 
 /// What one pinned thread of [`run_pinned`] did.
 #[derive(Debug, Clone, Copy)]
-pub struct Span<R> {
+pub(crate) struct Span<R> {
     /// Its result.
     pub value: R,
     /// When it started after the common release, ns (monotonic).
-    pub start_ns: u64,
+    pub(crate) start_ns: u64,
     /// When it ended, ns.
-    pub end_ns: u64,
+    pub(crate) end_ns: u64,
 }
 
 /// Run `f(i)` on one scoped thread per entry of `cpus` (thread `i` pinned to `cpus[i]`), all
 /// released together by a barrier; each thread's span, in order, and the wall time from the
 /// first start to the last end in seconds.
-pub fn run_pinned<R: Send>(
+pub(crate) fn run_pinned<R: Send>(
     cpus: &[usize],
     f: impl Fn(usize) -> R + Sync,
 ) -> Result<(Vec<Span<R>>, f64), String> {
@@ -105,7 +105,7 @@ pub fn run_pinned<R: Send>(
 
 /// Half the round trip of an atomic flag bounced `rounds` times between spinning threads pinned
 /// to `a` and `b`: one cache-line transfer, ns.
-pub fn line_ping_pong_ns(a: usize, b: usize, rounds: u64) -> Option<f64> {
+pub(crate) fn line_ping_pong_ns(a: usize, b: usize, rounds: u64) -> Option<f64> {
     let flag = AtomicU64::new(0);
     let (spans, _) = run_pinned(&[a, b], |i| {
         let me = i as u64;
@@ -131,7 +131,11 @@ struct Lines([AtomicU64; 32]);
 /// Two threads (pinned to `cpus[0]` and `cpus[1]`, which may be the same CPU) each add 1 to
 /// their own counter `increments` times; the counters are `distance_bytes` apart (8: one cache
 /// line; 128: separate lines). Wall time, s.
-pub fn counters(cpus: [usize; 2], distance_bytes: usize, increments: u64) -> Result<f64, String> {
+pub(crate) fn counters(
+    cpus: [usize; 2],
+    distance_bytes: usize,
+    increments: u64,
+) -> Result<f64, String> {
     let lines = Box::new(Lines(std::array::from_fn(|_| AtomicU64::new(0))));
     let step = (distance_bytes / 8).clamp(1, 31);
     let (_, wall) = run_pinned(&cpus, |i| {
@@ -152,7 +156,12 @@ pub fn counters(cpus: [usize; 2], distance_bytes: usize, increments: u64) -> Res
 
 /// `tasks` tasks per thread on `cpus`, each [`spin`]ning `work` units and then adding 1 to a
 /// counter: one shared `Mutex<u64>` (`shared`) or the thread's own. Wall time, s.
-pub fn locked_tasks(cpus: &[usize], tasks: u64, work: u64, shared: bool) -> Result<f64, String> {
+pub(crate) fn locked_tasks(
+    cpus: &[usize],
+    tasks: u64,
+    work: u64,
+    shared: bool,
+) -> Result<f64, String> {
     let counter = Mutex::new(0u64);
     let (spans, wall) = run_pinned(cpus, |_| {
         let mut own = 0u64;
@@ -179,7 +188,7 @@ pub fn locked_tasks(cpus: &[usize], tasks: u64, work: u64, shared: bool) -> Resu
 
 /// Sweep `data` `passes` times, reading and writing every 8-byte word: work whose speed depends
 /// on the buffer staying in the cache.
-pub fn sweep_own_data(data: &mut [u64], passes: usize) -> u64 {
+pub(crate) fn sweep_own_data(data: &mut [u64], passes: usize) -> u64 {
     let mut acc = 0u64;
     for _ in 0..passes {
         for x in data.iter_mut() {
@@ -191,7 +200,7 @@ pub fn sweep_own_data(data: &mut [u64], passes: usize) -> u64 {
 }
 
 /// Page size the touch ping-pong strides by.
-pub const PAGE: usize = 4096;
+pub(crate) const PAGE: usize = 4096;
 
 /// Write one byte in each of the first `pages` pages of `buf`.
 fn touch(buf: &mut [u8], pages: usize, round: u8) {
@@ -203,7 +212,7 @@ fn touch(buf: &mut [u8], pages: usize, round: u8) {
 
 /// Who the two sides of a [`touch_ping_pong`] are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Party {
+pub(crate) enum Party {
     /// Two threads of this process.
     Threads,
     /// This process and a forked child.
@@ -212,7 +221,7 @@ pub enum Party {
 
 /// A pipe ping-pong on one CPU in which each side writes `pages` pages of its own buffer before
 /// passing the token: seconds per round trip over `rounds` (after `rounds / 10 + 10` untimed).
-pub fn touch_ping_pong(
+pub(crate) fn touch_ping_pong(
     party: Party,
     cpu: usize,
     pages: usize,
@@ -299,7 +308,7 @@ pub fn touch_ping_pong(
 
 /// Follow `steps` links of a random cyclic permutation of `next`: one dependent memory load per
 /// step.
-pub fn pointer_chase(next: &[usize], steps: u64) -> usize {
+pub(crate) fn pointer_chase(next: &[usize], steps: u64) -> usize {
     let mut i = 0;
     for _ in 0..steps {
         i = next[i];
@@ -308,7 +317,7 @@ pub fn pointer_chase(next: &[usize], steps: u64) -> usize {
 }
 
 /// A random single cycle over `n` slots (Sattolo's algorithm, seeded) for [`pointer_chase`].
-pub fn chase_ring(n: usize, seed: u64) -> Vec<usize> {
+pub(crate) fn chase_ring(n: usize, seed: u64) -> Vec<usize> {
     let mut g = crate::rng::XorShift::new(seed);
     let mut order: Vec<usize> = (0..n).collect();
     for i in (1..n).rev() {
@@ -324,7 +333,7 @@ pub fn chase_ring(n: usize, seed: u64) -> Vec<usize> {
 
 /// Run `tasks` tasks, task `i` costing `(i + 1) × unit` [`spin`] units, on `cpus` with each
 /// thread taking one contiguous block of tasks (a static split). Wall time, s.
-pub fn triangular_static(cpus: &[usize], tasks: usize, unit: u64) -> Result<f64, String> {
+pub(crate) fn triangular_static(cpus: &[usize], tasks: usize, unit: u64) -> Result<f64, String> {
     let p = cpus.len();
     let (_, wall) = run_pinned(cpus, |i| {
         let (lo, hi) = (i * tasks / p, (i + 1) * tasks / p);
@@ -337,7 +346,7 @@ pub fn triangular_static(cpus: &[usize], tasks: usize, unit: u64) -> Result<f64,
 
 /// The same tasks on a rayon pool of one thread per CPU of `cpus` (each pinned), scheduled by
 /// work stealing (`par_iter` over single tasks). Wall time, s.
-pub fn triangular_rayon(pool: &rayon::ThreadPool, tasks: usize, unit: u64) -> f64 {
+pub(crate) fn triangular_rayon(pool: &rayon::ThreadPool, tasks: usize, unit: u64) -> f64 {
     use rayon::prelude::*;
     let t = Instant::now();
     let sum = pool.install(|| {
@@ -352,7 +361,7 @@ pub fn triangular_rayon(pool: &rayon::ThreadPool, tasks: usize, unit: u64) -> f6
 }
 
 /// A rayon pool of one thread per CPU of `cpus`, each pinned to its CPU as it starts.
-pub fn pinned_pool(cpus: &[usize]) -> Result<rayon::ThreadPool, String> {
+pub(crate) fn pinned_pool(cpus: &[usize]) -> Result<rayon::ThreadPool, String> {
     let cpus = cpus.to_vec();
     let started = std::sync::Arc::new(AtomicUsize::new(0));
     let failed = std::sync::Arc::new(AtomicBool::new(false));
@@ -377,7 +386,7 @@ pub fn pinned_pool(cpus: &[usize]) -> Result<rayon::ThreadPool, String> {
 
 /// STREAM's triad on one chunk: `a[i] = b[i] + 3 c[i]` (wrapping integers: the same bytes move
 /// as with doubles, and the loop vectorises).
-pub fn triad(a: &mut [u64], b: &[u64], c: &[u64]) {
+pub(crate) fn triad(a: &mut [u64], b: &[u64], c: &[u64]) {
     for ((a, &b), &c) in a.iter_mut().zip(b).zip(c) {
         *a = b.wrapping_add(c.wrapping_mul(3));
     }
@@ -385,7 +394,7 @@ pub fn triad(a: &mut [u64], b: &[u64], c: &[u64]) {
 
 /// `passes` read sweeps of `data`, summing every word (wrapping): a loop the compiler
 /// vectorises, so its speed is the speed of whichever cache holds `data`.
-pub fn sum_words(data: &[u64], passes: usize) -> u64 {
+pub(crate) fn sum_words(data: &[u64], passes: usize) -> u64 {
     let mut acc = 0u64;
     for _ in 0..passes {
         acc = acc.wrapping_add(
@@ -401,7 +410,7 @@ pub fn sum_words(data: &[u64], passes: usize) -> u64 {
 /// code does. A waiter gives up with an error after `deadline` (a scheduler that never preempted
 /// the spinner would otherwise hang the lab).
 #[derive(Debug)]
-pub struct SpinBarrier {
+pub(crate) struct SpinBarrier {
     n: usize,
     count: AtomicUsize,
     generation: AtomicUsize,
@@ -443,7 +452,7 @@ impl SpinBarrier {
 /// Each thread on `cpus` runs `chunks` chunks of [`spin`] work of `units` each, every chunk
 /// under one global `Mutex` when `locked` (a thread takes it, does the chunk, lets it go, as an
 /// interpreter's global lock does at its switch interval). Wall time, s.
-pub fn global_lock_chunks(
+pub(crate) fn global_lock_chunks(
     cpus: &[usize],
     chunks: usize,
     units: u64,
@@ -473,7 +482,7 @@ pub fn global_lock_chunks(
 
 /// `tasks` tasks of [`spin`] work of `units` each, one thread started (and joined) per task from
 /// the calling thread, one after another: the new threads inherit the caller's pin. Seconds.
-pub fn tasks_thread_each(tasks: usize, units: u64) -> Result<f64, String> {
+pub(crate) fn tasks_thread_each(tasks: usize, units: u64) -> Result<f64, String> {
     let t = Instant::now();
     for _ in 0..tasks {
         std::thread::Builder::new()
@@ -487,7 +496,7 @@ pub fn tasks_thread_each(tasks: usize, units: u64) -> Result<f64, String> {
 
 /// The same tasks on `pool`, whose threads were started before: one `spawn` into the pool per
 /// task. Seconds.
-pub fn tasks_on_pool(pool: &rayon::ThreadPool, tasks: usize, units: u64) -> f64 {
+pub(crate) fn tasks_on_pool(pool: &rayon::ThreadPool, tasks: usize, units: u64) -> f64 {
     let done = AtomicUsize::new(0);
     let t = Instant::now();
     pool.scope(|s| {

@@ -26,11 +26,11 @@
 //! 95%: where 7 cannot decide, the interval straddles and quick says inconclusive.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 use crate::machine::Machine;
 use crate::measure::stats::{
-    median, median_interval, paired_ratio_interval, paired_ratios, ratio_interval, Interval,
+    median, median_interval, paired_ratio_interval, paired_ratios, ratio_interval,
 };
 
 pub mod async_claims;
@@ -42,6 +42,7 @@ pub mod render;
 pub mod verdict_chart;
 pub mod web_claims;
 
+pub use crate::measure::stats::Interval;
 pub use context::Lab;
 
 /// How a prediction compares the figure with its threshold.
@@ -88,11 +89,11 @@ impl Expect {
 /// an inconclusive figure must lie to be called indistinguishable from it: there, a count of
 /// repetitions "that would decide" means nothing (it grows without bound as the figure nears
 /// the threshold), so none is printed. Fixed with the rule, before any run.
-pub const AT_THRESHOLD: f64 = 0.1;
+pub(crate) const AT_THRESHOLD: f64 = 0.1;
 
 /// Whether `measured` lies within [`AT_THRESHOLD`] of `margin` (relative) of `expect`'s nearest
 /// threshold. A claim with no declared margin has no such region: false.
-pub fn at_threshold(expect: &Expect, measured: f64, margin: f64) -> bool {
+pub(crate) fn at_threshold(expect: &Expect, measured: f64, margin: f64) -> bool {
     let t = expect.nearest(measured);
     margin > 0.0 && expect.distance(measured) <= AT_THRESHOLD * margin * t.abs()
 }
@@ -144,14 +145,14 @@ pub fn verdict(spread: Option<[f64; 2]>, expect: &Expect) -> Verdict {
 
 /// Whether a prediction holds the value its statement's negation predicts (`null`, usually 1:
 /// no effect). Then no figure can tell the claim from its negation, and the claim is
-/// inconclusive whatever its spread ([`ClaimResult::inconclusive_by_design`]): a rule applied to
+/// not testable whatever its spread ([`ClaimResult::untestable_by_design`]): a rule applied to
 /// the model's prediction before the figure is read.
-pub fn predicts_no_effect(expect: &Expect, null: f64) -> bool {
+pub(crate) fn predicts_no_effect(expect: &Expect, null: f64) -> bool {
     verdict(Some([null, null]), expect) == Verdict::Supported
 }
 
 /// The verdict rule in words, printed in every lab report.
-pub const VERDICT_RULE: &str = "Each claim is decided on one figure, predicted by a model whose inputs (ceilings, switch cost, cost of starting a thread, cache-line transfer, system call) were measured in the same run; the timer tick and the noise floor are measured too but only reported beside a figure, never used in a prediction. Its spread is the distribution-free order-statistic interval of a median (the sign-test interval: k-th smallest to k-th largest of n values), with the coverage it actually has; a ratio of two medians divides the ends of each median's interval (coverage: the product), and where both sides were measured side by side in each repetition the figure is the median of the paired ratios and gets the interval of that median. supported: the whole spread satisfies the prediction; not-supported: none of it does; inconclusive: the spread straddles the prediction, and no conclusion is drawn, or the predicted region holds the value of the statement's negation (no effect: the predicted effect is smaller than the margin), so no figure could tell them apart, a rule applied to the prediction before the figure is read; not-testable: this machine cannot test the claim, and the spread is null. A check is a demonstration that cannot fail by construction: it is judged by the same rule but is not evidence for a claim.";
+pub(crate) const VERDICT_RULE: &str = "Each claim is decided on one figure, predicted by a model whose inputs (ceilings, switch cost, cost of starting a thread, cache-line transfer, system call) were measured in the same run; the timer tick and the noise floor are measured too but only reported beside a figure, never used in a prediction. Its spread is the distribution-free order-statistic interval of a median (the sign-test interval: k-th smallest to k-th largest of n values), with the coverage it actually has; a ratio of two medians divides the ends of each median's interval (coverage: the product), and where both sides were measured side by side in each repetition the figure is the median of the paired ratios and gets the interval of that median. supported: the whole spread satisfies the prediction; not-supported: none of it does; inconclusive: the spread straddles the prediction, and no conclusion is drawn; not-testable: this machine cannot test the claim, or the predicted region holds the value of the statement's negation (no effect: the predicted effect is smaller than the margin) so that no figure could tell them apart, a rule applied to the prediction before the figure is read; the spread is then null, and a figure measured anyway is reported among the figures, not judged. A check is a demonstration that cannot fail by construction: it is judged by the same rule but is not evidence for a claim.";
 
 /// Whether a result tests a claim or only demonstrates something that holds by construction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -211,7 +212,7 @@ impl Figure {
     }
 
     /// The median of the paired ratios `num[i] / den[i]`.
-    pub fn paired(num: &[f64], den: &[f64]) -> Figure {
+    pub(crate) fn paired(num: &[f64], den: &[f64]) -> Figure {
         Figure {
             value: median(&paired_ratios(num, den)),
             interval: paired_ratio_interval(num, den),
@@ -240,7 +241,7 @@ impl Figure {
 /// One point of a curve (a thread count, a CPU share, a serial fraction), judged on its own
 /// interval against its own prediction.
 #[derive(Debug, Clone)]
-pub struct Point {
+pub(crate) struct Point {
     /// The point's figure, with its interval over the repetitions.
     pub figure: Figure,
     /// Its prediction.
@@ -259,7 +260,7 @@ impl Point {
 /// a disturbed repetition shows: other programs slowing its baseline). Returns the kept values
 /// and how many were flagged. A point left with fewer than two cannot be judged: the claim
 /// that holds it is then not-testable in this run ([`too_disturbed`]).
-pub fn possible_reps(values: &[f64], speedups: &[f64], cap: f64) -> (Vec<f64>, usize) {
+pub(crate) fn possible_reps(values: &[f64], speedups: &[f64], cap: f64) -> (Vec<f64>, usize) {
     let kept: Vec<f64> = values
         .iter()
         .zip(speedups)
@@ -271,7 +272,7 @@ pub fn possible_reps(values: &[f64], speedups: &[f64], cap: f64) -> (Vec<f64>, u
 }
 
 /// Why a point whose repetitions [`possible_reps`] left fewer than two of cannot be judged.
-pub fn too_disturbed(point: &str, kept: usize, reps: usize) -> Option<String> {
+pub(crate) fn too_disturbed(point: &str, kept: usize, reps: usize) -> Option<String> {
     (kept < 2).then(|| {
         format!(
             "{} of {reps} repetitions at {point} ran faster than the cores or the waits allow (a baseline slowed by other programs), so too few are left to judge it: this run cannot test the claim",
@@ -284,7 +285,7 @@ pub fn too_disturbed(point: &str, kept: usize, reps: usize) -> Option<String> {
 /// a not-supported point decides first (the one farthest from its prediction, relative to it),
 /// then an inconclusive one (the one whose interval reaches farthest past its threshold), and
 /// when every point is supported the one nearest its threshold. `None` for no points.
-pub fn deciding_point(points: &[Point]) -> Option<usize> {
+pub(crate) fn deciding_point(points: &[Point]) -> Option<usize> {
     let rel = |p: &Point| {
         let v = p.figure.value;
         p.expect.distance(v) / v.abs().max(1e-12)
@@ -335,7 +336,7 @@ pub struct ClaimResult {
     /// The model the prediction comes from.
     pub model: String,
     /// The outcome that would refute the claim.
-    pub refuted_by: String,
+    pub(crate) refuted_by: String,
     /// The prediction in words, with the measured inputs of the model.
     pub prediction: String,
     /// The figure; null when not testable.
@@ -358,11 +359,11 @@ pub struct ClaimResult {
     pub reps: usize,
     /// For inconclusive claims: about how many repetitions would decide (null when the figure
     /// is indistinguishable from the threshold).
-    pub decide_with_reps: Option<usize>,
+    pub(crate) decide_with_reps: Option<usize>,
     /// For inconclusive claims: the figure lies within a tenth of the claim's smallest margin of
     /// its threshold ([`at_threshold`]), where no number of repetitions is worth naming.
     #[serde(default)]
-    pub indistinguishable_from_threshold: bool,
+    pub(crate) indistinguishable_from_threshold: bool,
     /// The other figures that matter, by name.
     pub figures: Map<String, Value>,
     /// A picture of the experiment (SVG), written as `ID.svg` beside lab.md; not in lab.json.
@@ -372,19 +373,19 @@ pub struct ClaimResult {
 
 impl ClaimResult {
     /// Attach a picture (builder style).
-    pub fn with_picture(self, svg: String) -> ClaimResult {
+    pub(crate) fn with_picture(self, svg: String) -> ClaimResult {
         self.with_picture_opt(Some(svg))
     }
 
     /// Attach a picture if there is one.
-    pub fn with_picture_opt(mut self, svg: Option<String>) -> ClaimResult {
+    pub(crate) fn with_picture_opt(mut self, svg: Option<String>) -> ClaimResult {
         self.picture = svg;
         self
     }
 
     /// [`ClaimResult::judge`] at one point of a curve (the deciding point of claims judged point
     /// by point): its figure and its prediction.
-    pub fn judge_point(
+    pub(crate) fn judge_point(
         claim: &Claim,
         prediction: String,
         point: &Point,
@@ -403,7 +404,7 @@ impl ClaimResult {
 
     /// Judge `figure` against `expect` by the rule. `explain` gets the figure and the verdict;
     /// an inconclusive verdict is given the measured figures only (no conclusion).
-    pub fn judge(
+    pub(crate) fn judge(
         claim: &Claim,
         prediction: String,
         figure: Figure,
@@ -456,7 +457,7 @@ impl ClaimResult {
     }
 
     /// A claim this machine cannot test, with the reason.
-    pub fn not_testable(claim: &Claim, expect: Expect, reason: String) -> ClaimResult {
+    pub(crate) fn not_testable(claim: &Claim, expect: Expect, reason: String) -> ClaimResult {
         ClaimResult {
             id: claim.id.into(),
             kind: claim.kind,
@@ -480,21 +481,33 @@ impl ClaimResult {
         }
     }
 
-    /// The verdict under [`predicts_no_effect`]: inconclusive whatever the spread, with `why`
-    /// after the measured figures (the explanation must then draw no conclusion itself).
-    pub fn inconclusive_by_design(mut self, why: &str) -> ClaimResult {
-        self.verdict = Verdict::Inconclusive;
+    /// The verdict under [`predicts_no_effect`]: not testable whatever the figure, decided from
+    /// the prediction alone. The figure measured anyway stays in the explanation and moves to
+    /// `figures` (`measured_anyway`, `measured_anyway_spread`), so the spread is null as for any
+    /// claim this machine cannot test; `why` follows the measured figures (the explanation must
+    /// then draw no conclusion itself).
+    pub(crate) fn untestable_by_design(mut self, why: &str) -> ClaimResult {
+        if let Some(m) = self.measured.take() {
+            self.figures.insert("measured_anyway".into(), json!(m));
+        }
+        if let Some(s) = self.spread.take() {
+            self.figures
+                .insert("measured_anyway_spread".into(), json!(s));
+        }
+        self.coverage = None;
+        self.estimate = None;
+        self.verdict = Verdict::NotTestable;
         self.decide_with_reps = None;
         self.indistinguishable_from_threshold = false;
         self.explanation = format!(
-            "{} Inconclusive by design: {why}.",
+            "{} Not testable by design: {why}.",
             self.explanation.trim_end()
         );
         self
     }
 
     /// The verdict as a report prints it: a check that holds reads `check holds`.
-    pub fn verdict_word(&self) -> String {
+    pub(crate) fn verdict_word(&self) -> String {
         match (self.kind, self.verdict) {
             (Kind::Check, Verdict::Supported) => "check holds".into(),
             (Kind::Check, Verdict::NotSupported) => "check fails".into(),
@@ -546,7 +559,7 @@ pub struct LabError {
 /// much. The figure's interval carries the run's noise; the margin is what the claim tolerates
 /// on top, decided by what the claim means, never by a result.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Margin {
+pub(crate) struct Margin {
     /// Relative size (0.10 = 10%).
     pub rel: f64,
     /// Why that much.
@@ -561,25 +574,25 @@ impl Margin {
 }
 
 /// The margin of a value model (a prediction of the figure itself).
-pub const VALUE_MARGIN: Margin = Margin {
+pub(crate) const VALUE_MARGIN: Margin = Margin {
     rel: 0.10,
     why: "the margin of every value model in the lab, declared alike: a figure within 10% of the model's value is explained by the mechanisms the model names; a miss beyond it on either side is a cost or a gain the model leaves out",
 };
 
 /// The margin of a direction ("costs more", "speeds up", "slows down").
-pub const EFFECT_MARGIN: Margin = Margin {
+pub(crate) const EFFECT_MARGIN: Margin = Margin {
     rel: 0.10,
     why: "the smallest difference the claim's words ('costs more', 'speeds up', 'slows down') mean: a difference under 10% is not one a course would teach as a cost or a gain",
 };
 
 /// The margin of a bound (a figure may lie anywhere on one side of it).
-pub const BOUND_MARGIN: Margin = Margin {
+pub(crate) const BOUND_MARGIN: Margin = Margin {
     rel: 0.05,
     why: "a bound computed from inputs measured once in this run (peaks, bandwidths, costs) is itself uncertain by a few percent; a figure past it by more than 5% says the bound is wrong",
 };
 
 /// The margin of a check.
-pub const CHECK_MARGIN: Margin = Margin {
+pub(crate) const CHECK_MARGIN: Margin = Margin {
     rel: 0.10,
     why: "a check asks whether the mechanism worked at all, not how precisely: 10%",
 };
@@ -596,19 +609,19 @@ pub struct Claim {
     /// The model the prediction comes from.
     pub model: &'static str,
     /// The outcome that would refute it.
-    pub refuted_by: &'static str,
+    pub(crate) refuted_by: &'static str,
     /// Unit of the figure.
     pub unit: &'static str,
     /// The equivalence margins its prediction uses, each with why that much (none for a
     /// prediction with no margin).
-    pub margins: &'static [Margin],
+    pub(crate) margins: &'static [Margin],
     /// The experiment.
     pub run: fn(&Claim, &Lab) -> Result<ClaimResult, String>,
 }
 
 impl Claim {
     /// The model, followed by the margins its prediction uses and why.
-    pub fn model_text(&self) -> String {
+    pub(crate) fn model_text(&self) -> String {
         if self.margins.is_empty() {
             return self.model.to_string();
         }
@@ -733,7 +746,7 @@ pub fn run_lab(
 }
 
 /// Format a figure with 3 significant digits.
-pub fn fmt_num(x: f64) -> String {
+pub(crate) fn fmt_num(x: f64) -> String {
     if x == 0.0 || !x.is_finite() {
         return format!("{x}");
     }
@@ -771,9 +784,9 @@ mod tests {
     #[test]
     fn expectations_serialise_as_the_lab_json_says() {
         let j = serde_json::to_value(Expect::AtLeast(6.0)).unwrap();
-        assert_eq!(j, serde_json::json!({"op": ">=", "value": 6.0}));
+        assert_eq!(j, json!({"op": ">=", "value": 6.0}));
         let j = serde_json::to_value(Expect::Between([1.0, 2.0])).unwrap();
-        assert_eq!(j, serde_json::json!({"op": "between", "value": [1.0, 2.0]}));
+        assert_eq!(j, json!({"op": "between", "value": [1.0, 2.0]}));
     }
 
     pub(crate) fn dummy() -> Claim {
@@ -899,9 +912,14 @@ mod tests {
             Verdict::Supported,
             "the plain rule alone would support"
         );
-        let r = r.inconclusive_by_design("the predicted effect is smaller than the margin");
-        assert_eq!(r.verdict, Verdict::Inconclusive);
+        let r = r.untestable_by_design("the predicted effect is smaller than the margin");
+        assert_eq!(r.verdict, Verdict::NotTestable);
         assert_eq!(r.decide_with_reps, None);
+        // By the plain rule a null spread is what not-testable means; the figure is kept aside.
+        assert_eq!(r.spread, None);
+        assert_eq!(verdict(r.spread, &r.expect), Verdict::NotTestable);
+        assert_eq!(r.figures["measured_anyway"], json!(1.03));
+        assert!(r.figures.contains_key("measured_anyway_spread"));
         assert!(r.explanation.contains("smaller than the margin"));
     }
 

@@ -13,7 +13,7 @@ use crate::report::table::{Align, Table};
 const AT_THRESHOLD_TEXT: &str = "the figure is indistinguishable from the threshold at this margin (within a tenth of the claim's smallest margin of it): more repetitions would narrow the interval around the threshold, not decide.";
 
 /// The figure with its interval and coverage: `1.23 [1.10 .. 1.40] 96.9%`.
-pub fn measured_cell(c: &ClaimResult) -> String {
+pub(crate) fn measured_cell(c: &ClaimResult) -> String {
     match (c.measured, c.spread) {
         (Some(m), Some([lo, hi])) => format!(
             "{} [{} .. {}] {}",
@@ -30,7 +30,7 @@ pub fn measured_cell(c: &ClaimResult) -> String {
 
 /// The verdict table: claim, prediction, measured (with interval and coverage), how the figure
 /// was computed, verdict.
-pub fn verdict_table(report: &LabReport) -> Table {
+pub(crate) fn verdict_table(report: &LabReport) -> Table {
     let rows = report
         .claims
         .iter()
@@ -277,7 +277,7 @@ pub fn json(report: &LabReport) -> String {
 
 /// A line chart of the io-cpu-crossover curve: speedup against CPU share, one line for threads on
 /// one core and one for threads spread over the cores.
-pub fn crossover_svg(curve: &[(f64, f64, f64)], threads: usize, cores: usize) -> String {
+pub(crate) fn crossover_svg(curve: &[(f64, f64, f64)], threads: usize, cores: usize) -> String {
     let (w, h, left, right, top, bottom) = (700.0, 400.0, 60.0, 200.0, 50.0, 50.0);
     let (pw, ph) = (w - left - right, h - top - bottom);
     let ymax = curve

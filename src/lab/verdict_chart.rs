@@ -31,7 +31,7 @@ fn colour(v: Verdict) -> &'static str {
 }
 
 /// The text alternative of the chart.
-pub fn alt(report: &LabReport) -> String {
+pub(crate) fn alt(report: &LabReport) -> String {
     format!(
         "Each of the {} claims' measured interval against the region its model predicts, one row per claim, with its verdict",
         report.claims.len()

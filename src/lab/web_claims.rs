@@ -331,7 +331,7 @@ fn combined_concurrency_parallelism(c: &Claim, lab: &Lab) -> Result<ClaimResult,
 
 /// What one idle thread or task cost, as a child of `idle_cost` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct IdleCost {
+pub(crate) struct IdleCost {
     /// Resident memory (and, for threads, kernel stacks) added per thread or task, bytes.
     pub bytes: f64,
     /// What the code holds per thread or task by construction, bytes: a task's future
@@ -423,7 +423,7 @@ fn idle_tasks(n: usize) -> Result<IdleCost, String> {
 }
 
 /// Serve the lab child `IdleCost`: measure, print the [`IdleCost`] as one JSON line.
-pub fn serve_idle_cost(n: usize, tasks: bool) -> Result<(), String> {
+pub(crate) fn serve_idle_cost(n: usize, tasks: bool) -> Result<(), String> {
     let cost = if tasks {
         idle_tasks(n)?
     } else {
@@ -467,7 +467,7 @@ fn idle_cost(n: usize, tasks: bool) -> Result<IdleCost, String> {
 }
 
 /// Why a measured idle cost cannot be used: below what the code holds by construction.
-pub fn below_floor(what: &str, cost: IdleCost) -> Option<String> {
+pub(crate) fn below_floor(what: &str, cost: IdleCost) -> Option<String> {
     (cost.bytes < cost.floor as f64).then(|| {
         format!(
             "an idle {what} measured {} bytes, less than the {} bytes it holds by construction (size_of_val of what it keeps), so resident memory did not show its allocations: the model's input is wrong and this run cannot test the claim",

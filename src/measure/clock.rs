@@ -5,13 +5,13 @@
 
 /// Nanoseconds on `CLOCK_MONOTONIC` (shared by all processes of the machine).
 #[inline]
-pub fn monotonic_ns() -> u64 {
+pub(crate) fn monotonic_ns() -> u64 {
     crate::sys::monotonic_ns()
 }
 
 /// Seconds between two `monotonic_ns` readings.
 #[inline]
-pub fn seconds_between(start_ns: u64, end_ns: u64) -> f64 {
+pub(crate) fn seconds_between(start_ns: u64, end_ns: u64) -> f64 {
     end_ns.saturating_sub(start_ns) as f64 / 1e9
 }
 

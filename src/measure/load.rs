@@ -16,7 +16,7 @@ use crate::sys::{self, CpuTimes};
 
 /// Above this share of the CPUs taken by others, figures move: `run`, `lab` and `timeline` warn,
 /// and `limits` does not cache what it measured.
-pub const BUSY_SHARE: f64 = 0.05;
+pub(crate) const BUSY_SHARE: f64 = 0.05;
 
 /// What other programs took of the CPUs during a measurement.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,12 +24,12 @@ pub struct OthersLoad {
     /// The CPUs looked at (those the measurement could use).
     pub cpus: Vec<usize>,
     /// Length of the interval, seconds.
-    pub interval_s: f64,
+    pub(crate) interval_s: f64,
     /// Share of those CPUs' time taken by others: busy time not spent by this process and its
     /// children, plus steal, over all their time (0–1).
     pub others_share: f64,
     /// The part of `others_share` the hypervisor reported as steal.
-    pub steal_share: f64,
+    pub(crate) steal_share: f64,
 }
 
 impl OthersLoad {
@@ -57,7 +57,7 @@ static OURS_ELSEWHERE_NS: AtomicU64 = AtomicU64::new(0);
 /// Count `cpu_s` seconds that processes working for this invocation (not its children: the
 /// other ranks of an MPI job on this host) spent, so that the busy-machine check does not take
 /// them for other programs.
-pub fn count_as_ours(cpu_s: f64) {
+pub(crate) fn count_as_ours(cpu_s: f64) {
     OURS_ELSEWHERE_NS.fetch_add((cpu_s.max(0.0) * 1e9) as u64, Ordering::Relaxed);
 }
 
@@ -102,7 +102,7 @@ pub fn others_load(
 /// A started measurement of others' load: [`LoadMeter::start`] before, [`LoadMeter::finish`]
 /// after.
 #[derive(Debug, Clone)]
-pub struct LoadMeter {
+pub(crate) struct LoadMeter {
     cpus: Vec<usize>,
     before: Vec<CpuTimes>,
     own_before: Usage,

@@ -15,13 +15,13 @@ use serde::{Deserialize, Serialize};
 use crate::sys;
 
 /// Iterations of the probe's loop (a few milliseconds on the machines seen).
-pub const PROBE_ITERATIONS: u64 = 2_000_000;
+pub(crate) const PROBE_ITERATIONS: u64 = 2_000_000;
 
 /// Repetitions of the loop per probe; the fastest counts (the least disturbed).
-pub const PROBE_REPS: usize = 3;
+pub(crate) const PROBE_REPS: usize = 3;
 
 /// A CPU whose probe took this many times the fastest, or more, ran slow.
-pub const SLOW_FACTOR: f64 = 1.2;
+pub(crate) const SLOW_FACTOR: f64 = 1.2;
 
 /// The probe's work: a fixed chain of xorshift steps (no memory traffic, nothing to vectorise).
 fn probe_work(iterations: u64) -> u64 {
@@ -36,7 +36,7 @@ fn probe_work(iterations: u64) -> u64 {
 
 /// Time the probe on `cpu` (a thread pinned there, the fastest of [`PROBE_REPS`]), ns; `None`
 /// when the thread cannot be pinned.
-pub fn probe_cpu(cpu: usize) -> Option<f64> {
+pub(crate) fn probe_cpu(cpu: usize) -> Option<f64> {
     std::thread::scope(|s| {
         s.spawn(|| {
             sys::pin_thread_to_cpu(cpu).ok()?;
@@ -58,7 +58,7 @@ pub fn probe_cpu(cpu: usize) -> Option<f64> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProbeRound {
     /// (CPU, probe time in ns), for the CPUs that could be probed.
-    pub times_ns: Vec<(usize, f64)>,
+    pub(crate) times_ns: Vec<(usize, f64)>,
 }
 
 impl ProbeRound {
@@ -73,7 +73,7 @@ impl ProbeRound {
     }
 
     /// The probe time of `cpu` in this round.
-    pub fn time_of(&self, cpu: usize) -> Option<f64> {
+    pub(crate) fn time_of(&self, cpu: usize) -> Option<f64> {
         self.times_ns
             .iter()
             .find(|(c, _)| *c == cpu)
@@ -92,7 +92,7 @@ pub struct SlowCpu {
     /// The CPU.
     pub cpu: usize,
     /// Its slowest probe time over the fastest: 1.8 = took 1.8× as long.
-    pub slowdown: f64,
+    pub(crate) slowdown: f64,
 }
 
 /// The CPUs among `cpus` whose probe in any of `rounds` took [`SLOW_FACTOR`] × `best_ns` or
@@ -119,11 +119,11 @@ pub fn slow_cpus(cpus: &[usize], rounds: &[&ProbeRound], best_ns: f64) -> Vec<Sl
 
 /// The probe's verdict on a whole measurement, kept in the machine block of its report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CpuProbe {
+pub(crate) struct CpuProbe {
     /// Iterations of the probe's loop.
-    pub iterations: u64,
+    pub(crate) iterations: u64,
     /// The fastest probe this machine has shown (this measurement's or a remembered one), ns.
-    pub best_ns: f64,
+    pub(crate) best_ns: f64,
     /// Rounds taken (before, between sweep points, after).
     pub rounds: usize,
     /// CPUs whose probe took [`SLOW_FACTOR`] × `best_ns` or more in some round.
@@ -131,7 +131,7 @@ pub struct CpuProbe {
 }
 
 /// `CPU 1 ran 1.80x slower` phrases joined by commas.
-pub fn describe_slow(slow: &[SlowCpu]) -> String {
+pub(crate) fn describe_slow(slow: &[SlowCpu]) -> String {
     slow.iter()
         .map(|s| format!("CPU {} ran {:.2}x slower", s.cpu, s.slowdown))
         .collect::<Vec<_>>()
@@ -140,7 +140,10 @@ pub fn describe_slow(slow: &[SlowCpu]) -> String {
 
 /// concbench's cache directory from given variables: `$XDG_CACHE_HOME/concbench` (absolute
 /// paths only), else `$HOME/.cache/concbench`; empty values count as unset (the XDG rule).
-pub fn cache_dir_from(xdg_cache_home: Option<PathBuf>, home: Option<PathBuf>) -> Option<PathBuf> {
+pub(crate) fn cache_dir_from(
+    xdg_cache_home: Option<PathBuf>,
+    home: Option<PathBuf>,
+) -> Option<PathBuf> {
     let base = match xdg_cache_home.filter(|p| p.is_absolute()) {
         Some(p) => p,
         None => home.filter(|p| !p.as_os_str().is_empty())?.join(".cache"),
@@ -149,7 +152,7 @@ pub fn cache_dir_from(xdg_cache_home: Option<PathBuf>, home: Option<PathBuf>) ->
 }
 
 /// [`cache_dir_from`] this process's environment.
-pub fn cache_dir() -> Option<PathBuf> {
+pub(crate) fn cache_dir() -> Option<PathBuf> {
     cache_dir_from(
         std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from),
         std::env::var_os("HOME").map(PathBuf::from),
@@ -164,7 +167,7 @@ struct BestProbe {
 }
 
 /// The fastest probe this CPU model has shown, from `path`.
-pub fn load_best(path: &Path, cpu_model: &str) -> Option<f64> {
+pub(crate) fn load_best(path: &Path, cpu_model: &str) -> Option<f64> {
     let b: BestProbe = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
     (b.cpu_model == cpu_model && b.iterations == PROBE_ITERATIONS && b.best_ns > 0.0)
         .then_some(b.best_ns)
@@ -172,7 +175,7 @@ pub fn load_best(path: &Path, cpu_model: &str) -> Option<f64> {
 
 /// The fastest of `seen_ns` and what `path` remembers for `cpu_model`; remembers it when it is
 /// new (a cache that cannot be written is no error: the probe still compares within the run).
-pub fn best_probe(path: Option<&Path>, cpu_model: &str, seen_ns: f64) -> f64 {
+pub(crate) fn best_probe(path: Option<&Path>, cpu_model: &str, seen_ns: f64) -> f64 {
     let cached = path.and_then(|p| load_best(p, cpu_model));
     match cached {
         Some(c) if c <= seen_ns => c,
@@ -196,7 +199,7 @@ pub fn best_probe(path: Option<&Path>, cpu_model: &str, seen_ns: f64) -> f64 {
 }
 
 /// Where the fastest probe is remembered: `probe.json` in [`cache_dir`].
-pub fn best_probe_path() -> Option<PathBuf> {
+pub(crate) fn best_probe_path() -> Option<PathBuf> {
     cache_dir().map(|d| d.join("probe.json"))
 }
 

@@ -24,7 +24,7 @@ pub struct Usage {
 impl Usage {
     /// Usage so far of `scope` (the process, its waited-for children or the calling thread);
     /// zero where the platform cannot tell.
-    pub fn of(scope: UsageScope) -> Usage {
+    pub(crate) fn of(scope: UsageScope) -> Usage {
         let u = sys::resource_usage(scope).unwrap_or_default();
         Usage {
             voluntary_switches: u.voluntary_switches,
@@ -35,17 +35,17 @@ impl Usage {
     }
 
     /// This process and its waited-for children, together.
-    pub fn process_and_children() -> Usage {
+    pub(crate) fn process_and_children() -> Usage {
         Usage::of(UsageScope::Process) + Usage::of(UsageScope::Children)
     }
 
     /// The calling thread only.
-    pub fn this_thread() -> Usage {
+    pub(crate) fn this_thread() -> Usage {
         Usage::of(UsageScope::Thread)
     }
 
     /// Usage between an earlier snapshot `before` and this one.
-    pub fn since(&self, before: &Usage) -> Usage {
+    pub(crate) fn since(&self, before: &Usage) -> Usage {
         Usage {
             voluntary_switches: self
                 .voluntary_switches

@@ -15,13 +15,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::rng::XorShift;
-
-/// Number of bootstrap resamples of [`bootstrap_ci`].
-pub const BOOTSTRAP_RESAMPLES: usize = 2000;
-
 /// The coverage every interval aims at.
-pub const TARGET_COVERAGE: f64 = 0.95;
+pub(crate) const TARGET_COVERAGE: f64 = 0.95;
 
 /// An interval and the probability that it covers the quantity (at least that, for a ratio).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -29,14 +24,15 @@ pub struct Interval {
     /// Lower end.
     pub lo: f64,
     /// Upper end.
-    pub hi: f64,
+    pub(crate) hi: f64,
     /// Probability that it covers the true value, in [0, 1].
     pub coverage: f64,
 }
 
 impl Interval {
     /// Whether it reaches [`TARGET_COVERAGE`].
-    pub fn reaches_target(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn reaches_target(&self) -> bool {
         self.coverage >= TARGET_COVERAGE - 1e-12
     }
 
@@ -56,7 +52,7 @@ pub struct Summary {
     /// Largest sample.
     pub max: f64,
     /// Arithmetic mean.
-    pub mean: f64,
+    pub(crate) mean: f64,
     /// Order-statistic interval of the median ([`median_interval`]); `None` for one sample.
     pub ci: Option<Interval>,
 }
@@ -75,7 +71,7 @@ pub fn median(samples: &[f64]) -> f64 {
 }
 
 /// Percentile `q` in [0, 1] of sorted values, by linear interpolation.
-pub fn percentile_sorted(sorted: &[f64], q: f64) -> f64 {
+pub(crate) fn percentile_sorted(sorted: &[f64], q: f64) -> f64 {
     assert!(!sorted.is_empty());
     let pos = q.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
     let lo = pos.floor() as usize;
@@ -85,7 +81,7 @@ pub fn percentile_sorted(sorted: &[f64], q: f64) -> f64 {
 
 /// Coverage of `[x(k), x(n+1−k)]` (1-based order statistics) for the median of `n` samples:
 /// 1 − 2·P(Binomial(n, ½) ≤ k − 1). 0 when the interval does not exist (k < 1 or 2k > n + 1).
-pub fn order_statistic_coverage(n: usize, k: usize) -> f64 {
+pub(crate) fn order_statistic_coverage(n: usize, k: usize) -> f64 {
     if k < 1 || 2 * k > n + 1 {
         return 0.0;
     }
@@ -102,7 +98,7 @@ pub fn order_statistic_coverage(n: usize, k: usize) -> f64 {
 }
 
 /// The smallest number of samples whose widest order-statistic interval reaches `coverage`.
-pub fn reps_for_coverage(coverage: f64) -> usize {
+pub(crate) fn reps_for_coverage(coverage: f64) -> usize {
     (2..64)
         .find(|&n| order_statistic_coverage(n, 1) >= coverage - 1e-12)
         .unwrap_or(64)
@@ -111,7 +107,7 @@ pub fn reps_for_coverage(coverage: f64) -> usize {
 /// The order-statistic interval of the median of `samples` aiming at `coverage`: the narrowest
 /// that reaches it, else (too few samples) the widest, whose [`Interval::coverage`] says how far
 /// short it falls. `None` for fewer than two samples.
-pub fn median_interval_at(samples: &[f64], coverage: f64) -> Option<Interval> {
+pub(crate) fn median_interval_at(samples: &[f64], coverage: f64) -> Option<Interval> {
     let n = samples.len();
     if n < 2 {
         return None;
@@ -130,7 +126,7 @@ pub fn median_interval_at(samples: &[f64], coverage: f64) -> Option<Interval> {
 }
 
 /// [`median_interval_at`] the [`TARGET_COVERAGE`].
-pub fn median_interval(samples: &[f64]) -> Option<Interval> {
+pub(crate) fn median_interval(samples: &[f64]) -> Option<Interval> {
     median_interval_at(samples, TARGET_COVERAGE)
 }
 
@@ -138,7 +134,7 @@ pub fn median_interval(samples: &[f64]) -> Option<Interval> {
 /// each median's order-statistic interval at √[`TARGET_COVERAGE`], divided end by end; its
 /// coverage is the product of theirs (a lower bound: independent samples). `None` when either
 /// side has fewer than two samples.
-pub fn ratio_interval(num: &[f64], den: &[f64]) -> Option<Interval> {
+pub(crate) fn ratio_interval(num: &[f64], den: &[f64]) -> Option<Interval> {
     let each = TARGET_COVERAGE.sqrt();
     let a = median_interval_at(num, each)?;
     let b = median_interval_at(den, each)?;
@@ -151,7 +147,7 @@ pub fn ratio_interval(num: &[f64], den: &[f64]) -> Option<Interval> {
 
 /// The ratios `num[i] / den[i]` of paired samples (each pair measured side by side in one
 /// repetition), for [`paired_ratio_interval`].
-pub fn paired_ratios(num: &[f64], den: &[f64]) -> Vec<f64> {
+pub(crate) fn paired_ratios(num: &[f64], den: &[f64]) -> Vec<f64> {
     assert_eq!(num.len(), den.len(), "paired samples come in pairs");
     num.iter().zip(den).map(|(a, b)| a / b).collect()
 }
@@ -160,12 +156,12 @@ pub fn paired_ratios(num: &[f64], den: &[f64]) -> Vec<f64> {
 /// of [`median_interval`] applied to the ratios, with its coverage (pairing cancels what the two
 /// sides of one repetition share, such as a slow spell of the machine). `None` for fewer than two
 /// pairs.
-pub fn paired_ratio_interval(num: &[f64], den: &[f64]) -> Option<Interval> {
+pub(crate) fn paired_ratio_interval(num: &[f64], den: &[f64]) -> Option<Interval> {
     median_interval(&paired_ratios(num, den))
 }
 
 /// An interval's coverage as people read it: `95.3%`, `93.75%` (two decimals only when needed).
-pub fn format_coverage(coverage: f64) -> String {
+pub(crate) fn format_coverage(coverage: f64) -> String {
     let pct = coverage * 100.0;
     let one = format!("{pct:.1}");
     if (one.parse::<f64>().unwrap_or(pct) - pct).abs() < 1e-9 {
@@ -176,7 +172,7 @@ pub fn format_coverage(coverage: f64) -> String {
 }
 
 /// Summarise samples: median, extremes, mean and the order-statistic interval of the median.
-pub fn summarize(samples: &[f64]) -> Summary {
+pub(crate) fn summarize(samples: &[f64]) -> Summary {
     Summary {
         median: median(samples),
         min: samples.iter().copied().fold(f64::INFINITY, f64::min),
@@ -184,54 +180,6 @@ pub fn summarize(samples: &[f64]) -> Summary {
         mean: samples.iter().sum::<f64>() / samples.len() as f64,
         ci: median_interval(samples),
     }
-}
-
-/// Bootstrap 95% CI of `statistic` over `samples` (seeded, [`BOOTSTRAP_RESAMPLES`] resamples).
-/// Kept for the lab until it moves to [`median_interval`]; the run's rows do not use it.
-pub fn bootstrap_ci(samples: &[f64], seed: u64, statistic: impl Fn(&[f64]) -> f64) -> (f64, f64) {
-    if samples.len() < 2 {
-        let v = statistic(samples);
-        return (v, v);
-    }
-    let mut g = XorShift::new(seed ^ 0xB007_57A9);
-    let mut buf = vec![0.0; samples.len()];
-    let mut stats: Vec<f64> = (0..BOOTSTRAP_RESAMPLES)
-        .map(|_| {
-            for b in buf.iter_mut() {
-                *b = samples[(g.next() % samples.len() as u64) as usize];
-            }
-            statistic(&buf)
-        })
-        .collect();
-    stats.sort_by(f64::total_cmp);
-    (
-        percentile_sorted(&stats, 0.025),
-        percentile_sorted(&stats, 0.975),
-    )
-}
-
-/// Bootstrap 95% CI of the ratio of medians `median(num) / median(den)`, resampling both
-/// independently. Kept for the lab until it moves to [`ratio_interval`].
-pub fn bootstrap_ratio_ci(num: &[f64], den: &[f64], seed: u64) -> (f64, f64) {
-    let mut g = XorShift::new(seed ^ 0x5EED_F5A7);
-    let mut a = vec![0.0; num.len()];
-    let mut b = vec![0.0; den.len()];
-    let mut stats: Vec<f64> = (0..BOOTSTRAP_RESAMPLES)
-        .map(|_| {
-            for x in a.iter_mut() {
-                *x = num[(g.next() % num.len() as u64) as usize];
-            }
-            for x in b.iter_mut() {
-                *x = den[(g.next() % den.len() as u64) as usize];
-            }
-            median(&a) / median(&b)
-        })
-        .collect();
-    stats.sort_by(f64::total_cmp);
-    (
-        percentile_sorted(&stats, 0.025),
-        percentile_sorted(&stats, 0.975),
-    )
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::child::jobs::DgemmJob;
+pub(crate) use crate::child::jobs::DgemmJob;
 use crate::child::{ChildJob, ChildSpec, Lines, WorkerCommand};
 use crate::experiment::ceilings::Ceilings;
 use crate::machine::Machine;
@@ -34,7 +34,7 @@ use crate::topology::{self, Topology};
 use crate::workload::{registry, Ceiling};
 
 /// The workloads that have references.
-pub const REF_WORKLOADS: [&str; 2] = ["mergesort", "matmul"];
+pub(crate) const REF_WORKLOADS: [&str; 2] = ["mergesort", "matmul"];
 
 /// A checked `concbench refs` request.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,7 +105,7 @@ impl RefsPlan {
 /// Who wrote the code of a row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Origin {
+pub(crate) enum Origin {
     /// A reference (std, rayon, matrixmultiply).
     Reference,
     /// concbench's own kernel and strategy.
@@ -119,7 +119,7 @@ pub struct RefRow {
     /// `concbench multi-threaded`, ...
     pub implementation: String,
     /// Reference or concbench.
-    pub origin: Origin,
+    pub(crate) origin: Origin,
     /// Threads (or worker processes) it used.
     pub threads: usize,
     /// More threads than physical cores.
@@ -135,7 +135,7 @@ pub struct RefRow {
     /// matmul: GFLOP/s at the median (2n³ flop).
     pub gflops: Option<f64>,
     /// mergesort: million keys per second at the median.
-    pub mkeys_s: Option<f64>,
+    pub(crate) mkeys_s: Option<f64>,
     /// matmul: share of the cached FMA peak × the cores used, if `limits` has been measured here.
     pub peak_share: Option<f64>,
     /// How it was run, when not obvious (child process, environment, CPUs).
@@ -160,7 +160,7 @@ pub struct RefRatio {
     pub speed_ratio: f64,
     /// Copy-bandwidth scaling from 1 to this many threads, for speedups of the memory-bound sort
     /// (from cached `limits`; `None` when not cached or not a speedup over a 1-thread row).
-    pub bandwidth_scaling: Option<f64>,
+    pub(crate) bandwidth_scaling: Option<f64>,
 }
 
 /// The whole `concbench refs` result.
@@ -231,7 +231,7 @@ fn timed_row(
 }
 
 /// The mergesort workload's keys for `seed`.
-pub fn sort_keys(n: usize, seed: u64) -> Vec<u64> {
+pub(crate) fn sort_keys(n: usize, seed: u64) -> Vec<u64> {
     let mut keys = vec![0; n];
     crate::workload::mergesort::fill_keys(seed, &mut keys);
     keys
@@ -341,24 +341,24 @@ fn sort_references(plan: &RefsPlan) -> Result<Vec<RefRow>, RefsError> {
 
 /// What a dgemm child prints: its timed repetitions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DgemmChildResult {
+pub(crate) struct DgemmChildResult {
     /// Timed repetitions, seconds.
     pub samples_s: Vec<f64>,
     /// `MATMUL_NUM_THREADS` as the child saw it.
-    pub matmul_num_threads: Option<String>,
+    pub(crate) matmul_num_threads: Option<String>,
     /// The CPUs the child was restricted to.
     pub cpus: Vec<usize>,
 }
 
 /// The matmul workload's A and B for `seed`: uniform in [-0.5, 0.5).
-pub fn matmul_inputs(n: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
+pub(crate) fn matmul_inputs(n: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
     let (mut a, mut b) = (vec![0.0; n * n], vec![0.0; n * n]);
     crate::workload::matmul::fill_inputs(seed, &mut a, &mut b);
     (a, b)
 }
 
 /// Run a dgemm job in this process (the child side) and return its samples.
-pub fn run_dgemm_job(job: &DgemmJob) -> Result<DgemmChildResult, String> {
+pub(crate) fn run_dgemm_job(job: &DgemmJob) -> Result<DgemmChildResult, String> {
     topology::set_affinity(&job.cpus).map_err(|e| e.to_string())?;
     let n = job.n;
     let (a, b) = matmul_inputs(n, job.seed);
@@ -409,7 +409,7 @@ pub fn run_dgemm_job(job: &DgemmJob) -> Result<DgemmChildResult, String> {
 
 /// Serve the parent as a dgemm reference child (the child job [`ChildJob::RefDgemm`]): run the
 /// job and print its result as one JSON line.
-pub fn serve_ref_child(job: &DgemmJob) -> Result<(), String> {
+pub(crate) fn serve_ref_child(job: &DgemmJob) -> Result<(), String> {
     let result = run_dgemm_job(job)?;
     Lines::new().say(&serde_json::to_string(&result).map_err(|e| e.to_string())?)
 }

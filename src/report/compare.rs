@@ -37,11 +37,8 @@ pub enum CompareError {
     },
 }
 
-/// The largest results file `compare` reads.
-pub const MAX_RESULTS_BYTES: u64 = super::load::MAX_RESULT_BYTES;
-
 /// Read a run's `results.json` (written by `concbench run --out` or `--format json`) as
-/// untrusted input, through [`super::load::read_run`]: at most [`MAX_RESULTS_BYTES`], refused in
+/// untrusted input, through [`super::load::read_run`]: at most [`super::load::MAX_RESULT_BYTES`], refused in
 /// one line naming the file when it is not one (a lab's results, another document, a FIFO, a
 /// newer schema, impossible figures).
 pub fn read_report(path: &Path) -> Result<RunReport, LoadError> {
@@ -92,30 +89,30 @@ pub struct CompareRow {
     /// Sweep value.
     pub cores: usize,
     /// Median time in A, seconds.
-    pub a_median_s: f64,
+    pub(crate) a_median_s: f64,
     /// Median time in B, seconds.
-    pub b_median_s: f64,
+    pub(crate) b_median_s: f64,
     /// B median / A median: below 1, B is faster.
     pub time_ratio: f64,
     /// Speedup in A.
-    pub a_speedup: f64,
+    pub(crate) a_speedup: f64,
     /// Speedup in B.
-    pub b_speedup: f64,
+    pub(crate) b_speedup: f64,
     /// B speedup / A speedup: above 1, B gains more from its strategy.
-    pub speedup_ratio: f64,
+    pub(crate) speedup_ratio: f64,
     /// Whether the intervals of the two medians overlap (the difference may be noise); with
     /// one repetition on either side, whether the two min–max ranges do.
-    pub cis_overlap: bool,
+    pub(crate) cis_overlap: bool,
     /// Oversubscribed in A.
-    pub a_oversubscribed: bool,
+    pub(crate) a_oversubscribed: bool,
     /// Oversubscribed in B.
-    pub b_oversubscribed: bool,
+    pub(crate) b_oversubscribed: bool,
     /// Workers per core in A.
     #[serde(default = "one")]
-    pub a_workers_per_core: f64,
+    pub(crate) a_workers_per_core: f64,
     /// Workers per core in B.
     #[serde(default = "one")]
-    pub b_workers_per_core: f64,
+    pub(crate) b_workers_per_core: f64,
 }
 
 fn one() -> f64 {
@@ -139,15 +136,15 @@ pub struct Comparison {
     /// Matched rows, in A's order.
     pub rows: Vec<CompareRow>,
     /// Rows of A with no counterpart in B.
-    pub only_in_a: usize,
+    pub(crate) only_in_a: usize,
     /// Rows of B with no counterpart in A.
-    pub only_in_b: usize,
+    pub(crate) only_in_b: usize,
     /// Those rows of A, as `strategy xN`.
     #[serde(default)]
-    pub only_in_a_rows: Vec<String>,
+    pub(crate) only_in_a_rows: Vec<String>,
     /// Those rows of B, as `strategy xN`.
     #[serde(default)]
-    pub only_in_b_rows: Vec<String>,
+    pub(crate) only_in_b_rows: Vec<String>,
     /// What a reader should know before trusting the ratios (different sizes, machines...).
     pub notes: Vec<String>,
 }

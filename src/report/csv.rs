@@ -222,7 +222,7 @@ impl Reporter for CsvReporter {
 /// `workload,strategy,workers,repetition,seconds`, repetitions numbered from 1 in the order they
 /// ran. Join it to `results.csv` on workload, strategy and workers.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct SamplesCsvReporter;
+pub(crate) struct SamplesCsvReporter;
 
 impl Reporter for SamplesCsvReporter {
     fn name(&self) -> &'static str {
@@ -315,7 +315,7 @@ fn scalar(v: &Value) -> String {
 
 /// Quote a cell when RFC 4180 requires it (a comma, a double quote, a line break, or spaces at
 /// either end), doubling inner quotes.
-pub fn csv_field(cell: &str) -> String {
+pub(crate) fn csv_field(cell: &str) -> String {
     let needs = cell.contains([',', '"', '\n', '\r']) || cell.trim() != cell;
     if needs {
         format!("\"{}\"", cell.replace('"', "\"\""))

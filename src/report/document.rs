@@ -158,7 +158,7 @@ impl Document {
     }
 
     /// One CSV file per table: `(ID.csv, text)`.
-    pub fn csv_files(&self) -> Vec<(String, String)> {
+    pub(crate) fn csv_files(&self) -> Vec<(String, String)> {
         self.tables()
             .map(|(id, _, t)| (format!("{id}.csv"), table_csv(t)))
             .collect()
@@ -201,7 +201,7 @@ impl Document {
     }
 
     /// The self-contained HTML page: the Markdown rendering with every figure inlined.
-    pub fn to_html(&self) -> String {
+    pub(crate) fn to_html(&self) -> String {
         super::html::page(&self.to_markdown(), &self.figures())
     }
 
@@ -250,7 +250,7 @@ fn table_csv(t: &Table) -> String {
 
 /// Plain text made safe for Markdown: characters that would start emphasis, links, code or
 /// HTML are escaped.
-pub fn markdown_text(s: &str) -> String {
+pub(crate) fn markdown_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         if matches!(ch, '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '|') {

@@ -17,7 +17,7 @@ use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd};
 use crate::text::xml_escape as escape;
 
 /// The file name of the page in every result set.
-pub const PAGE: &str = "report.html";
+pub(crate) const PAGE: &str = "report.html";
 
 const STYLE: &str = r#"
 :root { color-scheme: light; }

@@ -14,10 +14,10 @@ use super::{Reporter, RunReport};
 /// The version of the JSON documents concbench writes and reads back (`results.json`,
 /// `lab.json`): raised when a field changes meaning or a reader could misread a newer file.
 /// Adding a field that older readers may ignore does not raise it.
-pub const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 /// The name of the top-level key holding [`SCHEMA_VERSION`].
-pub const SCHEMA_KEY: &str = "schema_version";
+pub(crate) const SCHEMA_KEY: &str = "schema_version";
 
 /// A document with the schema version as its first key, its own fields after it in their order.
 #[derive(Serialize)]
@@ -29,7 +29,7 @@ struct Versioned<'a, T: Serialize> {
 
 /// Pretty-printed JSON of `doc` (an object) with `"schema_version": SCHEMA_VERSION` as its first
 /// key, and a final newline.
-pub fn versioned_json<T: Serialize>(doc: &T) -> String {
+pub(crate) fn versioned_json<T: Serialize>(doc: &T) -> String {
     let mut s = serde_json::to_string_pretty(&Versioned {
         schema_version: SCHEMA_VERSION,
         doc,

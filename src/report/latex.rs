@@ -242,7 +242,7 @@ fn comment(text: &str) -> String {
 }
 
 /// Escape text for LaTeX's text mode.
-pub fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {

@@ -43,26 +43,26 @@ use crate::analysis::Row;
 use crate::sys;
 
 /// The largest result file read (a results.json of 4096 rows is a few MiB).
-pub const MAX_RESULT_BYTES: u64 = 64 << 20;
+pub(crate) const MAX_RESULT_BYTES: u64 = 64 << 20;
 
 /// How deep JSON may nest: serde_json's recursion limit, past which it returns an error.
-pub const MAX_JSON_DEPTH: usize = 128;
+pub(crate) const MAX_JSON_DEPTH: usize = 128;
 
 /// No time (seconds), speedup or efficiency of a real run reaches this (a time of 10^7 s is
 /// 116 days): a figure at or above it is refused as absurd.
-pub const ABSURD: f64 = 1e7;
+pub(crate) const ABSURD: f64 = 1e7;
 
 /// The file names `collect` looks for in a directory: a run's and a lab's results.
-pub const RESULT_FILE_NAMES: [&str; 2] = ["results.json", "lab.json"];
+pub(crate) const RESULT_FILE_NAMES: [&str; 2] = ["results.json", "lab.json"];
 
 /// How many directory levels below an argument `collect` walks.
-pub const MAX_WALK_DEPTH: usize = 32;
+pub(crate) const MAX_WALK_DEPTH: usize = 32;
 
 /// How many result files one invocation of `collect` reads.
-pub const MAX_RESULT_FILES: usize = 10_000;
+pub(crate) const MAX_RESULT_FILES: usize = 10_000;
 
 /// How many directory entries (of any kind) the walk of one argument looks at.
-pub const MAX_DIR_ENTRIES: usize = 1_000_000;
+pub(crate) const MAX_DIR_ENTRIES: usize = 1_000_000;
 
 /// Why a file is not a result concbench can read; each is bad input (exit status 2) and its
 /// message is one line naming the file.
@@ -333,14 +333,15 @@ impl Document {
 
 /// Read `path` as a result file: checked, bounded, UTF-8, JSON, not newer, recognised as a run
 /// or a lab (see the module doc).
-pub fn read_document(path: &Path) -> Result<Document, LoadError> {
+pub(crate) fn read_document(path: &Path) -> Result<Document, LoadError> {
     let file = show_path(path);
     let bytes = read_bounded(path, &file)?;
     recognise(file, bytes)
 }
 
 /// [`read_document`] of bytes already in memory; `file` names them in errors.
-pub fn parse_document(file: &str, bytes: &[u8]) -> Result<Document, LoadError> {
+#[cfg(test)]
+pub(crate) fn parse_document(file: &str, bytes: &[u8]) -> Result<Document, LoadError> {
     if bytes.len() as u64 > MAX_RESULT_BYTES {
         return Err(LoadError::TooBig {
             file: file.to_string(),
@@ -351,7 +352,7 @@ pub fn parse_document(file: &str, bytes: &[u8]) -> Result<Document, LoadError> {
 }
 
 /// Read a run's `results.json`, refusing a lab's and anything else (see the module doc).
-pub fn read_run(path: &Path) -> Result<RunReport, LoadError> {
+pub(crate) fn read_run(path: &Path) -> Result<RunReport, LoadError> {
     let doc = read_document(path)?;
     match doc.kind {
         DocKind::Run => parse_run(&doc),
@@ -361,7 +362,7 @@ pub fn read_run(path: &Path) -> Result<RunReport, LoadError> {
 
 /// Parse a document recognised as a run into a [`RunReport`] and check its figures
 /// ([`validate_run`]).
-pub fn parse_run(doc: &Document) -> Result<RunReport, LoadError> {
+pub(crate) fn parse_run(doc: &Document) -> Result<RunReport, LoadError> {
     if doc.kind != DocKind::Run {
         return Err(LoadError::Lab {
             file: doc.file.clone(),
@@ -449,7 +450,7 @@ fn parse_json(file: &str, mut bytes: Vec<u8>) -> Result<(String, Value), LoadErr
 /// Any JSON file concbench wrote (a limits or ctxswitch report, say), read as untrusted input
 /// with the same checks as [`read_document`] but for the kind: its text and its JSON value,
 /// for the caller to parse into its type.
-pub fn read_json(path: &Path) -> Result<(String, Value), LoadError> {
+pub(crate) fn read_json(path: &Path) -> Result<(String, Value), LoadError> {
     let file = show_path(path);
     let bytes = read_bounded(path, &file)?;
     parse_json(&file, bytes)
@@ -693,7 +694,7 @@ impl Checker<'_> {
 }
 
 /// Check every figure of a run (see the module doc); the error names the row and the field.
-pub fn validate_run(file: &str, report: &RunReport) -> Result<(), LoadError> {
+pub(crate) fn validate_run(file: &str, report: &RunReport) -> Result<(), LoadError> {
     let method = Checker {
         file,
         place: "method".into(),

@@ -33,13 +33,14 @@ impl Reporter for MarkdownReporter {
 impl MarkdownReporter {
     /// The rendering with the speedup plot shown under the table as an image link to `figure`,
     /// a file written beside `report.md` (`--out` writes `speedup.svg` there).
-    pub fn render_with_figure(&self, report: &RunReport, figure: &str) -> String {
+    #[cfg(test)]
+    pub(crate) fn render_with_figure(&self, report: &RunReport, figure: &str) -> String {
         render(report, Some(figure))
     }
 
-    /// [`MarkdownReporter::render_with_figure`], then a section "More pictures" linking each of
+    /// The report with its speedup figure, then a section "More pictures" linking each of
     /// `plots` (written beside `report.md` under their file names).
-    pub fn render_with_figures(
+    pub(crate) fn render_with_figures(
         &self,
         report: &RunReport,
         figure: &str,

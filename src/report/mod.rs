@@ -7,10 +7,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{self, Row};
+use crate::analysis;
+pub use crate::analysis::{DistributedRank, DistributedRow, Row, WebRow};
 use crate::machine::{Machine, RunContext};
 use crate::measure::stats::{format_coverage, reps_for_coverage, TARGET_COVERAGE};
-pub use crate::output::{prepare_out_dir, write_atomic};
+pub use crate::output::prepare_out_dir;
 use crate::plan::RunPlan;
 use crate::runner::Measurement;
 use crate::strategy::{Placement, Strategy};
@@ -54,7 +55,7 @@ pub struct Method {
 }
 
 /// The footer's definition of speedup, naming the baseline row.
-pub fn speedup_definition(report: &RunReport) -> String {
+pub(crate) fn speedup_definition(report: &RunReport) -> String {
     let base = &report.method.speedup_baseline;
     let relative = report
         .rows
@@ -82,7 +83,7 @@ pub struct RunReport {
     pub rows: Vec<Row>,
     /// Least-squares Amdahl serial fraction per strategy over its sweep (strategies with a row
     /// for p > 1 only).
-    pub amdahl_serial_fraction: Vec<AmdahlFit>,
+    pub(crate) amdahl_serial_fraction: Vec<AmdahlFit>,
     /// The machine's ceilings beside each row, when `concbench limits` was measured in this
     /// invocation (`run --limits`) or cached for this machine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -93,7 +94,7 @@ pub struct RunReport {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunCeilings {
     /// Where the ceilings come from: measured now, or cached with its date.
-    pub provenance: String,
+    pub(crate) provenance: String,
     /// One per run row, same order.
     pub rows: Vec<crate::analysis::ceilings::RowCeiling>,
 }
@@ -101,7 +102,7 @@ pub struct RunCeilings {
 /// Lines that set rows beside the machine's ceilings: matmul's GFLOP/s as a share of the peak of
 /// the cores it used, merge sort's speedup beside the copy-bandwidth scaling. Empty without
 /// ceilings.
-pub fn ceiling_lines(report: &RunReport) -> Vec<String> {
+pub(crate) fn ceiling_lines(report: &RunReport) -> Vec<String> {
     let Some(c) = &report.ceilings else {
         return Vec::new();
     };
@@ -195,7 +196,7 @@ impl RunReport {
 
 /// Fitted Amdahl serial fraction of one strategy (see [`analysis::fit_serial_fraction`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AmdahlFit {
+pub(crate) struct AmdahlFit {
     /// Strategy name.
     pub strategy: String,
     /// Fitted serial fraction f in S(p) = 1 / (f + (1 − f)/p), at least 0; above 1 when the rows
@@ -204,7 +205,7 @@ pub struct AmdahlFit {
     pub serial_fraction: Option<f64>,
     /// The least-squares value, when it was negative and is reported as 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fitted: Option<f64>,
+    pub(crate) fitted: Option<f64>,
     /// Why `serial_fraction` is null, 0 or above 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -233,16 +234,16 @@ pub fn cpus_used(r: &Row) -> usize {
 
 /// Fewer points than this (worker counts, each on as many distinct CPUs as workers) and an Amdahl
 /// fit is not extrapolated to a limit.
-pub const AMDAHL_MIN_POINTS: usize = 3;
+pub(crate) const AMDAHL_MIN_POINTS: usize = 3;
 
 /// What an Amdahl fit of one strategy rests on: the rows it was fitted over (that strategy's
 /// rows that were not oversubscribed), read back from the report's own rows.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FitBasis {
+pub(crate) struct FitBasis {
     /// Worker counts of the rows the fit rests on, ascending (1 included when measured).
     pub workers: Vec<usize>,
     /// Whether every one of those rows ran its workers on as many distinct CPUs as workers.
-    pub distinct_cpus: bool,
+    pub(crate) distinct_cpus: bool,
     /// The physical cores this process may use.
     pub physical_cores: usize,
 }
@@ -250,7 +251,7 @@ pub struct FitBasis {
 impl FitBasis {
     /// Whether the fit may be read as a limit on any number of cores: at least
     /// [`AMDAHL_MIN_POINTS`] worker counts, each on distinct CPUs, and a fraction inside (0, 1).
-    pub fn extrapolates(&self, serial_fraction: f64) -> bool {
+    pub(crate) fn extrapolates(&self, serial_fraction: f64) -> bool {
         self.workers.len() >= AMDAHL_MIN_POINTS
             && self.distinct_cpus
             && serial_fraction > 0.0
@@ -258,7 +259,7 @@ impl FitBasis {
     }
 
     /// `rests on 1, 2 and 4 workers (3 points) on 2 physical cores`.
-    pub fn phrase(&self) -> String {
+    pub(crate) fn phrase(&self) -> String {
         let w: Vec<String> = self.workers.iter().map(|w| w.to_string()).collect();
         let list = match w.split_last() {
             None => String::new(),
@@ -282,7 +283,7 @@ impl FitBasis {
 }
 
 /// The rows an Amdahl fit of `strategy` rests on (see [`FitBasis`]).
-pub fn fit_basis(report: &RunReport, strategy: &str) -> FitBasis {
+pub(crate) fn fit_basis(report: &RunReport, strategy: &str) -> FitBasis {
     let rows: Vec<&Row> = report
         .rows
         .iter()
@@ -312,7 +313,7 @@ pub fn serial_fraction_flag(f: f64) -> Option<&'static str> {
 }
 
 /// A serial fraction as a cell: `0.060`, or `1.045 (above 1, not an Amdahl fit: …)`.
-pub fn serial_fraction_cell(f: f64) -> String {
+pub(crate) fn serial_fraction_cell(f: f64) -> String {
     match serial_fraction_flag(f) {
         Some(why) => format!("{f:.3} ({why})"),
         None => format!("{f:.3}"),
@@ -325,7 +326,7 @@ pub fn serial_fraction_cell(f: f64) -> String {
 /// forked before the clock starts); said to be "mostly" start-up only when
 /// that start-up is at least half the serial time the fraction `f` implies (f × the one-worker
 /// time, median × speedup). `None` without such a row.
-pub fn process_start_up_note(report: &RunReport, f: Option<f64>) -> Option<String> {
+pub(crate) fn process_start_up_note(report: &RunReport, f: Option<f64>) -> Option<String> {
     let r = report
         .rows
         .iter()
@@ -361,7 +362,7 @@ pub fn process_start_up_note(report: &RunReport, f: Option<f64>) -> Option<Strin
 
 /// What the `sw overhead (est.)` column is: an estimate, switches counted in this run times a
 /// switch cost measured by a separate ping-pong, as a share of wall time.
-pub fn switch_overhead_legend(report: &RunReport) -> String {
+pub(crate) fn switch_overhead_legend(report: &RunReport) -> String {
     match report.method.switch_cost_ns {
         Some(c) => format!(
             "sw overhead (est.) = switches counted in the row x {c:.0} ns (the same-core switch cost measured separately by a pipe ping-pong) / median wall time: an estimate, not a measurement of this run"
@@ -382,14 +383,14 @@ pub trait Reporter {
 }
 
 /// Whether a strategy runs all its workers on one core by design (single-core-threaded).
-pub fn shares_one_core(strategy: Strategy) -> bool {
+pub(crate) fn shares_one_core(strategy: Strategy) -> bool {
     strategy.descriptor().placement == Placement::OneCore && !strategy.is_sequential()
 }
 
 /// The sweep values of a report's oversubscribed rows of the spread strategies (multi-threaded,
 /// multi-process: more workers than physical cores), ascending, each once. single-core-threaded
 /// rows are oversubscribed by design from 2 workers on and are not counted here.
-pub fn oversubscribed_cores(report: &RunReport) -> Vec<usize> {
+pub(crate) fn oversubscribed_cores(report: &RunReport) -> Vec<usize> {
     let mut over: Vec<usize> = report
         .rows
         .iter()
@@ -402,7 +403,7 @@ pub fn oversubscribed_cores(report: &RunReport) -> Vec<usize> {
 }
 
 /// The cell of the `oversubscribed` column: `no`, `yes, 2 per core`.
-pub fn oversubscribed_cell(r: &Row) -> String {
+pub(crate) fn oversubscribed_cell(r: &Row) -> String {
     if r.oversubscribed {
         format!("yes, {}", analysis::format_per_core(r.workers_per_core))
     } else {
@@ -460,14 +461,14 @@ pub fn oversubscription_note(report: &RunReport) -> Option<String> {
 
 /// Whether the workload spends most of its time waiting (web; io with a CPU share below one
 /// half), so that workers sharing a core are the point of the row, not a limit of it.
-pub fn mostly_waits(report: &RunReport) -> bool {
+pub(crate) fn mostly_waits(report: &RunReport) -> bool {
     is_web(report)
         || (report.workload.name == "io"
             && report.workload.param("cpu_share", 0.0f64).unwrap_or(0.0) < 0.5)
 }
 
 /// Why efficiency, serial fraction and the Amdahl fit are `—` in this report, if they are.
-pub fn scaling_note(report: &RunReport) -> Option<String> {
+pub(crate) fn scaling_note(report: &RunReport) -> Option<String> {
     report
         .rows
         .first()
@@ -477,7 +478,7 @@ pub fn scaling_note(report: &RunReport) -> Option<String> {
 
 /// What the intervals are and how much they cover; says so when too few repetitions keep them
 /// below 95%, and when there is none (one repetition).
-pub fn interval_note(report: &RunReport) -> String {
+pub(crate) fn interval_note(report: &RunReport) -> String {
     let Some(r) = report.rows.iter().find(|r| r.reps > 0) else {
         return String::new();
     };
@@ -500,7 +501,7 @@ pub fn interval_note(report: &RunReport) -> String {
 }
 
 /// Rows that ran on CPUs the probe found slow, one phrase each.
-pub fn slow_cpu_note(report: &RunReport) -> Option<String> {
+pub(crate) fn slow_cpu_note(report: &RunReport) -> Option<String> {
     let rows: Vec<String> = report
         .rows
         .iter()
@@ -524,7 +525,7 @@ pub fn slow_cpu_note(report: &RunReport) -> Option<String> {
 }
 
 /// What others took of the CPUs during the run, when it was enough to move the figures.
-pub fn busy_note(report: &RunReport) -> Option<String> {
+pub(crate) fn busy_note(report: &RunReport) -> Option<String> {
     let l = report.machine.others_load.as_ref().filter(|l| l.busy())?;
     Some(format!(
         "busy machine: other programs took {:.0}% of CPUs {} during the run ({:.0}% stolen by the hypervisor); the times are slower and noisier than this machine can do",
@@ -539,7 +540,7 @@ const TOO_SHORT_S: f64 = 1e-4;
 
 /// A warning when the baseline run is so short that every speedup mostly measures the cost of
 /// starting workers: blames `--wait-ms 0` when the io tasks do not wait at all, else `--size`.
-pub fn too_short_note(report: &RunReport) -> Option<String> {
+pub(crate) fn too_short_note(report: &RunReport) -> Option<String> {
     let base = report.rows.first()?;
     let no_wait = report
         .workload
@@ -580,14 +581,14 @@ pub fn notes(report: &RunReport) -> Vec<String> {
 }
 
 /// Whether the report is a service's (`web`): any of its rows carries a server's figures.
-pub fn is_web(report: &RunReport) -> bool {
+pub(crate) fn is_web(report: &RunReport) -> bool {
     report.rows.iter().any(|r| r.web.is_some())
 }
 
 /// The web rows whose load generator had to share CPUs with the server: its own CPU work
 /// (sending requests, reading and checking responses) is then inside their times and
 /// latencies. `None` when no row shared (and for every report without web rows).
-pub fn generator_note(report: &RunReport) -> Option<String> {
+pub(crate) fn generator_note(report: &RunReport) -> Option<String> {
     let rows: Vec<String> = report
         .rows
         .iter()
@@ -617,7 +618,7 @@ pub fn generator_note(report: &RunReport) -> Option<String> {
 /// One line per `distributed` row: where its ranks ran, what they moved, and its communication
 /// time beside its bytes at the measured message bandwidth; then the MPI job itself (start-up
 /// is once per invocation, not in any row) and a note when the launcher left the ranks unbound.
-pub fn distributed_notes(report: &RunReport) -> Vec<String> {
+pub(crate) fn distributed_notes(report: &RunReport) -> Vec<String> {
     let mut out = Vec::new();
     for r in &report.rows {
         let Some(d) = &r.distributed else { continue };
@@ -697,7 +698,7 @@ fn rows_within_rank_0(report: &RunReport) -> Vec<String> {
 /// Under Slurm: the job (what Slurm told concbench), and a note when the job's allocation or
 /// binding left this process fewer CPUs than its node has while rows of the shared-memory
 /// strategies ran within them. Under mpirun with `--bind-to core` the MPI note says it instead.
-pub fn slurm_notes(report: &RunReport) -> Vec<String> {
+pub(crate) fn slurm_notes(report: &RunReport) -> Vec<String> {
     let Some(job) = &report.machine.slurm else {
         return Vec::new();
     };
@@ -730,7 +731,7 @@ pub fn slurm_notes(report: &RunReport) -> Vec<String> {
 }
 
 /// The workload and its parameters in one phrase: `mergesort (size=4000000, seed=42)`.
-pub fn workload_label(spec: &WorkloadSpec) -> String {
+pub(crate) fn workload_label(spec: &WorkloadSpec) -> String {
     let mut params = vec![format!("size={}", spec.size)];
     params.extend(spec.params.iter().map(|(k, v)| format!("{k}={v}")));
     params.push(format!("seed={}", spec.seed));
@@ -739,7 +740,7 @@ pub fn workload_label(spec: &WorkloadSpec) -> String {
 
 /// The reporters whose files `--out DIR` writes: report.md, results.csv, samples.csv (every
 /// repetition's time, one per line), results.json, results.tex and speedup.svg.
-pub fn file_reporters() -> Vec<Box<dyn Reporter>> {
+pub(crate) fn file_reporters() -> Vec<Box<dyn Reporter>> {
     vec![
         Box::new(markdown::MarkdownReporter),
         Box::new(csv::CsvReporter),
@@ -753,7 +754,7 @@ pub fn file_reporters() -> Vec<Box<dyn Reporter>> {
 /// Every file of `--out DIR`, by name: each [`file_reporters`] rendering of `report`, the
 /// [`plots`] (efficiency, phases, repetitions) and `report.html` (see [`html`]); `report.md`
 /// shows `speedup.svg` and the plots, written beside it.
-pub fn out_files(report: &RunReport) -> Vec<(String, String)> {
+pub(crate) fn out_files(report: &RunReport) -> Vec<(String, String)> {
     let figure = svg::SvgReporter.file_name();
     let more = plots::plots(report);
     let mut page_markdown = String::new();

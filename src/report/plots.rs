@@ -21,7 +21,7 @@ pub struct Plot {
     /// File name in the result set.
     pub file: &'static str,
     /// The text alternative (and caption).
-    pub alt: String,
+    pub(crate) alt: String,
     /// The SVG document.
     pub svg: String,
 }

@@ -23,7 +23,7 @@ use crate::text::{nice_step, xml_escape, STEPS_1_2_25_5};
 
 /// `speedup.svg`.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct SvgReporter;
+pub(crate) struct SvgReporter;
 
 pub(super) const WIDTH: f64 = 840.0;
 pub(super) const HEIGHT: f64 = 520.0;
@@ -39,7 +39,7 @@ const NOTE_LINE: f64 = 15.0;
 const NOTE_CHARS: usize = 118;
 
 /// Beyond this ratio of the largest to the smallest worker count the x axis is logarithmic.
-pub const LOG_SPAN: f64 = 8.0;
+pub(crate) const LOG_SPAN: f64 = 8.0;
 /// Room kept between two tick labels, px.
 const TICK_GAP: f64 = 6.0;
 
@@ -707,7 +707,7 @@ impl Reporter for SvgReporter {
 
 /// One point of a [`SpeedupLine`]: workers, speedup, and its interval where there is one.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SpeedupPoint {
+pub(crate) struct SpeedupPoint {
     /// Workers N.
     pub workers: usize,
     /// Speedup at N.
@@ -718,7 +718,7 @@ pub struct SpeedupPoint {
 
 /// One line of a [`SpeedupChart`]: a short legend label and its points.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SpeedupLine {
+pub(crate) struct SpeedupLine {
     /// The legend's label (short: `M1`, `M2 (multi-process)`).
     pub label: String,
     /// Its points, in any order (drawn by workers).
@@ -728,11 +728,11 @@ pub struct SpeedupLine {
 /// A speedup-against-workers chart of any lines (one per machine in `concbench collect`), drawn
 /// with the same axes, reference lines, markers and colours as `speedup.svg`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SpeedupChart {
+pub(crate) struct SpeedupChart {
     /// The title.
     pub title: String,
     /// One line under the title (what the lines are).
-    pub subtitle: String,
+    pub(crate) subtitle: String,
     /// The lines.
     pub lines: Vec<SpeedupLine>,
     /// Lines of text under the plot (what each label stands for, the method), wrapped to the
@@ -755,7 +755,7 @@ const LINE_MARKERS: [Marker; 5] = [
 
 /// Draw a [`SpeedupChart`]: the plot of `speedup.svg` (ideal S = N dashed, S = 1 dotted, error
 /// bars from the intervals), a legend of the lines at the right, the notes under the plot.
-pub fn speedup_chart(chart: &SpeedupChart) -> String {
+pub(crate) fn speedup_chart(chart: &SpeedupChart) -> String {
     let mut sweep: Vec<usize> = chart
         .lines
         .iter()

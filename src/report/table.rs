@@ -10,7 +10,7 @@ use crate::topology::format_cpu_list;
 
 /// Column alignment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Align {
+pub(crate) enum Align {
     /// Left-aligned text.
     Left,
     /// Right-aligned numbers.
@@ -23,7 +23,7 @@ pub struct Table {
     /// Column headers.
     pub headers: Vec<String>,
     /// Alignment per column.
-    pub align: Vec<Align>,
+    pub(crate) align: Vec<Align>,
     /// Cells, row by row.
     pub rows: Vec<Vec<String>>,
 }
@@ -114,7 +114,7 @@ impl Table {
 /// every cell is printed in it with enough decimals to keep three significant digits of the
 /// smallest (at most six).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SecondsColumn {
+pub(crate) struct SecondsColumn {
     scale: f64,
     unit: &'static str,
     decimals: usize,
@@ -183,7 +183,7 @@ fn workers_cells(r: &Row) -> [String; 2] {
 }
 
 /// An interval as `lo–hi`, or `-` when there is none (one repetition).
-pub fn format_range(range: Option<[f64; 2]>) -> String {
+pub(crate) fn format_range(range: Option<[f64; 2]>) -> String {
     match range {
         Some([lo, hi]) if lo.is_finite() && hi.is_finite() => format!("{lo:.2}–{hi:.2}"),
         _ => "-".into(),
@@ -191,7 +191,7 @@ pub fn format_range(range: Option<[f64; 2]>) -> String {
 }
 
 /// A row's efficiency as a cell: `87%`, or `—` when the baseline is not one worker.
-pub fn format_efficiency(r: &Row) -> String {
+pub(crate) fn format_efficiency(r: &Row) -> String {
     match r.efficiency {
         Some(e) => format!("{:.0}%", e * 100.0),
         None => "—".into(),
@@ -199,7 +199,7 @@ pub fn format_efficiency(r: &Row) -> String {
 }
 
 /// The CPUs a row was seen on, with the slow ones named: `0-1 (CPU 1 1.80x slow)`.
-pub fn format_cpus_seen(r: &Row) -> String {
+pub(crate) fn format_cpus_seen(r: &Row) -> String {
     let mut s = format_cpu_list(&r.cpus);
     if !r.slow_cpus.is_empty() {
         let slow: Vec<String> = r
@@ -213,7 +213,7 @@ pub fn format_cpus_seen(r: &Row) -> String {
 }
 
 /// Requests per second as a cell: `833`, or `0.83` under 10.
-pub fn format_requests_per_s(v: f64) -> String {
+pub(crate) fn format_requests_per_s(v: f64) -> String {
     if !v.is_finite() {
         "-".into()
     } else if v < 10.0 {
@@ -224,7 +224,7 @@ pub fn format_requests_per_s(v: f64) -> String {
 }
 
 /// Memory per connection as a cell: `8 KiB`, or `-` when it was not measured.
-pub fn format_bytes_per_connection(v: Option<f64>) -> String {
+pub(crate) fn format_bytes_per_connection(v: Option<f64>) -> String {
     match v {
         Some(b) if b.is_finite() && b >= 0.0 => crate::text::format_bytes(b.round() as u64),
         _ => "-".into(),
@@ -356,7 +356,7 @@ fn web_table(report: &RunReport) -> Table {
 
 /// What the web columns of [`speedup_table`] mean, one line under the table (empty for a report
 /// without web rows).
-pub fn web_legend(report: &RunReport) -> String {
+pub(crate) fn web_legend(report: &RunReport) -> String {
     if !super::is_web(report) {
         return String::new();
     }
@@ -364,7 +364,7 @@ pub fn web_legend(report: &RunReport) -> String {
 }
 
 /// What the workers and CPUs-used columns mean, one line under a job's table.
-pub fn workers_legend() -> &'static str {
+pub(crate) fn workers_legend() -> &'static str {
     "workers = the sweep value N of --cores (the work split into N parts run by N workers); CPUs used = distinct CPUs the workers were seen on (single-core-threaded runs every worker on one)"
 }
 

@@ -31,7 +31,7 @@ const STOP_POLL: Duration = Duration::from_millis(100);
 const READ_CHUNK: usize = 4 * 1024;
 
 /// What every connection of one server shares.
-pub struct Handler {
+pub(crate) struct Handler {
     body: Vec<u8>,
     body_checksum: u64,
     wait: Duration,
@@ -148,7 +148,7 @@ thread_local! {
 
 /// Serve one connection on this thread until it closes, misbehaves, idles past the timeout or
 /// `stop` is set. Waits sleep in the kernel.
-pub fn serve_blocking(
+pub(crate) fn serve_blocking(
     mut stream: TcpStream,
     handler: &Handler,
     stop: &AtomicBool,
@@ -225,7 +225,7 @@ pub fn serve_blocking(
 
 /// Serve one connection as a task until it closes, misbehaves or idles past the timeout. Waits
 /// await tokio's timer; the server stops it by dropping it.
-pub async fn serve_async(stream: tokio::net::TcpStream, handler: Arc<Handler>) {
+pub(crate) async fn serve_async(stream: tokio::net::TcpStream, handler: Arc<Handler>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = stream;
     let _ = stream.set_nodelay(true);

@@ -35,7 +35,7 @@ use crate::workload::web::{
 };
 
 /// Connections opening at once.
-pub const CONNECTS_IN_FLIGHT: usize = 256;
+pub(crate) const CONNECTS_IN_FLIGHT: usize = 256;
 
 /// What one generator process measured.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -43,21 +43,21 @@ pub struct GeneratorReport {
     /// Requests answered and checked.
     pub requests: u64,
     /// When its first request was sent (intended, in the open loop), monotonic ns.
-    pub start_ns: u64,
+    pub(crate) start_ns: u64,
     /// When its last response was read, monotonic ns.
-    pub end_ns: u64,
+    pub(crate) end_ns: u64,
     /// Seconds opening its connections took.
-    pub connect_s: f64,
+    pub(crate) connect_s: f64,
     /// Errors by kind.
     pub errors: WebErrors,
     /// The first error, in words.
-    pub first_error: Option<String>,
+    pub(crate) first_error: Option<String>,
     /// Latency histogram buckets, (ns, count).
     pub latency_ns: Vec<(u64, u64)>,
     /// The server's achieved waits (`X-Wait-Ns`), (ns, count).
-    pub wait_ns: Vec<(u64, u64)>,
+    pub(crate) wait_ns: Vec<(u64, u64)>,
     /// CPUs the server's handler reported.
-    pub server_cpus: Vec<usize>,
+    pub(crate) server_cpus: Vec<usize>,
 }
 
 fn histogram() -> Histogram<u64> {
@@ -93,7 +93,7 @@ impl Shared {
 
 /// Serve a generator job (the child side): connect, say `connected`, wait for `go`, run, say
 /// `result JSON`.
-pub fn serve_generator(job: WebLoadJob) -> Result<(), String> {
+pub(crate) fn serve_generator(job: WebLoadJob) -> Result<(), String> {
     let rt = crate::strategy::tasks::runtime_with_io().map_err(|e| format!("runtime: {e}"))?;
     let addr: SocketAddr = job
         .addr

@@ -35,7 +35,7 @@ pub use server::Server;
 
 /// Descriptors a process needs besides its connections (standard streams, the runtime's epoll
 /// and wake-up descriptors, listening sockets, pipes to children, files).
-pub const SPARE_DESCRIPTORS: u64 = 64;
+pub(crate) const SPARE_DESCRIPTORS: u64 = 64;
 
 /// Why a service row could not be measured.
 #[derive(Debug, thiserror::Error)]
@@ -151,7 +151,7 @@ pub fn generator_cpus(server_cpus: &[usize]) -> (Vec<usize>, bool) {
 
 /// What a row's measurement needs besides the row itself.
 #[derive(Debug, Clone, Default)]
-pub struct RowOptions {
+pub(crate) struct RowOptions {
     /// The program that serves pre-forked workers and generators (default: concbench itself).
     pub worker: Option<WorkerCommand>,
     /// How long one repetition may take before the generator counts as stuck.
@@ -161,7 +161,7 @@ pub struct RowOptions {
 /// Measure one row: start the server of `strategy` with `workers` workers, run `warmup` untimed
 /// and `reps` timed repetitions of the load, stop the server. `progress` is called after each
 /// repetition. The timed repetitions come back as executions, each with its [`WebRun`].
-pub fn measure_row(
+pub(crate) fn measure_row(
     config: &WebConfig,
     strategy: Strategy,
     workers: usize,

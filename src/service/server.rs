@@ -29,7 +29,7 @@ use crate::topology::{self, Topology};
 use crate::workload::web::{CpuWork, WebConfig};
 
 /// How long the workers of a stopping server may take.
-pub const STOP_WITHIN: Duration = Duration::from_secs(10);
+pub(crate) const STOP_WITHIN: Duration = Duration::from_secs(10);
 
 /// Connections a listening socket holds before they are accepted (the kernel caps it at
 /// `net.core.somaxconn`).
@@ -61,7 +61,7 @@ enum Inner {
 /// The CPUs the `--cpu-parallel` pool runs on: the server's own first, then every other physical
 /// core — the course's "parallelism inside each request" needs cores beyond the one the event
 /// loop or the threads share. The load generator then shares them, and every output says so.
-pub fn pool_cpus(server: &[usize]) -> Vec<usize> {
+pub(crate) fn pool_cpus(server: &[usize]) -> Vec<usize> {
     let mut cpus = server.to_vec();
     for c in Topology::get().core_cpus() {
         if !cpus.contains(&c) {
@@ -73,7 +73,7 @@ pub fn pool_cpus(server: &[usize]) -> Vec<usize> {
 
 /// The CPUs a server of `strategy` with `workers` workers is pinned to, in worker order (one-core
 /// architectures: one CPU).
-pub fn server_cpus(strategy: Strategy, workers: usize) -> Vec<usize> {
+pub(crate) fn server_cpus(strategy: Strategy, workers: usize) -> Vec<usize> {
     let d = strategy.descriptor();
     match d.placement {
         Placement::OneCore => vec![Placement::OneCore.cpu_for(0)],
@@ -185,17 +185,17 @@ impl Server {
     }
 
     /// Seconds starting it took.
-    pub fn started_s(&self) -> f64 {
+    pub(crate) fn started_s(&self) -> f64 {
         self.started_s
     }
 
     /// Whether its workers are threads of this process (its usage is this process's).
-    pub fn in_process(&self) -> bool {
+    pub(crate) fn in_process(&self) -> bool {
         matches!(self.inner, Inner::Threads { .. })
     }
 
     /// A reader of its resident memory that another thread can call (the sampler's).
-    pub fn rss_reader(&self) -> impl Fn() -> Option<u64> + Send + 'static {
+    pub(crate) fn rss_reader(&self) -> impl Fn() -> Option<u64> + Send + 'static {
         let pids = match &self.inner {
             Inner::Threads { .. } => None,
             Inner::Processes { pids, .. } => Some(pids.clone()),
@@ -490,7 +490,7 @@ fn start_processes(
 /// A pre-forked worker process: take the listening socket the parent handed down, say
 /// `listening PID`, serve connections one at a time until the parent says `stop` (or goes away),
 /// then say `stopped`.
-pub fn serve_worker_process(job: WebServerJob) -> Result<(), String> {
+pub(crate) fn serve_worker_process(job: WebServerJob) -> Result<(), String> {
     let listener = sys::inherited_tcp_listener(job.listen_fd).map_err(|e| {
         format!(
             "the listening socket handed down as descriptor {}: {e}",

@@ -14,7 +14,7 @@ use crate::sys;
 /// A reusable barrier for a number of threads fixed up front, which can only shrink (when some
 /// of them could not be started).
 #[derive(Debug)]
-pub struct FutexBarrier {
+pub(crate) struct FutexBarrier {
     parties: AtomicUsize,
     arrived: AtomicUsize,
     generation: AtomicU32,
@@ -33,7 +33,7 @@ impl FutexBarrier {
     /// Count on `missing` fewer parties from now on: for threads that could not be started.
     /// Must be called by a party that has not arrived in the current round (so the round cannot
     /// complete without it), as the thread that starts the others does.
-    pub fn release_missing(&self, missing: usize) {
+    pub(crate) fn release_missing(&self, missing: usize) {
         let left = self.parties.load(Ordering::SeqCst).saturating_sub(missing);
         self.parties.store(left.max(1), Ordering::SeqCst);
     }
@@ -66,7 +66,7 @@ impl FutexBarrier {
 
     /// [`FutexBarrier::wait`] until `deadline` at the latest: `false` when the round was not
     /// complete by then (this party has still arrived; the others may pass later).
-    pub fn wait_until(&self, deadline: Instant) -> bool {
+    pub(crate) fn wait_until(&self, deadline: Instant) -> bool {
         let (last, generation) = self.arrive();
         if last {
             return true;

@@ -40,7 +40,7 @@ use crate::workload::exchange::RangeSet;
 use crate::workload::{Collectives, Decomposition, PartData, View, Workload, WorkloadSpec};
 
 /// Byte a rank's region is filled with before each execution (all ones: a NaN as f64).
-pub const POISON: u8 = 0xFF;
+pub(crate) const POISON: u8 = 0xFF;
 
 /// Largest piece moved by one collective call: keeps every count within a C int.
 const MAX_PIECE: usize = 1 << 28;
@@ -49,13 +49,13 @@ const MAX_PIECE: usize = 1 << 28;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct RankPhases {
     /// Receiving (or, on rank 0, sending) the inputs before the first stage.
-    pub distribute_s: f64,
+    pub(crate) distribute_s: f64,
     /// Running its parts, outside any collective.
     pub compute_s: f64,
     /// Moving data between stages and inside exchanging stages.
-    pub exchange_s: f64,
+    pub(crate) exchange_s: f64,
     /// Sending its results to rank 0 (on rank 0: receiving them all).
-    pub collect_s: f64,
+    pub(crate) collect_s: f64,
 }
 
 /// What one rank did in one execution.
@@ -74,7 +74,7 @@ pub struct RankReport {
     /// Where its time went.
     pub phases: RankPhases,
     /// Each stage's start and end, ns after the group's barrier, on its own clock.
-    pub stages_ns: Vec<[u64; 2]>,
+    pub(crate) stages_ns: Vec<[u64; 2]>,
     /// Its switches and CPU time during the execution.
     pub usage: Usage,
     /// What went wrong in its part (a panic), if anything.
@@ -95,7 +95,7 @@ pub struct DistributedRun {
     /// Bytes the parts read before their first stage, all parts together without overlaps
     /// (merge sort: the keys; matmul: A and B; io: the task slots): what `bytes_moved` is
     /// compared with.
-    pub input_bytes: usize,
+    pub(crate) input_bytes: usize,
     /// Byte ranges each part wrote last.
     #[serde(skip)]
     pub written: Vec<Vec<Range<usize>>>,
@@ -322,13 +322,13 @@ impl RankReport {
 
 /// What one rank's [`run_rank`] produced.
 #[derive(Debug, Clone)]
-pub struct RankOutcome {
+pub(crate) struct RankOutcome {
     /// Its report.
     pub report: RankReport,
     /// What each part wrote last (the same on every rank).
     pub written: Vec<Vec<Range<usize>>>,
     /// Bytes the parts read before their first stage (see [`DistributedRun::input_bytes`]).
-    pub input_bytes: usize,
+    pub(crate) input_bytes: usize,
 }
 
 /// [`Collectives`] that count the bytes this rank sends and receives and the time it spends in
@@ -545,7 +545,7 @@ fn move_bytes(
 /// Every rank, at once: one execution of `workload`'s parts on the ranks of `comm` (rank p runs
 /// part p), `mem` being this rank's region (rank 0's holds the reset input). `before` is this
 /// process's usage when the execution started.
-pub fn run_rank(
+pub(crate) fn run_rank(
     workload: &dyn Workload,
     mem: SharedMem,
     comm: &dyn Collectives,
@@ -696,7 +696,7 @@ fn guarded<R>(
 
 /// Ranks other than 0: serve rank 0's jobs until it says exit, then finalize MPI and exit.
 /// `factory` builds workloads from their specs, as for worker processes.
-pub fn serve_ranks<F, E>(world: &World, factory: &F) -> !
+pub(crate) fn serve_ranks<F, E>(world: &World, factory: &F) -> !
 where
     F: Fn(&WorkloadSpec) -> Result<Box<dyn Workload>, E>,
     E: std::fmt::Display,

@@ -20,7 +20,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::measure::clock::{monotonic_ns, seconds_between};
-use crate::measure::rusage::Usage;
+pub use crate::measure::rusage::Usage;
 use crate::shm::SharedMem;
 use crate::topology::{self, Topology};
 use crate::workload::{Decomposition, View, Workload};
@@ -90,7 +90,8 @@ pub struct StrategyDescriptor {
 
 impl StrategyDescriptor {
     /// Whether it starts worker processes (re-executing the concbench binary).
-    pub fn needs_worker_processes(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn needs_worker_processes(&self) -> bool {
         self.mechanism == Mechanism::Processes
     }
 }
@@ -183,7 +184,7 @@ impl Strategy {
 
     /// Physical cores its workers can use at once with `cores` workers: 1 when they all share
     /// one core, min(`cores`, `physical_cores`) when they are spread.
-    pub fn cores_used(self, cores: usize, physical_cores: usize) -> usize {
+    pub(crate) fn cores_used(self, cores: usize, physical_cores: usize) -> usize {
         match self.descriptor().placement {
             Placement::OneCore => 1,
             Placement::Spread => cores.clamp(1, physical_cores.max(1)),
@@ -265,7 +266,7 @@ pub enum Placement {
 
 impl Placement {
     /// The CPU worker `index` is pinned to.
-    pub fn cpu_for(self, index: usize) -> usize {
+    pub(crate) fn cpu_for(self, index: usize) -> usize {
         let topo = Topology::get();
         match self {
             Placement::OneCore => topo.first_cpu(),
@@ -292,7 +293,7 @@ pub struct Phases {
     /// processes to exit and reaping them, which includes the kernel tearing down their address
     /// spaces). Measured after the clock stops: not part of the wall time.
     #[serde(default)]
-    pub collect_s: f64,
+    pub(crate) collect_s: f64,
 }
 
 impl Phases {
@@ -312,9 +313,9 @@ pub struct PartRecord {
     /// CPU the part was on when it finished (`sched_getcpu`).
     pub cpu: usize,
     /// Start, ns on the monotonic clock.
-    pub start_ns: u64,
+    pub(crate) start_ns: u64,
     /// End, ns on the monotonic clock.
-    pub end_ns: u64,
+    pub(crate) end_ns: u64,
 }
 
 /// What one timed execution of a workload produced.
@@ -323,7 +324,7 @@ pub struct Execution {
     /// Wall time in seconds, from the first spawn until every part's last result is in.
     pub wall_s: f64,
     /// Start of the execution on the monotonic clock (for timelines).
-    pub start_ns: u64,
+    pub(crate) start_ns: u64,
     /// Where the wall time went.
     pub phases: Phases,
     /// Every part of every stage.
@@ -452,7 +453,7 @@ impl StrategyError {
 
     /// Whether a worker never started (a limit, a missing binary): then no part ran, and the
     /// shared memory says nothing about why.
-    pub fn is_refused_start(&self) -> bool {
+    pub(crate) fn is_refused_start(&self) -> bool {
         matches!(
             self,
             StrategyError::Start(_)
@@ -467,14 +468,17 @@ impl StrategyError {
 /// How long a repetition may take before its workers count as stuck, when nothing else is
 /// configured: this floor plus [`STUCK_FACTOR`] times the slowest repetition seen so far. One
 /// rule for the runner's jobs and for the service rows (`crate::service`).
-pub const DEFAULT_STUCK_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
+pub(crate) const DEFAULT_STUCK_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// See [`DEFAULT_STUCK_AFTER`].
-pub const STUCK_FACTOR: f64 = 20.0;
+pub(crate) const STUCK_FACTOR: f64 = 20.0;
 
 /// The deadline of the next repetition: `floor` plus [`STUCK_FACTOR`] × the slowest repetition
 /// seen so far in this sweep (warm-ups included), from now.
-pub fn repetition_deadline(floor: std::time::Duration, slowest_s: f64) -> std::time::Instant {
+pub(crate) fn repetition_deadline(
+    floor: std::time::Duration,
+    slowest_s: f64,
+) -> std::time::Instant {
     let margin = std::time::Duration::from_secs_f64((STUCK_FACTOR * slowest_s).min(1e9));
     std::time::Instant::now() + floor + margin
 }

@@ -40,7 +40,7 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 
 /// A `current_thread` runtime with timers and sockets: the web server's event loop and the load
 /// generator.
-pub fn runtime_with_io() -> std::io::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime_with_io() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .enable_io()
@@ -124,9 +124,9 @@ async fn run_part_task(
 
 /// Counts of an execution that other strategies do not have.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct TaskCounts {
+pub(crate) struct TaskCounts {
     /// Yield points the tasks passed (each gave the thread to the run queue).
-    pub yields: u64,
+    pub(crate) yields: u64,
     /// Timer waits the tasks awaited.
     pub waits: u64,
 }
@@ -144,7 +144,7 @@ pub fn run(
 }
 
 /// [`run`], also returning how often the tasks yielded and waited.
-pub fn run_counted(
+pub(crate) fn run_counted(
     workload: &dyn Workload,
     mem: SharedMem,
     parts: usize,

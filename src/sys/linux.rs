@@ -15,44 +15,46 @@ use super::{
 // What this platform can do.
 
 /// An owned descriptor, closed when dropped.
-pub type OwnedDesc = OwnedFd;
+pub(crate) type OwnedDesc = OwnedFd;
 
 /// The number of an open descriptor (see [`super::RawDesc`]).
-pub fn desc_of<T: std::os::fd::AsRawFd>(x: &T) -> super::RawDesc {
+pub(crate) fn desc_of<T: std::os::fd::AsRawFd>(x: &T) -> super::RawDesc {
     x.as_raw_fd()
 }
 
 /// The kernel's name, as the machine line prints it before the release.
-pub const KERNEL_NAME: &str = "Linux";
+pub(crate) const KERNEL_NAME: &str = "Linux";
 
 /// Whether threads can be pinned to one CPU: yes (`sched_setaffinity`).
-pub fn can_pin_threads() -> bool {
+pub(crate) fn can_pin_threads() -> bool {
     true
 }
 
 /// Whether [`ResourceUsage`] tells voluntary from involuntary switches: yes (`getrusage`).
-pub const SWITCH_KINDS_SPLIT: bool = true;
+// A platform fact the module docs cite; no output reads it yet.
+#[allow(dead_code)]
+pub(crate) const SWITCH_KINDS_SPLIT: bool = true;
 
 /// Notes every output carries about what this platform cannot do: none on Linux.
-pub fn platform_notes() -> Vec<String> {
+pub(crate) fn platform_notes() -> Vec<String> {
     Vec::new()
 }
 
 /// Performance and efficiency physical cores, where the CPU mixes them; `None` on Linux (not
 /// read).
-pub fn performance_efficiency_cores() -> Option<(usize, usize)> {
+pub(crate) fn performance_efficiency_cores() -> Option<(usize, usize)> {
     None
 }
 
 /// The logical CPUs of each physical core where the platform lists them directly; `None` on
 /// Linux, where [`cpu_topology_dir`] is read instead.
-pub fn physical_core_cpus() -> Option<Vec<Vec<usize>>> {
+pub(crate) fn physical_core_cpus() -> Option<Vec<Vec<usize>>> {
     None
 }
 
 /// Arrange for child processes to die with this one: on Linux each child asks for it itself
 /// ([`die_with_parent`]), so there is nothing to do here.
-pub fn kill_children_with_this_process() -> Result<(), String> {
+pub(crate) fn kill_children_with_this_process() -> Result<(), String> {
     Ok(())
 }
 
@@ -62,7 +64,7 @@ pub fn kill_children_with_this_process() -> Result<(), String> {
 /// Logical CPUs in the calling thread's affinity mask (`core_affinity`, which reads it with
 /// `sched_getaffinity`); `None` when the mask cannot be read or is empty. Read it before the
 /// thread is pinned: afterwards it is the pin.
-pub fn allowed_cpus() -> Option<Vec<usize>> {
+pub(crate) fn allowed_cpus() -> Option<Vec<usize>> {
     let cpus: Vec<usize> = core_affinity::get_core_ids()?
         .into_iter()
         .map(|c| c.id)
@@ -72,7 +74,7 @@ pub fn allowed_cpus() -> Option<Vec<usize>> {
 
 /// Pin the calling thread to one CPU (`core_affinity::set_for_current`). Threads it spawns
 /// afterwards inherit the pin.
-pub fn pin_thread_to_cpu(cpu: usize) -> io::Result<()> {
+pub(crate) fn pin_thread_to_cpu(cpu: usize) -> io::Result<()> {
     if core_affinity::set_for_current(core_affinity::CoreId { id: cpu }) {
         Ok(())
     } else {
@@ -82,7 +84,7 @@ pub fn pin_thread_to_cpu(cpu: usize) -> io::Result<()> {
 
 /// Restrict the calling thread to `cpus` with `sched_setaffinity` (threads it creates later
 /// inherit the mask). A CPU id beyond the kernel's set size is an `InvalidInput` error.
-pub fn set_thread_affinity(cpus: &[usize]) -> io::Result<()> {
+pub(crate) fn set_thread_affinity(cpus: &[usize]) -> io::Result<()> {
     if let Some(&c) = cpus.iter().find(|&&c| c >= libc::CPU_SETSIZE as usize) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -105,7 +107,8 @@ pub fn set_thread_affinity(cpus: &[usize]) -> io::Result<()> {
 }
 
 /// The calling thread's current affinity mask as CPU ids (`sched_getaffinity`).
-pub fn thread_affinity() -> Option<Vec<usize>> {
+#[cfg(test)]
+pub(crate) fn thread_affinity() -> Option<Vec<usize>> {
     // SAFETY: the set is zeroed plain data, filled by the kernel for this thread (pid 0).
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
@@ -121,7 +124,7 @@ pub fn thread_affinity() -> Option<Vec<usize>> {
 }
 
 /// The CPU the calling thread is running on right now (`sched_getcpu`).
-pub fn current_cpu() -> Option<usize> {
+pub(crate) fn current_cpu() -> Option<usize> {
     // SAFETY: sched_getcpu has no preconditions.
     let c = unsafe { libc::sched_getcpu() };
     usize::try_from(c).ok()
@@ -129,7 +132,7 @@ pub fn current_cpu() -> Option<usize> {
 
 /// The directory whose `cpuN/topology/{physical_package_id,core_id}` files say which logical
 /// CPUs share a physical core: `/sys/devices/system/cpu`, when it exists.
-pub fn cpu_topology_dir() -> Option<&'static Path> {
+pub(crate) fn cpu_topology_dir() -> Option<&'static Path> {
     let dir = Path::new("/sys/devices/system/cpu");
     dir.is_dir().then_some(dir)
 }
@@ -138,13 +141,13 @@ pub fn cpu_topology_dir() -> Option<&'static Path> {
 // Threads, time and usage.
 
 /// The calling thread's kernel id (`gettid`).
-pub fn thread_id() -> u32 {
+pub(crate) fn thread_id() -> u32 {
     // SAFETY: gettid has no preconditions.
     unsafe { libc::syscall(libc::SYS_gettid) as u32 }
 }
 
 /// Switches and CPU time so far of `scope` (`getrusage`).
-pub fn resource_usage(scope: UsageScope) -> Option<ResourceUsage> {
+pub(crate) fn resource_usage(scope: UsageScope) -> Option<ResourceUsage> {
     let who = match scope {
         UsageScope::Process => libc::RUSAGE_SELF,
         UsageScope::Children => libc::RUSAGE_CHILDREN,
@@ -166,14 +169,14 @@ pub fn resource_usage(scope: UsageScope) -> Option<ResourceUsage> {
 
 /// Context switches, voluntary + involuntary, of thread `tid` of process `pid` so far
 /// (`/proc/PID/task/TID/status`).
-pub fn task_switches(pid: u32, tid: u32) -> Option<u64> {
+pub(crate) fn task_switches(pid: u32, tid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/status")).ok()?;
     Some(parse_status_switches(&status))
 }
 
 /// Time thread `tid` of process `pid` spent on a CPU so far, ns (first field of
 /// `/proc/PID/task/TID/schedstat`).
-pub fn task_run_ns(pid: u32, tid: u32) -> Option<u64> {
+pub(crate) fn task_run_ns(pid: u32, tid: u32) -> Option<u64> {
     parse_first_number(&std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/schedstat")).ok()?)
 }
 
@@ -182,7 +185,7 @@ pub fn task_run_ns(pid: u32, tid: u32) -> Option<u64> {
 
 /// A new zero-filled shared-memory file of `len` bytes (`memfd_create` + `ftruncate`). It is not
 /// close-on-exec: worker processes inherit it.
-pub fn shm_create(len: usize) -> io::Result<OwnedFd> {
+pub(crate) fn shm_create(len: usize) -> io::Result<OwnedFd> {
     let name = c"concbench";
     // SAFETY: memfd_create with a valid C string; no MFD_CLOEXEC so worker processes inherit it.
     let raw = unsafe { libc::memfd_create(name.as_ptr(), 0) };
@@ -200,7 +203,7 @@ pub fn shm_create(len: usize) -> io::Result<OwnedFd> {
 
 /// Map `len` bytes of `fd` read-write and shared (`MAP_SHARED`); with `populate`, fault every page
 /// in now (`MAP_POPULATE`).
-pub fn map_shared(fd: RawFd, len: usize, populate: bool) -> io::Result<*mut u8> {
+pub(crate) fn map_shared(fd: RawFd, len: usize, populate: bool) -> io::Result<*mut u8> {
     let flags = libc::MAP_SHARED | if populate { libc::MAP_POPULATE } else { 0 };
     // SAFETY: a new mapping chosen by the kernel touches no existing memory; the result is checked.
     let ptr = unsafe {
@@ -226,7 +229,7 @@ pub fn map_shared(fd: RawFd, len: usize, populate: bool) -> io::Result<*mut u8> 
 /// `addr..addr + len` must lie inside an existing shared mapping of `fd` that maps file offset
 /// `offset` at `addr` (so every pointer into it stays valid and sees the same bytes); `addr` and
 /// `offset` page-aligned.
-pub unsafe fn remap_populate(
+pub(crate) unsafe fn remap_populate(
     addr: *mut u8,
     len: usize,
     fd: RawFd,
@@ -247,7 +250,7 @@ pub unsafe fn remap_populate(
 }
 
 /// A fresh private anonymous read-write mapping of `len` bytes, zero-filled and page-aligned.
-pub fn map_anonymous(len: usize) -> io::Result<*mut u8> {
+pub(crate) fn map_anonymous(len: usize) -> io::Result<*mut u8> {
     // SAFETY: a fresh private anonymous mapping; no existing memory is touched.
     let raw = unsafe {
         libc::mmap(
@@ -270,7 +273,7 @@ pub fn map_anonymous(len: usize) -> io::Result<*mut u8> {
 ///
 /// # Safety
 /// The range must lie inside a private anonymous mapping the caller owns.
-pub unsafe fn advise_huge_pages(addr: *mut u8, len: usize) -> bool {
+pub(crate) unsafe fn advise_huge_pages(addr: *mut u8, len: usize) -> bool {
     libc::madvise(addr.cast(), len, libc::MADV_HUGEPAGE) == 0
 }
 
@@ -279,13 +282,13 @@ pub unsafe fn advise_huge_pages(addr: *mut u8, len: usize) -> bool {
 
 /// Sleep while `word` holds `expected` (`FUTEX_WAIT`, process-private). Returns at once if it no
 /// longer does; may also return spuriously, so call it in a loop that re-checks the word.
-pub fn wait_while_equal(word: &AtomicU32, expected: u32) {
+pub(crate) fn wait_while_equal(word: &AtomicU32, expected: u32) {
     futex_wait(word, expected, None);
 }
 
 /// [`wait_while_equal`] for at most `timeout`: returns when the word changes, on a wake-up, or
 /// when the time is up (the caller re-checks the word and its own deadline).
-pub fn wait_while_equal_for(word: &AtomicU32, expected: u32, timeout: std::time::Duration) {
+pub(crate) fn wait_while_equal_for(word: &AtomicU32, expected: u32, timeout: std::time::Duration) {
     let ts = libc::timespec {
         tv_sec: timeout.as_secs().min(i64::MAX as u64) as libc::time_t,
         tv_nsec: timeout.subsec_nanos() as libc::c_long,
@@ -310,7 +313,7 @@ fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<&libc::timespec>)
 }
 
 /// Wake up to `count` threads sleeping in [`wait_while_equal`] on `word` (`FUTEX_WAKE`).
-pub fn wake(word: &AtomicU32, count: u32) {
+pub(crate) fn wake(word: &AtomicU32, count: u32) {
     let count = i32::try_from(count).unwrap_or(i32::MAX);
     // SAFETY: FUTEX_WAKE on a live AtomicU32; no memory is written by the kernel.
     unsafe {
@@ -329,7 +332,7 @@ pub fn wake(word: &AtomicU32, count: u32) {
 /// Ask the kernel to kill this process when its parent dies (`PR_SET_PDEATHSIG`, `SIGKILL`), then
 /// check that the parent is still `expected_parent_pid` (if it died first, the signal will never
 /// come): `Err("parent already gone")` then.
-pub fn die_with_parent(expected_parent_pid: u32) -> Result<(), String> {
+pub(crate) fn die_with_parent(expected_parent_pid: u32) -> Result<(), String> {
     // SAFETY: prctl/getppid have no memory-safety preconditions.
     unsafe {
         if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
@@ -345,15 +348,9 @@ pub fn die_with_parent(expected_parent_pid: u32) -> Result<(), String> {
     Ok(())
 }
 
-/// The parent process's id (`getppid`).
-pub fn parent_pid() -> u32 {
-    // SAFETY: getppid has no preconditions.
-    unsafe { libc::getppid() as u32 }
-}
-
 /// A pipe with both ends close-on-exec: `[read, write]` (`pipe2`). The caller closes both with
 /// [`super::close_fd`].
-pub fn pipe() -> io::Result<[RawFd; 2]> {
+pub(crate) fn pipe() -> io::Result<[RawFd; 2]> {
     let mut fds = [0 as RawFd; 2];
     // SAFETY: fds has room for two descriptors.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
@@ -371,19 +368,19 @@ fn cpuinfo() -> Option<String> {
 }
 
 /// The CPU's model name (`model name` in `/proc/cpuinfo`).
-pub fn cpu_model() -> Option<String> {
+pub(crate) fn cpu_model() -> Option<String> {
     parse_cpu_model(&cpuinfo()?)
 }
 
 /// The CPU beyond its name: `/proc/cpuinfo`, cpufreq's highest frequency and cpu0's caches.
-pub fn cpu_details() -> CpuDetails {
+pub(crate) fn cpu_details() -> CpuDetails {
     cpu_details_at(Path::new("/"))
 }
 
 /// [`cpu_details`] read under `root` (`/` on a live system; a copied tree in tests):
 /// `proc/cpuinfo`, `sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq` (kHz) and
 /// `sys/devices/system/cpu/cpu0/cache/index*/{level,type,size}`.
-pub fn cpu_details_at(root: &Path) -> CpuDetails {
+pub(crate) fn cpu_details_at(root: &Path) -> CpuDetails {
     let read = |p: &Path| std::fs::read_to_string(p).ok();
     let mut d = read(&root.join("proc/cpuinfo"))
         .map(|t| parse_cpuinfo_details(&t))
@@ -421,37 +418,37 @@ pub fn cpu_details_at(root: &Path) -> CpuDetails {
 
 /// Whether the CPU lists `flag` (`flags` in `/proc/cpuinfo`, e.g. `hypervisor`, `avx512f`);
 /// `None` when there is no such list to read.
-pub fn cpuinfo_flag(flag: &str) -> Option<bool> {
+pub(crate) fn cpuinfo_flag(flag: &str) -> Option<bool> {
     Some(parse_cpu_flag(&cpuinfo()?, flag))
 }
 
 /// A field of `/proc/meminfo` in bytes (`MemTotal`, `MemAvailable`, ...).
-pub fn meminfo_bytes(field: &str) -> Option<u64> {
+pub(crate) fn meminfo_bytes(field: &str) -> Option<u64> {
     parse_meminfo(&std::fs::read_to_string("/proc/meminfo").ok()?, field)
 }
 
 /// Per-CPU time since boot (`/proc/stat`), in ticks of [`clock_ticks_per_second`].
-pub fn cpu_times() -> Option<Vec<CpuTimes>> {
+pub(crate) fn cpu_times() -> Option<Vec<CpuTimes>> {
     let cpus = parse_proc_stat(&std::fs::read_to_string("/proc/stat").ok()?);
     (!cpus.is_empty()).then_some(cpus)
 }
 
 /// The unit of `/proc/stat` times (`sysconf(_SC_CLK_TCK)`, usually 100).
-pub fn clock_ticks_per_second() -> Option<u64> {
+pub(crate) fn clock_ticks_per_second() -> Option<u64> {
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     (hz > 0).then_some(hz as u64)
 }
 
 /// The kernel release, as `uname -r` prints it (`/proc/sys/kernel/osrelease`).
-pub fn kernel_release() -> Option<String> {
+pub(crate) fn kernel_release() -> Option<String> {
     std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .ok()
         .map(|s| s.trim().to_string())
 }
 
 /// The distribution's name (`PRETTY_NAME` in `/etc/os-release`).
-pub fn os_name() -> Option<String> {
+pub(crate) fn os_name() -> Option<String> {
     let s = std::fs::read_to_string("/etc/os-release").ok()?;
     s.lines()
         .find(|l| l.starts_with("PRETTY_NAME="))
@@ -460,7 +457,7 @@ pub fn os_name() -> Option<String> {
 
 /// Files that hold the fair scheduler's slice: EEVDF's `base_slice_ns` (6.6+), CFS's
 /// `min_granularity_ns` (debugfs since 5.13, /proc before), each in ns.
-pub const KERNEL_SLICE_FILES: [&str; 4] = [
+pub(crate) const KERNEL_SLICE_FILES: [&str; 4] = [
     "/sys/kernel/debug/sched/base_slice_ns",
     "/sys/kernel/debug/sched/min_granularity_ns",
     "/proc/sys/kernel/sched_base_slice_ns",
@@ -469,7 +466,7 @@ pub const KERNEL_SLICE_FILES: [&str; 4] = [
 
 /// The scheduler's slice in ns and the file it came from: the first readable of
 /// [`KERNEL_SLICE_FILES`] (debugfs needs root, so often none is).
-pub fn kernel_slice_ns() -> Option<(&'static str, u64)> {
+pub(crate) fn kernel_slice_ns() -> Option<(&'static str, u64)> {
     KERNEL_SLICE_FILES.into_iter().find_map(|f| {
         let ns = std::fs::read_to_string(f)
             .ok()?
@@ -487,7 +484,7 @@ pub fn kernel_slice_ns() -> Option<(&'static str, u64)> {
 /// with its value: `the limit on processes and threads (ulimit -u 100)`, `the cgroup's pids.max
 /// (64)`, `the limit on open files (ulimit -n 256)`, or `memory`. `None` when `e` is not one of
 /// the errors a limit gives.
-pub fn limit_behind(e: &io::Error) -> Option<String> {
+pub(crate) fn limit_behind(e: &io::Error) -> Option<String> {
     let rlimit = |which| {
         let mut r = libc::rlimit {
             rlim_cur: 0,
@@ -549,7 +546,7 @@ fn cgroup_pids_max() -> Option<u64> {
 /// Swap two paths atomically (`renameat2` with `RENAME_EXCHANGE`): each name then refers to what
 /// the other did. Both must exist on one file system. An error (e.g. a file system without the
 /// flag) leaves both as they were.
-pub fn exchange_paths(a: &Path, b: &Path) -> io::Result<()> {
+pub(crate) fn exchange_paths(a: &Path, b: &Path) -> io::Result<()> {
     use std::os::unix::ffi::OsStrExt;
     let c = |p: &Path| {
         std::ffi::CString::new(p.as_os_str().as_bytes())
@@ -580,7 +577,7 @@ pub fn exchange_paths(a: &Path, b: &Path) -> io::Result<()> {
 /// Set the nice value of the calling thread (`setpriority(PRIO_PROCESS, tid, nice)`: on Linux a
 /// nice value belongs to one thread). Raising it needs no privilege; lowering it below the
 /// current value usually does.
-pub fn set_thread_nice(nice: i32) -> io::Result<()> {
+pub(crate) fn set_thread_nice(nice: i32) -> io::Result<()> {
     // SAFETY: plain system call on the calling thread's id.
     let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, thread_id() as libc::id_t, nice) };
     if r != 0 {
@@ -591,13 +588,13 @@ pub fn set_thread_nice(nice: i32) -> io::Result<()> {
 
 /// The kernel's jiffies counter and its clock at the same moment, ns (`/proc/timer_list`: its
 /// `now at` and first `jiffies:` lines). Two readings a known time apart give the timer tick.
-pub fn jiffies_now() -> Option<(u64, u64)> {
+pub(crate) fn jiffies_now() -> Option<(u64, u64)> {
     super::parse_timer_list(&std::fs::read_to_string("/proc/timer_list").ok()?)
 }
 
 /// Ask for a pipe buffer of `bytes` (`F_SETPIPE_SZ`; unprivileged up to
 /// `/proc/sys/fs/pipe-max-size`): the size the kernel granted.
-pub fn set_pipe_size(fd: RawFd, bytes: usize) -> io::Result<usize> {
+pub(crate) fn set_pipe_size(fd: RawFd, bytes: usize) -> io::Result<usize> {
     // SAFETY: fcntl on a descriptor the caller owns.
     let r = unsafe { libc::fcntl(fd, libc::F_SETPIPE_SZ, bytes as libc::c_int) };
     if r < 0 {
@@ -640,14 +637,14 @@ fn cache_size_bytes(text: &str) -> Option<usize> {
 }
 
 /// The largest CPU cache of CPU 0, bytes (`/sys/devices/system/cpu/cpu0/cache/index*/size`).
-pub fn largest_cache_bytes() -> Option<usize> {
+pub(crate) fn largest_cache_bytes() -> Option<usize> {
     cpu0_caches()
         .filter_map(|read| cache_size_bytes(&read("size")?))
         .max()
 }
 
 /// The size of CPU 0's data or unified cache of `level` (1, 2, 3), bytes.
-pub fn cache_bytes(level: u32) -> Option<usize> {
+pub(crate) fn cache_bytes(level: u32) -> Option<usize> {
     cpu0_data_caches(level)
         .filter_map(|read| cache_size_bytes(&read("size")?))
         .max()
@@ -655,13 +652,13 @@ pub fn cache_bytes(level: u32) -> Option<usize> {
 
 /// The CPUs that share CPU 0's data or unified cache of `level` (1, 2, 3), as the kernel lists
 /// them (`shared_cpu_list`, for example `0` or `0-1`); `None` where it does not say.
-pub fn cache_shared_cpu_list(level: u32) -> Option<String> {
+pub(crate) fn cache_shared_cpu_list(level: u32) -> Option<String> {
     cpu0_data_caches(level).find_map(|read| Some(read("shared_cpu_list")?.trim().to_string()))
 }
 
 /// Resident memory of process `pid` (`None`: this process) now, bytes (`VmRSS` of
 /// `/proc/PID/status`).
-pub fn process_rss_bytes(pid: Option<u32>) -> Option<u64> {
+pub(crate) fn process_rss_bytes(pid: Option<u32>) -> Option<u64> {
     let path = match pid {
         Some(pid) => format!("/proc/{pid}/status"),
         None => "/proc/self/status".into(),
@@ -675,7 +672,7 @@ pub fn process_rss_bytes(pid: Option<u32>) -> Option<u64> {
 /// CPU time summed over `/proc/PID/task/*/schedstat` (nanoseconds), split between user and
 /// system in the ratio of `/proc/PID/stat`'s utime and stime. Those two count whole clock ticks
 /// (10 ms at 100 Hz), so alone they read 0 for a worker that served a few hundred short requests.
-pub fn process_usage(pid: u32) -> Option<ResourceUsage> {
+pub(crate) fn process_usage(pid: u32) -> Option<ResourceUsage> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name (which may hold spaces) end with ')'.
     let rest = &stat[stat.rfind(')')? + 2..];

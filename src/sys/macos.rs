@@ -26,26 +26,28 @@ use std::time::Duration;
 use super::{CpuTimes, RawDesc, ResourceUsage, UsageScope};
 
 /// An owned descriptor, closed when dropped.
-pub type OwnedDesc = OwnedFd;
+pub(crate) type OwnedDesc = OwnedFd;
 
 /// The number of an open descriptor (see [`RawDesc`]).
-pub fn desc_of<T: std::os::fd::AsRawFd>(x: &T) -> RawDesc {
+pub(crate) fn desc_of<T: std::os::fd::AsRawFd>(x: &T) -> RawDesc {
     x.as_raw_fd()
 }
 
 /// The kernel's name, as the machine line prints it before the release.
-pub const KERNEL_NAME: &str = "Darwin";
+pub(crate) const KERNEL_NAME: &str = "Darwin";
 
 /// Whether threads can be pinned to one CPU: no, macOS has no such call.
-pub fn can_pin_threads() -> bool {
+pub(crate) fn can_pin_threads() -> bool {
     false
 }
 
 /// Whether [`ResourceUsage`] tells voluntary from involuntary switches: yes (`getrusage`).
-pub const SWITCH_KINDS_SPLIT: bool = true;
+// A platform fact the module docs cite; no output reads it yet.
+#[allow(dead_code)]
+pub(crate) const SWITCH_KINDS_SPLIT: bool = true;
 
 /// Notes every output carries: placement is not enforced, and `single-core-threaded` is not run.
-pub fn platform_notes() -> Vec<String> {
+pub(crate) fn platform_notes() -> Vec<String> {
     vec![
         super::UNPINNED_NOTE.to_string(),
         "single-core-threaded not run: it needs threads pinned to one core (use a Linux VM)".into(),
@@ -94,7 +96,7 @@ fn sysctl_string(name: &str) -> Option<String> {
 
 /// Performance and efficiency physical cores (`hw.perflevel0.physicalcpu`,
 /// `hw.perflevel1.physicalcpu`); `None` on a Mac with one kind of core.
-pub fn performance_efficiency_cores() -> Option<(usize, usize)> {
+pub(crate) fn performance_efficiency_cores() -> Option<(usize, usize)> {
     if sysctl_u64("hw.nperflevels")? < 2 {
         return None;
     }
@@ -112,37 +114,38 @@ fn unsupported() -> io::Error {
 }
 
 /// Every logical CPU (macOS has no affinity mask).
-pub fn allowed_cpus() -> Option<Vec<usize>> {
+pub(crate) fn allowed_cpus() -> Option<Vec<usize>> {
     Some((0..num_cpus::get()).collect())
 }
 
 /// `Unsupported`: macOS cannot pin threads.
-pub fn pin_thread_to_cpu(_cpu: usize) -> io::Result<()> {
+pub(crate) fn pin_thread_to_cpu(_cpu: usize) -> io::Result<()> {
     Err(unsupported())
 }
 
 /// `Unsupported`: macOS cannot pin threads.
-pub fn set_thread_affinity(_cpus: &[usize]) -> io::Result<()> {
+pub(crate) fn set_thread_affinity(_cpus: &[usize]) -> io::Result<()> {
     Err(unsupported())
 }
 
 /// No affinity mask to read: `None`.
-pub fn thread_affinity() -> Option<Vec<usize>> {
+#[cfg(test)]
+pub(crate) fn thread_affinity() -> Option<Vec<usize>> {
     None
 }
 
 /// No public call tells the current CPU: `None`.
-pub fn current_cpu() -> Option<usize> {
+pub(crate) fn current_cpu() -> Option<usize> {
     None
 }
 
 /// No topology directory: `None` (physical cores come from `num_cpus::get_physical`).
-pub fn cpu_topology_dir() -> Option<&'static Path> {
+pub(crate) fn cpu_topology_dir() -> Option<&'static Path> {
     None
 }
 
 /// Not listed per core: `None`.
-pub fn physical_core_cpus() -> Option<Vec<Vec<usize>>> {
+pub(crate) fn physical_core_cpus() -> Option<Vec<Vec<usize>>> {
     None
 }
 
@@ -150,7 +153,7 @@ pub fn physical_core_cpus() -> Option<Vec<Vec<usize>>> {
 // Threads, time and usage.
 
 /// The calling thread's system-wide id (`pthread_threadid_np`), cut to 32 bits.
-pub fn thread_id() -> u32 {
+pub(crate) fn thread_id() -> u32 {
     let mut id = 0u64;
     // SAFETY: a null thread means the calling one; id is a valid out-pointer.
     unsafe { libc::pthread_threadid_np(0 as libc::pthread_t, &mut id) };
@@ -159,7 +162,7 @@ pub fn thread_id() -> u32 {
 
 /// Switches and CPU time of the process or its waited-for children (`getrusage`); `None` for one
 /// thread (macOS has no `RUSAGE_THREAD`).
-pub fn resource_usage(scope: UsageScope) -> Option<ResourceUsage> {
+pub(crate) fn resource_usage(scope: UsageScope) -> Option<ResourceUsage> {
     let who = match scope {
         UsageScope::Process => libc::RUSAGE_SELF,
         UsageScope::Children => libc::RUSAGE_CHILDREN,
@@ -180,12 +183,12 @@ pub fn resource_usage(scope: UsageScope) -> Option<ResourceUsage> {
 }
 
 /// Per-thread switch counts are not available on macOS: `None`.
-pub fn task_switches(_pid: u32, _tid: u32) -> Option<u64> {
+pub(crate) fn task_switches(_pid: u32, _tid: u32) -> Option<u64> {
     None
 }
 
 /// Per-thread CPU time of another thread is not read on macOS: `None`.
-pub fn task_run_ns(_pid: u32, _tid: u32) -> Option<u64> {
+pub(crate) fn task_run_ns(_pid: u32, _tid: u32) -> Option<u64> {
     None
 }
 
@@ -194,7 +197,7 @@ pub fn task_run_ns(_pid: u32, _tid: u32) -> Option<u64> {
 
 /// A new zero-filled shared-memory object of `len` bytes (`shm_open` under a unique name,
 /// unlinked at once, `ftruncate`), not close-on-exec: worker processes inherit it.
-pub fn shm_create(len: usize) -> io::Result<OwnedDesc> {
+pub(crate) fn shm_create(len: usize) -> io::Result<OwnedDesc> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     // macOS limits these names to 31 bytes.
     let name = format!(
@@ -245,7 +248,7 @@ unsafe fn touch_pages(addr: *mut u8, len: usize) {
 
 /// Map `len` bytes of `fd` read-write and shared; with `populate`, touch every page now (macOS
 /// has no `MAP_POPULATE`).
-pub fn map_shared(fd: RawFd, len: usize, populate: bool) -> io::Result<*mut u8> {
+pub(crate) fn map_shared(fd: RawFd, len: usize, populate: bool) -> io::Result<*mut u8> {
     // SAFETY: a new mapping chosen by the kernel; the result is checked.
     let ptr = unsafe {
         libc::mmap(
@@ -271,7 +274,7 @@ pub fn map_shared(fd: RawFd, len: usize, populate: bool) -> io::Result<*mut u8> 
 ///
 /// # Safety
 /// `addr..addr + len` must lie inside a live shared mapping.
-pub unsafe fn remap_populate(
+pub(crate) unsafe fn remap_populate(
     addr: *mut u8,
     len: usize,
     _fd: RawFd,
@@ -282,7 +285,7 @@ pub unsafe fn remap_populate(
 }
 
 /// A fresh private anonymous read-write mapping of `len` bytes, zero-filled and page-aligned.
-pub fn map_anonymous(len: usize) -> io::Result<*mut u8> {
+pub(crate) fn map_anonymous(len: usize) -> io::Result<*mut u8> {
     // SAFETY: a fresh private anonymous mapping.
     let raw = unsafe {
         libc::mmap(
@@ -304,7 +307,7 @@ pub fn map_anonymous(len: usize) -> io::Result<*mut u8> {
 ///
 /// # Safety
 /// None needed; kept `unsafe` like the other platforms'.
-pub unsafe fn advise_huge_pages(_addr: *mut u8, _len: usize) -> bool {
+pub(crate) unsafe fn advise_huge_pages(_addr: *mut u8, _len: usize) -> bool {
     false
 }
 
@@ -322,7 +325,7 @@ fn bucket(word: &AtomicU32) -> &'static (Mutex<()>, Condvar) {
 }
 
 /// Sleep while `word` holds `expected`; may return spuriously (callers re-check in a loop).
-pub fn wait_while_equal(word: &AtomicU32, expected: u32) {
+pub(crate) fn wait_while_equal(word: &AtomicU32, expected: u32) {
     let (m, c) = bucket(word);
     let guard = m.lock().unwrap_or_else(|e| e.into_inner());
     if word.load(Ordering::Acquire) == expected {
@@ -331,7 +334,7 @@ pub fn wait_while_equal(word: &AtomicU32, expected: u32) {
 }
 
 /// [`wait_while_equal`] for at most `timeout`.
-pub fn wait_while_equal_for(word: &AtomicU32, expected: u32, timeout: Duration) {
+pub(crate) fn wait_while_equal_for(word: &AtomicU32, expected: u32, timeout: Duration) {
     let (m, c) = bucket(word);
     let guard = m.lock().unwrap_or_else(|e| e.into_inner());
     if word.load(Ordering::Acquire) == expected {
@@ -341,7 +344,7 @@ pub fn wait_while_equal_for(word: &AtomicU32, expected: u32, timeout: Duration) 
 
 /// Wake the threads waiting on `word` (every waiter of its bucket; the rest re-check and wait
 /// again).
-pub fn wake(word: &AtomicU32, _count: u32) {
+pub(crate) fn wake(word: &AtomicU32, _count: u32) {
     let (m, c) = bucket(word);
     drop(m.lock().unwrap_or_else(|e| e.into_inner()));
     c.notify_all();
@@ -351,14 +354,14 @@ pub fn wake(word: &AtomicU32, _count: u32) {
 // Processes, pipes and descriptors.
 
 /// Children ask for their own death (see [`die_with_parent`]): nothing to do here.
-pub fn kill_children_with_this_process() -> Result<(), String> {
+pub(crate) fn kill_children_with_this_process() -> Result<(), String> {
     Ok(())
 }
 
 /// Exit when the parent `expected_parent_pid` exits: a thread waits for its `NOTE_EXIT` on a
 /// `kqueue` (or, where that fails, checks `getppid` every 100 ms). `Err("parent already gone")`
 /// if the parent is not `expected_parent_pid` any more.
-pub fn die_with_parent(expected_parent_pid: u32) -> Result<(), String> {
+pub(crate) fn die_with_parent(expected_parent_pid: u32) -> Result<(), String> {
     // SAFETY: kqueue/kevent on our own queue with a valid change list; results checked.
     let kq = unsafe {
         let kq = libc::kqueue();
@@ -402,13 +405,13 @@ pub fn die_with_parent(expected_parent_pid: u32) -> Result<(), String> {
 }
 
 /// The parent process's id (`getppid`).
-pub fn parent_pid() -> u32 {
+pub(crate) fn parent_pid() -> u32 {
     // SAFETY: no preconditions.
     unsafe { libc::getppid() as u32 }
 }
 
 /// A pipe with both ends close-on-exec: `[read, write]` (`pipe`, then `FD_CLOEXEC`).
-pub fn pipe() -> io::Result<[RawFd; 2]> {
+pub(crate) fn pipe() -> io::Result<[RawFd; 2]> {
     let mut fds = [0 as RawFd; 2];
     // SAFETY: fds has room for two descriptors; fcntl on our own descriptors.
     unsafe {
@@ -426,7 +429,7 @@ pub fn pipe() -> io::Result<[RawFd; 2]> {
 // What the system says about the machine.
 
 /// The CPU's name (`machdep.cpu.brand_string`, e.g. `Apple M2`).
-pub fn cpu_model() -> Option<String> {
+pub(crate) fn cpu_model() -> Option<String> {
     sysctl_string("machdep.cpu.brand_string")
 }
 
@@ -435,7 +438,7 @@ pub fn cpu_model() -> Option<String> {
 /// `hw.l2cachesize`, `hw.l3cachesize`, `kern.hv_vmm_present`, and the vector extensions from
 /// CPUID (Intel) or `hw.optional.AdvSIMD` (Apple silicon: `asimd`). What a Mac does not answer
 /// stays `None`.
-pub fn cpu_details() -> super::CpuDetails {
+pub(crate) fn cpu_details() -> super::CpuDetails {
     let x86 = super::cpuid_details();
     let number = |name: &str| sysctl_u64(name).and_then(|v| u32::try_from(v).ok());
     let bytes = |name: &str| sysctl_u64(name).filter(|v| *v > 0);
@@ -465,7 +468,7 @@ pub fn cpu_details() -> super::CpuDetails {
 
 /// Whether the CPU has `flag`: CPUID on Intel Macs; on Apple silicon only `hypervisor`
 /// (`kern.hv_vmm_present`) is known.
-pub fn cpuinfo_flag(flag: &str) -> Option<bool> {
+pub(crate) fn cpuinfo_flag(flag: &str) -> Option<bool> {
     if flag == "hypervisor" {
         if let Some(v) = sysctl_u64("kern.hv_vmm_present") {
             return Some(v != 0);
@@ -475,7 +478,7 @@ pub fn cpuinfo_flag(flag: &str) -> Option<bool> {
 }
 
 /// `MemTotal` in bytes (`hw.memsize`); other fields are not read (`None`).
-pub fn meminfo_bytes(field: &str) -> Option<u64> {
+pub(crate) fn meminfo_bytes(field: &str) -> Option<u64> {
     match field {
         "MemTotal" => sysctl_u64("hw.memsize"),
         _ => None,
@@ -483,30 +486,30 @@ pub fn meminfo_bytes(field: &str) -> Option<u64> {
 }
 
 /// Per-CPU times are not read on macOS: `None` (the busy-machine check is skipped).
-pub fn cpu_times() -> Option<Vec<CpuTimes>> {
+pub(crate) fn cpu_times() -> Option<Vec<CpuTimes>> {
     None
 }
 
 /// No per-CPU times, so no unit: `None`.
-pub fn clock_ticks_per_second() -> Option<u64> {
+pub(crate) fn clock_ticks_per_second() -> Option<u64> {
     None
 }
 
 /// The Darwin release (`kern.osrelease`).
-pub fn kernel_release() -> Option<String> {
+pub(crate) fn kernel_release() -> Option<String> {
     sysctl_string("kern.osrelease")
 }
 
 /// `macOS 14.2` (`kern.osproductversion`).
-pub fn os_name() -> Option<String> {
+pub(crate) fn os_name() -> Option<String> {
     Some(format!("macOS {}", sysctl_string("kern.osproductversion")?))
 }
 
 /// No file holds the scheduler's quantum on macOS.
-pub const KERNEL_SLICE_FILES: [&str; 0] = [];
+pub(crate) const KERNEL_SLICE_FILES: [&str; 0] = [];
 
 /// Not readable on macOS: `None`.
-pub fn kernel_slice_ns() -> Option<(&'static str, u64)> {
+pub(crate) fn kernel_slice_ns() -> Option<(&'static str, u64)> {
     None
 }
 
@@ -514,7 +517,7 @@ pub fn kernel_slice_ns() -> Option<(&'static str, u64)> {
 // Waiting on descriptors, and the limits that refuse new workers.
 
 /// The limit that most likely refused to start a thread or process with error `e`.
-pub fn limit_behind(e: &io::Error) -> Option<String> {
+pub(crate) fn limit_behind(e: &io::Error) -> Option<String> {
     let rlimit = |which| {
         let mut r = libc::rlimit {
             rlim_cur: 0,
@@ -543,7 +546,7 @@ pub fn limit_behind(e: &io::Error) -> Option<String> {
 }
 
 /// Swap two paths atomically (`renamex_np` with `RENAME_SWAP`).
-pub fn exchange_paths(a: &Path, b: &Path) -> io::Result<()> {
+pub(crate) fn exchange_paths(a: &Path, b: &Path) -> io::Result<()> {
     use std::os::unix::ffi::OsStrExt;
     let c = |p: &Path| {
         CString::new(p.as_os_str().as_bytes())
@@ -562,7 +565,7 @@ pub fn exchange_paths(a: &Path, b: &Path) -> io::Result<()> {
 // What the lab's experiments need beyond the strategies.
 
 /// macOS has no per-thread nice value (it belongs to the process): not supported.
-pub fn set_thread_nice(_nice: i32) -> io::Result<()> {
+pub(crate) fn set_thread_nice(_nice: i32) -> io::Result<()> {
     Err(io::Error::new(
         io::ErrorKind::Unsupported,
         "macOS has no per-thread nice value",
@@ -570,12 +573,12 @@ pub fn set_thread_nice(_nice: i32) -> io::Result<()> {
 }
 
 /// The kernel's tick counter is not readable here.
-pub fn jiffies_now() -> Option<(u64, u64)> {
+pub(crate) fn jiffies_now() -> Option<(u64, u64)> {
     None
 }
 
 /// macOS pipes cannot be resized: not supported.
-pub fn set_pipe_size(_fd: RawFd, _bytes: usize) -> io::Result<usize> {
+pub(crate) fn set_pipe_size(_fd: RawFd, _bytes: usize) -> io::Result<usize> {
     Err(io::Error::new(
         io::ErrorKind::Unsupported,
         "macOS pipes cannot be resized",
@@ -583,12 +586,12 @@ pub fn set_pipe_size(_fd: RawFd, _bytes: usize) -> io::Result<usize> {
 }
 
 /// The largest CPU cache, bytes (`sysctl hw.l3cachesize`, else `hw.l2cachesize`).
-pub fn largest_cache_bytes() -> Option<usize> {
+pub(crate) fn largest_cache_bytes() -> Option<usize> {
     cache_bytes(3).or_else(|| cache_bytes(2))
 }
 
 /// The data or unified cache of `level` (1, 2, 3), bytes, from `sysctl`.
-pub fn cache_bytes(level: u32) -> Option<usize> {
+pub(crate) fn cache_bytes(level: u32) -> Option<usize> {
     let name = match level {
         1 => "hw.l1dcachesize",
         2 => "hw.l2cachesize",
@@ -599,16 +602,16 @@ pub fn cache_bytes(level: u32) -> Option<usize> {
 }
 
 /// Which CPUs share a cache is not read on macOS.
-pub fn cache_shared_cpu_list(_level: u32) -> Option<String> {
+pub(crate) fn cache_shared_cpu_list(_level: u32) -> Option<String> {
     None
 }
 
 /// Resident memory of a process: not read on macOS (`None`).
-pub fn process_rss_bytes(_pid: Option<u32>) -> Option<u64> {
+pub(crate) fn process_rss_bytes(_pid: Option<u32>) -> Option<u64> {
     None
 }
 
 /// Another process's switches and CPU time: not read on macOS (`None`).
-pub fn process_usage(_pid: u32) -> Option<ResourceUsage> {
+pub(crate) fn process_usage(_pid: u32) -> Option<ResourceUsage> {
     None
 }

@@ -21,7 +21,7 @@
 //! [`performance_efficiency_cores`] and [`SWITCH_KINDS_SPLIT`].
 //!
 //! What a platform may lack is never a panic. It is an `Option` or `Result` the caller decides
-//! about: [`allowed_cpus`], [`thread_affinity`], [`current_cpu`], [`cpu_topology_dir`],
+//! about: [`allowed_cpus`], `thread_affinity` (tests), [`current_cpu`], [`cpu_topology_dir`],
 //! [`thread_cpu_time`], [`resource_usage`] (a per-thread scope in particular), [`task_switches`],
 //! [`task_run_ns`], [`cpu_times`], [`clock_ticks_per_second`], [`cpu_model`], [`cpuinfo_flag`], [`meminfo_bytes`],
 //! [`kernel_release`], [`os_name`], [`kernel_slice_ns`] and [`terminal_columns`] return `Option`;
@@ -35,35 +35,41 @@
 //! and tested here with fixed strings. [`cpu_details`] describes the CPU beyond its name, with
 //! `None` for whatever the platform does not say.
 
+// Every platform's module uses some of the platform-neutral parsers and facts here and not
+// others; the Linux build, which CI tests, keeps the strict dead-code check.
+#![cfg_attr(not(target_os = "linux"), allow(dead_code))]
+
 #[cfg(unix)]
 mod unix;
 #[cfg(unix)]
-pub use unix::*;
+pub(crate) use unix::*;
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
-pub use linux::*;
+pub(crate) use linux::*;
 #[cfg(windows)]
 mod windows;
 #[cfg(windows)]
-pub use windows::*;
+pub(crate) use windows::*;
 #[cfg(target_os = "macos")]
 mod macos;
 #[cfg(target_os = "macos")]
-pub use macos::*;
+pub(crate) use macos::*;
 
 /// A descriptor as a number that can travel to a child process in its job: a file descriptor on
 /// Linux and macOS, a handle value on Windows (which keeps handle values within 32 bits so that
 /// 32- and 64-bit processes can share them: truncating and sign-extending is safe). Pipes and
 /// shared memory are named by it; [`desc_of`] reads it from an open file, pipe or handle.
-pub type RawDesc = i32;
+pub(crate) type RawDesc = i32;
 
 /// The note every output carries on a platform that cannot pin threads.
-pub const UNPINNED_NOTE: &str = "placement not enforced (macOS cannot pin threads)";
+#[cfg_attr(all(target_os = "linux", not(test)), allow(dead_code))] // used by windows.rs or macos.rs
+pub(crate) const UNPINNED_NOTE: &str = "placement not enforced (macOS cannot pin threads)";
 
 /// Why `single-core-threaded` cannot run on a platform without thread pinning, and what to use
 /// instead.
-pub const NO_PINNING_REASON: &str = "single-core-threaded needs threads pinned to one core, \
+pub(crate) const NO_PINNING_REASON: &str =
+    "single-core-threaded needs threads pinned to one core, \
     and macOS cannot pin threads (affinity tags are hints, Apple silicon ignores them); \
     run it in a Linux VM, which pins within its virtual CPUs";
 
@@ -79,13 +85,13 @@ pub fn no_pinning_reason(what: &str) -> String {
 /// Whether speedups at `cores` workers mix performance and efficiency cores: true when the
 /// machine has efficiency cores (`pe` = (performance, efficiency) physical cores) and `cores`
 /// is more than its performance cores.
-pub fn mixes_core_types(cores: usize, pe: Option<(usize, usize)>) -> bool {
+pub(crate) fn mixes_core_types(cores: usize, pe: Option<(usize, usize)>) -> bool {
     matches!(pe, Some((p, e)) if e > 0 && cores > p)
 }
 
 /// The warning beside results at `max_cores` workers on a machine with performance and
 /// efficiency cores, or `None` when no row goes past the performance cores.
-pub fn core_types_warning(max_cores: usize, pe: Option<(usize, usize)>) -> Option<String> {
+pub(crate) fn core_types_warning(max_cores: usize, pe: Option<(usize, usize)>) -> Option<String> {
     let (p, e) = pe?;
     mixes_core_types(max_cores, pe).then(|| {
         format!(
@@ -98,7 +104,8 @@ pub fn core_types_warning(max_cores: usize, pe: Option<(usize, usize)>) -> Optio
 
 /// Global CPU numbers of the set bits of `mask` in a processor group whose first CPU is `base`
 /// (Windows numbers CPUs across its processor groups, group 0 first).
-pub fn mask_cpus(mask: u64, base: usize) -> Vec<usize> {
+#[cfg_attr(all(target_os = "linux", not(test)), allow(dead_code))] // used by windows.rs or macos.rs
+pub(crate) fn mask_cpus(mask: u64, base: usize) -> Vec<usize> {
     (0..64)
         .filter(|b| mask & (1 << b) != 0)
         .map(|b| base + b)
@@ -107,7 +114,8 @@ pub fn mask_cpus(mask: u64, base: usize) -> Vec<usize> {
 
 /// The processor group and the number within it of global CPU `cpu`, given the active
 /// processors of each group; `None` beyond the last.
-pub fn cpu_in_groups(group_sizes: &[usize], cpu: usize) -> Option<(u16, usize)> {
+#[cfg_attr(all(target_os = "linux", not(test)), allow(dead_code))] // used by windows.rs or macos.rs
+pub(crate) fn cpu_in_groups(group_sizes: &[usize], cpu: usize) -> Option<(u16, usize)> {
     let mut first = 0;
     for (g, &n) in group_sizes.iter().enumerate() {
         if cpu < first + n {
@@ -119,13 +127,14 @@ pub fn cpu_in_groups(group_sizes: &[usize], cpu: usize) -> Option<(u16, usize)> 
 }
 
 /// The global number of the first CPU of processor group `group`.
-pub fn group_base(group_sizes: &[usize], group: u16) -> usize {
+#[cfg_attr(all(target_os = "linux", not(test)), allow(dead_code))] // used by windows.rs or macos.rs
+pub(crate) fn group_base(group_sizes: &[usize], group: u16) -> usize {
     group_sizes.iter().take(group as usize).sum()
 }
 
 /// Where CPUID reports a feature flag: (leaf, subleaf, register index eax=0 ebx=1 ecx=2 edx=3,
 /// bit), for the `/proc/cpuinfo` names concbench asks about.
-pub fn cpuid_flag_location(flag: &str) -> Option<(u32, u32, usize, u32)> {
+pub(crate) fn cpuid_flag_location(flag: &str) -> Option<(u32, u32, usize, u32)> {
     Some(match flag {
         "sse4_2" => (1, 0, 2, 20),
         "fma" => (1, 0, 2, 12),
@@ -140,7 +149,7 @@ pub fn cpuid_flag_location(flag: &str) -> Option<(u32, u32, usize, u32)> {
 
 /// Whether the CPU has `flag` according to CPUID (x86-64 only; `None` elsewhere or for a flag
 /// [`cpuid_flag_location`] does not know).
-pub fn cpuid_flag(flag: &str) -> Option<bool> {
+pub(crate) fn cpuid_flag(flag: &str) -> Option<bool> {
     let (leaf, sub, reg, bit) = cpuid_flag_location(flag)?;
     cpuid(leaf, sub).map(|r| r[reg] & (1 << bit) != 0)
 }
@@ -148,7 +157,7 @@ pub fn cpuid_flag(flag: &str) -> Option<bool> {
 /// Entries of the second-level data TLB for 4 KiB pages, from CPUID (x86-64 only): Intel's
 /// deterministic address translation leaf 0x18, else AMD's leaf 0x80000006. `None` where CPUID
 /// does not say (a hypervisor may hide both leaves).
-pub fn l2_tlb_4k_entries() -> Option<usize> {
+pub(crate) fn l2_tlb_4k_entries() -> Option<usize> {
     let intel = cpuid(0x18, 0).and_then(|first| {
         let subs: Vec<[u32; 4]> = (0..=first[0].min(16))
             .filter_map(|i| cpuid(0x18, i))
@@ -161,7 +170,7 @@ pub fn l2_tlb_4k_entries() -> Option<usize> {
 /// The L2 data (or unified) TLB's 4 KiB entries from the subleaves of CPUID leaf 0x18: type
 /// EDX bits 4:0 (1 data, 3 unified), level EDX bits 7:5, 4 KiB pages EBX bit 0, ways EBX bits
 /// 31:16, sets ECX.
-pub fn decode_tlb_leaf_18(subleaves: &[[u32; 4]]) -> Option<usize> {
+pub(crate) fn decode_tlb_leaf_18(subleaves: &[[u32; 4]]) -> Option<usize> {
     subleaves
         .iter()
         .filter(|r| {
@@ -174,13 +183,14 @@ pub fn decode_tlb_leaf_18(subleaves: &[[u32; 4]]) -> Option<usize> {
 }
 
 /// The L2 data TLB's 4 KiB entries from EBX of AMD's CPUID leaf 0x80000006 (bits 27:16).
-pub fn decode_tlb_amd_80000006(ebx: u32) -> Option<usize> {
+pub(crate) fn decode_tlb_amd_80000006(ebx: u32) -> Option<usize> {
     let n = ((ebx >> 16) & 0xfff) as usize;
     (n > 0).then_some(n)
 }
 
 /// The CPU's brand string from CPUID leaves 0x80000002..4 (x86-64 only).
-pub fn cpuid_brand() -> Option<String> {
+#[cfg_attr(all(target_os = "linux", not(test)), allow(dead_code))] // used by windows.rs or macos.rs
+pub(crate) fn cpuid_brand() -> Option<String> {
     let max = cpuid(0x8000_0000, 0)?[0];
     if max < 0x8000_0004 {
         return None;
@@ -219,7 +229,7 @@ fn cpuid(leaf: u32, sub: u32) -> Option<[u32; 4]> {
 
 /// Which execution a [`resource_usage`] reading covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UsageScope {
+pub(crate) enum UsageScope {
     /// Every thread of this process (`RUSAGE_SELF`).
     Process,
     /// Child processes that have been waited for (`RUSAGE_CHILDREN`).
@@ -230,7 +240,7 @@ pub enum UsageScope {
 
 /// Context switches and CPU time the kernel counted for a [`UsageScope`].
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct ResourceUsage {
+pub(crate) struct ResourceUsage {
     /// Voluntary context switches.
     pub voluntary_switches: u64,
     /// Involuntary context switches.
@@ -244,25 +254,25 @@ pub struct ResourceUsage {
 /// Time one CPU spent in each state since boot, in clock ticks (a `cpuN` line of `/proc/stat`;
 /// see [`clock_ticks_per_second`]). Guest time is already inside `user` and `nice`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CpuTimes {
+pub(crate) struct CpuTimes {
     /// The CPU's number (`N` of `cpuN`).
     pub cpu: usize,
     /// Normal user mode.
     pub user: u64,
     /// Niced user mode.
-    pub nice: u64,
+    pub(crate) nice: u64,
     /// Kernel mode.
-    pub system: u64,
+    pub(crate) system: u64,
     /// Idle.
     pub idle: u64,
     /// Idle while I/O was outstanding.
-    pub iowait: u64,
+    pub(crate) iowait: u64,
     /// Servicing interrupts.
-    pub irq: u64,
+    pub(crate) irq: u64,
     /// Servicing soft interrupts.
-    pub softirq: u64,
+    pub(crate) softirq: u64,
     /// Taken by the hypervisor for other guests while this CPU wanted to run.
-    pub steal: u64,
+    pub(crate) steal: u64,
 }
 
 impl CpuTimes {
@@ -279,7 +289,7 @@ impl CpuTimes {
 
 /// The per-CPU lines (`cpu0`, `cpu1`, ...) of `/proc/stat` text; the summed `cpu` line and
 /// anything unreadable are left out. Kernels before 2.6.11 lack `steal`: it reads as 0.
-pub fn parse_proc_stat(text: &str) -> Vec<CpuTimes> {
+pub(crate) fn parse_proc_stat(text: &str) -> Vec<CpuTimes> {
     text.lines()
         .filter_map(|l| {
             let mut f = l.split_whitespace();
@@ -304,47 +314,47 @@ pub fn parse_proc_stat(text: &str) -> Vec<CpuTimes> {
 /// when no per-CPU topology ([`cpu_topology_dir`]) can be read. It ignores the affinity mask, so
 /// callers cap it by the CPUs they may use. (This is where the `num_cpus` dependency earns its
 /// place beside the Linux `/sys` reading.)
-pub fn machine_physical_cores() -> usize {
+pub(crate) fn machine_physical_cores() -> usize {
     num_cpus::get_physical()
 }
 
 /// What the system says about the CPU beyond its model name ([`cpu_details`]): each field is
 /// `None` where the platform does not give it, never a guess.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct CpuDetails {
+pub(crate) struct CpuDetails {
     /// `vendor_id` (`AuthenticAMD`, `GenuineIntel`; CPUID leaf 0; `machdep.cpu.vendor`).
-    pub vendor: Option<String>,
+    pub(crate) vendor: Option<String>,
     /// `cpu family`.
     pub family: Option<u32>,
     /// `model` (the number, not the name).
     pub model: Option<u32>,
     /// `stepping`.
-    pub stepping: Option<u32>,
+    pub(crate) stepping: Option<u32>,
     /// Frequency the kernel reported when read (`cpu MHz`), MHz.
-    pub mhz: Option<f64>,
+    pub(crate) mhz: Option<f64>,
     /// Highest frequency (`cpufreq/cpuinfo_max_freq`; `hw.cpufrequency_max`), MHz.
-    pub max_mhz: Option<f64>,
+    pub(crate) max_mhz: Option<f64>,
     /// Level 1 data cache of one core, bytes.
-    pub l1d_bytes: Option<u64>,
+    pub(crate) l1d_bytes: Option<u64>,
     /// Level 2 cache (one core's, or the cluster's it belongs to), bytes.
-    pub l2_bytes: Option<u64>,
+    pub(crate) l2_bytes: Option<u64>,
     /// Level 3 cache, bytes.
-    pub l3_bytes: Option<u64>,
+    pub(crate) l3_bytes: Option<u64>,
     /// Whether the CPU says it runs under a hypervisor (the `hypervisor` flag).
-    pub hypervisor: Option<bool>,
+    pub(crate) hypervisor: Option<bool>,
     /// The notable vector extensions of [`NOTABLE_VECTOR_FLAGS`] the CPU lists; `None` where it
     /// lists no flags at all.
-    pub vector_extensions: Option<Vec<String>>,
+    pub(crate) vector_extensions: Option<Vec<String>>,
 }
 
 /// Vector extensions worth naming beside a figure (x86 `flags`, Arm `Features` names).
-pub const NOTABLE_VECTOR_FLAGS: [&str; 7] =
+pub(crate) const NOTABLE_VECTOR_FLAGS: [&str; 7] =
     ["avx", "avx2", "fma", "avx512f", "asimd", "sve", "sve2"];
 
 /// The details of the first CPU in `/proc/cpuinfo` text: vendor, family, model, stepping,
 /// `cpu MHz`, the `hypervisor` flag and the notable vector extensions (from `flags`, or Arm's
 /// `Features`). Caches and the highest frequency come from elsewhere ([`parse_cache_size`]).
-pub fn parse_cpuinfo_details(cpuinfo: &str) -> CpuDetails {
+pub(crate) fn parse_cpuinfo_details(cpuinfo: &str) -> CpuDetails {
     // The first processor's block only.
     let block = cpuinfo.split("\n\n").next().unwrap_or("");
     let field = |name: &str| {
@@ -378,7 +388,7 @@ pub fn parse_cpuinfo_details(cpuinfo: &str) -> CpuDetails {
 }
 
 /// A cache size as sysfs writes it (`32K`, `1024K`, `32768K`, `1M`, plain bytes) in bytes.
-pub fn parse_cache_size(text: &str) -> Option<u64> {
+pub(crate) fn parse_cache_size(text: &str) -> Option<u64> {
     let t = text.trim();
     let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
     let n: u64 = digits.parse().ok()?;
@@ -395,7 +405,7 @@ pub fn parse_cache_size(text: &str) -> Option<u64> {
 /// L1 data, L2 and L3 sizes in bytes from the `(level, type, size)` texts of one CPU's cache
 /// entries (`/sys/devices/system/cpu/cpu0/cache/index*/{level,type,size}`); instruction caches
 /// are left out, and a level with no entry is `None`.
-pub fn cache_sizes(entries: &[(String, String, String)]) -> [Option<u64>; 3] {
+pub(crate) fn cache_sizes(entries: &[(String, String, String)]) -> [Option<u64>; 3] {
     let find = |level: &str, data: bool| {
         entries.iter().find_map(|(l, t, size)| {
             let t = t.trim();
@@ -414,7 +424,8 @@ pub fn cache_sizes(entries: &[(String, String, String)]) -> [Option<u64>; 3] {
 
 /// Vendor, family, model, stepping, the hypervisor flag and the notable vector extensions from
 /// CPUID (x86-64; `None` fields elsewhere), for platforms without `/proc/cpuinfo`.
-pub fn cpuid_details() -> CpuDetails {
+#[cfg_attr(target_os = "linux", allow(dead_code))] // used by windows.rs and macos.rs
+pub(crate) fn cpuid_details() -> CpuDetails {
     let Some(leaf0) = cpuid(0, 0) else {
         return CpuDetails::default();
     };
@@ -459,7 +470,7 @@ pub fn cpuid_details() -> CpuDetails {
 }
 
 /// The `model name` of the first CPU in `/proc/cpuinfo` text.
-pub fn parse_cpu_model(cpuinfo: &str) -> Option<String> {
+pub(crate) fn parse_cpu_model(cpuinfo: &str) -> Option<String> {
     cpuinfo
         .lines()
         .find(|l| l.starts_with("model name"))
@@ -468,7 +479,7 @@ pub fn parse_cpu_model(cpuinfo: &str) -> Option<String> {
 }
 
 /// Whether the first `flags` line of `/proc/cpuinfo` text lists `flag` (a whole word).
-pub fn parse_cpu_flag(cpuinfo: &str, flag: &str) -> bool {
+pub(crate) fn parse_cpu_flag(cpuinfo: &str, flag: &str) -> bool {
     cpuinfo
         .lines()
         .find(|l| l.starts_with("flags"))
@@ -476,7 +487,7 @@ pub fn parse_cpu_flag(cpuinfo: &str, flag: &str) -> bool {
 }
 
 /// A field of `/proc/meminfo` text (`MemTotal`, `MemAvailable`, ...) in bytes.
-pub fn parse_meminfo(meminfo: &str, field: &str) -> Option<u64> {
+pub(crate) fn parse_meminfo(meminfo: &str, field: &str) -> Option<u64> {
     let line = meminfo
         .lines()
         .find(|l| l.starts_with(&format!("{field}:")))?;
@@ -486,7 +497,7 @@ pub fn parse_meminfo(meminfo: &str, field: &str) -> Option<u64> {
 
 /// Voluntary plus involuntary context switches in `/proc/PID/task/TID/status` text (0 when the
 /// lines are absent).
-pub fn parse_status_switches(status: &str) -> u64 {
+pub(crate) fn parse_status_switches(status: &str) -> u64 {
     status
         .lines()
         .filter(|l| {
@@ -497,13 +508,13 @@ pub fn parse_status_switches(status: &str) -> u64 {
 }
 
 /// The first whitespace-separated field of `text` as a number (`schedstat`'s on-CPU ns, a sysctl value).
-pub fn parse_first_number<T: std::str::FromStr>(text: &str) -> Option<T> {
+pub(crate) fn parse_first_number<T: std::str::FromStr>(text: &str) -> Option<T> {
     text.split_whitespace().next()?.parse().ok()
 }
 
 /// The jiffies counter and the clock (ns) from the text of `/proc/timer_list`: its `now at N
 /// nsecs` line and its first `jiffies: N` line.
-pub fn parse_timer_list(text: &str) -> Option<(u64, u64)> {
+pub(crate) fn parse_timer_list(text: &str) -> Option<(u64, u64)> {
     let now = text.lines().find_map(|l| {
         l.trim()
             .strip_prefix("now at ")?

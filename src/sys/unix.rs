@@ -9,7 +9,7 @@ use std::time::Duration;
 /// Fork, have the child `_exit(0)` at once, and reap it: the cost of creating (and ending) a
 /// process without loading a program. The child runs no Rust code, so forking a process that
 /// has threads is safe here.
-pub fn fork_exit_and_reap() -> io::Result<()> {
+pub(crate) fn fork_exit_and_reap() -> io::Result<()> {
     // SAFETY: the child only calls the async-signal-safe _exit.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
@@ -26,7 +26,7 @@ pub fn fork_exit_and_reap() -> io::Result<()> {
 /// allocate, lock or print (the child of a process with threads may only make system calls):
 /// raw pipe reads and writes on descriptors opened before the fork, pinning and plain memory
 /// writes are fine. Returns the child's pid for [`wait_child`].
-pub fn fork_with(body: &mut dyn FnMut() -> i32) -> io::Result<u32> {
+pub(crate) fn fork_with(body: &mut dyn FnMut() -> i32) -> io::Result<u32> {
     // SAFETY: see the contract above; the child never returns into Rust code of the parent.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
@@ -41,7 +41,7 @@ pub fn fork_with(body: &mut dyn FnMut() -> i32) -> io::Result<u32> {
 }
 
 /// Wait for child `pid` to end: its exit status (128 + signal when a signal ended it).
-pub fn wait_child(pid: u32) -> io::Result<i32> {
+pub(crate) fn wait_child(pid: u32) -> io::Result<i32> {
     let mut status = 0;
     loop {
         // SAFETY: status is a valid out-pointer.
@@ -63,7 +63,7 @@ pub fn wait_child(pid: u32) -> io::Result<i32> {
 
 /// Wait until `fd` has data to read (or its other end is closed), at most `timeout` (`None`:
 /// no limit). `Ok(false)` when the time ran out.
-pub fn wait_readable(fd: RawFd, timeout: Option<std::time::Duration>) -> io::Result<bool> {
+pub(crate) fn wait_readable(fd: RawFd, timeout: Option<std::time::Duration>) -> io::Result<bool> {
     let ms = match timeout {
         None => -1,
         Some(t) => t.as_millis().clamp(0, i32::MAX as u128) as libc::c_int,
@@ -87,7 +87,7 @@ pub fn wait_readable(fd: RawFd, timeout: Option<std::time::Duration>) -> io::Res
 }
 
 /// No core dumps from this process (`RLIMIT_CORE` = 0), for children that crash on purpose.
-pub fn disable_core_dumps() -> io::Result<()> {
+pub(crate) fn disable_core_dumps() -> io::Result<()> {
     let no_core = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -102,7 +102,7 @@ pub fn disable_core_dumps() -> io::Result<()> {
 /// Nanoseconds on `CLOCK_MONOTONIC` (through the vDSO on Linux; shared by all processes of the
 /// machine).
 #[inline]
-pub fn monotonic_ns() -> u64 {
+pub(crate) fn monotonic_ns() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -114,14 +114,14 @@ pub fn monotonic_ns() -> u64 {
 
 /// Block in the kernel for `d` (`std::thread::sleep`, i.e. `nanosleep` with the thread's default
 /// 50 µs timer slack); returns the wait actually achieved.
-pub fn sleep_for(d: Duration) -> Duration {
+pub(crate) fn sleep_for(d: Duration) -> Duration {
     let start = monotonic_ns();
     std::thread::sleep(d);
     Duration::from_nanos(monotonic_ns().saturating_sub(start))
 }
 
 /// CPU time used by the calling thread (`CLOCK_THREAD_CPUTIME_ID`).
-pub fn thread_cpu_time() -> Option<Duration> {
+pub(crate) fn thread_cpu_time() -> Option<Duration> {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -137,12 +137,12 @@ pub fn thread_cpu_time() -> Option<Duration> {
 ///
 /// # Safety
 /// The range must be (part of) a mapping the caller owns and nobody uses any more.
-pub unsafe fn unmap(addr: *mut u8, len: usize) {
+pub(crate) unsafe fn unmap(addr: *mut u8, len: usize) {
     libc::munmap(addr.cast(), len);
 }
 
 /// This machine's host name (`gethostname`): what names a rank's host in distributed rows.
-pub fn host_name() -> String {
+pub(crate) fn host_name() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: the buffer is valid for its length; gethostname writes at most that many bytes.
     let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
@@ -155,7 +155,7 @@ pub fn host_name() -> String {
 
 /// CPUs online in this machine, whatever this process's affinity mask (`sysconf`): what tells a
 /// rank that its launcher bound it to fewer.
-pub fn online_cpus() -> usize {
+pub(crate) fn online_cpus() -> usize {
     // SAFETY: sysconf has no preconditions.
     let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
     if n > 0 {
@@ -180,7 +180,7 @@ extern "C" fn write_message_and_exit(_signal: libc::c_int) {
 
 /// When SIGTERM arrives (a launcher stopping the job), write `message` on stderr and exit with
 /// status 143 at once: the one line a process killed from outside can still leave.
-pub fn announce_termination(message: &'static str) {
+pub(crate) fn announce_termination(message: &'static str) {
     let _ = TERM_MESSAGE.set(message);
     // SAFETY: the handler only calls async-signal-safe functions.
     unsafe {
@@ -192,14 +192,14 @@ pub fn announce_termination(message: &'static str) {
 }
 
 /// Close a descriptor the caller owns and closes once.
-pub fn close_fd(fd: RawFd) {
+pub(crate) fn close_fd(fd: RawFd) {
     // SAFETY: closing a descriptor touches no memory; the caller owns it.
     unsafe { libc::close(fd) };
 }
 
 /// One `read(2)` into `buf`: bytes read (0 at end of file). An interrupted call is an
 /// `Interrupted` error the caller retries.
-pub fn read_fd(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn read_fd(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
     // SAFETY: the destination is buf, valid for buf.len() bytes.
     let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
     if n < 0 {
@@ -210,7 +210,7 @@ pub fn read_fd(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
 
 /// One `write(2)` of `buf`: bytes written. A closed reading end is a `BrokenPipe` error, an
 /// interrupted call an `Interrupted` one.
-pub fn write_fd(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+pub(crate) fn write_fd(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
     // SAFETY: the source is buf, valid for buf.len() bytes.
     let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
     if n < 0 {
@@ -220,7 +220,7 @@ pub fn write_fd(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
 }
 
 /// Columns of the terminal on stdout (`TIOCGWINSZ`); `None` when stdout is not a terminal.
-pub fn terminal_columns() -> Option<usize> {
+pub(crate) fn terminal_columns() -> Option<usize> {
     // SAFETY: winsize is plain data the ioctl fills; fd 1 may be anything, errors are checked.
     let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
     let ok = unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &mut ws) } == 0;
@@ -229,7 +229,10 @@ pub fn terminal_columns() -> Option<usize> {
 
 /// A TCP listener on `addr` with room for `backlog` connections not yet accepted (the kernel
 /// caps it at `net.core.somaxconn`), `SO_REUSEADDR` set so a restarted server can bind at once.
-pub fn tcp_listener(addr: std::net::SocketAddr, backlog: i32) -> io::Result<std::net::TcpListener> {
+pub(crate) fn tcp_listener(
+    addr: std::net::SocketAddr,
+    backlog: i32,
+) -> io::Result<std::net::TcpListener> {
     let socket = socket2::Socket::new(
         socket2::Domain::for_address(addr),
         socket2::Type::STREAM,
@@ -242,7 +245,7 @@ pub fn tcp_listener(addr: std::net::SocketAddr, backlog: i32) -> io::Result<std:
 }
 
 /// The open-files limit of this process, soft and hard (`RLIMIT_NOFILE`).
-pub fn open_files_limit() -> Option<(u64, u64)> {
+pub(crate) fn open_files_limit() -> Option<(u64, u64)> {
     let mut r = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -254,7 +257,7 @@ pub fn open_files_limit() -> Option<(u64, u64)> {
 
 /// Raise the soft open-files limit to the hard one; returns the new soft limit. Children
 /// started afterwards inherit it.
-pub fn raise_open_files_limit() -> io::Result<u64> {
+pub(crate) fn raise_open_files_limit() -> io::Result<u64> {
     let mut r = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -273,7 +276,7 @@ pub fn raise_open_files_limit() -> io::Result<u64> {
 }
 
 /// Whether child processes started from now on inherit `fd` (clears or sets `FD_CLOEXEC`).
-pub fn set_inheritable(fd: RawFd, inheritable: bool) -> io::Result<()> {
+pub(crate) fn set_inheritable(fd: RawFd, inheritable: bool) -> io::Result<()> {
     // SAFETY: fcntl on a descriptor the caller owns; F_GETFD/F_SETFD only touch its flags.
     unsafe {
         let flags = libc::fcntl(fd, libc::F_GETFD);
@@ -294,7 +297,7 @@ pub fn set_inheritable(fd: RawFd, inheritable: bool) -> io::Result<()> {
 
 /// The listening socket a parent passed down as descriptor `fd` (see [`set_inheritable`]): a
 /// descriptor that is not a listening TCP socket is an error, never adopted.
-pub fn inherited_tcp_listener(fd: RawFd) -> io::Result<std::net::TcpListener> {
+pub(crate) fn inherited_tcp_listener(fd: RawFd) -> io::Result<std::net::TcpListener> {
     use std::os::fd::FromRawFd;
     let mut listening: libc::c_int = 0;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
@@ -324,7 +327,7 @@ pub fn inherited_tcp_listener(fd: RawFd) -> io::Result<std::net::TcpListener> {
 }
 
 /// The descriptor of a listening socket, as it travels to a child (see [`set_inheritable`]).
-pub fn listener_desc(listener: &std::net::TcpListener) -> RawFd {
+pub(crate) fn listener_desc(listener: &std::net::TcpListener) -> RawFd {
     std::os::fd::AsRawFd::as_raw_fd(listener)
 }
 
@@ -332,7 +335,7 @@ pub fn listener_desc(listener: &std::net::TcpListener) -> RawFd {
 /// (FIFO)`, `a socket`, `a character device`, `a block device`); `None` for a regular file, a
 /// directory or a symbolic link. Read from metadata, so nothing is opened: opening a FIFO for
 /// reading blocks until a writer comes.
-pub fn special_file_kind(meta: &std::fs::Metadata) -> Option<&'static str> {
+pub(crate) fn special_file_kind(meta: &std::fs::Metadata) -> Option<&'static str> {
     use std::os::unix::fs::FileTypeExt;
     let t = meta.file_type();
     if t.is_fifo() {
@@ -350,7 +353,7 @@ pub fn special_file_kind(meta: &std::fs::Metadata) -> Option<&'static str> {
 
 /// Open `path` for reading with `O_NONBLOCK`, so that a path swapped for a FIFO after it was
 /// checked cannot block the open (reads of a regular file ignore the flag).
-pub fn open_for_reading_nonblocking(path: &std::path::Path) -> io::Result<std::fs::File> {
+pub(crate) fn open_for_reading_nonblocking(path: &std::path::Path) -> io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
         .read(true)
@@ -360,7 +363,7 @@ pub fn open_for_reading_nonblocking(path: &std::path::Path) -> io::Result<std::f
 
 /// Which file `meta` describes, as (device, inode): two paths with the same identity are one
 /// file (a symbolic link and its target, two hard links).
-pub fn file_identity(meta: &std::fs::Metadata) -> Option<(u64, u64)> {
+pub(crate) fn file_identity(meta: &std::fs::Metadata) -> Option<(u64, u64)> {
     use std::os::unix::fs::MetadataExt;
     Some((meta.dev(), meta.ino()))
 }

@@ -60,8 +60,8 @@ use windows_sys::Win32::System::SystemInformation::{
 use windows_sys::Win32::System::Threading::{
     CreateWaitableTimerExW, GetActiveProcessorCount, GetActiveProcessorGroupCount,
     GetCurrentProcess, GetCurrentProcessorNumberEx, GetCurrentThread, GetCurrentThreadId,
-    GetProcessTimes, GetThreadGroupAffinity, GetThreadTimes, OpenProcess, SetThreadGroupAffinity,
-    SetWaitableTimer, WaitForSingleObject, WaitOnAddress, WakeByAddressAll, WakeByAddressSingle,
+    GetProcessTimes, GetThreadTimes, OpenProcess, SetThreadGroupAffinity, SetWaitableTimer,
+    WaitForSingleObject, WaitOnAddress, WakeByAddressAll, WakeByAddressSingle,
     CREATE_WAITABLE_TIMER_HIGH_RESOLUTION, INFINITE, PROCESS_QUERY_LIMITED_INFORMATION,
     PROCESS_SYNCHRONIZE, TIMER_ALL_ACCESS,
 };
@@ -72,10 +72,10 @@ use windows_sys::Win32::System::WindowsProgramming::{
 use super::{CpuTimes, RawDesc, ResourceUsage, UsageScope};
 
 /// An owned descriptor: a handle that is closed when dropped.
-pub type OwnedDesc = OwnedHandle;
+pub(crate) type OwnedDesc = OwnedHandle;
 
 /// The number of a handle, as it travels to a child (see [`RawDesc`]).
-pub fn desc_of<T: AsRawHandle>(x: &T) -> RawDesc {
+pub(crate) fn desc_of<T: AsRawHandle>(x: &T) -> RawDesc {
     x.as_raw_handle() as isize as RawDesc
 }
 
@@ -84,20 +84,22 @@ fn handle(d: RawDesc) -> HANDLE {
 }
 
 /// The kernel's name, as the machine line prints it before the release.
-pub const KERNEL_NAME: &str = "Windows";
+pub(crate) const KERNEL_NAME: &str = "Windows";
 
 /// Whether threads can be pinned to one CPU: yes (`SetThreadAffinityMask`).
-pub fn can_pin_threads() -> bool {
+pub(crate) fn can_pin_threads() -> bool {
     true
 }
 
 /// Whether [`ResourceUsage`] tells voluntary from involuntary switches: not on Windows (the total
 /// is in `voluntary_switches`).
-pub const SWITCH_KINDS_SPLIT: bool = false;
+// A platform fact the module docs cite; no output reads it yet.
+#[allow(dead_code)]
+pub(crate) const SWITCH_KINDS_SPLIT: bool = false;
 
 /// Notes every output carries about what this platform cannot do: switch counts are one total
 /// (no voluntary/involuntary split) and those of exited worker processes are not measured.
-pub fn platform_notes() -> Vec<String> {
+pub(crate) fn platform_notes() -> Vec<String> {
     // A thread that has run has been switched to at least once: all zeros means the system does
     // not count (Wine), not that nothing switched.
     let counted = process_threads(std::process::id())
@@ -111,7 +113,7 @@ pub fn platform_notes() -> Vec<String> {
 
 /// Performance and efficiency physical cores (Apple silicon, hybrid Intel); `None` here (not
 /// read on Windows).
-pub fn performance_efficiency_cores() -> Option<(usize, usize)> {
+pub(crate) fn performance_efficiency_cores() -> Option<(usize, usize)> {
     None
 }
 
@@ -140,7 +142,7 @@ fn group_of(cpu: usize) -> Option<(u16, usize)> {
 /// Logical CPUs this process may use: the process affinity mask on a machine with one processor
 /// group (`core_affinity`, `GetProcessAffinityMask`), every active processor of every group above
 /// 64 CPUs.
-pub fn allowed_cpus() -> Option<Vec<usize>> {
+pub(crate) fn allowed_cpus() -> Option<Vec<usize>> {
     let sizes = group_sizes();
     if sizes.len() == 1 {
         let cpus: Vec<usize> = core_affinity::get_core_ids()?
@@ -154,7 +156,7 @@ pub fn allowed_cpus() -> Option<Vec<usize>> {
 
 /// Pin the calling thread to one CPU: `SetThreadAffinityMask` (`core_affinity`) in one processor
 /// group, `SetThreadGroupAffinity` across groups.
-pub fn pin_thread_to_cpu(cpu: usize) -> io::Result<()> {
+pub(crate) fn pin_thread_to_cpu(cpu: usize) -> io::Result<()> {
     if group_sizes().len() == 1 {
         return if core_affinity::set_for_current(core_affinity::CoreId { id: cpu }) {
             Ok(())
@@ -167,7 +169,7 @@ pub fn pin_thread_to_cpu(cpu: usize) -> io::Result<()> {
 
 /// Restrict the calling thread to `cpus` (`SetThreadGroupAffinity`). A thread's mask lies in one
 /// processor group: CPUs outside the group of the first one are left out.
-pub fn set_thread_affinity(cpus: &[usize]) -> io::Result<()> {
+pub(crate) fn set_thread_affinity(cpus: &[usize]) -> io::Result<()> {
     let first = *cpus
         .first()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no CPU to pin to"))?;
@@ -198,7 +200,9 @@ pub fn set_thread_affinity(cpus: &[usize]) -> io::Result<()> {
 }
 
 /// The calling thread's affinity mask as global CPU ids (`GetThreadGroupAffinity`).
-pub fn thread_affinity() -> Option<Vec<usize>> {
+#[cfg(test)]
+pub(crate) fn thread_affinity() -> Option<Vec<usize>> {
+    use windows_sys::Win32::System::Threading::GetThreadGroupAffinity;
     let mut a = GROUP_AFFINITY {
         Mask: 0,
         Group: 0,
@@ -212,7 +216,7 @@ pub fn thread_affinity() -> Option<Vec<usize>> {
 }
 
 /// The CPU the calling thread runs on right now (`GetCurrentProcessorNumberEx`).
-pub fn current_cpu() -> Option<usize> {
+pub(crate) fn current_cpu() -> Option<usize> {
     let mut p = PROCESSOR_NUMBER {
         Group: 0,
         Number: 0,
@@ -224,13 +228,13 @@ pub fn current_cpu() -> Option<usize> {
 }
 
 /// No `/sys` topology directory on Windows: see [`physical_core_cpus`].
-pub fn cpu_topology_dir() -> Option<&'static Path> {
+pub(crate) fn cpu_topology_dir() -> Option<&'static Path> {
     None
 }
 
 /// The logical CPUs of each physical core, from `GetLogicalProcessorInformationEx`
 /// (`RelationProcessorCore`), in global CPU numbers.
-pub fn physical_core_cpus() -> Option<Vec<Vec<usize>>> {
+pub(crate) fn physical_core_cpus() -> Option<Vec<Vec<usize>>> {
     let mut len = 0u32;
     // SAFETY: a size query with a null buffer.
     unsafe {
@@ -297,7 +301,7 @@ pub fn physical_core_cpus() -> Option<Vec<Vec<usize>>> {
 // Threads, time and usage.
 
 /// The calling thread's id (`GetCurrentThreadId`).
-pub fn thread_id() -> u32 {
+pub(crate) fn thread_id() -> u32 {
     // SAFETY: no preconditions.
     unsafe { GetCurrentThreadId() }
 }
@@ -314,7 +318,7 @@ fn qpc_frequency() -> u64 {
 
 /// Nanoseconds on the performance counter (`QueryPerformanceCounter`; shared by all processes).
 #[inline]
-pub fn monotonic_ns() -> u64 {
+pub(crate) fn monotonic_ns() -> u64 {
     let mut c = 0i64;
     // SAFETY: valid out-pointer.
     unsafe { QueryPerformanceCounter(&mut c) };
@@ -332,7 +336,7 @@ const ZERO_FT: FILETIME = FILETIME {
 
 /// CPU time (user + kernel) of the calling thread (`GetThreadTimes`; Windows updates it at the
 /// scheduler's tick, so short stretches read coarse).
-pub fn thread_cpu_time() -> Option<Duration> {
+pub(crate) fn thread_cpu_time() -> Option<Duration> {
     let (mut c, mut e, mut k, mut u) = (ZERO_FT, ZERO_FT, ZERO_FT, ZERO_FT);
     // SAFETY: valid out-pointers for the current thread's pseudo handle.
     if unsafe { GetThreadTimes(GetCurrentThread(), &mut c, &mut e, &mut k, &mut u) } == 0 {
@@ -427,7 +431,7 @@ fn process_threads(pid: u32) -> Option<Vec<ThreadInfo>> {
 /// all its threads; thread: `GetThreadTimes` and its switch count; children: CPU time of the
 /// worker processes from the job object's accounting (switches not measured: 0). Switches are
 /// one total on Windows, reported as voluntary.
-pub fn resource_usage(scope: UsageScope) -> Option<ResourceUsage> {
+pub(crate) fn resource_usage(scope: UsageScope) -> Option<ResourceUsage> {
     match scope {
         UsageScope::Process => {
             let (user_s, sys_s) = process_times()?;
@@ -480,7 +484,7 @@ pub fn resource_usage(scope: UsageScope) -> Option<ResourceUsage> {
 }
 
 /// Context switches of thread `tid` of process `pid` so far (the system process information).
-pub fn task_switches(pid: u32, tid: u32) -> Option<u64> {
+pub(crate) fn task_switches(pid: u32, tid: u32) -> Option<u64> {
     process_threads(pid)?
         .into_iter()
         .find(|t| t.tid == tid)
@@ -488,7 +492,7 @@ pub fn task_switches(pid: u32, tid: u32) -> Option<u64> {
 }
 
 /// CPU time of thread `tid` of process `pid` so far, ns (kernel + user, tick resolution).
-pub fn task_run_ns(pid: u32, tid: u32) -> Option<u64> {
+pub(crate) fn task_run_ns(pid: u32, tid: u32) -> Option<u64> {
     process_threads(pid)?
         .into_iter()
         .find(|t| t.tid == tid)
@@ -498,7 +502,7 @@ pub fn task_run_ns(pid: u32, tid: u32) -> Option<u64> {
 /// Wait for `d` on a high-resolution waitable timer (`CREATE_WAITABLE_TIMER_HIGH_RESOLUTION`,
 /// one per thread), falling back to an ordinary waitable timer where the flag is refused; returns
 /// the wait actually achieved. (`Sleep` would round a 10 ms wait up to the 15.6 ms tick.)
-pub fn sleep_for(d: Duration) -> Duration {
+pub(crate) fn sleep_for(d: Duration) -> Duration {
     thread_local! {
         static TIMER: HANDLE = unsafe {
             // SAFETY: creating an unnamed timer; a null result is checked below.
@@ -539,7 +543,7 @@ pub fn sleep_for(d: Duration) -> Duration {
 
 /// A new zero-filled, pagefile-backed file mapping of `len` bytes whose handle worker processes
 /// inherit (`CreateFileMappingW` with an inheritable handle).
-pub fn shm_create(len: usize) -> io::Result<OwnedDesc> {
+pub(crate) fn shm_create(len: usize) -> io::Result<OwnedDesc> {
     let sa = SECURITY_ATTRIBUTES {
         nLength: std::mem::size_of::<SECURITY_ATTRIBUTES>() as u32,
         lpSecurityDescriptor: std::ptr::null_mut(),
@@ -578,7 +582,7 @@ unsafe fn touch_pages(addr: *mut u8, len: usize) {
 
 /// Map `len` bytes of the file mapping `desc` read-write (`MapViewOfFile`); with `populate`,
 /// touch every page now.
-pub fn map_shared(desc: RawDesc, len: usize, populate: bool) -> io::Result<*mut u8> {
+pub(crate) fn map_shared(desc: RawDesc, len: usize, populate: bool) -> io::Result<*mut u8> {
     // SAFETY: a new view chosen by the system; the result is checked.
     let view = unsafe { MapViewOfFile(handle(desc), FILE_MAP_ALL_ACCESS, 0, 0, len) };
     if view.Value.is_null() {
@@ -597,7 +601,7 @@ pub fn map_shared(desc: RawDesc, len: usize, populate: bool) -> io::Result<*mut 
 ///
 /// # Safety
 /// `addr..addr + len` must lie inside a live view.
-pub unsafe fn remap_populate(
+pub(crate) unsafe fn remap_populate(
     addr: *mut u8,
     len: usize,
     _desc: RawDesc,
@@ -608,7 +612,7 @@ pub unsafe fn remap_populate(
 }
 
 /// Fresh zero-filled read-write memory of `len` bytes (`VirtualAlloc`, 64 KiB-aligned).
-pub fn map_anonymous(len: usize) -> io::Result<*mut u8> {
+pub(crate) fn map_anonymous(len: usize) -> io::Result<*mut u8> {
     // SAFETY: a fresh allocation; no existing memory is touched.
     let p = unsafe {
         VirtualAlloc(
@@ -630,7 +634,7 @@ pub fn map_anonymous(len: usize) -> io::Result<*mut u8> {
 ///
 /// # Safety
 /// The range must be (part of) a mapping the caller owns and nobody uses any more.
-pub unsafe fn unmap(addr: *mut u8, len: usize) {
+pub(crate) unsafe fn unmap(addr: *mut u8, len: usize) {
     let mut mbi: MEMORY_BASIC_INFORMATION = std::mem::zeroed();
     let size = std::mem::size_of::<MEMORY_BASIC_INFORMATION>();
     if VirtualQuery(addr.cast(), &mut mbi, size) == 0 {
@@ -662,7 +666,7 @@ pub unsafe fn unmap(addr: *mut u8, len: usize) {
 ///
 /// # Safety
 /// None needed; kept `unsafe` like the other platforms'.
-pub unsafe fn advise_huge_pages(_addr: *mut u8, _len: usize) -> bool {
+pub(crate) unsafe fn advise_huge_pages(_addr: *mut u8, _len: usize) -> bool {
     false
 }
 
@@ -670,7 +674,7 @@ pub unsafe fn advise_huge_pages(_addr: *mut u8, _len: usize) -> bool {
 // Waiting and waking.
 
 /// Sleep while `word` holds `expected` (`WaitOnAddress`); may return spuriously.
-pub fn wait_while_equal(word: &AtomicU32, expected: u32) {
+pub(crate) fn wait_while_equal(word: &AtomicU32, expected: u32) {
     // SAFETY: word is a live, aligned u32; expected is read by the call only.
     unsafe {
         WaitOnAddress(
@@ -683,7 +687,7 @@ pub fn wait_while_equal(word: &AtomicU32, expected: u32) {
 }
 
 /// [`wait_while_equal`] for at most `timeout` (rounded up to whole milliseconds).
-pub fn wait_while_equal_for(word: &AtomicU32, expected: u32, timeout: Duration) {
+pub(crate) fn wait_while_equal_for(word: &AtomicU32, expected: u32, timeout: Duration) {
     let ms = timeout.as_micros().div_ceil(1000).min(INFINITE as u128 - 1) as u32;
     // SAFETY: as in wait_while_equal.
     unsafe {
@@ -698,7 +702,7 @@ pub fn wait_while_equal_for(word: &AtomicU32, expected: u32, timeout: Duration) 
 
 /// Wake up to `count` threads waiting on `word` (`WakeByAddressSingle`, or `WakeByAddressAll`
 /// for more than one).
-pub fn wake(word: &AtomicU32, count: u32) {
+pub(crate) fn wake(word: &AtomicU32, count: u32) {
     // SAFETY: the address of a live AtomicU32.
     unsafe {
         if count == 1 {
@@ -746,7 +750,7 @@ fn children_job() -> Option<RawDesc> {
 /// are created, and when this process ends, however it ends, its handle closes and the system
 /// kills them. Idempotent; an error says why it could not be arranged (the children then rely on
 /// watching their parent, see [`die_with_parent`]).
-pub fn kill_children_with_this_process() -> Result<(), String> {
+pub(crate) fn kill_children_with_this_process() -> Result<(), String> {
     children_job().map(|_| ()).ok_or_else(|| {
         format!(
             "no kill-on-close job object: {}",
@@ -757,7 +761,7 @@ pub fn kill_children_with_this_process() -> Result<(), String> {
 
 /// Exit when the parent process `expected_parent_pid` ends: a thread waits on its process handle
 /// (beside the job object the parent set up). `Err("parent already gone")` if it has ended.
-pub fn die_with_parent(expected_parent_pid: u32) -> Result<(), String> {
+pub(crate) fn die_with_parent(expected_parent_pid: u32) -> Result<(), String> {
     // SAFETY: OpenProcess returns null or a handle we own (kept by the watcher for ever).
     let h = unsafe {
         OpenProcess(
@@ -789,7 +793,7 @@ pub fn die_with_parent(expected_parent_pid: u32) -> Result<(), String> {
 
 /// The parent process's id as the system recorded it at this process's creation
 /// (`NtQuerySystemInformation`'s process list); 0 where it cannot be read.
-pub fn parent_pid() -> u32 {
+pub(crate) fn parent_pid() -> u32 {
     // The ntdll process entry holds InheritedFromUniqueProcessId in what windows-sys calls
     // Reserved2.
     let pid = std::process::id();
@@ -825,7 +829,7 @@ pub fn parent_pid() -> u32 {
 
 /// No crash dialog for this process (`SetErrorMode(SEM_NOGPFAULTERRORBOX)`), for children that
 /// crash on purpose.
-pub fn disable_core_dumps() -> io::Result<()> {
+pub(crate) fn disable_core_dumps() -> io::Result<()> {
     use windows_sys::Win32::System::Diagnostics::Debug::{SetErrorMode, SEM_NOGPFAULTERRORBOX};
     // SAFETY: no preconditions.
     unsafe { SetErrorMode(SEM_NOGPFAULTERRORBOX) };
@@ -833,7 +837,7 @@ pub fn disable_core_dumps() -> io::Result<()> {
 }
 
 /// An anonymous pipe whose handles children do not inherit: `[read, write]` (`CreatePipe`).
-pub fn pipe() -> io::Result<[RawDesc; 2]> {
+pub(crate) fn pipe() -> io::Result<[RawDesc; 2]> {
     let (mut r, mut w): (HANDLE, HANDLE) = (std::ptr::null_mut(), std::ptr::null_mut());
     // SAFETY: valid out-pointers; null attributes: not inheritable.
     if unsafe { CreatePipe(&mut r, &mut w, std::ptr::null(), 0) } == 0 {
@@ -843,13 +847,13 @@ pub fn pipe() -> io::Result<[RawDesc; 2]> {
 }
 
 /// Close a handle the caller owns and closes once.
-pub fn close_fd(desc: RawDesc) {
+pub(crate) fn close_fd(desc: RawDesc) {
     // SAFETY: the caller owns the handle.
     unsafe { CloseHandle(handle(desc)) };
 }
 
 /// One `ReadFile` into `buf`: bytes read, 0 at end of file (a closed writing end).
-pub fn read_fd(desc: RawDesc, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn read_fd(desc: RawDesc, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0u32;
     let len = buf.len().min(u32::MAX as usize) as u32;
     // SAFETY: buf is valid for len bytes; synchronous handle.
@@ -873,7 +877,7 @@ pub fn read_fd(desc: RawDesc, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// One `WriteFile` of `buf`: bytes written; a closed reading end is a `BrokenPipe` error.
-pub fn write_fd(desc: RawDesc, buf: &[u8]) -> io::Result<usize> {
+pub(crate) fn write_fd(desc: RawDesc, buf: &[u8]) -> io::Result<usize> {
     let mut n = 0u32;
     let len = buf.len().min(u32::MAX as usize) as u32;
     // SAFETY: buf is valid for len bytes; synchronous handle.
@@ -898,21 +902,21 @@ pub fn write_fd(desc: RawDesc, buf: &[u8]) -> io::Result<usize> {
 
 /// CPUs in this machine, whatever this process's affinity (`num_cpus::get`, which counts every
 /// processor group's CPUs on Windows).
-pub fn online_cpus() -> usize {
+pub(crate) fn online_cpus() -> usize {
     num_cpus::get()
 }
 
 /// When the process is told to terminate, write `message` first. MPI jobs, which are what needs
 /// it, are not run on Windows: nothing to do.
-pub fn announce_termination(_message: &'static str) {}
+pub(crate) fn announce_termination(_message: &'static str) {}
 
 /// This machine's name (`COMPUTERNAME`): what names a rank's host in distributed rows.
-pub fn host_name() -> String {
+pub(crate) fn host_name() -> String {
     std::env::var("COMPUTERNAME").unwrap_or_else(|_| "unknown-host".into())
 }
 
 /// Columns of the console window on stdout; `None` when stdout is not a console.
-pub fn terminal_columns() -> Option<usize> {
+pub(crate) fn terminal_columns() -> Option<usize> {
     // SAFETY: plain data filled by the call.
     let mut info: CONSOLE_SCREEN_BUFFER_INFO = unsafe { std::mem::zeroed() };
     let ok = unsafe { GetConsoleScreenBufferInfo(GetStdHandle(STD_OUTPUT_HANDLE), &mut info) };
@@ -924,24 +928,24 @@ pub fn terminal_columns() -> Option<usize> {
 // What the system says about the machine.
 
 /// The CPU's brand string (CPUID leaves 0x80000002..4).
-pub fn cpu_model() -> Option<String> {
+pub(crate) fn cpu_model() -> Option<String> {
     super::cpuid_brand()
 }
 
 /// The CPU beyond its name, from CPUID: vendor, family, model, stepping, the hypervisor flag
 /// and vector extensions (frequency and caches are not read: `None`).
-pub fn cpu_details() -> super::CpuDetails {
+pub(crate) fn cpu_details() -> super::CpuDetails {
     super::cpuid_details()
 }
 
 /// Whether the CPU has `flag` (CPUID: `hypervisor`, `avx2`, `avx512f`, `fma`, `sse4_2`, ...);
 /// `None` for flags CPUID is not asked about here.
-pub fn cpuinfo_flag(flag: &str) -> Option<bool> {
+pub(crate) fn cpuinfo_flag(flag: &str) -> Option<bool> {
     super::cpuid_flag(flag)
 }
 
 /// `MemTotal` and `MemAvailable` in bytes (`GlobalMemoryStatusEx`).
-pub fn meminfo_bytes(field: &str) -> Option<u64> {
+pub(crate) fn meminfo_bytes(field: &str) -> Option<u64> {
     // SAFETY: plain data with its length set, filled by the call.
     let mut m: MEMORYSTATUSEX = unsafe { std::mem::zeroed() };
     m.dwLength = std::mem::size_of::<MEMORYSTATUSEX>() as u32;
@@ -958,7 +962,7 @@ pub fn meminfo_bytes(field: &str) -> Option<u64> {
 /// Per-CPU time since boot (`SystemProcessorPerformanceInformation`), in 100 ns ticks: user,
 /// system (kernel time less idle), idle. Interrupt and DPC time are inside system; steal is not
 /// known (0).
-pub fn cpu_times() -> Option<Vec<CpuTimes>> {
+pub(crate) fn cpu_times() -> Option<Vec<CpuTimes>> {
     let n: usize = group_sizes().iter().sum();
     let mut buf = vec![
         SYSTEM_PROCESSOR_PERFORMANCE_INFORMATION {
@@ -1001,12 +1005,12 @@ pub fn cpu_times() -> Option<Vec<CpuTimes>> {
 }
 
 /// The unit of [`cpu_times`]: 100 ns ticks.
-pub fn clock_ticks_per_second() -> Option<u64> {
+pub(crate) fn clock_ticks_per_second() -> Option<u64> {
     Some(10_000_000)
 }
 
 /// The Windows version, `10.0.19045` (`RtlGetVersion`).
-pub fn kernel_release() -> Option<String> {
+pub(crate) fn kernel_release() -> Option<String> {
     use windows_sys::Wdk::System::SystemServices::RtlGetVersion;
     use windows_sys::Win32::System::SystemInformation::OSVERSIONINFOW;
     // SAFETY: plain data with its size set, filled by the call.
@@ -1022,15 +1026,15 @@ pub fn kernel_release() -> Option<String> {
 }
 
 /// `Windows` (the version is in [`kernel_release`]).
-pub fn os_name() -> Option<String> {
+pub(crate) fn os_name() -> Option<String> {
     Some("Windows".into())
 }
 
 /// No file holds the scheduler's quantum on Windows.
-pub const KERNEL_SLICE_FILES: [&str; 0] = [];
+pub(crate) const KERNEL_SLICE_FILES: [&str; 0] = [];
 
 /// The scheduler's quantum is not readable on Windows: `None`.
-pub fn kernel_slice_ns() -> Option<(&'static str, u64)> {
+pub(crate) fn kernel_slice_ns() -> Option<(&'static str, u64)> {
     None
 }
 
@@ -1040,7 +1044,7 @@ pub fn kernel_slice_ns() -> Option<(&'static str, u64)> {
 /// Wait until the pipe `desc` has data to read (or its writing end is closed), at most `timeout`
 /// (`None`: no limit), polling `PeekNamedPipe` every millisecond. `Ok(false)` when the time ran
 /// out.
-pub fn wait_readable(desc: RawDesc, timeout: Option<Duration>) -> io::Result<bool> {
+pub(crate) fn wait_readable(desc: RawDesc, timeout: Option<Duration>) -> io::Result<bool> {
     let deadline = timeout.map(|t| std::time::Instant::now() + t);
     loop {
         let mut avail = 0u32;
@@ -1076,7 +1080,7 @@ pub fn wait_readable(desc: RawDesc, timeout: Option<Duration>) -> io::Result<boo
 /// The limit that most likely refused to start a thread or process with error `e`: `memory`
 /// (`ERROR_NOT_ENOUGH_MEMORY`, `ERROR_COMMITMENT_LIMIT`, `ERROR_NO_SYSTEM_RESOURCES`) or `the
 /// limit on open handles`. `None` for other errors.
-pub fn limit_behind(e: &io::Error) -> Option<String> {
+pub(crate) fn limit_behind(e: &io::Error) -> Option<String> {
     match e.raw_os_error()? {
         8 | 14 | 1455 => Some("memory".into()),
         1450 => Some("the system's resources (ERROR_NO_SYSTEM_RESOURCES)".into()),
@@ -1087,7 +1091,7 @@ pub fn limit_behind(e: &io::Error) -> Option<String> {
 
 /// Windows cannot swap two directories atomically: always an `Unsupported` error, and the caller
 /// takes its rename fallback.
-pub fn exchange_paths(_a: &Path, _b: &Path) -> io::Result<()> {
+pub(crate) fn exchange_paths(_a: &Path, _b: &Path) -> io::Result<()> {
     Err(io::Error::new(
         io::ErrorKind::Unsupported,
         "no atomic exchange of two paths on Windows",
@@ -1106,52 +1110,55 @@ fn unsupported<T>(what: &str) -> io::Result<T> {
 }
 
 /// A per-thread nice value: not on Windows (priorities are classes, not nice values).
-pub fn set_thread_nice(_nice: i32) -> io::Result<()> {
+pub(crate) fn set_thread_nice(_nice: i32) -> io::Result<()> {
     unsupported("a per-thread nice value")
 }
 
 /// The kernel's tick counter is not readable here.
-pub fn jiffies_now() -> Option<(u64, u64)> {
+pub(crate) fn jiffies_now() -> Option<(u64, u64)> {
     None
 }
 
 /// Windows has no fork.
-pub fn fork_exit_and_reap() -> io::Result<()> {
+pub(crate) fn fork_exit_and_reap() -> io::Result<()> {
     unsupported("fork")
 }
 
 /// Windows has no fork.
-pub fn fork_with(_body: &mut dyn FnMut() -> i32) -> io::Result<u32> {
+pub(crate) fn fork_with(_body: &mut dyn FnMut() -> i32) -> io::Result<u32> {
     unsupported("fork")
 }
 
 /// Windows has no fork, so no forked child to wait for.
-pub fn wait_child(_pid: u32) -> io::Result<i32> {
+pub(crate) fn wait_child(_pid: u32) -> io::Result<i32> {
     unsupported("fork")
 }
 
 /// Anonymous pipes take their buffer size at creation only.
-pub fn set_pipe_size(_desc: RawDesc, _bytes: usize) -> io::Result<usize> {
+pub(crate) fn set_pipe_size(_desc: RawDesc, _bytes: usize) -> io::Result<usize> {
     unsupported("resizing a pipe")
 }
 
 /// Cache sizes are not read on Windows yet.
-pub fn largest_cache_bytes() -> Option<usize> {
+pub(crate) fn largest_cache_bytes() -> Option<usize> {
     None
 }
 
 /// Cache sizes are not read on Windows yet.
-pub fn cache_bytes(_level: u32) -> Option<usize> {
+pub(crate) fn cache_bytes(_level: u32) -> Option<usize> {
     None
 }
 
 /// Which CPUs share a cache is not read on Windows yet.
-pub fn cache_shared_cpu_list(_level: u32) -> Option<String> {
+pub(crate) fn cache_shared_cpu_list(_level: u32) -> Option<String> {
     None
 }
 
 /// A TCP listener on `addr` with room for `backlog` connections not yet accepted.
-pub fn tcp_listener(addr: std::net::SocketAddr, backlog: i32) -> io::Result<std::net::TcpListener> {
+pub(crate) fn tcp_listener(
+    addr: std::net::SocketAddr,
+    backlog: i32,
+) -> io::Result<std::net::TcpListener> {
     let socket = socket2::Socket::new(
         socket2::Domain::for_address(addr),
         socket2::Type::STREAM,
@@ -1163,27 +1170,27 @@ pub fn tcp_listener(addr: std::net::SocketAddr, backlog: i32) -> io::Result<std:
 }
 
 /// Windows has no open-files limit of the Unix kind (`None`).
-pub fn open_files_limit() -> Option<(u64, u64)> {
+pub(crate) fn open_files_limit() -> Option<(u64, u64)> {
     None
 }
 
 /// Nothing to raise on Windows: handles are limited by memory only.
-pub fn raise_open_files_limit() -> io::Result<u64> {
+pub(crate) fn raise_open_files_limit() -> io::Result<u64> {
     Ok(u64::MAX)
 }
 
 /// Resident memory of a process: not read on Windows (`None`).
-pub fn process_rss_bytes(_pid: Option<u32>) -> Option<u64> {
+pub(crate) fn process_rss_bytes(_pid: Option<u32>) -> Option<u64> {
     None
 }
 
 /// Another process's switches and CPU time: not read on Windows (`None`).
-pub fn process_usage(_pid: u32) -> Option<ResourceUsage> {
+pub(crate) fn process_usage(_pid: u32) -> Option<ResourceUsage> {
     None
 }
 
 /// Handing a socket to a child process: not done on Windows (`Unsupported`).
-pub fn set_inheritable(_desc: RawDesc, _inheritable: bool) -> io::Result<()> {
+pub(crate) fn set_inheritable(_desc: RawDesc, _inheritable: bool) -> io::Result<()> {
     Err(io::Error::new(
         io::ErrorKind::Unsupported,
         "concbench hands a listening socket to worker processes on Unix only",
@@ -1191,7 +1198,7 @@ pub fn set_inheritable(_desc: RawDesc, _inheritable: bool) -> io::Result<()> {
 }
 
 /// See [`set_inheritable`]: `Unsupported` on Windows.
-pub fn inherited_tcp_listener(_desc: RawDesc) -> io::Result<std::net::TcpListener> {
+pub(crate) fn inherited_tcp_listener(_desc: RawDesc) -> io::Result<std::net::TcpListener> {
     Err(io::Error::new(
         io::ErrorKind::Unsupported,
         "concbench hands a listening socket to worker processes on Unix only",
@@ -1200,24 +1207,24 @@ pub fn inherited_tcp_listener(_desc: RawDesc) -> io::Result<std::net::TcpListene
 
 /// A listening socket's handle value (never handed to a child on Windows: see
 /// [`set_inheritable`]).
-pub fn listener_desc(listener: &std::net::TcpListener) -> RawDesc {
+pub(crate) fn listener_desc(listener: &std::net::TcpListener) -> RawDesc {
     std::os::windows::io::AsRawSocket::as_raw_socket(listener) as RawDesc
 }
 
 /// What a path that is neither a regular file nor a directory is, in words; Windows' metadata
 /// names no FIFOs, sockets or devices, so `None` (the caller refuses what is not a regular
 /// file all the same).
-pub fn special_file_kind(_meta: &std::fs::Metadata) -> Option<&'static str> {
+pub(crate) fn special_file_kind(_meta: &std::fs::Metadata) -> Option<&'static str> {
     None
 }
 
 /// Open `path` for reading (a Windows open does not wait for a writer, so no flag is needed).
-pub fn open_for_reading_nonblocking(path: &Path) -> io::Result<std::fs::File> {
+pub(crate) fn open_for_reading_nonblocking(path: &Path) -> io::Result<std::fs::File> {
     std::fs::File::open(path)
 }
 
 /// Which file `meta` describes; `None` on Windows (the volume serial number and file index are
 /// not stable in std), where callers compare canonical paths instead.
-pub fn file_identity(_meta: &std::fs::Metadata) -> Option<(u64, u64)> {
+pub(crate) fn file_identity(_meta: &std::fs::Metadata) -> Option<(u64, u64)> {
     None
 }

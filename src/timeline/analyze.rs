@@ -5,7 +5,7 @@
 //! apart than the *gap threshold* (calibrated from the chunk time, see [`super::record`]) mean the
 //! worker did not run in between. The recorder keeps only those gaps (plus its first and last
 //! reading), which describes the readings exactly as far as the threshold can tell:
-//! [`gaps_in`] and [`intervals_between`] turn raw readings into the same intervals.
+//! `gaps_in` (the tests' reference) and [`intervals_between`] turn raw readings into the same intervals.
 //!
 //! A gap is a **switch** when another worker pinned to the same CPU was seen running inside it
 //! (the scheduler gave the CPU to a sibling). Any other gap is an **interrupt gap**: interrupts,
@@ -30,22 +30,23 @@ pub struct WorkerReadings {
     /// Thread id (thread workers) or process id (process workers).
     pub os_id: u32,
     /// First reading at or after the common start; `None` if it never ran.
-    pub first_ns: Option<u64>,
+    pub(crate) first_ns: Option<u64>,
     /// Last reading.
-    pub last_ns: u64,
+    pub(crate) last_ns: u64,
     /// Pairs of consecutive readings further apart than the threshold, in order.
-    pub gaps: Vec<(u64, u64)>,
+    pub(crate) gaps: Vec<(u64, u64)>,
     /// Involuntary context switches during the recording (getrusage of the worker itself).
     pub involuntary_switches: u64,
     /// Voluntary context switches during the recording.
     pub voluntary_switches: u64,
     /// The gap buffer filled up and the worker stopped early.
-    pub truncated: bool,
+    pub(crate) truncated: bool,
 }
 
 /// Gaps between consecutive `readings` longer than `threshold_ns` (a gap of exactly the
 /// threshold is not one).
-pub fn gaps_in(readings: &[u64], threshold_ns: u64) -> Vec<(u64, u64)> {
+#[cfg(test)]
+pub(crate) fn gaps_in(readings: &[u64], threshold_ns: u64) -> Vec<(u64, u64)> {
     readings
         .windows(2)
         .filter(|w| w[1].saturating_sub(w[0]) > threshold_ns)
@@ -56,7 +57,7 @@ pub fn gaps_in(readings: &[u64], threshold_ns: u64) -> Vec<(u64, u64)> {
 /// Run intervals of a worker whose readings span `first..=last` with `gaps` between: the
 /// stretches between the gaps. Two gaps back to back (a single reading between them) leave a
 /// zero-length interval: the worker was seen once, however briefly.
-pub fn intervals_between(first: u64, last: u64, gaps: &[(u64, u64)]) -> Vec<(u64, u64)> {
+pub(crate) fn intervals_between(first: u64, last: u64, gaps: &[(u64, u64)]) -> Vec<(u64, u64)> {
     let mut out = Vec::with_capacity(gaps.len() + 1);
     let mut start = first;
     for &(a, b) in gaps {
@@ -68,7 +69,8 @@ pub fn intervals_between(first: u64, last: u64, gaps: &[(u64, u64)]) -> Vec<(u64
 }
 
 /// Run intervals straight from raw readings (empty readings: the worker never ran).
-pub fn intervals_from_readings(readings: &[u64], threshold_ns: u64) -> Vec<(u64, u64)> {
+#[cfg(test)]
+pub(crate) fn intervals_from_readings(readings: &[u64], threshold_ns: u64) -> Vec<(u64, u64)> {
     match (readings.first(), readings.last()) {
         (Some(&first), Some(&last)) => {
             intervals_between(first, last, &gaps_in(readings, threshold_ns))
@@ -79,7 +81,7 @@ pub fn intervals_from_readings(readings: &[u64], threshold_ns: u64) -> Vec<(u64,
 
 /// Whether any of the sorted, disjoint `intervals` shares a stretch of positive length with
 /// `(a, b)`.
-pub fn overlaps_any(intervals: &[(u64, u64)], a: u64, b: u64) -> bool {
+pub(crate) fn overlaps_any(intervals: &[(u64, u64)], a: u64, b: u64) -> bool {
     let i = intervals.partition_point(|&(_, end)| end <= a);
     intervals[i..]
         .iter()
@@ -88,7 +90,7 @@ pub fn overlaps_any(intervals: &[(u64, u64)], a: u64, b: u64) -> bool {
 }
 
 /// The stretches during which two or more of the workers' intervals run at once, sorted.
-pub fn overlap_spans(workers: &[Vec<(u64, u64)>]) -> Vec<(u64, u64)> {
+pub(crate) fn overlap_spans(workers: &[Vec<(u64, u64)>]) -> Vec<(u64, u64)> {
     let mut events: Vec<(u64, i32)> = workers
         .iter()
         .flatten()
@@ -121,7 +123,7 @@ pub fn overlap_share(workers: &[Vec<(u64, u64)>], wall_ns: u64) -> f64 {
 }
 
 /// The parts of `(a, b)` covered by the sorted, disjoint `intervals`.
-pub fn intersect(intervals: &[(u64, u64)], a: u64, b: u64) -> Vec<(u64, u64)> {
+pub(crate) fn intersect(intervals: &[(u64, u64)], a: u64, b: u64) -> Vec<(u64, u64)> {
     let i = intervals.partition_point(|&(_, end)| end <= a);
     intervals[i..]
         .iter()
@@ -146,13 +148,13 @@ pub fn merge(intervals: &[(u64, u64)]) -> Vec<(u64, u64)> {
 }
 
 /// Total length covered by `intervals` (in any order, overlapping or not).
-pub fn union_length(intervals: &[(u64, u64)]) -> u64 {
+pub(crate) fn union_length(intervals: &[(u64, u64)]) -> u64 {
     merge(intervals).iter().map(|(a, b)| b - a).sum()
 }
 
 /// Jain's fairness index of `shares`: (Σx)² / (n·Σx²), 1 when all are equal, 1/n when one
 /// worker got everything. No shares, or all zero, count as fair (1).
-pub fn jain_fairness(shares: &[f64]) -> f64 {
+pub(crate) fn jain_fairness(shares: &[f64]) -> f64 {
     let sum: f64 = shares.iter().sum();
     let sq: f64 = shares.iter().map(|x| x * x).sum();
     if shares.is_empty() || sq == 0.0 {
@@ -164,35 +166,35 @@ pub fn jain_fairness(shares: &[f64]) -> f64 {
 
 /// One gap of a worker, classified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Gap {
+pub(crate) struct Gap {
     /// Last reading before the gap, ns from the common start.
-    pub start_ns: u64,
+    pub(crate) start_ns: u64,
     /// First reading after it.
-    pub end_ns: u64,
+    pub(crate) end_ns: u64,
     /// Whether a sibling on the same CPU ran in it.
     pub switch: bool,
 }
 
 /// A stretch of running between switches (interrupt gaps inside it included).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Slice {
+pub(crate) struct Slice {
     /// Start, ns from the common start.
-    pub start_ns: u64,
+    pub(crate) start_ns: u64,
     /// End.
-    pub end_ns: u64,
+    pub(crate) end_ns: u64,
     /// It began right after a switch (not at the worker's first reading).
-    pub after_switch: bool,
+    pub(crate) after_switch: bool,
     /// It ended with a switch (not at the end of the run).
-    pub by_switch: bool,
+    pub(crate) by_switch: bool,
 }
 
 /// The analysis of one worker.
 #[derive(Debug, Clone, PartialEq)]
-pub struct WorkerAnalysis {
+pub(crate) struct WorkerAnalysis {
     /// Run intervals, ns from the common start, sorted and disjoint.
     pub intervals: Vec<(u64, u64)>,
     /// Its gaps, classified.
-    pub gaps: Vec<Gap>,
+    pub(crate) gaps: Vec<Gap>,
     /// Stretches between switches.
     pub slices: Vec<Slice>,
     /// Intervals' total length / wall time.
@@ -202,7 +204,7 @@ pub struct WorkerAnalysis {
 impl WorkerAnalysis {
     /// Lengths in ns of the slices that say how long the scheduler let it run: those both begun
     /// and ended by a switch, or, if there are none, those ended by one. Sorted.
-    pub fn measured_slice_lengths(&self) -> Vec<f64> {
+    pub(crate) fn measured_slice_lengths(&self) -> Vec<f64> {
         let pick = |both: bool| -> Vec<f64> {
             let mut v: Vec<f64> = self
                 .slices
@@ -222,12 +224,12 @@ impl WorkerAnalysis {
     }
 
     /// Number of switch gaps.
-    pub fn switch_gaps(&self) -> usize {
+    pub(crate) fn switch_gaps(&self) -> usize {
         self.gaps.iter().filter(|g| g.switch).count()
     }
 
     /// Number of interrupt gaps, and their total length in ns.
-    pub fn interrupt_gaps(&self) -> (usize, u64) {
+    pub(crate) fn interrupt_gaps(&self) -> (usize, u64) {
         self.gaps
             .iter()
             .filter(|g| !g.switch)
@@ -237,7 +239,7 @@ impl WorkerAnalysis {
 
 /// The analysis of a whole recording.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Analysis {
+pub(crate) struct Analysis {
     /// From the common start to the last reading of any worker, ns.
     pub wall_ns: u64,
     /// One per worker, in worker order.
@@ -249,7 +251,7 @@ pub struct Analysis {
 }
 
 /// Analyse `readings` (one per worker) recorded from the common start `start_ns`.
-pub fn analyze(start_ns: u64, readings: &[WorkerReadings]) -> Analysis {
+pub(crate) fn analyze(start_ns: u64, readings: &[WorkerReadings]) -> Analysis {
     let rel = |t: u64| t.saturating_sub(start_ns);
     let wall_ns = readings
         .iter()
@@ -338,26 +340,23 @@ fn slices_of(intervals: &[(u64, u64)], gaps: &[Gap]) -> Vec<Slice> {
 }
 
 /// Percentiles (0..=1) of sorted values, `None` when empty.
-pub fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
+pub(crate) fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
     (!sorted.is_empty()).then(|| percentile_sorted(sorted, q))
 }
 
 /// The kernel's time-slice setting, when this process can read it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct KernelSlice {
+pub(crate) struct KernelSlice {
     /// The file it came from, or `None` if none was readable.
     pub source: Option<String>,
     /// Its value in nanoseconds.
-    pub ns: Option<u64>,
+    pub(crate) ns: Option<u64>,
     /// "base_slice_ns = 3000000 (from ...)" or "not readable (...)".
     pub note: String,
 }
 
-/// Files that hold the fair scheduler's slice (kept here for callers; read by [`crate::sys`]).
-pub use crate::sys::KERNEL_SLICE_FILES;
-
-/// Read the kernel's slice setting from the first readable of [`KERNEL_SLICE_FILES`].
-pub fn kernel_slice() -> KernelSlice {
+/// Read the kernel's slice setting from the first readable of [`crate::sys::KERNEL_SLICE_FILES`].
+pub(crate) fn kernel_slice() -> KernelSlice {
     match crate::sys::kernel_slice_ns() {
         Some((f, ns)) => KernelSlice {
             source: Some(f.to_string()),

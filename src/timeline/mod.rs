@@ -14,10 +14,10 @@
 //! that much work and they interleave at their yield points — with no time slice anywhere.
 //!
 //! ```no_run
-//! use concbench::strategy::Placement;
-//! use concbench::timeline::{Kind, Timeline, TimelineConfig};
+//! use concbench::strategy::{Placement, WorkerKind};
+//! use concbench::timeline::{Timeline, TimelineConfig};
 //!
-//! let config = TimelineConfig::new(3, Placement::OneCore, Kind::Thread, 200).unwrap();
+//! let config = TimelineConfig::new(3, Placement::OneCore, WorkerKind::Thread, 200).unwrap();
 //! let timeline = Timeline::record(&config).unwrap();
 //! println!("overlap {:.3}", timeline.overlap_share);
 //! ```
@@ -36,16 +36,18 @@ pub mod parts;
 pub mod record;
 pub mod render;
 
-pub use analyze::{KernelSlice, WorkerReadings};
+pub(crate) use analyze::KernelSlice;
+#[cfg(test)]
+use analyze::WorkerReadings;
 
 /// Longest recording `timeline` accepts, ms.
-pub const MAX_DURATION_MS: u64 = 60_000;
+pub(crate) const MAX_DURATION_MS: u64 = 60_000;
 
 /// Most workers `timeline` accepts.
 pub const MAX_WORKERS: usize = 512;
 
 /// Threads of this process, or worker processes (one type for the whole crate).
-pub use crate::strategy::WorkerKind as Kind;
+pub(crate) use crate::strategy::WorkerKind as Kind;
 
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -66,7 +68,7 @@ impl FromStr for Kind {
 }
 
 /// The CLI name of a placement.
-pub fn placement_name(p: Placement) -> &'static str {
+pub(crate) fn placement_name(p: Placement) -> &'static str {
     match p {
         Placement::OneCore => "one-core",
         Placement::Spread => "spread",
@@ -120,12 +122,12 @@ pub struct TimelineConfig {
     /// Threads or processes.
     pub kind: Kind,
     /// How long they record, ns.
-    pub duration_ns: u64,
+    pub(crate) duration_ns: u64,
     /// How to start worker processes (default: [`WorkerCommand::locate_concbench`]).
     pub worker_command: Option<WorkerCommand>,
     /// Kind `task` only: ns of work between a task's yield points; 0: none (each task runs its
     /// share to the end).
-    pub yield_every_ns: u64,
+    pub(crate) yield_every_ns: u64,
 }
 
 impl TimelineConfig {
@@ -195,7 +197,7 @@ impl TimelineConfig {
 }
 
 /// A stretch of time, `[start_ns, end_ns]` from the common start.
-pub type Span = [u64; 2];
+pub(crate) type Span = [u64; 2];
 
 /// What the timeline shows about one worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -218,24 +220,24 @@ pub struct WorkerTimeline {
     /// out for a sibling).
     pub median_slice_ms: Option<f64>,
     /// 10th percentile of those slices, ms.
-    pub p10_slice_ms: Option<f64>,
+    pub(crate) p10_slice_ms: Option<f64>,
     /// 90th percentile of those slices, ms.
-    pub p90_slice_ms: Option<f64>,
+    pub(crate) p90_slice_ms: Option<f64>,
     /// Gaps during which a sibling on its CPU ran.
-    pub switch_gaps: usize,
+    pub(crate) switch_gaps: usize,
     /// Involuntary context switches, from getrusage of the worker itself (thread or process):
     /// should roughly match `switch_gaps`, plus preemptions by other programs.
     pub involuntary_switches: u64,
     /// Voluntary context switches (the worker never blocks on purpose while recording).
     pub voluntary_switches: u64,
     /// Gaps with no sibling running: interrupts, the hypervisor, other programs.
-    pub interrupt_gaps: usize,
+    pub(crate) interrupt_gaps: usize,
     /// Their total length, ms.
-    pub interrupt_gap_ms: f64,
+    pub(crate) interrupt_gap_ms: f64,
     /// Where they were, `[start_ns, end_ns]`.
-    pub interrupt_gap_spans: Vec<Span>,
+    pub(crate) interrupt_gap_spans: Vec<Span>,
     /// Its gap buffer filled up and it stopped recording early.
-    pub truncated: bool,
+    pub(crate) truncated: bool,
 }
 
 /// How much of one CPU the workers pinned to it got.
@@ -247,7 +249,7 @@ pub struct CpuShare {
     pub workers: Vec<usize>,
     /// Share of the wall time at least one of them ran on it; the rest went to other programs,
     /// interrupts, the kernel or the hypervisor.
-    pub workers_share: f64,
+    pub(crate) workers_share: f64,
 }
 
 /// A recorded and analysed timeline: what `concbench timeline --format json` prints.
@@ -262,17 +264,17 @@ pub struct Timeline {
     /// From the common start to the last reading of any worker, ns.
     pub wall_ns: u64,
     /// Median time of one chunk of work plus its clock reading, ns.
-    pub chunk_ns: u64,
+    pub(crate) chunk_ns: u64,
     /// A gap between readings longer than this means the worker did not run, ns.
-    pub gap_threshold_ns: u64,
+    pub(crate) gap_threshold_ns: u64,
     /// Share of wall time with two or more workers running: ≈ 0 on one core, ≈ 1 spread.
     pub overlap_share: f64,
     /// Jain's fairness index of the run shares: 1 when equal, 1/K when one worker got all.
     pub fairness: f64,
     /// Median slice over all workers, ms (`null` if no worker was switched out for a sibling).
-    pub observed_slice_ms: Option<f64>,
+    pub(crate) observed_slice_ms: Option<f64>,
     /// The kernel's slice setting, if readable.
-    pub kernel_slice: KernelSlice,
+    pub(crate) kernel_slice: KernelSlice,
     /// More workers than physical cores with `spread`: they share cores.
     pub oversubscribed: bool,
     /// Physical cores this process may use.
@@ -302,7 +304,7 @@ impl Timeline {
 
     /// Analyse a finished recording (split from [`Timeline::record`] so it can be tested with
     /// synthetic readings).
-    pub fn from_recording(
+    pub(crate) fn from_recording(
         config: &TimelineConfig,
         recording: &record::Recording,
         machine: Machine,
@@ -388,7 +390,7 @@ impl Timeline {
     }
 
     /// One line saying what was run: "3 threads pinned to one CPU (cpu 0)".
-    pub fn headline(&self) -> String {
+    pub(crate) fn headline(&self) -> String {
         let k = self.workers.len();
         let noun = match (self.kind.as_str(), k) {
             ("process", 1) => "process",

@@ -20,7 +20,7 @@ pub struct PartsRow {
     /// What the row is, e.g. "multi-process ×4".
     pub label: String,
     /// Start of the execution (first spawn), ns on `CLOCK_MONOTONIC`.
-    pub start_ns: u64,
+    pub(crate) start_ns: u64,
     /// Wall time of the execution, ns.
     pub wall_ns: u64,
     /// Every part of every stage.

@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use super::analyze::WorkerReadings;
 use super::{Kind, TimelineConfig, TimelineError};
-pub use crate::child::jobs::{Calibration, WorkerPlan};
+pub(crate) use crate::child::jobs::{Calibration, WorkerPlan};
 use crate::child::{ChildFailure, ChildJob, ChildSpec, Children, Lines, WorkerCommand};
 use crate::measure::clock::monotonic_ns;
 use crate::measure::rusage::Usage;
@@ -34,23 +34,23 @@ use crate::topology;
 
 /// Chunk length the calibration aims for: short enough that a reading lands within about a
 /// microsecond of a switch, long enough that the clock read is a small part of it.
-pub const TARGET_CHUNK_NS: u64 = 1_000;
+pub(crate) const TARGET_CHUNK_NS: u64 = 1_000;
 
 /// The gap threshold is this many chunk times...
-pub const THRESHOLD_CHUNKS: u64 = 10;
+pub(crate) const THRESHOLD_CHUNKS: u64 = 10;
 
 /// ...but never below this many ns (clock jitter, cache misses).
-pub const MIN_THRESHOLD_NS: u64 = 5_000;
+pub(crate) const MIN_THRESHOLD_NS: u64 = 5_000;
 
 /// Gap buffer entries per millisecond of recording (one gap per 50 µs on average).
-pub const GAPS_PER_MS: u64 = 20;
+pub(crate) const GAPS_PER_MS: u64 = 20;
 
 /// Memory all gap buffers together may take.
-pub const GAP_BUFFER_BUDGET_BYTES: u64 = 256 << 20;
+pub(crate) const GAP_BUFFER_BUDGET_BYTES: u64 = 256 << 20;
 
 /// One chunk of CPU work: `iters` rounds of a xorshift step, not optimisable away.
 #[inline(never)]
-pub fn spin_chunk(iters: u64, state: &mut u64) {
+pub(crate) fn spin_chunk(iters: u64, state: &mut u64) {
     let mut x = *state | 1;
     for _ in 0..iters {
         x ^= x << 13;
@@ -62,7 +62,7 @@ pub fn spin_chunk(iters: u64, state: &mut u64) {
 
 /// Size the chunk to about [`TARGET_CHUNK_NS`] on the calling thread and derive the threshold
 /// from the median chunk time: `max(THRESHOLD_CHUNKS × chunk, MIN_THRESHOLD_NS)`.
-pub fn calibrate() -> Calibration {
+pub(crate) fn calibrate() -> Calibration {
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
     // Iterations per ns: grow a batch until it takes about 50 µs, then keep the fastest of a few
     // timings of it (a preempted timing is only ever slower, and the machine may be busy).
@@ -104,14 +104,14 @@ pub fn calibrate() -> Calibration {
 }
 
 /// Gap buffer entries for one of `workers` workers recording `duration_ns`.
-pub fn gap_capacity(duration_ns: u64, workers: usize) -> usize {
+pub(crate) fn gap_capacity(duration_ns: u64, workers: usize) -> usize {
     let wanted = duration_ns / 1_000_000 * GAPS_PER_MS + 1024;
     let budget = GAP_BUFFER_BUDGET_BYTES / 16 / workers.max(1) as u64;
     wanted.min(budget).max(64) as usize
 }
 
 /// A worker's gap buffer, allocated before the start so recording never allocates.
-pub struct Recorder {
+pub(crate) struct Recorder {
     plan: WorkerPlan,
     gaps: Vec<(u64, u64)>,
 }
@@ -171,9 +171,9 @@ impl Recorder {
 /// The common start and every worker's readings.
 pub struct Recording {
     /// Common start, ns on `CLOCK_MONOTONIC`.
-    pub start_ns: u64,
+    pub(crate) start_ns: u64,
     /// How the chunk was sized.
-    pub calibration: Calibration,
+    pub(crate) calibration: Calibration,
     /// One per worker, in order.
     pub workers: Vec<WorkerReadings>,
 }

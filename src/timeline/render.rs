@@ -92,7 +92,7 @@ fn lane_label(w: &WorkerTimeline) -> String {
 }
 
 /// The strip chart of `[from, to)` in `width` terminal columns, one lane per worker.
-pub fn strip_chart(t: &Timeline, from: u64, to: u64, width: usize) -> String {
+pub(crate) fn strip_chart(t: &Timeline, from: u64, to: u64, width: usize) -> String {
     let label_w = t
         .workers
         .iter()
@@ -130,7 +130,7 @@ pub fn strip_chart(t: &Timeline, from: u64, to: u64, width: usize) -> String {
 }
 
 /// One row per worker: where it ran, its share, its slices and why it stopped running.
-pub fn worker_table(t: &Timeline) -> Table {
+pub(crate) fn worker_table(t: &Timeline) -> Table {
     use Align::*;
     let cols = [
         ("worker", Right),
@@ -171,7 +171,7 @@ pub fn worker_table(t: &Timeline) -> Table {
 
 /// The whole-run figures, each a line starting with its name (`overlap`, `fairness`, `slice`,
 /// `cpu N`, `method`), then any note or warning.
-pub fn summary_lines(t: &Timeline) -> Vec<String> {
+pub(crate) fn summary_lines(t: &Timeline) -> Vec<String> {
     let mut lines = vec![
         format!(
             "overlap   {:.1}% of the wall time had two or more workers running (about 0: taking turns; about 100%: at the same time)",
@@ -568,7 +568,7 @@ const CPU_COLOURS: [&str; 8] = [
 ];
 
 /// The colour CPU `cpu` is drawn in.
-pub fn cpu_colour(cpu: usize) -> &'static str {
+pub(crate) fn cpu_colour(cpu: usize) -> &'static str {
     CPU_COLOURS[cpu % CPU_COLOURS.len()]
 }
 

@@ -31,7 +31,7 @@ pub struct PartData {
     /// The part moves data itself, through [`Collectives`]
     /// ([`super::Workload::run_part_exchanging`]), and says what it wrote when it is done;
     /// `writes` is then ignored.
-    pub exchanges: bool,
+    pub(crate) exchanges: bool,
 }
 
 impl PartData {
@@ -55,7 +55,7 @@ impl PartData {
 
     /// A part that moves its data itself through [`Collectives`]
     /// ([`super::Workload::run_part_exchanging`]).
-    pub fn exchanging() -> PartData {
+    pub(crate) fn exchanging() -> PartData {
         PartData {
             exchanges: true,
             ..PartData::default()
@@ -120,13 +120,13 @@ pub trait Collectives {
 }
 
 /// `u64`s as the bytes that collectives move (little-endian on every supported platform).
-pub fn u64s_as_bytes(words: &[u64]) -> &[u8] {
+pub(crate) fn u64s_as_bytes(words: &[u64]) -> &[u8] {
     // SAFETY: u64 has no padding and any byte pattern of u8 is valid; the length is exact.
     unsafe { std::slice::from_raw_parts(words.as_ptr().cast::<u8>(), std::mem::size_of_val(words)) }
 }
 
 /// A buffer of `u64`s as bytes a collective can receive into.
-pub fn u64s_as_bytes_mut(words: &mut [u64]) -> &mut [u8] {
+pub(crate) fn u64s_as_bytes_mut(words: &mut [u64]) -> &mut [u8] {
     // SAFETY: as `u64s_as_bytes`; every byte pattern is a valid u64.
     unsafe {
         std::slice::from_raw_parts_mut(
@@ -137,7 +137,7 @@ pub fn u64s_as_bytes_mut(words: &mut [u64]) -> &mut [u8] {
 }
 
 /// Bytes received from a collective as `u64`s (the length must be a multiple of 8).
-pub fn bytes_to_u64s(bytes: &[u8]) -> Vec<u64> {
+pub(crate) fn bytes_to_u64s(bytes: &[u8]) -> Vec<u64> {
     bytes
         .chunks_exact(8)
         .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
@@ -247,7 +247,7 @@ impl Collectives for LocalRank {
 
 /// Sorted, disjoint byte ranges: what one rank holds a valid copy of.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RangeSet(Vec<Range<usize>>);
+pub(crate) struct RangeSet(Vec<Range<usize>>);
 
 impl RangeSet {
     /// The empty set.
@@ -300,6 +300,12 @@ impl RangeSet {
         self.0 = out;
     }
 
+    /// Whether `offset` is in the set.
+    #[cfg(test)]
+    fn contains(&self, offset: usize) -> bool {
+        self.0.iter().any(|x| x.contains(&offset))
+    }
+
     /// The parts of `r` not in the set, in order.
     pub fn missing(&self, r: &Range<usize>) -> Vec<Range<usize>> {
         let mut out = Vec::new();
@@ -317,11 +323,6 @@ impl RangeSet {
             out.push(at..r.end);
         }
         out
-    }
-
-    /// Whether `offset` is in the set.
-    pub fn contains(&self, offset: usize) -> bool {
-        self.0.iter().any(|x| x.contains(&offset))
     }
 }
 

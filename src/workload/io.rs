@@ -22,7 +22,7 @@ use super::{
 };
 
 /// Default length of one task in milliseconds.
-pub const DEFAULT_WAIT_MS: f64 = 10.0;
+pub(crate) const DEFAULT_WAIT_MS: f64 = 10.0;
 
 /// `io` in the registry.
 pub const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
@@ -52,7 +52,7 @@ pub const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
 
 /// The simulated I/O workload.
 #[derive(Debug)]
-pub struct SimulatedIo {
+pub(crate) struct SimulatedIo {
     spec: WorkloadSpec,
     tasks: usize,
     cpu: Duration,
@@ -96,14 +96,10 @@ impl SimulatedIo {
         slots[index] += index as u64 + 1;
     }
 
-    /// The length of one task's wait (its share that is not CPU work).
-    pub fn wait(&self) -> Duration {
-        self.sleep
-    }
 }
 
 /// Spin on arithmetic until the calling thread has used `amount` of CPU time.
-pub fn burn_cpu_time(amount: Duration) {
+pub(crate) fn burn_cpu_time(amount: Duration) {
     let start = thread_cpu_time();
     let mut x = 0x1234_5678_u64;
     while thread_cpu_time().saturating_sub(start) < amount {
@@ -114,7 +110,7 @@ pub fn burn_cpu_time(amount: Duration) {
 }
 
 /// CPU time used by the calling thread (`CLOCK_THREAD_CPUTIME_ID`; zero where unknown).
-pub fn thread_cpu_time() -> Duration {
+pub(crate) fn thread_cpu_time() -> Duration {
     crate::sys::thread_cpu_time().unwrap_or_default()
 }
 
@@ -123,7 +119,7 @@ pub fn thread_cpu_time() -> Duration {
 /// hundreds of sleepers on one core it lets the kernel wake several with one timer interrupt (a
 /// 1 µs slack made 256 threads × 4 waits about 4 ms slower). Windows: a high-resolution waitable
 /// timer, since `Sleep` rounds a 10 ms wait up to the 15.6 ms tick.
-pub fn sleep_in_kernel(d: Duration) -> Duration {
+pub(crate) fn sleep_in_kernel(d: Duration) -> Duration {
     let got = crate::sys::sleep_for(d);
     WAITS.fetch_add(1, Ordering::Relaxed);
     WAITS_ASKED_NS.fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
@@ -309,7 +305,7 @@ mod tests {
                 let mut steps = w.part_steps(view, 0, part, 2);
                 let mut waits = 0;
                 while let Step::Wait(d) = steps.next_step() {
-                    assert_eq!(d, w.wait());
+                    assert_eq!(d, w.sleep);
                     waits += 1;
                 }
                 waits

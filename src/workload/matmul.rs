@@ -37,7 +37,7 @@ pub const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
 
 /// The matrix multiply workload.
 #[derive(Debug)]
-pub struct MatMul {
+pub(crate) struct MatMul {
     spec: WorkloadSpec,
     n: usize,
     kernel: Kernel,
@@ -82,7 +82,7 @@ impl MatMul {
     }
 
     /// Bytes of shared memory for order `n`: A, B and C.
-    pub fn bytes_for(n: usize) -> u128 {
+    pub(crate) fn bytes_for(n: usize) -> u128 {
         3 * (n as u128) * (n as u128) * 8
     }
 
@@ -240,7 +240,7 @@ fn dot(x: &[f64], y: &[f64]) -> f64 {
 
 /// A and B of the workload with `seed` (each n × n, row-major), uniform in [-0.5, 0.5): A
 /// first, then B from the same stream (also what `concbench refs` multiplies).
-pub fn fill_inputs(seed: u64, a: &mut [f64], b: &mut [f64]) {
+pub(crate) fn fill_inputs(seed: u64, a: &mut [f64], b: &mut [f64]) {
     let mut g = XorShift::new(seed);
     for x in a.iter_mut().chain(b.iter_mut()) {
         *x = (g.next() >> 11) as f64 / (1u64 << 53) as f64 - 0.5;

@@ -12,7 +12,7 @@
 //!   panels and `B` into `NR`-column panels (zero-padded to whole tiles), in
 //!   `KC`-deep, `MC`-row and `NC`-column cache blocks, and a register-tiled
 //!   micro-kernel accumulates an `MR×NR` tile of `C` with fused multiply-adds.
-//!   The micro-kernel is picked at run time ([`simd_path`]): AVX-512F
+//!   The micro-kernel is picked at run time (`SimdPath`): AVX-512F
 //!   (`8×24`, in inline assembly, so that the crate does not need the
 //!   `_mm512_*` intrinsics stabilised only in Rust 1.89), AVX2+FMA (`6×8`,
 //!   intrinsics), or a portable `4×8` kernel in plain Rust. Each has a
@@ -37,7 +37,7 @@ use super::scratch;
 
 /// Which inner kernel computes the product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kernel {
+pub(crate) enum Kernel {
     /// Packed, cache-blocked, register-tiled, SIMD (AVX-512 / AVX2+FMA chosen at run time, portable fallback).
     Blocked,
     /// The textbook triple loop (i-k-j order, no blocking): memory-bound, kept so users can see how it scales differently.
@@ -53,7 +53,7 @@ pub enum Kernel {
 ///
 /// Panics if `a` or `b` is not `n*n` long, if `c_rows.len()` is not a multiple
 /// of `n`, or if the rows asked for run past row `n`.
-pub fn gemm_rows(
+pub(crate) fn gemm_rows(
     kernel: Kernel,
     n: usize,
     a: &[f64],
@@ -85,7 +85,8 @@ pub fn gemm_rows(
 }
 
 /// Name of the SIMD path `Kernel::Blocked` uses on this CPU ("avx512f", "avx2+fma", "portable").
-pub fn simd_path() -> &'static str {
+#[cfg(test)]
+pub(crate) fn simd_path() -> &'static str {
     SimdPath::detect().name()
 }
 
@@ -101,7 +102,7 @@ pub fn simd_path() -> &'static str {
 ///
 /// Panics if `b` is not `n*n` long, if `c_rows.len()` is not a multiple of `n`, or if `a_rows`
 /// and `c_rows` differ in length.
-pub fn gemm_band(kernel: Kernel, n: usize, a_rows: &[f64], b: &[f64], c_rows: &mut [f64]) {
+pub(crate) fn gemm_band(kernel: Kernel, n: usize, a_rows: &[f64], b: &[f64], c_rows: &mut [f64]) {
     let nn = n.checked_mul(n).expect("matrix size overflows usize");
     assert_eq!(b.len(), nn, "b must be n*n long");
     assert_eq!(
@@ -174,7 +175,8 @@ impl SimdPath {
             .unwrap_or(Self::Portable)
     }
 
-    /// Human-readable name, as returned by [`simd_path`].
+    /// Human-readable name of the path.
+    #[cfg_attr(all(target_arch = "x86_64", not(test)), allow(dead_code))] // the panic elsewhere names the path
     fn name(self) -> &'static str {
         match self {
             Self::Avx512 => "avx512f",
@@ -307,7 +309,7 @@ fn balanced_step(len: usize, max: usize) -> usize {
 
 /// Run `f` with two disjoint scratch slices of `len_a` and `len_b` values, both starting on a
 /// 64-byte boundary. Their contents are unspecified: the packing routines overwrite what they
-/// use. The memory comes from [`scratch`](super::scratch) (huge pages, pooled across calls).
+/// use. The memory comes from [`super::scratch`] (huge pages, pooled across calls).
 fn with_scratch<R>(len_a: usize, len_b: usize, f: impl FnOnce(&mut [f64], &mut [f64]) -> R) -> R {
     let split = round_up(len_a, 8);
     let mut buf = scratch::take((split + len_b) * 8);

@@ -24,7 +24,7 @@ use super::{
 };
 
 /// Bytes of shared memory per key: the key and its scratch slot.
-pub const BYTES_PER_KEY: usize = 16;
+pub(crate) const BYTES_PER_KEY: usize = 16;
 
 /// `mergesort` in the registry.
 pub const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
@@ -42,7 +42,7 @@ pub const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
 
 /// The merge sort workload.
 #[derive(Debug)]
-pub struct MergeSort {
+pub(crate) struct MergeSort {
     spec: WorkloadSpec,
     n: usize,
     /// Keys of work between yield points (0: none).
@@ -379,12 +379,12 @@ impl Workload for MergeSort {
 /// Samples each part takes from its run per part, for the distributed merge's splitters: more
 /// samples, more even shares (regular sampling with this oversampling keeps every share within
 /// a few per cent of n/P for random keys).
-pub const SAMPLES_PER_PART: usize = 64;
+pub(crate) const SAMPLES_PER_PART: usize = 64;
 
 /// The `parts - 1` splitters of the distributed merge: every part takes
 /// [`SAMPLES_PER_PART`]` × parts` evenly spaced keys of its sorted run, all parts see all samples
 /// (an all-gather), and the splitters are the samples at ranks `d × total / parts`.
-pub fn distributed_splitters(run: &[u64], parts: usize, comm: &dyn Collectives) -> Vec<u64> {
+pub(crate) fn distributed_splitters(run: &[u64], parts: usize, comm: &dyn Collectives) -> Vec<u64> {
     let k = (SAMPLES_PER_PART * parts).min(run.len());
     let samples: Vec<u64> = (0..k).map(|i| run[(2 * i + 1) * run.len() / (2 * k)]).collect();
     let mut all: Vec<u64> = comm
@@ -398,7 +398,7 @@ pub fn distributed_splitters(run: &[u64], parts: usize, comm: &dyn Collectives) 
 
 /// The `parts - 1` splitters from the sorted samples of every run: the samples at ranks
 /// `d × total / parts`; `u64::MAX` when there are no samples (every run empty).
-pub fn splitters_from_samples(sorted_samples: &[u64], parts: usize) -> Vec<u64> {
+pub(crate) fn splitters_from_samples(sorted_samples: &[u64], parts: usize) -> Vec<u64> {
     (1..parts)
         .map(|d| {
             sorted_samples
@@ -411,7 +411,7 @@ pub fn splitters_from_samples(sorted_samples: &[u64], parts: usize) -> Vec<u64> 
 
 /// Where a sorted run splits by value: `bounds[d]..bounds[d + 1]` are the keys in
 /// `[splitters[d - 1], splitters[d])` (from the start for the first, to the end for the last).
-pub fn split_by_value(run: &[u64], splitters: &[u64]) -> Vec<usize> {
+pub(crate) fn split_by_value(run: &[u64], splitters: &[u64]) -> Vec<usize> {
     let mut bounds = Vec::with_capacity(splitters.len() + 2);
     bounds.push(0);
     for &s in splitters {
@@ -423,7 +423,7 @@ pub fn split_by_value(run: &[u64], splitters: &[u64]) -> Vec<usize> {
 
 /// Leaves of the bottom-up sort behind `--yield-every`: blocks of this many keys are sorted whole
 /// by [`merge_sort`] before the merge passes.
-pub const LEAF_KEYS: usize = 1024;
+pub(crate) const LEAF_KEYS: usize = 1024;
 
 /// Where a [`SortSteps`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -585,7 +585,7 @@ impl PartSteps for MergeSteps<'_> {
 }
 
 /// The keys of the workload with `seed`, in order (also what `concbench refs` sorts).
-pub fn fill_keys(seed: u64, keys: &mut [u64]) {
+pub(crate) fn fill_keys(seed: u64, keys: &mut [u64]) {
     let mut g = XorShift::new(seed);
     for k in keys.iter_mut() {
         *k = g.next();

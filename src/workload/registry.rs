@@ -84,7 +84,7 @@ pub struct ParamDescriptor {
 /// thread to the other tasks there; threads and processes pass the points by (the kernel
 /// preempts them anyway), so every strategy does the same work. 0 (the default): no yield
 /// points, each part runs whole.
-pub const YIELD_EVERY: ParamDescriptor = ParamDescriptor {
+pub(crate) const YIELD_EVERY: ParamDescriptor = ParamDescriptor {
     name: "yield_every",
     flag: "yield-every",
     kind: ParamKind::Number {
@@ -122,7 +122,7 @@ pub enum ParamProblem {
 
 impl ParamDescriptor {
     /// The allowed values as a short phrase: `0 to 60000`, `blocked, naive`.
-    pub fn allowed(&self) -> String {
+    pub(crate) fn allowed(&self) -> String {
         match self.kind {
             ParamKind::Number { min, max } => format!("{min} to {max}"),
             ParamKind::Choice(words) => words.join(", "),
@@ -146,7 +146,7 @@ impl ParamDescriptor {
 
     /// Whether a number lies in a [`ParamKind::Number`] range (finite and within the bounds);
     /// `false` for a choice.
-    pub fn in_range(&self, v: f64) -> bool {
+    pub(crate) fn in_range(&self, v: f64) -> bool {
         match self.kind {
             ParamKind::Number { min, max } => {
                 let bound = |b: &str| b.parse::<f64>().expect("descriptor bounds parse as f64");
@@ -157,7 +157,7 @@ impl ParamDescriptor {
     }
 
     /// The error for a refused value: names the flag, its allowed values and the value.
-    pub fn bad_value(&self, value: &str) -> WorkloadError {
+    pub(crate) fn bad_value(&self, value: &str) -> WorkloadError {
         WorkloadError::BadParam {
             name: format!("--{} ({})", self.flag, self.allowed()),
             value: value.to_string(),

@@ -23,7 +23,7 @@ use crate::sys;
 const PAGE_BYTES: usize = 4096;
 const HUGE_PAGE_BYTES: usize = 2 << 20;
 /// Buffers at least this large are aligned to and advised for 2 MiB pages.
-pub const HUGE_FROM_BYTES: usize = 1 << 20;
+pub(crate) const HUGE_FROM_BYTES: usize = 1 << 20;
 /// The pool keeps at most this many bytes of idle buffers; the rest are unmapped.
 const POOL_LIMIT_BYTES: usize = 256 << 20;
 
@@ -81,13 +81,13 @@ impl ScratchBuf {
 
     /// The buffer as `len` values of `f64` (`len * 8 <= bytes()`); the contents are whatever the
     /// last user left (zero when new).
-    pub fn as_f64_mut(&mut self, len: usize) -> &mut [f64] {
+    pub(crate) fn as_f64_mut(&mut self, len: usize) -> &mut [f64] {
         // SAFETY: every bit pattern is a valid f64.
         unsafe { self.as_slice_mut(len) }
     }
 
     /// The buffer as `len` values of `u64`, like [`ScratchBuf::as_f64_mut`].
-    pub fn as_u64_mut(&mut self, len: usize) -> &mut [u64] {
+    pub(crate) fn as_u64_mut(&mut self, len: usize) -> &mut [u64] {
         // SAFETY: every bit pattern is a valid u64.
         unsafe { self.as_slice_mut(len) }
     }
@@ -157,7 +157,7 @@ pub fn take(min_bytes: usize) -> ScratchBuf {
 }
 
 /// Return a buffer to the pool for the next caller (or unmap it if the pool is full).
-pub fn give_back(buf: ScratchBuf) {
+pub(crate) fn give_back(buf: ScratchBuf) {
     pool().give(buf);
 }
 

@@ -46,7 +46,7 @@ const INSERTION_MAX: usize = 16;
 /// On return `keys` is sorted ascending; the contents of `scratch` are unspecified. This is the
 /// "sequential twin" of the parallel pattern and also what each part runs. Only the first
 /// `keys.len()` elements of `scratch` are used; panics if `scratch` is shorter than `keys`.
-pub fn merge_sort(keys: &mut [u64], scratch: &mut [u64]) {
+pub(crate) fn merge_sort(keys: &mut [u64], scratch: &mut [u64]) {
     let n = keys.len();
     assert!(scratch.len() >= n, "scratch is shorter than keys");
     if n <= INSERTION_MAX {
@@ -507,7 +507,7 @@ unsafe fn merge_pair_balanced(x: *const u64, w: usize, o: *mut u64) {
 /// run and moving a few samples (at most `O(k)`, heap-ordered), so `O(k log n)` typically and
 /// `O(k log k · log n)` at worst; about 70 µs for `k = 256` runs of 15 625 keys, mostly cache
 /// misses. `k = 2` is a binary search (`O(log n)`), `k = 1` is `O(1)`.
-pub fn multiway_split(runs: &[&[u64]], rank: usize) -> Vec<usize> {
+pub(crate) fn multiway_split(runs: &[&[u64]], rank: usize) -> Vec<usize> {
     let k = runs.len();
     let total: usize = runs.iter().map(|r| r.len()).sum();
     assert!(rank <= total, "rank exceeds the total length of the runs");
@@ -669,7 +669,7 @@ fn select(c: bool, a: u64, b: u64) -> u64 {
 /// [`scratch`](super::scratch) pool; see
 /// [`multiway_merge_with_buffer`] to supply it). If a piece is not sorted the output is
 /// unspecified and the call may panic, but it stays memory-safe.
-pub fn multiway_merge(pieces: &[&[u64]], out: &mut [u64]) {
+pub(crate) fn multiway_merge(pieces: &[&[u64]], out: &mut [u64]) {
     if pieces.len() <= 2 {
         multiway_merge_with_buffer(pieces, out, &mut []);
     } else {
@@ -682,7 +682,7 @@ pub fn multiway_merge(pieces: &[&[u64]], out: &mut [u64]) {
 /// [`multiway_merge`] with a caller-supplied temporary buffer `tmp`, which must hold at least
 /// `out.len()` keys when there are three or more pieces (it is not used otherwise; panics if it
 /// is too short). Its contents on return are unspecified.
-pub fn multiway_merge_with_buffer(pieces: &[&[u64]], out: &mut [u64], tmp: &mut [u64]) {
+pub(crate) fn multiway_merge_with_buffer(pieces: &[&[u64]], out: &mut [u64], tmp: &mut [u64]) {
     let total: usize = pieces.iter().map(|p| p.len()).sum();
     assert_eq!(
         total,

@@ -28,13 +28,13 @@ use super::{matmul_kernel, sort_kernel, Ceiling, WorkloadDescriptor, WorkloadErr
 use crate::rng::XorShift;
 
 /// The body pattern: a 19-byte greeting, repeated to `--response-bytes` (19 gives exactly it).
-pub const BODY_PATTERN: &[u8] = b"hello, concurrency\n";
+pub(crate) const BODY_PATTERN: &[u8] = b"hello, concurrency\n";
 
 /// Largest request (request line, headers and body) the server reads; more is a 413.
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 16 * 1024;
 
 /// Most header fields in a request; more is a 431.
-pub const MAX_HEADERS: usize = 32;
+pub(crate) const MAX_HEADERS: usize = 32;
 
 /// `web` in the registry.
 pub const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
@@ -114,11 +114,11 @@ pub struct WebConfig {
     /// What each request waits.
     pub wait: Duration,
     /// CPU work per request, µs of `cpu_kernel`.
-    pub cpu_us: f64,
+    pub(crate) cpu_us: f64,
     /// `sort` or `matmul`.
     pub cpu_kernel: CpuKernel,
     /// Split each request's CPU work over the server's cores.
-    pub cpu_parallel: bool,
+    pub(crate) cpu_parallel: bool,
     /// Body bytes of every response.
     pub response_bytes: usize,
     /// Keep-alive connections of the load generator.
@@ -152,7 +152,7 @@ impl CpuKernel {
 }
 
 /// Default idle timeout of a connection that sends nothing.
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl WebConfig {
     /// Check a spec (`size` = requests) against the descriptor and read it.
@@ -226,7 +226,7 @@ pub fn checksum(bytes: &[u8]) -> u64 {
 
 /// What the bytes at the front of a connection's buffer hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Parsed {
+pub(crate) enum Parsed {
     /// A whole request of `len` bytes (head and body).
     Request {
         /// Bytes it takes from the buffer.
@@ -243,7 +243,7 @@ pub enum Parsed {
 }
 
 /// Parse the request at the front of `buf`, refusing one longer than `limit` bytes.
-pub fn parse_request(buf: &[u8], limit: usize) -> Parsed {
+pub(crate) fn parse_request(buf: &[u8], limit: usize) -> Parsed {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
     let head_len = match req.parse(buf) {
@@ -315,7 +315,7 @@ fn reason(status: u16) -> &'static str {
 }
 
 /// Append a refusal (status, a one-line body saying why, `Connection: close`) to `out`.
-pub fn write_refusal(out: &mut Vec<u8>, status: u16, why: &str) {
+pub(crate) fn write_refusal(out: &mut Vec<u8>, status: u16, why: &str) {
     use std::io::Write;
     let _ = write!(
         out,
@@ -327,15 +327,15 @@ pub fn write_refusal(out: &mut Vec<u8>, status: u16, why: &str) {
 
 /// What the handler measured for one request, sent back in headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Served {
+pub(crate) struct Served {
     /// The wait the request actually got, ns.
-    pub wait_ns: u64,
+    pub(crate) wait_ns: u64,
     /// The CPU the handler ran on (`u32::MAX` where unknown).
     pub cpu: u32,
 }
 
 /// Append a 200 response with `body` (or none for HEAD) to `out`.
-pub fn write_response(
+pub(crate) fn write_response(
     out: &mut Vec<u8>,
     body: &[u8],
     body_checksum: u64,
@@ -362,18 +362,18 @@ pub fn write_response(
 
 /// A response the client read and checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Checked {
+pub(crate) struct Checked {
     /// Bytes it took from the buffer.
     pub len: usize,
     /// The server's achieved wait (`X-Wait-Ns`).
-    pub wait_ns: u64,
+    pub(crate) wait_ns: u64,
     /// The CPU the handler ran on (`X-Cpu`).
     pub cpu: u32,
 }
 
 /// Why a response is not a right answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ResponseError {
+pub(crate) enum ResponseError {
     /// Not HTTP the client can read.
     #[error("malformed response")]
     Malformed,
@@ -388,7 +388,7 @@ pub enum ResponseError {
 /// Check the response at the front of `buf`: `Ok(None)` while it is incomplete; a 200 whose
 /// `Content-Length` is the expected body's length and whose body has the expected checksum is
 /// `Ok(Some(..))`.
-pub fn check_response(
+pub(crate) fn check_response(
     buf: &[u8],
     expected_len: usize,
     expected_checksum: u64,
@@ -455,7 +455,7 @@ pub struct CpuWork {
 }
 
 /// Scratch space for the CPU work of one thread.
-pub struct CpuScratch {
+pub(crate) struct CpuScratch {
     keys: Vec<u64>,
     tmp: Vec<u64>,
     a: Vec<f64>,
@@ -523,7 +523,7 @@ impl CpuWork {
     }
 
     /// Time the kernel on the calling thread and choose the units for `cpu_us` per request.
-    pub fn calibrate(kernel: CpuKernel, cpu_us: f64) -> CpuWork {
+    pub(crate) fn calibrate(kernel: CpuKernel, cpu_us: f64) -> CpuWork {
         if cpu_us <= 0.0 {
             return CpuWork::none(kernel);
         }
@@ -614,21 +614,21 @@ pub struct LoadResult {
     /// Seconds from the first request sent to the last response read.
     pub elapsed_s: f64,
     /// Seconds opening every connection took (before the clock started).
-    pub connect_s: f64,
+    pub(crate) connect_s: f64,
     /// Latency quantiles (closed loop: from each send; open loop: from each intended send).
     pub latency: Latency,
     /// What went wrong.
     pub errors: WebErrors,
     /// The first error seen, in words.
     #[serde(default)]
-    pub first_error: Option<String>,
+    pub(crate) first_error: Option<String>,
     /// Median of the server's achieved waits (`X-Wait-Ns`), seconds.
     pub wait_achieved_s: f64,
     /// CPUs the handler ran on (`X-Cpu`), ascending.
-    pub server_cpus: Vec<usize>,
+    pub(crate) server_cpus: Vec<usize>,
     /// CPU seconds (user + system) the generator process(es) used, connecting included.
     #[serde(default)]
-    pub generator_cpu_s: f64,
+    pub(crate) generator_cpu_s: f64,
 }
 
 /// What one repetition of a `web` row adds to its execution: the generator's figures and the
@@ -644,24 +644,24 @@ pub struct WebRun {
     /// The resident memory of the server's process(es) before the server started, bytes: this
     /// process's for the in-process architectures, 0 for pre-forked processes (their whole
     /// memory is the server's). Its workers (threads, stacks) are above it.
-    pub rss_base_bytes: Option<u64>,
+    pub(crate) rss_base_bytes: Option<u64>,
     /// Its highest resident memory seen while serving, bytes.
-    pub rss_peak_bytes: Option<u64>,
+    pub(crate) rss_peak_bytes: Option<u64>,
     /// The machine's kernel stacks (`KernelStack` of /proc/meminfo) before the server started,
     /// bytes: every thread has one (16 KiB on x86-64 Linux), not counted in any resident memory.
-    pub kernel_stack_base_bytes: Option<u64>,
+    pub(crate) kernel_stack_base_bytes: Option<u64>,
     /// Their highest total while serving, bytes.
-    pub kernel_stack_peak_bytes: Option<u64>,
+    pub(crate) kernel_stack_peak_bytes: Option<u64>,
     /// Seconds starting the server took (its workers spawned and listening), once per row.
-    pub server_start_s: f64,
+    pub(crate) server_start_s: f64,
     /// Kernel runs per request of the CPU work, and the seconds one took when calibrated.
-    pub cpu_units: usize,
+    pub(crate) cpu_units: usize,
     /// See `cpu_units`.
-    pub cpu_unit_s: f64,
+    pub(crate) cpu_unit_s: f64,
     /// CPUs the load generator was pinned to.
     pub generator_cpus: Vec<usize>,
     /// Whether the generator had to share CPUs with the server (no CPU was free of it).
-    pub generator_shares_cpu: bool,
+    pub(crate) generator_shares_cpu: bool,
 }
 
 #[cfg(test)]

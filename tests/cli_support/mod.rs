@@ -11,7 +11,7 @@ pub fn pinning_or_skip(test: &str) -> bool {
     }
     eprintln!(
         "skipped {test}: {}",
-        concbench::sys::no_pinning_reason("it")
+        concbench::topology::no_pinning_reason("it")
     );
     false
 }

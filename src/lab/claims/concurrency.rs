@@ -19,7 +19,7 @@ use crate::strategy::Strategy;
 use crate::workload::WorkloadSpec;
 
 /// Waiting tasks on one core.
-pub const ONE_CORE_CONCURRENCY: Claim = Claim {
+pub(crate) const ONE_CORE_CONCURRENCY: Claim = Claim {
     id: "one-core-concurrency",
     kind: Kind::Claim,
     statement: "I/O-bound tasks finish sooner with more threads, even on a single core: while one thread waits, another runs.",
@@ -31,7 +31,7 @@ pub const ONE_CORE_CONCURRENCY: Claim = Claim {
 };
 
 /// CPU work on one core.
-pub const CPU_BOUND_ON_ONE_CORE: Claim = Claim {
+pub(crate) const CPU_BOUND_ON_ONE_CORE: Claim = Claim {
     id: "cpu-bound-on-one-core",
     kind: Kind::Claim,
     statement: "CPU-bound work gains nothing from more threads on one core: the threads only take turns.",
@@ -43,7 +43,7 @@ pub const CPU_BOUND_ON_ONE_CORE: Claim = Claim {
 };
 
 /// The crossover curve.
-pub const IO_CPU_CROSSOVER: Claim = Claim {
+pub(crate) const IO_CPU_CROSSOVER: Claim = Claim {
     id: "io-cpu-crossover",
     kind: Kind::Claim,
     statement: "I/O-bound work gains from concurrency, CPU-bound work only from parallelism: as the CPU share of each task grows, threads on one core stop helping and only more cores do.",
@@ -56,7 +56,7 @@ pub const IO_CPU_CROSSOVER: Claim = Claim {
 
 /// The model's time for `tasks` tasks of `d` seconds with CPU share `s` on `threads` threads
 /// and `cores` cores.
-pub fn io_model_time(tasks: usize, d: f64, s: f64, threads: usize, cores: usize) -> f64 {
+pub(crate) fn io_model_time(tasks: usize, d: f64, s: f64, threads: usize, cores: usize) -> f64 {
     let rounds = tasks.div_ceil(threads.max(1)) as f64;
     let cpu_bound = tasks as f64 * s * d / cores.max(1) as f64 + (1.0 - s) * d;
     cpu_bound.max(rounds * d)
@@ -64,7 +64,7 @@ pub fn io_model_time(tasks: usize, d: f64, s: f64, threads: usize, cores: usize)
 
 /// The model's time of `tasks` waits of `d` s on `threads` threads pinned to one core: the waits
 /// of one thread back to back, the threads' serial starts, and one queue of wake-ups.
-pub fn one_core_model_time(
+pub(crate) fn one_core_model_time(
     tasks: usize,
     d: f64,
     threads: usize,
@@ -230,7 +230,7 @@ fn cpu_bound_on_one_core(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
 /// What a not-supported cpu-bound-on-one-core figure says, by its side of the model: below it the
 /// threads paid a cost the model leaves out, above it they gained from something it leaves out.
 /// Which cost or gain this run did not measure.
-pub fn cpu_bound_miss(measured: f64, model: f64) -> &'static str {
+pub(crate) fn cpu_bound_miss(measured: f64, model: f64) -> &'static str {
     if measured < model {
         "The threads took longer than the work's own time plus the switches and the starts (a speedup below the model's): they paid a cost the model leaves out; which one (cache refills after each switch, say) this run did not measure."
     } else {
@@ -239,7 +239,7 @@ pub fn cpu_bound_miss(measured: f64, model: f64) -> &'static str {
 }
 
 /// The cpu-bound-on-one-core model: T_seq / (T_seq + switches' time + T serial thread starts).
-pub fn cpu_bound_model(seq_s: f64, switches_s: f64, threads: usize, spawn_s: f64) -> f64 {
+pub(crate) fn cpu_bound_model(seq_s: f64, switches_s: f64, threads: usize, spawn_s: f64) -> f64 {
     seq_s / (seq_s + switches_s + threads as f64 * spawn_s)
 }
 
@@ -429,7 +429,13 @@ fn io_cpu_crossover(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
 
 /// The one-core model's time: the min(T, 1/s) law's time on one core plus the threads' starts,
 /// which run one after another on that core.
-pub fn crossover_one_core_time(tasks: usize, d: f64, s: f64, threads: usize, spawn_s: f64) -> f64 {
+pub(crate) fn crossover_one_core_time(
+    tasks: usize,
+    d: f64,
+    s: f64,
+    threads: usize,
+    spawn_s: f64,
+) -> f64 {
     io_model_time(tasks, d, s, threads, 1) + threads as f64 * spawn_s
 }
 

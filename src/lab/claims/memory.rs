@@ -15,7 +15,7 @@ use crate::measure::stats::median;
 use crate::topology::Topology;
 
 /// A STREAM loop gains what the copy bandwidth gains.
-pub const MEMORY_BOUND_SCALING: Claim = Claim {
+pub(crate) const MEMORY_BOUND_SCALING: Claim = Claim {
     id: "memory-bound-scaling",
     kind: Kind::Claim,
     statement: "A memory-bound loop gains from more cores only what the memory's bandwidth gains, not the cores' count.",
@@ -27,7 +27,7 @@ pub const MEMORY_BOUND_SCALING: Claim = Claim {
 };
 
 /// Superlinear speedup from the cores' private caches.
-pub const CACHE_CAPACITY: Claim = Claim {
+pub(crate) const CACHE_CAPACITY: Claim = Claim {
     id: "cache-capacity",
     kind: Kind::Claim,
     statement: "A working set that fits the cores' private caches only when split over P cores runs more than P times faster on them: speedup is superlinear at the sizes the caches predict, and only there.",
@@ -48,12 +48,12 @@ const ASSUMED_L2: usize = 1 << 20;
 /// cache-capacity's working sets for P cores and a per-core L2 of `l2` bytes, with whether
 /// each is predicted superlinear: below (every share and one core's half-L2 fit: no step), at
 /// the step (shares fit, one core's set does not) and above (both spill).
-pub fn cache_sizes(p: usize, l2: usize) -> [(usize, bool); 3] {
+pub(crate) fn cache_sizes(p: usize, l2: usize) -> [(usize, bool); 3] {
     [(l2 / 2, false), (p * l2 * 3 / 4, true), (4 * p * l2, false)]
 }
 
 /// cache-capacity's prediction of speedup / P at one size.
-pub fn cache_expect(superlinear: bool, margin: f64) -> Expect {
+pub(crate) fn cache_expect(superlinear: bool, margin: f64) -> Expect {
     if superlinear {
         Expect::AtLeast(1.0 + margin)
     } else {
@@ -63,7 +63,7 @@ pub fn cache_expect(superlinear: bool, margin: f64) -> Expect {
 
 /// Words of each of memory-bound-scaling's three arrays: at least the limits copy buffer of the
 /// mode and, the three together, at least 4 x the last-level cache.
-pub fn triad_words(limits_copy_bytes: usize, llc: usize) -> usize {
+pub(crate) fn triad_words(limits_copy_bytes: usize, llc: usize) -> usize {
     limits_copy_bytes.max((4 * llc).div_ceil(3)) / 8
 }
 

@@ -35,7 +35,7 @@ pub mod scaling;
 pub mod scheduling;
 pub mod sharing;
 
-pub use processes::serve_lab_child;
+pub(crate) use processes::serve_lab_child;
 
 /// Every claim, in the course's order.
 pub static ALL: [Claim; 23] = [

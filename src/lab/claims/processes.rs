@@ -23,7 +23,7 @@ use crate::topology::Topology;
 const PIPE_CHUNK: usize = 32 * 1024;
 
 /// fork, exec and thread creation.
-pub const PROCESS_CREATION: Claim = Claim {
+pub(crate) const PROCESS_CREATION: Claim = Claim {
     id: "process-creation",
     kind: Kind::Claim,
     statement: "Creating a process costs more than creating a thread: fork duplicates the parent's address space (its page tables plus per-page copy-on-write bookkeeping), so its cost grows with the parent's resident memory; running a new program (exec) costs more on top, measured separately.",
@@ -35,7 +35,7 @@ pub const PROCESS_CREATION: Claim = Claim {
 };
 
 /// A thread per task against a pool.
-pub const THREAD_POOL: Claim = Claim {
+pub(crate) const THREAD_POOL: Claim = Claim {
     id: "thread-pool-vs-thread-per-task",
     kind: Kind::Claim,
     statement: "A thread per task pays a thread's start for every task; a pool pays it once: for tasks shorter than the start cost (over the margin) the pool wins, for longer ones the start stops mattering.",
@@ -47,7 +47,7 @@ pub const THREAD_POOL: Claim = Claim {
 };
 
 /// Switches that touch pages.
-pub const CONTEXT_SWITCH: Claim = Claim {
+pub(crate) const CONTEXT_SWITCH: Claim = Claim {
     id: "context-switch",
     kind: Kind::Claim,
     statement: "A switch between processes costs more than a switch between threads: it changes the address space, and the next process must then reload its translations.",
@@ -59,7 +59,7 @@ pub const CONTEXT_SWITCH: Claim = Claim {
 };
 
 /// Pipe against shared memory.
-pub const COMMUNICATION: Claim = Claim {
+pub(crate) const COMMUNICATION: Claim = Claim {
     id: "communication",
     kind: Kind::Claim,
     statement: "Data through a pipe costs two copies (into the kernel and out again) and a hand-off per pipe buffer; through shared memory it costs one copy and one hand-off.",
@@ -71,7 +71,7 @@ pub const COMMUNICATION: Claim = Claim {
 };
 
 /// The isolation check.
-pub const ISOLATION: Claim = Claim {
+pub(crate) const ISOLATION: Claim = Claim {
     id: "isolation",
     kind: Kind::Check,
     statement: "A crashing worker process leaves its siblings running; a crashing thread takes its whole process down.",
@@ -88,7 +88,7 @@ fn fork_sizes(lab: &Lab) -> Vec<usize> {
 }
 
 /// The least-squares slope of `y` against `x`.
-pub fn slope(x: &[f64], y: &[f64]) -> f64 {
+pub(crate) fn slope(x: &[f64], y: &[f64]) -> f64 {
     let n = x.len() as f64;
     let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
     let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
@@ -188,18 +188,18 @@ fn process_creation(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
 
 /// thread-pool-vs-thread-per-task's model: thread each / pool = 1 + c_spawn / (pool time per
 /// task).
-pub fn thread_each_model(spawn_s: f64, pool_per_task_s: f64) -> f64 {
+pub(crate) fn thread_each_model(spawn_s: f64, pool_per_task_s: f64) -> f64 {
     1.0 + spawn_s / pool_per_task_s.max(1e-12)
 }
 
 /// The crossover task length: where a thread's start falls to `margin` of the task.
-pub fn crossover_task_s(spawn_s: f64, margin: f64) -> f64 {
+pub(crate) fn crossover_task_s(spawn_s: f64, margin: f64) -> f64 {
     spawn_s / margin
 }
 
 /// The task length (s) where the measured ratios (by task length, ascending) cross 1 + `margin`,
 /// interpolated in log-log; `None` when they do not cross it.
-pub fn measured_crossover(lengths: &[f64], ratios: &[f64], margin: f64) -> Option<f64> {
+pub(crate) fn measured_crossover(lengths: &[f64], ratios: &[f64], margin: f64) -> Option<f64> {
     let over = |r: f64| (r - 1.0).max(1e-9).ln();
     let target = margin.ln();
     lengths
@@ -337,7 +337,7 @@ const ASSUMED_L2_TLB: usize = 1024;
 
 /// context-switch's informative W: a quarter of the L2 TLB's entries, so that both sides' 2W
 /// pages take half of it.
-pub fn context_switch_pages(l2_tlb_entries: usize) -> usize {
+pub(crate) fn context_switch_pages(l2_tlb_entries: usize) -> usize {
     (l2_tlb_entries / 4).max(1)
 }
 
@@ -425,7 +425,7 @@ fn context_switch(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
 }
 
 /// The communication model's ratio: two copies and a hand-off per pipe buffer against one copy.
-pub fn pipe_model(shm_s: f64, chunks: usize, switch_s: f64) -> f64 {
+pub(crate) fn pipe_model(shm_s: f64, chunks: usize, switch_s: f64) -> f64 {
     (2.0 * shm_s + 2.0 * chunks as f64 * switch_s) / shm_s
 }
 
@@ -545,7 +545,7 @@ fn lab_child(exe: &WorkerCommand, mode: LabMode) -> Result<std::process::Child, 
 }
 
 /// Act out a lab child (the child job [`ChildJob::LabChild`]) and exit; see [`LabMode`].
-pub fn serve_lab_child(mode: LabMode) -> Result<(), String> {
+pub(crate) fn serve_lab_child(mode: LabMode) -> Result<(), String> {
     // No core dumps from the deliberate crashes.
     let _ = crate::sys::disable_core_dumps();
     match mode {

@@ -13,7 +13,7 @@ use crate::topology::Topology;
 use crate::workload::WorkloadSpec;
 
 /// Parallel matmul against the FMA ceiling.
-pub const PARALLELISM_NEEDS_CORES: Claim = Claim {
+pub(crate) const PARALLELISM_NEEDS_CORES: Claim = Claim {
     id: "parallelism-needs-cores",
     kind: Kind::Claim,
     statement: "CPU-bound work speeds up with cores: parts running at the same time on distinct cores finish sooner.",
@@ -25,7 +25,7 @@ pub const PARALLELISM_NEEDS_CORES: Claim = Claim {
 };
 
 /// Merge sort under its roofline.
-pub const MERGESORT_SCALING: Claim = Claim {
+pub(crate) const MERGESORT_SCALING: Claim = Claim {
     id: "mergesort-scaling",
     kind: Kind::Claim,
     statement: "Merge sort's speedup is bounded by the cores and by the memory traffic it needs: a roofline.",
@@ -37,7 +37,7 @@ pub const MERGESORT_SCALING: Claim = Claim {
 };
 
 /// Amdahl's law.
-pub const AMDAHL: Claim = Claim {
+pub(crate) const AMDAHL: Claim = Claim {
     id: "amdahl",
     kind: Kind::Claim,
     statement: "Amdahl's law: a serial fraction f limits the speedup on P cores to 1 / (f + (1 - f) / P).",
@@ -49,7 +49,7 @@ pub const AMDAHL: Claim = Claim {
 };
 
 /// Gustafson's law: weak scaling with Amdahl's serial fractions.
-pub const GUSTAFSON: Claim = Claim {
+pub(crate) const GUSTAFSON: Claim = Claim {
     id: "gustafson",
     kind: Kind::Claim,
     statement: "Gustafson's law: when the parallel work grows with the cores, the scaled speedup on P cores is f + (1 - f) P, far above Amdahl's bound for the same serial fraction f.",
@@ -61,7 +61,7 @@ pub const GUSTAFSON: Claim = Claim {
 };
 
 /// Unequal parts finish when their work predicts.
-pub const PARALLEL_START_FINISH: Claim = Claim {
+pub(crate) const PARALLEL_START_FINISH: Claim = Claim {
     id: "parallel-start-finish",
     kind: Kind::Check,
     statement: "Parallel parts finish when their own work is done, and the combine step waits for the last one: unequal parts leave cores idle.",
@@ -73,32 +73,32 @@ pub const PARALLEL_START_FINISH: Claim = Claim {
 };
 
 /// amdahl's declared margin.
-pub const AMDAHL_MARGIN: crate::lab::Margin = crate::lab::Margin {
+pub(crate) const AMDAHL_MARGIN: crate::lab::Margin = crate::lab::Margin {
     rel: 0.05,
     why: "half the smallest relative step between Amdahl's speedups of adjacent designed fractions (f = 0 and 0.1 on 2 cores: 2 and 1.82, 10% apart; on more cores the steps are larger), so a point within 5% of its fraction's speedup is told apart from its neighbour's",
 };
 
 /// gustafson's declared margin.
-pub const GUSTAFSON_MARGIN: crate::lab::Margin = crate::lab::Margin {
+pub(crate) const GUSTAFSON_MARGIN: crate::lab::Margin = crate::lab::Margin {
     rel: (2.0 / 1.9 - 1.0) / 2.0,
     why: "half the smallest relative step between Gustafson's scaled speedups of adjacent designed fractions (f = 0 and 0.1 on 2 cores: 2 and 1.9, 5.3% apart; on more cores the steps are larger), the rule amdahl's margin follows, so a point within 2.6% of its fraction's speedup is told apart from its neighbour's",
 };
 
 /// The serial fractions amdahl and gustafson are designed with.
-pub const SERIAL_FRACTIONS: [f64; 4] = [0.0, 0.1, 0.25, 0.5];
+pub(crate) const SERIAL_FRACTIONS: [f64; 4] = [0.0, 0.1, 0.25, 0.5];
 
 /// Gustafson's scaled speedup.
-pub fn gustafson_speedup(f: f64, p: usize) -> f64 {
+pub(crate) fn gustafson_speedup(f: f64, p: usize) -> f64 {
     f + (1.0 - f) * p as f64
 }
 
 /// Amdahl's speedup.
-pub fn amdahl_speedup(f: f64, p: usize) -> f64 {
+pub(crate) fn amdahl_speedup(f: f64, p: usize) -> f64 {
     1.0 / (f + (1.0 - f) / p as f64)
 }
 
 /// The Karp–Flatt serial fraction of speedup `s` on `p` cores.
-pub fn karp_flatt(s: f64, p: usize) -> f64 {
+pub(crate) fn karp_flatt(s: f64, p: usize) -> f64 {
     let p = p as f64;
     (1.0 / s - 1.0 / p) / (1.0 - 1.0 / p)
 }
@@ -110,7 +110,7 @@ pub fn roofline(p: usize, t1_s: f64, bandwidth_b_s: f64, bytes: f64) -> f64 {
 
 /// Bytes merge sort moves through memory for `n` u64 keys: 16 n (read + write) per merge pass
 /// whose runs no longer fit in a cache of `llc` bytes, plus one for the final merge.
-pub fn mergesort_bytes(n: usize, llc: usize) -> f64 {
+pub(crate) fn mergesort_bytes(n: usize, llc: usize) -> f64 {
     // Runs of up to `llc / 16` keys (source and destination) merge in the cache.
     let in_cache = (llc as f64 / 16.0).max(2.0);
     let passes = (n as f64 / in_cache).log2().ceil().max(0.0) + 1.0;
@@ -203,7 +203,7 @@ fn parallelism_needs_cores(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> 
 
 /// parallelism-needs-cores: a gain (above 1 + `effect`) that does not exceed the FMA ceiling, a
 /// bound, by more than `bound`.
-pub fn parallelism_expect(ceiling: f64, effect: f64, bound: f64) -> Expect {
+pub(crate) fn parallelism_expect(ceiling: f64, effect: f64, bound: f64) -> Expect {
     Expect::Between([1.0 + effect, (ceiling * (1.0 + bound)).max(1.0 + effect)])
 }
 
@@ -539,7 +539,7 @@ fn parallel_start_finish(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
 const GAP_RULE: &str = "2 x max(noise floor, 1%): each part's time varies by up to the noise floor, so the difference of two can reach twice it by noise alone; the floor is taken as at least 1% because it was probed on one core and the parts run on two";
 
 /// The finish gap of two equal parts beyond which it is more than noise (`GAP_RULE`).
-pub fn finish_gap_limit(noise_floor: f64) -> f64 {
+pub(crate) fn finish_gap_limit(noise_floor: f64) -> f64 {
     2.0 * noise_floor.max(0.01)
 }
 

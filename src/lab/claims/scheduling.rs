@@ -8,12 +8,12 @@ use serde_json::json;
 
 use super::{conclude, figures};
 use crate::lab::kernels::{run_pinned, spin, sweep_own_data, units_for, SpinBarrier};
-use crate::lab::{fmt_num, Claim, ClaimResult, Expect, Figure, Kind, Lab, Verdict};
+use crate::lab::{fmt_num, Claim, ClaimResult, Expect, Figure, Kind, Lab};
 use crate::measure::stats::median;
 use crate::topology::Topology;
 
 /// Time slicing by weight.
-pub const TIME_SLICING: Claim = Claim {
+pub(crate) const TIME_SLICING: Claim = Claim {
     id: "time-slicing",
     kind: Kind::Claim,
     statement: "On one core the scheduler gives each task a share of time by its weight: tasks take turns, never run at once, and a nicer task gets less. (How long a turn lasts is Linux's scheduler's choice, acted on at its timer tick: reported here, not judged.)",
@@ -25,7 +25,7 @@ pub const TIME_SLICING: Claim = Claim {
 };
 
 /// Too many threads.
-pub const OVERSUBSCRIPTION: Claim = Claim {
+pub(crate) const OVERSUBSCRIPTION: Claim = Claim {
     id: "oversubscription",
     kind: Kind::Claim,
     statement: "Too many threads slow CPU-bound work down: every switch costs the switch itself and refilling the cache with the next thread's data.",
@@ -37,7 +37,7 @@ pub const OVERSUBSCRIPTION: Claim = Claim {
 };
 
 /// Oversubscribed spin-waiting.
-pub const OVERSUBSCRIBED_SPINNING: Claim = Claim {
+pub(crate) const OVERSUBSCRIBED_SPINNING: Claim = Claim {
     id: "oversubscribed-spinning",
     kind: Kind::Claim,
     statement: "Threads that spin-wait for each other (a spinning barrier) slow down far beyond the thread-count ratio once there are more threads than cores: a waiter spins away its whole turn while the thread it waits for cannot run.",
@@ -50,13 +50,13 @@ pub const OVERSUBSCRIBED_SPINNING: Claim = Claim {
 
 /// time-slicing's declared margin: half the smaller relative step from nice 5's weight to its
 /// neighbours' (nice 4: 423, nice 6: 272).
-pub const NICE_STEP_MARGIN: crate::lab::Margin = crate::lab::Margin {
+pub(crate) const NICE_STEP_MARGIN: crate::lab::Margin = crate::lab::Margin {
     rel: (335.0 / 272.0 - 1.0) / 2.0,
     why: "half the smaller relative step from nice 5's weight (335) to its neighbours' (nice 4: 423, nice 6: 272; 335/272 = 1.23), so a ratio within it is nice 5's share and not a neighbouring nice value's",
 };
 
 /// The fair scheduler's weight of a nice value (`sched_prio_to_weight`).
-pub fn nice_weight(nice: i32) -> f64 {
+pub(crate) fn nice_weight(nice: i32) -> f64 {
     const W: [f64; 40] = [
         88761.0, 71755.0, 56483.0, 46273.0, 36291.0, 29154.0, 23254.0, 18705.0, 14949.0, 11916.0,
         9548.0, 7620.0, 6100.0, 4904.0, 3906.0, 3121.0, 2501.0, 1991.0, 1586.0, 1277.0, 1024.0,
@@ -68,17 +68,21 @@ pub fn nice_weight(nice: i32) -> f64 {
 
 /// The scheduler's base slice when the kernel does not show it: EEVDF's default 0.75 ms scaled
 /// by 1 + log2(min(CPUs, 8)).
-pub fn default_base_slice_ns(cpus: usize) -> f64 {
+pub(crate) fn default_base_slice_ns(cpus: usize) -> f64 {
     0.75e6 * (1.0 + (cpus.clamp(1, 8) as f64).log2().floor())
 }
 
 /// A turn: the slice rounded up to whole ticks.
-pub fn predicted_turn_ns(slice_ns: f64, tick_ns: f64) -> f64 {
+pub(crate) fn predicted_turn_ns(slice_ns: f64, tick_ns: f64) -> f64 {
     (slice_ns / tick_ns).ceil().max(1.0) * tick_ns
 }
 
 /// The oversubscription model's slowdown.
-pub fn oversubscription_model(switches_per_core: f64, per_switch_s: f64, work_s: f64) -> f64 {
+pub(crate) fn oversubscription_model(
+    switches_per_core: f64,
+    per_switch_s: f64,
+    work_s: f64,
+) -> f64 {
     1.0 + switches_per_core * per_switch_s / work_s
 }
 
@@ -213,7 +217,7 @@ fn oversubscription(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let model = oversubscription_model(median(&inv), sw_s + refill_s, median(&work));
     let expect = Expect::Between([model * (1.0 - tol), model * (1.0 + tol)]);
     // Decided from the prediction before the figure is read: a band that holds 1 (no slowdown,
-    // the statement's negation) cannot tell the claim from its negation.
+    // the statement's negation) cannot tell the claim from its negation, so it is not tested.
     let undecidable = crate::lab::predicts_no_effect(&expect, 1.0);
     let prediction = format!(
         "{} threads of {} KiB each (half the {} KiB L2) on {p} cores, fixed work per thread: time per unit of work at 16P / at P = {} (= 1 + {} switches per core x ({} us switch + {} us refill) / {} s of work) within {}",
@@ -239,11 +243,6 @@ fn oversubscription(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         expect,
         figs,
         |m, v| {
-            let v = if undecidable {
-                Verdict::Inconclusive
-            } else {
-                v
-            };
             format!(
                 "With {} threads instead of {p}, each unit of work took {}x as long; the kernel counted {} involuntary switches per core, and at {} us per switch plus {} us to refill a thread's data the model predicts {}x. {}",
                 16 * p, fmt_num(m), fmt_num(median(&inv)), fmt_num(sw_s * 1e6), fmt_num(refill_s * 1e6), fmt_num(model),
@@ -256,7 +255,7 @@ fn oversubscription(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         },
     );
     Ok(if undecidable {
-        r.inconclusive_by_design(&format!(
+        r.untestable_by_design(&format!(
             "the predicted effect (+{}%) is smaller than the margin ({}%), so the predicted band holds 1 (no slowdown, the statement's negation) and no figure could tell the claim from its negation",
             fmt_num((model - 1.0) * 100.0),
             fmt_num(tol * 100.0)

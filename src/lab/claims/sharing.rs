@@ -15,7 +15,7 @@ use crate::measure::stats::median;
 use crate::topology::Topology;
 
 /// False sharing.
-pub const FALSE_SHARING: Claim = Claim {
+pub(crate) const FALSE_SHARING: Claim = Claim {
     id: "false-sharing",
     kind: Kind::Claim,
     statement: "Two threads writing different variables in the same cache line slow each other down across cores (false sharing); 128 bytes apart, or on one CPU, they do not.",
@@ -27,7 +27,7 @@ pub const FALSE_SHARING: Claim = Claim {
 };
 
 /// Load imbalance and work stealing.
-pub const WORK_STEALING: Claim = Claim {
+pub(crate) const WORK_STEALING: Claim = Claim {
     id: "work-stealing",
     kind: Kind::Claim,
     statement: "Tasks of unequal cost split into contiguous blocks, one per core, leave cores idle; work stealing (rayon) balances them.",
@@ -39,7 +39,7 @@ pub const WORK_STEALING: Claim = Claim {
 };
 
 /// Lock contention.
-pub const LOCK_CONTENTION: Claim = Claim {
+pub(crate) const LOCK_CONTENTION: Claim = Claim {
     id: "lock-contention",
     kind: Kind::Claim,
     statement: "Threads sharing one lock can be slower than one thread doing all their work: the lock serialises them, so for small tasks P threads on P cores gain nothing and pay the lock's cache line moving between the cores on top; per-thread counters do not pay it.",
@@ -51,7 +51,7 @@ pub const LOCK_CONTENTION: Claim = Claim {
 };
 
 /// One global lock around all the work.
-pub const GLOBAL_LOCK: Claim = Claim {
+pub(crate) const GLOBAL_LOCK: Claim = Claim {
     id: "global-lock",
     kind: Kind::Claim,
     statement: "CPU-bound threads that hold one global lock around all their work (an interpreter's GIL) gain nothing from any number of cores: the lock lets one run at a time.",
@@ -63,7 +63,7 @@ pub const GLOBAL_LOCK: Claim = Claim {
 };
 
 /// SMT siblings.
-pub const SMT_SIBLINGS: Claim = Claim {
+pub(crate) const SMT_SIBLINGS: Claim = Claim {
     id: "smt-siblings",
     kind: Kind::Claim,
     statement: "Two hardware threads of one core (SMT siblings) are not two cores: they share its execution units.",
@@ -75,7 +75,7 @@ pub const SMT_SIBLINGS: Claim = Claim {
 };
 
 /// Static blocks' speedup for triangular tasks: total / largest block.
-pub fn static_speedup(tasks: usize, p: usize) -> f64 {
+pub(crate) fn static_speedup(tasks: usize, p: usize) -> f64 {
     let cost = |lo: usize, hi: usize| (lo..hi).map(|t| (t + 1) as f64).sum::<f64>();
     let total = cost(0, tasks);
     let largest = (0..p)
@@ -85,7 +85,7 @@ pub fn static_speedup(tasks: usize, p: usize) -> f64 {
 }
 
 /// Work stealing's speedup for triangular tasks: min(P, total / largest task).
-pub fn stealing_speedup(tasks: usize, p: usize) -> f64 {
+pub(crate) fn stealing_speedup(tasks: usize, p: usize) -> f64 {
     let total = (tasks * (tasks + 1) / 2) as f64;
     (p as f64).min(total / tasks as f64)
 }
@@ -300,22 +300,22 @@ fn lock_contention(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
 }
 
 /// lock-contention's upper model: serialised tasks, each with one line round trip.
-pub fn lock_upper(uncontended_ns: f64, line_ns: f64) -> f64 {
+pub(crate) fn lock_upper(uncontended_ns: f64, line_ns: f64) -> f64 {
     1.0 + 2.0 * line_ns / uncontended_ns.max(1e-9)
 }
 
 /// lock-contention: between serialised (1) and serialised with a line round trip per task.
-pub fn lock_expect(uncontended_ns: f64, line_ns: f64, tol: f64) -> Expect {
+pub(crate) fn lock_expect(uncontended_ns: f64, line_ns: f64, tol: f64) -> Expect {
     Expect::Between([1.0 - tol, lock_upper(uncontended_ns, line_ns) * (1.0 + tol)])
 }
 
 /// The length of one chunk of global-lock's work: CPython's default switch interval
 /// (`sys.getswitchinterval()`), the time a thread holds its interpreter's lock before it is
 /// asked to let go.
-pub const GIL_SWITCH_INTERVAL_S: f64 = 0.005;
+pub(crate) const GIL_SWITCH_INTERVAL_S: f64 = 0.005;
 
 /// The thread counts global-lock runs on P cores: 2, 4, 8, ... below P, and P.
-pub fn lock_thread_counts(p: usize) -> Vec<usize> {
+pub(crate) fn lock_thread_counts(p: usize) -> Vec<usize> {
     let mut v: Vec<usize> = std::iter::successors(Some(2usize), |t| Some(t * 2))
         .take_while(|&t| t < p)
         .collect();
@@ -327,7 +327,7 @@ pub fn lock_thread_counts(p: usize) -> Vec<usize> {
 
 /// global-lock's model: one thread's time over the time with T threads taking turns under the
 /// lock (T starts, a hand-off per chunk).
-pub fn global_lock_model(
+pub(crate) fn global_lock_model(
     t1_s: f64,
     threads: usize,
     spawn_s: f64,
