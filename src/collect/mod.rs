@@ -85,9 +85,9 @@ pub(crate) fn parse_lab(doc: &Document) -> Result<LabReport, LoadError> {
     Ok(report)
 }
 
-/// Check every claim's figures: the measured figure and its spread finite, the spread ordered,
-/// the coverage a probability, the prediction's thresholds finite. The error names the claim
-/// and the field.
+/// Check every claim's figures, and those of its statement test: the measured figure and its
+/// spread finite, the spread ordered, the coverage a probability, the prediction's thresholds
+/// finite. The error names the claim and the field.
 pub(crate) fn validate_lab(file: &str, report: &LabReport) -> Result<(), LoadError> {
     for (i, c) in report.claims.iter().enumerate() {
         let fail = |field: &'static str, value: String, rule: &'static str| LoadError::Figure {
@@ -97,36 +97,64 @@ pub(crate) fn validate_lab(file: &str, report: &LabReport) -> Result<(), LoadErr
             value,
             rule,
         };
-        let finite = "it must be a finite number";
-        if let Some(m) = c.measured.filter(|m| !m.is_finite()) {
-            return Err(fail("measured", m.to_string(), finite));
+        check_figures(c.measured, c.spread, c.coverage, &c.expect)
+            .map_err(|(field, value, rule)| fail(field, value, rule))?;
+        if let Some(t) = &c.statement_test {
+            check_figures(Some(t.measured), Some(t.spread), t.coverage, &t.expect).map_err(
+                |(field, value, rule)| {
+                    fail(
+                        match field {
+                            "measured" => "statement_test.measured",
+                            "spread" => "statement_test.spread",
+                            "coverage" => "statement_test.coverage",
+                            _ => "statement_test.expect",
+                        },
+                        value,
+                        rule,
+                    )
+                },
+            )?;
         }
-        if let Some([lo, hi]) = c.spread {
-            if !(lo.is_finite() && hi.is_finite()) {
-                return Err(fail("spread", format!("[{lo}, {hi}]"), finite));
-            }
-            if lo > hi {
-                return Err(fail(
-                    "spread",
-                    format!("[{lo}, {hi}]"),
-                    "an interval's low end must not be above its high end",
-                ));
-            }
+    }
+    Ok(())
+}
+
+/// One figure's checks for [`validate_lab`]: the failing field, its value and the rule.
+fn check_figures(
+    measured: Option<f64>,
+    spread: Option<[f64; 2]>,
+    coverage: Option<f64>,
+    expect: &crate::lab::Expect,
+) -> Result<(), (&'static str, String, &'static str)> {
+    let finite = "it must be a finite number";
+    if let Some(m) = measured.filter(|m| !m.is_finite()) {
+        return Err(("measured", m.to_string(), finite));
+    }
+    if let Some([lo, hi]) = spread {
+        if !(lo.is_finite() && hi.is_finite()) {
+            return Err(("spread", format!("[{lo}, {hi}]"), finite));
         }
-        if let Some(p) = c.coverage.filter(|p| !(0.0..=1.0).contains(p)) {
-            return Err(fail(
-                "coverage",
-                p.to_string(),
-                "a coverage is a probability, between 0 and 1",
+        if lo > hi {
+            return Err((
+                "spread",
+                format!("[{lo}, {hi}]"),
+                "an interval's low end must not be above its high end",
             ));
         }
-        let thresholds = match c.expect {
-            crate::lab::Expect::AtLeast(v) | crate::lab::Expect::AtMost(v) => vec![v],
-            crate::lab::Expect::Between([a, b]) => vec![a, b],
-        };
-        if let Some(v) = thresholds.into_iter().find(|v| !v.is_finite()) {
-            return Err(fail("expect", v.to_string(), finite));
-        }
+    }
+    if let Some(p) = coverage.filter(|p| !(0.0..=1.0).contains(p)) {
+        return Err((
+            "coverage",
+            p.to_string(),
+            "a coverage is a probability, between 0 and 1",
+        ));
+    }
+    let thresholds = match *expect {
+        crate::lab::Expect::AtLeast(v) | crate::lab::Expect::AtMost(v) => vec![v],
+        crate::lab::Expect::Between([a, b]) => vec![a, b],
+    };
+    if let Some(v) = thresholds.into_iter().find(|v| !v.is_finite()) {
+        return Err(("expect", v.to_string(), finite));
     }
     Ok(())
 }
@@ -526,4 +554,62 @@ pub fn collect_files(paths: &[std::path::PathBuf]) -> Result<Collection, LoadErr
         c.add(&doc.file, &results, doc.schema_version);
     }
     Ok(c.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::{Expect, StatementTest, Verdict};
+
+    #[test]
+    fn a_statement_test_is_checked_like_the_claims_figure() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/results/lab/quick/lab.json");
+        let mut report: LabReport =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert!(validate_lab("lab.json", &report).is_ok());
+        let good = StatementTest {
+            figure: "speedup".into(),
+            measured: 1.5,
+            spread: [1.4, 1.6],
+            coverage: Some(0.98),
+            expect: Expect::AtLeast(1.1),
+            verdict: Verdict::Supported,
+        };
+        report.claims[0].statement_test = Some(good.clone());
+        assert!(validate_lab("lab.json", &report).is_ok());
+        for (bad, field) in [
+            (
+                StatementTest {
+                    spread: [1.6, 1.4],
+                    ..good.clone()
+                },
+                "statement_test.spread",
+            ),
+            (
+                StatementTest {
+                    measured: f64::NAN,
+                    ..good.clone()
+                },
+                "statement_test.measured",
+            ),
+            (
+                StatementTest {
+                    coverage: Some(1.5),
+                    ..good.clone()
+                },
+                "statement_test.coverage",
+            ),
+            (
+                StatementTest {
+                    expect: Expect::AtMost(f64::INFINITY),
+                    ..good.clone()
+                },
+                "statement_test.expect",
+            ),
+        ] {
+            report.claims[0].statement_test = Some(bad);
+            let e = validate_lab("lab.json", &report).unwrap_err().to_string();
+            assert!(e.contains(field), "{e}");
+        }
+    }
 }

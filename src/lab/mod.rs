@@ -369,9 +369,70 @@ pub struct ClaimResult {
     /// A picture of the experiment (SVG), written as `ID.svg` beside lab.md; not in lab.json.
     #[serde(skip)]
     pub picture: Option<String>,
+    /// The statement judged on a figure of its own, where the verdict above judges a model of
+    /// the overheads: the model can miss while the statement holds, and the other way round.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statement_test: Option<StatementTest>,
+}
+
+/// A claim's statement judged by the same rule on the figure the statement is about (a speedup
+/// above or below 1 by the claim's margin), beside the verdict on the model's fit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatementTest {
+    /// What the figure is, in words (`speedup with 2 threads on one core`).
+    pub figure: String,
+    /// The figure.
+    pub measured: f64,
+    /// Its order-statistic interval.
+    pub spread: [f64; 2],
+    /// The interval's coverage.
+    pub coverage: Option<f64>,
+    /// What the statement says of the figure, with the claim's margin.
+    pub expect: Expect,
+    /// The outcome by the rule.
+    pub verdict: Verdict,
+}
+
+impl StatementTest {
+    /// Judge `figure` (described as `what`) against `expect` by the rule.
+    pub(crate) fn judge(what: &str, figure: Figure, expect: Expect) -> StatementTest {
+        let spread = figure.spread();
+        StatementTest {
+            figure: what.into(),
+            measured: figure.value,
+            spread,
+            coverage: figure.interval.map(|i| i.coverage),
+            verdict: verdict(Some(spread), &expect),
+            expect,
+        }
+    }
+
+    /// One line: `supported: speedup with 2 threads on one core 1.98 [1.95 .. 2.01], expected >= 1.1`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{}: {} {} [{} .. {}], expected {}",
+            self.verdict.name(),
+            self.figure,
+            fmt_num(self.measured),
+            fmt_num(self.spread[0]),
+            fmt_num(self.spread[1]),
+            self.expect.describe()
+        )
+    }
 }
 
 impl ClaimResult {
+    /// Judge the statement on its own figure too (builder style); see [`StatementTest`].
+    pub(crate) fn with_statement_test(
+        mut self,
+        what: &str,
+        figure: Figure,
+        expect: Expect,
+    ) -> ClaimResult {
+        self.statement_test = Some(StatementTest::judge(what, figure, expect));
+        self
+    }
+
     /// Attach a picture (builder style).
     pub(crate) fn with_picture(self, svg: String) -> ClaimResult {
         self.with_picture_opt(Some(svg))
@@ -453,6 +514,7 @@ impl ClaimResult {
             indistinguishable_from_threshold: indistinguishable,
             figures,
             picture: None,
+            statement_test: None,
         }
     }
 
@@ -478,6 +540,7 @@ impl ClaimResult {
             indistinguishable_from_threshold: false,
             figures: Map::new(),
             picture: None,
+            statement_test: None,
         }
     }
 
@@ -892,6 +955,49 @@ mod tests {
         // Between: the nearest end counts.
         assert!(at_threshold(&Expect::Between([1.0, 2.0]), 1.995, 0.1));
         assert!(!at_threshold(&Expect::Between([1.0, 2.0]), 1.5, 0.1));
+    }
+
+    #[test]
+    fn the_statement_is_judged_apart_from_the_model() {
+        // A model that misses (the figure is 30% below it) while the statement holds (the
+        // speedup is well above 1 + margin): two verdicts, each by the rule.
+        let c = dummy();
+        let f = Figure::median(&[1.9, 2.0, 2.0, 2.1, 2.0, 1.95, 2.05]);
+        let r = ClaimResult::judge(
+            &c,
+            "p".into(),
+            f,
+            Expect::Between([2.7, 3.0]),
+            Map::new(),
+            |_, _| "m.".into(),
+        )
+        .with_statement_test("speedup with 2 threads", f, Expect::AtLeast(1.1));
+        assert_eq!(r.verdict, Verdict::NotSupported);
+        let t = r.statement_test.clone().unwrap();
+        assert_eq!(t.verdict, Verdict::Supported);
+        assert_eq!(verdict(Some(t.spread), &t.expect), t.verdict);
+        assert!(t
+            .describe()
+            .starts_with("supported: speedup with 2 threads 2"));
+        // Round trip through lab.json; a claim without one writes no field and reads back None.
+        let back: ClaimResult = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back.statement_test, r.statement_test);
+        let plain = ClaimResult::judge(
+            &c,
+            "p".into(),
+            f,
+            Expect::AtLeast(1.0),
+            Map::new(),
+            |_, _| "m.".into(),
+        );
+        let text = serde_json::to_string(&plain).unwrap();
+        assert!(!text.contains("statement_test"));
+        assert_eq!(
+            serde_json::from_str::<ClaimResult>(&text)
+                .unwrap()
+                .statement_test,
+            None
+        );
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub(crate) fn measured_cell(c: &ClaimResult) -> String {
 }
 
 /// The verdict table: claim, prediction, measured (with interval and coverage), how the figure
-/// was computed, verdict.
+/// was computed, verdict, and the statement's own verdict where it has one.
 pub(crate) fn verdict_table(report: &LabReport) -> Table {
     let rows = report
         .claims
@@ -41,6 +41,9 @@ pub(crate) fn verdict_table(report: &LabReport) -> Table {
                 measured_cell(c),
                 c.estimate.map_or("-".into(), |e| e.describe().to_string()),
                 c.verdict_word(),
+                c.statement_test
+                    .as_ref()
+                    .map_or("-".into(), |t| t.verdict.name().to_string()),
             ]
         })
         .collect();
@@ -51,6 +54,7 @@ pub(crate) fn verdict_table(report: &LabReport) -> Table {
             "measured [interval] coverage",
             "figure",
             "verdict",
+            "statement alone",
         ]
         .map(String::from)
         .to_vec(),
@@ -58,6 +62,7 @@ pub(crate) fn verdict_table(report: &LabReport) -> Table {
             Align::Left,
             Align::Left,
             Align::Right,
+            Align::Left,
             Align::Left,
             Align::Left,
         ],
@@ -100,6 +105,9 @@ pub fn terminal(report: &LabReport) -> String {
             c.verdict_word(),
             c.explanation
         ));
+        if let Some(t) = &c.statement_test {
+            out.push_str(&format!("  the statement alone: {}\n", t.describe()));
+        }
         out.push_str(&format!("  model: {}\n", c.model));
         out.push_str(&format!("  refuted by: {}\n", c.refuted_by));
         out.push_str(&format!("  prediction: {}\n", c.prediction));
@@ -239,6 +247,12 @@ fn markdown_linking(
             _ => out.push_str("**Measured.** not testable here.\n\n"),
         }
         out.push_str(&format!("{}\n", c.explanation));
+        if let Some(t) = &c.statement_test {
+            out.push_str(&format!(
+                "\n**The statement alone.** {} (the verdict above judges the model of the overheads; this one judges only what the claim says, by the same rule).\n",
+                t.describe()
+            ));
+        }
         for p in pictures.iter().filter(|p| p.claim == c.id) {
             out.push_str(&link(p));
         }

@@ -167,6 +167,13 @@ fn one_core_concurrency(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
                 conclude(v, "Waiting threads overlapped their waits on one core as the model predicts, up to where their starts and wake-ups bend the curve.", "The threads' waits did not overlap as the model predicts at the point named.")
             )
         },
+    )
+    // The statement ("finish sooner with more threads") is about the speedup over one thread,
+    // not about the overhead model: judged at the fewest threads, against 1 + the margin.
+    .with_statement_test(
+        &format!("speedup with {} threads on one core", threads[0]),
+        Figure::median(&curve[0]),
+        Expect::AtLeast(1.0 + tol),
     ))
 }
 
@@ -224,6 +231,13 @@ fn cpu_bound_on_one_core(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
                 conclude(v, "The threads only took turns: the same work took its own time plus the switches and the threads' starts.", cpu_bound_miss(m, model))
             )
         },
+    )
+    // The statement ("gains nothing") is about the speedup, not about the overhead model:
+    // no more than 1 + the margin.
+    .with_statement_test(
+        &format!("speedup with {threads} threads on one core"),
+        Figure::paired(&seq, &par),
+        Expect::AtMost(1.0 + tol),
     ))
 }
 
