@@ -425,7 +425,7 @@ fn lab_verdicts() -> String {
         },
         m["command"].as_str().unwrap_or("?"),
     );
-    s.push_str("| claim | prediction | measured | interval | coverage | unit | verdict |\n|:--|:--|--:|:--|--:|:--|:--|\n");
+    s.push_str("| claim | prediction | measured | interval | coverage | unit | verdict | statement alone |\n|:--|:--|--:|:--|--:|:--|:--|:--|\n");
     let claims = lab["claims"]
         .as_array()
         .unwrap_or_else(|| panic!("{file} has no claims"));
@@ -445,20 +445,25 @@ fn lab_verdicts() -> String {
             .as_f64()
             .map_or("–".to_string(), |x| format!("{:.1}%", x * 100.0));
         let verdict = c["verdict"].as_str().unwrap_or("?");
-        let shown = match verdict {
-            "supported" | "not-supported" => format!("**{verdict}**"),
-            v => v.to_string(),
+        let shown = match (c["kind"].as_str(), verdict) {
+            // A check is a demonstration, never evidence: worded as the lab words it.
+            (Some("check"), "supported") => "check holds".to_string(),
+            (Some("check"), "not-supported") => "**check fails**".to_string(),
+            (_, "supported" | "not-supported") => format!("**{verdict}**"),
+            (_, v) => v.to_string(),
         };
+        let statement = c["statement_test"]["verdict"].as_str().unwrap_or("–");
         writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             c["id"].as_str().unwrap_or("?"),
             prediction,
             num(&c["measured"]),
             spread,
             cov,
             c["unit"].as_str().unwrap_or(""),
-            shown
+            shown,
+            statement
         )
         .unwrap();
     }
