@@ -33,14 +33,14 @@ use crate::measure::stats::{
     median, median_interval, paired_ratio_interval, paired_ratios, ratio_interval,
 };
 
-pub mod async_claims;
-pub mod claims;
-pub mod context;
-pub mod distributed_claims;
-pub mod kernels;
+pub(crate) mod async_claims;
+pub(crate) mod claims;
+pub(crate) mod context;
+pub(crate) mod distributed_claims;
+pub(crate) mod kernels;
 pub mod render;
-pub mod verdict_chart;
-pub mod web_claims;
+pub(crate) mod verdict_chart;
+pub(crate) mod web_claims;
 
 pub use crate::measure::stats::Interval;
 pub use context::Lab;

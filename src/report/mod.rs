@@ -23,13 +23,13 @@ pub mod csv;
 pub mod document;
 #[cfg(test)]
 pub(crate) mod fixture;
-pub mod html;
+pub(crate) mod html;
 pub mod json;
 pub mod latex;
 pub mod load;
 pub mod markdown;
-pub mod plots;
-pub mod svg;
+pub(crate) mod plots;
+pub(crate) mod svg;
 pub mod table;
 
 /// How the figures were obtained, stated in every report.

@@ -27,9 +27,9 @@ use crate::sys;
 use crate::topology::Topology;
 use crate::workload::web::{LoadResult, WebConfig, WebRun};
 
-pub mod conn;
-pub mod load;
-pub mod server;
+pub(crate) mod conn;
+pub(crate) mod load;
+pub(crate) mod server;
 
 pub use server::Server;
 

@@ -25,11 +25,11 @@ use crate::shm::SharedMem;
 use crate::topology::{self, Topology};
 use crate::workload::{Decomposition, View, Workload};
 
-pub mod barrier;
+pub(crate) mod barrier;
 pub mod distributed;
-pub mod process;
-pub mod tasks;
-pub mod threads;
+pub(crate) mod process;
+pub(crate) mod tasks;
+pub(crate) mod threads;
 
 pub use crate::child::WorkerCommand;
 

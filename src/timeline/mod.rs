@@ -33,7 +33,7 @@ use crate::topology::{Topology, TopologyError};
 
 pub mod analyze;
 pub mod parts;
-pub mod record;
+pub(crate) mod record;
 pub mod render;
 
 pub(crate) use analyze::KernelSlice;

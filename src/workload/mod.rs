@@ -39,14 +39,14 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::rng::XorShift;
 
-pub mod exchange;
-pub mod matmul_kernel;
+pub(crate) mod exchange;
+pub(crate) mod matmul_kernel;
 pub mod registry;
-pub mod scratch;
-pub mod sort_kernel;
-pub mod view;
+pub(crate) mod scratch;
+pub(crate) mod sort_kernel;
+pub(crate) mod view;
 
-pub use exchange::{Collectives, PartData};
+pub use exchange::{Collectives, LocalRank, LocalRanks, PartData};
 pub use registry::{Ceiling, WorkloadDescriptor};
 pub use view::{
     init, reset, verify, verify_distributed, Access, AccessError, Decomposition, Layout, Plain,
