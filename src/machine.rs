@@ -17,37 +17,37 @@ use crate::topology::{format_cpu_list, Topology};
 pub struct Machine {
     /// CPU model name from /proc/cpuinfo, e.g. "AMD EPYC 9R14 96-Core Processor" (the brand
     /// string from CPUID on Windows, `machdep.cpu.brand_string` on macOS).
-    pub cpu_model: String,
+    pub(crate) cpu_model: String,
     /// Physical cores among the allowed CPUs (from /sys topology).
-    pub physical_cores: usize,
+    pub(crate) physical_cores: usize,
     /// Logical CPUs this process may use.
     pub(crate) logical_cpus_allowed: usize,
     /// Logical CPUs the machine has online (`num_cpus::get`, capped by the mask).
     pub(crate) logical_cpus_online: usize,
     /// The affinity mask at start-up, kernel list syntax (`0-3`).
-    pub affinity_mask: String,
+    pub(crate) affinity_mask: String,
     /// Total memory in bytes (/proc/meminfo MemTotal).
     pub(crate) memory_bytes: u64,
     /// Kernel release (`uname -r`).
-    pub kernel: String,
+    pub(crate) kernel: String,
     /// OS name from /etc/os-release.
-    pub os: String,
+    pub(crate) os: String,
     /// Hypervisor, if /proc/cpuinfo says the CPU is virtual.
-    pub virtualized: bool,
+    pub(crate) virtualized: bool,
     /// rustc that compiled concbench.
     pub(crate) rustc: String,
     /// concbench version.
-    pub concbench_version: String,
+    pub(crate) concbench_version: String,
     /// Git commit concbench was built from, if known.
     pub(crate) git_commit: Option<String>,
     /// When the result was produced, UTC, RFC 3339.
-    pub date: String,
+    pub(crate) date: String,
     /// The full command line.
-    pub command: String,
+    pub(crate) command: String,
     /// What other programs took of the CPUs during the measurement (`/proc/stat` over its
     /// interval); absent where it was not watched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub others_load: Option<OthersLoad>,
+    pub(crate) others_load: Option<OthersLoad>,
     /// The fixed CPU probe timed on each CPU before, during and after the measurement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) cpu_probe: Option<CpuProbe>,
@@ -66,7 +66,7 @@ pub struct Machine {
     /// The MPI job this invocation is rank 0 of (launched by mpirun or srun, built with the
     /// `mpi` feature); absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cluster: Option<ClusterInfo>,
+    pub(crate) cluster: Option<ClusterInfo>,
     /// The CPU beyond its model name, as the system gives it (JSON `cpu_details`): vendor,
     /// family/model/stepping, frequency, cache sizes, hypervisor flag, vector extensions. Absent
     /// in files written before it was recorded; each field inside is absent where the system
@@ -78,7 +78,7 @@ pub struct Machine {
     /// the CPUs left to this process when the allocation narrowed them. Absent outside a Slurm
     /// job, and in files written before it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub slurm: Option<SlurmJob>,
+    pub(crate) slurm: Option<SlurmJob>,
 }
 
 /// What Slurm tells a process of the job it runs in (the machine block's `slurm`), read from the
@@ -89,23 +89,23 @@ pub struct Machine {
 #[serde(default)]
 pub struct SlurmJob {
     /// `job_id`: `SLURM_JOB_ID`.
-    pub job_id: String,
+    pub(crate) job_id: String,
     /// `job_name`: `SLURM_JOB_NAME`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) job_name: Option<String>,
     /// `step_id`: `SLURM_STEP_ID`, set when `srun` started this process (a step); absent in a
     /// batch script, an `salloc` shell and what they start without `srun`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub step_id: Option<String>,
+    pub(crate) step_id: Option<String>,
     /// `partition`: `SLURM_JOB_PARTITION`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) partition: Option<String>,
     /// `node`: the node this process runs on (`SLURMD_NODENAME`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
     /// `nodes`: nodes in the job (`SLURM_JOB_NUM_NODES`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub nodes: Option<usize>,
+    pub(crate) nodes: Option<usize>,
     /// `node_list`: their names, in Slurm's compressed syntax (`SLURM_JOB_NODELIST`:
     /// `node[1-2]`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -113,10 +113,10 @@ pub struct SlurmJob {
     /// `tasks`: tasks in the job, or in the step when `srun` started this process
     /// (`SLURM_NTASKS`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tasks: Option<usize>,
+    pub(crate) tasks: Option<usize>,
     /// `tasks_per_node`: in Slurm's syntax (`SLURM_TASKS_PER_NODE`: `2`, `1(x2)`, `2,1`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tasks_per_node: Option<String>,
+    pub(crate) tasks_per_node: Option<String>,
     /// `cpus_per_task`: `SLURM_CPUS_PER_TASK`, set when the job asked for it (`-c`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) cpus_per_task: Option<usize>,
@@ -127,12 +127,12 @@ pub struct SlurmJob {
     /// `SLURM_CPU_BIND_LIST`): `mask_cpu:0x1,0x2` (one mask per task of this node), `none`;
     /// absent where Slurm bound nothing itself (a batch script, or no task plugin that binds).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cpu_bind: Option<String>,
+    pub(crate) cpu_bind: Option<String>,
     /// `cpus_allowed`: the CPUs this process may use, kernel list syntax, when they are fewer than
     /// its node has online (Slurm's allocation or binding, or a launcher inside the job, narrowed
     /// them); absent when it may use every CPU.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cpus_allowed: Option<String>,
+    pub(crate) cpus_allowed: Option<String>,
     /// `node_cpus_online`: CPUs online on this node, beside `cpus_allowed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) node_cpus_online: Option<usize>,
@@ -178,7 +178,7 @@ impl SlurmJob {
 
     /// The job in one phrase for people: `Slurm job 12 (step 0, partition debug, on node1 of 2
     /// nodes node[1-2]; 2 tasks, 1(x2) per node; 1 CPU per task; cpu-bind mask_cpu:0x1)`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let mut head = Vec::new();
         if let Some(s) = &self.step_id {
             head.push(format!("step {s}"));
@@ -221,7 +221,7 @@ impl SlurmJob {
 
     /// The CPUs the job left this process, when fewer than its node has online: `(allowed,
     /// online)`.
-    pub fn narrowed(&self) -> Option<(&str, usize)> {
+    pub(crate) fn narrowed(&self) -> Option<(&str, usize)> {
         Some((self.cpus_allowed.as_deref()?, self.node_cpus_online?))
     }
 }
@@ -330,7 +330,7 @@ impl CpuDetails {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClusterInfo {
     /// Who launched the ranks (`mpirun`, `srun`).
-    pub launcher: String,
+    pub(crate) launcher: String,
     /// The MPI library (`MPI_Get_library_version`, first line).
     pub(crate) mpi_library: String,
     /// Seconds rank 0 spent in `MPI_Init_thread`.
@@ -345,16 +345,16 @@ pub struct ClusterInfo {
     /// before the ping-pong that precedes its distributed rows, so its block has none; its rows
     /// carry the bandwidth they were set beside (`message_bandwidth_bytes_per_s`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub messages: Vec<MessageCeiling>,
+    pub(crate) messages: Vec<MessageCeiling>,
 }
 
 /// Where one rank of the MPI job runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RankPlace {
     /// Its rank in the job.
-    pub rank: usize,
+    pub(crate) rank: usize,
     /// Its host's name.
-    pub host: String,
+    pub(crate) host: String,
     /// Its rank among the ranks on its host.
     pub(crate) local_rank: usize,
     /// The CPUs it may run on at start-up, kernel list syntax.
@@ -369,13 +369,13 @@ pub struct RankPlace {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessageCeiling {
     /// The other rank.
-    pub peer: usize,
+    pub(crate) peer: usize,
     /// Rank 0's host and the peer's, `a -> b`.
-    pub hosts: String,
+    pub(crate) hosts: String,
     /// Half a round trip of an 8-byte message, ns (the best of the trials).
-    pub latency_ns: f64,
+    pub(crate) latency_ns: f64,
     /// Bytes per second of the largest message size measured, one way (size / half a round trip).
-    pub bandwidth_bytes_per_s: f64,
+    pub(crate) bandwidth_bytes_per_s: f64,
     /// The message size `bandwidth_bytes_per_s` was measured with.
     pub(crate) bandwidth_message_bytes: usize,
     /// Bytes per second of the largest message measured (16 MiB or more: beyond the caches,
@@ -411,7 +411,7 @@ impl MessageCeiling {
 pub struct RunContext {
     /// The MPI job (launcher, library, every rank's place) with the message ceilings measured so
     /// far in `messages`; `None` outside an MPI job.
-    pub cluster: Option<ClusterInfo>,
+    pub(crate) cluster: Option<ClusterInfo>,
 }
 
 impl RunContext {
@@ -591,12 +591,12 @@ impl Watch {
     }
 
     /// Probe every CPU again (between sweep points).
-    pub fn probe(&mut self) {
+    pub(crate) fn probe(&mut self) {
         self.rounds.push(ProbeRound::take(&self.cpus));
     }
 
     /// The probe rounds so far (the first before the measurement).
-    pub fn rounds(&self) -> &[ProbeRound] {
+    pub(crate) fn rounds(&self) -> &[ProbeRound] {
         &self.rounds
     }
 

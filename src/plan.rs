@@ -50,7 +50,7 @@ pub struct RunPlan {
     /// The workload and its parameters.
     pub spec: WorkloadSpec,
     /// Sweep values N: parts and workers per row, ascending, distinct.
-    pub cores: Vec<usize>,
+    pub(crate) cores: Vec<usize>,
     /// Strategies in report order (sequential first when present).
     pub strategies: Vec<Strategy>,
     /// Timed repetitions per row.
@@ -60,7 +60,7 @@ pub struct RunPlan {
 }
 
 /// Default problem size of a workload (its descriptor's; 64 for a name that is not built in).
-pub fn default_size(workload: &str) -> usize {
+pub(crate) fn default_size(workload: &str) -> usize {
     registry::find(workload).map_or(64, |d| d.default_size)
 }
 
@@ -237,7 +237,7 @@ pub struct RawRun {
 
 /// Bytes of memory `workload` of `size` needs (shared region plus a copy for checks), from its
 /// descriptor; `size` × 8 for a name that is not built in.
-pub fn memory_needed(workload: &str, size: usize) -> u128 {
+pub(crate) fn memory_needed(workload: &str, size: usize) -> u128 {
     registry::find(workload).map_or(size as u128 * 8, |d| (d.memory_needed)(size))
 }
 
@@ -346,7 +346,7 @@ impl RunPlan {
     /// A plan from values given in code (the [`crate::sweep::Sweep`] builder): cores between 1
     /// and [`MAX_WORKERS`], at least one strategy, at least one repetition. Cores and strategies
     /// come back sorted and without duplicates.
-    pub fn new(
+    pub(crate) fn new(
         spec: WorkloadSpec,
         cores: &[usize],
         strategies: &[Strategy],

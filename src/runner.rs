@@ -24,9 +24,9 @@ pub struct Measurement {
     /// Sweep value N (1 for sequential).
     pub cores: usize,
     /// More workers than the cores the strategy lets them use ([`Strategy::oversubscribed`]).
-    pub oversubscribed: bool,
+    pub(crate) oversubscribed: bool,
     /// Workers per core they may use ([`Strategy::workers_per_core`]).
-    pub workers_per_core: f64,
+    pub(crate) workers_per_core: f64,
     /// The timed repetitions (warm-ups are not kept).
     pub runs: Vec<Execution>,
 }
@@ -120,7 +120,7 @@ pub(crate) fn is_oversubscribed(strategy: Strategy, cores: usize, context: &RunC
 
 /// Workers per core they may use ([`Strategy::workers_per_core`] with this process's physical
 /// cores); for `distributed`, ranks per core on the busiest host of `context`'s MPI job.
-pub fn workers_per_core(strategy: Strategy, cores: usize, context: &RunContext) -> f64 {
+pub(crate) fn workers_per_core(strategy: Strategy, cores: usize, context: &RunContext) -> f64 {
     if strategy == Strategy::Distributed {
         if let Some(c) = &context.cluster {
             return ranks_per_core(&c.ranks, cores);
@@ -132,7 +132,7 @@ pub fn workers_per_core(strategy: Strategy, cores: usize, context: &RunContext) 
 /// Ranks `0..ranks` per core on the busiest of their hosts: a host's ranks share its physical
 /// cores when the launcher left them unbound (they pin themselves to distinct ones), the CPUs of
 /// their masks when it bound them.
-pub fn ranks_per_core(places: &[crate::machine::RankPlace], ranks: usize) -> f64 {
+pub(crate) fn ranks_per_core(places: &[crate::machine::RankPlace], ranks: usize) -> f64 {
     let mut hosts: Vec<&str> = places.iter().take(ranks).map(|p| p.host.as_str()).collect();
     hosts.sort_unstable();
     hosts.dedup();

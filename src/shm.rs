@@ -146,13 +146,8 @@ impl<'a> SharedMem<'a> {
     }
 
     /// Length in bytes.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len
-    }
-
-    /// True when the mapping is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 
     /// Take the mapping's lease: this handle's user is the only one using the mapping in this

@@ -19,20 +19,20 @@ use crate::sys;
 )]
 pub struct StartError {
     /// `thread` or `process`.
-    pub kind: &'static str,
+    pub(crate) kind: &'static str,
     /// The worker that could not start (0-based): as many had started before it.
     pub(crate) index: usize,
     /// Workers asked for.
-    pub count: usize,
+    pub(crate) count: usize,
     /// What the system said.
-    pub source: io::Error,
+    pub(crate) source: io::Error,
     /// The limit that most likely refused it, in words with its value.
-    pub limit: Option<String>,
+    pub(crate) limit: Option<String>,
 }
 
 impl StartError {
     /// Worker `index` of `count` (a `thread` or a `process`) could not start with `source`.
-    pub fn new(kind: &'static str, index: usize, count: usize, source: io::Error) -> StartError {
+    pub(crate) fn new(kind: &'static str, index: usize, count: usize, source: io::Error) -> StartError {
         let limit = sys::limit_behind(&source);
         StartError {
             kind,

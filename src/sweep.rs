@@ -262,11 +262,6 @@ impl<'w> Sweep<'w> {
         self
     }
 
-    /// The same-core context-switch cost, ns: `switch_cost(SwitchCost::Given(ns))`.
-    pub fn switch_cost_ns(self, ns: f64) -> Sweep<'w> {
-        self.switch_cost(SwitchCost::Given(ns))
-    }
-
     /// Where the ceilings beside the rows come from (default: [`CeilingSource::Cached`]).
     pub fn ceilings(mut self, source: CeilingSource) -> Sweep<'w> {
         self.ceilings = source;
@@ -281,7 +276,7 @@ impl<'w> Sweep<'w> {
     }
 
     /// The validated plan this sweep will run.
-    pub fn plan(&self) -> Result<RunPlan, PlanError> {
+    pub(crate) fn plan(&self) -> Result<RunPlan, PlanError> {
         if let Some(plan) = &self.planned {
             return Ok(plan.clone());
         }
@@ -479,7 +474,7 @@ mod tests {
             measured.method
         );
         // A given cost is used as given, and prices every row's switches.
-        let given = sweep().switch_cost_ns(1_000.0).run().unwrap();
+        let given = sweep().switch_cost(SwitchCost::Given(1_000.0)).run().unwrap();
         assert_eq!(given.method.switch_cost_ns, Some(1_000.0));
         for r in &given.rows {
             let want = crate::analysis::switch_overhead(

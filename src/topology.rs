@@ -38,9 +38,9 @@ pub struct PhysicalCore {
     /// Socket (`physical_package_id`).
     pub(crate) package: i64,
     /// `core_id` within the package.
-    pub core: i64,
+    pub(crate) core: i64,
     /// Allowed logical CPUs on this core; `cpus[0]` is the one workers are pinned to.
-    pub cpus: Vec<usize>,
+    pub(crate) cpus: Vec<usize>,
 }
 
 /// The CPUs this process may use, grouped into physical cores.
@@ -49,7 +49,7 @@ pub struct Topology {
     /// Logical CPUs in the process's affinity mask at start-up, ascending.
     pub(crate) allowed: Vec<usize>,
     /// Physical cores among them, in order of their first CPU.
-    pub cores: Vec<PhysicalCore>,
+    pub(crate) cores: Vec<PhysicalCore>,
 }
 
 impl Topology {

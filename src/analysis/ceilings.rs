@@ -16,11 +16,11 @@ use crate::workload::{registry, Ceiling};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BandwidthPoint {
     /// Threads copying at once, each on its own physical core.
-    pub threads: usize,
+    pub(crate) threads: usize,
     /// CPUs they were pinned to.
-    pub cpus: Vec<usize>,
+    pub(crate) cpus: Vec<usize>,
     /// Median bandwidth, GB/s (10⁹ bytes, read + written).
-    pub gb_s: f64,
+    pub(crate) gb_s: f64,
     /// Slowest repetition's bandwidth, GB/s.
     pub(crate) min_gb_s: f64,
     /// Fastest repetition's bandwidth, GB/s.
@@ -31,13 +31,13 @@ pub struct BandwidthPoint {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CopyCeiling {
     /// How the copy was done and counted, in one sentence.
-    pub method: String,
+    pub(crate) method: String,
     /// Bytes of the source buffer (the destination is as large).
     pub(crate) buffer_bytes: u64,
     /// Timed repetitions per thread count (after one warm-up).
-    pub reps: usize,
+    pub(crate) reps: usize,
     /// One point per thread count, 1..=P.
-    pub points: Vec<BandwidthPoint>,
+    pub(crate) points: Vec<BandwidthPoint>,
 }
 
 /// Peak of one instruction set on one core.
@@ -59,17 +59,17 @@ pub(crate) struct IsaPeak {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FlopsCeiling {
     /// The instruction set with the highest single-core figure (used for the all-core run).
-    pub isa: String,
+    pub(crate) isa: String,
     /// Independent accumulators in the FMA loop.
     pub(crate) accumulators: usize,
     /// Timed repetitions (after one warm-up).
-    pub reps: usize,
+    pub(crate) reps: usize,
     /// Best single-core GFLOP/s (the `isa`'s).
-    pub per_core_gflops: f64,
+    pub(crate) per_core_gflops: f64,
     /// Cores in the all-core run (one thread pinned to each physical core).
     pub(crate) all_cores: usize,
     /// GFLOP/s of all those cores at once.
-    pub all_cores_gflops: f64,
+    pub(crate) all_cores_gflops: f64,
     /// Every instruction set measured, on one core.
     pub(crate) by_isa: Vec<IsaPeak>,
 }
@@ -80,29 +80,29 @@ pub struct Ceilings {
     /// When it was measured, UTC, RFC 3339.
     pub date: String,
     /// CPU model name (/proc/cpuinfo); a cache is only used on the same model.
-    pub cpu_model: String,
+    pub(crate) cpu_model: String,
     /// Physical cores this process could use; a cache is only used with the same count.
-    pub physical_cores: usize,
+    pub(crate) physical_cores: usize,
     /// Whether it was a `--quick` measurement (smaller buffer, shorter loops).
     pub quick: bool,
     /// What other programs took of the CPUs during the measurement (`/proc/stat` over its
     /// interval): above 5%, the figures are low and are not cached.
     #[serde(default)]
-    pub others_load: Option<OthersLoad>,
+    pub(crate) others_load: Option<OthersLoad>,
     /// Caches written before `others_load` existed: the one-minute load average before
     /// measuring. Read only, to say such a cache may be disturbed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) load_average: Option<f64>,
     /// Copy bandwidth for 1..P threads.
-    pub copy: CopyCeiling,
+    pub(crate) copy: CopyCeiling,
     /// Peak FLOP/s.
-    pub flops: FlopsCeiling,
+    pub(crate) flops: FlopsCeiling,
 }
 
 impl Ceilings {
     /// Whether other programs competed while it was measured: others took more than 5% of the
     /// CPUs (or, for an old cache, the load average exceeded the cores).
-    pub fn disturbed(&self) -> bool {
+    pub(crate) fn disturbed(&self) -> bool {
         match &self.others_load {
             Some(l) => l.busy(),
             None => self
@@ -122,7 +122,7 @@ impl Ceilings {
     }
 
     /// Median copy bandwidth with `threads` threads, GB/s (`None` if not measured).
-    pub fn bandwidth(&self, threads: usize) -> Option<f64> {
+    pub(crate) fn bandwidth(&self, threads: usize) -> Option<f64> {
         self.copy
             .points
             .iter()
@@ -148,24 +148,24 @@ impl Ceilings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RowCeiling {
     /// The row's strategy.
-    pub strategy: Strategy,
+    pub(crate) strategy: Strategy,
     /// The row's sweep value N.
-    pub cores: usize,
+    pub(crate) cores: usize,
     /// Physical cores the row could use at once: 1 for `sequential` and `single-core-threaded`,
     /// min(N, physical cores) otherwise.
     pub(crate) cores_used: usize,
     /// matmul: the row's GFLOP/s.
-    pub gflops: Option<f64>,
+    pub(crate) gflops: Option<f64>,
     /// matmul: single-core peak × `cores_used`, GFLOP/s.
     pub(crate) peak_gflops: Option<f64>,
     /// matmul: `gflops` / `peak_gflops`.
-    pub peak_share: Option<f64>,
+    pub(crate) peak_share: Option<f64>,
     /// `peak_share` above 100%: no row can beat the peak, so the ceiling was measured low (under
     /// load, or on slowed CPUs) and the share is no fact about the row.
     #[serde(default)]
     pub(crate) ceiling_measured_low: bool,
     /// mergesort: the row's speedup over the sequential twin.
-    pub speedup: Option<f64>,
+    pub(crate) speedup: Option<f64>,
     /// mergesort: copy bandwidth with `cores_used` threads / with one thread.
     pub(crate) bandwidth_scaling: Option<f64>,
     /// mergesort: `speedup` / `bandwidth_scaling` (1.0 = the row scales as memory bandwidth).

@@ -26,19 +26,19 @@ use crate::workload::WorkUnits;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Row {
     /// Workload name.
-    pub workload: String,
+    pub(crate) workload: String,
     /// Strategy.
-    pub strategy: Strategy,
+    pub(crate) strategy: Strategy,
     /// Sweep value N (parts and workers); 1 for sequential.
     pub cores: usize,
     /// Timed repetitions.
-    pub reps: usize,
+    pub(crate) reps: usize,
     /// Median wall time, seconds.
-    pub median_s: f64,
+    pub(crate) median_s: f64,
     /// Fastest repetition.
-    pub min_s: f64,
+    pub(crate) min_s: f64,
     /// Slowest repetition.
-    pub max_s: f64,
+    pub(crate) max_s: f64,
     /// Mean wall time.
     pub(crate) mean_s: f64,
     /// Order-statistic interval of the median time, [lo, hi]; null with one repetition.
@@ -49,23 +49,23 @@ pub struct Row {
     #[serde(default)]
     pub(crate) ci_coverage: Option<f64>,
     /// Baseline median / this median; the baseline is `speedup_baseline`.
-    pub speedup: f64,
+    pub(crate) speedup: f64,
     /// The row every speedup divides: `sequential`, or e.g. `multi-threaded x1` when the
     /// sequential twin was not run (see [`speedup_baseline`]).
     #[serde(default = "sequential_baseline")]
-    pub speedup_baseline: String,
+    pub(crate) speedup_baseline: String,
     /// Interval of the speedup: the baseline's and the row's median intervals divided end by
     /// end; null with one repetition.
     #[serde(alias = "speedup_ci95")]
-    pub speedup_ci: Option<[f64; 2]>,
+    pub(crate) speedup_ci: Option<[f64; 2]>,
     /// Probability that `speedup_ci` covers the true ratio (at least: the product of both
     /// medians' coverages).
     #[serde(default)]
     pub(crate) speedup_ci_coverage: Option<f64>,
     /// Speedup / cores; null when the baseline is not one worker (see `scaling_undefined`).
-    pub efficiency: Option<f64>,
+    pub(crate) efficiency: Option<f64>,
     /// Karp–Flatt experimentally determined serial fraction (p > 1 only); null as `efficiency`.
-    pub serial_fraction: Option<f64>,
+    pub(crate) serial_fraction: Option<f64>,
     /// Why `efficiency` and `serial_fraction` are null: the baseline is not one worker, so the
     /// speedup is a relative speed ([`scaling_undefined`]); null when they are defined.
     #[serde(default)]
@@ -74,42 +74,42 @@ pub struct Row {
     pub verified: bool,
     /// More workers than the cores the strategy lets them use: one core for
     /// single-core-threaded, the physical cores for the spread strategies, never sequential.
-    pub oversubscribed: bool,
+    pub(crate) oversubscribed: bool,
     /// Workers per core they may use (`cores` / cores used): 1, 2, 4, 8 for single-core-threaded
     /// x1, x2, x4, x8.
     #[serde(default = "one")]
-    pub workers_per_core: f64,
+    pub(crate) workers_per_core: f64,
     /// CPUs the parts were seen on (sched_getcpu), ascending.
-    pub cpus: Vec<usize>,
+    pub(crate) cpus: Vec<usize>,
     /// CPUs among `cpus` whose fixed probe, timed just before or after this row, took 1.2× the
     /// fastest the machine has shown or more: the row ran on slowed CPUs.
     #[serde(default)]
-    pub slow_cpus: Vec<SlowCpu>,
+    pub(crate) slow_cpus: Vec<SlowCpu>,
     /// Median voluntary context switches per repetition.
-    pub voluntary_switches: u64,
+    pub(crate) voluntary_switches: u64,
     /// Median involuntary context switches per repetition.
-    pub involuntary_switches: u64,
+    pub(crate) involuntary_switches: u64,
     /// (Voluntary + involuntary) / median wall time.
-    pub switches_per_s: f64,
+    pub(crate) switches_per_s: f64,
     /// Median switches × switch cost / median wall time: the share of the wall time spent
     /// switching (0 when no switch cost was measured).
-    pub switch_overhead: f64,
+    pub(crate) switch_overhead: f64,
     /// Median user CPU seconds per repetition.
-    pub user_s: f64,
+    pub(crate) user_s: f64,
     /// Median system CPU seconds per repetition.
-    pub sys_s: f64,
+    pub(crate) sys_s: f64,
     /// Median of each phase over the repetitions.
-    pub phases: Phases,
+    pub(crate) phases: Phases,
     /// Work units per second at the median time (keys/s, flop/s, tasks/s).
-    pub throughput: f64,
+    pub(crate) throughput: f64,
     /// Unit of `throughput` (per second).
-    pub unit: String,
+    pub(crate) unit: String,
     /// Every timed repetition, seconds.
-    pub samples_s: Vec<f64>,
+    pub(crate) samples_s: Vec<f64>,
     /// What a `distributed` row moved between its ranks and where they ran; absent for the
     /// other strategies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub distributed: Option<DistributedRow>,
+    pub(crate) distributed: Option<DistributedRow>,
     /// What a `web` row adds (requests per second, latency, errors, achieved wait, memory), as
     /// fields of the row itself; absent for the jobs of parts.
     #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
@@ -126,14 +126,14 @@ pub struct WebRow {
     /// (closed loop: from each send; open loop: from each intended send).
     pub latency: crate::workload::web::Latency,
     /// Keep-alive connections of the load generator.
-    pub connections: usize,
+    pub(crate) connections: usize,
     /// Requests that failed, over every repetition (a row is only kept with none).
-    pub errors: u64,
+    pub(crate) errors: u64,
     /// Median of the waits the handler actually got (the server's clock): a thread's sleep
     /// overshoots by tens of µs, tokio's timer rounds up to its 1 ms tick. 0 with no wait.
-    pub wait_achieved_s: f64,
+    pub(crate) wait_achieved_s: f64,
     /// The server's CPU time (user + system) per request, seconds: c_req of the models.
-    pub cpu_per_request_s: f64,
+    pub(crate) cpu_per_request_s: f64,
     /// The load generator's CPU time per request, seconds (median over the repetitions), where
     /// it shares the server's CPUs: it sleeps when idle there, so this is its work. Null where it
     /// has CPUs of its own: it polls for responses without sleeping there, so its CPU time is
@@ -141,23 +141,23 @@ pub struct WebRow {
     #[serde(default)]
     pub(crate) generator_cpu_per_request_s: Option<f64>,
     /// Open loop: the requests per second asked for; null in the closed loop.
-    pub rate: Option<f64>,
+    pub(crate) rate: Option<f64>,
     /// The server's highest resident memory over the repetitions, bytes.
     pub(crate) rss_peak_bytes: Option<u64>,
     /// (peak − the memory before the server started) / connections, bytes: the server's
     /// workers (thread stacks as far as touched, tasks) and its connections' buffers.
-    pub rss_per_connection_bytes: Option<f64>,
+    pub(crate) rss_per_connection_bytes: Option<f64>,
     /// (peak − before) of the machine's kernel stacks / connections, bytes: each thread's
     /// kernel stack, which no resident memory counts (0 for tasks). Machine-wide: another
     /// program starting threads meanwhile would be counted too.
     #[serde(default)]
-    pub kernel_stack_per_connection_bytes: Option<f64>,
+    pub(crate) kernel_stack_per_connection_bytes: Option<f64>,
     /// Kernel runs of CPU work per request (calibrated on the server's first CPU).
     pub(crate) cpu_units: usize,
     /// Seconds starting the server took (not in the wall time).
     pub(crate) server_start_s: f64,
     /// CPUs the load generator ran on.
-    pub generator_cpus: Vec<usize>,
+    pub(crate) generator_cpus: Vec<usize>,
     /// The generator had to share CPUs with the server: its own work is then in the figures.
     pub(crate) generator_shares_cpu: bool,
 }
@@ -225,32 +225,32 @@ pub(crate) fn web_row(runs: &[crate::strategy::Execution], requests_per_s: f64) 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DistributedRow {
     /// Every rank of the row, as in its median repetition.
-    pub ranks: Vec<DistributedRank>,
+    pub(crate) ranks: Vec<DistributedRank>,
     /// Bytes moved between ranks per repetition (the sum of the ranks' `bytes_sent`).
-    pub bytes_moved: u64,
+    pub(crate) bytes_moved: u64,
     /// `bytes_moved` / the bytes the parts read as input (merge sort: the keys; matmul: A and B;
     /// io: the task slots). Merge sort moves each key at most three times: scatter, exchange,
     /// gather.
-    pub moved_per_input_byte: f64,
+    pub(crate) moved_per_input_byte: f64,
     /// Median of rank 0's seconds in each phase: distribute, compute, exchange, collect (their
     /// sum is the wall time).
-    pub phases: crate::strategy::distributed::RankPhases,
+    pub(crate) phases: crate::strategy::distributed::RankPhases,
     /// Median seconds rank 0 spent moving data (distribute + exchange + collect).
-    pub communication_s: f64,
+    pub(crate) communication_s: f64,
     /// Seconds the busiest rank's bytes need at the large-message bandwidth measured between
     /// its hosts (the ping-pong before the first distributed row): max over ranks of (sent +
     /// received) / bandwidth, since a rank's transfers mostly come one after another
     /// (distribute, exchange, collect). An estimate, not a bound: latency and waiting for other
     /// ranks come on top, while the exchange's sends and receives may overlap (both directions
     /// at once). Null when no bandwidth was measured.
-    pub communication_at_bandwidth_s: Option<f64>,
+    pub(crate) communication_at_bandwidth_s: Option<f64>,
     /// The bandwidth `communication_at_bandwidth_s` divides by: the lowest large-message
     /// bandwidth between rank 0 and the job's other ranks (bytes/s); null when none was
     /// measured or the row has one rank.
     #[serde(default)]
     pub(crate) message_bandwidth_bytes_per_s: Option<f64>,
     /// Distinct hosts the ranks ran on.
-    pub hosts: Vec<String>,
+    pub(crate) hosts: Vec<String>,
     /// Whether the launcher bound every rank (`--bind-to core`); unbound ranks pin themselves.
     pub(crate) bound_by_launcher: bool,
 }
@@ -259,15 +259,15 @@ pub struct DistributedRow {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DistributedRank {
     /// Its rank (= its part).
-    pub rank: usize,
+    pub(crate) rank: usize,
     /// Its host.
-    pub host: String,
+    pub(crate) host: String,
     /// The CPU it ran on.
-    pub cpu: usize,
+    pub(crate) cpu: usize,
     /// Bytes it sent to other ranks per repetition.
-    pub bytes_sent: u64,
+    pub(crate) bytes_sent: u64,
     /// Bytes it received from other ranks per repetition.
-    pub bytes_received: u64,
+    pub(crate) bytes_received: u64,
 }
 
 /// The [`DistributedRow`] of a measurement whose executions were distributed, from its median

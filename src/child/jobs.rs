@@ -19,30 +19,30 @@ pub(crate) struct Calibration {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkerPlan {
     /// Worker index.
-    pub id: usize,
+    pub(crate) id: usize,
     /// CPU to pin to.
-    pub cpu: usize,
+    pub(crate) cpu: usize,
     /// Chunk size and threshold.
     pub(crate) calibration: Calibration,
     /// Gap buffer entries.
     pub(crate) capacity: usize,
     /// The parent's pid (process workers exit at once if it is gone).
-    pub parent_pid: u32,
+    pub(crate) parent_pid: u32,
 }
 
 /// The job a dgemm child gets as its second argument (JSON).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DgemmJob {
     /// Matrix order.
-    pub n: usize,
+    pub(crate) n: usize,
     /// Timed repetitions.
-    pub reps: usize,
+    pub(crate) reps: usize,
     /// Untimed warm-ups.
-    pub warmup: usize,
+    pub(crate) warmup: usize,
     /// Seed of A and B (the matmul workload's generator).
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// CPUs the child restricts itself to before matrixmultiply starts its threads.
-    pub cpus: Vec<usize>,
+    pub(crate) cpus: Vec<usize>,
 }
 
 /// What a lab child of the isolation and communication claims acts out.
@@ -85,12 +85,12 @@ pub enum LabMode {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebServerJob {
     /// The web run's parameters.
-    pub config: crate::workload::web::WebConfig,
+    pub(crate) config: crate::workload::web::WebConfig,
     /// The listening socket the parent created, inherited as this descriptor: every worker
     /// accepts on it.
     pub(crate) listen_fd: crate::sys::RawDesc,
     /// The worker's number.
-    pub worker: usize,
+    pub(crate) worker: usize,
     /// Kernel runs of CPU work per request, as the parent calibrated them.
     pub(crate) cpu_units: usize,
     /// Seconds one unit took when calibrated.
@@ -103,15 +103,15 @@ pub struct WebServerJob {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebLoadJob {
     /// The server's address (`127.0.0.1:PORT`).
-    pub addr: String,
+    pub(crate) addr: String,
     /// The web run's parameters (body length and checksum, wait).
-    pub config: crate::workload::web::WebConfig,
+    pub(crate) config: crate::workload::web::WebConfig,
     /// Connections this generator opens.
-    pub connections: usize,
+    pub(crate) connections: usize,
     /// Requests it sends (closed loop: its share of the run's).
-    pub requests: u64,
+    pub(crate) requests: u64,
     /// Open loop: its share of the rate, requests per second.
-    pub rate: Option<f64>,
+    pub(crate) rate: Option<f64>,
     /// Poll for responses without sleeping (the generator has a CPU of its own): an idle CPU of
     /// a VM wakes slowly, and that wake-up would be measured as the server's latency.
     #[serde(default)]

@@ -36,11 +36,11 @@ pub(crate) const CHILD_ARG: &str = "__concbench-child";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChildSpec {
     /// The parent's pid: if it is already gone when the child starts, the child exits at once.
-    pub parent_pid: u32,
+    pub(crate) parent_pid: u32,
     /// The CPU the child pins itself to before its job starts (`None`: where the kernel likes).
-    pub cpu: Option<usize>,
+    pub(crate) cpu: Option<usize>,
     /// The job.
-    pub job: ChildJob,
+    pub(crate) job: ChildJob,
 }
 
 /// The kinds of child process concbench starts.
@@ -69,7 +69,7 @@ pub enum ChildJob {
 
 impl ChildJob {
     /// How the child names itself in its one-line error messages.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         match self {
             ChildJob::Part(job) => format!("worker for part {}", job.part),
             ChildJob::TimelineWorker(plan) => format!("timeline worker {}", plan.id),
@@ -127,7 +127,7 @@ impl WorkerCommand {
     /// it serves children (its `main` called [`take_job`], as the concbench binary does, under
     /// whatever name it was copied to); else a `concbench` beside this executable or one directory
     /// up (where cargo puts it for tests and benches, whose own binaries live in `target/*/deps`).
-    pub fn locate_concbench() -> Result<WorkerCommand, String> {
+    pub(crate) fn locate_concbench() -> Result<WorkerCommand, String> {
         if let Some(p) = std::env::var_os("CONCBENCH_EXE") {
             return Ok(WorkerCommand {
                 exe: p.into(),
@@ -161,7 +161,7 @@ impl WorkerCommand {
 
     /// The command that starts a child with `spec`; stdin, stdout and stderr are the caller's to
     /// set.
-    pub fn command(&self, spec: &ChildSpec) -> Command {
+    pub(crate) fn command(&self, spec: &ChildSpec) -> Command {
         // Windows: children join a kill-on-close job object, so they die with this process
         // (elsewhere each child arranges it itself). Failing that, they still watch their parent.
         let _ = crate::sys::kill_children_with_this_process();
@@ -173,7 +173,7 @@ impl WorkerCommand {
     }
 
     /// The executable's path, for messages.
-    pub fn display(&self) -> String {
+    pub(crate) fn display(&self) -> String {
         self.exe.display().to_string()
     }
 }
@@ -224,7 +224,7 @@ fn refuse(what: &str) -> ! {
 }
 
 /// End a child: status 0, or status 1 with `concbench LABEL: ERROR` on stderr.
-pub fn finish(result: Result<(), String>, label: &str) -> ! {
+pub(crate) fn finish(result: Result<(), String>, label: &str) -> ! {
     match result {
         Ok(()) => std::process::exit(0),
         Err(e) => {
@@ -278,13 +278,13 @@ impl Default for Lines {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChildFailure {
     /// The id the parent gave the child (part or worker index).
-    pub id: usize,
+    pub(crate) id: usize,
     /// Its process id.
-    pub pid: u32,
+    pub(crate) pid: u32,
     /// What happened and how it ended, e.g. `it exited; exit status 1`.
-    pub status: String,
+    pub(crate) status: String,
     /// The end of what it wrote on stderr (at most 2000 characters), trimmed.
-    pub stderr: String,
+    pub(crate) stderr: String,
 }
 
 struct Member {

@@ -21,22 +21,22 @@ use crate::workload::{Decomposition, Workload, WorkloadSpec};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PartJob {
     /// The workload to rebuild.
-    pub spec: WorkloadSpec,
+    pub(crate) spec: WorkloadSpec,
     /// This worker's part.
-    pub part: usize,
+    pub(crate) part: usize,
     /// Number of parts.
-    pub parts: usize,
+    pub(crate) parts: usize,
     /// The inherited shared memory holding the workload's data: a memfd on Linux, a
     /// `shm_open` descriptor on macOS, a file-mapping handle value on Windows.
     pub(crate) shm_fd: crate::sys::RawDesc,
     /// Its length in bytes.
     pub(crate) shm_len: usize,
     /// A fault to inject (tests and the lab's isolation claim).
-    pub fault: Option<FaultKind>,
+    pub(crate) fault: Option<FaultKind>,
 }
 
 /// Serve the parent as the worker of `job`, building the workload with `factory`.
-pub fn serve<F, E>(job: &PartJob, factory: &F) -> Result<(), String>
+pub(crate) fn serve<F, E>(job: &PartJob, factory: &F) -> Result<(), String>
 where
     F: Fn(&WorkloadSpec) -> Result<Box<dyn Workload>, E>,
     E: std::fmt::Display,

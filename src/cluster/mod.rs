@@ -30,9 +30,9 @@ pub struct Launch {
     /// `mpirun` (Open MPI), `srun` (Slurm) or another PMI launcher.
     pub launcher: &'static str,
     /// This process's rank.
-    pub rank: usize,
+    pub(crate) rank: usize,
     /// Ranks in the job.
-    pub size: usize,
+    pub(crate) size: usize,
     /// Its rank among the ranks on its host.
     pub(crate) local_rank: usize,
 }
@@ -131,7 +131,7 @@ pub fn is_repeated_slurm_task() -> bool {
 /// The MPI job, once started: this rank, the job's size and what rank 0 knows of every rank.
 pub struct World {
     /// This process's rank.
-    pub rank: usize,
+    pub(crate) rank: usize,
     /// Ranks in the job.
     pub size: usize,
     /// The job as described in the machine block (hosts, masks, MPI library, start-up time).
@@ -180,7 +180,7 @@ pub enum ClusterError {
 /// Start MPI when this process was launched as a rank (once, first thing in `main`, after the
 /// child check). `Ok(None)`: not launched by an MPI launcher (or launched as a single rank by a
 /// binary without MPI), an ordinary run. The world is then available from [`world`].
-pub fn start() -> Result<Option<&'static World>, ClusterError> {
+pub(crate) fn start() -> Result<Option<&'static World>, ClusterError> {
     let slurm = slurm_tasks();
     let Some(launch) = launch_from_env() else {
         if let Some(job) = slurm {
@@ -345,9 +345,9 @@ impl World {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PingPongPlan {
     /// Message sizes, bytes.
-    pub sizes: Vec<usize>,
+    pub(crate) sizes: Vec<usize>,
     /// Round trips per trial, per size.
-    pub round_trips: Vec<usize>,
+    pub(crate) round_trips: Vec<usize>,
     /// Trials per size.
     pub(crate) trials: usize,
 }
@@ -392,11 +392,11 @@ pub(crate) fn ping_pong_series(world: &World, peer: usize, plan: &PingPongPlan) 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MessagePoint {
     /// Bytes per message.
-    pub bytes: usize,
+    pub(crate) bytes: usize,
     /// Half a round trip, ns (the fastest trial).
     pub(crate) half_round_trip_ns: f64,
     /// `bytes` / half a round trip.
-    pub bandwidth_bytes_per_s: f64,
+    pub(crate) bandwidth_bytes_per_s: f64,
 }
 
 /// Rank 0: ping-pong `plan` with every other rank in turn. Returns, per peer, its ceiling (8-byte

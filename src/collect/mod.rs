@@ -183,43 +183,43 @@ pub(crate) fn clean(s: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InputFile {
     /// The path, as given or found (lossy where not UTF-8).
-    pub file: String,
+    pub(crate) file: String,
     /// `run` or `lab`.
-    pub kind: String,
+    pub(crate) kind: String,
     /// The machine's id (`M1`).
-    pub machine: String,
+    pub(crate) machine: String,
     /// What it holds: the workload with its parameters, or `lab (quick)`.
-    pub what: String,
+    pub(crate) what: String,
     /// concbench version and commit that wrote it.
-    pub concbench: String,
+    pub(crate) concbench: String,
     /// When it was measured.
-    pub date: String,
+    pub(crate) date: String,
     /// Its schema version; absent in files written before the key was.
-    pub schema_version: Option<u64>,
+    pub(crate) schema_version: Option<u64>,
 }
 
 /// One machine of a collection, as its files describe it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MachineEntry {
     /// `M1`, `M2`... in the order of the files.
-    pub id: String,
+    pub(crate) id: String,
     /// CPU model, cores, OS, virtual or not: `AMD EPYC 9R14 96-Core Processor, 2 cores, Debian
     /// GNU/Linux 12 (bookworm), VM`.
-    pub name: String,
+    pub(crate) name: String,
     /// The machine block's summary line (CPU details, mask, memory, kernel).
-    pub summary: String,
+    pub(crate) summary: String,
     /// CPU model.
-    pub cpu_model: String,
+    pub(crate) cpu_model: String,
     /// Physical cores allowed.
-    pub physical_cores: usize,
+    pub(crate) physical_cores: usize,
     /// Logical CPUs allowed.
     pub(crate) logical_cpus_allowed: usize,
     /// OS name.
-    pub os: String,
+    pub(crate) os: String,
     /// Kernel release.
-    pub kernel: String,
+    pub(crate) kernel: String,
     /// A virtual machine.
-    pub virtualized: bool,
+    pub(crate) virtualized: bool,
     /// Memory, bytes.
     pub(crate) memory_bytes: u64,
 }
@@ -270,29 +270,29 @@ pub fn machine_name(m: &Machine) -> String {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CollectRow {
     /// The machine's id.
-    pub machine: String,
+    pub(crate) machine: String,
     /// The file it comes from (an index into [`Collection::files`]).
-    pub file: usize,
+    pub(crate) file: usize,
     /// Strategy.
-    pub strategy: Strategy,
+    pub(crate) strategy: Strategy,
     /// Workers N.
-    pub workers: usize,
+    pub(crate) workers: usize,
     /// Median time, seconds.
-    pub median_s: f64,
+    pub(crate) median_s: f64,
     /// The median's interval.
     pub(crate) median_ci_s: Option<[f64; 2]>,
     /// Speedup against the file's own baseline.
-    pub speedup: f64,
+    pub(crate) speedup: f64,
     /// The speedup's interval.
-    pub speedup_ci: Option<[f64; 2]>,
+    pub(crate) speedup_ci: Option<[f64; 2]>,
     /// What the speedup divides.
-    pub speedup_baseline: String,
+    pub(crate) speedup_baseline: String,
     /// Speedup / workers (absent when the baseline is not one worker).
-    pub efficiency: Option<f64>,
+    pub(crate) efficiency: Option<f64>,
     /// More workers than the cores they may use.
-    pub oversubscribed: bool,
+    pub(crate) oversubscribed: bool,
     /// Every repetition's answer was checked and right.
-    pub verified: bool,
+    pub(crate) verified: bool,
 }
 
 /// The runs of one workload with the same size and parameters, written by the same concbench
@@ -300,44 +300,44 @@ pub struct CollectRow {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunGroup {
     /// Workload name.
-    pub workload: String,
+    pub(crate) workload: String,
     /// Workload with its parameters: `mergesort (size=4000000, seed=42)`.
-    pub label: String,
+    pub(crate) label: String,
     /// concbench version of every file in the group.
-    pub concbench_version: String,
+    pub(crate) concbench_version: String,
     /// The group's files (indices into [`Collection::files`]), in order.
-    pub files: Vec<usize>,
+    pub(crate) files: Vec<usize>,
     /// Rows by machine (in file order), then file, then each file's own row order.
-    pub rows: Vec<CollectRow>,
+    pub(crate) rows: Vec<CollectRow>,
     /// The file name of its speedup chart in `--out DIR` (`speedup-mergesort.svg`).
-    pub figure: String,
+    pub(crate) figure: String,
 }
 
 /// One claim of one lab file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LabRow {
     /// The machine's id.
-    pub machine: String,
+    pub(crate) machine: String,
     /// The file (an index into [`Collection::files`]).
-    pub file: usize,
+    pub(crate) file: usize,
     /// Claim id.
-    pub claim: String,
+    pub(crate) claim: String,
     /// A claim or a check.
-    pub kind: ClaimKind,
+    pub(crate) kind: ClaimKind,
     /// The figure (absent when not testable).
-    pub measured: Option<f64>,
+    pub(crate) measured: Option<f64>,
     /// Its unit.
-    pub unit: String,
+    pub(crate) unit: String,
     /// Its interval.
-    pub spread: Option<[f64; 2]>,
+    pub(crate) spread: Option<[f64; 2]>,
     /// The measured cell: figure, interval and coverage.
     pub(crate) measured_text: String,
     /// The prediction as an inequality with its unit: `>= 1.8 x`.
     pub(crate) predicted: String,
     /// The verdict (`supported`, `check holds`...).
-    pub verdict: String,
+    pub(crate) verdict: String,
     /// The lab ran in quick mode.
-    pub quick: bool,
+    pub(crate) quick: bool,
 }
 
 /// Many result files gathered: the files, the machines, a group per workload and version, the
@@ -345,9 +345,9 @@ pub struct LabRow {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Collection {
     /// Every file, in the order read.
-    pub files: Vec<InputFile>,
+    pub(crate) files: Vec<InputFile>,
     /// Every machine, in the order of the files that first name it.
-    pub machines: Vec<MachineEntry>,
+    pub(crate) machines: Vec<MachineEntry>,
     /// The run groups, in the order of the files that first hold them.
     pub runs: Vec<RunGroup>,
     /// Every claim of every lab file, by machine, then file, then the course's order.
@@ -534,7 +534,7 @@ impl Collection {
     }
 
     /// The machine entry of `id`.
-    pub fn machine(&self, id: &str) -> Option<&MachineEntry> {
+    pub(crate) fn machine(&self, id: &str) -> Option<&MachineEntry> {
         self.machines.iter().find(|m| m.id == id)
     }
 

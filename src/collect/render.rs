@@ -15,7 +15,7 @@ use crate::report::table::{format_range, Align, SecondsColumn, Table};
 use crate::strategy::Strategy;
 
 /// `concbench collect: 3 files from 2 machines`: the title of every rendering.
-pub fn title(c: &Collection) -> String {
+pub(crate) fn title(c: &Collection) -> String {
     let n = c.files.len();
     let m = c.machine_count();
     format!(
@@ -29,7 +29,7 @@ pub fn title(c: &Collection) -> String {
 pub(crate) const ABOUT: &str = "One table per workload with its size and parameters and per concbench version (runs of different problems or versions are never mixed), a row per machine × strategy × workers; machines are numbered M1, M2... in the order of the files. Speedup = the file's own baseline median / the row's median, with its interval where the file has one; efficiency = speedup / workers. Lab files: one table, a row per machine × claim.";
 
 /// A group's heading: `mergesort (size=4000000, seed=42), concbench 0.1.0`.
-pub fn heading(g: &RunGroup) -> String {
+pub(crate) fn heading(g: &RunGroup) -> String {
     format!("{}, concbench {}", g.label, g.concbench_version)
 }
 

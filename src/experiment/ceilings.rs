@@ -47,11 +47,11 @@ pub struct LimitsOptions {
     /// Source buffer of the copy, bytes (the destination is as large).
     pub(crate) copy_bytes: usize,
     /// Timed repetitions of each figure.
-    pub reps: usize,
+    pub(crate) reps: usize,
     /// Target duration of one FMA repetition, seconds.
     pub(crate) flops_rep_s: f64,
     /// Marks the result as quick.
-    pub quick: bool,
+    pub(crate) quick: bool,
 }
 
 impl LimitsOptions {
@@ -115,7 +115,7 @@ impl Ceilings {
     }
 
     /// Save as pretty JSON to `path` (atomically; parent directories are created).
-    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+    pub(crate) fn save(&self, path: &Path) -> std::io::Result<()> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
@@ -126,7 +126,7 @@ impl Ceilings {
 
     /// Load from `path` if it parses and was measured on a CPU of model `cpu_model` with
     /// `physical_cores` cores; `None` otherwise (missing, unreadable, other machine).
-    pub fn load(path: &Path, cpu_model: &str, physical_cores: usize) -> Option<Ceilings> {
+    pub(crate) fn load(path: &Path, cpu_model: &str, physical_cores: usize) -> Option<Ceilings> {
         let text = std::fs::read_to_string(path).ok()?;
         let c: Ceilings = serde_json::from_str(&text).ok()?;
         (c.cpu_model == cpu_model && c.physical_cores == physical_cores).then_some(c)
@@ -200,7 +200,7 @@ pub(crate) fn cache_path_from(
 }
 
 /// CPU model name from /proc/cpuinfo ("unknown" if absent).
-pub fn cpu_model() -> String {
+pub(crate) fn cpu_model() -> String {
     crate::sys::cpu_model().unwrap_or_else(|| "unknown".into())
 }
 

@@ -21,17 +21,17 @@ use crate::report::table::{Align, Table};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UnavailableRow {
     /// `thread` or `process`.
-    pub kind: Kind,
+    pub(crate) kind: Kind,
     /// `same-core` or `cross-core`.
-    pub placement: PingPlacement,
+    pub(crate) placement: PingPlacement,
     /// `pipe` or `futex`.
-    pub mechanism: Mechanism,
+    pub(crate) mechanism: Mechanism,
     /// Always null.
-    pub round_trip_ns: Option<f64>,
+    pub(crate) round_trip_ns: Option<f64>,
     /// Always null.
-    pub switch_ns: Option<f64>,
+    pub(crate) switch_ns: Option<f64>,
     /// Why it was not measured.
-    pub unavailable: String,
+    pub(crate) unavailable: String,
 }
 
 /// One line of the ctxswitch report.
@@ -48,11 +48,11 @@ pub enum CtxRow {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CtxSwitchReport {
     /// Where and when.
-    pub machine: Machine,
+    pub(crate) machine: Machine,
     /// How, in one paragraph.
-    pub method: String,
+    pub(crate) method: String,
     /// The rows, in [`Case::standard`] order.
-    pub rows: Vec<CtxRow>,
+    pub(crate) rows: Vec<CtxRow>,
 }
 
 /// What the report says about the method, beside every figure.
@@ -61,7 +61,7 @@ pub(crate) const METHOD: &str = "Two parties pass a 4-byte token back and forth;
 impl CtxSwitchReport {
     /// The plan the rows were measured with (round trips and repetitions per row), read back
     /// from them; `None` when no row was measured.
-    pub fn plan(&self) -> Option<PingPongPlan> {
+    pub(crate) fn plan(&self) -> Option<PingPongPlan> {
         self.rows.iter().find_map(|r| match r {
             CtxRow::Measured(m) => PingPongPlan::new(m.round_trips as i64, m.reps as i64).ok(),
             CtxRow::Unavailable(_) => None,
@@ -74,10 +74,10 @@ impl CtxSwitchReport {
 #[error("measuring {case}")]
 pub struct CaseError {
     /// `thread same-core pipe`, say.
-    pub case: String,
+    pub(crate) case: String,
     /// What went wrong.
     #[source]
-    pub source: SwitchCostError,
+    pub(crate) source: SwitchCostError,
 }
 
 /// Measure every standard case, telling `progress` which one starts. A placement this machine

@@ -74,7 +74,7 @@ impl PingPlacement {
 
     /// The CPUs of ping and pong, or `None` when this process cannot place them so (cross-core
     /// with a single physical core).
-    pub fn cpus(self) -> Option<[usize; 2]> {
+    pub(crate) fn cpus(self) -> Option<[usize; 2]> {
         let cores = Topology::get().core_cpus();
         match self {
             PingPlacement::SameCore => Some([cores[0], cores[0]]),
@@ -149,7 +149,7 @@ impl Case {
     }
 
     /// Two async tasks on one thread over channels: the user-space switch.
-    pub fn task() -> Case {
+    pub(crate) fn task() -> Case {
         Case {
             kind: Kind::Task,
             placement: PingPlacement::SameCore,
@@ -177,9 +177,9 @@ impl Case {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PingPongPlan {
     /// Round trips per timed repetition.
-    pub round_trips: u64,
+    pub(crate) round_trips: u64,
     /// Timed repetitions.
-    pub reps: usize,
+    pub(crate) reps: usize,
     /// Untimed round trips before the first repetition (caches, page faults, CPU frequency).
     pub(crate) warmup_round_trips: u64,
     /// A repetition stops early once it has run this long (ns), so slow placements (cross-core
@@ -209,7 +209,7 @@ impl PingPongPlan {
 
     /// The quick measurement `concbench run` makes once per invocation for its switch overhead:
     /// 3 × 1000 same-core round trips, a few tens of milliseconds.
-    pub fn quick() -> PingPongPlan {
+    pub(crate) fn quick() -> PingPongPlan {
         PingPongPlan {
             round_trips: 1000,
             reps: 3,
@@ -223,22 +223,22 @@ impl PingPongPlan {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SwitchCostRow {
     /// `thread` or `process`.
-    pub kind: Kind,
+    pub(crate) kind: Kind,
     /// `same-core` or `cross-core`.
-    pub placement: PingPlacement,
+    pub(crate) placement: PingPlacement,
     /// `pipe` or `futex`.
-    pub mechanism: Mechanism,
+    pub(crate) mechanism: Mechanism,
     /// CPUs ping and pong were pinned to (and seen on, checked with `sched_getcpu`).
-    pub cpus: [usize; 2],
+    pub(crate) cpus: [usize; 2],
     /// Round trips asked for per repetition.
-    pub round_trips: u64,
+    pub(crate) round_trips: u64,
     /// Round trips made in all timed repetitions (fewer than asked when a repetition reached
     /// its time cap).
     pub(crate) round_trips_timed: u64,
     /// Timed repetitions.
-    pub reps: usize,
+    pub(crate) reps: usize,
     /// Median over the repetitions of (elapsed / round trips), ns.
-    pub round_trip_ns: f64,
+    pub(crate) round_trip_ns: f64,
     /// Fastest repetition's round trip, ns.
     pub(crate) round_trip_min_ns: f64,
     /// Slowest repetition's round trip, ns.
@@ -246,10 +246,10 @@ pub struct SwitchCostRow {
     /// Bootstrap 95% CI of the median round trip, ns.
     pub(crate) round_trip_ci95_ns: [f64; 2],
     /// One switch: `round_trip_ns / 2`.
-    pub switch_ns: f64,
+    pub(crate) switch_ns: f64,
     /// Context switches the kernel counted for both parties (voluntary + involuntary) per round
     /// trip, over all timed repetitions.
-    pub switches_per_round_trip: f64,
+    pub(crate) switches_per_round_trip: f64,
     /// On-CPU time of both parties per round trip, ns (`/proc/PID/task/TID/schedstat`): the
     /// round trip without the time other tasks took from the pinned CPUs.
     pub(crate) cpu_ns_per_round_trip: f64,
@@ -257,13 +257,13 @@ pub struct SwitchCostRow {
     /// near 1 for same-core on an otherwise idle CPU. Lower means other tasks, or idle waits,
     /// took the rest, and `round_trip_ns` includes that time (as perf's figure does). Null below
     /// [`MIN_ROUND_TRIPS_FOR_SHARE`] timed round trips, where starting the parties outweighs them.
-    pub cpu_share: Option<f64>,
+    pub(crate) cpu_share: Option<f64>,
     /// Every repetition's round trip, ns.
-    pub samples_ns: Vec<f64>,
+    pub(crate) samples_ns: Vec<f64>,
     /// The `perf bench sched pipe` command that measures the same thing (pipe rows only).
     pub(crate) compare_with: Option<String>,
     /// How the figure was obtained, in one sentence.
-    pub method: String,
+    pub(crate) method: String,
 }
 
 /// A measurement that could not be made.
@@ -296,7 +296,7 @@ pub enum SwitchCostError {
 }
 
 /// `round_trips` round trips took `elapsed_ns`: the time of one.
-pub fn round_trip_ns(elapsed_ns: u64, round_trips: u64) -> f64 {
+pub(crate) fn round_trip_ns(elapsed_ns: u64, round_trips: u64) -> f64 {
     elapsed_ns as f64 / round_trips.max(1) as f64
 }
 
@@ -321,7 +321,7 @@ pub(crate) fn cpu_share_of(
 }
 
 /// Share of `cpus` CPUs' time over `elapsed_ns` that `run_ns` of work filled, clamped to [0, 1].
-pub fn cpu_share(run_ns: u64, elapsed_ns: u64, cpus: usize) -> f64 {
+pub(crate) fn cpu_share(run_ns: u64, elapsed_ns: u64, cpus: usize) -> f64 {
     if elapsed_ns == 0 || cpus == 0 {
         return 0.0;
     }
@@ -386,7 +386,7 @@ fn row_of(case: Case, cpus: [usize; 2], plan: &PingPongPlan, timed: &Timed) -> S
 
 /// Measure one case. The calling thread's affinity is left alone: ping and pong run on threads
 /// of their own (and, for `process`, in a peer process).
-pub fn measure(case: Case, plan: &PingPongPlan) -> Result<SwitchCostRow, SwitchCostError> {
+pub(crate) fn measure(case: Case, plan: &PingPongPlan) -> Result<SwitchCostRow, SwitchCostError> {
     let cpus = case
         .placement
         .cpus()

@@ -22,24 +22,24 @@ pub(crate) const BUSY_SHARE: f64 = 0.05;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OthersLoad {
     /// The CPUs looked at (those the measurement could use).
-    pub cpus: Vec<usize>,
+    pub(crate) cpus: Vec<usize>,
     /// Length of the interval, seconds.
     pub(crate) interval_s: f64,
     /// Share of those CPUs' time taken by others: busy time not spent by this process and its
     /// children, plus steal, over all their time (0–1).
-    pub others_share: f64,
+    pub(crate) others_share: f64,
     /// The part of `others_share` the hypervisor reported as steal.
     pub(crate) steal_share: f64,
 }
 
 impl OthersLoad {
     /// Whether others took more than [`BUSY_SHARE`].
-    pub fn busy(&self) -> bool {
+    pub(crate) fn busy(&self) -> bool {
         self.others_share > BUSY_SHARE
     }
 
     /// One line for stderr when the machine was busy; `None` otherwise.
-    pub fn warning(&self, what: &str) -> Option<String> {
+    pub(crate) fn warning(&self, what: &str) -> Option<String> {
         self.busy().then(|| {
             format!(
                 "concbench: warning: other programs took {:.0}% of the CPUs ({:.0}% stolen by the hypervisor) during {what}; the figures are slower and noisier than this machine can do",

@@ -63,7 +63,7 @@ pub struct ProbeRound {
 
 impl ProbeRound {
     /// Probe each of `cpus` in turn.
-    pub fn take(cpus: &[usize]) -> ProbeRound {
+    pub(crate) fn take(cpus: &[usize]) -> ProbeRound {
         ProbeRound {
             times_ns: cpus
                 .iter()
@@ -81,7 +81,7 @@ impl ProbeRound {
     }
 
     /// The fastest probe of the round.
-    pub fn fastest(&self) -> Option<f64> {
+    pub(crate) fn fastest(&self) -> Option<f64> {
         self.times_ns.iter().map(|(_, t)| *t).min_by(f64::total_cmp)
     }
 }
@@ -90,7 +90,7 @@ impl ProbeRound {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SlowCpu {
     /// The CPU.
-    pub cpu: usize,
+    pub(crate) cpu: usize,
     /// Its slowest probe time over the fastest: 1.8 = took 1.8× as long.
     pub(crate) slowdown: f64,
 }

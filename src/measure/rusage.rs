@@ -12,13 +12,13 @@ use crate::sys::{self, UsageScope};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Usage {
     /// Voluntary context switches (the thread blocked: sleep, pipe read, futex wait).
-    pub voluntary_switches: u64,
+    pub(crate) voluntary_switches: u64,
     /// Involuntary context switches (the scheduler preempted a runnable thread).
-    pub involuntary_switches: u64,
+    pub(crate) involuntary_switches: u64,
     /// User CPU seconds.
-    pub user_s: f64,
+    pub(crate) user_s: f64,
     /// System CPU seconds.
-    pub sys_s: f64,
+    pub(crate) sys_s: f64,
 }
 
 impl Usage {
@@ -58,10 +58,6 @@ impl Usage {
         }
     }
 
-    /// Voluntary plus involuntary switches.
-    pub fn switches(&self) -> u64 {
-        self.voluntary_switches + self.involuntary_switches
-    }
 }
 
 impl std::ops::Add for Usage {

@@ -22,11 +22,11 @@ pub(crate) const TARGET_COVERAGE: f64 = 0.95;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Interval {
     /// Lower end.
-    pub lo: f64,
+    pub(crate) lo: f64,
     /// Upper end.
     pub(crate) hi: f64,
     /// Probability that it covers the true value, in [0, 1].
-    pub coverage: f64,
+    pub(crate) coverage: f64,
 }
 
 impl Interval {
@@ -37,7 +37,7 @@ impl Interval {
     }
 
     /// The two ends.
-    pub fn ends(&self) -> [f64; 2] {
+    pub(crate) fn ends(&self) -> [f64; 2] {
         [self.lo, self.hi]
     }
 }

@@ -42,17 +42,17 @@ pub struct RefsPlan {
     /// `mergesort` or `matmul`.
     pub workload: String,
     /// Thread counts P, ascending, distinct.
-    pub cores: Vec<usize>,
+    pub(crate) cores: Vec<usize>,
     /// Keys (mergesort) or matrix order (matmul).
-    pub size: usize,
+    pub(crate) size: usize,
     /// Timed repetitions per row.
-    pub reps: usize,
+    pub(crate) reps: usize,
     /// Untimed warm-ups per row.
-    pub warmup: usize,
+    pub(crate) warmup: usize,
     /// Seed of the input.
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// The plan of concbench's own rows (sequential, multi-threaded, multi-process).
-    pub run: RunPlan,
+    pub(crate) run: RunPlan,
 }
 
 impl RefsPlan {
@@ -117,34 +117,34 @@ pub(crate) enum Origin {
 pub struct RefRow {
     /// What ran: `std sort`, `rayon par_sort_unstable`, `matrixmultiply dgemm`,
     /// `concbench multi-threaded`, ...
-    pub implementation: String,
+    pub(crate) implementation: String,
     /// Reference or concbench.
     pub(crate) origin: Origin,
     /// Threads (or worker processes) it used.
-    pub threads: usize,
+    pub(crate) threads: usize,
     /// More threads than physical cores.
-    pub oversubscribed: bool,
+    pub(crate) oversubscribed: bool,
     /// Median wall time, seconds.
-    pub median_s: f64,
+    pub(crate) median_s: f64,
     /// Fastest repetition.
-    pub min_s: f64,
+    pub(crate) min_s: f64,
     /// Slowest repetition.
-    pub max_s: f64,
+    pub(crate) max_s: f64,
     /// Every timed repetition, seconds.
-    pub samples_s: Vec<f64>,
+    pub(crate) samples_s: Vec<f64>,
     /// matmul: GFLOP/s at the median (2n³ flop).
-    pub gflops: Option<f64>,
+    pub(crate) gflops: Option<f64>,
     /// mergesort: million keys per second at the median.
     pub(crate) mkeys_s: Option<f64>,
     /// matmul: share of the cached FMA peak × the cores used, if `limits` has been measured here.
-    pub peak_share: Option<f64>,
+    pub(crate) peak_share: Option<f64>,
     /// How it was run, when not obvious (child process, environment, CPUs).
-    pub note: Option<String>,
+    pub(crate) note: Option<String>,
 }
 
 impl RefRow {
     /// `implementation@threads`, the name ratios use.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         format!("{}@{}", self.implementation, self.threads)
     }
 }
@@ -153,11 +153,11 @@ impl RefRow {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RefRatio {
     /// Label of concbench's row.
-    pub concbench: String,
+    pub(crate) concbench: String,
     /// Label of the row it is held against.
-    pub reference: String,
+    pub(crate) reference: String,
     /// Reference median time / concbench median time: above 1, concbench is faster.
-    pub speed_ratio: f64,
+    pub(crate) speed_ratio: f64,
     /// Copy-bandwidth scaling from 1 to this many threads, for speedups of the memory-bound sort
     /// (from cached `limits`; `None` when not cached or not a speedup over a 1-thread row).
     pub(crate) bandwidth_scaling: Option<f64>,
@@ -167,23 +167,23 @@ pub struct RefRatio {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RefsReport {
     /// Where and when.
-    pub machine: Machine,
+    pub(crate) machine: Machine,
     /// `mergesort` or `matmul`.
-    pub workload: String,
+    pub(crate) workload: String,
     /// Keys or matrix order.
-    pub size: usize,
+    pub(crate) size: usize,
     /// Timed repetitions per row.
-    pub reps: usize,
+    pub(crate) reps: usize,
     /// Untimed warm-ups per row.
-    pub warmup: usize,
+    pub(crate) warmup: usize,
     /// Seed of the input.
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// Every timed row, references first.
-    pub rows: Vec<RefRow>,
+    pub(crate) rows: Vec<RefRow>,
     /// The comparisons that matter, concbench / reference.
-    pub ratios: Vec<RefRatio>,
+    pub(crate) ratios: Vec<RefRatio>,
     /// Where the peak shares and bandwidth scalings come from ("... cached from DATE"), if any.
-    pub ceilings: Option<String>,
+    pub(crate) ceilings: Option<String>,
 }
 
 /// A reference that failed (a wrong answer, a child that died, a thread that would not pin).
@@ -547,7 +547,7 @@ fn ceiling_of(workload: &str) -> Ceiling {
 
 /// The comparisons of a refs run: for each P, concbench's rows against the references that a
 /// user would pick instead (see the module docs); pairs with a missing row are left out.
-pub fn ratios(plan: &RefsPlan, rows: &[RefRow], ceilings: Option<&Ceilings>) -> Vec<RefRatio> {
+pub(crate) fn ratios(plan: &RefsPlan, rows: &[RefRow], ceilings: Option<&Ceilings>) -> Vec<RefRatio> {
     let find = |name: &str, threads: usize| {
         rows.iter()
             .find(|r| r.implementation == name && r.threads == threads)

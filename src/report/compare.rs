@@ -49,17 +49,17 @@ pub fn read_report(path: &Path) -> Result<RunReport, LoadError> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Side {
     /// How the user named the file.
-    pub file: String,
+    pub(crate) file: String,
     /// Workload and parameters.
-    pub workload: String,
+    pub(crate) workload: String,
     /// Machine summary line (CPU, cores, memory, kernel).
-    pub machine: String,
+    pub(crate) machine: String,
     /// When it was measured.
-    pub date: String,
+    pub(crate) date: String,
     /// concbench version and commit that measured it.
-    pub concbench: String,
+    pub(crate) concbench: String,
     /// The command line that produced it.
-    pub command: String,
+    pub(crate) command: String,
 }
 
 impl Side {
@@ -83,17 +83,17 @@ impl Side {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CompareRow {
     /// Workload name.
-    pub workload: String,
+    pub(crate) workload: String,
     /// Strategy.
-    pub strategy: Strategy,
+    pub(crate) strategy: Strategy,
     /// Sweep value.
-    pub cores: usize,
+    pub(crate) cores: usize,
     /// Median time in A, seconds.
     pub(crate) a_median_s: f64,
     /// Median time in B, seconds.
     pub(crate) b_median_s: f64,
     /// B median / A median: below 1, B is faster.
-    pub time_ratio: f64,
+    pub(crate) time_ratio: f64,
     /// Speedup in A.
     pub(crate) a_speedup: f64,
     /// Speedup in B.
@@ -130,11 +130,11 @@ fn intervals_overlap(a: &crate::analysis::Row, b: &crate::analysis::Row) -> bool
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
     /// The baseline.
-    pub a: Side,
+    pub(crate) a: Side,
     /// The one compared with it.
-    pub b: Side,
+    pub(crate) b: Side,
     /// Matched rows, in A's order.
-    pub rows: Vec<CompareRow>,
+    pub(crate) rows: Vec<CompareRow>,
     /// Rows of A with no counterpart in B.
     pub(crate) only_in_a: usize,
     /// Rows of B with no counterpart in A.
@@ -146,7 +146,7 @@ pub struct Comparison {
     #[serde(default)]
     pub(crate) only_in_b_rows: Vec<String>,
     /// What a reader should know before trusting the ratios (different sizes, machines...).
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 /// What makes two rows counterparts: the same workload, strategy and cores.
@@ -255,7 +255,7 @@ fn per_core_cell(r: &CompareRow) -> String {
 
 impl Comparison {
     /// The side-by-side table, shared by the terminal and Markdown renderings.
-    pub fn table(&self) -> Table {
+    pub(crate) fn table(&self) -> Table {
         use Align::*;
         let cols = [
             ("workload", Left),

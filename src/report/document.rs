@@ -47,14 +47,14 @@ pub enum Block {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Document {
     /// The page title: `concbench ctxswitch: ...`.
-    pub title: String,
+    pub(crate) title: String,
     /// The content.
-    pub blocks: Vec<Block>,
+    pub(crate) blocks: Vec<Block>,
 }
 
 impl Document {
     /// An empty document with this title.
-    pub fn new(title: impl Into<String>) -> Document {
+    pub(crate) fn new(title: impl Into<String>) -> Document {
         Document {
             title: title.into(),
             blocks: Vec::new(),
@@ -62,13 +62,13 @@ impl Document {
     }
 
     /// Append a block.
-    pub fn push(&mut self, block: Block) -> &mut Document {
+    pub(crate) fn push(&mut self, block: Block) -> &mut Document {
         self.blocks.push(block);
         self
     }
 
     /// The tables, in order: `(id, caption, table)`.
-    pub fn tables(&self) -> impl Iterator<Item = (&str, &str, &Table)> {
+    pub(crate) fn tables(&self) -> impl Iterator<Item = (&str, &str, &Table)> {
         self.blocks.iter().filter_map(|b| match b {
             Block::Table { id, caption, table } => Some((id.as_str(), caption.as_str(), table)),
             _ => None,
@@ -76,7 +76,7 @@ impl Document {
     }
 
     /// The figures, in order: `(file, svg)`.
-    pub fn figures(&self) -> Vec<(String, String)> {
+    pub(crate) fn figures(&self) -> Vec<(String, String)> {
         self.blocks
             .iter()
             .filter_map(|b| match b {

@@ -251,34 +251,6 @@ pub enum LoadError {
     },
 }
 
-impl LoadError {
-    /// The file (or directory) the error names.
-    pub fn file(&self) -> &str {
-        use LoadError::*;
-        match self {
-            Read { file, .. }
-            | NotAFile { file, .. }
-            | TooBig { file, .. }
-            | Empty { file }
-            | NotUtf8 { file, .. }
-            | CutShort { file }
-            | NotJson { file, .. }
-            | TooDeep { file }
-            | NumberTooLarge { file, .. }
-            | NotConcbench { file, .. }
-            | OtherConcbench { file, .. }
-            | Newer { file, .. }
-            | BadSchema { file, .. }
-            | Lab { file }
-            | Run { file }
-            | Shape { file, .. }
-            | Figure { file, .. } => file,
-            Duplicate { second, .. } => second,
-            NoResults { dir } | TooMany { dir, .. } | WalkTooDeep { dir, .. } => dir,
-        }
-    }
-}
-
 /// A path for one line of text: lossy where it is not UTF-8, control characters (a newline in a
 /// file name) escaped, so that a message naming it stays one line.
 pub fn show_path(path: &Path) -> String {
@@ -287,7 +259,7 @@ pub fn show_path(path: &Path) -> String {
 
 /// Text from a file for one line of a message: control characters escaped, at most 200
 /// characters (then `...`).
-pub fn one_line(s: &str) -> String {
+pub(crate) fn one_line(s: &str) -> String {
     let mut out = String::with_capacity(s.len().min(256));
     for (i, c) in s.chars().enumerate() {
         if i == 200 {
@@ -316,17 +288,17 @@ pub enum DocKind {
 #[derive(Debug, Clone)]
 pub struct Document {
     /// The file, as [`show_path`] shows it.
-    pub file: String,
+    pub(crate) file: String,
     /// What it holds.
-    pub kind: DocKind,
+    pub(crate) kind: DocKind,
     /// Its schema version; `None` in files written before the key was.
-    pub schema_version: Option<u64>,
+    pub(crate) schema_version: Option<u64>,
     text: String,
 }
 
 impl Document {
     /// The JSON text.
-    pub fn text(&self) -> &str {
+    pub(crate) fn text(&self) -> &str {
         &self.text
     }
 }

@@ -457,7 +457,7 @@ pub fn reading(report: &RunReport) -> String {
 /// against its model 1/(W + c_req), requests per second and latency, memory per connection and
 /// whether the load generator shared the server's CPUs. `None` for a report without web rows.
 /// Every figure it names is a field of the report.
-pub fn web_reading(report: &RunReport) -> Option<String> {
+pub(crate) fn web_reading(report: &RunReport) -> Option<String> {
     let webs: Vec<(&Row, &WebRow)> = report
         .rows
         .iter()

@@ -40,18 +40,18 @@ pub struct Method {
     /// Untimed warm-up runs per row.
     pub warmup: usize,
     /// One sentence on timing and statistics.
-    pub timing: String,
+    pub(crate) timing: String,
     /// One sentence on how switches and their overhead are counted.
-    pub switches: String,
+    pub(crate) switches: String,
     /// Same-core context-switch cost used for `switch_overhead`, ns (None if not measured).
-    pub switch_cost_ns: Option<f64>,
+    pub(crate) switch_cost_ns: Option<f64>,
     /// Why there is no switch cost, when it was to be measured and could not be.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub switch_cost_note: Option<String>,
     /// What every row's speedup divides: `sequential`, or the first row when the sequential twin
     /// was not run.
     #[serde(default = "crate::analysis::sequential_baseline")]
-    pub speedup_baseline: String,
+    pub(crate) speedup_baseline: String,
 }
 
 /// The footer's definition of speedup, naming the baseline row.
@@ -87,7 +87,7 @@ pub struct RunReport {
     /// The machine's ceilings beside each row, when `concbench limits` was measured in this
     /// invocation (`run --limits`) or cached for this machine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ceilings: Option<RunCeilings>,
+    pub(crate) ceilings: Option<RunCeilings>,
 }
 
 /// Ceiling figures of a run (see [`crate::analysis::ceilings::row_ceilings`]).
@@ -96,7 +96,7 @@ pub struct RunCeilings {
     /// Where the ceilings come from: measured now, or cached with its date.
     pub(crate) provenance: String,
     /// One per run row, same order.
-    pub rows: Vec<crate::analysis::ceilings::RowCeiling>,
+    pub(crate) rows: Vec<crate::analysis::ceilings::RowCeiling>,
 }
 
 /// Lines that set rows beside the machine's ceilings: matmul's GFLOP/s as a share of the peak of
@@ -141,7 +141,7 @@ impl RunReport {
     /// Assemble the report of a finished run: rows from the measurements (made in `context`,
     /// whose message ceilings the distributed rows are set beside), Amdahl fits per strategy
     /// over its non-oversubscribed sweep points, and the method.
-    pub fn build(
+    pub(crate) fn build(
         machine: Machine,
         plan: &RunPlan,
         units: WorkUnits,
@@ -225,7 +225,7 @@ impl AmdahlFit {
 
 /// How many distinct CPUs a row's workers were seen on (its `cpus` list): the cores it actually
 /// used, beside `cores`, which counts workers (`single-core-threaded` x8 uses one CPU).
-pub fn cpus_used(r: &Row) -> usize {
+pub(crate) fn cpus_used(r: &Row) -> usize {
     let mut cpus = r.cpus.clone();
     cpus.sort_unstable();
     cpus.dedup();
@@ -302,7 +302,7 @@ pub(crate) fn fit_basis(report: &RunReport, strategy: &str) -> FitBasis {
 /// Why a serial fraction (a row's Karp–Flatt figure or a strategy's Amdahl fit) is no Amdahl
 /// serial fraction, when it lies outside [0, 1]: above 1 the rows ran slower than one worker,
 /// below 0 faster than ideal. `None` inside.
-pub fn serial_fraction_flag(f: f64) -> Option<&'static str> {
+pub(crate) fn serial_fraction_flag(f: f64) -> Option<&'static str> {
     if f > 1.0 {
         Some("above 1, not an Amdahl fit: the rows ran slower than with one worker")
     } else if f < 0.0 {
@@ -565,7 +565,7 @@ pub(crate) fn too_short_note(report: &RunReport) -> Option<String> {
 /// busy machine, too short, distributed rows, the Slurm job, a load generator that shared the
 /// server's CPUs):
 /// one list so the terminal and Markdown say the same.
-pub fn notes(report: &RunReport) -> Vec<String> {
+pub(crate) fn notes(report: &RunReport) -> Vec<String> {
     let mut out = Vec::new();
     out.extend(oversubscription_note(report));
     out.extend(scaling_note(report));
@@ -793,8 +793,10 @@ pub fn add_out_files(
 /// Write every [`file_reporters`] rendering of `report` into `dir` as one result set (see
 /// [`crate::output::ResultSet`]: the directory then holds this report's files and no other
 /// run's); returns the paths written. The caller checks `dir` with [`prepare_out_dir`] before
-/// the run, so a failure here is an I/O error, not bad usage.
-pub fn write_out_dir(
+/// the run, so a failure here is an I/O error, not bad usage. The CLI writes its result set
+/// itself (beside other files); this is the tests' way to write one report's.
+#[cfg(test)]
+fn write_out_dir(
     dir: &std::path::Path,
     report: &RunReport,
 ) -> std::io::Result<Vec<std::path::PathBuf>> {

@@ -21,11 +21,11 @@ pub(crate) enum Align {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
     /// Column headers.
-    pub headers: Vec<String>,
+    pub(crate) headers: Vec<String>,
     /// Alignment per column.
     pub(crate) align: Vec<Align>,
     /// Cells, row by row.
-    pub rows: Vec<Vec<String>>,
+    pub(crate) rows: Vec<Vec<String>>,
 }
 
 impl Table {
@@ -51,7 +51,7 @@ impl Table {
     }
 
     /// Aligned columns separated by two spaces, with a rule under the header.
-    pub fn to_terminal(&self) -> String {
+    pub(crate) fn to_terminal(&self) -> String {
         let w = self.widths();
         let line = |cells: &[String]| -> String {
             cells

@@ -208,7 +208,7 @@ impl Server {
 
     /// Its switches and CPU time so far: this process for threads (the load generator is a
     /// child, not counted here), the sum of the workers for processes.
-    pub fn usage(&self) -> Usage {
+    pub(crate) fn usage(&self) -> Usage {
         match &self.inner {
             Inner::Threads { .. } => Usage::of(sys::UsageScope::Process),
             Inner::Processes { pids, .. } => pids
@@ -226,7 +226,7 @@ impl Server {
     }
 
     /// Stop every worker and wait for them (at most [`STOP_WITHIN`]).
-    pub fn stop(self) -> Result<(), ServiceError> {
+    pub(crate) fn stop(self) -> Result<(), ServiceError> {
         self.stop.store(true, Ordering::SeqCst);
         match self.inner {
             Inner::Threads { handles, alive } => stop_threads(&self.listener, handles, &alive),

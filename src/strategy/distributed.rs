@@ -51,7 +51,7 @@ pub struct RankPhases {
     /// Receiving (or, on rank 0, sending) the inputs before the first stage.
     pub(crate) distribute_s: f64,
     /// Running its parts, outside any collective.
-    pub compute_s: f64,
+    pub(crate) compute_s: f64,
     /// Moving data between stages and inside exchanging stages.
     pub(crate) exchange_s: f64,
     /// Sending its results to rank 0 (on rank 0: receiving them all).
@@ -62,24 +62,24 @@ pub struct RankPhases {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RankReport {
     /// The rank (= the part it ran).
-    pub rank: usize,
+    pub(crate) rank: usize,
     /// The host it ran on.
-    pub host: String,
+    pub(crate) host: String,
     /// The CPU it was on when its last stage ended.
-    pub cpu: usize,
+    pub(crate) cpu: usize,
     /// Bytes it sent to other ranks.
-    pub bytes_sent: u64,
+    pub(crate) bytes_sent: u64,
     /// Bytes it received from other ranks.
-    pub bytes_received: u64,
+    pub(crate) bytes_received: u64,
     /// Where its time went.
-    pub phases: RankPhases,
+    pub(crate) phases: RankPhases,
     /// Each stage's start and end, ns after the group's barrier, on its own clock.
     pub(crate) stages_ns: Vec<[u64; 2]>,
     /// Its switches and CPU time during the execution.
-    pub usage: Usage,
+    pub(crate) usage: Usage,
     /// What went wrong in its part (a panic), if anything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
 /// What a distributed execution adds to [`Execution`]: every rank's report, and what each part
@@ -87,22 +87,22 @@ pub struct RankReport {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DistributedRun {
     /// One per rank, in rank order.
-    pub ranks: Vec<RankReport>,
+    pub(crate) ranks: Vec<RankReport>,
     /// Bytes moved between ranks in all (the sum of `bytes_sent`).
-    pub bytes_moved: u64,
+    pub(crate) bytes_moved: u64,
     /// Rank 0's phases, whose sum is the wall time.
-    pub phases: RankPhases,
+    pub(crate) phases: RankPhases,
     /// Bytes the parts read before their first stage, all parts together without overlaps
     /// (merge sort: the keys; matmul: A and B; io: the task slots): what `bytes_moved` is
     /// compared with.
     pub(crate) input_bytes: usize,
     /// Byte ranges each part wrote last.
     #[serde(skip)]
-    pub written: Vec<Vec<Range<usize>>>,
+    pub(crate) written: Vec<Vec<Range<usize>>>,
 }
 
 /// Rank 0: one execution of `workload` on ranks `0..parts`, `mem` holding the reset workload.
-pub fn run(
+pub(crate) fn run(
     workload: &dyn Workload,
     mem: SharedMem,
     parts: usize,

@@ -75,17 +75,17 @@ pub enum Mechanism {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StrategyDescriptor {
     /// The strategy.
-    pub strategy: Strategy,
+    pub(crate) strategy: Strategy,
     /// The user's name for it (CLI, reports).
     pub name: &'static str,
     /// What it shows, in one line (`concbench list`).
     pub description: &'static str,
     /// What runs the work.
-    pub mechanism: Mechanism,
+    pub(crate) mechanism: Mechanism,
     /// Whether its workers (or the calling thread) are pinned to CPUs while they run.
-    pub pins: bool,
+    pub(crate) pins: bool,
     /// Where the workers are pinned.
-    pub placement: Placement,
+    pub(crate) placement: Placement,
 }
 
 impl StrategyDescriptor {
@@ -160,7 +160,7 @@ impl Strategy {
     ];
 
     /// Its entry in [`STRATEGIES`].
-    pub fn descriptor(self) -> &'static StrategyDescriptor {
+    pub(crate) fn descriptor(self) -> &'static StrategyDescriptor {
         STRATEGIES
             .iter()
             .find(|d| d.strategy == self)
@@ -194,7 +194,7 @@ impl Strategy {
     /// Workers sharing each core its workers may use: `cores` / [`Strategy::cores_used`]; 1 for
     /// sequential (one thread). single-core-threaded with 4 workers: 4; multi-threaded with 3
     /// workers on 2 physical cores: 1.5.
-    pub fn workers_per_core(self, cores: usize, physical_cores: usize) -> f64 {
+    pub(crate) fn workers_per_core(self, cores: usize, physical_cores: usize) -> f64 {
         if self.is_sequential() {
             return 1.0;
         }
@@ -203,7 +203,7 @@ impl Strategy {
 
     /// Oversubscribed: more workers than the cores they may use ([`Strategy::workers_per_core`]
     /// above 1). Never for sequential; from 2 workers on for single-core-threaded.
-    pub fn oversubscribed(self, cores: usize, physical_cores: usize) -> bool {
+    pub(crate) fn oversubscribed(self, cores: usize, physical_cores: usize) -> bool {
         self.workers_per_core(cores, physical_cores) > 1.0
     }
 }
@@ -280,15 +280,15 @@ impl Placement {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Phases {
     /// Creating the workers (thread spawn, or fork+exec of worker processes).
-    pub spawn_s: f64,
+    pub(crate) spawn_s: f64,
     /// Until every worker is pinned and ready (processes: mapping the shared memory) and the
     /// first part has started its first stage.
-    pub setup_s: f64,
+    pub(crate) setup_s: f64,
     /// The compute stages, each until its last part has finished.
-    pub compute_s: f64,
+    pub(crate) compute_s: f64,
     /// The combine stages, each until its last part has finished; the last stage until the
     /// parent has every result.
-    pub combine_s: f64,
+    pub(crate) combine_s: f64,
     /// Collecting the workers once every result is in (joining threads; telling worker
     /// processes to exit and reaping them, which includes the kernel tearing down their address
     /// spaces). Measured after the clock stops: not part of the wall time.
@@ -298,7 +298,7 @@ pub struct Phases {
 
 impl Phases {
     /// Sum of the four timed phases (the wall time; `collect_s` is not in it).
-    pub fn total(&self) -> f64 {
+    pub(crate) fn total(&self) -> f64 {
         self.spawn_s + self.setup_s + self.compute_s + self.combine_s
     }
 }
@@ -307,11 +307,11 @@ impl Phases {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartRecord {
     /// Stage index.
-    pub stage: usize,
+    pub(crate) stage: usize,
     /// Part index.
-    pub part: usize,
+    pub(crate) part: usize,
     /// CPU the part was on when it finished (`sched_getcpu`).
-    pub cpu: usize,
+    pub(crate) cpu: usize,
     /// Start, ns on the monotonic clock.
     pub(crate) start_ns: u64,
     /// End, ns on the monotonic clock.
@@ -326,21 +326,21 @@ pub struct Execution {
     /// Start of the execution on the monotonic clock (for timelines).
     pub(crate) start_ns: u64,
     /// Where the wall time went.
-    pub phases: Phases,
+    pub(crate) phases: Phases,
     /// Every part of every stage.
-    pub parts: Vec<PartRecord>,
+    pub(crate) parts: Vec<PartRecord>,
     /// Switches and CPU time of this process and its children during the execution, counted
     /// once the workers are collected (the kernel adds a child's usage when it is reaped).
     /// Distributed: the sum over the ranks of each rank's own usage.
-    pub usage: Usage,
+    pub(crate) usage: Usage,
     /// What a distributed execution moved, and where its ranks ran; absent for the other
     /// strategies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub distributed: Option<Box<distributed::DistributedRun>>,
+    pub(crate) distributed: Option<Box<distributed::DistributedRun>>,
     /// What the load generator and the server of a `web` repetition measured; absent for the
     /// jobs of parts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub web: Option<Box<crate::workload::web::WebRun>>,
+    pub(crate) web: Option<Box<crate::workload::web::WebRun>>,
 }
 
 /// Errors executing a workload.
@@ -435,7 +435,7 @@ pub enum StrategyError {
 
 impl StrategyError {
     /// The part the error is about, if any.
-    pub fn part(&self) -> Option<usize> {
+    pub(crate) fn part(&self) -> Option<usize> {
         match self {
             StrategyError::Pin { part, .. }
             | StrategyError::PartPanicked { part, .. }
@@ -488,7 +488,7 @@ pub(crate) fn repetition_deadline(
 #[non_exhaustive]
 pub struct ExecOptions {
     /// How to start worker processes (multi-process only; `None`: the concbench binary).
-    pub worker: Option<WorkerCommand>,
+    pub(crate) worker: Option<WorkerCommand>,
     /// Test hook: make this part fail (multi-process workers crash, threads panic). Set by the
     /// CLI's hidden `--fault-part` and the lab, never by a user of the library.
     pub(crate) fault: Option<crate::child::Fault>,
@@ -519,7 +519,7 @@ impl ExecOptions {
 /// ([`Decomposition::check`]: no part of a stage touches what another part writes). The
 /// execution holds the mapping's lease throughout (a second execution on the same region at the
 /// same time panics).
-pub fn execute(
+pub(crate) fn execute(
     strategy: Strategy,
     workload: &dyn Workload,
     mem: SharedMem,

@@ -22,13 +22,13 @@ use crate::measure::stats::percentile_sorted;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkerReadings {
     /// Worker index.
-    pub id: usize,
+    pub(crate) id: usize,
     /// CPU it was pinned to.
-    pub cpu: usize,
+    pub(crate) cpu: usize,
     /// CPU `sched_getcpu` reported when it finished (evidence of the pin).
-    pub cpu_seen: usize,
+    pub(crate) cpu_seen: usize,
     /// Thread id (thread workers) or process id (process workers).
-    pub os_id: u32,
+    pub(crate) os_id: u32,
     /// First reading at or after the common start; `None` if it never ran.
     pub(crate) first_ns: Option<u64>,
     /// Last reading.
@@ -36,9 +36,9 @@ pub struct WorkerReadings {
     /// Pairs of consecutive readings further apart than the threshold, in order.
     pub(crate) gaps: Vec<(u64, u64)>,
     /// Involuntary context switches during the recording (getrusage of the worker itself).
-    pub involuntary_switches: u64,
+    pub(crate) involuntary_switches: u64,
     /// Voluntary context switches during the recording.
-    pub voluntary_switches: u64,
+    pub(crate) voluntary_switches: u64,
     /// The gap buffer filled up and the worker stopped early.
     pub(crate) truncated: bool,
 }
@@ -114,7 +114,7 @@ pub(crate) fn overlap_spans(workers: &[Vec<(u64, u64)>]) -> Vec<(u64, u64)> {
 }
 
 /// Share of `wall_ns` during which two or more of the workers' intervals run at once.
-pub fn overlap_share(workers: &[Vec<(u64, u64)>], wall_ns: u64) -> f64 {
+pub(crate) fn overlap_share(workers: &[Vec<(u64, u64)>], wall_ns: u64) -> f64 {
     if wall_ns == 0 {
         return 0.0;
     }
@@ -134,7 +134,7 @@ pub(crate) fn intersect(intervals: &[(u64, u64)], a: u64, b: u64) -> Vec<(u64, u
 }
 
 /// `intervals` sorted and merged where they overlap or touch.
-pub fn merge(intervals: &[(u64, u64)]) -> Vec<(u64, u64)> {
+pub(crate) fn merge(intervals: &[(u64, u64)]) -> Vec<(u64, u64)> {
     let mut v: Vec<(u64, u64)> = intervals.iter().copied().filter(|(a, b)| b > a).collect();
     v.sort_unstable();
     let mut out: Vec<(u64, u64)> = Vec::with_capacity(v.len());

@@ -44,7 +44,7 @@ use analyze::WorkerReadings;
 pub(crate) const MAX_DURATION_MS: u64 = 60_000;
 
 /// Most workers `timeline` accepts.
-pub const MAX_WORKERS: usize = 512;
+pub(crate) const MAX_WORKERS: usize = 512;
 
 /// Threads of this process, or worker processes (one type for the whole crate).
 pub(crate) use crate::strategy::WorkerKind as Kind;
@@ -116,15 +116,15 @@ pub enum TimelineError {
 #[derive(Debug, Clone)]
 pub struct TimelineConfig {
     /// Number of workers, 1..=[`MAX_WORKERS`].
-    pub workers: usize,
+    pub(crate) workers: usize,
     /// Where they are pinned.
-    pub placement: Placement,
+    pub(crate) placement: Placement,
     /// Threads or processes.
-    pub kind: Kind,
+    pub(crate) kind: Kind,
     /// How long they record, ns.
     pub(crate) duration_ns: u64,
     /// How to start worker processes (default: [`WorkerCommand::locate_concbench`]).
-    pub worker_command: Option<WorkerCommand>,
+    pub(crate) worker_command: Option<WorkerCommand>,
     /// Kind `task` only: ns of work between a task's yield points; 0: none (each task runs its
     /// share to the end).
     pub(crate) yield_every_ns: u64,
@@ -191,7 +191,7 @@ impl TimelineConfig {
 
     /// Whether the workers outnumber the physical cores they are spread over (they wrap around
     /// and share cores). A one-core placement shares one core on purpose and is never flagged.
-    pub fn oversubscribed(&self) -> bool {
+    pub(crate) fn oversubscribed(&self) -> bool {
         self.placement == Placement::Spread && self.workers > Topology::get().physical_core_count()
     }
 }
@@ -203,22 +203,22 @@ pub(crate) type Span = [u64; 2];
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkerTimeline {
     /// Worker index.
-    pub id: usize,
+    pub(crate) id: usize,
     /// CPU it was pinned to.
-    pub cpu: usize,
+    pub(crate) cpu: usize,
     /// CPU it was on when it finished (`sched_getcpu`): evidence of the pin.
-    pub cpu_seen: usize,
+    pub(crate) cpu_seen: usize,
     /// Its thread id (thread workers) or process id (process workers).
-    pub os_id: u32,
+    pub(crate) os_id: u32,
     /// When it ran: `[start_ns, end_ns]` from the common start, sorted, disjoint.
-    pub intervals: Vec<Span>,
+    pub(crate) intervals: Vec<Span>,
     /// Share of the wall time it ran: the intervals' total length / `wall_ns`.
-    pub run_share: f64,
+    pub(crate) run_share: f64,
     /// Stretches of running between switches (interrupt gaps do not end one).
-    pub slices: usize,
+    pub(crate) slices: usize,
     /// Median length of its slices ended by a switch, ms (`null` if none: it was never switched
     /// out for a sibling).
-    pub median_slice_ms: Option<f64>,
+    pub(crate) median_slice_ms: Option<f64>,
     /// 10th percentile of those slices, ms.
     pub(crate) p10_slice_ms: Option<f64>,
     /// 90th percentile of those slices, ms.
@@ -227,9 +227,9 @@ pub struct WorkerTimeline {
     pub(crate) switch_gaps: usize,
     /// Involuntary context switches, from getrusage of the worker itself (thread or process):
     /// should roughly match `switch_gaps`, plus preemptions by other programs.
-    pub involuntary_switches: u64,
+    pub(crate) involuntary_switches: u64,
     /// Voluntary context switches (the worker never blocks on purpose while recording).
-    pub voluntary_switches: u64,
+    pub(crate) voluntary_switches: u64,
     /// Gaps with no sibling running: interrupts, the hypervisor, other programs.
     pub(crate) interrupt_gaps: usize,
     /// Their total length, ms.
@@ -244,9 +244,9 @@ pub struct WorkerTimeline {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CpuShare {
     /// The CPU.
-    pub cpu: usize,
+    pub(crate) cpu: usize,
     /// Workers pinned to it.
-    pub workers: Vec<usize>,
+    pub(crate) workers: Vec<usize>,
     /// Share of the wall time at least one of them ran on it; the rest went to other programs,
     /// interrupts, the kernel or the hypervisor.
     pub(crate) workers_share: f64,
@@ -256,13 +256,13 @@ pub struct CpuShare {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Timeline {
     /// `one-core` or `spread`.
-    pub placement: String,
+    pub(crate) placement: String,
     /// `thread` or `process`.
-    pub kind: String,
+    pub(crate) kind: String,
     /// Duration asked for, ms.
-    pub duration_ms: u64,
+    pub(crate) duration_ms: u64,
     /// From the common start to the last reading of any worker, ns.
-    pub wall_ns: u64,
+    pub(crate) wall_ns: u64,
     /// Median time of one chunk of work plus its clock reading, ns.
     pub(crate) chunk_ns: u64,
     /// A gap between readings longer than this means the worker did not run, ns.
@@ -270,19 +270,19 @@ pub struct Timeline {
     /// Share of wall time with two or more workers running: ≈ 0 on one core, ≈ 1 spread.
     pub overlap_share: f64,
     /// Jain's fairness index of the run shares: 1 when equal, 1/K when one worker got all.
-    pub fairness: f64,
+    pub(crate) fairness: f64,
     /// Median slice over all workers, ms (`null` if no worker was switched out for a sibling).
     pub(crate) observed_slice_ms: Option<f64>,
     /// The kernel's slice setting, if readable.
     pub(crate) kernel_slice: KernelSlice,
     /// More workers than physical cores with `spread`: they share cores.
-    pub oversubscribed: bool,
+    pub(crate) oversubscribed: bool,
     /// Physical cores this process may use.
-    pub physical_cores: usize,
+    pub(crate) physical_cores: usize,
     /// One per worker.
-    pub workers: Vec<WorkerTimeline>,
+    pub(crate) workers: Vec<WorkerTimeline>,
     /// One per CPU the workers were pinned to: how much of the wall time they had it.
-    pub cpus: Vec<CpuShare>,
+    pub(crate) cpus: Vec<CpuShare>,
     /// Where it was measured.
     pub machine: Machine,
 }

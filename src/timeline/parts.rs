@@ -18,16 +18,16 @@ use crate::workload::{Stage, StageKind};
 #[derive(Debug, Clone, PartialEq)]
 pub struct PartsRow {
     /// What the row is, e.g. "multi-process ×4".
-    pub label: String,
+    pub(crate) label: String,
     /// Start of the execution (first spawn), ns on `CLOCK_MONOTONIC`.
     pub(crate) start_ns: u64,
     /// Wall time of the execution, ns.
-    pub wall_ns: u64,
+    pub(crate) wall_ns: u64,
     /// Every part of every stage.
-    pub parts: Vec<PartRecord>,
+    pub(crate) parts: Vec<PartRecord>,
     /// The workload's stages for this part count (names and kinds); may be empty, then stages
     /// are called "stage N".
-    pub stages: Vec<Stage>,
+    pub(crate) stages: Vec<Stage>,
 }
 
 impl PartsRow {

@@ -32,7 +32,7 @@ pub fn terminal_width() -> usize {
 }
 
 /// Share of each of `columns` equal columns of `[from, to)` covered by `intervals`.
-pub fn coverage(intervals: &[Span], from: u64, to: u64, columns: usize) -> Vec<f64> {
+pub(crate) fn coverage(intervals: &[Span], from: u64, to: u64, columns: usize) -> Vec<f64> {
     let mut out = vec![0.0; columns];
     if to <= from || columns == 0 {
         return out;
@@ -59,7 +59,7 @@ pub fn coverage(intervals: &[Span], from: u64, to: u64, columns: usize) -> Vec<f
 
 /// One lane of block characters: blank where the worker did not run, `█` where it ran the whole
 /// column, `▁`…`▇` where it ran part of it.
-pub fn lane(shares: &[f64]) -> String {
+pub(crate) fn lane(shares: &[f64]) -> String {
     shares
         .iter()
         .map(|&f| {
@@ -325,7 +325,7 @@ fn zoom_window(t: &Timeline) -> u64 {
 
 /// The SVG Gantt chart: one lane per worker coloured by CPU, switch gaps hatched, interrupt gaps
 /// marked in red, over the whole run and a zoom on its start; legend and axis labels included.
-pub fn svg(t: &Timeline) -> String {
+pub(crate) fn svg(t: &Timeline) -> String {
     let mut f = SvgFrame::new();
     let title = format!("concbench timeline: {}", t.headline());
     let slice = match t.observed_slice_ms {

@@ -25,7 +25,7 @@ use super::{
 pub(crate) const DEFAULT_WAIT_MS: f64 = 10.0;
 
 /// `io` in the registry.
-pub const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
+pub(crate) const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
     name: "io",
     description: "--size simulated I/O tasks of --wait-ms each; the first --cpu-share of each is CPU work, the rest a blocking sleep",
     size_unit: "tasks",

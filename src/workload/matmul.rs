@@ -14,7 +14,7 @@ use super::{
 };
 
 /// `matmul` in the registry.
-pub const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
+pub(crate) const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
     name: "matmul",
     description: "dense f64 C = A*B of order --size; parts own row blocks of C (compute-bound; --kernel naive is memory-bound)",
     size_unit: "matrix order n",

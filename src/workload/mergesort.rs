@@ -27,7 +27,7 @@ use super::{
 pub(crate) const BYTES_PER_KEY: usize = 16;
 
 /// `mergesort` in the registry.
-pub const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
+pub(crate) const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
     name: "mergesort",
     description: "stable merge sort of --size random u64 keys; parts sort slices, then merge in parallel (CPU-bound: no waits; its merges stream memory, so copy bandwidth bounds them)",
     size_unit: "keys",

@@ -74,7 +74,7 @@ pub struct ParamDescriptor {
     /// The values it takes.
     pub kind: ParamKind,
     /// The value used when it is absent, as text.
-    pub default: &'static str,
+    pub(crate) default: &'static str,
     /// One line of help for the flag (after the workload's name and a colon).
     pub help: &'static str,
 }
@@ -97,7 +97,7 @@ pub(crate) const YIELD_EVERY: ParamDescriptor = ParamDescriptor {
 
 /// `--wait-ms`, shared by the workloads that wait (io: the length of one task; web: what each
 /// request waits), each with its own default and its own help.
-pub const fn wait_ms(default: &'static str, help: &'static str) -> ParamDescriptor {
+pub(crate) const fn wait_ms(default: &'static str, help: &'static str) -> ParamDescriptor {
     ParamDescriptor {
         name: "wait_ms",
         flag: "wait-ms",
@@ -131,7 +131,7 @@ impl ParamDescriptor {
     }
 
     /// Check a value against [`ParamDescriptor::kind`].
-    pub fn check(&self, value: &str) -> Result<(), ParamProblem> {
+    pub(crate) fn check(&self, value: &str) -> Result<(), ParamProblem> {
         match self.kind {
             ParamKind::Number { .. } => match value.trim().parse::<f64>() {
                 Ok(v) if self.in_range(v) => Ok(()),
@@ -194,7 +194,7 @@ pub struct WorkloadDescriptor {
 
 impl WorkloadDescriptor {
     /// The parameter with this key, if the workload takes it.
-    pub fn param(&self, name: &str) -> Option<&'static ParamDescriptor> {
+    pub(crate) fn param(&self, name: &str) -> Option<&'static ParamDescriptor> {
         self.params.iter().find(|p| p.name == name)
     }
 
@@ -227,7 +227,7 @@ impl WorkloadDescriptor {
     }
 
     /// Check the spec's parameters, then build the workload.
-    pub fn build(&self, spec: &WorkloadSpec) -> Result<Box<dyn Workload>, WorkloadError> {
+    pub(crate) fn build(&self, spec: &WorkloadSpec) -> Result<Box<dyn Workload>, WorkloadError> {
         self.check_params(spec)?;
         (self.build)(spec)
     }
@@ -239,7 +239,7 @@ pub fn find(name: &str) -> Option<&'static WorkloadDescriptor> {
 }
 
 /// The names of the built-in workloads, in registry order.
-pub fn names() -> Vec<&'static str> {
+pub(crate) fn names() -> Vec<&'static str> {
     BUILT_IN.iter().map(|d| d.name).collect()
 }
 

@@ -110,7 +110,7 @@ pub const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebConfig {
     /// Requests in one repetition (fixed work).
-    pub requests: usize,
+    pub(crate) requests: usize,
     /// What each request waits.
     pub wait: Duration,
     /// CPU work per request, µs of `cpu_kernel`.
@@ -124,7 +124,7 @@ pub struct WebConfig {
     /// Keep-alive connections of the load generator.
     pub connections: usize,
     /// Open loop at this many requests per second; `None`: closed loop.
-    pub rate: Option<f64>,
+    pub(crate) rate: Option<f64>,
     /// Largest request the server reads.
     pub max_request_bytes: usize,
     /// A connection that has not sent a whole request for this long is closed (slowloris).
@@ -195,7 +195,7 @@ impl WebConfig {
     }
 
     /// The body every response carries.
-    pub fn body(&self) -> Vec<u8> {
+    pub(crate) fn body(&self) -> Vec<u8> {
         BODY_PATTERN
             .iter()
             .copied()
@@ -212,7 +212,7 @@ impl WebConfig {
 }
 
 /// FNV-1a, 64 bits: the body checksum in `X-Checksum` (and what the client recomputes).
-pub fn checksum(bytes: &[u8]) -> u64 {
+pub(crate) fn checksum(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in bytes {
         h ^= b as u64;
@@ -447,7 +447,7 @@ const MATMUL_UNIT_N: usize = 24;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CpuWork {
     /// The kernel.
-    pub kernel: CpuKernel,
+    pub(crate) kernel: CpuKernel,
     /// Kernel runs per request.
     pub units: usize,
     /// Seconds one unit took when calibrated.
@@ -514,7 +514,7 @@ impl CpuScratch {
 
 impl CpuWork {
     /// No CPU work.
-    pub fn none(kernel: CpuKernel) -> CpuWork {
+    pub(crate) fn none(kernel: CpuKernel) -> CpuWork {
         CpuWork {
             kernel,
             units: 0,
@@ -568,25 +568,25 @@ pub struct Latency {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebErrors {
     /// Connections refused or failed to open.
-    pub connect: u64,
+    pub(crate) connect: u64,
     /// Connections reset or closed before a response was whole.
     pub reset: u64,
     /// Responses that did not come within the generator's timeout.
-    pub timeout: u64,
+    pub(crate) timeout: u64,
     /// Responses with a status other than 200.
-    pub status: u64,
+    pub(crate) status: u64,
     /// Responses whose length or checksum was wrong, or that were not HTTP.
-    pub body: u64,
+    pub(crate) body: u64,
 }
 
 impl WebErrors {
     /// All of them.
-    pub fn total(&self) -> u64 {
+    pub(crate) fn total(&self) -> u64 {
         self.connect + self.reset + self.timeout + self.status + self.body
     }
 
     /// `3 reset, 1 timeout`, or `none`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let parts: Vec<String> = [
             (self.connect, "connect"),
             (self.reset, "reset"),
@@ -610,20 +610,20 @@ impl WebErrors {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoadResult {
     /// Requests answered and verified.
-    pub requests: u64,
+    pub(crate) requests: u64,
     /// Seconds from the first request sent to the last response read.
-    pub elapsed_s: f64,
+    pub(crate) elapsed_s: f64,
     /// Seconds opening every connection took (before the clock started).
     pub(crate) connect_s: f64,
     /// Latency quantiles (closed loop: from each send; open loop: from each intended send).
-    pub latency: Latency,
+    pub(crate) latency: Latency,
     /// What went wrong.
-    pub errors: WebErrors,
+    pub(crate) errors: WebErrors,
     /// The first error seen, in words.
     #[serde(default)]
     pub(crate) first_error: Option<String>,
     /// Median of the server's achieved waits (`X-Wait-Ns`), seconds.
-    pub wait_achieved_s: f64,
+    pub(crate) wait_achieved_s: f64,
     /// CPUs the handler ran on (`X-Cpu`), ascending.
     pub(crate) server_cpus: Vec<usize>,
     /// CPU seconds (user + system) the generator process(es) used, connecting included.
@@ -636,11 +636,11 @@ pub struct LoadResult {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebRun {
     /// The load generator's figures.
-    pub load: LoadResult,
+    pub(crate) load: LoadResult,
     /// Keep-alive connections the generator opened.
-    pub connections: usize,
+    pub(crate) connections: usize,
     /// Open loop: the requests per second asked for.
-    pub rate: Option<f64>,
+    pub(crate) rate: Option<f64>,
     /// The resident memory of the server's process(es) before the server started, bytes: this
     /// process's for the in-process architectures, 0 for pre-forked processes (their whole
     /// memory is the server's). Its workers (threads, stacks) are above it.
@@ -659,7 +659,7 @@ pub struct WebRun {
     /// See `cpu_units`.
     pub(crate) cpu_unit_s: f64,
     /// CPUs the load generator was pinned to.
-    pub generator_cpus: Vec<usize>,
+    pub(crate) generator_cpus: Vec<usize>,
     /// Whether the generator had to share CPUs with the server (no CPU was free of it).
     pub(crate) generator_shares_cpu: bool,
 }
