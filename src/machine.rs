@@ -87,7 +87,7 @@ pub struct Machine {
 /// did not set its variable: a batch script has no step and no binding, for instance.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct SlurmJob {
+pub(crate) struct SlurmJob {
     /// `job_id`: `SLURM_JOB_ID`.
     pub(crate) job_id: String,
     /// `job_name`: `SLURM_JOB_NAME`.

@@ -34,7 +34,7 @@ pub enum TopologyError {
 
 /// One physical core: the allowed logical CPUs that share it (SMT siblings), lowest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PhysicalCore {
+pub(crate) struct PhysicalCore {
     /// Socket (`physical_package_id`).
     pub(crate) package: i64,
     /// `core_id` within the package.

@@ -14,7 +14,7 @@ use crate::workload::{registry, Ceiling};
 
 /// Bandwidth of one thread count.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BandwidthPoint {
+pub(crate) struct BandwidthPoint {
     /// Threads copying at once, each on its own physical core.
     pub(crate) threads: usize,
     /// CPUs they were pinned to.
@@ -29,7 +29,7 @@ pub struct BandwidthPoint {
 
 /// Memory copy bandwidth for 1..P threads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CopyCeiling {
+pub(crate) struct CopyCeiling {
     /// How the copy was done and counted, in one sentence.
     pub(crate) method: String,
     /// Bytes of the source buffer (the destination is as large).
@@ -57,7 +57,7 @@ pub(crate) struct IsaPeak {
 
 /// Peak double-precision FLOP/s.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FlopsCeiling {
+pub(crate) struct FlopsCeiling {
     /// The instruction set with the highest single-core figure (used for the all-core run).
     pub(crate) isa: String,
     /// Independent accumulators in the FMA loop.
@@ -146,7 +146,7 @@ impl Ceilings {
 
 /// What the ceilings say about one row of a run (see [`row_ceilings`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RowCeiling {
+pub(crate) struct RowCeiling {
     /// The row's strategy.
     pub(crate) strategy: Strategy,
     /// The row's sweep value N.

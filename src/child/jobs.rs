@@ -17,7 +17,7 @@ pub(crate) struct Calibration {
 
 /// What a worker needs to record (also the JSON argument of a worker process).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WorkerPlan {
+pub(crate) struct WorkerPlan {
     /// Worker index.
     pub(crate) id: usize,
     /// CPU to pin to.
@@ -32,7 +32,7 @@ pub struct WorkerPlan {
 
 /// The job a dgemm child gets as its second argument (JSON).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DgemmJob {
+pub(crate) struct DgemmJob {
     /// Matrix order.
     pub(crate) n: usize,
     /// Timed repetitions.
@@ -48,7 +48,7 @@ pub struct DgemmJob {
 /// What a lab child of the isolation and communication claims acts out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "mode")]
-pub enum LabMode {
+pub(crate) enum LabMode {
     /// Answers `alive` to every line on stdin until end of file.
     Sleeper,
     /// Aborts at once.
@@ -83,7 +83,7 @@ pub enum LabMode {
 
 /// A pre-forked worker process of the `multi-process` web server (see `crate::service::server`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WebServerJob {
+pub(crate) struct WebServerJob {
     /// The web run's parameters.
     pub(crate) config: crate::workload::web::WebConfig,
     /// The listening socket the parent created, inherited as this descriptor: every worker
@@ -101,7 +101,7 @@ pub struct WebServerJob {
 
 /// A load generator process of a web row (see `crate::service::load`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WebLoadJob {
+pub(crate) struct WebLoadJob {
     /// The server's address (`127.0.0.1:PORT`).
     pub(crate) addr: String,
     /// The web run's parameters (body length and checksum, wait).

@@ -25,16 +25,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::topology;
 
-pub mod jobs;
-pub mod part;
-pub mod rank;
+pub(crate) mod jobs;
+pub(crate) mod part;
+pub(crate) mod rank;
 
 /// The argument that marks a child invocation; the next argument is the [`ChildSpec`] as JSON.
 pub(crate) const CHILD_ARG: &str = "__concbench-child";
 
 /// Everything a child is told: who its parent is, where to run, and what to do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChildSpec {
+pub(crate) struct ChildSpec {
     /// The parent's pid: if it is already gone when the child starts, the child exits at once.
     pub(crate) parent_pid: u32,
     /// The CPU the child pins itself to before its job starts (`None`: where the kernel likes).
@@ -47,7 +47,7 @@ pub struct ChildSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 #[non_exhaustive]
-pub enum ChildJob {
+pub(crate) enum ChildJob {
     /// One part of a workload under the multi-process strategy (see [`part`]).
     Part(part::PartJob),
     /// A timeline worker process: spins and records when it ran.

@@ -19,7 +19,7 @@ use crate::workload::{Decomposition, Workload, WorkloadSpec};
 
 /// What a worker process needs besides its CPU and its parent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PartJob {
+pub(crate) struct PartJob {
     /// The workload to rebuild.
     pub(crate) spec: WorkloadSpec,
     /// This worker's part.

@@ -12,7 +12,7 @@ use crate::workload::WorkloadSpec;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "rank_job")]
 #[non_exhaustive]
-pub enum RankJob {
+pub(crate) enum RankJob {
     /// One execution of a workload's parts: rank p < `parts` runs part p.
     Parts {
         /// The workload to build (cached between repetitions).

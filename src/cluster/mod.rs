@@ -163,9 +163,10 @@ static WORLD: std::sync::OnceLock<World> = std::sync::OnceLock::new();
 /// Why MPI could not be used.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ClusterError {
+pub(crate) enum ClusterError {
     /// Launched as one of several ranks, but this binary has no MPI.
     #[error("this concbench was launched by {launcher} as one of {size} ranks but was built without MPI, so its ranks cannot talk to each other; {BUILD_WITH_MPI}")]
+    #[cfg_attr(feature = "mpi", allow(dead_code))]
     NoMpi {
         /// The launcher.
         launcher: &'static str,
@@ -174,6 +175,7 @@ pub enum ClusterError {
     },
     /// MPI did not start.
     #[error("MPI did not start: {0}")]
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
     Init(String),
 }
 

@@ -181,7 +181,7 @@ pub(crate) fn clean(s: &str) -> String {
 
 /// One input file of a collection.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct InputFile {
+pub(crate) struct InputFile {
     /// The path, as given or found (lossy where not UTF-8).
     pub(crate) file: String,
     /// `run` or `lab`.
@@ -200,7 +200,7 @@ pub struct InputFile {
 
 /// One machine of a collection, as its files describe it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct MachineEntry {
+pub(crate) struct MachineEntry {
     /// `M1`, `M2`... in the order of the files.
     pub(crate) id: String,
     /// CPU model, cores, OS, virtual or not: `AMD EPYC 9R14 96-Core Processor, 2 cores, Debian
@@ -268,7 +268,7 @@ pub fn machine_name(m: &Machine) -> String {
 
 /// One row of a [`RunGroup`]: one machine's (one file's) strategy at one worker count.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CollectRow {
+pub(crate) struct CollectRow {
     /// The machine's id.
     pub(crate) machine: String,
     /// The file it comes from (an index into [`Collection::files`]).

@@ -19,7 +19,7 @@ use crate::report::table::{Align, Table};
 
 /// A row that could not be measured here, listed with null figures.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct UnavailableRow {
+pub(crate) struct UnavailableRow {
     /// `thread` or `process`.
     pub(crate) kind: Kind,
     /// `same-core` or `cross-core`.
@@ -37,7 +37,7 @@ pub struct UnavailableRow {
 /// One line of the ctxswitch report.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]
-pub enum CtxRow {
+pub(crate) enum CtxRow {
     /// Measured.
     Measured(SwitchCostRow),
     /// Not measurable on this machine.

@@ -221,7 +221,7 @@ impl PingPongPlan {
 
 /// One row of `concbench ctxswitch`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SwitchCostRow {
+pub(crate) struct SwitchCostRow {
     /// `thread` or `process`.
     pub(crate) kind: Kind,
     /// `same-core` or `cross-core`.
@@ -269,7 +269,7 @@ pub struct SwitchCostRow {
 /// A measurement that could not be made.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum SwitchCostError {
+pub(crate) enum SwitchCostError {
     /// The placement needs more physical cores than this process may use.
     #[error("{0} needs two physical cores; this process may use one")]
     NoSecondCore(&'static str),

@@ -114,7 +114,7 @@ pub(crate) enum Origin {
 
 /// One timed implementation at one thread count.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RefRow {
+pub(crate) struct RefRow {
     /// What ran: `std sort`, `rayon par_sort_unstable`, `matrixmultiply dgemm`,
     /// `concbench multi-threaded`, ...
     pub(crate) implementation: String,
@@ -151,7 +151,7 @@ impl RefRow {
 
 /// One comparison: concbench's row against a reference row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RefRatio {
+pub(crate) struct RefRatio {
     /// Label of concbench's row.
     pub(crate) concbench: String,
     /// Label of the row it is held against.
@@ -547,7 +547,11 @@ fn ceiling_of(workload: &str) -> Ceiling {
 
 /// The comparisons of a refs run: for each P, concbench's rows against the references that a
 /// user would pick instead (see the module docs); pairs with a missing row are left out.
-pub(crate) fn ratios(plan: &RefsPlan, rows: &[RefRow], ceilings: Option<&Ceilings>) -> Vec<RefRatio> {
+pub(crate) fn ratios(
+    plan: &RefsPlan,
+    rows: &[RefRow],
+    ceilings: Option<&Ceilings>,
+) -> Vec<RefRatio> {
     let find = |name: &str, threads: usize| {
         rows.iter()
             .find(|r| r.implementation == name && r.threads == threads)

@@ -47,7 +47,7 @@ pub fn read_report(path: &Path) -> Result<RunReport, LoadError> {
 
 /// One side of a comparison: which file, measured where and when.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Side {
+pub(crate) struct Side {
     /// How the user named the file.
     pub(crate) file: String,
     /// Workload and parameters.
@@ -81,7 +81,7 @@ impl Side {
 
 /// A row present in both files.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CompareRow {
+pub(crate) struct CompareRow {
     /// Workload name.
     pub(crate) workload: String,
     /// Strategy.

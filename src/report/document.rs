@@ -14,7 +14,7 @@ use super::table::{Align, Table};
 
 /// One part of a [`Document`], in reading order.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Block {
+pub(crate) enum Block {
     /// A section heading.
     Heading(String),
     /// A paragraph of plain text (no markup: the renderers escape it).

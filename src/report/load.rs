@@ -277,7 +277,7 @@ pub(crate) fn one_line(s: &str) -> String {
 
 /// Which results a document holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DocKind {
+pub(crate) enum DocKind {
     /// A run's `results.json` (`concbench run --out`, `--format json`).
     Run,
     /// A lab's `lab.json` (`concbench lab --out`, `--format json`).
@@ -286,7 +286,7 @@ pub enum DocKind {
 
 /// A result file read and recognised, not yet parsed into its type.
 #[derive(Debug, Clone)]
-pub struct Document {
+pub(crate) struct Document {
     /// The file, as [`show_path`] shows it.
     pub(crate) file: String,
     /// What it holds.

@@ -92,7 +92,7 @@ pub struct RunReport {
 
 /// Ceiling figures of a run (see [`crate::analysis::ceilings::row_ceilings`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunCeilings {
+pub(crate) struct RunCeilings {
     /// Where the ceilings come from: measured now, or cached with its date.
     pub(crate) provenance: String,
     /// One per run row, same order.

@@ -47,7 +47,7 @@ const MAX_PIECE: usize = 1 << 28;
 
 /// Seconds a rank spent in each phase of one execution, on its own clock.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct RankPhases {
+pub(crate) struct RankPhases {
     /// Receiving (or, on rank 0, sending) the inputs before the first stage.
     pub(crate) distribute_s: f64,
     /// Running its parts, outside any collective.
@@ -60,7 +60,7 @@ pub struct RankPhases {
 
 /// What one rank did in one execution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RankReport {
+pub(crate) struct RankReport {
     /// The rank (= the part it ran).
     pub(crate) rank: usize,
     /// The host it ran on.
@@ -85,7 +85,7 @@ pub struct RankReport {
 /// What a distributed execution adds to [`Execution`]: every rank's report, and what each part
 /// wrote last (for the verification on rank 0; not serialized).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DistributedRun {
+pub(crate) struct DistributedRun {
     /// One per rank, in rank order.
     pub(crate) ranks: Vec<RankReport>,
     /// Bytes moved between ranks in all (the sum of `bytes_sent`).

@@ -26,7 +26,7 @@ use crate::topology::{self, Topology};
 use crate::workload::{Decomposition, View, Workload};
 
 pub(crate) mod barrier;
-pub mod distributed;
+pub(crate) mod distributed;
 pub(crate) mod process;
 pub(crate) mod tasks;
 pub(crate) mod threads;
@@ -58,7 +58,7 @@ pub enum Strategy {
 /// What runs a strategy's work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Mechanism {
+pub(crate) enum Mechanism {
     /// The workload's sequential twin, on the calling thread (no parts).
     Twin,
     /// One thread of this process per part ([`threads`]).
@@ -278,7 +278,7 @@ impl Placement {
 /// Where one execution spent its wall time, in seconds. spawn + setup + compute + combine is the
 /// wall time; `collect_s` comes after the clock stops.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct Phases {
+pub(crate) struct Phases {
     /// Creating the workers (thread spawn, or fork+exec of worker processes).
     pub(crate) spawn_s: f64,
     /// Until every worker is pinned and ready (processes: mapping the shared memory) and the
@@ -305,7 +305,7 @@ impl Phases {
 
 /// When and where one part of one stage ran (clock: [`monotonic_ns`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PartRecord {
+pub(crate) struct PartRecord {
     /// Stage index.
     pub(crate) stage: usize,
     /// Part index.

@@ -20,7 +20,7 @@ use crate::measure::stats::percentile_sorted;
 /// What one worker recorded: its first and last clock reading, every gap longer than the
 /// threshold, and its own counters. Times are `CLOCK_MONOTONIC` nanoseconds.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WorkerReadings {
+pub(crate) struct WorkerReadings {
     /// Worker index.
     pub(crate) id: usize,
     /// CPU it was pinned to.

@@ -31,7 +31,7 @@ use crate::machine::Machine;
 use crate::strategy::{Placement, WorkerCommand};
 use crate::topology::{Topology, TopologyError};
 
-pub mod analyze;
+pub(crate) mod analyze;
 pub mod parts;
 pub(crate) mod record;
 pub mod render;
@@ -201,7 +201,7 @@ pub(crate) type Span = [u64; 2];
 
 /// What the timeline shows about one worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WorkerTimeline {
+pub(crate) struct WorkerTimeline {
     /// Worker index.
     pub(crate) id: usize,
     /// CPU it was pinned to.
@@ -242,7 +242,7 @@ pub struct WorkerTimeline {
 
 /// How much of one CPU the workers pinned to it got.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CpuShare {
+pub(crate) struct CpuShare {
     /// The CPU.
     pub(crate) cpu: usize,
     /// Workers pinned to it.

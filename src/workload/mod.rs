@@ -162,7 +162,7 @@ pub trait PartSteps {
 /// The steps of a part that neither yields nor waits: one step, the whole part. What a workload's
 /// `part_steps` returns when no `--yield-every` asks for yield points, so a task runs exactly
 /// the code the other strategies run.
-pub struct WholePart<F: FnOnce()>(pub Option<F>);
+pub(crate) struct WholePart<F: FnOnce()>(pub Option<F>);
 
 impl<F: FnOnce()> PartSteps for WholePart<F> {
     fn next_step(&mut self) -> Step {

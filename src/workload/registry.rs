@@ -113,7 +113,7 @@ pub(crate) const fn wait_ms(default: &'static str, help: &'static str) -> ParamD
 /// Why a parameter value was refused by [`ParamDescriptor::check`].
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-pub enum ParamProblem {
+pub(crate) enum ParamProblem {
     /// A number outside its range, or not a number at all.
     OutOfRange,
     /// A word that is not one of the choices.

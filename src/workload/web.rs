@@ -566,7 +566,7 @@ pub struct Latency {
 
 /// Errors the load generator counted, by kind. A row with any is not a result.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WebErrors {
+pub(crate) struct WebErrors {
     /// Connections refused or failed to open.
     pub(crate) connect: u64,
     /// Connections reset or closed before a response was whole.
@@ -608,7 +608,7 @@ impl WebErrors {
 
 /// What the load generator measured in one repetition of a `web` row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LoadResult {
+pub(crate) struct LoadResult {
     /// Requests answered and verified.
     pub(crate) requests: u64,
     /// Seconds from the first request sent to the last response read.
@@ -634,7 +634,7 @@ pub struct LoadResult {
 /// What one repetition of a `web` row adds to its execution: the generator's figures and the
 /// server's memory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WebRun {
+pub(crate) struct WebRun {
     /// The load generator's figures.
     pub(crate) load: LoadResult,
     /// Keep-alive connections the generator opened.
