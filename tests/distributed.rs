@@ -279,11 +279,13 @@ fn rank_pid(rank: usize) -> Option<u32> {
 #[test]
 fn a_rank_killed_from_outside_leaves_one_line_from_rank_0() {
     let _one = ONE_JOB.lock().unwrap_or_else(|e| e.into_inner());
-    let child = Command::new("mpirun")
+    let mut child = Command::new("mpirun")
         .args(["-q", "-n", "2", "--oversubscribe"])
         .args(TCP)
         .arg(EXE)
-        .args("run --workload io --size 16 --wait-ms 10 --strategy distributed --cores 2 --reps 1000 --warmup 0".split_whitespace())
+        // Enough repetitions (about 400 s) that rank 0 prints its estimate of a long run after
+        // the first execution: the event this test waits for before it kills rank 1.
+        .args("run --workload io --size 16 --wait-ms 10 --strategy distributed --cores 2 --reps 5000 --warmup 0".split_whitespace())
         .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
         .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
         .env("OMPI_MCA_gds", "^ds12")
@@ -299,14 +301,37 @@ fn a_rank_killed_from_outside_leaves_one_line_from_rank_0() {
         assert!(std::time::Instant::now() < deadline, "rank 1 never started");
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
-    // Let the run get going, then kill rank 1 as a crash or a lost host would.
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // stderr is read line by line on a thread, each line also sent here, so that the test
+    // waits for the run to be under way (its first execution done) rather than for a time.
+    let stderr = child.stderr.take().unwrap();
+    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            all.push_str(&line);
+            all.push('\n');
+            let _ = lines_tx.send(line);
+        }
+        all
+    });
+    let under_way = loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) if line.contains("this run will take about") => break true,
+            Ok(_) => continue,
+            Err(_) => break false,
+        }
+    };
+    // Kill rank 1 as a crash or a lost host would (also when the estimate never came, so that
+    // the job does not outlive the test).
     Command::new("kill")
         .args(["-9", &pid.to_string()])
         .status()
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = reader.join().unwrap();
+    assert!(under_way, "rank 0 never said the run was under way:\n{err}");
     assert!(!out.status.success(), "{err}");
     assert!(err.contains("the MPI launcher stopped this job"), "{err}");
 }
