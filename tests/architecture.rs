@@ -5,7 +5,9 @@
 //! table, then every `src/**/*.rs` (comments, string literals and `#[cfg(test)]` code left out),
 //! and fails when a module names one that comes later in the table (`crate::later::…`, inside
 //! `use crate::{…}` groups too, or `super::later` from a top-level file), or when a top-level
-//! module in `src/` is missing from the table. It uses only std, never the crate itself, so it
+//! module in `src/` is missing from the table. A row's `may import` cell narrows that order: an
+//! import the cell does not allow fails too, and so does a cell that allows a later row. It
+//! uses only std, never the crate itself, so it
 //! still runs (and says where the layering broke) when the crate is mid-refactor.
 
 use std::collections::BTreeSet;
@@ -17,6 +19,8 @@ use std::path::{Path, PathBuf};
 struct Row {
     module: String,
     layer: u32,
+    /// The `may import` cell as written, when the table has that column.
+    may_import: Option<String>,
 }
 
 fn root() -> PathBuf {
@@ -42,6 +46,7 @@ fn read_table(text: &str) -> Vec<Row> {
         ) else {
             continue;
         };
+        let may_import_col = header.iter().position(|c| c == "may import");
         let mut rows = Vec::new();
         // Skip the header and its `|---|` separator; the table ends at the first non-row line.
         for row_line in lines[i + 2..]
@@ -64,11 +69,89 @@ fn read_table(text: &str) -> Vec<Row> {
                         .all(|c| c.is_ascii_alphanumeric() || c == '_'),
                 "ARCHITECTURE.md: module `{module}` of row `{row_line}` is not a module name"
             );
-            rows.push(Row { module, layer });
+            let may_import = may_import_col.and_then(|k| row.get(k).cloned());
+            rows.push(Row {
+                module,
+                layer,
+                may_import,
+            });
         }
         return rows;
     }
     panic!("ARCHITECTURE.md has no table with `layer` and `module` columns");
+}
+
+/// The modules row `k` may import, read from its `may import` cell: comma-separated terms, each
+/// `nothing in the crate`, `layer N` (every row of layer N), `layers A–B` (every row of those
+/// layers), `layer N rows above it` (the rows of layer N before row `k`) or a module in
+/// backquotes. Every module it names must be a row before row `k`: the column may narrow the
+/// table's order, never widen it. `None` when the row has no such cell; `Err` says what in the
+/// cell could not be read.
+fn may_import(rows: &[Row], k: usize) -> Option<Result<BTreeSet<String>, String>> {
+    let cell = rows[k].may_import.as_deref()?;
+    let mut allowed = BTreeSet::new();
+    let number = |t: &str| -> Result<u32, String> {
+        t.trim()
+            .parse()
+            .map_err(|_| format!("`{t}` is not a layer number"))
+    };
+    let read = |allowed: &mut BTreeSet<String>| -> Result<(), String> {
+        for term in cell.split(',').map(str::trim) {
+            let words: Vec<&str> = term.split_whitespace().collect();
+            match words.as_slice() {
+                ["nothing", "in", "the", "crate"] => {}
+                ["layer", n, "rows", "above", "it"] => {
+                    let n = number(n)?;
+                    allowed.extend(
+                        rows[..k]
+                            .iter()
+                            .filter(|r| r.layer == n)
+                            .map(|r| r.module.clone()),
+                    );
+                }
+                ["layer", n] => {
+                    let n = number(n)?;
+                    allowed.extend(
+                        rows.iter()
+                            .filter(|r| r.layer == n)
+                            .map(|r| r.module.clone()),
+                    );
+                }
+                ["layers", range] => {
+                    let (a, b) = range
+                        .split_once(['–', '-'])
+                        .ok_or_else(|| format!("`{range}` is not a range of layers"))?;
+                    let (a, b) = (number(a)?, number(b)?);
+                    allowed.extend(
+                        rows.iter()
+                            .filter(|r| (a..=b).contains(&r.layer))
+                            .map(|r| r.module.clone()),
+                    );
+                }
+                [name] if name.starts_with('`') && name.ends_with('`') && name.len() > 2 => {
+                    let name = name.trim_matches('`');
+                    if !rows.iter().any(|r| r.module == name) {
+                        return Err(format!("`{name}` is not a module of the table"));
+                    }
+                    allowed.insert(name.to_string());
+                }
+                _ => return Err(format!("cannot read the term `{term}`")),
+            }
+        }
+        Ok(())
+    };
+    Some(read(&mut allowed).and_then(|()| {
+        match allowed
+            .iter()
+            .find(|m| rows.iter().position(|r| &r.module == *m).unwrap() >= k)
+        {
+            Some(m) => Err(format!(
+                "it allows {m}, which is not a row before {}",
+                rows[k].module
+            )),
+            None => Ok(allowed),
+        }
+    }))
 }
 
 /// Top-level modules present in `src/`: `src/X.rs` (but not the crate roots) and `src/X/`.
@@ -457,6 +540,20 @@ fn modules_import_only_from_layers_below() {
         }
     }
     let position = |name: &str| rows.iter().position(|r| r.module == name).map(|p| p + 1);
+    // Each row's `may import` cell, read (a cell that cannot be read is a problem of its own).
+    let allowed: Vec<Option<BTreeSet<String>>> = (0..rows.len())
+        .map(|k| match may_import(&rows, k) {
+            Some(Ok(set)) => Some(set),
+            Some(Err(why)) => {
+                problems.push(format!(
+                    "ARCHITECTURE.md: the `may import` cell of {}: {why}",
+                    rows[k].module
+                ));
+                None
+            }
+            None => None,
+        })
+        .collect();
 
     // Every top-level module must have its place (a row without a module yet is fine).
     let src = root.join("src");
@@ -514,6 +611,19 @@ fn modules_import_only_from_layers_below() {
                      which is above it (line {}: `{}`)",
                     import.module, import.line, import.text
                 )),
+                Some(to_pos)
+                    if allowed[from_pos - 1]
+                        .as_ref()
+                        .is_some_and(|set| !set.contains(&import.module)) =>
+                {
+                    problems.push(format!(
+                        "{display}: module {from} imports {} (line {}: `{}`), which its `may \
+                         import` cell in ARCHITECTURE.md does not allow (it is row {to_pos}, \
+                         below {from}'s row {from_pos}: either the cell allows it on purpose or \
+                         the import goes)",
+                        import.module, import.line, import.text
+                    ))
+                }
                 Some(_) => {}
                 // Not a module of the table: an item of the crate root (e.g. a macro or a
                 // re-export in lib.rs) — the root is above every layer, so naming it is upward.
@@ -579,4 +689,30 @@ fn g() { crate::strategy::run(); }
         src.lines().count(),
         "line numbers hold"
     );
+}
+
+#[test]
+fn the_may_import_cells_are_read_and_may_not_allow_a_later_row() {
+    let table = "| layer | module | may import |\n|---|---|---|\n\
+        | 1 | `a` | nothing in the crate |\n\
+        | 1 | `b` | layer 1 rows above it |\n\
+        | 2 | `c` | layer 1 |\n\
+        | 2 | `d` | `a`, `c` |\n\
+        | 3 | `e` | layers 1–2 |\n\
+        | 3 | `f` | `e`, `g` |\n\
+        | 4 | `g` | layers 1-3 |\n\
+        | 4 | `h` | some of them |\n";
+    let rows = read_table(table);
+    let set =
+        |k: usize| -> Vec<String> { may_import(&rows, k).unwrap().unwrap().into_iter().collect() };
+    assert!(set(0).is_empty());
+    assert_eq!(set(1), ["a"]);
+    assert_eq!(set(2), ["a", "b"]);
+    assert_eq!(set(3), ["a", "c"]);
+    assert_eq!(set(4), ["a", "b", "c", "d"]);
+    let later = may_import(&rows, 5).unwrap().unwrap_err();
+    assert!(later.contains("allows g"), "{later}");
+    assert_eq!(set(6), ["a", "b", "c", "d", "e", "f"]);
+    let unread = may_import(&rows, 7).unwrap().unwrap_err();
+    assert!(unread.contains("some of them"), "{unread}");
 }

@@ -308,7 +308,10 @@ fn a_rank_killed_from_outside_leaves_one_line_from_rank_0() {
     let reader = std::thread::spawn(move || {
         use std::io::BufRead;
         let mut all = String::new();
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
             all.push_str(&line);
             all.push('\n');
             let _ = lines_tx.send(line);
