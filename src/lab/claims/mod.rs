@@ -185,6 +185,54 @@ pub(crate) fn zero_work_twin(
         .collect()
 }
 
+/// One run of a workload's split done serially: see [`serial_split_rep`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct SplitRun {
+    /// Wall time of the parts run one after another, in seconds.
+    pub(crate) wall_s: f64,
+    /// Involuntary context switches of the process meanwhile (as a strategy's row counts them).
+    pub(crate) involuntary_switches: u64,
+}
+
+/// One repetition of `spec` split into `parts` parts run serially on the calling thread, pinned
+/// to the core the one-core strategies use (the first CPU), after one warm-up, each run on a reset
+/// workload and verified after timing: the same work and the same split as `single-core-threaded`
+/// on `parts` threads, with no thread. Against it, a one-core threaded row's time beyond it is the
+/// threads' alone, not the split's (a split runs at its own speed: row blocks of a matrix
+/// multiply are not the whole multiply).
+pub(crate) fn serial_split_rep(spec: &WorkloadSpec, parts: usize) -> Result<SplitRun, String> {
+    use crate::measure::clock::{monotonic_ns, seconds_between};
+    use crate::measure::rusage::Usage;
+    let w = workload::build(spec).map_err(|e| e.to_string())?;
+    let region = crate::shm::SharedRegion::new(w.shared_bytes()).map_err(|e| e.to_string())?;
+    let mem = region.mem();
+    workload::init(&*w, mem);
+    let cpu = crate::strategy::Placement::OneCore.cpu_for(0);
+    crate::topology::pin_current_thread(cpu).map_err(|e| e.to_string())?;
+    let mut runs = Vec::with_capacity(2);
+    for _ in 0..2 {
+        workload::reset(&*w, mem);
+        let before = Usage::process_and_children();
+        let start = monotonic_ns();
+        workload::run_parts_alone(&*w, mem, parts);
+        let end = monotonic_ns();
+        let usage = Usage::process_and_children().since(&before);
+        runs.push(SplitRun {
+            wall_s: seconds_between(start, end),
+            involuntary_switches: usage.involuntary_switches,
+        });
+        if let Err(e) = workload::verify(&*w, mem, Some(parts)) {
+            let _ = crate::topology::unpin_current_thread();
+            return Err(format!(
+                "{} split into {parts} parts run serially: {e}",
+                spec.name
+            ));
+        }
+    }
+    crate::topology::unpin_current_thread().map_err(|e| e.to_string())?;
+    Ok(runs[1])
+}
+
 /// The row of `s` at `cores` (the sequential row whatever `cores`).
 pub(crate) fn row(rows: &[Row], s: Strategy, cores: usize) -> &Row {
     rows.iter()
@@ -231,5 +279,17 @@ mod tests {
         // A workload of several stages has no such twin.
         let e = zero_work_spec(&WorkloadSpec::new("mergesort", 1 << 12, 1), 4).unwrap_err();
         assert!(e.contains("stages"), "{e}");
+    }
+
+    #[test]
+    fn the_serial_split_runs_every_part_and_verifies() {
+        // Structure only: a time and a count come back for each workload and part count, and
+        // the verification after timing passed (an error otherwise).
+        for parts in [1, 3, 4] {
+            let r = serial_split_rep(&WorkloadSpec::new("matmul", 48, 2), parts).unwrap();
+            assert!(r.wall_s.is_finite() && r.wall_s >= 0.0, "{r:?}");
+        }
+        let io = WorkloadSpec::new("io", 7, 1).with("wait_ms", 0);
+        assert!(serial_split_rep(&io, 3).is_ok());
     }
 }
