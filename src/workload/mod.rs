@@ -48,6 +48,7 @@ pub(crate) mod view;
 
 pub use exchange::{Collectives, LocalRank, LocalRanks, PartData};
 pub use registry::{Ceiling, WorkloadDescriptor};
+pub(crate) use view::run_parts_alone;
 pub use view::{
     init, reset, verify, verify_distributed, Access, AccessError, Decomposition, Layout, Plain,
     Region, View,

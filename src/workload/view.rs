@@ -710,6 +710,17 @@ pub fn reset(workload: &dyn Workload, mem: SharedMem<'_>) {
     alone(mem, |v| workload.reset(v))
 }
 
+/// The parallel form with `parts` parts on the calling thread, the parts of each stage one after
+/// another ([`View::run_parts`]), on `mem`, alone (the mapping's lease held): the same split the
+/// strategies run, without their threads or processes. `mem` must hold an initialised and reset
+/// workload.
+///
+/// # Panics
+/// When the decomposition fails [`Decomposition::check`].
+pub(crate) fn run_parts_alone(workload: &dyn Workload, mem: SharedMem<'_>, parts: usize) {
+    alone(mem, |v| v.run_parts(workload, parts))
+}
+
 /// [`Workload::verify`] on `mem`, alone (the mapping's lease held).
 pub fn verify(
     workload: &dyn Workload,
@@ -824,7 +835,7 @@ mod tests {
             verify(&w, region.mem(), None).unwrap();
             for parts in [1, 2, 3, 7] {
                 reset(&w, region.mem());
-                alone(region.mem(), |v| v.run_parts(&w, parts));
+                run_parts_alone(&w, region.mem(), parts);
                 verify(&w, region.mem(), Some(parts)).unwrap();
             }
         }

@@ -136,6 +136,103 @@ pub(crate) fn one_rep_in(
     ))
 }
 
+/// The spec of `spec`'s zero-work twin at `threads` threads: the same run with tasks of no
+/// length. For `io` that is the same spec with `wait_ms` = 0 (the same tasks and parts, no wait
+/// and so no CPU work); for another workload of one stage, `threads` io tasks of no length (one
+/// empty part per thread, as its own parts are one per thread). A workload of several stages has
+/// barriers between them that an empty io part does not pass: refused.
+pub(crate) fn zero_work_spec(spec: &WorkloadSpec, threads: usize) -> Result<WorkloadSpec, String> {
+    if spec.name == "io" {
+        return Ok(spec.clone().with("wait_ms", 0));
+    }
+    let stages = workload::build(spec)
+        .map_err(|e| e.to_string())?
+        .stages(threads)
+        .len();
+    if stages != 1 {
+        return Err(format!(
+            "{} has {stages} stages on {threads} parts: no zero-work twin of one stage stands for it",
+            spec.name
+        ));
+    }
+    Ok(WorkloadSpec::new("io", threads, spec.seed).with("wait_ms", 0))
+}
+
+/// Z(T), the zero-work twin, for each `T` of `threads`: `spec` run with `strategy` on T threads
+/// (the same strategy, T and placement as the real row) with tasks of no length
+/// ([`zero_work_spec`]), one repetition after one warm-up, as [`one_rep`] measures the real row.
+/// Its time is what the run costs besides the work: the threads' starts, pinning, barriers and the
+/// framework around them, measured where the real point is measured.
+pub(crate) fn zero_work_twin(
+    spec: &WorkloadSpec,
+    strategy: Strategy,
+    threads: &[usize],
+    switch_ns: Option<f64>,
+) -> Result<Vec<f64>, String> {
+    if spec.name == "io" {
+        let rows = one_rep(&zero_work_spec(spec, 1)?, &[strategy], threads, switch_ns)?;
+        return Ok(threads
+            .iter()
+            .map(|&t| row(&rows, strategy, t).median_s)
+            .collect());
+    }
+    threads
+        .iter()
+        .map(|&t| {
+            let rows = one_rep(&zero_work_spec(spec, t)?, &[strategy], &[t], switch_ns)?;
+            Ok(row(&rows, strategy, t).median_s)
+        })
+        .collect()
+}
+
+/// One run of a workload's split done serially: see [`serial_split_rep`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct SplitRun {
+    /// Wall time of the parts run one after another, in seconds.
+    pub(crate) wall_s: f64,
+    /// Involuntary context switches of the process meanwhile (as a strategy's row counts them).
+    pub(crate) involuntary_switches: u64,
+}
+
+/// One repetition of `spec` split into `parts` parts run serially on the calling thread, pinned
+/// to the core the one-core strategies use (the first CPU), after one warm-up, each run on a reset
+/// workload and verified after timing: the same work and the same split as `single-core-threaded`
+/// on `parts` threads, with no thread. Against it, a one-core threaded row's time beyond it is the
+/// threads' alone, not the split's (a split runs at its own speed: row blocks of a matrix
+/// multiply are not the whole multiply).
+pub(crate) fn serial_split_rep(spec: &WorkloadSpec, parts: usize) -> Result<SplitRun, String> {
+    use crate::measure::clock::{monotonic_ns, seconds_between};
+    use crate::measure::rusage::Usage;
+    let w = workload::build(spec).map_err(|e| e.to_string())?;
+    let region = crate::shm::SharedRegion::new(w.shared_bytes()).map_err(|e| e.to_string())?;
+    let mem = region.mem();
+    workload::init(&*w, mem);
+    let cpu = crate::strategy::Placement::OneCore.cpu_for(0);
+    crate::topology::pin_current_thread(cpu).map_err(|e| e.to_string())?;
+    let mut runs = Vec::with_capacity(2);
+    for _ in 0..2 {
+        workload::reset(&*w, mem);
+        let before = Usage::process_and_children();
+        let start = monotonic_ns();
+        workload::run_parts_alone(&*w, mem, parts);
+        let end = monotonic_ns();
+        let usage = Usage::process_and_children().since(&before);
+        runs.push(SplitRun {
+            wall_s: seconds_between(start, end),
+            involuntary_switches: usage.involuntary_switches,
+        });
+        if let Err(e) = workload::verify(&*w, mem, Some(parts)) {
+            let _ = crate::topology::unpin_current_thread();
+            return Err(format!(
+                "{} split into {parts} parts run serially: {e}",
+                spec.name
+            ));
+        }
+    }
+    crate::topology::unpin_current_thread().map_err(|e| e.to_string())?;
+    Ok(runs[1])
+}
+
 /// The row of `s` at `cores` (the sequential row whatever `cores`).
 pub(crate) fn row(rows: &[Row], s: Strategy, cores: usize) -> &Row {
     rows.iter()
@@ -153,5 +250,46 @@ pub(crate) mod test_support {
             .map(|i| value * (1.0 + (i as f64 - 3.0) * 0.0003))
             .collect();
         verdict(Some(Figure::median(&samples).spread()), expect)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_zero_work_twin_keeps_the_run_and_drops_the_work() {
+        // io: the same tasks, parts and CPU share, each of length 0.
+        let io = WorkloadSpec::new("io", 16, 4)
+            .with("wait_ms", 6)
+            .with("cpu_share", 0.5);
+        let z = zero_work_spec(&io, 8).unwrap();
+        assert_eq!((z.name.as_str(), z.size, z.seed), ("io", 16, 4));
+        assert_eq!(z.params["wait_ms"], "0");
+        assert_eq!(z.params["cpu_share"], "0.5");
+        let w = workload::build(&z).unwrap();
+        assert_eq!(w.expected_sequential_s(), Some(0.0));
+        // A one-stage workload: one empty io task per thread.
+        let z = zero_work_spec(&WorkloadSpec::new("matmul", 64, 2), 4).unwrap();
+        assert_eq!((z.name.as_str(), z.size), ("io", 4));
+        assert_eq!(
+            workload::build(&z).unwrap().expected_sequential_s(),
+            Some(0.0)
+        );
+        // A workload of several stages has no such twin.
+        let e = zero_work_spec(&WorkloadSpec::new("mergesort", 1 << 12, 1), 4).unwrap_err();
+        assert!(e.contains("stages"), "{e}");
+    }
+
+    #[test]
+    fn the_serial_split_runs_every_part_and_verifies() {
+        // Structure only: a time and a count come back for each workload and part count, and
+        // the verification after timing passed (an error otherwise).
+        for parts in [1, 3, 4] {
+            let r = serial_split_rep(&WorkloadSpec::new("matmul", 48, 2), parts).unwrap();
+            assert!(r.wall_s.is_finite() && r.wall_s >= 0.0, "{r:?}");
+        }
+        let io = WorkloadSpec::new("io", 7, 1).with("wait_ms", 0);
+        assert!(serial_split_rep(&io, 3).is_ok());
     }
 }
