@@ -32,7 +32,12 @@ pub struct StartError {
 
 impl StartError {
     /// Worker `index` of `count` (a `thread` or a `process`) could not start with `source`.
-    pub(crate) fn new(kind: &'static str, index: usize, count: usize, source: io::Error) -> StartError {
+    pub(crate) fn new(
+        kind: &'static str,
+        index: usize,
+        count: usize,
+        source: io::Error,
+    ) -> StartError {
         let limit = sys::limit_behind(&source);
         StartError {
             kind,

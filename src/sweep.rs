@@ -474,7 +474,10 @@ mod tests {
             measured.method
         );
         // A given cost is used as given, and prices every row's switches.
-        let given = sweep().switch_cost(SwitchCost::Given(1_000.0)).run().unwrap();
+        let given = sweep()
+            .switch_cost(SwitchCost::Given(1_000.0))
+            .run()
+            .unwrap();
         assert_eq!(given.method.switch_cost_ns, Some(1_000.0));
         for r in &given.rows {
             let want = crate::analysis::switch_overhead(

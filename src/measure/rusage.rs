@@ -57,7 +57,6 @@ impl Usage {
             sys_s: (self.sys_s - before.sys_s).max(0.0),
         }
     }
-
 }
 
 impl std::ops::Add for Usage {

@@ -547,7 +547,11 @@ fn ceiling_of(workload: &str) -> Ceiling {
 
 /// The comparisons of a refs run: for each P, concbench's rows against the references that a
 /// user would pick instead (see the module docs); pairs with a missing row are left out.
-pub(crate) fn ratios(plan: &RefsPlan, rows: &[RefRow], ceilings: Option<&Ceilings>) -> Vec<RefRatio> {
+pub(crate) fn ratios(
+    plan: &RefsPlan,
+    rows: &[RefRow],
+    ceilings: Option<&Ceilings>,
+) -> Vec<RefRatio> {
     let find = |name: &str, threads: usize| {
         rows.iter()
             .find(|r| r.implementation == name && r.threads == threads)
