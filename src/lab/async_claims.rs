@@ -28,11 +28,11 @@ pub static ALL: [Claim; 3] = [
     Claim {
         id: "concurrency-without-threads",
         kind: super::Kind::Claim,
-        statement: "Concurrency needs no threads: I/O-bound tasks interleaved on ONE thread (an event loop) finish as soon as the same tasks on as many threads.",
-        model: "waits overlap whoever runs them: N waits of W as N tasks on one thread take W + delta, delta between 0 and two of tokio's 1 ms timer ticks (a deadline is rounded up to the next tick and the runtime parks for whole ticks); as N threads on one core they take W + N x c_spawn, the threads' starts being serial on that core (c_spawn measured in this run); so threads' time / tasks' time lies between (W + N c_spawn) / (W + 2 ms) and (W + N c_spawn) / W",
-        refuted_by: "threads' time / tasks' time outside that band x (1 -+ margin): below it the tasks did not overlap their waits on one thread (or the threads paid less than their starts), above it the threads paid more than their starts",
+        statement: "Concurrency needs no threads: I/O-bound tasks interleaved on ONE thread (an event loop) overlap their waits as well as the same tasks on as many threads do.",
+        model: "waits overlap whoever runs them: N waits of W as N tasks on one thread take W + delta, delta between 0 and two of tokio's 1 ms timer ticks (a deadline is rounded up to the next tick and the runtime parks for whole ticks); as N threads on one core they take W + N x c_spawn, the threads' starts being serial on that core (c_spawn measured in this run); so threads' time / tasks' time lies between (W + N c_spawn) / (W + 2 ms) and (W + N c_spawn) / W. W is set so that the timer's two ticks are at most half the effect margin of it (W >= 2 ms x (2/m - 1), rounded up to 10 ms), and N from c_spawn measured before the run so that the starts are twice what lifts the band's lower end above 1 (N c_spawn >= 2 ((W + 2 ms) / (1 - m) - W), a multiple of 64, at most 4,096; where the cap leaves the band holding 1 the model is not testable by design): then the statement alone, judged on the waits' spans (first part's start to last part's end, which leaves the threads' starts out: they all start before any waits), can fail only if the tasks overlap their waits worse than the threads",
+        refuted_by: "threads' time / tasks' time outside that band x (1 -+ margin): below it the tasks did not overlap their waits on one thread (or the threads paid less than their starts), above it the threads paid more than their starts. The statement alone is refuted by threads' wait span / tasks' wait span below 1 - margin: the tasks' waits overlapped worse than the threads'",
         unit: "x (threads time / tasks time)",
-        margins: &[crate::lab::VALUE_MARGIN],
+        margins: &[crate::lab::VALUE_MARGIN, crate::lab::EFFECT_MARGIN],
         run: concurrency_without_threads,
     },
     Claim {
@@ -65,6 +65,40 @@ fn concurrency_expect(wait_s: f64, tasks: usize, spawn_s: f64, tol: f64) -> Expe
         threads / (wait_s + TOKIO_LATE_S) * (1.0 - tol),
         threads / wait_s * (1.0 + tol),
     ])
+}
+
+/// The wait W of concurrency-without-threads, ms: the smallest multiple of 10 ms at which
+/// `late_s` (the timer's lateness, [`TOKIO_LATE_S`]) is at most half of `effect` (the effect
+/// margin) of the wait, so that W / (W + late) >= 1 - effect / 2: a statement test at
+/// 1 - effect then judges how the tasks overlap their waits, not the timer's ticks.
+fn wait_for_margin_ms(late_s: f64, effect: f64) -> f64 {
+    let least_ms = late_s * 1e3 * (2.0 / effect - 1.0);
+    (least_ms / 10.0 - 1e-9).ceil() * 10.0
+}
+
+/// The number of tasks N of concurrency-without-threads: enough that the threads' serial starts
+/// (N x `spawn_s`, the start cost measured before the run) are twice what lifts the model's band
+/// clear of 1 (no cost of starting): (W + N c_spawn) / (W + late) x (1 - tol) > 1 needs
+/// N c_spawn > (W + late) / (1 - tol) - W. Rounded up to a multiple of 64, between 64 and 4,096.
+fn tasks_for_starts(wait_s: f64, late_s: f64, spawn_s: f64, tol: f64) -> usize {
+    let least_s = (wait_s + late_s) / (1.0 - tol) - wait_s;
+    let n = (2.0 * least_s / spawn_s.max(1e-9)).ceil() as usize;
+    n.next_multiple_of(64).clamp(64, 4096)
+}
+
+/// concurrency-without-threads's statement: the tasks overlap their waits as well as the
+/// threads (threads' wait span / tasks' wait span at least 1 - the effect margin).
+fn overlap_expect(effect: f64) -> Expect {
+    Expect::AtLeast(1.0 - effect)
+}
+
+/// The span of one execution's waits: from its first part's start to its last part's end, from
+/// the parts' own clock readings (the threads' starts come before: each thread is started and
+/// ready before any part begins).
+fn wait_span_s(e: &crate::strategy::Execution) -> f64 {
+    let first = e.parts.iter().map(|p| p.start_ns).min().unwrap_or(0);
+    let last = e.parts.iter().map(|p| p.end_ns).max().unwrap_or(first);
+    last.saturating_sub(first) as f64 / 1e9
 }
 
 /// How late a tokio sleep may end: its deadline is rounded up to the next 1 ms tick of the timer
@@ -101,9 +135,10 @@ fn kernel_switches(m: &Measurement) -> u64 {
 }
 
 fn concurrency_without_threads(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
-    let (tasks, wait_ms) = (lab.pick(128, 256), 10.0);
-    let tol = c.margin(0);
+    let (tol, effect) = (c.margin(0), c.margin(1));
+    let wait_ms = wait_for_margin_ms(TOKIO_LATE_S, effect);
     let spawn_s = lab.thread_spawn_ns() / 1e9;
+    let tasks = tasks_for_starts(wait_ms / 1e3, TOKIO_LATE_S, spawn_s, tol);
     let expect = concurrency_expect(wait_ms / 1e3, tasks, spawn_s, tol);
     let plan = RunPlan {
         spec: WorkloadSpec::new("io", tasks, 1).with("wait_ms", wait_ms),
@@ -120,27 +155,33 @@ fn concurrency_without_threads(c: &Claim, lab: &Lab) -> Result<ClaimResult, Stri
         find(Strategy::SingleThreadAsync),
     );
     let (t_threads, t_tasks) = (walls(threads), walls(tasks_row));
+    let spans = |m: &Measurement| m.runs.iter().map(wait_span_s).collect::<Vec<f64>>();
+    let (span_threads, span_tasks) = (spans(threads), spans(tasks_row));
     let (sw_threads, sw_tasks) = (kernel_switches(threads), kernel_switches(tasks_row));
     let figs = figures(vec![
         ("tasks", json!(tasks)),
         ("wait_ms", json!(wait_ms)),
         ("threads_s", json!(median(&t_threads))),
         ("tasks_s", json!(median(&t_tasks))),
+        ("threads_wait_span_s", json!(median(&span_threads))),
+        ("tasks_wait_span_s", json!(median(&span_tasks))),
         ("ideal_s", json!(wait_ms / 1e3)),
         ("kernel_switches_threads", json!(sw_threads)),
         ("kernel_switches_tasks", json!(sw_tasks)),
         ("thread_spawn_us", json!(spawn_s * 1e6)),
         ("margin", json!(tol)),
+        ("effect_margin", json!(effect)),
     ]);
     let (lo, hi) = match expect {
         Expect::Between([a, b]) => (a, b),
         _ => (f64::NAN, f64::NAN),
     };
+    let no_effect = super::predicts_no_effect(&expect, 1.0);
     let prediction = format!(
-        "{tasks} waits of {wait_ms} ms as {tasks} threads on one core and as {tasks} tasks on one thread: threads' time / tasks' time = ({wait_ms} ms + {tasks} x {} us) / ({wait_ms} ms + 0 to 2 ms), between {} and {} with the margin {}",
-        fmt_num(spawn_s * 1e6), fmt_num(lo), fmt_num(hi), fmt_num(tol)
+        "{tasks} waits of {wait_ms} ms as {tasks} threads on one core and as {tasks} tasks on one thread: threads' time / tasks' time = ({wait_ms} ms + {tasks} x {} us) / ({wait_ms} ms + 0 to 2 ms), between {} and {} with the margin {}; the statement alone: threads' wait span / tasks' wait span (first part's start to last part's end, the threads' starts left out) >= 1 - effect margin = {} (W = {wait_ms} ms puts the timer's 2 ms at most half that margin)",
+        fmt_num(spawn_s * 1e6), fmt_num(lo), fmt_num(hi), fmt_num(tol), fmt_num(1.0 - effect)
     );
-    Ok(ClaimResult::judge(
+    let judged = ClaimResult::judge(
         c,
         prediction,
         Figure::ratio(&t_threads, &t_tasks),
@@ -148,11 +189,13 @@ fn concurrency_without_threads(c: &Claim, lab: &Lab) -> Result<ClaimResult, Stri
         figs,
         |m, v| {
             format!(
-                "{tasks} waits of {wait_ms} ms took {} s as {tasks} threads on one core and {} s as {tasks} async tasks on one thread (ideal {} s; tokio's timers tick every millisecond): the tasks ran at {}x the thread speed. The kernel counted {sw_threads} context switches for the threads and {sw_tasks} for the tasks, whose switches happen in user space. {}",
+                "{tasks} waits of {wait_ms} ms took {} s as {tasks} threads on one core and {} s as {tasks} async tasks on one thread (ideal {} s; tokio's timers tick every millisecond): the tasks ran at {}x the thread speed. From the first part's start to the last part's end (the threads' starts left out) the waits spanned {} s on the threads and {} s on the tasks. The kernel counted {sw_threads} context switches for the threads and {sw_tasks} for the tasks, whose switches happen in user space. {}",
                 fmt_num(median(&t_threads)),
                 fmt_num(median(&t_tasks)),
                 fmt_num(wait_ms / 1e3),
                 fmt_num(m),
+                fmt_num(median(&span_threads)),
+                fmt_num(median(&span_tasks)),
                 match v {
                     Verdict::Supported => "One thread was enough for this concurrency: the tasks overlapped their waits, and the threads paid their starts.",
                     Verdict::NotSupported => "The ratio is not what overlapped waits and serial thread starts predict.",
@@ -160,6 +203,18 @@ fn concurrency_without_threads(c: &Claim, lab: &Lab) -> Result<ClaimResult, Stri
                 }
             )
         },
+    );
+    let judged = if no_effect {
+        judged.untestable_by_design("the threads' starts are smaller than the margin, so the model's band holds 1 (no cost of starting)")
+    } else {
+        judged
+    };
+    // The statement ("overlap their waits as well as threads") is about the waits, not about
+    // the threads' starts, which the wall times carry: judged on the spans of the waits.
+    Ok(judged.with_statement_test(
+        "threads' wait span / tasks' wait span",
+        Figure::ratio(&span_threads, &span_tasks),
+        overlap_expect(effect),
     ))
 }
 
@@ -312,6 +367,36 @@ mod tests {
     }
 
     #[test]
+    fn the_tasks_make_the_starts_visible() {
+        // W = 40 ms, 2 ms late, 10%: the band clears 1 once N c_spawn > 42 / 0.9 - 40 = 6.67 ms;
+        // twice that at 26 us a start is 513 threads, so 576.
+        let n = tasks_for_starts(0.04, 2e-3, 26e-6, 0.1);
+        assert_eq!(n, 576);
+        assert!(!crate::lab::predicts_no_effect(
+            &concurrency_expect(0.04, n, 26e-6, 0.1),
+            1.0
+        ));
+        // A quarter as many would leave the band holding 1.
+        assert!(crate::lab::predicts_no_effect(
+            &concurrency_expect(0.04, n / 4, 26e-6, 0.1),
+            1.0
+        ));
+        // A start of 1 ns would need millions: capped at 4,096.
+        assert_eq!(tasks_for_starts(0.04, 2e-3, 1e-9, 0.1), 4096);
+    }
+
+    #[test]
+    fn the_wait_puts_the_timer_under_half_the_margin() {
+        // 2 ms of lateness, a 10% margin: W >= 38 ms, so 40 ms; W / (W + 2 ms) >= 0.95.
+        assert_eq!(wait_for_margin_ms(2e-3, 0.1), 40.0);
+        let w = wait_for_margin_ms(TOKIO_LATE_S, 0.1) / 1e3;
+        assert!(w / (w + TOKIO_LATE_S) >= 1.0 - 0.1 / 2.0);
+        // A multiple of 10 ms exactly: no step up. A 20% margin: 18 ms, so 20 ms.
+        assert_eq!(wait_for_margin_ms(40e-3 / 19.0, 0.1), 40.0);
+        assert_eq!(wait_for_margin_ms(2e-3, 0.2), 20.0);
+    }
+
+    #[test]
     fn each_async_verdict_can_go_both_ways() {
         let tol = 0.05;
         // 256 starts of 33 us beside 10 ms waits: threads 1.54x to 1.85x the tasks' time;
@@ -320,6 +405,13 @@ mod tests {
         assert_eq!(judged(&[1.75; 7], &e), Verdict::Supported);
         assert_eq!(judged(&[1.0; 7], &e), Verdict::NotSupported);
         assert_eq!(judged(&[0.1; 7], &e), Verdict::NotSupported);
+        // The statement alone: spans as long as the threads' (or the threads' longer) hold it;
+        // tasks whose waits overlapped worse (a fifth longer), or ran one after another, do not.
+        let e = overlap_expect(0.1);
+        assert_eq!(judged(&[1.0; 7], &e), Verdict::Supported);
+        assert_eq!(judged(&[1.05; 7], &e), Verdict::Supported);
+        assert_eq!(judged(&[1.0 / 1.2; 7], &e), Verdict::NotSupported);
+        assert_eq!(judged(&[1.0 / 128.0; 7], &e), Verdict::NotSupported);
         // A task switch cheaper than a 100 ns system call against a 2 us thread switch (20x),
         // or dearer than it (3x).
         let e = switch_expect(2000.0, 100.0);

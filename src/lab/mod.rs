@@ -369,8 +369,10 @@ pub struct ClaimResult {
     /// A picture of the experiment (SVG), written as `ID.svg` beside lab.md; not in lab.json.
     #[serde(skip)]
     pub picture: Option<String>,
-    /// The statement judged on a figure of its own, where the verdict above judges a model of
-    /// the overheads: the model can miss while the statement holds, and the other way round.
+    /// The claim's statement judged on its own, by the same rule, on the figure the statement is
+    /// about (a speedup, a ratio of two costs) against the direction it states, with the
+    /// claim's effect margin: the verdict above judges the model's prediction, which can miss
+    /// while the statement holds, and the other way round.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub statement_test: Option<StatementTest>,
 }
