@@ -29,7 +29,7 @@ pub static ALL: [Claim; 3] = [
         id: "concurrency-without-threads",
         kind: super::Kind::Claim,
         statement: "Concurrency needs no threads: I/O-bound tasks interleaved on ONE thread (an event loop) overlap their waits as well as the same tasks on as many threads do.",
-        model: "waits overlap whoever runs them: N waits of W as N tasks on one thread take W + delta, delta between 0 and two of tokio's 1 ms timer ticks (a deadline is rounded up to the next tick and the runtime parks for whole ticks); as N threads on one core they take W + N x c_spawn, the threads' starts being serial on that core (c_spawn measured in this run); so threads' time / tasks' time lies between (W + N c_spawn) / (W + 2 ms) and (W + N c_spawn) / W. W is set so that the timer's two ticks are at most half the effect margin of it (W >= 2 ms x (2/m - 1), rounded up to 10 ms), and N from c_spawn measured before the run so that the starts are twice what lifts the band's lower end above 1 (N c_spawn >= 2 ((W + 2 ms) / (1 - m) - W), a multiple of 64, at most 4,096; where the cap leaves the band holding 1 the model is not testable by design): then the statement alone, judged on the waits' spans (first part's start to last part's end, which leaves the threads' starts out: they all start before any waits), can fail only if the tasks overlap their waits worse than the threads",
+        model: "waits overlap whoever runs them: N overlapped waits of W end after W on threads and after W + delta on tasks, delta between 0 and two of tokio's 1 ms timer ticks (a deadline is rounded up to the next tick and the runtime parks for whole ticks); as N threads on one core they take W + Z_threads and as tasks W + Z_tasks + delta, Z being each side's zero-work twin measured in this run (the same N parts with waits of length 0: the threads' serial starts on that core, the runtime's set-up and the tasks' spawns); so threads' time / tasks' time lies between (W + Z_threads) / (W + Z_tasks + 2 ms) and (W + Z_threads) / (W + Z_tasks). W is set so that the timer's two ticks are at most half the effect margin of it (W >= 2 ms x (2/m - 1), rounded up to 10 ms), and N from an empty thread's start c_spawn measured before the run so that the starts are twice what lifts the band's lower end above 1 (N c_spawn >= 2 ((W + 2 ms) / (1 - m) - W), a multiple of 64, at most 4,096; where the cap leaves the band holding 1 the model is not testable by design): then the statement alone, judged on the waits' spans (first part's start to last part's end, which leaves the threads' starts out: they all start before any waits), can fail only if the tasks overlap their waits worse than the threads",
         refuted_by: "threads' time / tasks' time outside that band x (1 -+ margin): below it the tasks did not overlap their waits on one thread (or the threads paid less than their starts), above it the threads paid more than their starts. The statement alone is refuted by threads' wait span / tasks' wait span below 1 - margin: the tasks' waits overlapped worse than the threads'",
         unit: "x (threads time / tasks time)",
         margins: &[crate::lab::VALUE_MARGIN, crate::lab::EFFECT_MARGIN],
@@ -57,13 +57,14 @@ pub static ALL: [Claim; 3] = [
     },
 ];
 
-/// concurrency-without-threads: threads' time (W + N c_spawn) over tasks' time (W plus up to two
-/// 1 ms timer ticks), within the margin.
-fn concurrency_expect(wait_s: f64, tasks: usize, spawn_s: f64, tol: f64) -> Expect {
-    let threads = wait_s + tasks as f64 * spawn_s;
+/// concurrency-without-threads: threads' time (W + Z_threads) over tasks' time (W + Z_tasks plus
+/// up to two 1 ms timer ticks), within the margin; Z is each side's zero-work twin (the same run
+/// with waits of length 0: the threads' starts, or the runtime's set-up and the tasks' spawns).
+fn concurrency_expect(wait_s: f64, threads_extra_s: f64, tasks_extra_s: f64, tol: f64) -> Expect {
+    let threads = wait_s + threads_extra_s;
     Expect::Between([
-        threads / (wait_s + TOKIO_LATE_S) * (1.0 - tol),
-        threads / wait_s * (1.0 + tol),
+        threads / (wait_s + tasks_extra_s + TOKIO_LATE_S) * (1.0 - tol),
+        threads / (wait_s + tasks_extra_s) * (1.0 + tol),
     ])
 }
 
@@ -139,9 +140,9 @@ fn concurrency_without_threads(c: &Claim, lab: &Lab) -> Result<ClaimResult, Stri
     let wait_ms = wait_for_margin_ms(TOKIO_LATE_S, effect);
     let spawn_s = lab.thread_spawn_ns() / 1e9;
     let tasks = tasks_for_starts(wait_ms / 1e3, TOKIO_LATE_S, spawn_s, tol);
-    let expect = concurrency_expect(wait_ms / 1e3, tasks, spawn_s, tol);
+    let spec = WorkloadSpec::new("io", tasks, 1).with("wait_ms", wait_ms);
     let plan = RunPlan {
-        spec: WorkloadSpec::new("io", tasks, 1).with("wait_ms", wait_ms),
+        spec: spec.clone(),
         cores: vec![tasks],
         strategies: vec![Strategy::SingleCoreThreaded, Strategy::SingleThreadAsync],
         reps: lab.reps(),
@@ -158,6 +159,20 @@ fn concurrency_without_threads(c: &Claim, lab: &Lab) -> Result<ClaimResult, Stri
     let spans = |m: &Measurement| m.runs.iter().map(wait_span_s).collect::<Vec<f64>>();
     let (span_threads, span_tasks) = (spans(threads), spans(tasks_row));
     let (sw_threads, sw_tasks) = (kernel_switches(threads), kernel_switches(tasks_row));
+    // Each side's zero-work twin, once per repetition after the rows: what the threads' starts
+    // (and the runtime's set-up) cost where the rows ran, measured rather than taken from an
+    // empty thread's start, which leaves out the strategy's stacks, pinning and barrier.
+    let (mut z_threads, mut z_tasks) = (Vec::new(), Vec::new());
+    for _ in 0..lab.reps() {
+        for (s, z) in [
+            (Strategy::SingleCoreThreaded, &mut z_threads),
+            (Strategy::SingleThreadAsync, &mut z_tasks),
+        ] {
+            z.push(super::claims::zero_work_twin(&spec, s, &[tasks], lab.switch_ns())?[0]);
+        }
+    }
+    let (z_thr, z_task) = (median(&z_threads), median(&z_tasks));
+    let expect = concurrency_expect(wait_ms / 1e3, z_thr, z_task, tol);
     let figs = figures(vec![
         ("tasks", json!(tasks)),
         ("wait_ms", json!(wait_ms)),
@@ -169,6 +184,8 @@ fn concurrency_without_threads(c: &Claim, lab: &Lab) -> Result<ClaimResult, Stri
         ("kernel_switches_threads", json!(sw_threads)),
         ("kernel_switches_tasks", json!(sw_tasks)),
         ("thread_spawn_us", json!(spawn_s * 1e6)),
+        ("zero_work_twin_threads_s", json!(z_thr)),
+        ("zero_work_twin_tasks_s", json!(z_task)),
         ("margin", json!(tol)),
         ("effect_margin", json!(effect)),
     ]);
@@ -178,8 +195,8 @@ fn concurrency_without_threads(c: &Claim, lab: &Lab) -> Result<ClaimResult, Stri
     };
     let no_effect = super::predicts_no_effect(&expect, 1.0);
     let prediction = format!(
-        "{tasks} waits of {wait_ms} ms as {tasks} threads on one core and as {tasks} tasks on one thread: threads' time / tasks' time = ({wait_ms} ms + {tasks} x {} us) / ({wait_ms} ms + 0 to 2 ms), between {} and {} with the margin {}; the statement alone: threads' wait span / tasks' wait span (first part's start to last part's end, the threads' starts left out) >= 1 - effect margin = {} (W = {wait_ms} ms puts the timer's 2 ms at most half that margin)",
-        fmt_num(spawn_s * 1e6), fmt_num(lo), fmt_num(hi), fmt_num(tol), fmt_num(1.0 - effect)
+        "{tasks} waits of {wait_ms} ms as {tasks} threads on one core and as {tasks} tasks on one thread: threads' time / tasks' time = ({wait_ms} ms + Z_threads {} ms) / ({wait_ms} ms + Z_tasks {} ms + 0 to 2 ms), Z each side's zero-work twin, between {} and {} with the margin {}; the statement alone: threads' wait span / tasks' wait span (first part's start to last part's end, the threads' starts left out) >= 1 - effect margin = {} (W = {wait_ms} ms puts the timer's 2 ms at most half that margin)",
+        fmt_num(z_thr * 1e3), fmt_num(z_task * 1e3), fmt_num(lo), fmt_num(hi), fmt_num(tol), fmt_num(1.0 - effect)
     );
     let judged = ClaimResult::judge(
         c,
@@ -373,12 +390,12 @@ mod tests {
         let n = tasks_for_starts(0.04, 2e-3, 26e-6, 0.1);
         assert_eq!(n, 576);
         assert!(!crate::lab::predicts_no_effect(
-            &concurrency_expect(0.04, n, 26e-6, 0.1),
+            &concurrency_expect(0.04, n as f64 * 26e-6, 0.0, 0.1),
             1.0
         ));
         // A quarter as many would leave the band holding 1.
         assert!(crate::lab::predicts_no_effect(
-            &concurrency_expect(0.04, n / 4, 26e-6, 0.1),
+            &concurrency_expect(0.04, (n / 4) as f64 * 26e-6, 0.0, 0.1),
             1.0
         ));
         // A start of 1 ns would need millions: capped at 4,096.
@@ -401,7 +418,7 @@ mod tests {
         let tol = 0.05;
         // 256 starts of 33 us beside 10 ms waits: threads 1.54x to 1.85x the tasks' time;
         // tasks that serialised, or threads as fast as tasks, fall outside.
-        let e = concurrency_expect(0.01, 256, 33e-6, tol);
+        let e = concurrency_expect(0.01, 256.0 * 33e-6, 0.0, tol);
         assert_eq!(judged(&[1.75; 7], &e), Verdict::Supported);
         assert_eq!(judged(&[1.0; 7], &e), Verdict::NotSupported);
         assert_eq!(judged(&[0.1; 7], &e), Verdict::NotSupported);
