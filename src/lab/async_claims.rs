@@ -24,7 +24,7 @@ use crate::workload::io::burn_cpu_time;
 use crate::workload::WorkloadSpec;
 
 /// The async claims, in the course's order (after those of [`super::claims`]).
-pub static ALL: [Claim; 3] = [
+pub(crate) static ALL: [Claim; 3] = [
     Claim {
         id: "concurrency-without-threads",
         kind: super::Kind::Claim,

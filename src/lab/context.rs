@@ -25,9 +25,9 @@ const NOISE_REPS: usize = 21;
 
 /// The lab's options and the models' inputs, measured lazily.
 #[derive(Debug)]
-pub struct Lab {
+pub(crate) struct Lab {
     /// Quick or full.
-    pub options: LabOptions,
+    pub(crate) options: LabOptions,
     switch_ns: OnceCell<Option<f64>>,
     tick_ns: OnceCell<Option<f64>>,
     noise: OnceCell<f64>,
@@ -42,7 +42,7 @@ pub struct Lab {
 
 impl Lab {
     /// A lab whose inputs are not measured yet.
-    pub fn new(options: LabOptions) -> Lab {
+    pub(crate) fn new(options: LabOptions) -> Lab {
         Lab {
             options,
             switch_ns: OnceCell::new(),
@@ -60,7 +60,7 @@ impl Lab {
 
     /// What the lab runs in: the MPI job this process is rank 0 of, as MPI started it (no message
     /// ceilings); outside a job, none.
-    pub fn context(&self) -> &RunContext {
+    pub(crate) fn context(&self) -> &RunContext {
         &self.context
     }
 
@@ -76,22 +76,22 @@ impl Lab {
     }
 
     /// Repetitions per figure.
-    pub fn reps(&self) -> usize {
+    pub(crate) fn reps(&self) -> usize {
         self.options.reps()
     }
 
     /// `quick` in quick mode, else `full`.
-    pub fn pick<T>(&self, quick: T, full: T) -> T {
+    pub(crate) fn pick<T>(&self, quick: T, full: T) -> T {
         self.options.pick(quick, full)
     }
 
     /// Physical cores this process may use.
-    pub fn cores(&self) -> usize {
+    pub(crate) fn cores(&self) -> usize {
         Topology::get().physical_core_count()
     }
 
     /// The inputs measured so far.
-    pub fn inputs(&self) -> Map<String, Value> {
+    pub(crate) fn inputs(&self) -> Map<String, Value> {
         self.inputs.borrow().clone()
     }
 
@@ -102,7 +102,7 @@ impl Lab {
     }
 
     /// One same-core context switch, ns: half the on-CPU time of a thread pipe ping-pong.
-    pub fn switch_ns(&self) -> Option<f64> {
+    pub(crate) fn switch_ns(&self) -> Option<f64> {
         *self.switch_ns.get_or_init(|| {
             let v = crate::experiment::switch_cost::quick_same_core_switch_ns().ok();
             self.record(
@@ -203,7 +203,7 @@ impl Lab {
     }
 
     /// The ceilings (quick measurement in quick mode), `None` when they could not be measured.
-    pub fn ceilings(&self) -> Option<&Ceilings> {
+    pub(crate) fn ceilings(&self) -> Option<&Ceilings> {
         self.ceilings
             .get_or_init(|| {
                 let opts = self.pick(LimitsOptions::quick(), LimitsOptions::full());

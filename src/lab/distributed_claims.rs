@@ -34,7 +34,7 @@ use crate::strategy::Strategy;
 use crate::workload::WorkloadSpec;
 
 /// The message-passing claims, in the course's order (after those of [`super::async_claims`]).
-pub static ALL: [Claim; 2] = [
+pub(crate) static ALL: [Claim; 2] = [
     Claim {
         id: "message-passing-cost",
         kind: Kind::Claim,
@@ -70,7 +70,7 @@ const P: usize = 2;
 /// Why the distributed claims cannot run here, if they cannot: the binary has no MPI, the
 /// process is not a rank of an MPI job (`ranks` is `None`), the job has one rank, or its first
 /// two ranks share cores (`ranks_per_core` above 1).
-pub fn why_not_testable(
+pub(crate) fn why_not_testable(
     has_mpi: bool,
     ranks: Option<usize>,
     ranks_per_core: f64,

@@ -58,7 +58,7 @@ pub(crate) fn units_for(seconds: f64) -> u64 {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Span<R> {
     /// Its result.
-    pub value: R,
+    pub(crate) value: R,
     /// When it started after the common release, ns (monotonic).
     pub(crate) start_ns: u64,
     /// When it ended, ns.
@@ -418,7 +418,7 @@ pub(crate) struct SpinBarrier {
 
 impl SpinBarrier {
     /// A barrier for `n` threads.
-    pub fn new(n: usize) -> SpinBarrier {
+    pub(crate) fn new(n: usize) -> SpinBarrier {
         SpinBarrier {
             n: n.max(1),
             count: AtomicUsize::new(0),
@@ -427,7 +427,7 @@ impl SpinBarrier {
     }
 
     /// Arrive and spin until all `n` have arrived (or `deadline` passes: an error).
-    pub fn wait(&self, deadline: Instant) -> Result<(), String> {
+    pub(crate) fn wait(&self, deadline: Instant) -> Result<(), String> {
         let gen = self.generation.load(Ordering::Acquire);
         if self.count.fetch_add(1, Ordering::AcqRel) + 1 == self.n {
             self.count.store(0, Ordering::Relaxed);

@@ -42,13 +42,13 @@ pub mod render;
 pub(crate) mod verdict_chart;
 pub(crate) mod web_claims;
 
-pub use crate::measure::stats::Interval;
-pub use context::Lab;
+pub(crate) use crate::measure::stats::Interval;
+pub(crate) use context::Lab;
 
 /// How a prediction compares the figure with its threshold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", content = "value")]
-pub enum Expect {
+pub(crate) enum Expect {
     /// figure ≥ value
     #[serde(rename = ">=")]
     AtLeast(f64),
@@ -62,7 +62,7 @@ pub enum Expect {
 
 impl Expect {
     /// Human form: "≥ 6", "≤ 1.05", "between 0.9 and 1.1".
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Expect::AtLeast(v) => format!(">= {}", fmt_num(*v)),
             Expect::AtMost(v) => format!("<= {}", fmt_num(*v)),
@@ -104,7 +104,7 @@ impl Expect {}
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// The whole spread satisfies the prediction.
     Supported,
     /// None of the spread does.
@@ -117,7 +117,7 @@ pub enum Verdict {
 
 impl Verdict {
     /// The word used in reports.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Verdict::Supported => "supported",
             Verdict::NotSupported => "not-supported",
@@ -128,7 +128,7 @@ impl Verdict {
 }
 
 /// The one rule every claim is judged by (see the module docs).
-pub fn verdict(spread: Option<[f64; 2]>, expect: &Expect) -> Verdict {
+pub(crate) fn verdict(spread: Option<[f64; 2]>, expect: &Expect) -> Verdict {
     let Some([lo, hi]) = spread else {
         return Verdict::NotTestable;
     };
@@ -167,7 +167,7 @@ pub enum Kind {
 /// How a figure and its interval were computed from the repetitions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Estimate {
+pub(crate) enum Estimate {
     /// The median of one value per repetition (which may itself combine paired measurements).
     Median,
     /// The median of the ratios of two quantities measured side by side in each repetition.
@@ -178,7 +178,7 @@ pub enum Estimate {
 
 impl Estimate {
     /// In words, for reports.
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             Estimate::Median => "median of per-repetition values",
             Estimate::MedianOfPairedRatios => "median of paired ratios",
@@ -189,20 +189,20 @@ impl Estimate {
 
 /// A figure: its value, its order-statistic interval and how both were computed.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Figure {
+pub(crate) struct Figure {
     /// The value.
-    pub value: f64,
+    pub(crate) value: f64,
     /// Its interval (`None` from fewer than two repetitions).
-    pub interval: Option<Interval>,
+    pub(crate) interval: Option<Interval>,
     /// How it was computed.
-    pub estimate: Estimate,
+    pub(crate) estimate: Estimate,
     /// Repetitions behind it.
-    pub reps: usize,
+    pub(crate) reps: usize,
 }
 
 impl Figure {
     /// The median of per-repetition values.
-    pub fn median(samples: &[f64]) -> Figure {
+    pub(crate) fn median(samples: &[f64]) -> Figure {
         Figure {
             value: median(samples),
             interval: median_interval(samples),
@@ -222,7 +222,7 @@ impl Figure {
     }
 
     /// `median(num) / median(den)` from independent repetitions.
-    pub fn ratio(num: &[f64], den: &[f64]) -> Figure {
+    pub(crate) fn ratio(num: &[f64], den: &[f64]) -> Figure {
         Figure {
             value: median(num) / median(den),
             interval: ratio_interval(num, den),
@@ -232,7 +232,7 @@ impl Figure {
     }
 
     /// The interval's ends, widened to hold the value; the value itself without an interval.
-    pub fn spread(&self) -> [f64; 2] {
+    pub(crate) fn spread(&self) -> [f64; 2] {
         let [lo, hi] = self.interval.map_or([self.value; 2], |i| i.ends());
         [lo.min(self.value), hi.max(self.value)]
     }
@@ -243,14 +243,14 @@ impl Figure {
 #[derive(Debug, Clone)]
 pub(crate) struct Point {
     /// The point's figure, with its interval over the repetitions.
-    pub figure: Figure,
+    pub(crate) figure: Figure,
     /// Its prediction.
-    pub expect: Expect,
+    pub(crate) expect: Expect,
 }
 
 impl Point {
     /// The point's verdict by the rule.
-    pub fn verdict(&self) -> Verdict {
+    pub(crate) fn verdict(&self) -> Verdict {
         verdict(Some(self.figure.spread()), &self.expect)
     }
 }
@@ -326,37 +326,37 @@ pub(crate) fn deciding_point(points: &[Point]) -> Option<usize> {
 
 /// One claim's result, as printed and written to lab.json.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ClaimResult {
+pub(crate) struct ClaimResult {
     /// Stable id (`one-core-concurrency`, ...).
-    pub id: String,
+    pub(crate) id: String,
     /// A claim the machine could refute, or a check that holds by construction.
-    pub kind: Kind,
+    pub(crate) kind: Kind,
     /// The claim in concbench's words.
-    pub statement: String,
+    pub(crate) statement: String,
     /// The model the prediction comes from.
-    pub model: String,
+    pub(crate) model: String,
     /// The outcome that would refute the claim.
     pub(crate) refuted_by: String,
     /// The prediction in words, with the measured inputs of the model.
-    pub prediction: String,
+    pub(crate) prediction: String,
     /// The figure; null when not testable.
-    pub measured: Option<f64>,
+    pub(crate) measured: Option<f64>,
     /// Unit of the figure.
-    pub unit: String,
+    pub(crate) unit: String,
     /// Order-statistic interval of the figure (holding the figure); null when not testable.
-    pub spread: Option<[f64; 2]>,
+    pub(crate) spread: Option<[f64; 2]>,
     /// Probability that the spread covers the true value (a lower bound for a ratio of medians).
-    pub coverage: Option<f64>,
+    pub(crate) coverage: Option<f64>,
     /// How the figure and its spread were computed.
-    pub estimate: Option<Estimate>,
+    pub(crate) estimate: Option<Estimate>,
     /// The prediction as an inequality.
-    pub expect: Expect,
+    pub(crate) expect: Expect,
     /// The outcome by the rule.
-    pub verdict: Verdict,
+    pub(crate) verdict: Verdict,
     /// What the run measured, in a few sentences; hypotheses are labelled as such.
-    pub explanation: String,
+    pub(crate) explanation: String,
     /// Repetitions behind the spread.
-    pub reps: usize,
+    pub(crate) reps: usize,
     /// For inconclusive claims: about how many repetitions would decide (null when the figure
     /// is indistinguishable from the threshold).
     pub(crate) decide_with_reps: Option<usize>,
@@ -365,34 +365,34 @@ pub struct ClaimResult {
     #[serde(default)]
     pub(crate) indistinguishable_from_threshold: bool,
     /// The other figures that matter, by name.
-    pub figures: Map<String, Value>,
+    pub(crate) figures: Map<String, Value>,
     /// A picture of the experiment (SVG), written as `ID.svg` beside lab.md; not in lab.json.
     #[serde(skip)]
-    pub picture: Option<String>,
+    pub(crate) picture: Option<String>,
     /// The claim's statement judged on its own, by the same rule, on the figure the statement is
     /// about (a speedup, a ratio of two costs) against the direction it states, with the
     /// claim's effect margin: the verdict above judges the model's prediction, which can miss
     /// while the statement holds, and the other way round.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub statement_test: Option<StatementTest>,
+    pub(crate) statement_test: Option<StatementTest>,
 }
 
 /// A claim's statement judged by the same rule on the figure the statement is about (a speedup
 /// above or below 1 by the claim's margin), beside the verdict on the model's fit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StatementTest {
+pub(crate) struct StatementTest {
     /// What the figure is, in words (`speedup with 2 threads on one core`).
-    pub figure: String,
+    pub(crate) figure: String,
     /// The figure.
-    pub measured: f64,
+    pub(crate) measured: f64,
     /// Its order-statistic interval.
-    pub spread: [f64; 2],
+    pub(crate) spread: [f64; 2],
     /// The interval's coverage.
-    pub coverage: Option<f64>,
+    pub(crate) coverage: Option<f64>,
     /// What the statement says of the figure, with the claim's margin.
-    pub expect: Expect,
+    pub(crate) expect: Expect,
     /// The outcome by the rule.
-    pub verdict: Verdict,
+    pub(crate) verdict: Verdict,
 }
 
 impl StatementTest {
@@ -410,7 +410,7 @@ impl StatementTest {
     }
 
     /// One line: `supported: speedup with 2 threads on one core 1.98 [1.95 .. 2.01], expected >= 1.1`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!(
             "{}: {} {} [{} .. {}], expected {}",
             self.verdict.name(),
@@ -591,7 +591,7 @@ pub struct LabOptions {
 impl LabOptions {
     /// Repetitions per figure: 7 in quick mode (the widest interval of a median of 7 covers
     /// 98.4%, a ratio of two medians of 7 each 96.9%: both reach 95%), 11 in the full lab.
-    pub fn reps(&self) -> usize {
+    pub(crate) fn reps(&self) -> usize {
         if self.quick {
             7
         } else {
@@ -600,7 +600,7 @@ impl LabOptions {
     }
 
     /// `quick` when quick, else `full`.
-    pub fn pick<T>(&self, quick: T, full: T) -> T {
+    pub(crate) fn pick<T>(&self, quick: T, full: T) -> T {
         if self.quick {
             quick
         } else {
@@ -614,9 +614,9 @@ impl LabOptions {
 #[error("claim {id}: {message}")]
 pub struct LabError {
     /// The claim.
-    pub id: String,
+    pub(crate) id: String,
     /// What failed.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 /// An equivalence margin, declared with its claim before any run: how far (relative) the figure
@@ -626,14 +626,14 @@ pub struct LabError {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Margin {
     /// Relative size (0.10 = 10%).
-    pub rel: f64,
+    pub(crate) rel: f64,
     /// Why that much.
-    pub why: &'static str,
+    pub(crate) why: &'static str,
 }
 
 impl Margin {
     /// "10%: why".
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!("{}%: {}", fmt_num(self.rel * 100.0), self.why)
     }
 }
@@ -672,16 +672,16 @@ pub struct Claim {
     /// The statement, in concbench's words.
     pub statement: &'static str,
     /// The model the prediction comes from.
-    pub model: &'static str,
+    pub(crate) model: &'static str,
     /// The outcome that would refute it.
     pub(crate) refuted_by: &'static str,
     /// Unit of the figure.
-    pub unit: &'static str,
+    pub(crate) unit: &'static str,
     /// The equivalence margins its prediction uses, each with why that much (none for a
     /// prediction with no margin).
     pub(crate) margins: &'static [Margin],
     /// The experiment.
-    pub run: fn(&Claim, &Lab) -> Result<ClaimResult, String>,
+    pub(crate) run: fn(&Claim, &Lab) -> Result<ClaimResult, String>,
 }
 
 impl Claim {
@@ -695,7 +695,7 @@ impl Claim {
     }
 
     /// Margin `i` (relative).
-    pub fn margin(&self, i: usize) -> f64 {
+    pub(crate) fn margin(&self, i: usize) -> f64 {
         self.margins.get(i).map_or(0.0, |m| m.rel)
     }
 }
@@ -706,14 +706,14 @@ pub struct LabReport {
     /// Where and when.
     pub machine: Machine,
     /// The verdict rule in words.
-    pub rule: String,
+    pub(crate) rule: String,
     /// Quick or full.
-    pub quick: bool,
+    pub(crate) quick: bool,
     /// The models' inputs measured in this run (switch cost, tick, noise floor, ceilings), each
     /// with how it was measured.
-    pub inputs: Map<String, Value>,
+    pub(crate) inputs: Map<String, Value>,
     /// One result per claim, in the course's order.
-    pub claims: Vec<ClaimResult>,
+    pub(crate) claims: Vec<ClaimResult>,
 }
 
 /// Every claim, in the course's order: [`claims`], then [`async_claims`], then

@@ -136,18 +136,18 @@ pub fn terminal(report: &LabReport) -> String {
 
 /// A picture the lab writes beside `lab.md`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Picture<'a> {
+pub(crate) struct Picture<'a> {
     /// The claim it shows.
-    pub claim: &'a str,
+    pub(crate) claim: &'a str,
     /// Its file name beside `lab.md` (`ID.svg`).
-    pub file: String,
+    pub(crate) file: String,
     /// The SVG text.
-    pub svg: &'a str,
+    pub(crate) svg: &'a str,
 }
 
 /// Every picture of the report, in the claims' order: the one list both [`files`] (what is
 /// written) and [`markdown`] (what is linked) read.
-pub fn pictures(report: &LabReport) -> Vec<Picture<'_>> {
+pub(crate) fn pictures(report: &LabReport) -> Vec<Picture<'_>> {
     report
         .claims
         .iter()

@@ -10,7 +10,7 @@ use super::{fmt_num, ClaimResult, Expect, LabReport, Verdict};
 use crate::text::xml_escape;
 
 /// The chart's file name beside `lab.md`.
-pub const FILE: &str = "verdicts.svg";
+pub(crate) const FILE: &str = "verdicts.svg";
 
 const WIDTH: f64 = 960.0;
 const LABEL_RIGHT: f64 = 300.0;
@@ -39,7 +39,7 @@ pub(crate) fn alt(report: &LabReport) -> String {
 }
 
 /// The chart for every claim of `report`, in the report's order.
-pub fn svg(report: &LabReport) -> String {
+pub(crate) fn svg(report: &LabReport) -> String {
     let height = TOP + report.claims.len().max(1) as f64 * ROW + 56.0;
     let mut o = String::new();
     let _ = writeln!(

@@ -19,7 +19,7 @@ use crate::workload::web::{WebConfig, WebRun};
 use crate::workload::WorkloadSpec;
 
 /// The server claims, in the course's order (after those of [`super::distributed_claims`]).
-pub static ALL: [Claim; 3] = [
+pub(crate) static ALL: [Claim; 3] = [
     Claim {
         id: "web-server-concurrency",
         kind: super::Kind::Claim,
@@ -333,10 +333,10 @@ fn combined_concurrency_parallelism(c: &Claim, lab: &Lab) -> Result<ClaimResult,
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct IdleCost {
     /// Resident memory (and, for threads, kernel stacks) added per thread or task, bytes.
-    pub bytes: f64,
+    pub(crate) bytes: f64,
     /// What the code holds per thread or task by construction, bytes: a task's future
     /// (`size_of_val`), a thread's buffer on its stack. A measured cost below it is wrong.
-    pub floor: usize,
+    pub(crate) floor: usize,
 }
 
 /// Resident memory plus the kernel's stacks, bytes.

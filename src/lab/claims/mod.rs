@@ -38,7 +38,7 @@ pub mod sharing;
 pub(crate) use processes::serve_lab_child;
 
 /// Every claim, in the course's order.
-pub static ALL: [Claim; 23] = [
+pub(crate) static ALL: [Claim; 23] = [
     concurrency::ONE_CORE_CONCURRENCY,
     concurrency::CPU_BOUND_ON_ONE_CORE,
     scaling::PARALLELISM_NEEDS_CORES,
@@ -245,7 +245,7 @@ pub(crate) mod test_support {
     use super::super::{verdict, Expect, Figure, Verdict};
 
     /// The verdict the rule gives seven repetitions of `value` (± 0.1%) against `expect`.
-    pub fn verdict_at(value: f64, expect: &Expect) -> Verdict {
+    pub(crate) fn verdict_at(value: f64, expect: &Expect) -> Verdict {
         let samples: Vec<f64> = (0..7)
             .map(|i| value * (1.0 + (i as f64 - 3.0) * 0.0003))
             .collect();

@@ -104,7 +104,7 @@ pub(crate) fn karp_flatt(s: f64, p: usize) -> f64 {
 }
 
 /// The roofline bound of a speedup: min(P, T1 · B_P / bytes).
-pub fn roofline(p: usize, t1_s: f64, bandwidth_b_s: f64, bytes: f64) -> f64 {
+pub(crate) fn roofline(p: usize, t1_s: f64, bandwidth_b_s: f64, bytes: f64) -> f64 {
     (p as f64).min(t1_s * bandwidth_b_s / bytes)
 }
 
