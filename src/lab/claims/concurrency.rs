@@ -91,6 +91,7 @@ fn one_core_concurrency(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let mut of_model: Vec<Vec<f64>> = vec![Vec::new(); threads.len()];
     let mut curve: Vec<Vec<f64>> = vec![Vec::new(); threads.len()];
     let mut zeros: Vec<Vec<f64>> = vec![Vec::new(); threads.len()];
+    let mut models: Vec<Vec<f64>> = vec![Vec::new(); threads.len()];
     let mut seqs = Vec::new();
     for _ in 0..lab.reps() {
         let rows = one_rep(
@@ -113,12 +114,13 @@ fn one_core_concurrency(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
             let par = row(&rows, Strategy::SingleCoreThreaded, t).median_s;
             curve[k].push(seq / par);
             zeros[k].push(zero[k]);
-            of_model[k].push(one_core_model_time(tasks, d, t, zero[k], switch_s) / par);
+            let model_time = one_core_model_time(tasks, d, t, zero[k], switch_s);
+            models[k].push(seq / model_time);
+            of_model[k].push(model_time / par);
         }
     }
     let med = crate::measure::stats::median;
     let seq = med(&seqs);
-    let d = seq / tasks as f64;
     let expect = Expect::Between([1.0 - tol, 1.0 + tol]);
     let pts: Vec<Point> = of_model
         .iter()
@@ -133,12 +135,13 @@ fn one_core_concurrency(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         .zip(&curve)
         .zip(&pts)
         .zip(&zeros)
-        .map(|(((&t, s), p), z)| {
+        .zip(&models)
+        .map(|((((&t, s), p), z), m)| {
             json!({
                 "threads": t,
                 "speedup": med(s),
                 "zero_work_twin_s": med(z),
-                "model": seq / one_core_model_time(tasks, d, t, med(z), switch_s),
+                "model": med(m),
                 "of_model": p.figure.value,
                 "of_model_interval": p.figure.spread(),
                 "verdict": p.verdict().name(),
@@ -179,7 +182,7 @@ fn one_core_concurrency(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         figs,
         |m, v| {
             format!(
-                "{tasks} waits of {wait_ms} ms took {} s one after another. On one core: {text}. The deciding point, {} threads, reached {} of the model. {}",
+                "{tasks} waits of {wait_ms} ms took {} s one after another. On one core: {text}. The deciding point, {} threads, reached {} of the model (the median of the repetitions' ratios, which the medians of speedup and model above need not give). {}",
                 fmt_num(seq), threads[decide], fmt_num(m),
                 conclude(v, "Waiting threads overlapped their waits on one core as the model predicts, up to where the zero-work twin's time and the wake-ups bend the curve.", "The threads' waits did not overlap as the model predicts at the point named.")
             )
