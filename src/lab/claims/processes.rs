@@ -51,8 +51,8 @@ pub(crate) const CONTEXT_SWITCH: Claim = Claim {
     id: "context-switch",
     kind: Kind::Claim,
     statement: "A switch between processes costs more than a switch between threads: it changes the address space, and the next process must then reload its translations.",
-    model: "textbook: changing the address space discards the other side's TLB entries, so in a same-core pipe ping-pong where each side writes one byte in each of W pages between hand-offs, processes pay up to W extra page walks per switch that threads (one address space) do not. The informative point is the W where both sides' 2W pages fit the L2 TLB, so that threads keep every translation and only the process switch can lose them: W = a quarter of the L2 TLB's 4 KiB entries (2W = half of it, the other half left to code, stacks and the kernel), read from CPUID (1,024 entries assumed where CPUID does not say). Each side's cache footprint is W cache lines (one written byte per page), not W pages. Whether the CPU can tag TLB entries per address space (PCID), which lets the kernel keep them across a switch, is recorded: with PCID the textbook's flush need not happen",
-    refuted_by: "the process / thread round-trip ratio at that W, over the same ratio at W = 0 (no pages touched) in the same repetition, is at most 1 + margin: what processes pay beyond threads does not grow with the pages touched, so it is not translations (the ratio at W = 0 is the address-space change itself, judged as the statement alone: at least 1 + margin)",
+    model: "textbook: changing the address space discards the other side's TLB entries, so in a same-core pipe ping-pong where each side writes one byte in each of W pages between hand-offs, processes pay up to W extra page walks per switch that threads (one address space) do not. The informative point is the W where both sides' 2W pages fit the L2 TLB, so that threads keep every translation and only the process switch can lose them: W = a quarter of the L2 TLB's 4 KiB entries (2W = half of it, the other half left to code, stacks and the kernel), read from CPUID (1,024 entries assumed where CPUID does not say). Each side's cache footprint is W cache lines (one written byte per page), not W pages. Whether the CPU can tag TLB entries per address space (PCID) is read from CPUID and decides the prediction: with PCID, Linux keeps each address space's entries across a switch, so the textbook's flush does not happen and no growth with W is predicted; without it, the flush predicts growth",
+    refuted_by: "the process / thread round-trip ratio at that W, over the same ratio at W = 0 (no pages touched) in the same repetition: without PCID, at most 1 + margin (what processes pay beyond threads does not grow with the pages touched, so it is not translations); with PCID, where the kernel keeps each address space's tagged entries and the model predicts no growth, outside 1 -+ margin. The ratio at W = 0 is the address-space change itself, judged as the statement alone: at least 1 + margin",
     unit: "x (process / thread at W where 2W fits the L2 TLB) / (the same at W = 0)",
     margins: &[crate::lab::EFFECT_MARGIN],
     run: context_switch,
@@ -589,7 +589,8 @@ fn context_switch(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         })
         .collect::<Vec<_>>()
         .join(", ");
-    let expect = Expect::AtLeast(1.0 + tol);
+    let tagged = pcid == Some(true);
+    let expect = context_switch_expect(tagged, tol);
     let tlb_from = if tlb.is_some() {
         "CPUID"
     } else {
@@ -601,8 +602,13 @@ fn context_switch(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         None => "whether the CPU has PCID is not known here",
     };
     let prediction = format!(
-        "same-core pipe ping-pong, each side writing one byte in each of W = {pages:?} pages between hand-offs: (process / thread round trip at W = {w} pages, a quarter of the {entries}-entry L2 TLB, {tlb_from}; {} KiB of cache lines per side) / (process / thread at W = 0), paired per repetition, >= 1 + margin = {}",
-        w * 64 / 1024, fmt_num(1.0 + tol)
+        "same-core pipe ping-pong, each side writing one byte in each of W = {pages:?} pages between hand-offs: (process / thread round trip at W = {w} pages, a quarter of the {entries}-entry L2 TLB, {tlb_from}; {} KiB of cache lines per side) / (process / thread at W = 0), paired per repetition, {}",
+        w * 64 / 1024,
+        if tagged {
+            format!("within 1 -+ margin {} (the CPU has PCID: each address space keeps its tagged TLB entries across a switch, so nothing grows with W)", fmt_num(tol))
+        } else {
+            format!(">= 1 + margin = {} (no PCID known: the switch flushes the TLB, so the process side pays W more page walks)", fmt_num(1.0 + tol))
+        }
     );
     let figs = figures(vec![
         ("ratio_by_pages", json!(by_w)),
@@ -629,7 +635,11 @@ fn context_switch(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
             format!(
                 "Process / thread round-trip ratio by pages touched per side (one byte each, so W cache lines): {text}. At W = {w}, where both sides' pages fit the {entries}-entry L2 TLB, a round trip took {} us between threads and {} us between processes, {}x the ratio with no pages touched ({}x); {pcid_text}. {}",
                 fmt_num(median(&at_t) * 1e6), fmt_num(median(&at_p) * 1e6), fmt_num(m), fmt_num(at_zero),
-                conclude(v, "What processes pay beyond threads grew with the pages touched: the address-space change cost translations that the threads kept.", "What processes pay beyond threads did not grow with the pages touched where the threads keep every translation: the address-space change did not cost the TLB here (tagged TLB entries, PCID, are the hypothesis this run records but does not test).")
+                if tagged {
+                    conclude(v, "What processes pay beyond threads did not grow with the pages touched, as tagged TLB entries predict: the address-space change kept its translations, and the textbook's flush did not happen here.", "What processes pay beyond threads is not what tagged TLB entries predict: it grew (or shrank) with the pages touched by more than the margin, which this run did not explain.")
+                } else {
+                    conclude(v, "What processes pay beyond threads grew with the pages touched: the address-space change cost translations that the threads kept.", "What processes pay beyond threads did not grow with the pages touched where the threads keep every translation: the address-space change did not cost the TLB here, with no PCID recorded to explain it.")
+                }
             )
         },
     )
@@ -638,8 +648,19 @@ fn context_switch(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     .with_statement_test(
         "process / thread round trip with no pages touched",
         Figure::median(&ratios[0]),
-        expect,
+        Expect::AtLeast(1.0 + tol),
     ))
+}
+
+/// context-switch's prediction for the growth of the process / thread ratio from W = 0 to W:
+/// none within the margin where the CPU tags TLB entries per address space (PCID, which Linux
+/// uses to keep them across a switch), at least 1 + margin where it flushes them.
+pub(crate) fn context_switch_expect(tagged_tlb: bool, tol: f64) -> Expect {
+    if tagged_tlb {
+        Expect::Between([1.0 - tol, 1.0 + tol])
+    } else {
+        Expect::AtLeast(1.0 + tol)
+    }
 }
 
 /// The communication model's pipe time: the pipe-to-self copy of the same bytes (both copies
@@ -989,6 +1010,18 @@ mod pool_tests {
     use super::super::test_support::verdict_at;
     use super::*;
     use crate::lab::Verdict;
+
+    #[test]
+    fn context_switch_predicts_growth_only_without_tagged_tlb_entries() {
+        // Without PCID a flush: growth of 1.3 supports it, none refutes it.
+        let flush = context_switch_expect(false, 0.1);
+        assert_eq!(verdict_at(1.3, &flush), Verdict::Supported);
+        assert_eq!(verdict_at(1.0, &flush), Verdict::NotSupported);
+        // With PCID no growth: 1.0 supports it, 1.3 refutes it.
+        let tagged = context_switch_expect(true, 0.1);
+        assert_eq!(verdict_at(1.0, &tagged), Verdict::Supported);
+        assert_eq!(verdict_at(1.3, &tagged), Verdict::NotSupported);
+    }
 
     #[test]
     fn the_crossover_follows_the_start_cost() {
