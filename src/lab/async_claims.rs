@@ -39,7 +39,7 @@ pub(crate) static ALL: [Claim; 3] = [
         id: "task-switch-cost",
         kind: super::Kind::Claim,
         statement: "A switch between async tasks happens in user space and costs far less than a kernel context switch.",
-        model: "a task switch is a return to the runtime and a poll of the next task, with no system call, so it costs less than one entry into the kernel (c_syscall: clock_gettime of the thread's CPU clock, measured in this run); a thread switch on one CPU goes through the kernel (measured in the same run by the same ping-pong over pipes): thread switch / task switch >= thread switch / c_syscall, the threshold derived from the two measured costs",
+        model: "a task switch is a return to the runtime and a poll of the next task, with no system call, so it costs less than one entry into the kernel (c_syscall: one of the cheapest system calls, getppid on Unix (GetThreadTimes on Windows), measured in this run, so that the threshold is the strictest a kernel entry sets); a thread switch on one CPU goes through the kernel (measured in the same run by the same ping-pong over pipes): thread switch / task switch >= thread switch / c_syscall, the threshold derived from the two measured costs",
         refuted_by: "thread switch / task switch below thread switch / c_syscall: a task switch cost more than entering the kernel once",
         unit: "x (thread switch / task switch)",
         margins: &[],

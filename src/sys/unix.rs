@@ -120,6 +120,16 @@ pub(crate) fn sleep_for(d: Duration) -> Duration {
     Duration::from_nanos(monotonic_ns().saturating_sub(start))
 }
 
+/// One of the cheapest system calls there is, for timing a kernel entry and exit: `getppid`
+/// (glibc and macOS enter the kernel for it each time; nothing is cached in user space).
+pub(crate) fn cheap_syscall() -> u64 {
+    // SAFETY: getppid has no preconditions.
+    unsafe { libc::getppid() as u64 }
+}
+
+/// The name of [`cheap_syscall`], for the reports that time it.
+pub(crate) const CHEAP_SYSCALL: &str = "getppid";
+
 /// CPU time used by the calling thread (`CLOCK_THREAD_CPUTIME_ID`).
 pub(crate) fn thread_cpu_time() -> Option<Duration> {
     let mut ts = libc::timespec {

@@ -334,6 +334,15 @@ const ZERO_FT: FILETIME = FILETIME {
     dwHighDateTime: 0,
 };
 
+/// A cheap system call, for timing a kernel entry and exit: `GetThreadTimes` (Windows serves
+/// the process and thread ids from user space, so they enter no kernel).
+pub(crate) fn cheap_syscall() -> u64 {
+    thread_cpu_time().map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// The name of [`cheap_syscall`], for the reports that time it.
+pub(crate) const CHEAP_SYSCALL: &str = "GetThreadTimes";
+
 /// CPU time (user + kernel) of the calling thread (`GetThreadTimes`; Windows updates it at the
 /// scheduler's tick, so short stretches read coarse).
 pub(crate) fn thread_cpu_time() -> Option<Duration> {
