@@ -557,8 +557,6 @@ fn context_switch(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let tol = c.margin(0);
     let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); pages.len()];
     let (mut at_t, mut at_p) = (Vec::new(), Vec::new());
-    // The W-dependent part: the ratio at W over the ratio at W = 0 of the same repetition.
-    let mut growth = Vec::new();
     for _ in 0..lab.reps() {
         for (i, &pg) in pages.iter().enumerate() {
             let rounds = (lab.pick(1000, 3000) / (1 + pg / 16)).max(lab.pick(20, 40));
@@ -570,9 +568,13 @@ fn context_switch(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
                 at_p.push(p);
             }
         }
-        let last = ratios[0].len() - 1;
-        growth.push(ratios[judged][last] / ratios[0][last]);
     }
+    // The W-dependent part: the ratio at W over the ratio at W = 0 of the same repetition.
+    let growth: Vec<f64> = ratios[judged]
+        .iter()
+        .zip(&ratios[0])
+        .map(|(at_w, at_zero)| at_w / at_zero)
+        .collect();
     let by_w: Vec<_> = pages
         .iter()
         .zip(&ratios)

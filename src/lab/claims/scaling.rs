@@ -245,11 +245,7 @@ fn mergesort_scaling(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     // Which roof is the lower one: the cores' (P) or the memory traffic's (T1 x B_P / bytes).
     // Where the cores' is, the run tests only that roof, and the text says so.
     let memory_bound = median(&memory_bounds);
-    let binding = if memory_bound < p as f64 {
-        "memory"
-    } else {
-        "cores"
-    };
+    let memory_binds = memory_bound < p as f64;
     let prediction = format!(
         "mergesort of {n} keys on P = {p} cores: speedup / min(P, T1 x B_P / bytes) <= 1 + margin = {}, with B_P = {} GB/s and bytes = {} MB counted",
         fmt_num(1.0 + tol), fmt_num(bw / 1e9), fmt_num(bytes / 1e6)
@@ -260,13 +256,16 @@ fn mergesort_scaling(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("speedup", json!(median(&speed))),
         ("roofline_bound", json!(median(&bounds))),
         ("memory_bound", json!(memory_bound)),
-        ("binding_roof", json!(binding)),
+        (
+            "binding_roof",
+            json!(if memory_binds { "memory" } else { "cores" }),
+        ),
         ("bytes_moved", json!(bytes)),
         ("copy_gb_s_all_cores", json!(bw / 1e9)),
         ("llc_bytes_assumed", json!(llc)),
         ("margin", json!(tol)),
     ]);
-    let roofs = if binding == "memory" {
+    let roofs = if memory_binds {
         format!(
             "The memory roof ({}x) is the lower one here, so the run tests the traffic count.",
             fmt_num(memory_bound)
@@ -287,17 +286,17 @@ fn mergesort_scaling(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
             format!(
                 "Sorting {n} keys on {p} cores gave a speedup of {}x; the roofline bound from the sequential time, the {}-core copy bandwidth and {} MB of counted traffic was {}x, so the sort reached {} of it. {roofs} {}",
                 fmt_num(median(&speed)), p, fmt_num(bytes / 1e6), fmt_num(median(&bounds)), fmt_num(m),
-                if binding == "cores" {
-                    String::new()
-                } else {
+                if memory_binds {
                     conclude(v, "The speedup stayed under the roofline.", "The speedup went past the bound: the counted bytes overstate what this sort moves through memory (a hypothesis this run did not test further).")
+                } else {
+                    String::new()
                 }
             )
         },
     );
     // Under the cores' roof alone the figure can fail only on a disturbed baseline: what the
     // claim adds to "P cores give at most P" (the traffic) is then not tested on this machine.
-    Ok(if binding == "cores" {
+    Ok(if !memory_binds {
         judged.untestable_by_design(&format!(
             "the memory roof ({}x) is above the cores' ({p}x) on this machine, so the traffic count, which is what the claim adds to 'P cores give at most P', cannot bind; a machine with more cores per unit of bandwidth tests it",
             fmt_num(memory_bound)
