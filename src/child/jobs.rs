@@ -69,14 +69,14 @@ pub(crate) enum LabMode {
         /// Threads to start.
         n: usize,
     },
-    /// Parks `n` idle threads (or, with `tasks`, `n` idle tokio tasks), each holding a 4 KiB
-    /// buffer, prints the memory they added per thread or task as one JSON line and exits: the
-    /// c10k-memory claim's idle costs, measured in a fresh process so that heap left resident by
-    /// earlier claims cannot absorb them.
+    /// Starts the thread-per-connection server (or, with `tasks`, the event loop) with `n`
+    /// connections, each served one request and left waiting, prints the memory they added per
+    /// connection as one JSON line and exits: the c10k-memory claim's idle costs, measured in a
+    /// fresh process so that heap left resident by earlier claims cannot absorb them.
     IdleCost {
-        /// Threads or tasks to park.
+        /// Connections to leave waiting.
         n: usize,
-        /// Tasks instead of threads.
+        /// The event loop's tasks instead of threads.
         tasks: bool,
     },
 }

@@ -44,8 +44,8 @@ pub(crate) static ALL: [Claim; 3] = [
         id: "c10k-memory",
         kind: super::Kind::Claim,
         statement: "A thread per connection costs more memory than a task per connection: each thread has a stack of its own (and a kernel stack), a task only its state.",
-        model: "per connection, threads use b + s and tasks b + t, where b is the connection's own memory (socket buffers, request and response), s an idle thread's cost (its touched stack, its 16 KiB kernel stack) and t an idle task's (its state), s and t measured by parking idle threads and tasks in the same run; b = tasks' memory per connection - t, so threads / tasks = (m_task - t + s) / m_task",
-        refuted_by: "threads' memory per connection / tasks' outside the prediction by more than the value margin, the prediction taken over the interval of m_task's median (the ratio falls as m_task grows)",
+        model: "per connection under load, threads use b + s and tasks b + t, where s is an idle connection of the thread-per-connection server (its thread's stack as deep as the server's code touched it, its 16 KiB kernel stack, its buffers), t an idle connection of the event loop (its task's state, its buffers), and b what the load adds to either; s and t are measured in fresh processes (the real servers, each connection served one request and left waiting, several rounds) and b = m_task - t from the event loop's row (near 0 where the load grows nothing), so threads / tasks = (m_task - t + s) / m_task = 1 + (s - t) / m_task",
+        refuted_by: "threads' memory per connection / tasks' outside the prediction by more than the value margin, the prediction taken over the intervals of the medians of m_task, s and t",
         unit: "x (threads / tasks, memory per connection)",
         // The lab's value margin, declared alike for every value model. Resident memory is
         // counted in 4 KiB pages and the heap grows in 128 KiB steps, but over the 1000 or 4000
@@ -329,13 +329,13 @@ fn combined_concurrency_parallelism(c: &Claim, lab: &Lab) -> Result<ClaimResult,
     ))
 }
 
-/// What one idle thread or task cost, as a child of `idle_cost` reports it.
+/// What one idle connection of a server cost, as a child of `idle_cost` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct IdleCost {
-    /// Resident memory (and, for threads, kernel stacks) added per thread or task, bytes.
+    /// Resident memory and kernel stacks added per idle connection, bytes.
     pub(crate) bytes: f64,
-    /// What the code holds per thread or task by construction, bytes: a task's future
-    /// (`size_of_val`), a thread's buffer on its stack. A measured cost below it is wrong.
+    /// What a connection holds by construction, bytes: its read chunk, on its thread's stack or
+    /// in its task's future across the await. A measured cost below it is wrong.
     pub(crate) floor: usize,
 }
 
@@ -347,88 +347,78 @@ fn resident_and_kernel_stacks() -> Option<u64> {
     )
 }
 
-/// The memory one idle thread of the server's stack size costs, from `n` parked at once, each
-/// having touched a 4 KiB buffer on its stack as a blocking connection does.
-fn idle_threads(n: usize) -> Result<IdleCost, String> {
-    let barrier = std::sync::Arc::new(std::sync::Barrier::new(n + 1));
-    let release = std::sync::Arc::new(std::sync::Barrier::new(n + 1));
+/// The memory an idle connection of the server costs: the server of the thread-per-connection
+/// row (or, with `tasks`, the event loop's) started in this process with `n` workers, `n`
+/// clients connected, each sent one request and read its answer, and left open; the memory
+/// added since before the server started, per connection. Each connection has run the server's
+/// own code once (its thread's or task's deepest call chain, its buffers grown), as the rows'
+/// connections have: an imitation of a connection (a thread touching a 4 KiB buffer) left out a
+/// page of stack that the server's call chain touches.
+fn idle_connections(n: usize, tasks: bool) -> Result<IdleCost, String> {
+    use std::io::{Read, Write};
+    let spec = WorkloadSpec::new("web", n, 1)
+        .with("wait_ms", 0)
+        .with("connections", n);
+    let config = WebConfig::from_spec(&spec).map_err(|e| e.to_string())?;
+    crate::service::make_room_for(2 * n).map_err(|e| e.to_string())?;
+    let (body, strategy) = (
+        config.body(),
+        if tasks {
+            Strategy::SingleThreadAsync
+        } else {
+            Strategy::SingleCoreThreaded
+        },
+    );
+    let sum = crate::workload::web::checksum(&body);
     let before = resident_and_kernel_stacks().ok_or("no resident memory readable here")?;
-    let mut handles = Vec::with_capacity(n);
-    for _ in 0..n {
-        let (b, r) = (barrier.clone(), release.clone());
-        let h = std::thread::Builder::new()
-            .stack_size(256 << 10)
-            .spawn(move || {
-                let buf = std::hint::black_box([1u8; 4096]);
-                b.wait();
-                r.wait();
-                std::hint::black_box(buf[17]);
-            })
-            .map_err(|e| format!("starting idle threads: {e}"))?;
-        handles.push(h);
-    }
-    barrier.wait();
-    let with_threads = resident_and_kernel_stacks().unwrap_or(before);
-    release.wait();
-    for h in handles {
-        let _ = h.join();
-    }
-    Ok(IdleCost {
-        bytes: with_threads.saturating_sub(before) as f64 / n as f64,
-        floor: 4096,
-    })
-}
-
-/// The memory one idle task costs, from `n` parked at once, each holding a 4 KiB buffer across
-/// an await as a connection task does; its floor is the size of the future it holds.
-fn idle_tasks(n: usize) -> Result<IdleCost, String> {
-    use std::cell::Cell;
-    use std::rc::Rc;
-    let rt = crate::strategy::tasks::runtime().map_err(|e| e.to_string())?;
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&rt, async move {
-        let before = resident_and_kernel_stacks().ok_or("no resident memory readable here")?;
-        let gate = Rc::new(tokio::sync::Notify::new());
-        let (parked, released) = (Rc::new(Cell::new(0usize)), Rc::new(Cell::new(false)));
-        let mut handles = Vec::with_capacity(n);
-        let mut floor = 0;
+    let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let server = crate::service::Server::start(strategy, n, &config, loopback, None)
+        .map_err(|e| e.to_string())?;
+    let measured = (|| {
+        let request = b"GET / HTTP/1.1\r\nHost: lab\r\n\r\n";
+        let mut clients = Vec::with_capacity(n);
         for _ in 0..n {
-            let (gate, parked, released) = (gate.clone(), parked.clone(), released.clone());
-            let task = async move {
-                let buf = std::hint::black_box([1u8; 4096]);
-                parked.set(parked.get() + 1);
-                // One thread: nothing can release between this check and the await.
-                if !released.get() {
-                    gate.notified().await;
+            let mut c = std::net::TcpStream::connect(server.addr())
+                .map_err(|e| format!("connecting to the idle server: {e}"))?;
+            c.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                .map_err(|e| e.to_string())?;
+            c.write_all(request)
+                .map_err(|e| format!("sending the idle server a request: {e}"))?;
+            clients.push(c);
+        }
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        for c in &mut clients {
+            buf.clear();
+            loop {
+                match crate::workload::web::check_response(&buf, body.len(), sum) {
+                    Ok(Some(_)) => break,
+                    Ok(None) => {}
+                    Err(e) => return Err(format!("the idle server answered wrongly: {e}")),
                 }
-                std::hint::black_box(buf[17]);
-            };
-            floor = std::mem::size_of_val(&task);
-            handles.push(tokio::task::spawn_local(task));
+                match c.read(&mut chunk) {
+                    Ok(0) => return Err("the idle server closed a connection".into()),
+                    Ok(k) => buf.extend_from_slice(&chunk[..k]),
+                    Err(e) => return Err(format!("reading the idle server's answer: {e}")),
+                }
+            }
         }
-        while parked.get() < n {
-            tokio::task::yield_now().await;
-        }
-        let with_tasks = resident_and_kernel_stacks().unwrap_or(before);
-        released.set(true);
-        gate.notify_waiters();
-        for h in handles {
-            let _ = h.await;
-        }
-        Ok(IdleCost {
-            bytes: with_tasks.saturating_sub(before) as f64 / n as f64,
-            floor,
-        })
+        let with_connections = resident_and_kernel_stacks().unwrap_or(before);
+        drop(clients);
+        Ok(with_connections.saturating_sub(before) as f64 / n as f64)
+    })();
+    let stopped = server.stop().map_err(|e| e.to_string());
+    let bytes = measured?;
+    stopped?;
+    Ok(IdleCost {
+        bytes,
+        floor: crate::service::conn::READ_CHUNK,
     })
 }
 
 /// Serve the lab child `IdleCost`: measure, print the [`IdleCost`] as one JSON line.
 pub(crate) fn serve_idle_cost(n: usize, tasks: bool) -> Result<(), String> {
-    let cost = if tasks {
-        idle_tasks(n)?
-    } else {
-        idle_threads(n)?
-    };
+    let cost = idle_connections(n, tasks)?;
     println!(
         "{}",
         serde_json::to_string(&cost).map_err(|e| e.to_string())?
@@ -436,10 +426,10 @@ pub(crate) fn serve_idle_cost(n: usize, tasks: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// An idle thread's or task's cost, measured in a fresh child process: in this one, heap that
-/// earlier claims freed but left resident would absorb the tasks' allocations (the lab read 0
-/// bytes per task after other claims, about 4 KB alone), so the figure would depend on which
-/// claims ran before.
+/// An idle connection's cost ([`idle_connections`]), measured in a fresh child process: in this
+/// one, heap that earlier claims freed but left resident would absorb the connections'
+/// allocations (the lab read 0 bytes per task after other claims, about 4 KB alone), so the
+/// figure would depend on which claims ran before.
 fn idle_cost(n: usize, tasks: bool) -> Result<IdleCost, String> {
     use crate::child::{jobs::LabMode, ChildJob, ChildSpec, WorkerCommand};
     let exe = WorkerCommand::locate_concbench()?;
@@ -477,11 +467,22 @@ pub(crate) fn below_floor(what: &str, cost: IdleCost) -> Option<String> {
     })
 }
 
-/// c10k-memory's model: threads / tasks memory per connection, (m_task - t + s) / m_task, from a
-/// task-per-connection server's memory per connection `m_task` and an idle task's `t` and idle
-/// thread's `s` bytes.
+/// c10k-memory's model: threads / tasks memory per connection, (m_task - t + s) / m_task =
+/// 1 + (s - t) / m_task, from a task-per-connection server's memory per connection under load
+/// `m_task` and the idle connections' `t` (event loop) and `s` (threads) bytes: the load adds
+/// the same to either, so the rows differ by what their idle connections differ by.
 pub(crate) fn c10k_ratio(m_task: f64, t: f64, s: f64) -> f64 {
     (m_task - t + s) / m_task
+}
+
+/// The least and greatest of [`c10k_ratio`] over intervals of its three inputs: it rises with
+/// `s` and falls with `t` and (while s > t) with `m_task`, so its ends take opposite ends.
+pub(crate) fn c10k_ratio_band(m_task: [f64; 2], t: [f64; 2], s: [f64; 2]) -> [f64; 2] {
+    let ends = [
+        c10k_ratio(m_task[1], t[1], s[0]),
+        c10k_ratio(m_task[0], t[0], s[1]),
+    ];
+    [ends[0].min(ends[1]), ends[0].max(ends[1])]
 }
 
 fn c10k_memory(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
@@ -494,11 +495,22 @@ fn c10k_memory(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
             "this platform's resident memory is not read by concbench".into(),
         ));
     }
-    let (thread, task) = (idle_cost(conns, false)?, idle_cost(conns, true)?);
-    if let Some(why) = below_floor("task", task).or_else(|| below_floor("thread", thread)) {
-        return Ok(ClaimResult::not_testable(c, expect_placeholder, why));
+    // Each idle cost is measured in `rounds` fresh processes, so that its median carries an
+    // interval into the prediction as m_task's does.
+    let rounds = lab.pick(3usize, 5);
+    let (mut threads_idle, mut tasks_idle) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let (thread, task) = (idle_cost(conns, false)?, idle_cost(conns, true)?);
+        if let Some(why) = below_floor("task", task).or_else(|| below_floor("thread", thread)) {
+            return Ok(ClaimResult::not_testable(c, expect_placeholder, why));
+        }
+        threads_idle.push(thread.bytes);
+        tasks_idle.push(task.bytes);
     }
-    let (s, t) = (thread.bytes, task.bytes);
+    let (s, t) = (median(&threads_idle), median(&tasks_idle));
+    let ends =
+        |v: &[f64], m: f64| crate::measure::stats::median_interval(v).map_or([m, m], |i| i.ends());
+    let ([s_lo, s_hi], [t_lo, t_hi]) = (ends(&threads_idle, s), ends(&tasks_idle, t));
     let spec = WorkloadSpec::new("web", conns * 2, 1)
         .with("wait_ms", 100)
         .with("connections", conns);
@@ -529,35 +541,22 @@ fn c10k_memory(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         per_conn(row(&rows, Strategy::SingleThreadAsync)),
     );
     let m_task = median(&m_tasks);
-    if m_task < t {
-        // b = m_task - t would be negative: the idle task the model subtracts holds more than a
-        // whole connection of the server does, so the inputs do not describe the same task.
-        return Ok(ClaimResult::not_testable(
-            c,
-            expect_placeholder,
-            format!(
-                "the model's inputs do not fit together: a connection of the event-loop server cost {} bytes in all, less than the {} bytes of the idle task the model subtracts from it (b = m_task - t would be negative), so the idle task measured is not the server's connection task; the claim needs an idle task shaped like the server's",
-                fmt_num(m_task),
-                fmt_num(t)
-            ),
-        ));
-    }
     let predicted = c10k_ratio(m_task, t, s);
-    // m_task is a median over the repetitions: its interval carries into the prediction (the
-    // ratio falls as m_task grows), so the band judged is the prediction's, not one point's.
-    let [task_lo, task_hi] =
-        crate::measure::stats::median_interval(&m_tasks).map_or([m_task, m_task], |i| i.ends());
-    let predicted_band = [
-        c10k_ratio(task_hi.max(t), t, s),
-        c10k_ratio(task_lo.max(t), t, s),
-    ];
+    // m_task, s and t are medians: their intervals carry into the prediction, so the band
+    // judged is the prediction's, not one point's. The ratio rises with s and falls with t and
+    // with m_task, so its ends are the three intervals' opposite ends.
+    let [task_lo, task_hi] = ends(&m_tasks, m_task);
+    let predicted_band = c10k_ratio_band([task_lo, task_hi], [t_lo, t_hi], [s_lo, s_hi]);
     let figs = figures(vec![
         ("connections", json!(conns)),
         ("threads_bytes_per_connection", json!(median(&m_threads))),
         ("tasks_bytes_per_connection", json!(m_task)),
         ("idle_thread_bytes", json!(s)),
+        ("idle_thread_bytes_interval", json!([s_lo, s_hi])),
         ("idle_task_bytes", json!(t)),
-        ("idle_task_floor_bytes", json!(task.floor)),
+        ("idle_task_bytes_interval", json!([t_lo, t_hi])),
+        ("idle_rounds", json!(rounds)),
+        ("idle_floor_bytes", json!(crate::service::conn::READ_CHUNK)),
         ("predicted_ratio", json!(predicted)),
         ("predicted_ratio_interval", json!(predicted_band)),
     ]);
@@ -566,7 +565,7 @@ fn c10k_memory(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         predicted_band[1] * (1.0 + c.margin(0)),
     ]);
     let prediction = format!(
-        "{conns} connections waiting 100 ms, one core: threads / tasks = (m_task - t + s) / m_task = ({} - {} + {}) / {} = {} bytes per connection ratio ({} .. {} over m_task's interval), within {} of that band",
+        "{conns} connections waiting 100 ms, one core: threads / tasks = (m_task - t + s) / m_task = ({} - {} + {}) / {} = {} bytes per connection ratio ({} .. {} over the intervals of m_task, t and s), within {} of that band",
         fmt_num(m_task),
         fmt_num(t),
         fmt_num(s),
@@ -584,16 +583,16 @@ fn c10k_memory(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         figs,
         |m, v| {
             format!(
-                "{conns} connections cost {} bytes each as a thread per connection (resident memory and kernel stacks) and {} as a task per connection: {}x. Idle, a thread cost {} bytes and a task {} (no less than the {} bytes of the future it holds, each measured in a fresh process), which predicts {}x. {}",
+                "{conns} connections cost {} bytes each as a thread per connection (resident memory and kernel stacks) and {} as a task per connection: {}x. Idle (one request served, then waiting, in a fresh process; median of {rounds}), a connection of the threads' server cost {} bytes and one of the event loop {} (no less than the {} bytes of the read buffer each holds), which predicts {}x. {}",
                 fmt_num(median(&m_threads)),
                 fmt_num(m_task),
                 fmt_num(m),
                 fmt_num(s),
                 fmt_num(t),
-                task.floor,
+                crate::service::conn::READ_CHUNK,
                 fmt_num(predicted),
                 match v {
-                    Verdict::Supported => "The difference is the thread's stacks.",
+                    Verdict::Supported => "The difference is the thread's stacks: its user stack as deep as the server's code reaches, and its kernel stack.",
                     Verdict::NotSupported => "The rows' memory does not follow from the idle costs: see the figures.",
                     _ => "The spread does not decide.",
                 }
@@ -643,9 +642,23 @@ mod tests {
     }
 
     #[test]
-    fn a_task_holds_at_least_its_buffer() {
-        let cost = idle_tasks(16).unwrap();
-        assert!(cost.floor >= 4096, "{}", cost.floor);
+    fn the_band_holds_the_prediction_even_where_an_idle_task_outweighs_a_loaded_one() {
+        // The run that found the bug: t above m_task, which an earlier band clamped away.
+        let (m, t, s) = (5457.0, 5753.0, 34753.0);
+        let band = c10k_ratio_band([5400.0, 5500.0], [5700.0, 5800.0], [34700.0, 34800.0]);
+        let point = c10k_ratio(m, t, s);
+        assert!(band[0] <= point && point <= band[1], "{band:?} {point}");
+        assert!(band[1] - band[0] < 0.2, "{band:?}");
+    }
+
+    #[test]
+    fn both_servers_answer_their_idle_connections() {
+        // Memory is not asserted (other tests allocate in this process); the measurement runs
+        // the real servers to the end and names the buffer each connection holds.
+        for tasks in [false, true] {
+            let cost = idle_connections(8, tasks).unwrap();
+            assert_eq!(cost.floor, crate::service::conn::READ_CHUNK);
+        }
     }
 
     #[test]

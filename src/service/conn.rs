@@ -28,7 +28,7 @@ const STOP_POLL: Duration = Duration::from_millis(100);
 /// Bytes read from a socket at a time. Small, and the request and response buffers grow only
 /// as far as a connection needs: at 10,000 connections, memory per connection is what the
 /// C10K rows compare.
-const READ_CHUNK: usize = 4 * 1024;
+pub(crate) const READ_CHUNK: usize = 4 * 1024;
 
 /// What every connection of one server shares.
 pub(crate) struct Handler {

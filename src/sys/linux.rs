@@ -656,6 +656,17 @@ pub(crate) fn cache_shared_cpu_list(level: u32) -> Option<String> {
     cpu0_data_caches(level).find_map(|read| Some(read("shared_cpu_list")?.trim().to_string()))
 }
 
+/// Give the heap's free pages back to the kernel (glibc's `malloc_trim(0)`, over every arena),
+/// so that resident memory measured from here counts new allocations instead of reusing pages
+/// that earlier work freed but kept resident. A no-op with other C libraries.
+pub(crate) fn release_free_heap() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim takes no pointer and may be called at any time.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Resident memory of process `pid` (`None`: this process) now, bytes (`VmRSS` of
 /// `/proc/PID/status`).
 pub(crate) fn process_rss_bytes(pid: Option<u32>) -> Option<u64> {
