@@ -375,6 +375,39 @@ pub(crate) struct ClaimResult {
     /// while the statement holds, and the other way round.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) statement_test: Option<StatementTest>,
+    /// The figure the claim's negation predicts (no effect), against which its prediction was
+    /// checked before the figure was read ([`ClaimResult::against`]); null for checks and for
+    /// claims this machine could not test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) negation: Option<Negation>,
+}
+
+/// What a claim's figure would read if its statement were false (no effect): a claim whose
+/// predicted band holds it cannot be told from its negation by any figure, and is not testable
+/// by design ([`predicts_no_effect`]). Every judged claim declares one; `run_lab` refuses a
+/// judged claim without it, so the rule reaches every claim, not only those that remembered it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Negation {
+    /// The figure under the negation, in the claim's unit.
+    pub(crate) figure: f64,
+    /// The negation in words ("the ranks scale both workloads alike").
+    pub(crate) words: String,
+}
+
+impl Negation {
+    /// The negation `words`, under which the figure reads `figure`.
+    pub(crate) fn new(figure: f64, words: &str) -> Negation {
+        Negation {
+            figure,
+            words: words.into(),
+        }
+    }
+
+    /// Whether `expect` holds this figure ([`predicts_no_effect`]): decided from the prediction
+    /// alone, so a claim's explanation can leave out its conclusion before it is judged.
+    pub(crate) fn held_by(&self, expect: &Expect) -> bool {
+        predicts_no_effect(expect, self.figure)
+    }
 }
 
 /// A claim's statement judged by the same rule on the figure the statement is about (a speedup
@@ -433,6 +466,25 @@ impl ClaimResult {
     ) -> ClaimResult {
         self.statement_test = Some(StatementTest::judge(what, figure, expect));
         self
+    }
+
+    /// Record the claim's [`Negation`] and apply the rule: where the prediction's band holds the
+    /// figure the negation predicts, the result is not testable by design, whatever was measured
+    /// ([`ClaimResult::untestable_by_design`]; the claim's explanation should draw no conclusion
+    /// then: test [`Negation::held_by`] before writing it). Builder style, after `judge`.
+    pub(crate) fn against(mut self, negation: Negation) -> ClaimResult {
+        let undecidable = self.verdict != Verdict::NotTestable && negation.held_by(&self.expect);
+        let why = format!(
+            "the prediction, with its margin, holds {}, the figure if {}, so no figure could tell the claim from its negation",
+            fmt_num(negation.figure),
+            negation.words
+        );
+        self.negation = Some(negation);
+        if undecidable {
+            self.untestable_by_design(&why)
+        } else {
+            self
+        }
     }
 
     /// Attach a picture (builder style).
@@ -517,6 +569,7 @@ impl ClaimResult {
             figures,
             picture: None,
             statement_test: None,
+            negation: None,
         }
     }
 
@@ -543,6 +596,7 @@ impl ClaimResult {
             figures: Map::new(),
             picture: None,
             statement_test: None,
+            negation: None,
         }
     }
 
@@ -799,6 +853,12 @@ pub fn run_lab(
             id: claim.id.into(),
             message,
         })?;
+        if r.kind == Kind::Claim && r.measured.is_some() && r.negation.is_none() {
+            return Err(LabError {
+                id: claim.id.into(),
+                message: "a defect of the lab: the claim was judged without declaring the figure its negation predicts (ClaimResult::against), so the no-effect rule was not applied to it".into(),
+            });
+        }
         results.push(r);
     }
     Ok(LabReport {

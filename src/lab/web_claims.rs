@@ -9,13 +9,13 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{fmt_num, Claim, ClaimResult, Expect, Figure, Lab, Verdict};
+use super::{fmt_num, Claim, ClaimResult, Expect, Figure, Lab, Negation, Verdict};
 use crate::measure::stats::median;
 use crate::plan::RunPlan;
 use crate::runner::{self, Measurement};
 use crate::strategy::{ExecOptions, Strategy};
 use crate::topology::Topology;
-use crate::workload::web::{WebConfig, WebRun};
+use crate::workload::web::{CpuWork, WebConfig, WebRun};
 use crate::workload::WorkloadSpec;
 
 /// The server claims, in the course's order (after those of [`super::distributed_claims`]).
@@ -34,7 +34,7 @@ pub(crate) static ALL: [Claim; 3] = [
         id: "combined-concurrency-parallelism",
         kind: super::Kind::Claim,
         statement: "With CPU-heavy requests an event loop on one core is capped by that core; serving the same clients on more cores (worker processes) lifts the cap by their count, up to the CPU the load generator itself takes.",
-        model: "CPU-bound requests of c_req each, a wait W: the event loop on one core serves min(C/W, 1/c_req) per second (the generator on another core); C pre-forked processes, one connection each, over all P physical cores serve min(C/(W + c_req), P/(c_req + g)) when the generator's g per request shares those cores, so the lift is the ratio of the two, every input measured in its row; C = max(32, 8P) keeps the cores the bound",
+        model: "CPU-bound requests of c_req each, a wait W: the event loop on one core serves min(C/W, 1/c_req) per second (the generator on another core); C pre-forked processes, one connection each, over all P physical cores serve min(C/(W + c_req), P/(c_req + g)) when the generator's g per request shares those cores, so the lift is the ratio of the two, every input measured in its row (the CPU work per request calibrated once, for both rows alike); C = max(32, 8P) keeps the cores the bound",
         refuted_by: "processes / event loop outside [1/(1 + value margin), 1 + bound margin] of the predicted lift",
         unit: "x (processes / event loop)",
         margins: &[crate::lab::VALUE_MARGIN, crate::lab::BOUND_MARGIN],
@@ -92,7 +92,20 @@ fn measure(
     strategies: Vec<Strategy>,
     cores: usize,
 ) -> Result<Vec<Measurement>, String> {
-    let config = WebConfig::from_spec(&spec).map_err(|e| e.to_string())?;
+    measure_with_work(lab, spec, strategies, cores, None)
+}
+
+/// [`measure`], every row's requests doing `work` (calibrated once by the caller) instead of
+/// each server's own calibration of `cpu_us`.
+fn measure_with_work(
+    lab: &Lab,
+    spec: WorkloadSpec,
+    strategies: Vec<Strategy>,
+    cores: usize,
+    work: Option<CpuWork>,
+) -> Result<Vec<Measurement>, String> {
+    let mut config = WebConfig::from_spec(&spec).map_err(|e| e.to_string())?;
+    config.cpu_work = work;
     crate::service::make_room_for(config.connections).map_err(|e| e.to_string())?;
     let plan = RunPlan {
         spec,
@@ -189,6 +202,13 @@ fn web_server_concurrency(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("iterative_wait_achieved_s", json!(wait(&iterative[0]))),
     ]);
     let expect = Expect::Between([1.0 / (1.0 + c.margin(0)), 1.0 + tol]);
+    // Under the negation the event loop's waits do not overlap: it serves 1/(W + c_req), as the
+    // iterative server does, which is this figure over its model.
+    let one_at_a_time = 1.0 / (wait(tasks) + median(&c_req(tasks)));
+    let negation = Negation::new(
+        one_at_a_time / median(&task_model),
+        "one core serves one request at a time (1/(W + c_req) requests a second)",
+    );
     let prediction = format!(
         "{conns} clients, {wait_ms} ms waits, one core: the event loop at min(C/W, 1/c_req) = {} requests/s with its achieved wait W = {} ms: measured / model between {} and {}",
         fmt_num(median(&task_model)),
@@ -219,7 +239,8 @@ fn web_server_concurrency(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
                 }
             )
         },
-    ))
+    )
+    .against(negation))
 }
 
 fn combined_concurrency_parallelism(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
@@ -241,11 +262,18 @@ fn combined_concurrency_parallelism(c: &Claim, lab: &Lab) -> Result<ClaimResult,
         .with("wait_ms", 1)
         .with("cpu_us", cpu_us)
         .with("connections", conns);
-    let rows = measure(
+    // One calibration for both rows, so that their requests do the same work: each server's
+    // own calibration at its start moved the work per request by up to a third between rows.
+    let work = crate::service::server::calibrate_on(
+        Topology::get().first_cpu(),
+        &WebConfig::from_spec(&spec).map_err(|e| e.to_string())?,
+    );
+    let rows = measure_with_work(
         lab,
         spec,
         vec![Strategy::MultiProcess, Strategy::SingleThreadAsync],
         conns,
+        Some(work),
     )?;
     let (procs, event_loop) = (
         row(&rows, Strategy::MultiProcess),
@@ -279,6 +307,8 @@ fn combined_concurrency_parallelism(c: &Claim, lab: &Lab) -> Result<ClaimResult,
         ("physical_cores", json!(cores)),
         ("connections", json!(conns)),
         ("cpu_us_asked", json!(cpu_us)),
+        ("cpu_units_per_request", json!(work.units)),
+        ("cpu_unit_us", json!(work.unit_s * 1e6)),
         ("event_loop_requests_per_s", json!(median(&l_rps))),
         ("event_loop_cpu_per_request_s", json!(c_loop)),
         ("processes_requests_per_s", json!(median(&p_rps))),
@@ -288,9 +318,15 @@ fn combined_concurrency_parallelism(c: &Claim, lab: &Lab) -> Result<ClaimResult,
         ("predicted_lift", json!(lift)),
     ]);
     let expect = Expect::Between([lift / (1.0 + c.margin(0)), lift * (1.0 + tol)]);
+    let negation = Negation::new(
+        1.0,
+        "more cores lift nothing (the processes serve what the event loop does)",
+    );
+    let no_effect = negation.held_by(&expect);
     let prediction = format!(
-        "requests of {} µs of CPU and a 1 ms wait, {conns} clients: {conns} processes over {cores} cores / the event loop on one core = min(C/(W + c_req), {cores}/(c_req + g)) / min(C/W, 1/c_req) = {} (c_req {} µs and {} µs, g {} µs{}), between {} and {}",
+        "requests of {} µs of CPU ({} units of the kernel, calibrated once for both rows) and a 1 ms wait, {conns} clients: {conns} processes over {cores} cores / the event loop on one core = min(C/(W + c_req), {cores}/(c_req + g)) / min(C/W, 1/c_req) = {} (c_req {} µs and {} µs, g {} µs{}), between {} and {}",
         fmt_num(cpu_us),
+        work.units,
         fmt_num(lift),
         fmt_num(c_procs * 1e6),
         fmt_num(c_loop * 1e6),
@@ -320,13 +356,15 @@ fn combined_concurrency_parallelism(c: &Claim, lab: &Lab) -> Result<ClaimResult,
                     String::new()
                 },
                 match v {
+                    _ if no_effect => "",
                     Verdict::Supported => "Concurrency hid the waits; the extra cores lifted the CPU cap.",
                     Verdict::NotSupported => "The cores did not lift the cap as predicted: see the CPU per request of each row.",
                     _ => "The spread does not decide.",
                 }
             )
         },
-    ))
+    )
+    .against(negation))
 }
 
 /// What one idle connection of a server cost, as a child of `idle_cost` reports it.
@@ -564,6 +602,11 @@ fn c10k_memory(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         predicted_band[0] * (1.0 - c.margin(0)),
         predicted_band[1] * (1.0 + c.margin(0)),
     ]);
+    let negation = Negation::new(
+        1.0,
+        "a thread per connection costs what a task per connection does",
+    );
+    let no_effect = negation.held_by(&expect);
     let prediction = format!(
         "{conns} connections waiting 100 ms, one core: threads / tasks = (m_task - t + s) / m_task = ({} - {} + {}) / {} = {} bytes per connection ratio ({} .. {} over the intervals of m_task, t and s), within {} of that band",
         fmt_num(m_task),
@@ -592,13 +635,15 @@ fn c10k_memory(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
                 crate::service::conn::READ_CHUNK,
                 fmt_num(predicted),
                 match v {
+                    _ if no_effect => "",
                     Verdict::Supported => "The difference is the thread's stacks: its user stack as deep as the server's code reaches, and its kernel stack.",
                     Verdict::NotSupported => "The rows' memory does not follow from the idle costs: see the figures.",
                     _ => "The spread does not decide.",
                 }
             )
         },
-    ))
+    )
+    .against(negation))
 }
 
 #[cfg(test)]

@@ -98,7 +98,7 @@ fn cpu_pool(cpus: &[usize]) -> Result<Arc<rayon::ThreadPool>, ServiceError> {
 }
 
 /// Calibrate the CPU work on `cpu` (a thread pinned there, so the units fit that core).
-fn calibrate_on(cpu: usize, config: &WebConfig) -> CpuWork {
+pub(crate) fn calibrate_on(cpu: usize, config: &WebConfig) -> CpuWork {
     let (kernel, us) = (config.cpu_kernel, config.cpu_us);
     std::thread::scope(|s| {
         s.spawn(move || {
@@ -129,7 +129,9 @@ impl Server {
         }
         let t0 = Instant::now();
         let cpus = server_cpus(strategy, workers);
-        let cpu_work = calibrate_on(cpus[0], config);
+        let cpu_work = config
+            .cpu_work
+            .unwrap_or_else(|| calibrate_on(cpus[0], config));
         let stop = Arc::new(AtomicBool::new(false));
         let mechanism = strategy.descriptor().mechanism;
         if mechanism == Mechanism::Ranks {

@@ -129,6 +129,11 @@ pub struct WebConfig {
     pub max_request_bytes: usize,
     /// A connection that has not sent a whole request for this long is closed (slowloris).
     pub idle_timeout: Duration,
+    /// CPU work per request fixed in advance, for rows that must do the same work (the lab
+    /// calibrates once for the rows it compares); `None`: each server calibrates `cpu_us` on its
+    /// first core when it starts, which moves from start to start by the calibration's noise.
+    #[serde(default)]
+    pub(crate) cpu_work: Option<CpuWork>,
 }
 
 /// The CPU kernel of a request.
@@ -191,6 +196,7 @@ impl WebConfig {
             rate: (rate > 0.0).then_some(rate),
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            cpu_work: None,
         })
     }
 
@@ -444,7 +450,7 @@ const MATMUL_UNIT_N: usize = 24;
 
 /// A request's CPU work: `units` runs of a small kernel, calibrated so that they take about
 /// `--cpu-us` on the core that calibrated them.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct CpuWork {
     /// The kernel.
     pub(crate) kernel: CpuKernel,

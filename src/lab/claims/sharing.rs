@@ -10,7 +10,9 @@ use crate::lab::kernels::{
     chase_ring, counters, global_lock_chunks, locked_tasks, pinned_pool, pointer_chase, run_pinned,
     spin, triangular_rayon, triangular_static, units_for,
 };
-use crate::lab::{deciding_point, fmt_num, Claim, ClaimResult, Expect, Figure, Kind, Lab, Point};
+use crate::lab::{
+    deciding_point, fmt_num, Claim, ClaimResult, Expect, Figure, Kind, Lab, Negation, Point,
+};
 use crate::measure::stats::median;
 use crate::topology::Topology;
 
@@ -53,9 +55,12 @@ pub(crate) const LOCK_CONTENTION: Claim = Claim {
 /// One global lock around all the work.
 pub(crate) const GLOBAL_LOCK: Claim = Claim {
     id: "global-lock",
-    kind: Kind::Claim,
+    // A Mutex around all the work lets one thread run at a time by construction: the speedup of
+    // about 1 cannot fail, so this demonstrates the GIL's lesson and measures what the
+    // serialisation costs; it is not evidence (instructor review).
+    kind: Kind::Check,
     statement: "CPU-bound threads that hold one global lock around all their work (an interpreter's GIL) gain nothing from any number of cores: the lock lets one run at a time.",
-    model: "the same spin work in chunks of 5 ms (CPython's default switch interval), each chunk under one global Mutex, split over T threads pinned to T cores, against one thread doing every chunk: the chunks run one at a time, so the time is the work's plus T thread starts and a lock hand-off (a switch and a line transfer) per chunk: S(T) = T_1 / (T_1 + T c_spawn + chunks (c_switch + c_line)), all measured in this run (about 1). T = 2, 4, 8, ... up to P and P itself, each judged on its own interval, the worst decides; the same threads without the lock are measured beside it (a control: if they gain nothing either, the cores this run had cannot test the claim)",
+    model: "the same spin work in chunks of 5 ms (CPython's default switch interval), each chunk under one global Mutex, split over T threads pinned to T cores, against one thread doing every chunk: the chunks run one at a time, so the time is the work's plus T thread starts and a lock hand-off (a switch and a line transfer) per chunk: S(T) = T_1 / (T_1 + T c_spawn + chunks (c_switch + c_line)), all measured in this run (about 1); a check, since a lock around all the work serialises it by construction. T = 2, 4, 8, ... up to P and P itself, each judged on its own interval, the worst decides; the same threads without the lock are measured beside it (a control: if they gain nothing either, the cores this run had cannot test the claim)",
     refuted_by: "at some T the speedup lies farther than the margin from S(T): above it (the lock did not serialise the work: a speedup towards T) or below it (the lock cost more than its hand-offs)",
     unit: "x of the model (speedup under the lock, deciding T)",
     margins: &[crate::lab::VALUE_MARGIN],
@@ -185,7 +190,11 @@ fn false_sharing(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
                 conclude(v, "Sharing a line across cores costs transfers; on one CPU it costs nothing.", "The slowdown is not what line transfers predict.")
             )
         },
-    ))
+    )
+    .against(Negation::new(
+        1.0,
+        "counters in one line cost no more across cores than on one CPU",
+    )))
 }
 
 fn work_stealing(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
@@ -237,7 +246,11 @@ fn work_stealing(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
                 conclude(v, "The static split left a core idle while the other ran the costly tail; stealing kept both busy.", "The schedules did not differ as the models predict.")
             )
         },
-    ))
+    )
+    .against(Negation::new(
+        1.0,
+        "work stealing balances the tasks no better than static blocks",
+    )))
 }
 
 fn lock_contention(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
@@ -323,6 +336,12 @@ fn lock_contention(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
             )
         },
     )
+    // Under the negation the lock does not serialise the threads: P threads take 1/P of one
+    // thread's time.
+    .against(Negation::new(
+        1.0 / p as f64,
+        "the lock lets the threads run in parallel",
+    ))
     // The model's band starts at 1 (serialised, no line paid), so it cannot tell "slower" from
     // "gains nothing": the statement's "slower than one thread" is judged alone, against the
     // effect margin.
@@ -563,7 +582,11 @@ fn smt_siblings(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
                 conclude(v, "Siblings share the core's FMA units.", "Siblings ran the FMA loop as fast as separate cores.")
             )
         },
-    ))
+    )
+    .against(Negation::new(
+        1.0,
+        "two siblings of one core run the FMA loop as fast as two separate cores",
+    )))
 }
 
 #[cfg(test)]
