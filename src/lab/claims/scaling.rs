@@ -375,6 +375,18 @@ pub(crate) fn phase_model_s(twin: &Phases, p: usize, zero_s: f64) -> f64 {
     twin.serial_s + twin.parallel_s / p as f64 + zero_s
 }
 
+/// The phases' medians over repetitions (the total the sum of the two medians, so the model
+/// built from them is consistent).
+fn median_phases(twins: &[Phases]) -> Phases {
+    let serial_s = median(&twins.iter().map(|t| t.serial_s).collect::<Vec<_>>());
+    let parallel_s = median(&twins.iter().map(|t| t.parallel_s).collect::<Vec<_>>());
+    Phases {
+        serial_s,
+        parallel_s,
+        total_s: serial_s + parallel_s,
+    }
+}
+
 /// Amdahl's serial fraction of a twin: its serial phases' share of its time.
 pub(crate) fn amdahl_fraction(twin: &Phases) -> f64 {
     twin.serial_s / twin.total_s
@@ -562,21 +574,19 @@ fn amdahl(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     if let Some(why) = crate::lab::too_disturbed(&format!("P = {p}"), j.kept.len(), t1.len()) {
         return Ok(ClaimResult::not_testable(c, expect, why));
     }
-    let f = median(&fs);
+    // f and the model's speedup from the twins' median phases, so that Amdahl's speedup for f
+    // and the model's differ by Z(P) alone (the per-repetition f's interval is reported beside).
+    let mid = median_phases(&twins);
+    let f = amdahl_fraction(&mid);
     let z = median(&zeros);
-    let model_speedup = median(&t1) / median(&model);
+    let model_speedup = mid.total_s / phase_model_s(&mid, p, z);
     // The statement's negation: the serial phases do not limit the speedup (T1 / P + Z(P)).
-    let no_limit: Vec<f64> = t1
-        .iter()
-        .zip(&zeros)
-        .map(|(&t, &z)| t / p as f64 + z)
-        .collect();
-    let null = median(&model) / median(&no_limit);
+    let null = phase_model_s(&mid, p, z) / (mid.total_s / p as f64 + z);
     let par_gain = median(&twins.iter().map(|t| t.parallel_s).collect::<Vec<_>>())
         / median(&runs.iter().map(|t| t.parallel_s).collect::<Vec<_>>());
     let fitted: Vec<f64> = speedups.iter().map(|&s| karp_flatt(s, p)).collect();
     let prediction = format!(
-        "parse {n} keys, sort them in {p} chunks, merge on one thread, on P = {p} cores: measured f = (parse + merge) / T1 = {} (median of the twins), Z(P) = {} us: speedup T1 / (f T1 + (1 - f) T1 / P + Z(P)) = {}x (Amdahl alone {}x), the measured speedup over it within 1 +- {} (repetitions above {}x flagged and left out)",
+        "parse {n} keys, sort them in {p} chunks, merge on one thread, on P = {p} cores: measured f = (parse + merge) / T1 = {} (from the twins' median phases), Z(P) = {} us: speedup T1 / (f T1 + (1 - f) T1 / P + Z(P)) = {}x (Amdahl alone {}x), the measured speedup over it within 1 +- {} (repetitions above {}x flagged and left out)",
         fmt_num(f), fmt_num(z * 1e6), fmt_num(model_speedup), fmt_num(amdahl_speedup(f, p)), fmt_num(tol), fmt_num(j.cap)
     );
     let figs = figures(vec![
@@ -686,13 +696,14 @@ fn gustafson(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     if let Some(why) = crate::lab::too_disturbed(&format!("P = {p}"), j.kept.len(), t1.len()) {
         return Ok(ClaimResult::not_testable(c, expect, why));
     }
-    let f = median(&fs);
+    let mid = median_phases(&twins);
+    let f = gustafson_fraction(&mid, p);
     let z = median(&zeros);
-    let model_speedup = median(&t1) / median(&model);
+    let model_speedup = mid.total_s / phase_model_s(&mid, p, z);
     // The statement's alternative: Amdahl's fixed-size speedup for the same f.
     let null = amdahl_speedup(f, p) / model_speedup;
     let prediction = format!(
-        "parse {m} keys on one thread, then build {p} sorted indexes of them, one per core, on P = {p} cores: measured f = s / (s + p) = {} (median of the scaled twins), Z(P) = {} us: scaled speedup (s + P p) / (s + p + Z(P)) = {}x (Gustafson alone f + (1 - f) P = {}x; Amdahl for the same f {}x), the measured speedup over it within 1 +- {} (repetitions above {}x flagged and left out)",
+        "parse {m} keys on one thread, then build {p} sorted indexes of them, one per core, on P = {p} cores: measured f = s / (s + p) = {} (from the scaled twins' median phases), Z(P) = {} us: scaled speedup (s + P p) / (s + p + Z(P)) = {}x (Gustafson alone f + (1 - f) P = {}x; Amdahl for the same f {}x), the measured speedup over it within 1 +- {} (repetitions above {}x flagged and left out)",
         fmt_num(f), fmt_num(z * 1e6), fmt_num(model_speedup), fmt_num(gustafson_speedup(f, p)), fmt_num(amdahl_speedup(f, p)), fmt_num(tol), fmt_num(j.cap)
     );
     let figs = figures(vec![
