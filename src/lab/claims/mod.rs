@@ -7,7 +7,8 @@
 //! - [`concurrency`]: waiting work on one core, CPU-bound work on one core, the I/O–CPU
 //!   crossover (the min(T, P/s) law);
 //! - [`scaling`]: parallelism against the FMA ceiling, merge sort against its roofline, Amdahl's
-//!   law with designed serial fractions and Gustafson's with the same, unequal parts and the
+//!   law on a real workload with a measured serial fraction and Gustafson's on one whose parallel
+//!   work grows with the cores (both with the zero-work twin's start cost), unequal parts and the
 //!   noise floor;
 //! - [`memory`]: a memory-bound loop against the copy bandwidth's gain, and the superlinear step
 //!   of a working set that fits the cores' private caches only when split;
