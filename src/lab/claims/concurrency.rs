@@ -54,11 +54,34 @@ pub(crate) const IO_CPU_CROSSOVER: Claim = Claim {
     kind: Kind::Claim,
     statement: "I/O-bound work gains from concurrency, CPU-bound work only from parallelism: as the CPU share of each task grows, threads on one core stop helping and only more cores do.",
     model: "N tasks of d ms with CPU share s on T threads and P' cores take at least max(N s d / P' + (1 - s) d, ceil(N/T) d), the time of an ideal global scheduler: the min(T, P'/s) law with the last task's wait. On one core (P' = 1) that is the value, plus what the same run costs with no work, Z(T) (its zero-work twin: the same tasks on the same T threads on the same core, each of length 0, measured beside each point in each repetition: the threads' starts, pinning and barriers); spread over P' = min(P, T) cores it is a bound the speedup may stay below (threads keep their tasks, no scheduler is ideal). d is the task length the sequential twin achieved in the same repetition",
-    refuted_by: "at some CPU share a one-core speedup lands farther than the margin from its model's value, or a spread speedup exceeds its bound by more than the margin; each point is judged on its own interval and the claim takes the worst point's verdict; a repetition faster than the waits or the cores allow (N / ceil(N/T), P'/s, with the bound margin) is flagged as disturbed and left out of its point (a point left with fewer than two makes the run not-testable)",
+    refuted_by: "at some CPU share a one-core speedup lands farther than the margin from its model's value, or a spread speedup exceeds its bound by more than the margin; each point is judged on its own interval and the claim takes the worst point's verdict; a repetition faster than the waits or the cores allow (N / ceil(N/T), P'/s, with the bound margin) is flagged as disturbed and left out of its point (a point left with fewer than two makes the run not-testable). A spread point is judged only where its bound lies below that most the waits and the cores allow, decided from N, T, s and P' before the run: where the bound is that most (all waits overlapped at s = 0, all cores busy at s = 1), the cut leaves no repetition that could exceed it, so such a point cannot fail and is reported, not judged; every one-core point is judged (it can fail below its band whatever the cut)",
     unit: "x of the model (deciding point)",
     margins: &[crate::lab::VALUE_MARGIN, crate::lab::BOUND_MARGIN],
     run: io_cpu_crossover,
 };
+
+/// The most speedup an undisturbed repetition of io-cpu-crossover can show: N / ceil(N/T) from
+/// the waits, P'/s from the CPU work (its CPU time is fixed). Repetitions above it (with the
+/// bound margin) are cut as disturbed.
+pub(crate) fn possible_speedup(tasks: usize, threads: usize, s: f64, cores: usize) -> f64 {
+    let waits = tasks as f64 / tasks.div_ceil(threads.max(1)) as f64;
+    let cpu = if s > 0.0 {
+        cores as f64 / s
+    } else {
+        f64::INFINITY
+    };
+    waits.min(cpu)
+}
+
+/// Whether a spread point's bound can fail: whether its speedup bound N d / model time (which
+/// does not depend on d) lies below [`possible_speedup`]. Where it does not, the cut of
+/// impossible repetitions (at the possible speedup x (1 + bound margin)) keeps only figures at
+/// most 1 + the bound margin of the bound, so the bound cannot be exceeded: such a point is
+/// reported, not judged. Decided from the design (N, T, s, P'), before any repetition.
+pub(crate) fn bound_can_fail(tasks: usize, threads: usize, s: f64, cores: usize) -> bool {
+    let bound = tasks as f64 / io_model_time(tasks, 1.0, s, threads, cores);
+    possible_speedup(tasks, threads, s, cores) > bound * (1.0 + 1e-9)
+}
 
 /// The model's time for `tasks` tasks of `d` seconds with CPU share `s` on `threads` threads
 /// and `cores` cores.
@@ -387,27 +410,34 @@ fn io_cpu_crossover(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     }
     let med = crate::measure::stats::median;
     let d = med(&task_s);
-    let mut points = Vec::new();
+    // The judged points, with their names: every one-core value, and the spread bounds that
+    // can fail ([`bound_can_fail`], from the design alone).
+    let mut points: Vec<(String, Point)> = Vec::new();
+    let mut not_judged = Vec::new();
     let mut curve = Vec::new();
     for (k, &s) in shares.iter().enumerate() {
         // What no undisturbed repetition can pass: the waits allow N / ceil(N/T), the CPU work
         // P'/s (its CPU time is fixed); past either (with the bound margin) the sequential twin
         // was slowed by something else, and the repetition is flagged and left out.
-        let cap = |cores: usize| {
-            let waits = tasks as f64 / tasks.div_ceil(threads) as f64;
-            let cpu = if s > 0.0 {
-                cores as f64 / s
-            } else {
-                f64::INFINITY
-            };
-            waits.min(cpu) * (1.0 + btol)
-        };
+        let cap = |cores: usize| possible_speedup(tasks, threads, s, cores) * (1.0 + btol);
+        let judge_spread = bound_can_fail(tasks, threads, s, spread_cores);
         let (one_kept, one_flagged) = possible_reps(&one_r[k], &one[k], cap(1));
         let (spread_kept, spread_flagged) =
             possible_reps(&spread_r[k], &spread[k], cap(spread_cores));
         let reps = one_r[k].len();
+        // A point that is not judged cannot make the run not-testable: it is reported from
+        // every repetition where the cut leaves too few.
+        let spread_shown = if judge_spread || spread_kept.len() >= 2 {
+            &spread_kept
+        } else {
+            &spread_r[k]
+        };
         if let Some(why) = too_disturbed(&format!("s = {s}, one core"), one_kept.len(), reps)
-            .or_else(|| too_disturbed(&format!("s = {s}, spread"), spread_kept.len(), reps))
+            .or_else(|| {
+                judge_spread
+                    .then(|| too_disturbed(&format!("s = {s}, spread"), spread_kept.len(), reps))
+                    .flatten()
+            })
         {
             return Ok(ClaimResult::not_testable(c, value, why));
         }
@@ -417,42 +447,44 @@ fn io_cpu_crossover(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
                 expect: value.clone(),
             },
             Point {
-                figure: Figure::median(&spread_kept),
+                figure: Figure::median(spread_shown),
                 expect: bound.clone(),
             },
         );
         let base = tasks as f64 * d;
+        let one_model = base / crossover_one_core_time(tasks, d, s, threads, med(&zeros[k]));
+        let spread_bound = base / io_model_time(tasks, d, s, threads, spread_cores);
         curve.push(json!({
             "cpu_share": s,
             "one_core_speedup": med(&one[k]),
             "zero_work_twin_s": med(&zeros[k]),
-            "one_core_model": base / crossover_one_core_time(tasks, d, s, threads, med(&zeros[k])),
+            "one_core_model": one_model,
             "one_core_of_model": po.figure.value,
             "one_core_of_model_interval": po.figure.spread(),
             "one_core_verdict": po.verdict().name(),
             "one_core_impossible_reps_flagged": one_flagged,
+            // The most a kept repetition can reach, relative to the model: below 1 + margin,
+            // this point can fail only below its band.
+            "one_core_largest_kept_of_model": cap(1) / one_model,
             "spread_speedup": med(&spread[k]),
-            "spread_bound": base / io_model_time(tasks, d, s, threads, spread_cores),
+            "spread_bound": spread_bound,
             "spread_of_bound": ps.figure.value,
             "spread_of_bound_interval": ps.figure.spread(),
-            "spread_verdict": ps.verdict().name(),
+            "spread_judged": judge_spread,
+            "spread_verdict": if judge_spread { ps.verdict().name() } else { "not judged" },
             "spread_impossible_reps_flagged": spread_flagged,
+            "spread_largest_kept_of_bound": cap(spread_cores) / spread_bound,
         }));
-        points.push(po);
-        points.push(ps);
-    }
-    let decide = deciding_point(&points).expect("at least one share");
-    let deciding = points[decide].clone();
-    let (dk, on_one) = (decide / 2, decide % 2 == 0);
-    let deciding_name = format!(
-        "s = {}, {}",
-        shares[dk],
-        if on_one {
-            "one core (value)"
+        points.push((format!("s = {s}, one core (value)"), po));
+        if judge_spread {
+            points.push((format!("s = {s}, spread (bound)"), ps));
         } else {
-            "spread (bound)"
+            not_judged.push(format!("s = {s}"));
         }
-    );
+    }
+    let judged: Vec<Point> = points.iter().map(|(_, p)| p.clone()).collect();
+    let decide = deciding_point(&judged).expect("at least one share");
+    let (deciding_name, deciding) = points[decide].clone();
     let graph: Vec<(f64, f64, f64)> = curve
         .iter()
         .filter_map(|c| {
@@ -465,8 +497,13 @@ fn io_cpu_crossover(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         .collect();
     let picture = crate::lab::render::crossover_svg(&graph, threads, p);
     let prediction = format!(
-        "io, {tasks} tasks of {wait_ms} ms, {threads} threads, CPU share s in {shares:?}: on one core every speedup within {} of the model's value (the min(T, 1/s) law with the tasks' achieved length, plus Z({threads}), the same run with tasks of length 0, measured beside each point in each repetition); spread over {spread_cores} cores every speedup at most 1 + {} of the ideal global scheduler's bound min(T, P'/s); each point judged on its own interval, the deciding point is {deciding_name}",
-        fmt_num(tol), fmt_num(btol)
+        "io, {tasks} tasks of {wait_ms} ms, {threads} threads, CPU share s in {shares:?}: on one core every speedup within {} of the model's value (the min(T, 1/s) law with the tasks' achieved length, plus Z({threads}), the same run with tasks of length 0, measured beside each point in each repetition); spread over {spread_cores} cores every speedup at most 1 + {} of the ideal global scheduler's bound min(T, P'/s), judged where that bound lies below the most the waits and the cores allow ({}; chosen from N, T, s and P' before the run); each point judged on its own interval, the worst decides: {deciding_name}",
+        fmt_num(tol), fmt_num(btol),
+        if not_judged.is_empty() {
+            "every spread point".to_string()
+        } else {
+            format!("not at {}, where the bound is that most and the cut of impossible repetitions leaves none that could exceed it: reported, not judged", not_judged.join(" and "))
+        }
     );
     let flagged = |v: &serde_json::Value| match v.as_u64() {
         Some(0) | None => String::new(),
@@ -497,6 +534,7 @@ fn io_cpu_crossover(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("task_s_achieved", json!(d)),
         ("cores", json!(p)),
         ("deciding_point", json!(deciding_name)),
+        ("spread_points_not_judged", json!(not_judged)),
         ("curve", json!(curve)),
     ]);
     Ok(ClaimResult::judge(
@@ -551,6 +589,27 @@ mod tests {
         // Z(T) is added once, not per thread.
         let t = one_core_model_time(64, 0.005, 8, 1e-3, 0.0);
         assert!((t - 0.041).abs() < 1e-12, "{t}");
+    }
+
+    #[test]
+    fn a_spread_bound_is_judged_only_where_a_kept_repetition_could_exceed_it() {
+        // 16 tasks on 8 threads over 2 cores. s = 0: the bound is the waits' 8x, the most
+        // possible; s = 1: the cores' 2x, the most possible: neither can fail once the cut
+        // removes repetitions above it (with the margin).
+        assert!(!bound_can_fail(16, 8, 0.0, 2));
+        assert!(!bound_can_fail(16, 8, 1.0, 2));
+        // s = 0.5: the bound 16 / (16 x 0.5 / 2 + 0.5) = 3.56 lies below the cores' 4x.
+        assert!(bound_can_fail(16, 8, 0.5, 2));
+        assert!((possible_speedup(16, 8, 0.5, 2) - 4.0).abs() < 1e-12);
+        // s = 0.25 and 0.75 (the full lab): 5.82 below 8, 2.56 below 2.67.
+        assert!(bound_can_fail(16, 8, 0.25, 2));
+        assert!(bound_can_fail(16, 8, 0.75, 2));
+        // On 8 cores s = 0.5 is bounded by the waits, the most possible: not judged.
+        assert!(!bound_can_fail(16, 8, 0.5, 8));
+        // The cut at s = 1, 2 cores, is the bound x (1 + margin): the largest kept figure is
+        // exactly the threshold, so the point cannot fail.
+        let bound = 16.0 / io_model_time(16, 1.0, 1.0, 8, 2);
+        assert!((possible_speedup(16, 8, 1.0, 2) * 1.05 / bound - 1.05).abs() < 1e-12);
     }
 
     #[test]
