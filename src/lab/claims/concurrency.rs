@@ -622,7 +622,10 @@ mod tests {
         assert!(crate::lab::predicts_no_effect(&band(small), 1.0), "{small}");
         // A zero-work twin of half the work: the band excludes 1, the model can be judged.
         let large = cpu_bound_model(2.2e-3, 2.5e-6, 1.1e-3);
-        assert!(!crate::lab::predicts_no_effect(&band(large), 1.0), "{large}");
+        assert!(
+            !crate::lab::predicts_no_effect(&band(large), 1.0),
+            "{large}"
+        );
         // The statement alone ("gains nothing"): at most 1 + the effect margin.
         let stmt = Expect::AtMost(1.0 + crate::lab::EFFECT_MARGIN.rel);
         assert_eq!(verdict_at(0.95, &stmt), Verdict::Supported);

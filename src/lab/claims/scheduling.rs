@@ -239,14 +239,8 @@ fn oversubscription(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("effect_margin", json!(effect)),
     ]);
     let slowdown = Figure::paired(&many, &base);
-    let r = ClaimResult::judge(
-        c,
-        prediction,
-        slowdown,
-        expect,
-        figs,
-        |m, v| {
-            format!(
+    let r = ClaimResult::judge(c, prediction, slowdown, expect, figs, |m, v| {
+        format!(
                 "With {} threads instead of {p}, each unit of work took {}x as long; the kernel counted {} involuntary switches per core, and at {} us per switch plus {} us to refill a thread's data the model predicts {}x. {}",
                 16 * p, fmt_num(m), fmt_num(median(&inv)), fmt_num(sw_s * 1e6), fmt_num(refill_s * 1e6), fmt_num(model),
                 if undecidable {
@@ -255,8 +249,7 @@ fn oversubscription(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
                     conclude(v, "Extra threads cost what their switches and cache refills cost, and no more: with slices of milliseconds that is little.", "The slowdown is not what switches and refills account for.")
                 }
             )
-        },
-    );
+    });
     let r = if undecidable {
         r.untestable_by_design(&format!(
             "the predicted effect (+{}%) is smaller than the margin ({}%), so the predicted band holds 1 (no slowdown, the statement's negation) and no figure could tell the claim from its negation",
