@@ -527,6 +527,30 @@ fn io_cpu_crossover(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         })
         .collect::<Vec<_>>()
         .join("; ");
+    // One-core points whose band reaches above what the cut keeps can fail only below it:
+    // said, so that a supported point there is read as "not below the model".
+    let below: Vec<String> = curve
+        .iter()
+        .filter_map(|c| {
+            let top = c["one_core_largest_kept_of_model"].as_f64()?;
+            (top < 1.0 + tol).then(|| {
+                format!(
+                    "s = {} (at most {}x of its model)",
+                    c["cpu_share"],
+                    fmt_num(top)
+                )
+            })
+        })
+        .collect();
+    let below_only = if below.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "On one core at {} the cut of impossible repetitions keeps nothing above the band's top (1 + {}): those points can fail only below it. ",
+            below.join(" and "),
+            fmt_num(tol)
+        )
+    };
     let figs = figures(vec![
         ("tasks", json!(tasks)),
         ("threads", json!(threads)),
@@ -545,7 +569,8 @@ fn io_cpu_crossover(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         figs,
         |m, v| {
             format!(
-                "{text}. The deciding point ({deciding_name}) reached {} of its model. {}",
+                "{text}. {}The deciding point ({deciding_name}) reached {} of its model. {}",
+                below_only,
                 fmt_num(m),
                 conclude(v, "On one core the curve follows min(T, 1/s) with its zero-work twin's time, and spread over the cores it stays within the ideal scheduler's bound: one core helps only while tasks wait, cores help CPU work.", "The curve departs from its model at the point named.")
             )
