@@ -873,15 +873,23 @@ pub(crate) fn pick_pipe_buffer(pilot: &[(usize, f64)], needed: f64) -> usize {
 }
 
 /// communication's sizing pilot, before the judged repetitions: for each of [`PIPE_BUFFERS`]
-/// the buffer granted and the hand-offs' predicted share of a pipe-to-self copy of `message`
-/// (the median of three, after one warm-up), on `cpu`. An error where the buffer cannot be set.
+/// the kernel grants (a buffer above `/proc/sys/fs/pipe-max-size` is refused and skipped) the
+/// buffer granted and the hand-offs' predicted share of a pipe-to-self copy of `message` (the
+/// median of three, after one warm-up), on `cpu`. An error where no buffer can be set.
 fn pipe_pilot(cpu: usize, message: &[u8], switch_s: f64) -> Result<Vec<(usize, f64, f64)>, String> {
     use crate::sys::{close_fd, pipe, set_pipe_size};
     let mut into = vec![0u8; message.len()];
     let mut rows = Vec::new();
+    let mut refused = String::new();
     for &want in &PIPE_BUFFERS {
         let fds = pipe().map_err(|e| e.to_string())?;
         let granted = set_pipe_size(fds[1], want).map_err(|e| e.to_string());
+        if let Err(why) = &granted {
+            close_fd(fds[0]);
+            close_fd(fds[1]);
+            refused = format!("a {} KiB pipe buffer: {why}", want / 1024);
+            continue;
+        }
         let own = granted.clone().and_then(|size| {
             let into = std::sync::Mutex::new(&mut into);
             let (spans, _) = run_pinned(&[cpu], |_| -> Result<f64, String> {
@@ -899,6 +907,9 @@ fn pipe_pilot(cpu: usize, message: &[u8], switch_s: f64) -> Result<Vec<(usize, f
         close_fd(fds[1]);
         let (size, own) = (granted?, own?);
         rows.push((size, own, handoff_share(message.len(), size, own, switch_s)));
+    }
+    if rows.is_empty() {
+        return Err(refused);
     }
     Ok(rows)
 }
@@ -922,8 +933,8 @@ fn communication(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
             &rows.iter().map(|&(b, _, h)| (b, h)).collect::<Vec<_>>(),
             needed,
         ),
-        // Not settable: the loop below finds the same and judges the statement alone.
-        Err(_) => PIPE_BUFFERS[0],
+        // No buffer settable: the loop below finds the same and judges the statement alone.
+        Err(_) => PIPE_BUFFERS[PIPE_BUFFERS.len() - 1],
     };
     let (mut pipes, mut shms, mut owns) = (Vec::new(), Vec::new(), Vec::new());
     // The buffer the kernel granted, or why it could not be set.
