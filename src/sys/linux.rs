@@ -277,6 +277,34 @@ pub(crate) unsafe fn advise_huge_pages(addr: *mut u8, len: usize) -> bool {
     libc::madvise(addr.cast(), len, libc::MADV_HUGEPAGE) == 0
 }
 
+/// Advise small pages only for `len` bytes at `addr` (`MADV_NOHUGEPAGE`), so that transparent
+/// huge pages set to `always` cannot back the range with 2 MiB pages. `false` when refused.
+///
+/// # Safety
+/// The range must lie inside a private anonymous mapping the caller owns.
+pub(crate) unsafe fn advise_no_huge_pages(addr: *mut u8, len: usize) -> bool {
+    libc::madvise(addr.cast(), len, libc::MADV_NOHUGEPAGE) == 0
+}
+
+/// The chosen value of a transparent-huge-page setting (`enabled` or `defrag` of
+/// `/sys/kernel/mm/transparent_hugepage/`): `always`, `madvise`, `never`, ...; `None` where the
+/// kernel has no such file.
+pub(crate) fn transparent_huge_pages(setting: &str) -> Option<String> {
+    let text =
+        std::fs::read_to_string(format!("/sys/kernel/mm/transparent_hugepage/{setting}")).ok()?;
+    super::parse_bracketed_choice(&text)
+}
+
+/// Anonymous memory of process `pid` (`None`: this process) backed by transparent huge pages
+/// now, bytes (`AnonHugePages` of `/proc/PID/smaps_rollup`).
+pub(crate) fn anon_huge_pages_bytes(pid: Option<u32>) -> Option<u64> {
+    let path = match pid {
+        Some(pid) => format!("/proc/{pid}/smaps_rollup"),
+        None => "/proc/self/smaps_rollup".into(),
+    };
+    parse_meminfo(&std::fs::read_to_string(path).ok()?, "AnonHugePages")
+}
+
 // ---------------------------------------------------------------------------------------------
 // Waiting and waking.
 

@@ -495,6 +495,14 @@ pub(crate) fn parse_meminfo(meminfo: &str, field: &str) -> Option<u64> {
     Some(kib * 1024)
 }
 
+/// The bracketed choice of a kernel setting's text, as `/sys` shows one: `always [madvise] never`
+/// gives `madvise`.
+pub(crate) fn parse_bracketed_choice(text: &str) -> Option<String> {
+    let start = text.find('[')? + 1;
+    let len = text[start..].find(']')?;
+    Some(text[start..start + len].to_string())
+}
+
 /// Voluntary plus involuntary context switches in `/proc/PID/task/TID/status` text (0 when the
 /// lines are absent).
 pub(crate) fn parse_status_switches(status: &str) -> u64 {

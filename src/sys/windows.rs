@@ -679,6 +679,24 @@ pub(crate) unsafe fn advise_huge_pages(_addr: *mut u8, _len: usize) -> bool {
     false
 }
 
+/// No transparent huge pages on Windows: nothing to advise against (`false`).
+///
+/// # Safety
+/// None needed; kept `unsafe` like the other platforms'.
+pub(crate) unsafe fn advise_no_huge_pages(_addr: *mut u8, _len: usize) -> bool {
+    false
+}
+
+/// No transparent huge pages on Windows: no setting (`None`).
+pub(crate) fn transparent_huge_pages(_setting: &str) -> Option<String> {
+    None
+}
+
+/// No transparent huge pages on Windows: not read (`None`).
+pub(crate) fn anon_huge_pages_bytes(_pid: Option<u32>) -> Option<u64> {
+    None
+}
+
 // ---------------------------------------------------------------------------------------------
 // Waiting and waking.
 

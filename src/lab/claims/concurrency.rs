@@ -41,10 +41,10 @@ pub(crate) const CPU_BOUND_ON_ONE_CORE: Claim = Claim {
     id: "cpu-bound-on-one-core",
     kind: Kind::Claim,
     statement: "CPU-bound work gains nothing from more threads on one core: the threads only take turns.",
-    model: "a fixed amount of work (a matrix multiply split into T = 4 row blocks) on T threads pinned to one core, against the same split run serially on one thread pinned to that core (the split's own speed, which is not the unsplit multiply's, on both sides): the threads add the involuntary switches beyond those of the serial split, and what the same run costs with no work, Z(T) (its zero-work twin: T empty parts on the same T threads on the same core, measured in each repetition; it carries the threads' starts, pinning and barriers, as in one-core-concurrency): S = T_split / (T_split + n_beyond x c_switch + Z(T)), n_beyond counted and c_switch measured in this run",
-    refuted_by: "the speedup lands outside the model's S x (1 +- margin), judged two-sided: faster than the model (the threads gained from something) or slower (a cost the model leaves out)",
+    model: "a fixed amount of work (a matrix multiply split into T = 4 row blocks) on T threads pinned to one core, against the same split run serially on one thread pinned to that core (the split's own speed, which is not the unsplit multiply's, on both sides): the threads add the involuntary switches beyond those of the serial split, and what the same run costs with no work, Z(T) (its zero-work twin: T empty parts on the same T threads on the same core, measured in each repetition; it carries the threads' starts, pinning and barriers, as in one-core-concurrency): S = T_split / (T_split + n_beyond x c_switch + Z(T)), n_beyond counted and c_switch measured in this run. Where the band S x (1 +- margin) holds 1 (the threads' modelled costs are smaller than the margin, so no figure could tell them from no cost at all) the model is not testable by design: the switches cost microseconds against slices of milliseconds and Z(T) is a fixed cost, so only work shorter than about 10 x Z(T), which the threads finish within one slice without taking turns, would lift the terms above the margin, and that would test the threads' starts, not CPU work taking turns. The statement alone, judged in any case: the speedup over the serial split <= 1 + the effect margin",
+    refuted_by: "the speedup lands outside the model's S x (1 +- margin), judged two-sided: faster than the model (the threads gained from something) or slower (a cost the model leaves out). The statement alone is refuted by a speedup over the serial split above 1 + margin (CPU work gained from threads on one core)",
     unit: "x speedup",
-    margins: &[crate::lab::VALUE_MARGIN],
+    margins: &[crate::lab::VALUE_MARGIN, crate::lab::EFFECT_MARGIN],
     run: cpu_bound_on_one_core,
 };
 
@@ -54,11 +54,34 @@ pub(crate) const IO_CPU_CROSSOVER: Claim = Claim {
     kind: Kind::Claim,
     statement: "I/O-bound work gains from concurrency, CPU-bound work only from parallelism: as the CPU share of each task grows, threads on one core stop helping and only more cores do.",
     model: "N tasks of d ms with CPU share s on T threads and P' cores take at least max(N s d / P' + (1 - s) d, ceil(N/T) d), the time of an ideal global scheduler: the min(T, P'/s) law with the last task's wait. On one core (P' = 1) that is the value, plus what the same run costs with no work, Z(T) (its zero-work twin: the same tasks on the same T threads on the same core, each of length 0, measured beside each point in each repetition: the threads' starts, pinning and barriers); spread over P' = min(P, T) cores it is a bound the speedup may stay below (threads keep their tasks, no scheduler is ideal). d is the task length the sequential twin achieved in the same repetition",
-    refuted_by: "at some CPU share a one-core speedup lands farther than the margin from its model's value, or a spread speedup exceeds its bound by more than the margin; each point is judged on its own interval and the claim takes the worst point's verdict; a repetition faster than the waits or the cores allow (N / ceil(N/T), P'/s, with the bound margin) is flagged as disturbed and left out of its point (a point left with fewer than two makes the run not-testable)",
+    refuted_by: "at some CPU share a one-core speedup lands farther than the margin from its model's value, or a spread speedup exceeds its bound by more than the margin; each point is judged on its own interval and the claim takes the worst point's verdict; a repetition faster than the waits or the cores allow (N / ceil(N/T), P'/s, with the bound margin) is flagged as disturbed and left out of its point (a point left with fewer than two makes the run not-testable). A spread point is judged only where its bound lies below that most the waits and the cores allow, decided from N, T, s and P' before the run: where the bound is that most (all waits overlapped at s = 0, all cores busy at s = 1), the cut leaves no repetition that could exceed it, so such a point cannot fail and is reported, not judged; every one-core point is judged (it can fail below its band whatever the cut)",
     unit: "x of the model (deciding point)",
     margins: &[crate::lab::VALUE_MARGIN, crate::lab::BOUND_MARGIN],
     run: io_cpu_crossover,
 };
+
+/// The most speedup an undisturbed repetition of io-cpu-crossover can show: N / ceil(N/T) from
+/// the waits, P'/s from the CPU work (its CPU time is fixed). Repetitions above it (with the
+/// bound margin) are cut as disturbed.
+pub(crate) fn possible_speedup(tasks: usize, threads: usize, s: f64, cores: usize) -> f64 {
+    let waits = tasks as f64 / tasks.div_ceil(threads.max(1)) as f64;
+    let cpu = if s > 0.0 {
+        cores as f64 / s
+    } else {
+        f64::INFINITY
+    };
+    waits.min(cpu)
+}
+
+/// Whether a spread point's bound can fail: whether its speedup bound N d / model time (which
+/// does not depend on d) lies below [`possible_speedup`]. Where it does not, the cut of
+/// impossible repetitions (at the possible speedup x (1 + bound margin)) keeps only figures at
+/// most 1 + the bound margin of the bound, so the bound cannot be exceeded: such a point is
+/// reported, not judged. Decided from the design (N, T, s, P'), before any repetition.
+pub(crate) fn bound_can_fail(tasks: usize, threads: usize, s: f64, cores: usize) -> bool {
+    let bound = tasks as f64 / io_model_time(tasks, 1.0, s, threads, cores);
+    possible_speedup(tasks, threads, s, cores) > bound * (1.0 + 1e-9)
+}
 
 /// The model's time for `tasks` tasks of `d` seconds with CPU share `s` on `threads` threads
 /// and `cores` cores.
@@ -200,7 +223,7 @@ fn one_core_concurrency(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
 fn cpu_bound_on_one_core(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let (n, threads) = (lab.pick(384, 512), 4);
     let spec = WorkloadSpec::new("matmul", n, 2);
-    let tol = c.margin(0);
+    let (tol, effect) = (c.margin(0), c.margin(1));
     let sw = lab.switch_ns().unwrap_or(0.0);
     let (mut unsplit, mut split, mut par) = (Vec::new(), Vec::new(), Vec::new());
     let (mut inv_par, mut inv_split, mut beyond, mut zero) =
@@ -238,9 +261,19 @@ fn cpu_bound_on_one_core(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let (split_m, beyond_m, zero_m) = (med(&split), med(&beyond), med(&zero));
     let model = cpu_bound_model(split_m, beyond_m * sw / 1e9, zero_m);
     let expect = Expect::Between([model * (1.0 - tol), model * (1.0 + tol)]);
+    // Decided from the prediction before the figure is read (the lab's rule): where the band
+    // holds 1, the threads' modelled costs (the switches beyond the serial split, the
+    // zero-work twin) are smaller than the margin and no figure could tell the model from "the
+    // threads cost nothing". Sizing the work down until Z(T) exceeds the margin was considered
+    // and rejected: the switches (microseconds each, at most one per slice of milliseconds)
+    // never reach it at any size, and Z(T) is a fixed cost, so the terms pass the margin only
+    // for work under about 10 x Z(T), which 4 threads finish within one slice, never taking
+    // turns: that experiment would judge the threads' starts, not the statement's CPU work
+    // taking turns. So the model is reported, not judged, and the statement alone decides.
+    let undecidable = crate::lab::predicts_no_effect(&expect, 1.0);
     let prediction = format!(
-        "matmul n = {n} (fixed work) split into {threads} row blocks, {threads} threads pinned to one core vs the same split run serially on one thread on that core: speedup = {} s / ({} s + {} switches beyond the serial split's x {} ns + a zero-work twin of {} ms) = {} within {}",
-        fmt_num(split_m), fmt_num(split_m), fmt_num(beyond_m), fmt_num(sw), fmt_num(zero_m * 1e3), fmt_num(model), fmt_num(tol)
+        "matmul n = {n} (fixed work) split into {threads} row blocks, {threads} threads pinned to one core vs the same split run serially on one thread on that core: speedup = {} s / ({} s + {} switches beyond the serial split's x {} ns + a zero-work twin of {} ms) = {} within {}; the statement alone: that speedup <= 1 + {} = {}",
+        fmt_num(split_m), fmt_num(split_m), fmt_num(beyond_m), fmt_num(sw), fmt_num(zero_m * 1e3), fmt_num(model), fmt_num(tol), fmt_num(effect), fmt_num(1.0 + effect)
     );
     let split_cost: Vec<f64> = split.iter().zip(&unsplit).map(|(s, u)| s / u).collect();
     let figs = figures(vec![
@@ -256,10 +289,12 @@ fn cpu_bound_on_one_core(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("switch_ns", json!(sw)),
         ("zero_work_twin_s", json!(zero_m)),
         ("model_speedup", json!(model)),
+        ("modelled_cost_share", json!(1.0 / model - 1.0)),
         ("margin", json!(tol)),
+        ("effect_margin", json!(effect)),
     ]);
     let statement = Figure::paired(&split, &par);
-    Ok(ClaimResult::judge(
+    let r = ClaimResult::judge(
         c,
         prediction,
         Figure::paired(&split, &par),
@@ -269,16 +304,29 @@ fn cpu_bound_on_one_core(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
             format!(
                 "A {n}x{n} matrix multiply split into {threads} row blocks took {} s with the blocks one after another on one thread ({} s unsplit: the split runs at {}x the unsplit multiply's time) and {} s on {threads} threads sharing one core (speedup over the serial split {}x against the model's {}x; {} involuntary switches per run beyond the serial split's, a zero-work twin of {} ms). {}",
                 fmt_num(split_m), fmt_num(med(&unsplit)), fmt_num(med(&split_cost)), fmt_num(med(&par)), fmt_num(m), fmt_num(model), fmt_num(beyond_m), fmt_num(zero_m * 1e3),
-                conclude(v, "The threads only took turns: the same split took its own serial time plus the switches and what the threads cost with no work.", cpu_bound_miss(m, model))
+                if undecidable {
+                    String::new()
+                } else {
+                    conclude(v, "The threads only took turns: the same split took its own serial time plus the switches and what the threads cost with no work.", cpu_bound_miss(m, model))
+                }
             )
         },
-    )
+    );
+    let r = if undecidable {
+        r.untestable_by_design(&format!(
+            "the threads' modelled costs (the switches beyond the serial split and the zero-work twin) come to {}% of the work, less than the margin ({}%), so the predicted band holds 1 (the threads cost nothing) and no figure could tell the model from no cost; the switches never reach the margin at any size and the zero-work twin only for work the threads finish within one slice, without taking turns, so the statement alone decides",
+            fmt_num((1.0 / model - 1.0) * 100.0),
+            fmt_num(tol * 100.0)
+        ))
+    } else {
+        r
+    };
     // The statement ("gains nothing") is about the speedup, not about the overhead model: over
-    // the same split on one thread, no more than 1 + the margin.
-    .with_statement_test(
+    // the same split on one thread, no more than 1 + the effect margin.
+    Ok(r.with_statement_test(
         &format!("speedup with {threads} threads on one core over the same split on one thread"),
         statement,
-        Expect::AtMost(1.0 + tol),
+        Expect::AtMost(1.0 + effect),
     ))
 }
 
@@ -362,27 +410,34 @@ fn io_cpu_crossover(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     }
     let med = crate::measure::stats::median;
     let d = med(&task_s);
-    let mut points = Vec::new();
+    // The judged points, with their names: every one-core value, and the spread bounds that
+    // can fail ([`bound_can_fail`], from the design alone).
+    let mut points: Vec<(String, Point)> = Vec::new();
+    let mut not_judged = Vec::new();
     let mut curve = Vec::new();
     for (k, &s) in shares.iter().enumerate() {
         // What no undisturbed repetition can pass: the waits allow N / ceil(N/T), the CPU work
         // P'/s (its CPU time is fixed); past either (with the bound margin) the sequential twin
         // was slowed by something else, and the repetition is flagged and left out.
-        let cap = |cores: usize| {
-            let waits = tasks as f64 / tasks.div_ceil(threads) as f64;
-            let cpu = if s > 0.0 {
-                cores as f64 / s
-            } else {
-                f64::INFINITY
-            };
-            waits.min(cpu) * (1.0 + btol)
-        };
+        let cap = |cores: usize| possible_speedup(tasks, threads, s, cores) * (1.0 + btol);
+        let judge_spread = bound_can_fail(tasks, threads, s, spread_cores);
         let (one_kept, one_flagged) = possible_reps(&one_r[k], &one[k], cap(1));
         let (spread_kept, spread_flagged) =
             possible_reps(&spread_r[k], &spread[k], cap(spread_cores));
         let reps = one_r[k].len();
+        // A point that is not judged cannot make the run not-testable: it is reported from
+        // every repetition where the cut leaves too few.
+        let spread_shown = if judge_spread || spread_kept.len() >= 2 {
+            &spread_kept
+        } else {
+            &spread_r[k]
+        };
         if let Some(why) = too_disturbed(&format!("s = {s}, one core"), one_kept.len(), reps)
-            .or_else(|| too_disturbed(&format!("s = {s}, spread"), spread_kept.len(), reps))
+            .or_else(|| {
+                judge_spread
+                    .then(|| too_disturbed(&format!("s = {s}, spread"), spread_kept.len(), reps))
+                    .flatten()
+            })
         {
             return Ok(ClaimResult::not_testable(c, value, why));
         }
@@ -392,42 +447,44 @@ fn io_cpu_crossover(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
                 expect: value.clone(),
             },
             Point {
-                figure: Figure::median(&spread_kept),
+                figure: Figure::median(spread_shown),
                 expect: bound.clone(),
             },
         );
         let base = tasks as f64 * d;
+        let one_model = base / crossover_one_core_time(tasks, d, s, threads, med(&zeros[k]));
+        let spread_bound = base / io_model_time(tasks, d, s, threads, spread_cores);
         curve.push(json!({
             "cpu_share": s,
             "one_core_speedup": med(&one[k]),
             "zero_work_twin_s": med(&zeros[k]),
-            "one_core_model": base / crossover_one_core_time(tasks, d, s, threads, med(&zeros[k])),
+            "one_core_model": one_model,
             "one_core_of_model": po.figure.value,
             "one_core_of_model_interval": po.figure.spread(),
             "one_core_verdict": po.verdict().name(),
             "one_core_impossible_reps_flagged": one_flagged,
+            // The most a kept repetition can reach, relative to the model: below 1 + margin,
+            // this point can fail only below its band.
+            "one_core_largest_kept_of_model": cap(1) / one_model,
             "spread_speedup": med(&spread[k]),
-            "spread_bound": base / io_model_time(tasks, d, s, threads, spread_cores),
+            "spread_bound": spread_bound,
             "spread_of_bound": ps.figure.value,
             "spread_of_bound_interval": ps.figure.spread(),
-            "spread_verdict": ps.verdict().name(),
+            "spread_judged": judge_spread,
+            "spread_verdict": if judge_spread { ps.verdict().name() } else { "not judged" },
             "spread_impossible_reps_flagged": spread_flagged,
+            "spread_largest_kept_of_bound": cap(spread_cores) / spread_bound,
         }));
-        points.push(po);
-        points.push(ps);
-    }
-    let decide = deciding_point(&points).expect("at least one share");
-    let deciding = points[decide].clone();
-    let (dk, on_one) = (decide / 2, decide % 2 == 0);
-    let deciding_name = format!(
-        "s = {}, {}",
-        shares[dk],
-        if on_one {
-            "one core (value)"
+        points.push((format!("s = {s}, one core (value)"), po));
+        if judge_spread {
+            points.push((format!("s = {s}, spread (bound)"), ps));
         } else {
-            "spread (bound)"
+            not_judged.push(format!("s = {s}"));
         }
-    );
+    }
+    let judged: Vec<Point> = points.iter().map(|(_, p)| p.clone()).collect();
+    let decide = deciding_point(&judged).expect("at least one share");
+    let (deciding_name, deciding) = points[decide].clone();
     let graph: Vec<(f64, f64, f64)> = curve
         .iter()
         .filter_map(|c| {
@@ -440,8 +497,13 @@ fn io_cpu_crossover(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         .collect();
     let picture = crate::lab::render::crossover_svg(&graph, threads, p);
     let prediction = format!(
-        "io, {tasks} tasks of {wait_ms} ms, {threads} threads, CPU share s in {shares:?}: on one core every speedup within {} of the model's value (the min(T, 1/s) law with the tasks' achieved length, plus Z({threads}), the same run with tasks of length 0, measured beside each point in each repetition); spread over {spread_cores} cores every speedup at most 1 + {} of the ideal global scheduler's bound min(T, P'/s); each point judged on its own interval, the deciding point is {deciding_name}",
-        fmt_num(tol), fmt_num(btol)
+        "io, {tasks} tasks of {wait_ms} ms, {threads} threads, CPU share s in {shares:?}: on one core every speedup within {} of the model's value (the min(T, 1/s) law with the tasks' achieved length, plus Z({threads}), the same run with tasks of length 0, measured beside each point in each repetition); spread over {spread_cores} cores every speedup at most 1 + {} of the ideal global scheduler's bound min(T, P'/s), judged where that bound lies below the most the waits and the cores allow ({}; chosen from N, T, s and P' before the run); each point judged on its own interval, the worst decides: {deciding_name}",
+        fmt_num(tol), fmt_num(btol),
+        if not_judged.is_empty() {
+            "every spread point".to_string()
+        } else {
+            format!("not at {}, where the bound is that most and the cut of impossible repetitions leaves none that could exceed it: reported, not judged", not_judged.join(" and "))
+        }
     );
     let flagged = |v: &serde_json::Value| match v.as_u64() {
         Some(0) | None => String::new(),
@@ -465,6 +527,30 @@ fn io_cpu_crossover(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         })
         .collect::<Vec<_>>()
         .join("; ");
+    // One-core points whose band reaches above what the cut keeps can fail only below it:
+    // said, so that a supported point there is read as "not below the model".
+    let below: Vec<String> = curve
+        .iter()
+        .filter_map(|c| {
+            let top = c["one_core_largest_kept_of_model"].as_f64()?;
+            (top < 1.0 + tol).then(|| {
+                format!(
+                    "s = {} (at most {}x of its model)",
+                    c["cpu_share"],
+                    fmt_num(top)
+                )
+            })
+        })
+        .collect();
+    let below_only = if below.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "On one core at {} the cut of impossible repetitions keeps nothing above the band's top (1 + {}): those points can fail only below it. ",
+            below.join(" and "),
+            fmt_num(tol)
+        )
+    };
     let figs = figures(vec![
         ("tasks", json!(tasks)),
         ("threads", json!(threads)),
@@ -472,6 +558,7 @@ fn io_cpu_crossover(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("task_s_achieved", json!(d)),
         ("cores", json!(p)),
         ("deciding_point", json!(deciding_name)),
+        ("spread_points_not_judged", json!(not_judged)),
         ("curve", json!(curve)),
     ]);
     Ok(ClaimResult::judge(
@@ -482,7 +569,8 @@ fn io_cpu_crossover(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         figs,
         |m, v| {
             format!(
-                "{text}. The deciding point ({deciding_name}) reached {} of its model. {}",
+                "{text}. {}The deciding point ({deciding_name}) reached {} of its model. {}",
+                below_only,
                 fmt_num(m),
                 conclude(v, "On one core the curve follows min(T, 1/s) with its zero-work twin's time, and spread over the cores it stays within the ideal scheduler's bound: one core helps only while tasks wait, cores help CPU work.", "The curve departs from its model at the point named.")
             )
@@ -526,6 +614,47 @@ mod tests {
         // Z(T) is added once, not per thread.
         let t = one_core_model_time(64, 0.005, 8, 1e-3, 0.0);
         assert!((t - 0.041).abs() < 1e-12, "{t}");
+    }
+
+    #[test]
+    fn a_spread_bound_is_judged_only_where_a_kept_repetition_could_exceed_it() {
+        // 16 tasks on 8 threads over 2 cores. s = 0: the bound is the waits' 8x, the most
+        // possible; s = 1: the cores' 2x, the most possible: neither can fail once the cut
+        // removes repetitions above it (with the margin).
+        assert!(!bound_can_fail(16, 8, 0.0, 2));
+        assert!(!bound_can_fail(16, 8, 1.0, 2));
+        // s = 0.5: the bound 16 / (16 x 0.5 / 2 + 0.5) = 3.56 lies below the cores' 4x.
+        assert!(bound_can_fail(16, 8, 0.5, 2));
+        assert!((possible_speedup(16, 8, 0.5, 2) - 4.0).abs() < 1e-12);
+        // s = 0.25 and 0.75 (the full lab): 5.82 below 8, 2.56 below 2.67.
+        assert!(bound_can_fail(16, 8, 0.25, 2));
+        assert!(bound_can_fail(16, 8, 0.75, 2));
+        // On 8 cores s = 0.5 is bounded by the waits, the most possible: not judged.
+        assert!(!bound_can_fail(16, 8, 0.5, 8));
+        // The cut at s = 1, 2 cores, is the bound x (1 + margin): the largest kept figure is
+        // exactly the threshold, so the point cannot fail.
+        let bound = 16.0 / io_model_time(16, 1.0, 1.0, 8, 2);
+        assert!((possible_speedup(16, 8, 1.0, 2) * 1.05 / bound - 1.05).abs() < 1e-12);
+    }
+
+    #[test]
+    fn cpu_bound_model_is_testable_only_when_its_costs_pass_the_margin() {
+        // A 2.2 ms serial split, one switch beyond it at 2.5 us and a zero-work twin of
+        // 0.18 ms: 8% of cost against a 10% margin, so the band holds 1 (no cost).
+        let tol = crate::lab::VALUE_MARGIN.rel;
+        let band = |m: f64| Expect::Between([m * (1.0 - tol), m * (1.0 + tol)]);
+        let small = cpu_bound_model(2.2e-3, 2.5e-6, 0.18e-3);
+        assert!(crate::lab::predicts_no_effect(&band(small), 1.0), "{small}");
+        // A zero-work twin of half the work: the band excludes 1, the model can be judged.
+        let large = cpu_bound_model(2.2e-3, 2.5e-6, 1.1e-3);
+        assert!(
+            !crate::lab::predicts_no_effect(&band(large), 1.0),
+            "{large}"
+        );
+        // The statement alone ("gains nothing"): at most 1 + the effect margin.
+        let stmt = Expect::AtMost(1.0 + crate::lab::EFFECT_MARGIN.rel);
+        assert_eq!(verdict_at(0.95, &stmt), Verdict::Supported);
+        assert_eq!(verdict_at(1.5, &stmt), Verdict::NotSupported);
     }
 
     #[test]
