@@ -487,6 +487,24 @@ impl ClaimResult {
         }
     }
 
+    /// [`ClaimResult::against`] where the point the negation is judged at is not the deciding
+    /// one: `expect` is the band of the point where the claim predicts its largest effect (a
+    /// curve's points can each hold a different band).
+    pub(crate) fn against_on(mut self, negation: Negation, expect: &Expect) -> ClaimResult {
+        let undecidable = self.verdict != Verdict::NotTestable && negation.held_by(expect);
+        let why = format!(
+            "the prediction, with its margin, holds {} where the claim predicts its largest effect, the figure there if {}, so no figure could tell the claim from its negation",
+            fmt_num(negation.figure),
+            negation.words
+        );
+        self.negation = Some(negation);
+        if undecidable {
+            self.untestable_by_design(&why)
+        } else {
+            self
+        }
+    }
+
     /// Attach a picture (builder style).
     pub(crate) fn with_picture(self, svg: String) -> ClaimResult {
         self.with_picture_opt(Some(svg))

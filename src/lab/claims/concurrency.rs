@@ -19,7 +19,7 @@ use serde_json::json;
 use super::{conclude, figures, one_rep, row, serial_split_rep, zero_work_twin};
 use crate::lab::{
     deciding_point, fmt_num, possible_reps, too_disturbed, Claim, ClaimResult, Expect, Figure,
-    Kind, Lab, Point,
+    Kind, Lab, Negation, Point,
 };
 use crate::strategy::Strategy;
 use crate::workload::WorkloadSpec;
@@ -211,6 +211,12 @@ fn one_core_concurrency(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
             )
         },
     )
+    // Under the negation the waits do not overlap: a speedup of 1 at every T, judged where the
+    // model's speedup is largest (every point has the same band).
+    .against(Negation::new(
+        1.0 / models.iter().map(|m| med(m)).fold(1.0, f64::max),
+        "threads on one core do not overlap their waits (a speedup of 1 at every T)",
+    ))
     // The statement ("finish sooner with more threads") is about the speedup over one thread,
     // not about the overhead model: judged at the fewest threads, against 1 + the margin.
     .with_statement_test(
@@ -321,6 +327,10 @@ fn cpu_bound_on_one_core(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     } else {
         r
     };
+    let r = r.against(Negation::new(
+        1.0,
+        "the threads cost nothing beyond the serial split",
+    ));
     // The statement ("gains nothing") is about the speedup, not about the overhead model: over
     // the same split on one thread, no more than 1 + the effect margin.
     Ok(r.with_statement_test(
@@ -575,6 +585,18 @@ fn io_cpu_crossover(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
                 conclude(v, "On one core the curve follows min(T, 1/s) with its zero-work twin's time, and spread over the cores it stays within the ideal scheduler's bound: one core helps only while tasks wait, cores help CPU work.", "The curve departs from its model at the point named.")
             )
         },
+    )
+    // Under the negation the threads on one core gain nothing (a speedup of 1), judged at the
+    // one-core point with the largest model: a bound alone could not tell the two apart.
+    .against_on(
+        Negation::new(
+            1.0 / curve
+                .iter()
+                .filter_map(|c| c["one_core_model"].as_f64())
+                .fold(1.0, f64::max),
+            "threads on one core gain nothing, whatever share of the tasks is waiting",
+        ),
+        &Expect::Between([1.0 - tol, 1.0 + tol]),
     )
     .with_picture(picture))
 }

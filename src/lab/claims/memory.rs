@@ -10,7 +10,9 @@ use serde_json::json;
 use super::{conclude, figures};
 use crate::experiment::ceilings::{copy_points, copy_source, LimitsOptions};
 use crate::lab::kernels::{run_pinned, sum_words, triad};
-use crate::lab::{deciding_point, fmt_num, Claim, ClaimResult, Expect, Figure, Kind, Lab, Point};
+use crate::lab::{
+    deciding_point, fmt_num, Claim, ClaimResult, Expect, Figure, Kind, Lab, Negation, Point,
+};
 use crate::measure::stats::median;
 use crate::topology::Topology;
 
@@ -239,7 +241,13 @@ fn memory_bound_scaling(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
                 conclude(v, "The memory-bound loop gained what the memory's bandwidth gained, not what the cores' count suggests.", "The loop's gain is not the bandwidth's: it was not bound by memory bandwidth alone, or paid something the copy does not.")
             )
         },
-    ))
+    )
+    // Under the negation the loop scales with the cores: a speedup of P over the bandwidth's
+    // gain. Where the gain is near P the band holds it, and the claim is not testable here.
+    .against(Negation::new(
+        p as f64 / gain,
+        "the loop scales with the cores, whatever the memory's bandwidth gains",
+    )))
 }
 
 /// One sweep measurement: `threads` pinned threads each summing its own `bytes / threads` buffer
@@ -416,15 +424,20 @@ fn cache_capacity(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     );
     // Where one thread reads a set that fits its L2 no faster than one that does not, the
     // predicted step is no step: no figure could tell the claim from a linear speedup.
+    let negation = Negation::new(
+        1.0 / step_gain,
+        "splitting the work over the cores gains no more than P, whatever the caches",
+    );
     Ok(
-        if crate::lab::predicts_no_effect(&cache_expect(tol), 1.0 / step_gain) {
+        if negation.held_by(&cache_expect(tol)) {
             judged.untestable_by_design(&format!(
             "one thread read a share that fits its L2 only {}x faster per byte than the set that overflows it, so the predicted superlinear gain lies within the margin of a linear speedup",
             fmt_num(step_gain)
         ))
         } else {
             judged
-        },
+        }
+        .against(negation),
     )
 }
 

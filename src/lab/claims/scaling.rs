@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::{conclude, figures, one_rep, row};
 use crate::lab::kernels::{run_pinned, spin, units_for};
-use crate::lab::{fmt_num, Claim, ClaimResult, Expect, Figure, Kind, Lab};
+use crate::lab::{fmt_num, Claim, ClaimResult, Expect, Figure, Kind, Lab, Negation};
 use crate::measure::stats::median;
 use crate::strategy::Strategy;
 use crate::topology::Topology;
@@ -188,7 +188,8 @@ fn parallelism_needs_cores(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> 
                 conclude(v, "The parts ran at the same time on distinct cores and finished sooner, within what the cores allow.", "The speedup is not between no gain and the cores' ceiling.")
             )
         },
-    ))
+    )
+    .against(Negation::new(1.0, "parts on distinct cores finish no sooner")))
 }
 
 /// parallelism-needs-cores: a gain (above 1 + `effect`) that does not exceed the FMA ceiling, a
@@ -293,7 +294,12 @@ fn mergesort_scaling(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ))
     } else {
         judged
-    })
+    }
+    // Under the negation the sort scales with the cores whatever its traffic: P over the bound.
+    .against(Negation::new(
+        p as f64 / median(&bounds),
+        "merge sort scales with the cores, whatever its memory traffic",
+    )))
 }
 
 /// `n` keys (merge sort's seeded keys) as decimal text, one a line: the table amdahl and
@@ -635,7 +641,11 @@ fn amdahl(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ))
     } else {
         judged
-    })
+    }
+    .against(Negation::new(
+        null,
+        "the serial phases set no limit (the speedup is the parallel phase's)",
+    )))
 }
 
 fn gustafson(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
@@ -751,7 +761,11 @@ fn gustafson(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ))
     } else {
         judged
-    })
+    }
+    .against(Negation::new(
+        null,
+        "the scaled work gains only Amdahl's fixed-size speedup for the same f",
+    )))
 }
 
 fn parallel_start_finish(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {

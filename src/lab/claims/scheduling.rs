@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::{conclude, figures};
 use crate::lab::kernels::{run_pinned, spin, sweep_own_data, units_for, SpinBarrier};
-use crate::lab::{fmt_num, Claim, ClaimResult, Expect, Figure, Kind, Lab};
+use crate::lab::{fmt_num, Claim, ClaimResult, Expect, Figure, Kind, Lab, Negation};
 use crate::measure::stats::median;
 use crate::topology::Topology;
 
@@ -172,6 +172,10 @@ fn time_slicing(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
             )
         },
     )
+    .against(Negation::new(
+        1.0,
+        "the scheduler shares one CPU equally, whatever the nice values",
+    ))
     .with_picture(picture))
 }
 
@@ -259,6 +263,10 @@ fn oversubscription(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     } else {
         r
     };
+    let r = r.against(Negation::new(
+        1.0,
+        "extra threads cost nothing (no slowdown per unit of work)",
+    ));
     // The statement ("too many threads slow CPU-bound work down") is about the slowdown, not
     // about the switch-and-refill model: judged on the same figure, apart from the model (and
     // whether or not the model is testable), against 1 + the effect margin.
@@ -381,7 +389,13 @@ fn oversubscribed_spinning(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> 
                 conclude(v, "A spinning waiter kept its core for its whole turn while the thread it waited for sat in the run queue: each round cost a scheduler turn, far beyond the extra thread's share; waiters that block cost only that share.", "The spinning threads' rounds did not take one scheduler turn each.")
             )
         },
-    ))
+    )
+    // Under the negation a spinning waiter costs only its thread's share of the cores: a round
+    // takes (P + 1) / P of the round on P cores, in units of one turn.
+    .against(Negation::new(
+        ratio * median(&at_p) / (turn / 1e9),
+        "a spinning waiter costs no more than its thread's share of the cores",
+    )))
 }
 
 #[cfg(test)]
