@@ -29,7 +29,7 @@ pub(crate) static ALL: [Claim; 3] = [
         id: "concurrency-without-threads",
         kind: super::Kind::Claim,
         statement: "Concurrency needs no threads: I/O-bound tasks interleaved on ONE thread (an event loop) overlap their waits as well as the same tasks on as many threads do.",
-        model: "waits overlap whoever runs them: N overlapped waits of W end after W on threads and after W + delta on tasks, delta between 0 and two of tokio's 1 ms timer ticks (a deadline is rounded up to the next tick and the runtime parks for whole ticks); as N threads on one core they take W + Z_threads and as tasks W + Z_tasks + delta, Z being each side's zero-work twin measured in this run (the same N parts with waits of length 0: the threads' serial starts on that core, the runtime's set-up and the tasks' spawns); so threads' time / tasks' time lies between (W + Z_threads) / (W + Z_tasks + 2 ms) and (W + Z_threads) / (W + Z_tasks). W is set so that the timer's two ticks are at most half the effect margin of it (W >= 2 ms x (2/m - 1), rounded up to 10 ms), and N from an empty thread's start c_spawn measured before the run so that the starts are twice what lifts the band's lower end above 1 (N c_spawn >= 2 ((W + 2 ms) / (1 - m) - W), a multiple of 64, at most 4,096; where the cap leaves the band holding 1 the model is not testable by design): then the statement alone, judged on the waits' spans (first part's start to last part's end, which leaves the threads' starts out: they all start before any waits), can fail only if the tasks overlap their waits worse than the threads",
+        model: "waits overlap whoever runs them: N overlapped waits of W end after W on threads and after W + delta on tasks, delta between 0 and two of tokio's 1 ms timer ticks (a deadline is rounded up to the next tick and the runtime parks for whole ticks); as N threads on one core they take W + Z_threads and as tasks W + Z_tasks + delta, Z being each side's zero-work twin measured in this run (the same N parts with waits of length 0: the threads' serial starts on that core, the runtime's set-up and the tasks' spawns); so threads' time / tasks' time lies between (W + Z_threads) / (W + Z_tasks + 2 ms) and (W + Z_threads) / (W + Z_tasks). W is set so that the timer's two ticks are at most half the effect margin of it (W >= 2 ms x (2/m - 1), rounded up to 10 ms), and N from an empty thread's start c_spawn measured before the run so that the starts are twice what lifts the band's lower end above 1 (N c_spawn >= 2 ((W + 2 ms) / (1 - m) - W), a multiple of 64, at most 4,096: the threads' starts are then a term the model must get right, not a rounding error). The statement's negation, tasks on one thread that do not overlap their waits, takes N x W on the tasks' side, so its figure is (W + Z_threads) / (N W), far below the band. The statement alone, judged on the waits' spans (first part's start to last part's end, which leaves the threads' starts out: they all start before any waits), can fail only if the tasks overlap their waits worse than the threads",
         refuted_by: "threads' time / tasks' time outside that band x (1 -+ margin): below it the tasks did not overlap their waits on one thread (or the threads paid less than their starts), above it the threads paid more than their starts. The statement alone is refuted by threads' wait span / tasks' wait span below 1 - margin: the tasks' waits overlapped worse than the threads'",
         unit: "x (threads time / tasks time)",
         margins: &[crate::lab::VALUE_MARGIN, crate::lab::EFFECT_MARGIN],
@@ -193,9 +193,11 @@ fn concurrency_without_threads(c: &Claim, lab: &Lab) -> Result<ClaimResult, Stri
         Expect::Between([a, b]) => (a, b),
         _ => (f64::NAN, f64::NAN),
     };
+    // The statement's negation: the tasks on one thread do not overlap their waits, so they
+    // take N x W one after another while the threads take W + Z_threads.
     let negation = Negation::new(
-        1.0,
-        "threads and tasks take the same time (the threads cost nothing to start)",
+        (wait_ms / 1e3 + z_thr) / (tasks as f64 * wait_ms / 1e3),
+        "tasks on one thread do not overlap their waits (N x W one after another)",
     );
     let no_effect = negation.held_by(&expect);
     let prediction = format!(

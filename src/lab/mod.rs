@@ -143,16 +143,32 @@ pub(crate) fn verdict(spread: Option<[f64; 2]>, expect: &Expect) -> Verdict {
     }
 }
 
-/// Whether a prediction holds the value its statement's negation predicts (`null`, usually 1:
-/// no effect). Then no figure can tell the claim from its negation, and the claim is
-/// not testable whatever its spread ([`ClaimResult::untestable_by_design`]): a rule applied to
-/// the model's prediction before the figure is read.
+/// Whether a prediction reaches within the effect margin of the value its statement's negation
+/// predicts (`null`, usually 1: no effect): the negation's region, `null` x (1 -+ the effect
+/// margin), overlaps the inside of the predicted region. Then a figure could be supported by
+/// the prediction while lying within a course's smallest difference of the negation, so no figure
+/// tells the claim from its negation, and the claim is not testable whatever its spread
+/// ([`ClaimResult::untestable_by_design`]): a rule applied to the model's prediction before the
+/// figure is read. Touching is not overlapping: a band built to start at 1 + m excludes a null
+/// of 1.
 pub(crate) fn predicts_no_effect(expect: &Expect, null: f64) -> bool {
-    verdict(Some([null, null]), expect) == Verdict::Supported
+    let m = EFFECT_MARGIN.rel;
+    let (lo, hi) = if null >= 0.0 {
+        (null * (1.0 - m), null * (1.0 + m))
+    } else {
+        (null * (1.0 + m), null * (1.0 - m))
+    };
+    // A relative tolerance, so that a band's end computed as 1 + m still only touches.
+    let eps = 1e-9 * (1.0 + null.abs());
+    match *expect {
+        Expect::AtLeast(v) => hi > v + eps,
+        Expect::AtMost(v) => lo < v - eps,
+        Expect::Between([a, b]) => hi > a + eps && lo < b - eps,
+    }
 }
 
 /// The verdict rule in words, printed in every lab report.
-pub(crate) const VERDICT_RULE: &str = "Each claim is decided on one figure, predicted by a model whose inputs (ceilings, switch cost, cost of starting a thread, a zero-work twin's time (the same run with tasks of no length), cache-line transfer, system call, and the timer tick for the one claim whose model is a scheduler turn) were measured in the same run; the noise floor is measured too but only reported beside a figure, never used in a prediction. Its spread is the distribution-free order-statistic interval of a median (the sign-test interval: k-th smallest to k-th largest of n values), with the coverage it actually has; a ratio of two medians divides the ends of each median's interval (coverage: the product), and where both sides were measured side by side in each repetition the figure is the median of the paired ratios and gets the interval of that median. supported: the whole spread satisfies the prediction; not-supported: none of it does; inconclusive: the spread straddles the prediction, and no conclusion is drawn; not-testable: this machine cannot test the claim, or the predicted region holds the value of the statement's negation (no effect: the predicted effect is smaller than the margin) so that no figure could tell them apart, a rule applied to the prediction before the figure is read; the spread is then null, and a figure measured anyway is reported among the figures, not judged. A check is a demonstration that cannot fail by construction: it is judged by the same rule but is not evidence for a claim.";
+pub(crate) const VERDICT_RULE: &str = "Each claim is decided on one figure, predicted by a model whose inputs (ceilings, switch cost, cost of starting a thread, a zero-work twin's time (the same run with tasks of no length), cache-line transfer, system call, and the timer tick for the one claim whose model is a scheduler turn) were measured in the same run; the noise floor is measured too but only reported beside a figure, never used in a prediction. Its spread is the distribution-free order-statistic interval of a median (the sign-test interval: k-th smallest to k-th largest of n values), with the coverage it actually has; a ratio of two medians divides the ends of each median's interval (coverage: the product), and where both sides were measured side by side in each repetition the figure is the median of the paired ratios and gets the interval of that median. supported: the whole spread satisfies the prediction; not-supported: none of it does; inconclusive: the spread straddles the prediction, and no conclusion is drawn; not-testable: this machine cannot test the claim, or the predicted region reaches within the effect margin of the figure the statement's negation predicts (every claim declares it; usually no effect) so that no figure could tell them apart, a rule applied to the prediction before the figure is read; the spread is then null, and a figure measured anyway is reported among the figures, not judged. A check is a demonstration that cannot fail by construction: it is judged by the same rule but is not evidence for a claim.";
 
 /// Whether a result tests a claim or only demonstrates something that holds by construction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -630,7 +630,11 @@ fn amdahl(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
             format!(
                 "Loading {n} keys, sorting them in {p} chunks and merging took {} ms on one thread, of which the parse and the merge (the serial phases, run alone in the twin) took f = {}; on {p} cores it took {} ms, a speedup of {}x (the chunk sorts alone ran {}x faster; starting and joining the {p} threads with nothing to do took {} us). Amdahl's law with the measured f and Z(P) predicts {}x; the measured speedup reached {} of it (the Karp-Flatt fraction fitted to the speedup is {}).{flagged} {}",
                 fmt_num(median(&t1) * 1e3), fmt_num(f), fmt_num(median(&tp) * 1e3), fmt_num(median(&speedups)), fmt_num(par_gain), fmt_num(z * 1e6), fmt_num(model_speedup), fmt_num(m), fmt_num(median(&fitted)),
-                conclude(v, "The serial phases, measured alone, limited the speedup as Amdahl's law says.", "The speedup is not what the measured serial fraction allows: the parallel phase or the serial phases did not keep their one-thread cost on P cores.")
+                if crate::lab::predicts_no_effect(&expect, null) {
+                    String::new()
+                } else {
+    conclude(v, "The serial phases, measured alone, limited the speedup as Amdahl's law says.", "The speedup is not what the measured serial fraction allows: the parallel phase or the serial phases did not keep their one-thread cost on P cores.")
+                }
             )
         },
     );
@@ -750,7 +754,11 @@ fn gustafson(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
             format!(
                 "Parsing {m} keys and building {p} sorted indexes of them one after another took {} ms on one thread, the parse being f = {} of the time a {p}-core run would take; building the {p} indexes at once on {p} cores took {} ms in all, a scaled speedup of {}x (starting and joining the {p} threads with nothing to do took {} us). Gustafson's law with the measured f and Z(P) predicts {}x (Amdahl's fixed-size law for the same f: {}x); the measured speedup reached {} of it.{flagged} {}",
                 fmt_num(median(&t1) * 1e3), fmt_num(f), fmt_num(median(&tp) * 1e3), fmt_num(median(&speedups)), fmt_num(z * 1e6), fmt_num(model_speedup), fmt_num(amdahl_speedup(f, p)), fmt_num(v_m),
-                conclude(v, "With the parallel work growing with the cores, the serial part cost what Gustafson's law says, not Amdahl's fixed-size bound.", "The scaled speedup is not Gustafson's for the measured f: the indexes built at once did not each take one index's time, or the parse did not keep its cost.")
+                if crate::lab::predicts_no_effect(&expect, null) {
+                    String::new()
+                } else {
+    conclude(v, "With the parallel work growing with the cores, the serial part cost what Gustafson's law says, not Amdahl's fixed-size bound.", "The scaled speedup is not Gustafson's for the measured f: the indexes built at once did not each take one index's time, or the parse did not keep its cost.")
+                }
             )
         },
     );
@@ -900,10 +908,13 @@ mod tests {
             &e,
             2.0 / amdahl_speedup(0.4, 2)
         ));
-        // Gustafson against Amdahl for the same f, on 2 cores: f = 0.1 is within it, 0.4 not.
-        let null = |f: f64| amdahl_speedup(f, 2) / gustafson_speedup(f, 2);
-        assert!(crate::lab::predicts_no_effect(&e, null(0.1)));
-        assert!(!crate::lab::predicts_no_effect(&e, null(0.4)));
+        // Gustafson against Amdahl for the same f. On 2 cores their ratio is 2 / ((1 + f)(2 - f)),
+        // never below 0.889: within the effect margin of the band at every f, so 2 cores cannot
+        // tell the two laws apart. On 8 cores f = 0.4 puts Amdahl at 0.40 of Gustafson.
+        let null = |f: f64, p: usize| amdahl_speedup(f, p) / gustafson_speedup(f, p);
+        assert!(crate::lab::predicts_no_effect(&e, null(0.1, 2)));
+        assert!(crate::lab::predicts_no_effect(&e, null(0.5, 2)));
+        assert!(!crate::lab::predicts_no_effect(&e, null(0.4, 8)));
     }
 
     #[test]

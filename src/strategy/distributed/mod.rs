@@ -3,7 +3,7 @@
 //! Every rank has a region of its own with the workload's layout. Rank 0's holds the initialised
 //! input; the others start each execution filled with a poison byte, so a byte that was never
 //! sent cannot pass for the right one. [`run_rank`], which every rank runs at once (one program,
-//! many ranks), moves data as the workload's [`PartData`] says:
+//! many ranks), moves data as the workload's [`PartData`](crate::workload::PartData) says:
 //!
 //! 1. **distribute**: before the first stage, each part receives the bytes it reads (a range that
 //!    every other part reads from rank 0 is broadcast, the rest goes by all-to-all);

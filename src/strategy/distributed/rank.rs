@@ -25,7 +25,7 @@ pub(crate) struct RankOutcome {
     pub report: RankReport,
     /// What each part wrote last (the same on every rank).
     pub written: Vec<Vec<Range<usize>>>,
-    /// Bytes the parts read before their first stage (see [`DistributedRun::input_bytes`]).
+    /// Bytes the parts read before their first stage (see [`DistributedRun::input_bytes`](super::DistributedRun::input_bytes)).
     pub(crate) input_bytes: usize,
 }
 
