@@ -503,6 +503,18 @@ impl ClaimResult {
         }
     }
 
+    /// [`ClaimResult::against`], saying `why` in the claim's own words where the prediction
+    /// reaches the negation.
+    pub(crate) fn against_because(mut self, negation: Negation, why: &str) -> ClaimResult {
+        let undecidable = self.verdict != Verdict::NotTestable && negation.held_by(&self.expect);
+        self.negation = Some(negation);
+        if undecidable {
+            self.untestable_by_design(why)
+        } else {
+            self
+        }
+    }
+
     /// [`ClaimResult::against`] where the point the negation is judged at is not the deciding
     /// one: `expect` is the band of the point where the claim predicts its largest effect (a
     /// curve's points can each hold a different band).

@@ -633,23 +633,21 @@ fn amdahl(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
                 if crate::lab::predicts_no_effect(&expect, null) {
                     String::new()
                 } else {
-    conclude(v, "The serial phases, measured alone, limited the speedup as Amdahl's law says.", "The speedup is not what the measured serial fraction allows: the parallel phase or the serial phases did not keep their one-thread cost on P cores.")
+                    conclude(v, "The serial phases, measured alone, limited the speedup as Amdahl's law says.", "The speedup is not what the measured serial fraction allows: the parallel phase or the serial phases did not keep their one-thread cost on P cores.")
                 }
             )
         },
     );
-    Ok(if crate::lab::predicts_no_effect(&expect, null) {
-        judged.untestable_by_design(&format!(
-            "the measured serial fraction ({}) is so small that the speedup with no serial limit at all would lie within the margin of the model's ({} of it), so no figure could tell Amdahl's limit from none; a workload or machine where the serial phases weigh more tests it",
+    Ok(judged.against_because(
+        Negation::new(
+            null,
+            "the serial phases set no limit (the speedup is the parallel phase's)",
+        ),
+        &format!(
+            "with the measured serial fraction ({}) the speedup with no serial limit at all would lie within the effect margin of the model's band ({} of the model), so no figure could tell Amdahl's limit from none; a workload or machine where the serial phases weigh more tests it",
             fmt_num(f), fmt_num(null)
-        ))
-    } else {
-        judged
-    }
-    .against(Negation::new(
-        null,
-        "the serial phases set no limit (the speedup is the parallel phase's)",
-    )))
+        ),
+    ))
 }
 
 fn gustafson(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
@@ -757,23 +755,28 @@ fn gustafson(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
                 if crate::lab::predicts_no_effect(&expect, null) {
                     String::new()
                 } else {
-    conclude(v, "With the parallel work growing with the cores, the serial part cost what Gustafson's law says, not Amdahl's fixed-size bound.", "The scaled speedup is not Gustafson's for the measured f: the indexes built at once did not each take one index's time, or the parse did not keep its cost.")
+                    conclude(v, "With the parallel work growing with the cores, the serial part cost what Gustafson's law says, not Amdahl's fixed-size bound.", "The scaled speedup is not Gustafson's for the measured f: the indexes built at once did not each take one index's time, or the parse did not keep its cost.")
                 }
             )
         },
     );
-    Ok(if crate::lab::predicts_no_effect(&expect, null) {
-        judged.untestable_by_design(&format!(
-            "the measured serial fraction ({}) is so small that Amdahl's fixed-size speedup for it lies within the margin of Gustafson's model ({} of it), so no figure could tell the two laws apart here",
-            fmt_num(f), fmt_num(null)
-        ))
-    } else {
-        judged
-    }
-    .against(Negation::new(
-        null,
-        "the scaled work gains only Amdahl's fixed-size speedup for the same f",
-    )))
+    Ok(judged.against_because(
+        Negation::new(
+            null,
+            "the scaled work gains only Amdahl's fixed-size speedup for the same f",
+        ),
+        &format!(
+            "Amdahl's fixed-size speedup for the measured f ({}) is {} of Gustafson's model, within the effect margin of the model's band, so no figure could tell the two laws apart here (on {p} cores their ratio, P / ((1 + (P - 1) f)(P - (P - 1) f)), never falls below {} at any f: more cores test it)",
+            fmt_num(f), fmt_num(null), fmt_num(amdahl_gustafson_floor(p))
+        ),
+    ))
+}
+
+/// The least Amdahl's speedup over Gustafson's for the same serial fraction on `p` cores: their
+/// ratio P / ((1 + (P - 1) f)(P - (P - 1) f)) is least at f = 1/2, where it is 4P / (P + 1)^2.
+pub(crate) fn amdahl_gustafson_floor(p: usize) -> f64 {
+    let p = p as f64;
+    4.0 * p / ((p + 1.0) * (p + 1.0))
 }
 
 fn parallel_start_finish(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
@@ -915,6 +918,13 @@ mod tests {
         assert!(crate::lab::predicts_no_effect(&e, null(0.1, 2)));
         assert!(crate::lab::predicts_no_effect(&e, null(0.5, 2)));
         assert!(!crate::lab::predicts_no_effect(&e, null(0.4, 8)));
+        // The floor is the ratio at f = 1/2, and no f goes below it.
+        assert!((amdahl_gustafson_floor(2) - 8.0 / 9.0).abs() < 1e-12);
+        for k in 0..=100 {
+            let f = k as f64 / 100.0;
+            assert!(null(f, 2) >= amdahl_gustafson_floor(2) - 1e-12, "f = {f}");
+            assert!(null(f, 8) >= amdahl_gustafson_floor(8) - 1e-12, "f = {f}");
+        }
     }
 
     #[test]
