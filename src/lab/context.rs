@@ -168,17 +168,17 @@ impl Lab {
         })
     }
 
-    /// One system call, ns: one of the cheapest ([`crate::sys::cheap_syscall`], `getppid` on
-    /// Unix), so that a task switch judged cheaper than it is cheaper than any kernel entry; 21
-    /// batches of 1000 calls on one pinned thread, measured afresh at each call (beside the
-    /// figure it sets a threshold for, so that its interval is this moment's), the median
-    /// recorded among the inputs.
-    pub(crate) fn syscall_samples_ns(&self) -> Vec<f64> {
+    /// One system call, ns, per batch: `batches` batches of 1000 calls of one of the cheapest
+    /// ([`crate::sys::cheap_syscall`], `getppid` on Unix) on a thread pinned to the first CPU, so
+    /// that a task switch judged cheaper than it is cheaper than any kernel entry. Measured afresh
+    /// at each call, beside the figure it is paired with; nothing is recorded (see
+    /// [`Lab::record_syscall_ns`]). Empty if the timing thread failed.
+    pub(crate) fn syscall_batches_ns(&self, batches: usize) -> Vec<f64> {
         let cpu = Topology::get().first_cpu();
-        let t: Vec<f64> = std::thread::scope(|s| {
+        std::thread::scope(|s| {
             s.spawn(|| {
                 let _ = crate::topology::pin_current_thread(cpu);
-                (0..21)
+                (0..batches)
                     .map(|_| {
                         let s = Instant::now();
                         for _ in 0..1000 {
@@ -190,13 +190,24 @@ impl Lab {
             })
             .join()
             .unwrap_or_default()
-        });
+        })
+    }
+
+    /// Record the system call's cost among the lab's inputs: the median of `samples_ns`
+    /// ([`Lab::syscall_batches_ns`]), measured as `how` says.
+    pub(crate) fn record_syscall_ns(&self, samples_ns: &[f64], how: &str) {
         self.record(
             "syscall_ns",
-            json!(if t.is_empty() { f64::NAN } else { median(&t) }),
-            &format!("{}, one of the cheapest system calls (a kernel entry and exit, nothing more), on one pinned thread: median of 21 batches of 1000, measured beside the claim that uses it", crate::sys::CHEAP_SYSCALL),
+            json!(if samples_ns.is_empty() {
+                f64::NAN
+            } else {
+                median(samples_ns)
+            }),
+            &format!(
+                "{}, one of the cheapest system calls (a kernel entry and exit, nothing more), on a thread pinned to the first CPU: {how}",
+                crate::sys::CHEAP_SYSCALL
+            ),
         );
-        t
     }
 
     /// The ceilings (quick measurement in quick mode), `None` when they could not be measured.
