@@ -79,6 +79,18 @@ pub(crate) enum LabMode {
         /// The event loop's tasks instead of threads.
         tasks: bool,
     },
+    /// Runs the c10k-memory claim's row of the thread-per-connection server (or, with `tasks`,
+    /// the event loop's): `n` clients whose requests wait 100 ms, one untimed and `reps` timed
+    /// repetitions; prints the memory each timed repetition added per connection as one JSON
+    /// line and exits. A fresh process for each row, for the reason given at `IdleCost`.
+    LoadedCost {
+        /// Connections (clients, and the threads' server's workers).
+        n: usize,
+        /// The event loop's tasks instead of threads.
+        tasks: bool,
+        /// Timed repetitions.
+        reps: usize,
+    },
 }
 
 /// A pre-forked worker process of the `multi-process` web server (see `crate::service::server`).

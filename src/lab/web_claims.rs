@@ -10,7 +10,7 @@
 use serde_json::{json, Map, Value};
 
 use super::{fmt_num, Claim, ClaimResult, Expect, Figure, Lab, Negation, Verdict};
-use crate::measure::stats::median;
+use crate::measure::stats::{median, median_interval};
 use crate::plan::RunPlan;
 use crate::runner::{self, Measurement};
 use crate::strategy::{ExecOptions, Strategy};
@@ -34,8 +34,8 @@ pub(crate) static ALL: [Claim; 3] = [
         id: "combined-concurrency-parallelism",
         kind: super::Kind::Claim,
         statement: "With CPU-heavy requests an event loop on one core is capped by that core; serving the same clients on more cores (worker processes) lifts the cap by their count, up to the CPU the load generator itself takes.",
-        model: "CPU-bound requests of c_req each, a wait W: the event loop on one core serves min(C/W, 1/c_req) per second (the generator on another core); C pre-forked processes, one connection each, over all P physical cores serve min(C/(W + c_req), P/(c_req + g)) when the generator's g per request shares those cores, so the lift is the ratio of the two, every input measured in its row (the CPU work per request calibrated once, for both rows alike); C = max(32, 8P) keeps the cores the bound",
-        refuted_by: "processes / event loop outside [1/(1 + value margin), 1 + bound margin] of the predicted lift",
+        model: "CPU-bound requests of c_req each, a wait W: the event loop on one core serves min(C/W, 1/c_req) per second (the generator on another core); C pre-forked processes, one connection each, over all P physical cores serve min(C/(W + c_req), P/(c_req + g)) when the generator's g per request shares those cores, so the lift is the ratio of the two (the CPU work per request calibrated once, for both rows alike); C = max(32, 8P) keeps the cores the bound. The two rows alternate repetition by repetition (which goes first alternates too), so that repetition i of each ran at the same moment: the figure is the median of the paired ratios, and the lift is predicted in each repetition from that repetition's inputs (c_req, g and W of both rows), its interval over the repetitions carried into the band",
+        refuted_by: "processes / event loop outside [lower end of the predicted lift's interval / (1 + value margin), upper end x (1 + bound margin)]",
         unit: "x (processes / event loop)",
         margins: &[crate::lab::VALUE_MARGIN, crate::lab::BOUND_MARGIN],
         run: combined_concurrency_parallelism,
@@ -44,7 +44,7 @@ pub(crate) static ALL: [Claim; 3] = [
         id: "c10k-memory",
         kind: super::Kind::Claim,
         statement: "A thread per connection costs more memory than a task per connection: each thread has a stack of its own (and a kernel stack), a task only its state.",
-        model: "per connection under load, threads use b + s and tasks b + t, where s is an idle connection of the thread-per-connection server (its thread's stack as deep as the server's code touched it, its 16 KiB kernel stack, its buffers), t an idle connection of the event loop (its task's state, its buffers), and b what the load adds to either; s and t are measured in fresh processes (the real servers, each connection served one request and left waiting, several rounds) and b = m_task - t from the event loop's row (near 0 where the load grows nothing), so threads / tasks = (m_task - t + s) / m_task = 1 + (s - t) / m_task",
+        model: "per connection under load, threads use b + s and tasks b + t, where s is an idle connection of the thread-per-connection server (its thread's stack as deep as the server's code touched it, its 16 KiB kernel stack, its buffers), t an idle connection of the event loop (its task's state, its buffers), and b what the load adds to either; s and t are measured in fresh processes (the real servers, each connection served one request and left waiting, several rounds) and b = m_task - t from the event loop's row (near 0 where the load grows nothing), so threads / tasks = (m_task - t + s) / m_task = 1 + (s - t) / m_task. Each row under load runs in a fresh process of its own as well (one untimed and the lab's timed repetitions), so that heap freed by earlier claims, or by the other row, cannot absorb its allocations",
         refuted_by: "threads' memory per connection / tasks' outside the prediction by more than the value margin, the prediction taken over the intervals of the medians of m_task, s and t",
         unit: "x (threads / tasks, memory per connection)",
         // The lab's value margin, declared alike for every value model. Resident memory is
@@ -92,17 +92,18 @@ fn measure(
     strategies: Vec<Strategy>,
     cores: usize,
 ) -> Result<Vec<Measurement>, String> {
-    measure_with_work(lab, spec, strategies, cores, None)
+    measure_with_work(lab, spec, strategies, cores, None, lab.reps())
 }
 
 /// [`measure`], every row's requests doing `work` (calibrated once by the caller) instead of
-/// each server's own calibration of `cpu_us`.
+/// each server's own calibration of `cpu_us`, `reps` repetitions per row.
 fn measure_with_work(
     lab: &Lab,
     spec: WorkloadSpec,
     strategies: Vec<Strategy>,
     cores: usize,
     work: Option<CpuWork>,
+    reps: usize,
 ) -> Result<Vec<Measurement>, String> {
     let mut config = WebConfig::from_spec(&spec).map_err(|e| e.to_string())?;
     config.cpu_work = work;
@@ -111,7 +112,7 @@ fn measure_with_work(
         spec,
         cores: vec![cores],
         strategies,
-        reps: lab.reps(),
+        reps,
         warmup: 1,
     };
     runner::run_service(
@@ -268,41 +269,56 @@ fn combined_concurrency_parallelism(c: &Claim, lab: &Lab) -> Result<ClaimResult,
         Topology::get().first_cpu(),
         &WebConfig::from_spec(&spec).map_err(|e| e.to_string())?,
     );
-    let rows = measure_with_work(
-        lab,
-        spec,
-        vec![Strategy::MultiProcess, Strategy::SingleThreadAsync],
-        conns,
-        Some(work),
-    )?;
-    let (procs, event_loop) = (
-        row(&rows, Strategy::MultiProcess),
-        row(&rows, Strategy::SingleThreadAsync),
-    );
-    let c_loop = median(&c_req(event_loop));
-    let c_procs = median(&c_req(procs));
-    let gen = |m: &Measurement| {
-        median(
-            &webs(m)
-                .iter()
-                .map(|w| w.load.generator_cpu_s / w.load.requests.max(1) as f64)
-                .collect::<Vec<_>>(),
-        )
+    // The rows alternate repetition by repetition, so that each pair ran at the same moment;
+    // which goes first alternates too, so that neither always follows the other.
+    let mut procs = Vec::with_capacity(lab.reps());
+    let mut event_loop = Vec::with_capacity(lab.reps());
+    for i in 0..lab.reps() {
+        let mut order = vec![Strategy::MultiProcess, Strategy::SingleThreadAsync];
+        if i % 2 == 1 {
+            order.reverse();
+        }
+        let rows = measure_with_work(lab, spec.clone(), order, conns, Some(work), 1)?;
+        procs.push(row(&rows, Strategy::MultiProcess).clone());
+        event_loop.push(row(&rows, Strategy::SingleThreadAsync).clone());
+    }
+    let per_rep = |rows: &[Measurement], f: &dyn Fn(&Measurement) -> Vec<f64>| -> Vec<f64> {
+        rows.iter().flat_map(f).collect()
     };
-    let shares = webs(procs).iter().any(|w| w.generator_shares_cpu);
-    let g = if shares { gen(procs) } else { 0.0 };
-    let wait = |m: &Measurement| {
-        median(
-            &webs(m)
-                .iter()
-                .map(|w| w.load.wait_achieved_s)
-                .collect::<Vec<_>>(),
-        )
+    let generator = |m: &Measurement| -> Vec<f64> {
+        webs(m)
+            .iter()
+            .map(|w| w.load.generator_cpu_s / w.load.requests.max(1) as f64)
+            .collect()
     };
-    let model_loop = (conns as f64 / wait(event_loop)).min(1.0 / c_loop);
-    let model_procs = (conns as f64 / (wait(procs) + c_procs)).min(cores as f64 / (c_procs + g));
-    let lift = model_procs / model_loop;
-    let (p_rps, l_rps) = (rps(procs), rps(event_loop));
+    let wait =
+        |m: &Measurement| -> Vec<f64> { webs(m).iter().map(|w| w.load.wait_achieved_s).collect() };
+    let shares = procs
+        .iter()
+        .any(|m| webs(m).iter().any(|w| w.generator_shares_cpu));
+    let (c_loop, c_procs) = (per_rep(&event_loop, &c_req), per_rep(&procs, &c_req));
+    let (w_loop, w_procs) = (per_rep(&event_loop, &wait), per_rep(&procs, &wait));
+    let g = per_rep(&procs, &generator);
+    let (p_rps, l_rps) = (per_rep(&procs, &rps), per_rep(&event_loop, &rps));
+    if [&c_loop, &c_procs, &w_loop, &w_procs, &g, &p_rps, &l_rps]
+        .iter()
+        .any(|v| v.len() != lab.reps())
+    {
+        return Err("a repetition of the web rows came back without its load figures".into());
+    }
+    let lifts: Vec<f64> = (0..lab.reps())
+        .map(|i| {
+            let g_i = if shares { g[i] } else { 0.0 };
+            let model_loop = (conns as f64 / w_loop[i]).min(1.0 / c_loop[i]);
+            let model_procs =
+                (conns as f64 / (w_procs[i] + c_procs[i])).min(cores as f64 / (c_procs[i] + g_i));
+            model_procs / model_loop
+        })
+        .collect();
+    let lift = median(&lifts);
+    let [lift_lo, lift_hi] = median_interval(&lifts).map_or([lift, lift], |i| i.ends());
+    let (c_loop, c_procs) = (median(&c_loop), median(&c_procs));
+    let g = if shares { median(&g) } else { 0.0 };
     let figs = figures(vec![
         ("physical_cores", json!(cores)),
         ("connections", json!(conns)),
@@ -313,32 +329,36 @@ fn combined_concurrency_parallelism(c: &Claim, lab: &Lab) -> Result<ClaimResult,
         ("event_loop_cpu_per_request_s", json!(c_loop)),
         ("processes_requests_per_s", json!(median(&p_rps))),
         ("processes_cpu_per_request_s", json!(c_procs)),
-        ("generator_cpu_per_request_s", json!(gen(procs))),
+        ("generator_cpu_per_request_s", json!(g)),
         ("generator_shares_cores", json!(shares)),
         ("predicted_lift", json!(lift)),
+        ("predicted_lift_interval", json!([lift_lo, lift_hi])),
+        ("predicted_lift_per_rep", json!(lifts)),
     ]);
-    let expect = Expect::Between([lift / (1.0 + c.margin(0)), lift * (1.0 + tol)]);
+    let expect = Expect::Between([lift_lo / (1.0 + c.margin(0)), lift_hi * (1.0 + tol)]);
     let negation = Negation::new(
         1.0,
         "more cores lift nothing (the processes serve what the event loop does)",
     );
     let no_effect = negation.held_by(&expect);
     let prediction = format!(
-        "requests of {} µs of CPU ({} units of the kernel, calibrated once for both rows) and a 1 ms wait, {conns} clients: {conns} processes over {cores} cores / the event loop on one core = min(C/(W + c_req), {cores}/(c_req + g)) / min(C/W, 1/c_req) = {} (c_req {} µs and {} µs, g {} µs{}), between {} and {}",
+        "requests of {} µs of CPU ({} units of the kernel, calibrated once for both rows) and a 1 ms wait, {conns} clients: {conns} processes over {cores} cores / the event loop on one core = min(C/(W + c_req), {cores}/(c_req + g)) / min(C/W, 1/c_req) = {} [{} .. {}] over the repetitions (median c_req {} µs and {} µs, g {} µs{}), between {} and {}",
         fmt_num(cpu_us),
         work.units,
         fmt_num(lift),
+        fmt_num(lift_lo),
+        fmt_num(lift_hi),
         fmt_num(c_procs * 1e6),
         fmt_num(c_loop * 1e6),
         fmt_num(g * 1e6),
         if shares { ", the generator sharing the cores" } else { "" },
-        fmt_num(lift / (1.0 + c.margin(0))),
-        fmt_num(lift * (1.0 + tol))
+        fmt_num(lift_lo / (1.0 + c.margin(0))),
+        fmt_num(lift_hi * (1.0 + tol))
     );
     Ok(ClaimResult::judge(
         c,
         prediction,
-        Figure::ratio(&p_rps, &l_rps),
+        Figure::paired(&p_rps, &l_rps),
         expect,
         figs,
         |m, v| {
@@ -456,12 +476,94 @@ fn idle_connections(n: usize, tasks: bool) -> Result<IdleCost, String> {
 
 /// Serve the lab child `IdleCost`: measure, print the [`IdleCost`] as one JSON line.
 pub(crate) fn serve_idle_cost(n: usize, tasks: bool) -> Result<(), String> {
-    let cost = idle_connections(n, tasks)?;
+    print_json_line(&idle_connections(n, tasks)?)
+}
+
+/// c10k-memory's load: `n` clients whose requests wait 100 ms, `2n` requests a repetition.
+fn c10k_spec(n: usize) -> WorkloadSpec {
+    WorkloadSpec::new("web", n * 2, 1)
+        .with("wait_ms", 100)
+        .with("connections", n)
+}
+
+/// The row's strategy: the event loop (`tasks`) or a thread per connection on one core.
+fn c10k_strategy(tasks: bool) -> Strategy {
+    if tasks {
+        Strategy::SingleThreadAsync
+    } else {
+        Strategy::SingleCoreThreaded
+    }
+}
+
+/// Serve the lab child `LoadedCost`: run the c10k-memory row in this (fresh) process, print the
+/// memory each repetition added per connection (resident memory and kernel stacks) as one JSON
+/// line.
+pub(crate) fn serve_loaded_cost(n: usize, tasks: bool, reps: usize) -> Result<(), String> {
+    let config = WebConfig::from_spec(&c10k_spec(n)).map_err(|e| e.to_string())?;
+    crate::service::make_room_for(config.connections).map_err(|e| e.to_string())?;
+    let runs = crate::service::measure_row(
+        &config,
+        c10k_strategy(tasks),
+        n,
+        1,
+        reps,
+        &crate::service::RowOptions::default(),
+        &mut |_| {},
+    )
+    .map_err(|e| e.to_string())?;
+    let per_connection: Vec<f64> = runs
+        .iter()
+        .filter_map(|r| r.web.as_deref())
+        .map(|w| {
+            let rss = w
+                .rss_peak_bytes
+                .unwrap_or(0)
+                .saturating_sub(w.rss_base_bytes.unwrap_or(0));
+            let ks = w
+                .kernel_stack_peak_bytes
+                .unwrap_or(0)
+                .saturating_sub(w.kernel_stack_base_bytes.unwrap_or(0));
+            (rss + ks) as f64 / w.connections.max(1) as f64
+        })
+        .collect();
+    print_json_line(&per_connection)
+}
+
+fn print_json_line(value: &impl serde::Serialize) -> Result<(), String> {
     println!(
         "{}",
-        serde_json::to_string(&cost).map_err(|e| e.to_string())?
+        serde_json::to_string(value).map_err(|e| e.to_string())?
     );
     Ok(())
+}
+
+/// Run the lab child `mode` (`what` names it in errors) and read the one JSON line it prints.
+fn lab_child_answer<T: serde::de::DeserializeOwned>(
+    mode: crate::child::jobs::LabMode,
+    what: &str,
+) -> Result<T, String> {
+    use crate::child::{ChildJob, ChildSpec, WorkerCommand};
+    let exe = WorkerCommand::locate_concbench()?;
+    let spec = ChildSpec {
+        parent_pid: std::process::id(),
+        cpu: None,
+        job: ChildJob::LabChild(mode),
+    };
+    let out = exe
+        .command(&spec)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("starting the {what} child: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "the {what} child {}: {}",
+            crate::child::describe_status(out.status),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.trim())
+        .map_err(|e| format!("the {what} child answered '{}': {e}", text.trim()))
 }
 
 /// An idle connection's cost ([`idle_connections`]), measured in a fresh child process: in this
@@ -469,29 +571,29 @@ pub(crate) fn serve_idle_cost(n: usize, tasks: bool) -> Result<(), String> {
 /// allocations (the lab read 0 bytes per task after other claims, about 4 KB alone), so the
 /// figure would depend on which claims ran before.
 fn idle_cost(n: usize, tasks: bool) -> Result<IdleCost, String> {
-    use crate::child::{jobs::LabMode, ChildJob, ChildSpec, WorkerCommand};
-    let exe = WorkerCommand::locate_concbench()?;
-    let spec = ChildSpec {
-        parent_pid: std::process::id(),
-        cpu: None,
-        job: ChildJob::LabChild(LabMode::IdleCost { n, tasks }),
+    let what = if tasks { "idle-tasks" } else { "idle-threads" };
+    lab_child_answer(crate::child::jobs::LabMode::IdleCost { n, tasks }, what)
+}
+
+/// The c10k-memory row's memory per connection in each of `reps` repetitions
+/// ([`serve_loaded_cost`]), in a fresh child process for the same reason as [`idle_cost`].
+fn loaded_cost(n: usize, tasks: bool, reps: usize) -> Result<Vec<f64>, String> {
+    let what = if tasks {
+        "loaded-tasks"
+    } else {
+        "loaded-threads"
     };
-    let what = if tasks { "tasks" } else { "threads" };
-    let out = exe
-        .command(&spec)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| format!("starting the idle-{what} child: {e}"))?;
-    if !out.status.success() {
+    let per_connection: Vec<f64> = lab_child_answer(
+        crate::child::jobs::LabMode::LoadedCost { n, tasks, reps },
+        what,
+    )?;
+    if per_connection.len() != reps {
         return Err(format!(
-            "the idle-{what} child {}: {}",
-            crate::child::describe_status(out.status),
-            String::from_utf8_lossy(&out.stderr).trim()
+            "the {what} child measured {} repetitions of {reps}",
+            per_connection.len()
         ));
     }
-    let text = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(text.trim())
-        .map_err(|e| format!("the idle-{what} child answered '{}': {e}", text.trim()))
+    Ok(per_connection)
 }
 
 /// Why a measured idle cost cannot be used: below what the code holds by construction.
@@ -549,34 +651,9 @@ fn c10k_memory(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     let ends =
         |v: &[f64], m: f64| crate::measure::stats::median_interval(v).map_or([m, m], |i| i.ends());
     let ([s_lo, s_hi], [t_lo, t_hi]) = (ends(&threads_idle, s), ends(&tasks_idle, t));
-    let spec = WorkloadSpec::new("web", conns * 2, 1)
-        .with("wait_ms", 100)
-        .with("connections", conns);
-    let rows = measure(
-        lab,
-        spec,
-        vec![Strategy::SingleCoreThreaded, Strategy::SingleThreadAsync],
-        conns,
-    )?;
-    let per_conn = |m: &Measurement| -> Vec<f64> {
-        webs(m)
-            .iter()
-            .map(|w| {
-                let rss = w
-                    .rss_peak_bytes
-                    .unwrap_or(0)
-                    .saturating_sub(w.rss_base_bytes.unwrap_or(0));
-                let ks = w
-                    .kernel_stack_peak_bytes
-                    .unwrap_or(0)
-                    .saturating_sub(w.kernel_stack_base_bytes.unwrap_or(0));
-                (rss + ks) as f64 / w.connections.max(1) as f64
-            })
-            .collect()
-    };
     let (m_threads, m_tasks) = (
-        per_conn(row(&rows, Strategy::SingleCoreThreaded)),
-        per_conn(row(&rows, Strategy::SingleThreadAsync)),
+        loaded_cost(conns, false, lab.reps())?,
+        loaded_cost(conns, true, lab.reps())?,
     );
     let m_task = median(&m_tasks);
     let predicted = c10k_ratio(m_task, t, s);
@@ -626,7 +703,7 @@ fn c10k_memory(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         figs,
         |m, v| {
             format!(
-                "{conns} connections cost {} bytes each as a thread per connection (resident memory and kernel stacks) and {} as a task per connection: {}x. Idle (one request served, then waiting, in a fresh process; median of {rounds}), a connection of the threads' server cost {} bytes and one of the event loop {} (no less than the {} bytes of the read buffer each holds), which predicts {}x. {}",
+                "{conns} connections cost {} bytes each as a thread per connection (resident memory and kernel stacks; each row in a fresh process) and {} as a task per connection: {}x. Idle (one request served, then waiting, in a fresh process; median of {rounds}), a connection of the threads' server cost {} bytes and one of the event loop {} (no less than the {} bytes of the read buffer each holds), which predicts {}x. {}",
                 fmt_num(median(&m_threads)),
                 fmt_num(m_task),
                 fmt_num(m),

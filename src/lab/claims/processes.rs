@@ -1202,6 +1202,9 @@ pub(crate) fn serve_lab_child(mode: LabMode) -> Result<(), String> {
             Ok(())
         }
         LabMode::IdleCost { n, tasks } => crate::lab::web_claims::serve_idle_cost(n, tasks),
+        LabMode::LoadedCost { n, tasks, reps } => {
+            crate::lab::web_claims::serve_loaded_cost(n, tasks, reps)
+        }
         LabMode::Threads { n } => {
             let handles: Vec<_> = (0..n)
                 .map(|k| {
