@@ -199,7 +199,6 @@ fn concurrency_without_threads(c: &Claim, lab: &Lab) -> Result<ClaimResult, Stri
         (wait_ms / 1e3 + z_thr) / (tasks as f64 * wait_ms / 1e3),
         "tasks on one thread do not overlap their waits (N x W one after another)",
     );
-    let no_effect = negation.held_by(&expect);
     let prediction = format!(
         "{tasks} waits of {wait_ms} ms as {tasks} threads on one core and as {tasks} tasks on one thread: threads' time / tasks' time = ({wait_ms} ms + Z_threads {} ms) / ({wait_ms} ms + Z_tasks {} ms + 0 to 2 ms), Z each side's zero-work twin, between {} and {} with the margin {}; the statement alone: threads' wait span / tasks' wait span (first part's start to last part's end, the threads' starts left out) >= 1 - effect margin = {} (W = {wait_ms} ms puts the timer's 2 ms at most half that margin)",
         fmt_num(z_thr * 1e3), fmt_num(z_task * 1e3), fmt_num(lo), fmt_num(hi), fmt_num(tol), fmt_num(1.0 - effect)
@@ -209,6 +208,7 @@ fn concurrency_without_threads(c: &Claim, lab: &Lab) -> Result<ClaimResult, Stri
         prediction,
         Figure::ratio(&t_threads, &t_tasks),
         expect,
+        negation,
         figs,
         |m, v| {
             format!(
@@ -220,7 +220,7 @@ fn concurrency_without_threads(c: &Claim, lab: &Lab) -> Result<ClaimResult, Stri
                 fmt_num(median(&span_threads)),
                 fmt_num(median(&span_tasks)),
                 match v {
-                    _ if no_effect => "",
+                    Verdict::NotTestable => "",
                     Verdict::Supported => "One thread was enough for this concurrency: the tasks overlapped their waits, and the threads paid their starts.",
                     Verdict::NotSupported => "The ratio is not what overlapped waits and serial thread starts predict.",
                     _ => super::claims::NO_CONCLUSION,
@@ -228,7 +228,6 @@ fn concurrency_without_threads(c: &Claim, lab: &Lab) -> Result<ClaimResult, Stri
             )
         },
     );
-    let judged = judged.against(negation);
     // The statement ("overlap their waits as well as threads") is about the waits, not about
     // the threads' starts, which the wall times carry: judged on the spans of the waits.
     Ok(judged.with_statement_test(
@@ -286,6 +285,7 @@ fn task_switch_cost(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         prediction,
         Figure::ratio(&thread.samples_ns, &task.samples_ns),
         expect,
+        Negation::new(1.0, "a task switch costs what a thread switch does"),
         figs,
         |m, _| {
             format!(
@@ -297,11 +297,7 @@ fn task_switch_cost(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
                 fmt_num(m)
             )
         },
-    )
-    .against(Negation::new(
-        1.0,
-        "a task switch costs what a thread switch does",
-    )))
+    ))
 }
 
 /// The wake-up delay of a task sleeping `sleep` beside a task computing `compute` of CPU time on
@@ -374,7 +370,7 @@ fn cooperative_scheduling(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         compute.as_millis(),
         fmt_num(1.0 - tol)
     );
-    Ok(ClaimResult::judge(
+    Ok(ClaimResult::check(
         c,
         prediction,
         Figure::median(&shares),
