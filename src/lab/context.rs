@@ -169,16 +169,20 @@ impl Lab {
     }
 
     /// One system call, ns, per batch: `batches` batches of 1000 calls of one of the cheapest
-    /// ([`crate::sys::cheap_syscall`], `getppid` on Unix) on a thread pinned to the first CPU, so
-    /// that a task switch judged cheaper than it is cheaper than any kernel entry. Measured afresh
-    /// at each call, beside the figure it is paired with; nothing is recorded (see
-    /// [`Lab::record_syscall_ns`]). Empty if the timing thread failed.
-    pub(crate) fn syscall_batches_ns(&self, batches: usize) -> Vec<f64> {
+    /// ([`crate::sys::cheap_syscall`], `getppid` on Unix), after 1000 untimed, on a thread pinned
+    /// to the first CPU, so that a task switch judged cheaper than it is cheaper than any kernel
+    /// entry. Measured afresh at each call, beside the figure it is paired with; nothing is
+    /// recorded (see [`Lab::record_syscall_ns`]).
+    pub(crate) fn syscall_batches_ns(&self, batches: usize) -> Result<Vec<f64>, String> {
         let cpu = Topology::get().first_cpu();
         std::thread::scope(|s| {
             s.spawn(|| {
-                let _ = crate::topology::pin_current_thread(cpu);
-                (0..batches)
+                crate::topology::pin_current_thread(cpu)
+                    .map_err(|e| format!("pinning the system-call timer: {e}"))?;
+                for _ in 0..1000 {
+                    std::hint::black_box(crate::sys::cheap_syscall());
+                }
+                Ok((0..batches)
                     .map(|_| {
                         let s = Instant::now();
                         for _ in 0..1000 {
@@ -186,10 +190,10 @@ impl Lab {
                         }
                         s.elapsed().as_secs_f64() * 1e9 / 1000.0
                     })
-                    .collect()
+                    .collect())
             })
             .join()
-            .unwrap_or_default()
+            .map_err(|_| "the system-call timing thread panicked".to_string())?
         })
     }
 

@@ -392,7 +392,7 @@ pub(crate) struct ClaimResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) statement_test: Option<StatementTest>,
     /// The figure the claim's negation predicts (no effect), against which its prediction was
-    /// checked before the figure was read ([`ClaimResult::against`]); null for checks and for
+    /// checked before the figure was read ([`ClaimResult::judge`]); null for checks and for
     /// claims this machine could not test.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) negation: Option<Negation>,
@@ -400,14 +400,27 @@ pub(crate) struct ClaimResult {
 
 /// What a claim's figure would read if its statement were false (no effect): a claim whose
 /// predicted band holds it cannot be told from its negation by any figure, and is not testable
-/// by design ([`predicts_no_effect`]). Every judged claim declares one; `run_lab` refuses a
-/// judged claim without it, so the rule reaches every claim, not only those that remembered it.
+/// by design ([`predicts_no_effect`]). Every judged claim declares one, as a parameter of
+/// [`ClaimResult::judge`], which applies the rule; `run_lab` also refuses a judged claim without
+/// one, so the rule reaches every claim, not only those that remembered it.
+///
+/// Two extras, set by builder, change how the rule is applied, not what lab.json records (the
+/// figure and the words only): [`Negation::at`], the band the negation is judged against where
+/// it is not the deciding point's, and [`Negation::because`], the reason in the claim's own words.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Negation {
     /// The figure under the negation, in the claim's unit.
     pub(crate) figure: f64,
     /// The negation in words ("the ranks scale both workloads alike").
     pub(crate) words: String,
+    /// The band the negation is judged against, where it is not the judged figure's own
+    /// ([`Negation::at`]); not in lab.json.
+    #[serde(skip)]
+    at: Option<Expect>,
+    /// Why the claim is not testable where the band holds the negation, in the claim's own words
+    /// ([`Negation::because`]); not in lab.json.
+    #[serde(skip)]
+    because: Option<String>,
 }
 
 impl Negation {
@@ -416,13 +429,47 @@ impl Negation {
         Negation {
             figure,
             words: words.into(),
+            at: None,
+            because: None,
         }
     }
 
-    /// Whether `expect` holds this figure ([`predicts_no_effect`]): decided from the prediction
-    /// alone, so a claim's explanation can leave out its conclusion before it is judged.
-    pub(crate) fn held_by(&self, expect: &Expect) -> bool {
-        predicts_no_effect(expect, self.figure)
+    /// Judge the negation against `expect`, the band of the point where the claim predicts its
+    /// largest effect, rather than against the band of the deciding point (a curve's points can
+    /// each hold a different band). Builder style.
+    pub(crate) fn at(mut self, expect: &Expect) -> Negation {
+        self.at = Some(expect.clone());
+        self
+    }
+
+    /// Say `why` in the claim's own words where the prediction holds the negation, instead of
+    /// the rule's general wording. Builder style.
+    pub(crate) fn because(mut self, why: &str) -> Negation {
+        self.because = Some(why.into());
+        self
+    }
+
+    /// Whether `expect`, or the band set by [`Negation::at`], holds this figure
+    /// ([`predicts_no_effect`]): decided from the prediction alone, before the figure is read.
+    fn held_by(&self, expect: &Expect) -> bool {
+        predicts_no_effect(self.at.as_ref().unwrap_or(expect), self.figure)
+    }
+
+    /// Why a claim whose band holds this figure is not testable by design.
+    fn why(&self) -> String {
+        match (&self.because, &self.at) {
+            (Some(why), _) => why.clone(),
+            (None, Some(_)) => format!(
+                "the prediction, with its margin, holds {} where the claim predicts its largest effect, the figure there if {}, so no figure could tell the claim from its negation",
+                fmt_num(self.figure),
+                self.words
+            ),
+            (None, None) => format!(
+                "the prediction, with its margin, holds {}, the figure if {}, so no figure could tell the claim from its negation",
+                fmt_num(self.figure),
+                self.words
+            ),
+        }
     }
 }
 
@@ -484,55 +531,6 @@ impl ClaimResult {
         self
     }
 
-    /// Record the claim's [`Negation`] and apply the rule: where the prediction's band holds the
-    /// figure the negation predicts, the result is not testable by design, whatever was measured
-    /// ([`ClaimResult::untestable_by_design`]; the claim's explanation should draw no conclusion
-    /// then: test [`Negation::held_by`] before writing it). Builder style, after `judge`.
-    pub(crate) fn against(mut self, negation: Negation) -> ClaimResult {
-        let undecidable = self.verdict != Verdict::NotTestable && negation.held_by(&self.expect);
-        let why = format!(
-            "the prediction, with its margin, holds {}, the figure if {}, so no figure could tell the claim from its negation",
-            fmt_num(negation.figure),
-            negation.words
-        );
-        self.negation = Some(negation);
-        if undecidable {
-            self.untestable_by_design(&why)
-        } else {
-            self
-        }
-    }
-
-    /// [`ClaimResult::against`], saying `why` in the claim's own words where the prediction
-    /// reaches the negation.
-    pub(crate) fn against_because(mut self, negation: Negation, why: &str) -> ClaimResult {
-        let undecidable = self.verdict != Verdict::NotTestable && negation.held_by(&self.expect);
-        self.negation = Some(negation);
-        if undecidable {
-            self.untestable_by_design(why)
-        } else {
-            self
-        }
-    }
-
-    /// [`ClaimResult::against`] where the point the negation is judged at is not the deciding
-    /// one: `expect` is the band of the point where the claim predicts its largest effect (a
-    /// curve's points can each hold a different band).
-    pub(crate) fn against_on(mut self, negation: Negation, expect: &Expect) -> ClaimResult {
-        let undecidable = self.verdict != Verdict::NotTestable && negation.held_by(expect);
-        let why = format!(
-            "the prediction, with its margin, holds {} where the claim predicts its largest effect, the figure there if {}, so no figure could tell the claim from its negation",
-            fmt_num(negation.figure),
-            negation.words
-        );
-        self.negation = Some(negation);
-        if undecidable {
-            self.untestable_by_design(&why)
-        } else {
-            self
-        }
-    }
-
     /// Attach a picture (builder style).
     pub(crate) fn with_picture(self, svg: String) -> ClaimResult {
         self.with_picture_opt(Some(svg))
@@ -550,6 +548,7 @@ impl ClaimResult {
         claim: &Claim,
         prediction: String,
         point: &Point,
+        negation: Negation,
         figures: Map<String, Value>,
         explain: impl FnOnce(f64, Verdict) -> String,
     ) -> ClaimResult {
@@ -558,14 +557,45 @@ impl ClaimResult {
             prediction,
             point.figure,
             point.expect.clone(),
+            negation,
             figures,
             explain,
         )
     }
 
-    /// Judge `figure` against `expect` by the rule. `explain` gets the figure and the verdict;
-    /// an inconclusive verdict is given the measured figures only (no conclusion).
+    /// Judge `figure` against `expect` by the rule, and apply the rule to the claim's
+    /// `negation`: where the prediction's band (or the band set by [`Negation::at`]) holds the
+    /// figure the negation predicts, the result is not testable by design, whatever was measured
+    /// ([`ClaimResult::untestable_by_design`], with the negation's reason). `explain` gets the
+    /// figure and the verdict: [`Verdict::NotTestable`] where the negation is held, so the
+    /// explanation draws a conclusion only on a supported or not-supported verdict (an
+    /// inconclusive one is given the measured figures only). The negation is recorded in
+    /// lab.json.
     pub(crate) fn judge(
+        claim: &Claim,
+        prediction: String,
+        figure: Figure,
+        expect: Expect,
+        negation: Negation,
+        figures: Map<String, Value>,
+        explain: impl FnOnce(f64, Verdict) -> String,
+    ) -> ClaimResult {
+        Self::by_rule(
+            claim,
+            prediction,
+            figure,
+            expect,
+            Some(negation),
+            figures,
+            explain,
+        )
+    }
+
+    /// [`ClaimResult::judge`] for a [`Kind::Check`]: a demonstration that holds by construction
+    /// is not a claim with a negation to tell it from, so none is declared (lab.json's
+    /// `negation` is null) and the no-effect rule does not apply; the figure is judged by the
+    /// plain rule.
+    pub(crate) fn check(
         claim: &Claim,
         prediction: String,
         figure: Figure,
@@ -573,6 +603,30 @@ impl ClaimResult {
         figures: Map<String, Value>,
         explain: impl FnOnce(f64, Verdict) -> String,
     ) -> ClaimResult {
+        debug_assert_eq!(
+            claim.kind,
+            Kind::Check,
+            "{}: a claim needs a negation",
+            claim.id
+        );
+        Self::by_rule(claim, prediction, figure, expect, None, figures, explain)
+    }
+
+    /// The rule behind [`ClaimResult::judge`] and [`ClaimResult::check`].
+    fn by_rule(
+        claim: &Claim,
+        prediction: String,
+        figure: Figure,
+        expect: Expect,
+        negation: Option<Negation>,
+        figures: Map<String, Value>,
+        explain: impl FnOnce(f64, Verdict) -> String,
+    ) -> ClaimResult {
+        // Decided from the prediction alone, before the figure is read.
+        let undecidable = negation
+            .as_ref()
+            .filter(|n| n.held_by(&expect))
+            .map(Negation::why);
         let spread = figure.spread();
         let v = verdict(Some(spread), &expect);
         let measured = figure.value;
@@ -594,7 +648,7 @@ impl ClaimResult {
                 .max(figure.reps + 1)
                 .min(10_000)
         });
-        ClaimResult {
+        let judged = ClaimResult {
             id: claim.id.into(),
             kind: claim.kind,
             statement: claim.statement.into(),
@@ -608,14 +662,25 @@ impl ClaimResult {
             estimate: Some(figure.estimate),
             expect,
             verdict: v,
-            explanation: explain(measured, v),
+            explanation: explain(
+                measured,
+                if undecidable.is_some() {
+                    Verdict::NotTestable
+                } else {
+                    v
+                },
+            ),
             reps: figure.reps,
             decide_with_reps,
             indistinguishable_from_threshold: indistinguishable,
             figures,
             picture: None,
             statement_test: None,
-            negation: None,
+            negation,
+        };
+        match undecidable {
+            Some(why) => judged.untestable_by_design(&why),
+            None => judged,
         }
     }
 
@@ -649,9 +714,10 @@ impl ClaimResult {
     /// The verdict under [`predicts_no_effect`]: not testable whatever the figure, decided from
     /// the prediction alone. The figure measured anyway stays in the explanation and moves to
     /// `figures` (`measured_anyway`, `measured_anyway_spread`), so the spread is null as for any
-    /// claim this machine cannot test; `why` follows the measured figures (the explanation must
-    /// then draw no conclusion itself).
-    pub(crate) fn untestable_by_design(mut self, why: &str) -> ClaimResult {
+    /// claim this machine cannot test; `why` follows the measured figures (the explanation,
+    /// written for [`Verdict::NotTestable`], draws no conclusion itself). Applied by
+    /// [`ClaimResult::judge`] alone, where the claim's [`Negation`] is held.
+    fn untestable_by_design(mut self, why: &str) -> ClaimResult {
         if let Some(m) = self.measured.take() {
             self.figures.insert("measured_anyway".into(), json!(m));
         }
@@ -902,7 +968,7 @@ pub fn run_lab(
         if r.kind == Kind::Claim && r.measured.is_some() && r.negation.is_none() {
             return Err(LabError {
                 id: claim.id.into(),
-                message: "a defect of the lab: the claim was judged without declaring the figure its negation predicts (ClaimResult::against), so the no-effect rule was not applied to it".into(),
+                message: "a defect of the lab: the claim was judged without declaring the figure its negation predicts (ClaimResult::judge), so the no-effect rule was not applied to it".into(),
             });
         }
         results.push(r);
@@ -973,6 +1039,11 @@ mod tests {
         }
     }
 
+    /// A negation no band in these tests holds: the rule leaves the verdict alone.
+    fn unheld() -> Negation {
+        Negation::new(0.0, "nothing happens at all")
+    }
+
     #[test]
     fn judged_results_keep_the_figure_inside_the_spread() {
         let c = dummy();
@@ -982,6 +1053,7 @@ mod tests {
             "p".into(),
             f,
             Expect::AtLeast(0.5),
+            unheld(),
             Map::new(),
             |_, _| String::new(),
         );
@@ -1011,6 +1083,7 @@ mod tests {
             "p".into(),
             f,
             Expect::AtLeast(1.0),
+            unheld(),
             Map::new(),
             |_, _| String::new(),
         );
@@ -1044,6 +1117,7 @@ mod tests {
                 "p".into(),
                 f,
                 Expect::AtLeast(1.1),
+                unheld(),
                 Map::new(),
                 |_, _| String::new(),
             )
@@ -1076,6 +1150,7 @@ mod tests {
             "p".into(),
             f,
             Expect::Between([2.7, 3.0]),
+            unheld(),
             Map::new(),
             |_, _| "m.".into(),
         )
@@ -1095,6 +1170,7 @@ mod tests {
             "p".into(),
             f,
             Expect::AtLeast(1.0),
+            unheld(),
             Map::new(),
             |_, _| "m.".into(),
         );
@@ -1120,13 +1196,24 @@ mod tests {
         ));
         let c = dummy();
         let f = Figure::median(&[1.02, 1.03, 1.03, 1.04, 1.03, 1.02, 1.04]);
-        let r = ClaimResult::judge(&c, "p".into(), f, band, Map::new(), |_, _| "m.".into());
+        let judge = |negation| {
+            ClaimResult::judge(
+                &c,
+                "p".into(),
+                f,
+                band.clone(),
+                negation,
+                Map::new(),
+                |_, _| "m.".into(),
+            )
+        };
+        let r = judge(unheld());
         assert_eq!(
             r.verdict,
             Verdict::Supported,
             "the plain rule alone would support"
         );
-        let r = r.untestable_by_design("the predicted effect is smaller than the margin");
+        let r = judge(Negation::new(1.0, "extra threads cost nothing"));
         assert_eq!(r.verdict, Verdict::NotTestable);
         assert_eq!(r.decide_with_reps, None);
         // By the plain rule a null spread is what not-testable means; the figure is kept aside.
@@ -1134,7 +1221,128 @@ mod tests {
         assert_eq!(verdict(r.spread, &r.expect), Verdict::NotTestable);
         assert_eq!(r.figures["measured_anyway"], json!(1.03));
         assert!(r.figures.contains_key("measured_anyway_spread"));
-        assert!(r.explanation.contains("smaller than the margin"));
+        assert_eq!(
+            r.explanation,
+            "m. Not testable by design: the prediction, with its margin, holds 1.00, the figure if extra threads cost nothing, so no figure could tell the claim from its negation."
+        );
+        // In the claim's own words.
+        let r = judge(
+            Negation::new(1.0, "extra threads cost nothing")
+                .because("the predicted effect is smaller than the margin"),
+        );
+        assert_eq!(r.verdict, Verdict::NotTestable);
+        assert_eq!(
+            r.explanation,
+            "m. Not testable by design: the predicted effect is smaller than the margin."
+        );
+        // The reason does not make a testable claim untestable.
+        let r = judge(unheld().because("never said"));
+        assert_eq!(r.verdict, Verdict::Supported);
+        assert_eq!(r.explanation, "m.");
+    }
+
+    #[test]
+    fn a_held_negation_gives_explain_not_testable() {
+        let c = dummy();
+        let f = Figure::median(&[1.02, 1.03, 1.03, 1.04, 1.03, 1.02, 1.04]);
+        let band = Expect::Between([1.03 * 0.9, 1.03 * 1.1]);
+        let seen = |negation| {
+            let mut got = None;
+            let r = ClaimResult::judge(
+                &c,
+                "p".into(),
+                f,
+                band.clone(),
+                negation,
+                Map::new(),
+                |_, v| {
+                    got = Some(v);
+                    format!("m. {}", claims::conclude(v, "Concluded.", "Refuted."))
+                },
+            );
+            (got.unwrap(), r)
+        };
+        // Held: explain gets NotTestable and draws no conclusion, whatever the figure's verdict.
+        let (v, r) = seen(Negation::new(1.0, "no effect"));
+        assert_eq!(v, Verdict::NotTestable);
+        assert_eq!(
+            r.explanation,
+            "m. Not testable by design: the prediction, with its margin, holds 1.00, the figure if no effect, so no figure could tell the claim from its negation."
+        );
+        // Not held: explain gets the figure's own verdict.
+        let (v, r) = seen(unheld());
+        assert_eq!(v, Verdict::Supported);
+        assert_eq!(r.explanation, "m. Concluded.");
+    }
+
+    #[test]
+    fn a_negation_can_be_judged_at_another_points_band() {
+        // The deciding point's band (around 0.5) does not hold 1, the band where the claim
+        // predicts its largest effect does.
+        let c = dummy();
+        let f = Figure::median(&[0.5; 7]);
+        let judge = |negation| {
+            ClaimResult::judge(
+                &c,
+                "p".into(),
+                f,
+                Expect::Between([0.45, 0.55]),
+                negation,
+                Map::new(),
+                |_, _| "m.".into(),
+            )
+        };
+        let gain_nothing = || Negation::new(1.0, "the threads gain nothing");
+        assert_eq!(judge(gain_nothing()).verdict, Verdict::Supported);
+        let r = judge(gain_nothing().at(&Expect::Between([0.95, 1.05])));
+        assert_eq!(r.verdict, Verdict::NotTestable);
+        assert_eq!(
+            r.explanation,
+            "m. Not testable by design: the prediction, with its margin, holds 1.00 where the claim predicts its largest effect, the figure there if the threads gain nothing, so no figure could tell the claim from its negation."
+        );
+        let r = judge(
+            gain_nothing()
+                .at(&Expect::Between([0.95, 1.05]))
+                .because("own words"),
+        );
+        assert!(r
+            .explanation
+            .ends_with("Not testable by design: own words."));
+        // Another band that does not hold it leaves the verdict alone, even where the deciding
+        // point's band would.
+        let r = ClaimResult::judge(
+            &c,
+            "p".into(),
+            f,
+            Expect::Between([0.45, 1.5]),
+            gain_nothing().at(&Expect::Between([1.8, 2.2])),
+            Map::new(),
+            |_, _| "m.".into(),
+        );
+        assert_eq!(r.verdict, Verdict::Supported);
+    }
+
+    #[test]
+    fn lab_json_records_the_negations_figure_and_words_only() {
+        let c = dummy();
+        let r = ClaimResult::judge(
+            &c,
+            "p".into(),
+            Figure::median(&[1.0; 7]),
+            Expect::AtLeast(0.5),
+            Negation::new(0.0, "nothing happens at all")
+                .at(&Expect::AtLeast(0.5))
+                .because("w"),
+            Map::new(),
+            |_, _| String::new(),
+        );
+        let j = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            j["negation"],
+            json!({"figure": 0.0, "words": "nothing happens at all"})
+        );
+        let back: ClaimResult = serde_json::from_value(j).unwrap();
+        assert_eq!(back.negation, Some(unheld()));
     }
 
     #[test]
@@ -1157,7 +1365,7 @@ mod tests {
         let mut c = dummy();
         c.kind = Kind::Check;
         let f = Figure::median(&[1.0; 7]);
-        let r = ClaimResult::judge(
+        let r = ClaimResult::check(
             &c,
             "p".into(),
             f,
@@ -1167,6 +1375,8 @@ mod tests {
         );
         assert_eq!(r.verdict, Verdict::Supported);
         assert_eq!(r.verdict_word(), "check holds");
+        // A check declares no negation: lab.json's `negation` is left out.
+        assert_eq!(r.negation, None);
     }
 
     #[test]

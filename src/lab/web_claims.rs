@@ -222,6 +222,7 @@ fn web_server_concurrency(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         prediction,
         Figure::paired(&task_rps, &task_model),
         expect,
+        negation,
         figs,
         |m, v| {
             format!(
@@ -234,14 +235,14 @@ fn web_server_concurrency(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
                 fmt_num(median(&rps(&iterative[0]))),
                 fmt_num(ratio(&rps(&iterative[0]), &iterative_model)),
                 match v {
+                    Verdict::NotTestable => "",
                     Verdict::Supported => "The waits overlapped: one core served the clients concurrently, as the model says.",
                     Verdict::NotSupported => "The event loop missed its model: see the figures for which input moved.",
                     _ => "The spread does not decide.",
                 }
             )
         },
-    )
-    .against(negation))
+    ))
 }
 
 fn combined_concurrency_parallelism(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
@@ -340,7 +341,6 @@ fn combined_concurrency_parallelism(c: &Claim, lab: &Lab) -> Result<ClaimResult,
         1.0,
         "more cores lift nothing (the processes serve what the event loop does)",
     );
-    let no_effect = negation.held_by(&expect);
     let prediction = format!(
         "requests of {} µs of CPU ({} units of the kernel, calibrated once for both rows) and a 1 ms wait, {conns} clients: {conns} processes over {cores} cores / the event loop on one core = min(C/(W + c_req), {cores}/(c_req + g)) / min(C/W, 1/c_req) = {} [{} .. {}] over the repetitions (median c_req {} µs and {} µs, g {} µs{}), between {} and {}",
         fmt_num(cpu_us),
@@ -360,6 +360,7 @@ fn combined_concurrency_parallelism(c: &Claim, lab: &Lab) -> Result<ClaimResult,
         prediction,
         Figure::paired(&p_rps, &l_rps),
         expect,
+        negation,
         figs,
         |m, v| {
             format!(
@@ -376,15 +377,14 @@ fn combined_concurrency_parallelism(c: &Claim, lab: &Lab) -> Result<ClaimResult,
                     String::new()
                 },
                 match v {
-                    _ if no_effect => "",
+                    Verdict::NotTestable => "",
                     Verdict::Supported => "Concurrency hid the waits; the extra cores lifted the CPU cap.",
                     Verdict::NotSupported => "The cores did not lift the cap as predicted: see the CPU per request of each row.",
                     _ => "The spread does not decide.",
                 }
             )
         },
-    )
-    .against(negation))
+    ))
 }
 
 /// What one idle connection of a server cost, as a child of `idle_cost` reports it.
@@ -683,7 +683,6 @@ fn c10k_memory(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         1.0,
         "a thread per connection costs what a task per connection does",
     );
-    let no_effect = negation.held_by(&expect);
     let prediction = format!(
         "{conns} connections waiting 100 ms, one core: threads / tasks = (m_task - t + s) / m_task = ({} - {} + {}) / {} = {} bytes per connection ratio ({} .. {} over the intervals of m_task, t and s), within {} of that band",
         fmt_num(m_task),
@@ -700,6 +699,7 @@ fn c10k_memory(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         prediction,
         Figure::ratio(&m_threads, &m_tasks),
         expect,
+        negation,
         figs,
         |m, v| {
             format!(
@@ -712,15 +712,14 @@ fn c10k_memory(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
                 crate::service::conn::READ_CHUNK,
                 fmt_num(predicted),
                 match v {
-                    _ if no_effect => "",
+                    Verdict::NotTestable => "",
                     Verdict::Supported => "The difference is the thread's stacks: its user stack as deep as the server's code reaches, and its kernel stack.",
                     Verdict::NotSupported => "The rows' memory does not follow from the idle costs: see the figures.",
                     _ => "The spread does not decide.",
                 }
             )
         },
-    )
-    .against(negation))
+    ))
 }
 
 #[cfg(test)]

@@ -202,6 +202,12 @@ fn one_core_concurrency(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         c,
         prediction,
         &pts[decide],
+        // Under the negation the waits do not overlap: a speedup of 1 at every T, judged where the
+        // model's speedup is largest (every point has the same band).
+        Negation::new(
+            1.0 / models.iter().map(|m| med(m)).fold(1.0, f64::max),
+            "threads on one core do not overlap their waits (a speedup of 1 at every T)",
+        ),
         figs,
         |m, v| {
             format!(
@@ -211,12 +217,6 @@ fn one_core_concurrency(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
             )
         },
     )
-    // Under the negation the waits do not overlap: a speedup of 1 at every T, judged where the
-    // model's speedup is largest (every point has the same band).
-    .against(Negation::new(
-        1.0 / models.iter().map(|m| med(m)).fold(1.0, f64::max),
-        "threads on one core do not overlap their waits (a speedup of 1 at every T)",
-    ))
     // The statement ("finish sooner with more threads") is about the speedup over one thread,
     // not about the overhead model: judged at the fewest threads, against 1 + the margin.
     .with_statement_test(
@@ -276,7 +276,15 @@ fn cpu_bound_on_one_core(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     // for work under about 10 x Z(T), which 4 threads finish within one slice, never taking
     // turns: that experiment would judge the threads' starts, not the statement's CPU work
     // taking turns. So the model is reported, not judged, and the statement alone decides.
-    let undecidable = crate::lab::predicts_no_effect(&expect, 1.0);
+    let negation = Negation::new(
+        1.0,
+        "the threads cost nothing beyond the serial split",
+    )
+    .because(&format!(
+        "the threads' modelled costs (the switches beyond the serial split and the zero-work twin) come to {}% of the work, less than the margin ({}%), so the predicted band holds 1 (the threads cost nothing) and no figure could tell the model from no cost; the switches never reach the margin at any size and the zero-work twin only for work the threads finish within one slice, without taking turns, so the statement alone decides",
+        fmt_num((1.0 / model - 1.0) * 100.0),
+        fmt_num(tol * 100.0)
+    ));
     let prediction = format!(
         "matmul n = {n} (fixed work) split into {threads} row blocks, {threads} threads pinned to one core vs the same split run serially on one thread on that core: speedup = {} s / ({} s + {} switches beyond the serial split's x {} ns + a zero-work twin of {} ms) = {} within {}; the statement alone: that speedup <= 1 + {} = {}",
         fmt_num(split_m), fmt_num(split_m), fmt_num(beyond_m), fmt_num(sw), fmt_num(zero_m * 1e3), fmt_num(model), fmt_num(tol), fmt_num(effect), fmt_num(1.0 + effect)
@@ -305,32 +313,16 @@ fn cpu_bound_on_one_core(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         prediction,
         Figure::paired(&split, &par),
         expect,
+        negation,
         figs,
         |m, v| {
             format!(
                 "A {n}x{n} matrix multiply split into {threads} row blocks took {} s with the blocks one after another on one thread ({} s unsplit: the split runs at {}x the unsplit multiply's time) and {} s on {threads} threads sharing one core (speedup over the serial split {}x against the model's {}x; {} involuntary switches per run beyond the serial split's, a zero-work twin of {} ms). {}",
                 fmt_num(split_m), fmt_num(med(&unsplit)), fmt_num(med(&split_cost)), fmt_num(med(&par)), fmt_num(m), fmt_num(model), fmt_num(beyond_m), fmt_num(zero_m * 1e3),
-                if undecidable {
-                    String::new()
-                } else {
-                    conclude(v, "The threads only took turns: the same split took its own serial time plus the switches and what the threads cost with no work.", cpu_bound_miss(m, model))
-                }
+                conclude(v, "The threads only took turns: the same split took its own serial time plus the switches and what the threads cost with no work.", cpu_bound_miss(m, model))
             )
         },
     );
-    let r = if undecidable {
-        r.untestable_by_design(&format!(
-            "the threads' modelled costs (the switches beyond the serial split and the zero-work twin) come to {}% of the work, less than the margin ({}%), so the predicted band holds 1 (the threads cost nothing) and no figure could tell the model from no cost; the switches never reach the margin at any size and the zero-work twin only for work the threads finish within one slice, without taking turns, so the statement alone decides",
-            fmt_num((1.0 / model - 1.0) * 100.0),
-            fmt_num(tol * 100.0)
-        ))
-    } else {
-        r
-    };
-    let r = r.against(Negation::new(
-        1.0,
-        "the threads cost nothing beyond the serial split",
-    ));
     // The statement ("gains nothing") is about the speedup, not about the overhead model: over
     // the same split on one thread, no more than 1 + the effect margin.
     Ok(r.with_statement_test(
@@ -585,11 +577,22 @@ fn io_cpu_crossover(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("spread_points_not_judged", json!(not_judged)),
         ("curve", json!(curve)),
     ]);
+    // Under the negation the threads on one core gain nothing (a speedup of 1), judged at the
+    // one-core point with the largest model: a bound alone could not tell the two apart.
+    let negation = Negation::new(
+        1.0 / curve
+            .iter()
+            .filter_map(|c| c["one_core_model"].as_f64())
+            .fold(1.0, f64::max),
+        "threads on one core gain nothing, whatever share of the tasks is waiting",
+    )
+    .at(&Expect::Between([1.0 - tol, 1.0 + tol]));
     let r = ClaimResult::judge(
         c,
         prediction,
         deciding.figure,
         deciding.expect,
+        negation,
         figs,
         |m, v| {
             format!(
@@ -599,18 +602,6 @@ fn io_cpu_crossover(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
                 conclude(v, "On one core the curve follows min(T, 1/s) with its zero-work twin's time, and spread over the cores it stays within the ideal scheduler's bound: one core helps only while tasks wait, cores help CPU work.", "The curve departs from its model at the point named.")
             )
         },
-    )
-    // Under the negation the threads on one core gain nothing (a speedup of 1), judged at the
-    // one-core point with the largest model: a bound alone could not tell the two apart.
-    .against_on(
-        Negation::new(
-            1.0 / curve
-                .iter()
-                .filter_map(|c| c["one_core_model"].as_f64())
-                .fold(1.0, f64::max),
-            "threads on one core gain nothing, whatever share of the tasks is waiting",
-        ),
-        &Expect::Between([1.0 - tol, 1.0 + tol]),
     )
     .with_picture(picture);
     // The statement's second half ("cores help CPU work"), judged alone: at the CPU-heaviest

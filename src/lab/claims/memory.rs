@@ -216,12 +216,12 @@ fn memory_bound_scaling(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         p as f64 / gain,
         "the loop scales with the cores, whatever the memory's bandwidth gains",
     );
-    let no_effect = negation.held_by(&expect);
     Ok(ClaimResult::judge(
         c,
         prediction,
         figure,
         expect,
+        negation,
         figs,
         |m, v| {
             format!(
@@ -232,15 +232,10 @@ fn memory_bound_scaling(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
                 } else {
                     format!("Here the bandwidth itself gained nearly {p}x, so this machine cannot tell a memory-bound loop from a compute-bound one: the verdict tests only the value of the gain.")
                 },
-                if no_effect {
-                    String::new()
-                } else {
-                    conclude(v, "The memory-bound loop gained what the memory's bandwidth gained, not what the cores' count suggests.", "The loop's gain is not the bandwidth's: it was not bound by memory bandwidth alone, or paid something the copy does not.")
-                }
+                conclude(v, "The memory-bound loop gained what the memory's bandwidth gained, not what the cores' count suggests.", "The loop's gain is not the bandwidth's: it was not bound by memory bandwidth alone, or paid something the copy does not.")
             )
         },
-    )
-    .against(negation))
+    ))
 }
 
 /// One sweep measurement: `threads` pinned threads each summing its own `bytes / threads` buffer
@@ -397,25 +392,28 @@ fn cache_capacity(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("predicted_gain_at_step", json!(step_gain)),
         ("margin", json!(tol)),
     ]);
+    // Where one thread reads a set that fits its L2 no faster than one that does not, the
+    // predicted step is no step: no figure could tell the claim from a linear speedup. Every
+    // size has the same band, so the deciding point's is the step's.
     let negation = Negation::new(
         1.0 / step_gain,
         "splitting the work over the cores gains no more than P, whatever the caches",
-    );
-    let no_step = negation.held_by(&cache_expect(tol));
-    let judged = ClaimResult::judge_point(
+    )
+    .because(&format!(
+        "one thread read a share that fits its L2 only {}x faster per byte than the set that overflows it, so the predicted superlinear gain lies within the margin of a linear speedup",
+        fmt_num(step_gain)
+    ));
+    Ok(ClaimResult::judge_point(
         c,
         prediction,
         &pts[decide],
+        negation,
         figs,
         |m, v| {
             format!(
                 "With a {} KiB L2 per core ({l2_from}): {text}. {l3_text} The deciding size, {} KiB, reached {} of its predicted speedup / P. {}",
                 kib(l2), kib(sizes[decide].0), fmt_num(m),
-                if no_step {
-                    String::new()
-                } else {
-                    conclude(v, "At every size the P threads ran as fast as the cache their shares fit lets one thread run, so the speedup went past P by what one thread gains from a set that fits its L2, and only there.", "The speedup / P is not what the caches' speeds, measured by one thread, predict at the size named.")
-                }
+                conclude(v, "At every size the P threads ran as fast as the cache their shares fit lets one thread run, so the speedup went past P by what one thread gains from a set that fits its L2, and only there.", "The speedup / P is not what the caches' speeds, measured by one thread, predict at the size named.")
             )
         },
     )
@@ -423,20 +421,7 @@ fn cache_capacity(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         &format!("speedup / P at the L2 step ({} KiB)", kib(sizes[step].0)),
         Figure::median(&over_p[step]),
         Expect::AtLeast(1.0 + c.margin(1)),
-    );
-    // Where one thread reads a set that fits its L2 no faster than one that does not, the
-    // predicted step is no step: no figure could tell the claim from a linear speedup.
-    Ok(
-        if no_step {
-            judged.untestable_by_design(&format!(
-            "one thread read a share that fits its L2 only {}x faster per byte than the set that overflows it, so the predicted superlinear gain lies within the margin of a linear speedup",
-            fmt_num(step_gain)
-        ))
-        } else {
-            judged
-        }
-        .against(negation),
-    )
+    ))
 }
 
 #[cfg(test)]

@@ -75,12 +75,14 @@ pub(crate) const NO_CONCLUSION: &str =
     "The interval straddles the prediction, so these repetitions support no conclusion either way.";
 
 /// `then` when the verdict is supported, `otherwise` when not supported, [`NO_CONCLUSION`]
-/// when inconclusive.
+/// when inconclusive, nothing when not testable (the result then gives its own reason:
+/// [`crate::lab::ClaimResult::untestable_by_design`]).
 pub(crate) fn conclude(v: Verdict, then: &str, otherwise: &str) -> String {
     match v {
         Verdict::Supported => then.to_string(),
         Verdict::NotSupported => otherwise.to_string(),
-        _ => NO_CONCLUSION.to_string(),
+        Verdict::Inconclusive => NO_CONCLUSION.to_string(),
+        Verdict::NotTestable => String::new(),
     }
 }
 

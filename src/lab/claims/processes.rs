@@ -495,7 +495,11 @@ fn process_creation(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         return Ok(r.with_statement_test(&statement, growth, statement_expect));
     }
     let point = pts[decide].clone();
-    Ok(ClaimResult::judge_point(c, prediction, &point, figs, |m, v| {
+    let negation = Negation::new(
+        0.0,
+        "fork costs nothing per resident page (no growth with the resident memory)",
+    );
+    Ok(ClaimResult::judge_point(c, prediction, &point, negation, figs, |m, v| {
         format!(
             "fork + _exit + wait took {} us of CPU time (parent and child) with no extra resident memory and {} us with {} MiB ({}x); fitted up to {FIT_UP_TO_MIB} MiB, each resident 4 KiB page added b = {} ns (a = {} us). Above {FIT_UP_TO_MIB} MiB: {text}; the deciding size, {judged_mib} MiB, cost {}x of b per page. Resident memory reached (this process / a child right after fork, whose resident pages are those whose entries fork gave it): {rss_text}. {thp_text} A page's entry in the page tables is 8 bytes; that b is per-page work (write-protecting the entry, a reference on the page, undoing both at the child's exit) rather than copying the table's bytes is the model's hypothesis, which this run does not break down. Creating and joining a thread took {} us of wall time, fork with no extra memory {}x as long; starting the concbench binary with exec (spawn, load, run --version, exit) took {} us. {}",
             us(median(&at(0, false))), us(median(&at(last, false))), sizes[last], fmt_num(growth.value),
@@ -504,10 +508,6 @@ fn process_creation(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
             conclude(v, "Each resident page costs the fork the same at every size: its cost is the parent's resident pages.", "The cost per page above the fitted sizes is not the fitted one: something besides the pages' entries grows with the resident memory, or shrinks (caches the small sizes fit in are one hypothesis this run does not test).")
         )
     })
-    .against(Negation::new(
-        0.0,
-        "fork costs nothing per resident page (no growth with the resident memory)",
-    ))
     .with_statement_test(&statement, growth, statement_expect))
 }
 
@@ -669,10 +669,20 @@ fn thread_pool(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("margin", json!(tol)),
         ("effect_margin", json!(effect)),
     ]);
+    // Under the negation a thread per task costs what the pool does (ratio 1), judged at the
+    // shortest tasks, where the model's ratio is largest (every length has the same band).
+    let negation = Negation::new(
+        1.0 / rows
+            .iter()
+            .filter_map(|r| r["model"].as_f64())
+            .fold(1.0, f64::max),
+        "a thread per task costs what a pool's worker does",
+    );
     Ok(ClaimResult::judge_point(
         c,
         prediction,
         &pts[decide],
+        negation,
         figs,
         |m, v| {
             format!(
@@ -683,16 +693,7 @@ fn thread_pool(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
                 conclude(v, "A thread per task paid one start per task and the pool did not: short tasks lose to the pool by the start cost, long ones hardly notice it.", "The thread-per-task cost is not one start per task at the length named.")
             )
         },
-    )
-    // Under the negation a thread per task costs what the pool does (ratio 1), judged at the
-    // shortest tasks, where the model's ratio is largest (every length has the same band).
-    .against(Negation::new(
-        1.0 / rows
-            .iter()
-            .filter_map(|r| r["model"].as_f64())
-            .fold(1.0, f64::max),
-        "a thread per task costs what a pool's worker does",
-    )))
+    ))
 }
 
 /// The L2 TLB entries context-switch assumes where CPUID does not say: the smallest L2 TLB of
@@ -788,11 +789,19 @@ fn context_switch(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("margin", json!(tol)),
     ]);
     let at_zero = median(&ratios[0]);
+    // Under the negation an address-space change costs no translations: no growth with W. With
+    // PCID the model predicts exactly that, so the model cannot tell the textbook's claim from
+    // its negation on such a CPU (not testable by design there); the statement test stays.
+    let negation = Negation::new(
+        1.0,
+        "a switch between processes costs no more translations than one between threads (no growth with the pages touched)",
+    );
     Ok(ClaimResult::judge(
         c,
         prediction,
         Figure::median(&growth),
         expect.clone(),
+        negation,
         figs,
         |m, v| {
             format!(
@@ -806,13 +815,6 @@ fn context_switch(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
             )
         },
     )
-    // Under the negation an address-space change costs no translations: no growth with W. With
-    // PCID the model predicts exactly that, so the model cannot tell the textbook's claim from
-    // its negation on such a CPU (not testable by design there); the statement test stays.
-    .against(Negation::new(
-        1.0,
-        "a switch between processes costs no more translations than one between threads (no growth with the pages touched)",
-    ))
     // The statement's first half ("costs more") is the address-space change itself: the ratio
     // with no pages touched.
     .with_statement_test(
@@ -1081,7 +1083,6 @@ fn communication(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     // The figure "hand-offs cost nothing" would give (t_pipe = t_own), in the figure's units:
     // where the band holds it, no figure could tell the model's hand-offs from none.
     let no_handoffs = median(&owns) / median(&models);
-    let undecidable = crate::lab::predicts_no_effect(&expect, no_handoffs);
     let handoffs = handoff_share(bytes, size, median(&owns), sw);
     let pilot_rows: Vec<_> = pilot
         .iter()
@@ -1105,37 +1106,30 @@ fn communication(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     if let Err(why) = &pilot {
         figs.insert("sizing_pilot_failed".into(), json!(why));
     }
-    let r = ClaimResult::judge(
+    let negation = Negation::new(
+        no_handoffs,
+        "the pipe's hand-offs cost nothing beyond its two copies",
+    )
+    .because(&format!(
+        "even at the smallest buffer the pilot tried, the hand-offs came to {}% of the copy, so the predicted band holds {} (what hand-offs that cost nothing would give) and no figure could tell the model from no hand-off cost",
+        fmt_num(handoffs * 100.0),
+        fmt_num(no_handoffs)
+    ));
+    Ok(ClaimResult::judge(
         c,
         prediction,
         Figure::paired(&pipes, &models),
         expect,
+        negation,
         figs,
         |m, v| {
             format!(
                 "{measured} The same bytes through a pipe of the same {} KiB buffer, one thread writing a buffer's worth and reading it back, took {} ms: with {chunks} hand-offs of two switches at {} us ({}x of that copy) the model gives {} ms for the two threads, {}x shared memory, and the pipe took {}x of it (hand-offs that cost nothing would have given {}). {}",
                 size / 1024, ms(median(&owns)), fmt_num(sw * 1e6), fmt_num(handoffs), ms(median(&models)), fmt_num(median(&model_ratios)), fmt_num(m), fmt_num(no_handoffs),
-                if undecidable {
-                    String::new()
-                } else {
-                    conclude(v, "Between two threads the pipe costs its two copies and its hand-offs.", "Between two threads the pipe does not cost what its two copies and hand-offs account for; this run did not measure what else it pays or saves.")
-                }
+                conclude(v, "Between two threads the pipe costs its two copies and its hand-offs.", "Between two threads the pipe does not cost what its two copies and hand-offs account for; this run did not measure what else it pays or saves.")
             )
         },
-    );
-    let r = if undecidable {
-        r.untestable_by_design(&format!(
-            "even at the smallest buffer the pilot tried, the hand-offs came to {}% of the copy, so the predicted band holds {} (what hand-offs that cost nothing would give) and no figure could tell the model from no hand-off cost",
-            fmt_num(handoffs * 100.0),
-            fmt_num(no_handoffs)
-        ))
-    } else {
-        r
-    };
-    Ok(r.against(Negation::new(
-        no_handoffs,
-        "the pipe's hand-offs cost nothing beyond its two copies",
-    ))
+    )
     .with_statement_test(statement, over_shm, statement_expect))
 }
 
@@ -1280,7 +1274,7 @@ fn isolation(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ),
         ("siblings", json!(siblings)),
     ]);
-    Ok(ClaimResult::judge(
+    Ok(ClaimResult::check(
         c,
         format!("one of {} workers aborts: the share of its siblings still alive, processes minus threads, is exactly 1 (all process siblings live, no thread sibling finishes); with {siblings} siblings the share moves in steps of 1/{siblings}, so no band around 1 is needed or allowed", siblings + 1),
         Figure::median(&diffs),

@@ -159,6 +159,10 @@ fn time_slicing(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         prediction,
         Figure::paired(&nice0, &nice5),
         expect,
+        Negation::new(
+            1.0,
+            "the scheduler shares one CPU equally, whatever the nice values",
+        ),
         figs,
         |m, v| {
             format!(
@@ -172,10 +176,6 @@ fn time_slicing(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
             )
         },
     )
-    .against(Negation::new(
-        1.0,
-        "the scheduler shares one CPU equally, whatever the nice values",
-    ))
     .with_picture(picture))
 }
 
@@ -220,9 +220,6 @@ fn oversubscription(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     }
     let model = oversubscription_model(median(&inv), sw_s + refill_s, median(&work));
     let expect = Expect::Between([model * (1.0 - tol), model * (1.0 + tol)]);
-    // Decided from the prediction before the figure is read: a band that holds 1 (no slowdown,
-    // the statement's negation) cannot tell the claim from its negation, so it is not tested.
-    let undecidable = crate::lab::predicts_no_effect(&expect, 1.0);
     let prediction = format!(
         "{} threads of {} KiB each (half the {} KiB L2) on {p} cores, fixed work per thread: time per unit of work at 16P / at P = {} (= 1 + {} switches per core x ({} us switch + {} us refill) / {} s of work) within {}; the statement alone: that slowdown >= 1 + {} = {}",
         16 * p, words * 8 / 1024, l2 / 1024, fmt_num(model), fmt_num(median(&inv)),
@@ -243,30 +240,24 @@ fn oversubscription(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("effect_margin", json!(effect)),
     ]);
     let slowdown = Figure::paired(&many, &base);
-    let r = ClaimResult::judge(c, prediction, slowdown, expect, figs, |m, v| {
+    // Decided from the prediction before the figure is read: a band that holds 1 (no slowdown,
+    // the statement's negation) cannot tell the claim from its negation, so it is not tested.
+    let negation = Negation::new(
+        1.0,
+        "extra threads cost nothing (no slowdown per unit of work)",
+    )
+    .because(&format!(
+        "the predicted effect (+{}%) is smaller than the margin ({}%), so the predicted band holds 1 (no slowdown, the statement's negation) and no figure could tell the claim from its negation",
+        fmt_num((model - 1.0) * 100.0),
+        fmt_num(tol * 100.0)
+    ));
+    let r = ClaimResult::judge(c, prediction, slowdown, expect, negation, figs, |m, v| {
         format!(
                 "With {} threads instead of {p}, each unit of work took {}x as long; the kernel counted {} involuntary switches per core, and at {} us per switch plus {} us to refill a thread's data the model predicts {}x. {}",
                 16 * p, fmt_num(m), fmt_num(median(&inv)), fmt_num(sw_s * 1e6), fmt_num(refill_s * 1e6), fmt_num(model),
-                if undecidable {
-                    String::new()
-                } else {
-                    conclude(v, "Extra threads cost what their switches and cache refills cost, and no more: with slices of milliseconds that is little.", "The slowdown is not what switches and refills account for.")
-                }
+                conclude(v, "Extra threads cost what their switches and cache refills cost, and no more: with slices of milliseconds that is little.", "The slowdown is not what switches and refills account for.")
             )
     });
-    let r = if undecidable {
-        r.untestable_by_design(&format!(
-            "the predicted effect (+{}%) is smaller than the margin ({}%), so the predicted band holds 1 (no slowdown, the statement's negation) and no figure could tell the claim from its negation",
-            fmt_num((model - 1.0) * 100.0),
-            fmt_num(tol * 100.0)
-        ))
-    } else {
-        r
-    };
-    let r = r.against(Negation::new(
-        1.0,
-        "extra threads cost nothing (no slowdown per unit of work)",
-    ));
     // The statement ("too many threads slow CPU-bound work down") is about the slowdown, not
     // about the switch-and-refill model: judged on the same figure, apart from the model (and
     // whether or not the model is testable), against 1 + the effect margin.
@@ -380,6 +371,12 @@ fn oversubscribed_spinning(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> 
         prediction,
         Figure::median(&of_turn),
         expect,
+        // Under the negation a spinning waiter costs only its thread's share of the cores: a round
+        // takes (P + 1) / P of the round on P cores, in units of one turn.
+        Negation::new(
+            ratio * median(&at_p) / (turn / 1e9),
+            "a spinning waiter costs no more than its thread's share of the cores",
+        ),
         figs,
         |m, v| {
             format!(
@@ -389,13 +386,7 @@ fn oversubscribed_spinning(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> 
                 conclude(v, "A spinning waiter kept its core for its whole turn while the thread it waited for sat in the run queue: each round cost a scheduler turn, far beyond the extra thread's share; waiters that block cost only that share.", "The spinning threads' rounds did not take one scheduler turn each.")
             )
         },
-    )
-    // Under the negation a spinning waiter costs only its thread's share of the cores: a round
-    // takes (P + 1) / P of the round on P cores, in units of one turn.
-    .against(Negation::new(
-        ratio * median(&at_p) / (turn / 1e9),
-        "a spinning waiter costs no more than its thread's share of the cores",
-    )))
+    ))
 }
 
 #[cfg(test)]

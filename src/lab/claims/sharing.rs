@@ -182,6 +182,10 @@ fn false_sharing(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         prediction,
         Figure::median(&rel),
         expect,
+        Negation::new(
+            1.0,
+            "counters in one line cost no more across cores than on one CPU",
+        ),
         figs,
         |m, v| {
             format!(
@@ -190,11 +194,7 @@ fn false_sharing(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
                 conclude(v, "Sharing a line across cores costs transfers; on one CPU it costs nothing.", "The slowdown is not what line transfers predict.")
             )
         },
-    )
-    .against(Negation::new(
-        1.0,
-        "counters in one line cost no more across cores than on one CPU",
-    )))
+    ))
 }
 
 fn work_stealing(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
@@ -238,6 +238,10 @@ fn work_stealing(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         prediction,
         Figure::paired(&stat, &ray),
         expect,
+        Negation::new(
+            1.0,
+            "work stealing balances the tasks no better than static blocks",
+        ),
         figs,
         |m, v| {
             format!(
@@ -246,11 +250,7 @@ fn work_stealing(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
                 conclude(v, "The static split left a core idle while the other ran the costly tail; stealing kept both busy.", "The schedules did not differ as the models predict.")
             )
         },
-    )
-    .against(Negation::new(
-        1.0,
-        "work stealing balances the tasks no better than static blocks",
-    )))
+    ))
 }
 
 fn lock_contention(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
@@ -338,6 +338,12 @@ fn lock_contention(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         prediction,
         Figure::paired(&shared0, &alone0),
         expect,
+        // Under the negation the lock does not serialise the threads: P threads take 1/P of one
+        // thread's time.
+        Negation::new(
+            1.0 / p as f64,
+            "the lock lets the threads run in parallel",
+        ),
         figs,
         |m, v| {
             format!(
@@ -348,12 +354,6 @@ fn lock_contention(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
             )
         },
     )
-    // Under the negation the lock does not serialise the threads: P threads take 1/P of one
-    // thread's time.
-    .against(Negation::new(
-        1.0 / p as f64,
-        "the lock lets the threads run in parallel",
-    ))
     // The model's band starts at 1 (serialised, no line paid), so it cannot tell "slower" from
     // "gains nothing": the statement's "slower than one thread" is judged alone, against the
     // effect margin.
@@ -501,10 +501,11 @@ fn global_lock(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         ("deciding_threads", json!(counts[decide])),
         ("margin", json!(tol)),
     ]);
-    Ok(ClaimResult::judge_point(
+    Ok(ClaimResult::check(
         c,
         prediction,
-        &pts[decide],
+        pts[decide].figure,
+        pts[decide].expect.clone(),
         figs,
         |m, v| {
             format!(
@@ -586,6 +587,10 @@ fn smt_siblings(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
         prediction,
         Figure::paired(&fs, &fa),
         expect,
+        Negation::new(
+            1.0,
+            "two siblings of one core run the FMA loop as fast as two separate cores",
+        ),
         figs,
         |m, v| {
             format!(
@@ -594,11 +599,7 @@ fn smt_siblings(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
                 conclude(v, "Siblings share the core's FMA units.", "Siblings ran the FMA loop as fast as separate cores.")
             )
         },
-    )
-    .against(Negation::new(
-        1.0,
-        "two siblings of one core run the FMA loop as fast as two separate cores",
-    )))
+    ))
 }
 
 #[cfg(test)]
