@@ -80,16 +80,14 @@ pub(crate) enum LabMode {
         tasks: bool,
     },
     /// Runs the c10k-memory claim's row of the thread-per-connection server (or, with `tasks`,
-    /// the event loop's): `n` clients whose requests wait 100 ms, one untimed and `reps` timed
-    /// repetitions; prints the memory each timed repetition added per connection as one JSON
-    /// line and exits. A fresh process for each row, for the reason given at `IdleCost`.
+    /// the event loop's): `n` clients whose requests wait 100 ms, one untimed and one timed
+    /// repetition; prints the memory the timed one added per connection as one JSON line and
+    /// exits. A fresh process for each, for the reason given at `IdleCost`.
     LoadedCost {
         /// Connections (clients, and the threads' server's workers).
         n: usize,
         /// The event loop's tasks instead of threads.
         tasks: bool,
-        /// Timed repetitions.
-        reps: usize,
     },
 }
 

@@ -1196,9 +1196,7 @@ pub(crate) fn serve_lab_child(mode: LabMode) -> Result<(), String> {
             Ok(())
         }
         LabMode::IdleCost { n, tasks } => crate::lab::web_claims::serve_idle_cost(n, tasks),
-        LabMode::LoadedCost { n, tasks, reps } => {
-            crate::lab::web_claims::serve_loaded_cost(n, tasks, reps)
-        }
+        LabMode::LoadedCost { n, tasks } => crate::lab::web_claims::serve_loaded_cost(n, tasks),
         LabMode::Threads { n } => {
             let handles: Vec<_> = (0..n)
                 .map(|k| {
