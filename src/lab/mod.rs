@@ -531,6 +531,25 @@ impl ClaimResult {
         self
     }
 
+    /// [`ClaimResult::with_statement_test`] for a statement this machine can show only where
+    /// the model can: where the result is not testable (its negation held, or no input), the
+    /// statement test is recorded as not testable too, its figure kept.
+    pub(crate) fn with_statement_test_where_testable(
+        self,
+        what: &str,
+        figure: Figure,
+        expect: Expect,
+    ) -> ClaimResult {
+        let untestable = self.verdict == Verdict::NotTestable;
+        let mut r = self.with_statement_test(what, figure, expect);
+        if untestable {
+            if let Some(t) = r.statement_test.as_mut() {
+                t.verdict = Verdict::NotTestable;
+            }
+        }
+        r
+    }
+
     /// Attach a picture (builder style).
     pub(crate) fn with_picture(self, svg: String) -> ClaimResult {
         self.with_picture_opt(Some(svg))
@@ -1137,6 +1156,34 @@ mod tests {
         // Between: the nearest end counts.
         assert!(at_threshold(&Expect::Between([1.0, 2.0]), 1.995, 0.1));
         assert!(!at_threshold(&Expect::Between([1.0, 2.0]), 1.5, 0.1));
+    }
+
+    #[test]
+    fn a_statement_shown_only_where_the_model_can_follows_an_untestable_result() {
+        let c = dummy();
+        let f = Figure::median(&[1.9, 2.0, 2.0, 2.1, 2.0, 1.95, 2.05]);
+        let result = |negation: Negation| {
+            ClaimResult::judge(
+                &c,
+                "p".into(),
+                f,
+                Expect::Between([1.5, 2.5]),
+                negation,
+                Map::new(),
+                |_, _| "m.".into(),
+            )
+            .with_statement_test_where_testable("speedup", f, Expect::AtLeast(1.1))
+        };
+        // The band holds the negation's 2.0: both verdicts read not testable, the figure kept.
+        let held = result(Negation::new(2.0, "no gain"));
+        assert_eq!(held.verdict, Verdict::NotTestable);
+        let t = held.statement_test.unwrap();
+        assert_eq!(t.verdict, Verdict::NotTestable);
+        assert_eq!(t.measured, 2.0);
+        // Otherwise the statement is judged by the rule.
+        let judged = result(unheld());
+        assert_eq!(judged.verdict, Verdict::Supported);
+        assert_eq!(judged.statement_test.unwrap().verdict, Verdict::Supported);
     }
 
     #[test]

@@ -417,7 +417,8 @@ fn cache_capacity(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
             )
         },
     )
-    .with_statement_test(
+    // Where the caches predict no step, the statement cannot show here either.
+    .with_statement_test_where_testable(
         &format!("speedup / P at the L2 step ({} KiB)", kib(sizes[step].0)),
         Figure::median(&over_p[step]),
         Expect::AtLeast(1.0 + c.margin(1)),
