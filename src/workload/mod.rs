@@ -66,8 +66,8 @@ macro_rules! built_in {
 
 // The registry: one line per built-in workload (see the docs of `registry`).
 built_in! {
-    pub mod mergesort;
-    pub mod matmul;
+    pub(crate) mod mergesort;
+    pub(crate) mod matmul;
     pub mod io;
     pub mod web;
     #[cfg(test)] pub mod sum_squares;
