@@ -30,9 +30,10 @@ use std::time::Duration;
 
 use criterion::{criterion_group, BenchmarkId, Criterion, SamplingMode, Throughput};
 
+use concbench::child::WorkerCommand;
 use concbench::runner;
 use concbench::shm::SharedRegion;
-use concbench::strategy::{ExecOptions, Strategy, WorkerCommand};
+use concbench::strategy::{ExecOptions, Strategy};
 use concbench::topology::Topology;
 use concbench::workload::{self, WorkloadSpec};
 

@@ -30,14 +30,16 @@
 
 use std::sync::OnceLock;
 
+use concbench::child::WorkerCommand;
 use concbench::report::table::speedup_table;
 use concbench::serve_if_child;
-use concbench::strategy::{Strategy, WorkerCommand};
+use concbench::strategy::Strategy;
 use concbench::sweep::Sweep;
 use concbench::topology::Topology;
+use concbench::workload::registry::{self, Ceiling, WorkloadDescriptor};
 use concbench::workload::{
-    part_range, registry, Access, Ceiling, Layout, Region, Stage, StageKind, VerifyError, View,
-    WorkUnits, Workload, WorkloadDescriptor, WorkloadError, WorkloadSpec, XorShift,
+    part_range, Access, Layout, Region, Stage, StageKind, VerifyError, View, WorkUnits, Workload,
+    WorkloadError, WorkloadSpec, XorShift,
 };
 
 /// The workload's descriptor: what concbench knows about it, and how to build it.

@@ -12,9 +12,9 @@
 //! `multi-process` re-executes this program as its workers: `main` starts with
 //! [`serve_if_child`] and the built-in factory.
 
+use concbench::child::WorkerCommand;
 use concbench::report::{oversubscription_note, table::speedup_table};
 use concbench::serve_if_child;
-use concbench::strategy::WorkerCommand;
 use concbench::sweep::Sweep;
 use concbench::topology::Topology;
 use concbench::workload::{self, WorkloadSpec};

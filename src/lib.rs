@@ -80,7 +80,7 @@ pub mod plan;
 pub mod refs;
 pub mod report;
 pub mod rerender;
-pub mod rng;
+pub(crate) mod rng;
 pub mod runner;
 pub(crate) mod serve;
 pub mod service;

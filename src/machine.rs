@@ -3,8 +3,8 @@
 //! A speedup table is only citable with its CPU, core count, affinity mask, memory, kernel and the
 //! exact command that produced it; this module gathers all of that once per invocation.
 
-pub use crate::measure::load::OthersLoad;
-pub use crate::measure::probe::{ProbeRound, SlowCpu};
+use crate::measure::load::OthersLoad;
+use crate::measure::probe::ProbeRound;
 use serde::{Deserialize, Serialize};
 
 use crate::measure::load::LoadMeter;

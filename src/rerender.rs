@@ -12,9 +12,10 @@
 use std::path::{Path, PathBuf};
 
 use crate::cluster::MessagePoint;
-use crate::collect::{read_results, LoadError, ResultsDoc};
+use crate::collect::{read_results, ResultsDoc};
 use crate::lab::LabReport;
 use crate::machine::MessageCeiling;
+use crate::report::load::LoadError;
 
 /// The largest claim picture carried over from beside a `lab.json`.
 const MAX_PICTURE_BYTES: u64 = 4 << 20;

@@ -107,8 +107,6 @@ pub enum SweepError {
 pub struct PartialRun {
     /// The report of the completed rows.
     pub report: RunReport,
-    /// Their raw repetitions.
-    pub measurements: Vec<Measurement>,
 }
 
 impl std::fmt::Debug for PartialRun {
@@ -383,7 +381,6 @@ impl<'w> Sweep<'w> {
                 partial: (!incomplete.completed.is_empty()).then(|| {
                     Box::new(PartialRun {
                         report: build(&incomplete.completed),
-                        measurements: incomplete.completed,
                     })
                 }),
             }),

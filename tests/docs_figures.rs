@@ -18,9 +18,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use concbench::report::compare::read_report;
-use concbench::report::format_seconds;
 use concbench::report::markdown::reading;
 use concbench::report::table::speedup_table;
+use concbench::text::format_seconds;
 use serde_json::Value;
 
 const BLESS: &str = "CONCBENCH_BLESS=1 cargo test --test docs_figures";

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use concbench::collect::{machine_name, read_results, render, Collection, ResultsDoc};
-use concbench::rng::XorShift;
+use concbench::workload::XorShift;
 use serde_json::Value;
 
 /// Longer than any refusal takes, even of a debug build on a busy machine; far shorter than a

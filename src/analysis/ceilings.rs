@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::Row;
 use crate::measure::load::OthersLoad;
 use crate::strategy::Strategy;
-use crate::workload::{registry, Ceiling};
+use crate::workload::registry::{self, Ceiling};
 
 /// Bandwidth of one thread count.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -10,6 +10,7 @@ use clap::ValueEnum;
 
 use super::{prepare_out, print_stdout, write_out, CliError};
 use concbench::collect::{self, render, Collection};
+use concbench::report::load::{expand_inputs, show_path, LoadError};
 
 /// Output formats of `collect`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -51,15 +52,15 @@ pub struct CollectArgs {
 /// Run `concbench collect`.
 pub fn cmd_collect(args: CollectArgs) -> Result<(), CliError> {
     prepare_out(args.out.as_deref())?;
-    let usage = |e: collect::LoadError| CliError::Usage(e.to_string());
-    let mut files = collect::expand_inputs(&args.inputs).map_err(usage)?;
+    let usage = |e: LoadError| CliError::Usage(e.to_string());
+    let mut files = expand_inputs(&args.inputs).map_err(usage)?;
     if let Some(out) = &args.out {
         // An earlier collect's results.json in DIR is its output, not an input.
         files.retain(|f| !inside(f, out));
         if files.is_empty() {
             return Err(CliError::Usage(format!(
                 "nothing to collect: every file found is inside --out {}",
-                collect::show_path(out)
+                show_path(out)
             )));
         }
     }

@@ -6,11 +6,11 @@ use clap::ValueEnum;
 
 use super::{commit_results, print_stdout, CliError, Repetitions};
 use concbench::child::{Fault, FaultKind};
-use concbench::output::ResultSet;
+use concbench::output::{prepare_out_dir, ResultSet};
 use concbench::plan::{RawRun, RunPlan};
 use concbench::report::{
     add_out_files, csv::CsvReporter, json::JsonReporter, latex::LatexReporter,
-    markdown::MarkdownReporter, prepare_out_dir, table::TerminalReporter, Reporter, RunReport,
+    markdown::MarkdownReporter, table::TerminalReporter, Reporter, RunReport,
 };
 use concbench::runner;
 use concbench::strategy::STRATEGIES;

@@ -3,8 +3,9 @@
 //!
 //! An instructor gathers the `results.json` (and `lab.json`) files of a class; [`read_results`]
 //! reads each through the hardened loader of [`crate::report::load`] (type checked before it is
-//! opened, bounded, schema version, every figure plausible) and [`expand_inputs`] turns the
-//! command's arguments into files (directories walked, loops and duplicates refused).
+//! opened, bounded, schema version, every figure plausible) and
+//! [`expand_inputs`](crate::report::load::expand_inputs) turns the command's arguments into files
+//! (directories walked, loops and duplicates refused).
 //! [`Collection::gather`] then groups the runs: one [`RunGroup`] per (workload with its size
 //! and parameters, concbench version), so runs of different problems or versions are never
 //! mixed in one table, with a [`CollectRow`] per machine × strategy × workers; and every lab
@@ -25,8 +26,7 @@ use serde::Serialize;
 
 use crate::lab::{Kind as ClaimKind, LabReport};
 use crate::machine::Machine;
-use crate::report::load::{self, DocKind, Document};
-pub use crate::report::load::{expand_inputs, show_path, LoadError};
+use crate::report::load::{self, DocKind, Document, LoadError};
 use crate::report::{workload_label, RunReport};
 use crate::strategy::Strategy;
 
@@ -395,7 +395,8 @@ impl Collector {
         Collector::default()
     }
 
-    /// Add one document, read from `file` (as [`show_path`] shows it), with its schema version.
+    /// Add one document, read from `file` (as [`show_path`](crate::report::load::show_path) shows
+    /// it), with its schema version.
     pub fn add(&mut self, file: &str, doc: &ResultsDoc, schema_version: Option<u64>) {
         let index = self.files.len();
         let m = doc.machine();
@@ -545,7 +546,8 @@ impl Collection {
 }
 
 /// Read every file of `paths` (as [`read_results`] does) and gather them; the first bad file
-/// is the error, and nothing is gathered. Each file is named as [`show_path`] shows it.
+/// is the error, and nothing is gathered. Each file is named as
+/// [`show_path`](crate::report::load::show_path) shows it.
 pub fn collect_files(paths: &[std::path::PathBuf]) -> Result<Collection, LoadError> {
     let mut c = Collector::new();
     for p in paths {

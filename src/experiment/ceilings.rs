@@ -30,7 +30,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::thread::Builder;
 
-pub use crate::analysis::ceilings::*;
+pub use crate::analysis::ceilings::Ceilings;
+pub(crate) use crate::analysis::ceilings::*;
 use crate::measure::clock::monotonic_ns;
 use crate::measure::load::LoadMeter;
 use crate::measure::stats::median;

@@ -31,7 +31,7 @@ use crate::plan::{PlanError, RawRun, RunPlan};
 use crate::runner::{self, Measurement};
 use crate::strategy::ExecOptions;
 use crate::topology::{self, Topology};
-use crate::workload::{registry, Ceiling};
+use crate::workload::registry::{self, Ceiling};
 
 /// The workloads that have references.
 pub(crate) const REF_WORKLOADS: [&str; 2] = ["mergesort", "matmul"];

@@ -8,14 +8,13 @@
 use serde::{Deserialize, Serialize};
 
 use crate::analysis;
-pub use crate::analysis::{DistributedRank, DistributedRow, Row, WebRow};
+pub use crate::analysis::{Row, WebRow};
 use crate::machine::{Machine, RunContext};
 use crate::measure::stats::{format_coverage, reps_for_coverage, TARGET_COVERAGE};
-pub use crate::output::prepare_out_dir;
 use crate::plan::RunPlan;
 use crate::runner::Measurement;
 use crate::strategy::{Placement, Strategy};
-pub use crate::text::format_seconds;
+use crate::text::format_seconds;
 use crate::workload::{WorkUnits, WorkloadSpec};
 
 pub mod compare;

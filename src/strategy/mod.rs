@@ -20,7 +20,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::measure::clock::{monotonic_ns, seconds_between};
-pub use crate::measure::rusage::Usage;
+pub(crate) use crate::measure::rusage::Usage;
 use crate::shm::SharedMem;
 use crate::topology::{self, Topology};
 use crate::workload::{Decomposition, View, Workload};
@@ -31,7 +31,7 @@ pub(crate) mod process;
 pub(crate) mod tasks;
 pub(crate) mod threads;
 
-pub use crate::child::WorkerCommand;
+use crate::child::WorkerCommand;
 
 /// How the parts of a workload are executed. Everything about each one (name, description,
 /// mechanism, placement) is in its [`StrategyDescriptor`], in [`STRATEGIES`].
@@ -170,11 +170,6 @@ impl Strategy {
     /// The user's name for it (CLI, reports).
     pub fn name(self) -> &'static str {
         self.descriptor().name
-    }
-
-    /// One line for `concbench list`.
-    pub fn description(self) -> &'static str {
-        self.descriptor().description
     }
 
     /// Whether the strategy runs the twin rather than parts (its "cores" is always 1).

@@ -27,8 +27,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::child::WorkerCommand;
 use crate::machine::Machine;
-use crate::strategy::{Placement, WorkerCommand};
+use crate::strategy::Placement;
 use crate::topology::{Topology, TopologyError};
 
 pub(crate) mod analyze;

@@ -12,11 +12,11 @@
 //! [`super::Access::exchanging`] ([`PartData::exchanges`]), and moves its data itself through
 //! [`Collectives`] in [`super::Workload::run_part_exchanging`].
 //!
-//! [`LocalRanks`] runs the ranks as threads of one process, with the same data movement and no
-//! MPI: the tests of every workload's distributed form use it, and so can a user who describes
-//! the data of a workload of their own.
+//! `LocalRanks` (tests only) runs the ranks as threads of one process, with the same data
+//! movement and no MPI: the tests of every workload's distributed form use it.
 
 use std::ops::Range;
+#[cfg(test)]
 use std::sync::{Arc, Barrier, Mutex};
 
 /// What one part of one stage reads and writes, as byte ranges of the workload's region.
@@ -24,10 +24,10 @@ use std::sync::{Arc, Barrier, Mutex};
 pub struct PartData {
     /// Bytes the part reads: under `distributed` it receives those it does not hold before the
     /// stage starts.
-    pub reads: Vec<Range<usize>>,
+    pub(crate) reads: Vec<Range<usize>>,
     /// Bytes the part writes that a later stage or the verification reads: afterwards this
     /// part's rank holds the only valid copy. Scratch it also writes is left out.
-    pub writes: Vec<Range<usize>>,
+    pub(crate) writes: Vec<Range<usize>>,
     /// The part moves data itself, through [`Collectives`]
     /// ([`super::Workload::run_part_exchanging`]), and says what it wrote when it is done;
     /// `writes` is then ignored.
@@ -37,18 +37,18 @@ pub struct PartData {
 impl PartData {
     /// A part that reads and writes nothing yet; add ranges with [`PartData::read`] and
     /// [`PartData::write`]: `PartData::new().read(a).read(b).write(c)`.
-    pub fn new() -> PartData {
+    pub(crate) fn new() -> PartData {
         PartData::default()
     }
 
     /// Also reads `range`.
-    pub fn read(mut self, range: Range<usize>) -> PartData {
+    pub(crate) fn read(mut self, range: Range<usize>) -> PartData {
         self.reads.push(range);
         self
     }
 
     /// Also writes `range`.
-    pub fn write(mut self, range: Range<usize>) -> PartData {
+    pub(crate) fn write(mut self, range: Range<usize>) -> PartData {
         self.writes.push(range);
         self
     }
@@ -144,17 +144,20 @@ pub(crate) fn bytes_to_u64s(bytes: &[u8]) -> Vec<u64> {
         .collect()
 }
 
-/// Ranks as threads of one process: [`Collectives`] without MPI, for tests and for checking the
-/// distributed form of a workload of one's own. [`LocalRanks::run`] starts one thread per rank;
+#[cfg(test)]
+/// Ranks as threads of one process: [`Collectives`] without MPI, for the tests of the
+/// distributed forms. [`LocalRanks::run`] starts one thread per rank;
 /// each gets its own `LocalRank`.
-pub struct LocalRanks;
+pub(crate) struct LocalRanks;
 
+#[cfg(test)]
 /// One rank of [`LocalRanks::run`].
-pub struct LocalRank {
+pub(crate) struct LocalRank {
     rank: usize,
     shared: Arc<LocalShared>,
 }
 
+#[cfg(test)]
 struct LocalShared {
     ranks: usize,
     barrier: Barrier,
@@ -162,11 +165,12 @@ struct LocalShared {
     mailbox: Mutex<Vec<Vec<Vec<u8>>>>,
 }
 
+#[cfg(test)]
 impl LocalRanks {
     /// Run `body` on `ranks` threads, one per rank, and return their results in rank order.
     /// A panic in any rank is resumed on the caller (the other ranks may then stay blocked in a
     /// collective: tests only).
-    pub fn run<T: Send>(ranks: usize, body: impl Fn(&LocalRank) -> T + Sync) -> Vec<T> {
+    pub(crate) fn run<T: Send>(ranks: usize, body: impl Fn(&LocalRank) -> T + Sync) -> Vec<T> {
         assert!(ranks >= 1, "at least one rank");
         let shared = Arc::new(LocalShared {
             ranks,
@@ -192,6 +196,7 @@ impl LocalRanks {
     }
 }
 
+#[cfg(test)]
 impl Collectives for LocalRank {
     fn rank(&self) -> usize {
         self.rank

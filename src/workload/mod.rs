@@ -46,13 +46,12 @@ pub(crate) mod scratch;
 pub(crate) mod sort_kernel;
 pub(crate) mod view;
 
-pub use exchange::{Collectives, LocalRank, LocalRanks, PartData};
-pub use registry::{Ceiling, WorkloadDescriptor};
+pub use exchange::{Collectives, PartData};
+use registry::{Ceiling, WorkloadDescriptor};
 pub(crate) use view::run_parts_alone;
-pub use view::{
-    init, reset, verify, verify_distributed, Access, AccessError, Decomposition, Layout, Plain,
-    Region, View,
-};
+pub use view::AccessError;
+pub use view::{init, Access, Layout, Plain, Region, View};
+pub(crate) use view::{reset, verify, verify_distributed, Decomposition};
 
 /// Declares each built-in workload's module and lists its `DESCRIPTOR` in [`BUILT_IN`], in the
 /// order of `concbench list`.
@@ -67,8 +66,8 @@ macro_rules! built_in {
 
 // The registry: one line per built-in workload (see the docs of `registry`).
 built_in! {
-    pub mod mergesort;
-    pub mod matmul;
+    pub(crate) mod mergesort;
+    pub(crate) mod matmul;
     pub mod io;
     pub mod web;
     #[cfg(test)] pub mod sum_squares;
@@ -85,7 +84,7 @@ pub struct WorkloadSpec {
     pub seed: u64,
     /// Extra parameters by name (`wait_ms`, `cpu_share`, `kernel`).
     #[serde(default)]
-    pub params: BTreeMap<String, String>,
+    pub(crate) params: BTreeMap<String, String>,
 }
 
 impl WorkloadSpec {
@@ -106,7 +105,11 @@ impl WorkloadSpec {
     }
 
     /// A parameter parsed as `T`, or `default` when absent.
-    pub fn param<T: std::str::FromStr>(&self, key: &str, default: T) -> Result<T, WorkloadError> {
+    pub(crate) fn param<T: std::str::FromStr>(
+        &self,
+        key: &str,
+        default: T,
+    ) -> Result<T, WorkloadError> {
         match self.params.get(key) {
             None => Ok(default),
             Some(v) => v.parse().map_err(|_| WorkloadError::BadParam {
@@ -176,7 +179,7 @@ impl<F: FnOnce()> PartSteps for WholePart<F> {
 
 /// Run a part's steps to the end on the calling thread: yield points are passed by, a wait
 /// sleeps in the kernel. What [`Workload::run_part`] does for a workload that has steps.
-pub fn run_steps_blocking(steps: &mut dyn PartSteps) {
+pub(crate) fn run_steps_blocking(steps: &mut dyn PartSteps) {
     loop {
         match steps.next_step() {
             Step::Yield => {}
@@ -374,7 +377,7 @@ pub fn build(spec: &WorkloadSpec) -> Result<Box<dyn Workload>, WorkloadError> {
 
 /// Check a spec as a run will use it: build a job (so its own checks run), or read a service's
 /// configuration.
-pub fn check(spec: &WorkloadSpec) -> Result<(), WorkloadError> {
+pub(crate) fn check(spec: &WorkloadSpec) -> Result<(), WorkloadError> {
     match registry::find(&spec.name) {
         Some(d) if d.service => web::WebConfig::from_spec(spec).map(|_| ()),
         _ => build(spec).map(|_| ()),
@@ -391,7 +394,7 @@ pub fn part_range(n: usize, part: usize, parts: usize) -> std::ops::Range<usize>
 
 /// Which part of `parts` owns item `index` of `0..n` (the inverse of [`part_range`]); `None`
 /// after the sequential twin (`parts` is `None`) or with a single part.
-pub fn owner_of(n: usize, index: usize, parts: Option<usize>) -> Option<usize> {
+pub(crate) fn owner_of(n: usize, index: usize, parts: Option<usize>) -> Option<usize> {
     match parts {
         Some(parts) if parts > 1 => (0..parts).find(|&p| part_range(n, p, parts).contains(&index)),
         _ => None,
@@ -406,11 +409,11 @@ pub fn owner_of(n: usize, index: usize, parts: Option<usize>) -> Option<usize> {
 pub struct VerifyError {
     /// The part whose range holds the wrong item, or that returned a wrong intermediate result
     /// (`None` when the error cannot be pinned on one part, e.g. after the sequential twin).
-    pub part: Option<usize>,
+    pub(crate) part: Option<usize>,
     /// The item (key, row, task) where the answer is wrong, if it has an index.
-    pub index: Option<usize>,
+    pub(crate) index: Option<usize>,
     /// What is wrong, in words; already names the part and the index.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 impl VerifyError {
@@ -424,7 +427,7 @@ impl VerifyError {
     }
 
     /// A wrong result returned by part `part`.
-    pub fn of_part(part: usize, message: impl Into<String>) -> VerifyError {
+    pub(crate) fn of_part(part: usize, message: impl Into<String>) -> VerifyError {
         VerifyError {
             part: Some(part),
             ..VerifyError::new(message)
@@ -433,7 +436,7 @@ impl VerifyError {
 
     /// A wrong item `index` of `0..n`, blamed on the part whose range holds it; `describe` gets
     /// the phrase naming that part (`" (part 3's range)"`, or `""`) and writes the message.
-    pub fn at_item(
+    pub(crate) fn at_item(
         n: usize,
         index: usize,
         parts: Option<usize>,

@@ -81,24 +81,15 @@ impl<T> fmt::Debug for Region<T> {
 }
 
 impl<T: Plain> Region<T> {
-    /// Its name.
-    pub fn name(&self) -> &'static str {
-        self.name
-    }
-
     /// Values it holds.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.len
-    }
-
-    /// True when it holds none.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 
     /// The byte range of its elements `elems` in the mapping (saturating: an impossible range
     /// lies past the mapping and fails its bounds check).
-    pub fn bytes(&self, elems: Range<usize>) -> Range<usize> {
+    pub(crate) fn bytes(&self, elems: Range<usize>) -> Range<usize> {
         let size = std::mem::size_of::<T>();
         let at = |i: usize| self.offset.saturating_add(i.saturating_mul(size));
         at(elems.start)..at(elems.end)
@@ -254,12 +245,20 @@ impl Access {
     }
 
     /// Also reads and writes `elems` of `region` (in-place work: sorting a run, stamping slots).
-    pub fn update<T: Plain>(self, region: Region<T>, elems: impl RangeBounds<usize>) -> Access {
+    pub(crate) fn update<T: Plain>(
+        self,
+        region: Region<T>,
+        elems: impl RangeBounds<usize>,
+    ) -> Access {
         self.with(Grant::of(region, elems, Use::Update))
     }
 
     /// Also writes `elems` of `region` as scratch that nobody reads after the stage.
-    pub fn scratch<T: Plain>(self, region: Region<T>, elems: impl RangeBounds<usize>) -> Access {
+    pub(crate) fn scratch<T: Plain>(
+        self,
+        region: Region<T>,
+        elems: impl RangeBounds<usize>,
+    ) -> Access {
         self.with(Grant::of(region, elems, Use::Scratch))
     }
 
@@ -267,18 +266,13 @@ impl Access {
     /// [`super::Collectives`] in [`Workload::run_part_exchanging`], because what a part needs
     /// depends on the data (merge sort's merge). The declared ranges still hold for the
     /// strategies over shared memory.
-    pub fn exchanging(mut self) -> Access {
+    pub(crate) fn exchanging(mut self) -> Access {
         self.exchanges = true;
         self
     }
 
-    /// Whether the stage moves its data itself under `distributed` ([`Access::exchanging`]).
-    pub fn exchanges(&self) -> bool {
-        self.exchanges
-    }
-
     /// The byte ranges it declares, every use.
-    pub fn byte_ranges(&self) -> impl Iterator<Item = Range<usize>> + '_ {
+    pub(crate) fn byte_ranges(&self) -> impl Iterator<Item = Range<usize>> + '_ {
         self.grants.iter().map(|g| g.bytes.clone())
     }
 
@@ -294,7 +288,7 @@ impl Access {
 
     /// What the part reads and writes as bytes, for `distributed`: it receives what it reads
     /// (`read`, `update`) and holds what it writes (`write`, `update`).
-    pub fn part_data(&self) -> PartData {
+    pub(crate) fn part_data(&self) -> PartData {
         if self.exchanges {
             return PartData::exchanging();
         }
@@ -319,11 +313,11 @@ impl Access {
 #[non_exhaustive]
 pub struct AccessError {
     /// The stage.
-    pub stage: usize,
+    pub(crate) stage: usize,
     /// A part at fault.
-    pub part: usize,
+    pub(crate) part: usize,
     /// What is wrong, naming the parts and the ranges.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 /// A workload's parallel form for one number of parts, checked: every part's [`Access`] in every
@@ -340,7 +334,7 @@ impl Decomposition {
     /// Ask `workload` what each of `parts` parts touches in each stage, and check that within a
     /// stage no part writes what another part reads or writes, and that every range lies in its
     /// region.
-    pub fn check<W: Workload + ?Sized>(
+    pub(crate) fn check<W: Workload + ?Sized>(
         workload: &W,
         parts: usize,
     ) -> Result<Decomposition, AccessError> {
@@ -357,17 +351,17 @@ impl Decomposition {
     }
 
     /// Parts per stage.
-    pub fn parts(&self) -> usize {
+    pub(crate) fn parts(&self) -> usize {
         self.parts
     }
 
     /// Stages.
-    pub fn stages(&self) -> usize {
+    pub(crate) fn stages(&self) -> usize {
         self.stages.len()
     }
 
     /// What part `part` touches in stage `stage`.
-    pub fn access(&self, stage: usize, part: usize) -> &Access {
+    pub(crate) fn access(&self, stage: usize, part: usize) -> &Access {
         &self.stages[stage][part]
     }
 
@@ -551,13 +545,9 @@ impl<'a> View<'a> {
 
     /// Elements `elems` of `region` (indices in the region), which this part declared it reads
     /// or writes.
-    pub fn read_at<T: Plain>(&self, region: Region<T>, elems: Range<usize>) -> &'a [T] {
+    #[cfg(test)]
+    pub(crate) fn read_at<T: Plain>(&self, region: Region<T>, elems: Range<usize>) -> &'a [T] {
         self.take_shared(region, elems)
-    }
-
-    /// Elements `elems` of `region` as `&mut`, which this part declared it writes.
-    pub fn write_at<T: Plain>(&self, region: Region<T>, elems: Range<usize>) -> &'a mut [T] {
-        self.take_mut(region, elems)
     }
 
     fn take_shared<T: Plain>(&self, region: Region<T>, elems: Range<usize>) -> &'a [T] {
@@ -660,7 +650,7 @@ impl<'a> View<'a> {
     ///
     /// # Panics
     /// When the decomposition fails [`Decomposition::check`].
-    pub fn run_parts<W: Workload + ?Sized>(&self, workload: &W, parts: usize) {
+    pub(crate) fn run_parts<W: Workload + ?Sized>(&self, workload: &W, parts: usize) {
         self.spend("running the parts in turn");
         let d = Decomposition::check(workload, parts).unwrap_or_else(|e| panic!("{e}"));
         for stage in 0..d.stages() {
@@ -678,7 +668,7 @@ impl<'a> View<'a> {
     /// that has the memory to itself (an MPI rank's region): what the default
     /// [`Workload::run_part_exchanging`] runs [`Workload::run_part`] on. Only before anything
     /// is taken from this view; nothing can be taken from it afterwards.
-    pub fn narrow(&self, access: &Access) -> View<'a> {
+    pub(crate) fn narrow(&self, access: &Access) -> View<'a> {
         self.spend("narrowing to one part");
         View {
             mem: self.mem,

@@ -559,15 +559,15 @@ impl CpuWork {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Latency {
     /// Median.
-    pub p50_s: f64,
+    pub(crate) p50_s: f64,
     /// 90th percentile.
-    pub p90_s: f64,
+    pub(crate) p90_s: f64,
     /// 99th percentile.
     pub p99_s: f64,
     /// 99.9th percentile.
-    pub p999_s: f64,
+    pub(crate) p999_s: f64,
     /// The slowest request.
-    pub max_s: f64,
+    pub(crate) max_s: f64,
 }
 
 /// Errors the load generator counted, by kind. A row with any is not a result.
