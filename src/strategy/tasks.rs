@@ -93,7 +93,7 @@ async fn run_part_task(
                         // Boxed: held inline, the `Sleep` made every task's cell larger (368
                         // bytes instead of 288), and spawning, polling and joining 10,000 of
                         // them cost more than one small allocation per wait: 111 -> 106.5 ms
-                        // for 10,000 parts of 100 ms (docs/switches.md).
+                        // for 10,000 parts of 100 ms run alone (docs/switches.md).
                         Box::pin(tokio::time::sleep(d)).await;
                     }
                     Ok(Step::Done) => break Ok(()),
