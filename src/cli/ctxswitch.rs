@@ -34,12 +34,7 @@ pub fn cmd_ctxswitch(args: CtxSwitchArgs) -> Result<(), CliError> {
     let show = !args.quiet && std::io::stderr().is_terminal();
     let report = measure_all(&plan, &mut |case| {
         if show {
-            eprintln!(
-                "measuring {} {} {} ...",
-                case.kind.name(),
-                case.placement.name(),
-                case.mechanism.name()
-            );
+            eprintln!("measuring {} ...", case.label());
         }
     })
     .map_err(|e| CliError::Failed(anyhow::Error::new(e)))?;

@@ -295,25 +295,8 @@ fn list_text() -> String {
     for d in STRATEGIES {
         s.push_str(&format!("  {:<22} {}\n", d.name, d.description));
     }
-    s.push_str(&format!("\n{}\n", mpi_status()));
+    s.push_str(&format!("\n{}\n", concbench::cluster::mpi_status()));
     s
-}
-
-/// Whether this binary can run `distributed`, and how to get one that can.
-fn mpi_status() -> String {
-    match (concbench::cluster::HAS_MPI, concbench::cluster::world()) {
-        (false, _) => format!(
-            "distributed: not in this binary (built without the `mpi` feature); {}",
-            concbench::cluster::BUILD_WITH_MPI
-        ),
-        (true, None) => "distributed: built with MPI; launch with `mpirun -n N --bind-to core concbench run --strategy distributed --cores 1,...,N` (or `srun -n N ...`); with other strategies in the same run, `--bind-to none`, so that rank 0 keeps the whole host for them".into(),
-        (true, Some(w)) => format!(
-            "distributed: built with MPI; this is rank 0 of {} rank{} launched by {}",
-            w.size,
-            if w.size == 1 { "" } else { "s" },
-            w.launch.launcher
-        ),
-    }
 }
 
 /// Print `s` on stdout, checked and flushed (see [`CliError::Stdout`]).

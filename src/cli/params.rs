@@ -40,7 +40,8 @@ impl Args for WorkloadParams {
 pub struct HandlerParams(pub Vec<(String, String)>);
 
 fn handler_params() -> Vec<(&'static ParamDescriptor, Vec<&'static str>)> {
-    concbench::workload::web::DESCRIPTOR
+    concbench::workload::registry::find("web")
+        .expect("web is a built-in workload")
         .params
         .iter()
         .filter(|p| !matches!(p.name, "connections" | "rate"))

@@ -19,16 +19,16 @@ use crate::workload::Collectives;
 mod mpi;
 
 /// Whether this binary was built with MPI (the cargo feature `mpi`).
-pub const HAS_MPI: bool = cfg!(feature = "mpi");
+pub(crate) const HAS_MPI: bool = cfg!(feature = "mpi");
 
 /// How to get a binary with MPI, for messages.
-pub const BUILD_WITH_MPI: &str = "build it with MPI: `apt-get install libopenmpi-dev openmpi-bin libclang-dev`, then `cargo build --release --features mpi`";
+pub(crate) const BUILD_WITH_MPI: &str = "build it with MPI: `apt-get install libopenmpi-dev openmpi-bin libclang-dev`, then `cargo build --release --features mpi`";
 
 /// What the launcher told this process about its place in the job (environment variables).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Launch {
+pub(crate) struct Launch {
     /// `mpirun` (Open MPI), `srun` (Slurm) or another PMI launcher.
-    pub launcher: &'static str,
+    pub(crate) launcher: &'static str,
     /// This process's rank.
     pub(crate) rank: usize,
     /// Ranks in the job.
@@ -137,7 +137,7 @@ pub struct World {
     /// The job as described in the machine block (hosts, masks, MPI library, start-up time).
     pub info: ClusterInfo,
     /// What the launcher said.
-    pub launch: Launch,
+    pub(crate) launch: Launch,
     backend: Backend,
 }
 
@@ -228,6 +228,23 @@ pub(crate) fn start() -> Result<Option<&'static World>, ClusterError> {
 /// The MPI job this process is a rank of, once [`start`] started it.
 pub fn world() -> Option<&'static World> {
     WORLD.get()
+}
+
+/// Whether this binary can run `distributed`, and how to get one that can (`concbench list`).
+pub fn mpi_status() -> String {
+    match (HAS_MPI, world()) {
+        (false, _) => format!(
+            "distributed: not in this binary (built without the `mpi` feature); {}",
+            BUILD_WITH_MPI
+        ),
+        (true, None) => "distributed: built with MPI; launch with `mpirun -n N --bind-to core concbench run --strategy distributed --cores 1,...,N` (or `srun -n N ...`); with other strategies in the same run, `--bind-to none`, so that rank 0 keeps the whole host for them".into(),
+        (true, Some(w)) => format!(
+            "distributed: built with MPI; this is rank 0 of {} rank{} launched by {}",
+            w.size,
+            if w.size == 1 { "" } else { "s" },
+            w.launch.launcher
+        ),
+    }
 }
 
 /// The context a measurement in this process starts from: the MPI job it is rank 0 of, as MPI

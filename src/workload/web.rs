@@ -37,7 +37,7 @@ pub const DEFAULT_MAX_REQUEST_BYTES: usize = 16 * 1024;
 pub(crate) const MAX_HEADERS: usize = 32;
 
 /// `web` in the registry.
-pub const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
+pub(crate) const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
     name: "web",
     description: "an HTTP/1.1 server on loopback serving --size requests from --connections keep-alive clients; each request waits --wait-ms, burns --cpu-us and returns --response-bytes",
     size_unit: "requests",

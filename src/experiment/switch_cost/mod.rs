@@ -52,7 +52,7 @@ pub(crate) use crate::strategy::WorkerKind as Kind;
 /// Where the two parties are pinned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum PingPlacement {
+pub(crate) enum PingPlacement {
     /// Both on one CPU: each round trip is two true context switches.
     SameCore,
     /// On two distinct physical cores: each round trip is two cross-core wake-ups.
@@ -61,7 +61,7 @@ pub enum PingPlacement {
 
 impl PingPlacement {
     /// The name in reports.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             PingPlacement::SameCore => "same-core",
             PingPlacement::CrossCore => "cross-core",
@@ -82,7 +82,7 @@ impl PingPlacement {
 /// How the token travels and the waiting party blocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Mechanism {
+pub(crate) enum Mechanism {
     /// Two pipes, 4-byte blocking `write`/`read`, as `perf bench sched pipe`.
     Pipe,
     /// One shared word, `FUTEX_WAKE` / `FUTEX_WAIT` (threads only).
@@ -93,7 +93,7 @@ pub enum Mechanism {
 
 impl Mechanism {
     /// The name in reports.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Mechanism::Pipe => "pipe",
             Mechanism::Futex => "futex",
@@ -106,14 +106,24 @@ impl Mechanism {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Case {
     /// Threads or processes.
-    pub kind: Kind,
+    pub(crate) kind: Kind,
     /// Same core or across cores.
-    pub placement: PingPlacement,
+    pub(crate) placement: PingPlacement,
     /// Pipe or futex.
-    pub mechanism: Mechanism,
+    pub(crate) mechanism: Mechanism,
 }
 
 impl Case {
+    /// The row's name as reports print it: `thread same-core pipe`.
+    pub fn label(&self) -> String {
+        format!(
+            "{} {} {}",
+            self.kind.name(),
+            self.placement.name(),
+            self.mechanism.name()
+        )
+    }
+
     /// The rows of `concbench ctxswitch`, in report order: thread and process × same-core and
     /// cross-core over pipes (the four rows to compare with perf), then the futex variant of the
     /// thread rows, then the task row (two async tasks on one thread: the user-space switch).
