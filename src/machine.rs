@@ -328,7 +328,7 @@ impl CpuDetails {
 /// The MPI job behind a distributed run: its ranks, where they run, and what starting MPI cost
 /// (once per invocation, so it is here and not in any row).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ClusterInfo {
+pub(crate) struct ClusterInfo {
     /// Who launched the ranks (`mpirun`, `srun`).
     pub(crate) launcher: String,
     /// The MPI library (`MPI_Get_library_version`, first line).
@@ -350,7 +350,7 @@ pub struct ClusterInfo {
 
 /// Where one rank of the MPI job runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RankPlace {
+pub(crate) struct RankPlace {
     /// Its rank in the job.
     pub(crate) rank: usize,
     /// Its host's name.
@@ -425,7 +425,7 @@ impl RunContext {
 
     /// Record the message ceilings measured between rank 0 and every other rank (in a job;
     /// outside one there is nothing to record them beside). They replace any recorded before.
-    pub fn record_message_ceilings(&mut self, ceilings: Vec<MessageCeiling>) {
+    pub(crate) fn record_message_ceilings(&mut self, ceilings: Vec<MessageCeiling>) {
         if let Some(c) = self.cluster.as_mut() {
             c.messages = ceilings;
         }

@@ -78,13 +78,13 @@ pub(crate) struct FlopsCeiling {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ceilings {
     /// When it was measured, UTC, RFC 3339.
-    pub date: String,
+    pub(crate) date: String,
     /// CPU model name (/proc/cpuinfo); a cache is only used on the same model.
     pub(crate) cpu_model: String,
     /// Physical cores this process could use; a cache is only used with the same count.
     pub(crate) physical_cores: usize,
     /// Whether it was a `--quick` measurement (smaller buffer, shorter loops).
-    pub quick: bool,
+    pub(crate) quick: bool,
     /// What other programs took of the CPUs during the measurement (`/proc/stat` over its
     /// interval): above 5%, the figures are low and are not cached.
     #[serde(default)]

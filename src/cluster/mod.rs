@@ -135,7 +135,7 @@ pub struct World {
     /// Ranks in the job.
     pub size: usize,
     /// The job as described in the machine block (hosts, masks, MPI library, start-up time).
-    pub info: ClusterInfo,
+    pub(crate) info: ClusterInfo,
     /// What the launcher said.
     pub(crate) launch: Launch,
     backend: Backend,
@@ -362,7 +362,7 @@ impl World {
 /// `round_trips` round trips per trial (a tenth of them first, untimed), the fastest of
 /// `trials` trials counting — as OSU's osu_latency and osu_bw measure.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PingPongPlan {
+pub(crate) struct PingPongPlan {
     /// Message sizes, bytes.
     pub(crate) sizes: Vec<usize>,
     /// Round trips per trial, per size.
@@ -373,7 +373,7 @@ pub struct PingPongPlan {
 
 impl PingPongPlan {
     /// `limits`: 8 bytes, then 1, 4, 16 and 64 MiB; five trials each.
-    pub fn full() -> PingPongPlan {
+    pub(crate) fn full() -> PingPongPlan {
         PingPongPlan {
             sizes: vec![8, 1 << 20, 4 << 20, 16 << 20, 64 << 20],
             round_trips: vec![20_000, 500, 125, 32, 8],
@@ -383,7 +383,7 @@ impl PingPongPlan {
 
     /// Before the first distributed row, and `limits --quick`: 8 bytes, 1 MiB and 16 MiB (past
     /// the caches), three short trials (about 0.2 s per rank on one host).
-    pub fn quick() -> PingPongPlan {
+    pub(crate) fn quick() -> PingPongPlan {
         PingPongPlan {
             sizes: vec![8, 1 << 20, 16 << 20],
             round_trips: vec![2_000, 50, 4],
@@ -421,7 +421,7 @@ pub struct MessagePoint {
 /// Rank 0: ping-pong `plan` with every other rank in turn. Returns, per peer, its ceiling (8-byte
 /// latency, bandwidth at 1 MiB or the largest size below it, as OSU reports it, and at the
 /// largest size) and every size measured.
-pub fn measure_messages(
+pub(crate) fn measure_messages(
     world: &World,
     plan: &PingPongPlan,
 ) -> Vec<(crate::machine::MessageCeiling, Vec<MessagePoint>)> {

@@ -96,7 +96,7 @@ pub enum CeilingError {
 impl Ceilings {
     /// Measure on this machine: copy bandwidth for 1..P threads and the FMA peaks, P being the
     /// physical cores this process may use.
-    pub fn measure(options: &LimitsOptions) -> Result<Ceilings, CeilingError> {
+    pub(crate) fn measure(options: &LimitsOptions) -> Result<Ceilings, CeilingError> {
         let topo = Topology::get();
         let cpus = topo.core_cpus();
         let meter = LoadMeter::start(&topo.allowed);
@@ -146,7 +146,7 @@ impl Ceilings {
     /// Save to [`cache_path`] unless it should not be: a measurement other programs disturbed
     /// is never cached, and a better one already there ([`Ceilings::better_than`]: quiet, full,
     /// the higher peak) is kept. Says which, so the caller can tell the user.
-    pub fn save_cached(&self) -> std::io::Result<CacheOutcome> {
+    pub(crate) fn save_cached(&self) -> std::io::Result<CacheOutcome> {
         let path = cache_path().ok_or_else(|| {
             std::io::Error::new(
                 std::io::ErrorKind::NotFound,
@@ -174,7 +174,7 @@ impl Ceilings {
 
 /// What [`Ceilings::save_cached`] did.
 #[derive(Debug, Clone, PartialEq)]
-pub enum CacheOutcome {
+pub(crate) enum CacheOutcome {
     /// Cached in this file.
     Saved(PathBuf),
     /// Not cached: the cache holds a better measurement (this one), which stays.

@@ -1,17 +1,152 @@
-//! The `limits` result laid out as a [`Document`]: this machine's ceilings (copy bandwidth for
-//! 1..P threads, peak FLOP/s per core and on all cores) and, inside an MPI job, the message
-//! ceilings between ranks, for every text format and the HTML page.
+//! `concbench limits` as a library pipeline ([`measure_limits`]): measure this machine's
+//! ceilings (copy bandwidth for 1..P threads, peak FLOP/s per core and on all cores) and,
+//! inside an MPI job, the message ceilings between ranks; cache the host's ceilings; lay the
+//! result out as a [`Document`] for every text format and the HTML page, beside its JSON.
 
-use super::ceilings::Ceilings;
-use crate::cluster::MessagePoint;
+use super::ceilings::{CacheOutcome, CeilingError, Ceilings, LimitsOptions};
+use crate::cluster::{MessagePoint, World};
 use crate::machine::{Machine, MessageCeiling};
 use crate::report::document::{Block, Document};
 use crate::report::table::{Align, Table};
 
+/// What `concbench limits` measured, ready to print and write: its JSON document (`--format
+/// json`, `limits.json`) and its tables (every other format and `report.html`).
+pub struct LimitsRun {
+    /// The result set's JSON, one document ending in a newline.
+    pub json: String,
+    /// The tables and remarks.
+    pub document: Document,
+}
+
+/// Measure, cache and lay out what `concbench limits` shows (`quick`: a smaller buffer and
+/// shorter loops, about a second). `progress` gets one line before each measurement; `warn`
+/// gets what went wrong without stopping the run (a cache that could not be written).
+///
+/// As rank 0 of an MPI job of two or more ranks it measures the message ceilings between rank
+/// 0 and every other rank too, and skips this host's ceilings when the launcher bound rank 0 to
+/// fewer CPUs than the host has (they would be one core's).
+pub fn measure_limits(
+    quick: bool,
+    progress: &mut dyn FnMut(&str),
+    warn: &mut dyn FnMut(&str),
+) -> Result<LimitsRun, CeilingError> {
+    let options = if quick {
+        LimitsOptions::quick()
+    } else {
+        LimitsOptions::full()
+    };
+    if let Some(world) = crate::cluster::world().filter(|w| w.size > 1) {
+        return measure_in_job(world, quick, &options, progress);
+    }
+    progress("measuring copy bandwidth and peak FLOP/s ...");
+    let machine = Machine::describe(&crate::cluster::context());
+    let ceilings = Ceilings::measure(&options)?;
+    let cached = match ceilings.save_cached() {
+        Ok(CacheOutcome::Saved(path)) => Some(format!("cached in {}", path.display())),
+        Ok(CacheOutcome::KeptBetter(old)) => Some(format!(
+            "not cached: the {} measurement of {} stays (quiet beats disturbed, full beats --quick, then the higher peak)",
+            if old.quick { "quick" } else { "full" },
+            old.date
+        )),
+        Ok(CacheOutcome::Disturbed) => Some(
+            "not cached: other programs competed for the CPUs while it was measured, so these figures are low; run `concbench limits` again when the machine is quiet".into(),
+        ),
+        Err(e) => {
+            warn(&format!("could not cache the ceilings: {e}"));
+            None
+        }
+    };
+    let mut json = serde_json::json!({ "machine": machine, "ceilings": ceilings });
+    // Whether the figures were cached, in the JSON too: `concbench render` draws the set from it.
+    if let Some(note) = &cached {
+        json["note"] = serde_json::Value::String(note.clone());
+    }
+    let result = LimitsResult {
+        machine: &machine,
+        ceilings: Some(&ceilings),
+        messages: &[],
+        notes: cached.into_iter().collect(),
+    };
+    Ok(LimitsRun {
+        json: pretty(&json),
+        document: document(&result),
+    })
+}
+
+/// [`measure_limits`] as rank 0 of an MPI job: the message ceilings, and this host's ceilings
+/// unless rank 0 was bound.
+fn measure_in_job(
+    world: &World,
+    quick: bool,
+    options: &LimitsOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<LimitsRun, CeilingError> {
+    let plan = if quick {
+        crate::cluster::PingPongPlan::quick()
+    } else {
+        crate::cluster::PingPongPlan::full()
+    };
+    progress(&format!(
+        "measuring message latency and bandwidth between rank 0 and {} other rank{} ...",
+        world.size - 1,
+        if world.size == 2 { "" } else { "s" }
+    ));
+    let measured = crate::cluster::measure_messages(world, &plan);
+    // The machine block shows the job with the ceilings just measured.
+    let mut context = crate::cluster::context();
+    context.record_message_ceilings(measured.iter().map(|(c, _)| c.clone()).collect());
+    let bound = world.info.ranks.first().is_some_and(|r| r.bound);
+    let machine = Machine::describe(&context);
+    let ceilings = if bound {
+        None
+    } else {
+        progress("measuring copy bandwidth and peak FLOP/s ...");
+        Some(Ceilings::measure(options)?)
+    };
+    let skipped = bound.then(|| {
+        format!(
+            "this host's bandwidth and FLOP/s are not measured here: the launcher bound rank 0 to CPU(s) {} (run `concbench limits` without mpirun, or launch with --bind-to none)",
+            world.info.ranks[0].affinity_mask
+        )
+    });
+    let messages: Vec<serde_json::Value> = measured
+        .iter()
+        .map(|(c, points)| {
+            let mut v = serde_json::to_value(c).expect("ceilings serialise");
+            v["by_size"] = serde_json::to_value(points).expect("points serialise");
+            v
+        })
+        .collect();
+    let mut json = serde_json::json!({ "machine": machine, "messages": messages });
+    if let Some(c) = &ceilings {
+        json["ceilings"] = serde_json::to_value(c).expect("ceilings serialise");
+    }
+    if let Some(note) = &skipped {
+        json["note"] = serde_json::Value::String(note.clone());
+    }
+    let result = LimitsResult {
+        machine: &machine,
+        ceilings: ceilings.as_ref(),
+        messages: &measured,
+        notes: skipped.into_iter().collect(),
+    };
+    Ok(LimitsRun {
+        json: pretty(&json),
+        document: document(&result),
+    })
+}
+
+/// A JSON document as the result set writes it: pretty, ending in a newline.
+fn pretty(json: &serde_json::Value) -> String {
+    let mut s = serde_json::to_string_pretty(json).expect("limits serialise");
+    s.push('\n');
+    s
+}
+
 /// What `concbench limits` measured: the host's ceilings (absent when rank 0 of an MPI job
 /// was bound to fewer CPUs than the host has), the message ceilings per peer (inside an MPI
 /// job), and remarks (where the figures were cached, why a part was skipped).
-pub struct LimitsResult<'a> {
+pub(crate) struct LimitsResult<'a> {
     /// Where and when.
     pub machine: &'a Machine,
     /// Bandwidth and FLOP/s, if measured.
@@ -24,7 +159,7 @@ pub struct LimitsResult<'a> {
 
 /// The document of a `limits` result: the machine, then the bandwidth and FLOP/s tables, the
 /// message table, and the remarks.
-pub fn document(r: &LimitsResult) -> Document {
+pub(crate) fn document(r: &LimitsResult) -> Document {
     let mut doc = Document::new("concbench limits: this machine's ceilings");
     let mut facts = vec![
         ("machine".to_string(), r.machine.summary()),
