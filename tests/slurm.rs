@@ -674,10 +674,14 @@ fn lab_under_srun(c: &Cluster) -> Check {
     let doc = json_out(&o)?;
     let claims = doc["claims"].as_array().ok_or("no claims")?;
     ensure!(claims.len() == 3, "{} claims", claims.len());
+    // Each claim was measured under srun: judged, or not testable by design, where the
+    // figure is measured anyway but the prediction of this run's inputs holds the negation's
+    // (scaling-across-ranks' predicted ratio sits near that edge on 2 vCPUs). A claim the lab
+    // could not measure (no ranks seen) has no figure at all.
     for claim in claims {
         ensure!(
-            claim["verdict"] != "not-testable",
-            "{} was not judged: {}",
+            claim["verdict"] != "not-testable" || claim["figures"].get("measured_anyway").is_some(),
+            "{} was not measured: {}",
             claim["id"],
             claim["explanation"]
         );
