@@ -270,7 +270,7 @@ fn combined_concurrency_parallelism(c: &Claim, lab: &Lab) -> Result<ClaimResult,
         Topology::get().first_cpu(),
         &WebConfig::from_spec(&spec).map_err(|e| e.to_string())?,
     );
-    // The rows alternate repetition by repetition, so that each pair ran at the same moment;
+    // The rows alternate repetition by repetition, so that each pair ran adjacent in time;
     // which goes first alternates too, so that neither always follows the other.
     let mut procs = Vec::with_capacity(lab.reps());
     let mut event_loop = Vec::with_capacity(lab.reps());
@@ -420,14 +420,7 @@ fn idle_connections(n: usize, tasks: bool) -> Result<IdleCost, String> {
         .with("connections", n);
     let config = WebConfig::from_spec(&spec).map_err(|e| e.to_string())?;
     crate::service::make_room_for(2 * n).map_err(|e| e.to_string())?;
-    let (body, strategy) = (
-        config.body(),
-        if tasks {
-            Strategy::SingleThreadAsync
-        } else {
-            Strategy::SingleCoreThreaded
-        },
-    );
+    let (body, strategy) = (config.body(), c10k_strategy(tasks));
     let sum = crate::workload::web::checksum(&body);
     let before = resident_and_kernel_stacks().ok_or("no resident memory readable here")?;
     let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
