@@ -31,7 +31,7 @@
 use std::sync::OnceLock;
 
 use concbench::child::WorkerCommand;
-use concbench::report::table::speedup_table;
+use concbench::report::{Format, Render};
 use concbench::serve_if_child;
 use concbench::strategy::Strategy;
 use concbench::sweep::Sweep;
@@ -57,7 +57,7 @@ const DESCRIPTOR: WorkloadDescriptor = WorkloadDescriptor {
 /// Points per block: a block is the unit of decomposition and has its own seed.
 const BLOCK: usize = 4096;
 /// Most parts the shared layout has room for (one count each).
-const MAX_PARTS: usize = concbench::plan::MAX_WORKERS;
+const MAX_PARTS: usize = concbench::strategy::MAX_WORKERS;
 
 struct MonteCarloPi {
     spec: WorkloadSpec,
@@ -234,8 +234,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "Monte Carlo π from {samples} samples: {:.6} (every row verified against the sequential twin)",
         4.0 * hits as f64 / samples as f64
     );
-    println!("{}\n", report.machine.summary());
-    print!("{}", speedup_table(&report).to_markdown());
+    print!("{}", report.render(Format::Markdown));
     // Under mpirun, the other ranks wait for rank 0's jobs until it says it has finished.
     concbench::cluster::finish();
     Ok(())

@@ -6,14 +6,15 @@
 //!
 //! WORKLOAD is `mergesort` (default, 500 000 keys), `matmul` (order 384) or `io` (32 tasks of
 //! 5 ms). The sweep runs 1 ..= the physical cores this process may use, plus one oversubscribed
-//! point. stdout gets the table and a caption naming the machine, ready to paste; the same run
-//! from the CLI is `concbench run -w WORKLOAD --size SIZE --cores 1,2,4`.
+//! point. stdout gets the report in Markdown (the machine, the speedup table, a reading of the
+//! numbers), ready to paste; the same run from the CLI is `concbench run -w WORKLOAD --size SIZE
+//! --cores 1,2,4 --format markdown`.
 //!
 //! `multi-process` re-executes this program as its workers: `main` starts with
 //! [`serve_if_child`] and the built-in factory.
 
 use concbench::child::WorkerCommand;
-use concbench::report::{oversubscription_note, table::speedup_table};
+use concbench::report::{Format, Render};
 use concbench::serve_if_child;
 use concbench::sweep::Sweep;
 use concbench::topology::Topology;
@@ -50,17 +51,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .worker(WorkerCommand::this_executable()?)
         .run()?;
 
-    print!("{}", speedup_table(&report).to_markdown());
-    println!(
-        "\n{} (size {}), median of {} repetitions after {} warm-up, on {}. Speedup = sequential median / row median; every row verified.",
-        report.workload.name,
-        report.workload.size,
-        report.method.reps,
-        report.method.warmup,
-        report.machine.summary()
-    );
-    if let Some(note) = oversubscription_note(&report) {
-        println!("\n{note}.");
-    }
+    print!("{}", report.render(Format::Markdown));
     Ok(())
 }

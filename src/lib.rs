@@ -10,10 +10,11 @@
 //! sharing no memory, with the cargo feature `mpi`: see [`cluster`] and
 //! [`strategy::distributed`]). A [`sweep::Sweep`] runs a workload over core counts and strategies, every
 //! repetition verified, and returns a [`report::RunReport`] (speedup, efficiency, switch
-//! overhead per row) that any [`report::Reporter`] renders.
+//! overhead per row) that renders in every [`report::Format`] through [`report::Render`].
 //!
-//! Data flows one way: cli → plan → runner → strategy × workload → measurements → analysis →
-//! report; `ARCHITECTURE.md` lists the layers and a test enforces them.
+//! `concbench run` is one call, [`sweep::run_request`]. Data flows one way: cli → sweep → plan →
+//! runner → strategy × workload → measurements → analysis → report; `ARCHITECTURE.md` lists the
+//! layers and a test enforces them.
 //!
 //! # Example: a speedup table from code
 //!
@@ -22,7 +23,7 @@
 //! any parallelism.
 //!
 //! ```
-//! use concbench::report::table::speedup_table;
+//! use concbench::report::{Format, Render};
 //! use concbench::strategy::Strategy;
 //! use concbench::sweep::Sweep;
 //! use concbench::workload::{self, WorkloadSpec};
@@ -41,7 +42,7 @@
 //! // One row per strategy × cores, sequential once; every repetition was verified.
 //! assert_eq!(report.rows.len(), 1 + 2 * 2);
 //! assert!(report.rows.iter().all(|row| row.verified));
-//! println!("{}", speedup_table(&report).to_markdown());
+//! println!("{}", report.render(Format::Markdown));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!

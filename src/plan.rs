@@ -5,13 +5,10 @@
 //! status 2). A plan that exists is runnable: its sizes fit in memory, its worker counts are sane.
 
 use crate::machine::meminfo_bytes;
-use crate::strategy::Strategy;
+use crate::strategy::{Strategy, MAX_WORKERS};
 use crate::text::format_number;
+use crate::topology::Topology;
 use crate::workload::{self, registry, WorkloadError, WorkloadSpec};
-
-/// Most workers (threads, processes or tasks) one row may ask for: 10,000 io tasks is an
-/// ordinary `single-thread-async` run; a system that refuses that many threads says so by name.
-pub const MAX_WORKERS: usize = 16_384;
 
 /// The default worker counts of a sweep on a machine with `physical` physical cores: the
 /// powers of two up to `physical`, then `physical` itself if it is not one, then `2 × physical`
@@ -46,17 +43,17 @@ fn bad(msg: impl Into<String>) -> PlanError {
 
 /// A checked `concbench run` request.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RunPlan {
+pub(crate) struct RunPlan {
     /// The workload and its parameters.
-    pub spec: WorkloadSpec,
+    pub(crate) spec: WorkloadSpec,
     /// Sweep values N: parts and workers per row, ascending, distinct.
     pub(crate) cores: Vec<usize>,
     /// Strategies in report order (sequential first when present).
-    pub strategies: Vec<Strategy>,
+    pub(crate) strategies: Vec<Strategy>,
     /// Timed repetitions per row.
-    pub reps: usize,
+    pub(crate) reps: usize,
     /// Untimed warm-up runs per row.
-    pub warmup: usize,
+    pub(crate) warmup: usize,
 }
 
 /// Default problem size of a workload (its descriptor's; 64 for a name that is not built in).
@@ -213,26 +210,42 @@ fn refuse_distributed_without_ranks(
     check_ranks(ranks, cores.iter().copied().max().unwrap_or(1))
 }
 
-/// Raw `concbench run` options, as parsed from the command line.
+/// What `concbench run` is asked, as given (text and numbers not yet checked): the input of the
+/// run pipeline, [`crate::sweep::run_request`], which validates it into a plan before any work.
+/// Every field but `workload` has a default (`RunRequest { workload: "io".into(),
+/// ..Default::default() }`); `reps` and `warmup` default to 0 here, which the plan refuses and
+/// reports, so set them (the CLI's defaults are [`crate::sweep::DEFAULT_REPS`] and 1).
 #[derive(Debug, Clone, Default)]
-pub struct RawRun {
-    /// `--workload`
+pub struct RunRequest {
+    /// The workload's name (`--workload`).
     pub workload: String,
-    /// `--cores`
-    pub cores: String,
-    /// `--strategy`
+    /// Comma list of core counts (`--cores`); `None`: [`default_workers`] for this machine's
+    /// physical cores.
+    pub cores: Option<String>,
+    /// Comma list of strategies (`--strategy`); `None`: [`default_strategies`].
     pub strategy: Option<String>,
-    /// `--size`
+    /// Problem size in the workload's unit (`--size`); `None`: the workload's default.
     pub size: Option<i64>,
-    /// `--reps`
+    /// Timed repetitions per row (`--reps`).
     pub reps: i64,
-    /// `--warmup`
+    /// Untimed warm-up runs per row (`--warmup`).
     pub warmup: i64,
-    /// `--seed`
+    /// Seed of the generated input (`--seed`).
     pub seed: u64,
-    /// The workload parameters given on the command line, by key in [`WorkloadSpec::params`]
-    /// (`("wait_ms", "10")`), in the order of their flags.
+    /// The workload parameters, by key in [`WorkloadSpec::params`] (`("wait_ms", "10")`), in
+    /// the order of their flags.
     pub params: Vec<(String, String)>,
+    /// Write the report's files into this directory (`--out`): checked before any work.
+    pub out: Option<std::path::PathBuf>,
+    /// Draw when each part of each row ran into this directory (`--timeline`): a job's only.
+    pub timeline: Option<std::path::PathBuf>,
+    /// Measure the ceilings after the rows instead of reading the cached ones (`--limits`).
+    pub measure_ceilings: bool,
+    /// The floor of each repetition's deadline, in seconds (`--stuck-after`, default 30).
+    pub stuck_after_s: Option<f64>,
+    /// Testing aid: make one part fail on purpose (the CLI's hidden `--fault-part`).
+    #[doc(hidden)]
+    pub fault: Option<crate::child::Fault>,
 }
 
 /// Bytes of memory `workload` of `size` needs (shared region plus a copy for checks), from its
@@ -268,12 +281,16 @@ fn check_param_range(name: &str, value: &str) -> Result<String, PlanError> {
 }
 
 impl RunPlan {
-    /// Check raw options and build the plan.
-    pub fn from_raw(raw: &RawRun) -> Result<RunPlan, PlanError> {
+    /// Check a request's options and build the plan (the request's outputs are the pipeline's
+    /// to check).
+    pub(crate) fn from_request(raw: &RunRequest) -> Result<RunPlan, PlanError> {
         if registry::find(&raw.workload).is_none() {
             return Err(bad(WorkloadError::Unknown(raw.workload.clone()).to_string()));
         }
-        let cores = parse_cores(&raw.cores)?;
+        let cores = match &raw.cores {
+            Some(list) => parse_cores(list)?,
+            None => default_workers(Topology::get().physical_core_count()),
+        };
         let strategies = parse_strategies(raw.strategy.as_deref())?;
         if registry::find(&raw.workload).is_some_and(|d| d.service)
             && strategies.contains(&Strategy::Distributed)
@@ -329,7 +346,7 @@ impl RunPlan {
     }
 
     /// Rows this plan produces, in order: (strategy, cores); sequential once, with cores 1.
-    pub fn rows(&self) -> Vec<(Strategy, usize)> {
+    pub(crate) fn rows(&self) -> Vec<(Strategy, usize)> {
         let mut rows = Vec::new();
         for &s in &self.strategies {
             if s.is_sequential() {
@@ -404,14 +421,14 @@ mod tests {
         assert_eq!(default_workers(0), [1, 2]);
     }
 
-    fn raw(workload: &str, cores: &str) -> RawRun {
-        RawRun {
+    fn raw(workload: &str, cores: &str) -> RunRequest {
+        RunRequest {
             workload: workload.into(),
-            cores: cores.into(),
+            cores: Some(cores.into()),
             reps: 5,
             warmup: 1,
             seed: 1,
-            ..RawRun::default()
+            ..RunRequest::default()
         }
     }
 
@@ -480,69 +497,69 @@ mod tests {
 
     #[test]
     fn plans_reject_bad_values() {
-        let check = |r: RawRun, needle: &str| {
-            let e = RunPlan::from_raw(&r).unwrap_err().0;
+        let check = |r: RunRequest, needle: &str| {
+            let e = RunPlan::from_request(&r).unwrap_err().0;
             assert!(e.contains(needle), "{e}");
         };
         check(raw("bogus", "1"), "'bogus'");
         check(
-            RawRun {
+            RunRequest {
                 size: Some(0),
                 ..raw("mergesort", "1")
             },
             "--size 0",
         );
         check(
-            RawRun {
+            RunRequest {
                 size: Some(-5),
                 ..raw("io", "1")
             },
             "--size -5",
         );
         check(
-            RawRun {
+            RunRequest {
                 reps: 0,
                 ..raw("io", "1")
             },
             "--reps 0",
         );
         check(
-            RawRun {
+            RunRequest {
                 warmup: -1,
                 ..raw("io", "1")
             },
             "--warmup -1",
         );
         check(
-            RawRun {
+            RunRequest {
                 params: vec![("wait_ms".into(), "-1".into())],
                 ..raw("io", "1")
             },
             "--wait-ms -1",
         );
         check(
-            RawRun {
+            RunRequest {
                 params: vec![("cpu_share".into(), "2".into())],
                 ..raw("io", "1")
             },
             "--cpu-share 2",
         );
         check(
-            RawRun {
+            RunRequest {
                 size: Some(i64::MAX / 32),
                 ..raw("mergesort", "1")
             },
             "available",
         );
         check(
-            RawRun {
+            RunRequest {
                 size: Some(10_000_000),
                 ..raw("matmul", "1")
             },
             "available",
         );
         check(
-            RawRun {
+            RunRequest {
                 params: vec![("kernel".into(), "turbo".into())],
                 ..raw("matmul", "1")
             },
@@ -552,11 +569,11 @@ mod tests {
 
     #[test]
     fn parameter_checks_come_from_the_descriptors() {
-        let with = |workload: &str, key: &str, value: &str| RawRun {
+        let with = |workload: &str, key: &str, value: &str| RunRequest {
             params: vec![(key.into(), value.into())],
             ..raw(workload, "1")
         };
-        let err = |r: RawRun| RunPlan::from_raw(&r).unwrap_err().0;
+        let err = |r: RunRequest| RunPlan::from_request(&r).unwrap_err().0;
         assert_eq!(
             err(with("io", "wait_ms", "70000")),
             "--wait-ms 70000 must be between 0 and 60000"
@@ -577,11 +594,11 @@ mod tests {
         // Test builds list a test workload after the built-in ones.
         assert!(err(raw("bogus", "1"))
             .starts_with("unknown workload 'bogus' (known: mergesort, matmul, io"));
-        let p = RunPlan::from_raw(&with("io", "cpu_share", "-0")).unwrap();
+        let p = RunPlan::from_request(&with("io", "cpu_share", "-0")).unwrap();
         assert_eq!(p.spec.params["cpu_share"], "0", "-0 is 0");
-        let p = RunPlan::from_raw(&with("io", "wait_ms", "1e-320")).unwrap();
+        let p = RunPlan::from_request(&with("io", "wait_ms", "1e-320")).unwrap();
         assert_eq!(p.spec.params["wait_ms"], "1e-320", "not 320 digits");
-        let p = RunPlan::from_raw(&with("io", "cpu_share", "0.5")).unwrap();
+        let p = RunPlan::from_request(&with("io", "cpu_share", "0.5")).unwrap();
         assert_eq!(p.spec.params["cpu_share"], "0.5");
         assert_eq!(default_size("matmul"), 1024);
         assert_eq!(memory_needed("mergesort", 10), 240);
@@ -589,7 +606,7 @@ mod tests {
 
     #[test]
     fn rows_put_sequential_once() {
-        let p = RunPlan::from_raw(&raw("io", "1,2")).unwrap();
+        let p = RunPlan::from_request(&raw("io", "1,2")).unwrap();
         let rows = p.rows();
         assert_eq!(rows[0], (Strategy::Sequential, 1));
         assert_eq!(rows.len(), 1 + 4 * 2);

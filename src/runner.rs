@@ -18,7 +18,7 @@ use crate::workload::{self, VerifyError, Workload};
 
 /// The repetitions of one row.
 #[derive(Debug, Clone, Serialize)]
-pub struct Measurement {
+pub(crate) struct Measurement {
     /// Strategy of the row.
     pub strategy: Strategy,
     /// Sweep value N (1 for sequential).

@@ -31,6 +31,9 @@ use crate::strategy::{ExecOptions, Strategy};
 use crate::topology::Topology;
 use crate::workload::Workload;
 
+mod request;
+pub use request::{run_request, RunEvent, RunOutcome};
+
 /// Timed repetitions per row unless told otherwise: the fewest whose order-statistic intervals
 /// reach 95% for the speedup (7; 6 for a median alone).
 pub const DEFAULT_REPS: usize = 7;
@@ -90,6 +93,9 @@ pub enum SweepError {
     /// The ceilings could not be measured ([`CeilingSource::Measure`]).
     #[error("measuring the ceilings: {0}")]
     Ceilings(#[from] CeilingError),
+    /// The result files could not be written ([`run_request`]'s `out` and `timeline`).
+    #[error("writing the result files: {0}")]
+    Write(#[source] std::io::Error),
     /// A row could not be measured or gave a wrong answer; the rows measured before it are kept.
     #[error("{source}")]
     Run {
@@ -161,7 +167,7 @@ impl<'w> Sweep<'w> {
     /// ```
     pub fn service(
         spec: &crate::workload::WorkloadSpec,
-    ) -> Result<Sweep<'static>, crate::workload::WorkloadError> {
+    ) -> Result<Sweep<'w>, crate::workload::WorkloadError> {
         let config = crate::workload::web::WebConfig::from_spec(spec)?;
         Ok(Sweep::of(Subject::Service(config, spec.clone())))
     }
@@ -185,13 +191,13 @@ impl<'w> Sweep<'w> {
 
     /// A sweep of `workload` as `plan` describes it (cores, strategies, repetitions); what the
     /// CLI does with the plan it validated. `plan.spec` should be `workload.spec()`.
-    pub fn from_plan(workload: &'w dyn Workload, plan: &RunPlan) -> Sweep<'w> {
+    pub(crate) fn from_plan(workload: &'w dyn Workload, plan: &RunPlan) -> Sweep<'w> {
         Sweep::new(workload).with_plan(plan)
     }
 
     /// Run this validated plan (its cores, strategies, repetitions and warm-up): kept as it is,
     /// not taken apart and validated again, unless a setter changes it afterwards.
-    pub fn with_plan(mut self, plan: &RunPlan) -> Sweep<'w> {
+    pub(crate) fn with_plan(mut self, plan: &RunPlan) -> Sweep<'w> {
         self.cores.clone_from(&plan.cores);
         self.strategies.clone_from(&plan.strategies);
         self.reps = plan.reps;
@@ -294,7 +300,9 @@ impl<'w> Sweep<'w> {
     }
 
     /// [`Sweep::run`], also returning the raw repetitions (for timelines of the parts).
-    pub fn run_keeping_measurements(mut self) -> Result<(RunReport, Vec<Measurement>), SweepError> {
+    pub(crate) fn run_keeping_measurements(
+        mut self,
+    ) -> Result<(RunReport, Vec<Measurement>), SweepError> {
         let plan = self.plan()?;
         let (switch_cost_ns, switch_cost_note) = match self.switch_cost {
             SwitchCost::None => (None, None),

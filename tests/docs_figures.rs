@@ -18,8 +18,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use concbench::report::compare::read_report;
-use concbench::report::markdown::reading;
-use concbench::report::table::speedup_table;
+use concbench::report::{Format, Render};
 use concbench::text::format_seconds;
 use serde_json::Value;
 
@@ -286,12 +285,31 @@ fn fenced(body: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // The generators
 
+/// The speedup table of `report`'s Markdown rendering: the first block of table lines.
+fn speedup_table(report: &concbench::report::RunReport) -> String {
+    let md = report.render(Format::Markdown);
+    let table: Vec<&str> = md
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    table.join("\n") + "\n"
+}
+
+/// The paragraph under "## Reading" in `report`'s Markdown rendering.
+fn reading(report: &concbench::report::RunReport) -> String {
+    let md = report.render(Format::Markdown);
+    let start = md.find("\n## Reading\n\n").expect("a Reading section") + 13;
+    let rest = &md[start..];
+    rest[..rest.find("\n\n").unwrap_or(rest.len())].to_string()
+}
+
 fn web_table() -> String {
     let r = report("results/web/results.json");
     format!(
         "From `results/web/` ({}):\n\n{}",
         r.machine.summary(),
-        speedup_table(&r).to_markdown()
+        speedup_table(&r)
     )
 }
 
@@ -392,7 +410,7 @@ fn mergesort_table() -> String {
     format!(
         "From `results/mergesort/` ({}):\n\n{}\n\n{}\n",
         r.machine.summary(),
-        speedup_table(&r).to_markdown().trim_end(),
+        speedup_table(&r).trim_end(),
         reading(&r).trim_end()
     )
 }

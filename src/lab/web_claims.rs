@@ -424,7 +424,7 @@ fn idle_connections(n: usize, tasks: bool) -> Result<IdleCost, String> {
     let sum = crate::workload::web::checksum(&body);
     let before = resident_and_kernel_stacks().ok_or("no resident memory readable here")?;
     let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-    let server = crate::service::Server::start(strategy, n, &config, loopback, None)
+    let server = crate::service::server::Server::start(strategy, n, &config, loopback, None)
         .map_err(|e| e.to_string())?;
     let measured = (|| {
         let request = b"GET / HTTP/1.1\r\nHost: lab\r\n\r\n";

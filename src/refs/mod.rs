@@ -27,7 +27,7 @@ use crate::experiment::ceilings::Ceilings;
 use crate::machine::Machine;
 use crate::measure::clock::monotonic_ns;
 use crate::measure::stats::median;
-use crate::plan::{PlanError, RawRun, RunPlan};
+use crate::plan::{PlanError, RunPlan, RunRequest};
 use crate::runner::{self, Measurement};
 use crate::strategy::ExecOptions;
 use crate::topology::{self, Topology};
@@ -80,15 +80,15 @@ impl RefsPlan {
                 "1".into()
             }
         });
-        let run = RunPlan::from_raw(&RawRun {
+        let run = RunPlan::from_request(&RunRequest {
             workload: workload.into(),
-            cores,
+            cores: Some(cores),
             strategy: Some("sequential,multi-threaded,multi-process".into()),
             size,
             reps,
             warmup,
             seed,
-            ..RawRun::default()
+            ..RunRequest::default()
         })?;
         Ok(RefsPlan {
             workload: workload.into(),

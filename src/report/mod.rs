@@ -1,8 +1,8 @@
 //! Reports: one result document, many renderings.
 //!
-//! A run produces a [`RunReport`] (machine, method, rows). Each output format is a [`Reporter`]
-//! that turns the document into text; the CLI picks one for stdout, and `--out DIR` writes
-//! several. Every number a renderer prints is a field of the JSON rendering, so any table can be
+//! A run produces a [`RunReport`] (machine, method, rows). It renders in each [`Format`] through
+//! [`Render`]; the CLI picks one for stdout, and `--out DIR` writes every rendering, the plots
+//! and `report.html`. Every number a renderer prints is a field of the JSON rendering, so any table can be
 //! explained from `results.json`.
 
 use serde::{Deserialize, Serialize};
@@ -15,21 +15,22 @@ use crate::plan::RunPlan;
 use crate::runner::Measurement;
 use crate::strategy::{Placement, Strategy};
 use crate::text::format_seconds;
+pub use crate::workload::web::Latency;
 use crate::workload::{WorkUnits, WorkloadSpec};
 
 pub mod compare;
-pub mod csv;
+pub(crate) mod csv;
 pub mod document;
 #[cfg(test)]
 pub(crate) mod fixture;
 pub(crate) mod html;
-pub mod json;
-pub mod latex;
+pub(crate) mod json;
+pub(crate) mod latex;
 pub mod load;
-pub mod markdown;
+pub(crate) mod markdown;
 pub(crate) mod plots;
 pub(crate) mod svg;
-pub mod table;
+pub(crate) mod table;
 
 /// How the figures were obtained, stated in every report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -370,10 +371,43 @@ pub(crate) fn switch_overhead_legend(report: &RunReport) -> String {
     }
 }
 
-/// Renders a [`RunReport`] in one format. The CLI calls [`Reporter::render`] once per report and
-/// prints it or writes it to `DIR/`[`Reporter::file_name`].
-pub trait Reporter {
-    /// Format name as given to `--format`.
+/// The formats a result renders in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Format {
+    /// An aligned table for the terminal, with a reading of the numbers under it.
+    Terminal,
+    /// One JSON document: the complete result, every printed number a field of it.
+    Json,
+    /// Markdown: header, tables and the reading, ready to paste (`report.md`).
+    Markdown,
+    /// CSV (RFC 4180), one line per row, the JSON's fields flattened (`results.csv`).
+    Csv,
+    /// A LaTeX table float (booktabs, with a caption naming the machine; `results.tex`).
+    Latex,
+}
+
+/// A result that renders as text in every [`Format`].
+pub trait Render {
+    /// The rendering of `self` in `format`.
+    fn render(&self, format: Format) -> String;
+}
+
+impl Render for RunReport {
+    fn render(&self, format: Format) -> String {
+        match format {
+            Format::Terminal => table::TerminalReporter.render(self),
+            Format::Json => json::JsonReporter.render(self),
+            Format::Markdown => markdown::MarkdownReporter.render(self),
+            Format::Csv => csv::CsvReporter.render(self),
+            Format::Latex => latex::LatexReporter.render(self),
+        }
+    }
+}
+
+/// One renderer of a [`RunReport`] and the file `--out DIR` writes it to.
+pub(crate) trait Reporter {
+    /// Format name.
     fn name(&self) -> &'static str;
     /// File name used by `--out DIR`.
     fn file_name(&self) -> &'static str;
@@ -411,7 +445,7 @@ pub(crate) fn oversubscribed_cell(r: &Row) -> String {
 }
 
 /// The oversubscribed rows per strategy, with their workers per core and the cores they share.
-pub fn oversubscription_note(report: &RunReport) -> Option<String> {
+pub(crate) fn oversubscription_note(report: &RunReport) -> Option<String> {
     let mut parts = Vec::new();
     let mut seen: Vec<Strategy> = Vec::new();
     for r in report.rows.iter().filter(|r| r.oversubscribed) {
@@ -779,7 +813,7 @@ pub(crate) fn out_files(report: &RunReport) -> Vec<(String, String)> {
 }
 
 /// Add every file of [`out_files`] to the result set of `dir`.
-pub fn add_out_files(
+pub(crate) fn add_out_files(
     set: &mut crate::output::ResultSet,
     dir: &std::path::Path,
     report: &RunReport,

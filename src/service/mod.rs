@@ -30,8 +30,11 @@ use crate::workload::web::{LoadResult, WebConfig, WebRun};
 pub(crate) mod conn;
 pub(crate) mod load;
 pub(crate) mod server;
+mod standalone;
 
-pub use server::Server;
+use server::Server;
+
+pub use standalone::{serve, ServeRequest, Serving};
 
 /// Descriptors a process needs besides its connections (standard streams, the runtime's epoll
 /// and wake-up descriptors, listening sockets, pipes to children, files).
@@ -71,13 +74,17 @@ pub enum ServiceError {
     /// The open-files limit cannot hold the connections.
     #[error("{0}")]
     Descriptors(String),
+    /// A [`ServeRequest`] that cannot be served as asked (an unknown architecture, an address
+    /// that is not loopback, a value out of range).
+    #[error("{0}")]
+    Request(String),
 }
 
 /// Make room for `connections` connections in this process and in the generators it starts:
 /// raise the soft open-files limit to the hard one. Returns a note saying it did (`None` when
 /// nothing had to change); a hard limit below what the connections need is an error naming it
 /// and `ulimit -n`, before any work.
-pub fn make_room_for(connections: usize) -> Result<Option<String>, ServiceError> {
+pub(crate) fn make_room_for(connections: usize) -> Result<Option<String>, ServiceError> {
     let Some((soft, hard)) = sys::open_files_limit() else {
         return Ok(None);
     };
@@ -107,11 +114,11 @@ fn raise_soft_limit(soft: u64, hard: u64, why: &str) -> Result<Option<String>, S
 
 /// The task count that leaves the event loop unbounded: it takes every connection that comes
 /// (`concbench server`'s event loop). `run` bounds it by its row's N instead.
-pub const UNBOUNDED_TASKS: usize = tokio::sync::Semaphore::MAX_PERMITS;
+pub(crate) const UNBOUNDED_TASKS: usize = tokio::sync::Semaphore::MAX_PERMITS;
 
 /// Raise the open-files soft limit to the hard one, whatever the connections: for a server
 /// whose clients are not known in advance. `None` when nothing had to change.
-pub fn make_room_for_all() -> Result<Option<String>, ServiceError> {
+pub(crate) fn make_room_for_all() -> Result<Option<String>, ServiceError> {
     match sys::open_files_limit() {
         Some((soft, hard)) if soft < hard => raise_soft_limit(
             soft,
@@ -124,7 +131,7 @@ pub fn make_room_for_all() -> Result<Option<String>, ServiceError> {
 
 /// The CPUs the load generator gets: the allowed CPUs outside the physical cores the server
 /// uses; when none is left, the server's too, and `true` (it shares them: every output says so).
-pub fn generator_cpus(server_cpus: &[usize]) -> (Vec<usize>, bool) {
+pub(crate) fn generator_cpus(server_cpus: &[usize]) -> (Vec<usize>, bool) {
     let topo = Topology::get();
     // The physical cores the server is on, by index into the topology's cores.
     let core_of = |cpu: usize| topo.cores.iter().position(|c| c.cpus.contains(&cpu));

@@ -36,7 +36,7 @@ pub(crate) const STOP_WITHIN: Duration = Duration::from_secs(10);
 const BACKLOG: i32 = 65_535;
 
 /// A running server of one architecture.
-pub struct Server {
+pub(crate) struct Server {
     addr: SocketAddr,
     /// The one listening socket: the worker threads accept on it, pre-forked processes on their
     /// inherited copies of it.

@@ -96,6 +96,10 @@ impl StrategyDescriptor {
     }
 }
 
+/// Most workers (threads, processes or tasks) one row may ask for: 10,000 io tasks is an
+/// ordinary `single-thread-async` run; a system that refuses that many threads says so by name.
+pub const MAX_WORKERS: usize = 16_384;
+
 /// Every strategy, in report order.
 pub const STRATEGIES: [StrategyDescriptor; 6] = [
     StrategyDescriptor {

@@ -33,7 +33,7 @@ use crate::strategy::Placement;
 use crate::topology::{Topology, TopologyError};
 
 pub(crate) mod analyze;
-pub mod parts;
+pub(crate) mod parts;
 pub(crate) mod record;
 pub mod render;
 

@@ -68,8 +68,8 @@ macro_rules! built_in {
 built_in! {
     pub(crate) mod mergesort;
     pub(crate) mod matmul;
-    pub mod io;
-    pub mod web;
+    pub(crate) mod io;
+    pub(crate) mod web;
     #[cfg(test)] pub mod sum_squares;
 }
 
