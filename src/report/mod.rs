@@ -387,10 +387,27 @@ pub enum Format {
     Latex,
 }
 
-/// A result that renders as text in every [`Format`].
+/// A result of concbench (a run, a lab, a timeline, a measurement of the machine, a collection
+/// or comparison of results): text in every [`Format`], and the files of its result set.
 pub trait Render {
     /// The rendering of `self` in `format`.
     fn render(&self, format: Format) -> String;
+
+    /// Every file of its result set, by name (the JSON, the Markdown page, CSV, LaTeX, the
+    /// figures and `report.html`): what `--out DIR` writes.
+    fn files(&self) -> Vec<(String, String)>;
+
+    /// Write [`Render::files`] into `dir` as one set: staged beside it and swapped in at once,
+    /// so the directory then holds this result's files and no other's (see
+    /// [`crate::output::prepare_out_dir`], which checks `dir` before the work). Returns the paths
+    /// written.
+    fn write(&self, dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+        let mut set = crate::output::ResultSet::new();
+        for (name, text) in self.files() {
+            set.add(dir, &name, text);
+        }
+        set.commit()
+    }
 }
 
 impl Render for RunReport {
@@ -402,6 +419,12 @@ impl Render for RunReport {
             Format::Csv => csv::CsvReporter.render(self),
             Format::Latex => latex::LatexReporter.render(self),
         }
+    }
+
+    /// `report.md`, `results.csv`, `samples.csv` (one line per repetition), `results.json`,
+    /// `results.tex`, `speedup.svg`, the other plots and `report.html`.
+    fn files(&self) -> Vec<(String, String)> {
+        out_files(self)
     }
 }
 
@@ -823,21 +846,6 @@ pub(crate) fn add_out_files(
     }
 }
 
-/// Write every [`file_reporters`] rendering of `report` into `dir` as one result set (see
-/// [`crate::output::ResultSet`]: the directory then holds this report's files and no other
-/// run's); returns the paths written. The caller checks `dir` with [`prepare_out_dir`] before
-/// the run, so a failure here is an I/O error, not bad usage. The CLI writes its result set
-/// itself (beside other files); this is the tests' way to write one report's.
-#[cfg(test)]
-fn write_out_dir(
-    dir: &std::path::Path,
-    report: &RunReport,
-) -> std::io::Result<Vec<std::path::PathBuf>> {
-    let mut set = crate::output::ResultSet::new();
-    add_out_files(&mut set, dir, report);
-    set.commit()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -862,7 +870,7 @@ mod tests {
     #[test]
     fn writes_every_file_and_no_temporary_one() {
         let dir = tempfile::tempdir().unwrap();
-        let written = write_out_dir(dir.path(), &fixture::report()).unwrap();
+        let written = fixture::report().write(dir.path()).unwrap();
         let mut names: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
