@@ -7,7 +7,7 @@
 //!   (the very binary `multi-process` workers run) with `--version` and waits for it: fork, exec,
 //!   dynamic loading, runtime start-up and exit;
 //! - `empty-run`: one whole execution of a workload that does no work (`io` with 0 ms tasks, one
-//!   task per part) through [`concbench::strategy::execute`], for `multi-threaded`,
+//!   task per part) through [`concbench::sweep::Bench::execute`], for `multi-threaded`,
 //!   `multi-process` and `single-thread-async` at 1 ..= physical cores: spawn, pinning,
 //!   shared-memory setup, one stage of control messages, collection (for tasks: building the
 //!   runtime and spawning a task per part). This is the fixed price each strategy adds to every
@@ -22,9 +22,8 @@ use std::time::Duration;
 use criterion::{criterion_group, BenchmarkId, Criterion, SamplingMode};
 
 use concbench::child::WorkerCommand;
-use concbench::runner;
-use concbench::shm::SharedRegion;
-use concbench::strategy::{ExecOptions, Strategy};
+use concbench::strategy::Strategy;
+use concbench::sweep::Bench;
 use concbench::topology::Topology;
 use concbench::workload::{self, WorkloadSpec};
 
@@ -69,12 +68,12 @@ fn empty_run(c: &mut Criterion) {
         .with("wait_ms", 0)
         .with("cpu_share", 0);
     let workload = workload::build(&spec).expect("valid spec");
-    let region = SharedRegion::new(workload.shared_bytes()).expect("shared memory");
-    workload::init(&*workload, region.mem());
-    let options = ExecOptions::with_worker(WorkerCommand {
-        exe: concbench_exe(),
-        args: Vec::new(),
-    });
+    let bench = Bench::new(&*workload)
+        .expect("shared memory")
+        .worker(WorkerCommand {
+            exe: concbench_exe(),
+            args: Vec::new(),
+        });
     let mut group = c.benchmark_group("empty-run");
     group
         .sampling_mode(SamplingMode::Flat)
@@ -91,9 +90,10 @@ fn empty_run(c: &mut Criterion) {
                 b.iter_custom(|iters| {
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
-                        let exec = runner::run_once(&*workload, &region, strategy, cores, &options)
+                        let wall = bench
+                            .execute(strategy, cores)
                             .unwrap_or_else(|e| panic!("{e}"));
-                        total += Duration::from_secs_f64(exec.wall_s);
+                        total += wall;
                     }
                     total
                 })

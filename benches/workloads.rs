@@ -10,8 +10,8 @@
 //! `sequential` is the twin, measured once with cores 1. Each iteration:
 //!
 //! 1. untimed: [`Workload::reset`](concbench::workload::Workload::reset);
-//! 2. timed: [`strategy::execute`] — criterion records the execution's own wall time
-//!    ([`Execution::wall_s`](concbench::strategy::Execution), the figure `concbench run` reports),
+//! 2. timed: the execution — criterion records its own wall time
+//!    ([`Bench::execute`](concbench::sweep::Bench::execute), the figure `concbench run` reports),
 //!    so spawning threads or worker processes is inside the measurement, as it is for the CLI;
 //! 3. untimed: [`Workload::verify`](concbench::workload::Workload::verify) — a wrong answer aborts the bench, it is never a speedup.
 //!
@@ -31,9 +31,8 @@ use std::time::Duration;
 use criterion::{criterion_group, BenchmarkId, Criterion, SamplingMode, Throughput};
 
 use concbench::child::WorkerCommand;
-use concbench::runner;
-use concbench::shm::SharedRegion;
-use concbench::strategy::{ExecOptions, Strategy};
+use concbench::strategy::Strategy;
+use concbench::sweep::Bench;
 use concbench::topology::Topology;
 use concbench::workload::{self, WorkloadSpec};
 
@@ -79,9 +78,9 @@ fn rows() -> Vec<(Strategy, usize, bool)> {
 /// One criterion group for `spec`: a benchmark per strategy × cores.
 fn bench_workload(c: &mut Criterion, spec: WorkloadSpec) {
     let workload = workload::build(&spec).expect("bench workload spec is valid");
-    let region = SharedRegion::new(workload.shared_bytes()).expect("shared memory");
-    workload::init(&*workload, region.mem());
-    let options = ExecOptions::with_worker(worker_command());
+    let bench = Bench::new(&*workload)
+        .expect("shared memory")
+        .worker(worker_command());
 
     let mut group = c.benchmark_group(spec.name.as_str());
     group
@@ -101,9 +100,10 @@ fn bench_workload(c: &mut Criterion, spec: WorkloadSpec) {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    let exec = runner::run_once(&*workload, &region, strategy, cores, &options)
+                    let wall = bench
+                        .execute(strategy, cores)
                         .unwrap_or_else(|e| panic!("{}: {e}", spec.name));
-                    total += Duration::from_secs_f64(exec.wall_s);
+                    total += wall;
                 }
                 total
             })

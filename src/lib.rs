@@ -85,7 +85,7 @@ pub(crate) mod rng;
 pub mod runner;
 pub(crate) mod serve;
 pub mod service;
-pub mod shm;
+pub(crate) mod shm;
 pub(crate) mod start;
 pub mod strategy;
 pub mod sweep;

@@ -367,7 +367,7 @@ pub(crate) struct RankPlace {
 
 /// Message latency and bandwidth between rank 0 and one other rank, by ping-pong.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MessageCeiling {
+pub(crate) struct MessageCeiling {
     /// The other rank.
     pub(crate) peer: usize,
     /// Rank 0's host and the peer's, `a -> b`.
@@ -408,7 +408,7 @@ impl MessageCeiling {
 /// of a distributed row) and analysis (a distributed row's communication at the measured
 /// bandwidth). Nothing stores it globally.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct RunContext {
+pub(crate) struct RunContext {
     /// The MPI job (launcher, library, every rank's place) with the message ceilings measured so
     /// far in `messages`; `None` outside an MPI job.
     pub(crate) cluster: Option<ClusterInfo>,
@@ -457,7 +457,7 @@ fn is_linux(name: &str) -> bool {
 impl Machine {
     /// Describe this machine and the current invocation, in `context`: its MPI job, with the
     /// message ceilings recorded in it so far, is the block's `cluster`.
-    pub fn describe(context: &RunContext) -> Machine {
+    pub(crate) fn describe(context: &RunContext) -> Machine {
         let topo = Topology::get();
         let cpu_model = sys::cpu_model().unwrap_or_else(|| "unknown".into());
         let virtualized = sys::cpuinfo_flag("hypervisor").unwrap_or(false);
@@ -507,7 +507,7 @@ impl Machine {
 
     /// The warning for results with up to `max_cores` workers on a machine whose CPU mixes
     /// performance and efficiency cores, when they go beyond the performance cores.
-    pub fn core_types_warning(&self, max_cores: usize) -> Option<String> {
+    pub(crate) fn core_types_warning(&self, max_cores: usize) -> Option<String> {
         let pe = self.core_types.map(|c| (c.performance, c.efficiency));
         sys::core_types_warning(max_cores, pe)
     }

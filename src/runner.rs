@@ -162,7 +162,7 @@ pub(crate) fn ranks_per_core(places: &[crate::machine::RankPlace], ranks: usize)
 /// One verified execution: reset the workload (untimed), run it with `strategy` on `cores` parts,
 /// and check the answer (untimed). The step every repetition of the runner and every iteration
 /// of the criterion benches is made of. `region` must hold the initialised workload.
-pub fn run_once(
+pub(crate) fn run_once(
     workload: &dyn Workload,
     region: &SharedRegion,
     strategy: Strategy,

@@ -31,7 +31,9 @@ use crate::strategy::{ExecOptions, Strategy};
 use crate::topology::Topology;
 use crate::workload::Workload;
 
+mod bench;
 mod request;
+pub use bench::Bench;
 pub use request::{run_request, RunEvent, RunOutcome};
 
 /// Timed repetitions per row unless told otherwise: the fewest whose order-statistic intervals

@@ -236,7 +236,7 @@ pub(crate) fn current_affinity() -> Vec<usize> {
 }
 
 /// Format CPU ids the way the kernel does in `Cpus_allowed_list`: `0-3,6,8-9`.
-pub fn format_cpu_list(cpus: &[usize]) -> String {
+pub(crate) fn format_cpu_list(cpus: &[usize]) -> String {
     let mut sorted = cpus.to_vec();
     sorted.sort_unstable();
     sorted.dedup();

@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 
 use super::{CliError, PlainFormat as Format};
-use concbench::experiment::ctxswitch::{document, measure_all};
+use concbench::experiment::ctxswitch::measure_all;
 use concbench::experiment::switch_cost::PingPongPlan;
 
 /// Options of `concbench ctxswitch`.
@@ -34,18 +34,9 @@ pub fn cmd_ctxswitch(args: CtxSwitchArgs) -> Result<(), CliError> {
     let show = !args.quiet && std::io::stderr().is_terminal();
     let report = measure_all(&plan, &mut |case| {
         if show {
-            eprintln!("measuring {} ...", case.label());
+            eprintln!("measuring {case} ...");
         }
     })
     .map_err(|e| CliError::Failed(anyhow::Error::new(e)))?;
-    let mut json = serde_json::to_string_pretty(&report).expect("report serialises");
-    json.push('\n');
-    super::print_and_write_document(
-        &document(&report, &plan),
-        json,
-        "ctxswitch",
-        args.format,
-        args.out.as_deref(),
-        args.quiet,
-    )
+    super::print_and_write(&report, args.format.into(), args.out.as_deref(), args.quiet)
 }

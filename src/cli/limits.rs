@@ -38,12 +38,5 @@ pub fn cmd_limits(args: LimitsArgs) -> Result<(), CliError> {
         &mut |warning| eprintln!("concbench: warning: {warning}"),
     )
     .map_err(|e| CliError::Failed(anyhow::Error::new(e).context("measuring the ceilings")))?;
-    super::print_and_write_document(
-        &run.document,
-        run.json,
-        "limits",
-        args.format,
-        args.out.as_deref(),
-        args.quiet,
-    )
+    super::print_and_write(&run, args.format.into(), args.out.as_deref(), args.quiet)
 }

@@ -9,6 +9,7 @@ use std::ffi::OsString;
 
 use clap::{Parser, Subcommand};
 
+use concbench::report::{Format, Render};
 use concbench::strategy::STRATEGIES;
 use concbench::workload::BUILT_IN;
 
@@ -101,8 +102,8 @@ pub struct Repetitions {
     pub seed: u64,
 }
 
-/// Output formats of the measurement subcommands whose result is a
-/// [`concbench::report::document::Document`] (ctxswitch, limits, refs).
+/// Output formats of the measurement subcommands whose result is laid out as tables (ctxswitch,
+/// limits, refs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PlainFormat {
     /// Aligned table for the terminal.
@@ -117,30 +118,40 @@ pub enum PlainFormat {
     Latex,
 }
 
-/// Print a document subcommand's result in `format` and, with `--out DIR`, write every
-/// rendering as one result set: `STEM.txt` (the terminal table), `STEM.json`, `STEM.md`,
-/// `STEM.tex`, one CSV per table, the figures and `report.html`.
-pub(crate) fn print_and_write_document(
-    doc: &concbench::report::document::Document,
-    json: String,
-    stem: &str,
-    format: PlainFormat,
+impl From<PlainFormat> for Format {
+    fn from(format: PlainFormat) -> Format {
+        match format {
+            PlainFormat::Table => Format::Terminal,
+            PlainFormat::Markdown => Format::Markdown,
+            PlainFormat::Csv => Format::Csv,
+            PlainFormat::Json => Format::Json,
+            PlainFormat::Latex => Format::Latex,
+        }
+    }
+}
+
+/// Print a result in `format` and, with `--out DIR`, write its result set there (every
+/// rendering, the figures and `report.html`; see [`Render::files`]), saying so unless `quiet`.
+pub(crate) fn print_and_write(
+    result: &dyn Render,
+    format: Format,
     out: Option<&std::path::Path>,
     quiet: bool,
 ) -> Result<(), CliError> {
-    let shown = match format {
-        PlainFormat::Table => doc.to_terminal(),
-        PlainFormat::Markdown => doc.to_markdown(),
-        PlainFormat::Csv => doc.to_csv(),
-        PlainFormat::Json => json.clone(),
-        PlainFormat::Latex => doc.to_latex(),
-    };
     // The files first: a reader that closes stdout early (`| head`) must not cost them.
     if let Some(dir) = out {
-        let files = concbench::report::document::set_files(doc, stem, json);
-        write_out(dir, files, quiet)?;
+        let written = result.write(dir).map_err(|e| {
+            CliError::Failed(anyhow::Error::new(e).context("writing the result files"))
+        })?;
+        if !quiet {
+            eprintln!(
+                "concbench: wrote {} files to {}",
+                written.len(),
+                dir.display()
+            );
+        }
     }
-    print_stdout(&shown)
+    print_stdout(&result.render(format))
 }
 
 /// Why a command failed, and so which exit status it gets.

@@ -2,7 +2,7 @@
 //!
 //! Every parameter of a built-in workload ([`concbench::workload::registry::all_params`]) becomes one
 //! `--flag`: a number is parsed as `f64` by clap (so `--wait-ms abc` is a clap error), a word is
-//! taken as given. The values go to [`concbench::plan::RawRun::params`], where the plan checks them
+//! taken as given. The values go to [`concbench::plan::RunRequest::params`], where the plan checks them
 //! against the descriptors.
 
 use clap::{Arg, ArgMatches, Args, Command, FromArgMatches};

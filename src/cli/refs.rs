@@ -4,7 +4,6 @@
 use std::io::IsTerminal;
 
 use super::{CliError, PlainFormat as Format, Repetitions};
-use concbench::refs::render::document;
 use concbench::refs::{run_refs, RefsPlan};
 
 /// Options of `concbench refs`.
@@ -55,14 +54,5 @@ pub fn cmd_refs(args: RefsArgs) -> Result<(), CliError> {
     .map_err(|e| {
         CliError::Failed(anyhow::Error::new(e).context(format!("refs for {}", plan.workload)))
     })?;
-    let mut json = serde_json::to_string_pretty(&report).expect("report serialises");
-    json.push('\n');
-    super::print_and_write_document(
-        &document(&report),
-        json,
-        &plan.workload,
-        args.format,
-        args.out.as_deref(),
-        args.quiet,
-    )
+    super::print_and_write(&report, args.format.into(), args.out.as_deref(), args.quiet)
 }

@@ -250,7 +250,7 @@ pub fn mpi_status() -> String {
 /// The context a measurement in this process starts from: the MPI job it is rank 0 of, as MPI
 /// started it (no message ceilings measured yet); no job outside one. Whoever drives a
 /// measurement takes it once and hands it down (see [`RunContext`]).
-pub fn context() -> RunContext {
+pub(crate) fn context() -> RunContext {
     RunContext {
         cluster: world().map(|w| w.info.clone()),
     }
@@ -409,7 +409,7 @@ pub(crate) fn ping_pong_series(world: &World, peer: usize, plan: &PingPongPlan) 
 
 /// One message size between rank 0 and a peer.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct MessagePoint {
+pub(crate) struct MessagePoint {
     /// Bytes per message.
     pub(crate) bytes: usize,
     /// Half a round trip, ns (the fastest trial).

@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::thread::Builder;
 
-pub use crate::analysis::ceilings::Ceilings;
+pub(crate) use crate::analysis::ceilings::Ceilings;
 pub(crate) use crate::analysis::ceilings::*;
 use crate::measure::clock::monotonic_ns;
 use crate::measure::load::LoadMeter;
@@ -44,7 +44,7 @@ pub(crate) const FMA_ACCUMULATORS: usize = 12;
 
 /// Sizes and repetitions of a measurement.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LimitsOptions {
+pub(crate) struct LimitsOptions {
     /// Source buffer of the copy, bytes (the destination is as large).
     pub(crate) copy_bytes: usize,
     /// Timed repetitions of each figure.
@@ -58,7 +58,7 @@ pub struct LimitsOptions {
 impl LimitsOptions {
     /// The full measurement: 512 MiB buffers (as `refbench copy 512`), 5 repetitions, 50 ms FMA
     /// loops; a few seconds on two cores.
-    pub fn full() -> LimitsOptions {
+    pub(crate) fn full() -> LimitsOptions {
         LimitsOptions {
             copy_bytes: 512 << 20,
             reps: 5,
@@ -68,7 +68,7 @@ impl LimitsOptions {
     }
 
     /// A quick look: 128 MiB buffers (still four times a 32 MiB L3), 3 repetitions, 10 ms loops.
-    pub fn quick() -> LimitsOptions {
+    pub(crate) fn quick() -> LimitsOptions {
         LimitsOptions {
             copy_bytes: 128 << 20,
             reps: 3,

@@ -14,7 +14,7 @@ use super::switch_cost::{
     MIN_ROUND_TRIPS_FOR_SHARE,
 };
 use crate::machine::Machine;
-use crate::report::document::{Block, Document};
+use crate::report::document::{pretty_json, set_files, Block, Document};
 use crate::report::table::{Align, Table};
 
 /// A row that could not be measured here, listed with null figures.
@@ -53,6 +53,22 @@ pub struct CtxSwitchReport {
     pub(crate) method: String,
     /// The rows, in [`Case::standard`] order.
     pub(crate) rows: Vec<CtxRow>,
+    /// The plan it was measured with (not in the JSON: read back from the rows, see
+    /// [`CtxSwitchReport::plan`]).
+    #[serde(skip)]
+    pub(crate) measured_with: Option<PingPongPlan>,
+}
+
+impl crate::report::Render for CtxSwitchReport {
+    fn render(&self, format: crate::report::Format) -> String {
+        crate::report::document::render(&document(self), &pretty_json(self), format)
+    }
+
+    /// `ctxswitch.txt`, `ctxswitch.json`, `ctxswitch.md`, `ctxswitch.tex`, a CSV per table and
+    /// `report.html`.
+    fn files(&self) -> Vec<(String, String)> {
+        set_files(&document(self), "ctxswitch", pretty_json(self))
+    }
 }
 
 /// What the report says about the method, beside every figure.
@@ -62,6 +78,9 @@ impl CtxSwitchReport {
     /// The plan the rows were measured with (round trips and repetitions per row), read back
     /// from them; `None` when no row was measured.
     pub(crate) fn plan(&self) -> Option<PingPongPlan> {
+        if self.measured_with.is_some() {
+            return self.measured_with;
+        }
         self.rows.iter().find_map(|r| match r {
             CtxRow::Measured(m) => PingPongPlan::new(m.round_trips as i64, m.reps as i64).ok(),
             CtxRow::Unavailable(_) => None,
@@ -80,16 +99,17 @@ pub struct CaseError {
     pub(crate) source: SwitchCostError,
 }
 
-/// Measure every standard case, telling `progress` which one starts. A placement this machine
-/// cannot make becomes an [`UnavailableRow`]; any other failure ends the measurement.
+/// Measure every standard case, telling `progress` which one starts (`thread same-core pipe`,
+/// say). A placement this machine cannot make becomes an [`UnavailableRow`]; any other failure
+/// ends the measurement.
 pub fn measure_all(
     plan: &PingPongPlan,
-    progress: &mut dyn FnMut(&Case),
+    progress: &mut dyn FnMut(&str),
 ) -> Result<CtxSwitchReport, CaseError> {
     let machine = Machine::describe(&crate::cluster::context());
     let mut rows = Vec::new();
     for case in Case::standard() {
-        progress(&case);
+        progress(&case.label());
         match measure(case, plan) {
             Ok(r) => rows.push(CtxRow::Measured(r)),
             Err(e @ SwitchCostError::NoSecondCore(_)) => {
@@ -119,6 +139,7 @@ pub fn measure_all(
         machine,
         method: METHOD.into(),
         rows,
+        measured_with: Some(*plan),
     })
 }
 
@@ -159,7 +180,8 @@ fn task_vs_kernel(report: &CtxSwitchReport) -> Option<String> {
 
 /// The report laid out once for every format: the machine and plan, the table of rows, and
 /// what the columns mean, with the `perf bench sched pipe` command to compare against.
-pub fn document(report: &CtxSwitchReport, plan: &PingPongPlan) -> Document {
+pub(crate) fn document(report: &CtxSwitchReport) -> Document {
+    let plan = report.plan();
     use Align::*;
     let cols = [
         ("kind", Left),
@@ -209,7 +231,6 @@ pub fn document(report: &CtxSwitchReport, plan: &PingPongPlan) -> Document {
         align: cols.iter().map(|(_, a)| *a).collect(),
         rows,
     };
-    let total = plan.round_trips * plan.reps as u64;
     let mut notes = vec![
         "round trip: median over reps (min, max beside it); switch = round trip / 2, system calls included.".to_string(),
         "same-core: both pinned to one CPU, two true switches per round trip; cross-core: wake-up latency across cores.".to_string(),
@@ -226,11 +247,14 @@ pub fn document(report: &CtxSwitchReport, plan: &PingPongPlan) -> Document {
             ));
         }
     }
-    notes.push(format!(
-        "compare in the same minute: taskset -c {cpu} perf bench sched pipe -l {total} [-T for threads] (same-core), \
-         perf bench sched pipe -l {total} [-T] (cross-core; perf does not pin)",
-        cpu = crate::topology::Topology::get().first_cpu()
-    ));
+    if let Some(plan) = &plan {
+        let total = plan.round_trips * plan.reps as u64;
+        notes.push(format!(
+            "compare in the same minute: taskset -c {cpu} perf bench sched pipe -l {total} [-T for threads] (same-core), \
+             perf bench sched pipe -l {total} [-T] (cross-core; perf does not pin)",
+            cpu = crate::topology::Topology::get().first_cpu()
+        ));
+    }
     if report
         .rows
         .iter()
@@ -247,10 +271,13 @@ pub fn document(report: &CtxSwitchReport, plan: &PingPongPlan) -> Document {
         ("command".into(), report.machine.command.clone()),
         (
             "plan".into(),
-            format!(
-                "{} reps of {} round trips per row",
-                plan.reps, plan.round_trips
-            ),
+            match &plan {
+                Some(plan) => format!(
+                    "{} reps of {} round trips per row",
+                    plan.reps, plan.round_trips
+                ),
+                None => "no row was measured".into(),
+            },
         ),
     ]))
     .push(Block::Table {

@@ -9,13 +9,26 @@ use crate::machine::{Machine, MessageCeiling};
 use crate::report::document::{Block, Document};
 use crate::report::table::{Align, Table};
 
-/// What `concbench limits` measured, ready to print and write: its JSON document (`--format
-/// json`, `limits.json`) and its tables (every other format and `report.html`).
+/// What `concbench limits` measured, ready to print and write (through
+/// [`crate::report::Render`]): its JSON document (`--format json`, `limits.json`) and its tables
+/// (every other format and `report.html`).
 pub struct LimitsRun {
     /// The result set's JSON, one document ending in a newline.
-    pub json: String,
+    json: String,
     /// The tables and remarks.
-    pub document: Document,
+    document: Document,
+}
+
+impl crate::report::Render for LimitsRun {
+    fn render(&self, format: crate::report::Format) -> String {
+        crate::report::document::render(&self.document, &self.json, format)
+    }
+
+    /// `limits.txt`, `limits.json`, `limits.md`, `limits.tex`, a CSV per table and
+    /// `report.html`.
+    fn files(&self) -> Vec<(String, String)> {
+        crate::report::document::set_files(&self.document, "limits", self.json.clone())
+    }
 }
 
 /// Measure, cache and lay out what `concbench limits` shows (`quick`: a smaller buffer and

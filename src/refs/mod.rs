@@ -15,7 +15,7 @@
 //! Every figure is a median of `reps` timed repetitions after `warmup` untimed ones. Ratios are
 //! speed ratios: reference time / concbench time, so above 1 means concbench is faster.
 
-pub mod render;
+pub(crate) mod render;
 
 use std::sync::{Arc, Mutex};
 
@@ -184,6 +184,20 @@ pub struct RefsReport {
     pub(crate) ratios: Vec<RefRatio>,
     /// Where the peak shares and bandwidth scalings come from ("... cached from DATE"), if any.
     pub(crate) ceilings: Option<String>,
+}
+
+impl crate::report::Render for RefsReport {
+    fn render(&self, format: crate::report::Format) -> String {
+        let json = crate::report::document::pretty_json(self);
+        crate::report::document::render(&render::document(self), &json, format)
+    }
+
+    /// `WORKLOAD.txt`, `WORKLOAD.json`, `WORKLOAD.md`, `WORKLOAD.tex` (`mergesort.md`, ...), a
+    /// CSV per table and `report.html`.
+    fn files(&self) -> Vec<(String, String)> {
+        let json = crate::report::document::pretty_json(self);
+        crate::report::document::set_files(&render::document(self), &self.workload, json)
+    }
 }
 
 /// A reference that failed (a wrong answer, a child that died, a thread that would not pin).

@@ -6,7 +6,7 @@ use crate::report::document::{Block, Document};
 use crate::report::table::{Align, SecondsColumn, Table};
 
 /// The document of a refs report: the machine and input, the rows, then the ratios.
-pub fn document(r: &RefsReport) -> Document {
+pub(crate) fn document(r: &RefsReport) -> Document {
     let matmul = r.workload == "matmul";
     let mut doc = Document::new(format!(
         "concbench refs: {} against the references",

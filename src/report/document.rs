@@ -11,6 +11,7 @@
 use super::csv::csv_field;
 use super::latex::escape as latex_escape;
 use super::table::{Align, Table};
+use super::Format;
 
 /// One part of a [`Document`], in reading order.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,7 +88,7 @@ impl Document {
     }
 
     /// For the terminal: aligned tables, facts as `name: value`, figures named by file.
-    pub fn to_terminal(&self) -> String {
+    pub(crate) fn to_terminal(&self) -> String {
         let mut out = format!("{}\n", self.title);
         for block in &self.blocks {
             match block {
@@ -115,7 +116,7 @@ impl Document {
     }
 
     /// GitHub-flavoured Markdown: `# title`, facts as a list, tables, figures as images.
-    pub fn to_markdown(&self) -> String {
+    pub(crate) fn to_markdown(&self) -> String {
         let mut out = format!("# {}\n", markdown_text(&self.title));
         for block in &self.blocks {
             out.push('\n');
@@ -150,7 +151,7 @@ impl Document {
 
     /// Every table as CSV (RFC 4180), one after another with a blank line between, each with
     /// its own header line. [`Document::csv_files`] writes them apart.
-    pub fn to_csv(&self) -> String {
+    pub(crate) fn to_csv(&self) -> String {
         self.tables()
             .map(|(_, _, t)| table_csv(t))
             .collect::<Vec<_>>()
@@ -166,7 +167,7 @@ impl Document {
 
     /// Every table as a LaTeX `table` float (booktabs rules, caption, label `tab:ID`), for
     /// `\input` into a report.
-    pub fn to_latex(&self) -> String {
+    pub(crate) fn to_latex(&self) -> String {
         let mut out = format!(
             "% {}\n% Needs \\usepackage{{booktabs}}.\n",
             self.title.replace('\n', " ")
@@ -222,13 +223,33 @@ impl Document {
 /// Every file of a document subcommand's `--out` set (`ctxswitch`, `limits`, `refs`):
 /// `STEM.txt` (the terminal rendering), `STEM.json` (`json`, the result as written), and the
 /// document's [`Document::files`].
-pub fn set_files(doc: &Document, stem: &str, json: String) -> Vec<(String, String)> {
+pub(crate) fn set_files(doc: &Document, stem: &str, json: String) -> Vec<(String, String)> {
     let mut files = vec![
         (format!("{stem}.txt"), doc.to_terminal()),
         (format!("{stem}.json"), json),
     ];
     files.extend(doc.files(stem));
     files
+}
+
+/// A document result's rendering in `format`: its `json` (the result as written) for
+/// [`Format::Json`], the document's layout in every other format. What the results laid out as a
+/// document (ctxswitch, limits, refs) answer to [`super::Render::render`].
+pub(crate) fn render(doc: &Document, json: &str, format: Format) -> String {
+    match format {
+        Format::Terminal => doc.to_terminal(),
+        Format::Json => json.to_string(),
+        Format::Markdown => doc.to_markdown(),
+        Format::Csv => doc.to_csv(),
+        Format::Latex => doc.to_latex(),
+    }
+}
+
+/// A result as concbench writes it: pretty JSON ending in a newline.
+pub(crate) fn pretty_json(result: &impl serde::Serialize) -> String {
+    let mut json = serde_json::to_string_pretty(result).expect("a result serialises");
+    json.push('\n');
+    json
 }
 
 fn table_csv(t: &Table) -> String {

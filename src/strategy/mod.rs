@@ -319,7 +319,7 @@ pub(crate) struct PartRecord {
 
 /// What one timed execution of a workload produced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Execution {
+pub(crate) struct Execution {
     /// Wall time in seconds, from the first spawn until every part's last result is in.
     pub wall_s: f64,
     /// Start of the execution on the monotonic clock (for timelines).
@@ -485,7 +485,7 @@ pub(crate) fn repetition_deadline(
 /// Options of an execution that are not part of the workload.
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
-pub struct ExecOptions {
+pub(crate) struct ExecOptions {
     /// How to start worker processes (multi-process only; `None`: the concbench binary).
     pub(crate) worker: Option<WorkerCommand>,
     /// Test hook: make this part fail (multi-process workers crash, threads panic). Set by the
@@ -498,17 +498,6 @@ pub struct ExecOptions {
     /// The floor of every repetition's deadline (see [`repetition_deadline`]); `None`:
     /// [`DEFAULT_STUCK_AFTER`].
     pub(crate) stuck_after: Option<std::time::Duration>,
-}
-
-impl ExecOptions {
-    /// Options that start worker processes with `command` (a program that serves this
-    /// workload: see [`crate::serve_if_child`]).
-    pub fn with_worker(command: WorkerCommand) -> ExecOptions {
-        ExecOptions {
-            worker: Some(command),
-            ..ExecOptions::default()
-        }
-    }
 }
 
 /// Run `workload` once with `strategy` on `parts` parts over `mem`, which must hold an

@@ -50,8 +50,8 @@ pub use exchange::{Collectives, PartData};
 use registry::{Ceiling, WorkloadDescriptor};
 pub(crate) use view::run_parts_alone;
 pub use view::AccessError;
-pub use view::{init, Access, Layout, Plain, Region, View};
-pub(crate) use view::{reset, verify, verify_distributed, Decomposition};
+pub(crate) use view::{init, reset, verify, verify_distributed, Decomposition};
+pub use view::{Access, Layout, Plain, Region, View};
 
 /// Declares each built-in workload's module and lists its `DESCRIPTOR` in [`BUILT_IN`], in the
 /// order of `concbench list`.

@@ -104,7 +104,7 @@ impl Mechanism {
 
 /// One configuration of the ping-pong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Case {
+pub(crate) struct Case {
     /// Threads or processes.
     pub(crate) kind: Kind,
     /// Same core or across cores.
@@ -115,7 +115,7 @@ pub struct Case {
 
 impl Case {
     /// The row's name as reports print it: `thread same-core pipe`.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         format!(
             "{} {} {}",
             self.kind.name(),
