@@ -243,9 +243,10 @@ pub struct RunRequest {
     pub measure_ceilings: bool,
     /// The floor of each repetition's deadline, in seconds (`--stuck-after`, default 30).
     pub stuck_after_s: Option<f64>,
-    /// Testing aid: make one part fail on purpose (the CLI's hidden `--fault-part`).
+    /// Testing aid: make one part fail on purpose, `(part, how)` with how `crash`,
+    /// `wrong-answer` or `hang` (the CLI's hidden `--fault-part` and `--fault-kind`).
     #[doc(hidden)]
-    pub fault: Option<crate::child::Fault>,
+    pub fault: Option<(usize, String)>,
 }
 
 /// Bytes of memory `workload` of `size` needs (shared region plus a copy for checks), from its

@@ -244,11 +244,10 @@ impl<'w> Sweep<'w> {
         self
     }
 
-    /// Testing aid, not part of the supported API: make one part fail on purpose (a worker
-    /// process crashes or skips its work, a thread panics), so tests can check how failures are
-    /// reported. The CLI's hidden `--fault-part` and `--fault-kind` use it.
-    #[doc(hidden)]
-    pub fn inject_fault_for_testing(mut self, fault: crate::child::Fault) -> Sweep<'w> {
+    /// Testing aid: make one part fail on purpose (a worker process crashes or skips its work,
+    /// a thread panics), so tests can check how failures are reported. The CLI's hidden
+    /// `--fault-part` and `--fault-kind` reach it through [`run_request`].
+    pub(crate) fn inject_fault_for_testing(mut self, fault: crate::child::Fault) -> Sweep<'w> {
         self.options.fault = Some(fault);
         self
     }

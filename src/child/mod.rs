@@ -85,7 +85,7 @@ impl ChildJob {
 
 /// A test hook: make one part fail on purpose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Fault {
+pub(crate) struct Fault {
     /// Which part fails.
     pub part: usize,
     /// How it fails.
@@ -95,7 +95,7 @@ pub struct Fault {
 /// How an injected fault shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum FaultKind {
+pub(crate) enum FaultKind {
     /// The worker crashes (panics) when its first stage starts.
     Crash,
     /// The worker skips its work but reports success, so verification must catch it.

@@ -5,7 +5,6 @@ use std::io::IsTerminal;
 use clap::ValueEnum;
 
 use super::{print_stdout, CliError, Repetitions};
-use concbench::child::{Fault, FaultKind};
 use concbench::plan::RunRequest;
 use concbench::report::{self, Render};
 use concbench::strategy::STRATEGIES;
@@ -151,7 +150,7 @@ fn cores_help() -> String {
 /// [`run_request`] does the rest (validate once, measure, write `--out`/`--timeline`), and this
 /// shows its events on stderr and prints the report in `--format`.
 pub fn cmd_run(args: RunArgs) -> Result<(), CliError> {
-    let request = request_of(&args)?;
+    let request = request_of(&args);
     let bar = progress_bar(!args.quiet);
     let mut on_event = |event: RunEvent| match (event, &bar) {
         (RunEvent::Progress(p), Some(bar)) => {
@@ -187,20 +186,8 @@ pub fn cmd_run(args: RunArgs) -> Result<(), CliError> {
 }
 
 /// The request `args` make: the text of the options, checked by the library.
-fn request_of(args: &RunArgs) -> Result<RunRequest, CliError> {
-    let fault = match args.fault_part {
-        None => None,
-        Some(part) => Some(Fault {
-            part,
-            kind: match args.fault_kind.as_str() {
-                "crash" => FaultKind::Crash,
-                "wrong-answer" => FaultKind::WrongAnswer,
-                "hang" => FaultKind::Hang,
-                other => return Err(CliError::Usage(format!("unknown fault kind '{other}'"))),
-            },
-        }),
-    };
-    Ok(RunRequest {
+fn request_of(args: &RunArgs) -> RunRequest {
+    RunRequest {
         workload: args.workload.clone(),
         cores: args.cores.clone(),
         strategy: args.strategy.clone(),
@@ -213,8 +200,8 @@ fn request_of(args: &RunArgs) -> Result<RunRequest, CliError> {
         timeline: args.timeline.clone(),
         measure_ceilings: args.limits,
         stuck_after_s: args.stuck_after,
-        fault,
-    })
+        fault: args.fault_part.map(|part| (part, args.fault_kind.clone())),
+    }
 }
 
 fn render_format(format: Format) -> report::Format {

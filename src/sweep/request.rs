@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{CeilingSource, Sweep, SweepError, SwitchCost};
+use crate::child::{Fault, FaultKind};
 use crate::output::{prepare_out_dir, ResultSet};
 use crate::plan::{PlanError, RunPlan, RunRequest};
 use crate::report::RunReport;
@@ -57,6 +58,7 @@ pub fn run_request(
         prepare_out_dir(dir).map_err(PlanError)?;
     }
     let stuck_after = stuck_after(request.stuck_after_s)?;
+    let fault = request.fault.as_ref().map(fault_of).transpose()?;
     let subject = Subject::of(&plan, request.timeline.is_some(), on_event)?;
     warn_if_long(&plan, subject.sequential_s(), on_event);
     let mut estimated = false;
@@ -84,7 +86,7 @@ pub fn run_request(
         } else {
             CeilingSource::Cached
         });
-    if let Some(fault) = request.fault {
+    if let Some(fault) = fault {
         sweep = sweep.inject_fault_for_testing(fault);
     }
     if let Some(floor) = stuck_after {
@@ -116,6 +118,17 @@ fn stuck_after(seconds: Option<f64>) -> Result<Option<std::time::Duration>, Plan
             "--stuck-after {s} must be more than 0 and at most 86400 seconds"
         ))),
     }
+}
+
+/// The fault `(part, how)` asks for.
+fn fault_of((part, how): &(usize, String)) -> Result<Fault, PlanError> {
+    let kind = match how.as_str() {
+        "crash" => FaultKind::Crash,
+        "wrong-answer" => FaultKind::WrongAnswer,
+        "hang" => FaultKind::Hang,
+        other => return Err(PlanError(format!("unknown fault kind '{other}'"))),
+    };
+    Ok(Fault { part: *part, kind })
 }
 
 /// What the plan measures, built once: a job's workload, or a service's configuration.
