@@ -1,5 +1,6 @@
 //! `concbench run --out DIR`: the five result files, CSV and JSON agreeing row for row, an
-//! unwritable directory refused before any work; and `concbench compare` on real files.
+//! unwritable directory refused before any work; and `concbench compare` on real files, with
+//! its own `--out` set.
 
 use std::path::Path;
 use std::time::Duration;
@@ -361,6 +362,76 @@ fn compare_matches_rows_and_refuses_bad_files() {
         assert_eq!(err.trim().lines().count(), 1, "{err}");
         assert!(err.contains(&bad.display().to_string()), "{err}");
     }
+}
+
+#[test]
+fn compare_out_writes_its_set_and_stdout_is_the_chosen_rendering() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let a = root.join("results/mergesort/results.json");
+    let b = root.join("results/16-cores/mergesort");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("cmp");
+    let out = concbench()
+        .arg("compare")
+        .arg(&a)
+        .arg(&b)
+        .args(["--format", "markdown", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err,
+        format!("concbench: wrote 5 files to {}\n", dir.display())
+    );
+    // The set's files (its own record of them, a dot file, aside).
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "compare.csv",
+            "compare.json",
+            "compare.md",
+            "compare.tex",
+            "report.html"
+        ]
+    );
+    let md = std::fs::read_to_string(dir.join("compare.md")).unwrap();
+    assert_eq!(md, String::from_utf8_lossy(&out.stdout));
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("compare.json")).unwrap()).unwrap();
+    let rows = json["rows"].as_array().unwrap().len();
+    let csv = parse_csv(&std::fs::read_to_string(dir.join("compare.csv")).unwrap());
+    assert_eq!(csv.len(), rows + 1, "a header and a line per matched row");
+    // --quiet: no note; a file where DIR should be: refused before anything is read (exit 2).
+    let quiet = concbench()
+        .arg("compare")
+        .arg(&a)
+        .arg(&b)
+        .args(["--quiet", "--format", "latex", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(quiet.status.success() && quiet.stderr.is_empty());
+    let tex = String::from_utf8_lossy(&quiet.stdout);
+    assert!(tex.contains("\\begin{tabular}"), "{tex}");
+    let out = concbench()
+        .arg("compare")
+        .arg(tmp.path().join("missing.json"))
+        .arg(&b)
+        .arg("--out")
+        .arg(dir.join("compare.md"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("exists and is not a directory"), "{err}");
 }
 
 #[test]

@@ -17,7 +17,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use concbench::report::compare::read_report;
 use concbench::report::{Format, Render};
 use concbench::text::format_seconds;
 use serde_json::Value;
@@ -207,7 +206,9 @@ fn json(rel: &str) -> Value {
 }
 
 fn report(rel: &str) -> concbench::report::RunReport {
-    read_report(&root().join(rel)).unwrap_or_else(|e| panic!("reading {rel}: {e}"))
+    let text =
+        std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("reading {rel}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("reading {rel}: {e}"))
 }
 
 fn f(v: &Value, key: &str) -> f64 {

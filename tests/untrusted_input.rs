@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use concbench::collect::{machine_name, read_results, render, Collection, ResultsDoc};
+use concbench::collect::collect;
+use concbench::report::{Format, Render};
 use concbench::workload::XorShift;
 use serde_json::Value;
 
@@ -471,7 +472,7 @@ fn thousands_of_mutations_never_panic_and_each_is_read_or_refused_in_one_line() 
             m = mutate(&m, &mut rng);
         }
         std::fs::write(&path, &m).unwrap();
-        let outcome = std::panic::catch_unwind(|| read_results(&path));
+        let outcome = std::panic::catch_unwind(|| collect(std::slice::from_ref(&path), None));
         let Ok(outcome) = outcome else {
             let keep = std::env::temp_dir().join(format!("concbench-mutant-{i}.json"));
             std::fs::write(&keep, &m).unwrap();
@@ -481,18 +482,22 @@ fn thousands_of_mutations_never_panic_and_each_is_read_or_refused_in_one_line() 
             );
         };
         match outcome {
-            Ok(doc) => {
+            Ok(c) => {
                 read += 1;
-                // What reads renders, without a panic and without a raw control character.
+                // What reads renders, in every format and every file of its set (the charts
+                // too), without a panic and without a raw control character.
                 let rendered = std::panic::catch_unwind(|| {
-                    let c = Collection::gather(&[(name.clone(), doc)]);
-                    let mut all = vec![
-                        render::terminal(&c),
-                        render::markdown(&c, true),
-                        render::csv(&c),
-                        render::lab_csv(&c),
-                    ];
-                    all.extend(c.runs.iter().map(|g| render::chart(&c, g)));
+                    let mut all: Vec<String> = [
+                        Format::Terminal,
+                        Format::Markdown,
+                        Format::Csv,
+                        Format::Json,
+                        Format::Latex,
+                    ]
+                    .into_iter()
+                    .map(|f| c.render(f))
+                    .collect();
+                    all.extend(c.files().into_iter().map(|(_, text)| text));
                     all
                 });
                 let Ok(texts) = rendered else {
@@ -700,12 +705,25 @@ fn two_machines_files_give_rows_for_both_in_one_table() {
     assert_eq!(machines[0], "M1");
     let table = concbench().arg("collect").arg(&a).arg(&b).output().unwrap();
     let text = String::from_utf8(table.stdout).unwrap();
-    // Each row names its machine: CPU model, cores, OS, VM or not.
+    // Each row names its machine from its file's machine block: CPU model (without (R) and
+    // (TM)), cores, OS, VM or not.
     for (id, file) in [("M1", &a), ("M2", &b)] {
-        let Ok(doc) = read_results(file) else {
-            panic!("{} does not read", file.display())
-        };
-        let name = format!("{id}: {}", machine_name(doc.machine()));
+        let doc: Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+        let m = &doc["machine"];
+        let cpu = m["cpu_model"].as_str().unwrap();
+        let cpu = cpu.replace("(R)", "").replace("(TM)", "");
+        let cpu = cpu.split_whitespace().collect::<Vec<_>>().join(" ");
+        let cores = m["physical_cores"].as_u64().unwrap();
+        let name = format!(
+            "{id}: {cpu}, {cores} core{}, {}{}",
+            if cores == 1 { "" } else { "s" },
+            m["os"].as_str().unwrap(),
+            if m["virtualized"].as_bool().unwrap() {
+                ", VM"
+            } else {
+                ""
+            }
+        );
         assert!(text.contains(&name), "{name} not in {text}");
     }
 }
@@ -738,7 +756,10 @@ fn a_fresh_run_carries_its_schema_version_and_reads_back() {
     let tmp = tempfile::tempdir().unwrap();
     let fresh = tmp.path().join("results.json");
     std::fs::write(&fresh, &text).unwrap();
-    assert!(matches!(read_results(&fresh), Ok(ResultsDoc::Run(_))));
+    let read = collect(std::slice::from_ref(&fresh), None).expect("a fresh run reads back");
+    let doc: Value = serde_json::from_str(&read.render(Format::Json)).unwrap();
+    assert_eq!(doc["runs"].as_array().unwrap().len(), 1, "read as a run");
+    assert!(doc["labs"].as_array().unwrap().is_empty());
     concbench()
         .arg("compare")
         .arg(&fresh)

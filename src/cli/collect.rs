@@ -4,13 +4,14 @@
 //! lab.json) and every file is read and checked before anything is printed or written: one bad
 //! file is exit status 2 with one line naming it, and no output.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::ValueEnum;
 
-use super::{prepare_out, print_stdout, write_out, CliError};
-use concbench::collect::{self, render, Collection};
-use concbench::report::load::{expand_inputs, show_path, LoadError};
+use super::{print_stdout, CliError};
+use concbench::collect::collect;
+use concbench::output::prepare_out_dir;
+use concbench::report::{Format, Render};
 
 /// Output formats of `collect`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -49,48 +50,30 @@ pub struct CollectArgs {
     pub quiet: bool,
 }
 
-/// Run `concbench collect`.
+/// Run `concbench collect`: check `--out`, one library call, then the files and stdout.
 pub fn cmd_collect(args: CollectArgs) -> Result<(), CliError> {
-    prepare_out(args.out.as_deref())?;
-    let usage = |e: LoadError| CliError::Usage(e.to_string());
-    let mut files = expand_inputs(&args.inputs).map_err(usage)?;
-    if let Some(out) = &args.out {
-        // An earlier collect's results.json in DIR is its output, not an input.
-        files.retain(|f| !inside(f, out));
-        if files.is_empty() {
-            return Err(CliError::Usage(format!(
-                "nothing to collect: every file found is inside --out {}",
-                show_path(out)
-            )));
-        }
+    if let Some(dir) = &args.out {
+        prepare_out_dir(dir).map_err(CliError::Usage)?;
     }
-    let c = collect::collect_files(&files).map_err(usage)?;
+    let c =
+        collect(&args.inputs, args.out.as_deref()).map_err(|e| CliError::Usage(e.to_string()))?;
     // The files first: a reader that closes stdout early (`| head`) must not cost them.
     if let Some(dir) = &args.out {
-        write_out(dir, render::files(&c), args.quiet)?;
+        let written = c.write(dir).map_err(|e| {
+            CliError::Failed(anyhow::Error::new(e).context("writing the result files"))
+        })?;
+        if !args.quiet {
+            eprintln!(
+                "concbench: wrote {} files to {}",
+                written.len(),
+                dir.display()
+            );
+        }
     }
-    print_stdout(&match args.format {
-        CollectFormat::Table => render::terminal(&c),
-        CollectFormat::Markdown => render::markdown(&c, false),
-        CollectFormat::Csv => csv(&c),
-        CollectFormat::Json => render::json(&c),
-    })
-}
-
-/// The CSV on stdout: the runs' table, or the labs' when only lab files were read.
-fn csv(c: &Collection) -> String {
-    if c.runs.is_empty() && !c.labs.is_empty() {
-        render::lab_csv(c)
-    } else {
-        render::csv(c)
-    }
-}
-
-/// Whether `file` lies inside directory `dir` (both resolved; a directory that does not exist
-/// yet holds nothing).
-fn inside(file: &Path, dir: &Path) -> bool {
-    match (std::fs::canonicalize(file), std::fs::canonicalize(dir)) {
-        (Ok(f), Ok(d)) => f.starts_with(d),
-        _ => false,
-    }
+    print_stdout(&c.render(match args.format {
+        CollectFormat::Table => Format::Terminal,
+        CollectFormat::Markdown => Format::Markdown,
+        CollectFormat::Csv => Format::Csv,
+        CollectFormat::Json => Format::Json,
+    }))
 }

@@ -1,16 +1,13 @@
 //! `concbench compare A.json B.json`: two result documents side by side, with ratios B/A.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::ValueEnum;
 
 use super::{print_stdout, CliError};
-use concbench::report::compare::{compare, read_report, CompareError};
-use concbench::report::load::{show_path, LoadError};
-use concbench::report::RunReport;
-
-/// What `compare` reads, said once for every error that points the user at it.
-const WANTED: &str = "compare reads the results.json of `concbench run --out DIR` (or DIR itself)";
+use concbench::output::prepare_out_dir;
+use concbench::report::compare::compare;
+use concbench::report::{Format, Render};
 
 /// Output formats of `compare`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -21,6 +18,10 @@ pub enum CompareFormat {
     Json,
     /// Markdown, ready to paste.
     Markdown,
+    /// The table as CSV (RFC 4180), one header line.
+    Csv,
+    /// The table as a LaTeX float (booktabs), its caption naming both files.
+    Latex,
 }
 
 /// Options of `concbench compare`.
@@ -34,55 +35,40 @@ pub struct CompareArgs {
     /// Output format on stdout.
     #[arg(long, short, value_enum, default_value_t = CompareFormat::Table)]
     pub format: CompareFormat,
+    /// Also write compare.json, compare.md, compare.csv, compare.tex and report.html into DIR
+    /// (one set, atomically; checked before anything is read).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// No note on stderr of the files written.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
-/// Run `concbench compare`. Unreadable, malformed or unrelated files are bad input (exit 2).
+/// Run `concbench compare`: check `--out`, one library call, then the files and stdout.
+/// Unreadable, malformed or unrelated files are bad input (exit 2).
 pub fn cmd_compare(args: CompareArgs) -> Result<(), CliError> {
-    let usage = |e: CompareError| CliError::Usage(e.to_string());
-    let a_path = results_file(&args.a)?;
-    let b_path = results_file(&args.b)?;
-    let a = read_results(&a_path)?;
-    let b = read_results(&b_path)?;
-    let c = compare(&a, &show_path(&a_path), &b, &show_path(&b_path)).map_err(usage)?;
-    print_stdout(&match args.format {
-        CompareFormat::Table => c.to_terminal(),
-        CompareFormat::Json => c.to_json(),
-        CompareFormat::Markdown => c.to_markdown(),
-    })
-}
-
-/// The file to read for `path`: `path` itself, or `path/results.json` when `path` is a
-/// directory (what `concbench run --out DIR` wrote). A directory without one is bad input.
-/// Only metadata is read here: the loader checks the file before it opens it.
-fn results_file(path: &Path) -> Result<PathBuf, CliError> {
-    if !path.is_dir() {
-        return Ok(path.to_path_buf());
+    if let Some(dir) = &args.out {
+        prepare_out_dir(dir).map_err(CliError::Usage)?;
     }
-    let inside = path.join("results.json");
-    if inside.exists() {
-        Ok(inside)
-    } else {
-        Err(CliError::Usage(format!(
-            "{} is a directory without a results.json: {WANTED}",
-            show_path(path)
-        )))
+    let c = compare(&args.a, &args.b).map_err(|e| CliError::Usage(e.to_string()))?;
+    // The files first: a reader that closes stdout early (`| head`) must not cost them.
+    if let Some(dir) = &args.out {
+        let written = c.write(dir).map_err(|e| {
+            CliError::Failed(anyhow::Error::new(e).context("writing the result files"))
+        })?;
+        if !args.quiet {
+            eprintln!(
+                "concbench: wrote {} files to {}",
+                written.len(),
+                dir.display()
+            );
+        }
     }
-}
-
-/// Read one results file through the library's loader (untrusted input: never blocks, reads
-/// at most 64 MiB, checks every figure); a file that is not one is one line naming it and
-/// saying what it is instead, and what compare reads.
-fn read_results(path: &Path) -> Result<RunReport, CliError> {
-    read_report(path).map_err(|e| {
-        CliError::Usage(match e {
-            LoadError::Lab { file } => format!(
-                "{file} is a lab result (a concbench lab report, lab.json); compare takes run results, the results.json of `concbench run --out DIR` (or DIR itself)"
-            ),
-            LoadError::Read { .. }
-            | LoadError::Newer { .. }
-            | LoadError::Figure { .. }
-            | LoadError::Shape { .. } => e.to_string(),
-            _ => format!("{e}; {WANTED}"),
-        })
-    })
+    print_stdout(&c.render(match args.format {
+        CompareFormat::Table => Format::Terminal,
+        CompareFormat::Json => Format::Json,
+        CompareFormat::Markdown => Format::Markdown,
+        CompareFormat::Csv => Format::Csv,
+        CompareFormat::Latex => Format::Latex,
+    }))
 }

@@ -1,18 +1,19 @@
 //! `concbench collect`: many machines' result files, read as untrusted input, in one table per
 //! workload.
 //!
-//! An instructor gathers the `results.json` (and `lab.json`) files of a class; [`read_results`]
-//! reads each through the hardened loader of [`crate::report::load`] (type checked before it is
-//! opened, bounded, schema version, every figure plausible) and
-//! [`expand_inputs`](crate::report::load::expand_inputs) turns the command's arguments into files
-//! (directories walked, loops and duplicates refused).
-//! [`Collection::gather`] then groups the runs: one [`RunGroup`] per (workload with its size
-//! and parameters, concbench version), so runs of different problems or versions are never
-//! mixed in one table, with a [`CollectRow`] per machine × strategy × workers; and every lab
-//! claim of every lab file in one list of [`LabRow`]s. Machines are told apart by what their
-//! files say of them (CPU model, cores, memory, OS, kernel, virtual or not) and numbered `M1`,
-//! `M2`... in the order of the files. [`render`] draws the tables, the speedup chart per group
-//! and the files of `--out`.
+//! An instructor gathers the `results.json` (and `lab.json`) files of a class; [`collect`] is
+//! the whole command as one call: it turns the arguments into files
+//! ([`expand_inputs`](crate::report::load::expand_inputs): directories walked, loops and
+//! duplicates refused, files inside the output directory left out), reads each through the
+//! hardened loader of [`crate::report::load`] ([`read_results`]: type checked before it is
+//! opened, bounded, schema version, every figure plausible) and gathers them into a
+//! [`Collection`]: one [`RunGroup`] per (workload with its size and parameters, concbench
+//! version), so runs of different problems or versions are never mixed in one table, with a
+//! [`CollectRow`] per machine × strategy × workers; and every lab claim of every lab file in one
+//! list of [`LabRow`]s. Machines are told apart by what their files say of them (CPU model,
+//! cores, memory, OS, kernel, virtual or not) and numbered `M1`, `M2`... in the order of the
+//! files. A `Collection` renders through [`Render`] in every [`Format`]; [`render`] draws the
+//! tables, the speedup chart per group and the files of `--out`.
 //!
 //! Why this is not `report::load` and `report::collect`: a lab's results are a
 //! [`LabReport`], defined in [`crate::lab`] (layer 8), above `report` (layer 7), which may not
@@ -20,22 +21,22 @@
 //! validation) are `report::load`, which `compare` uses too, and this module, in layer 8
 //! above `lab`, adds the lab and the collection.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::lab::{Kind as ClaimKind, LabReport};
 use crate::machine::Machine;
 use crate::report::load::{self, DocKind, Document, LoadError};
-use crate::report::{workload_label, RunReport};
+use crate::report::{workload_label, Format, Render, RunReport};
 use crate::strategy::Strategy;
 
-pub mod render;
+pub(crate) mod render;
 
 /// A result file read and checked: a run's or a lab's.
 #[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant)]
-pub enum ResultsDoc {
+pub(crate) enum ResultsDoc {
     /// A run's `results.json`.
     Run(RunReport),
     /// A lab's `lab.json`.
@@ -44,7 +45,7 @@ pub enum ResultsDoc {
 
 impl ResultsDoc {
     /// The machine block of the document.
-    pub fn machine(&self) -> &Machine {
+    pub(crate) fn machine(&self) -> &Machine {
         match self {
             ResultsDoc::Run(r) => &r.machine,
             ResultsDoc::Lab(l) => &l.machine,
@@ -56,7 +57,7 @@ impl ResultsDoc {
 /// [`LoadError`], one line naming it and saying what it is instead (see
 /// [`crate::report::load`]). Never panics, blocks or reads more than
 /// [`load::MAX_RESULT_BYTES`].
-pub fn read_results(path: &Path) -> Result<ResultsDoc, LoadError> {
+pub(crate) fn read_results(path: &Path) -> Result<ResultsDoc, LoadError> {
     parse_results(&load::read_document(path)?)
 }
 
@@ -253,7 +254,7 @@ impl MachineEntry {
 }
 
 /// A machine in a few words: CPU model, physical cores, OS, `VM` when virtual.
-pub fn machine_name(m: &Machine) -> String {
+pub(crate) fn machine_name(m: &Machine) -> String {
     let cpu = m.cpu_model.replace("(R)", "").replace("(TM)", "");
     let cpu = cpu.split_whitespace().collect::<Vec<_>>().join(" ");
     format!(
@@ -298,7 +299,7 @@ pub(crate) struct CollectRow {
 /// The runs of one workload with the same size and parameters, written by the same concbench
 /// version: one table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RunGroup {
+pub(crate) struct RunGroup {
     /// Workload name.
     pub(crate) workload: String,
     /// Workload with its parameters: `mergesort (size=4000000, seed=42)`.
@@ -315,7 +316,7 @@ pub struct RunGroup {
 
 /// One claim of one lab file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LabRow {
+pub(crate) struct LabRow {
     /// The machine's id.
     pub(crate) machine: String,
     /// The file (an index into [`Collection::files`]).
@@ -349,9 +350,9 @@ pub struct Collection {
     /// Every machine, in the order of the files that first name it.
     pub(crate) machines: Vec<MachineEntry>,
     /// The run groups, in the order of the files that first hold them.
-    pub runs: Vec<RunGroup>,
+    pub(crate) runs: Vec<RunGroup>,
     /// Every claim of every lab file, by machine, then file, then the course's order.
-    pub labs: Vec<LabRow>,
+    pub(crate) labs: Vec<LabRow>,
 }
 
 /// A name for a file written under `--out`: letters, digits, `-` and `_` of `s`, at most 40.
@@ -391,13 +392,13 @@ pub(crate) struct Collector {
 
 impl Collector {
     /// An empty collector.
-    pub fn new() -> Collector {
+    pub(crate) fn new() -> Collector {
         Collector::default()
     }
 
     /// Add one document, read from `file` (as [`show_path`](crate::report::load::show_path) shows
     /// it), with its schema version.
-    pub fn add(&mut self, file: &str, doc: &ResultsDoc, schema_version: Option<u64>) {
+    pub(crate) fn add(&mut self, file: &str, doc: &ResultsDoc, schema_version: Option<u64>) {
         let index = self.files.len();
         let m = doc.machine();
         let machine = match self.machines.iter().position(|e| e.is(m)) {
@@ -508,7 +509,7 @@ impl Collector {
 
     /// The collection: rows ordered by machine (in file order), then file, then each file's
     /// own order.
-    pub fn finish(mut self) -> Collection {
+    pub(crate) fn finish(mut self) -> Collection {
         for (g, mut rows) in self.runs.iter_mut().zip(self.run_rows) {
             rows.sort_by_key(|(key, _)| *key);
             g.rows = rows.into_iter().map(|(_, r)| r).collect();
@@ -524,16 +525,6 @@ impl Collector {
 }
 
 impl Collection {
-    /// Gather read documents, each with the name of its file, in order (schema versions
-    /// unknown; [`collect_files`] records them).
-    pub fn gather(docs: &[(String, ResultsDoc)]) -> Collection {
-        let mut c = Collector::new();
-        for (file, doc) in docs {
-            c.add(file, doc, None);
-        }
-        c.finish()
-    }
-
     /// The machine entry of `id`.
     pub(crate) fn machine(&self, id: &str) -> Option<&MachineEntry> {
         self.machines.iter().find(|m| m.id == id)
@@ -545,10 +536,43 @@ impl Collection {
     }
 }
 
+/// `concbench collect` as one call: `inputs` (result files, and directories to search for them)
+/// expanded into files, those inside `out` left out (the directory the collection is to be
+/// written to: an earlier collection's `results.json` there is its output, not an input), every
+/// file read and checked as untrusted input, and the documents gathered in order.
+///
+/// Nothing is gathered unless every file reads: the first argument that cannot be expanded or
+/// the first file that is not a concbench result is the error, one line naming it (see
+/// [`LoadError`]), as is a set of inputs that all lie inside `out`
+/// ([`LoadError::AllInsideOut`]). Render the result with [`Render`]; [`Render::write`] writes
+/// the `--out` set. `out` is not checked or written here (see
+/// [`crate::output::prepare_out_dir`]).
+pub fn collect(inputs: &[PathBuf], out: Option<&Path>) -> Result<Collection, LoadError> {
+    let mut files = load::expand_inputs(inputs)?;
+    if let Some(out) = out {
+        files.retain(|f| !inside(f, out));
+        if files.is_empty() {
+            return Err(LoadError::AllInsideOut {
+                dir: load::show_path(out),
+            });
+        }
+    }
+    collect_files(&files)
+}
+
+/// Whether `file` lies inside directory `dir` (both resolved; a directory that does not exist
+/// yet holds nothing).
+fn inside(file: &Path, dir: &Path) -> bool {
+    match (std::fs::canonicalize(file), std::fs::canonicalize(dir)) {
+        (Ok(f), Ok(d)) => f.starts_with(d),
+        _ => false,
+    }
+}
+
 /// Read every file of `paths` (as [`read_results`] does) and gather them; the first bad file
 /// is the error, and nothing is gathered. Each file is named as
 /// [`show_path`](crate::report::load::show_path) shows it.
-pub fn collect_files(paths: &[std::path::PathBuf]) -> Result<Collection, LoadError> {
+pub(crate) fn collect_files(paths: &[PathBuf]) -> Result<Collection, LoadError> {
     let mut c = Collector::new();
     for p in paths {
         let doc = load::read_document(p)?;
@@ -558,10 +582,110 @@ pub fn collect_files(paths: &[std::path::PathBuf]) -> Result<Collection, LoadErr
     Ok(c.finish())
 }
 
+impl Render for Collection {
+    /// Terminal: the machines, the files, a table per group and the lab table; Markdown:
+    /// `report.md` without its charts; CSV: `results.csv`, or `lab.csv` when only lab files
+    /// were read; JSON: `results.json`; LaTeX: every table as a booktabs float.
+    fn render(&self, format: Format) -> String {
+        match format {
+            Format::Terminal => render::terminal(self),
+            Format::Json => render::json(self),
+            Format::Markdown => render::markdown(self, false),
+            Format::Csv if self.runs.is_empty() && !self.labs.is_empty() => render::lab_csv(self),
+            Format::Csv => render::csv(self),
+            Format::Latex => render::latex(self),
+        }
+    }
+
+    /// `report.md` (tables and charts), `results.csv`, `results.json`, `lab.csv` (with lab
+    /// files), a speedup chart per group with anything to draw, and `report.html`.
+    fn files(&self) -> Vec<(String, String)> {
+        render::files(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::lab::{Expect, StatementTest, Verdict};
+
+    /// A committed result file, by its path under the repository root.
+    fn committed(rel: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+    }
+
+    #[test]
+    fn collect_reads_files_and_directories_and_renders_every_format() {
+        let run = committed("results/mergesort/results.json");
+        let lab = committed("results/lab/quick");
+        let c = collect(&[run, lab], None).unwrap();
+        assert_eq!(c.files.len(), 2);
+        assert_eq!(c.runs.len(), 1);
+        assert!(!c.labs.is_empty());
+        assert_eq!(c.render(Format::Terminal), render::terminal(&c));
+        assert_eq!(c.render(Format::Markdown), render::markdown(&c, false));
+        assert_eq!(c.render(Format::Json), render::json(&c));
+        assert_eq!(c.render(Format::Csv), render::csv(&c));
+        assert_eq!(c.files(), render::files(&c));
+        // LaTeX: a float per table, the run group's captioned with its heading.
+        let tex = c.render(Format::Latex);
+        assert_eq!(tex.matches("\\begin{table}").count(), 2, "{tex}");
+        assert!(tex.contains("\\label{tab:runs-mergesort}"), "{tex}");
+        assert!(tex.contains("\\label{tab:lab-claims}"), "{tex}");
+        assert!(
+            tex.contains(&crate::report::latex::escape(&render::heading(&c.runs[0]))),
+            "{tex}"
+        );
+        assert!(tex.contains("machine & strategy & workers"), "{tex}");
+        // Only lab files: the CSV on stdout is lab.csv.
+        let labs = collect(&[committed("results/lab/quick/lab.json")], None).unwrap();
+        assert_eq!(labs.render(Format::Csv), render::lab_csv(&labs));
+        assert!(labs
+            .render(Format::Csv)
+            .starts_with("machine,machine_name,file,quick,"));
+    }
+
+    #[test]
+    fn collect_leaves_out_the_out_dir_and_refuses_when_nothing_else_is_left() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("class");
+        std::fs::create_dir(&out).unwrap();
+        let run = std::fs::read(committed("results/mergesort/results.json")).unwrap();
+        std::fs::write(out.join("results.json"), &run).unwrap();
+        let e = collect(&[tmp.path().to_path_buf()], Some(&out)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "nothing to collect: every file found is inside --out {}",
+                out.display()
+            )
+        );
+        // A file beside DIR is read; the one inside it is not.
+        let student = tmp.path().join("student");
+        std::fs::create_dir(&student).unwrap();
+        std::fs::write(student.join("results.json"), &run).unwrap();
+        let c = collect(&[tmp.path().to_path_buf()], Some(&out)).unwrap();
+        assert_eq!(c.files.len(), 1);
+        assert!(c.files[0].file.contains("student"), "{:?}", c.files);
+        // Without an output directory, both are read.
+        assert_eq!(
+            collect(&[tmp.path().to_path_buf()], None)
+                .unwrap()
+                .files
+                .len(),
+            2
+        );
+        // A file that is not a result is refused in one line naming it.
+        let bad = tmp.path().join("bad.json");
+        std::fs::write(&bad, "{").unwrap();
+        let e = collect(std::slice::from_ref(&bad), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(&bad.display().to_string()) && !e.contains('\n'),
+            "{e}"
+        );
+    }
 
     #[test]
     fn a_statement_test_is_checked_like_the_claims_figure() {

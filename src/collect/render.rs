@@ -1,14 +1,16 @@
-//! Renderings of a [`Collection`]: the terminal text, `report.md`, `results.csv` (one flat
-//! table of every run row, with a workload column), `lab.csv`, `results.json` and a speedup
-//! chart per run group (`speedup-WORKLOAD.svg`, one line per machine), and [`files`], the set
+//! Renderings of a [`Collection`] (what its [`Render`](crate::report::Render) impl calls): the
+//! terminal text, `report.md`, `results.csv` (one flat table of every run row, with a workload
+//! column), `lab.csv`, `results.json`, the tables as LaTeX and a speedup chart per run group
+//! (`speedup-WORKLOAD.svg`, one line per machine), and [`files`], the set
 //! `concbench collect --out DIR` writes.
 //!
-//! Every table is one [`Table`], drawn for the terminal or as Markdown, so the two say the same
-//! thing. Text that came from a file (CPU models, paths, claim ids) was cleaned when gathered
+//! Every table is one [`Table`], drawn for the terminal, as Markdown or (through a
+//! [`Document`]) as LaTeX, so they say the same thing. Text that came from a file (CPU models, paths, claim ids) was cleaned when gathered
 //! (control characters escaped); Markdown cells also escape `<` and `>`, and the chart escapes
 //! XML.
 
 use super::{CollectRow, Collection, RunGroup};
+use crate::report::document::{Block, Document};
 use crate::report::json::versioned_json;
 use crate::report::svg::{speedup_chart, SpeedupChart, SpeedupLine, SpeedupPoint};
 use crate::report::table::{format_range, Align, SecondsColumn, Table};
@@ -198,7 +200,7 @@ fn file_lines(c: &Collection) -> Vec<String> {
 }
 
 /// For the terminal: title, machines, files, a table per group, the lab table.
-pub fn terminal(c: &Collection) -> String {
+pub(crate) fn terminal(c: &Collection) -> String {
     let mut out = format!("{}\n\nmachines:\n", title(c));
     for m in &c.machines {
         out.push_str(&format!("  {}  {}\n", m.id, m.summary));
@@ -243,7 +245,7 @@ fn md_table(t: Table) -> String {
 /// `report.md`: the title, what the tables are, the machines and files, a table (and, with
 /// `figures`, its chart) per group, the lab table. Self-describing: it says what it holds
 /// without the other files.
-pub fn markdown(c: &Collection, figures: bool) -> String {
+pub(crate) fn markdown(c: &Collection, figures: bool) -> String {
     let mut out = format!("# {}\n\n{ABOUT}\n\n## Machines\n\n", title(c));
     for m in &c.machines {
         out.push_str(&format!("- **{}**: {}\n", m.id, md(&m.summary)));
@@ -306,7 +308,7 @@ fn csv_line(cells: &[String]) -> String {
 
 /// `results.csv`: every run row of every group in one flat table, with the workload, its
 /// parameters, the concbench version and the machine on each line.
-pub fn csv(c: &Collection) -> String {
+pub(crate) fn csv(c: &Collection) -> String {
     let header = [
         "workload",
         "workload_label",
@@ -365,7 +367,7 @@ pub fn csv(c: &Collection) -> String {
 }
 
 /// `lab.csv`: every claim of every lab file, with its machine.
-pub fn lab_csv(c: &Collection) -> String {
+pub(crate) fn lab_csv(c: &Collection) -> String {
     let header = [
         "machine",
         "machine_name",
@@ -401,8 +403,42 @@ pub fn lab_csv(c: &Collection) -> String {
 }
 
 /// `results.json`: the whole collection, with its schema version.
-pub fn json(c: &Collection) -> String {
+pub(crate) fn json(c: &Collection) -> String {
     versioned_json(c)
+}
+
+/// Every table as a LaTeX `table` float (booktabs), through [`Document::to_latex`]: a table per
+/// run group, captioned with its heading and the lines under it, then the lab table.
+pub(crate) fn latex(c: &Collection) -> String {
+    let mut doc = Document::new(title(c));
+    for g in &c.runs {
+        let id = g
+            .figure
+            .trim_end_matches(".svg")
+            .replacen("speedup-", "runs-", 1);
+        let mut caption = heading(g);
+        for line in run_footer(g) {
+            caption.push_str(". ");
+            caption.push_str(line.trim_end_matches('.'));
+        }
+        caption.push('.');
+        doc.push(Block::Table {
+            id,
+            caption,
+            table: run_table(c, g),
+        });
+    }
+    if !c.labs.is_empty() {
+        doc.push(Block::Table {
+            id: "lab-claims".into(),
+            caption: format!(
+                "Lab claims (files {}): a row per machine × claim, the measured figure with its interval, the prediction and the verdict.",
+                lab_files(c)
+            ),
+            table: lab_table(c),
+        });
+    }
+    doc.to_latex()
 }
 
 /// The strategy drawn for one file of a group: multi-threaded where the file has it, else the
@@ -457,7 +493,7 @@ fn has_lines(g: &RunGroup) -> bool {
 /// The speedup chart of one group: one line per machine (per file where a machine has
 /// several), its multi-threaded rows, or where a file has none its best strategy, named in the
 /// legend.
-pub fn chart(c: &Collection, g: &RunGroup) -> String {
+pub(crate) fn chart(c: &Collection, g: &RunGroup) -> String {
     let lines = chart_lines(c, g);
     let with_file = repeats_machine(c, &g.files);
     let mut machines: Vec<&str> = g
@@ -498,7 +534,7 @@ pub fn chart(c: &Collection, g: &RunGroup) -> String {
 /// The files of `concbench collect --out DIR`: `report.md` (tables and charts), `results.csv`,
 /// `lab.csv` (when lab files were read), `results.json`, a chart per group with anything to
 /// draw, and `report.html` (report.md with the charts inside).
-pub fn files(c: &Collection) -> Vec<(String, String)> {
+pub(crate) fn files(c: &Collection) -> Vec<(String, String)> {
     let mut out = vec![
         ("report.md".to_string(), markdown(c, true)),
         ("results.csv".to_string(), csv(c)),

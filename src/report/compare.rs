@@ -1,26 +1,44 @@
 //! Comparing two result documents (`concbench compare A.json B.json`): before/after a change, or
 //! one machine against another, the way criterion baselines and hyperfine exports are used.
 //!
-//! Rows are matched by (workload, strategy, workers). Each matched row shows both medians and
-//! their ratio B/A (below 1: B is faster), both speedups and their ratio B/A (above 1: B scales
-//! better), and whether the two medians' order-statistic intervals overlap (if they do, the difference
-//! is within the noise of the runs). Both machines are named, because a ratio across machines
-//! is only meaningful with them.
+//! [`compare`] is the whole command as one call: each path (a `results.json`, or the directory
+//! `concbench run --out DIR` wrote) is read as untrusted input through [`super::load`], and the
+//! two runs' rows are matched by (workload, strategy, workers). Each matched row shows both
+//! medians and their ratio B/A (below 1: B is faster), both speedups and their ratio B/A (above
+//! 1: B scales better), and whether the two medians' order-statistic intervals overlap (if they
+//! do, the difference is within the noise of the runs). Both machines are named, because a ratio
+//! across machines is only meaningful with them. The [`Comparison`] renders through [`Render`]
+//! in every [`Format`] (its one table drawn as a [`Document`] for CSV and LaTeX).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::load::LoadError;
+use super::document::{Block, Document};
+use super::load::{show_path, LoadError};
 use super::table::{Align, Table};
-use super::{format_seconds, workload_label, RunReport};
+use super::{format_seconds, workload_label, Format, Render, RunReport};
 use crate::strategy::Strategy;
 
-/// Why two results cannot be compared; bad input (exit status 2). A file that cannot be read
-/// as a run's results is a [`LoadError`] of the loader, before any comparison.
+/// What `compare` reads, said once for every error that points the user at it.
+const WANTED: &str = "compare reads the results.json of `concbench run --out DIR` (or DIR itself)";
+
+/// Why two results cannot be compared; bad input (exit status 2), each message one line naming
+/// the file.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CompareError {
+    /// A directory given without a `results.json` in it.
+    #[error("{dir} is a directory without a results.json: {WANTED}")]
+    NoResultsFile {
+        /// The directory, as given.
+        dir: String,
+    },
+    /// A file that does not read as a run's results (a lab's, another document, a FIFO, a
+    /// newer schema, impossible figures...): the loader's one line, with what compare reads
+    /// where that helps.
+    #[error("{}", load_message(.0))]
+    Load(LoadError),
     /// No row of one file has a counterpart in the other.
     #[error(
         "{a} ({a_what}) and {b} ({b_what}) have no (workload, strategy, workers) row in common"
@@ -37,12 +55,55 @@ pub enum CompareError {
     },
 }
 
-/// Read a run's `results.json` (written by `concbench run --out` or `--format json`) as
-/// untrusted input, through [`super::load::read_run`]: at most [`super::load::MAX_RESULT_BYTES`], refused in
-/// one line naming the file when it is not one (a lab's results, another document, a FIFO, a
-/// newer schema, impossible figures).
-pub fn read_report(path: &Path) -> Result<RunReport, LoadError> {
-    super::load::read_run(path)
+/// The line for a file that is not a run's results: what it is instead and, unless the loader
+/// already said what is wrong with a results file, what compare reads.
+fn load_message(e: &LoadError) -> String {
+    match e {
+        LoadError::Lab { file } => format!(
+            "{file} is a lab result (a concbench lab report, lab.json); compare takes run results, the results.json of `concbench run --out DIR` (or DIR itself)"
+        ),
+        LoadError::Read { .. }
+        | LoadError::Newer { .. }
+        | LoadError::Figure { .. }
+        | LoadError::Shape { .. } => e.to_string(),
+        _ => format!("{e}; {WANTED}"),
+    }
+}
+
+/// `concbench compare A B` as one call: read `a` and `b` (each a run's `results.json`, written
+/// by `concbench run --out` or `--format json`, or the `--out` directory holding one) as
+/// untrusted input, then match their rows; ratios are B/A. Both paths are resolved before
+/// either is read. A directory without a `results.json`, a file that is not a run's results
+/// (at most [`super::load::MAX_RESULT_BYTES`] is read; nothing blocks) and two runs without a
+/// row in common are a [`CompareError`], one line naming the file.
+pub fn compare(a: &Path, b: &Path) -> Result<Comparison, CompareError> {
+    let a_path = results_file(a)?;
+    let b_path = results_file(b)?;
+    let a_report = super::load::read_run(&a_path).map_err(CompareError::Load)?;
+    let b_report = super::load::read_run(&b_path).map_err(CompareError::Load)?;
+    compare_reports(
+        &a_report,
+        &show_path(&a_path),
+        &b_report,
+        &show_path(&b_path),
+    )
+}
+
+/// The file to read for `path`: `path` itself, or `path/results.json` when `path` is a
+/// directory (what `concbench run --out DIR` wrote). A directory without one is bad input.
+/// Only metadata is read here: the loader checks the file before it opens it.
+fn results_file(path: &Path) -> Result<PathBuf, CompareError> {
+    if !path.is_dir() {
+        return Ok(path.to_path_buf());
+    }
+    let inside = path.join("results.json");
+    if inside.exists() {
+        Ok(inside)
+    } else {
+        Err(CompareError::NoResultsFile {
+            dir: show_path(path),
+        })
+    }
 }
 
 /// One side of a comparison: which file, measured where and when.
@@ -164,7 +225,7 @@ fn unmatched(x: &RunReport, y: &RunReport) -> Vec<String> {
 }
 
 /// Match the rows of `a` and `b`; `a_file` and `b_file` name them in the output.
-pub fn compare(
+pub(crate) fn compare_reports(
     a: &RunReport,
     a_file: &str,
     b: &RunReport,
@@ -336,7 +397,7 @@ impl Comparison {
     }
 
     /// For the terminal: both sides named, the aligned table, notes.
-    pub fn to_terminal(&self) -> String {
+    fn to_terminal(&self) -> String {
         let mut out = String::new();
         for (tag, s) in self.sides() {
             out.push_str(&format!(
@@ -355,7 +416,7 @@ impl Comparison {
     }
 
     /// Markdown: both sides as a list, the table, notes.
-    pub fn to_markdown(&self) -> String {
+    fn to_markdown(&self) -> String {
         let mut out = String::from("# concbench compare\n\n");
         for (tag, s) in self.sides() {
             out.push_str(&format!(
@@ -380,10 +441,70 @@ impl Comparison {
     }
 
     /// Pretty JSON of the whole comparison.
-    pub fn to_json(&self) -> String {
+    fn to_json(&self) -> String {
         let mut s = serde_json::to_string_pretty(self).expect("comparison serialises");
         s.push('\n');
         s
+    }
+
+    /// The table as a [`Document`], captioned with both sides and the lines under it: what the
+    /// CSV and LaTeX renderings draw.
+    fn document(&self) -> Document {
+        let mut caption = self
+            .sides()
+            .iter()
+            .map(|(tag, s)| {
+                format!(
+                    "{tag}: {}, {}, on {}, {}, concbench {}",
+                    s.file, s.workload, s.machine, s.date, s.concbench
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        caption.push('.');
+        for line in self.footer() {
+            caption.push(' ');
+            caption.push_str(&line);
+        }
+        let mut doc = Document::new(format!(
+            "concbench compare: {} (A) and {} (B)",
+            self.a.file, self.b.file
+        ));
+        doc.push(Block::Table {
+            id: "compare".into(),
+            caption,
+            table: self.table(),
+        });
+        doc
+    }
+}
+
+impl Render for Comparison {
+    /// Terminal: both sides named, the aligned table, its notes; JSON: the whole comparison;
+    /// Markdown: the same, ready to paste; CSV: the table's cells (RFC 4180, one header line);
+    /// LaTeX: the table as a booktabs float, its caption naming both sides, with the notes.
+    fn render(&self, format: Format) -> String {
+        match format {
+            Format::Terminal => self.to_terminal(),
+            Format::Json => self.to_json(),
+            Format::Markdown => self.to_markdown(),
+            Format::Csv => self.document().to_csv(),
+            Format::Latex => self.document().to_latex(),
+        }
+    }
+
+    /// `compare.json`, `compare.md`, `compare.csv`, `compare.tex` and `report.html` (the
+    /// Markdown as a page).
+    fn files(&self) -> Vec<(String, String)> {
+        let markdown = self.to_markdown();
+        let page = super::html::page(&markdown, &[]);
+        vec![
+            ("compare.json".into(), self.to_json()),
+            ("compare.md".into(), markdown),
+            ("compare.csv".into(), self.render(Format::Csv)),
+            ("compare.tex".into(), self.render(Format::Latex)),
+            (super::html::PAGE.into(), page),
+        ]
     }
 }
 
@@ -420,22 +541,22 @@ mod tests {
             }
         }
         b.rows.pop(); // multi-process x4 only in A
-        compare(&a, "before.json", &b, "after.json").unwrap()
+        compare_reports(&a, "before.json", &b, "after.json").unwrap()
     }
 
     #[test]
     fn snapshot_terminal() {
-        insta::assert_snapshot!(pair().to_terminal());
+        insta::assert_snapshot!(pair().render(Format::Terminal));
     }
 
     #[test]
     fn snapshot_markdown() {
-        insta::assert_snapshot!(pair().to_markdown());
+        insta::assert_snapshot!(pair().render(Format::Markdown));
     }
 
     #[test]
     fn snapshot_json() {
-        insta::assert_snapshot!(pair().to_json());
+        insta::assert_snapshot!(pair().render(Format::Json));
     }
 
     #[test]
@@ -451,6 +572,82 @@ mod tests {
     }
 
     #[test]
+    fn csv_and_latex_draw_the_table_and_the_files_are_the_set() {
+        let c = pair();
+        let csv = c.render(Format::Csv);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "workload,strategy,workers,median A,median B,time B/A,speedup A,speedup B,speedup B/A,CIs overlap,per core A/B");
+        assert_eq!(lines.len(), c.rows.len() + 1);
+        assert!(lines[1].starts_with("mergesort,sequential,1,"), "{csv}");
+        let tex = c.render(Format::Latex);
+        assert_eq!(tex.matches("\\begin{table}").count(), 1, "{tex}");
+        assert!(tex.contains("\\label{tab:compare}"), "{tex}");
+        let caption = tex.lines().find(|l| l.starts_with("\\caption{")).unwrap();
+        for part in [
+            "A: before.json",
+            "B: after.json",
+            "measured on different machines",
+        ] {
+            assert!(caption.contains(part), "{part}: {caption}");
+        }
+        assert!(tex.contains("time B/A & speedup A"), "{tex}");
+        let files = c.files();
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "compare.json",
+                "compare.md",
+                "compare.csv",
+                "compare.tex",
+                "report.html"
+            ]
+        );
+        assert_eq!(files[0].1, c.render(Format::Json));
+        assert_eq!(files[1].1, c.render(Format::Markdown));
+        assert!(files[4].1.contains("<table"), "the page holds the table");
+    }
+
+    #[test]
+    fn compare_reads_files_and_run_directories_and_refuses_the_rest_in_one_line() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let file = root.join("results/mergesort/results.json");
+        let dir = root.join("results/mergesort");
+        let c = compare(&file, &dir).unwrap();
+        assert_eq!(c.a.file, show_path(&file));
+        assert_eq!(c.b.file, show_path(&file), "the directory's results.json");
+        assert!(c.rows.iter().all(|r| r.time_ratio == 1.0));
+        // A directory without a results.json.
+        let tmp = tempfile::tempdir().unwrap();
+        let e = compare(tmp.path(), &file).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{} is a directory without a results.json: {WANTED}",
+                tmp.path().display()
+            )
+        );
+        // A lab's results: what it is, and what compare takes.
+        let lab = root.join("results/lab/quick/lab.json");
+        let e = compare(&file, &lab).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("{} is a lab result (a concbench lab report, lab.json); compare takes run results, the results.json of `concbench run --out DIR` (or DIR itself)", lab.display())
+        );
+        // Not JSON: the loader's line and what compare reads.
+        let bad = tmp.path().join("bad.json");
+        std::fs::write(&bad, "{").unwrap();
+        let e = compare(&bad, &file).unwrap_err().to_string();
+        assert!(e.starts_with(&bad.display().to_string()), "{e}");
+        assert!(e.ends_with(&format!("; {WANTED}")), "{e}");
+        // Missing: the loader's line alone.
+        let missing = tmp.path().join("missing.json");
+        let e = compare(&file, &missing).unwrap_err().to_string();
+        assert!(e.starts_with("cannot read "), "{e}");
+        assert!(!e.contains(WANTED), "{e}");
+    }
+
+    #[test]
     fn different_workloads_have_nothing_in_common() {
         let a = fixture::report();
         let mut b = fixture::report();
@@ -458,7 +655,7 @@ mod tests {
             r.workload = "matmul".into();
         }
         b.workload.name = "matmul".into();
-        let e = compare(&a, "a.json", &b, "b.json").unwrap_err();
+        let e = compare_reports(&a, "a.json", &b, "b.json").unwrap_err();
         assert_eq!(
             e.to_string(),
             "a.json (10 rows of mergesort) and b.json (10 rows of matmul) have no (workload, strategy, workers) row in common"

@@ -249,11 +249,18 @@ pub enum LoadError {
         /// The argument it was reached from.
         root: String,
     },
+    /// Every file found lies inside the directory the collection is to be written to (`collect
+    /// --out DIR`): an earlier collection's output, not an input.
+    #[error("nothing to collect: every file found is inside --out {dir}")]
+    AllInsideOut {
+        /// The output directory.
+        dir: String,
+    },
 }
 
 /// A path for one line of text: lossy where it is not UTF-8, control characters (a newline in a
 /// file name) escaped, so that a message naming it stays one line.
-pub fn show_path(path: &Path) -> String {
+pub(crate) fn show_path(path: &Path) -> String {
     one_line(&path.to_string_lossy())
 }
 
@@ -807,7 +814,7 @@ fn file_id(path: &Path) -> FileId {
 /// path that cannot be read, a directory with no result file under it, more than
 /// [`MAX_WALK_DEPTH`] levels, [`MAX_RESULT_FILES`] files or [`MAX_DIR_ENTRIES`] entries, and a
 /// file (or directory argument) reached twice, naming both spellings.
-pub fn expand_inputs(args: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
+pub(crate) fn expand_inputs(args: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
     let mut files: Vec<PathBuf> = Vec::new();
     let mut dir_args: HashMap<PathBuf, &PathBuf> = HashMap::new();
     for arg in args {
