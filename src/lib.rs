@@ -82,7 +82,7 @@ pub mod refs;
 pub mod report;
 pub mod rerender;
 pub(crate) mod rng;
-pub mod runner;
+pub(crate) mod runner;
 pub(crate) mod serve;
 pub mod service;
 pub(crate) mod shm;

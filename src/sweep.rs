@@ -26,13 +26,14 @@ use crate::experiment::ceilings::{CeilingError, Ceilings, LimitsOptions};
 use crate::machine::{Machine, Watch};
 use crate::plan::{PlanError, RunPlan};
 use crate::report::RunReport;
-use crate::runner::{self, Measurement, Progress, RunError};
+use crate::runner::{self, Measurement};
 use crate::strategy::{ExecOptions, Strategy};
 use crate::topology::Topology;
 use crate::workload::Workload;
 
 mod bench;
 mod request;
+pub use crate::runner::{Progress, RunError};
 pub use bench::Bench;
 pub use request::{run_request, RunEvent, RunOutcome};
 

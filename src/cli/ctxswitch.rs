@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 
 use super::{CliError, PlainFormat as Format};
 use concbench::experiment::ctxswitch::measure_all;
-use concbench::experiment::switch_cost::PingPongPlan;
+use concbench::experiment::ctxswitch::PingPongPlan;
 
 /// Options of `concbench ctxswitch`.
 #[derive(Debug, clap::Args)]

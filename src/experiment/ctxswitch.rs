@@ -9,8 +9,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use super::switch_cost::PingPongPlan;
 use super::switch_cost::{
-    measure, Case, Kind, Mechanism, PingPlacement, PingPongPlan, SwitchCostError, SwitchCostRow,
+    measure, Case, Kind, Mechanism, PingPlacement, SwitchCostError, SwitchCostRow,
     MIN_ROUND_TRIPS_FOR_SHARE,
 };
 use crate::machine::Machine;

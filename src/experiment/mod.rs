@@ -2,7 +2,7 @@
 //! bandwidth, peak FLOP/s) and the cost of one context switch. They sit above the runner and
 //! the reports, and the lab and the CLI build on them.
 
-pub mod ceilings;
+pub(crate) mod ceilings;
 pub mod ctxswitch;
 pub mod limits;
-pub mod switch_cost;
+pub(crate) mod switch_cost;

@@ -17,6 +17,7 @@ use crate::strategy::{Placement, Strategy};
 use crate::text::format_seconds;
 pub use crate::workload::web::Latency;
 use crate::workload::{WorkUnits, WorkloadSpec};
+pub use load::LoadError;
 
 pub mod compare;
 pub(crate) mod csv;
@@ -26,7 +27,7 @@ pub(crate) mod fixture;
 pub(crate) mod html;
 pub(crate) mod json;
 pub(crate) mod latex;
-pub mod load;
+pub(crate) mod load;
 pub(crate) mod markdown;
 pub(crate) mod plots;
 pub(crate) mod svg;

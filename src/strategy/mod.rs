@@ -32,6 +32,8 @@ pub(crate) mod tasks;
 pub(crate) mod threads;
 
 use crate::child::WorkerCommand;
+/// Why a worker (thread or process) could not be started, named by the limit that refused it.
+pub use crate::start::StartError;
 
 /// How the parts of a workload are executed. Everything about each one (name, description,
 /// mechanism, placement) is in its [`StrategyDescriptor`], in [`STRATEGIES`].

@@ -27,7 +27,7 @@
 //! `PingPongPeer`) — never a `fork()` of a process that has threads. Its stdin and stdout are the
 //! two pipes; it dies with its parent and exits when its stdin is closed ([`serve_peer`]).
 
-pub use crate::start::StartError;
+use crate::start::StartError;
 
 mod ping;
 
