@@ -12,7 +12,9 @@
 //! repetition verified, and returns a [`report::RunReport`] (speedup, efficiency, switch
 //! overhead per row) that renders in every [`report::Format`] through [`report::Render`].
 //!
-//! `concbench run` is one call, [`sweep::run_request`]. Data flows one way: cli → sweep → plan →
+//! `concbench run` is one call, [`sweep::run_request`]; so are `concbench lab`
+//! ([`lab::run_lab`], a [`lab::LabReport`]) and `concbench timeline` ([`timeline::Timeline::record`]),
+//! whose results render and write their files through [`report::Render`] too. Data flows one way: cli → sweep → plan →
 //! runner → strategy × workload → measurements → analysis → report; `ARCHITECTURE.md` lists the
 //! layers and a test enforces them.
 //!

@@ -93,21 +93,32 @@ fn absolute(p: &Path) -> PathBuf {
     }
 }
 
+/// Write `files` (name, contents) into `dir` as one result set (see [`ResultSet::commit`]: staged
+/// beside it and swapped in at once, so `dir` then holds these files and no other set's).
+/// Returns the paths written.
+pub fn write_set(dir: &Path, files: Vec<(String, String)>) -> io::Result<Vec<PathBuf>> {
+    let mut set = ResultSet::new();
+    for (name, contents) in files {
+        set.add(dir, &name, contents);
+    }
+    set.commit()
+}
+
 /// The files of one or more result sets, written together by [`ResultSet::commit`].
 #[derive(Debug, Default)]
-pub struct ResultSet {
+pub(crate) struct ResultSet {
     files: Vec<(PathBuf, String, Vec<u8>)>,
 }
 
 impl ResultSet {
     /// An empty set.
-    pub fn new() -> ResultSet {
+    pub(crate) fn new() -> ResultSet {
         ResultSet::default()
     }
 
     /// Add file `name` with `contents` to the set of directory `dir` (a later file of the same
     /// name replaces an earlier one).
-    pub fn add(&mut self, dir: &Path, name: &str, contents: impl Into<Vec<u8>>) {
+    pub(crate) fn add(&mut self, dir: &Path, name: &str, contents: impl Into<Vec<u8>>) {
         self.files.retain(|(d, n, _)| !(d == dir && n == name));
         self.files
             .push((dir.to_path_buf(), name.to_string(), contents.into()));
@@ -115,7 +126,7 @@ impl ResultSet {
 
     /// Write every directory's set: staged beside it, then swapped in at once. Returns the paths
     /// written. On an error, each directory not yet swapped still holds its previous set.
-    pub fn commit(self) -> io::Result<Vec<PathBuf>> {
+    pub(crate) fn commit(self) -> io::Result<Vec<PathBuf>> {
         let mut dirs: Vec<PathBuf> = Vec::new();
         for (d, _, _) in &self.files {
             if !dirs.contains(d) {

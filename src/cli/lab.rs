@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 
-use super::{commit_results, print_stdout, CliError};
-use concbench::lab::{self, render, LabOptions};
-use concbench::output::{prepare_out_dir, ResultSet};
+use super::{print_stdout, CliError};
+use concbench::lab::{self, LabError, LabEvent, LabRequest};
+use concbench::report::{Format, Render};
 
 /// Output formats of `lab`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -47,67 +47,59 @@ pub struct LabArgs {
     pub quiet: bool,
 }
 
-/// Run `concbench lab`.
+/// Run `concbench lab`: the flags become a [`LabRequest`], the library's [`lab::run_lab`] checks
+/// and runs it, and this shows its progress and notes on stderr, prints the report in
+/// `--format` and, with `--out`, writes its files.
 pub fn cmd_lab(args: LabArgs) -> Result<(), CliError> {
     if args.list {
-        return print_stdout(&claim_list());
+        return print_stdout(&lab::claim_list());
     }
-    let selected = lab::select(args.claim.as_deref()).map_err(CliError::Usage)?;
-    if let Some(dir) = &args.out {
-        prepare_out_dir(dir).map_err(CliError::Usage)?;
-    }
-    let options = LabOptions { quick: args.quick };
-    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
-        let bar = indicatif::ProgressBar::new(selected.len() as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{bar:30} {pos}/{len} claims  {msg}  ({elapsed})",
-            )
-            .expect("valid template"),
-        );
-        bar.enable_steady_tick(std::time::Duration::from_millis(200));
-        bar
-    });
-    let mut watch = concbench::machine::Watch::start();
-    let mut report = lab::run_lab(&selected, &options, &mut |i, claim| {
-        if let Some(bar) = &bar {
-            bar.set_position(i as u64);
-            bar.set_message(claim.id);
+    let request = LabRequest {
+        claims: args.claim.clone(),
+        quick: args.quick,
+        out: args.out.clone(),
+    };
+    // The bar appears with the first claim, so a refused request draws none.
+    let show_progress = !args.quiet && std::io::stderr().is_terminal();
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    let result = lab::run_lab(&request, &mut |event| match event {
+        LabEvent::Claim { done, total, id } if show_progress => {
+            let bar = bar.get_or_insert_with(|| progress_bar(total));
+            bar.set_position(done as u64);
+            bar.set_message(id);
         }
-    })
-    .map_err(|e| CliError::Failed(anyhow::Error::new(e)))?;
+        LabEvent::Note(line) => match &bar {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        },
+        _ => {}
+    });
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    watch.finish(&mut report.machine);
-    if let Some(w) = report.machine.busy_warning("the lab") {
-        eprintln!("{w}");
-    }
+    let report = result.map_err(|e| match e {
+        LabError::Request(line) => CliError::Usage(line),
+        other => CliError::Failed(anyhow::Error::new(other)),
+    })?;
     if let Some(dir) = &args.out {
-        let mut set = ResultSet::new();
-        for (name, text) in render::files(&report) {
-            set.add(dir, &name, text);
-        }
-        commit_results(set)?;
+        report.write(dir).map_err(|e| {
+            CliError::Failed(anyhow::Error::new(e).context("writing the result files"))
+        })?;
     }
-    print_stdout(&match args.format {
-        LabFormat::Table => render::terminal(&report),
-        LabFormat::Json => render::json(&report),
-        LabFormat::Markdown => render::markdown(&report),
-    })
+    print_stdout(&report.render(match args.format {
+        LabFormat::Table => Format::Terminal,
+        LabFormat::Json => Format::Json,
+        LabFormat::Markdown => Format::Markdown,
+    }))
 }
 
-/// `lab --list`: one line per claim, `ID  statement`, in the course's order; checks (which
-/// cannot fail by how they are built) are marked.
-fn claim_list() -> String {
-    let width = lab::all_claims().map(|c| c.id.len()).max().unwrap_or(0);
-    let mut s = String::new();
-    for c in lab::all_claims() {
-        let check = match c.kind {
-            lab::Kind::Check => " (check)",
-            lab::Kind::Claim => "",
-        };
-        s.push_str(&format!("{:<width$}  {}{check}\n", c.id, c.statement));
-    }
-    s
+/// The progress display on stderr: claims done of `total`.
+fn progress_bar(total: usize) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(total as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} claims  {msg}  ({elapsed})")
+            .expect("valid template"),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
 }

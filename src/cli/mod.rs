@@ -315,14 +315,6 @@ pub(crate) fn print_stdout(s: &str) -> Result<(), CliError> {
     concbench::output::write_stdout(s).map_err(CliError::Stdout)
 }
 
-/// Write a result set, naming what failed.
-pub(crate) fn commit_results(
-    set: concbench::output::ResultSet,
-) -> Result<Vec<std::path::PathBuf>, CliError> {
-    set.commit()
-        .map_err(|e| CliError::Failed(anyhow::Error::new(e).context("writing the result files")))
-}
-
 /// `--out DIR` of a measuring subcommand: refuse a directory that cannot be written before any
 /// work is done (exit status 2).
 pub(crate) fn prepare_out(dir: Option<&std::path::Path>) -> Result<(), CliError> {
@@ -339,11 +331,8 @@ pub(crate) fn write_out(
     files: Vec<(String, String)>,
     quiet: bool,
 ) -> Result<(), CliError> {
-    let mut set = concbench::output::ResultSet::new();
-    for (name, text) in files {
-        set.add(dir, &name, text);
-    }
-    let written = commit_results(set)?;
+    let written = concbench::output::write_set(dir, files)
+        .map_err(|e| CliError::Failed(anyhow::Error::new(e).context("writing the result files")))?;
     if !quiet {
         eprintln!(
             "concbench: wrote {} files to {}",

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 
-use super::{commit_results, print_stdout, CliError};
-use concbench::output::{prepare_out_dir, ResultSet};
-use concbench::timeline::{parse_placement, render, Timeline, TimelineConfig};
+use super::{print_stdout, CliError};
+use concbench::report::{Format, Render};
+use concbench::timeline::{Timeline, TimelineError, TimelineRequest};
 
 /// Output formats of `timeline`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -58,57 +58,39 @@ pub struct TimelineArgs {
     pub quiet: bool,
 }
 
-/// Run `concbench timeline` with parsed options.
+/// Run `concbench timeline` with parsed options: the flags become a [`TimelineRequest`], the
+/// library's [`Timeline::record`] checks and records it, and this prints the timeline in
+/// `--format` and, with `--out`, writes its files.
 pub fn cmd_timeline(args: TimelineArgs) -> Result<(), CliError> {
-    let kind: concbench::strategy::WorkerKind = args.kind.parse().map_err(CliError::Usage)?;
-    let placement = match (&args.placement, kind) {
-        (Some(p), _) => parse_placement(p).map_err(CliError::Usage)?,
-        (None, concbench::strategy::WorkerKind::Task) => concbench::strategy::Placement::OneCore,
-        (None, _) => {
-            return Err(CliError::Usage(
-                "--placement is needed for threads and processes: one-core or spread".into(),
-            ))
-        }
+    let request = TimelineRequest {
+        cores: args.cores,
+        placement: args.placement.clone(),
+        kind: args.kind.clone(),
+        yield_every_us: args.yield_every_us,
+        duration_ms: args.duration_ms,
+        out: args.out.clone(),
     };
-    let config = TimelineConfig::new(args.cores, placement, kind, args.duration_ms)
-        .and_then(|c| c.with_yield_every_us(args.yield_every_us))
-        .map_err(CliError::Usage)?;
+    let timeline =
+        Timeline::record(&request, &mut |note| eprintln!("{note}")).map_err(|e| match e {
+            TimelineError::Request(line) => CliError::Usage(line),
+            other => CliError::Failed(anyhow::Error::new(other).context("recording the timeline")),
+        })?;
     if let Some(dir) = &args.out {
-        prepare_out_dir(dir).map_err(CliError::Usage)?;
-    }
-    let mut watch = concbench::machine::Watch::start();
-    let mut timeline = Timeline::record(&config)
-        .map_err(|e| CliError::Failed(anyhow::Error::new(e).context("recording the timeline")))?;
-    watch.finish(&mut timeline.machine);
-    if let Some(w) = timeline.machine.busy_warning("the recording") {
-        eprintln!("{w}");
-    }
-    let json = serde_json::to_string_pretty(&timeline).expect("timeline serializes") + "\n";
-    if let Some(dir) = &args.out {
-        let mut files = vec![
-            ("timeline.json".to_string(), json.clone()),
-            ("trace.json".to_string(), render::trace(&timeline)),
-        ];
-        // timeline.md, workers.csv, timeline.tex, timeline.svg and report.html.
-        files.extend(render::document(&timeline).files("timeline"));
-        let mut set = ResultSet::new();
-        for (name, contents) in files {
-            set.add(dir, &name, contents);
-        }
-        commit_results(set)?;
+        timeline.write(dir).map_err(|e| {
+            CliError::Failed(anyhow::Error::new(e).context("writing the result files"))
+        })?;
     }
     match args.format {
-        TimelineFormat::Json => print_stdout(&json)?,
+        TimelineFormat::Json => print_stdout(&timeline.render(Format::Json)),
         TimelineFormat::Table => {
-            let mut text = render::table(&timeline, render::terminal_width());
+            let mut text = timeline.render(Format::Terminal);
             if let (Some(dir), false) = (&args.out, args.quiet) {
                 text.push_str(&format!(
                     "wrote {0}/timeline.json, {0}/timeline.svg, {0}/report.html and {0}/trace.json (open it in https://ui.perfetto.dev)\n",
                     dir.display()
                 ));
             }
-            print_stdout(&text)?;
+            print_stdout(&text)
         }
     }
-    Ok(())
 }

@@ -24,11 +24,18 @@
 //!
 //! Quick mode uses smaller experiments but enough repetitions (7) for every interval to reach
 //! 95%: where 7 cannot decide, the interval straddles and quick says inconclusive.
+//!
+//! `concbench lab` is one call, [`run_lab`]: a [`LabRequest`] (the claim list as given, quick
+//! or full, the output directory to check) is checked before any claim runs, and the
+//! [`LabReport`] that comes back renders and writes its files through [`crate::report::Render`]
+//! ([`render`]). [`claim_list`] is the text of `lab --list`, [`claim_ids`] the ids alone.
+
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use crate::machine::Machine;
+use crate::machine::{Machine, Watch};
 use crate::measure::stats::{
     median, median_interval, paired_ratio_interval, paired_ratios, ratio_interval,
 };
@@ -38,7 +45,7 @@ pub(crate) mod claims;
 pub(crate) mod context;
 pub(crate) mod distributed_claims;
 pub(crate) mod kernels;
-pub mod render;
+pub(crate) mod render;
 pub(crate) mod verdict_chart;
 pub(crate) mod web_claims;
 
@@ -173,7 +180,7 @@ pub(crate) const VERDICT_RULE: &str = "Each claim is decided on one figure, pred
 /// Whether a result tests a claim or only demonstrates something that holds by construction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Kind {
+pub(crate) enum Kind {
     /// A prediction that the machine could refute.
     Claim,
     /// A demonstration that cannot fail by how it is built (isolation): reported as a check.
@@ -768,9 +775,9 @@ impl ClaimResult {
 
 /// How much measuring the lab does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LabOptions {
+pub(crate) struct LabOptions {
     /// Smaller experiments (about a minute on 2 cores instead of a few).
-    pub quick: bool,
+    pub(crate) quick: bool,
 }
 
 impl LabOptions {
@@ -794,14 +801,24 @@ impl LabOptions {
     }
 }
 
-/// Why an experiment could not produce a result (distinct from a claim the machine refutes).
+/// Why a lab did not run to its end (distinct from a claim the machine refutes, which is a
+/// verdict).
 #[derive(Debug, thiserror::Error)]
-#[error("claim {id}: {message}")]
-pub struct LabError {
-    /// The claim.
-    pub(crate) id: String,
-    /// What failed.
-    pub(crate) message: String,
+#[non_exhaustive]
+pub enum LabError {
+    /// The request cannot be run as asked (an unknown claim id, an empty item in the list, an
+    /// output directory that cannot be written): refused before any claim is measured. The
+    /// line names the bad value.
+    #[error("{0}")]
+    Request(String),
+    /// A claim's experiment could not produce a result.
+    #[error("claim {id}: {message}")]
+    Claim {
+        /// The claim's id.
+        id: String,
+        /// What failed.
+        message: String,
+    },
 }
 
 /// An equivalence margin, declared with its claim before any run: how far (relative) the figure
@@ -849,13 +866,13 @@ pub(crate) const CHECK_MARGIN: Margin = Margin {
 
 /// A claim of the course and the experiment that tests it.
 #[derive(Debug)]
-pub struct Claim {
+pub(crate) struct Claim {
     /// Stable id.
-    pub id: &'static str,
+    pub(crate) id: &'static str,
     /// A claim or a check.
-    pub kind: Kind,
+    pub(crate) kind: Kind,
     /// The statement, in concbench's words.
-    pub statement: &'static str,
+    pub(crate) statement: &'static str,
     /// The model the prediction comes from.
     pub(crate) model: &'static str,
     /// The outcome that would refute it.
@@ -903,7 +920,7 @@ pub struct LabReport {
 
 /// Every claim, in the course's order: [`claims`], then [`async_claims`], then
 /// [`distributed_claims`], then [`web_claims`].
-pub fn all_claims() -> impl Iterator<Item = &'static Claim> {
+pub(crate) fn all_claims() -> impl Iterator<Item = &'static Claim> {
     claims::ALL
         .iter()
         .chain(async_claims::ALL.iter())
@@ -916,8 +933,23 @@ pub fn claim_ids() -> Vec<&'static str> {
     all_claims().map(|c| c.id).collect()
 }
 
+/// `concbench lab --list`: one line per claim, `ID  statement`, the ids padded to one width, in
+/// the course's order; a check (which cannot fail by how it is built) ends in ` (check)`.
+pub fn claim_list() -> String {
+    let width = all_claims().map(|c| c.id.len()).max().unwrap_or(0);
+    let mut s = String::new();
+    for c in all_claims() {
+        let check = match c.kind {
+            Kind::Check => " (check)",
+            Kind::Claim => "",
+        };
+        s.push_str(&format!("{:<width$}  {}{check}\n", c.id, c.statement));
+    }
+    s
+}
+
 /// Parse a `--claim` list; `None` means every claim. Unknown ids are an error naming them.
-pub fn select(list: Option<&str>) -> Result<Vec<&'static Claim>, String> {
+pub(crate) fn select(list: Option<&str>) -> Result<Vec<&'static Claim>, String> {
     let Some(list) = list else {
         return Ok(all_claims().collect());
     };
@@ -959,11 +991,76 @@ fn one_core_expectation(id: &str) -> Option<Expect> {
     })
 }
 
-/// Run `selected` claims in order, calling `progress(index, claim)` before each.
+/// What `concbench lab` is asked, as given; [`run_lab`] checks it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LabRequest {
+    /// Comma list of claim ids (`--claim`); `None`: every claim, in the course's order
+    /// ([`claim_ids`]). Duplicates count once, and the claims run in the course's order.
+    pub claims: Option<String>,
+    /// Smaller experiments (7 repetitions instead of 11; under a minute on 2 cores): the
+    /// intervals keep their coverage but grow wider, so more verdicts come out inconclusive.
+    pub quick: bool,
+    /// The directory the caller will write the report into ([`crate::report::Render::write`]),
+    /// if any: checked ([`crate::output::prepare_out_dir`]) after the claim list and before any
+    /// claim is measured, so a report that could not be saved is refused at once. Nothing is
+    /// written to it here.
+    pub out: Option<PathBuf>,
+}
+
+/// What a lab tells its caller while it works.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LabEvent {
+    /// A claim's experiment starts: for a progress display.
+    Claim {
+        /// Claims finished before this one.
+        done: usize,
+        /// Claims selected.
+        total: usize,
+        /// The claim's id.
+        id: &'static str,
+    },
+    /// A line for stderr, whole (`concbench: warning: ...`): other programs took a share of the
+    /// CPUs while the lab measured.
+    Note(String),
+}
+
+/// Run what `request` asks, as `concbench lab` does: check the claim list and the output
+/// directory (either bad is [`LabError::Request`], before any work), then run the selected
+/// claims in the course's order, with the machine watched for other programs' load
+/// ([`crate::machine::Watch`]; a busy machine is a [`LabEvent::Note`]). The report renders in
+/// every [`crate::report::Format`] and writes its files through [`crate::report::Render`].
 pub fn run_lab(
-    selected: &[&Claim],
+    request: &LabRequest,
+    on_event: &mut dyn FnMut(LabEvent),
+) -> Result<LabReport, LabError> {
+    let selected = select(request.claims.as_deref()).map_err(LabError::Request)?;
+    if let Some(dir) = &request.out {
+        crate::output::prepare_out_dir(dir).map_err(LabError::Request)?;
+    }
+    let options = LabOptions {
+        quick: request.quick,
+    };
+    let mut watch = Watch::start();
+    let mut report = run_claims(&selected, &options, &mut |done, claim| {
+        on_event(LabEvent::Claim {
+            done,
+            total: selected.len(),
+            id: claim.id,
+        })
+    })?;
+    watch.finish(&mut report.machine);
+    if let Some(line) = report.machine.busy_warning("the lab") {
+        on_event(LabEvent::Note(line));
+    }
+    Ok(report)
+}
+
+/// Run `selected` claims in order, calling `progress(index, claim)` before each.
+fn run_claims(
+    selected: &[&'static Claim],
     options: &LabOptions,
-    progress: &mut dyn FnMut(usize, &Claim),
+    progress: &mut dyn FnMut(usize, &'static Claim),
 ) -> Result<LabReport, LabError> {
     let lab = Lab::new(*options);
     let machine = Machine::describe(lab.context());
@@ -980,12 +1077,12 @@ pub fn run_lab(
             }
             _ => (claim.run)(claim, &lab),
         }
-        .map_err(|message| LabError {
+        .map_err(|message| LabError::Claim {
             id: claim.id.into(),
             message,
         })?;
         if r.kind == Kind::Claim && r.measured.is_some() && r.negation.is_none() {
-            return Err(LabError {
+            return Err(LabError::Claim {
                 id: claim.id.into(),
                 message: "a defect of the lab: the claim was judged without declaring the figure its negation predicts (ClaimResult::judge), so the no-effect rule was not applied to it".into(),
             });
@@ -1013,6 +1110,74 @@ pub(crate) fn fmt_num(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `request` refused by [`run_lab`] before any claim starts, with a line holding `needle`.
+    fn refused(request: LabRequest, needle: &str) {
+        let mut events = Vec::new();
+        match run_lab(&request, &mut |e| events.push(e)) {
+            Err(LabError::Request(line)) => assert!(line.contains(needle), "{line}"),
+            Err(other) => panic!("{needle}: another error: {other}"),
+            Ok(_) => panic!("{needle}: the lab ran"),
+        }
+        assert!(events.is_empty(), "{events:?}");
+    }
+
+    #[test]
+    fn a_bad_request_is_refused_before_any_claim_runs() {
+        let claims = |list: &str| LabRequest {
+            claims: Some(list.into()),
+            ..LabRequest::default()
+        };
+        refused(claims("isolation,nope"), "unknown claim 'nope' (known: ");
+        refused(claims("isolation,,time-slicing"), "has an empty item");
+        let file = tempfile::NamedTempFile::new().unwrap();
+        refused(
+            LabRequest {
+                out: Some(file.path().to_path_buf()),
+                ..claims("isolation")
+            },
+            "exists and is not a directory",
+        );
+        // The claim list is checked first: one line, about it.
+        refused(
+            LabRequest {
+                out: Some(file.path().to_path_buf()),
+                ..claims("nope")
+            },
+            "unknown claim 'nope'",
+        );
+    }
+
+    #[test]
+    fn a_selection_runs_once_each_in_the_courses_order() {
+        let ids: Vec<&str> = select(Some("time-slicing, isolation,time-slicing"))
+            .unwrap()
+            .iter()
+            .map(|c| c.id)
+            .collect();
+        let order = |id: &str| claim_ids().iter().position(|c| *c == id).unwrap();
+        assert_eq!(ids.len(), 2, "{ids:?}");
+        assert!(order(ids[0]) < order(ids[1]), "{ids:?}");
+        assert_eq!(select(None).unwrap().len(), claim_ids().len());
+    }
+
+    #[test]
+    fn the_list_has_a_line_per_claim_with_its_statement() {
+        let list = claim_list();
+        let lines: Vec<&str> = list.lines().collect();
+        assert_eq!(lines.len(), all_claims().count());
+        // The statements start in one column, two spaces after the longest id.
+        let column = all_claims().map(|c| c.id.len()).max().unwrap() + 2;
+        for (line, c) in lines.iter().zip(all_claims()) {
+            let check = if c.kind == Kind::Check {
+                " (check)"
+            } else {
+                ""
+            };
+            assert_eq!(*line, format!("{:<column$}{}{check}", c.id, c.statement));
+        }
+        assert!(list.contains(" (check)\n"), "the checks are marked");
+    }
 
     #[test]
     fn the_rule_for_at_least() {

@@ -1,12 +1,60 @@
 //! Lab reports: the verdict table for the terminal, `lab.md` for a student to hand in, and
-//! `lab.json`. All three are drawn from the same [`LabReport`].
+//! `lab.json`, all drawn from the same [`LabReport`], which renders them (and the verdict table
+//! alone as CSV and LaTeX, [`verdict_document`]) through [`Render`].
 //!
 //! The pictures written beside `lab.md` come from one list, [`pictures`]: [`files`] writes that
 //! list and [`markdown`] links every entry of it, so a picture cannot be written without a link.
 
 use super::{fmt_num, verdict_chart, ClaimResult, LabReport, VERDICT_RULE};
 use crate::measure::stats::format_coverage;
+use crate::report::document::{Block, Document};
 use crate::report::table::{Align, Table};
+use crate::report::{Format, Render};
+
+impl Render for LabReport {
+    /// Terminal: the verdict table, the models' inputs and every claim explained ([`terminal`]);
+    /// JSON: `lab.json`; Markdown: `lab.md` as on stdout (no verdict chart beside it to link);
+    /// CSV and LaTeX: the verdict table ([`verdict_document`]).
+    fn render(&self, format: Format) -> String {
+        match format {
+            Format::Terminal => terminal(self),
+            Format::Json => json(self),
+            Format::Markdown => markdown(self),
+            Format::Csv => verdict_document(self).to_csv(),
+            Format::Latex => verdict_document(self).to_latex(),
+        }
+    }
+
+    /// `lab.md`, `lab.json`, `verdicts.svg`, a picture per claim that has one and `report.html`
+    /// ([`files`]).
+    fn files(&self) -> Vec<(String, String)> {
+        files(self)
+    }
+}
+
+/// The verdict table alone, as a [`Document`] titled like the terminal rendering, its caption
+/// naming the machine: what the lab's CSV and LaTeX renderings hold.
+pub(crate) fn verdict_document(report: &LabReport) -> Document {
+    let mut doc = Document::new(headline(report));
+    doc.push(Block::Table {
+        id: "verdicts".into(),
+        caption: format!(
+            "concbench lab verdicts on {}: each claim's prediction, the figure measured with its interval and coverage, how the figure was computed, and the verdict",
+            report.machine.summary()
+        ),
+        table: verdict_table(report),
+    });
+    doc
+}
+
+/// `concbench lab[ --quick] on MACHINE`: the first line of the terminal rendering.
+fn headline(report: &LabReport) -> String {
+    format!(
+        "concbench lab{} on {}",
+        if report.quick { " --quick" } else { "" },
+        report.machine.summary()
+    )
+}
 
 /// What an inconclusive result whose figure sits on its threshold says instead of a count of
 /// repetitions ([`super::at_threshold`]).
@@ -86,12 +134,8 @@ fn inputs_lines(report: &LabReport) -> String {
 
 /// Terminal rendering: the table, the models' inputs, then per claim its model, what would
 /// refute it, the prediction and the explanation.
-pub fn terminal(report: &LabReport) -> String {
-    let mut out = format!(
-        "concbench lab{} on {}\n\n",
-        if report.quick { " --quick" } else { "" },
-        report.machine.summary()
-    );
+pub(crate) fn terminal(report: &LabReport) -> String {
+    let mut out = format!("{}\n\n", headline(report));
     out.push_str(&verdict_table(report).to_terminal());
     if !report.inputs.is_empty() {
         out.push_str("\nmodel inputs measured in this run:\n");
@@ -164,7 +208,7 @@ pub(crate) fn pictures(report: &LabReport) -> Vec<Picture<'_>> {
 /// Every file `lab --out DIR` writes, by name: `lab.md`, `lab.json`, `verdicts.svg` (see
 /// [`verdict_chart`]) and each of [`pictures`], which `lab.md` links, and `report.html` (the
 /// page of `lab.md` with the pictures inside).
-pub fn files(report: &LabReport) -> Vec<(String, String)> {
+pub(crate) fn files(report: &LabReport) -> Vec<(String, String)> {
     let pictures = pictures(report);
     let md = markdown_linking(report, &pictures, Some(verdict_chart::FILE));
     let figures: Vec<(String, String)> =
@@ -183,7 +227,7 @@ pub fn files(report: &LabReport) -> Vec<(String, String)> {
 
 /// `lab.md`: machine, method, the verdict rule, the models' inputs, the table, and one section
 /// per claim, each with its [`pictures`].
-pub fn markdown(report: &LabReport) -> String {
+pub(crate) fn markdown(report: &LabReport) -> String {
     markdown_linking(report, &pictures(report), None)
 }
 
@@ -285,7 +329,7 @@ fn markdown_linking(
 }
 
 /// `lab.json`: the whole report.
-pub fn json(report: &LabReport) -> String {
+pub(crate) fn json(report: &LabReport) -> String {
     crate::report::json::versioned_json(report)
 }
 
@@ -429,6 +473,32 @@ mod tests {
             verdict_chart::FILE
         );
         assert_eq!(md.replace(&chart_line, ""), markdown(&report));
+    }
+
+    #[test]
+    fn it_renders_in_every_format_and_writes_the_files_of_out() {
+        use crate::report::{Format, Render};
+        let report = report_with_pictures();
+        assert_eq!(report.render(Format::Terminal), terminal(&report));
+        assert_eq!(report.render(Format::Json), json(&report));
+        assert_eq!(report.render(Format::Markdown), markdown(&report));
+        assert_eq!(report.files(), files(&report));
+        // CSV: the verdict table, a header line and a line per claim.
+        let csv = report.render(Format::Csv);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 1 + report.claims.len(), "{csv}");
+        assert!(lines[0].starts_with("claim,prediction,"), "{csv}");
+        for (line, c) in lines[1..].iter().zip(&report.claims) {
+            assert!(line.starts_with(&format!("{},", c.id)), "{line}");
+            assert!(line.contains(",not-testable,"), "{line}");
+        }
+        // LaTeX: the same table as one float, its caption naming the machine.
+        let tex = report.render(Format::Latex);
+        assert_eq!(tex.matches("\\begin{tabular}").count(), 1, "{tex}");
+        assert!(tex.contains("Fixture CPU"), "{tex}");
+        for c in &report.claims {
+            assert!(tex.contains(&format!("\n{} & ", c.id)), "{}: {tex}", c.id);
+        }
     }
 
     #[test]

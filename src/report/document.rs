@@ -46,7 +46,7 @@ pub(crate) enum Block {
 
 /// A titled list of blocks; see the module documentation.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Document {
+pub(crate) struct Document {
     /// The page title: `concbench ctxswitch: ...`.
     pub(crate) title: String,
     /// The content.
@@ -208,7 +208,7 @@ impl Document {
 
     /// The files of a result set named after `stem`: `STEM.md`, one CSV per table, `STEM.tex`,
     /// the figures and `report.html`. The caller adds the JSON (the document does not hold it).
-    pub fn files(&self, stem: &str) -> Vec<(String, String)> {
+    pub(crate) fn files(&self, stem: &str) -> Vec<(String, String)> {
         let mut files = vec![
             (format!("{stem}.md"), self.to_markdown()),
             (format!("{stem}.tex"), self.to_latex()),

@@ -21,7 +21,7 @@ pub use load::LoadError;
 
 pub mod compare;
 pub(crate) mod csv;
-pub mod document;
+pub(crate) mod document;
 #[cfg(test)]
 pub(crate) mod fixture;
 pub(crate) mod html;
@@ -403,11 +403,7 @@ pub trait Render {
     /// [`crate::output::prepare_out_dir`], which checks `dir` before the work). Returns the paths
     /// written.
     fn write(&self, dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
-        let mut set = crate::output::ResultSet::new();
-        for (name, text) in self.files() {
-            set.add(dir, &name, text);
-        }
-        set.commit()
+        crate::output::write_set(dir, self.files())
     }
 }
 

@@ -5,8 +5,11 @@
 //! work, and turns the gaps in those readings into run intervals ([`record`], [`analyze`]). On one
 //! core the workers take turns — slices of a few milliseconds, `overlap_share` ≈ 0; spread, they
 //! run at the same time — `overlap_share` ≈ 1. [`render`] draws it for the terminal, as an SVG
-//! Gantt chart and as a Chrome trace; [`parts`] draws the part records of `concbench run` the same
-//! way.
+//! Gantt chart and as a Chrome trace (the [`Timeline`] renders and writes its files through
+//! [`crate::report::Render`]); [`parts`] draws the part records of `concbench run` the same way.
+//!
+//! [`Timeline::record`] is `concbench timeline` as one call: a [`TimelineRequest`] holds the
+//! options as given, checked before anything runs (a bad one is [`TimelineError::Request`]).
 //!
 //! Kind `task` records K async tasks on ONE thread (tokio's `current_thread` runtime, pinned to
 //! one CPU), each spinning for its share (duration / K) of the recording. Nothing preempts a
@@ -14,28 +17,37 @@
 //! that much work and they interleave at their yield points — with no time slice anywhere.
 //!
 //! ```no_run
-//! use concbench::strategy::{Placement, WorkerKind};
-//! use concbench::timeline::{Timeline, TimelineConfig};
+//! use concbench::report::{Format, Render};
+//! use concbench::timeline::{Timeline, TimelineRequest};
 //!
-//! let config = TimelineConfig::new(3, Placement::OneCore, WorkerKind::Thread, 200).unwrap();
-//! let timeline = Timeline::record(&config).unwrap();
+//! let request = TimelineRequest {
+//!     cores: 3,
+//!     placement: Some("one-core".into()),
+//!     kind: "thread".into(),
+//!     yield_every_us: 0,
+//!     duration_ms: 200,
+//!     out: None,
+//! };
+//! let timeline = Timeline::record(&request, &mut |note| eprintln!("{note}")).unwrap();
 //! println!("overlap {:.3}", timeline.overlap_share);
+//! print!("{}", timeline.render(Format::Markdown));
 //! ```
 
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
 use crate::child::WorkerCommand;
-use crate::machine::Machine;
+use crate::machine::{Machine, Watch};
 use crate::strategy::Placement;
 use crate::topology::{Topology, TopologyError};
 
 pub(crate) mod analyze;
 pub(crate) mod parts;
 pub(crate) mod record;
-pub mod render;
+pub(crate) mod render;
 
 pub(crate) use analyze::KernelSlice;
 #[cfg(test)]
@@ -77,7 +89,7 @@ pub(crate) fn placement_name(p: Placement) -> &'static str {
 }
 
 /// Parse a placement name (`one-core` or `spread`).
-pub fn parse_placement(s: &str) -> Result<Placement, String> {
+pub(crate) fn parse_placement(s: &str) -> Result<Placement, String> {
     match s {
         "one-core" => Ok(Placement::OneCore),
         "spread" => Ok(Placement::Spread),
@@ -89,6 +101,11 @@ pub fn parse_placement(s: &str) -> Result<Placement, String> {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TimelineError {
+    /// The request cannot be recorded as asked (an unknown kind or placement, a count or a
+    /// length out of range, an output directory that cannot be written): refused before any
+    /// worker starts. The line names the bad value.
+    #[error("{0}")]
+    Request(String),
     /// A worker could not be pinned.
     #[error("worker {worker}: {source}")]
     Pin {
@@ -113,9 +130,57 @@ pub enum TimelineError {
     },
 }
 
+/// What `concbench timeline` is asked, as given (the CLI's flags, unchecked);
+/// [`Timeline::record`] checks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelineRequest {
+    /// Number of workers K, 1 to 512.
+    pub cores: i64,
+    /// `one-core` (all workers pinned to one CPU: they take turns) or `spread` (one per
+    /// physical core: they run at the same time). Needed for threads and processes; tasks are
+    /// always on one core (`None` means `one-core` for them).
+    pub placement: Option<String>,
+    /// `thread`, `process` or `task` (async tasks on one thread: they switch only where they
+    /// yield).
+    pub kind: String,
+    /// Kind `task`: a yield point after every this many µs of a task's work; 0: none.
+    pub yield_every_us: i64,
+    /// How long the workers record, ms (1 to 60000).
+    pub duration_ms: i64,
+    /// The directory the caller will write the timeline into
+    /// ([`crate::report::Render::write`]), if any: checked
+    /// ([`crate::output::prepare_out_dir`]) after the options and before any worker starts.
+    /// Nothing is written to it here.
+    pub out: Option<PathBuf>,
+}
+
+impl TimelineRequest {
+    /// The recording `self` asks for, checked in the order of the flags' meaning: kind,
+    /// placement, counts and lengths, then the output directory. The error is one line naming
+    /// the bad value.
+    pub(crate) fn config(&self) -> Result<TimelineConfig, String> {
+        let kind: Kind = self.kind.parse()?;
+        let placement = match (&self.placement, kind) {
+            (Some(p), _) => parse_placement(p)?,
+            (None, Kind::Task) => Placement::OneCore,
+            (None, _) => {
+                return Err(
+                    "--placement is needed for threads and processes: one-core or spread".into(),
+                )
+            }
+        };
+        let config = TimelineConfig::new(self.cores, placement, kind, self.duration_ms)?
+            .with_yield_every_us(self.yield_every_us)?;
+        if let Some(dir) = &self.out {
+            crate::output::prepare_out_dir(dir)?;
+        }
+        Ok(config)
+    }
+}
+
 /// A validated timeline request.
 #[derive(Debug, Clone)]
-pub struct TimelineConfig {
+pub(crate) struct TimelineConfig {
     /// Number of workers, 1..=[`MAX_WORKERS`].
     pub(crate) workers: usize,
     /// Where they are pinned.
@@ -133,7 +198,7 @@ pub struct TimelineConfig {
 
 impl TimelineConfig {
     /// Check the request; the error is one line naming the bad value.
-    pub fn new(
+    pub(crate) fn new(
         workers: i64,
         placement: Placement,
         kind: Kind,
@@ -173,7 +238,7 @@ impl TimelineConfig {
 
     /// Kind `task`: a yield point after every `us` µs of a task's work (0: none). Anything up to
     /// the recording's length; negative is an error naming the value.
-    pub fn with_yield_every_us(mut self, us: i64) -> Result<TimelineConfig, String> {
+    pub(crate) fn with_yield_every_us(mut self, us: i64) -> Result<TimelineConfig, String> {
         if us < 0 || us as u64 > self.duration_ns / 1000 {
             return Err(format!(
                 "--yield-every-us {us}: need 0 (no yield points) to the recording's {} µs",
@@ -293,8 +358,27 @@ fn ms(ns: f64) -> f64 {
 }
 
 impl Timeline {
+    /// Record what `request` asks, as `concbench timeline` does: check it (a bad option or an
+    /// output directory that cannot be written is [`TimelineError::Request`], before any worker
+    /// starts), record with the machine watched for other programs' load
+    /// ([`crate::machine::Watch`]; a busy machine is said in a line for stderr, given to
+    /// `on_note`), and analyse the recording.
+    pub fn record(
+        request: &TimelineRequest,
+        on_note: &mut dyn FnMut(String),
+    ) -> Result<Timeline, TimelineError> {
+        let config = request.config().map_err(TimelineError::Request)?;
+        let mut watch = Watch::start();
+        let mut timeline = Timeline::record_config(&config)?;
+        watch.finish(&mut timeline.machine);
+        if let Some(line) = timeline.machine.busy_warning("the recording") {
+            on_note(line);
+        }
+        Ok(timeline)
+    }
+
     /// Record `config` and analyse it.
-    pub fn record(config: &TimelineConfig) -> Result<Timeline, TimelineError> {
+    pub(crate) fn record_config(config: &TimelineConfig) -> Result<Timeline, TimelineError> {
         let recording = record::record(config)?;
         Ok(Timeline::from_recording(
             config,
@@ -303,7 +387,7 @@ impl Timeline {
         ))
     }
 
-    /// Analyse a finished recording (split from [`Timeline::record`] so it can be tested with
+    /// Analyse a finished recording (split from [`Timeline::record_config`] so it can be tested with
     /// synthetic readings).
     pub(crate) fn from_recording(
         config: &TimelineConfig,
@@ -440,6 +524,91 @@ mod tests {
         assert_eq!(parse_placement("one-core").unwrap(), Placement::OneCore);
     }
 
+    fn request(kind: &str, placement: Option<&str>) -> TimelineRequest {
+        TimelineRequest {
+            cores: 2,
+            placement: placement.map(String::from),
+            kind: kind.into(),
+            yield_every_us: 0,
+            duration_ms: 100,
+            out: None,
+        }
+    }
+
+    /// `request` refused by [`Timeline::record`] before any worker starts, with a line holding
+    /// `needle` and no note.
+    fn refused(request: TimelineRequest, needle: &str) {
+        let mut notes = Vec::new();
+        match Timeline::record(&request, &mut |n| notes.push(n)) {
+            Err(TimelineError::Request(line)) => assert!(line.contains(needle), "{line}"),
+            Err(other) => panic!("{needle}: another error: {other}"),
+            Ok(_) => panic!("{needle}: recorded"),
+        }
+        assert!(notes.is_empty(), "{notes:?}");
+    }
+
+    #[test]
+    fn a_request_that_cannot_be_recorded_is_refused_before_any_worker_starts() {
+        refused(request("fiber", Some("spread")), "unknown kind 'fiber'");
+        refused(request("thread", Some("both")), "unknown placement 'both'");
+        refused(
+            request("thread", None),
+            "--placement is needed for threads and processes: one-core or spread",
+        );
+        refused(
+            request("process", None),
+            "--placement is needed for threads and processes",
+        );
+        refused(
+            TimelineRequest {
+                cores: 0,
+                ..request("thread", Some("spread"))
+            },
+            "--cores 0",
+        );
+        refused(
+            TimelineRequest {
+                yield_every_us: 10,
+                ..request("thread", Some("spread"))
+            },
+            "--yield-every-us applies to --kind task only",
+        );
+        refused(
+            request("task", Some("spread")),
+            "--kind task --placement spread",
+        );
+        let file = tempfile::NamedTempFile::new().unwrap();
+        refused(
+            TimelineRequest {
+                out: Some(file.path().to_path_buf()),
+                ..request("thread", Some("spread"))
+            },
+            "exists and is not a directory",
+        );
+        // The kind is checked first, as the flags' meaning goes: one line, the first bad value.
+        refused(
+            TimelineRequest {
+                cores: 0,
+                ..request("fiber", None)
+            },
+            "unknown kind 'fiber'",
+        );
+    }
+
+    #[test]
+    fn tasks_need_no_placement_and_take_one_core() {
+        let c = TimelineRequest {
+            yield_every_us: 50,
+            ..request("task", None)
+        }
+        .config()
+        .unwrap();
+        assert_eq!(
+            (c.placement, c.kind, c.yield_every_ns, c.workers),
+            (Placement::OneCore, Kind::Task, 50_000, 2)
+        );
+    }
+
     #[test]
     fn one_core_is_never_oversubscribed() {
         let c = TimelineConfig::new(7, Placement::OneCore, Kind::Thread, 10).unwrap();
@@ -529,6 +698,39 @@ mod tests {
     }
 
     #[test]
+    fn it_renders_its_document_and_lists_the_files_of_out() {
+        use crate::report::{Format, Render};
+        let t = synthetic();
+        let doc = render::document(&t);
+        assert_eq!(t.render(Format::Markdown), doc.to_markdown());
+        assert_eq!(t.render(Format::Csv), doc.to_csv());
+        assert_eq!(t.render(Format::Latex), doc.to_latex());
+        let json = t.render(Format::Json);
+        assert!(json.ends_with("}\n"), "{json}");
+        let back: Timeline = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, t);
+        assert!(t
+            .render(Format::Terminal)
+            .starts_with("concbench timeline: 3 threads spread"));
+        let files = t.files();
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "timeline.json",
+                "trace.json",
+                "timeline.md",
+                "timeline.tex",
+                "workers.csv",
+                "timeline.svg",
+                "report.html"
+            ]
+        );
+        assert_eq!(files[0].1, json);
+        assert_eq!(files[1].1, render::trace(&t));
+    }
+
+    #[test]
     fn the_trace_has_one_complete_event_per_interval() {
         let t = synthetic();
         let doc: serde_json::Value = serde_json::from_str(&render::trace(&t)).unwrap();
@@ -574,7 +776,7 @@ mod tests {
     #[test]
     fn two_threads_on_one_cpu_never_overlap() {
         let c = TimelineConfig::new(2, Placement::OneCore, Kind::Thread, 30).unwrap();
-        let t = Timeline::record(&c).unwrap();
+        let t = Timeline::record_config(&c).unwrap();
         assert_eq!(t.workers.len(), 2);
         assert!(t.overlap_share < 0.03, "overlap {}", t.overlap_share);
         for w in &t.workers {

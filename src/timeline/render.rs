@@ -1,6 +1,7 @@
 //! Drawing a [`Timeline`]: the terminal summary and strip chart, the SVG Gantt chart, the
 //! Chrome Trace Event JSON (opens in Perfetto and chrome://tracing), and the [`Document`] that
-//! gives it Markdown, CSV, LaTeX and an HTML page.
+//! gives it Markdown, CSV, LaTeX and an HTML page; the [`Timeline`]'s [`Render`] picks among
+//! them and lists the files of `timeline --out`.
 //!
 //! The helpers at the bottom (XML escaping, axis ticks, colours, the SVG frame) are shared with
 //! [`super::parts`], which draws the part records of `concbench run` the same way.
@@ -12,6 +13,7 @@ use serde_json::{json, Value};
 use super::{analyze, Span, Timeline, WorkerTimeline};
 use crate::report::document::{Block, Document};
 use crate::report::table::{Align, Table};
+use crate::report::{Format, Render};
 use crate::text::{nice_step, xml_escape, STEPS_1_2_5};
 
 /// Below this share of a CPU for the workers, the table says the machine is busy.
@@ -21,7 +23,7 @@ const BUSY_BELOW: f64 = 0.8;
 const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
 /// Columns of the terminal: `$COLUMNS`, else the width of the terminal on stdout, else 100.
-pub fn terminal_width() -> usize {
+pub(crate) fn terminal_width() -> usize {
     if let Some(c) = std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.trim().parse::<usize>().ok())
@@ -232,9 +234,41 @@ pub(crate) fn summary_lines(t: &Timeline) -> Vec<String> {
     lines
 }
 
+impl Render for Timeline {
+    /// Terminal: the summary table and strip charts at the terminal's width ([`table`],
+    /// [`terminal_width`]); JSON: the whole timeline, pretty-printed (`timeline.json`);
+    /// Markdown, CSV and LaTeX: its [`document`].
+    fn render(&self, format: Format) -> String {
+        match format {
+            Format::Terminal => table(self, terminal_width()),
+            Format::Json => pretty_json(self),
+            Format::Markdown => document(self).to_markdown(),
+            Format::Csv => document(self).to_csv(),
+            Format::Latex => document(self).to_latex(),
+        }
+    }
+
+    /// `timeline.json`, `trace.json` (Chrome trace, opens in Perfetto), then the document's
+    /// files: `timeline.md`, `timeline.tex`, `workers.csv`, `timeline.svg` (the Gantt chart)
+    /// and `report.html`.
+    fn files(&self) -> Vec<(String, String)> {
+        let mut files = vec![
+            ("timeline.json".to_string(), pretty_json(self)),
+            ("trace.json".to_string(), trace(self)),
+        ];
+        files.extend(document(self).files("timeline"));
+        files
+    }
+}
+
+/// `timeline.json`: the whole timeline, pretty-printed, ending in a newline.
+fn pretty_json(t: &Timeline) -> String {
+    serde_json::to_string_pretty(t).expect("timeline serializes") + "\n"
+}
+
 /// The timeline laid out for Markdown, CSV, LaTeX and the HTML page: what was run, the worker
 /// table, the whole-run figures and the Gantt chart (`timeline.svg`).
-pub fn document(t: &Timeline) -> Document {
+pub(crate) fn document(t: &Timeline) -> Document {
     let mut doc = Document::new(format!("concbench timeline: {}", t.headline()));
     doc.push(Block::Facts(vec![
         ("machine".into(), t.machine.summary()),
@@ -261,7 +295,7 @@ pub fn document(t: &Timeline) -> Document {
 
 /// The terminal output: what was run, a table per worker, the whole-run figures, and strip charts
 /// of the whole run and of its first milliseconds (where single slices are visible).
-pub fn table(t: &Timeline, width: usize) -> String {
+pub(crate) fn table(t: &Timeline, width: usize) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -487,7 +521,7 @@ fn switch_spans(t: &Timeline, w: &WorkerTimeline) -> Vec<Span> {
 /// The Chrome Trace Event document: one complete ("X") event per run interval, one per
 /// interrupt gap, pid/tid per worker and metadata naming them. Timestamps in µs from the common
 /// start.
-pub fn trace(t: &Timeline) -> String {
+pub(crate) fn trace(t: &Timeline) -> String {
     let me = std::process::id();
     let mut events: Vec<Value> = Vec::new();
     let process_kind = t.kind == "process";

@@ -127,7 +127,7 @@ fn time_slicing(c: &Claim, lab: &Lab) -> Result<ClaimResult, String> {
     }
     // The turn and the overlap, from one timeline of two spinning threads on one CPU.
     let config = TimelineConfig::new(2, Placement::OneCore, TKind::Thread, lab.pick(150, 300))?;
-    let t = Timeline::record(&config).map_err(|e| e.to_string())?;
+    let t = Timeline::record_config(&config).map_err(|e| e.to_string())?;
     let (slice_ns, slice_from) = match crate::sys::kernel_slice_ns() {
         Some((f, ns)) => (ns as f64, f.to_string()),
         None => (
