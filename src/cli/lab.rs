@@ -81,11 +81,6 @@ pub fn cmd_lab(args: LabArgs) -> Result<(), CliError> {
         LabError::Request(line) => CliError::Usage(line),
         other => CliError::Failed(anyhow::Error::new(other)),
     })?;
-    if let Some(dir) = &args.out {
-        report.write(dir).map_err(|e| {
-            CliError::Failed(anyhow::Error::new(e).context("writing the result files"))
-        })?;
-    }
     print_stdout(&report.render(match args.format {
         LabFormat::Table => Format::Terminal,
         LabFormat::Json => Format::Json,

@@ -73,13 +73,9 @@ pub fn cmd_timeline(args: TimelineArgs) -> Result<(), CliError> {
     let timeline =
         Timeline::record(&request, &mut |note| eprintln!("{note}")).map_err(|e| match e {
             TimelineError::Request(line) => CliError::Usage(line),
+            e @ TimelineError::Write(_) => CliError::Failed(anyhow::Error::new(e)),
             other => CliError::Failed(anyhow::Error::new(other).context("recording the timeline")),
         })?;
-    if let Some(dir) = &args.out {
-        timeline.write(dir).map_err(|e| {
-            CliError::Failed(anyhow::Error::new(e).context("writing the result files"))
-        })?;
-    }
     match args.format {
         TimelineFormat::Json => print_stdout(&timeline.render(Format::Json)),
         TimelineFormat::Table => {

@@ -811,6 +811,9 @@ pub enum LabError {
     /// line names the bad value.
     #[error("{0}")]
     Request(String),
+    /// The result files could not be written (the request's `out`).
+    #[error("writing the result files: {0}")]
+    Write(#[source] std::io::Error),
     /// A claim's experiment could not produce a result.
     #[error("claim {id}: {message}")]
     Claim {
@@ -1000,10 +1003,9 @@ pub struct LabRequest {
     /// Smaller experiments (7 repetitions instead of 11; under a minute on 2 cores): the
     /// intervals keep their coverage but grow wider, so more verdicts come out inconclusive.
     pub quick: bool,
-    /// The directory the caller will write the report into ([`crate::report::Render::write`]),
-    /// if any: checked ([`crate::output::prepare_out_dir`]) after the claim list and before any
-    /// claim is measured, so a report that could not be saved is refused at once. Nothing is
-    /// written to it here.
+    /// Write the report's files here (`--out`; [`crate::report::Render::files`]), as one set
+    /// after the last claim: checked ([`crate::output::prepare_out_dir`]) after the claim list
+    /// and before any claim is measured, so a report that could not be saved is refused at once.
     pub out: Option<PathBuf>,
 }
 
@@ -1028,8 +1030,9 @@ pub enum LabEvent {
 /// Run what `request` asks, as `concbench lab` does: check the claim list and the output
 /// directory (either bad is [`LabError::Request`], before any work), then run the selected
 /// claims in the course's order, with the machine watched for other programs' load
-/// ([`crate::machine::Watch`]; a busy machine is a [`LabEvent::Note`]). The report renders in
-/// every [`crate::report::Format`] and writes its files through [`crate::report::Render`].
+/// ([`crate::machine::Watch`]; a busy machine is a [`LabEvent::Note`]), and write the report's
+/// files into `out` ([`LabError::Write`] when that fails). The report renders in every
+/// [`crate::report::Format`] through [`crate::report::Render`].
 pub fn run_lab(
     request: &LabRequest,
     on_event: &mut dyn FnMut(LabEvent),
@@ -1052,6 +1055,9 @@ pub fn run_lab(
     watch.finish(&mut report.machine);
     if let Some(line) = report.machine.busy_warning("the lab") {
         on_event(LabEvent::Note(line));
+    }
+    if let Some(dir) = &request.out {
+        crate::report::Render::write(&report, dir).map_err(LabError::Write)?;
     }
     Ok(report)
 }

@@ -106,6 +106,9 @@ pub enum TimelineError {
     /// worker starts. The line names the bad value.
     #[error("{0}")]
     Request(String),
+    /// The result files could not be written (the request's `out`).
+    #[error("writing the result files: {0}")]
+    Write(#[source] std::io::Error),
     /// A worker could not be pinned.
     #[error("worker {worker}: {source}")]
     Pin {
@@ -147,10 +150,9 @@ pub struct TimelineRequest {
     pub yield_every_us: i64,
     /// How long the workers record, ms (1 to 60000).
     pub duration_ms: i64,
-    /// The directory the caller will write the timeline into
-    /// ([`crate::report::Render::write`]), if any: checked
-    /// ([`crate::output::prepare_out_dir`]) after the options and before any worker starts.
-    /// Nothing is written to it here.
+    /// Write the timeline's files here (`--out`; [`crate::report::Render::files`]) after the
+    /// recording: checked ([`crate::output::prepare_out_dir`]) after the options and before any
+    /// worker starts.
     pub out: Option<PathBuf>,
 }
 
@@ -362,7 +364,8 @@ impl Timeline {
     /// output directory that cannot be written is [`TimelineError::Request`], before any worker
     /// starts), record with the machine watched for other programs' load
     /// ([`crate::machine::Watch`]; a busy machine is said in a line for stderr, given to
-    /// `on_note`), and analyse the recording.
+    /// `on_note`), analyse the recording, and write its files into `out`
+    /// ([`TimelineError::Write`] when that fails).
     pub fn record(
         request: &TimelineRequest,
         on_note: &mut dyn FnMut(String),
@@ -373,6 +376,9 @@ impl Timeline {
         watch.finish(&mut timeline.machine);
         if let Some(line) = timeline.machine.busy_warning("the recording") {
             on_note(line);
+        }
+        if let Some(dir) = &request.out {
+            crate::report::Render::write(&timeline, dir).map_err(TimelineError::Write)?;
         }
         Ok(timeline)
     }
