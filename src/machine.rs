@@ -513,7 +513,7 @@ impl Machine {
     }
 
     /// The line for stderr when the CPUs were busy or ran slow during `what` (`the run`).
-    pub fn busy_warning(&self, what: &str) -> Option<String> {
+    pub(crate) fn busy_warning(&self, what: &str) -> Option<String> {
         let mut parts = Vec::new();
         if let Some(w) = self.others_load.as_ref().and_then(|l| l.warning(what)) {
             parts.push(w);
@@ -572,7 +572,7 @@ impl Machine {
 /// probe on each of them before ([`Watch::start`]), between its steps ([`Watch::probe`]) and
 /// after ([`Watch::finish`]).
 #[derive(Debug)]
-pub struct Watch {
+pub(crate) struct Watch {
     cpus: Vec<usize>,
     meter: Option<LoadMeter>,
     rounds: Vec<ProbeRound>,
@@ -580,7 +580,7 @@ pub struct Watch {
 
 impl Watch {
     /// Probe every CPU this process may use, then start counting others' CPU time.
-    pub fn start() -> Watch {
+    pub(crate) fn start() -> Watch {
         let cpus = Topology::get().allowed.clone();
         let first = ProbeRound::take(&cpus);
         Watch {
@@ -602,7 +602,7 @@ impl Watch {
 
     /// Stop counting, probe a last time, and record both in `machine`; returns the fastest probe
     /// the machine has shown (ns), which every round is set against.
-    pub fn finish(&mut self, machine: &mut Machine) -> Option<f64> {
+    pub(crate) fn finish(&mut self, machine: &mut Machine) -> Option<f64> {
         machine.others_load = self.meter.as_ref().and_then(LoadMeter::finish);
         self.probe();
         let seen = self

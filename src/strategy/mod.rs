@@ -235,7 +235,7 @@ impl FromStr for Strategy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
-pub enum WorkerKind {
+pub(crate) enum WorkerKind {
     /// Threads of this process: one address space.
     Thread,
     /// Worker processes (the concbench binary re-executed): an address space each.
@@ -258,7 +258,7 @@ impl WorkerKind {
 /// Where the workers of an execution are pinned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Placement {
+pub(crate) enum Placement {
     /// All workers on the first allowed CPU.
     OneCore,
     /// Worker i on physical core i (wrapping around when there are more workers than cores).
