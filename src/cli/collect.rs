@@ -6,26 +6,10 @@
 
 use std::path::PathBuf;
 
-use clap::ValueEnum;
-
-use super::{print_stdout, CliError};
+use super::{print_stdout, CliError, OutputFormat};
 use concbench::collect::collect;
 use concbench::output::prepare_out_dir;
-use concbench::report::{Format, Render};
-
-/// Output formats of `collect`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CollectFormat {
-    /// Aligned tables for the terminal.
-    Table,
-    /// Markdown: report.md without its pictures.
-    Markdown,
-    /// results.csv: every run row in one table with a workload column (lab.csv when only lab
-    /// files were read).
-    Csv,
-    /// results.json: the whole collection.
-    Json,
-}
+use concbench::report::Render;
 
 /// Options of `concbench collect`.
 #[derive(Debug, clap::Args)]
@@ -43,8 +27,8 @@ pub struct CollectArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Output format on stdout.
-    #[arg(long, short, value_enum, default_value_t = CollectFormat::Table)]
-    pub format: CollectFormat,
+    #[arg(long, short, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
     /// No note on stderr of the files written.
     #[arg(long, short)]
     pub quiet: bool,
@@ -70,10 +54,5 @@ pub fn cmd_collect(args: CollectArgs) -> Result<(), CliError> {
             );
         }
     }
-    print_stdout(&c.render(match args.format {
-        CollectFormat::Table => Format::Terminal,
-        CollectFormat::Markdown => Format::Markdown,
-        CollectFormat::Csv => Format::Csv,
-        CollectFormat::Json => Format::Json,
-    }))
+    print_stdout(&c.render(args.format.into()))
 }

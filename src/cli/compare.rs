@@ -2,27 +2,10 @@
 
 use std::path::PathBuf;
 
-use clap::ValueEnum;
-
-use super::{print_stdout, CliError};
+use super::{print_stdout, CliError, OutputFormat};
 use concbench::output::prepare_out_dir;
 use concbench::report::compare::compare;
-use concbench::report::{Format, Render};
-
-/// Output formats of `compare`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CompareFormat {
-    /// Aligned table for the terminal.
-    Table,
-    /// One JSON document.
-    Json,
-    /// Markdown, ready to paste.
-    Markdown,
-    /// The table as CSV (RFC 4180), one header line.
-    Csv,
-    /// The table as a LaTeX float (booktabs), its caption naming both files.
-    Latex,
-}
+use concbench::report::Render;
 
 /// Options of `concbench compare`.
 #[derive(Debug, clap::Args)]
@@ -33,8 +16,8 @@ pub struct CompareArgs {
     /// The one compared with it (ratios are B/A); a file or an `--out` directory, as A.
     pub b: PathBuf,
     /// Output format on stdout.
-    #[arg(long, short, value_enum, default_value_t = CompareFormat::Table)]
-    pub format: CompareFormat,
+    #[arg(long, short, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
     /// Also write compare.json, compare.md, compare.csv, compare.tex and report.html into DIR
     /// (one set, atomically; checked before anything is read).
     #[arg(long, value_name = "DIR")]
@@ -64,11 +47,5 @@ pub fn cmd_compare(args: CompareArgs) -> Result<(), CliError> {
             );
         }
     }
-    print_stdout(&c.render(match args.format {
-        CompareFormat::Table => Format::Terminal,
-        CompareFormat::Json => Format::Json,
-        CompareFormat::Markdown => Format::Markdown,
-        CompareFormat::Csv => Format::Csv,
-        CompareFormat::Latex => Format::Latex,
-    }))
+    print_stdout(&c.render(args.format.into()))
 }

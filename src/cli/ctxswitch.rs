@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 
-use super::{CliError, PlainFormat as Format};
+use super::{CliError, OutputFormat};
 use concbench::experiment::ctxswitch::measure_all;
 use concbench::experiment::ctxswitch::PingPongPlan;
 
@@ -17,8 +17,8 @@ pub struct CtxSwitchArgs {
     #[arg(long, default_value_t = 5, allow_negative_numbers = true)]
     pub reps: i64,
     /// Output format on stdout.
-    #[arg(long, short, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[arg(long, short, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
     /// Also write the result set to this directory (atomically): ctxswitch.txt (the table), ctxswitch.json, ctxswitch.md, ctxswitch.csv, ctxswitch.tex and report.html.
     #[arg(long, short, value_name = "DIR")]
     pub out: Option<std::path::PathBuf>,

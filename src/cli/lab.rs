@@ -3,22 +3,9 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use clap::ValueEnum;
-
-use super::{print_stdout, CliError};
+use super::{print_stdout, CliError, OutputFormat};
 use concbench::lab::{self, LabError, LabEvent, LabRequest};
-use concbench::report::{Format, Render};
-
-/// Output formats of `lab`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LabFormat {
-    /// Verdict table and explanations.
-    Table,
-    /// The whole report as JSON.
-    Json,
-    /// lab.md, the report a student hands in.
-    Markdown,
-}
+use concbench::report::Render;
 
 /// Options of `concbench lab`.
 #[derive(Debug, clap::Args)]
@@ -36,8 +23,8 @@ pub struct LabArgs {
     #[arg(long)]
     pub quick: bool,
     /// Output format on stdout.
-    #[arg(long, short, value_enum, default_value_t = LabFormat::Table)]
-    pub format: LabFormat,
+    #[arg(long, short, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
     /// Also write lab.md, lab.json and a picture per claim that has one (ID.svg) to this
     /// directory (atomically).
     #[arg(long, value_name = "DIR")]
@@ -81,11 +68,7 @@ pub fn cmd_lab(args: LabArgs) -> Result<(), CliError> {
         LabError::Request(line) => CliError::Usage(line),
         other => CliError::Failed(anyhow::Error::new(other)),
     })?;
-    print_stdout(&report.render(match args.format {
-        LabFormat::Table => Format::Terminal,
-        LabFormat::Json => Format::Json,
-        LabFormat::Markdown => Format::Markdown,
-    }))
+    print_stdout(&report.render(args.format.into()))
 }
 
 /// The progress display on stderr: claims done of `total`.

@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 
-use super::{CliError, PlainFormat as Format};
+use super::{CliError, OutputFormat};
 use concbench::experiment::limits::measure_limits;
 
 /// Options of `concbench limits`.
@@ -13,8 +13,8 @@ pub struct LimitsArgs {
     #[arg(long)]
     pub quick: bool,
     /// Output format on stdout.
-    #[arg(long, short, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[arg(long, short, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
     /// Also write the result set to this directory (atomically): limits.txt (the tables), limits.json, limits.md, one CSV per table, limits.tex and report.html.
     #[arg(long, short, value_name = "DIR")]
     pub out: Option<std::path::PathBuf>,

@@ -102,30 +102,30 @@ pub struct Repetitions {
     pub seed: u64,
 }
 
-/// Output formats of the measurement subcommands whose result is laid out as tables (ctxswitch,
-/// limits, refs).
+/// `--format` of every subcommand that prints a result: each result renders in all of them
+/// ([`concbench::report::Render`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum PlainFormat {
-    /// Aligned table for the terminal.
+pub enum OutputFormat {
+    /// Aligned table for the terminal, with a reading of the numbers.
     Table,
-    /// Markdown, ready to paste.
+    /// One JSON document: the complete result, every printed number a field of it.
+    Json,
+    /// Markdown, ready to paste (the `.md` file of `--out`).
     Markdown,
     /// CSV (RFC 4180): each table with its header line, a blank line between tables.
     Csv,
-    /// One JSON document.
-    Json,
-    /// LaTeX table floats (booktabs).
+    /// LaTeX table floats (booktabs, with a caption naming the machine).
     Latex,
 }
 
-impl From<PlainFormat> for Format {
-    fn from(format: PlainFormat) -> Format {
+impl From<OutputFormat> for Format {
+    fn from(format: OutputFormat) -> Format {
         match format {
-            PlainFormat::Table => Format::Terminal,
-            PlainFormat::Markdown => Format::Markdown,
-            PlainFormat::Csv => Format::Csv,
-            PlainFormat::Json => Format::Json,
-            PlainFormat::Latex => Format::Latex,
+            OutputFormat::Table => Format::Terminal,
+            OutputFormat::Json => Format::Json,
+            OutputFormat::Markdown => Format::Markdown,
+            OutputFormat::Csv => Format::Csv,
+            OutputFormat::Latex => Format::Latex,
         }
     }
 }

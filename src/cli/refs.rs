@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 
-use super::{CliError, PlainFormat as Format, Repetitions};
+use super::{CliError, OutputFormat, Repetitions};
 use concbench::refs::{run_refs, RefsPlan};
 
 /// Options of `concbench refs`.
@@ -22,8 +22,8 @@ pub struct RefsArgs {
     #[command(flatten)]
     pub repetitions: Repetitions,
     /// Output format on stdout.
-    #[arg(long, short, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[arg(long, short, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
     /// Also write the result set to this directory (atomically): WORKLOAD.txt (the tables),
     /// WORKLOAD.json, WORKLOAD.md, one CSV per table, WORKLOAD.tex and report.html.
     #[arg(long, short, value_name = "DIR")]

@@ -2,29 +2,12 @@
 
 use std::io::IsTerminal;
 
-use clap::ValueEnum;
-
-use super::{print_stdout, CliError, Repetitions};
+use super::{print_stdout, CliError, OutputFormat, Repetitions};
 use concbench::plan::RunRequest;
 use concbench::report::{self, Render};
 use concbench::strategy::STRATEGIES;
 use concbench::sweep::{run_request, RunEvent, SweepError};
 use concbench::workload;
-
-/// Output formats of `run`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// Aligned table for the terminal.
-    Table,
-    /// One JSON document (the complete result).
-    Json,
-    /// Markdown report: header, table, a reading of the numbers (report.md).
-    Markdown,
-    /// One CSV line per row, the JSON fields flattened (results.csv).
-    Csv,
-    /// A LaTeX table float (booktabs, with a caption naming the machine; results.tex).
-    Latex,
-}
 
 /// Options of `concbench run`.
 #[derive(Debug, clap::Args)]
@@ -49,8 +32,8 @@ pub struct RunArgs {
     #[command(flatten)]
     pub params: super::params::WorkloadParams,
     /// Output format on stdout.
-    #[arg(long, short, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[arg(long, short, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
     /// Also write report.md, results.csv, samples.csv (one line per repetition), results.json,
     /// results.tex and speedup.svg into DIR (created if missing; each file written atomically).
     #[arg(long, value_name = "DIR")]
@@ -166,7 +149,7 @@ pub fn cmd_run(args: RunArgs) -> Result<(), CliError> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let format = render_format(args.format);
+    let format = args.format.into();
     let outcome = match result {
         Ok(outcome) => outcome,
         Err(e) => return Err(failed(&args.workload, format, e)?),
@@ -201,16 +184,6 @@ fn request_of(args: &RunArgs) -> RunRequest {
         measure_ceilings: args.limits,
         stuck_after_s: args.stuck_after,
         fault: args.fault_part.map(|part| (part, args.fault_kind.clone())),
-    }
-}
-
-fn render_format(format: Format) -> report::Format {
-    match format {
-        Format::Table => report::Format::Terminal,
-        Format::Json => report::Format::Json,
-        Format::Markdown => report::Format::Markdown,
-        Format::Csv => report::Format::Csv,
-        Format::Latex => report::Format::Latex,
     }
 }
 

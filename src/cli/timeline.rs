@@ -2,20 +2,9 @@
 
 use std::path::PathBuf;
 
-use clap::ValueEnum;
-
-use super::{print_stdout, CliError};
-use concbench::report::{Format, Render};
+use super::{print_stdout, CliError, OutputFormat};
+use concbench::report::Render;
 use concbench::timeline::{Timeline, TimelineError, TimelineRequest};
-
-/// Output formats of `timeline`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TimelineFormat {
-    /// Summary table and strip charts for the terminal.
-    Table,
-    /// One JSON document: intervals of every worker and the figures.
-    Json,
-}
 
 /// Options of `concbench timeline`.
 #[derive(Debug, clap::Args)]
@@ -47,8 +36,8 @@ pub struct TimelineArgs {
     #[arg(long, short, default_value_t = 500, allow_negative_numbers = true)]
     pub duration_ms: i64,
     /// Output format on stdout.
-    #[arg(long, short, value_enum, default_value_t = TimelineFormat::Table)]
-    pub format: TimelineFormat,
+    #[arg(long, short, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
     /// Also write timeline.json, timeline.svg (Gantt chart), trace.json (Chrome trace, opens
     /// in Perfetto), timeline.md, workers.csv, timeline.tex and report.html to this directory.
     #[arg(long, short, value_name = "DIR")]
@@ -76,17 +65,12 @@ pub fn cmd_timeline(args: TimelineArgs) -> Result<(), CliError> {
             e @ TimelineError::Write(_) => CliError::Failed(anyhow::Error::new(e)),
             other => CliError::Failed(anyhow::Error::new(other).context("recording the timeline")),
         })?;
-    match args.format {
-        TimelineFormat::Json => print_stdout(&timeline.render(Format::Json)),
-        TimelineFormat::Table => {
-            let mut text = timeline.render(Format::Terminal);
-            if let (Some(dir), false) = (&args.out, args.quiet) {
-                text.push_str(&format!(
-                    "wrote {0}/timeline.json, {0}/timeline.svg, {0}/report.html and {0}/trace.json (open it in https://ui.perfetto.dev)\n",
-                    dir.display()
-                ));
-            }
-            print_stdout(&text)
-        }
+    let mut text = timeline.render(args.format.into());
+    if let (OutputFormat::Table, Some(dir), false) = (args.format, &args.out, args.quiet) {
+        text.push_str(&format!(
+            "wrote {0}/timeline.json, {0}/timeline.svg, {0}/report.html and {0}/trace.json (open it in https://ui.perfetto.dev)\n",
+            dir.display()
+        ));
     }
+    print_stdout(&text)
 }
