@@ -6,10 +6,8 @@
 
 use std::path::PathBuf;
 
-use super::{print_stdout, CliError, OutputFormat};
+use super::{CliError, OutputFormat};
 use concbench::collect::collect;
-use concbench::output::prepare_out_dir;
-use concbench::report::Render;
 
 /// Options of `concbench collect`.
 #[derive(Debug, clap::Args)]
@@ -36,23 +34,8 @@ pub struct CollectArgs {
 
 /// Run `concbench collect`: check `--out`, one library call, then the files and stdout.
 pub fn cmd_collect(args: CollectArgs) -> Result<(), CliError> {
-    if let Some(dir) = &args.out {
-        prepare_out_dir(dir).map_err(CliError::Usage)?;
-    }
+    super::prepare_out(args.out.as_deref())?;
     let c =
         collect(&args.inputs, args.out.as_deref()).map_err(|e| CliError::Usage(e.to_string()))?;
-    // The files first: a reader that closes stdout early (`| head`) must not cost them.
-    if let Some(dir) = &args.out {
-        let written = c.write(dir).map_err(|e| {
-            CliError::Failed(anyhow::Error::new(e).context("writing the result files"))
-        })?;
-        if !args.quiet {
-            eprintln!(
-                "concbench: wrote {} files to {}",
-                written.len(),
-                dir.display()
-            );
-        }
-    }
-    print_stdout(&c.render(args.format.into()))
+    super::print_and_write(&c, args.format.into(), args.out.as_deref(), args.quiet)
 }

@@ -2,10 +2,8 @@
 
 use std::path::PathBuf;
 
-use super::{print_stdout, CliError, OutputFormat};
-use concbench::output::prepare_out_dir;
+use super::{CliError, OutputFormat};
 use concbench::report::compare::compare;
-use concbench::report::Render;
 
 /// Options of `concbench compare`.
 #[derive(Debug, clap::Args)]
@@ -30,22 +28,7 @@ pub struct CompareArgs {
 /// Run `concbench compare`: check `--out`, one library call, then the files and stdout.
 /// Unreadable, malformed or unrelated files are bad input (exit 2).
 pub fn cmd_compare(args: CompareArgs) -> Result<(), CliError> {
-    if let Some(dir) = &args.out {
-        prepare_out_dir(dir).map_err(CliError::Usage)?;
-    }
+    super::prepare_out(args.out.as_deref())?;
     let c = compare(&args.a, &args.b).map_err(|e| CliError::Usage(e.to_string()))?;
-    // The files first: a reader that closes stdout early (`| head`) must not cost them.
-    if let Some(dir) = &args.out {
-        let written = c.write(dir).map_err(|e| {
-            CliError::Failed(anyhow::Error::new(e).context("writing the result files"))
-        })?;
-        if !args.quiet {
-            eprintln!(
-                "concbench: wrote {} files to {}",
-                written.len(),
-                dir.display()
-            );
-        }
-    }
-    print_stdout(&c.render(args.format.into()))
+    super::print_and_write(&c, args.format.into(), args.out.as_deref(), args.quiet)
 }
