@@ -96,7 +96,7 @@ fn absolute(p: &Path) -> PathBuf {
 /// Write `files` (name, contents) into `dir` as one result set (see [`ResultSet::commit`]: staged
 /// beside it and swapped in at once, so `dir` then holds these files and no other set's).
 /// Returns the paths written.
-pub fn write_set(dir: &Path, files: Vec<(String, String)>) -> io::Result<Vec<PathBuf>> {
+pub(crate) fn write_set(dir: &Path, files: Vec<(String, String)>) -> io::Result<Vec<PathBuf>> {
     let mut set = ResultSet::new();
     for (name, contents) in files {
         set.add(dir, &name, contents);

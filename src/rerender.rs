@@ -15,7 +15,9 @@ use crate::cluster::MessagePoint;
 use crate::collect::{read_results, ResultsDoc};
 use crate::lab::LabReport;
 use crate::machine::MessageCeiling;
+use crate::report::document::{set_files, Document};
 use crate::report::load::LoadError;
+use crate::report::{Format, Render};
 
 /// The largest claim picture carried over from beside a `lab.json`.
 const MAX_PICTURE_BYTES: u64 = 4 << 20;
@@ -32,28 +34,63 @@ pub fn source_file(path: &Path) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// The files of the set `source` (a run's `results.json`, a lab's `lab.json`, or the JSON of
-/// `ctxswitch` or `limits`, read as untrusted input) holds, by name, as that subcommand's
-/// `--out` would write them now.
-pub fn set_files(source: &Path) -> Result<Vec<(String, String)>, LoadError> {
-    match read_results(source) {
-        Ok(ResultsDoc::Run(report)) => Ok(crate::report::out_files(&report)),
+/// A result read back from its JSON alone: a run's, a lab's (with the claim pictures found
+/// beside `lab.json`), or a `ctxswitch` or `limits` measurement (whose JSON is written back as it
+/// was read). It renders and writes its set through [`Render`] as that subcommand would now.
+pub struct Reread(Source);
+
+/// What a [`Reread`] holds.
+enum Source {
+    Run(Box<crate::report::RunReport>),
+    Lab(Box<LabReport>),
+    Measurement {
+        document: Document,
+        stem: &'static str,
+        json: String,
+    },
+}
+
+/// Read `source` (a run's `results.json`, a lab's `lab.json`, or the JSON of `ctxswitch` or
+/// `limits`) as untrusted input.
+pub fn read(source: &Path) -> Result<Reread, LoadError> {
+    Ok(Reread(match read_results(source) {
+        Ok(ResultsDoc::Run(report)) => Source::Run(Box::new(report)),
         Ok(ResultsDoc::Lab(mut report)) => {
             attach_pictures(&mut report, source.parent().unwrap_or(Path::new(".")));
-            Ok(crate::lab::render::files(&report))
+            Source::Lab(Box::new(report))
         }
-        Err(LoadError::OtherConcbench { file, what }) => measurement_set(source, file, what),
-        Err(e) => Err(e),
+        Err(LoadError::OtherConcbench { file, what }) => measurement(source, file, what)?,
+        Err(e) => return Err(e),
+    }))
+}
+
+impl Render for Reread {
+    fn render(&self, format: Format) -> String {
+        match &self.0 {
+            Source::Run(report) => report.render(format),
+            Source::Lab(report) => report.render(format),
+            Source::Measurement { document, json, .. } => {
+                crate::report::document::render(document, json, format)
+            }
+        }
+    }
+
+    /// The files of the set, by name, as that subcommand's `--out` would write them now.
+    fn files(&self) -> Vec<(String, String)> {
+        match &self.0 {
+            Source::Run(report) => report.files(),
+            Source::Lab(report) => report.files(),
+            Source::Measurement {
+                document,
+                stem,
+                json,
+            } => set_files(document, stem, json.clone()),
+        }
     }
 }
 
-/// The set of a `ctxswitch` or `limits` report; any other concbench document stays refused.
-fn measurement_set(
-    source: &Path,
-    file: String,
-    what: &'static str,
-) -> Result<Vec<(String, String)>, LoadError> {
-    use crate::report::document::set_files;
+/// A `ctxswitch` or `limits` report laid out; any other concbench document stays refused.
+fn measurement(source: &Path, file: String, what: &'static str) -> Result<Source, LoadError> {
     let name = if what.contains("ctxswitch") {
         "ctxswitch.json"
     } else {
@@ -76,8 +113,11 @@ fn measurement_set(
                 detail: "no row was measured, so the plan it ran with is unknown".into(),
             });
         }
-        let doc = crate::experiment::ctxswitch::document(&report);
-        return Ok(set_files(&doc, "ctxswitch", json));
+        return Ok(Source::Measurement {
+            document: crate::experiment::ctxswitch::document(&report),
+            stem: "ctxswitch",
+            json,
+        });
     }
     if what.contains("limits") {
         let limits: LimitsJson = serde_json::from_value(value).map_err(not_this)?;
@@ -92,8 +132,11 @@ fn measurement_set(
             messages: &messages,
             notes: limits.note.into_iter().collect(),
         };
-        let doc = crate::experiment::limits::document(&result);
-        return Ok(set_files(&doc, "limits", json));
+        return Ok(Source::Measurement {
+            document: crate::experiment::limits::document(&result),
+            stem: "limits",
+            json,
+        });
     }
     Err(LoadError::OtherConcbench { file, what })
 }
@@ -133,5 +176,45 @@ fn attach_pictures(report: &mut LabReport, dir: &Path) {
         {
             claim.picture = Some(svg);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn committed(rel: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+    }
+
+    #[test]
+    fn a_measurement_read_back_prints_its_json_as_written_and_its_tables_as_drawn() {
+        for (dir, stem) in [
+            ("results/ctxswitch", "ctxswitch"),
+            ("results/limits", "limits"),
+        ] {
+            let json = committed(&format!("{dir}/{stem}.json"));
+            let again = read(&json).unwrap();
+            let written = std::fs::read_to_string(&json).unwrap();
+            assert_eq!(again.render(Format::Json), written, "{dir}");
+            let files = again.files();
+            let md = &files
+                .iter()
+                .find(|(n, _)| *n == format!("{stem}.md"))
+                .unwrap()
+                .1;
+            assert_eq!(again.render(Format::Markdown), *md, "{dir}");
+            assert!(files.iter().any(|(n, _)| n == "report.html"), "{dir}");
+        }
+    }
+
+    #[test]
+    fn a_run_and_a_lab_read_back_render_as_their_own_reports() {
+        let run = read(&committed("results/io/results.json")).unwrap();
+        assert!(run.render(Format::Terminal).contains("io"));
+        assert!(run.files().iter().any(|(n, _)| n == "results.json"));
+        let lab = read(&committed("results/lab/quick/lab.json")).unwrap();
+        assert!(lab.files().iter().any(|(n, _)| n == "lab.md"));
+        assert!(lab.render(Format::Csv).starts_with("claim,"));
     }
 }

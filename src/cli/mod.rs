@@ -140,18 +140,28 @@ pub(crate) fn print_and_write(
 ) -> Result<(), CliError> {
     // The files first: a reader that closes stdout early (`| head`) must not cost them.
     if let Some(dir) = out {
-        let written = result.write(dir).map_err(|e| {
-            CliError::Failed(anyhow::Error::new(e).context("writing the result files"))
-        })?;
-        if !quiet {
-            eprintln!(
-                "concbench: wrote {} files to {}",
-                written.len(),
-                dir.display()
-            );
-        }
+        write_result(result, dir, quiet)?;
     }
     print_stdout(&result.render(format))
+}
+
+/// Write a result's set into `dir` (see [`Render::write`]) and, unless `quiet`, say so on stderr.
+pub(crate) fn write_result(
+    result: &dyn Render,
+    dir: &std::path::Path,
+    quiet: bool,
+) -> Result<(), CliError> {
+    let written = result
+        .write(dir)
+        .map_err(|e| CliError::Failed(anyhow::Error::new(e).context("writing the result files")))?;
+    if !quiet {
+        eprintln!(
+            "concbench: wrote {} files to {}",
+            written.len(),
+            dir.display()
+        );
+    }
+    Ok(())
 }
 
 /// Why a command failed, and so which exit status it gets.
@@ -322,23 +332,4 @@ pub(crate) fn prepare_out(dir: Option<&std::path::Path>) -> Result<(), CliError>
         Some(dir) => concbench::output::prepare_out_dir(dir).map_err(CliError::Usage),
         None => Ok(()),
     }
-}
-
-/// Write `files` (name, contents) into `dir` as one set (each file atomically) and, unless
-/// `quiet`, say so on stderr as `run --out` does.
-pub(crate) fn write_out(
-    dir: &std::path::Path,
-    files: Vec<(String, String)>,
-    quiet: bool,
-) -> Result<(), CliError> {
-    let written = concbench::output::write_set(dir, files)
-        .map_err(|e| CliError::Failed(anyhow::Error::new(e).context("writing the result files")))?;
-    if !quiet {
-        eprintln!(
-            "concbench: wrote {} files to {}",
-            written.len(),
-            dir.display()
-        );
-    }
-    Ok(())
 }

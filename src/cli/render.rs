@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use super::{prepare_out, write_out, CliError};
-use concbench::rerender::{set_files, source_file};
+use super::{prepare_out, CliError};
+use concbench::rerender::{read, source_file};
 
 /// Options of `concbench render`.
 #[derive(Debug, clap::Args)]
@@ -38,6 +38,6 @@ pub fn cmd_render(args: RenderArgs) -> Result<(), CliError> {
             .map_or_else(|| PathBuf::from("."), |p| p.to_path_buf()),
     };
     prepare_out(Some(&dir))?;
-    let files = set_files(&source).map_err(|e| CliError::Usage(e.to_string()))?;
-    write_out(&dir, files, args.quiet)
+    let result = read(&source).map_err(|e| CliError::Usage(e.to_string()))?;
+    super::write_result(&result, &dir, args.quiet)
 }
