@@ -287,33 +287,25 @@ fn bad_input_is_exit_2_with_one_line() {
 /// worker table and its LaTeX a booktabs float, each the same rows as the terminal table.
 #[test]
 fn timeline_prints_every_format() {
-    let csv = concbench()
-        .args([
-            "timeline", "--cores", "2", "--kind", "task", "-d", "20", "-f", "csv",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        csv.status.success(),
-        "{}",
-        String::from_utf8_lossy(&csv.stderr)
-    );
-    let csv = String::from_utf8(csv.stdout).unwrap();
+    let print = |format: &str| {
+        let out = concbench()
+            .args([
+                "timeline", "--cores", "2", "--kind", "task", "-d", "20", "-f", format,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let csv = print("csv");
     let lines: Vec<&str> = csv.lines().filter(|l| !l.is_empty()).collect();
     assert!(lines[0].starts_with("worker,"), "{csv}");
     assert_eq!(lines.len(), 3, "a header and one line per worker: {csv}");
-    let tex = concbench()
-        .args([
-            "timeline", "--cores", "2", "--kind", "task", "-d", "20", "-f", "latex",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        tex.status.success(),
-        "{}",
-        String::from_utf8_lossy(&tex.stderr)
-    );
-    let tex = String::from_utf8(tex.stdout).unwrap();
+    let tex = print("latex");
     assert!(
         tex.contains("\\begin{table}") && tex.contains("\\toprule"),
         "{tex}"
