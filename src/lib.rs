@@ -53,8 +53,8 @@
 //! `multi-process` starts worker processes that rebuild the workload from its
 //! [`workload::WorkloadSpec`]. Every process concbench starts speaks one protocol
 //! ([`child`]): it is a program whose `main` begins with [`serve_if_child`], by default the
-//! `concbench` binary (found by [`child::WorkerCommand::locate_concbench`]), which knows the
-//! built-in workloads. A program with its own [`workload::Workload`] serves its own children:
+//! `concbench` binary (beside this executable or one directory up, or `$CONCBENCH_EXE`), which
+//! knows the built-in workloads. A program with its own [`workload::Workload`] serves its own children:
 //! it calls `serve_if_child` with a factory that knows its workload first thing in `main`, and
 //! gives the sweep [`child::WorkerCommand::this_executable`] through [`sweep::Sweep::worker`].
 //! Adding a workload is described in [`workload::registry`]. See `examples/custom_workload.rs`

@@ -26,6 +26,10 @@ pub fn default_workers(physical: usize) -> Vec<usize> {
     workers
 }
 
+/// Timed repetitions per row unless told otherwise: the fewest whose order-statistic intervals
+/// reach 95% for the speedup (7; 6 for a median alone).
+pub const DEFAULT_REPS: usize = 7;
+
 /// Most timed repetitions per row: far past what any interval needs.
 pub(crate) const MAX_REPS: usize = 10_000;
 
@@ -212,10 +216,11 @@ fn refuse_distributed_without_ranks(
 
 /// What `concbench run` is asked, as given (text and numbers not yet checked): the input of the
 /// run pipeline, [`crate::sweep::run_request`], which validates it into a plan before any work.
-/// Every field but `workload` has a default (`RunRequest { workload: "io".into(),
-/// ..Default::default() }`); `reps` and `warmup` default to 0 here, which the plan refuses and
-/// reports, so set them (the CLI's defaults are [`crate::sweep::DEFAULT_REPS`] and 1).
-#[derive(Debug, Clone, Default)]
+/// Every field but `workload` has `concbench run`'s default (`RunRequest { workload:
+/// "io".into(), ..Default::default() }`): the machine's default cores and strategies, the
+/// workload's size, [`DEFAULT_REPS`] repetitions after 1 warm-up, seed 42, no
+/// files.
+#[derive(Debug, Clone)]
 pub struct RunRequest {
     /// The workload's name (`--workload`).
     pub workload: String,
@@ -247,6 +252,26 @@ pub struct RunRequest {
     /// `wrong-answer` or `hang` (the CLI's hidden `--fault-part` and `--fault-kind`).
     #[doc(hidden)]
     pub fault: Option<(usize, String)>,
+}
+
+impl Default for RunRequest {
+    fn default() -> RunRequest {
+        RunRequest {
+            workload: String::new(),
+            cores: None,
+            strategy: None,
+            size: None,
+            reps: DEFAULT_REPS as i64,
+            warmup: 1,
+            seed: 42,
+            params: Vec::new(),
+            out: None,
+            timeline: None,
+            measure_ceilings: false,
+            stuck_after_s: None,
+            fault: None,
+        }
+    }
 }
 
 /// Bytes of memory `workload` of `size` needs (shared region plus a copy for checks), from its

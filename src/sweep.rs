@@ -37,10 +37,6 @@ pub use crate::runner::{Progress, RunError};
 pub use bench::Bench;
 pub use request::{run_request, RunEvent, RunOutcome};
 
-/// Timed repetitions per row unless told otherwise: the fewest whose order-statistic intervals
-/// reach 95% for the speedup (7; 6 for a median alone).
-pub const DEFAULT_REPS: usize = 7;
-
 /// A sweep being set up: a workload, the core counts and strategies to run it with, and how
 /// often. Every setter has a default (see [`Sweep::new`]); [`Sweep::run`] validates, measures
 /// and analyses.
@@ -138,8 +134,9 @@ enum Subject<'w> {
 }
 
 impl<'w> Sweep<'w> {
-    /// A sweep of `workload` with the defaults of `concbench run`: cores 1 and every physical
-    /// core this process may use, every strategy that can run here
+    /// A sweep of `workload` with the defaults of `concbench run`: the core counts of
+    /// [`crate::plan::default_workers`] (powers of two up to the physical cores this process may
+    /// use, that count, and twice it, oversubscribed), every strategy that can run here
     /// ([`crate::plan::default_strategies`]), 7 repetitions after 1 warm-up (enough for 95%
     /// intervals of the medians and the speedups), worker processes from the concbench binary,
     /// the switch cost measured before the rows ([`SwitchCost::Measure`]) and the cached
@@ -176,13 +173,11 @@ impl<'w> Sweep<'w> {
     }
 
     fn of(subject: Subject<'w>) -> Sweep<'w> {
-        let mut cores = vec![1, Topology::get().physical_core_count()];
-        cores.dedup();
         Sweep {
             subject,
-            cores,
+            cores: crate::plan::default_workers(Topology::get().physical_core_count()),
             strategies: crate::plan::default_strategies(),
-            reps: DEFAULT_REPS,
+            reps: crate::plan::DEFAULT_REPS,
             warmup: 1,
             planned: None,
             options: ExecOptions::default(),
@@ -306,6 +301,11 @@ impl<'w> Sweep<'w> {
         mut self,
     ) -> Result<(RunReport, Vec<Measurement>), SweepError> {
         let plan = self.plan()?;
+        // Worker processes need a program that serves them: found now, before any row, so a
+        // sweep that cannot start them is refused rather than failing after its first rows.
+        if self.options.worker.is_none() && plan.strategies.contains(&Strategy::MultiProcess) {
+            self.options.worker = Some(WorkerCommand::locate_concbench().map_err(PlanError)?);
+        }
         let (switch_cost_ns, switch_cost_note) = match self.switch_cost {
             SwitchCost::None => (None, None),
             SwitchCost::Given(ns) => (Some(ns), None),
@@ -545,9 +545,9 @@ mod tests {
             plan.strategies,
             vec![Strategy::Sequential, Strategy::MultiThreaded]
         );
-        assert_eq!((plan.reps, plan.warmup), (DEFAULT_REPS, 1));
+        assert_eq!((plan.reps, plan.warmup), (crate::plan::DEFAULT_REPS, 1));
         assert_eq!(
-            DEFAULT_REPS,
+            crate::plan::DEFAULT_REPS,
             crate::measure::stats::reps_for_coverage(crate::measure::stats::TARGET_COVERAGE.sqrt())
         );
     }

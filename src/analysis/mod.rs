@@ -28,13 +28,13 @@ pub struct Row {
     /// Workload name.
     pub(crate) workload: String,
     /// Strategy.
-    pub(crate) strategy: Strategy,
+    pub strategy: Strategy,
     /// Sweep value N (parts and workers); 1 for sequential.
     pub cores: usize,
     /// Timed repetitions.
     pub(crate) reps: usize,
     /// Median wall time, seconds.
-    pub(crate) median_s: f64,
+    pub median_s: f64,
     /// Fastest repetition.
     pub(crate) min_s: f64,
     /// Slowest repetition.
@@ -49,7 +49,7 @@ pub struct Row {
     #[serde(default)]
     pub(crate) ci_coverage: Option<f64>,
     /// Baseline median / this median; the baseline is `speedup_baseline`.
-    pub(crate) speedup: f64,
+    pub speedup: f64,
     /// The row every speedup divides: `sequential`, or e.g. `multi-threaded x1` when the
     /// sequential twin was not run (see [`speedup_baseline`]).
     #[serde(default = "sequential_baseline")]
@@ -63,7 +63,7 @@ pub struct Row {
     #[serde(default)]
     pub(crate) speedup_ci_coverage: Option<f64>,
     /// Speedup / cores; null when the baseline is not one worker (see `scaling_undefined`).
-    pub(crate) efficiency: Option<f64>,
+    pub efficiency: Option<f64>,
     /// Karp–Flatt experimentally determined serial fraction (p > 1 only); null as `efficiency`.
     pub(crate) serial_fraction: Option<f64>,
     /// Why `efficiency` and `serial_fraction` are null: the baseline is not one worker, so the

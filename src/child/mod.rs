@@ -154,7 +154,7 @@ impl WorkerCommand {
             }
         }
         Err(format!(
-            "no concbench binary found for worker processes near {} (set CONCBENCH_EXE)",
+            "no concbench binary found for worker processes near {} (set CONCBENCH_EXE, or start main with concbench::serve_if_child so that this program serves them)",
             me.display()
         ))
     }

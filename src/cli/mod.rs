@@ -9,6 +9,7 @@ use std::ffi::OsString;
 
 use clap::{Parser, Subcommand};
 
+use concbench::plan::RunRequest;
 use concbench::report::{Format, Render};
 use concbench::strategy::STRATEGIES;
 use concbench::workload::BUILT_IN;
@@ -91,14 +92,14 @@ pub struct ManArgs {
 pub struct Repetitions {
     /// Timed repetitions per row (the median is reported); 7 is the fewest whose order-statistic
     /// intervals reach 95% for the speedup (6 for a median alone).
-    #[arg(long, default_value_t = concbench::sweep::DEFAULT_REPS as i64, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = RunRequest::default().reps, allow_negative_numbers = true)]
     pub reps: i64,
     /// Untimed warm-up runs per row.
-    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = RunRequest::default().warmup, allow_negative_numbers = true)]
     pub warmup: i64,
     /// Seed of the generated input (the same seed gives the same keys or matrices in every
     /// process and every subcommand).
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = RunRequest::default().seed)]
     pub seed: u64,
 }
 

@@ -4,10 +4,12 @@
 
 use std::time::Duration;
 
+use super::SweepError;
 use crate::child::WorkerCommand;
+use crate::plan::PlanError;
 use crate::runner::{self, RunError};
 use crate::shm::SharedRegion;
-use crate::strategy::{ExecOptions, Strategy};
+use crate::strategy::{ExecOptions, Strategy, MAX_WORKERS};
 use crate::workload::{self, Workload};
 
 /// A workload whose shared memory is made and initialised once, then executed on demand under
@@ -51,10 +53,20 @@ impl<'w> Bench<'w> {
 
     /// One execution with `strategy` on `cores` parts (the sequential twin ignores `cores`):
     /// the workload is reset first and its answer verified after, both untimed; returns the wall
-    /// time of the execution alone, the figure `concbench run` reports per repetition. A wrong
-    /// answer is an error, never a time.
-    pub fn execute(&self, strategy: Strategy, cores: usize) -> Result<Duration, RunError> {
-        let exec = runner::run_once(self.workload, &self.region, strategy, cores, &self.options)?;
+    /// time of the execution alone, the figure `concbench run` reports per repetition. A core
+    /// count outside 1 to [`crate::strategy::MAX_WORKERS`] is [`SweepError::Plan`]; a failed or
+    /// wrong execution is [`SweepError::Run`], never a time.
+    pub fn execute(&self, strategy: Strategy, cores: usize) -> Result<Duration, SweepError> {
+        if !strategy.is_sequential() && !(1..=MAX_WORKERS).contains(&cores) {
+            return Err(SweepError::Plan(PlanError(format!(
+                "cores {cores}: each core count must be at least 1 and at most {MAX_WORKERS}"
+            ))));
+        }
+        let exec = runner::run_once(self.workload, &self.region, strategy, cores, &self.options)
+            .map_err(|source| SweepError::Run {
+                source,
+                partial: None,
+            })?;
         Ok(Duration::from_secs_f64(exec.wall_s))
     }
 }
@@ -77,6 +89,11 @@ mod tests {
             // Verified (a wrong answer is an error), and the execution's own wall time recorded.
             let wall = bench.execute(strategy, 3).unwrap();
             assert!(wall > Duration::ZERO, "{strategy}: {wall:?}");
+        }
+        for cores in [0, MAX_WORKERS + 1] {
+            let e = bench.execute(Strategy::MultiThreaded, cores).unwrap_err();
+            assert!(matches!(e, SweepError::Plan(_)), "{e}");
+            assert!(e.to_string().contains(&format!("cores {cores}")), "{e}");
         }
     }
 }

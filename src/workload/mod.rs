@@ -220,6 +220,14 @@ pub enum WorkloadError {
     /// measures it through its server architectures.
     #[error("{0} is a service (requests over sockets), not a job of parts: measure it with `concbench run --workload {0}` or `Sweep::service`")]
     Service(String),
+    /// A parameter given under its flag's spelling (`wait-ms`) instead of its key (`wait_ms`).
+    #[error("parameter '{given}' is spelled as its flag --{given}; its key in a WorkloadSpec or RunRequest is '{key}'")]
+    KeySpelledAsFlag {
+        /// The key as given.
+        given: String,
+        /// The key it stands for.
+        key: String,
+    },
     /// A parameter the workload does not read (e.g. `--kernel` for mergesort).
     #[error("--{flag} does not apply to {workload} ({takes})")]
     UnusedParam {

@@ -200,9 +200,17 @@ impl WorkloadDescriptor {
 
     /// Check a spec's parameters: one the workload does not read is
     /// [`WorkloadError::UnusedParam`] (so a mistyped run does not silently measure something
-    /// else); a value it cannot use is [`WorkloadError::BadParam`] naming the value.
+    /// else), or [`WorkloadError::KeySpelledAsFlag`] when it is a parameter's flag spelling; a
+    /// value it cannot use is [`WorkloadError::BadParam`] naming the value.
     pub fn check_params(&self, spec: &WorkloadSpec) -> Result<(), WorkloadError> {
         if let Some(extra) = spec.params.keys().find(|k| self.param(k).is_none()) {
+            // A flag's spelling given as a key (`wait-ms`): name the key it stands for.
+            if let Some(p) = self.params.iter().find(|p| p.flag == extra.as_str()) {
+                return Err(WorkloadError::KeySpelledAsFlag {
+                    given: extra.clone(),
+                    key: p.name.to_string(),
+                });
+            }
             let flags: Vec<String> = self
                 .params
                 .iter()
@@ -273,6 +281,20 @@ pub fn build_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_spelled_as_its_flag_is_named_with_its_key() {
+        let io = find("io").unwrap();
+        let spec = WorkloadSpec::new("io", 4, 1).with("wait-ms", 1);
+        let e = io.check_params(&spec).unwrap_err();
+        assert!(matches!(e, WorkloadError::KeySpelledAsFlag { .. }), "{e}");
+        assert!(e.to_string().contains("'wait_ms'"), "{e}");
+        let other = WorkloadSpec::new("io", 4, 1).with("kernel", "naive");
+        assert!(matches!(
+            io.check_params(&other).unwrap_err(),
+            WorkloadError::UnusedParam { .. }
+        ));
+    }
 
     #[test]
     fn names_are_distinct_and_bounds_parse() {
