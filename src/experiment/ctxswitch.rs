@@ -15,7 +15,8 @@ use super::switch_cost::{
     MIN_ROUND_TRIPS_FOR_SHARE,
 };
 use crate::machine::Machine;
-use crate::report::document::{pretty_json, set_files, Block, Document};
+use crate::report::document::{set_files, Block, Document};
+use crate::report::json::pretty;
 use crate::report::table::{Align, Table};
 
 /// A row that could not be measured here, listed with null figures.
@@ -62,13 +63,13 @@ pub struct CtxSwitchReport {
 
 impl crate::report::Render for CtxSwitchReport {
     fn render(&self, format: crate::report::Format) -> String {
-        crate::report::document::render(&document(self), &pretty_json(self), format)
+        crate::report::document::render(&document(self), &pretty(self), format)
     }
 
     /// `ctxswitch.txt`, `ctxswitch.json`, `ctxswitch.md`, `ctxswitch.tex`, a CSV per table and
     /// `report.html`.
     fn files(&self) -> Vec<(String, String)> {
-        set_files(&document(self), "ctxswitch", pretty_json(self))
+        set_files(&document(self), "ctxswitch", pretty(self))
     }
 }
 

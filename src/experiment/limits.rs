@@ -82,7 +82,7 @@ pub fn measure_limits(
         notes: cached.into_iter().collect(),
     };
     Ok(LimitsRun {
-        json: pretty(&json),
+        json: crate::report::json::pretty(&json),
         document: document(&result),
     })
 }
@@ -145,16 +145,9 @@ fn measure_in_job(
         notes: skipped.into_iter().collect(),
     };
     Ok(LimitsRun {
-        json: pretty(&json),
+        json: crate::report::json::pretty(&json),
         document: document(&result),
     })
-}
-
-/// A JSON document as the result set writes it: pretty, ending in a newline.
-fn pretty(json: &serde_json::Value) -> String {
-    let mut s = serde_json::to_string_pretty(json).expect("limits serialise");
-    s.push('\n');
-    s
 }
 
 /// What `concbench limits` measured: the host's ceilings (absent when rank 0 of an MPI job

@@ -188,14 +188,14 @@ pub struct RefsReport {
 
 impl crate::report::Render for RefsReport {
     fn render(&self, format: crate::report::Format) -> String {
-        let json = crate::report::document::pretty_json(self);
+        let json = crate::report::json::pretty(self);
         crate::report::document::render(&render::document(self), &json, format)
     }
 
     /// `WORKLOAD.txt`, `WORKLOAD.json`, `WORKLOAD.md`, `WORKLOAD.tex` (`mergesort.md`, ...), a
     /// CSV per table and `report.html`.
     fn files(&self) -> Vec<(String, String)> {
-        let json = crate::report::document::pretty_json(self);
+        let json = crate::report::json::pretty(self);
         crate::report::document::set_files(&render::document(self), &self.workload, json)
     }
 }

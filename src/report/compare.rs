@@ -442,9 +442,7 @@ impl Comparison {
 
     /// Pretty JSON of the whole comparison.
     fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).expect("comparison serialises");
-        s.push('\n');
-        s
+        super::json::pretty(self)
     }
 
     /// The table as a [`Document`], captioned with both sides and the lines under it: what the

@@ -245,13 +245,6 @@ pub(crate) fn render(doc: &Document, json: &str, format: Format) -> String {
     }
 }
 
-/// A result as concbench writes it: pretty JSON ending in a newline.
-pub(crate) fn pretty_json(result: &impl serde::Serialize) -> String {
-    let mut json = serde_json::to_string_pretty(result).expect("a result serialises");
-    json.push('\n');
-    json
-}
-
 fn table_csv(t: &Table) -> String {
     let line = |cells: &[String]| {
         let mut l = cells

@@ -30,13 +30,17 @@ struct Versioned<'a, T: Serialize> {
 /// Pretty-printed JSON of `doc` (an object) with `"schema_version": SCHEMA_VERSION` as its first
 /// key, and a final newline.
 pub(crate) fn versioned_json<T: Serialize>(doc: &T) -> String {
-    let mut s = serde_json::to_string_pretty(&Versioned {
+    pretty(&Versioned {
         schema_version: SCHEMA_VERSION,
         doc,
     })
-    .expect("document serialises");
-    s.push('\n');
-    s
+}
+
+/// Pretty-printed JSON of `result` ending in a newline: how every result file's JSON is written.
+pub(crate) fn pretty(result: &impl Serialize) -> String {
+    let mut json = serde_json::to_string_pretty(result).expect("a result serialises");
+    json.push('\n');
+    json
 }
 
 /// Pretty-printed JSON of the whole [`RunReport`], with its schema version.

@@ -241,7 +241,7 @@ impl Render for Timeline {
     fn render(&self, format: Format) -> String {
         match format {
             Format::Terminal => table(self, terminal_width()),
-            Format::Json => pretty_json(self),
+            Format::Json => crate::report::json::pretty(self),
             Format::Markdown => document(self).to_markdown(),
             Format::Csv => document(self).to_csv(),
             Format::Latex => document(self).to_latex(),
@@ -253,17 +253,15 @@ impl Render for Timeline {
     /// and `report.html`.
     fn files(&self) -> Vec<(String, String)> {
         let mut files = vec![
-            ("timeline.json".to_string(), pretty_json(self)),
+            (
+                "timeline.json".to_string(),
+                crate::report::json::pretty(self),
+            ),
             ("trace.json".to_string(), trace(self)),
         ];
         files.extend(document(self).files("timeline"));
         files
     }
-}
-
-/// `timeline.json`: the whole timeline, pretty-printed, ending in a newline.
-fn pretty_json(t: &Timeline) -> String {
-    serde_json::to_string_pretty(t).expect("timeline serializes") + "\n"
 }
 
 /// The timeline laid out for Markdown, CSV, LaTeX and the HTML page: what was run, the worker
