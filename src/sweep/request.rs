@@ -74,9 +74,10 @@ pub fn run_request(
     };
     let sweep = match &subject {
         Subject::Job(w) => Sweep::from_plan(&**w, &plan),
-        Subject::Service(_) => Sweep::service(&plan.spec)
-            .map_err(|e| PlanError(e.to_string()))?
-            .with_plan(&plan),
+        // The configuration checked above, not parsed again.
+        Subject::Service(config) => {
+            Sweep::of(super::Subject::Service(config.clone(), plan.spec.clone())).with_plan(&plan)
+        }
     };
     let mut sweep = sweep
         .on_progress(&mut on_progress)
