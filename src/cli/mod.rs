@@ -155,14 +155,19 @@ pub(crate) fn write_result(
     let written = result
         .write(dir)
         .map_err(|e| CliError::Failed(anyhow::Error::new(e).context("writing the result files")))?;
+    say_written(&written, dir, quiet);
+    Ok(())
+}
+
+/// Unless `quiet`, say on stderr how many of the `written` files went into `dir`.
+pub(crate) fn say_written(written: &[std::path::PathBuf], dir: &std::path::Path, quiet: bool) {
     if !quiet {
         eprintln!(
             "concbench: wrote {} files to {}",
-            written.len(),
+            written.iter().filter(|p| p.starts_with(dir)).count(),
             dir.display()
         );
     }
-    Ok(())
 }
 
 /// Why a command failed, and so which exit status it gets.

@@ -154,16 +154,8 @@ pub fn cmd_run(args: RunArgs) -> Result<(), CliError> {
         Ok(outcome) => outcome,
         Err(e) => return Err(failed(&args.workload, format, e)?),
     };
-    if let (Some(dir), false) = (&args.out, args.quiet) {
-        eprintln!(
-            "concbench: wrote {} files to {}",
-            outcome
-                .written
-                .iter()
-                .filter(|p| p.starts_with(dir))
-                .count(),
-            dir.display()
-        );
+    if let Some(dir) = &args.out {
+        super::say_written(&outcome.written, dir, args.quiet);
     }
     print_stdout(&outcome.report.render(format))
 }
