@@ -26,14 +26,14 @@ pub struct TimelineArgs {
     pub placement: Option<String>,
     /// `thread`, `process` or `task` (async tasks on one thread: they switch only where they
     /// yield).
-    #[arg(long, short, default_value = "thread")]
+    #[arg(long, short, default_value_t = TimelineRequest::default().kind)]
     pub kind: String,
     /// `--kind task`: a yield point after every this many µs of a task's work (0, the default:
     /// none, so the tasks run back to back).
-    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = TimelineRequest::default().yield_every_us, allow_negative_numbers = true)]
     pub yield_every_us: i64,
     /// How long the workers record, in ms (1 to 60000).
-    #[arg(long, short, default_value_t = 500, allow_negative_numbers = true)]
+    #[arg(long, short, default_value_t = TimelineRequest::default().duration_ms, allow_negative_numbers = true)]
     pub duration_ms: i64,
     /// Output format on stdout.
     #[arg(long, short, value_enum, default_value_t = OutputFormat::Table)]

@@ -20,13 +20,11 @@
 //! use concbench::report::{Format, Render};
 //! use concbench::timeline::{Timeline, TimelineRequest};
 //!
+//! // Three threads taking turns on one core for 200 ms.
 //! let request = TimelineRequest {
 //!     cores: 3,
-//!     placement: Some("one-core".into()),
-//!     kind: "thread".into(),
-//!     yield_every_us: 0,
 //!     duration_ms: 200,
-//!     out: None,
+//!     ..TimelineRequest::default()
 //! };
 //! let timeline = Timeline::record(&request, &mut |note| eprintln!("{note}")).unwrap();
 //! println!("overlap {:.3}", timeline.overlap_share);
@@ -154,6 +152,22 @@ pub struct TimelineRequest {
     /// recording: checked ([`crate::output::prepare_out_dir`]) after the options and before any
     /// worker starts.
     pub out: Option<PathBuf>,
+}
+
+/// Two threads on one core for 500 ms, no files: the smallest picture of time slicing.
+/// `concbench timeline` takes its defaults (`--kind`, `--yield-every-us`, `--duration-ms`) from
+/// here; it asks for `--cores` and, for threads and processes, `--placement` itself.
+impl Default for TimelineRequest {
+    fn default() -> TimelineRequest {
+        TimelineRequest {
+            cores: 2,
+            placement: Some("one-core".into()),
+            kind: "thread".into(),
+            yield_every_us: 0,
+            duration_ms: 500,
+            out: None,
+        }
+    }
 }
 
 impl TimelineRequest {
@@ -551,6 +565,13 @@ mod tests {
             Ok(_) => panic!("{needle}: recorded"),
         }
         assert!(notes.is_empty(), "{notes:?}");
+    }
+
+    #[test]
+    fn the_default_request_is_one_that_records() {
+        let config = TimelineRequest::default().config().unwrap();
+        assert_eq!(config.placement, Placement::OneCore);
+        assert_eq!(config.kind, Kind::Thread);
     }
 
     #[test]
