@@ -24,7 +24,6 @@ use criterion::{criterion_group, BenchmarkId, Criterion, SamplingMode};
 use concbench::child::WorkerCommand;
 use concbench::strategy::Strategy;
 use concbench::sweep::Bench;
-use concbench::topology::Topology;
 use concbench::workload::{self, WorkloadSpec};
 
 fn concbench_exe() -> std::path::PathBuf {
@@ -62,7 +61,7 @@ fn spawn(c: &mut Criterion) {
 
 /// A whole execution of an empty workload: the fixed cost of each strategy.
 fn empty_run(c: &mut Criterion) {
-    let physical = Topology::get().physical_core_count();
+    let physical = concbench::strategy::physical_cores();
     // One 0 ms task per part at the largest sweep value; smaller sweeps run several per part.
     let spec = WorkloadSpec::new("io", physical, 1)
         .with("wait_ms", 0)

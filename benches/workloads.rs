@@ -33,7 +33,6 @@ use criterion::{criterion_group, BenchmarkId, Criterion, SamplingMode, Throughpu
 use concbench::child::WorkerCommand;
 use concbench::strategy::Strategy;
 use concbench::sweep::Bench;
-use concbench::topology::Topology;
 use concbench::workload::{self, WorkloadSpec};
 
 /// Seed of every generated input.
@@ -51,11 +50,11 @@ fn worker_command() -> WorkerCommand {
     }
 }
 
-/// Sweep values: the same default as `concbench run` ([`concbench::plan::default_workers`]),
+/// Sweep values: the same default as `concbench run` ([`concbench::sweep::default_workers`]),
 /// each marked oversubscribed when it exceeds the physical cores.
 fn sweep() -> Vec<(usize, bool)> {
-    let physical = Topology::get().physical_core_count();
-    concbench::plan::default_workers(physical)
+    let physical = concbench::strategy::physical_cores();
+    concbench::sweep::default_workers()
         .into_iter()
         .map(|c| (c, c > physical))
         .collect()

@@ -21,10 +21,10 @@
 //! Like a built-in workload, it is described once by a [`WorkloadDescriptor`] (name, parameters,
 //! default size, memory, ceiling, how to build it) whose parameter checks its constructor runs
 //! first, so a spec with a parameter it does not take is refused the same way as for a built-in
-//! one (see `concbench::workload::registry`).
+//! one (see `concbench::workload`).
 //!
 //! `multi-process` re-executes this very program as its workers: `main` starts with
-//! [`serve_if_child`] and a factory that builds through [`registry::build_with`] (this
+//! [`serve_if_child`] and a factory that builds through [`workload::build_with`] (this
 //! descriptor first, then the built-in ones), and the plan runs with
 //! [`WorkerCommand::this_executable`].
 
@@ -35,11 +35,9 @@ use concbench::report::{Format, Render};
 use concbench::serve_if_child;
 use concbench::strategy::Strategy;
 use concbench::sweep::Sweep;
-use concbench::topology::Topology;
-use concbench::workload::registry::{self, Ceiling, WorkloadDescriptor};
 use concbench::workload::{
-    part_range, Access, Layout, Region, Stage, StageKind, VerifyError, View, WorkUnits, Workload,
-    WorkloadError, WorkloadSpec, XorShift,
+    self, part_range, Access, Ceiling, Layout, Region, Stage, StageKind, VerifyError, View,
+    WorkUnits, Workload, WorkloadDescriptor, WorkloadError, WorkloadSpec, XorShift,
 };
 
 /// The workload's descriptor: what concbench knows about it, and how to build it.
@@ -195,7 +193,7 @@ impl Workload for MonteCarloPi {
 /// Rebuild a workload from its spec in a worker process: ours, or a built-in one, its
 /// parameters checked by its descriptor.
 fn factory(spec: &WorkloadSpec) -> Result<Box<dyn Workload>, String> {
-    registry::build_with(&[&DESCRIPTOR], spec).map_err(|e| e.to_string())
+    workload::build_with(&[&DESCRIPTOR], spec).map_err(|e| e.to_string())
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -210,7 +208,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let workload = MonteCarloPi::new(spec.clone())?;
 
     // 1 ..= physical cores, then one oversubscribed point.
-    let physical = Topology::get().physical_core_count();
+    let physical = concbench::strategy::physical_cores();
     let mut cores: Vec<usize> = (1..=physical).collect();
     cores.push(2 * physical);
     // `distributed` runs when this program is launched as MPI ranks, enough of them for every

@@ -17,7 +17,6 @@ use concbench::child::WorkerCommand;
 use concbench::report::{Format, Render};
 use concbench::serve_if_child;
 use concbench::sweep::Sweep;
-use concbench::topology::Topology;
 use concbench::workload::{self, WorkloadSpec};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -41,7 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let workload = workload::build(&spec)?;
 
-    let physical = Topology::get().physical_core_count();
+    let physical = concbench::strategy::physical_cores();
     let mut cores: Vec<usize> = (1..=physical).collect();
     cores.push(2 * physical);
     let report = Sweep::new(&*workload)

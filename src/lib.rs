@@ -57,7 +57,7 @@
 //! knows the built-in workloads. A program with its own [`workload::Workload`] serves its own children:
 //! it calls `serve_if_child` with a factory that knows its workload first thing in `main`, and
 //! gives the sweep [`child::WorkerCommand::this_executable`] through [`sweep::Sweep::worker`].
-//! Adding a workload is described in [`workload::registry`]. See `examples/custom_workload.rs`
+//! Adding a workload is described in [`workload`]. See `examples/custom_workload.rs`
 //! (a Monte Carlo estimate of π) and `examples/speedup_table.rs`; `cargo bench` runs every
 //! built-in workload under every strategy with criterion.
 #![warn(missing_docs)]
@@ -76,10 +76,10 @@ pub mod cluster;
 pub mod collect;
 pub mod experiment;
 pub mod lab;
-pub mod machine;
+pub(crate) mod machine;
 pub(crate) mod measure;
-pub mod output;
-pub mod plan;
+pub(crate) mod output;
+pub(crate) mod plan;
 pub mod refs;
 pub mod report;
 pub mod rerender;
@@ -92,9 +92,9 @@ pub(crate) mod start;
 pub mod strategy;
 pub mod sweep;
 pub(crate) mod sys;
-pub mod text;
+pub(crate) mod text;
 pub mod timeline;
-pub mod topology;
+pub(crate) mod topology;
 pub mod workload;
 
 pub use serve::serve_if_child;

@@ -15,8 +15,6 @@ fn main() {
             default_hook(info);
         }
     }));
-    // Read the affinity mask before anything pins a thread (core_affinity reads the caller's mask).
-    concbench::topology::allowed_cpus();
     // Started as a child of concbench (a multi-process worker, a timeline worker, a ping-pong
     // peer, a lab child, a reference dgemm), or as an MPI rank other than 0? Serve and exit.
     concbench::serve_if_child(concbench::workload::build);

@@ -9,7 +9,7 @@
 //! no concbench set wrote (a `verdicts.txt` the shell is still writing, say) are carried over;
 //! files the previous set wrote and this one does not are not.
 
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::sys;
@@ -28,15 +28,6 @@ pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
-}
-
-/// Write `text` to stdout and flush it. A closed pipe (`concbench ... | head`) comes back as an
-/// error of kind `BrokenPipe`, which the CLI ends on quietly; any other failure (a full disk,
-/// `/dev/full`) is an error to report.
-pub fn write_stdout(text: &str) -> io::Result<()> {
-    let mut out = io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()
 }
 
 /// Check, before any work is done, that a result set can later be written to `dir`: it is a

@@ -10,11 +10,16 @@ use crate::text::format_number;
 use crate::topology::Topology;
 use crate::workload::{self, registry, WorkloadError, WorkloadSpec};
 
-/// The default worker counts of a sweep on a machine with `physical` physical cores: the
-/// powers of two up to `physical`, then `physical` itself if it is not one, then `2 × physical`
-/// (oversubscribed, to show what more workers than cores cost). 1 core: 1,2; 2: 1,2,4;
+/// The default worker counts of a sweep on this machine: the powers of two up to its physical
+/// cores (those this process may use), then the physical count itself if it is not one, then
+/// twice it (oversubscribed, to show what more workers than cores cost). 1 core: 1,2; 2: 1,2,4;
 /// 6: 1,2,4,6,12. `concbench run` and `cargo bench` both sweep these.
-pub fn default_workers(physical: usize) -> Vec<usize> {
+pub fn default_workers() -> Vec<usize> {
+    default_workers_for(Topology::get().physical_core_count())
+}
+
+/// [`default_workers`] on a machine with `physical` physical cores.
+pub(crate) fn default_workers_for(physical: usize) -> Vec<usize> {
     let physical = physical.max(1);
     let mut workers: Vec<usize> = std::iter::successors(Some(1usize), |c| c.checked_mul(2))
         .take_while(|c| *c <= physical)
@@ -28,7 +33,7 @@ pub fn default_workers(physical: usize) -> Vec<usize> {
 
 /// Timed repetitions per row unless told otherwise: the fewest whose order-statistic intervals
 /// reach 95% for the speedup (7; 6 for a median alone).
-pub const DEFAULT_REPS: usize = 7;
+pub(crate) const DEFAULT_REPS: usize = 7;
 
 /// Most timed repetitions per row: far past what any interval needs.
 pub(crate) const MAX_REPS: usize = 10_000;
@@ -315,7 +320,7 @@ impl RunPlan {
         }
         let cores = match &raw.cores {
             Some(list) => parse_cores(list)?,
-            None => default_workers(Topology::get().physical_core_count()),
+            None => default_workers(),
         };
         let strategies = parse_strategies(raw.strategy.as_deref())?;
         if registry::find(&raw.workload).is_some_and(|d| d.service)
@@ -439,12 +444,12 @@ mod tests {
 
     #[test]
     fn default_workers_are_powers_of_two_then_physical_then_twice() {
-        assert_eq!(default_workers(1), [1, 2]);
-        assert_eq!(default_workers(2), [1, 2, 4]);
-        assert_eq!(default_workers(3), [1, 2, 3, 6]);
-        assert_eq!(default_workers(7), [1, 2, 4, 7, 14]);
-        assert_eq!(default_workers(8), [1, 2, 4, 8, 16]);
-        assert_eq!(default_workers(0), [1, 2]);
+        assert_eq!(default_workers_for(1), [1, 2]);
+        assert_eq!(default_workers_for(2), [1, 2, 4]);
+        assert_eq!(default_workers_for(3), [1, 2, 3, 6]);
+        assert_eq!(default_workers_for(7), [1, 2, 4, 7, 14]);
+        assert_eq!(default_workers_for(8), [1, 2, 4, 8, 16]);
+        assert_eq!(default_workers_for(0), [1, 2]);
     }
 
     fn raw(workload: &str, cores: &str) -> RunRequest {

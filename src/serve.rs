@@ -12,12 +12,16 @@ use crate::workload::{Workload, WorkloadSpec};
 /// as an MPI rank other than 0, serve rank 0's jobs and exit (see `serve_if_rank` below: rank 0
 /// calls [`crate::cluster::finish`] at the end); otherwise return at once. `factory` rebuilds a workload from its spec for multi-process workers: the concbench
 /// binary passes [`crate::workload::build`]; a program with its own workload passes a factory
-/// that knows it (and falls back to `build` for the built-in ones, if it wants them).
+/// that knows it (and falls back to `build` for the built-in ones, if it wants them). Call it
+/// before anything pins a thread: it reads the CPUs this process may use first.
 pub fn serve_if_child<F, E>(factory: F)
 where
     F: Fn(&WorkloadSpec) -> Result<Box<dyn Workload>, E>,
     E: std::fmt::Display,
 {
+    // Read the affinity mask before anything pins a thread (core_affinity reads the caller's
+    // mask, so a mask read after the first pinning would be that one CPU).
+    crate::topology::allowed_cpus();
     let Some(spec) = child::take_job() else {
         serve_if_rank(&factory);
         return;

@@ -24,15 +24,15 @@
 use crate::child::WorkerCommand;
 use crate::experiment::ceilings::{CeilingError, Ceilings, LimitsOptions};
 use crate::machine::{Machine, Watch};
-use crate::plan::{PlanError, RunPlan};
+use crate::plan::RunPlan;
 use crate::report::RunReport;
 use crate::runner::{self, Measurement};
 use crate::strategy::{ExecOptions, Strategy};
-use crate::topology::Topology;
 use crate::workload::Workload;
 
 mod bench;
 mod request;
+pub use crate::plan::{default_strategies, default_workers, PlanError, RunRequest};
 pub use crate::runner::{Progress, RunError};
 pub use bench::Bench;
 pub use request::{run_request, RunEvent, RunOutcome};
@@ -175,7 +175,7 @@ impl<'w> Sweep<'w> {
     fn of(subject: Subject<'w>) -> Sweep<'w> {
         Sweep {
             subject,
-            cores: crate::plan::default_workers(Topology::get().physical_core_count()),
+            cores: crate::plan::default_workers(),
             strategies: crate::plan::default_strategies(),
             reps: crate::plan::DEFAULT_REPS,
             warmup: 1,

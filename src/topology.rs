@@ -182,8 +182,6 @@ pub(crate) fn listed_physical_cores(listed: &[Vec<usize>], allowed: &[usize]) ->
     cores
 }
 
-pub use crate::sys::no_pinning_reason;
-
 /// Whether placements are enforced here: `false` on a platform that cannot pin threads (macOS),
 /// where every pinning function of this module succeeds without pinning and outputs say
 /// [`sys::UNPINNED_NOTE`].

@@ -248,7 +248,7 @@ fn workers_are_cores_everywhere_and_threads_still_works() {
 fn run_help_states_its_defaults_as_measured_here() {
     let (_, help, _) = run(&["run", "--help"]);
     let flat = help.split_whitespace().collect::<Vec<_>>().join(" ");
-    let physical = concbench::topology::Topology::get().physical_core_count();
+    let physical = concbench::strategy::physical_cores();
     let mut expected: Vec<usize> = (0..)
         .map(|i| 1usize << i)
         .take_while(|c| *c <= physical)
@@ -262,7 +262,7 @@ fn run_help_states_its_defaults_as_measured_here() {
     assert!(flat.contains(&here), "{here} not in: {flat}");
     assert!(!flat.contains("1,2,4,8 "), "{flat}");
     assert!(!flat.contains("all six"), "{flat}");
-    let default: Vec<String> = concbench::plan::default_strategies()
+    let default: Vec<String> = concbench::sweep::default_strategies()
         .iter()
         .map(|s| s.to_string())
         .collect();

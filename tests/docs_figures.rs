@@ -17,8 +17,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use concbench::report::format_seconds;
 use concbench::report::{Format, Render};
-use concbench::text::format_seconds;
 use serde_json::Value;
 
 const BLESS: &str = "CONCBENCH_BLESS=1 cargo test --test docs_figures";

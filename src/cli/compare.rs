@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::{CliError, OutputFormat};
-use concbench::report::compare::compare;
+use concbench::report::compare;
 
 /// Options of `concbench compare`.
 #[derive(Debug, clap::Args)]

@@ -1,11 +1,10 @@
 //! `concbench ctxswitch`: the cost of one context switch, by ping-pong (see
-//! [`concbench::experiment::ctxswitch`]), in every text format.
+//! [`concbench::experiment::measure_ctxswitch`]), in every text format.
 
 use std::io::IsTerminal;
 
 use super::{CliError, OutputFormat};
-use concbench::experiment::ctxswitch::measure_all;
-use concbench::experiment::ctxswitch::PingPongPlan;
+use concbench::experiment::{measure_ctxswitch, PingPongPlan};
 
 /// Options of `concbench ctxswitch`.
 #[derive(Debug, clap::Args)]
@@ -32,7 +31,7 @@ pub fn cmd_ctxswitch(args: CtxSwitchArgs) -> Result<(), CliError> {
     let plan = PingPongPlan::new(args.round_trips, args.reps).map_err(CliError::Usage)?;
     super::prepare_out(args.out.as_deref())?;
     let show = !args.quiet && std::io::stderr().is_terminal();
-    let report = measure_all(&plan, &mut |case| {
+    let report = measure_ctxswitch(&plan, &mut |case| {
         if show {
             eprintln!("measuring {case} ...");
         }

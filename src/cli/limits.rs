@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 
 use super::{CliError, OutputFormat};
-use concbench::experiment::limits::measure_limits;
+use concbench::experiment::measure_limits;
 
 /// Options of `concbench limits`.
 #[derive(Debug, clap::Args)]
@@ -23,7 +23,7 @@ pub struct LimitsArgs {
     pub quiet: bool,
 }
 
-/// Run `concbench limits` ([`concbench::experiment::limits::measure_limits`]): measure, cache
+/// Run `concbench limits` ([`concbench::experiment::measure_limits`]): measure, cache
 /// (a cache that cannot be written is a warning on stderr, not a failure), print, write `--out`.
 pub fn cmd_limits(args: LimitsArgs) -> Result<(), CliError> {
     super::prepare_out(args.out.as_deref())?;

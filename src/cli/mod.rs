@@ -1,17 +1,18 @@
 //! The command line: clap definitions and the mapping from parsed options to library calls.
 //!
-//! Parsing lives here; validation lives in [`concbench::plan`]; the work lives in the library. Errors
+//! Parsing lives here; validation lives in the library's requests ([`concbench::sweep::RunRequest`] and the like); the work lives in the library. Errors
 //! come back as [`CliError`]: bad usage or input is exit status 2 with one line on stderr, a
 //! failure while measuring (a worker that died, a wrong answer) is exit status 1. Errors clap
 //! finds while parsing keep clap's rendering (its tips and the usage line), also exit status 2.
 
 use std::ffi::OsString;
+use std::io::Write;
 
 use clap::{Parser, Subcommand};
 
-use concbench::plan::RunRequest;
 use concbench::report::{Format, Render};
-use concbench::strategy::STRATEGIES;
+use concbench::strategy::Strategy;
+use concbench::sweep::RunRequest;
 use concbench::workload::BUILT_IN;
 
 pub mod collect;
@@ -319,23 +320,32 @@ fn list_text() -> String {
         s.push_str(&format!("  {:<22} {}\n", d.name, d.description));
     }
     s.push_str("\nstrategies:\n");
-    for d in STRATEGIES {
-        s.push_str(&format!("  {:<22} {}\n", d.name, d.description));
+    for strategy in Strategy::ALL {
+        s.push_str(&format!(
+            "  {:<22} {}\n",
+            strategy.name(),
+            strategy.description()
+        ));
     }
     s.push_str(&format!("\n{}\n", concbench::cluster::mpi_status()));
     s
 }
 
-/// Print `s` on stdout, checked and flushed (see [`CliError::Stdout`]).
+/// Print `s` on stdout and flush it. A closed pipe (`concbench ... | head`) comes back as an
+/// error of kind `BrokenPipe`, which [`main_with_args`] ends on quietly; any other failure (a
+/// full disk, `/dev/full`) is an error to report (see [`CliError::Stdout`]).
 pub(crate) fn print_stdout(s: &str) -> Result<(), CliError> {
-    concbench::output::write_stdout(s).map_err(CliError::Stdout)
+    let mut out = std::io::stdout().lock();
+    out.write_all(s.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(CliError::Stdout)
 }
 
 /// `--out DIR` of a measuring subcommand: refuse a directory that cannot be written before any
 /// work is done (exit status 2).
 pub(crate) fn prepare_out(dir: Option<&std::path::Path>) -> Result<(), CliError> {
     match dir {
-        Some(dir) => concbench::output::prepare_out_dir(dir).map_err(CliError::Usage),
+        Some(dir) => concbench::report::prepare_out_dir(dir).map_err(CliError::Usage),
         None => Ok(()),
     }
 }

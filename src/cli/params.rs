@@ -1,13 +1,13 @@
 //! The workload parameters of `concbench run` as flags, made from the workload descriptors.
 //!
-//! Every parameter of a built-in workload ([`concbench::workload::registry::all_params`]) becomes one
+//! Every parameter of a built-in workload ([`concbench::workload::all_params`]) becomes one
 //! `--flag`: a number is parsed as `f64` by clap (so `--wait-ms abc` is a clap error), a word is
-//! taken as given. The values go to [`concbench::plan::RunRequest::params`], where the plan checks them
+//! taken as given. The values go to [`concbench::sweep::RunRequest::params`], where the plan checks them
 //! against the descriptors.
 
 use clap::{Arg, ArgMatches, Args, Command, FromArgMatches};
 
-use concbench::workload::registry::{all_params, ParamDescriptor, ParamKind};
+use concbench::workload::{all_params, ParamDescriptor, ParamKind};
 
 /// The workload parameters given on the command line: `(key, value)` in flag order.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -40,7 +40,7 @@ impl Args for WorkloadParams {
 pub struct HandlerParams(pub Vec<(String, String)>);
 
 fn handler_params() -> Vec<(&'static ParamDescriptor, Vec<&'static str>)> {
-    concbench::workload::registry::find("web")
+    concbench::workload::find("web")
         .expect("web is a built-in workload")
         .params
         .iter()
@@ -79,9 +79,12 @@ fn values(
         let mut out = Vec::new();
         for (p, _) in params {
             let value = match p.kind {
+                // The number as typed (clap checked that it parses); the request keeps it in
+                // its short form.
                 ParamKind::Number { .. } => matches
-                    .get_one::<f64>(p.name)
-                    .map(|v| concbench::text::format_number(*v)),
+                    .get_raw(p.name)
+                    .and_then(|mut raw| raw.next())
+                    .map(|v| v.to_string_lossy().into_owned()),
                 ParamKind::Choice(_) => matches.get_one::<String>(p.name).cloned(),
                 ParamKind::Switch => matches.get_flag(p.name).then(|| "true".to_string()),
             };
@@ -120,7 +123,7 @@ fn augment(
 /// a task's length for io and a request's wait for web).
 fn help(p: &ParamDescriptor, users: &[&'static str]) -> String {
     let own = |w: &str| {
-        concbench::workload::registry::find(w)
+        concbench::workload::find(w)
             .and_then(|d| d.params.iter().find(|q| q.name == p.name))
             .map_or(p.help, |q| q.help)
     };

@@ -3,9 +3,9 @@
 use std::io::IsTerminal;
 
 use super::{print_stdout, CliError, OutputFormat, Repetitions};
-use concbench::plan::RunRequest;
 use concbench::report::{self, Render};
-use concbench::strategy::STRATEGIES;
+use concbench::strategy::Strategy;
+use concbench::sweep::RunRequest;
 use concbench::sweep::{run_request, RunEvent, SweepError};
 use concbench::workload;
 
@@ -91,10 +91,10 @@ fn size_help() -> String {
 }
 
 /// Help of `--strategy`: every name, and exactly what the default measures here (from
-/// [`concbench::plan::default_strategies`], whose rules it states).
+/// [`concbench::sweep::default_strategies`], whose rules it states).
 fn strategy_help() -> String {
-    let names: Vec<&str> = STRATEGIES.iter().map(|d| d.name).collect();
-    let default: Vec<String> = concbench::plan::default_strategies()
+    let names: Vec<&str> = Strategy::ALL.iter().map(|s| s.name()).collect();
+    let default: Vec<String> = concbench::sweep::default_strategies()
         .iter()
         .map(|s| s.to_string())
         .collect();
@@ -107,10 +107,9 @@ fn strategy_help() -> String {
     )
 }
 
-/// [`concbench::plan::default_workers`] for this machine, as a `--cores` value.
+/// [`concbench::sweep::default_workers`] for this machine, as a `--cores` value.
 fn default_cores_here() -> String {
-    let physical = concbench::topology::Topology::get().physical_core_count();
-    let cores: Vec<String> = concbench::plan::default_workers(physical)
+    let cores: Vec<String> = concbench::sweep::default_workers()
         .iter()
         .map(|c| c.to_string())
         .collect();
@@ -124,7 +123,7 @@ fn cores_help() -> String {
          workers. Counts above the physical cores run anyway and are marked oversubscribed. \
          Default: the powers of two up to this machine's physical cores, then the physical \
          count if it is not one, then twice it (oversubscribed); here {} physical cores: {}",
-        concbench::topology::Topology::get().physical_core_count(),
+        concbench::strategy::physical_cores(),
         default_cores_here()
     )
 }

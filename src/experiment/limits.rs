@@ -3,7 +3,7 @@
 //! inside an MPI job, the message ceilings between ranks; cache the host's ceilings; lay the
 //! result out as a [`Document`] for every text format and the HTML page, beside its JSON.
 
-pub use super::ceilings::CeilingError;
+use super::ceilings::CeilingError;
 use super::ceilings::{CacheOutcome, Ceilings, LimitsOptions};
 use crate::cluster::{MessagePoint, World};
 use crate::machine::{Machine, MessageCeiling};

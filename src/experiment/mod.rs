@@ -3,6 +3,10 @@
 //! the reports, and the lab and the CLI build on them.
 
 pub(crate) mod ceilings;
-pub mod ctxswitch;
-pub mod limits;
+pub(crate) mod ctxswitch;
+pub(crate) mod limits;
+
+pub use ceilings::CeilingError;
+pub use ctxswitch::{measure_ctxswitch, CaseError, CtxSwitchReport, PingPongPlan};
+pub use limits::{measure_limits, LimitsRun};
 pub(crate) mod switch_cost;

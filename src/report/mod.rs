@@ -9,17 +9,20 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis;
 pub use crate::analysis::{Row, WebRow};
-use crate::machine::{Machine, RunContext};
+pub use crate::machine::Machine;
+use crate::machine::RunContext;
 use crate::measure::stats::{format_coverage, reps_for_coverage, TARGET_COVERAGE};
+pub use crate::output::prepare_out_dir;
 use crate::plan::RunPlan;
 use crate::runner::Measurement;
 use crate::strategy::{Placement, Strategy};
-use crate::text::format_seconds;
+pub use crate::text::format_seconds;
 pub use crate::workload::web::Latency;
 use crate::workload::{WorkUnits, WorkloadSpec};
+pub use compare::{compare, CompareError, Comparison};
 pub use load::LoadError;
 
-pub mod compare;
+pub(crate) mod compare;
 pub(crate) mod csv;
 pub(crate) mod document;
 #[cfg(test)]

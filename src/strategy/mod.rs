@@ -34,9 +34,10 @@ pub(crate) mod threads;
 use crate::child::WorkerCommand;
 /// Why a worker (thread or process) could not be started, named by the limit that refused it.
 pub use crate::start::StartError;
+pub use crate::topology::TopologyError;
 
 /// How the parts of a workload are executed. Everything about each one (name, description,
-/// mechanism, placement) is in its [`StrategyDescriptor`], in [`STRATEGIES`].
+/// mechanism, placement) is in one table, the crate's `STRATEGIES`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
@@ -75,13 +76,13 @@ pub(crate) enum Mechanism {
 
 /// Everything concbench knows about one strategy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StrategyDescriptor {
+pub(crate) struct StrategyDescriptor {
     /// The strategy.
     pub(crate) strategy: Strategy,
     /// The user's name for it (CLI, reports).
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// What it shows, in one line (`concbench list`).
-    pub description: &'static str,
+    pub(crate) description: &'static str,
     /// What runs the work.
     pub(crate) mechanism: Mechanism,
     /// Whether its workers (or the calling thread) are pinned to CPUs while they run.
@@ -98,12 +99,19 @@ impl StrategyDescriptor {
     }
 }
 
+/// Physical cores this process may use (its affinity mask at start-up, grouped into cores): how
+/// many workers `multi-threaded` and `multi-process` spread over before two share a core, and
+/// the count [`crate::sweep::default_workers`] is built on.
+pub fn physical_cores() -> usize {
+    Topology::get().physical_core_count()
+}
+
 /// Most workers (threads, processes or tasks) one row may ask for: 10,000 io tasks is an
 /// ordinary `single-thread-async` run; a system that refuses that many threads says so by name.
 pub const MAX_WORKERS: usize = 16_384;
 
 /// Every strategy, in report order.
-pub const STRATEGIES: [StrategyDescriptor; 6] = [
+pub(crate) const STRATEGIES: [StrategyDescriptor; 6] = [
     StrategyDescriptor {
         strategy: Strategy::Sequential,
         name: "sequential",
@@ -178,8 +186,13 @@ impl Strategy {
         self.descriptor().name
     }
 
+    /// What it shows, in one line (`concbench list`).
+    pub fn description(self) -> &'static str {
+        self.descriptor().description
+    }
+
     /// Whether the strategy runs the twin rather than parts (its "cores" is always 1).
-    pub fn is_sequential(self) -> bool {
+    pub(crate) fn is_sequential(self) -> bool {
         self.descriptor().mechanism == Mechanism::Twin
     }
 

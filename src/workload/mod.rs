@@ -32,6 +32,40 @@
 //! timer at a wait and gives the thread to the other tasks at a yield point. The default
 //! `part_steps` is one piece, the whole `run_part`, so a workload that knows nothing of tasks
 //! still runs under every strategy.
+//!
+//! # Adding a built-in workload
+//!
+//! Everything the rest of concbench knows about a workload is one [`WorkloadDescriptor`]: its
+//! name, a one-line description, its parameters (flags, defaults, help, valid values), its default
+//! size, the memory a size needs, the ceiling of the machine that bounds it, and how to build it.
+//! `concbench list`, the `run` flags and their checks, the default size, the memory check and the
+//! ceiling figures beside a run all read the descriptors; nothing else matches on a workload's
+//! name.
+//!
+//!
+//! It takes one new file and one line:
+//!
+//! 1. `src/workload/NAME.rs`: the type, its [`Workload`] impl, and a
+//!    `pub const DESCRIPTOR: WorkloadDescriptor` whose `name` is the name users type and whose
+//!    `build` makes the workload from a [`WorkloadSpec`] (the parameters are already checked
+//!    against `params` when it is called through [`WorkloadDescriptor::build`]; a constructor
+//!    that others may call directly starts with `DESCRIPTOR.check_params(&spec)?`);
+//! 2. the line `pub(crate) mod NAME;` in the `built_in!` list of `src/workload/mod.rs`, which declares
+//!    the module and appends its `DESCRIPTOR` to [`BUILT_IN`].
+//!
+//! It then appears in `concbench list`, `concbench run --workload NAME` builds and validates it
+//! (in worker processes too), each of its parameters gets its `--flag` on `concbench run` (a flag
+//! that another workload already defines with the same name is shared), and its ceiling kind
+//! decides which figures `--limits` shows beside its rows.
+//!
+//! # A workload of your own
+//!
+//! A program that uses the library follows the same path without the registry line: it defines a
+//! `WorkloadDescriptor` for its workload, its constructor starts with
+//! [`WorkloadDescriptor::check_params`] (as the built-in constructors do), and the factory that
+//! its worker processes call builds with [`build_with`] (its own descriptors first, then the
+//! built-in ones), so its parameters are checked like the built-in ones'
+//! (`examples/custom_workload.rs` does this).
 
 use std::collections::BTreeMap;
 
@@ -41,13 +75,15 @@ pub use crate::rng::XorShift;
 
 pub(crate) mod exchange;
 pub(crate) mod matmul_kernel;
-pub mod registry;
+pub(crate) mod registry;
 pub(crate) mod scratch;
 pub(crate) mod sort_kernel;
 pub(crate) mod view;
 
 pub use exchange::{Collectives, PartData};
-use registry::{Ceiling, WorkloadDescriptor};
+pub use registry::{
+    all_params, build_with, find, Ceiling, ParamDescriptor, ParamKind, WorkloadDescriptor,
+};
 pub(crate) use view::run_parts_alone;
 pub use view::AccessError;
 pub(crate) use view::{init, reset, verify, verify_distributed, Decomposition};
@@ -59,7 +95,7 @@ macro_rules! built_in {
     ($($(#[$attr:meta])* $vis:vis mod $name:ident;)*) => {
         $($(#[$attr])* $vis mod $name;)*
 
-        /// The built-in workloads, in the order of `concbench list` (see [`registry`]).
+        /// The built-in workloads, in the order of `concbench list` (adding one: see the module docs).
         pub const BUILT_IN: &[&WorkloadDescriptor] = &[$($(#[$attr])* &$name::DESCRIPTOR,)*];
     };
 }

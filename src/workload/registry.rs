@@ -7,31 +7,7 @@
 //! ceiling figures beside a run all read the descriptors; nothing else matches on a workload's
 //! name.
 //!
-//! # Adding a built-in workload
-//!
-//! It takes one new file and one line:
-//!
-//! 1. `src/workload/NAME.rs`: the type, its [`Workload`] impl, and a
-//!    `pub const DESCRIPTOR: WorkloadDescriptor` whose `name` is the name users type and whose
-//!    `build` makes the workload from a [`WorkloadSpec`] (the parameters are already checked
-//!    against `params` when it is called through [`WorkloadDescriptor::build`]; a constructor
-//!    that others may call directly starts with `DESCRIPTOR.check_params(&spec)?`);
-//! 2. the line `pub mod NAME;` in the `built_in!` list of `src/workload/mod.rs`, which declares
-//!    the module and appends its `DESCRIPTOR` to [`BUILT_IN`].
-//!
-//! It then appears in `concbench list`, `concbench run --workload NAME` builds and validates it
-//! (in worker processes too), each of its parameters gets its `--flag` on `concbench run` (a flag
-//! that another workload already defines with the same name is shared), and its ceiling kind
-//! decides which figures `--limits` shows beside its rows.
-//!
-//! # A workload of your own
-//!
-//! A program that uses the library follows the same path without the registry line: it defines a
-//! `WorkloadDescriptor` for its workload, its constructor starts with
-//! [`WorkloadDescriptor::check_params`] (as the built-in constructors do), and the factory that
-//! its worker processes call builds with [`build_with`] (its own descriptors first, then the
-//! built-in ones), so its parameters are checked like the built-in ones'
-//! (`examples/custom_workload.rs` does this).
+//! How to add a workload, built in or your own, is in the [`crate::workload`] module's docs.
 
 use super::{Workload, WorkloadError, WorkloadSpec, BUILT_IN};
 
