@@ -36,13 +36,14 @@ pub(crate) mod plots;
 pub(crate) mod svg;
 pub(crate) mod table;
 
-/// How the figures were obtained, stated in every report.
+/// How the figures were obtained, stated in every report (read through the report's JSON,
+/// `method`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Method {
+pub(crate) struct Method {
     /// Timed repetitions per row.
-    pub reps: usize,
+    pub(crate) reps: usize,
     /// Untimed warm-up runs per row.
-    pub warmup: usize,
+    pub(crate) warmup: usize,
     /// One sentence on timing and statistics.
     pub(crate) timing: String,
     /// One sentence on how switches and their overhead are counted.
@@ -51,7 +52,7 @@ pub struct Method {
     pub(crate) switch_cost_ns: Option<f64>,
     /// Why there is no switch cost, when it was to be measured and could not be.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub switch_cost_note: Option<String>,
+    pub(crate) switch_cost_note: Option<String>,
     /// What every row's speedup divides: `sequential`, or the first row when the sequential twin
     /// was not run.
     #[serde(default = "crate::analysis::sequential_baseline")]
@@ -81,8 +82,9 @@ pub struct RunReport {
     pub machine: Machine,
     /// The workload and its parameters.
     pub workload: WorkloadSpec,
-    /// How.
-    pub method: Method,
+    /// How: repetitions, warm-up, the timing and switch-counting method, the switch cost used
+    /// (in the JSON as `method`).
+    pub(crate) method: Method,
     /// One row per strategy × cores; sequential first.
     pub rows: Vec<Row>,
     /// Least-squares Amdahl serial fraction per strategy over its sweep (strategies with a row
