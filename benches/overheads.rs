@@ -21,7 +21,6 @@ use std::time::Duration;
 
 use criterion::{criterion_group, BenchmarkId, Criterion, SamplingMode};
 
-use concbench::child::WorkerCommand;
 use concbench::strategy::Strategy;
 use concbench::sweep::Bench;
 use concbench::workload::{self, WorkloadSpec};
@@ -67,12 +66,8 @@ fn empty_run(c: &mut Criterion) {
         .with("wait_ms", 0)
         .with("cpu_share", 0);
     let workload = workload::build(&spec).expect("valid spec");
-    let bench = Bench::new(&*workload)
-        .expect("shared memory")
-        .worker(WorkerCommand {
-            exe: concbench_exe(),
-            args: Vec::new(),
-        });
+    // multi-process workers: $CONCBENCH_EXE, else the concbench cargo built beside this bench.
+    let bench = Bench::new(&*workload).expect("shared memory");
     let mut group = c.benchmark_group("empty-run");
     group
         .sampling_mode(SamplingMode::Flat)

@@ -30,25 +30,12 @@ use std::time::Duration;
 
 use criterion::{criterion_group, BenchmarkId, Criterion, SamplingMode, Throughput};
 
-use concbench::child::WorkerCommand;
 use concbench::strategy::Strategy;
 use concbench::sweep::Bench;
 use concbench::workload::{self, WorkloadSpec};
 
 /// Seed of every generated input.
 const SEED: u64 = 42;
-
-/// The worker binary for `multi-process`: `$CONCBENCH_EXE`, else the concbench cargo built for
-/// this bench.
-fn worker_command() -> WorkerCommand {
-    let exe = std::env::var_os("CONCBENCH_EXE")
-        .map(Into::into)
-        .unwrap_or_else(|| env!("CARGO_BIN_EXE_concbench").into());
-    WorkerCommand {
-        exe,
-        args: Vec::new(),
-    }
-}
 
 /// Sweep values: the same default as `concbench run` ([`concbench::sweep::default_workers`]),
 /// each marked oversubscribed when it exceeds the physical cores.
@@ -77,9 +64,8 @@ fn rows() -> Vec<(Strategy, usize, bool)> {
 /// One criterion group for `spec`: a benchmark per strategy × cores.
 fn bench_workload(c: &mut Criterion, spec: WorkloadSpec) {
     let workload = workload::build(&spec).expect("bench workload spec is valid");
-    let bench = Bench::new(&*workload)
-        .expect("shared memory")
-        .worker(worker_command());
+    // multi-process workers: $CONCBENCH_EXE, else the concbench cargo built beside this bench.
+    let bench = Bench::new(&*workload).expect("shared memory");
 
     let mut group = c.benchmark_group(spec.name.as_str());
     group

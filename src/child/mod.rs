@@ -108,9 +108,9 @@ pub(crate) enum FaultKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkerCommand {
     /// The program to run.
-    pub exe: PathBuf,
+    pub(crate) exe: PathBuf,
     /// Arguments placed before the child marker.
-    pub args: Vec<String>,
+    pub(crate) args: Vec<String>,
 }
 
 impl WorkerCommand {
