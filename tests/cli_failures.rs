@@ -121,6 +121,41 @@ fn limited(cmd: &mut Command, nproc: Option<u64>, nofile: Option<u64>) {
 }
 
 #[test]
+fn a_worker_program_that_is_not_there_is_refused_before_any_row() {
+    // A sweep that will need worker processes looks for their program before its first row, so
+    // a run cannot measure four rows and then fail at the fifth. Other sources of the program
+    // (this executable, one beside it) are always there in a test; $CONCBENCH_EXE is the one a
+    // user can get wrong.
+    let missing = tempfile::tempdir().unwrap().path().join("concbench");
+    let out = concbench()
+        .env("CONCBENCH_EXE", &missing)
+        .args([
+            "run",
+            "-w",
+            "io",
+            "--size",
+            "4",
+            "--wait-ms",
+            "1",
+            "--cores",
+            "1,2",
+        ])
+        .args(["--strategy", "sequential,multi-threaded,multi-process"])
+        .args(["--reps", "1", "--warmup", "0", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let line = one_line(&out);
+    assert!(
+        line.contains("CONCBENCH_EXE=") && line.contains("is not a file"),
+        "{line}"
+    );
+    assert!(out.stdout.is_empty(), "rows were printed");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("sequential"), "a row ran first: {err}");
+}
+
+#[test]
 fn a_thread_limit_is_one_line_naming_it_and_no_hang() {
     let bin = copied_binary("concbench");
     let mut cmd = Command::new(&bin.path);

@@ -123,14 +123,22 @@ impl WorkerCommand {
         })
     }
 
-    /// The program that serves concbench's children: `$CONCBENCH_EXE` if set; this executable if
+    /// The program that serves concbench's children: `$CONCBENCH_EXE` if set (refused when it
+    /// names no file, so that a sweep says so before its first row); this executable if
     /// it serves children (its `main` called [`take_job`], as the concbench binary does, under
     /// whatever name it was copied to); else a `concbench` beside this executable or one directory
     /// up (where cargo puts it for tests and benches, whose own binaries live in `target/*/deps`).
     pub(crate) fn locate_concbench() -> Result<WorkerCommand, String> {
         if let Some(p) = std::env::var_os("CONCBENCH_EXE") {
+            let exe = PathBuf::from(p);
+            if !exe.is_file() {
+                return Err(format!(
+                    "CONCBENCH_EXE={} is not a file, so no worker process can start (point it at a concbench binary, or unset it)",
+                    exe.display()
+                ));
+            }
             return Ok(WorkerCommand {
-                exe: p.into(),
+                exe,
                 args: Vec::new(),
             });
         }
