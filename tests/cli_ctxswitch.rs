@@ -2,6 +2,8 @@
 //! rows with positive figures, and bad numbers are exit status 2 with one line on stderr.
 //! No test here asserts a time.
 
+mod cli_support;
+
 use assert_cmd::Command;
 
 fn concbench() -> Command {
@@ -26,11 +28,7 @@ fn json_has_the_four_kind_placement_rows_with_positive_figures() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    cli_support::assert_ran(&out);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
     let rows = doc["rows"].as_array().expect("a rows list");
     assert!(doc["machine"]["cpu_model"].is_string());

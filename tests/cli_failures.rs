@@ -8,6 +8,8 @@
 //! Linux only: the failures are made with `setrlimit`, signals and `/proc`.
 #![cfg(target_os = "linux")]
 
+mod cli_support;
+
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -508,11 +510,7 @@ fn arguments_that_are_not_utf8_are_exit_2_or_paths() {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join(std::ffi::OsStr::from_bytes(b"out-\xff"));
     let out = run_into(&dir, &mut concbench());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    cli_support::assert_ran(&out);
     assert!(dir.join("results.json").is_file());
 }
 
@@ -571,11 +569,7 @@ fn a_renamed_binary_serves_its_own_workers() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    cli_support::assert_ran(&out);
     let mut text = String::new();
     out.stdout.as_slice().read_to_string(&mut text).unwrap();
     assert!(text.contains("\"verified\": true"), "{text}");

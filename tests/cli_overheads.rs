@@ -14,11 +14,7 @@ fn run_json(args: &[&str]) -> serde_json::Value {
         .args(["--format", "json", "--quiet"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    cli_support::assert_ran(&out);
     serde_json::from_slice(&out.stdout).expect("one JSON document")
 }
 

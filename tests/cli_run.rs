@@ -120,11 +120,7 @@ fn a_tiny_json_run_parses_back_with_every_field() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    cli_support::assert_ran(&out);
     let doc: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
     let rows = doc["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 1 + 4 * 3);
@@ -348,11 +344,7 @@ fn without_a_sequential_row_every_output_names_the_baseline() {
         .args(["--format", "json"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    cli_support::assert_ran(&out);
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["method"]["speedup_baseline"], "multi-threaded x1");
     let first = &doc["rows"][0];
@@ -377,11 +369,7 @@ fn without_a_sequential_row_every_output_names_the_baseline() {
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    cli_support::assert_ran(&out);
     let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     assert!(md.contains("multi-threaded x1 median / row median"), "{md}");
     assert!(
@@ -414,11 +402,7 @@ fn without_a_sequential_row_every_output_names_the_baseline() {
         .arg(seq_dir.path())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    cli_support::assert_ran(&out);
     let out = concbench()
         .arg("compare")
         .arg(seq_dir.path().join("results.json"))
@@ -450,11 +434,7 @@ fn a_run_too_short_to_time_says_so() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    cli_support::assert_ran(&out);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("too short to measure parallelism"), "{text}");
 }

@@ -294,11 +294,7 @@ fn timeline_prints_every_format() {
             ])
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        cli_support::assert_ran(&out);
         String::from_utf8(out.stdout).unwrap()
     };
     let csv = print("csv");
