@@ -223,8 +223,7 @@ fn refuse_distributed_without_ranks(
 /// run pipeline, [`crate::sweep::run_request`], which validates it into a plan before any work.
 /// Every field but `workload` has `concbench run`'s default (`RunRequest { workload:
 /// "io".into(), ..Default::default() }`): the machine's default cores and strategies, the
-/// workload's size, [`DEFAULT_REPS`] repetitions after 1 warm-up, seed 42, no
-/// files.
+/// workload's size, 7 repetitions after 1 warm-up, seed 42, no files.
 #[derive(Debug, Clone)]
 pub struct RunRequest {
     /// The workload's name (`--workload`).
@@ -242,7 +241,7 @@ pub struct RunRequest {
     pub warmup: i64,
     /// Seed of the generated input (`--seed`).
     pub seed: u64,
-    /// The workload parameters, by key in [`WorkloadSpec::params`] (`("wait_ms", "10")`), in
+    /// The workload parameters, by key in `WorkloadSpec::params` (`("wait_ms", "10")`), in
     /// the order of their flags.
     pub params: Vec<(String, String)>,
     /// Write the report's files into this directory (`--out`): checked before any work.

@@ -65,7 +65,7 @@ pub enum SwitchCost {
     /// This many ns (measured elsewhere).
     Given(f64),
     /// Measured before the first row by a short pipe ping-pong
-    /// ([`crate::experiment::switch_cost::quick_same_core_switch_ns`]); where that fails, the
+    /// (`crate::experiment::switch_cost::quick_same_core_switch_ns`); where that fails, the
     /// report's `method.switch_cost_note` says why and the overheads are 0.
     Measure,
 }
@@ -138,7 +138,9 @@ impl<'w> Sweep<'w> {
     /// [`crate::plan::default_workers`] (powers of two up to the physical cores this process may
     /// use, that count, and twice it, oversubscribed), every strategy that can run here
     /// ([`crate::plan::default_strategies`]), 7 repetitions after 1 warm-up (enough for 95%
-    /// intervals of the medians and the speedups), worker processes from the concbench binary,
+    /// intervals of the medians and the speedups), worker processes from this program when its
+    /// `main` began with [`crate::serve_if_child`], else from a concbench binary
+    /// (`$CONCBENCH_EXE`, or one beside this program or one directory up),
     /// the switch cost measured before the rows ([`SwitchCost::Measure`]) and the cached
     /// ceilings beside them ([`CeilingSource::Cached`]).
     pub fn new(workload: &'w dyn Workload) -> Sweep<'w> {
@@ -289,7 +291,7 @@ impl<'w> Sweep<'w> {
     }
 
     /// Validate, measure every row (each repetition verified) and analyse them. Around the
-    /// measurement the machine is watched ([`Watch`]): what other programs took of the CPUs goes
+    /// measurement the machine is watched (`Watch`): what other programs took of the CPUs goes
     /// into the report's machine block, and a fixed CPU probe before every row and after the last
     /// flags the rows whose CPUs ran slow.
     pub fn run(self) -> Result<RunReport, SweepError> {

@@ -1,20 +1,20 @@
 //! The one child protocol: every process concbench starts is a program that serves children
 //! (the concbench binary, or a user's program), started with one hidden marker and one job.
 //!
-//! `PROGRAM [ARGS] __concbench-child SPEC_JSON`, where the [`ChildSpec`] names the parent, the
-//! CPU to pin to and the [`ChildJob`]: a workload part of the multi-process strategy, a timeline
+//! `PROGRAM [ARGS] __concbench-child SPEC_JSON`, where the `ChildSpec` names the parent, the
+//! CPU to pin to and the `ChildJob`: a workload part of the multi-process strategy, a timeline
 //! worker, a ping-pong peer, a lab child or a reference dgemm. Both sides live here:
 //!
-//! - the parent builds the command with [`WorkerCommand::command`] and, for children that talk
-//!   in lines, keeps them in [`Children`], which sends and receives lines, and on any failure
+//! - the parent builds the command with `WorkerCommand::command` and, for children that talk
+//!   in lines, keeps them in `Children`, which sends and receives lines, and on any failure
 //!   kills and collects every child and names the one that failed with its status and stderr;
-//! - the child calls [`take_job`] first thing in `main` (through `concbench::serve_if_child`),
+//! - the child calls `take_job` first thing in `main` (through `concbench::serve_if_child`),
 //!   which sets up what every child needs — a panic becomes one line on stderr, the kernel kills
 //!   it when the parent dies, it is pinned where the parent asked — and returns the job; its
-//!   replies go through [`Lines`]. Which code serves which job is decided at the top of the crate
+//!   replies go through `Lines`. Which code serves which job is decided at the top of the crate
 //!   (`concbench::serve_if_child`), since some of it belongs to the experiments.
 //!
-//! The distributed strategy's ranks get their jobs as one more kind, [`ChildJob::Rank`], broadcast
+//! The distributed strategy's ranks get their jobs as one more kind, `ChildJob::Rank`, broadcast
 //! by rank 0 over MPI instead of passed on a command line.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -104,7 +104,7 @@ pub(crate) enum FaultKind {
     Hang,
 }
 
-/// How to start a child process: an executable and the arguments before [`CHILD_ARG`].
+/// How to start a child process: an executable and the arguments before `CHILD_ARG`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkerCommand {
     /// The program to run.
@@ -281,7 +281,7 @@ impl Default for Lines {
     }
 }
 
-/// What went wrong with one child of a [`Children`] group; every child has been killed and
+/// What went wrong with one child of a `Children` group; every child has been killed and
 /// collected by the time this exists.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChildFailure {

@@ -3,8 +3,8 @@
 //!
 //! MPI programs are launched whole: `mpirun -n 4 concbench run ...` starts four copies of the
 //! binary. Rank 0 runs the command line as usual; every other rank, once MPI is up, waits for
-//! [`RankJob`]s that rank 0 broadcasts (a workload's parts, a ping-pong) until [`finish`]
-//! broadcasts [`RankJob::Exit`]. The MPI calls themselves live in `mpi.rs`, compiled with the
+//! `RankJob`s that rank 0 broadcasts (a workload's parts, a ping-pong) until [`finish`]
+//! broadcasts `RankJob::Exit`. The MPI calls themselves live in `mpi.rs`, compiled with the
 //! cargo feature `mpi` only (rsmpi over the system's MPI library); without it this module still
 //! says whether the process was launched as a rank, so a binary without MPI can refuse plainly.
 //!
@@ -225,7 +225,7 @@ pub(crate) fn start() -> Result<Option<&'static World>, ClusterError> {
     }
 }
 
-/// The MPI job this process is a rank of, once [`start`] started it.
+/// The MPI job this process is a rank of, once `start` started it.
 pub fn world() -> Option<&'static World> {
     WORLD.get()
 }

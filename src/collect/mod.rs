@@ -3,16 +3,16 @@
 //!
 //! An instructor gathers the `results.json` (and `lab.json`) files of a class; [`collect`] is
 //! the whole command as one call: it turns the arguments into files
-//! ([`expand_inputs`](crate::report::load::expand_inputs): directories walked, loops and
+//! (`expand_inputs`: directories walked, loops and
 //! duplicates refused, files inside the output directory left out), reads each through the
-//! hardened loader of [`crate::report::load`] ([`read_results`]: type checked before it is
+//! hardened loader of `crate::report::load` (`read_results`: type checked before it is
 //! opened, bounded, schema version, every figure plausible) and gathers them into a
-//! [`Collection`]: one [`RunGroup`] per (workload with its size and parameters, concbench
+//! [`Collection`]: one `RunGroup` per (workload with its size and parameters, concbench
 //! version), so runs of different problems or versions are never mixed in one table, with a
-//! [`CollectRow`] per machine × strategy × workers; and every lab claim of every lab file in one
-//! list of [`LabRow`]s. Machines are told apart by what their files say of them (CPU model,
+//! `CollectRow` per machine × strategy × workers; and every lab claim of every lab file in one
+//! list of `LabRow`s. Machines are told apart by what their files say of them (CPU model,
 //! cores, memory, OS, kernel, virtual or not) and numbered `M1`, `M2`... in the order of the
-//! files. A `Collection` renders through [`Render`] in every [`Format`]; [`render`] draws the
+//! files. A `Collection` renders through [`Render`] in every [`Format`]; `render` draws the
 //! tables, the speedup chart per group and the files of `--out`.
 //!
 //! Why this is not `report::load` and `report::collect`: a lab's results are a

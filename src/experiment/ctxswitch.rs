@@ -102,7 +102,7 @@ pub struct CaseError {
 }
 
 /// Measure every standard case, telling `progress` which one starts (`thread same-core pipe`,
-/// say). A placement this machine cannot make becomes an [`UnavailableRow`]; any other failure
+/// say). A placement this machine cannot make becomes an `UnavailableRow`; any other failure
 /// ends the measurement.
 pub fn measure_ctxswitch(
     plan: &PingPongPlan,

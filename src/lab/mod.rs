@@ -1,20 +1,20 @@
 //! `concbench lab`: the claims of a course on concurrency, each tested on this machine.
 //!
-//! A [`Claim`] is an experiment built on the library (runner, timeline, ping-pong, ceilings, and
+//! A `Claim` is an experiment built on the library (runner, timeline, ping-pong, ceilings, and
 //! the lab's own kernels): a statement, the **model** its prediction comes from, the outcome that
 //! would **refute** it, and code that measures one figure over repetitions. The prediction is
-//! computed from the model with inputs measured in the same run ([`context::Lab`]: ceilings,
+//! computed from the model with inputs measured in the same run (`context::Lab`: ceilings,
 //! switch cost, thread start, cache-line transfer, system call; the timer tick and the noise
 //! floor are only reported), never a round threshold, and stated as an inequality on
-//! the figure ([`Expect`]). A demonstration that cannot fail by construction is a [`Kind::Check`],
+//! the figure (`Expect`). A demonstration that cannot fail by construction is a `Kind::Check`,
 //! reported as a check, not as a supported claim.
 //!
-//! Every figure is judged by the same rule ([`verdict`]) on its *spread*: the distribution-free
-//! order-statistic interval of a median ([`crate::measure::stats`], the crate's one interval
+//! Every figure is judged by the same rule (`verdict`) on its *spread*: the distribution-free
+//! order-statistic interval of a median (`crate::measure::stats`, the crate's one interval
 //! method), with the coverage it actually has. A figure is the median of per-repetition values
-//! ([`Estimate::Median`]), the median of paired per-repetition ratios (both sides measured side
-//! by side in each repetition: [`Estimate::MedianOfPairedRatios`]) or a ratio of two medians
-//! ([`Estimate::RatioOfMedians`]); each result says which.
+//! (`Estimate::Median`), the median of paired per-repetition ratios (both sides measured side
+//! by side in each repetition: `Estimate::MedianOfPairedRatios`) or a ratio of two medians
+//! (`Estimate::RatioOfMedians`); each result says which.
 //!
 //! - `supported`: the whole spread satisfies the prediction;
 //! - `not-supported`: none of it does;
@@ -28,7 +28,7 @@
 //! `concbench lab` is one call, [`run_lab`]: a [`LabRequest`] (the claim list as given, quick
 //! or full, the output directory to check) is checked before any claim runs, and the
 //! [`LabReport`] that comes back renders and writes its files through [`crate::report::Render`]
-//! ([`render`]). [`claim_list`] is the text of `lab --list`, [`claim_ids`] the ids alone.
+//! (`render`). [`claim_list`] is the text of `lab --list`, [`claim_ids`] the ids alone.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};

@@ -12,9 +12,9 @@ use crate::report::table::{Align, Table};
 use crate::report::{Format, Render};
 
 impl Render for LabReport {
-    /// Terminal: the verdict table, the models' inputs and every claim explained ([`terminal`]);
+    /// Terminal: the verdict table, the models' inputs and every claim explained (`terminal`);
     /// JSON: `lab.json`; Markdown: `lab.md` as on stdout (no verdict chart beside it to link);
-    /// CSV and LaTeX: the verdict table ([`verdict_document`]).
+    /// CSV and LaTeX: the verdict table (`verdict_document`).
     fn render(&self, format: Format) -> String {
         match format {
             Format::Terminal => terminal(self),
@@ -26,7 +26,7 @@ impl Render for LabReport {
     }
 
     /// `lab.md`, `lab.json`, `verdicts.svg`, a picture per claim that has one and `report.html`
-    /// ([`files`]).
+    /// (`files`).
     fn files(&self) -> Vec<(String, String)> {
         files(self)
     }

@@ -120,7 +120,7 @@ pub enum LabEvent {
 /// Run what `request` asks, as `concbench lab` does: check the claim list and the output
 /// directory (either bad is [`LabError::Request`], before any work), then run the selected
 /// claims in the course's order, with the machine watched for other programs' load
-/// ([`crate::machine::Watch`]; a busy machine is a [`LabEvent::Note`]), and write the report's
+/// (`crate::machine::Watch`; a busy machine is a [`LabEvent::Note`]), and write the report's
 /// files into `out` ([`LabError::Write`] when that fails). The report renders in every
 /// [`crate::report::Format`] through [`crate::report::Render`].
 pub fn run_lab(

@@ -74,7 +74,7 @@ fn load_message(e: &LoadError) -> String {
 /// by `concbench run --out` or `--format json`, or the `--out` directory holding one) as
 /// untrusted input, then match their rows; ratios are B/A. Both paths are resolved before
 /// either is read. A directory without a `results.json`, a file that is not a run's results
-/// (at most [`super::load::MAX_RESULT_BYTES`] is read; nothing blocks) and two runs without a
+/// (at most `super::load::MAX_RESULT_BYTES` is read; nothing blocks) and two runs without a
 /// row in common are a [`CompareError`], one line naming the file.
 pub fn compare(a: &Path, b: &Path) -> Result<Comparison, CompareError> {
     let a_path = results_file(a)?;
@@ -479,7 +479,9 @@ impl Comparison {
 
 impl Render for Comparison {
     /// Terminal: both sides named, the aligned table, its notes; JSON: the whole comparison;
-    /// Markdown: the same, ready to paste; CSV: the table's cells (RFC 4180, one header line);
+    /// Markdown: the same, ready to paste; CSV: the table's cells as shown, units and markers
+    /// included (`8.64 ms`, `1.88x`, `2*` for an oversubscribed row; RFC 4180, one header line:
+    /// the raw figures are in the JSON);
     /// LaTeX: the table as a booktabs float, its caption naming both sides, with the notes.
     fn render(&self, format: Format) -> String {
         match format {

@@ -85,7 +85,7 @@ pub enum LoadError {
         /// What it is, in words (`a named pipe (FIFO)`).
         what: &'static str,
     },
-    /// Larger than [`MAX_RESULT_BYTES`].
+    /// Larger than `MAX_RESULT_BYTES`.
     #[error("{file} is larger than {limit_mib} MiB: not a concbench result file")]
     TooBig {
         /// The file.
@@ -125,7 +125,7 @@ pub enum LoadError {
         /// Character in that line, from 1.
         character: usize,
     },
-    /// JSON nested deeper than [`MAX_JSON_DEPTH`].
+    /// JSON nested deeper than `MAX_JSON_DEPTH`.
     #[error(
         "{file} is not a concbench result file: its JSON nests deeper than {MAX_JSON_DEPTH} levels"
     )]
@@ -231,7 +231,7 @@ pub enum LoadError {
         /// The directory.
         dir: String,
     },
-    /// More result files than [`MAX_RESULT_FILES`], or a walk past [`MAX_DIR_ENTRIES`].
+    /// More result files than `MAX_RESULT_FILES`, or a walk past `MAX_DIR_ENTRIES`.
     #[error("{dir} holds more than {limit} {what}: collect reads at most {limit}")]
     TooMany {
         /// The directory argument (or the file argument that went past the limit).
@@ -241,7 +241,7 @@ pub enum LoadError {
         /// Of what (`result files`).
         what: &'static str,
     },
-    /// Directories nested deeper than [`MAX_WALK_DEPTH`] below an argument.
+    /// Directories nested deeper than `MAX_WALK_DEPTH` below an argument.
     #[error("{dir} is more than {MAX_WALK_DEPTH} directories below {root}: collect walks at most {MAX_WALK_DEPTH} levels")]
     WalkTooDeep {
         /// The directory too deep.

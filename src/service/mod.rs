@@ -3,9 +3,9 @@
 //!
 //! A row of a service is measured like a row of a job: warm-up, then timed repetitions, each
 //! one fixed amount of work (`--size` requests) whose wall time is what the load generator saw
-//! from its first request to its last response. Per row, [`measure_row`] starts the server
-//! ([`server::Server`]: the architecture, untimed), then per repetition starts the load
-//! generator in its own process(es) pinned to CPUs the server does not use ([`load`]), lets it
+//! from its first request to its last response. Per row, `measure_row` starts the server
+//! (`server::Server`: the architecture, untimed), then per repetition starts the load
+//! generator in its own process(es) pinned to CPUs the server does not use (`load`), lets it
 //! open its connections (untimed), says `go`, and collects its figures, the server's switches
 //! and CPU time over the repetition, and the server's peak resident memory (sampled every
 //! 10 ms). A repetition with any error (a refused connection, a reset, a wrong body, a status

@@ -27,7 +27,7 @@ pub struct ServeRequest {
     pub idle_timeout_ms: u64,
     /// A request longer than this many bytes is refused (64 to 1 GiB).
     pub max_request_bytes: usize,
-    /// The handler's parameters, by key in [`WorkloadSpec::params`] (`("wait_ms", "10")`).
+    /// The handler's parameters, by key in `WorkloadSpec::params` (`("wait_ms", "10")`).
     pub params: Vec<(String, String)>,
 }
 

@@ -5,13 +5,13 @@
 //! | strategy               | mechanism          | placement                               |
 //! |------------------------|--------------------|-----------------------------------------|
 //! | `sequential`           | the twin, in place | the calling thread, pinned to one core  |
-//! | `single-core-threaded` | [`threads`]        | N threads, all on ONE core              |
-//! | `multi-threaded`       | [`threads`]        | N threads, one per physical core        |
-//! | `multi-process`        | [`process`]        | N worker processes, one per physical core |
-//! | `single-thread-async`  | [`tasks`]          | N tasks on ONE thread, pinned to one core |
-//! | `distributed`          | [`distributed`]    | N MPI ranks (one host or many), no shared memory |
+//! | `single-core-threaded` | `threads`        | N threads, all on ONE core              |
+//! | `multi-threaded`       | `threads`        | N threads, one per physical core        |
+//! | `multi-process`        | `process`        | N worker processes, one per physical core |
+//! | `single-thread-async`  | `tasks`          | N tasks on ONE thread, pinned to one core |
+//! | `distributed`          | `distributed`    | N MPI ranks (one host or many), no shared memory |
 //!
-//! Every execution returns an [`Execution`]: wall time, the phases it spent (spawn, setup,
+//! Every execution returns an `Execution`: wall time, the phases it spent (spawn, setup,
 //! compute, combine), where each part ran, and the context switches it caused.
 
 use std::fmt;

@@ -2,18 +2,18 @@
 //!
 //! `concbench timeline` starts K CPU-bound workers (threads or processes) pinned to one CPU or
 //! spread over physical cores, lets each read the monotonic clock after every small chunk of
-//! work, and turns the gaps in those readings into run intervals ([`record`], [`analyze`]). On one
+//! work, and turns the gaps in those readings into run intervals (`record`, `analyze`). On one
 //! core the workers take turns — slices of a few milliseconds, `overlap_share` ≈ 0; spread, they
-//! run at the same time — `overlap_share` ≈ 1. [`render`] draws it for the terminal, as an SVG
+//! run at the same time — `overlap_share` ≈ 1. `render` draws it for the terminal, as an SVG
 //! Gantt chart and as a Chrome trace (the [`Timeline`] renders and writes its files through
-//! [`crate::report::Render`]); [`parts`] draws the part records of `concbench run` the same way.
+//! [`crate::report::Render`]); `parts` draws the part records of `concbench run` the same way.
 //!
 //! [`Timeline::record`] is `concbench timeline` as one call: a [`TimelineRequest`] holds the
 //! options as given, checked before anything runs (a bad one is [`TimelineError::Request`]).
 //!
 //! Kind `task` records K async tasks on ONE thread (tokio's `current_thread` runtime, pinned to
 //! one CPU), each spinning for its share (duration / K) of the recording. Nothing preempts a
-//! task, so without yield points they run back to back; with `yield_every_ns` each yields after
+//! task, so without yield points they run back to back; with `yield_every_us` each yields after
 //! that much work and they interleave at their yield points — with no time slice anywhere.
 //!
 //! ```no_run
@@ -377,7 +377,7 @@ impl Timeline {
     /// Record what `request` asks, as `concbench timeline` does: check it (a bad option or an
     /// output directory that cannot be written is [`TimelineError::Request`], before any worker
     /// starts), record with the machine watched for other programs' load
-    /// ([`crate::machine::Watch`]; a busy machine is said in a line for stderr, given to
+    /// (`crate::machine::Watch`; a busy machine is said in a line for stderr, given to
     /// `on_note`), analyse the recording, and write its files into `out`
     /// ([`TimelineError::Write`] when that fails).
     pub fn record(

@@ -235,9 +235,9 @@ pub(crate) fn summary_lines(t: &Timeline) -> Vec<String> {
 }
 
 impl Render for Timeline {
-    /// Terminal: the summary table and strip charts at the terminal's width ([`table`],
-    /// [`terminal_width`]); JSON: the whole timeline, pretty-printed (`timeline.json`);
-    /// Markdown, CSV and LaTeX: its [`document`].
+    /// Terminal: the summary table and strip charts at the terminal's width (`table`,
+    /// `terminal_width`); JSON: the whole timeline, pretty-printed (`timeline.json`);
+    /// Markdown, CSV and LaTeX: its `document`.
     fn render(&self, format: Format) -> String {
         match format {
             Format::Terminal => table(self, terminal_width()),

@@ -64,7 +64,7 @@ impl PartData {
 }
 
 /// The collective operations of one group of ranks (an MPI communicator): what a part that
-/// [`PartData::exchanges`] uses, and what the `distributed` strategy moves data with. Every rank
+/// `PartData::exchanges` uses, and what the `distributed` strategy moves data with. Every rank
 /// of the group calls the same operations in the same order.
 pub trait Collectives {
     /// This rank, `0..ranks()`.

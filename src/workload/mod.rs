@@ -3,9 +3,9 @@
 //! A workload lives in shared memory so that threads and worker processes run the very same code
 //! on the very same bytes. It lays that memory out as typed regions ([`Layout`], [`Region`]) and
 //! says what each part of each stage reads and writes ([`Workload::access`]); the harness checks
-//! once that no part of a stage writes what another part reads or writes ([`Decomposition`]),
+//! once that no part of a stage writes what another part reads or writes (`Decomposition`),
 //! then hands each part a [`View`] with `&[T]` of what it reads and `&mut [T]` of what it writes.
-//! A workload is safe code (see [`view`]). Its parallel form is a list of [`Stage`]s; every stage
+//! A workload is safe code (see `view`). Its parallel form is a list of [`Stage`]s; every stage
 //! is cut into `parts` independent pieces, and a barrier separates stages (merge sort: sort the
 //! parts, then merge them in parallel). Strategies decide *where* parts run; workloads decide
 //! *what* a part does. Who calls what, and when:
@@ -48,7 +48,7 @@
 //! 1. `src/workload/NAME.rs`: the type, its [`Workload`] impl, and a
 //!    `pub const DESCRIPTOR: WorkloadDescriptor` whose `name` is the name users type and whose
 //!    `build` makes the workload from a [`WorkloadSpec`] (the parameters are already checked
-//!    against `params` when it is called through [`WorkloadDescriptor::build`]; a constructor
+//!    against `params` when it is called through [`build`] or [`build_with`]; a constructor
 //!    that others may call directly starts with `DESCRIPTOR.check_params(&spec)?`);
 //! 2. the line `pub(crate) mod NAME;` in the `built_in!` list of `src/workload/mod.rs`, which declares
 //!    the module and appends its `DESCRIPTOR` to [`BUILT_IN`].
@@ -294,7 +294,7 @@ pub trait Workload: Send + Sync {
     /// [`Region`]s. Checked for every stage before anything runs (no part may write what
     /// another part of the stage reads or writes), then the part's [`View`] hands out exactly
     /// these ranges. Under `distributed` the same declarations say what each part receives and
-    /// holds ([`Access::part_data`]).
+    /// holds (`Access::part_data`).
     fn access(&self, stage: usize, part: usize, parts: usize) -> Access;
 
     /// Part `part` of `parts` of stage `stage`, with the view of what [`Workload::access`]
@@ -322,7 +322,7 @@ pub trait Workload: Send + Sync {
     fn reset(&self, _mem: &View<'_>) {}
 
     /// The sequential twin: the whole job on the calling thread. The default runs the parallel
-    /// form with one part ([`View::run_parts`]); a workload with a sequential algorithm of its
+    /// form with one part (`View::run_parts`); a workload with a sequential algorithm of its
     /// own (the built-in ones) gives it here.
     fn run_sequential(&self, mem: &View<'_>) {
         mem.run_parts(self, 1);
@@ -339,7 +339,7 @@ pub trait Workload: Send + Sync {
 
     /// Part `part` of `parts` of stage `stage` as a sequence of pieces with yield points and
     /// waits between them, for strategies that interleave parts on one thread (tasks). Running
-    /// the steps to the end with [`run_steps_blocking`] must do exactly what
+    /// the steps to the end with `run_steps_blocking` must do exactly what
     /// [`Workload::run_part`] does. The default is one piece: the whole `run_part` (a task that
     /// never yields nor waits).
     fn part_steps<'v>(
@@ -375,12 +375,12 @@ pub trait Workload: Send + Sync {
             .collect()
     }
 
-    /// Run part `part` of a stage declared [`Access::exchanging`], when the parts share no
+    /// Run part `part` of a stage declared `Access::exchanging`, when the parts share no
     /// memory (`distributed`): the part moves its data itself with `comm` (whose ranks are the
     /// parts, this one being `comm.rank() == part`) and returns the byte ranges it wrote that
     /// later stages or the verification read. `mem` is the whole of this rank's own memory. Every
     /// part of the stage calls it at once. The default runs [`Workload::run_part`] on the part's
-    /// declared ranges ([`View::narrow`]) and returns what it declared it writes, for a workload
+    /// declared ranges (`View::narrow`) and returns what it declared it writes, for a workload
     /// that marks a stage exchanging without moving anything itself.
     fn run_part_exchanging(
         &self,

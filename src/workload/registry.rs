@@ -40,10 +40,10 @@ pub enum ParamKind {
     Switch,
 }
 
-/// One named parameter of a workload (a key of [`WorkloadSpec::params`]).
+/// One named parameter of a workload (a key of `WorkloadSpec::params`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ParamDescriptor {
-    /// Key in [`WorkloadSpec::params`] (`wait_ms`).
+    /// Key in `WorkloadSpec::params` (`wait_ms`).
     pub name: &'static str,
     /// Command-line flag without the dashes (`wait-ms`).
     pub flag: &'static str,
@@ -159,9 +159,11 @@ pub struct WorkloadDescriptor {
     pub memory_needed: fn(usize) -> u128,
     /// Which ceiling of the machine bounds it.
     pub ceiling: Ceiling,
-    /// Make the workload from a spec (parameters not yet checked: call
-    /// [`WorkloadDescriptor::build`], which checks them first). A service has no parts to build:
-    /// its `build` says so ([`WorkloadError::Service`]).
+    /// Make the workload from a spec. Calling this field does not check the parameters: build
+    /// through [`build_with`] (or [`crate::workload::build`] for the built-in workloads), which
+    /// checks them against `params` first, or start the function with
+    /// [`WorkloadDescriptor::check_params`]. A service has no parts to build: its `build` says
+    /// so ([`WorkloadError::Service`]).
     pub build: fn(&WorkloadSpec) -> Result<Box<dyn Workload>, WorkloadError>,
     /// A service (`web`): requests arriving over sockets, not the parts of one job. The runner
     /// measures it with the server architectures of `crate::service` instead of building it.

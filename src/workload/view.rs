@@ -211,7 +211,7 @@ impl Grant {
 /// What one part of one stage reads and writes, element ranges of the workload's regions:
 /// `Access::new().read(self.a, rows).read(self.b, ..).write(self.c, rows)`.
 ///
-/// The part's [`View`] hands out exactly these ranges; [`Decomposition::check`] refuses a stage
+/// The part's [`View`] hands out exactly these ranges; `Decomposition::check` refuses a stage
 /// in which a part writes (`write`, `update`, `scratch`) anything another part of the stage
 /// reads or writes. Under `distributed`, where parts share no memory, the same declarations say
 /// what each part receives before the stage (`read`, `update`) and what it holds afterwards
@@ -306,7 +306,7 @@ impl Access {
 }
 
 /// Two parts of a stage that would touch the same memory while one of them writes it, or a part
-/// that declares elements its region does not have: found by [`Decomposition::check`] before
+/// that declares elements its region does not have: found by `Decomposition::check` before
 /// anything runs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]

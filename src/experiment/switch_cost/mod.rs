@@ -179,7 +179,10 @@ impl Case {
     }
 }
 
-/// How much to measure.
+/// How much to measure: round trips per repetition and repetitions, each case's warm-up and
+/// time limit derived from them ([`PingPongPlan::new`]). `concbench ctxswitch` asks for
+/// `PingPongPlan::new(20_000, 5)` unless told otherwise (a few seconds for all cases on an idle
+/// machine); `PingPongPlan::new(2_000, 3)` is a quick look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PingPongPlan {
     /// Round trips per timed repetition.
@@ -194,8 +197,9 @@ pub struct PingPongPlan {
 }
 
 impl PingPongPlan {
-    /// Check raw CLI numbers: both at least 1 and below their limits. The warm-up is a tenth of
-    /// one repetition (at least 100 round trips); a repetition stops early after 0.5 s.
+    /// Check the numbers (the error is one line naming the `concbench ctxswitch` flag): round
+    /// trips 1 to 100,000,000, repetitions 1 to 10,000. The warm-up is a tenth of one repetition
+    /// (at least 100 round trips); a repetition stops early after 0.5 s.
     pub fn new(round_trips: i64, reps: i64) -> Result<PingPongPlan, String> {
         if round_trips < 1 || round_trips as u64 > MAX_ROUND_TRIPS {
             return Err(format!(
