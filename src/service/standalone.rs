@@ -69,7 +69,7 @@ impl Serving {
 /// that cannot be listened on, [`ServiceError::Listen`].
 pub fn serve(
     request: &ServeRequest,
-    on_note: &mut dyn FnMut(String),
+    on_note: &mut dyn FnMut(&str),
 ) -> Result<Serving, ServiceError> {
     let strategy = architecture(&request.strategy)?;
     let (config, workers) = config_of(request, strategy)?;
@@ -82,7 +82,7 @@ pub fn serve(
         make_room_for(workers)?
     };
     if let Some(note) = room {
-        on_note(format!("concbench: {note}"));
+        on_note(&format!("concbench: {note}"));
     }
     let server = Server::start(strategy, workers, &config, request.addr, None)?;
     let (free, shares) = generator_cpus(server.cpus());
@@ -187,7 +187,7 @@ mod tests {
 
     fn refused(request: ServeRequest, needle: &str) {
         let mut notes = Vec::new();
-        match serve(&request, &mut |n| notes.push(n)) {
+        match serve(&request, &mut |n| notes.push(n.to_string())) {
             Err(ServiceError::Request(line)) => assert!(line.contains(needle), "{line}"),
             Err(other) => panic!("{needle}: another error: {other}"),
             Ok(s) => panic!("{needle}: served on {}", s.addr()),

@@ -382,14 +382,14 @@ impl Timeline {
     /// ([`TimelineError::Write`] when that fails).
     pub fn record(
         request: &TimelineRequest,
-        on_note: &mut dyn FnMut(String),
+        on_note: &mut dyn FnMut(&str),
     ) -> Result<Timeline, TimelineError> {
         let config = request.config().map_err(TimelineError::Request)?;
         let mut watch = Watch::start();
         let mut timeline = Timeline::record_config(&config)?;
         watch.finish(&mut timeline.machine);
         if let Some(line) = timeline.machine.busy_warning("the recording") {
-            on_note(line);
+            on_note(&line);
         }
         if let Some(dir) = &request.out {
             crate::report::Render::write(&timeline, dir).map_err(TimelineError::Write)?;
@@ -559,7 +559,7 @@ mod tests {
     /// `needle` and no note.
     fn refused(request: TimelineRequest, needle: &str) {
         let mut notes = Vec::new();
-        match Timeline::record(&request, &mut |n| notes.push(n)) {
+        match Timeline::record(&request, &mut |n| notes.push(n.to_string())) {
             Err(TimelineError::Request(line)) => assert!(line.contains(needle), "{line}"),
             Err(other) => panic!("{needle}: another error: {other}"),
             Ok(_) => panic!("{needle}: recorded"),
