@@ -41,6 +41,17 @@ pub(crate) const MAX_REPS: usize = 10_000;
 /// Most untimed warm-up runs per row.
 pub(crate) const MAX_WARMUP: usize = 1_000;
 
+/// One core count of a sweep or a bench: 1 to [`MAX_WORKERS`].
+pub(crate) fn check_core_count(cores: usize) -> Result<(), PlanError> {
+    if (1..=MAX_WORKERS).contains(&cores) {
+        Ok(())
+    } else {
+        Err(bad(format!(
+            "cores {cores}: each core count must be at least 1 and at most {MAX_WORKERS}"
+        )))
+    }
+}
+
 /// A bad request, named precisely.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{0}")]
@@ -403,10 +414,8 @@ impl RunPlan {
         if cores.is_empty() {
             return Err(bad("no cores to run: give at least one core count"));
         }
-        if let Some(c) = cores.iter().find(|&&c| !(1..=MAX_WORKERS).contains(&c)) {
-            return Err(bad(format!(
-                "cores {c}: each core count must be at least 1 and at most {MAX_WORKERS}"
-            )));
+        for &c in cores {
+            check_core_count(c)?;
         }
         if strategies.is_empty() {
             return Err(bad("no strategies to run: give at least one"));

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use super::SweepError;
 use crate::child::WorkerCommand;
-use crate::plan::PlanError;
+use crate::plan::check_core_count;
 use crate::runner::{self, RunError};
 use crate::shm::SharedRegion;
-use crate::strategy::{ExecOptions, Strategy, MAX_WORKERS};
+use crate::strategy::{ExecOptions, Strategy};
 use crate::workload::{self, Workload};
 
 /// A workload whose shared memory is made and initialised once, then executed on demand under
@@ -57,10 +57,8 @@ impl<'w> Bench<'w> {
     /// count outside 1 to [`crate::strategy::MAX_WORKERS`] is [`SweepError::Plan`]; a failed or
     /// wrong execution is [`SweepError::Run`], never a time.
     pub fn execute(&self, strategy: Strategy, cores: usize) -> Result<Duration, SweepError> {
-        if !strategy.is_sequential() && !(1..=MAX_WORKERS).contains(&cores) {
-            return Err(SweepError::Plan(PlanError(format!(
-                "cores {cores}: each core count must be at least 1 and at most {MAX_WORKERS}"
-            ))));
+        if !strategy.is_sequential() {
+            check_core_count(cores).map_err(SweepError::Plan)?;
         }
         let exec = runner::run_once(self.workload, &self.region, strategy, cores, &self.options)
             .map_err(|source| SweepError::Run {
@@ -74,6 +72,7 @@ impl<'w> Bench<'w> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::strategy::MAX_WORKERS;
     use crate::workload::WorkloadSpec;
 
     #[test]
